@@ -1,0 +1,277 @@
+/*
+ * bc.h — the Strata block engine, the one header its consumers include.
+ *
+ * An image is opened by file name (format given or probed) together with its backing chain.
+ * Data-path calls take byte offsets and lengths of any alignment, return 0 or a negative errno
+ * and never complete short. Control-path calls (open, create, info, check, snapshots, resize,
+ * amend) also fill a struct bc_err with one line for the user that names the file and the
+ * problem, in qemu-img's wording where qemu-img has one.
+ */
+#ifndef STRATA_BC_H
+#define STRATA_BC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+#define BC_ERR_MAX 1024
+
+struct bc_err {
+	int code;               /* negative errno, 0 when nothing went wrong */
+	char msg[BC_ERR_MAX];   /* one line, no trailing newline, no program name */
+};
+
+/* Sets err (if not NULL) and returns code, so callers can write `return bc_err_set(...)`. */
+int bc_err_set(struct bc_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prefixes the existing message: "prefix: old message". */
+void bc_err_prefix(struct bc_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- options (create -o, amend -o, open options) ----------------------------------------- */
+
+enum bc_opt_type { BC_OPT_STRING, BC_OPT_BOOL, BC_OPT_NUMBER, BC_OPT_SIZE };
+
+/* One option a driver accepts; a driver's table ends with an entry whose name is NULL.
+ * The table order is the order qemu-img prints them in its "Formatting ..." line. */
+struct bc_opt_desc {
+	const char *name;
+	enum bc_opt_type type;
+	const char *help;
+	const char *def;        /* default shown in the "Formatting" line, NULL for none */
+};
+
+struct bc_opts;             /* an ordered list of key=value pairs */
+
+struct bc_opts *bc_opts_new(void);
+void bc_opts_free(struct bc_opts *o);
+/* Parses qemu's "-o a=b,c=d" syntax (",," escapes a comma; "help" or "?" set the help flag).
+ * Later values replace earlier ones. */
+int bc_opts_parse(struct bc_opts *o, const char *text, struct bc_err *err);
+int bc_opts_set(struct bc_opts *o, const char *key, const char *value);
+const char *bc_opts_get(const struct bc_opts *o, const char *key);
+bool bc_opts_help_requested(const struct bc_opts *o);
+/* Typed getters; each returns 0, -ENOENT when unset (dflt stored), or -EINVAL with err set. */
+int bc_opts_get_bool(const struct bc_opts *o, const char *key, bool dflt, bool *out, struct bc_err *err);
+int bc_opts_get_u64(const struct bc_opts *o, const char *key, uint64_t dflt, uint64_t *out,
+		    struct bc_err *err);
+int bc_opts_get_size(const struct bc_opts *o, const char *key, uint64_t dflt, uint64_t *out,
+		     struct bc_err *err);
+/* Checks every key against the table ("Invalid parameter 'k'") and every value's type. */
+int bc_opts_validate(const struct bc_opts *o, const struct bc_opt_desc *desc, struct bc_err *err);
+/* Renders "k=v k2=v2" in table order: set values, else defaults (qemu-img create's line). */
+char *bc_opts_render(const struct bc_opts *o, const struct bc_opt_desc *desc);
+
+/* Parses a size with qemu-img's suffixes (b, k/K, M, G, T, P, E; binary). Rejects negatives,
+ * trailing junk and values over INT64_MAX. Returns 0 or -EINVAL / -ERANGE. */
+int bc_parse_size(const char *text, uint64_t *out);
+/* qemu's human size: "1 GiB", "196 KiB", "512 B", "1.5 MiB" (%0.3g). Writes into buf. */
+const char *bc_size_to_str(uint64_t bytes, char *buf, size_t buflen);
+
+/* ---- formats ----------------------------------------------------------------------------- */
+
+struct bc_format;
+
+const struct bc_format *bc_format_find(const char *name);
+/* Iterates the registered formats: idx from 0 until NULL. */
+const struct bc_format *bc_format_at(int idx);
+const char *bc_format_get_name(const struct bc_format *fmt);
+const struct bc_opt_desc *bc_format_create_opts(const struct bc_format *fmt);
+
+/* ---- images ------------------------------------------------------------------------------ */
+
+struct bc_image;
+
+enum bc_io_backend { BC_IO_AUTO = 0, BC_IO_POSIX, BC_IO_URING };
+
+enum {
+	BC_OPEN_RDWR       = 1u << 0,
+	BC_OPEN_NO_BACKING = 1u << 1,  /* do not open the backing chain */
+	BC_OPEN_DIRECT     = 1u << 2,  /* O_DIRECT on the host files (cache=none) */
+	BC_OPEN_UNSAFE     = 1u << 3,  /* flush is a no-op (cache=unsafe) */
+	BC_OPEN_SHARE      = 1u << 4,  /* -U: no image locking */
+	BC_OPEN_NO_REPAIR  = 1u << 5,  /* do not replay a dirty image's refcounts on open (check) */
+};
+
+/* A secret (encryption passphrase) handed to the engine by the front end. */
+struct bc_secret {
+	const char *id;
+	const uint8_t *data;
+	size_t len;
+};
+
+struct bc_open_opts {
+	const char *format;          /* NULL: probe */
+	unsigned flags;              /* BC_OPEN_* */
+	enum bc_io_backend io;
+	const char *snapshot;        /* open read-only as of this internal snapshot (id or name) */
+	const struct bc_secret *secrets;
+	int nsecrets;
+	struct bc_opts *driver_opts; /* runtime options for the top layer's driver, may be NULL */
+};
+
+int bc_open(struct bc_image **out, const char *filename, const struct bc_open_opts *opts,
+	    struct bc_err *err);
+/* Flushes (when writable) and frees the image and its backing chain. Returns the flush result. */
+int bc_close(struct bc_image *img);
+
+uint64_t bc_length(const struct bc_image *img);           /* virtual size in bytes */
+const char *bc_filename(const struct bc_image *img);
+const char *bc_format_name(const struct bc_image *img);
+struct bc_image *bc_backing(const struct bc_image *img);  /* next layer down, or NULL */
+bool bc_is_writable(const struct bc_image *img);
+/* True when the format was probed and guessed raw: the front end prints qemu's warning and the
+ * engine refuses writes to the first 512 bytes that would make the image probe as another format. */
+bool bc_probed_raw(const struct bc_image *img);
+
+/* Data path. */
+int bc_read(struct bc_image *img, uint64_t off, void *buf, size_t len);
+int bc_write(struct bc_image *img, uint64_t off, const void *buf, size_t len);
+int bc_flush(struct bc_image *img);
+int bc_discard(struct bc_image *img, uint64_t off, uint64_t len);
+
+enum {
+	BC_ZERO_MAY_UNMAP   = 1u << 0,  /* the range may be deallocated if it then reads as zeros */
+	BC_ZERO_NO_FALLBACK = 1u << 1,  /* fail with -ENOTSUP rather than writing a buffer of zeros */
+};
+int bc_write_zeroes(struct bc_image *img, uint64_t off, uint64_t len, unsigned flags);
+
+/* Block status of the range starting at off, walking the backing chain. */
+enum {
+	BC_EXT_DATA        = 1u << 0,  /* reads come from stored data */
+	BC_EXT_ZERO        = 1u << 1,  /* reads return zeros */
+	BC_EXT_ALLOCATED   = 1u << 2,  /* some layer of the chain decides this range */
+	BC_EXT_OFFSET      = 1u << 3,  /* host_off is valid (raw data at host_off in host_file) */
+	BC_EXT_COMPRESSED  = 1u << 4,
+};
+struct bc_extent {
+	uint64_t off, len;             /* the range described; len <= what was asked */
+	unsigned flags;                /* BC_EXT_* */
+	int depth;                     /* layer that decided it: 0 top; chain length when none */
+	uint64_t host_off;
+	const char *host_file;         /* file holding the data (for map's "filename") */
+};
+/* Fills ext for the longest run at off (up to len) with one status. */
+int bc_block_status(struct bc_image *img, uint64_t off, uint64_t len, struct bc_extent *ext);
+/* Same, for this layer alone: flags without BC_EXT_ALLOCATED mean "not decided here". */
+int bc_block_status_layer(struct bc_image *img, uint64_t off, uint64_t len, struct bc_extent *ext);
+
+enum bc_prealloc { BC_PREALLOC_OFF = 0, BC_PREALLOC_METADATA, BC_PREALLOC_FALLOC, BC_PREALLOC_FULL };
+int bc_parse_prealloc(const char *s, enum bc_prealloc *out);
+int bc_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc prealloc, bool shrink,
+		struct bc_err *err);
+
+/* Asynchronous requests: completion order is free; cb runs inside bc_aio_wait. */
+enum bc_aio_op { BC_AIO_READ, BC_AIO_WRITE, BC_AIO_FLUSH };
+struct bc_aio {
+	enum bc_aio_op op;
+	uint64_t off;
+	void *buf;
+	size_t len;
+	int ret;                       /* 0 or -errno, set before cb runs */
+	void (*cb)(struct bc_aio *req);
+	void *opaque;
+	struct bc_aio *next;           /* engine-private */
+};
+int bc_aio_submit(struct bc_image *img, struct bc_aio *req);
+/* Completes at least min outstanding requests (all when min < 0); returns how many completed. */
+int bc_aio_wait(struct bc_image *img, int min);
+
+/* ---- creating ---------------------------------------------------------------------------- */
+
+/* Creates filename in format fmt. opts holds "size" (may be absent when "backing_file" is set:
+ * the backing image's size is used), "backing_file", "backing_fmt" and driver options. */
+int bc_create(const char *fmt, const char *filename, struct bc_opts *opts, struct bc_err *err);
+
+/* ---- info -------------------------------------------------------------------------------- */
+
+/* A small tree of typed values: the "Format specific information" of info, rendered by the
+ * front end both as qemu-img's indented text and as JSON. */
+enum bc_node_type { BC_NODE_OBJECT, BC_NODE_LIST, BC_NODE_STRING, BC_NODE_INT, BC_NODE_UINT,
+		    BC_NODE_BOOL };
+struct bc_node {
+	enum bc_node_type type;
+	char *key;                     /* NULL inside lists */
+	char *str;
+	int64_t i;
+	uint64_t u;
+	bool b;
+	struct bc_node *child, *last, *next;
+};
+struct bc_node *bc_node_new(enum bc_node_type type, const char *key);
+struct bc_node *bc_node_add(struct bc_node *parent, enum bc_node_type type, const char *key);
+void bc_node_add_str(struct bc_node *parent, const char *key, const char *value);
+void bc_node_add_int(struct bc_node *parent, const char *key, int64_t value);
+void bc_node_add_uint(struct bc_node *parent, const char *key, uint64_t value);
+void bc_node_add_bool(struct bc_node *parent, const char *key, bool value);
+void bc_node_free(struct bc_node *n);
+
+struct bc_snapshot {
+	char id[128];
+	char name[256];
+	uint64_t vm_state_size;
+	uint32_t date_sec, date_nsec;
+	uint64_t vm_clock_nsec;
+	uint64_t icount;               /* UINT64_MAX: none recorded */
+	uint64_t disk_size;            /* virtual size when taken */
+};
+
+struct bc_info {
+	const char *filename, *format;
+	uint64_t virtual_size;
+	int64_t actual_size;           /* bytes allocated on the host, -1 if unknown */
+	uint32_t cluster_size;         /* 0: the format has none */
+	bool has_cluster_size;
+	bool encrypted;
+	bool dirty;
+	char *backing_file;            /* as stored in the image */
+	char *full_backing_file;       /* as resolved */
+	char *backing_format;
+	struct bc_node *specific;      /* format specific information: object whose key is the type */
+	struct bc_snapshot *snapshots;
+	int nsnapshots;
+};
+int bc_get_info(struct bc_image *img, struct bc_info *info, struct bc_err *err);
+void bc_info_free(struct bc_info *info);
+
+/* ---- check ------------------------------------------------------------------------------- */
+
+enum { BC_FIX_LEAKS = 1u << 0, BC_FIX_ERRORS = 1u << 1 };
+struct bc_check {
+	int corruptions, leaks, check_errors;
+	int corruptions_fixed, leaks_fixed;
+	uint64_t image_end_offset;
+	uint64_t total_clusters, allocated_clusters, fragmented_clusters, compressed_clusters;
+	bool has_stats;                /* the format filled the cluster statistics */
+	char **messages;               /* per-problem lines, printed by the front end */
+	int nmessages;
+};
+/* -ENOTSUP with err set when the format cannot be checked. */
+int bc_check(struct bc_image *img, struct bc_check *res, unsigned fix, struct bc_err *err);
+void bc_check_free(struct bc_check *res);
+
+/* ---- snapshots and VM state -------------------------------------------------------------- */
+
+int bc_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n, struct bc_err *err);
+int bc_snapshot_create(struct bc_image *img, const struct bc_snapshot *sn, struct bc_err *err);
+int bc_snapshot_apply(struct bc_image *img, const char *id_or_name, struct bc_err *err);
+int bc_snapshot_delete(struct bc_image *img, const char *id, const char *name, struct bc_err *err);
+/* The VM-state area: a byte stream saved with the next snapshot_create (vm_state_size). */
+int bc_vmstate_write(struct bc_image *img, uint64_t pos, const void *buf, size_t len);
+int bc_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len);
+
+/* ---- changing metadata ------------------------------------------------------------------- */
+
+int bc_amend(struct bc_image *img, struct bc_opts *opts, struct bc_err *err);
+/* Points the image at a new backing file (NULL: none) without touching data (rebase -u). */
+int bc_change_backing(struct bc_image *img, const char *file, const char *fmt, struct bc_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,88 @@
+/*
+ * bc_file.h — the host layer under the engine (SQLite's VFS in spirit): every byte a driver
+ * stores goes through a struct bc_file, whose backend is POSIX, io_uring or memory.
+ *
+ * Contracts of every backend:
+ *  - pread/pwrite transfer the whole buffer or fail with -errno; a short read past the end of
+ *    the file zero-fills the rest of the buffer and succeeds (the file is sparse beyond EOF).
+ *  - flush makes every completed write durable (fdatasync); ordering between metadata updates
+ *    is the caller's job and is expressed by calling flush between them.
+ *  - punch deallocates and the range then reads as zeros; zero makes the range read as zeros
+ *    and may allocate. Both may return -ENOTSUP; callers fall back to writing zeros.
+ *  - status reports whether [off, off+*pnum) holds data or is a hole (SEEK_DATA/SEEK_HOLE).
+ */
+#ifndef STRATA_BC_FILE_H
+#define STRATA_BC_FILE_H
+
+#include "bc.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bc_file;
+
+struct bc_file_ops {
+	const char *name;
+	int (*pread)(struct bc_file *f, void *buf, size_t len, uint64_t off);
+	int (*pwrite)(struct bc_file *f, const void *buf, size_t len, uint64_t off);
+	int (*flush)(struct bc_file *f);
+	int (*punch)(struct bc_file *f, uint64_t off, uint64_t len);
+	int (*zero)(struct bc_file *f, uint64_t off, uint64_t len);
+	int (*allocate)(struct bc_file *f, uint64_t off, uint64_t len);   /* fallocate mode 0 */
+	int (*truncate)(struct bc_file *f, uint64_t size);
+	int64_t (*length)(struct bc_file *f);
+	int64_t (*allocated)(struct bc_file *f);                          /* bytes on disk */
+	/* *pnum <- bytes from off (<= len) that are all data (*data=true) or all hole. */
+	int (*status)(struct bc_file *f, uint64_t off, uint64_t len, uint64_t *pnum, bool *data);
+	/* Queued I/O: submit may complete at once; poll completes >= min (all when min < 0). */
+	int (*submit)(struct bc_file *f, struct bc_aio *req);
+	int (*poll)(struct bc_file *f, int min);
+	void (*close)(struct bc_file *f);
+};
+
+struct bc_file {
+	const struct bc_file_ops *ops;
+	char *path;
+	int fd;                 /* -1 for non-fd backends */
+	bool writable;
+	bool direct;            /* O_DIRECT: buffers and offsets must be aligned to `align` */
+	bool unsafe;            /* flush is a no-op */
+	uint32_t align;         /* required I/O alignment, 1 when none */
+	void *priv;             /* backend state */
+};
+
+enum { BC_FILE_RDWR = 1u << 0, BC_FILE_CREATE = 1u << 1, BC_FILE_DIRECT = 1u << 2,
+       BC_FILE_EXCL = 1u << 3, BC_FILE_UNSAFE = 1u << 4 };
+
+/* Opens a host file with the chosen backend (AUTO: io_uring when the kernel allows it). */
+int bc_file_open(struct bc_file **out, const char *path, unsigned flags, enum bc_io_backend io,
+		 struct bc_err *err);
+/* An in-memory file (fuzzers, unit tests). data is copied; max_size bounds growth. */
+int bc_file_open_mem(struct bc_file **out, const char *name, const void *data, size_t len,
+		     size_t max_size);
+/* The current contents of a memory file (for tests). */
+const uint8_t *bc_file_mem_data(struct bc_file *f, size_t *len);
+void bc_file_close(struct bc_file *f);
+
+/* Thin wrappers: drivers call these, never the ops directly. */
+static inline int bc_file_pread(struct bc_file *f, void *buf, size_t len, uint64_t off)
+{ return f->ops->pread(f, buf, len, off); }
+static inline int bc_file_pwrite(struct bc_file *f, const void *buf, size_t len, uint64_t off)
+{ return f->ops->pwrite(f, buf, len, off); }
+static inline int64_t bc_file_length(struct bc_file *f) { return f->ops->length(f); }
+int bc_file_flush(struct bc_file *f);
+int bc_file_truncate(struct bc_file *f, uint64_t size);
+int bc_file_punch(struct bc_file *f, uint64_t off, uint64_t len);
+/* Zeroes a range: zero-range, else punch (when may_unmap), else writes zeros. */
+int bc_file_zero(struct bc_file *f, uint64_t off, uint64_t len, bool may_unmap);
+int bc_file_allocate(struct bc_file *f, uint64_t off, uint64_t len);
+int64_t bc_file_allocated(struct bc_file *f);
+int bc_file_status(struct bc_file *f, uint64_t off, uint64_t len, uint64_t *pnum, bool *data);
+int bc_file_submit(struct bc_file *f, struct bc_aio *req);
+int bc_file_poll(struct bc_file *f, int min);
+
+/* Memory aligned for O_DIRECT (4096); free with free(). NULL on failure. */
+void *bc_alloc_aligned(size_t len);
+
+#endif
