@@ -1,0 +1,58 @@
+/* Creating images: option validation, the backing image's size as the default size. */
+#include "bc_driver.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bc_create_file(struct bc_file **out, const char *filename, struct bc_err *err)
+{
+	return bc_file_open(out, filename, BC_FILE_RDWR | BC_FILE_CREATE, BC_IO_POSIX, err);
+}
+
+/* qemu-img takes the size from the backing image when none is given. */
+static int size_from_backing(const char *filename, struct bc_opts *opts, struct bc_err *err)
+{
+	const char *bfile = bc_opts_get(opts, "backing_file");
+	struct bc_open_opts bo = { .format = bc_opts_get(opts, "backing_fmt"),
+				   .flags = BC_OPEN_NO_BACKING | BC_OPEN_SHARE };
+	struct bc_image *b;
+	char num[32];
+
+	if (!bfile)
+		return bc_err_set(err, -EINVAL, "Image creation needs a size parameter");
+	char *path = bc_resolve_relative(filename, bfile);
+	if (!path)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	int ret = bc_open(&b, path, &bo, err);
+	free(path);
+	if (ret < 0) {
+		bc_err_prefix(err, "Could not open backing image");
+		return ret;
+	}
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)b->size);
+	bc_close(b);
+	return bc_opts_set(opts, "size", num);
+}
+
+int bc_create(const char *fmt_name, const char *filename, struct bc_opts *opts, struct bc_err *err)
+{
+	const struct bc_format *fmt = bc_format_find(fmt_name);
+	int ret;
+
+	if (!fmt)
+		return bc_err_set(err, -EINVAL, "Unknown file format '%s'", fmt_name);
+	if (!fmt->create)
+		return bc_err_set(err, -ENOTSUP, "Format driver '%s' does not support image creation",
+				  fmt_name);
+	ret = bc_opts_validate(opts, fmt->create_opts, err);
+	if (ret < 0)
+		return ret;
+	if (!bc_opts_get(opts, "size")) {
+		ret = size_from_backing(filename, opts, err);
+		if (ret < 0)
+			return ret;
+	}
+	return fmt->create(filename, opts, err);
+}

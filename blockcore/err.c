@@ -1,0 +1,40 @@
+/* User-facing error messages: one line naming the file and the problem. */
+#include "bc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int bc_err_set(struct bc_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void bc_err_prefix(struct bc_err *err, const char *fmt, ...)
+{
+	char joined[2 * BC_ERR_MAX + 2];
+	va_list ap;
+	int n;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(joined, BC_ERR_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n >= BC_ERR_MAX)
+		n = BC_ERR_MAX - 1;
+	memcpy(joined + n, ": ", 2);
+	memcpy(joined + n + 2, err->msg, strnlen(err->msg, BC_ERR_MAX - 1) + 1);
+	joined[BC_ERR_MAX - 1] = 0;     /* keep what fits */
+	memcpy(err->msg, joined, BC_ERR_MAX);
+}

@@ -1,0 +1,178 @@
+/* POSIX host backend: pread/pwrite, fdatasync, fallocate, SEEK_DATA/SEEK_HOLE. */
+#include "file-impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int bc_posix_pread(struct bc_file *f, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(f->fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0) {
+			/* past EOF: the file is sparse there */
+			memset(p, 0, len);
+			return 0;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int bc_posix_pwrite(struct bc_file *f, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(f->fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int bc_posix_flush(struct bc_file *f)
+{
+	return fdatasync(f->fd) < 0 ? -errno : 0;
+}
+
+static int posix_fallocate_mode(struct bc_file *f, int mode, uint64_t off, uint64_t len)
+{
+	if (len == 0)
+		return 0;
+	if (fallocate(f->fd, mode, (off_t)off, (off_t)len) < 0)
+		return errno == EOPNOTSUPP || errno == ENOSYS ? -ENOTSUP : -errno;
+	return 0;
+}
+
+int bc_posix_punch(struct bc_file *f, uint64_t off, uint64_t len)
+{
+	return posix_fallocate_mode(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+}
+
+int bc_posix_zero(struct bc_file *f, uint64_t off, uint64_t len)
+{
+	return posix_fallocate_mode(f, FALLOC_FL_ZERO_RANGE, off, len);
+}
+
+int bc_posix_allocate(struct bc_file *f, uint64_t off, uint64_t len)
+{
+	return posix_fallocate_mode(f, 0, off, len);
+}
+
+int bc_posix_truncate(struct bc_file *f, uint64_t size)
+{
+	return ftruncate(f->fd, (off_t)size) < 0 ? -errno : 0;
+}
+
+int64_t bc_posix_length(struct bc_file *f)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		off_t end = lseek(f->fd, 0, SEEK_END);
+		return end < 0 ? -errno : end;
+	}
+	return st.st_size;
+}
+
+int64_t bc_posix_allocated(struct bc_file *f)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) < 0)
+		return -errno;
+	return (int64_t)st.st_blocks * 512;
+}
+
+int bc_posix_status(struct bc_file *f, uint64_t off, uint64_t len, uint64_t *pnum, bool *data)
+{
+	off_t d = lseek(f->fd, (off_t)off, SEEK_DATA);
+
+	if (d < 0) {
+		if (errno == ENXIO) {        /* no data at or after off: hole up to EOF and beyond */
+			*data = false;
+			*pnum = len;
+			return 0;
+		}
+		*data = true;                /* no SEEK_DATA support: everything is data */
+		*pnum = len;
+		return 0;
+	}
+	if ((uint64_t)d > off) {
+		*data = false;
+		*pnum = (uint64_t)d - off < len ? (uint64_t)d - off : len;
+		return 0;
+	}
+	off_t h = lseek(f->fd, (off_t)off, SEEK_HOLE);
+	*data = true;
+	if (h < 0 || (uint64_t)h <= off)
+		*pnum = len;
+	else
+		*pnum = (uint64_t)h - off < len ? (uint64_t)h - off : len;
+	return 0;
+}
+
+/* Queued I/O done synchronously: requests complete at submit and are reported by poll. */
+static int posix_submit(struct bc_file *f, struct bc_aio *req)
+{
+	switch (req->op) {
+	case BC_AIO_READ:
+		req->ret = bc_posix_pread(f, req->buf, req->len, req->off);
+		break;
+	case BC_AIO_WRITE:
+		req->ret = bc_posix_pwrite(f, req->buf, req->len, req->off);
+		break;
+	case BC_AIO_FLUSH:
+		req->ret = bc_file_flush(f);
+		break;
+	}
+	bc_file_aio_complete(f, req);
+	return 0;
+}
+
+void bc_posix_close(struct bc_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+}
+
+const struct bc_file_ops bc_file_posix_ops = {
+	.name = "posix",
+	.pread = bc_posix_pread,
+	.pwrite = bc_posix_pwrite,
+	.flush = bc_posix_flush,
+	.punch = bc_posix_punch,
+	.zero = bc_posix_zero,
+	.allocate = bc_posix_allocate,
+	.truncate = bc_posix_truncate,
+	.length = bc_posix_length,
+	.allocated = bc_posix_allocated,
+	.status = bc_posix_status,
+	.submit = posix_submit,
+	.poll = bc_file_aio_poll_done,
+	.close = bc_posix_close,
+};

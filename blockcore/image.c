@@ -1,0 +1,228 @@
+/* Opening images: probing the format, running the driver's open, resolving the backing chain. */
+#include "bc_driver.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Deep enough for any real chain, shallow enough that a broken one cannot exhaust fds. */
+#define BC_MAX_CHAIN 256
+#define BC_PROBE_BYTES 2048
+
+const char *bc_format_get_name(const struct bc_format *fmt) { return fmt->name; }
+const struct bc_opt_desc *bc_format_create_opts(const struct bc_format *fmt) { return fmt->create_opts; }
+
+const struct bc_format *bc_format_find(const char *name)
+{
+	const struct bc_format *f;
+
+	for (int i = 0; (f = bc_format_at(i)); i++)
+		if (!strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
+/* Highest score wins; raw, the last resort, only probes when nothing else does. */
+static const struct bc_format *probe_buffer(const uint8_t *buf, size_t len, const char *filename)
+{
+	const struct bc_format *best = NULL, *f;
+	int best_score = 0;
+
+	for (int i = 0; (f = bc_format_at(i)); i++) {
+		if (!f->probe)
+			continue;
+		int score = f->probe(buf, len, filename);
+		if (score > best_score) {
+			best_score = score;
+			best = f;
+		}
+	}
+	return best ? best : &bc_format_raw;
+}
+
+static int probe_file(struct bc_file *file, const char *filename, const struct bc_format **out,
+		      struct bc_err *err)
+{
+	uint8_t buf[BC_PROBE_BYTES];
+	int64_t flen = bc_file_length(file);
+	size_t len = flen < 0 ? 0 : (size_t)(flen < BC_PROBE_BYTES ? flen : BC_PROBE_BYTES);
+	int ret = len ? bc_file_pread(file, buf, len, 0) : 0;
+
+	if (ret < 0)
+		return bc_err_set(err, ret, "Could not read image for determining its format: %s",
+				  strerror(-ret));
+	*out = probe_buffer(buf, len, filename);
+	return 0;
+}
+
+/* Would these first bytes make a probed-raw image look like another format? */
+bool bc_raw_probe_would_change(const uint8_t *buf, size_t len)
+{
+	return probe_buffer(buf, len, NULL) != &bc_format_raw;
+}
+
+char *bc_resolve_relative(const char *overlay, const char *name)
+{
+	const char *slash = strrchr(overlay, '/');
+
+	if (name[0] == '/' || !slash || !strncmp(name, "json:", 5))
+		return strdup(name);
+	size_t dirlen = (size_t)(slash - overlay) + 1;
+	char *p = malloc(dirlen + strlen(name) + 1);
+	if (p) {
+		memcpy(p, overlay, dirlen);
+		strcpy(p + dirlen, name);
+	}
+	return p;
+}
+
+static void image_free(struct bc_image *img)
+{
+	if (!img)
+		return;
+	if (img->priv && img->fmt->close)
+		img->fmt->close(img);
+	bc_file_close(img->file);
+	free(img->filename);
+	free(img->backing_name);
+	free(img->backing_fmt);
+	free(img->backing_path);
+	free(img);
+}
+
+struct chain_seen {
+	dev_t dev[BC_MAX_CHAIN];
+	ino_t ino[BC_MAX_CHAIN];
+	int n;
+};
+
+static int open_layer(struct bc_image **out, const char *filename, const struct bc_open_opts *o,
+		      unsigned flags, struct chain_seen *seen, struct bc_err *err);
+
+static int open_backing(struct bc_image *img, const struct bc_open_opts *o, struct chain_seen *seen,
+			struct bc_err *err)
+{
+	struct bc_open_opts bo = *o;
+	int ret;
+
+	img->backing_path = bc_resolve_relative(img->filename, img->backing_name);
+	if (!img->backing_path)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	if (seen->n >= BC_MAX_CHAIN)
+		return bc_err_set(err, -ELOOP, "Backing chain of '%s' is deeper than %d images",
+				  img->filename, BC_MAX_CHAIN);
+	bo.format = img->backing_fmt;
+	bo.snapshot = NULL;
+	bo.driver_opts = NULL;
+	ret = open_layer(&img->backing, img->backing_path, &bo, o->flags & ~BC_OPEN_RDWR, seen, err);
+	if (ret < 0 && ret != -ELOOP)
+		bc_err_prefix(err, "Could not open backing file");
+	return ret;
+}
+
+static int open_layer(struct bc_image **out, const char *filename, const struct bc_open_opts *o,
+		      unsigned flags, struct chain_seen *seen, struct bc_err *err)
+{
+	struct bc_image *img = calloc(1, sizeof(*img));
+	unsigned fflags = 0;
+	struct stat st;
+	int ret;
+
+	if (!img || !(img->filename = strdup(filename))) {
+		free(img);
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	}
+	img->flags = flags;
+	img->align = 1;
+	img->open_opts = o;
+	if (flags & BC_OPEN_RDWR)
+		fflags |= BC_FILE_RDWR;
+	if (flags & BC_OPEN_DIRECT)
+		fflags |= BC_FILE_DIRECT;
+	if (flags & BC_OPEN_UNSAFE)
+		fflags |= BC_FILE_UNSAFE;
+	ret = bc_file_open(&img->file, filename, fflags, o->io, err);
+	if (ret < 0)
+		goto fail;
+	if (img->file->fd >= 0 && fstat(img->file->fd, &st) == 0) {
+		for (int i = 0; i < seen->n; i++) {
+			if (seen->dev[i] == st.st_dev && seen->ino[i] == st.st_ino) {
+				ret = bc_err_set(err, -ELOOP, "Backing file '%s' creates an infinite loop.",
+						 filename);
+				goto fail;
+			}
+		}
+		seen->dev[seen->n] = st.st_dev;
+		seen->ino[seen->n] = st.st_ino;
+		seen->n++;
+	}
+	if (o->format) {
+		img->fmt = bc_format_find(o->format);
+		if (!img->fmt) {
+			ret = bc_err_set(err, -EINVAL, "Unknown driver '%s'", o->format);
+			goto fail;
+		}
+	} else {
+		ret = probe_file(img->file, filename, &img->fmt, err);
+		if (ret < 0)
+			goto fail;
+		img->probed_raw = img->fmt == &bc_format_raw;
+	}
+	ret = img->fmt->open(img, err);
+	if (ret < 0) {
+		img->priv = NULL;    /* a failed open cleans up after itself */
+		goto fail;
+	}
+	if (img->align == 0)
+		img->align = 1;
+	if (img->backing_name && img->backing_name[0] && !(flags & BC_OPEN_NO_BACKING)) {
+		ret = open_backing(img, o, seen, err);
+		if (ret < 0)
+			goto fail;
+	}
+	img->open_opts = NULL;
+	*out = img;
+	return 0;
+fail:
+	image_free(img);
+	return ret;
+}
+
+int bc_open(struct bc_image **out, const char *filename, const struct bc_open_opts *opts,
+	    struct bc_err *err)
+{
+	static const struct bc_open_opts none;
+	struct chain_seen *seen = calloc(1, sizeof(*seen));
+	int ret;
+
+	if (!seen)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	if (!opts)
+		opts = &none;
+	*out = NULL;
+	ret = open_layer(out, filename, opts, opts->flags, seen, err);
+	free(seen);
+	return ret;
+}
+
+int bc_close(struct bc_image *img)
+{
+	int ret = 0;
+
+	if (!img)
+		return 0;
+	if (img->flags & BC_OPEN_RDWR)
+		ret = bc_flush(img);
+	bc_close(img->backing);
+	img->backing = NULL;
+	image_free(img);
+	return ret;
+}
+
+uint64_t bc_length(const struct bc_image *img) { return img->size; }
+const char *bc_filename(const struct bc_image *img) { return img->filename; }
+const char *bc_format_name(const struct bc_image *img) { return img->fmt->name; }
+struct bc_image *bc_backing(const struct bc_image *img) { return img->backing; }
+bool bc_is_writable(const struct bc_image *img) { return img->flags & BC_OPEN_RDWR; }
+bool bc_probed_raw(const struct bc_image *img) { return img->probed_raw; }

@@ -1,0 +1,100 @@
+/* Control-path entry points that a format may or may not support: check, snapshots, VM state,
+ * amend, rebase. Each says clearly when the format lacks the feature. */
+#include "bc_driver.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int need_rw(struct bc_image *img, struct bc_err *err)
+{
+	if (!(img->flags & BC_OPEN_RDWR))
+		return bc_err_set(err, -EACCES, "Image '%s' is read-only", img->filename);
+	return 0;
+}
+
+int bc_check(struct bc_image *img, struct bc_check *res, unsigned fix, struct bc_err *err)
+{
+	memset(res, 0, sizeof(*res));
+	if (!img->fmt->check)
+		return bc_err_set(err, -ENOTSUP, "This image format does not support checks");
+	if (fix && need_rw(img, err) < 0)
+		return -EACCES;
+	return img->fmt->check(img, res, fix, err);
+}
+
+void bc_check_free(struct bc_check *res)
+{
+	for (int i = 0; i < res->nmessages; i++)
+		free(res->messages[i]);
+	free(res->messages);
+	memset(res, 0, sizeof(*res));
+}
+
+static int no_snapshots(struct bc_image *img, struct bc_err *err)
+{
+	return bc_err_set(err, -ENOTSUP, "Format driver '%s' does not support internal snapshots",
+			  img->fmt->name);
+}
+
+int bc_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n, struct bc_err *err)
+{
+	*list = NULL;
+	*n = 0;
+	if (!img->fmt->snapshot_list)
+		return 0;
+	return img->fmt->snapshot_list(img, list, n, err);
+}
+
+int bc_snapshot_create(struct bc_image *img, const struct bc_snapshot *sn, struct bc_err *err)
+{
+	if (!img->fmt->snapshot_create)
+		return no_snapshots(img, err);
+	return need_rw(img, err) < 0 ? -EACCES : img->fmt->snapshot_create(img, sn, err);
+}
+
+int bc_snapshot_apply(struct bc_image *img, const char *id_or_name, struct bc_err *err)
+{
+	if (!img->fmt->snapshot_apply)
+		return no_snapshots(img, err);
+	return need_rw(img, err) < 0 ? -EACCES : img->fmt->snapshot_apply(img, id_or_name, err);
+}
+
+int bc_snapshot_delete(struct bc_image *img, const char *id, const char *name, struct bc_err *err)
+{
+	if (!img->fmt->snapshot_delete)
+		return no_snapshots(img, err);
+	return need_rw(img, err) < 0 ? -EACCES : img->fmt->snapshot_delete(img, id, name, err);
+}
+
+int bc_vmstate_write(struct bc_image *img, uint64_t pos, const void *buf, size_t len)
+{
+	if (!img->fmt->vmstate_write)
+		return -ENOTSUP;
+	return img->flags & BC_OPEN_RDWR ? img->fmt->vmstate_write(img, pos, buf, len) : -EACCES;
+}
+
+int bc_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len)
+{
+	return img->fmt->vmstate_read ? img->fmt->vmstate_read(img, pos, buf, len) : -ENOTSUP;
+}
+
+int bc_amend(struct bc_image *img, struct bc_opts *opts, struct bc_err *err)
+{
+	if (!img->fmt->amend)
+		return bc_err_set(err, -ENOTSUP, "Format driver '%s' does not support option amendment",
+				  img->fmt->name);
+	if (need_rw(img, err) < 0)
+		return -EACCES;
+	int ret = bc_opts_validate(opts, img->fmt->amend_opts ? img->fmt->amend_opts
+							      : img->fmt->create_opts, err);
+	return ret < 0 ? ret : img->fmt->amend(img, opts, err);
+}
+
+int bc_change_backing(struct bc_image *img, const char *file, const char *fmt, struct bc_err *err)
+{
+	if (!img->fmt->change_backing)
+		return bc_err_set(err, -ENOTSUP, "Format driver '%s' does not support backing files",
+				  img->fmt->name);
+	return need_rw(img, err) < 0 ? -EACCES : img->fmt->change_backing(img, file, fmt, err);
+}
