@@ -54,5 +54,15 @@ int bc_create(const char *fmt_name, const char *filename, struct bc_opts *opts, 
 		if (ret < 0)
 			return ret;
 	}
+	/* qemu-img creates whole 512-byte sectors, whatever size was asked for */
+	uint64_t size;
+	ret = bc_opts_get_size(opts, "size", 0, &size, err);
+	if (ret < 0)
+		return ret;
+	if (size % 512) {
+		char num[32];
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)(size + 512 - size % 512));
+		bc_opts_set(opts, "size", num);
+	}
 	return fmt->create(filename, opts, err);
 }

@@ -73,6 +73,8 @@ static int raw_create(const char *filename, struct bc_opts *opts, struct bc_err 
 	if (ret == 0)
 		ret = bc_file_flush(f);
 	bc_file_close(f);
+	if (ret == -EFBIG)
+		return bc_err_set(err, ret, "The image size is too large for file format 'raw'");
 	if (ret < 0)
 		return bc_err_set(err, ret, "Could not create '%s': %s", filename, strerror(-ret));
 	return 0;
@@ -85,7 +87,8 @@ static int raw_open(struct bc_image *img, struct bc_err *err)
 	if (len < 0)
 		return bc_err_set(err, (int)len, "Could not get the size of '%s': %s", img->filename,
 				  strerror((int)-len));
-	img->size = (uint64_t)len;
+	/* qemu counts whole sectors: a partial last sector reads as zeros past EOF */
+	img->size = ((uint64_t)len + 511) & ~(uint64_t)511;
 	img->align = img->file->align;
 	img->priv = img;   /* no state; non-NULL marks a successful open */
 	return 0;

@@ -1,0 +1,35 @@
+/* strata-img: the sub-commands and the helpers they share. */
+#ifndef STRATA_IMG_H
+#define STRATA_IMG_H
+
+#include "tool.h"
+
+#include <stdbool.h>
+
+/* Every sub-command: argc/argv start at the sub-command's name; returns the exit code. */
+int img_create(int argc, char **argv);
+int img_info(int argc, char **argv);
+int img_check(int argc, char **argv);
+
+/* "Try '<tool> --help' for more information" after a usage error; returns 1. */
+int img_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* getopt's '?' and ':' cases, worded as qemu-img words them; returns 1. */
+int img_bad_option(char **argv, int optind_now, int opt);
+
+enum img_output { IMG_OUTPUT_HUMAN, IMG_OUTPUT_JSON };
+/* Parses --output's argument; prints the error and returns -1 on a bad one. */
+int img_parse_output(const char *arg, enum img_output *out);
+
+/* "-o help": the options a format takes, in qemu-img's layout. */
+void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d);
+
+/* The snapshot table of info and snapshot -l. */
+void img_print_snapshot_header(FILE *out);
+void img_print_snapshot_row(FILE *out, const struct bc_snapshot *sn);
+
+/* Rendering of info trees: qemu's indented text and its pretty JSON. */
+void img_print_node_human(FILE *out, const struct bc_node *obj, int indent);
+void img_print_json_string(FILE *out, const char *s);
+void img_print_node_json(FILE *out, const struct bc_node *n, int indent);
+
+#endif

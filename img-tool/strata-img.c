@@ -1,0 +1,128 @@
+/* strata-img: a drop-in for qemu-img. main() dispatches to one function per sub-command. */
+#include "img.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct img_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *syntax;
+};
+
+static const struct img_command img_commands[] = {
+	{ "check", img_check,
+	  "check [--object objectdef] [--image-opts] [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename" },
+	{ "create", img_create,
+	  "create [--object objectdef] [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]" },
+	{ "info", img_info,
+	  "info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename" },
+	{ NULL, NULL, NULL },
+};
+
+int img_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", tool_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information\n", tool_name);
+	return 1;
+}
+
+int img_bad_option(char **argv, int optind_now, int opt)
+{
+	if (opt == ':')
+		return img_usage_error("option '%s' requires an argument", argv[optind_now - 1]);
+	return img_usage_error("unrecognized option '%s'", argv[optind_now - 1]);
+}
+
+int img_parse_output(const char *arg, enum img_output *out)
+{
+	if (!strcmp(arg, "json"))
+		*out = IMG_OUTPUT_JSON;
+	else if (!strcmp(arg, "human"))
+		*out = IMG_OUTPUT_HUMAN;
+	else {
+		tool_error("--output must be used with human or json as argument.");
+		return -1;
+	}
+	return 0;
+}
+
+static void print_version(void)
+{
+	printf("%s version " STRATA_VERSION " (Strata, qemu-img 7.2 compatible)\n"
+	       "Copyright (c) 2026 the Strata developers\n", tool_name);
+}
+
+static void print_help(void)
+{
+	const struct bc_format *f;
+
+	print_version();
+	printf("usage: %s [standard options] command [command options]\n"
+	       "Disk image utility\n\n"
+	       "    '-h', '--help'       display this help and exit\n"
+	       "    '-V', '--version'    output version information and exit\n\n"
+	       "Command syntax:\n", tool_name);
+	for (const struct img_command *c = img_commands; c->name; c++)
+		printf("  %s\n", c->syntax);
+	printf("\nCommand parameters:\n"
+	       "  'filename' is a disk image filename\n"
+	       "  'fmt' is the disk image format. It is guessed automatically in most cases\n"
+	       "  'size' is the disk image size in bytes. Optional suffixes 'k' or 'K' (kilobyte, 1024),\n"
+	       "    'M' (megabyte, 1024k), 'G' (gigabyte, 1024M), 'T' (terabyte, 1024G),\n"
+	       "    'P' (petabyte, 1024T) and 'E' (exabyte, 1024P) are supported.\n"
+	       "    'b' is ignored.\n"
+	       "  'output_filename' is the destination disk image filename\n"
+	       "  'ofmt' is 'human' or 'json'\n"
+	       "  '-q' use Quiet mode - do not print any output (except errors)\n\n"
+	       "Supported formats:");
+	for (int i = 0; (f = bc_format_at(i)); i++)
+		printf(" %s", bc_format_get_name(f));
+	printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	tool_set_name(argv[0]);
+	if (argc < 2)
+		return img_usage_error("Not enough arguments");
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_help();
+			return 0;
+		case 'V':
+			print_version();
+			return 0;
+		default:
+			return img_bad_option(argv, optind, c);
+		}
+	}
+	if (optind >= argc)
+		return img_usage_error("Not enough arguments");
+	const char *cmd = argv[optind];
+	for (const struct img_command *p = img_commands; p->name; p++) {
+		if (!strcmp(p->name, cmd)) {
+			argc -= optind;
+			argv += optind;
+			optind = 0;   /* a full getopt reset for the sub-command */
+			return p->run(argc, argv);
+		}
+	}
+	return img_usage_error("Command not found: %s", cmd);
+}

@@ -1,0 +1,25 @@
+#include "tool.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+const char *tool_name = "strata-img";
+
+void tool_set_name(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	if (argv0 && *argv0)
+		tool_name = slash ? slash + 1 : argv0;
+}
+
+void tool_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", tool_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

@@ -1,0 +1,17 @@
+/* Pieces the front ends share: the invoked program name and error printing. */
+#ifndef STRATA_TOOL_H
+#define STRATA_TOOL_H
+
+#include "bc.h"
+
+#include <stdio.h>
+
+#define STRATA_VERSION "0.1.0"
+
+/* basename of argv[0]: messages carry the name the program was invoked by. */
+extern const char *tool_name;
+void tool_set_name(const char *argv0);
+/* "<tool_name>: <message>\n" on stderr. */
+void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
