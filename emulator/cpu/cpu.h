@@ -1,0 +1,175 @@
+/* cpu.h - one RISC-V RV64GC hart (IMAFDC + Zicsr/Zifencei/Zicntr/Zihintpause, M/S/U, Sv39/48/57).
+ *
+ * The hart is a pure software interpreter designed so a JIT can take over later:
+ *  - instructions are decoded once into struct rv_insn and cached, keyed by their raw bits,
+ *    so self-modifying code and fence.i need no invalidation of the decode cache;
+ *  - loads, stores and fetches go through a host-address TLB (virtual page -> host addend)
+ *    whose hit path is a compare and an add; everything else (page walks, PMP, MMIO,
+ *    misaligned accesses, page crossings) lives in the slow path of mmu.c;
+ *  - rv_run() executes a batch of instructions; interrupts, timers and device events are
+ *    handled by the machine between batches. Anything that may make an interrupt
+ *    deliverable (CSR writes, xRET, MMIO stores) ends the batch early.
+ * Memory and time come from the machine through struct vm_bus and the time callback.
+ */
+#ifndef STRATA_EMULATOR_CPU_CPU_H
+#define STRATA_EMULATOR_CPU_CPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm_bus;
+
+enum { RV_PRIV_U = 0, RV_PRIV_S = 1, RV_PRIV_M = 3 };
+
+/* exception causes */
+enum {
+	RV_EXC_INSN_MISALIGNED = 0,
+	RV_EXC_INSN_ACCESS = 1,
+	RV_EXC_ILLEGAL = 2,
+	RV_EXC_BREAKPOINT = 3,
+	RV_EXC_LOAD_MISALIGNED = 4,
+	RV_EXC_LOAD_ACCESS = 5,
+	RV_EXC_STORE_MISALIGNED = 6,
+	RV_EXC_STORE_ACCESS = 7,
+	RV_EXC_ECALL_U = 8,
+	RV_EXC_ECALL_S = 9,
+	RV_EXC_ECALL_M = 11,
+	RV_EXC_INSN_PAGE = 12,
+	RV_EXC_LOAD_PAGE = 13,
+	RV_EXC_STORE_PAGE = 15,
+};
+
+/* interrupt numbers (bits of mip/mie) */
+enum {
+	RV_IRQ_SSI = 1, RV_IRQ_MSI = 3, RV_IRQ_STI = 5, RV_IRQ_MTI = 7, RV_IRQ_SEI = 9, RV_IRQ_MEI = 11,
+};
+
+/* mstatus bits */
+#define RV_MS_SIE (1ULL << 1)
+#define RV_MS_MIE (1ULL << 3)
+#define RV_MS_SPIE (1ULL << 5)
+#define RV_MS_MPIE (1ULL << 7)
+#define RV_MS_SPP (1ULL << 8)
+#define RV_MS_MPP_SHIFT 11
+#define RV_MS_MPP (3ULL << 11)
+#define RV_MS_FS_SHIFT 13
+#define RV_MS_FS (3ULL << 13)
+#define RV_MS_MPRV (1ULL << 17)
+#define RV_MS_SUM (1ULL << 18)
+#define RV_MS_MXR (1ULL << 19)
+#define RV_MS_TVM (1ULL << 20)
+#define RV_MS_TW (1ULL << 21)
+#define RV_MS_TSR (1ULL << 22)
+#define RV_MS_SD (1ULL << 63)
+
+enum { RV_ACC_READ = 0, RV_ACC_WRITE = 1, RV_ACC_EXEC = 2 };
+
+/* One decoded instruction: 16 bytes, so a cache line holds four. */
+struct rv_insn {
+	uint32_t raw;
+	uint16_t op;
+	uint8_t rd, rs1, rs2, rs3;
+	uint8_t len; /* 2 or 4 */
+	uint8_t rm;  /* funct3 (rounding mode / width) */
+	int32_t imm;
+};
+
+#define RV_TLB_BITS 8
+#define RV_TLB_SIZE (1u << RV_TLB_BITS)
+#define RV_DCACHE_BITS 16
+#define RV_PMP_COUNT 16
+
+/* A host-TLB entry: hit when tag == (va & ~0xfff); host address = va + addend. */
+struct rv_tlb_entry {
+	uint64_t tag;
+	uintptr_t addend;
+};
+
+struct rv_cpu {
+	uint64_t x[32];
+	uint64_t pc;
+	int64_t budget; /* instructions left in this batch; 0 ends rv_run() */
+	int priv;
+	bool wfi; /* waiting for an interrupt */
+
+	/* fetch fast path: host addend of the page holding pc (fetch_page = va page) */
+	uint64_t fetch_page;
+	uintptr_t fetch_addend;
+	struct rv_tlb_entry tlb_r[RV_TLB_SIZE];
+	struct rv_tlb_entry tlb_w[RV_TLB_SIZE];
+	bool tlb_super; /* some cached entry came from a superpage */
+	struct rv_insn *dcache;
+
+	uint64_t f[32];
+	uint32_t fflags, frm;
+
+	uint64_t instret;
+	uint64_t cycle_delta; /* mcycle = instret + cycle_delta (one cycle per instruction) */
+	uint64_t mstatus, misa, medeleg, mideleg, mie, mip, mtvec, mscratch, mepc, mcause, mtval;
+	uint64_t stvec, sscratch, sepc, scause, stval, satp;
+	uint64_t mcounteren, scounteren, menvcfg, senvcfg, stimecmp, mcountinhibit;
+	uint64_t mhartid;
+	uint8_t pmpcfg[RV_PMP_COUNT];
+	uint64_t pmpaddr[RV_PMP_COUNT];
+	bool pmp_active; /* any entry with A != OFF */
+
+	uint64_t resv_addr; /* LR reservation; ~0 = none */
+
+	struct vm_bus *bus;
+	uint64_t (*read_time)(void *opaque); /* mtime, 10 MHz */
+	void *time_opaque;
+	/* optional per-instruction trace hook (-d in_asm/exec); NULL on the fast path */
+	void (*trace)(struct rv_cpu *cpu, uint64_t pc, uint32_t raw, int len);
+	void (*trace_trap)(struct rv_cpu *cpu, uint64_t cause, uint64_t epc, uint64_t tval);
+	void *trace_opaque;
+};
+
+int rv_cpu_init(struct rv_cpu *cpu, struct vm_bus *bus);
+void rv_cpu_destroy(struct rv_cpu *cpu);
+void rv_cpu_reset(struct rv_cpu *cpu, uint64_t pc);
+
+/* Executes up to `budget` instructions (fewer if the batch is ended early). */
+void rv_run(struct rv_cpu *cpu, int64_t budget);
+/* Takes the highest-priority pending and enabled interrupt, if any; returns true if taken. */
+bool rv_check_interrupts(struct rv_cpu *cpu);
+/* True when some interrupt is pending and enabled in mie (what wakes WFI). */
+bool rv_irq_wake(const struct rv_cpu *cpu);
+/* Sets or clears a mip bit driven by a device (MTIP, MSIP, SEIP, MEIP). */
+void rv_set_irq(struct rv_cpu *cpu, int irq, bool level);
+/* Recomputes STIP from stimecmp when Sstc is enabled; called between batches. */
+void rv_update_sstc(struct rv_cpu *cpu);
+
+/* trap.c */
+void rv_raise(struct rv_cpu *cpu, uint64_t cause, uint64_t tval);
+void rv_take_trap(struct rv_cpu *cpu, uint64_t cause, bool irq, uint64_t tval);
+void rv_mret(struct rv_cpu *cpu);
+void rv_sret(struct rv_cpu *cpu);
+void rv_set_priv(struct rv_cpu *cpu, int priv);
+
+/* csr.c: 0 on success, -1 after raising illegal-instruction */
+int rv_csr_access(struct rv_cpu *cpu, unsigned csr, uint64_t *rd_val, uint64_t wval, int op, bool do_write,
+		  bool do_read);
+void rv_mark_fs_dirty(struct rv_cpu *cpu);
+uint64_t rv_read_time(const struct rv_cpu *cpu);
+
+/* mmu.c */
+void rv_tlb_flush(struct rv_cpu *cpu);
+void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va);
+int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val);
+int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val);
+int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw);
+/* Atomic memory operands: translate for a read-modify-write, return a host pointer or NULL
+ * for MMIO (then *pa is set); raises and returns -1 on a fault. */
+int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr, void **host, uint64_t *pa);
+/* Debug access (gdb stub): virtual read/write without faults or side effects on A/D. */
+int rv_debug_access(struct rv_cpu *cpu, uint64_t va, void *buf, size_t len, bool write);
+
+/* decode.c */
+void rv_decode(uint32_t raw, struct rv_insn *out);
+uint32_t rv_expand_compressed(uint16_t c);
+
+/* fpexec.c: executes one F/D instruction (raw bits); returns 0 or -1 if it trapped. */
+int rv_exec_fp(struct rv_cpu *cpu, const struct rv_insn *in);
+
+#endif

@@ -1,0 +1,377 @@
+/* mmu.c - address translation (Bare, Sv39, Sv48, Sv57), PMP, and the slow paths of the
+ * host-address TLB. Translation results are cached per 4 KiB virtual page in cpu->tlb_r
+ * (reads) and cpu->tlb_w (writes; filled only by a write so that D is already set), and the
+ * page holding pc in cpu->fetch_page. The caches hold entries for the current privilege,
+ * satp and mstatus only: every change of those flushes them (see csr.c and trap.c), which is
+ * also why sfence.vma with an ASID simply flushes (only the current ASID is ever cached). */
+#include "emulator/cpu/cpu.h"
+#include "emulator/cpu/mem.h"
+#include "emulator/machine/bus.h"
+
+#include <string.h>
+
+#define PTE_V 1u
+#define PTE_R 2u
+#define PTE_W 4u
+#define PTE_X 8u
+#define PTE_U 16u
+#define PTE_A 64u
+#define PTE_D 128u
+
+void rv_tlb_flush(struct rv_cpu *cpu)
+{
+	memset(cpu->tlb_r, 0xff, sizeof(cpu->tlb_r));
+	memset(cpu->tlb_w, 0xff, sizeof(cpu->tlb_w));
+	cpu->fetch_page = ~0ULL;
+	cpu->tlb_super = false;
+}
+
+void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
+{
+	/* Entries are cached per 4 KiB page, so va's page lives in exactly one slot. A superpage
+	 * leaf also covers pages cached in other slots: if any superpage is cached, flush all. */
+	if (cpu->tlb_super) {
+		rv_tlb_flush(cpu);
+		return;
+	}
+	unsigned i = (va >> 12) & (RV_TLB_SIZE - 1);
+	uint64_t tag = va & ~0xfffULL;
+	if (cpu->tlb_r[i].tag == tag)
+		cpu->tlb_r[i].tag = ~0ULL;
+	if (cpu->tlb_w[i].tag == tag)
+		cpu->tlb_w[i].tag = ~0ULL;
+	if (cpu->fetch_page == tag)
+		cpu->fetch_page = ~0ULL;
+}
+
+/* ---- PMP ---- */
+
+static void pmp_range(const struct rv_cpu *cpu, int i, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t a = cpu->pmpaddr[i];
+	switch ((cpu->pmpcfg[i] >> 3) & 3) {
+	case 1: /* TOR */
+		*lo = i ? cpu->pmpaddr[i - 1] << 2 : 0;
+		*hi = a << 2;
+		break;
+	case 2: /* NA4 */
+		*lo = a << 2;
+		*hi = *lo + 4;
+		break;
+	default: { /* NAPOT */
+		int t = __builtin_ctzll(~a);
+		if (t >= 54) {
+			*lo = 0;
+			*hi = ~0ULL;
+		} else {
+			*lo = (a & ~((1ULL << t) - 1)) << 2;
+			*hi = *lo + (1ULL << (t + 3));
+		}
+		break;
+	}
+	}
+}
+
+/* The lowest-numbered entry matching any byte decides, and must match all bytes. */
+static bool pmp_ok(const struct rv_cpu *cpu, uint64_t pa, uint64_t size, int acc, int priv)
+{
+	if (!cpu->pmp_active)
+		return priv == RV_PRIV_M;
+	for (int i = 0; i < RV_PMP_COUNT; i++) {
+		uint8_t cfg = cpu->pmpcfg[i];
+		if (!(cfg & 0x18))
+			continue;
+		uint64_t lo, hi;
+		pmp_range(cpu, i, &lo, &hi);
+		uint64_t last = pa + size - 1;
+		if (last < lo || pa >= hi || lo >= hi)
+			continue;
+		if (pa < lo || last >= hi)
+			return false;
+		if (priv == RV_PRIV_M && !(cfg & 0x80))
+			return true;
+		static const uint8_t need[3] = { 1, 2, 4 };
+		return (cfg & need[acc]) != 0;
+	}
+	return priv == RV_PRIV_M;
+}
+
+/* ---- page walk ---- */
+
+static int access_fault(int acc)
+{
+	return acc == RV_ACC_EXEC ? RV_EXC_INSN_ACCESS : acc == RV_ACC_WRITE ? RV_EXC_STORE_ACCESS : RV_EXC_LOAD_ACCESS;
+}
+
+static int page_fault(int acc)
+{
+	return acc == RV_ACC_EXEC ? RV_EXC_INSN_PAGE : acc == RV_ACC_WRITE ? RV_EXC_STORE_PAGE : RV_EXC_LOAD_PAGE;
+}
+
+static int effective_priv(const struct rv_cpu *cpu, int acc)
+{
+	if (acc != RV_ACC_EXEC && cpu->priv == RV_PRIV_M && (cpu->mstatus & RV_MS_MPRV))
+		return (int)((cpu->mstatus >> RV_MS_MPP_SHIFT) & 3);
+	return cpu->priv;
+}
+
+/* Translates va for one access; 0 on success (with *pa), else the exception cause.
+ * *page_ok says whether the whole 4 KiB page may be cached for this access type. */
+static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, uint64_t *pa, bool *page_ok)
+{
+	int priv = effective_priv(cpu, acc);
+	unsigned mode = (unsigned)(cpu->satp >> 60);
+	uint64_t addr = va;
+
+	if (priv != RV_PRIV_M && mode != 0) {
+		int levels = mode == 8 ? 3 : mode == 9 ? 4 : 5;
+		int va_bits = 12 + 9 * levels;
+		/* bits above the VA width must copy its top bit */
+		int64_t top = (int64_t)va >> (va_bits - 1);
+		if (top != 0 && top != -1)
+			return page_fault(acc);
+		uint64_t table = (cpu->satp & ((1ULL << 44) - 1)) << 12;
+		for (int lvl = levels - 1;; lvl--) {
+			uint64_t pte_pa = table + ((va >> (12 + 9 * lvl)) & 511) * 8;
+			uint64_t pte;
+			if (!pmp_ok(cpu, pte_pa, 8, RV_ACC_READ, RV_PRIV_S) || vm_bus_read(cpu->bus, pte_pa, 8, &pte))
+				return access_fault(acc);
+			/* bits 63:54 are N, PBMT and reserved: none of those extensions is implemented */
+			if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54))
+				return page_fault(acc);
+			uint64_t ppn = (pte >> 10) & ((1ULL << 44) - 1);
+			if (!(pte & (PTE_R | PTE_X))) {
+				if (lvl == 0 || (pte & (PTE_A | PTE_D | PTE_U)))
+					return page_fault(acc);
+				table = ppn << 12;
+				continue;
+			}
+			/* leaf: permission checks */
+			if (priv == RV_PRIV_U && !(pte & PTE_U))
+				return page_fault(acc);
+			if (priv == RV_PRIV_S && (pte & PTE_U) &&
+			    (acc == RV_ACC_EXEC || !(cpu->mstatus & RV_MS_SUM)))
+				return page_fault(acc);
+			if (acc == RV_ACC_EXEC && !(pte & PTE_X))
+				return page_fault(acc);
+			if (acc == RV_ACC_READ && !(pte & PTE_R) && !((cpu->mstatus & RV_MS_MXR) && (pte & PTE_X)))
+				return page_fault(acc);
+			if (acc == RV_ACC_WRITE && !(pte & PTE_W))
+				return page_fault(acc);
+			if (lvl > 0 && (ppn & ((1ULL << (9 * lvl)) - 1)))
+				return page_fault(acc); /* misaligned superpage */
+			uint64_t want = PTE_A | (acc == RV_ACC_WRITE ? PTE_D : 0);
+			if ((pte & want) != want) {
+				/* hardware A/D update; a single hart needs no compare-and-swap */
+				if (!pmp_ok(cpu, pte_pa, 8, RV_ACC_WRITE, RV_PRIV_S) ||
+				    vm_bus_write(cpu->bus, pte_pa, 8, pte | want))
+					return access_fault(acc);
+			}
+			uint64_t off_mask = (1ULL << (12 + 9 * lvl)) - 1;
+			addr = (ppn << 12 & ~off_mask) | (va & off_mask);
+			if (lvl > 0)
+				cpu->tlb_super = true; /* conservatively, whether or not it gets cached */
+			break;
+		}
+	} else {
+		/* Bare / M-mode: the 64-bit physical address is the virtual one */
+	}
+	if (!pmp_ok(cpu, addr, size, acc, priv))
+		return access_fault(acc);
+	*pa = addr;
+	*page_ok = pmp_ok(cpu, addr & ~0xfffULL, 4096, acc, priv);
+	return 0;
+}
+
+static int load_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
+{
+	uint64_t pa;
+	bool page_ok;
+	int exc = translate(cpu, va, size, RV_ACC_READ, &pa, &page_ok);
+	if (exc) {
+		rv_raise(cpu, (uint64_t)exc, va);
+		return -1;
+	}
+	uint8_t *host = vm_bus_ram(cpu->bus, pa & ~0xfffULL, 4096);
+	if (host && page_ok) {
+		struct rv_tlb_entry *e = &cpu->tlb_r[(va >> 12) & (RV_TLB_SIZE - 1)];
+		e->tag = va & ~0xfffULL;
+		e->addend = (uintptr_t)host - (uintptr_t)(va & ~0xfffULL);
+	}
+	if (vm_bus_read(cpu->bus, pa, size, val)) {
+		rv_raise(cpu, RV_EXC_LOAD_ACCESS, va);
+		return -1;
+	}
+	return 0;
+}
+
+int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
+{
+	if ((va & 0xfff) + size > 0x1000) {
+		/* page-crossing misaligned access: assemble it from bytes */
+		uint64_t v = 0;
+		for (unsigned i = 0; i < size; i++) {
+			uint64_t b;
+			if (load_one(cpu, va + i, 1, &b))
+				return -1;
+			v |= b << (8 * i);
+		}
+		*val = v;
+		return 0;
+	}
+	if (va & (size - 1)) {
+		/* misaligned within a page: MMIO regions only take naturally aligned accesses */
+		uint64_t pa;
+		bool page_ok;
+		int exc = translate(cpu, va, size, RV_ACC_READ, &pa, &page_ok);
+		if (exc) {
+			rv_raise(cpu, (uint64_t)exc, va);
+			return -1;
+		}
+		uint8_t *host = vm_bus_ram(cpu->bus, pa, size);
+		if (!host) {
+			rv_raise(cpu, RV_EXC_LOAD_ACCESS, va);
+			return -1;
+		}
+		uint64_t v = 0;
+		memcpy(&v, host, size);
+		*val = v;
+		return 0;
+	}
+	return load_one(cpu, va, size, val);
+}
+
+static int store_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val)
+{
+	uint64_t pa;
+	bool page_ok;
+	int exc = translate(cpu, va, size, RV_ACC_WRITE, &pa, &page_ok);
+	if (exc) {
+		rv_raise(cpu, (uint64_t)exc, va);
+		return -1;
+	}
+	uint64_t page = pa & ~0xfffULL;
+	uint8_t *host = vm_bus_ram(cpu->bus, page, 4096);
+	if (host && page_ok && (cpu->bus->watch_pa & ~0xfffULL) != page) {
+		struct rv_tlb_entry *e = &cpu->tlb_w[(va >> 12) & (RV_TLB_SIZE - 1)];
+		e->tag = va & ~0xfffULL;
+		e->addend = (uintptr_t)host - (uintptr_t)(va & ~0xfffULL);
+	}
+	if (!vm_bus_ram(cpu->bus, pa, size) || (cpu->bus->watch_pa & ~0xfffULL) == page)
+		cpu->budget = 0; /* device store: let the machine look at devices before going on */
+	if (vm_bus_write(cpu->bus, pa, size, val)) {
+		rv_raise(cpu, RV_EXC_STORE_ACCESS, va);
+		return -1;
+	}
+	return 0;
+}
+
+int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val)
+{
+	if ((va & 0xfff) + size > 0x1000 || (va & (size - 1))) {
+		/* Misaligned: check every byte's translation first so a fault leaves memory untouched. */
+		uint64_t pa[8];
+		for (unsigned i = 0; i < size; i++) {
+			bool page_ok;
+			int exc = translate(cpu, va + i, 1, RV_ACC_WRITE, &pa[i], &page_ok);
+			if (exc) {
+				rv_raise(cpu, (uint64_t)exc, va);
+				return -1;
+			}
+			if (!vm_bus_ram(cpu->bus, pa[i], 1)) {
+				rv_raise(cpu, RV_EXC_STORE_ACCESS, va);
+				return -1;
+			}
+		}
+		for (unsigned i = 0; i < size; i++)
+			vm_bus_write(cpu->bus, pa[i], 1, (val >> (8 * i)) & 0xff);
+		return 0;
+	}
+	return store_one(cpu, va, size, val);
+}
+
+/* Reads 16 bits of code at pc, refilling the fetch cache when the page allows it. */
+static int fetch16(struct rv_cpu *cpu, uint64_t va, uint64_t fault_va, uint32_t *half)
+{
+	uint64_t pa;
+	bool page_ok;
+	int exc = translate(cpu, va, 2, RV_ACC_EXEC, &pa, &page_ok);
+	if (exc) {
+		rv_raise(cpu, (uint64_t)exc, fault_va);
+		return -1;
+	}
+	uint8_t *host = vm_bus_ram(cpu->bus, pa & ~0xfffULL, 4096);
+	if (!host) {
+		rv_raise(cpu, RV_EXC_INSN_ACCESS, fault_va);
+		return -1;
+	}
+	if (page_ok) {
+		cpu->fetch_page = va & ~0xfffULL;
+		cpu->fetch_addend = (uintptr_t)host - (uintptr_t)(va & ~0xfffULL);
+	}
+	uint16_t h;
+	memcpy(&h, host + (pa & 0xfff), 2);
+	*half = h;
+	return 0;
+}
+
+int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw)
+{
+	uint32_t lo, hi;
+	if (fetch16(cpu, pc, pc, &lo))
+		return -1;
+	if ((lo & 3) != 3) {
+		*raw = lo;
+		return 0;
+	}
+	if (fetch16(cpu, pc + 2, pc + 2, &hi))
+		return -1;
+	*raw = lo | hi << 16;
+	/* the fast path must not serve this instruction's page from the second half's page */
+	if ((pc & 0xfff) == 0xffe)
+		cpu->fetch_page = ~0ULL;
+	return 0;
+}
+
+int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr, void **host, uint64_t *pa)
+{
+	if (va & (size - 1)) {
+		rv_raise(cpu, is_lr ? RV_EXC_LOAD_MISALIGNED : RV_EXC_STORE_MISALIGNED, va);
+		return -1;
+	}
+	bool page_ok;
+	int exc = translate(cpu, va, size, is_lr ? RV_ACC_READ : RV_ACC_WRITE, pa, &page_ok);
+	if (exc) {
+		rv_raise(cpu, (uint64_t)exc, va);
+		return -1;
+	}
+	*host = vm_bus_ram(cpu->bus, *pa, size);
+	if (!*host || *pa == cpu->bus->watch_pa) {
+		*host = NULL;
+		cpu->budget = 0;
+	}
+	return 0;
+}
+
+int rv_debug_access(struct rv_cpu *cpu, uint64_t va, void *buf, size_t len, bool write)
+{
+	uint8_t *p = buf;
+	for (size_t i = 0; i < len; i++) {
+		uint64_t a = va + i, pa = a;
+		unsigned mode = (unsigned)(cpu->satp >> 60);
+		if (cpu->priv != RV_PRIV_M && mode != 0) {
+			/* a read walk may set A bits, as the guest's own read would; tolerable */
+			bool ok;
+			if (translate(cpu, a, 1, RV_ACC_READ, &pa, &ok))
+				return -1;
+		}
+		uint8_t *h = vm_bus_ram(cpu->bus, pa, 1);
+		if (!h)
+			return -1;
+		if (write)
+			*h = p[i];
+		else
+			p[i] = *h;
+	}
+	return 0;
+}

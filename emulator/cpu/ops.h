@@ -1,0 +1,24 @@
+/* ops.h - internal operation numbers of decoded instructions (struct rv_insn.op). */
+#ifndef STRATA_EMULATOR_CPU_OPS_H
+#define STRATA_EMULATOR_CPU_OPS_H
+
+enum rv_op {
+	OP_ILLEGAL = 0,
+	OP_LUI, OP_AUIPC, OP_JAL, OP_JALR,
+	OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU,
+	OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU,
+	OP_SB, OP_SH, OP_SW, OP_SD,
+	OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI, OP_ORI, OP_ANDI, OP_SLLI, OP_SRLI, OP_SRAI,
+	OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND,
+	OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW, OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW,
+	OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU,
+	OP_MULW, OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW,
+	OP_FENCE, OP_FENCE_I, OP_ECALL, OP_EBREAK, OP_MRET, OP_SRET, OP_WFI, OP_SFENCE_VMA,
+	OP_CSRRW, OP_CSRRS, OP_CSRRC, OP_CSRRWI, OP_CSRRSI, OP_CSRRCI,
+	OP_AMO,	/* imm = funct5, rm = width (2 = W, 3 = D) */
+	OP_FLW, OP_FLD, OP_FSW, OP_FSD,
+	OP_FP,	/* any other F/D instruction; imm = the (expanded) 32-bit encoding */
+	OP_COUNT
+};
+
+#endif

@@ -1,0 +1,64 @@
+/* devices.h - the virt machine's devices. Each registers its MMIO window on a struct vm_bus
+ * and knows nothing about the CPU; the machine wires interrupts and exits. */
+#ifndef STRATA_EMULATOR_DEVICES_DEVICES_H
+#define STRATA_EMULATOR_DEVICES_DEVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct vm_bus;
+
+/* ---- clock: mtime at 10 MHz from CLOCK_MONOTONIC, frozen while the VM is paused ---- */
+struct vm_clock {
+	uint64_t base_ns;   /* host time corresponding to mtime == offset */
+	uint64_t offset;    /* mtime at base_ns */
+	bool paused;
+	uint64_t paused_at; /* mtime while paused */
+};
+void vm_clock_init(struct vm_clock *c);
+uint64_t vm_clock_mtime(struct vm_clock *c);
+void vm_clock_set(struct vm_clock *c, uint64_t mtime);
+void vm_clock_pause(struct vm_clock *c);
+void vm_clock_resume(struct vm_clock *c);
+/* Host nanoseconds until mtime reaches `target` (0 if already there). */
+uint64_t vm_clock_ns_until(struct vm_clock *c, uint64_t target);
+
+/* ---- 16550 UART ---- */
+struct vm_uart {
+	FILE *out;
+	int in_fd; /* -1: no input */
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+	uint8_t rx[64];
+	unsigned rx_head, rx_count;
+	bool dirty; /* output written since the last flush */
+};
+int vm_uart_init(struct vm_uart *u, struct vm_bus *bus, uint64_t base, FILE *out, int in_fd);
+void vm_uart_poll(struct vm_uart *u); /* reads pending host input; flushes output */
+
+/* ---- CLINT (msip, mtimecmp, mtime) ---- */
+struct vm_clint {
+	struct vm_clock *clock;
+	uint32_t msip;
+	uint64_t mtimecmp;
+};
+int vm_clint_init(struct vm_clint *c, struct vm_bus *bus, uint64_t base, struct vm_clock *clock);
+
+/* ---- sifive_test: exit / reset requests ---- */
+struct vm_exit_state {
+	bool requested;
+	int code;
+};
+int vm_sifive_test_init(struct vm_exit_state *st, struct vm_bus *bus, uint64_t base);
+
+/* ---- HTIF: tohost/fromhost words in RAM (riscv-tests and Spike-style programs) ---- */
+struct vm_htif {
+	struct vm_bus *bus;
+	uint64_t tohost, fromhost; /* physical addresses */
+	FILE *out;
+	struct vm_exit_state *exit;
+};
+int vm_htif_init(struct vm_htif *h, struct vm_bus *bus, uint64_t tohost, uint64_t fromhost, FILE *out,
+		 struct vm_exit_state *exit);
+
+#endif

@@ -1,0 +1,11 @@
+# strata-vm: the RISC-V emulator (issue 6). Sources: every .c under emulator/, including the
+# FPU module (emulator/cpu/fpu.c) once it exists; without it F/D arithmetic is compiled out.
+VM_SRCS := $(shell find emulator -name '*.c')
+VM_OBJS := $(VM_SRCS:%.c=$(BUILD)/%.o)
+ifeq ($(wildcard emulator/cpu/fpu.c),)
+$(VM_OBJS): ALL_CFLAGS += -DRV_NO_FPU
+endif
+
+$(BUILD)/strata-vm: $(VM_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm -lpthread
+BINS += $(BUILD)/strata-vm

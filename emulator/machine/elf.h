@@ -1,0 +1,19 @@
+/* elf.h - loading a bare-metal RV64 ELF executable into guest RAM. */
+#ifndef STRATA_EMULATOR_MACHINE_ELF_H
+#define STRATA_EMULATOR_MACHINE_ELF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm_bus;
+
+struct vm_elf_info {
+	uint64_t entry;
+	uint64_t tohost, fromhost; /* 0 when the symbols are absent */
+};
+
+/* Copies every PT_LOAD segment into RAM (which must hold it entirely). 0 or -errno;
+ * `err` gets a message for the user on failure. */
+int vm_elf_load(struct vm_bus *bus, const char *path, struct vm_elf_info *info, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,43 @@
+/* virt.h - the QEMU-compatible "virt" board: RAM at 0x80000000, sifive_test at 0x100000,
+ * CLINT at 0x2000000, 16550 UART at 0x10000000; HTIF when the program defines tohost.
+ * Devices hang off the bus so more (virtio-blk, PLIC) can be added without touching the CPU. */
+#ifndef STRATA_EMULATOR_MACHINE_VIRT_H
+#define STRATA_EMULATOR_MACHINE_VIRT_H
+
+#include "emulator/cpu/cpu.h"
+#include "emulator/devices/devices.h"
+#include "emulator/machine/bus.h"
+
+#include <stdio.h>
+
+#define VM_VIRT_RAM_BASE 0x80000000ULL
+#define VM_VIRT_TEST_BASE 0x100000ULL
+#define VM_VIRT_CLINT_BASE 0x2000000ULL
+#define VM_VIRT_UART_BASE 0x10000000ULL
+
+struct vm_virt_config {
+	uint64_t ram_size;
+	const char *kernel; /* ELF */
+	FILE *console_out;
+	int console_in; /* -1 for none */
+};
+
+struct vm_virt {
+	struct vm_bus bus;
+	struct rv_cpu cpu;
+	struct vm_clock clock;
+	struct vm_uart uart;
+	struct vm_clint clint;
+	struct vm_exit_state exit;
+	struct vm_htif htif;
+	/* set asynchronously (gdb stub, signals) to stop vm_virt_run at the next batch */
+	volatile bool stop_requested;
+};
+
+int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, char *err, size_t errlen);
+void vm_virt_destroy(struct vm_virt *vm);
+/* Runs until the guest exits (returns 1, exit code in vm->exit.code) or a stop is requested
+ * (returns 0) or `max_insns` instructions ran (0 = unlimited; returns 0). */
+int vm_virt_run(struct vm_virt *vm, uint64_t max_insns);
+
+#endif

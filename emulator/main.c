@@ -1,0 +1,137 @@
+/* main.c - strata-vm command line, QEMU-compatible where it overlaps:
+ *   strata-vm -M virt -bios none -kernel prog.elf -nographic [-m MiB] [-d in_asm,int,exec]
+ *             [-D logfile] [-s] [-S] [-gdb tcp::PORT]
+ * The exit status is the guest's exit code (sifive_test or HTIF); 1 on usage or load errors. */
+#include "emulator/machine/virt.h"
+#include "emulator/trace.h"
+#include "emulator/gdbstub.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: strata-vm -M virt -bios none -kernel FILE.elf [-nographic] [-m MiB]\n"
+		   "                 [-d in_asm,int,exec] [-D logfile] [-s] [-S] [-gdb tcp::PORT]\n");
+}
+
+static int parse_size_mib(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end == 'G' || *end == 'g')
+		v *= 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		end++;
+	if (*end || v == 0 || v > 65536)
+		return -EINVAL;
+	*out = (uint64_t)v << 20;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct vm_virt_config cfg = { .ram_size = 128ULL << 20, .console_out = stdout, .console_in = -1 };
+	const char *trace_flags = NULL, *trace_file = NULL, *gdb_spec = NULL;
+	bool gdb_wait = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool takes = true;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "-nographic") || !strcmp(a, "-no-reboot")) {
+			takes = false;
+		} else if (!strcmp(a, "-s")) {
+			gdb_spec = "tcp::1234";
+			takes = false;
+		} else if (!strcmp(a, "-S")) {
+			gdb_wait = true;
+			takes = false;
+		} else if (!v) {
+			fprintf(stderr, "strata-vm: option %s needs an argument\n", a);
+			return 1;
+		} else if (!strcmp(a, "-M") || !strcmp(a, "-machine")) {
+			if (strcmp(v, "virt") != 0) {
+				fprintf(stderr, "strata-vm: unsupported machine '%s' (only virt)\n", v);
+				return 1;
+			}
+		} else if (!strcmp(a, "-bios")) {
+			if (strcmp(v, "none") != 0) {
+				fprintf(stderr, "strata-vm: -bios %s: only '-bios none' is supported so far\n", v);
+				return 1;
+			}
+		} else if (!strcmp(a, "-kernel")) {
+			cfg.kernel = v;
+		} else if (!strcmp(a, "-m")) {
+			if (parse_size_mib(v, &cfg.ram_size)) {
+				fprintf(stderr, "strata-vm: bad memory size '%s'\n", v);
+				return 1;
+			}
+		} else if (!strcmp(a, "-smp")) {
+			if (strcmp(v, "1") != 0) {
+				fprintf(stderr, "strata-vm: only one hart is supported\n");
+				return 1;
+			}
+		} else if (!strcmp(a, "-d")) {
+			trace_flags = v;
+		} else if (!strcmp(a, "-D")) {
+			trace_file = v;
+		} else if (!strcmp(a, "-gdb")) {
+			gdb_spec = v;
+		} else if (!strcmp(a, "-serial") || !strcmp(a, "-monitor") || !strcmp(a, "-display")) {
+			/* console is always the UART on stdio; accepted for QEMU compatibility */
+		} else {
+			fprintf(stderr, "strata-vm: unknown option '%s'\n", a);
+			usage(stderr);
+			return 1;
+		}
+		if (takes)
+			i++;
+	}
+	if (!cfg.kernel) {
+		usage(stderr);
+		return 1;
+	}
+	if (isatty(STDIN_FILENO) || !gdb_spec)
+		cfg.console_in = STDIN_FILENO;
+
+	static struct vm_virt vm; /* large (TLBs): keep it off the stack */
+	char err[256];
+	if (vm_virt_create(&vm, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "strata-vm: %s\n", err);
+		return 1;
+	}
+	struct vm_trace trace;
+	if (trace_flags && vm_trace_open(&trace, &vm.cpu, trace_flags, trace_file, err, sizeof(err))) {
+		fprintf(stderr, "strata-vm: %s\n", err);
+		vm_virt_destroy(&vm);
+		return 1;
+	}
+	int code;
+	if (gdb_spec) {
+		int rc = vm_gdb_serve(&vm, gdb_spec, gdb_wait, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "strata-vm: %s\n", err);
+			code = 1;
+		} else {
+			code = vm.exit.code;
+		}
+	} else {
+		vm_virt_run(&vm, 0);
+		code = vm.exit.code;
+	}
+	if (trace_flags)
+		vm_trace_close(&trace);
+	vm_virt_destroy(&vm);
+	fflush(stdout);
+	return code;
+}

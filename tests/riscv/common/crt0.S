@@ -1,0 +1,35 @@
+/* Guest start-up: stack, gp, zeroed bss, FPU on (FS=Initial) and a catch-all M-mode trap
+ * handler, then main(); its return value becomes the exit code through rv_exit(). */
+	.section .text.init, "ax"
+	.globl _start
+_start:
+	.option push
+	.option norelax
+	la	gp, __global_pointer$
+	.option pop
+	la	sp, __stack_top
+	la	t0, __bss_start
+	la	t1, __bss_end
+1:	bgeu	t0, t1, 2f
+	sd	zero, 0(t0)
+	addi	t0, t0, 8
+	j	1b
+2:	li	t0, (1 << 13)		/* mstatus.FS = Initial so C code may use the FPU */
+	csrs	mstatus, t0
+	csrw	fcsr, zero
+	la	t0, rv_default_trap
+	csrw	mtvec, t0
+	call	main
+	call	rv_exit
+3:	j	3b
+
+/* Any trap the program did not expect: report cause, epc and tval, then fail. */
+	.align 4
+	.globl rv_default_trap
+rv_default_trap:
+	la	sp, __stack_top
+	csrr	a0, mcause
+	csrr	a1, mepc
+	csrr	a2, mtval
+	call	rv_unexpected_trap
+4:	j	4b

@@ -1,0 +1,114 @@
+/* Guest runtime; see rvtest.h. Everything here must behave identically on QEMU and strata-vm,
+ * so it only touches the UART transmit path and the test device. */
+#include "rvtest.h"
+
+#define UART_BASE 0x10000000UL
+#define UART_LSR 5
+#define UART_LSR_THRE 0x20
+#define TEST_DEV 0x100000UL
+
+static int failures;
+
+void rv_putc(char c)
+{
+	volatile uint8_t *uart = (volatile uint8_t *)UART_BASE;
+	while (!(uart[UART_LSR] & UART_LSR_THRE))
+		;
+	uart[0] = (uint8_t)c;
+}
+
+void rv_puts(const char *s)
+{
+	while (*s)
+		rv_putc(*s++);
+}
+
+static void puthex(uint64_t v, int digits)
+{
+	rv_puts("0x");
+	for (int i = digits - 1; i >= 0; i--)
+		rv_putc("0123456789abcdef"[(v >> (i * 4)) & 15]);
+}
+
+void rv_puthex32(uint32_t v) { puthex(v, 8); }
+void rv_puthex64(uint64_t v) { puthex(v, 16); }
+
+void rv_putdec(int64_t v)
+{
+	char buf[24];
+	int n = 0;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	if (v < 0)
+		rv_putc('-');
+	do {
+		buf[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	while (n)
+		rv_putc(buf[--n]);
+}
+
+void rv_exit(int code)
+{
+	volatile uint32_t *dev = (volatile uint32_t *)TEST_DEV;
+	if (code == 0)
+		*dev = 0x5555;
+	else
+		*dev = ((uint32_t)code << 16) | 0x3333;
+	for (;;)
+		;
+}
+
+void rv_check(const char *name, int cond)
+{
+	rv_puts(name);
+	rv_puts(cond ? ": ok\n" : ": FAIL\n");
+	if (!cond)
+		failures++;
+}
+
+int rv_failures(void) { return failures; }
+
+void rv_pmp_allow_all(void)
+{
+	RV_CSR_WRITE(pmpaddr0, ~0UL >> 10);
+	RV_CSR_WRITE(pmpcfg0, 0x1f); /* NAPOT | X | W | R */
+}
+
+void rv_unexpected_trap(uint64_t cause, uint64_t epc, uint64_t tval)
+{
+	rv_puts("unexpected trap: mcause=");
+	rv_puthex64(cause);
+	rv_puts(" mepc=");
+	rv_puthex64(epc);
+	rv_puts(" mtval=");
+	rv_puthex64(tval);
+	rv_putc('\n');
+	rv_exit(99);
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+	uint8_t *dp = d;
+	const uint8_t *sp = s;
+	while (n--)
+		*dp++ = *sp++;
+	return d;
+}
+
+void *memset(void *d, int c, size_t n)
+{
+	uint8_t *dp = d;
+	while (n--)
+		*dp++ = (uint8_t)c;
+	return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const uint8_t *ap = a, *bp = b;
+	for (; n; n--, ap++, bp++)
+		if (*ap != *bp)
+			return *ap < *bp ? -1 : 1;
+	return 0;
+}

@@ -1,0 +1,50 @@
+#!/bin/sh
+# Runs every guest program (same rule as riscv.mk: tests/riscv/<dir>/*.{c,S} defining main or
+# _start) on strata-vm and on qemu-system-riscv64, the oracle, and compares UART output and exit
+# status byte for byte. One TAP line per program. Programs run two at a time (two cores).
+# STRATA_GUEST_FILTER=substring limits the run (debugging).
+SRC_DIR=${SRC_DIR:-.}
+BUILD_DIR=${BUILD_DIR:-build/rel}
+VM=${STRATA_VM:-$BUILD_DIR/strata-vm}
+TMP=${TEST_TMPDIR:-$(mktemp -d)}
+QEMU=qemu-system-riscv64
+# Sanitizer builds are several times slower; give them more room before calling it a hang.
+LIMIT=30
+[ "${SANITIZE:-}" = 1 ] && LIMIT=120
+
+cd "$SRC_DIR" || exit 1
+if ! command -v $QEMU >/dev/null 2>&1; then
+	echo "ok 1 - riscv guests # SKIP $QEMU not installed"
+	exit 0
+fi
+progs=$(grep -lE '(^|[^A-Za-z0-9_])(main|_start)[[:space:]]*(\(|:)' tests/riscv/*/*.c tests/riscv/*/*.S 2>/dev/null |
+	grep -v '^tests/riscv/common/' | sort)
+[ -n "${STRATA_GUEST_FILTER:-}" ] && progs=$(echo "$progs" | grep -F "$STRATA_GUEST_FILTER")
+
+n=0
+for src in $progs; do
+	n=$((n + 1))
+	rel=${src#tests/riscv/}
+	name=${rel%.*}
+	elf=$BUILD_DIR/riscv/$name.elf
+	out=$TMP/$(echo "$name" | tr / _)
+	if [ ! -f "$elf" ]; then
+		echo "not ok $n - $name # ELF missing: $elf"
+		continue
+	fi
+	timeout $LIMIT $QEMU -M virt -bios none -kernel "$elf" -nographic </dev/null >"$out.qemu" 2>"$out.qemu.err" &
+	qpid=$!
+	timeout $LIMIT "$VM" -M virt -bios none -kernel "$elf" -nographic </dev/null >"$out.vm" 2>"$out.vm.err"
+	vrc=$?
+	wait $qpid
+	qrc=$?
+	if [ $vrc -eq $qrc ] && cmp -s "$out.qemu" "$out.vm"; then
+		echo "ok $n - $name (exit $vrc)"
+	else
+		echo "not ok $n - $name (strata-vm exit $vrc, qemu exit $qrc)"
+		diff "$out.qemu" "$out.vm" | head -n 20 | sed 's/^/# /'
+		head -n 5 "$out.vm.err" | sed 's/^/# vm: /'
+	fi
+done
+[ $n -gt 0 ] || echo "ok 1 - riscv guests # SKIP no programs"
+exit 0
