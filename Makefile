@@ -36,7 +36,8 @@ deps:
 	sh deps/install.sh
 
 # --- block engine and drivers -> libblockcore.a --------------------------------------------
-BC_SRCS := $(wildcard blockcore/*.c) $(wildcard formats/*/*.c)
+FORMATS ?= $(notdir $(wildcard formats/*))
+BC_SRCS := $(wildcard blockcore/*.c) $(foreach f,$(FORMATS),$(wildcard formats/$(f)/*.c))
 BC_OBJS := $(BC_SRCS:%.c=$(BUILD)/%.o)
 LIBBC   := $(BUILD)/libblockcore.a
 

@@ -42,7 +42,7 @@ enum bc_opt_type { BC_OPT_STRING, BC_OPT_BOOL, BC_OPT_NUMBER, BC_OPT_SIZE };
 struct bc_opt_desc {
 	const char *name;
 	enum bc_opt_type type;
-	const char *help;
+	const char *help;       /* NULL: a host-file option, accepted but not listed by "-o help" */
 	const char *def;        /* default shown in the "Formatting" line, NULL for none */
 };
 

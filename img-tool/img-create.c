@@ -27,6 +27,8 @@ void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d)
 
 	printf("Supported %s options:\n", fmt_name);
 	for (; d && d->name; d++) {
+		if (!d->help)
+			continue;
 		snprintf(left, sizeof(left), "%s=<%s>", d->name, opt_type_name(d->type));
 		printf("  %-22s - %s\n", left, d->help);
 	}

@@ -13,7 +13,7 @@
 
 static const struct bc_opt_desc raw_create_opts[] = {
 	{ "size", BC_OPT_SIZE, "Virtual disk size", NULL },
-	{ "preallocation", BC_OPT_STRING, "Preallocation mode (allowed values: off, falloc, full)", NULL },
+	{ "preallocation", BC_OPT_STRING, NULL, NULL },   /* off, falloc, full */
 	{ NULL, BC_OPT_STRING, NULL, NULL },
 };
 
@@ -51,6 +51,15 @@ static int raw_preallocate(struct bc_file *f, uint64_t from, uint64_t to, enum b
 	return ret;
 }
 
+/* Like qemu, allocate the first block of a sparse image, so that tools probing the file's
+ * alignment and `disk size` see what they see on a qemu-made image. */
+static int raw_allocate_first_block(struct bc_file *f, uint64_t size)
+{
+	static const uint8_t zeros[4096];
+
+	return bc_file_pwrite(f, zeros, size < sizeof(zeros) ? (size_t)size : sizeof(zeros), 0);
+}
+
 static int raw_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
 {
 	enum bc_prealloc mode = BC_PREALLOC_OFF;
@@ -70,6 +79,8 @@ static int raw_create(const char *filename, struct bc_opts *opts, struct bc_err 
 	ret = bc_file_truncate(f, size);
 	if (ret == 0)
 		ret = raw_preallocate(f, 0, size, mode);
+	if (ret == 0 && mode == BC_PREALLOC_OFF && size)
+		ret = raw_allocate_first_block(f, size);
 	if (ret == 0)
 		ret = bc_file_flush(f);
 	bc_file_close(f);
