@@ -1,0 +1,387 @@
+/*
+ * strata-io — a drop-in for qemu-io's scripted use: opens one image with the block engine and
+ * runs the -c commands (or lines from standard input) against it. Messages, output lines and
+ * exit codes follow qemu-io 7.2, with the invoked program name where qemu-io says "qemu-io".
+ */
+#include "io.h"
+#include "tool.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS };
+
+struct main_args {
+	struct io_open_args oa;
+	char **cmds;
+	int ncmds;
+	bool image_opts;
+	struct bc_secret secrets[8];
+	int nsecrets;
+};
+
+static void usage(const char *prog)
+{
+	printf("Usage: %s [OPTIONS]... [-c STRING]... [file]\n"
+	       "QEMU Disk exerciser\n"
+	       "\n"
+	       "  --object OBJECTDEF   define an object such as 'secret' for\n"
+	       "                       passwords and/or encryption keys\n"
+	       "  --image-opts         treat file as option string\n"
+	       "  -c, --cmd STRING     execute command with its arguments\n"
+	       "                       from the given string\n"
+	       "  -f, --format FMT     specifies the block driver to use\n"
+	       "  -r, --read-only      export read-only\n"
+	       "  -s, --snapshot       use snapshot file\n"
+	       "  -n, --nocache        disable host cache, short for -t none\n"
+	       "  -C, --copy-on-read   enable copy-on-read\n"
+	       "  -m, --misalign       misalign allocations for O_DIRECT\n"
+	       "  -k, --native-aio     use kernel AIO implementation\n"
+	       "                       (Linux only, prefer use of -i)\n"
+	       "  -i, --aio=MODE       use AIO mode (threads, native or io_uring)\n"
+	       "  -t, --cache=MODE     use the given cache mode for the image\n"
+	       "  -d, --discard=MODE   use the given discard mode for the image\n"
+	       "  -T, --trace [[enable=]<pattern>][,events=<file>][,file=<file>]\n"
+	       "                       specify tracing options\n"
+	       "                       see qemu-img(1) man page for full description\n"
+	       "  -U, --force-share    force shared permissions\n"
+	       "  -h, --help           display this help and exit\n"
+	       "  -V, --version        output version information and exit\n"
+	       "\n"
+	       "See '%s -c help' for information on available commands.\n"
+	       "\n"
+	       "See <https://qemu.org/contribute/report-a-bug> for how to report bugs.\n"
+	       "More information on the QEMU project at <https://qemu.org>.\n",
+	       prog, prog);
+}
+
+/* Cache modes as qemu names them: none/off and directsync bypass the host cache. */
+static int parse_cache(struct io_open_args *oa, const char *mode)
+{
+	if (!strcmp(mode, "none") || !strcmp(mode, "off") || !strcmp(mode, "directsync"))
+		oa->flags = (oa->flags | BC_OPEN_DIRECT) & ~BC_OPEN_UNSAFE;
+	else if (!strcmp(mode, "unsafe"))
+		oa->flags = (oa->flags | BC_OPEN_UNSAFE) & ~BC_OPEN_DIRECT;
+	else if (!strcmp(mode, "writeback") || !strcmp(mode, "writethrough"))
+		oa->flags &= ~(BC_OPEN_DIRECT | BC_OPEN_UNSAFE);
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_aio(struct io_open_args *oa, const char *mode)
+{
+	if (!strcmp(mode, "threads"))
+		oa->io = BC_IO_POSIX, oa->native_aio = false;
+	else if (!strcmp(mode, "native"))
+		oa->io = BC_IO_POSIX, oa->native_aio = true;
+	else if (!strcmp(mode, "io_uring"))
+		oa->io = BC_IO_URING, oa->native_aio = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static bool valid_discard(const char *mode)
+{
+	return !strcmp(mode, "off") || !strcmp(mode, "ignore") || !strcmp(mode, "on") ||
+	       !strcmp(mode, "unmap");
+}
+
+/* -o key=value,...: "driver" chooses the format; nothing else is supported yet. */
+static int parse_driver_opts(struct io_state *st, struct io_open_args *oa, const char *arg)
+{
+	struct bc_opts *o = bc_opts_new();
+	struct bc_err err = { 0 };
+	const char *drv;
+
+	if (!o || bc_opts_parse(o, arg, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", st->prog, o ? err.msg : strerror(ENOMEM));
+		bc_opts_free(o);
+		return -EINVAL;
+	}
+	drv = bc_opts_get(o, "driver");
+	if (drv) {
+		free(oa->driver);
+		oa->driver = strdup(drv);
+		oa->format = oa->driver;
+	}
+	bc_opts_free(o);
+	return 0;
+}
+
+int io_parse_open_option(struct io_state *st, struct io_open_args *oa, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'r': oa->flags &= ~BC_OPEN_RDWR; return 0;
+	case 's': oa->snapshot = true; return 0;
+	case 'n': oa->flags = (oa->flags | BC_OPEN_DIRECT) & ~BC_OPEN_UNSAFE; return 0;
+	case 'k': oa->native_aio = true; oa->io = BC_IO_POSIX; return 0;
+	case 'U': oa->flags |= BC_OPEN_SHARE; return 0;
+	case 'C': case 'm': case 'T': return 0;   /* copy-on-read, misalign, trace: no effect */
+	case 'o': return parse_driver_opts(st, oa, arg);
+	case 't':
+		if (parse_cache(oa, arg) == 0)
+			return 0;
+		fprintf(stderr, "%s: Invalid cache option: %s\n", st->prog, arg);
+		return -EINVAL;
+	case 'i':
+		if (parse_aio(oa, arg) == 0)
+			return 0;
+		fprintf(stderr, "%s: Invalid aio option: %s\n", st->prog, arg);
+		return -EINVAL;
+	case 'd':
+		if (valid_discard(arg))
+			return 0;
+		fprintf(stderr, "%s: Invalid discard option: %s\n", st->prog, arg);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+static int open_refused(struct io_state *st, const char *file, const struct io_open_args *oa)
+{
+	const char *why = NULL;
+
+	if (oa->snapshot)
+		why = "snapshot=on (-s) is not supported";
+	else if ((oa->flags & BC_OPEN_SHARE) && (oa->flags & BC_OPEN_RDWR))
+		why = "force-share=on can only be used with read-only images";
+	else if (oa->native_aio && !(oa->flags & BC_OPEN_DIRECT))
+		why = "aio=native was specified, but it requires cache.direct=on, which was not "
+		      "specified.";
+	if (!why)
+		return 0;
+	fprintf(stderr, "%s: can't open device %s: %s\n", st->prog, file, why);
+	return -EINVAL;
+}
+
+static const struct bc_secret *g_secrets;
+static int g_nsecrets;
+
+int io_open_image(struct io_state *st, const char *file, const struct io_open_args *oa)
+{
+	struct bc_open_opts o = { .format = oa->format, .flags = oa->flags, .io = oa->io,
+				  .secrets = g_secrets, .nsecrets = g_nsecrets };
+	struct bc_err err = { 0 };
+	int ret;
+
+	if (st->img) {
+		fprintf(stderr, "%s: file open already, try 'help close'\n", st->prog);
+		return -EBUSY;
+	}
+	ret = open_refused(st, file, oa);
+	if (ret < 0)
+		return ret;
+	ret = bc_open(&st->img, file, &o, &err);
+	if (ret < 0) {
+		st->img = NULL;
+		fprintf(stderr, "%s: can't open device %s: %s\n", st->prog, file, err.msg);
+		return ret;
+	}
+	if (bc_probed_raw(st->img) && bc_is_writable(st->img))
+		fprintf(stderr, "WARNING: Image format was not specified for '%s' and probing "
+			"guessed raw.\n"
+			"         Automatically detecting the format is dangerous for raw images, "
+			"write operations on block 0 will be restricted.\n"
+			"         Specify the 'raw' format explicitly to remove the restrictions.\n",
+			file);
+	return 0;
+}
+
+void io_close_image(struct io_state *st)
+{
+	if (!st->img)
+		return;
+	io_aio_drain(st);
+	bc_close(st->img);
+	st->img = NULL;
+}
+
+/* --object secret,id=ID,data=DATA: the only object kind the engine can use. */
+static int add_object(struct io_state *st, struct main_args *ma, const char *def)
+{
+	char *copy = strdup(def), *tok, *save = NULL, *id = NULL, *data = NULL;
+	bool secret = false;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "secret") || !strcmp(tok, "qom-type=secret"))
+			secret = true;
+		else if (!strncmp(tok, "id=", 3))
+			id = tok + 3;
+		else if (!strncmp(tok, "data=", 5))
+			data = tok + 5;
+	}
+	if (!secret || !id || !data || ma->nsecrets == 8) {
+		fprintf(stderr, "%s: --object: only 'secret,id=ID,data=DATA' is supported\n",
+			st->prog);
+		free(copy);
+		return -EINVAL;
+	}
+	ma->secrets[ma->nsecrets].id = strdup(id);
+	ma->secrets[ma->nsecrets].data = (const uint8_t *)strdup(data);
+	ma->secrets[ma->nsecrets].len = strlen(data);
+	ma->nsecrets++;
+	free(copy);
+	return 0;
+}
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "cmd", required_argument, NULL, 'c' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "read-only", no_argument, NULL, 'r' },
+	{ "snapshot", no_argument, NULL, 's' },
+	{ "nocache", no_argument, NULL, 'n' },
+	{ "copy-on-read", no_argument, NULL, 'C' },
+	{ "misalign", no_argument, NULL, 'm' },
+	{ "native-aio", no_argument, NULL, 'k' },
+	{ "aio", required_argument, NULL, 'i' },
+	{ "discard", required_argument, NULL, 'd' },
+	{ "cache", required_argument, NULL, 't' },
+	{ "trace", required_argument, NULL, 'T' },
+	{ "object", required_argument, NULL, OPT_OBJECT },
+	{ "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+	{ "force-share", no_argument, NULL, 'U' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_args(struct io_state *st, struct main_args *ma, int argc, char **argv)
+{
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "hVc:d:f:rsnCmki:t:T:U", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(st->prog); return 0;
+		case 'V':
+			printf("%s version " STRATA_VERSION " (Strata; qemu-io 7.2 compatible)\n",
+			       st->prog);
+			return 0;
+		case 'c': ma->cmds[ma->ncmds++] = optarg; continue;
+		case 'f': ma->oa.format = optarg; continue;
+		case OPT_OBJECT:
+			if (add_object(st, ma, optarg) < 0)
+				return 1;
+			continue;
+		case OPT_IMAGE_OPTS: ma->image_opts = true; continue;
+		}
+		ret = io_parse_open_option(st, &ma->oa, c, optarg);
+		if (ret > 0)
+			usage(st->prog);
+		if (ret != 0)
+			return 1;
+	}
+	if (argc - optind > 1) {
+		usage(st->prog);
+		return 1;
+	}
+	return -1;
+}
+
+/* --image-opts: the file argument is "driver=FMT,file.filename=PATH". */
+static const char *image_opts_file(struct io_state *st, struct main_args *ma, const char *text,
+				   struct bc_opts *o)
+{
+	struct bc_err err = { 0 };
+	const char *f;
+
+	if (ma->oa.format) {
+		fprintf(stderr, "%s: --image-opts and --format are mutually exclusive\n", st->prog);
+		return NULL;
+	}
+	if (bc_opts_parse(o, text, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", st->prog, err.msg);
+		return NULL;
+	}
+	ma->oa.format = bc_opts_get(o, "driver");
+	f = bc_opts_get(o, "file.filename");
+	if (!f)
+		f = bc_opts_get(o, "filename");
+	if (!f)
+		fprintf(stderr, "%s: can't open: A block device must be specified for \"file\"\n",
+			st->prog);
+	return f;
+}
+
+static int open_file_arg(struct io_state *st, struct main_args *ma, const char *arg)
+{
+	struct bc_opts *o = NULL;
+	const char *file = arg;
+	int ret;
+
+	if (ma->image_opts) {
+		o = bc_opts_new();
+		file = o ? image_opts_file(st, ma, arg, o) : NULL;
+		if (!file) {
+			bc_opts_free(o);
+			return -EINVAL;
+		}
+	}
+	ret = io_open_image(st, file, &ma->oa);
+	bc_opts_free(o);
+	return ret;
+}
+
+/* Without -c: one command per line of standard input, each after a prompt. */
+static int interactive(struct io_state *st)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int last = 0;
+
+	while (!st->quit) {
+		printf("%s> ", st->prog);
+		fflush(stdout);
+		n = getline(&line, &cap, stdin);
+		if (n < 0)
+			break;
+		if (n && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		if (io_run_command(st, line) < 0)
+			last = 1;
+	}
+	free(line);
+	return last;
+}
+
+int main(int argc, char **argv)
+{
+	struct io_state st = { 0 };
+	struct main_args ma = { .oa = { .flags = BC_OPEN_RDWR } };
+	int ret, i, status = 0;
+
+	tool_set_name(argv[0]);
+	st.prog = tool_name;
+	argv[0] = (char *)st.prog;
+	ma.cmds = calloc((size_t)argc + 1, sizeof(*ma.cmds));
+	if (!ma.cmds)
+		return 1;
+	ret = parse_args(&st, &ma, argc, argv);
+	g_secrets = ma.secrets;
+	g_nsecrets = ma.nsecrets;
+	if (ret < 0 && optind < argc && open_file_arg(&st, &ma, argv[optind]) < 0)
+		ret = 1;
+	if (ret < 0 && ma.ncmds) {
+		for (i = 0; i < ma.ncmds && !st.quit; i++)
+			if (io_run_command(&st, ma.cmds[i]) < 0)
+				status = 1;
+		ret = status;
+	} else if (ret < 0) {
+		ret = interactive(&st);
+	}
+	fflush(stdout);
+	io_close_image(&st);
+	for (i = 0; i < ma.nsecrets; i++) {
+		free((char *)ma.secrets[i].id);
+		free((uint8_t *)ma.secrets[i].data);
+	}
+	free(ma.oa.driver);
+	free(ma.cmds);
+	return ret;
+}
