@@ -113,6 +113,7 @@ struct bc_open_opts {
 	const struct bc_secret *secrets;
 	int nsecrets;
 	struct bc_opts *driver_opts; /* runtime options for the top layer's driver, may be NULL */
+	const struct bc_format *driver; /* this driver for the top layer, not found by name (tests) */
 };
 
 int bc_open(struct bc_image **out, const char *filename, const struct bc_open_opts *opts,

@@ -80,6 +80,12 @@ struct bc_format {
 			      struct bc_err *err);
 };
 
+/* Opens an image on an already open host file, which the image takes over (closed with it, or
+ * on failure): fuzzers and unit tests open memory files this way. A backing chain, if any, is
+ * opened by file name. */
+int bc_open_file(struct bc_image **out, struct bc_file *file, const struct bc_open_opts *opts,
+		 struct bc_err *err);
+
 /* Reads [off, off+len) of img's backing chain as seen from img: zeros where there is no
  * backing image or it is shorter. */
 int bc_backing_read(struct bc_image *img, uint64_t off, void *buf, size_t len);

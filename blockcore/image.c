@@ -97,8 +97,9 @@ struct chain_seen {
 	int n;
 };
 
-static int open_layer(struct bc_image **out, const char *filename, const struct bc_open_opts *o,
-		      unsigned flags, struct chain_seen *seen, struct bc_err *err);
+static int open_layer(struct bc_image **out, const char *filename, struct bc_file *file,
+		      const struct bc_open_opts *o, unsigned flags, struct chain_seen *seen,
+		      struct bc_err *err);
 
 static int open_backing(struct bc_image *img, const struct bc_open_opts *o, struct chain_seen *seen,
 			struct bc_err *err)
@@ -113,16 +114,19 @@ static int open_backing(struct bc_image *img, const struct bc_open_opts *o, stru
 		return bc_err_set(err, -ELOOP, "Backing chain of '%s' is deeper than %d images",
 				  img->filename, BC_MAX_CHAIN);
 	bo.format = img->backing_fmt;
+	bo.driver = NULL;
 	bo.snapshot = NULL;
 	bo.driver_opts = NULL;
-	ret = open_layer(&img->backing, img->backing_path, &bo, o->flags & ~BC_OPEN_RDWR, seen, err);
+	ret = open_layer(&img->backing, img->backing_path, NULL, &bo, o->flags & ~BC_OPEN_RDWR, seen,
+			 err);
 	if (ret < 0 && ret != -ELOOP)
 		bc_err_prefix(err, "Could not open backing file");
 	return ret;
 }
 
-static int open_layer(struct bc_image **out, const char *filename, const struct bc_open_opts *o,
-		      unsigned flags, struct chain_seen *seen, struct bc_err *err)
+static int open_layer(struct bc_image **out, const char *filename, struct bc_file *file,
+		      const struct bc_open_opts *o, unsigned flags, struct chain_seen *seen,
+		      struct bc_err *err)
 {
 	struct bc_image *img = calloc(1, sizeof(*img));
 	unsigned fflags = 0;
@@ -131,6 +135,7 @@ static int open_layer(struct bc_image **out, const char *filename, const struct 
 
 	if (!img || !(img->filename = strdup(filename))) {
 		free(img);
+		bc_file_close(file);
 		return bc_err_set(err, -ENOMEM, "Out of memory");
 	}
 	img->flags = flags;
@@ -142,7 +147,8 @@ static int open_layer(struct bc_image **out, const char *filename, const struct 
 		fflags |= BC_FILE_DIRECT;
 	if (flags & BC_OPEN_UNSAFE)
 		fflags |= BC_FILE_UNSAFE;
-	ret = bc_file_open(&img->file, filename, fflags, o->io, err);
+	img->file = file;
+	ret = file ? 0 : bc_file_open(&img->file, filename, fflags, o->io, err);
 	if (ret < 0)
 		goto fail;
 	if (img->file->fd >= 0 && fstat(img->file->fd, &st) == 0) {
@@ -157,7 +163,9 @@ static int open_layer(struct bc_image **out, const char *filename, const struct 
 		seen->ino[seen->n] = st.st_ino;
 		seen->n++;
 	}
-	if (o->format) {
+	if (o->driver) {
+		img->fmt = o->driver;
+	} else if (o->format) {
 		img->fmt = bc_format_find(o->format);
 		if (!img->fmt) {
 			ret = bc_err_set(err, -EINVAL, "Unknown driver '%s'", o->format);
@@ -201,7 +209,27 @@ int bc_open(struct bc_image **out, const char *filename, const struct bc_open_op
 	if (!opts)
 		opts = &none;
 	*out = NULL;
-	ret = open_layer(out, filename, opts, opts->flags, seen, err);
+	ret = open_layer(out, filename, NULL, opts, opts->flags, seen, err);
+	free(seen);
+	return ret;
+}
+
+int bc_open_file(struct bc_image **out, struct bc_file *file, const struct bc_open_opts *opts,
+		 struct bc_err *err)
+{
+	static const struct bc_open_opts none;
+	struct chain_seen *seen = calloc(1, sizeof(*seen));
+	int ret;
+
+	if (!seen) {
+		bc_file_close(file);
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	}
+	if (!opts)
+		opts = &none;
+	*out = NULL;
+	file->writable = opts->flags & BC_OPEN_RDWR;
+	ret = open_layer(out, file->path, file, opts, opts->flags, seen, err);
 	free(seen);
 	return ret;
 }
