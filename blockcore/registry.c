@@ -5,6 +5,7 @@ static const struct bc_format *const bc_formats[] = {
 	&bc_format_raw,
 	&bc_format_vdi,
 	&bc_format_vmdk,
+	&bc_format_qcow2,
 };
 
 const struct bc_format *bc_format_at(int idx)

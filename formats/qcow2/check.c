@@ -1,0 +1,295 @@
+/*
+ * qcow2 check: recounts every reference (header, L1/L2 tables and data of the active state
+ * and of snapshots, refcount table and blocks, snapshot table) and compares with the stored
+ * refcounts, in qemu-img check's words. Repair sets stored refcounts to the computed ones;
+ * it also rebuilds refcounts of a dirty image (lazy refcounts) at open.
+ */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct counter {
+	uint32_t *ref;
+	uint64_t n;        /* clusters tracked */
+	struct bc_check *res;
+};
+
+static void msg(struct bc_check *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void msg(struct bc_check *res, const char *fmt, ...)
+{
+	char line[256], **m;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (res->nmessages >= 10000)
+		return;
+	m = realloc(res->messages, (size_t)(res->nmessages + 1) * sizeof(*m));
+	if (!m)
+		return;
+	res->messages = m;
+	m[res->nmessages] = strdup(line);
+	if (m[res->nmessages])
+		res->nmessages++;
+}
+
+static void inc_range(struct qcow2 *s, struct counter *c, uint64_t off, uint64_t len)
+{
+	uint64_t cs = s->cluster_size;
+
+	if (!len)
+		return;
+	for (uint64_t k = off / cs; k <= (off + len - 1) / cs; k++) {
+		if (k >= c->n) {
+			msg(c->res, "ERROR: cluster %llu is outside the image file",
+			    (unsigned long long)k);
+			c->res->corruptions++;
+			return;
+		}
+		if (c->ref[k] != UINT32_MAX)
+			c->ref[k]++;
+	}
+}
+
+static int count_l1(struct qcow2 *s, struct counter *c, const uint64_t *l1, uint32_t l1_size,
+		    bool active, uint8_t *l2)
+{
+	uint64_t cs = s->cluster_size, nent = 1ull << s->l2_bits, prev = 0;
+	struct bc_check *res = c->res;
+	int ret;
+
+	for (uint32_t i = 0; i < l1_size; i++) {
+		uint64_t l2off = l1[i] & QCOW2_L1_OFFSET_MASK;
+		if (!l2off)
+			continue;
+		if (l2off % cs) {
+			msg(res, "ERROR l2_offset=%llx: Table is not cluster aligned; L1 entry "
+				 "corrupted", (unsigned long long)l2off);
+			res->corruptions++;
+			continue;
+		}
+		inc_range(s, c, l2off, cs);
+		if (l2off / cs >= c->n)
+			continue;
+		ret = bc_file_pread(s->file, l2, cs, l2off);
+		if (ret < 0)
+			return ret;
+		for (uint64_t j = 0; j < nent; j++) {
+			uint64_t e = bc_rd_be64(l2 + j * s->l2_entry_size);
+			uint64_t guest = (((uint64_t)i << s->l2_bits) + j) * cs;
+			if (e & QCOW2_OFLAG_COMPRESSED) {
+				uint64_t h, l;
+				qcow2_compressed_range(s, e, &h, &l);
+				inc_range(s, c, h, l);
+				if (active && guest < s->h.size) {
+					res->allocated_clusters++;
+					res->compressed_clusters++;
+				}
+				continue;
+			}
+			uint64_t h = e & QCOW2_L2_OFFSET_MASK;
+			bool hv = h || (s->data_file != s->file && (e & QCOW2_OFLAG_COPIED));
+			if (!hv)
+				continue;
+			if (active && guest < s->h.size) {
+				res->allocated_clusters++;
+				if (s->data_file == s->file && prev && h != prev + cs)
+					res->fragmented_clusters++;
+				prev = h;
+			}
+			if (s->data_file != s->file)
+				continue;
+			if (h % cs) {
+				msg(res, "ERROR offset=%llx: Cluster is not properly aligned; L2 entry "
+					 "corrupted", (unsigned long long)h);
+				res->corruptions++;
+				continue;
+			}
+			inc_range(s, c, h, cs);
+		}
+	}
+	return 0;
+}
+
+/* One pass: counts references and compares; fixes when asked. */
+static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struct bc_err *err)
+{
+	uint64_t cs = s->cluster_size, flen_cl, end = 0;
+	int64_t flen = bc_file_length(s->file);
+	struct qcow2_snap *sn = NULL;
+	struct counter c = { .res = res };
+	uint8_t *l2 = NULL;
+	int nsn = 0, ret;
+
+	if (flen < 0)
+		return bc_err_set(err, (int)flen, "Could not get the file size");
+	flen_cl = qcow2_align_up((uint64_t)flen, cs) / cs;
+	c.n = flen_cl + 1;
+	c.ref = calloc(c.n, sizeof(*c.ref));
+	l2 = malloc(cs);
+	if (!c.ref || !l2) {
+		ret = bc_err_set(err, -ENOMEM, "Could not allocate memory for the check");
+		goto out;
+	}
+	ret = qcow2_flush_metadata(s);
+	if (ret < 0 && s->writable)
+		goto out_io;
+	inc_range(s, &c, 0, cs);
+	inc_range(s, &c, s->h.l1_table_offset, (uint64_t)s->l1_size * 8);
+	ret = count_l1(s, &c, s->l1, s->l1_size, true, l2);
+	if (ret < 0)
+		goto out_io;
+	ret = qcow2_read_snapshots(s, &sn, &nsn, err);
+	if (ret < 0) {
+		res->check_errors++;
+		goto out;
+	}
+	if (nsn)
+		inc_range(s, &c, s->h.snapshots_offset, s->snapshots_end - s->h.snapshots_offset);
+	for (int i = 0; i < nsn; i++) {
+		uint64_t *sl1 = calloc(sn[i].l1_size ? sn[i].l1_size : 1, 8);
+		uint8_t *raw = malloc((size_t)sn[i].l1_size * 8 + 1);
+		if (!sl1 || !raw) {
+			free(sl1);
+			free(raw);
+			ret = -ENOMEM;
+			goto out_io;
+		}
+		ret = bc_file_pread(s->file, raw, (size_t)sn[i].l1_size * 8, sn[i].l1_offset);
+		for (uint32_t j = 0; ret == 0 && j < sn[i].l1_size; j++)
+			sl1[j] = bc_rd_be64(raw + (size_t)j * 8);
+		inc_range(s, &c, sn[i].l1_offset, (uint64_t)sn[i].l1_size * 8);
+		if (ret == 0)
+			ret = count_l1(s, &c, sl1, sn[i].l1_size, false, l2);
+		free(sl1);
+		free(raw);
+		if (ret < 0)
+			goto out_io;
+	}
+	inc_range(s, &c, s->h.refcount_table_offset, (uint64_t)s->h.refcount_table_clusters * cs);
+	for (uint64_t i = 0; i < s->reftable_size; i++) {
+		uint64_t rb = s->reftable[i] & QCOW2_REFT_OFFSET_MASK;
+		if (!rb)
+			continue;
+		if (rb % cs) {
+			msg(res, "ERROR refcount block %llu is not cluster aligned; refcount table "
+				 "entry corrupted", (unsigned long long)i);
+			res->corruptions++;
+			continue;
+		}
+		if (rb / cs >= flen_cl) {
+			msg(res, "ERROR refcount block %llu is outside image", (unsigned long long)i);
+			res->corruptions++;
+			continue;
+		}
+		inc_range(s, &c, rb, cs);
+	}
+
+	/* Compare. */
+	for (uint64_t k = 0; k < c.n; k++) {
+		uint64_t rc;
+		ret = qcow2_get_refcount(s, k, &rc);
+		if (ret < 0) {
+			msg(res, "ERROR cluster %llu: cannot read refcount", (unsigned long long)k);
+			res->check_errors++;
+			continue;
+		}
+		if (c.ref[k])
+			end = k + 1;
+		if (rc == c.ref[k])
+			continue;
+		bool leak = rc > c.ref[k];
+		msg(res, "%s cluster %llu refcount=%llu reference=%u",
+		    leak ? (fix & BC_FIX_LEAKS ? "Repairing" : "Leaked")
+			 : (fix & BC_FIX_ERRORS ? "Repairing" : "ERROR"),
+		    (unsigned long long)k, (unsigned long long)rc, c.ref[k]);
+		if (leak)
+			res->leaks++;
+		else
+			res->corruptions++;
+		if ((leak && (fix & BC_FIX_LEAKS)) || (!leak && (fix & BC_FIX_ERRORS))) {
+			ret = qcow2_update_refcount(s, k, (int64_t)c.ref[k] - (int64_t)rc);
+			if (ret < 0) {
+				res->check_errors++;
+				continue;
+			}
+			if (leak) {
+				res->leaks_fixed++;
+				res->leaks--;
+			} else {
+				res->corruptions_fixed++;
+				res->corruptions--;
+			}
+		}
+	}
+	res->image_end_offset = end * cs;
+	res->total_clusters = (s->h.size + cs - 1) / cs;
+	res->has_stats = true;
+	if (fix && s->writable) {
+		ret = qcow2_flush_metadata(s);
+		if (ret < 0)
+			goto out_io;
+	}
+	ret = 0;
+	goto out;
+out_io:
+	res->check_errors++;
+	ret = bc_err_set(err, ret, "Check failed: %s", strerror(-ret));
+out:
+	free(sn);
+	free(c.ref);
+	free(l2);
+	return ret;
+}
+
+int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struct bc_err *err)
+{
+	int ret;
+
+	if (!s->writable)
+		fix = 0;
+	if (fix) {
+		/* New refcount blocks must not land on clusters in use: count once, then fix
+		 * with the in-use map set, then count again for the report. */
+		struct bc_check first;
+		memset(&first, 0, sizeof(first));
+		ret = check_pass(s, &first, 0, err);
+		if (ret < 0) {
+			bc_check_free(&first);
+			return ret;
+		}
+		if (first.corruptions || first.leaks) {
+			memset(&first, 0, sizeof(first));
+			ret = check_pass(s, &first, fix, err);
+			int fixed_l = first.leaks_fixed, fixed_c = first.corruptions_fixed;
+			char **m = first.messages;
+			int nm = first.nmessages;
+			if (ret < 0) {
+				bc_check_free(&first);
+				return ret;
+			}
+			ret = check_pass(s, res, 0, err);
+			/* report what was found and repaired first, then what is left */
+			for (int i = 0; i < res->nmessages; i++)
+				free(res->messages[i]);
+			free(res->messages);
+			res->messages = m;
+			res->nmessages = nm;
+			res->leaks_fixed = fixed_l;
+			res->corruptions_fixed = fixed_c;
+			return ret;
+		}
+		bc_check_free(&first);
+	}
+	return check_pass(s, res, 0, err);
+}
+
+int qcow2_check(struct bc_image *img, struct bc_check *res, unsigned fix, struct bc_err *err)
+{
+	return qcow2_check_state(img->priv, res, fix, err);
+}

@@ -1,0 +1,770 @@
+/*
+ * Guest-to-host mapping: L1 -> L2 (standard 8-byte or extended 16-byte entries with 32
+ * subclusters), the read path, the allocating write path with copy-on-write from the backing
+ * chain, zero/discard through L2 flags, and the corrupt bit.
+ */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!s->corrupt) {
+		if (s->writable) {
+			fprintf(stderr, "qcow2: Marking image as corrupt: %s; further corruption "
+					"events will be suppressed\n", msg);
+			s->corrupt = true;
+			s->h.incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
+			qcow2_write_header(s);
+			bc_file_flush(s->file);
+		} else {
+			fprintf(stderr, "qcow2: Image is corrupt: %s; further non-fatal corruption "
+					"events will be suppressed\n", msg);
+			s->corrupt = true;
+		}
+	}
+	return -EIO;
+}
+
+static bool range_hit(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return blen && alen && a < b + blen && b < a + alen;
+}
+
+bool qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len)
+{
+	uint64_t cs = s->cluster_size;
+
+	if (range_hit(off, len, 0, cs))
+		return true;
+	if (range_hit(off, len, s->h.l1_table_offset, qcow2_align_up((uint64_t)s->l1_size * 8, cs)))
+		return true;
+	if (range_hit(off, len, s->h.refcount_table_offset,
+		      (uint64_t)s->h.refcount_table_clusters * cs))
+		return true;
+	if (s->h.nb_snapshots && range_hit(off, len, s->h.snapshots_offset, cs))
+		return true;
+	if (s->reftable_size <= 4096)
+		for (uint64_t i = 0; i < s->reftable_size; i++)
+			if (range_hit(off, len, s->reftable[i] & QCOW2_REFT_OFFSET_MASK, cs))
+				return true;
+	if (s->l1_size <= 4096)
+		for (uint32_t i = 0; i < s->l1_size; i++)
+			if (range_hit(off, len, s->l1[i] & QCOW2_L1_OFFSET_MASK, cs))
+				return true;
+	return false;
+}
+
+/* ---- L1 ---- */
+
+int qcow2_write_l1(struct qcow2 *s)
+{
+	size_t bytes = (size_t)s->l1_size * 8;
+	uint8_t *buf;
+	int ret;
+
+	if (!s->l1_size)
+		return 0;
+	buf = malloc(bytes);
+	if (!buf)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->l1_size; i++)
+		bc_wr_be64(buf + (size_t)i * 8, s->l1[i]);
+	ret = bc_file_pwrite(s->file, buf, bytes, s->h.l1_table_offset);
+	free(buf);
+	if (ret == 0)
+		s->l1_dirty = false;
+	return ret;
+}
+
+int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries)
+{
+	uint64_t cs = s->cluster_size, old_off = s->h.l1_table_offset;
+	uint64_t old_clusters = qcow2_align_up((uint64_t)s->l1_size * 8, cs) / cs, off, n;
+	uint32_t old_size = s->l1_size;
+	uint64_t *nl;
+	uint8_t hdr[12];
+	int ret;
+
+	if (min_entries <= s->l1_size)
+		return 0;
+	if (min_entries > QCOW2_MAX_L1_BYTES / 8)
+		return -EFBIG;
+	n = qcow2_align_up(min_entries * 8, cs) / cs;
+	nl = calloc(n * cs / 8, 8);
+	if (!nl)
+		return -ENOMEM;
+	memcpy(nl, s->l1, (size_t)s->l1_size * 8);
+	ret = qcow2_flush_metadata(s);
+	if (ret < 0)
+		goto fail;
+	ret = qcow2_alloc_clusters(s, n, &off);
+	if (ret < 0)
+		goto fail;
+	ret = qcow2_flush_refcounts(s);
+	if (ret < 0)
+		goto fail;
+	free(s->l1);
+	s->l1 = nl;
+	s->l1_alloc = (uint32_t)(n * cs / 8);
+	s->l1_size = (uint32_t)min_entries;
+	s->h.l1_table_offset = off;
+	s->h.l1_size = s->l1_size;
+	ret = qcow2_write_l1(s);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	if (ret < 0)
+		return ret;
+	/* Invariant 4: size and offset of the new table change in one header write. */
+	bc_wr_be32(hdr, s->l1_size);
+	bc_wr_be64(hdr + 4, off);
+	ret = bc_file_pwrite(s->file, hdr, 12, 36);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	if (ret < 0)
+		return ret;
+	if (old_size && old_clusters)
+		return qcow2_free_clusters(s, old_off, old_clusters);
+	return 0;
+fail:
+	free(nl);
+	return ret;
+}
+
+/* ---- L2 ---- */
+
+static int l2_lookup(struct qcow2 *s, uint64_t off, bool alloc, uint8_t **l2, uint32_t *idx)
+{
+	uint64_t l1i = off >> (s->cluster_bits + s->l2_bits), l2off;
+	int ret;
+
+	*l2 = NULL;
+	*idx = (uint32_t)((off >> s->cluster_bits) & ((1u << s->l2_bits) - 1));
+	if (l1i >= s->l1_size) {
+		if (!alloc)
+			return 0;
+		return -EIO;
+	}
+	l2off = s->l1[l1i] & QCOW2_L1_OFFSET_MASK;
+	if (!l2off) {
+		if (!alloc)
+			return 0;
+		ret = qcow2_alloc_clusters(s, 1, &l2off);
+		if (ret < 0)
+			return ret;
+		ret = qcow2_cache_get(s, &s->l2_cache, l2off, false, l2);
+		if (ret < 0)
+			return ret;
+		qcow2_cache_mark_dirty(&s->l2_cache, *l2);
+		/* Invariant 2: the L1 entry reaches the disk after the L2 table (flush). */
+		s->l1[l1i] = l2off | QCOW2_OFLAG_COPIED;
+		s->l1_dirty = true;
+		return 0;
+	}
+	if (l2off & (s->cluster_size - 1))
+		return qcow2_mark_corrupt(s, "L2 table offset %#llx unaligned (L1 index: %#llx)",
+					  (unsigned long long)l2off, (unsigned long long)l1i);
+	if (l2off < s->cluster_size || l2off == s->h.l1_table_offset ||
+	    l2off == s->h.refcount_table_offset)
+		return qcow2_mark_corrupt(s, "L2 table offset %#llx overlaps with metadata "
+					     "(L1 index: %#llx)", (unsigned long long)l2off,
+					  (unsigned long long)l1i);
+	ret = qcow2_cache_get(s, &s->l2_cache, l2off, true, l2);
+	if (ret < 0)
+		return ret;
+	if (alloc && !(s->l1[l1i] & QCOW2_OFLAG_COPIED)) {
+		uint64_t rc;
+		ret = qcow2_get_refcount(s, l2off >> s->cluster_bits, &rc);
+		if (ret < 0)
+			return ret;
+		if (rc != 1)
+			return -ENOTSUP; /* shared with a snapshot: needs snapshot support */
+		s->l1[l1i] |= QCOW2_OFLAG_COPIED;
+		s->l1_dirty = true;
+	}
+	return 0;
+}
+
+static void get_entry(const struct qcow2 *s, const uint8_t *l2, uint32_t idx, uint64_t *e,
+		      uint64_t *bm)
+{
+	*e = bc_rd_be64(l2 + (size_t)idx * s->l2_entry_size);
+	*bm = s->ext_l2 ? bc_rd_be64(l2 + (size_t)idx * 16 + 8) : 0;
+}
+
+static void set_entry(struct qcow2 *s, uint8_t *l2, uint32_t idx, uint64_t e, uint64_t bm)
+{
+	bc_wr_be64(l2 + (size_t)idx * s->l2_entry_size, e);
+	if (s->ext_l2)
+		bc_wr_be64(l2 + (size_t)idx * 16 + 8, bm);
+	qcow2_cache_mark_dirty(&s->l2_cache, l2);
+}
+
+static bool has_host(const struct qcow2 *s, uint64_t e)
+{
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return false;
+	return (e & QCOW2_L2_OFFSET_MASK) || (s->data_file != s->file && (e & QCOW2_OFLAG_COPIED));
+}
+
+/* Type of subcluster sc (standard entries: the whole cluster, sc ignored). */
+static int sc_type(struct qcow2 *s, uint64_t e, uint64_t bm, uint32_t sc, enum qcow2_ctype *t)
+{
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		*t = QCOW2_COMPRESSED;
+		return 0;
+	}
+	if (s->ext_l2) {
+		bool a = (bm >> sc) & 1, z = (bm >> (32 + sc)) & 1;
+		if (a && z)
+			return qcow2_mark_corrupt(s, "Invalid cluster entry found "
+						     "(L2 entry: %#llx, bitmap: %#llx)",
+						  (unsigned long long)e, (unsigned long long)bm);
+		if (a && !has_host(s, e))
+			return qcow2_mark_corrupt(s, "Subcluster allocated without host offset "
+						     "(L2 entry: %#llx)", (unsigned long long)e);
+		*t = z ? QCOW2_ZERO : a ? QCOW2_NORMAL : QCOW2_UNALLOC;
+		return 0;
+	}
+	if (s->h.version >= 3 && (e & QCOW2_OFLAG_ZERO))
+		*t = QCOW2_ZERO;
+	else
+		*t = has_host(s, e) ? QCOW2_NORMAL : QCOW2_UNALLOC;
+	return 0;
+}
+
+static int check_host(struct qcow2 *s, uint64_t e, uint64_t guest)
+{
+	uint64_t host = e & QCOW2_L2_OFFSET_MASK;
+
+	if (s->data_file != s->file)
+		return 0;
+	if (host & (s->cluster_size - 1))
+		return qcow2_mark_corrupt(s, "Cluster allocation offset %#llx unaligned "
+					     "(guest offset: %#llx)", (unsigned long long)host,
+					  (unsigned long long)guest);
+	if (host < s->cluster_size)
+		return qcow2_mark_corrupt(s, "Data cluster offset %#llx overlaps with metadata "
+					     "(guest offset: %#llx)", (unsigned long long)host,
+					  (unsigned long long)guest);
+	return 0;
+}
+
+struct qcow2_map {
+	enum qcow2_ctype type;
+	uint64_t len;       /* bytes from off with this type (and contiguous host data) */
+	uint64_t host;      /* host offset of off when has_host */
+	bool host_valid;
+	uint64_t entry;     /* the L2 entry (compressed clusters) */
+};
+
+/* Describes the longest run at off (<= len) of one type inside one L2 table. */
+static int map_run(struct qcow2 *s, uint64_t off, uint64_t len, struct qcow2_map *m)
+{
+	uint64_t cs = s->cluster_size, l2_span = cs << s->l2_bits;
+	uint64_t end = (off / l2_span + 1) * l2_span, pos = off, next_host = 0;
+	uint32_t scb = s->ext_l2 ? s->sc_bits : s->cluster_bits, idx;
+	uint8_t *l2;
+	int ret;
+
+	if (end > off + len)
+		end = off + len;
+	memset(m, 0, sizeof(*m));
+	ret = l2_lookup(s, off, false, &l2, &idx);
+	if (ret < 0)
+		return ret;
+	if (!l2) {
+		m->type = QCOW2_UNALLOC;
+		m->len = end - off;
+		return 0;
+	}
+	while (pos < end) {
+		uint64_t e, bm, cstart = pos & ~(cs - 1);
+		get_entry(s, l2, idx, &e, &bm);
+		while (pos < end && pos < cstart + cs) {
+			uint32_t sc = (uint32_t)((pos - cstart) >> scb);
+			uint64_t scend = cstart + ((uint64_t)(sc + 1) << scb);
+			enum qcow2_ctype t;
+			bool hv = has_host(s, e);
+			uint64_t h = (e & QCOW2_L2_OFFSET_MASK) + (pos - cstart);
+
+			if (s->data_file != s->file && hv)
+				h = pos; /* external data: host offset is the guest offset */
+			ret = sc_type(s, e, bm, sc, &t);
+			if (ret < 0)
+				return ret;
+			if (pos == off) {
+				if (t == QCOW2_NORMAL) {
+					ret = check_host(s, e, pos);
+					if (ret < 0)
+						return ret;
+				}
+				m->type = t;
+				m->host_valid = hv;
+				m->host = h;
+			} else if (t != m->type || hv != m->host_valid ||
+				   (hv && h != next_host)) {
+				goto done;
+			} else if (t == QCOW2_NORMAL) {
+				ret = check_host(s, e, pos);
+				if (ret < 0)
+					return ret;
+			}
+			if (t == QCOW2_COMPRESSED) {
+				/* one cluster at a time */
+				m->entry = e;
+				m->len = (cstart + cs < end ? cstart + cs : end) - off;
+				return 0;
+			}
+			if (scend > end)
+				scend = end;
+			next_host = h + (scend - pos);
+			pos = scend;
+		}
+		idx++;
+	}
+done:
+	m->len = pos - off;
+	return 0;
+}
+
+int qcow2_read_data(struct qcow2 *s, uint64_t off, uint8_t *buf, size_t len)
+{
+	while (len) {
+		struct qcow2_map m;
+		int ret = map_run(s, off, len, &m);
+		size_t n;
+
+		if (ret < 0)
+			return ret;
+		n = (size_t)m.len;
+		switch (m.type) {
+		case QCOW2_UNALLOC:
+			ret = bc_backing_read(s->img, off, buf, n);
+			break;
+		case QCOW2_ZERO:
+			memset(buf, 0, n);
+			break;
+		case QCOW2_NORMAL:
+			ret = bc_file_pread(s->data_file, buf, n, m.host);
+			break;
+		case QCOW2_COMPRESSED:
+			ret = qcow2_read_compressed(s, m.entry, off & (s->cluster_size - 1), buf, n);
+			break;
+		}
+		if (ret < 0)
+			return ret;
+		off += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int qcow2_status(struct qcow2 *s, uint64_t off, uint64_t len, struct bc_extent *ext)
+{
+	struct qcow2_map m;
+	int ret = map_run(s, off, len, &m);
+
+	if (ret < 0)
+		return ret;
+	memset(ext, 0, sizeof(*ext));
+	ext->off = off;
+	ext->len = m.len;
+	switch (m.type) {
+	case QCOW2_UNALLOC:
+		break;
+	case QCOW2_ZERO:
+		ext->flags = BC_EXT_ZERO | BC_EXT_ALLOCATED;
+		if (m.host_valid) {
+			ext->flags |= BC_EXT_OFFSET;
+			ext->host_off = m.host;
+			ext->host_file = s->data_file->path;
+		}
+		break;
+	case QCOW2_NORMAL:
+		ext->flags = BC_EXT_DATA | BC_EXT_ALLOCATED | BC_EXT_OFFSET;
+		ext->host_off = m.host;
+		ext->host_file = s->data_file->path;
+		break;
+	case QCOW2_COMPRESSED:
+		ext->flags = BC_EXT_DATA | BC_EXT_ALLOCATED | BC_EXT_COMPRESSED;
+		break;
+	}
+	return 0;
+}
+
+/* Fills buf with what [off, off+len) of the guest reads as, given the subcluster type. */
+static int fill_old(struct qcow2 *s, enum qcow2_ctype t, uint64_t host, uint64_t off,
+		    uint8_t *buf, size_t len)
+{
+	if (!len)
+		return 0;
+	switch (t) {
+	case QCOW2_ZERO:
+		memset(buf, 0, len);
+		return 0;
+	case QCOW2_NORMAL:
+		return bc_file_pread(s->data_file, buf, len, host);
+	case QCOW2_COMPRESSED:
+		return -ENOTSUP;
+	default:
+		break;
+	}
+	if (off >= s->img->size) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	if (off + len > s->img->size) {
+		size_t in = (size_t)(s->img->size - off);
+		memset(buf + in, 0, len - in);
+		len = in;
+	}
+	return bc_backing_read(s->img, off, buf, len);
+}
+
+static int alloc_data_cluster(struct qcow2 *s, uint64_t guest, uint64_t *host)
+{
+	if (s->data_file != s->file) {
+		*host = guest;
+		return 0;
+	}
+	return qcow2_alloc_clusters(s, 1, host);
+}
+
+/* Writes [off, off+n) inside one cluster. */
+static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, size_t n)
+{
+	uint64_t cs = s->cluster_size, cstart = off & ~(cs - 1), a = off - cstart, b = a + n;
+	uint64_t e, bm, host, old_host;
+	bool hv, newc = false;
+	uint8_t *l2;
+	uint32_t idx;
+	int ret;
+
+	ret = l2_lookup(s, off, true, &l2, &idx);
+	if (ret < 0)
+		return ret;
+	get_entry(s, l2, idx, &e, &bm);
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return -ENOTSUP; /* rewriting compressed clusters lands with compression */
+	hv = has_host(s, e);
+	old_host = e & QCOW2_L2_OFFSET_MASK;
+	if (s->data_file != s->file)
+		old_host = cstart;
+	if (hv) {
+		ret = check_host(s, e, off);
+		if (ret < 0)
+			return ret;
+		if (s->data_file == s->file && qcow2_overlaps_metadata(s, old_host, cs))
+			return qcow2_mark_corrupt(s, "Preventing invalid write on metadata (guest "
+						     "offset %#llx, host offset %#llx)",
+						  (unsigned long long)off,
+						  (unsigned long long)old_host);
+		if (!(e & QCOW2_OFLAG_COPIED)) {
+			uint64_t rc;
+			ret = qcow2_get_refcount(s, old_host >> s->cluster_bits, &rc);
+			if (ret < 0)
+				return ret;
+			if (rc != 1)
+				return -ENOTSUP;
+			e |= QCOW2_OFLAG_COPIED;
+			set_entry(s, l2, idx, e, bm);
+		}
+		host = old_host;
+	} else {
+		ret = alloc_data_cluster(s, cstart, &host);
+		if (ret < 0)
+			return ret;
+		newc = true;
+		/* allocation may have evicted the table */
+		ret = l2_lookup(s, off, true, &l2, &idx);
+		if (ret < 0)
+			return ret;
+	}
+
+	if (!s->ext_l2) {
+		enum qcow2_ctype t;
+		ret = sc_type(s, e, bm, 0, &t);
+		if (ret < 0)
+			return ret;
+		if (t == QCOW2_NORMAL) {
+			ret = bc_file_pwrite(s->data_file, data, n, host + a);
+			if (ret < 0)
+				return ret;
+		} else if (n == cs) {
+			ret = bc_file_pwrite(s->data_file, data, n, host);
+			if (ret < 0)
+				return ret;
+		} else {
+			/* Copy-on-write: the rest of the cluster from what it read as before. */
+			ret = fill_old(s, t, 0, cstart, s->buf, (size_t)a);
+			if (ret == 0)
+				ret = fill_old(s, t, 0, cstart + b, s->buf + b, (size_t)(cs - b));
+			if (ret < 0)
+				return ret;
+			memcpy(s->buf + a, data, n);
+			ret = bc_file_pwrite(s->data_file, s->buf, cs, host);
+			if (ret < 0)
+				return ret;
+		}
+		if (newc || t != QCOW2_NORMAL) {
+			set_entry(s, l2, idx, (host & (s->data_file != s->file ? 0 : ~0ull)) |
+					      QCOW2_OFLAG_COPIED, 0);
+		}
+		return 0;
+	}
+
+	/* Extended L2: write whole subclusters, filling partial ones from their old content. */
+	uint32_t scb = s->sc_bits, sa = (uint32_t)(a >> scb), sb = (uint32_t)((b - 1) >> scb);
+	uint64_t ra = (uint64_t)sa << scb, rb = (uint64_t)(sb + 1) << scb;
+	enum qcow2_ctype ta, tb;
+	ret = sc_type(s, e, bm, sa, &ta);
+	if (ret == 0)
+		ret = sc_type(s, e, bm, sb, &tb);
+	if (ret < 0)
+		return ret;
+	if (ra == a && rb == b) {
+		ret = bc_file_pwrite(s->data_file, data, n, host + a);
+	} else {
+		ret = fill_old(s, ta, host + ra, cstart + ra, s->buf, (size_t)(a - ra));
+		if (ret == 0)
+			ret = fill_old(s, tb, host + b, cstart + b, s->buf + (b - ra),
+				       (size_t)(rb - b));
+		if (ret < 0)
+			return ret;
+		memcpy(s->buf + (a - ra), data, n);
+		ret = bc_file_pwrite(s->data_file, s->buf, (size_t)(rb - ra), host + ra);
+	}
+	if (ret < 0)
+		return ret;
+	uint64_t mask = (sb - sa + 1 == 32 ? 0xffffffffull : ((1ull << (sb - sa + 1)) - 1)) << sa;
+	uint64_t nbm = (bm | mask) & ~(mask << 32);
+	uint64_t ne = (s->data_file != s->file ? 0 : host) | QCOW2_OFLAG_COPIED;
+	if (nbm != bm || ne != e)
+		set_entry(s, l2, idx, ne, nbm);
+	return 0;
+}
+
+int qcow2_write_data(struct qcow2 *s, uint64_t off, const uint8_t *buf, size_t len)
+{
+	uint64_t cs = s->cluster_size;
+
+	if (s->corrupt)
+		return -EIO;
+	while (len) {
+		size_t n = (size_t)(cs - (off & (cs - 1)));
+		int ret;
+		if (n > len)
+			n = len;
+		ret = write_cluster(s, off, buf, n);
+		if (ret < 0)
+			return ret;
+		off += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Zeroes or discards whole clusters (whole subclusters with extended L2) of [off, off+len).
+ * discard: make the range unallocated when nothing shows through from below, else zero.
+ * unmap: host clusters may be freed. Frees happen after the L2 tables are on disk (5).
+ */
+int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, bool unmap)
+{
+	uint64_t cs = s->cluster_size, end = off + len, *freed = NULL;
+	size_t nfreed = 0, cap = 0;
+	bool backing = s->img->backing_name != NULL || s->img->backing != NULL;
+	uint32_t scb = s->ext_l2 ? s->sc_bits : s->cluster_bits;
+	int ret = 0;
+
+	if (s->corrupt)
+		return -EIO;
+	while (off < end) {
+		uint64_t cstart = off & ~(cs - 1), cend = cstart + cs, e, bm, ne, nbm;
+		uint8_t *l2;
+		uint32_t idx;
+		if (cend > end)
+			cend = end;
+		ret = l2_lookup(s, off, false, &l2, &idx);
+		if (ret < 0)
+			goto out;
+		if (!l2) {
+			if (!backing || discard) {
+				off = cend;
+				continue;
+			}
+			ret = l2_lookup(s, off, true, &l2, &idx);
+			if (ret < 0)
+				goto out;
+		}
+		get_entry(s, l2, idx, &e, &bm);
+		bool whole = off == cstart && cend == cstart + cs;
+		bool hv = has_host(s, e);
+		if (e & QCOW2_OFLAG_COMPRESSED) {
+			if (!whole) {
+				off = cend;
+				continue;
+			}
+		}
+		if (!s->ext_l2) {
+			bool v3 = s->h.version >= 3;
+			if (discard)
+				ne = (backing && v3) ? QCOW2_OFLAG_ZERO : 0;
+			else if (v3)
+				ne = (!unmap && hv) ? (e | QCOW2_OFLAG_ZERO) : QCOW2_OFLAG_ZERO;
+			else if (!backing && (unmap || !hv))
+				ne = 0;
+			else {
+				ret = -ENOTSUP;
+				goto out;
+			}
+		} else {
+			uint32_t sa = (uint32_t)((off - cstart) >> scb);
+			uint32_t sb = (uint32_t)(((cend - cstart) >> scb)) - 1;
+			uint64_t mask = (sb - sa + 1 == 32 ? 0xffffffffull
+							   : ((1ull << (sb - sa + 1)) - 1)) << sa;
+			nbm = bm & ~mask;
+			if (!(discard && !backing))
+				nbm |= mask << 32;
+			else
+				nbm &= ~(mask << 32);
+			ne = e;
+			if ((nbm & 0xffffffffull) == 0 && (unmap || discard) && hv &&
+			    !(e & QCOW2_OFLAG_COMPRESSED))
+				ne = 0;
+			if (e & QCOW2_OFLAG_COMPRESSED)
+				ne = 0;
+			bm = nbm;
+		}
+		if ((ne & QCOW2_L2_OFFSET_MASK) != (e & QCOW2_L2_OFFSET_MASK) ||
+		    ((e & QCOW2_OFLAG_COMPRESSED) && !(ne & QCOW2_OFLAG_COMPRESSED))) {
+			if (hv && s->data_file == s->file) {
+				if (nfreed == cap) {
+					cap = cap ? cap * 2 : 64;
+					uint64_t *nf = realloc(freed, cap * 8);
+					if (!nf) {
+						ret = -ENOMEM;
+						goto out;
+					}
+					freed = nf;
+				}
+				freed[nfreed++] = e & QCOW2_L2_OFFSET_MASK;
+			} else if (hv) {
+				bc_file_punch(s->data_file, cstart, cs);
+			}
+		}
+		set_entry(s, l2, idx, ne, bm);
+		off = cend;
+	}
+out:
+	if (nfreed) {
+		/* Invariant 5: no reference to a cluster is on disk when its refcount drops. */
+		int r = qcow2_flush_metadata(s);
+		for (size_t i = 0; r == 0 && i < nfreed; i++) {
+			r = qcow2_free_clusters(s, freed[i], 1);
+			if (r == 0)
+				bc_file_punch(s->file, freed[i], cs);
+		}
+		if (ret == 0)
+			ret = r;
+	}
+	free(freed);
+	return ret;
+}
+
+int qcow2_flush_metadata(struct qcow2 *s)
+{
+	int ret;
+
+	ret = qcow2_flush_refcounts(s);
+	if (ret < 0)
+		return ret;
+	if (qcow2_cache_has_dirty(&s->l2_cache)) {
+		ret = qcow2_cache_flush(s, &s->l2_cache);
+		if (ret == 0)
+			ret = bc_file_flush(s->file);
+		if (ret < 0)
+			return ret;
+	}
+	if (s->l1_dirty) {
+		ret = qcow2_write_l1(s);
+		if (ret == 0)
+			ret = bc_file_flush(s->file);
+	}
+	return ret;
+}
+
+/* Allocates L2 tables and data clusters for [from, to) (and the host space for falloc/full). */
+int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_prealloc mode)
+{
+	uint64_t cs = s->cluster_size, host_end = 0, run_start = 0, run_end = 0;
+	bool ext = s->data_file != s->file;
+	int ret;
+
+	for (uint64_t c = from & ~(cs - 1); c < to; c += cs) {
+		uint64_t e, bm, host;
+		uint8_t *l2;
+		uint32_t idx;
+
+		ret = l2_lookup(s, c, true, &l2, &idx);
+		if (ret < 0)
+			return ret;
+		get_entry(s, l2, idx, &e, &bm);
+		if (has_host(s, e) || (e & QCOW2_OFLAG_COMPRESSED))
+			continue;
+		ret = alloc_data_cluster(s, c, &host);
+		if (ret < 0)
+			return ret;
+		ret = l2_lookup(s, c, true, &l2, &idx);
+		if (ret < 0)
+			return ret;
+		set_entry(s, l2, idx, (ext ? 0 : host) | QCOW2_OFLAG_COPIED,
+			  s->ext_l2 && mode != BC_PREALLOC_METADATA ? 0xffffffffull : 0);
+		if (host + cs > host_end)
+			host_end = host + cs;
+		if (mode == BC_PREALLOC_FALLOC || mode == BC_PREALLOC_FULL) {
+			if (run_end != host) {
+				if (run_end > run_start) {
+					ret = mode == BC_PREALLOC_FULL
+						      ? bc_file_zero(s->data_file, run_start,
+								     run_end - run_start, false)
+						      : bc_file_allocate(s->data_file, run_start,
+									 run_end - run_start);
+					if (ret < 0 && ret != -ENOTSUP)
+						return ret;
+				}
+				run_start = host;
+			}
+			run_end = host + cs;
+		}
+	}
+	if (run_end > run_start) {
+		ret = mode == BC_PREALLOC_FULL
+			      ? bc_file_zero(s->data_file, run_start, run_end - run_start, false)
+			      : bc_file_allocate(s->data_file, run_start, run_end - run_start);
+		if (ret < 0 && ret != -ENOTSUP)
+			return ret;
+	}
+	if (host_end) {
+		int64_t len = bc_file_length(s->data_file);
+		if (len >= 0 && (uint64_t)len < host_end) {
+			ret = bc_file_truncate(s->data_file, host_end);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}

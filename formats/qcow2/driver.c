@@ -1,0 +1,618 @@
+/*
+ * qcow2 driver: open/close, the data path entry points, info and the format table.
+ *
+ * Crash-safety invariants (every metadata update honours them; numbers are cited in code):
+ *  1. A cluster's refcount is on disk (written and flushed) before any L2 entry or L1 entry
+ *     that uses the cluster is written. Refcount blocks are written back before L2 tables,
+ *     with a flush between (qcow2_flush_refcounts is called before any L2 write-back),
+ *     except with lazy refcounts, where invariant 6 stands in.
+ *  2. An L2 table (new or changed) is on disk and flushed before the L1 entry that points to
+ *     it is written: L1 changes are only written by qcow2_flush_metadata after the L2 cache.
+ *  3. A new refcount block is written and flushed before the refcount table points to it; it
+ *     describes itself, so no other block has to change at the same time.
+ *  4. A table that moves (L1 on grow, refcount table on grow) is written completely and
+ *     flushed at its new place before one header write switches to it; only then are the
+ *     old clusters freed.
+ *  5. A cluster's refcount is decreased only after every L2 entry that referenced it has
+ *     been rewritten on disk and flushed (discard, zero with unmap): a crash leaks clusters,
+ *     never frees a cluster still in use.
+ *  6. With lazy refcounts the dirty bit is set in the header (and flushed) before the first
+ *     allocation of a session; it is cleared only after all refcounts are written and
+ *     flushed at close. Opening a dirty image read-write rebuilds the refcounts first.
+ *  7. Data written to a newly allocated cluster is written before the L2 entry pointing to it
+ *     is updated, so a reader never sees another cluster's stale contents through it.
+ *  8. Metadata is never written over the header cluster, and a data write whose target
+ *     overlaps known metadata marks the image corrupt instead (sticky corrupt bit); a
+ *     corrupt image refuses writes and cannot be opened read-write.
+ */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int qcow2_write_header(struct qcow2 *s)
+{
+	uint8_t *buf = calloc(1, s->cluster_size);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = qcow2_header_serialize(&s->h, buf, s->cluster_size);
+	if (ret >= 0) {
+		if (s->h.backing_file)
+			s->h.backing_file_offset = bc_rd_be64(buf + 8);
+		ret = bc_file_pwrite(s->file, buf, (size_t)ret < s->cluster_size ? s->cluster_size
+									      : (size_t)ret, 0);
+	} else {
+		ret = -EINVAL;
+	}
+	free(buf);
+	return ret;
+}
+
+/* Writes just the incompatible-features word (v3). */
+static int write_incompat(struct qcow2 *s)
+{
+	uint8_t be[8];
+
+	bc_wr_be64(be, s->h.incompatible_features);
+	return bc_file_pwrite(s->file, be, 8, 72);
+}
+
+int qcow2_set_dirty(struct qcow2 *s)
+{
+	int ret;
+
+	if (s->dirty_set || s->h.version < 3)
+		return 0;
+	s->h.incompatible_features |= QCOW2_INCOMPAT_DIRTY;
+	ret = write_incompat(s);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	if (ret == 0)
+		s->dirty_set = true;
+	return ret;
+}
+
+static int mark_clean(struct qcow2 *s)
+{
+	int ret;
+
+	if (!(s->h.incompatible_features & QCOW2_INCOMPAT_DIRTY))
+		return 0;
+	ret = qcow2_flush_metadata(s);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	if (ret < 0)
+		return ret;
+	s->h.incompatible_features &= ~QCOW2_INCOMPAT_DIRTY;
+	ret = write_incompat(s);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	s->dirty_set = false;
+	return ret;
+}
+
+static void free_state(struct qcow2 *s)
+{
+	if (!s)
+		return;
+	qcow2_cache_destroy(&s->l2_cache);
+	qcow2_cache_destroy(&s->rb_cache);
+	if (s->data_file && s->data_file != s->file)
+		bc_file_close(s->data_file);
+	qcow2_header_free(&s->h);
+	free(s->data_file_path);
+	free(s->l1);
+	free(s->reftable);
+	free(s->buf);
+	free(s->cbuf);
+	free(s);
+}
+
+static int read_tables(struct qcow2 *s, struct bc_err *err)
+{
+	uint64_t cs = s->cluster_size;
+	size_t bytes;
+	uint8_t *raw;
+	int ret;
+
+	s->l1_size = s->h.l1_size;
+	s->l1_alloc = (uint32_t)(qcow2_align_up((uint64_t)s->l1_size * 8, cs) / 8);
+	s->l1 = calloc(s->l1_alloc ? s->l1_alloc : 1, 8);
+	s->reftable_size = (uint64_t)s->h.refcount_table_clusters * cs / 8;
+	s->reftable = calloc(s->reftable_size, 8);
+	bytes = (size_t)(s->reftable_size * 8 > (uint64_t)s->l1_size * 8 ? s->reftable_size * 8
+									 : (uint64_t)s->l1_size * 8);
+	raw = malloc(bytes ? bytes : 1);
+	if (!s->l1 || !s->reftable || !raw) {
+		free(raw);
+		return bc_err_set(err, -ENOMEM, "Could not allocate the qcow2 tables");
+	}
+	ret = bc_file_pread(s->file, raw, (size_t)s->l1_size * 8, s->h.l1_table_offset);
+	if (ret < 0) {
+		free(raw);
+		return bc_err_set(err, ret, "Could not read L1 table: %s", strerror(-ret));
+	}
+	for (uint32_t i = 0; i < s->l1_size; i++)
+		s->l1[i] = bc_rd_be64(raw + (size_t)i * 8);
+	ret = bc_file_pread(s->file, raw, (size_t)s->reftable_size * 8,
+			    s->h.refcount_table_offset);
+	if (ret < 0) {
+		free(raw);
+		return bc_err_set(err, ret, "Could not read refcount table: %s", strerror(-ret));
+	}
+	for (uint64_t i = 0; i < s->reftable_size; i++)
+		s->reftable[i] = bc_rd_be64(raw + i * 8);
+	free(raw);
+	return 0;
+}
+
+static char *resolve_near(const char *base, const char *name)
+{
+	const char *slash = strrchr(base, '/');
+	size_t dl = slash ? (size_t)(slash - base + 1) : 0;
+	char *p;
+
+	if (name[0] == '/' || !dl)
+		return strdup(name);
+	p = malloc(dl + strlen(name) + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, base, dl);
+	strcpy(p + dl, name);
+	return p;
+}
+
+static int open_data_file(struct qcow2 *s, struct bc_image *img, struct bc_err *err)
+{
+	const char *name = s->h.data_file;
+	unsigned fl = 0;
+	int ret;
+
+	if (img->open_opts && img->open_opts->driver_opts) {
+		const char *o = bc_opts_get(img->open_opts->driver_opts, "data-file");
+		if (o)
+			name = o;
+	}
+	if (!name)
+		return bc_err_set(err, -EINVAL, "'data-file' is required for this image");
+	s->data_file_path = resolve_near(img->filename, name);
+	if (!s->data_file_path)
+		return -ENOMEM;
+	if (img->flags & BC_OPEN_RDWR)
+		fl |= BC_FILE_RDWR;
+	if (img->flags & BC_OPEN_DIRECT)
+		fl |= BC_FILE_DIRECT;
+	if (img->flags & BC_OPEN_UNSAFE)
+		fl |= BC_FILE_UNSAFE;
+	ret = bc_file_open(&s->data_file, s->data_file_path, fl,
+			   img->open_opts ? img->open_opts->io : BC_IO_AUTO, err);
+	if (ret < 0)
+		s->data_file = NULL;
+	return ret;
+}
+
+static int qcow2_open(struct bc_image *img, struct bc_err *err)
+{
+	struct qcow2 *s = calloc(1, sizeof(*s));
+	uint8_t *hbuf = NULL;
+	int64_t flen;
+	uint64_t cs, need_l2;
+	int ret, n;
+
+	if (!s)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	s->img = img;
+	s->file = img->file;
+	s->data_file = img->file;
+	flen = bc_file_length(img->file);
+	if (flen < 0) {
+		ret = bc_err_set(err, (int)flen, "Could not get the size of '%s'", img->filename);
+		goto fail;
+	}
+	hbuf = calloc(1, 1u << QCOW2_MAX_CLUSTER_BITS);
+	if (!hbuf) {
+		ret = bc_err_set(err, -ENOMEM, "Out of memory");
+		goto fail;
+	}
+	{
+		size_t want = (uint64_t)flen < (1u << QCOW2_MAX_CLUSTER_BITS) ? (size_t)flen
+									   : (1u << QCOW2_MAX_CLUSTER_BITS);
+		uint32_t cb;
+		if (want >= 24) {
+			ret = bc_file_pread(img->file, hbuf, 24, 0);
+			if (ret < 0)
+				goto fail_io;
+			cb = bc_rd_be32(hbuf + 20);
+			if (cb >= QCOW2_MIN_CLUSTER_BITS && cb <= QCOW2_MAX_CLUSTER_BITS &&
+			    want > (1u << cb))
+				want = 1u << cb;
+		}
+		ret = bc_file_pread(img->file, hbuf, want, 0);
+		if (ret < 0)
+			goto fail_io;
+		ret = qcow2_header_parse(&s->h, hbuf, want, (uint64_t)flen, err);
+		if (ret < 0)
+			goto fail;
+	}
+	free(hbuf);
+	hbuf = NULL;
+
+	if (s->h.crypt_method) {
+		ret = bc_err_set(err, -ENOTSUP, "Encrypted qcow2 images are not supported yet");
+		goto fail;
+	}
+	s->writable = (img->flags & BC_OPEN_RDWR) != 0;
+	if ((s->h.incompatible_features & QCOW2_INCOMPAT_CORRUPT) && s->writable) {
+		ret = bc_err_set(err, -EACCES, "qcow2: Image is corrupt; cannot be opened read/write");
+		goto fail;
+	}
+	if (s->h.nb_snapshots && s->writable) {
+		ret = bc_err_set(err, -ENOTSUP, "Writing to qcow2 images with internal snapshots "
+						"is not supported yet");
+		goto fail;
+	}
+	s->corrupt = (s->h.incompatible_features & QCOW2_INCOMPAT_CORRUPT) != 0;
+	cs = 1ull << s->h.cluster_bits;
+	s->cluster_bits = s->h.cluster_bits;
+	s->cluster_size = (uint32_t)cs;
+	s->ext_l2 = (s->h.incompatible_features & QCOW2_INCOMPAT_EXTL2) != 0;
+	s->l2_entry_size = s->ext_l2 ? 16 : 8;
+	s->l2_bits = s->cluster_bits - (s->ext_l2 ? 4 : 3);
+	s->sc_bits = s->ext_l2 ? s->cluster_bits - 5 : s->cluster_bits;
+	s->refcount_order = s->h.refcount_order;
+	s->rb_bits = s->cluster_bits + 3 - s->refcount_order;
+	s->refcount_max = s->refcount_order == 6 ? UINT64_MAX
+						 : (1ull << (1u << s->refcount_order)) - 1;
+	s->lazy = (s->h.compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0;
+	s->data_raw = (s->h.autoclear_features & QCOW2_AUTOCLEAR_DATA_RAW) != 0;
+
+	if (s->h.incompatible_features & QCOW2_INCOMPAT_DATA_FILE) {
+		ret = open_data_file(s, img, err);
+		if (ret < 0)
+			goto fail;
+	} else if (s->h.data_file) {
+		ret = bc_err_set(err, -EINVAL, "'data-file' can only be set for images that use an "
+					       "external data file");
+		goto fail;
+	} else if (s->data_raw) {
+		ret = bc_err_set(err, -EINVAL, "data-file-raw requires a data file");
+		goto fail;
+	}
+
+	ret = read_tables(s, err);
+	if (ret < 0)
+		goto fail;
+
+	need_l2 = ((uint64_t)s->l1_size);
+	n = (int)(need_l2 < 4 ? 4 : need_l2);
+	if ((uint64_t)n * cs > 32ull << 20)
+		n = (int)((32ull << 20) / cs) > 4 ? (int)((32ull << 20) / cs) : 4;
+	ret = qcow2_cache_init(&s->l2_cache, n, s->cluster_size);
+	if (ret == 0)
+		ret = qcow2_cache_init(&s->rb_cache, n / 4 > 4 ? n / 4 : 4, s->cluster_size);
+	s->buf = bc_alloc_aligned(s->cluster_size);
+	if (ret < 0 || !s->buf) {
+		ret = bc_err_set(err, -ENOMEM, "Could not allocate the qcow2 caches");
+		goto fail;
+	}
+
+	img->priv = s;
+	img->size = s->h.size;
+	img->align = 1;
+	if (s->h.backing_file) {
+		img->backing_name = strdup(s->h.backing_file);
+		if (s->h.backing_fmt)
+			img->backing_fmt = strdup(s->h.backing_fmt);
+	}
+
+	if (s->writable) {
+		uint64_t ac = s->h.autoclear_features & QCOW2_AUTOCLEAR_DATA_RAW;
+		if (ac != s->h.autoclear_features) {
+			/* We do not keep bitmaps (or unknown autoclear features) consistent. */
+			s->h.autoclear_features = ac;
+			ret = qcow2_write_header(s);
+			if (ret == 0)
+				ret = bc_file_flush(s->file);
+			if (ret < 0) {
+				bc_err_set(err, ret, "Could not update qcow2 header: %s", strerror(-ret));
+				goto fail_priv;
+			}
+		}
+		if ((s->h.incompatible_features & QCOW2_INCOMPAT_DIRTY) &&
+		    !(img->flags & BC_OPEN_NO_REPAIR)) {
+			struct bc_check res;
+			memset(&res, 0, sizeof(res));
+			ret = qcow2_check_state(s, &res, BC_FIX_ERRORS | BC_FIX_LEAKS, err);
+			bc_check_free(&res);
+			if (ret == 0)
+				ret = mark_clean(s);
+			if (ret < 0) {
+				bc_err_set(err, ret, "Could not repair dirty image: %s", strerror(-ret));
+				goto fail_priv;
+			}
+		}
+		if (s->h.incompatible_features & QCOW2_INCOMPAT_DIRTY)
+			s->dirty_set = true;
+	}
+	return 0;
+fail_io:
+	bc_err_set(err, ret, "Could not read qcow2 header: %s", strerror(-ret));
+fail_priv:
+	img->priv = NULL;
+	free(img->backing_name);
+	free(img->backing_fmt);
+	img->backing_name = img->backing_fmt = NULL;
+fail:
+	free(hbuf);
+	free_state(s);
+	return ret;
+}
+
+static int qcow2_flush(struct bc_image *img)
+{
+	struct qcow2 *s = img->priv;
+	int ret = 0;
+
+	if (s->writable && !s->corrupt)
+		ret = qcow2_flush_metadata(s);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	if (ret == 0 && s->data_file != s->file)
+		ret = bc_file_flush(s->data_file);
+	return ret;
+}
+
+static void qcow2_close(struct bc_image *img)
+{
+	struct qcow2 *s = img->priv;
+
+	if (!s)
+		return;
+	if (s->writable && !s->corrupt) {
+		if (qcow2_flush_metadata(s) == 0 && s->data_file != s->file)
+			bc_file_flush(s->data_file);
+		mark_clean(s);
+	}
+	free_state(s);
+	img->priv = NULL;
+}
+
+static int qcow2_read(struct bc_image *img, uint64_t off, void *buf, size_t len)
+{
+	return qcow2_read_data(img->priv, off, buf, len);
+}
+
+static int qcow2_write(struct bc_image *img, uint64_t off, const void *buf, size_t len)
+{
+	struct qcow2 *s = img->priv;
+
+	if (!s->writable)
+		return -EROFS;
+	return qcow2_write_data(s, off, buf, len);
+}
+
+static int zero_common(struct bc_image *img, uint64_t off, uint64_t len, bool discard,
+		       bool unmap)
+{
+	struct qcow2 *s = img->priv;
+	uint64_t g = s->ext_l2 ? 1ull << s->sc_bits : s->cluster_size;
+	uint64_t a = qcow2_align_up(off, g), b = (off + len) / g * g, end = off + len;
+	int ret;
+
+	if (!s->writable)
+		return -EROFS;
+	if (s->corrupt)
+		return -EIO;
+	if (end == img->size)
+		b = qcow2_align_up(end, g); /* the tail of the last cluster is ours */
+	if (a >= b) {
+		if (discard)
+			return 0;
+		return -ENOTSUP;
+	}
+	if (!discard && (a != off || b < end))
+		return -ENOTSUP; /* the engine writes the unaligned edges as zeros */
+	if (s->data_raw) {
+		if (discard)
+			return 0;
+		return -ENOTSUP;
+	}
+	ret = qcow2_zero_range(s, a, b - a, discard, unmap);
+	return ret;
+}
+
+static int qcow2_discard(struct bc_image *img, uint64_t off, uint64_t len)
+{
+	return zero_common(img, off, len, true, true);
+}
+
+static int qcow2_write_zeroes(struct bc_image *img, uint64_t off, uint64_t len, unsigned flags)
+{
+	struct qcow2 *s = img->priv;
+	uint64_t g = s->ext_l2 ? 1ull << s->sc_bits : s->cluster_size;
+	uint64_t a = qcow2_align_up(off, g), b = (off + len) / g * g, end = off + len;
+	int ret;
+
+	if (end == img->size)
+		b = qcow2_align_up(end, g);
+	if (a >= b || a != off || b < end) {
+		/* Unaligned edges: zero the aligned middle, write zeros around it. */
+		uint8_t *z;
+		if (!s->writable)
+			return -EROFS;
+		if (a < b && b > end)
+			b = end / g * g;
+		if (a >= b) {
+			a = b = end;
+		}
+		z = calloc(1, g);
+		if (!z)
+			return -ENOMEM;
+		ret = 0;
+		for (uint64_t p = off; ret == 0 && p < a && p < end; ) {
+			uint64_t n = (a < end ? a : end) - p;
+			if (n > g)
+				n = g;
+			ret = qcow2_write_data(s, p, z, (size_t)n);
+			p += n;
+		}
+		if (ret == 0 && a < b) {
+			ret = zero_common(img, a, b - a, false, flags & BC_ZERO_MAY_UNMAP);
+			if (ret == -ENOTSUP)
+				for (uint64_t p = a; ret <= 0 && p < b; p += g)
+					ret = qcow2_write_data(s, p, z, (size_t)g);
+		}
+		for (uint64_t p = b > a ? b : a; ret == 0 && p < end; ) {
+			uint64_t n = end - p;
+			if (n > g)
+				n = g;
+			ret = qcow2_write_data(s, p, z, (size_t)n);
+			p += n;
+		}
+		free(z);
+		return ret;
+	}
+	return zero_common(img, off, len, false, flags & BC_ZERO_MAY_UNMAP);
+}
+
+static int qcow2_block_status(struct bc_image *img, uint64_t off, uint64_t len,
+			      struct bc_extent *ext)
+{
+	struct qcow2 *s = img->priv;
+	int ret = qcow2_status(s, off, len, ext);
+
+	if (ret == 0 && (ext->flags & BC_EXT_DATA) && (ext->flags & BC_EXT_OFFSET)) {
+		uint64_t pnum = 0;
+		bool data = true;
+		if (bc_file_status(s->data_file, ext->host_off, ext->len, &pnum, &data) == 0 &&
+		    pnum && !data) {
+			ext->flags |= BC_EXT_ZERO;
+			if (pnum < ext->len)
+				ext->len = pnum;
+		} else if (pnum && pnum < ext->len && data) {
+			ext->len = pnum;
+		}
+	}
+	return ret;
+}
+
+static int qcow2_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc prealloc,
+			  bool shrink, struct bc_err *err)
+{
+	struct qcow2 *s = img->priv;
+	uint64_t cs = s->cluster_size, need, old = img->size;
+	uint8_t be[8];
+	int ret;
+
+	if (!s->writable)
+		return bc_err_set(err, -EROFS, "Image is read-only");
+	if (s->h.nb_snapshots)
+		return bc_err_set(err, -ENOTSUP, "Can't resize an image which has snapshots");
+	if (size % 512)
+		return bc_err_set(err, -EINVAL, "The new size must be a multiple of 512");
+	if (size > QCOW2_MAX_VIRTUAL_SIZE)
+		return bc_err_set(err, -EFBIG, "Image size too large");
+	if (size < old) {
+		if (!shrink)
+			return bc_err_set(err, -EINVAL, "Use the --shrink option to perform a "
+							"shrink operation.");
+		if (prealloc != BC_PREALLOC_OFF)
+			return bc_err_set(err, -ENOTSUP, "Preallocation can't be used for "
+							 "shrinking an image");
+		ret = qcow2_zero_range(s, qcow2_align_up(size, cs),
+				       qcow2_align_up(old, cs) - qcow2_align_up(size, cs), true, true);
+		if (ret < 0)
+			return bc_err_set(err, ret, "Failed to discard cropped clusters: %s",
+					  strerror(-ret));
+	}
+	need = (size + (cs << s->l2_bits) - 1) / (cs << s->l2_bits);
+	ret = qcow2_grow_l1(s, need);
+	if (ret < 0)
+		return bc_err_set(err, ret, "Failed to grow the L1 table: %s", strerror(-ret));
+	ret = qcow2_flush_metadata(s);
+	if (ret < 0)
+		return bc_err_set(err, ret, "Failed to flush metadata: %s", strerror(-ret));
+	if (size > old && prealloc != BC_PREALLOC_OFF) {
+		ret = qcow2_preallocate(s, old, size, prealloc);
+		if (ret == 0)
+			ret = qcow2_flush_metadata(s);
+		if (ret < 0)
+			return bc_err_set(err, ret, "Preallocation failed: %s", strerror(-ret));
+	}
+	bc_wr_be64(be, size);
+	ret = bc_file_pwrite(s->file, be, 8, 24);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	if (ret < 0)
+		return bc_err_set(err, ret, "Failed to update the image size: %s", strerror(-ret));
+	s->h.size = size;
+	img->size = size;
+	if (s->data_file != s->file && (s->data_raw || size > old)) {
+		int64_t dl = bc_file_length(s->data_file);
+		if (dl >= 0 && (uint64_t)dl < size)
+			bc_file_truncate(s->data_file, size);
+	}
+	return 0;
+}
+
+static int qcow2_get_info(struct bc_image *img, struct bc_info *info, struct bc_err *err)
+{
+	struct qcow2 *s = img->priv;
+	struct bc_node *n;
+
+	(void)err;
+	info->cluster_size = s->cluster_size;
+	info->has_cluster_size = true;
+	info->encrypted = false;
+	info->dirty = (s->h.incompatible_features & QCOW2_INCOMPAT_DIRTY) != 0;
+	n = bc_node_new(BC_NODE_OBJECT, "qcow2");
+	if (!n)
+		return -ENOMEM;
+	bc_node_add_str(n, "compat", s->h.version >= 3 ? "1.1" : "0.10");
+	bc_node_add_str(n, "compression-type", s->h.compression_type ? "zstd" : "zlib");
+	if (s->h.version >= 3)
+		bc_node_add_bool(n, "lazy-refcounts", s->lazy);
+	bc_node_add_int(n, "refcount-bits", 1ll << s->refcount_order);
+	if (s->h.version >= 3) {
+		if (s->data_file != s->file) {
+			bc_node_add_str(n, "data-file", s->h.data_file ? s->h.data_file
+								       : s->data_file_path);
+			bc_node_add_bool(n, "data-file-raw", s->data_raw);
+		}
+		bc_node_add_bool(n, "corrupt", s->corrupt);
+		bc_node_add_bool(n, "extended-l2", s->ext_l2);
+	}
+	info->specific = n;
+	return 0;
+}
+
+static int qcow2_probe(const uint8_t *buf, size_t len, const char *filename)
+{
+	(void)filename;
+	if (len >= 8 && bc_rd_be32(buf) == QCOW2_MAGIC && bc_rd_be32(buf + 4) >= 2)
+		return 100;
+	return 0;
+}
+
+const struct bc_format bc_format_qcow2 = {
+	.name = "qcow2",
+	.probe = qcow2_probe,
+	.create_opts = qcow2_create_opts,
+	.create = qcow2_create,
+	.open = qcow2_open,
+	.close = qcow2_close,
+	.read = qcow2_read,
+	.write = qcow2_write,
+	.flush = qcow2_flush,
+	.discard = qcow2_discard,
+	.write_zeroes = qcow2_write_zeroes,
+	.block_status = qcow2_block_status,
+	.truncate = qcow2_truncate,
+	.get_info = qcow2_get_info,
+	.check = qcow2_check,
+	.snapshot_list = qcow2_snapshot_list,
+};

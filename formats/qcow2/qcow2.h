@@ -1,0 +1,253 @@
+/*
+ * qcow2.h — private to formats/qcow2: on-disk layout, driver state and the functions the
+ * driver's files share. Nothing here is visible outside the driver except through
+ * bc_format_qcow2 (and the unit tests, which include this header).
+ */
+#ifndef STRATA_QCOW2_H
+#define STRATA_QCOW2_H
+
+#include "bc_driver.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QCOW2_MAGIC 0x514649fbu /* "QFI\xfb" */
+
+#define QCOW2_V2_HEADER_LEN 72
+#define QCOW2_V3_HEADER_LEN 104
+#define QCOW2_HEADER_LEN_CT 112 /* v3 header with compression_type, padded */
+
+#define QCOW2_MIN_CLUSTER_BITS 9
+#define QCOW2_MAX_CLUSTER_BITS 21
+
+/* Sane limits (as qemu): tables are held in memory. */
+#define QCOW2_MAX_L1_BYTES (32u * 1024 * 1024)
+#define QCOW2_MAX_REFTABLE_BYTES (8u * 1024 * 1024)
+#define QCOW2_MAX_SNAPSHOTS 65536
+#define QCOW2_MAX_BACKING_NAME 1023
+#define QCOW2_MAX_VIRTUAL_SIZE (1ull << 62)
+
+/* Header extension types. */
+#define QCOW2_EXT_END 0x00000000u
+#define QCOW2_EXT_BACKING_FMT 0xe2792acau
+#define QCOW2_EXT_FEATURES 0x6803f857u
+#define QCOW2_EXT_BITMAPS 0x23852875u
+#define QCOW2_EXT_CRYPTO 0x0537be77u
+#define QCOW2_EXT_DATA_FILE 0x44415441u
+
+/* Feature bits. */
+#define QCOW2_INCOMPAT_DIRTY (1ull << 0)
+#define QCOW2_INCOMPAT_CORRUPT (1ull << 1)
+#define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
+#define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
+#define QCOW2_INCOMPAT_EXTL2 (1ull << 4)
+#define QCOW2_INCOMPAT_KNOWN 0x1full
+#define QCOW2_COMPAT_LAZY_REFCOUNTS (1ull << 0)
+#define QCOW2_AUTOCLEAR_BITMAPS (1ull << 0)
+#define QCOW2_AUTOCLEAR_DATA_RAW (1ull << 1)
+#define QCOW2_AUTOCLEAR_KNOWN 0x3ull
+
+/* L1 / L2 entries. */
+#define QCOW2_OFLAG_COPIED (1ull << 63)
+#define QCOW2_OFLAG_COMPRESSED (1ull << 62)
+#define QCOW2_OFLAG_ZERO 1ull
+#define QCOW2_L1_OFFSET_MASK 0x00fffffffffffe00ull
+#define QCOW2_L1_RESERVED 0x7f000000000001ffull
+#define QCOW2_L2_OFFSET_MASK 0x00fffffffffffe00ull
+#define QCOW2_L2_RESERVED 0x3f000000000001feull
+#define QCOW2_REFT_OFFSET_MASK 0xfffffffffffffe00ull
+
+#define QCOW2_SUBCLUSTERS 32
+
+/* One header extension kept as read (unknown ones are written back unchanged). */
+struct qcow2_ext {
+	uint32_t type;
+	uint32_t len;
+	uint8_t *data;
+	struct qcow2_ext *next;
+};
+
+struct qcow2_feature_name {
+	uint8_t type; /* 0 incompatible, 1 compatible, 2 autoclear */
+	uint8_t bit;
+	char name[47];
+};
+
+struct qcow2_header {
+	uint32_t version;
+	uint64_t backing_file_offset;
+	uint32_t backing_file_size;
+	uint32_t cluster_bits;
+	uint64_t size;
+	uint32_t crypt_method;
+	uint32_t l1_size;
+	uint64_t l1_table_offset;
+	uint64_t refcount_table_offset;
+	uint32_t refcount_table_clusters;
+	uint32_t nb_snapshots;
+	uint64_t snapshots_offset;
+	uint64_t incompatible_features;
+	uint64_t compatible_features;
+	uint64_t autoclear_features;
+	uint32_t refcount_order;
+	uint32_t header_length;
+	uint8_t compression_type;
+
+	/* From the extensions and the area after them. */
+	char *backing_file;  /* NULL when none */
+	char *backing_fmt;   /* NULL when none */
+	char *data_file;     /* NULL when none */
+	struct qcow2_feature_name *features;
+	int nfeatures;
+	bool has_bitmaps_ext;
+	bool has_crypto_ext;
+	struct qcow2_ext *unknown; /* unknown extensions in file order */
+};
+
+/* ---- header.c: pure functions over buffers ---- */
+/* Parses and validates the header in buf (the first cluster, or as much as the file holds).
+ * file_size bounds every offset. Fills h (free with qcow2_header_free). Returns 0 or -errno
+ * with err set (message without the file name prefix; the caller prefixes it). */
+int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, uint64_t file_size,
+		       struct bc_err *err);
+void qcow2_header_free(struct qcow2_header *h);
+/* Serializes h (header, extensions, backing file name) into buf of cap bytes (zeroed first).
+ * Returns the number of bytes used or -ENOSPC. */
+int qcow2_header_serialize(const struct qcow2_header *h, uint8_t *buf, size_t cap);
+/* Names the features set in mask of the given type ("dirty bit, Unknown ... feature: 20"). */
+void qcow2_feature_names(const struct qcow2_header *h, int type, uint64_t mask, char *out,
+			 size_t outlen);
+/* The feature-name table qemu writes into every v3 image. */
+void qcow2_default_features(struct qcow2_header *h);
+int qcow2_set_str(char **dst, const char *src);
+
+/* ---- cache.c: write-back cache of cluster-sized tables ---- */
+struct qcow2_cache_entry {
+	uint64_t offset; /* 0: empty */
+	uint8_t *data;
+	uint64_t lru;
+	int next;        /* hash chain */
+	bool dirty;
+};
+
+struct qcow2_cache {
+	struct qcow2_cache_entry *e;
+	int n;
+	int *buckets;
+	int nbuckets;
+	uint64_t tick;
+	uint32_t size; /* bytes per table */
+	int last;      /* last hit */
+};
+
+struct qcow2;
+int qcow2_cache_init(struct qcow2_cache *c, int n, uint32_t size);
+void qcow2_cache_destroy(struct qcow2_cache *c);
+
+/* ---- driver state ---- */
+struct qcow2 {
+	struct bc_image *img;
+	struct bc_file *file;      /* the qcow2 file */
+	struct bc_file *data_file; /* == file unless an external data file is used */
+	struct qcow2_header h;
+	char *data_file_path;
+
+	uint32_t cluster_bits, cluster_size;
+	uint32_t l2_bits;          /* log2 entries per L2 table */
+	uint32_t l2_entry_size;    /* 8, or 16 with extended L2 */
+	uint32_t sc_bits;          /* log2 subcluster size */
+	bool ext_l2;
+	bool data_raw;
+
+	uint64_t *l1;              /* host order */
+	uint32_t l1_size;          /* entries in use */
+	uint32_t l1_alloc;         /* entries allocated in memory */
+	bool l1_dirty;
+
+	uint64_t *reftable;        /* host order */
+	uint64_t reftable_size;    /* entries */
+	bool reftable_growing;
+
+	uint32_t refcount_order;
+	uint32_t rb_bits;          /* log2 refcounts per refblock */
+	uint64_t refcount_max;
+
+	struct qcow2_cache l2_cache;
+	struct qcow2_cache rb_cache;
+
+	uint64_t free_hint;        /* cluster index where free-cluster search starts */
+	uint8_t *repair_inuse;     /* during repair: bitmap of clusters in use */
+	uint64_t repair_nclusters;
+
+	bool writable;
+	bool lazy;                 /* lazy refcounts */
+	bool dirty_set;            /* header dirty bit written */
+	bool corrupt;
+	uint8_t *buf;              /* one cluster of scratch space */
+	uint8_t *cbuf;             /* last decompressed cluster */
+	uint64_t cbuf_entry;       /* its L2 entry, 0: none */
+	uint64_t snapshots_end;
+};
+
+/* Cache lookup: returns the table at offset, reading it when read is set (else zero-filled). */
+int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, bool read,
+		    uint8_t **data);
+void qcow2_cache_mark_dirty(struct qcow2_cache *c, const uint8_t *data);
+int qcow2_cache_flush(struct qcow2 *s, struct qcow2_cache *c);
+void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset);
+bool qcow2_cache_has_dirty(const struct qcow2_cache *c);
+
+/* ---- refcount.c ---- */
+uint64_t qcow2_rc_get_entry(const uint8_t *rb, uint32_t order, uint64_t idx);
+void qcow2_rc_set_entry(uint8_t *rb, uint32_t order, uint64_t idx, uint64_t v);
+int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *rc);
+int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int64_t delta);
+/* Allocates n contiguous clusters with refcount 1; returns the host offset in *off. */
+int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off);
+int qcow2_free_clusters(struct qcow2 *s, uint64_t off, uint64_t n);
+int qcow2_flush_refcounts(struct qcow2 *s);
+
+/* ---- cluster.c ---- */
+enum qcow2_ctype { QCOW2_UNALLOC, QCOW2_ZERO, QCOW2_NORMAL, QCOW2_COMPRESSED };
+int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int qcow2_read_data(struct qcow2 *s, uint64_t off, uint8_t *buf, size_t len);
+int qcow2_write_data(struct qcow2 *s, uint64_t off, const uint8_t *buf, size_t len);
+int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, bool unmap);
+int qcow2_status(struct qcow2 *s, uint64_t off, uint64_t len, struct bc_extent *ext);
+int qcow2_flush_metadata(struct qcow2 *s);
+int qcow2_write_l1(struct qcow2 *s);
+int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries);
+int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_prealloc mode);
+bool qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
+
+/* ---- driver.c ---- */
+int qcow2_write_header(struct qcow2 *s);
+int qcow2_set_dirty(struct qcow2 *s);
+
+/* ---- snapshot.c ---- */
+struct qcow2_snap {
+	uint64_t l1_offset;
+	uint32_t l1_size;
+	struct bc_snapshot info;
+};
+int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err);
+int qcow2_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n,
+			struct bc_err *err);
+
+/* ---- compress.c ---- */
+int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,
+			  size_t len);
+void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *host, uint64_t *len);
+
+/* ---- check.c ---- */
+int qcow2_check(struct bc_image *img, struct bc_check *res, unsigned fix, struct bc_err *err);
+int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struct bc_err *err);
+
+/* ---- create.c ---- */
+extern const struct bc_opt_desc qcow2_create_opts[];
+int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err);
+
+static inline uint64_t qcow2_align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+#endif
