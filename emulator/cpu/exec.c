@@ -157,7 +157,7 @@ static int exec_system(struct rv_cpu *cpu, const struct rv_insn *in)
 		rv_raise(cpu, cpu->priv == RV_PRIV_U ? RV_EXC_ECALL_U : cpu->priv == RV_PRIV_S ? RV_EXC_ECALL_S : RV_EXC_ECALL_M, 0);
 		return -1;
 	case OP_EBREAK:
-		rv_raise(cpu, RV_EXC_BREAKPOINT, cpu->pc);
+		rv_raise(cpu, RV_EXC_BREAKPOINT, 0); /* tval 0, as QEMU */
 		return -1;
 	case OP_MRET:
 		if (cpu->priv != RV_PRIV_M)

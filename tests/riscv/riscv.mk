@@ -7,7 +7,7 @@ RV_CC      := riscv64-unknown-elf-gcc
 RV_CFLAGS  := -march=rv64imafdc_zicsr_zifencei -mabi=lp64d -mcmodel=medany -O2 -g -ffreestanding \
               -fno-builtin -nostdlib -Wall -Wextra -Werror -Wno-unused-parameter -Itests/riscv/common
 RV_LDFLAGS := -T tests/riscv/common/link.ld -Wl,--no-warn-rwx-segments -lgcc
-RV_COMMON  := tests/riscv/common/rvtest.c
+RV_COMMON  := tests/riscv/common/rvtest.c tests/riscv/common/trap.S
 RV_CRT0    := tests/riscv/common/crt0.S
 RV_DEFS_RE := '(^|[^A-Za-z0-9_])(main|_start)[[:space:]]*(\(|:)'
 

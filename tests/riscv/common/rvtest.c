@@ -112,3 +112,62 @@ int memcmp(const void *a, const void *b, size_t n)
 			return *ap < *bp ? -1 : 1;
 	return 0;
 }
+
+/* ---- traps ---- */
+#define LOWER_MAGIC 0x5354524c
+static uint8_t mtrap_stack[8192] __attribute__((aligned(16)));
+static uint8_t strap_stack[8192] __attribute__((aligned(16)));
+static uint8_t lower_stack[16384] __attribute__((aligned(16)));
+uint64_t rv_lower_stack_top = (uint64_t)(lower_stack + sizeof(lower_stack));
+static rv_trap_fn mtrap_fn, strap_fn;
+void rv_mtrap_entry(void);
+void rv_strap_entry(void);
+int rv_mtrap_dispatch(struct rv_frame *f);
+int rv_strap_dispatch(struct rv_frame *f);
+
+void rv_set_mtrap(rv_trap_fn fn)
+{
+	extern void rv_default_trap(void);
+	mtrap_fn = fn;
+	RV_CSR_WRITE(mscratch, (uint64_t)(mtrap_stack + sizeof(mtrap_stack)));
+	RV_CSR_WRITE(mtvec, fn ? (uint64_t)rv_mtrap_entry : (uint64_t)rv_default_trap);
+}
+
+void rv_set_strap(rv_trap_fn fn)
+{
+	strap_fn = fn;
+	RV_CSR_WRITE(sscratch, (uint64_t)(strap_stack + sizeof(strap_stack)));
+	RV_CSR_WRITE(stvec, (uint64_t)rv_strap_entry);
+}
+
+int rv_insn_len(uint64_t addr)
+{
+	return (*(volatile uint16_t *)addr & 3) == 3 ? 4 : 2;
+}
+
+/* Returns 1 when a lower mode asked to go back to M-mode (rv_run_in_mode's ecall). */
+int rv_mtrap_dispatch(struct rv_frame *f)
+{
+	if ((f->cause == 8 || f->cause == 9) && f->x[17] == LOWER_MAGIC)
+		return 1;
+	if (!mtrap_fn)
+		rv_unexpected_trap(f->cause, f->epc, f->tval);
+	mtrap_fn(f);
+	return 0;
+}
+
+int rv_strap_dispatch(struct rv_frame *f)
+{
+	if (f->cause == 8 && f->x[17] == LOWER_MAGIC)
+		return 1;
+	if (!strap_fn) {
+		rv_puts("unexpected S trap: scause=");
+		rv_puthex64(f->cause);
+		rv_puts(" sepc=");
+		rv_puthex64(f->epc);
+		rv_putc('\n');
+		rv_exit(98);
+	}
+	strap_fn(f);
+	return 0;
+}

@@ -19,6 +19,24 @@ int rv_failures(void);
 void rv_pmp_allow_all(void);
 void rv_unexpected_trap(uint64_t cause, uint64_t epc, uint64_t tval) __attribute__((noreturn));
 
+/* ---- traps and privilege modes (trap.S) ---- */
+struct rv_frame {
+	uint64_t x[32]; /* x[2] is the interrupted sp */
+	uint64_t cause, epc, tval, status;
+};
+typedef void (*rv_trap_fn)(struct rv_frame *f); /* may change f->epc and f->x[] */
+/* Installs `fn` as the M-mode (or S-mode) trap handler, with its own trap stack.
+ * NULL restores the catch-all M handler. */
+void rv_set_mtrap(rv_trap_fn fn);
+void rv_set_strap(rv_trap_fn fn);
+/* Runs fn(arg) in mode (0 = U, 1 = S) with a private stack, returns its result; the lower
+ * mode returns through an ecall the M (or S) handler recognises before calling `fn`. */
+uint64_t rv_run_in_mode(int mode, uint64_t (*fn)(uint64_t), uint64_t arg);
+/* Length (2 or 4) of the instruction at addr, for handlers that skip it. */
+int rv_insn_len(uint64_t addr);
+#define RV_MODE_U 0
+#define RV_MODE_S 1
+
 void *memcpy(void *d, const void *s, size_t n);
 void *memset(void *d, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
