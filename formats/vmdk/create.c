@@ -82,6 +82,12 @@ static int create_flat_file(const char *path, uint64_t sectors, struct bc_err *e
 	if (ret < 0)
 		return ret;
 	ret = bc_file_truncate(f, sectors * VMDK_SECTOR);
+	if (ret == 0 && sectors) {
+		/* like qemu, allocate the first block (what `disk size` then shows) */
+		static const uint8_t zeros[4096];
+		uint64_t n = sectors * VMDK_SECTOR < sizeof(zeros) ? sectors * VMDK_SECTOR : sizeof(zeros);
+		ret = bc_file_pwrite(f, zeros, (size_t)n, 0);
+	}
 	bc_file_close(f);
 	if (ret < 0)
 		return bc_err_set(err, ret, "Could not resize '%s': %s", path, strerror(-ret));
@@ -238,6 +244,8 @@ int vmdk_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
 	a.toolsversion = bc_opts_get(opts, "toolsversion");
 	if (!a.toolsversion)
 		a.toolsversion = "2147483647";
+	if ((mono_flat || split_flat) && a.zeroed_grain)
+		return bc_err_set(err, -EINVAL, "Flat image can't enable zeroed grain");
 	a.backing = bc_opts_get(opts, "backing_file");
 	if (a.backing && !a.backing[0])
 		a.backing = NULL;
