@@ -30,6 +30,7 @@ TESTS     :=
 TEST_DEPS :=
 
 .PHONY: all deps check install clean
+.SECONDARY:
 all: build-all
 
 deps:
