@@ -18,8 +18,8 @@ const struct bc_opt_desc vdi_create_opts[] = {
 	  .def = "off" },
 	/* The host file's options, which qemu appends after the format's; no help text: accepted
 	 * but not listed by "-o help" (qemu lists them only when given a file name). */
-	{ .name = "preallocation", .type = BC_OPT_STRING },
 	{ .name = "nocow", .type = BC_OPT_BOOL },
+	{ .name = "preallocation", .type = BC_OPT_STRING },
 	{ .name = "extent_size_hint", .type = BC_OPT_SIZE },
 	{ .name = NULL },
 };
