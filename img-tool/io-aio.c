@@ -1,10 +1,10 @@
 /*
  * io-aio.c — aio_read, aio_write and aio_flush on top of bc_aio_submit/bc_aio_wait.
  *
- * A request prints its lines when it completes, inside bc_aio_wait. strata-io waits for all
- * outstanding requests at aio_flush, before any other command and before closing, so the
- * output of a script is deterministic (qemu-io may interleave completions differently when
- * several requests are in flight).
+ * A request's lines are printed at aio_flush, at close and at exit, in submission order: qemu-io
+ * prints them at those points too, but in whatever order the requests completed. Before a
+ * synchronous command, outstanding requests are completed (not printed) so that it sees
+ * their data.
  */
 #include "io.h"
 
@@ -15,59 +15,103 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct aio_ctx {
+struct io_aio {
 	struct bc_aio req;
 	struct io_state *st;
+	struct io_aio *next;
+	bool write, done;
 	uint8_t *buf;
 	int64_t off, len;
 	bool machine, quiet, verbose, pattern_set;
 	int pattern;
-	struct timespec t1;
+	struct timespec t1, elapsed;
 };
 
-static void read_done(struct bc_aio *req)
+static void print_read(struct io_aio *ctx)
 {
-	struct aio_ctx *ctx = req->opaque;
-
-	ctx->st->aio_pending--;
-	if (req->ret < 0) {
-		printf("readv failed: %s\n", strerror(-req->ret));
-		goto out;
+	if (ctx->req.ret < 0) {
+		printf("readv failed: %s\n", strerror(-ctx->req.ret));
+		return;
 	}
 	if (ctx->pattern_set && !io_pattern_ok(ctx->buf, (size_t)ctx->len, ctx->pattern))
 		printf("Pattern verification failed at offset %" PRId64 ", %" PRId64 " bytes\n",
 		       ctx->off, ctx->len);
 	if (ctx->quiet)
-		goto out;
+		return;
 	if (ctx->verbose)
 		io_dump_buffer(ctx->buf, ctx->off, ctx->len);
-	io_print_report("read", ctx->t1, ctx->off, ctx->len, ctx->len, 1, ctx->machine);
-out:
-	free(ctx->buf);
-	free(ctx);
+	io_print_report_elapsed("read", ctx->elapsed, ctx->off, ctx->len, ctx->len, 1,
+				ctx->machine);
 }
 
-static void write_done(struct bc_aio *req)
+static void print_write(struct io_aio *ctx)
 {
-	struct aio_ctx *ctx = req->opaque;
-
-	ctx->st->aio_pending--;
-	if (req->ret < 0)
-		printf("aio_write failed: %s\n", strerror(-req->ret));
+	if (ctx->req.ret < 0)
+		printf("aio_write failed: %s\n", strerror(-ctx->req.ret));
 	else if (!ctx->quiet)
-		io_print_report("wrote", ctx->t1, ctx->off, ctx->len, ctx->len, 1, ctx->machine);
-	free(ctx->buf);
-	free(ctx);
+		io_print_report_elapsed("wrote", ctx->elapsed, ctx->off, ctx->len, ctx->len, 1,
+					ctx->machine);
 }
 
-void io_aio_drain(struct io_state *st)
+static void mark_done(struct io_aio *ctx)
+{
+	struct timespec t2 = io_now();
+
+	ctx->elapsed.tv_sec = t2.tv_sec - ctx->t1.tv_sec;
+	ctx->elapsed.tv_nsec = t2.tv_nsec - ctx->t1.tv_nsec;
+	if (ctx->elapsed.tv_nsec < 0) {
+		ctx->elapsed.tv_sec--;
+		ctx->elapsed.tv_nsec += 1000000000L;
+	}
+	ctx->done = true;
+	ctx->st->aio_pending--;
+}
+
+static void request_done(struct bc_aio *req)
+{
+	mark_done(req->opaque);
+}
+
+void io_aio_complete(struct io_state *st)
 {
 	while (st->img && st->aio_pending > 0)
 		if (bc_aio_wait(st->img, -1) <= 0)
 			break;
 }
 
-static int submit(struct aio_ctx *ctx, enum bc_aio_op op, void (*cb)(struct bc_aio *))
+void io_aio_drain(struct io_state *st)
+{
+	struct io_aio *ctx;
+
+	io_aio_complete(st);
+	while ((ctx = st->aio_first) && ctx->done) {
+		st->aio_first = ctx->next;
+		if (ctx->write)
+			print_write(ctx);
+		else
+			print_read(ctx);
+		free(ctx->buf);
+		free(ctx);
+	}
+	if (!st->aio_first)
+		st->aio_last = NULL;
+}
+
+/* Queues ctx for printing; started requests then go to the engine. */
+static void enqueue(struct io_aio *ctx)
+{
+	struct io_state *st = ctx->st;
+
+	if (st->aio_last)
+		st->aio_last->next = ctx;
+	else
+		st->aio_first = ctx;
+	st->aio_last = ctx;
+	st->aio_pending++;
+	ctx->t1 = io_now();
+}
+
+static int submit(struct io_aio *ctx, enum bc_aio_op op)
 {
 	int ret;
 
@@ -75,20 +119,20 @@ static int submit(struct aio_ctx *ctx, enum bc_aio_op op, void (*cb)(struct bc_a
 	ctx->req.off = (uint64_t)ctx->off;
 	ctx->req.buf = ctx->buf;
 	ctx->req.len = (size_t)ctx->len;
-	ctx->req.cb = cb;
+	ctx->req.cb = request_done;
 	ctx->req.opaque = ctx;
-	ctx->st->aio_pending++;
-	ctx->t1 = io_now();
+	ctx->write = op == BC_AIO_WRITE;
+	enqueue(ctx);
 	ret = bc_aio_submit(ctx->st->img, &ctx->req);
 	if (ret < 0) {
 		ctx->req.ret = ret;
-		cb(&ctx->req);
+		mark_done(ctx);
 	}
 	return 0;
 }
 
 /* Offset and lengths: the buffer is allocated and filled with pattern. */
-static int aio_args(struct aio_ctx *ctx, int argc, char **argv, int pattern)
+static int aio_args(struct io_aio *ctx, int argc, char **argv, int pattern)
 {
 	int64_t off = io_cvtnum(argv[optind], ctx->st->prog);
 
@@ -102,7 +146,7 @@ static int aio_args(struct aio_ctx *ctx, int argc, char **argv, int pattern)
 	return ctx->buf ? 0 : -EINVAL;
 }
 
-static int aio_read_opts(struct aio_ctx *ctx, int argc, char **argv)
+static int aio_read_opts(struct io_aio *ctx, int argc, char **argv)
 {
 	int c;
 
@@ -134,7 +178,7 @@ static int aio_read_opts(struct aio_ctx *ctx, int argc, char **argv)
 
 int io_cmd_aio_read(struct io_state *st, int argc, char **argv)
 {
-	struct aio_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct io_aio *ctx = calloc(1, sizeof(*ctx));
 	int ret;
 
 	if (!ctx)
@@ -147,7 +191,7 @@ int io_cmd_aio_read(struct io_state *st, int argc, char **argv)
 		free(ctx);
 		return ret > 0 ? 0 : ret;
 	}
-	return submit(ctx, BC_AIO_READ, read_done);
+	return submit(ctx, BC_AIO_READ);
 }
 
 struct aio_write_opts {
@@ -156,7 +200,7 @@ struct aio_write_opts {
 	int pattern;
 };
 
-static int aio_write_opts(struct aio_ctx *ctx, struct aio_write_opts *o, int argc, char **argv)
+static int aio_write_opts(struct io_aio *ctx, struct aio_write_opts *o, int argc, char **argv)
 {
 	int c;
 
@@ -195,25 +239,24 @@ static int aio_write_opts(struct aio_ctx *ctx, struct aio_write_opts *o, int arg
 	return 0;
 }
 
-/* There is no queued zero write: run it now and report it as completed. */
-static int aio_write_zeroes(struct aio_ctx *ctx, unsigned zflags)
+/* There is no queued zero write: run it now; its lines wait like the others'. */
+static int aio_write_zeroes(struct io_aio *ctx, unsigned zflags)
 {
-	io_aio_drain(ctx->st);
-	ctx->st->aio_pending++;
-	ctx->t1 = io_now();
+	io_aio_complete(ctx->st);
+	ctx->write = true;
+	enqueue(ctx);
 	ctx->req.ret = io_check_request(ctx->st, ctx->off, ctx->len);
 	if (ctx->req.ret == 0)
 		ctx->req.ret = bc_write_zeroes(ctx->st->img, (uint64_t)ctx->off,
 					       (uint64_t)ctx->len, zflags);
-	ctx->req.opaque = ctx;
-	write_done(&ctx->req);
+	mark_done(ctx);
 	return 0;
 }
 
 int io_cmd_aio_write(struct io_state *st, int argc, char **argv)
 {
 	struct aio_write_opts o = { .pattern = 0xcd };
-	struct aio_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct io_aio *ctx = calloc(1, sizeof(*ctx));
 	int ret;
 
 	if (!ctx)
@@ -237,7 +280,7 @@ int io_cmd_aio_write(struct io_state *st, int argc, char **argv)
 		return ret > 0 ? 0 : ret;
 	}
 	/* -f (FUA): completion already means the data reached the file; flush at aio_flush. */
-	return submit(ctx, BC_AIO_WRITE, write_done);
+	return submit(ctx, BC_AIO_WRITE);
 }
 
 int io_cmd_aio_flush(struct io_state *st, int argc, char **argv)

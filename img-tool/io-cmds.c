@@ -141,9 +141,10 @@ static int run(struct io_state *st, const struct io_cmd *c, int argc, char **arg
 		fprintf(stderr, "%s: Block node is read-only\n", st->prog);
 		return -EPERM;
 	}
-	/* Requests complete in order: a synchronous command sees earlier aio finished. */
+	/* A synchronous command sees the data of earlier aio requests; as in qemu-io, their
+	 * lines wait for aio_flush or the end. */
 	if (st->img && strncmp(c->name, "aio_", 4))
-		io_aio_drain(st);
+		io_aio_complete(st);
 	io_reset_getopt();
 	return c->fn(st, argc, argv);
 }

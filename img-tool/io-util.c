@@ -200,21 +200,13 @@ static void timestr(struct timespec t, char *buf, size_t size, bool fixed)
 		snprintf(buf, size, "%05.2f sec", frac);
 }
 
-/* The two statistics lines after a request started at t1 (or the -C line). */
-void io_print_report(const char *op, struct timespec t1, int64_t off, int64_t count,
-		     int64_t total, int cnt, bool machine)
+/* The two statistics lines after a request that took d (or the -C line). */
+void io_print_report_elapsed(const char *op, struct timespec d, int64_t off, int64_t count,
+			     int64_t total, int cnt, bool machine)
 {
-	struct timespec t2 = io_now(), d;
 	char s1[64], s2[64], ts[64];
-	double secs;
+	double secs = seconds(d);
 
-	d.tv_sec = t2.tv_sec - t1.tv_sec;
-	d.tv_nsec = t2.tv_nsec - t1.tv_nsec;
-	if (d.tv_nsec < 0) {
-		d.tv_sec--;
-		d.tv_nsec += 1000000000L;
-	}
-	secs = seconds(d);
 	timestr(d, ts, sizeof(ts), machine);
 	if (machine) {
 		printf("%" PRId64 ",%d,%s,%.3f,%.3f\n", total, cnt, ts, total / secs, cnt / secs);
@@ -224,6 +216,21 @@ void io_print_report(const char *op, struct timespec t1, int64_t off, int64_t co
 	io_cvtstr(total / secs, s2, sizeof(s2));
 	printf("%s %" PRId64 "/%" PRId64 " bytes at offset %" PRId64 "\n", op, total, count, off);
 	printf("%s, %d ops; %s (%s/sec and %.4f ops/sec)\n", s1, cnt, ts, s2, cnt / secs);
+}
+
+/* Same, for a request started at t1 and finished now. */
+void io_print_report(const char *op, struct timespec t1, int64_t off, int64_t count,
+		     int64_t total, int cnt, bool machine)
+{
+	struct timespec t2 = io_now(), d;
+
+	d.tv_sec = t2.tv_sec - t1.tv_sec;
+	d.tv_nsec = t2.tv_nsec - t1.tv_nsec;
+	if (d.tv_nsec < 0) {
+		d.tv_sec--;
+		d.tv_nsec += 1000000000L;
+	}
+	io_print_report_elapsed(op, d, off, count, total, cnt, machine);
 }
 
 void io_dump_buffer(const uint8_t *buf, int64_t off, int64_t len)

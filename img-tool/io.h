@@ -34,6 +34,7 @@ struct io_state {
 	struct bc_image *img;   /* NULL when no file is open */
 	bool quit;
 	int aio_pending;        /* submitted bc_aio requests not yet completed */
+	struct io_aio *aio_first, *aio_last; /* requests whose lines are not printed yet */
 };
 
 enum {
@@ -79,6 +80,9 @@ int io_cmd_writev(struct io_state *st, int argc, char **argv);
 int io_cmd_aio_read(struct io_state *st, int argc, char **argv);
 int io_cmd_aio_write(struct io_state *st, int argc, char **argv);
 int io_cmd_aio_flush(struct io_state *st, int argc, char **argv);
+/* Completes outstanding requests; their lines wait for io_aio_drain. */
+void io_aio_complete(struct io_state *st);
+/* Completes them and prints their lines, in submission order. */
 void io_aio_drain(struct io_state *st);
 
 /* io-misc.c */
@@ -99,6 +103,9 @@ void io_cvtstr(double value, char *buf, size_t size);
 struct timespec io_now(void);
 void io_print_report(const char *op, struct timespec t1, int64_t off, int64_t count,
 		     int64_t total, int cnt, bool machine);
+/* Same, for a request that took d. */
+void io_print_report_elapsed(const char *op, struct timespec d, int64_t off, int64_t count,
+			     int64_t total, int cnt, bool machine);
 void io_dump_buffer(const uint8_t *buf, int64_t off, int64_t len);
 bool io_pattern_ok(const uint8_t *buf, size_t len, int pattern);
 int io_check_request(struct io_state *st, int64_t off, int64_t len);
