@@ -26,6 +26,7 @@ struct io_open_args {
 	enum bc_io_backend io;
 	bool native_aio;        /* -i native / -k: needs -n */
 	bool snapshot;          /* -s: not supported */
+	bool copy_on_read;      /* -C: accepted, no effect on the data read */
 	char *driver;           /* from -o driver=... (owned) */
 };
 

@@ -121,7 +121,8 @@ int io_parse_open_option(struct io_state *st, struct io_open_args *oa, int opt, 
 	case 'n': oa->flags = (oa->flags | BC_OPEN_DIRECT) & ~BC_OPEN_UNSAFE; return 0;
 	case 'k': oa->native_aio = true; oa->io = BC_IO_POSIX; return 0;
 	case 'U': oa->flags |= BC_OPEN_SHARE; return 0;
-	case 'C': case 'm': case 'T': return 0;   /* copy-on-read, misalign, trace: no effect */
+	case 'C': oa->copy_on_read = true; return 0;  /* reads do not populate the top layer */
+	case 'm': case 'T': return 0;                  /* misalign, trace: no effect */
 	case 'o': return parse_driver_opts(st, oa, arg);
 	case 't':
 		if (parse_cache(oa, arg) == 0)
@@ -148,6 +149,8 @@ static int open_refused(struct io_state *st, const char *file, const struct io_o
 
 	if (oa->snapshot)
 		why = "snapshot=on (-s) is not supported";
+	else if (oa->copy_on_read && !(oa->flags & BC_OPEN_RDWR))
+		why = "Can't use copy-on-read on read-only device";
 	else if ((oa->flags & BC_OPEN_SHARE) && (oa->flags & BC_OPEN_RDWR))
 		why = "force-share=on can only be used with read-only images";
 	else if (oa->native_aio && !(oa->flags & BC_OPEN_DIRECT))
@@ -291,7 +294,7 @@ static const char *image_opts_file(struct io_state *st, struct main_args *ma, co
 	const char *f;
 
 	if (ma->oa.format) {
-		fprintf(stderr, "%s: --image-opts and --format are mutually exclusive\n", st->prog);
+		fprintf(stderr, "%s: --image-opts and -f are mutually exclusive\n", st->prog);
 		return NULL;
 	}
 	if (bc_opts_parse(o, text, &err) < 0) {
