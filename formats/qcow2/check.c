@@ -79,6 +79,7 @@ static int count_l1(struct qcow2 *s, struct counter *c, const uint64_t *l1, uint
 		ret = bc_file_pread(s->file, l2, cs, l2off);
 		if (ret < 0)
 			return ret;
+		prev = 0;
 		for (uint64_t j = 0; j < nent; j++) {
 			uint64_t e = bc_rd_be64(l2 + j * s->l2_entry_size);
 			uint64_t guest = (((uint64_t)i << s->l2_bits) + j) * cs;
@@ -98,9 +99,9 @@ static int count_l1(struct qcow2 *s, struct counter *c, const uint64_t *l1, uint
 				continue;
 			if (active && guest < s->h.size) {
 				res->allocated_clusters++;
-				if (s->data_file == s->file && prev && h != prev + cs)
+				if (prev && h != prev)
 					res->fragmented_clusters++;
-				prev = h;
+				prev = h + cs;
 			}
 			if (s->data_file != s->file)
 				continue;

@@ -298,8 +298,6 @@ static int map_run(struct qcow2 *s, uint64_t off, uint64_t len, struct qcow2_map
 			bool hv = has_host(s, e);
 			uint64_t h = (e & QCOW2_L2_OFFSET_MASK) + (pos - cstart);
 
-			if (s->data_file != s->file && hv)
-				h = pos; /* external data: host offset is the guest offset */
 			ret = sc_type(s, e, bm, sc, &t);
 			if (ret < 0)
 				return ret;
@@ -460,8 +458,6 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 		return -ENOTSUP; /* rewriting compressed clusters lands with compression */
 	hv = has_host(s, e);
 	old_host = e & QCOW2_L2_OFFSET_MASK;
-	if (s->data_file != s->file)
-		old_host = cstart;
 	if (hv) {
 		ret = check_host(s, e, off);
 		if (ret < 0)
@@ -519,8 +515,7 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 				return ret;
 		}
 		if (newc || t != QCOW2_NORMAL) {
-			set_entry(s, l2, idx, (host & (s->data_file != s->file ? 0 : ~0ull)) |
-					      QCOW2_OFLAG_COPIED, 0);
+			set_entry(s, l2, idx, host | QCOW2_OFLAG_COPIED, 0);
 		}
 		return 0;
 	}
@@ -550,7 +545,7 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 		return ret;
 	uint64_t mask = (sb - sa + 1 == 32 ? 0xffffffffull : ((1ull << (sb - sa + 1)) - 1)) << sa;
 	uint64_t nbm = (bm | mask) & ~(mask << 32);
-	uint64_t ne = (s->data_file != s->file ? 0 : host) | QCOW2_OFLAG_COPIED;
+	uint64_t ne = host | QCOW2_OFLAG_COPIED;
 	if (nbm != bm || ne != e)
 		set_entry(s, l2, idx, ne, nbm);
 	return 0;
@@ -663,7 +658,7 @@ int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, 
 				}
 				freed[nfreed++] = e & QCOW2_L2_OFFSET_MASK;
 			} else if (hv) {
-				bc_file_punch(s->data_file, cstart, cs);
+				bc_file_punch(s->data_file, e & QCOW2_L2_OFFSET_MASK, cs);
 			}
 		}
 		set_entry(s, l2, idx, ne, bm);
@@ -711,30 +706,44 @@ int qcow2_flush_metadata(struct qcow2 *s)
 int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_prealloc mode)
 {
 	uint64_t cs = s->cluster_size, host_end = 0, run_start = 0, run_end = 0;
-	bool ext = s->data_file != s->file;
 	int ret;
 
-	for (uint64_t c = from & ~(cs - 1); c < to; c += cs) {
-		uint64_t e, bm, host;
+	for (uint64_t c = from & ~(cs - 1); c < to;) {
+		uint64_t e, bm, host, n = 0, l2_end = ((c >> (s->cluster_bits + s->l2_bits)) + 1)
+						    << (s->cluster_bits + s->l2_bits);
 		uint8_t *l2;
 		uint32_t idx;
 
+		if (l2_end > qcow2_align_up(to, cs))
+			l2_end = qcow2_align_up(to, cs);
 		ret = l2_lookup(s, c, true, &l2, &idx);
 		if (ret < 0)
 			return ret;
-		get_entry(s, l2, idx, &e, &bm);
-		if (has_host(s, e) || (e & QCOW2_OFLAG_COMPRESSED))
+		/* A run of unallocated entries, allocated in one piece as qemu does. */
+		for (uint64_t g = c; g < l2_end; g += cs, n++) {
+			get_entry(s, l2, idx + (uint32_t)n, &e, &bm);
+			if (has_host(s, e) || (e & QCOW2_OFLAG_COMPRESSED))
+				break;
+		}
+		if (!n) {
+			c += cs;
 			continue;
-		ret = alloc_data_cluster(s, c, &host);
-		if (ret < 0)
-			return ret;
+		}
+		if (s->data_file != s->file)
+			host = c;
+		else {
+			ret = qcow2_alloc_clusters(s, n, &host);
+			if (ret < 0)
+				return ret;
+		}
 		ret = l2_lookup(s, c, true, &l2, &idx);
 		if (ret < 0)
 			return ret;
-		set_entry(s, l2, idx, (ext ? 0 : host) | QCOW2_OFLAG_COPIED,
-			  s->ext_l2 && mode != BC_PREALLOC_METADATA ? 0xffffffffull : 0);
-		if (host + cs > host_end)
-			host_end = host + cs;
+		for (uint64_t i = 0; i < n; i++)
+			set_entry(s, l2, idx + (uint32_t)i, (host + i * cs) | QCOW2_OFLAG_COPIED,
+				  s->ext_l2 && mode != BC_PREALLOC_METADATA ? 0xffffffffull : 0);
+		if (host + n * cs > host_end)
+			host_end = host + n * cs;
 		if (mode == BC_PREALLOC_FALLOC || mode == BC_PREALLOC_FULL) {
 			if (run_end != host) {
 				if (run_end > run_start) {
@@ -748,8 +757,9 @@ int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_preal
 				}
 				run_start = host;
 			}
-			run_end = host + cs;
+			run_end = host + n * cs;
 		}
+		c += n * cs;
 	}
 	if (run_end > run_start) {
 		ret = mode == BC_PREALLOC_FULL

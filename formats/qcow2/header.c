@@ -65,9 +65,16 @@ void qcow2_feature_names(const struct qcow2_header *h, int type, uint64_t mask, 
 {
 	size_t used = 0;
 
+	const struct qcow2_feature_name *tab = h->features;
+	int n = h->nfeatures;
+
+	if (!tab) {
+		tab = default_features;
+		n = (int)(sizeof(default_features) / sizeof(default_features[0]));
+	}
 	out[0] = 0;
-	for (int i = 0; i < h->nfeatures && mask; i++) {
-		const struct qcow2_feature_name *f = &h->features[i];
+	for (int i = 0; i < n && mask; i++) {
+		const struct qcow2_feature_name *f = &tab[i];
 		if (f->type != type || f->bit > 63 || !(mask & (1ull << f->bit)))
 			continue;
 		used += (size_t)snprintf(out + used, used < outlen ? outlen - used : 0, "%s%s",
@@ -246,9 +253,6 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 		if (ret < 0)
 			goto fail;
 	}
-	if (!h->features)
-		qcow2_default_features(h);
-
 	if (h->incompatible_features & ~QCOW2_INCOMPAT_KNOWN) {
 		char names[512];
 		qcow2_feature_names(h, 0, h->incompatible_features & ~QCOW2_INCOMPAT_KNOWN, names,
@@ -409,17 +413,21 @@ int qcow2_header_serialize(const struct qcow2_header *h, uint8_t *buf, size_t ca
 				return -ENOSPC;
 			pos += n;
 		}
-		if (h->nfeatures) {
-			size_t flen = (size_t)h->nfeatures * 48;
+		/* qemu writes its feature table into every v3 header, except with clusters of
+		 * 4 KiB and less, where it would crowd out the backing file name. */
+		if (h->cluster_bits > 12) {
+			size_t nf = sizeof(default_features) / sizeof(default_features[0]);
+			size_t flen = nf * 48;
 			if (pos + 8 + flen > cap)
 				return -ENOSPC;
 			bc_wr_be32(buf + pos, QCOW2_EXT_FEATURES);
 			bc_wr_be32(buf + pos + 4, (uint32_t)flen);
-			for (int i = 0; i < h->nfeatures; i++) {
-				uint8_t *p = buf + pos + 8 + (size_t)i * 48;
-				p[0] = h->features[i].type;
-				p[1] = h->features[i].bit;
-				memcpy(p + 2, h->features[i].name, strnlen(h->features[i].name, 46));
+			for (size_t i = 0; i < nf; i++) {
+				uint8_t *p = buf + pos + 8 + i * 48;
+				p[0] = default_features[i].type;
+				p[1] = default_features[i].bit;
+				memcpy(p + 2, default_features[i].name,
+				       strnlen(default_features[i].name, 46));
 			}
 			pos += 8 + qcow2_align_up(flen, 8);
 		}

@@ -94,8 +94,10 @@ static bool in_repair_use(const struct qcow2 *s, uint64_t k)
 
 static int grow_reftable(struct qcow2 *s, uint64_t min_entries);
 
-/* Makes sure range ri has a refcount block; *created tells whether one was made. */
-static int ensure_refblock(struct qcow2 *s, uint64_t ri, bool *created)
+/* Makes sure range ri has a refcount block; *created tells whether one was made. `after`
+ * (when not 0) is where the block should go if the cluster there is free: qemu puts a new
+ * block right after the run being allocated. */
+static int ensure_refblock(struct qcow2 *s, uint64_t ri, bool *created, uint64_t after)
 {
 	uint64_t rbo, first = ri << s->rb_bits, p, nper = 1ull << s->rb_bits;
 	uint8_t *rb, be[8];
@@ -111,12 +113,39 @@ static int ensure_refblock(struct qcow2 *s, uint64_t ri, bool *created)
 	ret = refblock_offset(s, ri, &rbo);
 	if (ret < 0 || rbo)
 		return ret;
+	p = first + nper;
+	if (after && !s->repair_inuse) {
+		uint64_t ai = after >> s->rb_bits, abo, rc = 1;
+		ret = refblock_offset(s, ai, &abo);
+		if (ret < 0)
+			return ret;
+		if (ai == ri) {
+			p = after;
+		} else if (abo && ai < s->reftable_size) {
+			ret = qcow2_get_refcount(s, after, &rc);
+			if (ret < 0)
+				return ret;
+			if (rc == 0) {
+				/* Described by an existing block: take it there. */
+				ret = qcow2_update_refcount(s, after, 1);
+				if (ret < 0)
+					return ret;
+				ret = qcow2_cache_get(s, &s->rb_cache, after << s->cluster_bits, false,
+						      &rb);
+				if (ret < 0)
+					return ret;
+				qcow2_cache_mark_dirty(&s->rb_cache, rb);
+				goto link;
+			}
+		}
+	}
 	/* Nothing in this range has a refcount: the block describes itself at its first
 	 * cluster not used by metadata we know of. */
-	for (p = first; p < first + nper; p++)
-		if (!in_repair_use(s, p) && !qcow2_overlaps_metadata(s, p << s->cluster_bits,
-								      s->cluster_size))
-			break;
+	if (p == first + nper)
+		for (p = first; p < first + nper; p++)
+			if (!in_repair_use(s, p) &&
+			    !qcow2_overlaps_metadata(s, p << s->cluster_bits, s->cluster_size))
+				break;
 	if (p == first + nper)
 		return qcow2_mark_corrupt(s, "No room for a refcount block");
 	ret = qcow2_cache_get(s, &s->rb_cache, p << s->cluster_bits, false, &rb);
@@ -124,6 +153,9 @@ static int ensure_refblock(struct qcow2 *s, uint64_t ri, bool *created)
 		return ret;
 	qcow2_rc_set_entry(rb, s->refcount_order, p - first, 1);
 	qcow2_cache_mark_dirty(&s->rb_cache, rb);
+	after = p;
+link:
+	p = after;
 	/* Invariant 3: the block is on disk before the table points to it. */
 	ret = qcow2_flush_refcounts(s);
 	if (ret < 0)
@@ -144,7 +176,7 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int64_t delta)
 	int ret;
 
 	if (delta > 0) {
-		ret = ensure_refblock(s, ri, &created);
+		ret = ensure_refblock(s, ri, &created, 0);
 		if (ret < 0)
 			return ret;
 	}
@@ -241,7 +273,7 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off)
 		if (ret < 0)
 			return ret;
 		for (k = start; k < start + n; k = ((k >> s->rb_bits) + 1) << s->rb_bits) {
-			ret = ensure_refblock(s, k >> s->rb_bits, &created);
+			ret = ensure_refblock(s, k >> s->rb_bits, &created, start + n);
 			if (ret < 0)
 				return ret;
 		}
