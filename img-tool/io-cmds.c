@@ -305,14 +305,18 @@ static int cmd_open(struct io_state *st, int argc, char **argv)
 		ret = io_parse_open_option(st, &oa, c, optarg);
 		if (ret > 0) {
 			io_usage("open");
-			return -EINVAL;
+			ret = -EINVAL;
 		}
 		if (ret < 0)
-			return ret;
+			goto out;
 	}
 	if (optind != argc - 1) {
 		io_usage("open");
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out;
 	}
-	return io_open_image(st, argv[optind], &oa) ? -EINVAL : 0;
+	ret = io_open_image(st, argv[optind], &oa) ? -EINVAL : 0;
+out:
+	free(oa.driver);
+	return ret;
 }

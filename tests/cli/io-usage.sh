@@ -67,7 +67,7 @@ done <<'EOF'
 -i io_uring -f raw -c 'write -P 3 0 4k' -c 'read -P 3 0 4k' img.raw
 -i threads -t writethrough -f raw -c length img.raw
 -t directsync -f raw -c 'write 1 3' img.raw
--t none -c 'read 1 3' -c 'write -P 9 100 1000' img.raw
+-t none -f raw -c 'read 1 3' -c 'write -P 9 100 1000' img.raw
 -n -f raw -c 'write -P 4 1 4095' -c 'read -P 4 1 4095' img.raw
 -t unsafe -f raw -c 'write 8k 1' -c flush img.raw
 -C -c length img.raw
