@@ -1,26 +1,23 @@
 /* fpu.c - RISC-V F/D arithmetic on raw IEEE-754 bit patterns (see fpu.h for the contract).
  *
- * Two paths compute every rounded operation:
+ * Every rounded operation has up to three tiers (docs/fpu.md has the full story):
  *
- *  1. Host fast path (x86-64 only): add, sub, mul, div, sqrt, fused multiply-add and
- *     f64->f32 run on the host's SSE/FMA unit under a rounding mode loaded into MXCSR.
- *     One asm block saves MXCSR, loads the working value (flags clear, all exceptions
- *     masked, FTZ/DAZ off, rounding control = rm), runs the instruction, reads MXCSR back
- *     and restores the caller's value, so neither the compiler (which knows nothing of the
- *     rounding mode without FENV_ACCESS, unsupported by GCC) nor the host program can
- *     observe the change. x86 SSE detects tininess after rounding and raises UE only for
- *     tiny *and* inexact results when UE is masked, exactly as RISC-V defines underflow;
- *     IE/ZE/OE/UE/PE map 1:1 to NV/DZ/OF/UF/NX. The host returns its own NaNs, so a NaN
- *     result is replaced by the canonical NaN.
+ *  1. Host arithmetic in the default round-to-nearest mode plus an error-free transformation
+ *     (TwoSum, FMA-based TwoProduct and remainders) that yields the exact sign of the rounding
+ *     error; every other rounding mode, RMM included, and the inexact flag follow from it
+ *     without touching MXCSR. Only for normal results away from overflow and underflow
+ *     (where NV, DZ, OF and UF cannot occur). add, sub, mul, div, sqrt in both formats,
+ *     binary32 fused multiply-add, f64->f32.
+ *  2. The host SSE/FMA instruction under the requested rounding mode, loaded into MXCSR for
+ *     that one instruction, flags read back from MXCSR (x86 detects tininess after rounding
+ *     like RISC-V). Everything tier 1 declines except RMM and NaN operands of an FMA.
+ *  3. Exact software: operands unpacked into integer significands and exponents, the
+ *     operation done exactly in 128-bit integers (bits that cannot influence rounding OR-ed
+ *     into a sticky bit 0), one rounding in round_pack(). RMM outside tier 1, FMA with NaN
+ *     operands, non-x86 hosts, and all integer conversions (RISC-V saturates where x86
+ *     returns its "integer indefinite").
  *
- *  2. Exact software path: every operand is unpacked into an integer significand and an
- *     exponent, the operation is done exactly in 128-bit integers (bits that cannot
- *     influence rounding are OR-ed into a "sticky" bit 0), and round_pack() rounds once.
- *     It serves RMM (no host equivalent), fused multiply-add with a NaN operand, hosts
- *     without SSE/FMA, and all conversions to and from integers (saturating rules differ
- *     from x86's "integer indefinite").
- *
- * Comparisons, min/max and classify are pure integer code. No function keeps state.
+ * Comparisons, min/max and classify are integer code. No function keeps state.
  */
 #include "emulator/cpu/fpu.h"
 
@@ -519,48 +516,13 @@ static uint32_t classify(const struct fmt *f, uint64_t a)
 	}
 }
 
-/* ---- host fast path ------------------------------------------------------------------------ */
+/* ---- host paths (x86-64) -------------------------------------------------------------------- */
+
+#define SGN32 UINT32_C(0x80000000)
+#define SGN64 UINT64_C(0x8000000000000000)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_HOST_FPU 1
-
-/* MXCSR: flags IE DE ZE OE UE PE in bits 0-5, masks in 7-12, RC in 13-14 (00 nearest,
- * 01 down, 10 up, 11 toward zero), FTZ bit 15, DAZ bit 6. */
-#define MX_MASKED 0x1f80u
-static const uint32_t mx_rc[4] = {0x0000, 0x6000, 0x2000, 0x4000}; /* RNE RTZ RDN RUP */
-
-static inline uint32_t mx_flags(uint32_t mx)
-{
-	return (mx & 1 ? RV_FFLAG_NV : 0) | (mx & 4 ? RV_FFLAG_DZ : 0) | (mx & 8 ? RV_FFLAG_OF : 0) |
-	       (mx & 16 ? RV_FFLAG_UF : 0) | (mx & 32 ? RV_FFLAG_NX : 0);
-}
-
-/* r = r <insn> b under rounding mode rm; flags OR-ed into *ff. All MXCSR traffic is inside
- * one asm statement so nothing can be scheduled between the mode switch and the operation. */
-#define HOST_OP(INSN, R_, B_, RM_, FF_)                                                                   \
-	do {                                                                                             \
-		uint32_t work_ = MX_MASKED | mx_rc[RM_], save_ = 0, after_ = 0;                           \
-		__asm__ volatile("stmxcsr %[sv]\n\t"                                                     \
-				 "ldmxcsr %[w]\n\t" INSN " %[b], %[r]\n\t"                              \
-				 "stmxcsr %[af]\n\t"                                                    \
-				 "ldmxcsr %[sv]"                                                        \
-				 : [r] "+x"(R_), [sv] "+m"(save_), [af] "+m"(after_)                      \
-				 : [b] "x"(B_), [w] "m"(work_));                                         \
-		*(FF_) |= mx_flags(after_);                                                               \
-	} while (0)
-
-/* c = a * b + c (vfmadd231). */
-#define HOST_FMA(INSN, A_, B_, C_, RM_, FF_)                                                               \
-	do {                                                                                             \
-		uint32_t work_ = MX_MASKED | mx_rc[RM_], save_ = 0, after_ = 0;                           \
-		__asm__ volatile("stmxcsr %[sv]\n\t"                                                     \
-				 "ldmxcsr %[w]\n\t" INSN " %[b], %[a], %[c]\n\t"                        \
-				 "stmxcsr %[af]\n\t"                                                    \
-				 "ldmxcsr %[sv]"                                                        \
-				 : [c] "+x"(C_), [sv] "+m"(save_), [af] "+m"(after_)                      \
-				 : [a] "x"(A_), [b] "x"(B_), [w] "m"(work_));                             \
-		*(FF_) |= mx_flags(after_);                                                               \
-	} while (0)
 
 static inline float f32_of(uint32_t x)
 {
@@ -595,79 +557,350 @@ static inline uint64_t canon64(uint64_t r)
 
 static inline int host_has_fma(void) { return __builtin_cpu_supports("fma"); }
 
-#define HOST_BIN32(name, insn, softexpr)                                                                 \
-	uint32_t name(uint32_t a, uint32_t b, int rm, uint32_t *ff)                                      \
-	{                                                                                                \
-		float r = f32_of(a), y = f32_of(b);                                                      \
-		if (rm == RV_RM_RMM)                                                                     \
+/* -- tier 1: round-to-nearest host arithmetic plus an exact error term -------------------------
+ *
+ * Touching MXCSR is slow (stmxcsr/ldmxcsr cost 5-10 ns each on current cores, more than the
+ * arithmetic), so the common case never does: it runs in the thread's default environment,
+ * round to nearest even, which fpu.c requires of its callers (see fpu.h) and the compiler
+ * assumes anyway. Next to the rounded result r it computes the sign of the rounding error
+ * (exact - r) with an error-free transformation:
+ *   add/sub  TwoSum:         exact - r = (x - (r - bb)) + (y - bb), bb = r - x
+ *   mul      TwoProduct:     exact - r = fma(x, y, -r)
+ *   div      remainder:      sign(exact - r) = sign(fma(-r, y, x)) * sign(y)
+ *   sqrt     remainder:      sign(exact - r) = sign(fma(-r, r, x))
+ * binary32 operations run in binary64 instead, where products of two binary32 values are
+ * exact and double rounding is innocuous for + - * / sqrt (53 >= 2 * 24 + 2); the binary32
+ * fused multiply-add rounds the binary64 sum to odd first, which makes the second rounding
+ * correct. From r and the error sign, adjust() derives every other rounding mode: directed
+ * modes step r by one unit in the last place, RMM steps away from zero on an exact tie.
+ * This is valid only while the result and the error terms are normal numbers far from
+ * overflow: the checks below send everything else (zeros, subnormals, huge or tiny results,
+ * infinities, NaNs, invalid operations) to tier 2. No NV, DZ, OF or UF can arise in tier 1,
+ * and NX is set exactly when the error is nonzero. */
+
+static inline int biased32(uint32_t x) { return (int)((x >> 23) & 0xff); }
+static inline int biased64(uint64_t x) { return (int)((x >> 52) & 0x7ff); }
+
+/* r's biased exponent is in [lo, hi]: hi keeps a step up finite (max finite is 254 / 2046),
+ * lo >= 2 keeps a step down normal and the exact value above the tininess threshold. */
+static inline int in32(uint32_t r, int lo) { return (unsigned)(biased32(r) - lo) <= (unsigned)(253 - lo); }
+static inline int in64(uint64_t r, int lo) { return (unsigned)(biased64(r) - lo) <= (unsigned)(2045 - lo); }
+/* binary64 products and remainders of results at least 2^-915 stay exact (no underflow) */
+#define LO64_EXACT 108
+/* sqrt's remainder x - r*r needs r >= 2^-485; be generous */
+#define LO64_SQRT 600
+
+static inline int sgn(double v) { return (v > 0) - (v < 0); }
+
+/* Half a unit in the last place of the normal number r (biased exponent e >= 2), as bits. */
+static inline uint32_t half_ulp32(uint32_t r)
+{
+	int e = biased32(r);
+	return e > 24 ? (uint32_t)(e - 24) << 23 : UINT32_C(1) << (e - 2);
+}
+static inline uint64_t half_ulp64(uint64_t r)
+{
+	int e = biased64(r);
+	return e > 53 ? (uint64_t)(e - 53) << 52 : UINT64_C(1) << (e - 2);
+}
+
+/* r rounded to nearest even, dir = sign(exact - r), tie = the exact value lies halfway
+ * between r and its neighbour away from zero. Returns the result for mode rm. */
+#define ADJUST(r, dir, tie, rm, ff, signbit)                                                             \
+	do {                                                                                             \
+		int neg_ = ((r) & (signbit)) != 0, away_ = ((dir) > 0) != neg_;                           \
+		if (!(dir))                                                                              \
+			return (r);                                                                      \
+		*(ff) |= RV_FFLAG_NX;                                                                    \
+		switch (rm) {                                                                            \
+		case RV_RM_RTZ:                                                                          \
+			return away_ ? (r) : (r)-1;                                                      \
+		case RV_RM_RDN:                                                                          \
+			return (dir) > 0 ? (r) : neg_ ? (r) + 1 : (r)-1;                                 \
+		case RV_RM_RUP:                                                                          \
+			return (dir) < 0 ? (r) : neg_ ? (r)-1 : (r) + 1;                                 \
+		case RV_RM_RMM:                                                                          \
+			return (tie) && away_ ? (r) + 1 : (r);                                           \
+		default:                                                                                 \
+			return (r);                                                                      \
+		}                                                                                        \
+	} while (0)
+
+static inline uint32_t adjust32(uint32_t r, int dir, int tie, int rm, uint32_t *ff)
+{
+	ADJUST(r, dir, tie, rm, ff, SGN32);
+}
+static inline uint64_t adjust64(uint64_t r, int dir, int tie, int rm, uint32_t *ff)
+{
+	ADJUST(r, dir, tie, rm, ff, SGN64);
+}
+
+static inline double host_fma(double a, double b, double c)
+{
+	__asm__ volatile("vfmadd231sd %[b], %[a], %[c]" : [c] "+x"(c) : [a] "x"(a), [b] "x"(b));
+	return c;
+}
+static inline double host_sqrt(double a)
+{
+	__asm__ volatile("sqrtsd %[a], %[a]" : [a] "+x"(a));
+	return a;
+}
+
+/* binary32 result from its exact binary64 value d, or from d rounded to odd (then d sits
+ * on the same side of every binary32 number and midpoint as the exact value, and is never
+ * itself a midpoint): correct rounding for every mode. Returns 0 if tier 1 does not apply. */
+static inline int fast32_from64(double d, int rm, uint32_t *ff, uint32_t *out)
+{
+	float r = (float)d;
+	uint32_t rb = bits_f32(r);
+	double err;
+
+	if (!in32(rb, 2))
+		return 0;
+	err = d - (double)r;
+	*out = adjust32(rb, sgn(err), bits_f64(err < 0 ? -err : err) == bits_f64((double)f32_of(half_ulp32(rb))),
+			rm, ff);
+	return 1;
+}
+
+/* -- tier 2: the host instruction under rounding mode rm, flags from MXCSR -------------------
+ * MXCSR: flags IE DE ZE OE UE PE in bits 0-5, masks in 7-12, RC in 13-14 (00 nearest, 01 down,
+ * 10 up, 11 toward zero), FTZ bit 15, DAZ bit 6. One asm block saves MXCSR, loads the working
+ * value (flags clear, all exceptions masked, FTZ/DAZ off, RC = rm), runs the instruction,
+ * reads MXCSR back and restores the caller's value, so no other code can run in between.
+ * SSE detects tininess after rounding and, with UE masked, raises it only for tiny inexact
+ * results, exactly like RISC-V. A NaN result is replaced by the canonical NaN. */
+#define MX_MASKED 0x1f80u
+static const uint32_t mx_rc[4] = {0x0000, 0x6000, 0x2000, 0x4000}; /* RNE RTZ RDN RUP */
+
+static inline uint32_t mx_flags(uint32_t mx)
+{
+	return (mx & 1 ? RV_FFLAG_NV : 0) | (mx & 4 ? RV_FFLAG_DZ : 0) | (mx & 8 ? RV_FFLAG_OF : 0) |
+	       (mx & 16 ? RV_FFLAG_UF : 0) | (mx & 32 ? RV_FFLAG_NX : 0);
+}
+
+/* R_ = R_ <INSN> B_ under rounding mode RM_; flags OR-ed into *FF_. */
+#define HOST_OP(INSN, R_, B_, RM_, FF_)                                                                  \
+	do {                                                                                             \
+		uint32_t work_ = MX_MASKED | mx_rc[RM_], save_ = 0, after_ = 0;                          \
+		__asm__ volatile("stmxcsr %[sv]\n\t"                                                     \
+				 "ldmxcsr %[w]\n\t" INSN " %[b], %[r]\n\t"                              \
+				 "stmxcsr %[af]\n\t"                                                    \
+				 "ldmxcsr %[sv]"                                                        \
+				 : [r] "+x"(R_), [sv] "+m"(save_), [af] "+m"(after_)                     \
+				 : [b] "x"(B_), [w] "m"(work_));                                        \
+		*(FF_) |= mx_flags(after_);                                                              \
+	} while (0)
+
+/* C_ = A_ * B_ + C_ (vfmadd231) under rounding mode RM_. */
+#define HOST_FMA(INSN, A_, B_, C_, RM_, FF_)                                                             \
+	do {                                                                                             \
+		uint32_t work_ = MX_MASKED | mx_rc[RM_], save_ = 0, after_ = 0;                          \
+		__asm__ volatile("stmxcsr %[sv]\n\t"                                                     \
+				 "ldmxcsr %[w]\n\t" INSN " %[b], %[a], %[c]\n\t"                        \
+				 "stmxcsr %[af]\n\t"                                                    \
+				 "ldmxcsr %[sv]"                                                        \
+				 : [c] "+x"(C_), [sv] "+m"(save_), [af] "+m"(after_)                     \
+				 : [a] "x"(A_), [b] "x"(B_), [w] "m"(work_));                           \
+		*(FF_) |= mx_flags(after_);                                                              \
+	} while (0)
+
+/* tier 2 for a binary operation; tier 3 (software) for RMM */
+#define TIER2_BIN32(INSN, a, b, rm, ff, softexpr)                                                        \
+	do {                                                                                             \
+		float r_ = f32_of(a), y_ = f32_of(b);                                                    \
+		if ((rm) == RV_RM_RMM)                                                                   \
 			return (uint32_t)(softexpr);                                                     \
-		HOST_OP(insn, r, y, rm, ff);                                                      \
-		return canon32(bits_f32(r));                                                             \
-	}
-#define HOST_BIN64(name, insn, softexpr)                                                                 \
-	uint64_t name(uint64_t a, uint64_t b, int rm, uint32_t *ff)                                      \
-	{                                                                                                \
-		double r = f64_of(a), y = f64_of(b);                                                     \
-		if (rm == RV_RM_RMM)                                                                     \
-			return softexpr;                                                                 \
-		HOST_OP(insn, r, y, rm, ff);                                                     \
-		return canon64(bits_f64(r));                                                             \
-	}
+		HOST_OP(INSN, r_, y_, rm, ff);                                                           \
+		return canon32(bits_f32(r_));                                                            \
+	} while (0)
+#define TIER2_BIN64(INSN, a, b, rm, ff, softexpr)                                                        \
+	do {                                                                                             \
+		double r_ = f64_of(a), y_ = f64_of(b);                                                   \
+		if ((rm) == RV_RM_RMM)                                                                   \
+			return (softexpr);                                                               \
+		HOST_OP(INSN, r_, y_, rm, ff);                                                           \
+		return canon64(bits_f64(r_));                                                            \
+	} while (0)
+
 #else
 #define HAVE_HOST_FPU 0
-#define HOST_BIN32(name, insn, softexpr)                                                                 \
-	uint32_t name(uint32_t a, uint32_t b, int rm, uint32_t *ff) { return (uint32_t)(softexpr); }
-#define HOST_BIN64(name, insn, softexpr)                                                                 \
-	uint64_t name(uint64_t a, uint64_t b, int rm, uint32_t *ff) { return softexpr; }
 #endif
 
-/* ---- public API: binary32 ------------------------------------------------------------------ */
+/* ---- public API: arithmetic ---------------------------------------------------------------- */
 
-#define SGN32 UINT32_C(0x80000000)
-#define SGN64 UINT64_C(0x8000000000000000)
+uint32_t rv_f32_add(uint32_t a, uint32_t b, int rm, uint32_t *ff)
+{
+#if HAVE_HOST_FPU
+	float x = f32_of(a), y = f32_of(b), r = x + y;
+	uint32_t rb = bits_f32(r);
 
-HOST_BIN32(rv_f32_add, "addss", soft_add(&F32, a, b, rm, ff))
-HOST_BIN32(rv_f32_sub, "subss", soft_add(&F32, a, b ^ SGN32, rm, ff))
-HOST_BIN32(rv_f32_mul, "mulss", soft_mul(&F32, a, b, rm, ff))
-HOST_BIN32(rv_f32_div, "divss", soft_div(&F32, a, b, rm, ff))
-HOST_BIN64(rv_f64_add, "addsd", soft_add(&F64, a, b, rm, ff))
-HOST_BIN64(rv_f64_sub, "subsd", soft_add(&F64, a, b ^ SGN64, rm, ff))
-HOST_BIN64(rv_f64_mul, "mulsd", soft_mul(&F64, a, b, rm, ff))
-HOST_BIN64(rv_f64_div, "divsd", soft_div(&F64, a, b, rm, ff))
+	if (in32(rb, 2)) {
+		float bb = r - x, err = (x - (r - bb)) + (y - bb);
+		return adjust32(rb, sgn(err), (bits_f32(err) & ~SGN32) == half_ulp32(rb), rm, ff);
+	}
+	TIER2_BIN32("addss", a, b, rm, ff, soft_add(&F32, a, b, rm, ff));
+#else
+	return (uint32_t)soft_add(&F32, a, b, rm, ff);
+#endif
+}
+
+uint32_t rv_f32_sub(uint32_t a, uint32_t b, int rm, uint32_t *ff)
+{
+#if HAVE_HOST_FPU
+	return rv_f32_add(a, b ^ SGN32, rm, ff); /* x - y == x + (-y) in every mode, NaNs canonical */
+#else
+	return (uint32_t)soft_add(&F32, a, b ^ SGN32, rm, ff);
+#endif
+}
+
+uint32_t rv_f32_mul(uint32_t a, uint32_t b, int rm, uint32_t *ff)
+{
+#if HAVE_HOST_FPU
+	uint32_t r;
+
+	if (fast32_from64((double)f32_of(a) * (double)f32_of(b), rm, ff, &r))
+		return r;
+	TIER2_BIN32("mulss", a, b, rm, ff, soft_mul(&F32, a, b, rm, ff));
+#else
+	return (uint32_t)soft_mul(&F32, a, b, rm, ff);
+#endif
+}
+
+uint32_t rv_f32_div(uint32_t a, uint32_t b, int rm, uint32_t *ff)
+{
+#if HAVE_HOST_FPU
+	double x = f32_of(a), y = f32_of(b);
+	float r = (float)(x / y);
+	uint32_t rb = bits_f32(r);
+
+	if (in32(rb, 2)) {
+		double rem = x - (double)r * y; /* exact: r * y has 48 bits, the difference is representable */
+		return adjust32(rb, sgn(rem) * sgn(y), 0, rm, ff); /* quotients are never exact ties */
+	}
+	TIER2_BIN32("divss", a, b, rm, ff, soft_div(&F32, a, b, rm, ff));
+#else
+	return (uint32_t)soft_div(&F32, a, b, rm, ff);
+#endif
+}
 
 uint32_t rv_f32_sqrt(uint32_t a, int rm, uint32_t *ff)
 {
 #if HAVE_HOST_FPU
+	double x = f32_of(a);
+	float r = (float)host_sqrt(x);
+	uint32_t rb = bits_f32(r);
+
+	if (in32(rb, 2) && !(a & SGN32)) {
+		double rem = x - (double)r * (double)r;
+		return adjust32(rb, sgn(rem), 0, rm, ff); /* square roots are never exact ties */
+	}
 	if (rm != RV_RM_RMM) {
-		float r = f32_of(a), x = r;
-		HOST_OP("sqrtss", r, x, rm, ff);
-		return canon32(bits_f32(r));
+		float q = f32_of(a), v = q;
+		HOST_OP("sqrtss", q, v, rm, ff);
+		return canon32(bits_f32(q));
 	}
 #endif
 	return (uint32_t)soft_sqrt(&F32, a, rm, ff);
 }
 
+uint64_t rv_f64_add(uint64_t a, uint64_t b, int rm, uint32_t *ff)
+{
+#if HAVE_HOST_FPU
+	double x = f64_of(a), y = f64_of(b), r = x + y;
+	uint64_t rb = bits_f64(r);
+
+	if (in64(rb, 2)) {
+		double bb = r - x, err = (x - (r - bb)) + (y - bb);
+		return adjust64(rb, sgn(err), (bits_f64(err) & ~SGN64) == half_ulp64(rb), rm, ff);
+	}
+	TIER2_BIN64("addsd", a, b, rm, ff, soft_add(&F64, a, b, rm, ff));
+#else
+	return soft_add(&F64, a, b, rm, ff);
+#endif
+}
+
+uint64_t rv_f64_sub(uint64_t a, uint64_t b, int rm, uint32_t *ff)
+{
+#if HAVE_HOST_FPU
+	return rv_f64_add(a, b ^ SGN64, rm, ff);
+#else
+	return soft_add(&F64, a, b ^ SGN64, rm, ff);
+#endif
+}
+
+uint64_t rv_f64_mul(uint64_t a, uint64_t b, int rm, uint32_t *ff)
+{
+#if HAVE_HOST_FPU
+	double x = f64_of(a), y = f64_of(b), r = x * y;
+	uint64_t rb = bits_f64(r);
+
+	if (in64(rb, LO64_EXACT) && host_has_fma()) {
+		double err = host_fma(x, y, -r);
+		return adjust64(rb, sgn(err), (bits_f64(err) & ~SGN64) == half_ulp64(rb), rm, ff);
+	}
+	TIER2_BIN64("mulsd", a, b, rm, ff, soft_mul(&F64, a, b, rm, ff));
+#else
+	return soft_mul(&F64, a, b, rm, ff);
+#endif
+}
+
+uint64_t rv_f64_div(uint64_t a, uint64_t b, int rm, uint32_t *ff)
+{
+#if HAVE_HOST_FPU
+	double x = f64_of(a), y = f64_of(b), r = x / y;
+	uint64_t rb = bits_f64(r);
+
+	if (in64(rb, LO64_EXACT) && biased64(a) >= LO64_EXACT && host_has_fma()) {
+		double rem = host_fma(-r, y, x);
+		return adjust64(rb, sgn(rem) * sgn(y), 0, rm, ff);
+	}
+	TIER2_BIN64("divsd", a, b, rm, ff, soft_div(&F64, a, b, rm, ff));
+#else
+	return soft_div(&F64, a, b, rm, ff);
+#endif
+}
+
 uint64_t rv_f64_sqrt(uint64_t a, int rm, uint32_t *ff)
 {
 #if HAVE_HOST_FPU
+	double x = f64_of(a), r = host_sqrt(x);
+	uint64_t rb = bits_f64(r);
+
+	if (in64(rb, LO64_SQRT) && !(a & SGN64) && host_has_fma()) {
+		double rem = host_fma(-r, r, x);
+		return adjust64(rb, sgn(rem), 0, rm, ff);
+	}
 	if (rm != RV_RM_RMM) {
-		double r = f64_of(a), x = r;
-		HOST_OP("sqrtsd", r, x, rm, ff);
-		return canon64(bits_f64(r));
+		double q = x, v = x;
+		HOST_OP("sqrtsd", q, v, rm, ff);
+		return canon64(bits_f64(q));
 	}
 #endif
 	return soft_sqrt(&F64, a, rm, ff);
 }
 
-/* The host path is taken only without NaN operands: x86 and RISC-V disagree on whether
- * inf*0 + qNaN is invalid (RISC-V says yes). */
+/* a*b + c, rounded once. binary32, tier 1: the product is exact in binary64; the sum is
+ * rounded to odd in binary64 (TwoSum gives the error; an inexact even result is moved to its
+ * odd neighbour towards the exact value), after which rounding to binary32 is correct.
+ * binary64 uses the host FMA under MXCSR (tier 2). NaN operands go to software: x86 and
+ * RISC-V disagree on whether inf*0 + qNaN is invalid (RISC-V says yes). */
 static uint32_t fma32(uint32_t a, uint32_t b, uint32_t c, int rm, uint32_t *ff)
 {
 #if HAVE_HOST_FPU
+	double p = (double)f32_of(a) * (double)f32_of(b), z = f32_of(c), s = p + z;
+	double bb = s - p, t = (p - (s - bb)) + (z - bb);
+	uint64_t sb = bits_f64(s);
+	uint32_t r;
+
+	if (t != 0 && !(sb & 1) && s != 0)
+		s = f64_of((t > 0) == (s > 0) ? sb + 1 : sb - 1);
+	if (in64(sb, 1) && fast32_from64(s, rm, ff, &r))
+		return r;
 	if (rm != RV_RM_RMM && !is_nan(&F32, a) && !is_nan(&F32, b) && !is_nan(&F32, c) && host_has_fma()) {
-		float x = f32_of(a), y = f32_of(b), r = f32_of(c);
-		HOST_FMA("vfmadd231ss", x, y, r, rm, ff);
-		return canon32(bits_f32(r));
+		float x = f32_of(a), y = f32_of(b), q = f32_of(c);
+		HOST_FMA("vfmadd231ss", x, y, q, rm, ff);
+		return canon32(bits_f32(q));
 	}
 #endif
 	return (uint32_t)soft_fma(&F32, a, b, c, rm, ff);
@@ -712,6 +945,34 @@ uint64_t rv_f64_nmadd(uint64_t a, uint64_t b, uint64_t c, int rm, uint32_t *ff)
 	return fma64(a ^ SGN64, b, c ^ SGN64, rm, ff);
 }
 
+uint32_t rv_f64_to_f32(uint64_t a, int rm, uint32_t *ff)
+{
+#if HAVE_HOST_FPU
+	uint32_t r;
+
+	if (fast32_from64(f64_of(a), rm, ff, &r))
+		return r;
+	if (rm != RV_RM_RMM) {
+		double x = f64_of(a);
+		float q = 0;
+		uint32_t work = MX_MASKED | mx_rc[rm], save = 0, after = 0;
+
+		__asm__ volatile("stmxcsr %[sv]\n\t"
+				 "ldmxcsr %[w]\n\t"
+				 "cvtsd2ss %[x], %[r]\n\t"
+				 "stmxcsr %[af]\n\t"
+				 "ldmxcsr %[sv]"
+				 : [r] "+x"(q), [sv] "+m"(save), [af] "+m"(after)
+				 : [x] "x"(x), [w] "m"(work));
+		*ff |= mx_flags(after);
+		return canon32(bits_f32(q));
+	}
+#endif
+	return (uint32_t)soft_convert(&F64, &F32, a, rm, ff);
+}
+
+/* ---- public API: comparisons and classification --------------------------------------------- */
+
 uint32_t rv_f32_min(uint32_t a, uint32_t b, uint32_t *ff) { return (uint32_t)minmax(&F32, a, b, 0, ff); }
 uint32_t rv_f32_max(uint32_t a, uint32_t b, uint32_t *ff) { return (uint32_t)minmax(&F32, a, b, 1, ff); }
 uint64_t rv_f64_min(uint64_t a, uint64_t b, uint32_t *ff) { return minmax(&F64, a, b, 0, ff); }
@@ -750,28 +1011,6 @@ uint64_t rv_i64_to_f64(int64_t v, int rm, uint32_t *ff) { return soft_from_int(&
 uint64_t rv_u64_to_f64(uint64_t v, int rm, uint32_t *ff) { return soft_from_int(&F64, 0, v, rm, ff); }
 
 uint64_t rv_f32_to_f64(uint32_t a, uint32_t *ff) { return soft_convert(&F32, &F64, a, RV_RM_RNE, ff); }
-
-uint32_t rv_f64_to_f32(uint64_t a, int rm, uint32_t *ff)
-{
-#if HAVE_HOST_FPU
-	if (rm != RV_RM_RMM) {
-		double x = f64_of(a);
-		float r = 0;
-		uint32_t work = MX_MASKED | mx_rc[rm], save = 0, after = 0;
-
-		__asm__ volatile("stmxcsr %[sv]\n\t"
-				 "ldmxcsr %[w]\n\t"
-				 "cvtsd2ss %[x], %[r]\n\t"
-				 "stmxcsr %[af]\n\t"
-				 "ldmxcsr %[sv]"
-				 : [r] "+x"(r), [sv] "+m"(save), [af] "+m"(after)
-				 : [x] "x"(x), [w] "m"(work));
-		*ff |= mx_flags(after);
-		return canon32(bits_f32(r));
-	}
-#endif
-	return (uint32_t)soft_convert(&F64, &F32, a, rm, ff);
-}
 
 /* The software implementations, exported for the unit test's host-versus-software
  * cross-check (declared there, not in fpu.h: not part of the CPU's contract). */

@@ -83,6 +83,9 @@ uint64_t fp_exec(int op, uint64_t a, uint64_t b, uint64_t c, int rm, int dyn_frm
 /* ---- known cases ---------------------------------------------------------------------------- */
 
 enum { NX = RV_FFLAG_NX, UF = RV_FFLAG_UF, OF = RV_FFLAG_OF, DZ = RV_FFLAG_DZ, NV = RV_FFLAG_NV };
+#define SGN32_T UINT64_C(0x80000000)
+#define SGN64_T UINT64_C(0x8000000000000000)
+
 enum { RNE = RV_RM_RNE, RTZ = RV_RM_RTZ, RDN = RV_RM_RDN, RUP = RV_RM_RUP, RMM = RV_RM_RMM };
 
 /* One case: op (fpcases.h numbering), operands, mode, expected result and flags. */
@@ -274,28 +277,61 @@ static uint64_t rnd(int is64)
 	return ((r >> 60) & 1) << (eb + fb) | e << fb | f;
 }
 
+/* Operands for op o that make halfway cases likely: a + b with b at a's rounding position,
+ * (1 + 2^-m)(1 + 2^-(p-m)) = 1 + ... + 2^-p for products. */
+static void tie_operands(int o, int is64, uint64_t *a, uint64_t *b)
+{
+	int fb = is64 ? 52 : 23;
+	uint64_t sign = (rng() & 1) << (is64 ? 63 : 31), bias = is64 ? 1023 : 127;
+	uint64_t e = bias - 20 + rng() % 40, m = 1 + rng() % (uint64_t)(fb - 1);
+
+	if (o == 0 || o == 1) {
+		*b = (rng() & 1) << (is64 ? 63 : 31) | (e - (uint64_t)fb - 1) << fb | (rng() & 3) << (fb - 2);
+		*a = sign | e << fb | (rng() & ((UINT64_C(1) << fb) - 1));
+	} else {
+		*a = sign | e << fb | UINT64_C(1) << (fb - m);
+		*b = (bias - 20 + rng() % 40) << fb | UINT64_C(1) << (m - 1);
+	}
+}
+
 static void test_host_vs_soft(void)
 {
 	/* fpcases ops 0..5 per format map onto rv_soft_op's 0..5; op 6 is the format conversion */
 	static const int ops32[] = {FP_FADD_S, FP_FSUB_S, FP_FMUL_S, FP_FDIV_S, FP_FSQRT_S, FP_FMADD_S, FP_FCVT_S_D};
-	static const int ops64[] = {FP_FADD_D, FP_FSUB_D, FP_FMUL_D, FP_FDIV_D, FP_FSQRT_D, FP_FMADD_D, FP_FCVT_S_D};
+	static const int ops64[] = {FP_FADD_D, FP_FSUB_D, FP_FMUL_D, FP_FDIV_D, FP_FSQRT_D, FP_FMADD_D};
 	static const char *names[] = {"add", "sub", "mul", "div", "sqrt", "fma", "cvt.s.d"};
+	long total = 0;
 
 	for (int is64 = 0; is64 < 2; is64++) {
 		for (int o = 0; o < (is64 ? 6 : 7); o++) {
 			long bad = 0, n = 0;
 			uint64_t ba = 0, bb = 0, bc = 0;
-			int brm = 0;
+			int brm = 0, fb = is64 ? 52 : 23;
+			uint64_t fmask = (UINT64_C(1) << fb) - 1;
 
-			for (int i = 0; i < 60000; i++) {
+			for (int i = 0; i < 150000; i++) {
 				uint64_t a = rnd(o == 6 ? 1 : is64), b = rnd(is64), c = rnd(is64);
-				int rm = (int)(rng() % 4); /* the host path's modes; RMM is software anyway */
+				int rm = (int)(rng() % 5);
 				uint32_t f1 = 0, f2 = 0;
 				uint64_t r1, r2;
 
-				if (i & 1) /* operands of the same magnitude: cancellation */
-					b = (b & ((UINT64_C(1) << (is64 ? 52 : 23)) - 1)) |
-					    (a & ~((UINT64_C(1) << (is64 ? 52 : 23)) - 1));
+				switch (i & 3) {
+				case 1: /* operands of the same magnitude: cancellation */
+					b = (b & fmask) | (a & ~fmask);
+					c = (c & fmask) | (a & ~fmask);
+					break;
+				case 2: /* halfway cases */
+					if (o <= 2)
+						tie_operands(o, is64, &a, &b);
+					break;
+				case 3: /* fma: c near the product */
+					if (o == 5) {
+						uint32_t fp = 0;
+						c = is64 ? rv_f64_mul(a, b, RV_RM_RNE, &fp) : rv_f32_mul((uint32_t)a, (uint32_t)b, RV_RM_RNE, &fp);
+						c ^= (is64 ? SGN64_T : SGN32_T) | (rng() & 3);
+					}
+					break;
+				}
 				if (o == 6 && (i & 2)) /* into binary32's range */
 					a = (a & UINT64_C(0x800fffffffffffff)) | (UINT64_C(1023 - 160) + rng() % 300) << 52;
 				r1 = fp_exec(is64 ? ops64[o] : ops32[o], a, b, c, rm, 0, &f1);
@@ -306,11 +342,13 @@ static void test_host_vs_soft(void)
 						ba = a, bb = b, bc = c, brm = rm;
 				}
 			}
-			if (!tap_ok(bad == 0, "host == software, %s %s: %ld of %ld differ", is64 ? "f64" : "f32",
+			total += n;
+			if (!tap_ok(bad == 0, "host paths == software, %s %s: %ld of %ld differ", is64 ? "f64" : "f32",
 				    names[o], bad, n))
 				tap_diag("first: a=%" PRIx64 " b=%" PRIx64 " c=%" PRIx64 " rm=%d", ba, bb, bc, brm);
 		}
 	}
+	tap_diag("%ld random operations cross-checked", total);
 }
 
 int main(int argc, char **argv)

@@ -25,6 +25,8 @@ fi
 
 D=tests/riscv/fp
 C=tests/riscv/common
+# the shared guest runtime: crt0.S first, then every other source of common/ (as riscv.mk)
+RUNTIME="$C/crt0.S $(ls $C/*.c $C/*.S | grep -v '/crt0\.S$' | tr '\n' ' ')"
 n=0
 for src in $D/fp_*.c; do
 	n=$((n + 1))
@@ -33,7 +35,7 @@ for src in $D/fp_*.c; do
 	elf=$TMP/$suite.elf
 	if ! $RV_CC -march=rv64imafdc_zicsr_zifencei -mabi=lp64d -mcmodel=medany -O2 -ffreestanding \
 		-fno-builtin -nostdlib -Wall -Wextra -Werror -Wno-unused-parameter -I$C -I$D -o "$elf" \
-		$C/crt0.S "$src" $D/fpcases.c $D/fpguest.c $C/rvtest.c -T $C/link.ld \
+		"$src" $D/fpcases.c $D/fpguest.c $RUNTIME -T $C/link.ld \
 		-Wl,--no-warn-rwx-segments -lgcc >"$TMP/$suite.cc" 2>&1; then
 		echo "not ok $n - $suite: guest build failed"
 		head -n 10 "$TMP/$suite.cc" | sed 's/^/# /'
