@@ -288,11 +288,47 @@ static int cmd_wait_break(struct io_state *st, int argc, char **argv)
 	return -ENOTSUP;
 }
 
+/* reopen [-r|-w] [-c cache] [-o options]: the image opened again with other flags. */
 static int cmd_reopen(struct io_state *st, int argc, char **argv)
 {
-	(void)argc, (void)argv;
-	fprintf(stderr, "%s: reopen: %s\n", st->prog, strerror(ENOTSUP));
-	return -ENOTSUP;
+	struct io_open_args oa = { .flags = st->open_flags };
+	int c, rw = 0, ret;
+	size_t klen;
+
+	while ((c = getopt(argc, argv, "c:o:rw")) != -1) {
+		switch (c) {
+		case 'c':
+			ret = io_parse_open_option(st, &oa, 't', optarg);
+			if (ret < 0)
+				return ret;
+			break;
+		case 'o':
+			klen = strcspn(optarg, "=,");
+			fprintf(stderr, "%s: Cannot change the option '%.*s'\n", st->prog, (int)klen,
+				optarg);
+			return -EINVAL;
+		case 'r':
+		case 'w':
+			if (rw) {
+				fprintf(stderr, "%s: Only one -r/-w option may be given\n", st->prog);
+				return -EINVAL;
+			}
+			rw = c;
+			break;
+		default:
+			io_usage("reopen");
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		io_usage("reopen");
+		return -EINVAL;
+	}
+	if (rw == 'r')
+		oa.flags &= ~BC_OPEN_RDWR;
+	else if (rw == 'w')
+		oa.flags |= BC_OPEN_RDWR;
+	return io_reopen_image(st, oa.flags);
 }
 
 /* open [-rsCnkU] [-t cache] [-d discard] [-i aio] [-o options] path */

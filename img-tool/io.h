@@ -36,6 +36,10 @@ struct io_state {
 	bool quit;
 	int aio_pending;        /* submitted bc_aio requests not yet completed */
 	struct io_aio *aio_first, *aio_last; /* requests whose lines are not printed yet */
+	/* How the current image was opened, for reopen. */
+	char *file, *format;    /* format NULL: probed */
+	unsigned open_flags;
+	enum bc_io_backend io;
 };
 
 enum {
@@ -60,6 +64,8 @@ struct io_cmd {
 int io_parse_open_option(struct io_state *st, struct io_open_args *oa, int opt, const char *arg);
 /* Opens file as the current image; prints qemu-io's messages. 0 or -errno. */
 int io_open_image(struct io_state *st, const char *file, const struct io_open_args *oa);
+/* Opens the current image again with new flags (reopen); prints the engine's message. */
+int io_reopen_image(struct io_state *st, unsigned flags);
 void io_close_image(struct io_state *st);
 
 /* io-cmds.c */

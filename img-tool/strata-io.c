@@ -185,6 +185,10 @@ int io_open_image(struct io_state *st, const char *file, const struct io_open_ar
 		fprintf(stderr, "%s: can't open device %s: %s\n", st->prog, file, err.msg);
 		return ret;
 	}
+	st->file = strdup(file);
+	st->format = oa->format ? strdup(oa->format) : NULL;
+	st->open_flags = oa->flags;
+	st->io = oa->io;
 	if (bc_probed_raw(st->img) && bc_is_writable(st->img))
 		fprintf(stderr, "WARNING: Image format was not specified for '%s' and probing "
 			"guessed raw.\n"
@@ -202,6 +206,31 @@ void io_close_image(struct io_state *st)
 	io_aio_drain(st);
 	bc_close(st->img);
 	st->img = NULL;
+	free(st->file);
+	free(st->format);
+	st->file = st->format = NULL;
+}
+
+int io_reopen_image(struct io_state *st, unsigned flags)
+{
+	struct bc_open_opts o = { .format = st->format, .flags = flags, .io = st->io,
+				  .secrets = g_secrets, .nsecrets = g_nsecrets };
+	struct bc_err err = { 0 };
+	int ret;
+
+	io_aio_drain(st);
+	bc_close(st->img);
+	ret = bc_open(&st->img, st->file, &o, &err);
+	if (ret < 0) {
+		st->img = NULL;
+		fprintf(stderr, "%s: %s\n", st->prog, err.msg);
+		free(st->file);
+		free(st->format);
+		st->file = st->format = NULL;
+		return ret;
+	}
+	st->open_flags = flags;
+	return 0;
 }
 
 /* --object secret,id=ID,data=DATA: the only object kind the engine can use. */

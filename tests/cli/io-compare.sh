@@ -130,6 +130,11 @@ check "probed raw: block 0 restricted" 1M \
 check "open, close, quit" 1M \
 	-c 'open -r img.raw' -c length -c close -c length -c 'open -o driver=raw img.raw' \
 	-c 'write 0 1' -c 'open img.raw' -c 'open -x' -c 'open' -c 'open a b' -c quit -c length
+check "reopen" 1M -f raw \
+	-c 'reopen -r' -c 'write 0 1' -c 'reopen -w' -c 'write 0 1' -c 'reopen -r -w' \
+	-c 'reopen -c none' -c 'reopen -c bogus' -c 'reopen -x' -c 'reopen -o foo=bar' \
+	-c 'reopen a' -c 'reopen -c writeback -c unsafe' -c 'write -P 3 0 1k' \
+	-c 'read -P 3 0 1k' -c 'reopen -r' -c 'aio_write 0 1' -c reopen -c 'read -P 3 0 1' img.raw
 check "no image" - -c 'read 0 1' -c length -c 'help length'
 printf 'read 0 1\nlength\nbogus\nwrite -P 7 0 1\n' >cmds
 STDIN=../cmds check "commands from standard input" 1M -f raw img.raw
