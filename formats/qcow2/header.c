@@ -196,8 +196,14 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 	int ret;
 
 	memset(h, 0, sizeof(*h));
-	if (len < QCOW2_V2_HEADER_LEN || file_size < QCOW2_V2_HEADER_LEN)
-		return bc_err_set(err, -EINVAL, "Could not read qcow2 header: Invalid argument");
+	/* Bytes past the end of a short file read as zeros (as the host layer does). */
+	uint8_t pad[QCOW2_HEADER_LEN_CT];
+	if (len < sizeof(pad)) {
+		memset(pad, 0, sizeof(pad));
+		memcpy(pad, buf, len);
+		buf = pad;
+		len = sizeof(pad);
+	}
 	if (bc_rd_be32(buf) != QCOW2_MAGIC)
 		return bc_err_set(err, -EINVAL, "Image is not in qcow2 format");
 	h->version = bc_rd_be32(buf + 4);
@@ -223,9 +229,6 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 		h->refcount_order = 4;
 		h->header_length = QCOW2_V2_HEADER_LEN;
 	} else {
-		if (len < QCOW2_V3_HEADER_LEN || file_size < QCOW2_V3_HEADER_LEN)
-			return bc_err_set(err, -EINVAL,
-					  "Could not read qcow2 header: Invalid argument");
 		h->incompatible_features = bc_rd_be64(buf + 72);
 		h->compatible_features = bc_rd_be64(buf + 80);
 		h->autoclear_features = bc_rd_be64(buf + 88);
@@ -235,7 +238,7 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 			return bc_err_set(err, -EINVAL, "qcow2 header too short");
 		if (h->header_length > cs)
 			return bc_err_set(err, -EINVAL, "qcow2 header exceeds cluster size");
-		if (h->header_length > len || h->header_length > file_size)
+		if (h->header_length > len)
 			return bc_err_set(err, -EINVAL,
 					  "Could not read qcow2 header: Invalid argument");
 		if (h->header_length > QCOW2_V3_HEADER_LEN)
@@ -293,8 +296,7 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 			ret = bc_err_set(err, -EINVAL, "Backing file name too long");
 			goto fail;
 		}
-		if (h->backing_file_offset + h->backing_file_size > len ||
-		    h->backing_file_offset + h->backing_file_size > file_size) {
+		if (h->backing_file_offset + h->backing_file_size > len) {
 			ret = bc_err_set(err, -EINVAL, "Could not read backing file name");
 			goto fail;
 		}

@@ -94,17 +94,13 @@ for cs in 512 4k 64k 2M; do
 				qemu-img compare -q ours.qcow2 raw.img
 				tap_result $? "qemu-img compare $name"
 				"$IMG" check ours.qcow2 >o.chk 2>&1
-				qemu-img check ours.qcow2 >r.chk 2>&1
-				same_file "check output $name" o.chk r.chk
+				same_file "check output $name" o.chk chk.out
 
 				ops $p0 $c $s | run_cmds qemu-io ref.qcow2 qcow2 >/dev/null 2>&1
 				expect $p0 $c $s | run_cmds "$IO" ref.qcow2 qcow2 >o.rd 2>&1
 				! grep -qiE 'fail|error' o.rd
 				tap_result $? "strata-io reads qemu-written $name"
 				grep -iE 'fail|error' o.rd | head -3 | sed 's/^/# /'
-				"$IMG" info ref.qcow2 >o.info 2>&1
-				qemu-img info ref.qcow2 >r.info 2>&1
-				same_file "info on qemu-written $name" o.info r.info
 			done
 		done
 	done
