@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PFX(name) (name) ? (name) : "", (name) ? ": " : ""
+
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 static char *dup_range(const char *s, size_t n)
@@ -116,6 +118,13 @@ static int parse_extent(const char *s, const char *end, struct vmdk_desc_extent 
 	if (!t || (size_t)(te - t) >= sizeof(x->type))
 		return -EINVAL;
 	memcpy(x->type, t, (size_t)(te - t));
+	static const char *const types[] = { "FLAT", "SPARSE", "ZERO", "VMFS", "VMFSSPARSE",
+					     "SESPARSE", "VMFSRDM", "VMFSRAW" };
+	bool known = false;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		known = known || !strcmp(x->type, types[i]);
+	if (!known)
+		return -EINVAL;
 	if (!strcmp(x->type, "ZERO"))
 		return 0;
 	/* "file name" in double quotes; it may contain spaces */
@@ -233,7 +242,7 @@ int vmdk_desc_parse(const char *text, size_t len, struct vmdk_desc *d, const cha
 			struct vmdk_desc_extent *x;
 
 			if (d->nextents >= VMDK_MAX_EXTENTS) {
-				ret = bc_err_set(err, -EINVAL, "%s: too many extents", name);
+				ret = bc_err_set(err, -EINVAL, "%s%stoo many extents", PFX(name));
 				goto fail;
 			}
 			x = realloc(d->extents, sizeof(*x) * (size_t)(d->nextents + 1));
@@ -256,13 +265,13 @@ int vmdk_desc_parse(const char *text, size_t len, struct vmdk_desc *d, const cha
 			continue;            /* tolerated: not a key, not an extent */
 		ret = handle_kv(d, k, kend, v, vend);
 		if (ret < 0) {
-			ret = bc_err_set(err, ret, "%s: invalid descriptor value for '%.*s'", name,
+			ret = bc_err_set(err, ret, "%s%sinvalid descriptor value for '%.*s'", PFX(name),
 					 (int)(kend - k > 64 ? 64 : kend - k), k);
 			goto fail;
 		}
 	}
 	if (!d->create_type) {
-		ret = bc_err_set(err, -EINVAL, "%s: invalid VMDK image descriptor", name);
+		ret = bc_err_set(err, -EINVAL, "%s%sinvalid VMDK image descriptor", PFX(name));
 		goto fail;
 	}
 	return 0;

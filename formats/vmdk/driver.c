@@ -135,12 +135,13 @@ static int open_extent(struct bc_image *img, struct vmdk_state *s,
 		e->type = VMDK_EXT_SPARSE;
 		e->format_str = "SPARSE";
 	} else {
-		return bc_err_set(err, -ENOTSUP, "Unsupported extent type '%s'", x->type);
+		return bc_err_set(err, -ENOTSUP, "Unsupported extent type '%s' of '%s'", x->type,
+				  x->filename ? x->filename : "");
 	}
 	if (!name_is_safe(x->filename))
 		return bc_err_set(err, -EINVAL,
-				  "%s: extent file name '%s' must be a relative path inside the "
-				  "descriptor's directory", img->filename, x->filename);
+				  "extent file name '%s' must be a relative path inside the "
+				  "descriptor's directory", x->filename);
 	e->name = strdup(x->filename);
 	e->path = vmdk_path_join(img->filename, x->filename);
 	s->next++;   /* from here on free_extents() cleans this one up */
@@ -148,15 +149,14 @@ static int open_extent(struct bc_image *img, struct vmdk_state *s,
 		return bc_err_set(err, -ENOMEM, "Out of memory");
 	e->read_only = !strcmp(x->access, "RDONLY");
 	if (!strcmp(x->access, "NOACCESS"))
-		return bc_err_set(err, -ENOTSUP, "%s: extent '%s' has NOACCESS access", img->filename,
-				  x->filename);
+		return bc_err_set(err, -ENOTSUP, "extent '%s' has NOACCESS access", x->filename);
 	ret = bc_file_open(&e->file, e->path, file_flags(img), img->open_opts->io, err);
 	if (ret < 0)
 		return ret;
 	e->own_file = true;
 	if (same_file(e->file, img->file))
-		return bc_err_set(err, -ELOOP, "%s: extent file '%s' is the descriptor itself",
-				  img->filename, x->filename);
+		return bc_err_set(err, -ELOOP, "extent file '%s' is the descriptor itself",
+				  x->filename);
 	if (e->type == VMDK_EXT_SPARSE) {
 		ret = vmdk_sparse_open(e, e->path, err);
 		if (ret < 0)
@@ -185,13 +185,13 @@ static int open_text(struct bc_image *img, struct vmdk_state *s, struct bc_err *
 	ret = vmdk_pread(img->file, s->desc_text, s->desc_len, 0);
 	if (ret < 0)
 		return bc_err_set(err, ret, "Could not read '%s': %s", img->filename, strerror(-ret));
-	ret = vmdk_desc_parse(s->desc_text, s->desc_len, &s->desc, img->filename, err);
+	ret = vmdk_desc_parse(s->desc_text, s->desc_len, &s->desc, NULL, err);
 	if (ret < 0)
 		return ret;
 	if (!strcmp(s->desc.create_type, "vmfsSparse") || !strcmp(s->desc.create_type, "seSparse"))
 		return bc_err_set(err, -ENOTSUP, "Unsupported image type '%s'", s->desc.create_type);
 	if (s->desc.nextents == 0)
-		return bc_err_set(err, -EINVAL, "%s: the descriptor names no extents", img->filename);
+		return bc_err_set(err, -EINVAL, "the descriptor names no extents");
 	s->ext = calloc((size_t)s->desc.nextents, sizeof(*s->ext));
 	if (!s->ext)
 		return bc_err_set(err, -ENOMEM, "Out of memory");
@@ -201,7 +201,7 @@ static int open_text(struct bc_image *img, struct vmdk_state *s, struct bc_err *
 			return ret;
 		start += s->ext[i].length;
 		if (start > VMDK_MAX_SECTORS * VMDK_SECTOR)
-			return bc_err_set(err, -EFBIG, "%s: image size too large", img->filename);
+			return bc_err_set(err, -EFBIG, "image size too large");
 	}
 	img->size = start;
 	return 0;
@@ -226,7 +226,7 @@ static int open_hosted(struct bc_image *img, struct vmdk_state *s, struct bc_err
 	e->path = strdup(img->filename);
 	if (!e->name || !e->path)
 		return bc_err_set(err, -ENOMEM, "Out of memory");
-	ret = vmdk_sparse_open(e, img->filename, err);
+	ret = vmdk_sparse_open(e, NULL, err);
 	if (ret < 0)
 		return ret;
 	e->length = e->hdr.capacity * VMDK_SECTOR;
@@ -247,7 +247,7 @@ static int open_hosted(struct bc_image *img, struct vmdk_state *s, struct bc_err
 			return bc_err_set(err, ret, "Could not read '%s': %s", img->filename,
 					  strerror(-ret));
 		struct bc_err tmp;
-		if (vmdk_desc_parse(s->desc_text, s->desc_len, &s->desc, img->filename, &tmp) < 0)
+		if (vmdk_desc_parse(s->desc_text, s->desc_len, &s->desc, NULL, &tmp) < 0)
 			memset(&s->desc, 0, sizeof(s->desc));   /* tolerated, as qemu does */
 	}
 	return 0;
@@ -659,7 +659,8 @@ static int vmdk_check(struct bc_image *img, struct bc_check *res, unsigned fix,
 			res->corruptions++;
 			if (add_message(res, msg) < 0)
 				return bc_err_set(err, -ENOMEM, "Out of memory");
-			break;   /* qemu stops at the first one */
+			/* qemu stops at the first one and fails the check with -EINVAL */
+			return bc_err_set(err, -EINVAL, "%s", strerror(EINVAL));
 		}
 	}
 	res->has_stats = false;

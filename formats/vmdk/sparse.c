@@ -14,6 +14,10 @@
 
 static uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
+/* Error messages name an extent file ("x-s001.vmdk: ...") but not the image itself, which
+ * the engine's "Could not open 'x.vmdk': " already names. */
+#define PFX(name) (name) ? (name) : "", (name) ? ": " : ""
+
 /* ---- I/O helpers that bounce unaligned requests on O_DIRECT files -------------------- */
 
 static int bounce(struct bc_file *f, void *buf, size_t len, uint64_t off, const void *wbuf)
@@ -91,7 +95,7 @@ int vmdk_header_decode(const uint8_t *buf, size_t len, struct vmdk_header *h, co
 		       struct bc_err *err)
 {
 	if (len < 79 || bc_rd_le32(buf) != VMDK4_MAGIC)
-		return bc_err_set(err, -EINVAL, "%s: not a VMDK sparse extent (bad magic)", name);
+		return bc_err_set(err, -EINVAL, "%s%snot a VMDK sparse extent (bad magic)", PFX(name));
 	h->version = bc_rd_le32(buf + 4);
 	h->flags = bc_rd_le32(buf + 8);
 	h->capacity = bc_rd_le64(buf + 12);
@@ -105,17 +109,17 @@ int vmdk_header_decode(const uint8_t *buf, size_t len, struct vmdk_header *h, co
 	h->unclean = buf[72];
 	h->compress_algorithm = bc_rd_le16(buf + 77);
 	if (h->version > 3)
-		return bc_err_set(err, -ENOTSUP, "%s: Unsupported VMDK version %u", name, h->version);
+		return bc_err_set(err, -ENOTSUP, "%s%sUnsupported VMDK version %u", PFX(name), h->version);
 	if (h->grain_sectors == 0 || h->grain_sectors > VMDK_MAX_GRAIN_SECT ||
 	    (h->grain_sectors & (h->grain_sectors - 1)))
-		return bc_err_set(err, -EINVAL, "%s: Invalid granularity, image may be corrupt", name);
+		return bc_err_set(err, -EINVAL, "%s%sInvalid granularity, image may be corrupt", PFX(name));
 	if (h->gtes_per_gt == 0 || h->gtes_per_gt > VMDK_MAX_GTES)
-		return bc_err_set(err, -EINVAL, "%s: L2 table size too big", name);
+		return bc_err_set(err, -EINVAL, "%s%sL2 table size too big", PFX(name));
 	if (h->capacity > VMDK_MAX_SECTORS)
-		return bc_err_set(err, -EFBIG, "%s: image size too large (capacity %llu sectors)", name,
+		return bc_err_set(err, -EFBIG, "%s%simage size too large (capacity %llu sectors)", PFX(name),
 				  (unsigned long long)h->capacity);
 	if ((h->flags & VMDK_FLAG_COMPRESSED) && h->compress_algorithm != 1)
-		return bc_err_set(err, -ENOTSUP, "%s: unsupported compression algorithm %u", name,
+		return bc_err_set(err, -ENOTSUP, "%s%sunsupported compression algorithm %u", PFX(name),
 				  h->compress_algorithm);
 	return 0;
 }
@@ -240,12 +244,12 @@ int vmdk_sparse_open(struct vmdk_extent *e, const char *name, struct bc_err *err
 	if (!sec)
 		return bc_err_set(err, -ENOMEM, "Out of memory");
 	if (flen < 0) {
-		ret = bc_err_set(err, (int)flen, "%s: could not get file length", name);
+		ret = bc_err_set(err, (int)flen, "%s%scould not get file length", PFX(name));
 		goto out;
 	}
 	ret = vmdk_pread(e->file, sec, VMDK_SECTOR, 0);
 	if (ret < 0) {
-		ret = bc_err_set(err, ret, "%s: could not read header: %s", name, strerror(-ret));
+		ret = bc_err_set(err, ret, "%s%scould not read header: %s", PFX(name), strerror(-ret));
 		goto out;
 	}
 	ret = vmdk_header_decode(sec, VMDK_SECTOR, h, name, err);
@@ -256,7 +260,7 @@ int vmdk_sparse_open(struct vmdk_extent *e, const char *name, struct bc_err *err
 		struct vmdk_header foot;
 
 		if (flen < 3 * (int64_t)VMDK_SECTOR) {
-			ret = bc_err_set(err, -EINVAL, "%s: Invalid footer", name);
+			ret = bc_err_set(err, -EINVAL, "%s%sInvalid footer", PFX(name));
 			goto out;
 		}
 		ret = vmdk_pread(e->file, sec, VMDK_SECTOR, (uint64_t)flen - 2 * VMDK_SECTOR);
@@ -264,7 +268,7 @@ int vmdk_sparse_open(struct vmdk_extent *e, const char *name, struct bc_err *err
 			goto out;
 		ret = vmdk_header_decode(sec, VMDK_SECTOR, &foot, name, err);
 		if (ret < 0 || foot.gd_offset == VMDK_GD_AT_END) {
-			ret = bc_err_set(err, -EINVAL, "%s: Invalid footer", name);
+			ret = bc_err_set(err, -EINVAL, "%s%sInvalid footer", PFX(name));
 			goto out;
 		}
 		*h = foot;
@@ -274,8 +278,8 @@ int vmdk_sparse_open(struct vmdk_extent *e, const char *name, struct bc_err *err
 	uint64_t per_gt = (uint64_t)h->gtes_per_gt * h->grain_sectors;
 	uint64_t gde = (h->capacity + per_gt - 1) / per_gt;
 	if (gde > (uint64_t)flen / 4 + 1 || gde > UINT32_MAX / 4) {
-		ret = bc_err_set(err, -EINVAL, "%s: grain directory is past the end of the file",
-				 name);
+		ret = bc_err_set(err, -EINVAL, "%s%sgrain directory is past the end of the file",
+				 PFX(name));
 		goto out;
 	}
 	e->gd_entries = (uint32_t)gde;
@@ -287,9 +291,9 @@ int vmdk_sparse_open(struct vmdk_extent *e, const char *name, struct bc_err *err
 	if (ret < 0) {
 		if (ret == -ERANGE)
 			ret = bc_err_set(err, -EINVAL,
-					 "%s: grain directory is past the end of the file", name);
+					 "%s%sgrain directory is past the end of the file", PFX(name));
 		else
-			ret = bc_err_set(err, ret, "%s: could not read grain directory", name);
+			ret = bc_err_set(err, ret, "%s%scould not read grain directory", PFX(name));
 		goto out;
 	}
 	e->has_rgd = (h->flags & VMDK_FLAG_RGD) && h->rgd_offset &&
