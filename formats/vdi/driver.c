@@ -7,10 +7,12 @@
  *     zeros for the rest of the block) were written and flushed before the entry was written.
  *     A crash can therefore leave an allocated-but-unreferenced block (a leak), never an entry
  *     that points at stale or unwritten bytes.
- *  2. The header's allocated-block count is raised, and flushed, before the block map entries
- *     that use the new blocks are written: on disk the count is never below the number of
- *     host blocks in use. New blocks are placed at index max(count, highest entry + 1), so a
- *     block left by a crash between the two writes is never handed out twice.
+ *  2. The header's allocated-block count is raised in the same step: new blocks' data and the
+ *     count are written, one flush, then the entries. On disk the count is never below the
+ *     number of host blocks in use. A crash before the entries land leaves unreferenced blocks
+ *     past the highest entry; new blocks go at index highest entry + 1, so those leftovers
+ *     (referenced by nothing) are overwritten whole and reused, and no block in use is ever
+ *     handed out twice. The count then becomes max(count, highest index in use + 1).
  *  3. Entries are never turned back into "unallocated" and blocks are never moved: discard is
  *     advisory and a no-op (as in qemu), so host block indices only grow and qemu, which
  *     allocates at the header's count, stays safe on images we wrote.
@@ -83,9 +85,10 @@ static int vdi_read_bmap(struct bc_image *img, struct vdi_state *s)
 	return 0;
 }
 
+/* Invariant 2: the next host block is the one after the highest entry in use. */
 static void vdi_compute_next(struct vdi_state *s)
 {
-	uint32_t next = s->h.blocks_allocated;
+	uint32_t next = 0;
 
 	for (uint32_t i = 0; i < s->h.blocks_in_image; i++) {
 		uint32_t e = s->bmap[i];
@@ -229,23 +232,21 @@ static int vdi_write_new_block(struct bc_image *img, struct vdi_state *s, uint32
 }
 
 /*
- * Commits allocations made by one write request: count first, then the entries
- * (invariant 2). The new entries for virtual blocks [first, first + n) are in want[].
+ * Commits allocations made by one write request, whose new blocks are written: the count, a
+ * flush, then the entries (invariants 1 and 2). The new entries for virtual blocks
+ * [first, first + n) are in want[]; next is one past the highest host block now in use.
  */
 static int vdi_commit_alloc(struct bc_image *img, struct vdi_state *s, uint64_t first,
-			    uint64_t n, const uint32_t *want, uint32_t nalloc, uint32_t next)
+			    uint64_t n, const uint32_t *want, uint32_t next)
 {
-	uint32_t old_count = s->h.blocks_allocated;
 	int ret;
 
-	ret = bc_file_flush(img->file);             /* invariant 1: data before entries */
-	if (ret < 0)
-		return ret;
-	s->h.blocks_allocated = old_count + nalloc;
+	if (next > s->h.blocks_allocated)
+		s->h.blocks_allocated = next;
 	s->next_block = next;
 	ret = vdi_write_header(img, s);
 	if (ret == 0)
-		ret = bc_file_flush(img->file);     /* invariant 2: count before entries */
+		ret = bc_file_flush(img->file);     /* invariants 1 and 2: data, count, entries */
 	if (ret < 0)
 		goto out_broken;
 	for (uint64_t i = 0; i < n; i++)
@@ -323,7 +324,7 @@ static int vdi_write(struct bc_image *img, uint64_t off, const void *buf, size_t
 		len -= k;
 	}
 	if (nalloc)
-		ret = vdi_commit_alloc(img, s, first, n, want, nalloc, next);
+		ret = vdi_commit_alloc(img, s, first, n, want, next);
 out:
 	/* On failure before the commit, written new blocks are unreferenced: invariant 1. */
 	free(want);

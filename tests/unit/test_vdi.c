@@ -458,12 +458,12 @@ static void test_damaged(void)
 	memset(buf, 1, sizeof(buf));
 	tap_ok(bc_format_vdi.read(&img, 4 * MiB, buf, sizeof(buf)) == 0 && buf[0] == 0 && buf[511] == 0,
 	       "damaged: discarded (VirtualBox zero) block reads zero");
-	/* Next allocation must go past the highest entry in use (3), not to the count (3). */
+	/* The next allocation goes past the highest entry in use (3); the count follows it. */
 	memset(buf, 0x5a, sizeof(buf));
 	tap_ok(bc_format_vdi.write(&img, 2 * MiB, buf, sizeof(buf)) == 0, "damaged: allocating write");
 	size_t mlen;
 	const uint8_t *m = bc_file_mem_data(f, &mlen);
-	tap_ok(bc_rd_le32(m + 512 + 8) == 4 && bc_rd_le32(m + VDI_OFF_ALLOCATED) == 4 &&
+	tap_ok(bc_rd_le32(m + 512 + 8) == 4 && bc_rd_le32(m + VDI_OFF_ALLOCATED) == 5 &&
 		       m[1024 + 4 * MiB] == 0x5a,
 	       "damaged: new block placed after the highest used one");
 	bc_format_vdi.close(&img);
