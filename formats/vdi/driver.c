@@ -336,7 +336,6 @@ static int vdi_write_zeroes(struct bc_image *img, uint64_t off, uint64_t len, un
 {
 	struct vdi_state *s = img->priv;
 
-	(void)flags;
 	if (s->broken)
 		return -EIO;
 	while (len) {
@@ -354,10 +353,11 @@ static int vdi_write_zeroes(struct bc_image *img, uint64_t off, uint64_t len, un
 		if (vdi_entry_allocated(e)) {
 			if (!vdi_block_usable(s, e))
 				return -EIO;
-			/* The block stays allocated (invariant 3): zero its bytes in place. */
+			/* The block stays allocated (invariant 3): zero its bytes in place, punching
+			 * the host range when allowed (it then still reads as zeros). */
 			ret = bc_file_zero(img->file,
 					   s->h.offset_data + (uint64_t)e * VDI_BLOCK_SIZE + in, k,
-					   false);
+					   flags & BC_ZERO_MAY_UNMAP);
 			if (ret < 0)
 				return ret;
 		}

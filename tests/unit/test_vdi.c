@@ -288,6 +288,13 @@ static void test_data_path(void)
 	tap_ok(bc_write_zeroes(img, 3 * MiB, MiB, 0) == 0 && bc_read(img, 3 * MiB, rd, MiB) == 0 &&
 		       !memcmp(rd, buf, MiB),
 	       "data: write_zeroes on an allocated block reads zero");
+	memset(rd, 0x5a, 8192);
+	tap_ok(bc_write(img, 3 * MiB, rd, 8192) == 0 &&
+		       bc_write_zeroes(img, 3 * MiB + 100, 4096, BC_ZERO_MAY_UNMAP) == 0 &&
+		       bc_read(img, 3 * MiB, rd, 8192) == 0 && rd[99] == 0x5a && rd[100] == 0 &&
+		       !memcmp(rd + 100, buf, 4096) && rd[4196] == 0x5a &&
+		       bc_block_status_layer(img, 3 * MiB, 1, &ext) == 0 && (ext.flags & BC_EXT_DATA),
+	       "data: write_zeroes may-unmap in an allocated block: zeros, still allocated");
 	tap_ok(bc_discard(img, 0, MiB) == 0 && bc_block_status_layer(img, 0, MiB, &ext) == 0 &&
 		       (ext.flags & BC_EXT_DATA),
 	       "data: discard keeps the block (as qemu)");
