@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
 {
 	struct vm_virt_config cfg = { .ram_size = 128ULL << 20, .console_out = stdout, .console_in = -1 };
 	const char *trace_flags = NULL, *trace_file = NULL, *gdb_spec = NULL;
-	bool gdb_wait = false;
+	bool gdb_wait = false, stats = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -49,6 +50,9 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(a, "-nographic") || !strcmp(a, "-no-reboot")) {
+			takes = false;
+		} else if (!strcmp(a, "--stats")) {
+			stats = true; /* strata-vm only: instructions and guest MIPS on stderr at exit */
 			takes = false;
 		} else if (!strcmp(a, "-s")) {
 			gdb_spec = "tcp::1234";
@@ -117,6 +121,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int code;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (gdb_spec) {
 		int rc = vm_gdb_serve(&vm, gdb_spec, gdb_wait, err, sizeof(err));
 		if (rc < 0) {
@@ -128,6 +134,12 @@ int main(int argc, char **argv)
 	} else {
 		vm_virt_run(&vm, 0);
 		code = vm.exit.code;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (stats) {
+		double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		fprintf(stderr, "strata-vm: instret=%llu seconds=%.3f mips=%.1f\n", (unsigned long long)vm.cpu.instret,
+			sec, sec > 0 ? (double)vm.cpu.instret / sec / 1e6 : 0.0);
 	}
 	if (trace_flags)
 		vm_trace_close(&trace);

@@ -77,13 +77,28 @@ struct rv_insn {
 
 #define RV_TLB_BITS 8
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
-#define RV_DCACHE_BITS 16
+#define RV_ITLB_SIZE 64
+#define RV_DPAGES 512 /* decoded-page cache slots (32 KiB each, committed lazily) */
 #define RV_PMP_COUNT 16
 
 /* A host-TLB entry: hit when tag == (va & ~0xfff); host address = va + addend. */
 struct rv_tlb_entry {
 	uint64_t tag;
 	uintptr_t addend;
+};
+
+/* Decoded instructions of one physical page, one slot per 2-byte offset. A slot is used only
+ * if its raw bits equal the bytes fetched now, so stores to code and fence.i need no
+ * invalidation; all-zero slots decode raw 0, which is illegal anyway. */
+struct rv_dpage {
+	uint64_t pa_page; /* ~0 when unused */
+	struct rv_insn insn[2048];
+};
+
+struct rv_itlb_entry {
+	uint64_t tag;
+	uintptr_t addend;
+	struct rv_dpage *dp;
 };
 
 struct rv_cpu {
@@ -93,13 +108,17 @@ struct rv_cpu {
 	int priv;
 	bool wfi; /* waiting for an interrupt */
 
-	/* fetch fast path: host addend of the page holding pc (fetch_page = va page) */
+	/* fetch fast path: the page holding pc (fetch_page = va page), its host addend and
+	 * decoded-page slot */
 	uint64_t fetch_page;
 	uintptr_t fetch_addend;
+	struct rv_dpage *fetch_dp;
+	struct rv_itlb_entry itlb[RV_ITLB_SIZE];
 	struct rv_tlb_entry tlb_r[RV_TLB_SIZE];
 	struct rv_tlb_entry tlb_w[RV_TLB_SIZE];
 	bool tlb_super; /* some cached entry came from a superpage */
-	struct rv_insn *dcache;
+	struct rv_dpage *dpages;
+	struct rv_insn scratch; /* decode slot for code that cannot be cached */
 
 	uint64_t f[32];
 	uint32_t fflags, frm;
@@ -158,7 +177,8 @@ void rv_tlb_flush(struct rv_cpu *cpu);
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va);
 int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val);
 int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val);
-int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw);
+/* Fetches the instruction at pc and picks its decode slot; refills the fetch cache. */
+int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw, struct rv_insn **slot);
 /* Atomic memory operands: translate for a read-modify-write, return a host pointer or NULL
  * for MMIO (then *pa is set); raises and returns -1 on a fault. */
 int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr, void **host, uint64_t *pa);

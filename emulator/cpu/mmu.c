@@ -22,6 +22,7 @@ void rv_tlb_flush(struct rv_cpu *cpu)
 {
 	memset(cpu->tlb_r, 0xff, sizeof(cpu->tlb_r));
 	memset(cpu->tlb_w, 0xff, sizeof(cpu->tlb_w));
+	memset(cpu->itlb, 0xff, sizeof(cpu->itlb));
 	cpu->fetch_page = ~0ULL;
 	cpu->tlb_super = false;
 }
@@ -42,6 +43,9 @@ void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
 		cpu->tlb_w[i].tag = ~0ULL;
 	if (cpu->fetch_page == tag)
 		cpu->fetch_page = ~0ULL;
+	unsigned j = (va >> 12) & (RV_ITLB_SIZE - 1);
+	if (cpu->itlb[j].tag == tag)
+		cpu->itlb[j].tag = ~0ULL;
 }
 
 /* ---- PMP ---- */
@@ -290,24 +294,44 @@ int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val)
 	return store_one(cpu, va, size, val);
 }
 
-/* Reads 16 bits of code at pc, refilling the fetch cache when the page allows it. */
-static int fetch16(struct rv_cpu *cpu, uint64_t va, uint64_t fault_va, uint32_t *half)
+static struct rv_dpage *dpage_for(struct rv_cpu *cpu, uint64_t pa_page)
+{
+	struct rv_dpage *dp = &cpu->dpages[(pa_page >> 12) & (RV_DPAGES - 1)];
+	if (dp->pa_page != pa_page) {
+		/* evicting another page: its slots would mostly mismatch, but clear them so the
+		 * raw-bits check stays the only thing that decides */
+		memset(dp->insn, 0, sizeof(dp->insn));
+		dp->pa_page = pa_page;
+	}
+	return dp;
+}
+
+/* Reads 16 bits of code at va. With fill, a cacheable page becomes the fetch page. */
+static int fetch16(struct rv_cpu *cpu, uint64_t va, uint32_t *half, bool fill, struct rv_dpage **dp)
 {
 	uint64_t pa;
 	bool page_ok;
 	int exc = translate(cpu, va, 2, RV_ACC_EXEC, &pa, &page_ok);
 	if (exc) {
-		rv_raise(cpu, (uint64_t)exc, fault_va);
+		rv_raise(cpu, (uint64_t)exc, va);
 		return -1;
 	}
 	uint8_t *host = vm_bus_ram(cpu->bus, pa & ~0xfffULL, 4096);
 	if (!host) {
-		rv_raise(cpu, RV_EXC_INSN_ACCESS, fault_va);
+		rv_raise(cpu, RV_EXC_INSN_ACCESS, va);
 		return -1;
 	}
-	if (page_ok) {
-		cpu->fetch_page = va & ~0xfffULL;
-		cpu->fetch_addend = (uintptr_t)host - (uintptr_t)(va & ~0xfffULL);
+	*dp = NULL;
+	if (page_ok && fill) {
+		uint64_t tag = va & ~0xfffULL;
+		struct rv_itlb_entry *e = &cpu->itlb[(va >> 12) & (RV_ITLB_SIZE - 1)];
+		e->tag = tag;
+		e->addend = (uintptr_t)host - (uintptr_t)tag;
+		e->dp = dpage_for(cpu, pa & ~0xfffULL);
+		cpu->fetch_page = tag;
+		cpu->fetch_addend = e->addend;
+		cpu->fetch_dp = e->dp;
+		*dp = e->dp;
 	}
 	uint16_t h;
 	memcpy(&h, host + (pa & 0xfff), 2);
@@ -315,21 +339,44 @@ static int fetch16(struct rv_cpu *cpu, uint64_t va, uint64_t fault_va, uint32_t 
 	return 0;
 }
 
-int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw)
+int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw, struct rv_insn **slot)
 {
 	uint32_t lo, hi;
-	if (fetch16(cpu, pc, pc, &lo))
+	struct rv_dpage *dp, *dp2;
+	uint64_t tag = pc & ~0xfffULL;
+	struct rv_itlb_entry *e = &cpu->itlb[(pc >> 12) & (RV_ITLB_SIZE - 1)];
+	if (e->tag == tag && (pc & 0xfff) <= 0xffc) {
+		/* instruction-TLB hit: becomes the fetch page without a walk */
+		cpu->fetch_page = tag;
+		cpu->fetch_addend = e->addend;
+		cpu->fetch_dp = e->dp;
+		memcpy(raw, (const void *)(e->addend + (uintptr_t)pc), 4);
+		if ((*raw & 3) != 3)
+			*raw &= 0xffff;
+		*slot = &e->dp->insn[(pc & 0xfff) >> 1];
+		return 0;
+	}
+	if (fetch16(cpu, pc, &lo, true, &dp))
 		return -1;
+	*slot = dp ? &dp->insn[(pc & 0xfff) >> 1] : &cpu->scratch;
 	if ((lo & 3) != 3) {
 		*raw = lo;
 		return 0;
 	}
-	if (fetch16(cpu, pc + 2, pc + 2, &hi))
+	if ((pc & 0xfff) != 0xffe) {
+		memcpy(raw, (const void *)(cpu->fetch_addend + (uintptr_t)pc), 4);
+		if (!dp) { /* uncacheable page: read the second half through the bus */
+			if (fetch16(cpu, pc + 2, &hi, false, &dp2))
+				return -1;
+			*raw = lo | hi << 16;
+		}
+		return 0;
+	}
+	/* the instruction straddles two pages: the fast path must not serve it */
+	if (fetch16(cpu, pc + 2, &hi, false, &dp2))
 		return -1;
 	*raw = lo | hi << 16;
-	/* the fast path must not serve this instruction's page from the second half's page */
-	if ((pc & 0xfff) == 0xffe)
-		cpu->fetch_page = ~0ULL;
+	cpu->fetch_page = ~0ULL;
 	return 0;
 }
 

@@ -22,14 +22,3 @@ _start:
 	call	main
 	call	rv_exit
 3:	j	3b
-
-/* Any trap the program did not expect: report cause, epc and tval, then fail. */
-	.align 4
-	.globl rv_default_trap
-rv_default_trap:
-	la	sp, __stack_top
-	csrr	a0, mcause
-	csrr	a1, mepc
-	csrr	a2, mtval
-	call	rv_unexpected_trap
-4:	j	4b

@@ -72,6 +72,17 @@
 	.endm
 
 	.text
+/* Any trap the program did not expect: report cause, epc and tval, then fail. */
+	.align 4
+	.globl rv_default_trap
+rv_default_trap:
+	la	sp, __stack_top
+	csrr	a0, mcause
+	csrr	a1, mepc
+	csrr	a2, mtval
+	call	rv_unexpected_trap
+4:	j	4b
+
 	.align 4
 	.globl rv_mtrap_entry
 rv_mtrap_entry:

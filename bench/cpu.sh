@@ -1,0 +1,63 @@
+#!/bin/sh
+# CPU benchmark: the same bare-metal guest programs (tests/riscv/bench/) on strata-vm and on
+# qemu-system-riscv64 (TCG), wall time of each, and the ratio strata-vm / QEMU (lower is
+# better; the target is <= 4 on hot loops and <= 1.5 on cold code). Each hot kernel runs bare
+# (M-mode) and under Sv39 (S-mode, identity gigapages). Guest MIPS comes from strata-vm's
+# --stats. Not part of `make check`.
+# usage: bench/cpu.sh [SCALE]   (default 20; the kernels' work grows linearly with it)
+set -eu
+cd "$(dirname "$0")/.."
+SCALE=${1:-20}
+BUILD=${BUILD:-build/rel}
+[ -n "${STRATA_VM:-}" ] || make -s "$BUILD/strata-vm" >/dev/null
+VM=${STRATA_VM:-$BUILD/strata-vm}
+QEMU=qemu-system-riscv64
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
+trap 'rm -rf "$OUT"' EXIT INT TERM
+
+CC=riscv64-unknown-elf-gcc
+CFLAGS="-march=rv64imafdc_zicsr_zifencei -mabi=lp64d -mcmodel=medany -O2 -ffreestanding -fno-builtin -nostdlib
+ -Itests/riscv/common -Itests/riscv/bench"
+COMMON="tests/riscv/common/rvtest.c tests/riscv/common/trap.S tests/riscv/bench/benchlib.c"
+LD="-T tests/riscv/common/link.ld -Wl,--no-warn-rwx-segments -lgcc"
+
+build() { # name source extra-flags
+	# shellcheck disable=SC2086
+	$CC $CFLAGS $3 -o "$OUT/$1.elf" $4 "$2" $COMMON $LD
+}
+
+now_ns() { date +%s%N; }
+
+run() { # emulator elf -> prints seconds; output in $OUT/last.$emu
+	emu=$1 elf=$2
+	t0=$(now_ns)
+	if [ "$emu" = qemu ]; then
+		$QEMU -M virt -bios none -kernel "$elf" -nographic </dev/null >"$OUT/last.qemu" 2>&1 || true
+	else
+		$VM -M virt -bios none -kernel "$elf" -nographic --stats </dev/null >"$OUT/last.vm" 2>"$OUT/last.stats" || true
+	fi
+	t1=$(now_ns)
+	echo $(((t1 - t0) / 1000000))
+}
+
+printf '%-18s %10s %10s %7s %10s\n' program "qemu ms" "strata ms" ratio "guest MIPS"
+for k in intloop ptrchase sha256 fpkernel cold; do
+	for mode in bare sv39; do
+		crt=tests/riscv/common/crt0.S
+		flags="-DBENCH_SCALE=$SCALE"
+		if [ $k = cold ]; then
+			[ $mode = sv39 ] && continue
+			crt=""
+			flags="-DBENCH_COLD_REPS=3"
+		fi
+		[ $mode = sv39 ] && flags="$flags -DBENCH_SV39"
+		build "$k-$mode" "tests/riscv/bench/$k.$([ $k = cold ] && echo S || echo c)" "$flags" "$crt"
+		q=$(run qemu "$OUT/$k-$mode.elf")
+		s=$(run vm "$OUT/$k-$mode.elf")
+		same=""
+		cmp -s "$OUT/last.qemu" "$OUT/last.vm" || same=" (OUTPUT DIFFERS)"
+		mips=$(sed -n 's/.*mips=\([0-9.]*\).*/\1/p' "$OUT/last.stats")
+		ratio=$(awk -v a="$s" -v b="$q" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }')
+		printf '%-18s %10s %10s %7s %10s%s\n' "$k/$mode" "$q" "$s" "$ratio" "${mips:-?}" "$same"
+	done
+done
