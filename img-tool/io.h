@@ -25,7 +25,7 @@ struct io_open_args {
 	unsigned flags;         /* BC_OPEN_* */
 	enum bc_io_backend io;
 	bool native_aio;        /* -i native / -k: needs -n */
-	bool snapshot;          /* -s: not supported */
+	bool snapshot;          /* -s: writes go to a temporary overlay */
 	bool copy_on_read;      /* -C: accepted, no effect on the data read */
 	char *driver;           /* from -o driver=... (owned) */
 };
@@ -40,6 +40,7 @@ struct io_state {
 	char *file, *format;    /* format NULL: probed */
 	unsigned open_flags;
 	enum bc_io_backend io;
+	bool snapshot;          /* opened with -s: the overlay cannot be opened again */
 };
 
 enum {

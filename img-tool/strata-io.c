@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { OPT_OBJECT = 256, OPT_IMAGE_OPTS };
 
@@ -147,9 +148,7 @@ static int open_refused(struct io_state *st, const char *file, const struct io_o
 {
 	const char *why = NULL;
 
-	if (oa->snapshot)
-		why = "snapshot=on (-s) is not supported";
-	else if (oa->copy_on_read && !(oa->flags & BC_OPEN_RDWR))
+	if (oa->copy_on_read && !(oa->flags & BC_OPEN_RDWR))
 		why = "Can't use copy-on-read on read-only device";
 	else if ((oa->flags & BC_OPEN_SHARE) && (oa->flags & BC_OPEN_RDWR))
 		why = "force-share=on can only be used with read-only images";
@@ -165,6 +164,58 @@ static int open_refused(struct io_state *st, const char *file, const struct io_o
 static const struct bc_secret *g_secrets;
 static int g_nsecrets;
 
+/* A temporary qcow2 overlay over file: fmt and size of the base, base path made absolute. */
+static int create_overlay(const char *tmp, const char *file, const struct bc_open_opts *o,
+			  struct bc_err *err)
+{
+	struct bc_open_opts bo = *o;
+	struct bc_image *base;
+	struct bc_opts *opts;
+	char *abs, num[32];
+	int ret;
+
+	bo.flags &= ~BC_OPEN_RDWR;
+	ret = bc_open(&base, file, &bo, err);
+	if (ret < 0)
+		return ret;
+	abs = realpath(file, NULL);
+	opts = bc_opts_new();
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)bc_length(base));
+	if (!abs || !opts || bc_opts_set(opts, "size", num) < 0 ||
+	    bc_opts_set(opts, "backing_file", abs) < 0 ||
+	    bc_opts_set(opts, "backing_fmt", bc_format_name(base)) < 0)
+		ret = bc_err_set(err, -ENOMEM, "Out of memory");
+	else
+		ret = bc_create("qcow2", tmp, opts, err);
+	bc_opts_free(opts);
+	free(abs);
+	bc_close(base);
+	return ret;
+}
+
+/* -s: writes go to a temporary overlay, deleted once open (qemu's snapshot=on). */
+static int open_snapshot(struct io_state *st, const char *file, const struct bc_open_opts *o,
+			 struct bc_err *err)
+{
+	const char *dir = getenv("TMPDIR");
+	struct bc_open_opts oo = *o;
+	char tmp[4096];
+	int fd, ret;
+
+	snprintf(tmp, sizeof(tmp), "%s/vl.XXXXXX", dir && *dir ? dir : "/var/tmp");
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return bc_err_set(err, -errno, "Could not get temporary filename: %s",
+				  strerror(errno));
+	close(fd);
+	ret = create_overlay(tmp, file, o, err);
+	oo.format = "qcow2";
+	if (ret == 0)
+		ret = bc_open(&st->img, tmp, &oo, err);
+	unlink(tmp);
+	return ret;
+}
+
 int io_open_image(struct io_state *st, const char *file, const struct io_open_args *oa)
 {
 	struct bc_open_opts o = { .format = oa->format, .flags = oa->flags, .io = oa->io,
@@ -179,7 +230,7 @@ int io_open_image(struct io_state *st, const char *file, const struct io_open_ar
 	ret = open_refused(st, file, oa);
 	if (ret < 0)
 		return ret;
-	ret = bc_open(&st->img, file, &o, &err);
+	ret = oa->snapshot ? open_snapshot(st, file, &o, &err) : bc_open(&st->img, file, &o, &err);
 	if (ret < 0) {
 		st->img = NULL;
 		fprintf(stderr, "%s: can't open device %s: %s\n", st->prog, file, err.msg);
@@ -189,6 +240,7 @@ int io_open_image(struct io_state *st, const char *file, const struct io_open_ar
 	st->format = oa->format ? strdup(oa->format) : NULL;
 	st->open_flags = oa->flags;
 	st->io = oa->io;
+	st->snapshot = oa->snapshot;
 	if (bc_probed_raw(st->img) && bc_is_writable(st->img))
 		fprintf(stderr, "WARNING: Image format was not specified for '%s' and probing "
 			"guessed raw.\n"
@@ -218,6 +270,10 @@ int io_reopen_image(struct io_state *st, unsigned flags)
 	struct bc_err err = { 0 };
 	int ret;
 
+	if (st->snapshot) {
+		fprintf(stderr, "%s: reopen: %s\n", st->prog, strerror(ENOTSUP));
+		return -ENOTSUP;
+	}
 	io_aio_drain(st);
 	bc_close(st->img);
 	ret = bc_open(&st->img, st->file, &o, &err);

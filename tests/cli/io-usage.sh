@@ -84,5 +84,9 @@ img.raw -f raw -c length
 --image-opts -f raw -c length driver=raw,file.filename=img.raw
 --image-opts -c length driver=raw
 --object secret,id=s0,data=x -f raw -c length img.raw
+-s -f raw -c 'write -P 1 0 4k' -c 'read -P 1 0 4k' -c info -c map -c 'alloc 0 1M' -c length img.raw
+-s -c 'write -P 2 0 4k' -c 'read -P 2 0 4k' img.raw
+-s -r -c 'write 0 1' -c 'read 0 1' img.raw
+-s -c length nonexist
 EOF
 echo "1..$n"
