@@ -522,16 +522,22 @@ static int vmdk_block_status(struct bc_image *img, uint64_t off, uint64_t len,
 	/* a run of grains with the same kind of status (and contiguous host offsets) */
 	unsigned first_flags = 0;
 	uint64_t first_host = 0, done = 0;
-	while (done < len) {
+	for (int steps = 0; done < len && steps < 65536; steps++) {
 		uint64_t o = in + done, gin = o % e->grain_bytes;
 		uint64_t n = e->grain_bytes - gin < len - done ? e->grain_bytes - gin : len - done;
+		uint64_t end;
 		uint32_t gte;
 		unsigned fl;
 		uint64_t host = 0;
-		int ret = vmdk_sparse_lookup(e, o, &gte);
+		int ret;
 
-		if (ret < 0)
+		if (vmdk_sparse_no_gt(e, o, &end)) {
+			/* a whole missing grain table at once */
+			n = end - o < len - done ? end - o : len - done;
+			gte = VMDK_GTE_UNALLOC;
+		} else if ((ret = vmdk_sparse_lookup(e, o, &gte)) < 0) {
 			return ret;
+		}
 		if (gte == VMDK_GTE_UNALLOC)
 			fl = 0;
 		else if (gte == VMDK_GTE_ZERO && e->zero_grain)

@@ -330,6 +330,24 @@ void vmdk_sparse_close(struct vmdk_extent *e)
 
 static uint32_t gd_get(const uint32_t *dir, uint32_t i) { return bc_rd_le32((const uint8_t *)(dir + i)); }
 
+static void drop_gts(struct vmdk_extent *e)
+{
+	for (uint32_t i = 0; i < e->gd_entries; i++) {
+		free(e->gt[i]);
+		e->gt[i] = NULL;
+	}
+	e->gt_cached = 0;
+}
+
+bool vmdk_sparse_no_gt(struct vmdk_extent *e, uint64_t off, uint64_t *end)
+{
+	uint64_t span = e->grain_bytes * e->hdr.gtes_per_gt;
+	uint64_t gdi = off / span;
+
+	*end = (gdi + 1) * span;
+	return gdi >= e->gd_entries || gd_get(e->gd, (uint32_t)gdi) == 0;
+}
+
 static int load_gt(struct vmdk_extent *e, uint32_t gdi, uint32_t **out)
 {
 	uint32_t *gt;
@@ -339,6 +357,8 @@ static int load_gt(struct vmdk_extent *e, uint32_t gdi, uint32_t **out)
 		*out = e->gt[gdi];
 		return 0;
 	}
+	if (e->gt_cached + e->gt_bytes > VMDK_GT_CACHE_MAX)
+		drop_gts(e);   /* tables are write-through: dropping them loses nothing */
 	gt = bc_alloc_aligned(e->gt_bytes);
 	if (!gt)
 		return -ENOMEM;
@@ -348,6 +368,7 @@ static int load_gt(struct vmdk_extent *e, uint32_t gdi, uint32_t **out)
 		return ret;
 	}
 	e->gt[gdi] = gt;
+	e->gt_cached += e->gt_bytes;
 	*out = gt;
 	return 0;
 }
@@ -409,8 +430,13 @@ static int alloc_gt(struct vmdk_extent *e, uint32_t gdi)
 	}
 	if (ret < 0)
 		goto fail;
+	if (e->gt[gdi])
+		e->gt_cached -= e->gt_bytes;
 	free(e->gt[gdi]);
+	if (e->gt_cached + e->gt_bytes > VMDK_GT_CACHE_MAX)
+		drop_gts(e);
 	e->gt[gdi] = gt;
+	e->gt_cached += e->gt_bytes;
 	return 0;
 fail:
 	free(gt);
@@ -581,9 +607,17 @@ int vmdk_sparse_check(struct vmdk_extent *e, struct bc_check *res, uint64_t *bad
 	if (flen < 0)
 		return (int)flen;
 	for (uint64_t g = 0; g < grains; g++) {
+		uint64_t end;
 		uint32_t gte;
-		int ret = vmdk_sparse_lookup(e, g * e->grain_bytes, &gte);
+		int ret;
 
+		if (vmdk_sparse_no_gt(e, g * e->grain_bytes, &end)) {
+			uint64_t ng = end / e->grain_bytes;
+			res->total_clusters += (ng < grains ? ng : grains) - g;
+			g = ng - 1;
+			continue;
+		}
+		ret = vmdk_sparse_lookup(e, g * e->grain_bytes, &gte);
 		if (ret < 0)
 			return ret;
 		res->total_clusters++;

@@ -41,7 +41,8 @@ enum { VMDK_MARKER_EOS = 0, VMDK_MARKER_GT = 1, VMDK_MARKER_GD = 2, VMDK_MARKER_
 
 /* Bounds that keep hostile headers from asking for absurd work or memory. */
 #define VMDK_MAX_DESC_BYTES   (1u << 20)      /* text descriptor */
-#define VMDK_MAX_GRAIN_SECT   (1u << 17)      /* 64 MiB grains */
+#define VMDK_MAX_GRAIN_SECT   (1u << 14)      /* 8 MiB grains (VMware writes 64 KiB) */
+#define VMDK_GT_CACHE_MAX     (32u << 20)     /* bytes of grain tables kept in memory */
 #define VMDK_MAX_GTES         (1u << 16)
 #define VMDK_MAX_EXTENTS      1024
 #define VMDK_MAX_SECTORS      (UINT64_C(1) << 40)   /* 512 TiB per image */
@@ -125,6 +126,7 @@ struct vmdk_extent {
 	uint32_t gt_bytes;           /* gtes_per_gt * 4 rounded to a sector */
 	uint32_t *gd, *rgd;          /* sector numbers of the grain tables */
 	uint32_t **gt;               /* cached grain tables, indexed like gd (NULL: not loaded) */
+	uint64_t gt_cached;          /* bytes held in gt[] */
 	bool has_rgd, zero_grain, compressed, markers;
 	uint64_t next_alloc;         /* byte offset where the next grain or table goes */
 	/* last inflated grain (compressed extents) */
@@ -150,6 +152,9 @@ int vmdk_sparse_open(struct vmdk_extent *e, const char *name, struct bc_err *err
 void vmdk_sparse_close(struct vmdk_extent *e);
 /* Looks up the grain holding extent byte off: *sector <- GTE value (0 unalloc, 1 zero). */
 int vmdk_sparse_lookup(struct vmdk_extent *e, uint64_t off, uint32_t *gte);
+/* True when the grain table covering extent byte off does not exist (a whole unallocated
+ * table's worth of grains); *end <- the extent byte offset where that table's range ends. */
+bool vmdk_sparse_no_gt(struct vmdk_extent *e, uint64_t off, uint64_t *end);
 /* Sets a grain's GTE in both tables (allocating tables when missing), durably ordered. */
 int vmdk_sparse_set_gte(struct vmdk_extent *e, uint64_t grain, uint32_t val);
 int vmdk_sparse_read(struct bc_image *img, struct vmdk_extent *e, uint64_t off, void *buf,
