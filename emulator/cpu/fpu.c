@@ -521,9 +521,7 @@ static uint32_t classify(const struct fmt *f, uint64_t a)
 #define SGN32 UINT32_C(0x80000000)
 #define SGN64 UINT64_C(0x8000000000000000)
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HAVE_HOST_FPU 1
-
+/* bit patterns <-> host values (the host is IEEE-754 binary32/binary64) */
 static inline float f32_of(uint32_t x)
 {
 	float v;
@@ -548,6 +546,9 @@ static inline uint64_t bits_f64(double v)
 	memcpy(&x, &v, sizeof x);
 	return x;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_HOST_FPU 1
 
 static inline uint32_t canon32(uint32_t r) { return (r & 0x7fffffffu) > 0x7f800000u ? RV_F32_CNAN : r; }
 static inline uint64_t canon64(uint64_t r)
@@ -906,9 +907,51 @@ static uint32_t fma32(uint32_t a, uint32_t b, uint32_t c, int rm, uint32_t *ff)
 	return (uint32_t)soft_fma(&F32, a, b, c, rm, ff);
 }
 
+#if HAVE_HOST_FPU
+/* binary64 a*b + c, tier 1. r = fma(x, y, z) rounded to nearest; the error is
+ *   exact - r = (s - r) + t + pl,  where x*y = ph + pl (TwoProduct), ph + z = s + t (TwoSum),
+ * s - r is exact when s and r are within a factor of two (Sterbenz). The sign of the
+ * three-term sum comes from its floating-point estimate when that exceeds 2^-50 times the
+ * sum of magnitudes (the estimate's error is below 2^-51.9 times it); otherwise, and for
+ * RMM unless the result is exact, tier 1 declines. Returns 0 if it declines. */
+static int fma64_fast(double x, double y, double z, int rm, uint32_t *ff, uint64_t *out)
+{
+	double r = host_fma(x, y, z), ph = x * y, pl, s, bb, t, u, est, mag;
+	uint64_t rb = bits_f64(r);
+	int dir;
+
+	if (!in64(rb, LO64_EXACT) || !in64(bits_f64(ph), LO64_EXACT))
+		return 0;
+	pl = host_fma(x, y, -ph);
+	s = ph + z;
+	bb = s - ph;
+	t = (ph - (s - bb)) + (z - bb);
+	if ((s > 0) != (r > 0) || __builtin_fabs(s) > 2 * __builtin_fabs(r) || __builtin_fabs(r) > 2 * __builtin_fabs(s))
+		return 0;
+	u = s - r;
+	if (u == 0 && t == 0 && pl == 0) {
+		dir = 0;
+	} else {
+		if (rm == RV_RM_RMM)
+			return 0; /* would need an exact tie test */
+		est = u + (t + pl);
+		mag = __builtin_fabs(u) + __builtin_fabs(t) + __builtin_fabs(pl);
+		if (!(__builtin_fabs(est) * 0x1p50 > mag))
+			return 0;
+		dir = sgn(est);
+	}
+	*out = adjust64(rb, dir, 0, rm, ff);
+	return 1;
+}
+#endif
+
 static uint64_t fma64(uint64_t a, uint64_t b, uint64_t c, int rm, uint32_t *ff)
 {
 #if HAVE_HOST_FPU
+	uint64_t res;
+
+	if (host_has_fma() && fma64_fast(f64_of(a), f64_of(b), f64_of(c), rm, ff, &res))
+		return res;
 	if (rm != RV_RM_RMM && !is_nan(&F64, a) && !is_nan(&F64, b) && !is_nan(&F64, c) && host_has_fma()) {
 		double x = f64_of(a), y = f64_of(b), r = f64_of(c);
 		HOST_FMA("vfmadd231sd", x, y, r, rm, ff);
@@ -990,30 +1033,145 @@ uint32_t rv_f64_classify(uint64_t a) { return classify(&F64, a); }
 
 static inline int64_t sext32(uint64_t v) { return (int64_t)(int32_t)(uint32_t)v; }
 
-int64_t rv_f32_to_i32(uint32_t a, int rm, uint32_t *ff) { return sext32(soft_to_int(&F32, a, 1, 32, rm, ff)); }
-int64_t rv_f32_to_u32(uint32_t a, int rm, uint32_t *ff) { return sext32(soft_to_int(&F32, a, 0, 32, rm, ff)); }
-int64_t rv_f32_to_i64(uint32_t a, int rm, uint32_t *ff) { return (int64_t)soft_to_int(&F32, a, 1, 64, rm, ff); }
-uint64_t rv_f32_to_u64(uint32_t a, int rm, uint32_t *ff) { return soft_to_int(&F32, a, 0, 64, rm, ff); }
-int64_t rv_f64_to_i32(uint64_t a, int rm, uint32_t *ff) { return sext32(soft_to_int(&F64, a, 1, 32, rm, ff)); }
-int64_t rv_f64_to_u32(uint64_t a, int rm, uint32_t *ff) { return sext32(soft_to_int(&F64, a, 0, 32, rm, ff)); }
-int64_t rv_f64_to_i64(uint64_t a, int rm, uint32_t *ff) { return (int64_t)soft_to_int(&F64, a, 1, 64, rm, ff); }
-uint64_t rv_f64_to_u64(uint64_t a, int rm, uint32_t *ff) { return soft_to_int(&F64, a, 0, 64, rm, ff); }
+/* Float -> integer, fast path for |x| < 2^52 (any host, any host rounding mode: the
+ * truncating cast and x - trunc(x) are exact). lo/hi bound the target type. Returns 0 to
+ * leave NaN, huge values and out-of-range results to soft_to_int(). */
+static inline int fast_to_int(double x, int64_t lo, int64_t hi, int rm, uint32_t *ff, int64_t *out)
+{
+	int64_t i;
+	double frac, h;
+
+	if (!(__builtin_fabs(x) < 0x1p52))
+		return 0;
+	i = (int64_t)x;
+	frac = x - (double)i;
+	if (frac != 0) {
+		int dir = frac > 0 ? 1 : -1;
+
+		h = __builtin_fabs(frac);
+		switch (rm) {
+		case RV_RM_RNE:
+			i += h > 0.5 || (h == 0.5 && (i & 1)) ? dir : 0;
+			break;
+		case RV_RM_RMM:
+			i += h >= 0.5 ? dir : 0;
+			break;
+		case RV_RM_RDN:
+			i -= dir < 0;
+			break;
+		case RV_RM_RUP:
+			i += dir > 0;
+			break;
+		default:
+			break;
+		}
+	}
+	if (i < lo || i > hi)
+		return 0;
+	if (frac != 0)
+		*ff |= RV_FFLAG_NX;
+	*out = i;
+	return 1;
+}
+
+#define TO_INT(x, lo, hi, slow)                                                                          \
+	do {                                                                                             \
+		int64_t v_;                                                                              \
+		if (fast_to_int(x, lo, hi, rm, ff, &v_))                                                 \
+			return v_;                                                                       \
+		return slow;                                                                             \
+	} while (0)
+
+int64_t rv_f32_to_i32(uint32_t a, int rm, uint32_t *ff)
+{
+	TO_INT(f32_of(a), INT32_MIN, INT32_MAX, sext32(soft_to_int(&F32, a, 1, 32, rm, ff)));
+}
+int64_t rv_f32_to_u32(uint32_t a, int rm, uint32_t *ff)
+{
+	/* the 32-bit result is sign-extended into the register */
+	TO_INT(f32_of(a), 0, INT32_MAX, sext32(soft_to_int(&F32, a, 0, 32, rm, ff)));
+}
+int64_t rv_f32_to_i64(uint32_t a, int rm, uint32_t *ff)
+{
+	TO_INT(f32_of(a), INT64_MIN, INT64_MAX, (int64_t)soft_to_int(&F32, a, 1, 64, rm, ff));
+}
+uint64_t rv_f32_to_u64(uint32_t a, int rm, uint32_t *ff)
+{
+	TO_INT(f32_of(a), 0, INT64_MAX, soft_to_int(&F32, a, 0, 64, rm, ff));
+}
+int64_t rv_f64_to_i32(uint64_t a, int rm, uint32_t *ff)
+{
+	TO_INT(f64_of(a), INT32_MIN, INT32_MAX, sext32(soft_to_int(&F64, a, 1, 32, rm, ff)));
+}
+int64_t rv_f64_to_u32(uint64_t a, int rm, uint32_t *ff)
+{
+	TO_INT(f64_of(a), 0, INT32_MAX, sext32(soft_to_int(&F64, a, 0, 32, rm, ff)));
+}
+int64_t rv_f64_to_i64(uint64_t a, int rm, uint32_t *ff)
+{
+	TO_INT(f64_of(a), INT64_MIN, INT64_MAX, (int64_t)soft_to_int(&F64, a, 1, 64, rm, ff));
+}
+uint64_t rv_f64_to_u64(uint64_t a, int rm, uint32_t *ff)
+{
+	TO_INT(f64_of(a), 0, INT64_MAX, soft_to_int(&F64, a, 0, 64, rm, ff));
+}
 
 static inline uint64_t mag64(int64_t v) { return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; }
 
-uint32_t rv_i32_to_f32(int32_t v, int rm, uint32_t *ff) { return (uint32_t)soft_from_int(&F32, v < 0, mag64(v), rm, ff); }
-uint32_t rv_u32_to_f32(uint32_t v, int rm, uint32_t *ff) { return (uint32_t)soft_from_int(&F32, 0, v, rm, ff); }
-uint32_t rv_i64_to_f32(int64_t v, int rm, uint32_t *ff) { return (uint32_t)soft_from_int(&F32, v < 0, mag64(v), rm, ff); }
-uint32_t rv_u64_to_f32(uint64_t v, int rm, uint32_t *ff) { return (uint32_t)soft_from_int(&F32, 0, v, rm, ff); }
-uint64_t rv_i32_to_f64(int32_t v, int rm, uint32_t *ff) { return soft_from_int(&F64, v < 0, mag64(v), rm, ff); }
-uint64_t rv_u32_to_f64(uint32_t v, int rm, uint32_t *ff) { return soft_from_int(&F64, 0, v, rm, ff); }
-uint64_t rv_i64_to_f64(int64_t v, int rm, uint32_t *ff) { return soft_from_int(&F64, v < 0, mag64(v), rm, ff); }
-uint64_t rv_u64_to_f64(uint64_t v, int rm, uint32_t *ff) { return soft_from_int(&F64, 0, v, rm, ff); }
+/* Integer -> float: the host conversion where it is exact (any rounding mode), else software. */
+uint32_t rv_i32_to_f32(int32_t v, int rm, uint32_t *ff)
+{
+	if (v >= -(1 << 24) && v <= 1 << 24)
+		return bits_f32((float)v);
+	return (uint32_t)soft_from_int(&F32, v < 0, mag64(v), rm, ff);
+}
+uint32_t rv_u32_to_f32(uint32_t v, int rm, uint32_t *ff)
+{
+	if (v <= 1u << 24)
+		return bits_f32((float)v);
+	return (uint32_t)soft_from_int(&F32, 0, v, rm, ff);
+}
+uint32_t rv_i64_to_f32(int64_t v, int rm, uint32_t *ff)
+{
+	if (v >= -(1 << 24) && v <= 1 << 24)
+		return bits_f32((float)v);
+	return (uint32_t)soft_from_int(&F32, v < 0, mag64(v), rm, ff);
+}
+uint32_t rv_u64_to_f32(uint64_t v, int rm, uint32_t *ff)
+{
+	if (v <= 1u << 24)
+		return bits_f32((float)v);
+	return (uint32_t)soft_from_int(&F32, 0, v, rm, ff);
+}
+uint64_t rv_i32_to_f64(int32_t v, int rm, uint32_t *ff)
+{
+	(void)rm, (void)ff; /* always exact */
+	return bits_f64((double)v);
+}
+uint64_t rv_u32_to_f64(uint32_t v, int rm, uint32_t *ff)
+{
+	(void)rm, (void)ff;
+	return bits_f64((double)v);
+}
+uint64_t rv_i64_to_f64(int64_t v, int rm, uint32_t *ff)
+{
+	if (v >= -(INT64_C(1) << 53) && v <= INT64_C(1) << 53)
+		return bits_f64((double)v);
+	return soft_from_int(&F64, v < 0, mag64(v), rm, ff);
+}
+uint64_t rv_u64_to_f64(uint64_t v, int rm, uint32_t *ff)
+{
+	if (v <= UINT64_C(1) << 53)
+		return bits_f64((double)v);
+	return soft_from_int(&F64, 0, v, rm, ff);
+}
 
 uint64_t rv_f32_to_f64(uint32_t a, uint32_t *ff) { return soft_convert(&F32, &F64, a, RV_RM_RNE, ff); }
 
-/* The software implementations, exported for the unit test's host-versus-software
- * cross-check (declared there, not in fpu.h: not part of the CPU's contract). */
+/* The software implementations, exported for the unit test's cross-check of the fast paths
+ * against them (declared there, not in fpu.h: not part of the CPU's contract).
+ * op: 0 add, 1 sub, 2 mul, 3 div, 4 sqrt, 5 fma (a*b+c), 6 convert to the other format,
+ * 7..10 to i32/u32/i64/u64 (as the register receives it), 11..14 from i32/u32/i64/u64. */
 uint64_t rv_soft_op(int op, int is64, uint64_t a, uint64_t b, uint64_t c, int rm, uint32_t *ff);
 uint64_t rv_soft_op(int op, int is64, uint64_t a, uint64_t b, uint64_t c, int rm, uint32_t *ff)
 {
@@ -1032,7 +1190,23 @@ uint64_t rv_soft_op(int op, int is64, uint64_t a, uint64_t b, uint64_t c, int rm
 		return soft_sqrt(f, a, rm, ff);
 	case 5:
 		return soft_fma(f, a, b, c, rm, ff);
-	default:
+	case 6:
 		return is64 ? soft_convert(&F64, &F32, a, rm, ff) : soft_convert(&F32, &F64, a, rm, ff);
+	case 7:
+		return (uint64_t)sext32(soft_to_int(f, a, 1, 32, rm, ff));
+	case 8:
+		return (uint64_t)sext32(soft_to_int(f, a, 0, 32, rm, ff));
+	case 9:
+		return soft_to_int(f, a, 1, 64, rm, ff);
+	case 10:
+		return soft_to_int(f, a, 0, 64, rm, ff);
+	case 11:
+		return soft_from_int(f, (int32_t)a < 0, mag64((int32_t)a), rm, ff);
+	case 12:
+		return soft_from_int(f, 0, (uint32_t)a, rm, ff);
+	case 13:
+		return soft_from_int(f, (int64_t)a < 0, mag64((int64_t)a), rm, ff);
+	default:
+		return soft_from_int(f, 0, a, rm, ff);
 	}
 }

@@ -294,6 +294,61 @@ static void tie_operands(int o, int is64, uint64_t *a, uint64_t *b)
 	}
 }
 
+/* Integer conversions: fast paths versus software, values around every bound. */
+static long test_conversions(void)
+{
+	static const int f2i[2][4] = {{FP_FCVT_W_S, FP_FCVT_WU_S, FP_FCVT_L_S, FP_FCVT_LU_S},
+				      {FP_FCVT_W_D, FP_FCVT_WU_D, FP_FCVT_L_D, FP_FCVT_LU_D}};
+	static const int i2f[2][4] = {{FP_FCVT_S_W, FP_FCVT_S_WU, FP_FCVT_S_L, FP_FCVT_S_LU},
+				      {FP_FCVT_D_W, FP_FCVT_D_WU, FP_FCVT_D_L, FP_FCVT_D_LU}};
+	long n = 0;
+
+	for (int is64 = 0; is64 < 2; is64++) {
+		for (int k = 0; k < 8; k++) {
+			long bad = 0;
+			uint64_t ba = 0;
+			int brm = 0;
+
+			for (int i = 0; i < 40000; i++) {
+				int rm = (int)(rng() % 5), fb = is64 ? 52 : 23, bias = is64 ? 1023 : 127;
+				uint64_t a, r1, r2;
+				uint32_t f1 = 0, f2 = 0;
+
+				if (k < 4) { /* float: exponents from 2^-3 to 2^66, halves and quarters */
+					a = rnd(is64);
+					if (i & 1)
+						a = (a & (UINT64_C(1) << (is64 ? 63 : 31) | ((UINT64_C(1) << fb) - 1))) |
+						    (uint64_t)(bias - 3 + (int)(rng() % 70)) << fb;
+					if (i & 2) { /* keep 0 to 2 fraction bits: halves and quarters */
+						int e = (int)((a >> fb) & (is64 ? 0x7ff : 0xff)) - bias;
+						int z = fb - e - (int)(rng() % 3);
+
+						if (z > 0 && z <= fb)
+							a &= ~((UINT64_C(1) << z) - 1);
+					}
+					r1 = fp_exec(f2i[is64][k], a, 0, 0, rm, 0, &f1);
+					r2 = rv_soft_op(7 + k, is64, a, 0, 0, rm, &f2);
+				} else {
+					unsigned sh = (unsigned)(rng() % 64);
+					a = rng() >> sh;
+					if (rng() & 1)
+						a = (uint64_t)0 - a;
+					r1 = fp_exec(i2f[is64][k - 4], a, 0, 0, rm, 0, &f1);
+					r2 = rv_soft_op(7 + k, is64, a, 0, 0, rm, &f2);
+				}
+				n++;
+				if ((r1 != r2 || f1 != f2) && !bad++)
+					ba = a, brm = rm;
+			}
+			if (!tap_ok(bad == 0, "conversion fast path == software, %s %s", is64 ? "f64" : "f32",
+				    k < 4 ? (const char *[]){"to i32", "to u32", "to i64", "to u64"}[k]
+					  : (const char *[]){"from i32", "from u32", "from i64", "from u64"}[k - 4]))
+				tap_diag("%ld differ, first: a=%" PRIx64 " rm=%d", bad, ba, brm);
+		}
+	}
+	return n;
+}
+
 static void test_host_vs_soft(void)
 {
 	/* fpcases ops 0..5 per format map onto rv_soft_op's 0..5; op 6 is the format conversion */
@@ -348,6 +403,7 @@ static void test_host_vs_soft(void)
 				tap_diag("first: a=%" PRIx64 " b=%" PRIx64 " c=%" PRIx64 " rm=%d", ba, bb, bc, brm);
 		}
 	}
+	total += test_conversions();
 	tap_diag("%ld random operations cross-checked", total);
 }
 
