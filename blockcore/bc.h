@@ -183,6 +183,9 @@ int bc_aio_submit(struct bc_image *img, struct bc_aio *req);
 /* Completes at least min outstanding requests (all when min < 0); returns how many completed. */
 int bc_aio_wait(struct bc_image *img, int min);
 
+/* Memory aligned for O_DIRECT (4096 bytes); free with free(). NULL on failure. */
+void *bc_alloc_aligned(size_t len);
+
 /* ---- creating ---------------------------------------------------------------------------- */
 
 /* Creates filename in format fmt. opts holds "size" (may be absent when "backing_file" is set:

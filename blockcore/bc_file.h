@@ -82,7 +82,4 @@ int bc_file_status(struct bc_file *f, uint64_t off, uint64_t len, uint64_t *pnum
 int bc_file_submit(struct bc_file *f, struct bc_aio *req);
 int bc_file_poll(struct bc_file *f, int min);
 
-/* Memory aligned for O_DIRECT (4096); free with free(). NULL on failure. */
-void *bc_alloc_aligned(size_t len);
-
 #endif

@@ -13,6 +13,8 @@ struct img_command {
 };
 
 static const struct img_command img_commands[] = {
+	{ "bench", img_bench,
+	  "bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval] [-i aio] [-n] [--no-drain] [-o offset] [--pattern=pattern] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-U] filename" },
 	{ "check", img_check,
 	  "check [--object objectdef] [--image-opts] [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename" },
 	{ "create", img_create,
