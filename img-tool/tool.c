@@ -23,3 +23,13 @@ void tool_error(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
+
+void tool_warn_probed_raw(const char *filename)
+{
+	fprintf(stderr,
+		"WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
+		"         Automatically detecting the format is dangerous for raw images, "
+		"write operations on block 0 will be restricted.\n"
+		"         Specify the 'raw' format explicitly to remove the restrictions.\n",
+		filename);
+}

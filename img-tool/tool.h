@@ -14,4 +14,7 @@ void tool_set_name(const char *argv0);
 /* "<tool_name>: <message>\n" on stderr. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* qemu's warning for a writable image whose format was probed as raw (stderr). */
+void tool_warn_probed_raw(const char *filename);
+
 #endif
