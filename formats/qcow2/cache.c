@@ -97,8 +97,12 @@ static int write_entry(struct qcow2 *s, struct qcow2_cache *c, int i)
 int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, bool read,
 		    uint8_t **data)
 {
-	int i = find(c, offset), victim = -1, ret;
+	int i, victim = -1, ret;
 
+	if (offset < s->cluster_size || offset & (s->cluster_size - 1))
+		return qcow2_mark_corrupt(s, "Metadata table offset %#llx invalid",
+					  (unsigned long long)offset);
+	i = find(c, offset);
 	if (i >= 0) {
 		c->e[i].lru = ++c->tick;
 		c->last = i;

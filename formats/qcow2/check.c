@@ -117,6 +117,67 @@ static int count_l1(struct qcow2 *s, struct counter *c, const uint64_t *l1, uint
 	return 0;
 }
 
+/* The COPIED flag of active L1 and L2 entries must say "refcount is 1". */
+static int check_copied(struct qcow2 *s, struct bc_check *res, unsigned fix, uint8_t *l2)
+{
+	uint64_t cs = s->cluster_size, nent = 1ull << s->l2_bits, rc;
+	int ret;
+
+	for (uint32_t i = 0; i < s->l1_size; i++) {
+		uint64_t l2off = s->l1[i] & QCOW2_L1_OFFSET_MASK;
+		bool l2_dirty = false;
+		if (!l2off || l2off % cs)
+			continue;
+		ret = qcow2_get_refcount(s, l2off / cs, &rc);
+		if (ret < 0)
+			return ret;
+		if ((rc == 1) != !!(s->l1[i] & QCOW2_OFLAG_COPIED)) {
+			msg(res, "%s OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%llx refcount=%llu",
+			    fix & BC_FIX_ERRORS ? "Repairing" : "ERROR", i,
+			    (unsigned long long)s->l1[i], (unsigned long long)rc);
+			if (fix & BC_FIX_ERRORS) {
+				s->l1[i] = rc == 1 ? s->l1[i] | QCOW2_OFLAG_COPIED
+						   : s->l1[i] & ~QCOW2_OFLAG_COPIED;
+				s->l1_dirty = true;
+				res->corruptions_fixed++;
+			} else {
+				res->corruptions++;
+			}
+		}
+		ret = bc_file_pread(s->file, l2, cs, l2off);
+		if (ret < 0)
+			return ret;
+		for (uint64_t j = 0; j < nent && s->data_file == s->file; j++) {
+			uint8_t *p = l2 + j * s->l2_entry_size;
+			uint64_t e = bc_rd_be64(p), h = e & QCOW2_L2_OFFSET_MASK;
+			if ((e & QCOW2_OFLAG_COMPRESSED) || !h || h % cs)
+				continue;
+			ret = qcow2_get_refcount(s, h / cs, &rc);
+			if (ret < 0)
+				return ret;
+			if ((rc == 1) == !!(e & QCOW2_OFLAG_COPIED))
+				continue;
+			msg(res, "%s OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu",
+			    fix & BC_FIX_ERRORS ? "Repairing" : "ERROR", (unsigned long long)e,
+			    (unsigned long long)rc);
+			if (fix & BC_FIX_ERRORS) {
+				bc_wr_be64(p, rc == 1 ? e | QCOW2_OFLAG_COPIED : e & ~QCOW2_OFLAG_COPIED);
+				l2_dirty = true;
+				res->corruptions_fixed++;
+			} else {
+				res->corruptions++;
+			}
+		}
+		if (l2_dirty) {
+			qcow2_cache_discard(&s->l2_cache, l2off);
+			ret = bc_file_pwrite(s->file, l2, cs, l2off);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 /* One pass: counts references and compares; fixes when asked. */
 static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struct bc_err *err)
 {
@@ -214,7 +275,7 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 		else
 			res->corruptions++;
 		if ((leak && (fix & BC_FIX_LEAKS)) || (!leak && (fix & BC_FIX_ERRORS))) {
-			ret = qcow2_update_refcount(s, k, (int64_t)c.ref[k] - (int64_t)rc);
+			ret = qcow2_set_refcount(s, k, c.ref[k]);
 			if (ret < 0) {
 				res->check_errors++;
 				continue;
@@ -228,6 +289,9 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 			}
 		}
 	}
+	ret = check_copied(s, res, fix, l2);
+	if (ret < 0)
+		goto out_io;
 	res->image_end_offset = end * cs;
 	res->total_clusters = (s->h.size + cs - 1) / cs;
 	res->has_stats = true;
@@ -265,6 +329,7 @@ int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 			return ret;
 		}
 		if (first.corruptions || first.leaks) {
+			bc_check_free(&first);
 			memset(&first, 0, sizeof(first));
 			ret = check_pass(s, &first, fix, err);
 			int fixed_l = first.leaks_fixed, fixed_c = first.corruptions_fixed;

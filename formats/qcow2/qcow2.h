@@ -203,6 +203,7 @@ uint64_t qcow2_rc_get_entry(const uint8_t *rb, uint32_t order, uint64_t idx);
 void qcow2_rc_set_entry(uint8_t *rb, uint32_t order, uint64_t idx, uint64_t v);
 int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *rc);
 int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int64_t delta);
+int qcow2_set_refcount(struct qcow2 *s, uint64_t cluster, uint64_t value);
 /* Allocates n contiguous clusters with refcount 1; returns the host offset in *off. */
 int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off);
 int qcow2_free_clusters(struct qcow2 *s, uint64_t off, uint64_t n);

@@ -203,6 +203,33 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int64_t delta)
 	return 0;
 }
 
+int qcow2_set_refcount(struct qcow2 *s, uint64_t cluster, uint64_t value)
+{
+	uint64_t ri = cluster >> s->rb_bits, rbo;
+	bool created = false;
+	uint8_t *rb;
+	int ret;
+
+	if (value > s->refcount_max)
+		return -ERANGE;
+	if (value) {
+		ret = ensure_refblock(s, ri, &created, 0);
+		if (ret < 0)
+			return ret;
+	}
+	ret = refblock_offset(s, ri, &rbo);
+	if (ret < 0 || !rbo)
+		return ret;
+	ret = qcow2_cache_get(s, &s->rb_cache, rbo, true, &rb);
+	if (ret < 0)
+		return ret;
+	qcow2_rc_set_entry(rb, s->refcount_order, cluster & ((1ull << s->rb_bits) - 1), value);
+	qcow2_cache_mark_dirty(&s->rb_cache, rb);
+	if (value == 0 && cluster < s->free_hint)
+		s->free_hint = cluster;
+	return 0;
+}
+
 /* First run of n clusters whose refcounts are all zero, from the hint on. */
 static int find_free_run(struct qcow2 *s, uint64_t n, uint64_t *start)
 {
