@@ -21,6 +21,8 @@ static const struct img_command img_commands[] = {
 	  "create [--object objectdef] [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]" },
 	{ "info", img_info,
 	  "info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename" },
+	{ "map", img_map,
+	  "map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename" },
 	{ "snapshot", img_snapshot,
 	  "snapshot [--object objectdef] [--image-opts] [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] filename" },
 	{ NULL, NULL, NULL },
