@@ -93,7 +93,7 @@ check "aio_read, aio_write, aio_flush" 1M -f raw \
 	-c 'aio_write -z 16k 4k' -c aio_flush -c 'aio_write -z 0 4k 4k' -c 'aio_write -u 0 1' \
 	-c 'aio_write -z -u 20k 4k' -c aio_flush img.raw
 check "aio completion printed at aio_flush and at exit" 1M -f raw \
-	-c 'aio_write -P 1 0 4k' -c 'write -Z' -c 'read -P 1 0 4k' -c length -c aio_flush \
+	-c 'aio_write -P 1 0 4k' -c 'write -Z' -c 'read -q 8k 1' -c length -c aio_flush \
 	-c 'aio_read -P 1 0 4k' img.raw
 
 sizes=""
