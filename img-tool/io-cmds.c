@@ -283,7 +283,7 @@ static int cmd_resume(struct io_state *st, int argc, char **argv)
 
 static int cmd_wait_break(struct io_state *st, int argc, char **argv)
 {
-	(void)st, (void)argc, (void)argv;
+	(void)argc, (void)argv;
 	fprintf(stderr, "%s: wait_break: %s\n", st->prog, strerror(ENOTSUP));
 	return -ENOTSUP;
 }
