@@ -25,6 +25,8 @@ static const struct img_command img_commands[] = {
 	  "info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename" },
 	{ "map", img_map,
 	  "map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename" },
+	{ "resize", img_resize,
+	  "resize [--object objectdef] [--image-opts] [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size" },
 	{ "snapshot", img_snapshot,
 	  "snapshot [--object objectdef] [--image-opts] [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] filename" },
 	{ NULL, NULL, NULL },
