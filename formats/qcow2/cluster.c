@@ -41,28 +41,28 @@ static bool range_hit(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return blen && alen && a < b + blen && b < a + alen;
 }
 
-bool qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len)
+const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len)
 {
 	uint64_t cs = s->cluster_size;
 
 	if (range_hit(off, len, 0, cs))
-		return true;
+		return "qcow2_header";
 	if (range_hit(off, len, s->h.l1_table_offset, qcow2_align_up((uint64_t)s->l1_size * 8, cs)))
-		return true;
+		return "active L1 table";
 	if (range_hit(off, len, s->h.refcount_table_offset,
 		      (uint64_t)s->h.refcount_table_clusters * cs))
-		return true;
+		return "refcount table";
 	if (s->h.nb_snapshots && range_hit(off, len, s->h.snapshots_offset, cs))
-		return true;
+		return "snapshot table";
 	if (s->reftable_size <= 4096)
 		for (uint64_t i = 0; i < s->reftable_size; i++)
 			if (range_hit(off, len, s->reftable[i] & QCOW2_REFT_OFFSET_MASK, cs))
-				return true;
+				return "refcount block";
 	if (s->l1_size <= 4096)
 		for (uint32_t i = 0; i < s->l1_size; i++)
 			if (range_hit(off, len, s->l1[i] & QCOW2_L1_OFFSET_MASK, cs))
-				return true;
-	return false;
+				return "active L2 table";
+	return NULL;
 }
 
 /* ---- L1 ---- */
@@ -462,11 +462,11 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 		ret = check_host(s, e, off);
 		if (ret < 0)
 			return ret;
-		if (s->data_file == s->file && qcow2_overlaps_metadata(s, old_host, cs))
-			return qcow2_mark_corrupt(s, "Preventing invalid write on metadata (guest "
-						     "offset %#llx, host offset %#llx)",
-						  (unsigned long long)off,
-						  (unsigned long long)old_host);
+		const char *what = s->data_file == s->file ? qcow2_overlaps_metadata(s, old_host, cs)
+							     : NULL;
+		if (what)
+			return qcow2_mark_corrupt(s, "Preventing invalid write on metadata "
+						     "(overlaps with %s)", what);
 		if (!(e & QCOW2_OFLAG_COPIED)) {
 			uint64_t rc;
 			ret = qcow2_get_refcount(s, old_host >> s->cluster_bits, &rc);
@@ -483,6 +483,11 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 		if (ret < 0)
 			return ret;
 		newc = true;
+		const char *what = s->data_file == s->file ? qcow2_overlaps_metadata(s, host, cs)
+							   : NULL;
+		if (what) /* the refcounts said free, but metadata lives there */
+			return qcow2_mark_corrupt(s, "Preventing invalid write on metadata "
+						     "(overlaps with %s)", what);
 		/* allocation may have evicted the table */
 		ret = l2_lookup(s, off, true, &l2, &idx);
 		if (ret < 0)

@@ -320,7 +320,7 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 		goto fail;
 	}
 	if (h->nb_snapshots > QCOW2_MAX_SNAPSHOTS) {
-		ret = bc_err_set(err, -EFBIG, "Too many snapshots");
+		ret = bc_err_set(err, -EFBIG, "Snapshot table too large");
 		goto fail;
 	}
 	if (h->nb_snapshots) {

@@ -220,7 +220,8 @@ int qcow2_flush_metadata(struct qcow2 *s);
 int qcow2_write_l1(struct qcow2 *s);
 int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries);
 int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_prealloc mode);
-bool qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
+/* Names the metadata structure [off, off+len) overlaps (qemu's words), NULL when none. */
+const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
 
 /* ---- driver.c ---- */
 int qcow2_write_header(struct qcow2 *s);

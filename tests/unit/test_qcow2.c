@@ -135,7 +135,7 @@ static void test_header_validation(void)
 	expect_msg(b, fs, "Backing file name too long", "backing name past the cluster");
 	base_header(b);
 	bc_wr_be32(b + 60, 100000);
-	expect_msg(b, fs, "Too many snapshots", "too many snapshots");
+	expect_msg(b, fs, "Snapshot table too large", "too many snapshots");
 	base_header(b);
 	bc_wr_be32(b + 112, QCOW2_EXT_BACKING_FMT);
 	bc_wr_be32(b + 116, 70000);
