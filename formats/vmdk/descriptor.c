@@ -296,7 +296,7 @@ char *vmdk_desc_set_cid(const char *text, size_t len, uint32_t cid, size_t *out_
 	const char *nul = memchr(text, 0, len);
 	size_t n = nul ? (size_t)(nul - text) : len;
 	char hex[16];
-	int hl = snprintf(hex, sizeof(hex), "%08x", cid);
+	int hl = snprintf(hex, sizeof(hex), "%x", cid);
 
 	for (size_t i = 0; i < n;) {
 		const char *le = memchr(text + i, '\n', n - i);
@@ -346,8 +346,8 @@ char *vmdk_desc_format(const struct vmdk_desc_params *p)
 	if (asprintf(&out,
 		     "# Disk DescriptorFile\n"
 		     "version=1\n"
-		     "CID=%08x\n"
-		     "parentCID=%08x\n"
+		     "CID=%x\n"
+		     "parentCID=%x\n"
 		     "createType=\"%s\"\n"
 		     "%s\n"
 		     "# Extent description\n"

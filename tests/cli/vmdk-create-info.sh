@@ -27,7 +27,9 @@ create_both() {
 	same=0
 	cmp -s o.ls r.ls || same=1
 	for f in $(cat r.ls); do
-		[ "$(stat -c %s "ref/$f")" = "$(stat -c %s "ours/$f" 2>/dev/null)" ] || same=1
+		# (text descriptors vary in length with the random CID, printed as %x)
+		rs=$(stat -c %s "ref/$f")
+		[ "$rs" -lt 4096 ] || [ "$rs" = "$(stat -c %s "ours/$f" 2>/dev/null)" ] || same=1
 		# flat extents are big sparse files: their first MiB is enough
 		head -c 1M "ref/$f" | tr -d '\000' | sed 's/^CID=.*//' >r.txt
 		head -c 1M "ours/$f" 2>/dev/null | tr -d '\000' | sed 's/^CID=.*//' >o.txt
