@@ -109,6 +109,8 @@ static int ensure_refblock(struct qcow2 *s, uint64_t ri, bool *created, uint64_t
 		ret = grow_reftable(s, ri + 1);
 		if (ret < 0)
 			return ret;
+		/* the new table (and its blocks) may sit where the caller meant to allocate */
+		*created = true;
 	}
 	ret = refblock_offset(s, ri, &rbo);
 	if (ret < 0 || rbo)

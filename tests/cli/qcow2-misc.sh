@@ -29,6 +29,23 @@ qemu-io -c "read -P 0x61 0 1M" -c "read -P 0 1M 1M" r.qcow2 >v.out 2>&1
 no_fail v.out
 tap_result $? "shrink: data kept"
 
+# --- refcount table growth (512-byte clusters: one table cluster covers 2 MiB at 64 bits) ---
+for rb in 64 8; do
+	"$IMG" create -q -f qcow2 -o cluster_size=512,refcount_bits=$rb g.qcow2 8M
+	"$IO" -c "write -P 0xa5 0 3M" -c "write -z -u 1M 512k" -c "write -P 0xa6 5M 3M" \
+	      -c "discard 6M 1M" g.qcow2 >o.out 2>&1
+	qemu-img check g.qcow2 >chk.out 2>&1
+	tap_result $? "refcount table growth (refcount_bits=$rb): check clean"
+	grep -v '^No errors' chk.out | grep -vE 'allocated|Image end' | head -5 | sed 's/^/# /'
+	qemu-io -c "read -P 0xa5 0 1M" -c "read -P 0 1M 512k" -c "read -P 0xa5 1536k 1536k" \
+		-c "read -P 0 3M 2M" -c "read -P 0xa6 5M 1M" -c "read -P 0 6M 1M" \
+		-c "read -P 0xa6 7M 1M" g.qcow2 >v.out 2>&1
+	no_fail v.out
+	tap_result $? "refcount table growth (refcount_bits=$rb): qemu reads it back"
+	"$IMG" check g.qcow2 >o.chk 2>&1
+	same_file "refcount table growth (refcount_bits=$rb): check output" o.chk chk.out
+done
+
 # --- compressed clusters (qemu-img convert -c) ---
 qemu-img create -q -f raw src.raw 1M
 qemu-io -f raw -c "write -P 0x71 0 300k" -c "write -P 0x72 600k 100k" src.raw >/dev/null

@@ -324,7 +324,7 @@ int main(void)
 	test_header_roundtrip();
 	e2e("cluster_size=65536", 4u << 20);
 	e2e("cluster_size=512,refcount_bits=1", 1u << 20);
-	e2e("cluster_size=512,refcount_bits=64", 1u << 20);
+	e2e("cluster_size=512,refcount_bits=64", 6u << 20);
 	e2e("cluster_size=4096,compat=0.10", 2u << 20);
 	e2e("cluster_size=65536,extended_l2=on", 4u << 20);
 	e2e("cluster_size=16384,extended_l2=on,refcount_bits=8,lazy_refcounts=on", 2u << 20);
