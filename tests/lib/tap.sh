@@ -10,7 +10,8 @@ tap_n=0
 tap_failed=0
 cd "$TEST_TMPDIR" || exit 1
 
-# ok COND_STATUS NAME: records one result from the status of the previous command.
+# tap_result STATUS NAME: records one result from a status (0 pass); returns that status, so
+# `tap_result $? name || show_details` works.
 tap_result() {
 	tap_n=$((tap_n + 1))
 	if [ "$1" -eq 0 ]; then
@@ -19,6 +20,7 @@ tap_result() {
 		echo "not ok $tap_n - $2"
 		tap_failed=$((tap_failed + 1))
 	fi
+	return "$1"
 }
 
 # check NAME CMD...: runs CMD, passes when it exits 0.

@@ -1,0 +1,290 @@
+/* strata-img convert: copies one or more images (concatenated) into a new image of any format,
+ * skipping what reads as zeros when the target starts out zeroed, as qemu-img convert does. */
+#include "img.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONV_CHUNK (2u << 20)
+
+struct conv {
+	struct bc_image **src;
+	int nsrc;
+	struct bc_image *dst;
+	uint64_t sparse;        /* -S: zero runs of this size are not written; 0 writes everything */
+	bool target_zero;       /* the target reads as zeros before we write anything */
+	uint8_t *buf;
+};
+
+static bool is_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* Length of the sparse-size block at off, cut at len: blocks follow the target's offsets. */
+static size_t sparse_block(const struct conv *c, uint64_t off, size_t len)
+{
+	size_t blk = (size_t)(c->sparse - off % c->sparse);
+	return blk < len ? blk : len;
+}
+
+/* Writes buf as runs of data and runs of zero blocks; zero runs are left out when the target
+ * already reads as zeros, and zeroed (not written) otherwise. */
+static int conv_write(struct conv *c, uint64_t off, const uint8_t *buf, size_t len)
+{
+	if (!c->sparse)
+		return bc_write(c->dst, off, buf, len);
+	for (size_t pos = 0; pos < len;) {
+		size_t run = sparse_block(c, off + pos, len - pos);
+		bool zero = is_zero(buf + pos, run);
+		while (pos + run < len) {
+			size_t m = sparse_block(c, off + pos + run, len - pos - run);
+			if (is_zero(buf + pos + run, m) != zero)
+				break;
+			run += m;
+		}
+		int ret = !zero ? bc_write(c->dst, off + pos, buf + pos, run)
+			: c->target_zero ? 0 : bc_write_zeroes(c->dst, off + pos, run, BC_ZERO_MAY_UNMAP);
+		if (ret < 0)
+			return ret;
+		pos += run;
+	}
+	return 0;
+}
+
+static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
+{
+	uint64_t size = bc_length(src);
+
+	for (uint64_t off = 0; off < size;) {
+		struct bc_extent e;
+		uint64_t want = size - off < CONV_CHUNK ? size - off : CONV_CHUNK;
+		int ret = bc_block_status(src, off, want, &e);
+		if (ret < 0) {
+			tool_error("error while reading block status at offset %" PRIu64 ": %s", off,
+				   strerror(-ret));
+			return ret;
+		}
+		if ((e.flags & BC_EXT_ZERO) && !(e.flags & BC_EXT_DATA)) {
+			if (!c->target_zero)
+				ret = bc_write_zeroes(c->dst, base + off, e.len, BC_ZERO_MAY_UNMAP);
+		} else {
+			ret = bc_read(src, off, c->buf, (size_t)e.len);
+			if (ret < 0) {
+				tool_error("error while reading at byte %" PRIu64 ": %s", off, strerror(-ret));
+				return ret;
+			}
+			ret = conv_write(c, base + off, c->buf, (size_t)e.len);
+		}
+		if (ret < 0) {
+			tool_error("error while writing at byte %" PRIu64 ": %s", base + off, strerror(-ret));
+			return ret;
+		}
+		off += e.len;
+	}
+	return 0;
+}
+
+struct conv_args {
+	const char *fmt, *out_fmt, *backing, *backing_fmt, *snapshot, *out;
+	char *optstr;
+	uint64_t sparse;
+	bool no_create, target_is_zero, compress, quiet, share;
+	char **srcs;
+	int nsrc;
+};
+
+static int conv_append_opts(char **acc, const char *more)
+{
+	size_t old = *acc ? strlen(*acc) : 0;
+	char *n = realloc(*acc, old + strlen(more) + 2);
+
+	if (!n)
+		return -ENOMEM;
+	if (old)
+		n[old++] = ',';
+	strcpy(n + old, more);
+	*acc = n;
+	return 0;
+}
+
+static int conv_parse(int argc, char **argv, struct conv_args *a)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "object", required_argument, NULL, 'J' },
+		{ "force-share", no_argument, NULL, 'U' },
+		{ "target-is-zero", no_argument, NULL, 'Z' },
+		{ "salvage", no_argument, NULL, 'V' },
+		{ "bitmaps", no_argument, NULL, 'M' },
+		{ "image-opts", no_argument, NULL, 'I' },
+		{ "target-image-opts", no_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:WUr:F:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': a->fmt = optarg; break;
+		case 'O': a->out_fmt = optarg; break;
+		case 'B': a->backing = optarg; break;
+		case 'F': a->backing_fmt = optarg; break;
+		case 'c': a->compress = true; break;
+		case 'o':
+			if (conv_append_opts(&a->optstr, optarg) < 0)
+				return 1;
+			break;
+		case 'l': a->snapshot = optarg; break;
+		case 'S':
+			if (bc_parse_size(optarg, &a->sparse) < 0 || a->sparse % 512 ||
+			    a->sparse > (16u << 20)) {
+				tool_error("Invalid buffer size for sparse output specified. Valid sizes are "
+					   "multiples of 512 up to 16777216. Select 0 to disable sparse "
+					   "detection (fully allocates output).");
+				return 1;
+			}
+			break;
+		case 'q': a->quiet = true; break;
+		case 'n': a->no_create = true; break;
+		case 'U': a->share = true; break;
+		case 'Z': a->target_is_zero = true; break;
+		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'p': case 't': case 'T': case 'm': case 'W': case 'C': case 'r': case 'J':
+		case 'V': case 'M':
+			break;   /* progress, cache modes, parallelism: accepted, no effect on the result */
+		case 'h':
+			printf("usage: %s convert [-f fmt] [-O output_fmt] [-o options] [-B backing_file "
+			       "[-F backing_fmt]] [-S sparse_size] [-n] [-q] filename [filename2 [...]] "
+			       "output_filename\n", tool_name);
+			return -1;
+		default:
+			return img_bad_option(argv, optind, c);
+		}
+	}
+	if (argc - optind < 2) {
+		tool_error("Must specify image file name");
+		return 1;
+	}
+	if (a->target_is_zero && !a->no_create) {
+		tool_error("--target-is-zero requires use of -n flag");
+		return 1;
+	}
+	a->srcs = argv + optind;
+	a->nsrc = argc - optind - 1;
+	a->out = argv[argc - 1];
+	return 0;
+}
+
+static int conv_open_sources(struct conv *c, const struct conv_args *a, uint64_t *total)
+{
+	c->src = calloc((size_t)a->nsrc, sizeof(*c->src));
+	if (!c->src)
+		return -1;
+	*total = 0;
+	for (int i = 0; i < a->nsrc; i++) {
+		struct bc_open_opts o = { .format = a->fmt, .snapshot = a->snapshot,
+					  .flags = a->share ? BC_OPEN_SHARE : 0 };
+		struct bc_err err = { 0 };
+		if (bc_open(&c->src[i], a->srcs[i], &o, &err) < 0) {
+			tool_error("Could not open '%s': %s", a->srcs[i], err.msg);
+			return -1;
+		}
+		c->nsrc++;
+		*total += bc_length(c->src[i]);
+	}
+	return 0;
+}
+
+static int conv_create_target(const struct conv_args *a, const char *fmt, uint64_t total)
+{
+	const struct bc_format *f = bc_format_find(fmt);
+	struct bc_opts *opts = bc_opts_new();
+	struct bc_err err = { 0 };
+	char num[32];
+	int ret = -1;
+
+	if (!f) {
+		tool_error("Unknown file format '%s'", fmt);
+		goto out;
+	}
+	if (!opts || (a->optstr && bc_opts_parse(opts, a->optstr, &err) < 0)) {
+		tool_error("%s", err.msg);
+		goto out;
+	}
+	if (bc_opts_validate(opts, bc_format_create_opts(f), &err) < 0) {
+		tool_error("%s", err.msg);
+		goto out;
+	}
+	snprintf(num, sizeof(num), "%" PRIu64, total);
+	bc_opts_set(opts, "size", num);
+	if (a->backing)
+		bc_opts_set(opts, "backing_file", a->backing);
+	if (a->backing_fmt)
+		bc_opts_set(opts, "backing_fmt", a->backing_fmt);
+	if (bc_create(fmt, a->out, opts, &err) < 0) {
+		tool_error("%s: error while converting %s: %s", a->out, fmt, err.msg);
+		goto out;
+	}
+	ret = 0;
+out:
+	bc_opts_free(opts);
+	return ret;
+}
+
+int img_convert(int argc, char **argv)
+{
+	struct conv_args a = { .sparse = 4096 };
+	struct conv c = { 0 };
+	uint64_t total;
+	int ret = conv_parse(argc, argv, &a);
+
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	ret = 1;
+	const char *out_fmt = a.out_fmt ? a.out_fmt : "raw";
+	if (a.compress) {
+		tool_error("Compression not supported for this file format");
+		goto out;
+	}
+	if (conv_open_sources(&c, &a, &total) < 0)
+		goto out;
+	if (!a.no_create && conv_create_target(&a, out_fmt, total) < 0)
+		goto out;
+	struct bc_open_opts o = { .format = a.no_create ? a.out_fmt : out_fmt, .flags = BC_OPEN_RDWR };
+	struct bc_err err = { 0 };
+	if (bc_open(&c.dst, a.out, &o, &err) < 0) {
+		tool_error("Could not open '%s': %s", a.out, err.msg);
+		goto out;
+	}
+	c.sparse = a.sparse;
+	c.target_zero = (!a.no_create && !a.backing) || a.target_is_zero;
+	c.buf = bc_alloc_aligned(CONV_CHUNK);
+	if (!c.buf)
+		goto out;
+	uint64_t base = 0;
+	for (int i = 0; i < c.nsrc; i++) {
+		if (base + bc_length(c.src[i]) > bc_length(c.dst)) {
+			tool_error("Target image is too small for the source data");
+			goto out;
+		}
+		if (conv_copy_one(&c, c.src[i], base) < 0)
+			goto out;
+		base += bc_length(c.src[i]);
+	}
+	ret = 0;
+out:
+	if (c.dst && bc_close(c.dst) < 0 && ret == 0) {
+		tool_error("error while flushing '%s'", a.out);
+		ret = 1;
+	}
+	for (int i = 0; i < c.nsrc; i++)
+		bc_close(c.src[i]);
+	free(c.src);
+	free(c.buf);
+	free(a.optstr);
+	return ret;
+}
