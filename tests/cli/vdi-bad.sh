@@ -94,6 +94,16 @@ for c in sig version bmapalign dataalign sector room huge blocksize blocks link 
 	same "bad header '$c': qemu-io's error" "$a" "$b"
 done
 
+# Odd disk sizes (VBoxManage convertfromraw) are rounded up to a sector, as by qemu.
+bad odd 0x170 1000
+for cmd in "info" "info --output=json"; do
+	# shellcheck disable=SC2086
+	a=$(cd "$T" && qemu-img $cmd odd.vdi 2>&1; echo "exit $?")
+	# shellcheck disable=SC2086
+	b=$(cd "$T" && "$STRATA_IMG" $cmd odd.vdi 2>&1; echo "exit $?")
+	same "odd disk size: $cmd as qemu-img" "$a" "$b"
+done
+
 # --- damage qemu lets through: a clear error, no crash ----------------------------------------
 bad bmapzero 0x154 0
 bad hdrsize 0x48 0x10000
