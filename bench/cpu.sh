@@ -1,13 +1,14 @@
 #!/bin/sh
 # CPU benchmark: the same bare-metal guest programs (tests/riscv/bench/) on strata-vm and on
-# qemu-system-riscv64 (TCG), wall time of each, and the ratio strata-vm / QEMU (lower is
-# better; the target is <= 4 on hot loops and <= 1.5 on cold code). Each hot kernel runs bare
+# qemu-system-riscv64 (TCG), the CPU time (user+sys, so that other load on the machine does
+# not skew it; both include process start-up) of each, and the ratio strata-vm / QEMU (lower
+# is better; the target is <= 4 on hot loops and <= 1.5 on cold code). Each hot kernel runs bare
 # (M-mode) and under Sv39 (S-mode, identity gigapages). Guest MIPS comes from strata-vm's
 # --stats. Not part of `make check`.
-# usage: bench/cpu.sh [SCALE]   (default 20; the kernels' work grows linearly with it)
+# usage: bench/cpu.sh [SCALE]   (default 100; the kernels' work grows linearly with it)
 set -eu
 cd "$(dirname "$0")/.."
-SCALE=${1:-20}
+SCALE=${1:-100}
 BUILD=${BUILD:-build/rel}
 [ -n "${STRATA_VM:-}" ] || make -s "$BUILD/strata-vm" >/dev/null
 VM=${STRATA_VM:-$BUILD/strata-vm}
@@ -26,21 +27,20 @@ build() { # name source extra-flags
 	$CC $CFLAGS $3 -o "$OUT/$1.elf" $4 "$2" $COMMON $LD
 }
 
-now_ns() { date +%s%N; }
-
-run() { # emulator elf -> prints seconds; output in $OUT/last.$emu
+run() { # emulator elf -> prints CPU milliseconds; output in $OUT/last.$emu
 	emu=$1 elf=$2
-	t0=$(now_ns)
 	if [ "$emu" = qemu ]; then
-		$QEMU -M virt -bios none -kernel "$elf" -nographic </dev/null >"$OUT/last.qemu" 2>&1 || true
+		/usr/bin/time -f "%U %S" -o "$OUT/time" \
+			$QEMU -M virt -bios none -kernel "$elf" -nographic </dev/null >"$OUT/last.qemu" 2>&1 || true
 	else
-		$VM -M virt -bios none -kernel "$elf" -nographic --stats </dev/null >"$OUT/last.vm" 2>"$OUT/last.stats" || true
+		/usr/bin/time -f "%U %S" -o "$OUT/time" \
+			$VM -M virt -bios none -kernel "$elf" -nographic --stats </dev/null >"$OUT/last.vm" 2>"$OUT/last.stats" || true
 	fi
-	t1=$(now_ns)
-	echo $(((t1 - t0) / 1000000))
+	# GNU time prepends a line when the exit status is not 0
+	tail -n 1 "$OUT/time" | awk '{ printf "%d", ($1 + $2) * 1000 }'
 }
 
-printf '%-18s %10s %10s %7s %10s\n' program "qemu ms" "strata ms" ratio "guest MIPS"
+printf '%-18s %11s %13s %7s %10s\n' program "qemu cpu ms" "strata cpu ms" ratio "guest MIPS"
 for k in intloop ptrchase sha256 fpkernel cold; do
 	for mode in bare sv39; do
 		crt=tests/riscv/common/crt0.S
@@ -48,7 +48,7 @@ for k in intloop ptrchase sha256 fpkernel cold; do
 		if [ $k = cold ]; then
 			[ $mode = sv39 ] && continue
 			crt=""
-			flags="-DBENCH_COLD_REPS=3"
+			flags="-DBENCH_COLD_REPS=2 -DBENCH_COLD_BLOCKS=100000"
 		fi
 		[ $mode = sv39 ] && flags="$flags -DBENCH_SV39"
 		build "$k-$mode" "tests/riscv/bench/$k.$([ $k = cold ] && echo S || echo c)" "$flags" "$crt"
@@ -58,6 +58,6 @@ for k in intloop ptrchase sha256 fpkernel cold; do
 		cmp -s "$OUT/last.qemu" "$OUT/last.vm" || same=" (OUTPUT DIFFERS)"
 		mips=$(sed -n 's/.*mips=\([0-9.]*\).*/\1/p' "$OUT/last.stats")
 		ratio=$(awk -v a="$s" -v b="$q" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }')
-		printf '%-18s %10s %10s %7s %10s%s\n' "$k/$mode" "$q" "$s" "$ratio" "${mips:-?}" "$same"
+		printf '%-18s %11s %13s %7s %10s%s\n' "$k/$mode" "$q" "$s" "$ratio" "${mips:-?}" "$same"
 	done
 done

@@ -120,3 +120,18 @@ int vm_virt_run(struct vm_virt *vm, uint64_t max_insns)
 	vm_uart_poll(&vm->uart);
 	return vm->exit.requested ? 1 : 0;
 }
+
+int vm_virt_step(struct vm_virt *vm)
+{
+	update_irqs(vm, vm_clock_mtime(&vm->clock));
+	if (!rv_check_interrupts(&vm->cpu)) {
+		if (vm->cpu.wfi && !rv_irq_wake(&vm->cpu)) {
+			wfi_sleep(vm);
+			return vm->exit.requested;
+		}
+		vm->cpu.wfi = false;
+		rv_run(&vm->cpu, 1);
+	}
+	vm_uart_poll(&vm->uart);
+	return vm->exit.requested;
+}

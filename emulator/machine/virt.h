@@ -39,5 +39,7 @@ void vm_virt_destroy(struct vm_virt *vm);
 /* Runs until the guest exits (returns 1, exit code in vm->exit.code) or a stop is requested
  * (returns 0) or `max_insns` instructions ran (0 = unlimited; returns 0). */
 int vm_virt_run(struct vm_virt *vm, uint64_t max_insns);
+/* Executes one instruction (or takes one trap/interrupt); returns 1 if the guest exited. */
+int vm_virt_step(struct vm_virt *vm);
 
 #endif

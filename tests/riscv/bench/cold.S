@@ -26,8 +26,11 @@ _start:
 	.text
 cold_body:
 	.set i, 0
-	.rept 20000
-	addi	t0, t0, (i % 2000) - 1000
+#ifndef BENCH_COLD_BLOCKS
+#define BENCH_COLD_BLOCKS 20000
+#endif
+	.rept BENCH_COLD_BLOCKS
+	addi	t0, t0, (i % 2039) - 1000
 	xori	t1, t1, i % 1500
 	add	t0, t0, t1
 	.set i, i + 1

@@ -1,0 +1,87 @@
+#!/bin/sh
+# strata-vm features QEMU cannot be compared on: the GDB stub, -d/-D tracing, HTIF
+# tohost/fromhost, command-line errors. TAP output; needs the guest ELFs of riscv.mk.
+BUILD_DIR=${BUILD_DIR:-build/rel}
+VM=${STRATA_VM:-$BUILD_DIR/strata-vm}
+TMP=${TEST_TMPDIR:-$(mktemp -d)}
+ELF=$BUILD_DIR/riscv/priv/traps.elf
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
+
+# --- command line ---
+"$VM" -M virt -bios none -nographic -bogus >/dev/null 2>&1
+check "unknown option is an error" '[ $? -eq 1 ]'
+"$VM" -M virt -bios none -kernel "$TMP/missing.elf" -nographic >/dev/null 2>"$TMP/err"
+check "missing kernel is reported" '[ $? -eq 1 ] && grep -q missing.elf "$TMP/err"'
+
+# --- tracing ---
+timeout 60 "$VM" -M virt -bios none -kernel "$ELF" -nographic -d in_asm,int,exec -D "$TMP/trace.log" >/dev/null 2>&1
+check "-d int logs traps" 'grep -q "^int M cause=000000000000000b" "$TMP/trace.log"'
+check "-d exec logs instructions" 'grep -q "^exec M pc=0000000080000000" "$TMP/trace.log"'
+check "-d in_asm logs each pc once" '[ "$(grep -c "^in_asm pc=0000000080000000 " "$TMP/trace.log")" -eq 1 ]'
+
+# --- HTIF: console and exit through tohost/fromhost ---
+if command -v riscv64-unknown-elf-gcc >/dev/null 2>&1; then
+	cat >"$TMP/htif.S" <<'ASM'
+	.option norelax
+	.globl _start
+_start:
+	la	s0, tohost
+	la	s1, fromhost
+	la	s2, msg
+1:	lbu	a0, 0(s2)
+	beqz	a0, 3f
+	li	t0, 0x0101000000000000	/* device 1 (console), command 1 (putchar) */
+	or	a0, a0, t0
+	sd	a0, 0(s0)
+2:	ld	t1, 0(s1)		/* wait for the acknowledgement */
+	beqz	t1, 2b
+	sd	zero, 0(s1)
+	addi	s2, s2, 1
+	j	1b
+3:	li	a0, (5 << 1) | 1	/* exit code 5 */
+	sd	a0, 0(s0)
+4:	j	4b
+msg:	.string "htif hello\n"
+	.section .tohost, "aw"
+	.align 6
+	.globl tohost, fromhost
+tohost:	.dword 0
+	.align 6
+fromhost: .dword 0
+ASM
+	riscv64-unknown-elf-gcc -march=rv64imac -mabi=lp64 -nostdlib -Wl,-N,--no-warn-rwx-segments -Ttext=0x80000000 -o "$TMP/htif.elf" "$TMP/htif.S"
+	timeout 30 "$VM" -M virt -bios none -kernel "$TMP/htif.elf" -nographic >"$TMP/htif.out" 2>&1
+	rc=$?
+	check "HTIF console output" 'grep -qx "htif hello" "$TMP/htif.out"'
+	check "HTIF exit code" '[ $rc -eq 5 ]'
+else
+	skip "HTIF console output" "no cross compiler"
+	skip "HTIF exit code" "no cross compiler"
+fi
+
+# --- GDB stub ---
+if command -v gdb-multiarch >/dev/null 2>&1; then
+	port=$((20000 + $$ % 20000))
+	"$VM" -M virt -bios none -kernel "$ELF" -nographic -S -gdb tcp::$port >"$TMP/gdb-vm.out" 2>&1 &
+	vm=$!
+	sleep 0.3
+	timeout 60 gdb-multiarch -batch -nx -ex "set pagination off" -ex "target remote :$port" \
+		-ex "break main" -ex "continue" -ex "p/x \$pc == main" -ex "stepi" -ex "p \$pc != main" \
+		-ex "p/x \$sp != 0" -ex "x/1xw main" -ex "set var \$a5 = 0x1234" -ex "p/x \$a5" \
+		-ex "delete" -ex "continue" "$ELF" >"$TMP/gdb.out" 2>&1
+	wait $vm
+	vrc=$?
+	check "gdb: breakpoint at main" 'grep -q "Breakpoint 1, .*main" "$TMP/gdb.out"'
+	check "gdb: registers and stepping" '[ "$(grep -c "= 0x1$\|= true$\|= 1$" "$TMP/gdb.out")" -ge 3 ]'
+	check "gdb: register write" 'grep -q "= 0x1234" "$TMP/gdb.out"'
+	check "gdb: memory read" 'grep -q "<main>:" "$TMP/gdb.out"'
+	check "gdb: guest runs to completion" 'grep -q "exited normally" "$TMP/gdb.out" && [ $vrc -eq 0 ]'
+	sed 's/^/# /' "$TMP/gdb.out" | tail -n 12
+else
+	skip "gdb stub" "gdb-multiarch not installed"
+fi
+exit 0
