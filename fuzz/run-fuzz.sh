@@ -6,18 +6,18 @@ name=$1 replay=$2 fuzzer=$3
 corpus=$SRC_DIR/fuzz/corpus/$name
 seconds=${FUZZ_SECONDS:-20}
 mkdir -p "$corpus"
+work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/fuzz.XXXXXX")
 
-if "$replay" "$corpus" >/dev/null 2>replay.err; then
+if "$replay" "$corpus" >/dev/null 2>"$work/replay.err"; then
 	echo "ok 1 - $name: corpus replays cleanly"
 else
 	echo "not ok 1 - $name: corpus replay failed"
-	sed 's/^/# /' replay.err | head -n 30
+	sed 's/^/# /' "$work/replay.err" | head -n 30
 fi
 if [ -z "$fuzzer" ] || [ ! -x "$fuzzer" ]; then
 	echo "ok 2 - $name: libFuzzer run # SKIP clang libFuzzer not available"
 	exit 0
 fi
-work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/fuzz.XXXXXX")
 if "$fuzzer" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
 	-artifact_prefix="$work/" "$work" "$corpus" >"$work/log" 2>&1; then
 	echo "ok 2 - $name: ${seconds}s of libFuzzer under ASan+UBSan"
