@@ -7,6 +7,7 @@ corpus=$SRC_DIR/fuzz/corpus/$name
 seconds=${FUZZ_SECONDS:-20}
 mkdir -p "$corpus"
 work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/fuzz.XXXXXX")
+mkdir -p "$work/new"
 
 if "$replay" "$corpus" >/dev/null 2>"$work/replay.err"; then
 	echo "ok 1 - $name: corpus replays cleanly"
@@ -19,7 +20,7 @@ if [ -z "$fuzzer" ] || [ ! -x "$fuzzer" ]; then
 	exit 0
 fi
 if "$fuzzer" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
-	-artifact_prefix="$work/" "$work" "$corpus" >"$work/log" 2>&1; then
+	-artifact_prefix="$work/" "$work/new" "$corpus" >"$work/log" 2>&1; then
 	echo "ok 2 - $name: ${seconds}s of libFuzzer under ASan+UBSan"
 else
 	echo "not ok 2 - $name: libFuzzer found a problem"
