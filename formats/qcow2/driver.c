@@ -287,13 +287,27 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 	if (ret < 0)
 		goto fail;
 
-	need_l2 = ((uint64_t)s->l1_size);
-	n = (int)(need_l2 < 4 ? 4 : need_l2);
+	/* L2 cache: enough to cover the whole disk, at most 32 MiB (as qemu); refcount cache a
+	 * quarter of it. Runtime options l2-cache-size / refcount-cache-size (bytes) override. */
+	need_l2 = s->l1_size;
+	int nrc;
+	n = (int)(need_l2 < 4 ? 4 : need_l2 > (1u << 20) ? (1u << 20) : need_l2);
 	if ((uint64_t)n * cs > 32ull << 20)
 		n = (int)((32ull << 20) / cs) > 4 ? (int)((32ull << 20) / cs) : 4;
+	nrc = n / 4 > 4 ? n / 4 : 4;
+	if (img->open_opts && img->open_opts->driver_opts) {
+		uint64_t v;
+		struct bc_opts *o = img->open_opts->driver_opts;
+		if (bc_opts_get_size(o, "l2-cache-size", 0, &v, err) == 0)
+			n = (int)(v / cs < 2 ? 2 : v / cs > (1u << 20) ? (1u << 20) : v / cs);
+		if (bc_opts_get_size(o, "refcount-cache-size", 0, &v, err) == 0)
+			nrc = (int)(v / cs < 2 ? 2 : v / cs > (1u << 20) ? (1u << 20) : v / cs);
+		if (err)
+			err->code = 0;
+	}
 	ret = qcow2_cache_init(&s->l2_cache, n, s->cluster_size);
 	if (ret == 0)
-		ret = qcow2_cache_init(&s->rb_cache, n / 4 > 4 ? n / 4 : 4, s->cluster_size);
+		ret = qcow2_cache_init(&s->rb_cache, nrc, s->cluster_size);
 	s->buf = bc_alloc_aligned(s->cluster_size);
 	if (ret < 0 || !s->buf) {
 		ret = bc_err_set(err, -ENOMEM, "Could not allocate the qcow2 caches");

@@ -200,12 +200,15 @@ static uint64_t rnd(void)
 	return rng;
 }
 
+static struct bc_open_opts small_cache_opts;
+
 static int open_mem(struct bc_image *img, struct bc_file *f)
 {
 	struct bc_err err = { 0 };
 	int ret;
 
 	memset(img, 0, sizeof(*img));
+	img->open_opts = small_cache_opts.driver_opts ? &small_cache_opts : NULL;
 	img->fmt = &bc_format_qcow2;
 	img->file = f;
 	img->filename = (char *)"mem.qcow2";
@@ -329,5 +332,13 @@ int main(void)
 	e2e("cluster_size=65536,extended_l2=on", 4u << 20);
 	e2e("cluster_size=16384,extended_l2=on,refcount_bits=8,lazy_refcounts=on", 2u << 20);
 	e2e("cluster_size=2M", 8u << 20);
+	/* tiny caches: eviction and write-back ordering on every few operations */
+	small_cache_opts.driver_opts = bc_opts_new();
+	bc_opts_set(small_cache_opts.driver_opts, "l2-cache-size", "1");
+	bc_opts_set(small_cache_opts.driver_opts, "refcount-cache-size", "1");
+	e2e("cluster_size=512", 2u << 20);
+	e2e("cluster_size=512,refcount_bits=64,lazy_refcounts=on", 6u << 20);
+	e2e("cluster_size=16384,extended_l2=on,refcount_bits=1", 4u << 20);
+	bc_opts_free(small_cache_opts.driver_opts);
 	return tap_done();
 }
