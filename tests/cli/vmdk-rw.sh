@@ -100,4 +100,26 @@ for sf in twoGbMaxExtentSparse twoGbMaxExtentFlat; do
 	check "$sf 3G: same contents as qemu's" qemu-img compare -q ours.vmdk theirs.vmdk
 	same_dump "$sf 3G: qemu's reads the same through strata-io" theirs.vmdk 2146959360 1M
 done
+
+# O_DIRECT (cache=none), when the temporary directory's file system allows it
+qemu-img create -q -f raw direct.raw 64k
+if qemu-io -f raw -t none -c 'read 0 4k' direct.raw >/dev/null 2>&1; then
+	for sf in monolithicSparse twoGbMaxExtentSparse monolithicFlat streamOptimized; do
+		rm -f ours*
+		"$IMG" create -q -f vmdk -o subformat=$sf ours.vmdk $SIZE
+		if [ $sf = streamOptimized ]; then
+			DW="-c 'write -P 0x31 0 128k' -c 'write -P 0x32 512k 64k'"
+		else
+			DW="$W1"
+		fi
+		qemu-img create -q -f raw dref.raw $SIZE
+		eval qemu-io -f raw "$DW" dref.raw >/dev/null 2>&1
+		eval "$IO" -f vmdk -t none "$DW" ours.vmdk >/dev/null 2>&1
+		tap_result $? "$sf: strata-io -t none writes"
+		check "$sf -t none: passes check" qemu-img check ours.vmdk
+		check "$sf -t none: equals the raw reference" qemu-img compare -q -F raw ours.vmdk dref.raw
+	done
+else
+	for i in 1 2 3 4; do echo "ok - O_DIRECT # SKIP not supported in $TEST_TMPDIR"; done
+fi
 tap_end
