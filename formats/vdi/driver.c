@@ -376,6 +376,21 @@ static int vdi_discard(struct bc_image *img, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* As qemu does for map: a host hole under allocated data reads as zeros (a static image's
+ * sparse data area), and the extent stops where the host's data/hole status changes. */
+static void vdi_refine_host_status(struct bc_image *img, struct bc_extent *ext)
+{
+	uint64_t pnum = 0;
+	bool data = true;
+
+	if (bc_file_status(img->file, ext->host_off, ext->len, &pnum, &data) < 0 || !pnum)
+		return;
+	if (!data)
+		ext->flags |= BC_EXT_ZERO;
+	if (pnum < ext->len)
+		ext->len = pnum;
+}
+
 static int vdi_block_status(struct bc_image *img, uint64_t off, uint64_t len,
 			    struct bc_extent *ext)
 {
@@ -411,6 +426,8 @@ static int vdi_block_status(struct bc_image *img, uint64_t off, uint64_t len,
 		}
 	}
 	ext->len = done < len ? done : len;
+	if (ext->flags & BC_EXT_OFFSET)
+		vdi_refine_host_status(img, ext);
 	return 0;
 }
 

@@ -154,4 +154,15 @@ qemu-img check "$T/q-dyn.vdi" >/dev/null 2>&1
 check $? "qemu's image written by strata-io passes qemu-img check"
 qemu-img compare "$T/q-dyn.vdi" "$T/ref-dyn.raw" >/dev/null 2>&1
 check $? "qemu's image written by strata-io equals the raw reference"
+# map (JSON; human where no extent is zero-and-data) as qemu-img's, on images from both tools.
+for img in q-dyn s-dyn q-same q-st s-st; do
+	outs=json
+	case $img in *-st) ;; *) outs="json human" ;; esac
+	for o in $outs; do
+		a=$(cd "$T" && qemu-img map --output=$o $img.vdi 2>&1)
+		b=$(cd "$T" && "$STRATA_IMG" map --output=$o $img.vdi 2>&1)
+		[ "$a" = "$b" ]
+		check $? "map --output=$o of $img as qemu-img's"
+	done
+done
 echo "1..$n"
