@@ -604,6 +604,37 @@ static int qcow2_get_info(struct bc_image *img, struct bc_info *info, struct bc_
 	return 0;
 }
 
+static int qcow2_change_backing(struct bc_image *img, const char *file, const char *fmt,
+				struct bc_err *err)
+{
+	struct qcow2 *s = img->priv;
+	int ret;
+
+	if (!s->writable)
+		return bc_err_set(err, -EROFS, "Image is read-only");
+	if (file && strlen(file) > QCOW2_MAX_BACKING_NAME)
+		return bc_err_set(err, -EINVAL, "Backing file name too long");
+	if (s->h.version < 3 && fmt)
+		fmt = NULL; /* v2 has no backing-format extension */
+	if (qcow2_set_str(&s->h.backing_file, file) < 0 ||
+	    qcow2_set_str(&s->h.backing_fmt, file ? fmt : NULL) < 0)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	if (!file)
+		s->h.backing_file_offset = 0;
+	ret = qcow2_flush_metadata(s);
+	if (ret == 0)
+		ret = qcow2_write_header(s);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	if (ret < 0)
+		return bc_err_set(err, ret, "Could not update the backing file: %s", strerror(-ret));
+	free(img->backing_name);
+	free(img->backing_fmt);
+	img->backing_name = file ? strdup(file) : NULL;
+	img->backing_fmt = file && fmt ? strdup(fmt) : NULL;
+	return 0;
+}
+
 static int qcow2_probe(const uint8_t *buf, size_t len, const char *filename)
 {
 	(void)filename;
@@ -629,4 +660,5 @@ const struct bc_format bc_format_qcow2 = {
 	.get_info = qcow2_get_info,
 	.check = qcow2_check,
 	.snapshot_list = qcow2_snapshot_list,
+	.change_backing = qcow2_change_backing,
 };

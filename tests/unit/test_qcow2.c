@@ -310,7 +310,31 @@ static void e2e(const char *opts_text, uint64_t size)
 		ret = bc_format_qcow2.read(&img, 0, buf, (size_t)size);
 		tap_ok(ret == 0 && !memcmp(buf, shadow, (size_t)size), "reopened reads back (%s)",
 		       opts_text);
+		ret = bc_format_qcow2.change_backing(&img, "base.img", "raw", &err);
+		tap_ok(ret == 0, "change backing file (%s)", opts_text);
 		bc_format_qcow2.close(&img);
+		free(img.backing_name);
+		free(img.backing_fmt);
+		data = (uint8_t *)bc_file_mem_data(mf2, &len);
+		struct bc_file *mf3;
+		if (bc_file_open_mem(&mf3, "mem.qcow2", data, len, 64u << 20) == 0) {
+			if (open_mem(&img, mf3) == 0) {
+				struct qcow2 *s = img.priv;
+				bool v3 = s->h.version >= 3;
+				tap_ok(img.backing_name && !strcmp(img.backing_name, "base.img") &&
+					       (v3 ? img.backing_fmt && !strcmp(img.backing_fmt, "raw")
+						   : !img.backing_fmt),
+				       "new backing file in the header (%s)", opts_text);
+				ret = bc_format_qcow2.read(&img, 0, buf, (size_t)size);
+				tap_ok(ret == 0 && !memcmp(buf, shadow, (size_t)size),
+				       "data unchanged by the header rewrite (%s)", opts_text);
+				bc_format_qcow2.close(&img);
+				free(img.backing_name);
+				free(img.backing_fmt);
+			}
+			bc_file_close(mf3);
+		}
+		img.backing_name = img.backing_fmt = NULL;
 	} else {
 		tap_ok(false, "reopen (%s)", opts_text);
 	}
