@@ -476,9 +476,11 @@ static int qcow2_write_zeroes(struct bc_image *img, uint64_t off, uint64_t len, 
 		}
 		if (ret == 0 && a < b) {
 			ret = zero_common(img, a, b - a, false, flags & BC_ZERO_MAY_UNMAP);
-			if (ret == -ENOTSUP)
-				for (uint64_t p = a; ret <= 0 && p < b; p += g)
+			if (ret == -ENOTSUP) {
+				ret = 0;
+				for (uint64_t p = a; ret == 0 && p < b; p += g)
 					ret = qcow2_write_data(s, p, z, (size_t)g);
+			}
 		}
 		for (uint64_t p = b > a ? b : a; ret == 0 && p < end; ) {
 			uint64_t n = end - p;
