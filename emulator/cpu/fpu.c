@@ -740,6 +740,10 @@ uint32_t rv_f32_add(uint32_t a, uint32_t b, int rm, uint32_t *ff)
 		float bb = r - x, err = (x - (r - bb)) + (y - bb);
 		return adjust32(rb, sgn(err), (bits_f32(err) & ~SGN32) == half_ulp32(rb), rm, ff);
 	}
+	/* A zero sum is exact (tiny sums are); its sign is the host's except in RDN, where it
+	 * is -0 unless both operands are +0. */
+	if (!(rb << 1))
+		return rm == RV_RM_RDN ? (a | b) & SGN32 : rb;
 	TIER2_BIN32("addss", a, b, rm, ff, soft_add(&F32, a, b, rm, ff));
 #else
 	return (uint32_t)soft_add(&F32, a, b, rm, ff);
@@ -762,6 +766,11 @@ uint32_t rv_f32_mul(uint32_t a, uint32_t b, int rm, uint32_t *ff)
 
 	if (fast32_from64((double)f32_of(a) * (double)f32_of(b), rm, ff, &r))
 		return r;
+	if (!(a << 1) || !(b << 1)) { /* zero times finite: exact signed zero */
+		r = (a ^ b) & SGN32;
+		if (biased32(a) != 0xff && biased32(b) != 0xff)
+			return r;
+	}
 	TIER2_BIN32("mulss", a, b, rm, ff, soft_mul(&F32, a, b, rm, ff));
 #else
 	return (uint32_t)soft_mul(&F32, a, b, rm, ff);
@@ -815,6 +824,8 @@ uint64_t rv_f64_add(uint64_t a, uint64_t b, int rm, uint32_t *ff)
 		double bb = r - x, err = (x - (r - bb)) + (y - bb);
 		return adjust64(rb, sgn(err), (bits_f64(err) & ~SGN64) == half_ulp64(rb), rm, ff);
 	}
+	if (!(rb << 1))
+		return rm == RV_RM_RDN ? (a | b) & SGN64 : rb;
 	TIER2_BIN64("addsd", a, b, rm, ff, soft_add(&F64, a, b, rm, ff));
 #else
 	return soft_add(&F64, a, b, rm, ff);
@@ -840,6 +851,8 @@ uint64_t rv_f64_mul(uint64_t a, uint64_t b, int rm, uint32_t *ff)
 		double err = host_fma(x, y, -r);
 		return adjust64(rb, sgn(err), (bits_f64(err) & ~SGN64) == half_ulp64(rb), rm, ff);
 	}
+	if ((!(a << 1) || !(b << 1)) && biased64(a) != 0x7ff && biased64(b) != 0x7ff)
+		return (a ^ b) & SGN64; /* zero times finite: exact signed zero */
 	TIER2_BIN64("mulsd", a, b, rm, ff, soft_mul(&F64, a, b, rm, ff));
 #else
 	return soft_mul(&F64, a, b, rm, ff);

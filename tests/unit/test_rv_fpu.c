@@ -387,6 +387,10 @@ static void test_host_vs_soft(void)
 					}
 					break;
 				}
+				if ((i & 15) == 5) /* signed zeros */
+					b = (rng() & 1) << (is64 ? 63 : 31);
+				else if ((i & 15) == 9) /* exact cancellation */
+					b = a ^ (UINT64_C(1) << (is64 ? 63 : 31));
 				if (o == 6 && (i & 2)) /* into binary32's range */
 					a = (a & UINT64_C(0x800fffffffffffff)) | (UINT64_C(1023 - 160) + rng() % 300) << 52;
 				r1 = fp_exec(is64 ? ops64[o] : ops32[o], a, b, c, rm, 0, &f1);
