@@ -79,6 +79,12 @@ printf 'Strata io test data: 0123456789 !@#$%%^&*()\n' >pattern.txt
 check "write -s source file" 1M -f raw \
 	-c 'write -s ../pattern.txt 0 100' -c 'read -v 0 100' -c 'write -s ../nonexist 0 4' \
 	-c 'write -s ../q 0 4' -c 'write -s ../empty.txt 0 4' -c 'write -P 1 -s x 0 4' img.raw
+LC_ALL=C awk 'BEGIN { for (i = 0; i < 256; i++) printf "%c", i }' >all.bin
+if [ "$(wc -c <all.bin)" -eq 256 ]; then
+	check "hex dump of every byte value" 1M -f raw \
+		-c 'write -s ../all.bin 0 256' -c 'read -v 0 256' -c 'read -v 7 33' \
+		-c 'readv -v 250 3 3' img.raw
+fi
 check "readv, writev" 1M -f raw \
 	-c 'writev -P 3 0 1k 2k' -c 'readv -P 3 0 1k 2k' -c 'readv -v 0 8 8' \
 	-c 'readv -P 4 0 1k' -c 'writev 1M 1' -c 'readv 0 3G' -c 'readv 0 2G 2G' -c 'readv 0' \
