@@ -76,13 +76,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bc_file_close(f);
 	}
 	if (open_bytes(&img, &f, data, size, true) == 0) {
+		/* One allocating write where the input's last byte points, one in-place write,
+		 * a small write-zeroes; each block written costs 1 MiB, so keep it to two. */
+		uint64_t blocks = (img.size + (1u << 20) - 1) >> 20;
+		uint64_t at = blocks ? ((uint64_t)data[size - 1] % blocks) << 20 : 0;
+
 		memset(pattern, 0xa5, sizeof(pattern));
-		if (img.size >= sizeof(pattern)) {
-			(void)bc_format_vdi.write(&img, img.size - sizeof(pattern), pattern,
-						  sizeof(pattern));
+		if (img.size >= 4096 + 100) {
+			if (at + sizeof(pattern) > img.size)
+				at = img.size - sizeof(pattern);
+			(void)bc_format_vdi.write(&img, at, pattern, sizeof(pattern));
 			(void)bc_format_vdi.write(&img, 0, pattern, sizeof(pattern));
-			(void)bc_format_vdi.write_zeroes(&img, 0, img.size < (2u << 20) ? img.size
-										     : (2u << 20), 0);
+			(void)bc_format_vdi.write_zeroes(&img, 100, 4096, 0);
 		}
 		exercise_reads(&img);
 		bc_format_vdi.close(&img);
