@@ -154,6 +154,20 @@ qemu-img check "$T/q-dyn.vdi" >/dev/null 2>&1
 check $? "qemu's image written by strata-io passes qemu-img check"
 qemu-img compare "$T/q-dyn.vdi" "$T/ref-dyn.raw" >/dev/null 2>&1
 check $? "qemu's image written by strata-io equals the raw reference"
+# convert to vdi (dynamic and static) gives qemu-img convert's file; and back to raw.
+qemu-img create -q -f raw "$T/src.raw" 5M
+qemu-io -f raw -c 'write -P 0x12 100 5000' -c 'write -P 0x34 3145728 1048576' "$T/src.raw" >/dev/null
+for o in static=off static=on; do
+	qemu-img convert -O vdi -o $o "$T/src.raw" "$T/cq.vdi"
+	"$STRATA_IMG" convert -O vdi -o $o "$T/src.raw" "$T/cs.vdi"
+	diff_but_uuids "$T/cq.vdi" "$T/cs.vdi"
+	check $? "convert -O vdi -o $o: qemu-img convert's file but for the UUIDs"
+done
+"$STRATA_IMG" convert -O raw "$T/q-dyn.vdi" "$T/back.raw"
+qemu-img convert -O raw "$T/q-dyn.vdi" "$T/back-q.raw"
+cmp "$T/back.raw" "$T/back-q.raw" >/dev/null
+check $? "convert of qemu's vdi to raw: the same bytes as qemu-img convert"
+
 # map (JSON; human where no extent is zero-and-data) as qemu-img's, on images from both tools.
 for img in q-dyn s-dyn q-same q-st s-st; do
 	outs=json
