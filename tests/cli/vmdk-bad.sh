@@ -104,6 +104,18 @@ grep -q "^ERROR: cluster offset for sector 128 points after EOF" r.err
 tap_result $? "check past-EOF grain: qemu-img's message (sanity)"
 grep -q "Check failed: Invalid argument" o.err
 tap_result $? "check past-EOF grain: fails as qemu-img check does"
+# two grain table entries sharing one grain: qemu-img check does not count it, nor do we
+"$IMG" create -q -f vmdk ov.vmdk 1M
+"$IO" -c 'write -P 1 0 192k' ov.vmdk >/dev/null
+gt=$(od -An -tu4 -j 13312 -N 4 ov.vmdk | tr -d " ")
+g1=$(od -An -tx1 -j $((gt * 512 + 4)) -N 4 ov.vmdk)
+# shellcheck disable=SC2086
+poke ov.vmdk $((gt * 512 + 8)) $g1
+"$IMG" check ov.vmdk >o.out 2>&1
+echo "rc=$?" >>o.out
+qemu-img check ov.vmdk >r.out 2>&1
+echo "rc=$?" >>r.out
+same_file "check overlapping grains: same verdict as qemu-img" o.out r.out
 "$IMG" check sp.vmdk >o.out 2>&1
 echo "rc=$?" >>o.out
 qemu-img check sp.vmdk >r.out 2>&1
