@@ -75,13 +75,14 @@ struct rv_insn {
 	int32_t imm;
 };
 
-#define RV_TLB_BITS 8
+#define RV_TLB_BITS 11
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
 #define RV_ITLB_SIZE 64
 #define RV_DPAGES 512 /* decoded-page cache slots (32 KiB each, committed lazily) */
 #define RV_PMP_COUNT 16
 
-/* A host-TLB entry: hit when tag == (va & ~0xfff); host address = va + addend. */
+/* A host-TLB entry: hit when tag == ((va & ~0xfff) | tlb_gen); host address = va + addend.
+ * The generation in the low bits makes a full flush one increment. */
 struct rv_tlb_entry {
 	uint64_t tag;
 	uintptr_t addend;
@@ -114,6 +115,7 @@ struct rv_cpu {
 	uintptr_t fetch_addend;
 	struct rv_dpage *fetch_dp;
 	struct rv_itlb_entry itlb[RV_ITLB_SIZE];
+	uint64_t tlb_gen; /* 1..4094 */
 	struct rv_tlb_entry tlb_r[RV_TLB_SIZE];
 	struct rv_tlb_entry tlb_w[RV_TLB_SIZE];
 	bool tlb_super; /* some cached entry came from a superpage */

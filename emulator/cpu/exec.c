@@ -196,350 +196,375 @@ static int exec_system(struct rv_cpu *cpu, const struct rv_insn *in)
 	return -1;
 }
 
+/* Fetches the instruction at cpu->pc through the fetch cache and its decoded slot, reads
+ * its operands and jumps to its handler. Expanded at the end of every handler (threaded
+ * code), which gives the host's branch predictor one indirect jump per guest opcode. */
+#define FETCH_DISPATCH()                                                                         \
+	do {                                                                                     \
+		/* cpu->budget drops to 0 when something asks to end the batch early */          \
+		if (left-- <= 0 || cpu->budget == 0)                                             \
+			goto out;                                                                \
+		cpu->pc = pc; /* for traps and slow paths; nothing reads it back here */         \
+		if (RV_LIKELY((pc & ~0xfffULL) == cpu->fetch_page && (pc & 0xfff) <= 0xffc)) {   \
+			in = &cpu->fetch_dp->insn[(pc & 0xfff) >> 1];                            \
+			memcpy(&raw, (const void *)(cpu->fetch_addend + (uintptr_t)pc), 4);      \
+			raw &= (raw & 3) == 3 ? ~0u : 0xffffu;                                   \
+		} else if (rv_fetch_slow(cpu, pc, &raw, &in)) {                                  \
+			goto top;                                                                \
+		}                                                                                \
+		if (in->raw != raw)                                                              \
+			rv_decode(raw, in);                                                      \
+		if (trace)                                                                       \
+			trace(cpu, pc, raw, in->len);                                            \
+		next = pc + in->len;                                                             \
+		a = x[in->rs1];                                                                  \
+		b = x[in->rs2];                                                                  \
+		imm = in->imm;                                                                   \
+		goto *dispatch[in->op < OP_COUNT ? in->op : OP_ILLEGAL];                         \
+	} while (0)
+
+/* The instruction completed: count it and go on with the next one. pc, the batch budget
+ * and the retired count live in locals; cpu->pc is written at every fetch and after a trap
+ * the loop restarts from cpu->pc (label top). */
+#define RETIRE_NEXT()              \
+	do {                       \
+		x[0] = 0;          \
+		pc = next;         \
+		retired++;         \
+		FETCH_DISPATCH();  \
+	} while (0)
+
 void rv_run(struct rv_cpu *cpu, int64_t budget)
 {
 	uint64_t *const x = cpu->x;
+	uint64_t pc, next, a, b, v;
+	uint32_t raw;
+	struct rv_insn *in;
+	int64_t imm;
+	int64_t left = budget;
+	uint64_t retired = 0;
+	void (*const trace)(struct rv_cpu *, uint64_t, uint32_t, int) = cpu->trace;
+	static const void *const dispatch[OP_COUNT] = {
+		[OP_LUI] = &&L_OP_LUI,
+		[OP_AUIPC] = &&L_OP_AUIPC,
+		[OP_JAL] = &&L_OP_JAL,
+		[OP_JALR] = &&L_OP_JALR,
+		[OP_BEQ] = &&L_OP_BEQ,
+		[OP_BNE] = &&L_OP_BNE,
+		[OP_BLT] = &&L_OP_BLT,
+		[OP_BGE] = &&L_OP_BGE,
+		[OP_BLTU] = &&L_OP_BLTU,
+		[OP_BGEU] = &&L_OP_BGEU,
+		[OP_LB] = &&L_OP_LB,
+		[OP_LH] = &&L_OP_LH,
+		[OP_LW] = &&L_OP_LW,
+		[OP_LD] = &&L_OP_LD,
+		[OP_LBU] = &&L_OP_LBU,
+		[OP_LHU] = &&L_OP_LHU,
+		[OP_LWU] = &&L_OP_LWU,
+		[OP_SB] = &&L_OP_SB,
+		[OP_SH] = &&L_OP_SH,
+		[OP_SW] = &&L_OP_SW,
+		[OP_SD] = &&L_OP_SD,
+		[OP_ADDI] = &&L_OP_ADDI,
+		[OP_SLTI] = &&L_OP_SLTI,
+		[OP_SLTIU] = &&L_OP_SLTIU,
+		[OP_XORI] = &&L_OP_XORI,
+		[OP_ORI] = &&L_OP_ORI,
+		[OP_ANDI] = &&L_OP_ANDI,
+		[OP_SLLI] = &&L_OP_SLLI,
+		[OP_SRLI] = &&L_OP_SRLI,
+		[OP_SRAI] = &&L_OP_SRAI,
+		[OP_ADD] = &&L_OP_ADD,
+		[OP_SUB] = &&L_OP_SUB,
+		[OP_SLL] = &&L_OP_SLL,
+		[OP_SLT] = &&L_OP_SLT,
+		[OP_SLTU] = &&L_OP_SLTU,
+		[OP_XOR] = &&L_OP_XOR,
+		[OP_SRL] = &&L_OP_SRL,
+		[OP_SRA] = &&L_OP_SRA,
+		[OP_OR] = &&L_OP_OR,
+		[OP_AND] = &&L_OP_AND,
+		[OP_ADDIW] = &&L_OP_ADDIW,
+		[OP_SLLIW] = &&L_OP_SLLIW,
+		[OP_SRLIW] = &&L_OP_SRLIW,
+		[OP_SRAIW] = &&L_OP_SRAIW,
+		[OP_ADDW] = &&L_OP_ADDW,
+		[OP_SUBW] = &&L_OP_SUBW,
+		[OP_SLLW] = &&L_OP_SLLW,
+		[OP_SRLW] = &&L_OP_SRLW,
+		[OP_SRAW] = &&L_OP_SRAW,
+		[OP_MUL] = &&L_OP_MUL,
+		[OP_MULH] = &&L_OP_MULH,
+		[OP_MULHSU] = &&L_OP_MULHSU,
+		[OP_MULHU] = &&L_OP_MULHU,
+		[OP_DIV] = &&L_OP_DIV,
+		[OP_DIVU] = &&L_OP_DIVU,
+		[OP_REM] = &&L_OP_REM,
+		[OP_REMU] = &&L_OP_REMU,
+		[OP_MULW] = &&L_OP_MULW,
+		[OP_DIVW] = &&L_OP_DIVW,
+		[OP_DIVUW] = &&L_OP_DIVUW,
+		[OP_REMW] = &&L_OP_REMW,
+		[OP_REMUW] = &&L_OP_REMUW,
+		[OP_FENCE] = &&L_OP_FENCE,
+		[OP_FENCE_I] = &&L_OP_FENCE_I,
+		[OP_ECALL] = &&L_OP_ECALL,
+		[OP_EBREAK] = &&L_OP_EBREAK,
+		[OP_MRET] = &&L_OP_MRET,
+		[OP_SRET] = &&L_OP_SRET,
+		[OP_WFI] = &&L_OP_WFI,
+		[OP_SFENCE_VMA] = &&L_OP_SFENCE_VMA,
+		[OP_CSRRW] = &&L_OP_CSRRW,
+		[OP_CSRRS] = &&L_OP_CSRRS,
+		[OP_CSRRC] = &&L_OP_CSRRC,
+		[OP_CSRRWI] = &&L_OP_CSRRWI,
+		[OP_CSRRSI] = &&L_OP_CSRRSI,
+		[OP_CSRRCI] = &&L_OP_CSRRCI,
+		[OP_AMO] = &&L_OP_AMO,
+		[OP_FLW] = &&L_OP_FLW,
+		[OP_FLD] = &&L_OP_FLD,
+		[OP_FSW] = &&L_OP_FSW,
+		[OP_FSD] = &&L_OP_FSD,
+		[OP_FP] = &&L_OP_FP,
+		[OP_ILLEGAL] = &&L_OP_ILLEGAL,
+	};
 
-	cpu->budget = budget;
-	while (cpu->budget > 0) {
-		uint64_t pc = cpu->pc;
-		uint32_t raw;
-		struct rv_insn *in;
-		cpu->budget--;
-		if (RV_LIKELY((pc & ~0xfffULL) == cpu->fetch_page && (pc & 0xfff) <= 0xffc)) {
-			in = &cpu->fetch_dp->insn[(pc & 0xfff) >> 1];
-			memcpy(&raw, (const void *)(cpu->fetch_addend + (uintptr_t)pc), 4);
-			raw &= (raw & 3) == 3 ? ~0u : 0xffffu;
-		} else if (rv_fetch_slow(cpu, pc, &raw, &in)) {
-			continue;
-		}
-		if (in->raw != raw)
-			rv_decode(raw, in);
-		if (cpu->trace)
-			cpu->trace(cpu, pc, raw, in->len);
-
-		uint64_t next = pc + in->len;
-		uint64_t a = x[in->rs1], b = x[in->rs2], v;
-		int64_t imm = in->imm;
-		/* threaded dispatch: GCC replicates this indirect jump into every handler, which
-		 * gives the host's branch predictor one jump site per guest opcode */
-		static const void *const dispatch[OP_COUNT] = {
-			[OP_LUI] = &&L_OP_LUI,
-			[OP_AUIPC] = &&L_OP_AUIPC,
-			[OP_JAL] = &&L_OP_JAL,
-			[OP_JALR] = &&L_OP_JALR,
-			[OP_BEQ] = &&L_OP_BEQ,
-			[OP_BNE] = &&L_OP_BNE,
-			[OP_BLT] = &&L_OP_BLT,
-			[OP_BGE] = &&L_OP_BGE,
-			[OP_BLTU] = &&L_OP_BLTU,
-			[OP_BGEU] = &&L_OP_BGEU,
-			[OP_LB] = &&L_OP_LB,
-			[OP_LH] = &&L_OP_LH,
-			[OP_LW] = &&L_OP_LW,
-			[OP_LD] = &&L_OP_LD,
-			[OP_LBU] = &&L_OP_LBU,
-			[OP_LHU] = &&L_OP_LHU,
-			[OP_LWU] = &&L_OP_LWU,
-			[OP_SB] = &&L_OP_SB,
-			[OP_SH] = &&L_OP_SH,
-			[OP_SW] = &&L_OP_SW,
-			[OP_SD] = &&L_OP_SD,
-			[OP_ADDI] = &&L_OP_ADDI,
-			[OP_SLTI] = &&L_OP_SLTI,
-			[OP_SLTIU] = &&L_OP_SLTIU,
-			[OP_XORI] = &&L_OP_XORI,
-			[OP_ORI] = &&L_OP_ORI,
-			[OP_ANDI] = &&L_OP_ANDI,
-			[OP_SLLI] = &&L_OP_SLLI,
-			[OP_SRLI] = &&L_OP_SRLI,
-			[OP_SRAI] = &&L_OP_SRAI,
-			[OP_ADD] = &&L_OP_ADD,
-			[OP_SUB] = &&L_OP_SUB,
-			[OP_SLL] = &&L_OP_SLL,
-			[OP_SLT] = &&L_OP_SLT,
-			[OP_SLTU] = &&L_OP_SLTU,
-			[OP_XOR] = &&L_OP_XOR,
-			[OP_SRL] = &&L_OP_SRL,
-			[OP_SRA] = &&L_OP_SRA,
-			[OP_OR] = &&L_OP_OR,
-			[OP_AND] = &&L_OP_AND,
-			[OP_ADDIW] = &&L_OP_ADDIW,
-			[OP_SLLIW] = &&L_OP_SLLIW,
-			[OP_SRLIW] = &&L_OP_SRLIW,
-			[OP_SRAIW] = &&L_OP_SRAIW,
-			[OP_ADDW] = &&L_OP_ADDW,
-			[OP_SUBW] = &&L_OP_SUBW,
-			[OP_SLLW] = &&L_OP_SLLW,
-			[OP_SRLW] = &&L_OP_SRLW,
-			[OP_SRAW] = &&L_OP_SRAW,
-			[OP_MUL] = &&L_OP_MUL,
-			[OP_MULH] = &&L_OP_MULH,
-			[OP_MULHSU] = &&L_OP_MULHSU,
-			[OP_MULHU] = &&L_OP_MULHU,
-			[OP_DIV] = &&L_OP_DIV,
-			[OP_DIVU] = &&L_OP_DIVU,
-			[OP_REM] = &&L_OP_REM,
-			[OP_REMU] = &&L_OP_REMU,
-			[OP_MULW] = &&L_OP_MULW,
-			[OP_DIVW] = &&L_OP_DIVW,
-			[OP_DIVUW] = &&L_OP_DIVUW,
-			[OP_REMW] = &&L_OP_REMW,
-			[OP_REMUW] = &&L_OP_REMUW,
-			[OP_FENCE] = &&L_OP_FENCE,
-			[OP_FENCE_I] = &&L_OP_FENCE_I,
-			[OP_ECALL] = &&L_OP_ECALL,
-			[OP_EBREAK] = &&L_OP_EBREAK,
-			[OP_MRET] = &&L_OP_MRET,
-			[OP_SRET] = &&L_OP_SRET,
-			[OP_WFI] = &&L_OP_WFI,
-			[OP_SFENCE_VMA] = &&L_OP_SFENCE_VMA,
-			[OP_CSRRW] = &&L_OP_CSRRW,
-			[OP_CSRRS] = &&L_OP_CSRRS,
-			[OP_CSRRC] = &&L_OP_CSRRC,
-			[OP_CSRRWI] = &&L_OP_CSRRWI,
-			[OP_CSRRSI] = &&L_OP_CSRRSI,
-			[OP_CSRRCI] = &&L_OP_CSRRCI,
-			[OP_AMO] = &&L_OP_AMO,
-			[OP_FLW] = &&L_OP_FLW,
-			[OP_FLD] = &&L_OP_FLD,
-			[OP_FSW] = &&L_OP_FSW,
-			[OP_FSD] = &&L_OP_FSD,
-			[OP_FP] = &&L_OP_FP,
-			[OP_ILLEGAL] = &&L_OP_ILLEGAL,
-		};
-		goto *dispatch[in->op < OP_COUNT ? in->op : OP_ILLEGAL];
+	cpu->budget = 1;
+top:
+	pc = cpu->pc;
+	FETCH_DISPATCH();
 	L_OP_LUI:
 		x[in->rd] = (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_AUIPC:
 		x[in->rd] = pc + (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_JAL:
 		x[in->rd] = next;
 		next = pc + (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_JALR:
 		x[in->rd] = next;
 		next = (a + (uint64_t)imm) & ~1ULL;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_BEQ:
 		if (a == b)
 			next = pc + (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_BNE:
 		if (a != b)
 			next = pc + (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_BLT:
 		if ((int64_t)a < (int64_t)b)
 			next = pc + (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_BGE:
 		if ((int64_t)a >= (int64_t)b)
 			next = pc + (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_BLTU:
 		if (a < b)
 			next = pc + (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_BGEU:
 		if (a >= b)
 			next = pc + (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_LB:
 		if (rv_load(cpu, a + (uint64_t)imm, 1, &v))
-			continue;
+			goto top;
 		x[in->rd] = (uint64_t)(int8_t)v;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_LH:
 		if (rv_load(cpu, a + (uint64_t)imm, 2, &v))
-			continue;
+			goto top;
 		x[in->rd] = (uint64_t)(int16_t)v;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_LW:
 		if (rv_load(cpu, a + (uint64_t)imm, 4, &v))
-			continue;
+			goto top;
 		x[in->rd] = (uint64_t)(int32_t)v;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_LD:
 		if (rv_load(cpu, a + (uint64_t)imm, 8, &v))
-			continue;
+			goto top;
 		x[in->rd] = v;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_LBU:
 		if (rv_load(cpu, a + (uint64_t)imm, 1, &v))
-			continue;
+			goto top;
 		x[in->rd] = v;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_LHU:
 		if (rv_load(cpu, a + (uint64_t)imm, 2, &v))
-			continue;
+			goto top;
 		x[in->rd] = v;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_LWU:
 		if (rv_load(cpu, a + (uint64_t)imm, 4, &v))
-			continue;
+			goto top;
 		x[in->rd] = v;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SB:
 		if (rv_store(cpu, a + (uint64_t)imm, 1, b))
-			continue;
-		goto retire;
+			goto top;
+		RETIRE_NEXT();
 	L_OP_SH:
 		if (rv_store(cpu, a + (uint64_t)imm, 2, b))
-			continue;
-		goto retire;
+			goto top;
+		RETIRE_NEXT();
 	L_OP_SW:
 		if (rv_store(cpu, a + (uint64_t)imm, 4, b))
-			continue;
-		goto retire;
+			goto top;
+		RETIRE_NEXT();
 	L_OP_SD:
 		if (rv_store(cpu, a + (uint64_t)imm, 8, b))
-			continue;
-		goto retire;
+			goto top;
+		RETIRE_NEXT();
 	L_OP_ADDI:
 		x[in->rd] = a + (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SLTI:
 		x[in->rd] = (int64_t)a < imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SLTIU:
 		x[in->rd] = a < (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_XORI:
 		x[in->rd] = a ^ (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_ORI:
 		x[in->rd] = a | (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_ANDI:
 		x[in->rd] = a & (uint64_t)imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SLLI:
 		x[in->rd] = a << imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SRLI:
 		x[in->rd] = a >> imm;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SRAI:
 		x[in->rd] = (uint64_t)((int64_t)a >> imm);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_ADD:
 		x[in->rd] = a + b;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SUB:
 		x[in->rd] = a - b;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SLL:
 		x[in->rd] = a << (b & 63);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SLT:
 		x[in->rd] = (int64_t)a < (int64_t)b;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SLTU:
 		x[in->rd] = a < b;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_XOR:
 		x[in->rd] = a ^ b;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SRL:
 		x[in->rd] = a >> (b & 63);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SRA:
 		x[in->rd] = (uint64_t)((int64_t)a >> (b & 63));
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_OR:
 		x[in->rd] = a | b;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_AND:
 		x[in->rd] = a & b;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_ADDIW:
 		x[in->rd] = (uint64_t)(int32_t)(uint32_t)(a + (uint64_t)imm);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SLLIW:
 		x[in->rd] = (uint64_t)(int32_t)((uint32_t)a << imm);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SRLIW:
 		x[in->rd] = (uint64_t)(int32_t)((uint32_t)a >> imm);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SRAIW:
 		x[in->rd] = (uint64_t)((int32_t)a >> imm);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_ADDW:
 		x[in->rd] = (uint64_t)(int32_t)(uint32_t)(a + b);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SUBW:
 		x[in->rd] = (uint64_t)(int32_t)(uint32_t)(a - b);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SLLW:
 		x[in->rd] = (uint64_t)(int32_t)((uint32_t)a << (b & 31));
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SRLW:
 		x[in->rd] = (uint64_t)(int32_t)((uint32_t)a >> (b & 31));
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_SRAW:
 		x[in->rd] = (uint64_t)((int32_t)a >> (b & 31));
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_MUL:
 		x[in->rd] = a * b;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_MULH:
 		x[in->rd] = mulh64((int64_t)a, (int64_t)b);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_MULHSU:
 		x[in->rd] = mulhsu64((int64_t)a, b);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_MULHU:
 		x[in->rd] = mulhu64(a, b);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_DIV:
 			x[in->rd] = b == 0 ? ~0ULL
 				  : ((int64_t)a == INT64_MIN && (int64_t)b == -1) ? a
 				  : (uint64_t)((int64_t)a / (int64_t)b);
-			goto retire;
+			RETIRE_NEXT();
 	L_OP_DIVU:
 		x[in->rd] = b == 0 ? ~0ULL : a / b;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_REM:
 			x[in->rd] = b == 0 ? a : ((int64_t)a == INT64_MIN && (int64_t)b == -1) ? 0
 				  : (uint64_t)((int64_t)a % (int64_t)b);
-			goto retire;
+			RETIRE_NEXT();
 	L_OP_REMU:
 		x[in->rd] = b == 0 ? a : a % b;
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_MULW:
 		x[in->rd] = (uint64_t)(int32_t)(uint32_t)(a * b);
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_DIVW:
 		{
 			int32_t s1 = (int32_t)a, s2 = (int32_t)b;
 			x[in->rd] = (uint64_t)(int64_t)(s2 == 0 ? -1 : (s1 == INT32_MIN && s2 == -1) ? s1 : s1 / s2);
-			goto retire;
+			RETIRE_NEXT();
 		}
 	L_OP_DIVUW:
 		{
 			uint32_t u1 = (uint32_t)a, u2 = (uint32_t)b;
 			x[in->rd] = (uint64_t)(int32_t)(u2 == 0 ? ~0u : u1 / u2);
-			goto retire;
+			RETIRE_NEXT();
 		}
 	L_OP_REMW:
 		{
 			int32_t s1 = (int32_t)a, s2 = (int32_t)b;
 			x[in->rd] = (uint64_t)(int64_t)(s2 == 0 ? s1 : (s1 == INT32_MIN && s2 == -1) ? 0 : s1 % s2);
-			goto retire;
+			RETIRE_NEXT();
 		}
 	L_OP_REMUW:
 		{
 			uint32_t u1 = (uint32_t)a, u2 = (uint32_t)b;
 			x[in->rd] = (uint64_t)(int32_t)(u2 == 0 ? u1 : u1 % u2);
-			goto retire;
+			RETIRE_NEXT();
 		}
 	L_OP_FENCE:
-		goto retire;
+		RETIRE_NEXT();
 	L_OP_FENCE_I:
-		goto retire; /* the decode cache is keyed by raw bits: nothing to drop */
+		RETIRE_NEXT(); /* the decode cache is keyed by raw bits: nothing to drop */
 	L_OP_ECALL:
 	L_OP_EBREAK:
 	L_OP_MRET:
@@ -553,34 +578,35 @@ void rv_run(struct rv_cpu *cpu, int64_t budget)
 	L_OP_CSRRSI:
 	L_OP_CSRRCI:
 		{
+			cpu->instret += retired; /* CSR reads of instret/cycle see the exact count */
+			retired = 0;
 			int r = exec_system(cpu, in);
 			if (r < 0)
-				continue;
+				goto top;
 			if (r > 0) { /* xRET set pc itself */
 				cpu->instret++;
-				continue;
+				goto top;
 			}
-			goto retire;
+			RETIRE_NEXT();
 		}
 	L_OP_AMO:
 			if (exec_amo(cpu, in))
-				continue;
-			goto retire;
+				goto top;
+			RETIRE_NEXT();
 	L_OP_FLW:
 	L_OP_FLD:
 	L_OP_FSW:
 	L_OP_FSD:
 	L_OP_FP:
 			if (rv_exec_fp(cpu, in))
-				continue;
-			goto retire;
+				goto top;
+			RETIRE_NEXT();
 	L_OP_ILLEGAL:
 			illegal(cpu, in);
-			continue;
-	retire:
-		x[0] = 0;
-		cpu->pc = next;
-		cpu->instret++;
-	}
+			goto top;
+out:
+	cpu->pc = pc;
+	cpu->instret += retired;
+	cpu->budget = 0;
 	x[0] = 0;
 }

@@ -13,7 +13,7 @@
 static inline int rv_load(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
 {
 	const struct rv_tlb_entry *e = &cpu->tlb_r[(va >> 12) & (RV_TLB_SIZE - 1)];
-	if (RV_LIKELY(e->tag == (va & ~0xfffULL) && (va & 0xfff) <= 0x1000 - size)) {
+	if (RV_LIKELY(e->tag == ((va & ~0xfffULL) | cpu->tlb_gen) && (va & 0xfff) <= 0x1000 - size)) {
 		uint64_t v = 0;
 		memcpy(&v, (const void *)(e->addend + (uintptr_t)va), size);
 		*val = v;
@@ -25,7 +25,7 @@ static inline int rv_load(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64
 static inline int rv_store(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val)
 {
 	const struct rv_tlb_entry *e = &cpu->tlb_w[(va >> 12) & (RV_TLB_SIZE - 1)];
-	if (RV_LIKELY(e->tag == (va & ~0xfffULL) && (va & 0xfff) <= 0x1000 - size)) {
+	if (RV_LIKELY(e->tag == ((va & ~0xfffULL) | cpu->tlb_gen) && (va & 0xfff) <= 0x1000 - size)) {
 		memcpy((void *)(e->addend + (uintptr_t)va), &val, size);
 		return 0;
 	}

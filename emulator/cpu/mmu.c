@@ -20,8 +20,12 @@
 
 void rv_tlb_flush(struct rv_cpu *cpu)
 {
-	memset(cpu->tlb_r, 0xff, sizeof(cpu->tlb_r));
-	memset(cpu->tlb_w, 0xff, sizeof(cpu->tlb_w));
+	if (++cpu->tlb_gen >= 4095) {
+		/* generations exhausted: clear for real (tag 0 never matches generation >= 1) */
+		memset(cpu->tlb_r, 0, sizeof(cpu->tlb_r));
+		memset(cpu->tlb_w, 0, sizeof(cpu->tlb_w));
+		cpu->tlb_gen = 1;
+	}
 	memset(cpu->itlb, 0xff, sizeof(cpu->itlb));
 	cpu->fetch_page = ~0ULL;
 	cpu->tlb_super = false;
@@ -37,10 +41,10 @@ void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
 	}
 	unsigned i = (va >> 12) & (RV_TLB_SIZE - 1);
 	uint64_t tag = va & ~0xfffULL;
-	if (cpu->tlb_r[i].tag == tag)
-		cpu->tlb_r[i].tag = ~0ULL;
-	if (cpu->tlb_w[i].tag == tag)
-		cpu->tlb_w[i].tag = ~0ULL;
+	if (cpu->tlb_r[i].tag == (tag | cpu->tlb_gen))
+		cpu->tlb_r[i].tag = 0;
+	if (cpu->tlb_w[i].tag == (tag | cpu->tlb_gen))
+		cpu->tlb_w[i].tag = 0;
 	if (cpu->fetch_page == tag)
 		cpu->fetch_page = ~0ULL;
 	unsigned j = (va >> 12) & (RV_ITLB_SIZE - 1);
@@ -199,7 +203,7 @@ static int load_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *va
 	uint8_t *host = vm_bus_ram(cpu->bus, pa & ~0xfffULL, 4096);
 	if (host && page_ok) {
 		struct rv_tlb_entry *e = &cpu->tlb_r[(va >> 12) & (RV_TLB_SIZE - 1)];
-		e->tag = va & ~0xfffULL;
+		e->tag = (va & ~0xfffULL) | cpu->tlb_gen;
 		e->addend = (uintptr_t)host - (uintptr_t)(va & ~0xfffULL);
 	}
 	if (vm_bus_read(cpu->bus, pa, size, val)) {
@@ -258,7 +262,7 @@ static int store_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t va
 	uint8_t *host = vm_bus_ram(cpu->bus, page, 4096);
 	if (host && page_ok && (cpu->bus->watch_pa & ~0xfffULL) != page) {
 		struct rv_tlb_entry *e = &cpu->tlb_w[(va >> 12) & (RV_TLB_SIZE - 1)];
-		e->tag = va & ~0xfffULL;
+		e->tag = (va & ~0xfffULL) | cpu->tlb_gen;
 		e->addend = (uintptr_t)host - (uintptr_t)(va & ~0xfffULL);
 	}
 	if (!vm_bus_ram(cpu->bus, pa, size) || (cpu->bus->watch_pa & ~0xfffULL) == page)
