@@ -23,6 +23,14 @@
 
 #include <string.h>
 
+/* Tier 1 needs every operation rounded exactly as written. */
+#ifdef __FAST_MATH__
+#error "fpu.c must not be compiled with -ffast-math"
+#endif
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 typedef unsigned __int128 u128;
 
 /* ---- format descriptions ------------------------------------------------------------------ */
@@ -547,7 +555,8 @@ static inline uint64_t bits_f64(double v)
 	return x;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+/* -DRV_FPU_SOFT_ONLY builds tiers 1-2 out on x86-64 too (to test the portable code). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(RV_FPU_SOFT_ONLY)
 #define HAVE_HOST_FPU 1
 
 static inline uint32_t canon32(uint32_t r) { return (r & 0x7fffffffu) > 0x7f800000u ? RV_F32_CNAN : r; }
