@@ -213,23 +213,25 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		ret = bc_err_set(err, (int)flen, "Could not get the size of '%s'", img->filename);
 		goto fail;
 	}
-	hbuf = calloc(1, 1u << QCOW2_MAX_CLUSTER_BITS);
-	if (!hbuf) {
-		ret = bc_err_set(err, -ENOMEM, "Out of memory");
-		goto fail;
-	}
 	{
+		/* The header cluster, or the whole file when it is shorter (zero-padded). */
 		size_t want = (uint64_t)flen < (1u << QCOW2_MAX_CLUSTER_BITS) ? (size_t)flen
 									   : (1u << QCOW2_MAX_CLUSTER_BITS);
+		uint8_t first[24];
 		uint32_t cb;
 		if (want >= 24) {
-			ret = bc_file_pread(img->file, hbuf, 24, 0);
+			ret = bc_file_pread(img->file, first, 24, 0);
 			if (ret < 0)
 				goto fail_io;
-			cb = bc_rd_be32(hbuf + 20);
+			cb = bc_rd_be32(first + 20);
 			if (cb >= QCOW2_MIN_CLUSTER_BITS && cb <= QCOW2_MAX_CLUSTER_BITS &&
 			    want > (1u << cb))
 				want = 1u << cb;
+		}
+		hbuf = calloc(1, want > QCOW2_HEADER_LEN_CT ? want : QCOW2_HEADER_LEN_CT);
+		if (!hbuf) {
+			ret = bc_err_set(err, -ENOMEM, "Out of memory");
+			goto fail;
 		}
 		ret = bc_file_pread(img->file, hbuf, want, 0);
 		if (ret < 0)
