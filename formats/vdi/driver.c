@@ -74,7 +74,7 @@ static int vdi_read_bmap(struct bc_image *img, struct vdi_state *s)
 		return 0;
 	/* Read into the same buffer and convert in place: entries are 4 bytes either way. */
 	raw = (uint8_t *)s->bmap;
-	ret = bc_file_pread(img->file, raw, bytes, s->h.offset_bmap);
+	ret = vdi_host_pread(img->file, raw, bytes, s->h.offset_bmap);
 	if (ret < 0)
 		return ret;
 	for (uint32_t i = 0; i < n; i++) {
@@ -115,7 +115,7 @@ static int vdi_open(struct bc_image *img, struct bc_err *err)
 		goto out_free;
 	}
 	s->file_len = (uint64_t)len;
-	ret = bc_file_pread(img->file, s->raw, sizeof(s->raw), 0);
+	ret = vdi_host_pread(img->file, s->raw, sizeof(s->raw), 0);
 	if (ret < 0) {
 		bc_err_set(err, ret, "Could not read the VDI header");
 		goto out_free;
@@ -172,7 +172,7 @@ static int vdi_read(struct bc_image *img, uint64_t off, void *buf, size_t len)
 		} else if (!vdi_block_usable(s, e)) {
 			return -EIO;
 		} else {
-			ret = bc_file_pread(img->file, p, n,
+			ret = vdi_host_pread(img->file, p, n,
 					    s->h.offset_data + (uint64_t)e * VDI_BLOCK_SIZE + in);
 			if (ret < 0)
 				return ret;
@@ -188,7 +188,7 @@ static int vdi_read(struct bc_image *img, uint64_t off, void *buf, size_t len)
 static int vdi_write_header(struct bc_image *img, struct vdi_state *s)
 {
 	bc_wr_le32(s->raw + VDI_OFF_ALLOCATED, s->h.blocks_allocated);
-	return bc_file_pwrite(img->file, s->raw, sizeof(s->raw), 0);
+	return vdi_host_pwrite(img->file, s->raw, sizeof(s->raw), 0);
 }
 
 /* Writes entries [first, first + n) of the in-memory block map to disk. */
@@ -202,7 +202,7 @@ static int vdi_write_bmap(struct bc_image *img, struct vdi_state *s, uint64_t fi
 
 		for (size_t i = 0; i < k; i++)
 			bc_wr_le32(buf + i * 4, s->bmap[first + i]);
-		ret = bc_file_pwrite(img->file, buf, k * 4, s->h.offset_bmap + first * 4);
+		ret = vdi_host_pwrite(img->file, buf, k * 4, s->h.offset_bmap + first * 4);
 		if (ret < 0)
 			return ret;
 		first += k;
@@ -228,7 +228,7 @@ static int vdi_write_new_block(struct bc_image *img, struct vdi_state *s, uint32
 		memcpy(s->zbuf + in, data, len);
 		src = s->zbuf;
 	}
-	return bc_file_pwrite(img->file, src, VDI_BLOCK_SIZE, host);
+	return vdi_host_pwrite(img->file, src, VDI_BLOCK_SIZE, host);
 }
 
 /*
@@ -291,7 +291,7 @@ static int vdi_write(struct bc_image *img, uint64_t off, const void *buf, size_t
 				ret = -EIO;
 				goto out;
 			}
-			ret = bc_file_pwrite(img->file, p, k,
+			ret = vdi_host_pwrite(img->file, p, k,
 					     s->h.offset_data + (uint64_t)e * VDI_BLOCK_SIZE + in);
 		} else {
 			if (!want) {

@@ -92,6 +92,10 @@ bool vdi_uuid_is_null(const uint8_t *uuid);
 /* True when a block map entry names a host block (rather than unallocated/discarded). */
 static inline bool vdi_entry_allocated(uint32_t e) { return e < VDI_DISCARDED; }
 
+/* hostio.c: the host layer's pread/pwrite, widened to aligned sectors under O_DIRECT. */
+int vdi_host_pread(struct bc_file *f, void *buf, size_t len, uint64_t off);
+int vdi_host_pwrite(struct bc_file *f, const void *buf, size_t len, uint64_t off);
+
 /* create.c */
 extern const struct bc_opt_desc vdi_create_opts[];
 int vdi_create(const char *filename, struct bc_opts *opts, struct bc_err *err);

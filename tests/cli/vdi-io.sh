@@ -154,6 +154,27 @@ qemu-img check "$T/q-dyn.vdi" >/dev/null 2>&1
 check $? "qemu's image written by strata-io passes qemu-img check"
 qemu-img compare "$T/q-dyn.vdi" "$T/ref-dyn.raw" >/dev/null 2>&1
 check $? "qemu's image written by strata-io equals the raw reference"
+# cache=none (O_DIRECT): unaligned requests and metadata go through aligned sectors; the
+# result is qemu's, byte for byte (same starting file, so same UUIDs).
+qemu-img create -q -f vdi "$T/dio-q.vdi" 6M
+cp "$T/dio-q.vdi" "$T/dio-s.vdi"
+DIO='write -P 1 0 100
+write -P 2 2097000 4096
+write -P 3 4194304 7
+aio_write -P 4 5000000 70000
+aio_flush
+write -z 100 50
+flush'
+io_script qemu-io "$DIO" "$T/dio-q.vdi" -t none >/dev/null 2>&1
+io_script "$STRATA_IO" "$DIO" "$T/dio-s.vdi" -f vdi -t none >"$T/out" 2>&1
+check $? "strata-io -t none writes"
+cmp "$T/dio-q.vdi" "$T/dio-s.vdi" >/dev/null
+check $? "-t none: the same file as qemu-io's"
+a=$(io_out qemu-io 'read -v 2096990 130' "$T/dio-q.vdi" -r -t none)
+b=$(io_out "$STRATA_IO" 'read -v 2096990 130' "$T/dio-q.vdi" -f vdi -r -t none)
+[ "$a" = "$b" ]
+check $? "-t none: unaligned read as qemu-io's"
+
 # convert to vdi (dynamic and static) gives qemu-img convert's file; and back to raw.
 qemu-img create -q -f raw "$T/src.raw" 5M
 qemu-io -f raw -c 'write -P 0x12 100 5000' -c 'write -P 0x34 3145728 1048576' "$T/src.raw" >/dev/null
