@@ -515,7 +515,7 @@ static void test_direct(void)
 	struct bc_file *f;
 	struct bc_err err = { 0 };
 	size_t len;
-	uint8_t *d = static_image(map, 3, &len), *w = malloc(70000), *r = malloc(70000);
+	uint8_t *d = static_image(map, 3, &len), *w = malloc(70000), *r = malloc(70004);
 	int ret;
 
 	if (!d || !w || !r || bc_file_open_mem(&f, "direct.vdi", d, len, len + 8 * MiB) < 0) {
