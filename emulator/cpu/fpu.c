@@ -3,19 +3,20 @@
  * Every rounded operation has up to three tiers (docs/fpu.md has the full story):
  *
  *  1. Host arithmetic in the default round-to-nearest mode plus an error-free transformation
- *     (TwoSum, FMA-based TwoProduct and remainders) that yields the exact sign of the rounding
- *     error; every other rounding mode, RMM included, and the inexact flag follow from it
- *     without touching MXCSR. Only for normal results away from overflow and underflow
- *     (where NV, DZ, OF and UF cannot occur). add, sub, mul, div, sqrt in both formats,
- *     binary32 fused multiply-add, f64->f32.
+ *     (TwoSum, FMA-based TwoProduct and remainders, round-to-odd for the binary32 FMA) that
+ *     yields the exact sign of the rounding error; every other rounding mode, RMM included,
+ *     and the inexact flag follow from it without touching MXCSR. Only for normal results
+ *     away from overflow and underflow (where NV, DZ, OF and UF cannot occur): add, sub,
+ *     mul, div, sqrt and fused multiply-add in both formats, f64->f32, and integer
+ *     conversions of moderate values (exact truncation plus fraction).
  *  2. The host SSE/FMA instruction under the requested rounding mode, loaded into MXCSR for
  *     that one instruction, flags read back from MXCSR (x86 detects tininess after rounding
  *     like RISC-V). Everything tier 1 declines except RMM and NaN operands of an FMA.
  *  3. Exact software: operands unpacked into integer significands and exponents, the
  *     operation done exactly in 128-bit integers (bits that cannot influence rounding OR-ed
  *     into a sticky bit 0), one rounding in round_pack(). RMM outside tier 1, FMA with NaN
- *     operands, non-x86 hosts, and all integer conversions (RISC-V saturates where x86
- *     returns its "integer indefinite").
+ *     operands, hosts other than x86-64 (or -DRV_FPU_SOFT_ONLY), and the saturating integer
+ *     conversions outside tier 1 (x86 returns its "integer indefinite" instead).
  *
  * Comparisons, min/max and classify are integer code. No function keeps state.
  */
@@ -31,7 +32,7 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-typedef unsigned __int128 u128;
+__extension__ typedef unsigned __int128 u128;
 
 /* ---- format descriptions ------------------------------------------------------------------ */
 
