@@ -943,6 +943,10 @@ static int fma64_fast(double x, double y, double z, int rm, uint32_t *ff, uint64
 	uint64_t rb = bits_f64(r);
 	int dir;
 
+	if (ph == 0 && (x == 0 || y == 0) && z != 0 && biased64(bits_f64(z)) != 0x7ff) {
+		*out = bits_f64(z); /* zero times finite plus nonzero finite z: exactly z */
+		return 1;
+	}
 	if (!in64(rb, LO64_EXACT) || !in64(bits_f64(ph), LO64_EXACT))
 		return 0;
 	pl = host_fma(x, y, -ph);
