@@ -155,7 +155,7 @@ static int raw_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc pr
 
 	(void)shrink;
 	if (prealloc == BC_PREALLOC_METADATA)
-		return bc_err_set(err, -ENOTSUP, "Unsupported preallocation mode 'metadata'");
+		return bc_err_set(err, -ENOTSUP, "Unsupported preallocation mode: metadata");
 	ret = bc_file_truncate(img->file, size);
 	if (ret == 0)
 		ret = raw_preallocate(img->file, old, size, prealloc);
