@@ -12,8 +12,10 @@ for t in "$@"; do
 	name=$(echo "$t" | sed 's|/|_|g')
 	log="$log_dir/$name.log"
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/strata-test.XXXXXX")
+	t0=$(date +%s)
 	TEST_TMPDIR=$tmp "$t" >"$log" 2>&1 </dev/null
 	rc=$?
+	secs=$(($(date +%s) - t0))
 	rm -rf "$tmp"
 	p=$(grep -Ec '^ok [0-9]+' "$log" | tr -d ' ')
 	s=$(grep -Eic '^ok [0-9]+.*# *skip' "$log" | tr -d ' ')
@@ -31,12 +33,12 @@ for t in "$@"; do
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	if [ "$f" -gt 0 ]; then
-		echo "FAIL: $t ($p passed, $f failed) — log: $log"
+		echo "FAIL: $t ($p passed, $f failed, ${secs}s) — log: $log"
 		grep -E '^not ok|^#' "$log" | head -n 40 | sed 's/^/    /'
 	else
 		sk=""
 		[ "$s" -gt 0 ] && sk=", $s skipped"
-		echo "PASS: $t ($p passed$sk)"
+		echo "PASS: $t ($p passed$sk, ${secs}s)"
 	fi
 done
 if [ "$skip" -gt 0 ]; then
