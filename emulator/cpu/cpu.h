@@ -88,9 +88,10 @@ struct rv_tlb_entry {
 	uintptr_t addend;
 };
 
-/* Decoded instructions of one physical page, one slot per 2-byte offset. A slot is used only
- * if its raw bits equal the bytes fetched now, so stores to code and fence.i need no
- * invalidation; all-zero slots decode raw 0, which is illegal anyway. */
+/* Decoded instructions of one physical page, one slot per 2-byte offset; len == 0 marks a
+ * slot not decoded yet. A RAM page with a decoded page is a "code page" (cpu->code_map):
+ * no write-TLB entry may point into it, so every store to it takes the slow path, which
+ * drops the decoded page first (rv_code_write). fence.i therefore has nothing to do. */
 struct rv_dpage {
 	uint64_t pa_page; /* ~0 when unused */
 	struct rv_insn insn[2048];
@@ -120,6 +121,7 @@ struct rv_cpu {
 	struct rv_tlb_entry tlb_w[RV_TLB_SIZE];
 	bool tlb_super; /* some cached entry came from a superpage */
 	struct rv_dpage *dpages;
+	uint8_t *code_map; /* one byte per RAM page: 1 = has a decoded page */
 	struct rv_insn scratch; /* decode slot for code that cannot be cached */
 
 	uint64_t f[32];
@@ -181,6 +183,9 @@ int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val);
 int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val);
 /* Fetches the instruction at pc and picks its decode slot; refills the fetch cache. */
 int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw, struct rv_insn **slot);
+/* Must be called before any write to guest RAM at pa by the CPU's slow paths or a
+ * debugger: drops decoded code of that page. */
+void rv_code_write(struct rv_cpu *cpu, uint64_t pa, uint64_t len);
 /* Atomic memory operands: translate for a read-modify-write, return a host pointer or NULL
  * for MMIO (then *pa is set); raises and returns -1 on a fault. */
 int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr, void **host, uint64_t *pa);

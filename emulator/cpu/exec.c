@@ -20,6 +20,12 @@ int rv_cpu_init(struct rv_cpu *cpu, struct vm_bus *bus)
 		return -ENOMEM;
 	for (int i = 0; i < RV_DPAGES; i++)
 		cpu->dpages[i].pa_page = ~0ULL;
+	cpu->code_map = calloc((size_t)(bus->ram_size >> 12) + 1, 1);
+	if (!cpu->code_map) {
+		free(cpu->dpages);
+		return -ENOMEM;
+	}
+	cpu->fetch_dp = cpu->dpages; /* never dereferenced until fetch_page matches */
 	cpu->bus = bus;
 	rv_cpu_reset(cpu, 0x80000000);
 	return 0;
@@ -28,7 +34,9 @@ int rv_cpu_init(struct rv_cpu *cpu, struct vm_bus *bus)
 void rv_cpu_destroy(struct rv_cpu *cpu)
 {
 	free(cpu->dpages);
+	free(cpu->code_map);
 	cpu->dpages = NULL;
+	cpu->code_map = NULL;
 }
 
 void rv_cpu_reset(struct rv_cpu *cpu, uint64_t pc)
@@ -68,6 +76,7 @@ static void illegal(struct rv_cpu *cpu, const struct rv_insn *in)
 static int exec_amo(struct rv_cpu *cpu, const struct rv_insn *in)
 {
 	unsigned size = in->rm == 3 ? 8 : 4;
+	unsigned rd = in->rd; /* the store below may drop the decoded page holding `in` */
 	uint64_t va = cpu->x[in->rs1];
 	unsigned f5 = (unsigned)in->imm;
 	void *host;
@@ -80,7 +89,7 @@ static int exec_amo(struct rv_cpu *cpu, const struct rv_insn *in)
 				rv_raise(cpu, RV_EXC_STORE_MISALIGNED, va);
 				return -1;
 			}
-			cpu->x[in->rd] = 1;
+			cpu->x[rd] = 1;
 			return 0;
 		}
 	}
@@ -105,7 +114,7 @@ static int exec_amo(struct rv_cpu *cpu, const struct rv_insn *in)
 	switch (f5) {
 	case 0x02: /* lr */
 		cpu->resv_addr = va;
-		cpu->x[in->rd] = old;
+		cpu->x[rd] = old;
 		return 0;
 	case 0x03: /* sc */
 		nv = src;
@@ -136,9 +145,9 @@ static int exec_amo(struct rv_cpu *cpu, const struct rv_insn *in)
 	}
 	if (f5 == 0x03) {
 		cpu->resv_addr = ~0ULL;
-		cpu->x[in->rd] = 0;
+		cpu->x[rd] = 0;
 	} else {
-		cpu->x[in->rd] = old;
+		cpu->x[rd] = old;
 	}
 	return 0;
 }
@@ -205,17 +214,16 @@ static int exec_system(struct rv_cpu *cpu, const struct rv_insn *in)
 		if (left-- <= 0 || cpu->budget == 0)                                             \
 			goto out;                                                                \
 		cpu->pc = pc; /* for traps and slow paths; nothing reads it back here */         \
-		if (RV_LIKELY((pc & ~0xfffULL) == cpu->fetch_page && (pc & 0xfff) <= 0xffc)) {   \
-			in = &cpu->fetch_dp->insn[(pc & 0xfff) >> 1];                            \
-			memcpy(&raw, (const void *)(cpu->fetch_addend + (uintptr_t)pc), 4);      \
-			raw &= (raw & 3) == 3 ? ~0u : 0xffffu;                                   \
-		} else if (rv_fetch_slow(cpu, pc, &raw, &in)) {                                  \
-			goto top;                                                                \
+		in = &cpu->fetch_dp->insn[(pc & 0xfff) >> 1];                                    \
+		if (!RV_LIKELY((pc & ~0xfffULL) == cpu->fetch_page && in->len)) {                \
+			/* a miss of the fetch page or a slot not decoded yet */                 \
+			if (rv_fetch_slow(cpu, pc, &raw, &in))                                   \
+				goto top;                                                        \
+			if (in->len == 0 || in->raw != raw)                                      \
+				rv_decode(raw, in);                                              \
 		}                                                                                \
-		if (in->raw != raw)                                                              \
-			rv_decode(raw, in);                                                      \
 		if (trace)                                                                       \
-			trace(cpu, pc, raw, in->len);                                            \
+			trace(cpu, pc, in->raw, in->len);                                        \
 		next = pc + in->len;                                                             \
 		a = x[in->rs1];                                                                  \
 		b = x[in->rs2];                                                                  \

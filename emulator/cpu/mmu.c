@@ -171,6 +171,7 @@ static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, ui
 			uint64_t want = PTE_A | (acc == RV_ACC_WRITE ? PTE_D : 0);
 			if ((pte & want) != want) {
 				/* hardware A/D update; a single hart needs no compare-and-swap */
+				rv_code_write(cpu, pte_pa, 8);
 				if (!pmp_ok(cpu, pte_pa, 8, RV_ACC_WRITE, RV_PRIV_S) ||
 				    vm_bus_write(cpu->bus, pte_pa, 8, pte | want))
 					return access_fault(acc);
@@ -260,6 +261,8 @@ static int store_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t va
 	}
 	uint64_t page = pa & ~0xfffULL;
 	uint8_t *host = vm_bus_ram(cpu->bus, page, 4096);
+	if (host)
+		rv_code_write(cpu, pa, size);
 	if (host && page_ok && (cpu->bus->watch_pa & ~0xfffULL) != page) {
 		struct rv_tlb_entry *e = &cpu->tlb_w[(va >> 12) & (RV_TLB_SIZE - 1)];
 		e->tag = (va & ~0xfffULL) | cpu->tlb_gen;
@@ -291,23 +294,54 @@ int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val)
 				return -1;
 			}
 		}
-		for (unsigned i = 0; i < size; i++)
+		for (unsigned i = 0; i < size; i++) {
+			rv_code_write(cpu, pa[i], 1);
 			vm_bus_write(cpu->bus, pa[i], 1, (val >> (8 * i)) & 0xff);
+		}
 		return 0;
 	}
 	return store_one(cpu, va, size, val);
 }
 
+static uint8_t *code_flag(struct rv_cpu *cpu, uint64_t pa)
+{
+	uint64_t off = pa - cpu->bus->ram_base;
+	if (pa < cpu->bus->ram_base || off >= cpu->bus->ram_size)
+		return NULL;
+	return &cpu->code_map[off >> 12];
+}
+
+/* The decoded page for a RAM page, claimed (and emptied) if another page had the slot.
+ * Called from the fetch slow path before the fetch cache is set up again. */
 static struct rv_dpage *dpage_for(struct rv_cpu *cpu, uint64_t pa_page)
 {
 	struct rv_dpage *dp = &cpu->dpages[(pa_page >> 12) & (RV_DPAGES - 1)];
-	if (dp->pa_page != pa_page) {
-		/* evicting another page: its slots would mostly mismatch, but clear them so the
-		 * raw-bits check stays the only thing that decides */
+	uint8_t *flag = code_flag(cpu, pa_page);
+	if (dp->pa_page != pa_page || !*flag) {
+		uint8_t *old = dp->pa_page != ~0ULL ? code_flag(cpu, dp->pa_page) : NULL;
+		if (old)
+			*old = 0;
 		memset(dp->insn, 0, sizeof(dp->insn));
 		dp->pa_page = pa_page;
+		*flag = 1;
+		/* write-TLB entries may point into the page: drop them all */
+		rv_tlb_flush(cpu);
 	}
 	return dp;
+}
+
+void rv_code_write(struct rv_cpu *cpu, uint64_t pa, uint64_t len)
+{
+	for (uint64_t page = pa & ~0xfffULL; page < pa + len; page += 4096) {
+		uint8_t *flag = code_flag(cpu, page);
+		if (!flag || !*flag)
+			continue;
+		*flag = 0;
+		struct rv_dpage *dp = &cpu->dpages[(page >> 12) & (RV_DPAGES - 1)];
+		if (dp->pa_page == page)
+			dp->pa_page = ~0ULL;
+		rv_tlb_flush(cpu); /* the fetch cache and instruction TLB may point at dp */
+	}
 }
 
 /* Reads 16 bits of code at va. With fill, a cacheable page becomes the fetch page. */
@@ -328,10 +362,11 @@ static int fetch16(struct rv_cpu *cpu, uint64_t va, uint32_t *half, bool fill, s
 	*dp = NULL;
 	if (page_ok && fill) {
 		uint64_t tag = va & ~0xfffULL;
+		struct rv_dpage *d = dpage_for(cpu, pa & ~0xfffULL); /* may flush the TLBs: first */
 		struct rv_itlb_entry *e = &cpu->itlb[(va >> 12) & (RV_ITLB_SIZE - 1)];
 		e->tag = tag;
 		e->addend = (uintptr_t)host - (uintptr_t)tag;
-		e->dp = dpage_for(cpu, pa & ~0xfffULL);
+		e->dp = d;
 		cpu->fetch_page = tag;
 		cpu->fetch_addend = e->addend;
 		cpu->fetch_dp = e->dp;
@@ -376,11 +411,13 @@ int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw, struct rv_insn
 		}
 		return 0;
 	}
-	/* the instruction straddles two pages: the fast path must not serve it */
+	/* The instruction straddles two pages. Its decoded form cannot live in either page's
+	 * slots (a store to the second page would not drop it): decode it every time. */
 	if (fetch16(cpu, pc + 2, &hi, false, &dp2))
 		return -1;
 	*raw = lo | hi << 16;
-	cpu->fetch_page = ~0ULL;
+	*slot = &cpu->scratch;
+	cpu->scratch.len = 0;
 	return 0;
 }
 
@@ -397,6 +434,8 @@ int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr,
 		return -1;
 	}
 	*host = vm_bus_ram(cpu->bus, *pa, size);
+	if (*host && !is_lr)
+		rv_code_write(cpu, *pa, size);
 	if (!*host || *pa == cpu->bus->watch_pa) {
 		*host = NULL;
 		cpu->budget = 0;
@@ -419,8 +458,10 @@ int rv_debug_access(struct rv_cpu *cpu, uint64_t va, void *buf, size_t len, bool
 		uint8_t *h = vm_bus_ram(cpu->bus, pa, 1);
 		if (!h)
 			return -1;
-		if (write)
+		if (write) {
+			rv_code_write(cpu, pa, 1);
 			*h = p[i];
+		}
 		else
 			p[i] = *h;
 	}
