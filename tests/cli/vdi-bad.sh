@@ -48,7 +48,9 @@ mk dup;    put32 "$T/dup.vdi" $((BMAP + 4)) 0; put32 "$T/dup.vdi" $((BMAP + 8)) 
 mk edge;   put32 "$T/edge.vdi" $((BMAP + 16)) 5
 mk dup2;   put32 "$T/dup2.vdi" $BMAP 3
 for c in clean big count dup edge dup2; do
-	for fmt in human json; do
+	fmts=human
+	case $c in clean | big) fmts="human json" ;; esac
+	for fmt in $fmts; do
 		(cd "$T" && qemu-img check --output=$fmt $c.vdi >q.out 2>q.err; echo "exit $?" >>q.out)
 		(cd "$T" && "$STRATA_IMG" check --output=$fmt $c.vdi >s.out 2>s.err; echo "exit $?" >>s.out)
 		same "check $fmt $c: same stdout and status" "$(cat "$T/q.out")" "$(cat "$T/s.out")"

@@ -27,7 +27,7 @@ diff_but_uuids() {
 
 mkdir -p "$T/q" "$T/s"
 i=0
-for args in "1G" "-o static=on 5M" "1000" "0" "1500K" "64M" "-o static=on 1536K" \
+for args in "1G" "-o static=on 5M" "1000" "0" "1500K" "-o static=on 1536K" \
 	"-o preallocation=full,nocow=on,extent_size_hint=2M 3M" "-o static=on,preallocation=falloc 3M" \
 	"-o static=true 2M" "-o size=4M"; do
 	i=$((i + 1))
@@ -42,10 +42,11 @@ for args in "1G" "-o static=on 5M" "1000" "0" "1500K" "64M" "-o static=on 1536K"
 	fi
 	diff_but_uuids "$T/q/img$i.vdi" "$T/s/img$i.vdi"
 	check $? "create $args: same bytes but for the UUIDs"
-	case $i in 1 | 2 | 3 | 7 | 11) ;; *) continue ;; esac
-	for f in q s; do
-		for fmt in human json; do
-			a=$(run_in "$T/$f" qemu-img info --output=$fmt img$i.vdi)
+	# info: strata-img on qemu's file and on its own, against qemu-img on qemu's file.
+	case $i in 1 | 2 | 3 | 6) ;; *) continue ;; esac
+	for fmt in human json; do
+		a=$(run_in "$T/q" qemu-img info --output=$fmt img$i.vdi)
+		for f in q s; do
 			b=$(run_in "$T/$f" "$STRATA_IMG" info --output=$fmt img$i.vdi)
 			if [ "$a" = "$b" ]; then ok "info $fmt on $f-made '$args'"; else
 				not_ok "info $fmt on $f-made '$args'"
