@@ -363,22 +363,36 @@ static uint64_t rnd_partner(uint64_t a, int ebits, int fbits)
 	}
 }
 
+static int is_fma(int op)
+{
+	return (op >= FP_FMADD_S && op <= FP_FNMADD_S) || (op >= FP_FMADD_D && op <= FP_FNMADD_D);
+}
+
+static int from_int(int op)
+{
+	return (op >= FP_FCVT_S_W && op <= FP_FCVT_S_LU) || (op >= FP_FCVT_D_W && op <= FP_FCVT_D_LU);
+}
+
 static void rand_suite(int is64, int count)
 {
-	static const int op32[] = {FP_FADD_S, FP_FSUB_S, FP_FMUL_S, FP_FDIV_S, FP_FSQRT_S, FP_FMADD_S,
-				   FP_FNMSUB_S, FP_FCVT_W_S, FP_FCVT_LU_S, FP_FCVT_S_L, FP_FCVT_S_D};
-	static const int op64[] = {FP_FADD_D, FP_FSUB_D, FP_FMUL_D, FP_FDIV_D, FP_FSQRT_D, FP_FMADD_D,
-				   FP_FNMSUB_D, FP_FCVT_W_D, FP_FCVT_LU_D, FP_FCVT_D_L, FP_FCVT_D_S};
+	static const int op32[] = {FP_FADD_S,   FP_FSUB_S,    FP_FMUL_S,   FP_FDIV_S,    FP_FSQRT_S,
+				   FP_FMADD_S,  FP_FMSUB_S,   FP_FNMSUB_S, FP_FNMADD_S,  FP_FCVT_W_S,
+				   FP_FCVT_WU_S, FP_FCVT_L_S, FP_FCVT_LU_S, FP_FCVT_S_W, FP_FCVT_S_WU,
+				   FP_FCVT_S_L, FP_FCVT_S_LU, FP_FCVT_S_D};
+	static const int op64[] = {FP_FADD_D,   FP_FSUB_D,    FP_FMUL_D,   FP_FDIV_D,    FP_FSQRT_D,
+				   FP_FMADD_D,  FP_FMSUB_D,   FP_FNMSUB_D, FP_FNMADD_D,  FP_FCVT_W_D,
+				   FP_FCVT_WU_D, FP_FCVT_L_D, FP_FCVT_LU_D, FP_FCVT_D_W, FP_FCVT_D_WU,
+				   FP_FCVT_D_L, FP_FCVT_D_LU, FP_FCVT_D_S};
 	const int *opl = is64 ? op64 : op32;
-	int eb = is64 ? 11 : 8, fb = is64 ? 52 : 23;
+	int eb = is64 ? 11 : 8, fb = is64 ? 52 : 23, nops = N(op32);
 
 	rng_state = (is64 ? UINT64_C(0x243f6a8885a308d3) : UINT64_C(0x13198a2e03707344)) ^
 		    (UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)FP_RAND_SEED);
 	for (int n = 0; n < count; n++) {
-		int op = opl[n % 11];
+		int op = opl[n % nops];
 		uint64_t a = rnd_float(eb, fb), b = rnd_partner(a, eb, fb), c = rnd_float(eb, fb);
 
-		if (op == FP_FMADD_S || op == FP_FMADD_D || op == FP_FNMSUB_S || op == FP_FNMSUB_D) {
+		if (is_fma(op)) {
 			/* aim c at the product's magnitude now and then: cancellation and underflow */
 			if (rng() & 1) {
 				/* one rng() call per statement: the order must not depend on the compiler */
@@ -387,7 +401,7 @@ static void rand_suite(int is64, int count)
 				c = sign | (((a >> fb) & ((UINT64_C(1) << eb) - 1)) << fb);
 				c |= rng() & ((UINT64_C(1) << fb) - 1);
 			}
-		} else if (op == FP_FCVT_S_L || op == FP_FCVT_D_L) {
+		} else if (from_int(op)) {
 			unsigned sh = (unsigned)(rng() & 63);
 
 			a = rng() >> sh;
