@@ -4,10 +4,12 @@
  *  - Pure functions on raw bit patterns (uint32_t = f32 bits, uint64_t = f64 bits).
  *    No global state; thread-safe.
  *  - Host requirement: the calling thread runs in the default floating-point environment
- *    (round to nearest, x86 FTZ/DAZ off), as every C program starts. The fast path relies
- *    on it instead of reading MXCSR; when fpu.c changes the host rounding mode it restores
- *    it (and the host's exception flags) before returning. Never call these functions
- *    with a different fesetround() mode in effect.
+ *    (round to nearest, exceptions masked, x86 FTZ/DAZ off), as every C program starts.
+ *    The fast path relies on it instead of reading MXCSR; when fpu.c changes the host
+ *    rounding mode it restores it before returning. Never call these functions with a
+ *    different fesetround() mode or with feenableexcept() traps in effect. The host's
+ *    sticky exception flags are not preserved (host arithmetic raises them); nothing may
+ *    rely on them.
  *  - `rm` is already resolved by the caller: RV_RM_RNE..RV_RM_RMM (0..4). DYN (7)
  *    and the reserved encodings 5/6 must never be passed.
  *  - `*ff` is OR-ed with RV_FFLAG_* bits (never cleared).
