@@ -18,7 +18,8 @@
  *     on whole grains of images with the zeroed-grain feature (old data is then leaked, as
  *     qemu does).
  *  5. streamOptimized extents only ever append (one compressed grain per unallocated grain),
- *     so existing compressed grains are never rewritten.
+ *     so existing compressed grains are never rewritten. After each flush an end-of-stream
+ *     marker follows the last grain, at the append position (the next grain overwrites it).
  *  6. The descriptor's CID changes once per writable open, before the first data write, the
  *     way qemu marks an image as changed for its children.
  */
@@ -150,13 +151,22 @@ static int open_extent(struct bc_image *img, struct vmdk_state *s,
 	e->read_only = !strcmp(x->access, "RDONLY");
 	if (!strcmp(x->access, "NOACCESS"))
 		return bc_err_set(err, -ENOTSUP, "extent '%s' has NOACCESS access", x->filename);
-	ret = bc_file_open(&e->file, e->path, file_flags(img), img->open_opts->io, err);
+	ret = bc_file_open(&e->file, e->path,
+			   file_flags(img) & ~(e->read_only ? (unsigned)BC_FILE_RDWR : 0u),
+			   img->open_opts->io, err);
 	if (ret < 0)
 		return ret;
 	e->own_file = true;
 	if (same_file(e->file, img->file))
 		return bc_err_set(err, -ELOOP, "extent file '%s' is the descriptor itself",
 				  x->filename);
+	/* two sparse extents in one file would allocate over each other */
+	for (int i = 0; i < s->next - 1; i++)
+		if (s->ext[i].file && (e->type == VMDK_EXT_SPARSE ||
+				       s->ext[i].type == VMDK_EXT_SPARSE) &&
+		    same_file(e->file, s->ext[i].file))
+			return bc_err_set(err, -EINVAL, "extent file '%s' is used by two extents",
+					  x->filename);
 	if (e->type == VMDK_EXT_SPARSE) {
 		ret = vmdk_sparse_open(e, e->path, err);
 		if (ret < 0)
@@ -450,8 +460,13 @@ static int vmdk_write(struct bc_image *img, uint64_t off, const void *buf, size_
 static int vmdk_flush(struct bc_image *img)
 {
 	struct vmdk_state *s = img->priv;
-	int ret = bc_file_flush(img->file);
+	int ret = 0;
 
+	for (int i = 0; i < s->next && ret == 0; i++)
+		if (s->ext[i].compressed)
+			ret = vmdk_stream_write_eos(&s->ext[i]);
+	if (ret == 0)
+		ret = bc_file_flush(img->file);
 	for (int i = 0; i < s->next && ret == 0; i++)
 		if (s->ext[i].own_file)
 			ret = bc_file_flush(s->ext[i].file);

@@ -107,7 +107,29 @@ static int append_grain(struct vmdk_extent *e, uint64_t grain, const uint8_t *da
 		return ret;
 	*sector = (uint32_t)(e->next_alloc / VMDK_SECTOR);
 	e->next_alloc += total;
+	e->eos_pending = true;
 	return 0;
+}
+
+/* The end-of-stream marker qemu-img convert leaves after the last grain. It sits at the
+ * append position without moving it, so the next grain overwrites it and the next flush
+ * writes it again after that grain. */
+int vmdk_stream_write_eos(struct vmdk_extent *e)
+{
+	uint8_t *sec;
+	int ret;
+
+	if (!e->eos_pending)
+		return 0;
+	sec = bc_alloc_aligned(VMDK_SECTOR);
+	if (!sec)
+		return -ENOMEM;
+	memset(sec, 0, VMDK_SECTOR);
+	ret = vmdk_pwrite(e->file, sec, VMDK_SECTOR, e->next_alloc);
+	free(sec);
+	if (ret == 0)
+		e->eos_pending = false;
+	return ret;
 }
 
 int vmdk_stream_write(struct bc_image *img, struct vmdk_extent *e, uint64_t off,

@@ -129,6 +129,7 @@ struct vmdk_extent {
 	uint64_t gt_cached;          /* bytes held in gt[] */
 	bool has_rgd, zero_grain, compressed, markers;
 	uint64_t next_alloc;         /* byte offset where the next grain or table goes */
+	bool eos_pending;            /* stream: grains appended since the last EOS marker */
 	/* last inflated grain (compressed extents) */
 	uint8_t *zbuf;
 	uint64_t zbuf_grain;         /* grain index + 1 held in zbuf, 0 for none */
@@ -177,6 +178,7 @@ int vmdk_pwrite(struct bc_file *f, const void *buf, size_t len, uint64_t off);
 int vmdk_stream_read_grain(struct vmdk_extent *e, uint64_t grain, uint32_t gte, void *grainbuf);
 int vmdk_stream_write(struct bc_image *img, struct vmdk_extent *e, uint64_t off,
 		      const void *buf, size_t len);
+int vmdk_stream_write_eos(struct vmdk_extent *e);
 /* Decompresses a marker-less or marked grain payload held in buf (for tests and fuzzing). */
 int vmdk_inflate(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen);
 

@@ -59,6 +59,15 @@ refused "unknown extent type" badtype.vmdk "Invalid extent line"
 sed '/^RW/d' flat.vmdk >noext.vmdk
 refused "no extents" noext.vmdk "names no extents"
 
+"$IMG" create -q -f vmdk -o subformat=twoGbMaxExtentSparse two.vmdk 3G
+sed 's/two-s002.vmdk/two-s001.vmdk/' two.vmdk >twice.vmdk
+refused "one sparse file as two extents" twice.vmdk "used by two extents"
+sed 's/^RW/RDONLY/' flat.vmdk >ro.vmdk
+chmod a-w flat-flat.vmdk
+"$IO" -c 'read -P 0 0 1M' ro.vmdk >/dev/null 2>&1
+tap_result $? "RDONLY extent of a read-only file opens and reads"
+chmod u+w flat-flat.vmdk
+
 # tolerated: comments, CR-LF, spaces around '=', unknown keys, quotes
 {
 	printf '# Disk DescriptorFile\r\n# a comment\r\nversion = 1\r\nCID = 12345678\r\n'

@@ -342,6 +342,7 @@ static void test_stream_mem(void)
 	tap_ok(bc_write(img, 131072 + 512, w, 65536) == -EINVAL, "misaligned grain: EINVAL");
 	tap_ok(bc_write(img, MiB, w + MiB, 4096) == 0, "short last grain up to the end");
 	tap_ok(bc_read(img, 0, r, 131072) == 0 && !memcmp(r, w, 131072), "read back");
+	tap_ok(bc_flush(img) == 0, "flush");
 	size_t flen;
 	uint8_t *bytes = image_bytes(img, &flen);
 	bc_close(img);
@@ -350,6 +351,10 @@ static void test_stream_mem(void)
 	uint32_t lba = (uint32_t)bc_rd_le64(bytes + 128 * 512);
 	tap_ok(bc_rd_le32(bytes + 128 * 512 + 8) > 0 && lba == 0 && bytes[128 * 512 + 12] == 0x78,
 	       "grain marker: LBA, size, zlib data");
+	static const uint8_t zero_sector[512];
+	tap_ok(flen % 512 == 0 && !memcmp(bytes + flen - 512, zero_sector, 512) &&
+	       memcmp(bytes + flen - 1024, zero_sector, 512),
+	       "end-of-stream marker right after the last grain");
 	img = open_mem(bytes, flen, false);
 	free(bytes);
 	if (!img)
