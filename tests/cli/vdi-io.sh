@@ -154,6 +154,23 @@ qemu-img check "$T/q-dyn.vdi" >/dev/null 2>&1
 check $? "qemu's image written by strata-io passes qemu-img check"
 qemu-img compare "$T/q-dyn.vdi" "$T/ref-dyn.raw" >/dev/null 2>&1
 check $? "qemu's image written by strata-io equals the raw reference"
+# A large sparse image: blocks far apart, a 4 MiB block map, offsets past 2^32 and 2^40 - 1.
+"$STRATA_IMG" create -q -f vdi "$T/big.vdi" 1T
+io_script "$STRATA_IO" 'write -P 0x5c 1099511623680 4096
+write -P 0x5d 4294967295 2
+write -P 0x5e 549755813888 1048576' "$T/big.vdi" >"$T/out" 2>&1
+check $? "1 TiB image: strata-io writes near the end and past 4 GiB"
+qemu-img check "$T/big.vdi" >/dev/null 2>&1
+check $? "1 TiB image: qemu-img check passes"
+a=$(io_out qemu-io 'read -P 0x5c 1099511623680 4096
+read -P 0 1099511619584 4096
+read -P 0x5d 4294967295 2
+read -P 0x5e 549755813888 1048576
+read -P 0 0 1048576' "$T/big.vdi" -r)
+echo "$a" | grep -q -i -e fail -e error
+[ $? = 1 ] && [ "$(stat -c %s "$T/big.vdi")" = $((512 + 4194304 + 4 * 1048576)) ]
+check $? "1 TiB image: qemu-io reads our data, file is header + map + four blocks"
+
 # cache=none (O_DIRECT): unaligned requests and metadata go through aligned sectors; the
 # result is qemu's, byte for byte (same starting file, so same UUIDs).
 qemu-img create -q -f vdi "$T/dio-q.vdi" 6M
