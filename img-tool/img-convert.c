@@ -97,20 +97,6 @@ struct conv_args {
 	int nsrc;
 };
 
-static int conv_append_opts(char **acc, const char *more)
-{
-	size_t old = *acc ? strlen(*acc) : 0;
-	char *n = realloc(*acc, old + strlen(more) + 2);
-
-	if (!n)
-		return -ENOMEM;
-	if (old)
-		n[old++] = ',';
-	strcpy(n + old, more);
-	*acc = n;
-	return 0;
-}
-
 static int conv_parse(int argc, char **argv, struct conv_args *a)
 {
 	static const struct option longopts[] = {
@@ -135,7 +121,7 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		case 'F': a->backing_fmt = optarg; break;
 		case 'c': a->compress = true; break;
 		case 'o':
-			if (conv_append_opts(&a->optstr, optarg) < 0)
+			if (img_append_opts(&a->optstr, optarg) < 0)
 				return 1;
 			break;
 		case 'l': a->snapshot = optarg; break;

@@ -36,21 +36,6 @@ void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d)
 	       "Specify the target filename to include those options.\n");
 }
 
-/* Appends "-o" text: qemu-img joins repeated -o with commas. */
-static int append_opts(char **acc, const char *more)
-{
-	size_t old = *acc ? strlen(*acc) : 0;
-	char *n = realloc(*acc, old + strlen(more) + 2);
-
-	if (!n)
-		return -ENOMEM;
-	if (old)
-		n[old++] = ',';
-	strcpy(n + old, more);
-	*acc = n;
-	return 0;
-}
-
 static int size_error(int ret)
 {
 	if (ret == -ERANGE) {
@@ -84,7 +69,7 @@ static int create_parse(int argc, char **argv, struct create_args *a)
 		case 'b': a->base = optarg; break;
 		case 'f': a->fmt = optarg; break;
 		case 'o':
-			if (append_opts(&a->optstr, optarg) < 0)
+			if (img_append_opts(&a->optstr, optarg) < 0)
 				return 1;
 			break;
 		case 'q': a->quiet = true; break;

@@ -23,6 +23,9 @@ int img_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* getopt's '?' and ':' cases, worded as qemu-img words them; returns 1. */
 int img_bad_option(char **argv, int optind_now, int opt);
 
+/* Appends one -o argument to *acc: qemu-img joins repeated -o options with commas. */
+int img_append_opts(char **acc, const char *more);
+
 enum img_output { IMG_OUTPUT_HUMAN, IMG_OUTPUT_JSON };
 /* Parses --output's argument; prints the error and returns -1 on a bad one. */
 int img_parse_output(const char *arg, enum img_output *out);

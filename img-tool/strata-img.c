@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct img_command {
@@ -65,6 +66,20 @@ int img_parse_output(const char *arg, enum img_output *out)
 		tool_error("--output must be used with human or json as argument.");
 		return -1;
 	}
+	return 0;
+}
+
+int img_append_opts(char **acc, const char *more)
+{
+	size_t old = *acc ? strlen(*acc) : 0;
+	char *n = realloc(*acc, old + strlen(more) + 2);
+
+	if (!n)
+		return -1;
+	if (old)
+		n[old++] = ',';
+	strcpy(n + old, more);
+	*acc = n;
 	return 0;
 }
 
