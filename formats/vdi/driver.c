@@ -220,7 +220,7 @@ static int vdi_write_new_block(struct bc_image *img, struct vdi_state *s, uint32
 
 	if (len != VDI_BLOCK_SIZE) {
 		if (!s->zbuf) {
-			s->zbuf = malloc(VDI_BLOCK_SIZE);
+			s->zbuf = bc_alloc_aligned(VDI_BLOCK_SIZE);     /* no bounce under O_DIRECT */
 			if (!s->zbuf)
 				return -ENOMEM;
 		}
