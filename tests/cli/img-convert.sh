@@ -47,25 +47,12 @@ qemu-img create -q -f raw base.raw 16M; qemu-io -f raw -c 'write -P 6 0 16M' bas
 check "-B: result reads like the source" qemu-img compare src.qcow2 ovl.qcow2
 check "-B: backing file recorded" sh -c 'qemu-img info ovl.qcow2 | grep -q "backing file: base.raw"'
 
-compare_conv() {
-	name=$1
-	shift
-	"$IMG" convert "$@" >o.out 2>o.err; echo "rc=$?" >>o.out
-	qemu-img convert "$@" >r.out 2>r.err; echo "rc=$?" >>r.out
-	normalize r.err >r.e
-	if cmp -s o.out r.out && cmp -s o.err r.e; then
-		tap_result 0 "$name"
-	else
-		tap_result 1 "$name"
-		diff o.out r.out | sed 's/^/# /'; diff o.err r.e | sed 's/^/# /'
-	fi
-}
-compare_conv "missing source" -O qcow2 nofile out.qcow2
-compare_conv "unknown target format" -O nosuch a.raw out.x
-compare_conv "unknown -o key" -O raw -o foo=1 a.raw out.raw
-compare_conv "one file name" a.raw
-compare_conv "target directory missing" -O raw a.raw /nonexistent/out.raw
-compare_conv "-n with missing target" -n -O raw a.raw nofile2
-compare_conv "--target-is-zero without -n" --target-is-zero -O raw a.raw out.raw
-compare_conv "bad -S" -S 1000 -O raw a.raw out.raw
+compare_img "missing source" convert -O qcow2 nofile out.qcow2
+compare_img "unknown target format" convert -O nosuch a.raw out.x
+compare_img "unknown -o key" convert -O raw -o foo=1 a.raw out.raw
+compare_img "one file name" convert a.raw
+compare_img "target directory missing" convert -O raw a.raw /nonexistent/out.raw
+compare_img "-n with missing target" convert -n -O raw a.raw nofile2
+compare_img "--target-is-zero without -n" convert --target-is-zero -O raw a.raw out.raw
+compare_img "bad -S" convert -S 1000 -O raw a.raw out.raw
 tap_end

@@ -44,6 +44,28 @@ same_file() {
 # Replace qemu's program names by ours and an oracle file name by ours.
 normalize() { sed -e "s/qemu-img/strata-img/g; s/qemu-io/strata-io/g" "$@"; }
 
+# compare_img NAME ARGS...: runs "strata-img ARGS" and "qemu-img ARGS" in this directory and
+# compares stdout, stderr (qemu's program names replaced by ours) and the exit status. MASK, if
+# set, is a sed script applied to both stdouts first (run times, rates).
+compare_img() {
+	name=$1
+	shift
+	"$IMG" "$@" >o.out 2>o.err; echo "rc=$?" >>o.out
+	qemu-img "$@" >r.out 2>r.err; echo "rc=$?" >>r.out
+	normalize r.err >r.e
+	if [ -n "${MASK:-}" ]; then
+		sed -i -e "$MASK" o.out r.out
+	fi
+	if cmp -s o.out r.out && cmp -s o.err r.e; then
+		tap_result 0 "$name"
+	else
+		tap_result 1 "$name"
+		diff o.out r.out | head -n 20 | sed 's/^/# /'
+		diff o.err r.e | head -n 20 | sed 's/^/# /'
+		return 1
+	fi
+}
+
 tap_end() {
 	echo "1..$tap_n"
 	[ "$tap_failed" -eq 0 ]
