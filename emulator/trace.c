@@ -1,6 +1,7 @@
 /* trace.c - see trace.h. Tracing installs hooks on the CPU; without -d the hooks are NULL
  * and cost one predictable branch per instruction. */
 #include "emulator/trace.h"
+#include "emulator/disasm.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,16 +15,19 @@ static const char *priv_name(int p)
 static void trace_insn(struct rv_cpu *cpu, uint64_t pc, uint32_t raw, int len)
 {
 	struct vm_trace *t = cpu->trace_opaque;
+	char text[64];
+	vm_disasm(raw, pc, text, sizeof(text));
 	if (t->exec)
-		fprintf(t->log, "exec %s pc=%016llx insn=%0*x\n", priv_name(cpu->priv), (unsigned long long)pc,
-			len == 2 ? 4 : 8, raw);
+		fprintf(t->log, "exec %s pc=%016llx insn=%0*x %s\n", priv_name(cpu->priv), (unsigned long long)pc,
+			len == 2 ? 4 : 8, raw, text);
 	if (t->in_asm) {
 		size_t h = (size_t)((pc >> 1) * 0x9e3779b97f4a7c15ULL) & t->seen_mask;
 		while (t->seen[h] != ~0ULL && t->seen[h] != pc)
 			h = (h + 1) & t->seen_mask;
 		if (t->seen[h] == ~0ULL) {
 			t->seen[h] = pc;
-			fprintf(t->log, "in_asm pc=%016llx insn=%0*x\n", (unsigned long long)pc, len == 2 ? 4 : 8, raw);
+			fprintf(t->log, "in_asm pc=%016llx insn=%0*x %s\n", (unsigned long long)pc, len == 2 ? 4 : 8, raw,
+				text);
 		}
 	}
 }

@@ -1,6 +1,5 @@
-/* trace.h - QEMU-style -d tracing to a log: in_asm (each distinct instruction the first
- * time it is decoded at an address... simplified: every executed instruction's pc and
- * encoding once per pc), exec (every executed instruction), int (every trap). */
+/* trace.h - QEMU-style -d tracing to a log: in_asm (each executed pc once, with encoding and
+ * disassembly), exec (every executed instruction), int (every trap: cause, epc, tval). */
 #ifndef STRATA_EMULATOR_TRACE_H
 #define STRATA_EMULATOR_TRACE_H
 

@@ -65,10 +65,15 @@ fi
 
 # --- GDB stub ---
 if command -v gdb-multiarch >/dev/null 2>&1; then
-	port=$((20000 + $$ % 20000))
-	"$VM" -M virt -bios none -kernel "$ELF" -nographic -S -gdb tcp::$port >"$TMP/gdb-vm.out" 2>&1 &
-	vm=$!
-	sleep 0.3
+	# a port another process holds makes strata-vm fail at once: try a few
+	for try in 1 2 3 4 5; do
+		port=$((20000 + ($$ * 7 + try * 7919) % 40000))
+		timeout 90 "$VM" -M virt -bios none -kernel "$ELF" -nographic -S -gdb tcp::$port >"$TMP/gdb-vm.out" 2>&1 &
+		vm=$!
+		sleep 0.3
+		kill -0 $vm 2>/dev/null && break
+		wait $vm
+	done
 	timeout 60 gdb-multiarch -batch -nx -ex "set pagination off" -ex "target remote :$port" \
 		-ex "break main" -ex "continue" -ex "p/x \$pc == main" -ex "stepi" -ex "p \$pc != main" \
 		-ex "p/x \$sp != 0" -ex "x/1xw main" -ex "set var \$a5 = 0x1234" -ex "p/x \$a5" \
