@@ -90,6 +90,7 @@ static int count_l1(struct qcow2 *s, struct counter *c, const uint64_t *l1, uint
 				if (active && guest < s->h.size) {
 					res->allocated_clusters++;
 					res->compressed_clusters++;
+					res->fragmented_clusters++; /* by nature, as qemu counts */
 				}
 				continue;
 			}

@@ -440,6 +440,47 @@ static int alloc_data_cluster(struct qcow2 *s, uint64_t guest, uint64_t *host)
 	return qcow2_alloc_clusters(s, 1, host);
 }
 
+/* Drops one reference to each host cluster a compressed entry's data touches, once the
+ * entry is no longer on disk (invariant 5). */
+static int free_compressed(struct qcow2 *s, uint64_t e)
+{
+	uint64_t host, len, cs = s->cluster_size;
+	int ret;
+
+	qcow2_compressed_range(s, e, &host, &len);
+	ret = qcow2_flush_metadata(s);
+	if (ret < 0)
+		return ret;
+	return qcow2_free_clusters(s, host & ~(cs - 1),
+				   (host + len - 1) / cs - host / cs + 1);
+}
+
+/* A write into a compressed cluster: decompress, merge, store as a normal cluster. */
+static int rewrite_compressed(struct qcow2 *s, uint64_t off, const uint8_t *data, size_t n,
+			      uint64_t e)
+{
+	uint64_t cs = s->cluster_size, cstart = off & ~(cs - 1), host;
+	uint8_t *l2;
+	uint32_t idx;
+	int ret;
+
+	ret = qcow2_read_compressed(s, e, 0, s->buf, cs);
+	if (ret < 0)
+		return ret;
+	memcpy(s->buf + (off - cstart), data, n);
+	ret = alloc_data_cluster(s, cstart, &host);
+	if (ret < 0)
+		return ret;
+	ret = bc_file_pwrite(s->data_file, s->buf, cs, host);
+	if (ret == 0)
+		ret = l2_lookup(s, off, true, &l2, &idx);
+	if (ret < 0)
+		return ret;
+	set_entry(s, l2, idx, host | QCOW2_OFLAG_COPIED, s->ext_l2 ? 0xffffffffull : 0);
+	s->cbuf_entry = 0;
+	return free_compressed(s, e);
+}
+
 /* Writes [off, off+n) inside one cluster. */
 static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, size_t n)
 {
@@ -455,7 +496,7 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 		return ret;
 	get_entry(s, l2, idx, &e, &bm);
 	if (e & QCOW2_OFLAG_COMPRESSED)
-		return -ENOTSUP; /* rewriting compressed clusters lands with compression */
+		return rewrite_compressed(s, off, data, n, e);
 	hv = has_host(s, e);
 	old_host = e & QCOW2_L2_OFFSET_MASK;
 	if (hv) {
@@ -613,11 +654,17 @@ int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, 
 		get_entry(s, l2, idx, &e, &bm);
 		bool whole = off == cstart && cend == cstart + cs;
 		bool hv = has_host(s, e);
-		if (e & QCOW2_OFLAG_COMPRESSED) {
-			if (!whole) {
-				off = cend;
-				continue;
+		if ((e & QCOW2_OFLAG_COMPRESSED) && !whole) {
+			/* part of a compressed cluster: discard leaves it, zeroing rewrites it */
+			if (!discard) {
+				uint8_t *z = calloc(1, cs);
+				ret = z ? qcow2_write_data(s, off, z, (size_t)(cend - off)) : -ENOMEM;
+				free(z);
+				if (ret < 0)
+					goto out;
 			}
+			off = cend;
+			continue;
 		}
 		if (!s->ext_l2) {
 			bool v3 = s->h.version >= 3;
@@ -649,8 +696,23 @@ int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, 
 				ne = 0;
 			bm = nbm;
 		}
-		if ((ne & QCOW2_L2_OFFSET_MASK) != (e & QCOW2_L2_OFFSET_MASK) ||
-		    ((e & QCOW2_OFLAG_COMPRESSED) && !(ne & QCOW2_OFLAG_COMPRESSED))) {
+		if (e & QCOW2_OFLAG_COMPRESSED) {
+			uint64_t ch, cl;
+			qcow2_compressed_range(s, e, &ch, &cl);
+			for (uint64_t k = ch / cs; k <= (ch + cl - 1) / cs; k++) {
+				if (nfreed == cap) {
+					cap = cap ? cap * 2 : 64;
+					uint64_t *nf = realloc(freed, cap * 8);
+					if (!nf) {
+						ret = -ENOMEM;
+						goto out;
+					}
+					freed = nf;
+				}
+				freed[nfreed++] = k * cs | 1; /* shared: no punch */
+			}
+			s->cbuf_entry = 0;
+		} else if ((ne & QCOW2_L2_OFFSET_MASK) != (e & QCOW2_L2_OFFSET_MASK)) {
 			if (hv && s->data_file == s->file) {
 				if (nfreed == cap) {
 					cap = cap ? cap * 2 : 64;
@@ -674,8 +736,8 @@ out:
 		/* Invariant 5: no reference to a cluster is on disk when its refcount drops. */
 		int r = qcow2_flush_metadata(s);
 		for (size_t i = 0; r == 0 && i < nfreed; i++) {
-			r = qcow2_free_clusters(s, freed[i], 1);
-			if (r == 0)
+			r = qcow2_free_clusters(s, freed[i] & ~1ull, 1);
+			if (r == 0 && !(freed[i] & 1))
 				bc_file_punch(s->file, freed[i], cs);
 		}
 		if (ret == 0)

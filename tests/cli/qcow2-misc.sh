@@ -58,6 +58,22 @@ for ct in zlib zstd; do
 	"$IMG" info c.qcow2 >o.info 2>&1
 	qemu-img info c.qcow2 >r.info 2>&1
 	same_file "info of compressed image ($ct)" o.info r.info
+	"$IMG" check c.qcow2 >o.chk 2>&1
+	qemu-img check c.qcow2 >r.chk 2>&1
+	same_file "check of compressed image ($ct)" o.chk r.chk
+	# writes, zeroes and discards over compressed clusters, against a raw reference
+	cp src.raw ref.raw
+	for t in "$IO" qemu-io; do
+		f=c.qcow2
+		[ "$t" = qemu-io ] && f="-f raw ref.raw"
+		$t -c "write -P 0x11 1000 3000" -c "write -z 131072 65536" -c "write -z 300000 5000" \
+		   -c "discard 524288 131072" -c "write -P 0x22 900000 70000" \
+		   -c "write -z -u 720896 65536" $f >/dev/null 2>&1
+	done
+	qemu-img check -q c.qcow2 >/dev/null 2>&1
+	tap_result $? "rewriting compressed clusters ($ct): check clean"
+	qemu-img compare -q c.qcow2 ref.raw
+	tap_result $? "rewriting compressed clusters ($ct): compare with raw"
 done
 
 # --- internal snapshots: readable, info lists them, writes refused for now ---
