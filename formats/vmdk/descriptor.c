@@ -270,10 +270,10 @@ int vmdk_desc_parse(const char *text, size_t len, struct vmdk_desc *d, const cha
 			goto fail;
 		}
 	}
-	if (!d->create_type) {
-		ret = bc_err_set(err, -EINVAL, "%s%sinvalid VMDK image descriptor", PFX(name));
-		goto fail;
-	}
+	/* qemu finds the CID by searching "CID": without a CID line it reads parentCID's */
+	if (!d->has_cid && d->has_parent_cid)
+		d->cid = d->parent_cid;
+	(void)name;
 	return 0;
 fail:
 	vmdk_desc_free(d);

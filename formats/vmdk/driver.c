@@ -198,6 +198,8 @@ static int open_text(struct bc_image *img, struct vmdk_state *s, struct bc_err *
 	ret = vmdk_desc_parse(s->desc_text, s->desc_len, &s->desc, NULL, err);
 	if (ret < 0)
 		return ret;
+	if (!s->desc.create_type)
+		return bc_err_set(err, -EINVAL, "invalid VMDK image descriptor");
 	if (!strcmp(s->desc.create_type, "vmfsSparse") || !strcmp(s->desc.create_type, "seSparse"))
 		return bc_err_set(err, -ENOTSUP, "Unsupported image type '%s'", s->desc.create_type);
 	if (s->desc.nextents == 0)
@@ -243,11 +245,11 @@ static int open_hosted(struct bc_image *img, struct vmdk_state *s, struct bc_err
 	img->size = e->length;
 	s->stream = e->compressed;
 	s->desc_embedded = true;
-	s->desc_off = e->hdr.desc_offset * VMDK_SECTOR;
-	s->desc_cap = e->hdr.desc_size * VMDK_SECTOR;
-	if (e->hdr.desc_offset && e->hdr.desc_size && flen >= 0 &&
-	    e->hdr.desc_size <= VMDK_MAX_DESC_BYTES / VMDK_SECTOR &&
-	    e->hdr.desc_offset <= (uint64_t)flen / VMDK_SECTOR) {
+	/* like qemu, look for the descriptor at sector 1 when the header does not say */
+	s->desc_off = (e->hdr.desc_offset ? e->hdr.desc_offset : 1) * VMDK_SECTOR;
+	s->desc_cap = (e->hdr.desc_size ? e->hdr.desc_size : 20) * VMDK_SECTOR;
+	if (flen >= 0 && s->desc_cap <= VMDK_MAX_DESC_BYTES &&
+	    s->desc_off / VMDK_SECTOR <= (uint64_t)flen / VMDK_SECTOR) {
 		s->desc_len = (size_t)s->desc_cap;
 		s->desc_text = calloc(1, s->desc_len + 1);
 		if (!s->desc_text)

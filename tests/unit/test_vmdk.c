@@ -75,13 +75,17 @@ static void test_descriptor(void)
 		"createType=\"x\"\nRW 10 NOPE \"a\"\n",
 		"createType=\"x\"\nRW 10 FLAT \"\"\n",
 		"createType=\"x\"\nRW 10 FLAT \"unterminated\n",
-		"version=1\nRW 10 FLAT \"a\"\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err.msg[0] = 0;
 		int ret = vmdk_desc_parse(bad[i], strlen(bad[i]), &d, "t.vmdk", &err);
 		tap_ok(ret == -EINVAL && err.msg[0], "bad descriptor %zu refused: %s", i, err.msg);
 	}
+
+	static const char nocid[] = "# Disk DescriptorFile\nparentCID=0000beef\nRW 1 ZERO\n";
+	tap_ok(vmdk_desc_parse(nocid, sizeof(nocid), &d, NULL, &err) == 0 && d.cid == 0xbeef &&
+	       !d.create_type, "no CID line: parentCID's value, as qemu reads it; no createType");
+	vmdk_desc_free(&d);
 
 	size_t nlen;
 	char *t = vmdk_desc_set_cid(qemu_desc, sizeof(qemu_desc), 0x1234, &nlen);
