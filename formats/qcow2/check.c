@@ -267,10 +267,11 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 		if (rc == c.ref[k])
 			continue;
 		bool leak = rc > c.ref[k];
-		msg(res, "%s cluster %llu refcount=%llu reference=%u",
-		    leak ? (fix & BC_FIX_LEAKS ? "Repairing" : "Leaked")
-			 : (fix & BC_FIX_ERRORS ? "Repairing" : "ERROR"),
+		msg(res, "%s cluster %llu refcount=%llu reference=%u", leak ? "Leaked" : "ERROR",
 		    (unsigned long long)k, (unsigned long long)rc, c.ref[k]);
+		if ((leak && (fix & BC_FIX_LEAKS)) || (!leak && (fix & BC_FIX_ERRORS)))
+			msg(res, "Repairing cluster %llu refcount=%llu reference=%u",
+			    (unsigned long long)k, (unsigned long long)rc, c.ref[k]);
 		if (leak)
 			res->leaks++;
 		else
@@ -282,6 +283,8 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 				continue;
 			}
 			if (leak) {
+				if (!c.ref[k])
+					bc_file_punch(s->file, k * cs, cs);
 				res->leaks_fixed++;
 				res->leaks--;
 			} else {

@@ -116,6 +116,25 @@ same_file "corrupt image refuses read-write open as qemu" o.err r3.err
 qemu-img info k.qcow2 >r.info 2>&1
 same_file "info shows corrupt: true" o.info r.info
 
+# --- a leaked cluster: check and check -r leaks as qemu (output and resulting bytes) ---
+qemu-img create -q -f qcow2 l.qcow2 1M
+qemu-io -c "write 0 256k" l.qcow2 >/dev/null
+l1=$(od -An -t u1 -j 40 -N 8 l.qcow2 | awk '{o=0; for(i=1;i<=NF;i++) o=o*256+$i; print o}')
+l2=$(od -An -t u1 -j "$l1" -N 8 l.qcow2 | awk '{o=0; for(i=2;i<=NF;i++) o=o*256+$i; print o}')
+dd if=/dev/zero of=l.qcow2 bs=1 seek=$((l2 + 8)) count=8 conv=notrunc 2>/dev/null
+cp l.qcow2 l2.qcow2
+"$IMG" check l.qcow2 >o.chk 2>&1
+echo "rc=$?" >>o.chk
+qemu-img check l2.qcow2 >r.chk 2>&1
+echo "rc=$?" >>r.chk
+same_file "leak: check output and exit code" o.chk r.chk
+"$IMG" check -r leaks l.qcow2 >o.chk 2>&1
+qemu-img check -r leaks l2.qcow2 >r.chk 2>&1
+normalize r.chk >r2.chk
+same_file "leak: check -r leaks output" o.chk r2.chk
+cmp -s l.qcow2 l2.qcow2
+tap_result $? "leak: repaired image identical to qemu's"
+
 # --- lazy refcounts and a crash ---
 qemu-img create -q -f qcow2 -o lazy_refcounts=on z.qcow2 1M
 qemu-io -c "write -P 0x91 0 300k" -c abort z.qcow2 >/dev/null 2>&1
