@@ -174,4 +174,20 @@ qemu-img check "$V" >/dev/null 2>&1
 check $? "VirtualBox-style image after our writes: qemu-img check passes"
 cmp "$V" "$T/vbox-q.vdi" >/dev/null
 check $? "VirtualBox-style image after the same writes: the same file as qemu's"
+# A VirtualBox-style fixed (static) image: type 2, data at 1 MiB, every block mapped.
+F=$T/vbox-fixed.vdi
+qemu-img create -q -f vdi -o static=on "$F" 2M
+printf '<<< Oracle VM VirtualBox Disk Image >>>\n' | dd of="$F" conv=notrunc 2>/dev/null
+put32 "$F" $((0x48)) $((0x190))
+put32 "$F" $((0x158)) $((0x100000))
+truncate -s $((3 * 1048576)) "$F"
+qemu-io -f raw -c 'write -P 0x61 1048576 1048576' -c 'write -P 0x62 2097152 1048576' "$F" >/dev/null
+cp "$F" "$T/vbox-fixed-q.vdi"
+a=$(qemu-io -r -c 'read -v 0 2097152' "$F" 2>&1 | grep -v ops/sec | cksum)
+b=$("$STRATA_IO" -r -c 'read -v 0 2097152' "$F" 2>&1 | grep -v ops/sec | cksum)
+same "VirtualBox-style fixed image reads as with qemu-io" "$a" "$b"
+"$STRATA_IO" -c 'write -P 0x63 1048000 1000' "$F" >/dev/null 2>&1
+qemu-io -c 'write -P 0x63 1048000 1000' "$T/vbox-fixed-q.vdi" >/dev/null 2>&1
+cmp "$F" "$T/vbox-fixed-q.vdi" >/dev/null && qemu-img check "$F" >/dev/null 2>&1
+check $? "VirtualBox-style fixed image: written in place as by qemu, check passes"
 echo "1..$n"
