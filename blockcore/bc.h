@@ -186,6 +186,10 @@ int bc_aio_wait(struct bc_image *img, int min);
 /* Memory aligned for O_DIRECT (4096 bytes); free with free(). NULL on failure. */
 void *bc_alloc_aligned(size_t len);
 
+/* name resolved against the directory of overlay, as qemu resolves backing files (malloc'd;
+ * absolute names and "json:" pseudo-names are returned as they are). */
+char *bc_resolve_relative(const char *overlay, const char *name);
+
 /* ---- creating ---------------------------------------------------------------------------- */
 
 /* Creates filename in format fmt. opts holds "size" (may be absent when "backing_file" is set:

@@ -93,9 +93,6 @@ int bc_backing_read(struct bc_image *img, uint64_t off, void *buf, size_t len);
 /* Engine: would these first bytes make a probed-raw image probe as another format? */
 bool bc_raw_probe_would_change(const uint8_t *buf, size_t len);
 
-/* name resolved against the directory of overlay, as qemu resolves backing files (malloc'd). */
-char *bc_resolve_relative(const char *overlay, const char *name);
-
 /* Host-file helpers for create(): make or truncate the file and open it read-write. */
 int bc_create_file(struct bc_file **out, const char *filename, struct bc_err *err);
 

@@ -1,0 +1,177 @@
+/* strata-img rebase: point an image at a new backing file. The safe mode first copies into the
+ * image every range it does not hold itself where the old and the new backing differ, so the
+ * guest-visible content stays the same; -u only rewrites the pointer. */
+#include "img.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REBASE_CHUNK (1u << 20)
+
+/* Reads [off, off+len) of img, or zeros where img is absent or shorter. */
+static int read_or_zero(struct bc_image *img, uint64_t off, uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (img && off < bc_length(img)) {
+		n = bc_length(img) - off < len ? (size_t)(bc_length(img) - off) : len;
+		int ret = bc_read(img, off, buf, n);
+		if (ret < 0)
+			return ret;
+	}
+	memset(buf + n, 0, len - n);
+	return 0;
+}
+
+/* Writes into top the 512-byte sectors where the old and new backing contents differ. */
+static int rebase_copy_diff(struct bc_image *top, uint64_t off, const uint8_t *old,
+			    const uint8_t *new, size_t len)
+{
+	for (size_t s = 0; s < len;) {
+		size_t e = s;
+		while (e < len && !memcmp(old + e, new + e, len - e < 512 ? len - e : 512))
+			e += 512;
+		s = e;
+		while (e < len && memcmp(old + e, new + e, len - e < 512 ? len - e : 512))
+			e += 512;
+		if (e > len)
+			e = len;
+		if (e > s) {
+			int ret = bc_write(top, off + s, old + s, e - s);
+			if (ret < 0)
+				return ret;
+		}
+		s = e;
+	}
+	return 0;
+}
+
+static int rebase_copy(struct bc_image *top, struct bc_image *newb)
+{
+	uint8_t *old = bc_alloc_aligned(REBASE_CHUNK), *new = bc_alloc_aligned(REBASE_CHUNK);
+	uint64_t size = bc_length(top);
+	int ret = old && new ? 0 : -ENOMEM;
+
+	for (uint64_t off = 0; ret == 0 && off < size;) {
+		struct bc_extent e;
+		uint64_t want = size - off < REBASE_CHUNK ? size - off : REBASE_CHUNK;
+		ret = bc_block_status_layer(top, off, want, &e);
+		if (ret < 0)
+			break;
+		if (!(e.flags & BC_EXT_ALLOCATED)) {
+			ret = read_or_zero(bc_backing(top), off, old, (size_t)e.len);
+			if (ret == 0)
+				ret = read_or_zero(newb, off, new, (size_t)e.len);
+			if (ret == 0)
+				ret = rebase_copy_diff(top, off, old, new, (size_t)e.len);
+		}
+		off += e.len;
+	}
+	free(old);
+	free(new);
+	if (ret < 0)
+		tool_error("Error while copying to the rebased image: %s", strerror(-ret));
+	return ret;
+}
+
+struct rebase_args {
+	const char *fmt, *backing, *backing_fmt, *filename;
+	bool unsafe, quiet, share;
+};
+
+static int rebase_parse(int argc, char **argv, struct rebase_args *a)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "force-share", no_argument, NULL, 'U' },
+		{ "object", required_argument, NULL, 'O' },
+		{ "image-opts", no_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hf:F:b:upt:T:qU", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': a->fmt = optarg; break;
+		case 'F': a->backing_fmt = optarg; break;
+		case 'b': a->backing = optarg; break;
+		case 'u': a->unsafe = true; break;
+		case 'q': a->quiet = true; break;
+		case 'U': a->share = true; break;
+		case 'p': case 't': case 'T': case 'O': break;
+		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'h':
+			printf("usage: %s rebase [-U] [-q] [-f fmt] [-p] [-u] -b backing_file "
+			       "[-F backing_fmt] filename\n", tool_name);
+			return -1;
+		default:
+			return img_bad_option(argv, optind, c);
+		}
+	}
+	if (optind != argc - 1)
+		return img_usage_error("Expecting one image file name");
+	if (!a->unsafe && !a->backing)
+		return img_usage_error("Must specify backing file (-b) or use unsafe mode (-u)");
+	a->filename = argv[optind];
+	return 0;
+}
+
+static int rebase_open_new(const struct rebase_args *a, struct bc_image **out)
+{
+	struct bc_open_opts o = { .format = a->backing_fmt, .flags = BC_OPEN_SHARE };
+	struct bc_err err = { 0 };
+	char *path = bc_resolve_relative(a->filename, a->backing);
+	int ret = path ? bc_open(out, path, &o, &err) : -ENOMEM;
+
+	if (ret < 0)
+		tool_error("Could not open new backing file '%s': %s", a->backing, err.msg);
+	free(path);
+	return ret;
+}
+
+int img_rebase(int argc, char **argv)
+{
+	struct rebase_args a = { 0 };
+	struct bc_image *top = NULL, *newb = NULL;
+	struct bc_err err = { 0 };
+	int ret = rebase_parse(argc, argv, &a);
+
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	const char *backing = a.backing && a.backing[0] ? a.backing : NULL;
+	struct bc_open_opts o = { .format = a.fmt, .flags = BC_OPEN_RDWR };
+	if (a.unsafe)
+		o.flags |= BC_OPEN_NO_BACKING;
+	if (bc_open(&top, a.filename, &o, &err) < 0) {
+		tool_error("Could not open '%s': %s", a.filename, err.msg);
+		return 1;
+	}
+	ret = 1;
+	if (backing && !a.backing_fmt && !a.unsafe) {
+		tool_error("Could not change the backing file to '%s': backing format must be specified",
+			   backing);
+		goto out;
+	}
+	if (!a.unsafe) {
+		if (backing && rebase_open_new(&a, &newb) < 0)
+			goto out;
+		if (rebase_copy(top, newb) < 0)
+			goto out;
+	}
+	int cret = bc_change_backing(top, backing, backing ? a.backing_fmt : NULL, &err);
+	if (cret < 0) {
+		tool_error("Could not change the backing file to '%s': %s", backing ? backing : "",
+			   cret == -ENOTSUP ? strerror(ENOTSUP) : err.msg);
+		goto out;
+	}
+	ret = 0;
+out:
+	bc_close(newb);
+	if (bc_close(top) < 0 && ret == 0)
+		ret = 1;
+	return ret;
+}
