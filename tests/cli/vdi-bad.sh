@@ -122,7 +122,13 @@ for c in bmapzero:overlaps hdrsize:"header size" type:"image type" extra:"block 
 	shortmap:truncated; do
 	name=${c%%:*}
 	want=${c#*:}
-	for tool in "$STRATA_IO -c info" "$STRATA_IMG check"; do
+	tools="$STRATA_IO -c info"
+	case $name in bmapzero | short | mapcut) tools="$tools|$STRATA_IMG check" ;; esac
+	IFS='|'
+	# shellcheck disable=SC2086
+	set -- $tools
+	unset IFS
+	for tool in "$@"; do
 		# shellcheck disable=SC2086
 		$tool "$T/$name.vdi" >"$T/o" 2>&1
 		rc=$?
