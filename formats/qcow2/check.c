@@ -234,6 +234,28 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 		if (ret < 0)
 			goto out_io;
 	}
+	{
+		struct qcow2_bitmap *bm;
+		uint64_t doff, dsize;
+		int nbm;
+		if (qcow2_read_bitmaps(s, &bm, &nbm, &doff, &dsize) == 0 && nbm) {
+			inc_range(s, &c, doff, dsize);
+			for (int i = 0; i < nbm; i++) {
+				uint64_t tb = (uint64_t)bm[i].table_size * 8;
+				uint8_t *t = tb <= (64u << 20) ? malloc(tb ? tb : 1) : NULL;
+				inc_range(s, &c, bm[i].table_offset, tb);
+				if (t && bm[i].table_offset % cs == 0 &&
+				    bc_file_pread(s->file, t, tb, bm[i].table_offset) == 0)
+					for (uint64_t j = 0; j < bm[i].table_size; j++) {
+						uint64_t d = bc_rd_be64(t + j * 8) & QCOW2_L2_OFFSET_MASK;
+						if (d)
+							inc_range(s, &c, d, cs);
+					}
+				free(t);
+			}
+			qcow2_bitmaps_free(bm, nbm);
+		}
+	}
 	inc_range(s, &c, s->h.refcount_table_offset, (uint64_t)s->h.refcount_table_clusters * cs);
 	for (uint64_t i = 0; i < s->reftable_size; i++) {
 		uint64_t rb = s->reftable[i] & QCOW2_REFT_OFFSET_MASK;

@@ -594,6 +594,7 @@ static int qcow2_get_info(struct bc_image *img, struct bc_info *info, struct bc_
 	bc_node_add_str(n, "compression-type", s->h.compression_type ? "zstd" : "zlib");
 	if (s->h.version >= 3)
 		bc_node_add_bool(n, "lazy-refcounts", s->lazy);
+	qcow2_bitmaps_info(s, n);
 	bc_node_add_int(n, "refcount-bits", 1ll << s->refcount_order);
 	if (s->h.version >= 3) {
 		if (s->data_file != s->file) {

@@ -237,6 +237,19 @@ int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struc
 int qcow2_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n,
 			struct bc_err *err);
 
+/* ---- bitmap.c ---- */
+struct qcow2_bitmap {
+	uint64_t table_offset;
+	uint32_t table_size;
+	uint32_t flags;
+	uint8_t granularity_bits;
+	char *name;
+};
+int qcow2_read_bitmaps(struct qcow2 *s, struct qcow2_bitmap **out, int *n,
+		       uint64_t *dir_off, uint64_t *dir_size);
+void qcow2_bitmaps_free(struct qcow2_bitmap *b, int n);
+void qcow2_bitmaps_info(struct qcow2 *s, struct bc_node *parent);
+
 /* ---- compress.c ---- */
 int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,
 			  size_t len);

@@ -116,6 +116,22 @@ same_file "corrupt image refuses read-write open as qemu" o.err r3.err
 qemu-img info k.qcow2 >r.info 2>&1
 same_file "info shows corrupt: true" o.info r.info
 
+# --- persistent bitmaps (read only): info lists them, check counts their clusters ---
+qemu-img create -q -f qcow2 bm.qcow2 1M
+qemu-io -c "write 0 64k" bm.qcow2 >/dev/null
+qemu-img bitmap --add bm.qcow2 bm0
+qemu-img bitmap --add -g 128k bm.qcow2 bm1
+qemu-img bitmap --disable bm.qcow2 bm1
+qemu-io -c "write 128k 64k" bm.qcow2 >/dev/null
+for o in --output=human --output=json; do
+	"$IMG" info $o bm.qcow2 >o.info 2>&1
+	qemu-img info $o bm.qcow2 >r.info 2>&1
+	same_file "bitmaps: info $o" o.info r.info
+done
+"$IMG" check bm.qcow2 >o.chk 2>&1
+qemu-img check bm.qcow2 >r.chk 2>&1
+same_file "bitmaps: check" o.chk r.chk
+
 # --- a leaked cluster: check and check -r leaks as qemu (output and resulting bytes) ---
 qemu-img create -q -f qcow2 l.qcow2 1M
 qemu-io -c "write 0 256k" l.qcow2 >/dev/null
