@@ -63,6 +63,41 @@ else
 	skip "HTIF exit code" "no cross compiler"
 fi
 
+# --- instret is exact (QEMU counts host ticks there, so this is strata-vm only) ---
+if command -v riscv64-unknown-elf-gcc >/dev/null 2>&1; then
+	cat >"$TMP/instret.S" <<'ASM'
+	.option norelax
+	.globl _start
+_start:
+	csrr	t0, minstret
+	.rept 100
+	addi	t1, t1, 1
+	.endr
+	pause				/* Zihintpause: retires like any instruction */
+	ecall				/* traps: does not retire (handler skips it) */
+	csrr	t2, minstret
+	sub	t2, t2, t0		/* csrr t0, 100 addi, pause, 4 handler instructions: 106 */
+	li	t3, 106
+	li	t4, 0x100000
+	li	t5, 0x5555
+	beq	t2, t3, 1f
+	li	t5, (3 << 16) | 0x3333
+1:	sw	t5, 0(t4)
+2:	j	2b
+	.align 2
+trap:	csrr	t6, mepc
+	addi	t6, t6, 4
+	csrw	mepc, t6
+	mret
+	.section .text.init
+ASM
+	sed -i 's/^_start:$/_start:\n\tla\tt6, trap\n\tcsrw\tmtvec, t6/' "$TMP/instret.S"
+	riscv64-unknown-elf-gcc -march=rv64imac_zicsr_zihintpause -mabi=lp64 -nostdlib -Wl,-N,--no-warn-rwx-segments \
+		-Ttext=0x80000000 -o "$TMP/instret.elf" "$TMP/instret.S"
+	timeout 30 "$VM" -M virt -bios none -kernel "$TMP/instret.elf" -nographic >/dev/null 2>&1
+	check "instret counts exactly the retired instructions" '[ $? -eq 0 ]'
+fi
+
 # --- GDB stub ---
 if command -v gdb-multiarch >/dev/null 2>&1; then
 	# a port another process holds makes strata-vm fail at once: try a few
