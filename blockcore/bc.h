@@ -134,6 +134,10 @@ bool bc_probed_raw(const struct bc_image *img);
 int bc_read(struct bc_image *img, uint64_t off, void *buf, size_t len);
 int bc_write(struct bc_image *img, uint64_t off, const void *buf, size_t len);
 int bc_flush(struct bc_image *img);
+/* Writes whole clusters compressed (qemu-img convert -c, qemu-io write -c): off and len must
+ * cover whole clusters, except that the last cluster of the image may be partial.
+ * -ENOTSUP when the format cannot store compressed data. */
+int bc_write_compressed(struct bc_image *img, uint64_t off, const void *buf, size_t len);
 int bc_discard(struct bc_image *img, uint64_t off, uint64_t len);
 
 enum {

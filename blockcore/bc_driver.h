@@ -50,6 +50,8 @@ struct bc_format {
 
 	int (*read)(struct bc_image *img, uint64_t off, void *buf, size_t len);
 	int (*write)(struct bc_image *img, uint64_t off, const void *buf, size_t len);
+	/* Whole clusters (the image's last one may be partial), stored compressed. */
+	int (*write_compressed)(struct bc_image *img, uint64_t off, const void *buf, size_t len);
 	int (*flush)(struct bc_image *img);
 	int (*discard)(struct bc_image *img, uint64_t off, uint64_t len);
 	int (*write_zeroes)(struct bc_image *img, uint64_t off, uint64_t len, unsigned flags);

@@ -103,6 +103,19 @@ int bc_write(struct bc_image *img, uint64_t off, const void *buf, size_t len)
 	return ret;
 }
 
+int bc_write_compressed(struct bc_image *img, uint64_t off, const void *buf, size_t len)
+{
+	int ret = check_range(img, off, len);
+
+	if (ret < 0 || len == 0)
+		return ret;
+	if (!(img->flags & BC_OPEN_RDWR))
+		return -EACCES;
+	if (!img->fmt->write_compressed)
+		return -ENOTSUP;
+	return img->fmt->write_compressed(img, off, buf, len);
+}
+
 int bc_flush(struct bc_image *img)
 {
 	if (!(img->flags & BC_OPEN_RDWR))

@@ -254,7 +254,7 @@ static int do_write(struct io_state *st, const struct write_opts *o, int64_t off
 	if (o->zero)
 		return bc_write_zeroes(st->img, (uint64_t)off, (uint64_t)count, o->zflags);
 	if (o->compressed)
-		return -ENOTSUP;    /* the engine has no compressed write call */
+		return bc_write_compressed(st->img, (uint64_t)off, buf, (size_t)count);
 	ret = bc_write(st->img, (uint64_t)off, buf, (size_t)count);
 	if (ret == 0 && o->fua)
 		ret = bc_flush(st->img);
