@@ -31,6 +31,15 @@ qemu-img create -q -f raw src.raw 16k
 qemu-io -f raw -c "write -P 0x77 0 8k" src.raw >/dev/null
 qemu-img convert -c -f raw -O qcow2 -o cluster_size=4096 src.raw compressed.qcow2
 # (extended L2 needs 16 KiB clusters: such images exceed 64 KiB; the CLI tests cover them)
+# persistent bitmaps and an internal snapshot
+mk -o cluster_size=512 bitmaps.qcow2 32k
+io bitmaps.qcow2 -c "write -P 0x99 0 2k"
+qemu-img bitmap --add bitmaps.qcow2 b0
+io bitmaps.qcow2 -c "write -P 0x9a 4k 2k"
+mk -o cluster_size=512 snap.qcow2 16k
+io snap.qcow2 -c "write -P 0xaa 0 2k"
+qemu-img snapshot -c s1 snap.qcow2
+io snap.qcow2 -c "write -P 0xab 1k 2k"
 # an image marked corrupt and one with an unknown incompatible feature
 cp v3-512.qcow2 corrupt.qcow2
 printf '\000\000\000\000\000\000\000\002' | dd of=corrupt.qcow2 bs=1 seek=72 conv=notrunc 2>/dev/null
