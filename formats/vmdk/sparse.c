@@ -321,6 +321,9 @@ void vmdk_sparse_close(struct vmdk_extent *e)
 	free(e->gd);
 	free(e->rgd);
 	free(e->zbuf);
+	free(e->cbuf);
+	e->cbuf = NULL;
+	e->cbuf_len = 0;
 	e->gt = NULL;
 	e->gd = e->rgd = NULL;
 	e->zbuf = NULL;

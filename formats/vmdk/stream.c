@@ -68,13 +68,17 @@ int vmdk_stream_read_grain(struct vmdk_extent *e, uint64_t grain, uint32_t gte, 
 			want = (uint64_t)flen - off;
 	}
 	uint64_t rlen = (want + VMDK_SECTOR - 1) / VMDK_SECTOR * VMDK_SECTOR;
-	buf = bc_alloc_aligned((size_t)rlen);
-	if (!buf)
-		return -ENOMEM;
+	if (e->cbuf_len < rlen) {
+		free(e->cbuf);
+		e->cbuf = bc_alloc_aligned((size_t)rlen);
+		e->cbuf_len = e->cbuf ? (size_t)rlen : 0;
+		if (!e->cbuf)
+			return -ENOMEM;
+	}
+	buf = e->cbuf;
 	ret = vmdk_pread(e->file, buf, (size_t)rlen, off);
 	if (ret == 0)
 		ret = vmdk_inflate(buf + hdr, (size_t)(want - hdr), grainbuf, (size_t)e->grain_bytes);
-	free(buf);
 	return ret;
 }
 
@@ -84,25 +88,28 @@ static int append_grain(struct vmdk_extent *e, uint64_t grain, const uint8_t *da
 {
 	uLongf zlen = compressBound((uLong)len);
 	size_t cap = (12 + (size_t)zlen + VMDK_SECTOR - 1) / VMDK_SECTOR * VMDK_SECTOR;
-	uint8_t *buf = bc_alloc_aligned(cap);
+	uint8_t *buf;
 	int ret;
 
-	if (!buf)
-		return -ENOMEM;
-	memset(buf, 0, cap);
-	if (compress2(buf + 12, &zlen, data, (uLong)len, Z_DEFAULT_COMPRESSION) != Z_OK) {
-		free(buf);
-		return -EIO;
+	/* one buffer per extent, reused: allocating 64 KiB per grain makes malloc trim the heap
+	 * on every grain */
+	if (e->cbuf_len < cap) {
+		free(e->cbuf);
+		e->cbuf = bc_alloc_aligned(cap);
+		e->cbuf_len = e->cbuf ? cap : 0;
+		if (!e->cbuf)
+			return -ENOMEM;
 	}
+	buf = e->cbuf;
+	if (compress2(buf + 12, &zlen, data, (uLong)len, Z_DEFAULT_COMPRESSION) != Z_OK)
+		return -EIO;
 	bc_wr_le64(buf, grain * e->hdr.grain_sectors);
 	bc_wr_le32(buf + 8, (uint32_t)zlen);
 	size_t total = (12 + (size_t)zlen + VMDK_SECTOR - 1) / VMDK_SECTOR * VMDK_SECTOR;
-	if (e->next_alloc / VMDK_SECTOR + total / VMDK_SECTOR > UINT32_MAX) {
-		free(buf);
+	memset(buf + 12 + zlen, 0, total - 12 - zlen);
+	if (e->next_alloc / VMDK_SECTOR + total / VMDK_SECTOR > UINT32_MAX)
 		return -ENOSPC;
-	}
 	ret = vmdk_pwrite(e->file, buf, total, e->next_alloc);
-	free(buf);
 	if (ret < 0)
 		return ret;
 	*sector = (uint32_t)(e->next_alloc / VMDK_SECTOR);

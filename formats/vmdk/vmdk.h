@@ -130,6 +130,8 @@ struct vmdk_extent {
 	bool has_rgd, zero_grain, compressed, markers;
 	uint64_t next_alloc;         /* byte offset where the next grain or table goes */
 	bool eos_pending;            /* stream: grains appended since the last EOS marker */
+	uint8_t *cbuf;               /* stream: reused buffer for one compressed grain */
+	size_t cbuf_len;
 	/* last inflated grain (compressed extents) */
 	uint8_t *zbuf;
 	uint64_t zbuf_grain;         /* grain index + 1 held in zbuf, 0 for none */
