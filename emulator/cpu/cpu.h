@@ -133,6 +133,8 @@ struct rv_cpu {
 	uint64_t stvec, sscratch, sepc, scause, stval, satp;
 	uint64_t mcounteren, scounteren, menvcfg, senvcfg, stimecmp, mcountinhibit;
 	uint64_t mhartid;
+	bool seip_ext; /* SEIP as driven by the interrupt controller; mip.SEIP reads as this OR
+			* the software-writable bit kept in mip */
 	uint8_t pmpcfg[RV_PMP_COUNT];
 	uint64_t pmpaddr[RV_PMP_COUNT];
 	bool pmp_active; /* any entry with A != OFF */
@@ -158,6 +160,11 @@ void rv_run(struct rv_cpu *cpu, int64_t budget);
 bool rv_check_interrupts(struct rv_cpu *cpu);
 /* True when some interrupt is pending and enabled in mie (what wakes WFI). */
 bool rv_irq_wake(const struct rv_cpu *cpu);
+/* mip as software reads it: the stored bits plus the external SEIP line. */
+static inline uint64_t rv_mip(const struct rv_cpu *cpu)
+{
+	return cpu->mip | ((uint64_t)cpu->seip_ext << RV_IRQ_SEI);
+}
 /* Sets or clears a mip bit driven by a device (MTIP, MSIP, SEIP, MEIP). */
 void rv_set_irq(struct rv_cpu *cpu, int irq, bool level);
 /* Recomputes STIP from stimecmp when Sstc is enabled; called between batches. */

@@ -102,7 +102,7 @@ static int csr_read(struct rv_cpu *cpu, unsigned csr, uint64_t *v)
 	case 0x141: *v = cpu->sepc; return 0;
 	case 0x142: *v = cpu->scause; return 0;
 	case 0x143: *v = cpu->stval; return 0;
-	case 0x144: *v = cpu->mip & cpu->mideleg; return 0;
+	case 0x144: *v = rv_mip(cpu) & cpu->mideleg; return 0;
 	case 0x14d:
 		if (cpu->priv == RV_PRIV_S && !((cpu->mcounteren & 2) && (cpu->menvcfg & MENVCFG_STCE)))
 			return -1;
@@ -128,7 +128,7 @@ static int csr_read(struct rv_cpu *cpu, unsigned csr, uint64_t *v)
 	case 0x341: *v = cpu->mepc; return 0;
 	case 0x342: *v = cpu->mcause; return 0;
 	case 0x343: *v = cpu->mtval; return 0;
-	case 0x344: *v = cpu->mip; return 0;
+	case 0x344: *v = rv_mip(cpu); return 0;
 	case 0x3a0: case 0x3a2: {
 		uint64_t r = 0;
 		int base = (int)(csr - 0x3a0) * 4;

@@ -81,12 +81,12 @@ static const int irq_order[] = { RV_IRQ_MEI, RV_IRQ_MSI, RV_IRQ_MTI, RV_IRQ_SEI,
 
 bool rv_irq_wake(const struct rv_cpu *cpu)
 {
-	return (cpu->mip & cpu->mie) != 0;
+	return (rv_mip(cpu) & cpu->mie) != 0;
 }
 
 bool rv_check_interrupts(struct rv_cpu *cpu)
 {
-	uint64_t pend = cpu->mip & cpu->mie;
+	uint64_t pend = rv_mip(cpu) & cpu->mie;
 	if (!pend)
 		return false;
 	uint64_t m = pend & ~cpu->mideleg, s = pend & cpu->mideleg;
@@ -106,6 +106,10 @@ bool rv_check_interrupts(struct rv_cpu *cpu)
 
 void rv_set_irq(struct rv_cpu *cpu, int irq, bool level)
 {
+	if (irq == RV_IRQ_SEI) {
+		cpu->seip_ext = level;
+		return;
+	}
 	if (level)
 		cpu->mip |= 1ULL << irq;
 	else

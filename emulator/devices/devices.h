@@ -32,9 +32,28 @@ struct vm_uart {
 	uint8_t rx[64];
 	unsigned rx_head, rx_count;
 	bool dirty; /* output written since the last flush */
+	bool thr_ipending; /* "transmitter empty" interrupt condition (cleared by reading IIR) */
 };
+/* Level of the UART's interrupt line. */
+bool vm_uart_irq(const struct vm_uart *u);
 int vm_uart_init(struct vm_uart *u, struct vm_bus *bus, uint64_t base, FILE *out, int in_fd);
 void vm_uart_poll(struct vm_uart *u); /* reads pending host input; flushes output */
+
+/* ---- PLIC: interrupt sources 1..95, contexts 0 (hart 0 M-mode) and 1 (hart 0 S-mode) ---- */
+#define VM_PLIC_SOURCES 96
+#define VM_PLIC_CONTEXTS 2
+struct vm_plic {
+	uint32_t priority[VM_PLIC_SOURCES];
+	uint32_t pending[VM_PLIC_SOURCES / 32];
+	uint32_t claimed[VM_PLIC_SOURCES / 32];
+	uint32_t enable[VM_PLIC_CONTEXTS][VM_PLIC_SOURCES / 32];
+	uint32_t threshold[VM_PLIC_CONTEXTS];
+};
+int vm_plic_init(struct vm_plic *p, struct vm_bus *bus, uint64_t base);
+/* Reports the level of source `irq`'s line (a high line latches a request). */
+void vm_plic_set(struct vm_plic *p, unsigned irq, bool level);
+/* Whether context `ctx` has an interrupt to claim (its MEIP/SEIP line). */
+bool vm_plic_line(const struct vm_plic *p, unsigned ctx);
 
 /* ---- CLINT (msip, mtimecmp, mtime) ---- */
 struct vm_clint {

@@ -1,6 +1,6 @@
-/* uart16550.c - the 16550 UART of the virt machine (register shift 0). Transmit is always
- * ready; receive comes from a host fd polled by the machine between batches. No interrupt
- * controller exists yet, so IER is stored but raises nothing. */
+/* uart16550.c - the 16550 UART of the virt machine (register shift 0). Transmit completes at
+ * once; receive comes from a host fd polled by the machine between batches. Interrupts
+ * (received data, transmitter empty) are a level the machine routes to the PLIC. */
 #include "emulator/devices/devices.h"
 #include "emulator/machine/bus.h"
 
@@ -30,7 +30,18 @@ static int uart_read(void *opaque, uint64_t off, unsigned size, uint64_t *val)
 		}
 		break;
 	case 1: v = dlab ? u->dlm : u->ier; break;
-	case 2: v = (u->fcr & 1) ? 0xc1 : 0x01; break; /* no interrupt pending */
+	case 2: /* IIR: reading it acknowledges a transmitter-empty interrupt */
+		if ((u->ier & 1) && u->rx_count) {
+			v = 0x04;
+		} else if ((u->ier & 2) && u->thr_ipending) {
+			v = 0x02;
+			u->thr_ipending = false;
+		} else {
+			v = 0x01;
+		}
+		if (u->fcr & 1)
+			v |= 0xc0;
+		break;
 	case 3: v = u->lcr; break;
 	case 4: v = u->mcr; break;
 	case 5: v = LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0); break;
@@ -55,13 +66,17 @@ static int uart_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 		} else {
 			fputc(v, u->out);
 			u->dirty = true;
+			u->thr_ipending = true; /* sent: the holding register is empty again */
 		}
 		break;
 	case 1:
 		if (dlab)
 			u->dlm = v;
-		else
+		else {
+			if ((v & 2) && !(u->ier & 2))
+				u->thr_ipending = true; /* enabling it while empty raises it */
 			u->ier = v & 0x0f;
+		}
 		break;
 	case 2: u->fcr = v; break;
 	case 3: u->lcr = v; break;
@@ -99,4 +114,9 @@ void vm_uart_poll(struct vm_uart *u)
 	}
 	u->rx[(u->rx_head + u->rx_count) % sizeof(u->rx)] = c;
 	u->rx_count++;
+}
+
+bool vm_uart_irq(const struct vm_uart *u)
+{
+	return ((u->ier & 1) && u->rx_count) || ((u->ier & 2) && u->thr_ipending);
 }

@@ -29,6 +29,7 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, char *e
 	vm_clock_init(&vm->clock);
 	if ((rc = vm_uart_init(&vm->uart, &vm->bus, VM_VIRT_UART_BASE, cfg->console_out, cfg->console_in)) ||
 	    (rc = vm_clint_init(&vm->clint, &vm->bus, VM_VIRT_CLINT_BASE, &vm->clock)) ||
+	    (rc = vm_plic_init(&vm->plic, &vm->bus, VM_VIRT_PLIC_BASE)) ||
 	    (rc = vm_sifive_test_init(&vm->exit, &vm->bus, VM_VIRT_TEST_BASE))) {
 		snprintf(err, errlen, "cannot set up devices: %s", strerror(-rc));
 		goto out_bus;
@@ -72,6 +73,9 @@ static void update_irqs(struct vm_virt *vm, uint64_t now)
 	rv_set_irq(&vm->cpu, RV_IRQ_MTI, now >= vm->clint.mtimecmp);
 	rv_set_irq(&vm->cpu, RV_IRQ_MSI, vm->clint.msip & 1);
 	rv_update_sstc(&vm->cpu);
+	vm_plic_set(&vm->plic, VM_VIRT_UART_IRQ, vm_uart_irq(&vm->uart));
+	rv_set_irq(&vm->cpu, RV_IRQ_MEI, vm_plic_line(&vm->plic, 0));
+	rv_set_irq(&vm->cpu, RV_IRQ_SEI, vm_plic_line(&vm->plic, 1));
 }
 
 /* Sleeps until the next timer deadline, a console poll or a stop request. */

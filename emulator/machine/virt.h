@@ -1,5 +1,6 @@
 /* virt.h - the QEMU-compatible "virt" board: RAM at 0x80000000, sifive_test at 0x100000,
- * CLINT at 0x2000000, 16550 UART at 0x10000000; HTIF when the program defines tohost.
+ * CLINT at 0x2000000, PLIC at 0xc000000, 16550 UART at 0x10000000 (PLIC source 10); HTIF
+ * when the program defines tohost.
  * Devices hang off the bus so more (virtio-blk, PLIC) can be added without touching the CPU. */
 #ifndef STRATA_EMULATOR_MACHINE_VIRT_H
 #define STRATA_EMULATOR_MACHINE_VIRT_H
@@ -14,6 +15,8 @@
 #define VM_VIRT_TEST_BASE 0x100000ULL
 #define VM_VIRT_CLINT_BASE 0x2000000ULL
 #define VM_VIRT_UART_BASE 0x10000000ULL
+#define VM_VIRT_PLIC_BASE 0x0c000000ULL
+#define VM_VIRT_UART_IRQ 10
 
 struct vm_virt_config {
 	uint64_t ram_size;
@@ -28,6 +31,7 @@ struct vm_virt {
 	struct vm_clock clock;
 	struct vm_uart uart;
 	struct vm_clint clint;
+	struct vm_plic plic;
 	struct vm_exit_state exit;
 	struct vm_htif htif;
 	/* set asynchronously (gdb stub, signals) to stop vm_virt_run at the next batch */
