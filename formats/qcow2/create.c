@@ -194,11 +194,14 @@ static int write_skeleton(struct bc_file *f, const struct create_params *p, stru
 			h.autoclear_features |= QCOW2_AUTOCLEAR_DATA_RAW;
 		if (p->lazy)
 			h.compatible_features |= QCOW2_COMPAT_LAZY_REFCOUNTS;
-		if (qcow2_set_str(&h.data_file, p->data_file) < 0 ||
-		    (p->backing_file && qcow2_set_str(&h.backing_fmt, p->backing_fmt) < 0)) {
+		if (qcow2_set_str(&h.data_file, p->data_file) < 0) {
 			ret = bc_err_set(err, -ENOMEM, "Out of memory");
 			goto out;
 		}
+	}
+	if (p->backing_file && qcow2_set_str(&h.backing_fmt, p->backing_fmt) < 0) {
+		ret = bc_err_set(err, -ENOMEM, "Out of memory");
+		goto out;
 	}
 	if (qcow2_set_str(&h.backing_file, p->backing_file) < 0) {
 		ret = bc_err_set(err, -ENOMEM, "Out of memory");

@@ -619,8 +619,6 @@ static int qcow2_change_backing(struct bc_image *img, const char *file, const ch
 		return bc_err_set(err, -EROFS, "Image is read-only");
 	if (file && strlen(file) > QCOW2_MAX_BACKING_NAME)
 		return bc_err_set(err, -EINVAL, "Backing file name too long");
-	if (s->h.version < 3 && fmt)
-		fmt = NULL; /* v2 has no backing-format extension */
 	if (qcow2_set_str(&s->h.backing_file, file) < 0 ||
 	    qcow2_set_str(&s->h.backing_fmt, file ? fmt : NULL) < 0)
 		return bc_err_set(err, -ENOMEM, "Out of memory");

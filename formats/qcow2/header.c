@@ -251,7 +251,7 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 	ext_end = h->backing_file_offset ? h->backing_file_offset : cs;
 	if (ext_end > len)
 		ext_end = len;
-	if (h->version == 3 && ext_end > h->header_length) {
+	if (ext_end > h->header_length) {
 		ret = parse_extensions(h, buf, h->header_length, (size_t)ext_end, err);
 		if (ret < 0)
 			goto fail;
@@ -400,49 +400,48 @@ int qcow2_header_serialize(const struct qcow2_header *h, uint8_t *buf, size_t ca
 		if (hl > QCOW2_V3_HEADER_LEN)
 			buf[104] = h->compression_type;
 		pos = hl;
-
-		if (h->backing_fmt) {
-			n = put_ext(buf, pos, cap, QCOW2_EXT_BACKING_FMT, h->backing_fmt,
-				    (uint32_t)strlen(h->backing_fmt));
-			if (!n)
-				return -ENOSPC;
-			pos += n;
-		}
-		if (h->data_file) {
-			n = put_ext(buf, pos, cap, QCOW2_EXT_DATA_FILE, h->data_file,
-				    (uint32_t)strlen(h->data_file));
-			if (!n)
-				return -ENOSPC;
-			pos += n;
-		}
-		/* qemu writes its feature table into every v3 header, except with clusters of
-		 * 4 KiB and less, where it would crowd out the backing file name. */
-		if (h->cluster_bits > 12) {
-			size_t nf = sizeof(default_features) / sizeof(default_features[0]);
-			size_t flen = nf * 48;
-			if (pos + 8 + flen > cap)
-				return -ENOSPC;
-			bc_wr_be32(buf + pos, QCOW2_EXT_FEATURES);
-			bc_wr_be32(buf + pos + 4, (uint32_t)flen);
-			for (size_t i = 0; i < nf; i++) {
-				uint8_t *p = buf + pos + 8 + i * 48;
-				p[0] = default_features[i].type;
-				p[1] = default_features[i].bit;
-				memcpy(p + 2, default_features[i].name,
-				       strnlen(default_features[i].name, 46));
-			}
-			pos += 8 + qcow2_align_up(flen, 8);
-		}
-		for (const struct qcow2_ext *e = h->unknown; e; e = e->next) {
-			n = put_ext(buf, pos, cap, e->type, e->data, e->len);
-			if (!n)
-				return -ENOSPC;
-			pos += n;
-		}
-		if (pos + 8 > cap)
-			return -ENOSPC;
-		pos += 8; /* end marker, already zero */
 	}
+	/* Extensions (v2 images have them too), in qemu's order. */
+	if (h->backing_fmt) {
+		n = put_ext(buf, pos, cap, QCOW2_EXT_BACKING_FMT, h->backing_fmt,
+			    (uint32_t)strlen(h->backing_fmt));
+		if (!n)
+			return -ENOSPC;
+		pos += n;
+	}
+	if (h->data_file) {
+		n = put_ext(buf, pos, cap, QCOW2_EXT_DATA_FILE, h->data_file,
+			    (uint32_t)strlen(h->data_file));
+		if (!n)
+			return -ENOSPC;
+		pos += n;
+	}
+	/* qemu writes its feature table into every v3 header, except with clusters of
+	 * 4 KiB and less, where it would crowd out the backing file name. */
+	if (h->version >= 3 && h->cluster_bits > 12) {
+		size_t nf = sizeof(default_features) / sizeof(default_features[0]);
+		size_t flen = nf * 48;
+		if (pos + 8 + flen > cap)
+			return -ENOSPC;
+		bc_wr_be32(buf + pos, QCOW2_EXT_FEATURES);
+		bc_wr_be32(buf + pos + 4, (uint32_t)flen);
+		for (size_t i = 0; i < nf; i++) {
+			uint8_t *p = buf + pos + 8 + i * 48;
+			p[0] = default_features[i].type;
+			p[1] = default_features[i].bit;
+			memcpy(p + 2, default_features[i].name, strnlen(default_features[i].name, 46));
+		}
+		pos += 8 + qcow2_align_up(flen, 8);
+	}
+	for (const struct qcow2_ext *e = h->unknown; e; e = e->next) {
+		n = put_ext(buf, pos, cap, e->type, e->data, e->len);
+		if (!n)
+			return -ENOSPC;
+		pos += n;
+	}
+	if (pos + 8 > cap)
+		return -ENOSPC;
+	pos += 8; /* end marker, already zero */
 	if (h->backing_file) {
 		size_t bl = strlen(h->backing_file);
 		if (pos + bl > cap)
