@@ -182,6 +182,11 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 		img->priv = NULL;    /* a failed open cleans up after itself */
 		goto fail;
 	}
+	if (o->snapshot && !img->fmt->snapshot_apply) {
+		ret = bc_err_set(err, -ENOTSUP, "Block format '%s' used by device '' does not "
+				 "support temporarily loading internal snapshots", img->fmt->name);
+		goto fail;
+	}
 	if (img->align == 0)
 		img->align = 1;
 	if (img->backing_name && img->backing_name[0] && !(flags & BC_OPEN_NO_BACKING)) {

@@ -188,7 +188,7 @@ static int l2_lookup(struct qcow2 *s, uint64_t off, bool alloc, uint8_t **l2, ui
 		if (ret < 0)
 			return ret;
 		if (rc != 1)
-			return -ENOTSUP; /* shared with a snapshot: needs snapshot support */
+			return qcow2_cow_l2(s, l1i, l2); /* shared with a snapshot (snapshot.c) */
 		s->l1[l1i] |= QCOW2_OFLAG_COPIED;
 		s->l1_dirty = true;
 	}
@@ -513,10 +513,18 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 			ret = qcow2_get_refcount(s, old_host >> s->cluster_bits, &rc);
 			if (ret < 0)
 				return ret;
-			if (rc != 1)
-				return -ENOTSUP;
-			e |= QCOW2_OFLAG_COPIED;
-			set_entry(s, l2, idx, e, bm);
+			if (rc != 1) {
+				/* shared with a snapshot: write to a copy (snapshot.c) */
+				ret = qcow2_cow_data(s, off, &e);
+				if (ret == 0)
+					ret = l2_lookup(s, off, true, &l2, &idx);
+				if (ret < 0)
+					return ret;
+				old_host = e & QCOW2_L2_OFFSET_MASK;
+			} else {
+				e |= QCOW2_OFLAG_COPIED;
+				set_entry(s, l2, idx, e, bm);
+			}
 		}
 		host = old_host;
 	} else {
@@ -650,6 +658,10 @@ int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, 
 			ret = l2_lookup(s, off, true, &l2, &idx);
 			if (ret < 0)
 				goto out;
+		} else if (!(s->l1[off >> (s->cluster_bits + s->l2_bits)] & QCOW2_OFLAG_COPIED)) {
+			ret = l2_lookup(s, off, true, &l2, &idx); /* copies a snapshot's table */
+			if (ret < 0)
+				goto out;
 		}
 		get_entry(s, l2, idx, &e, &bm);
 		bool whole = off == cstart && cend == cstart + cs;
@@ -737,7 +749,7 @@ out:
 		int r = qcow2_flush_metadata(s);
 		for (size_t i = 0; r == 0 && i < nfreed; i++) {
 			r = qcow2_free_clusters(s, freed[i] & ~1ull, 1);
-			if (r == 0 && !(freed[i] & 1))
+			if (r == 0 && !(freed[i] & 1) && qcow2_cluster_unused(s, freed[i]))
 				bc_file_punch(s->file, freed[i], cs);
 		}
 		if (ret == 0)

@@ -252,11 +252,6 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		ret = bc_err_set(err, -EACCES, "qcow2: Image is corrupt; cannot be opened read/write");
 		goto fail;
 	}
-	if (s->h.nb_snapshots && s->writable) {
-		ret = bc_err_set(err, -ENOTSUP, "Writing to qcow2 images with internal snapshots "
-						"is not supported yet");
-		goto fail;
-	}
 	s->corrupt = (s->h.incompatible_features & QCOW2_INCOMPAT_CORRUPT) != 0;
 	cs = 1ull << s->h.cluster_bits;
 	s->cluster_bits = s->h.cluster_bits;
@@ -286,6 +281,8 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 	}
 
 	ret = read_tables(s, err);
+	if (ret == 0 && img->open_opts && img->open_opts->snapshot)
+		ret = qcow2_snapshot_open_ro(s, img->open_opts->snapshot, err);
 	if (ret < 0)
 		goto fail;
 
@@ -663,5 +660,10 @@ const struct bc_format bc_format_qcow2 = {
 	.get_info = qcow2_get_info,
 	.check = qcow2_check,
 	.snapshot_list = qcow2_snapshot_list,
+	.snapshot_create = qcow2_snapshot_create,
+	.snapshot_apply = qcow2_snapshot_apply,
+	.snapshot_delete = qcow2_snapshot_delete,
+	.vmstate_write = qcow2_vmstate_write,
+	.vmstate_read = qcow2_vmstate_read,
 	.change_backing = qcow2_change_backing,
 };

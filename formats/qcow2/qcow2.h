@@ -265,4 +265,25 @@ int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
 
 static inline uint64_t qcow2_align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
+/* --- snapshots (snapshot.c) --- */
+int qcow2_snapshot_create(struct bc_image *img, const struct bc_snapshot *sn,
+			  struct bc_err *err);
+int qcow2_snapshot_apply(struct bc_image *img, const char *id_or_name, struct bc_err *err);
+int qcow2_snapshot_delete(struct bc_image *img, const char *id, const char *name,
+			  struct bc_err *err);
+int qcow2_vmstate_write(struct bc_image *img, uint64_t pos, const void *buf, size_t len);
+int qcow2_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len);
+/* Open: makes snapshot spec ("ID or name", "snapshot.id=..,snapshot.name=..") the active
+ * state of a read-only image (convert -l). */
+int qcow2_snapshot_open_ro(struct qcow2 *s, const char *spec, struct bc_err *err);
+/* Write path, for a table or cluster shared with a snapshot (refcount > 1, COPIED clear):
+ * cow_l2 copies the L2 table of L1 entry l1i and returns the copy (cached) in *l2;
+ * cow_data copies the data cluster of guest offset off whose L2 entry is *entry, points the
+ * entry at the copy and updates *entry. Both drop the shared reference after the active
+ * tables are on disk. */
+int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2);
+int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry);
+/* True when the cluster at host offset off has refcount 0 (safe to punch). */
+bool qcow2_cluster_unused(struct qcow2 *s, uint64_t off);
+
 #endif
