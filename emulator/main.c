@@ -1,5 +1,6 @@
 /* main.c - strata-vm command line, QEMU-compatible where it overlaps:
- *   strata-vm -M virt -bios none -kernel prog.elf -nographic [-m MiB] [-d in_asm,int,exec]
+ *   strata-vm -M virt -bios none|FIRMWARE -kernel prog.elf -nographic [-m MiB] [-append CMDLINE]
+ *             [-d in_asm,int,exec]
  *             [-D logfile] [-s] [-S] [-gdb tcp::PORT]
  * The exit status is the guest's exit code (sifive_test or HTIF); 1 on usage or load errors. */
 #include "emulator/machine/virt.h"
@@ -15,7 +16,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: strata-vm -M virt -bios none -kernel FILE.elf [-nographic] [-m MiB]\n"
+	fprintf(f, "usage: strata-vm -M virt -bios none|FIRMWARE -kernel FILE [-nographic] [-m MiB] [-append CMDLINE]\n"
 		   "                 [-d in_asm,int,exec] [-D logfile] [-s] [-S] [-gdb tcp::PORT]\n");
 }
 
@@ -69,10 +70,9 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		} else if (!strcmp(a, "-bios")) {
-			if (strcmp(v, "none") != 0) {
-				fprintf(stderr, "strata-vm: -bios %s: only '-bios none' is supported so far\n", v);
-				return 1;
-			}
+			cfg.bios = strcmp(v, "none") ? v : NULL;
+		} else if (!strcmp(a, "-append")) {
+			cfg.append = v;
 		} else if (!strcmp(a, "-kernel")) {
 			cfg.kernel = v;
 		} else if (!strcmp(a, "-m")) {
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 		if (takes)
 			i++;
 	}
-	if (!cfg.kernel) {
+	if (!cfg.kernel && !cfg.bios) {
 		usage(stderr);
 		return 1;
 	}

@@ -3,17 +3,192 @@
  * until the next timer deadline. */
 #include "emulator/machine/virt.h"
 #include "emulator/machine/elf.h"
+#include "emulator/machine/fdt.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define BATCH 8192
+#define KERNEL_OFFSET 0x200000ULL /* where firmware expects the next stage, as on QEMU */
+#define FW_DYNAMIC_MAGIC 0x4942534fULL /* "OSBI": OpenSBI's fw_dynamic_info */
 #define WFI_MAX_SLEEP_NS 10000000ULL /* re-check the console at least every 10 ms */
 
 static uint64_t read_mtime(void *opaque)
 {
 	return vm_clock_mtime(opaque);
+}
+
+/* The device tree firmware and kernels read: the board as QEMU virt describes it. */
+static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg, uint8_t **dtb, size_t *len)
+{
+	struct vm_fdt f;
+	uint64_t ram = vm->bus.ram_size;
+	vm_fdt_init(&f);
+	vm_fdt_begin(&f, "");
+	vm_fdt_prop_u32(&f, "#address-cells", 2);
+	vm_fdt_prop_u32(&f, "#size-cells", 2);
+	vm_fdt_prop_str(&f, "compatible", "riscv-virtio");
+	vm_fdt_prop_str(&f, "model", "strata-vm,virt");
+
+	vm_fdt_begin(&f, "chosen");
+	vm_fdt_prop_str(&f, "bootargs", cfg->append ? cfg->append : "");
+	vm_fdt_prop_str(&f, "stdout-path", "/soc/serial@10000000");
+	vm_fdt_end(&f);
+
+	vm_fdt_begin(&f, "memory@80000000");
+	vm_fdt_prop_str(&f, "device_type", "memory");
+	vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)VM_VIRT_RAM_BASE, (uint32_t)(ram >> 32), (uint32_t)ram }, 4);
+	vm_fdt_end(&f);
+
+	vm_fdt_begin(&f, "cpus");
+	vm_fdt_prop_u32(&f, "#address-cells", 1);
+	vm_fdt_prop_u32(&f, "#size-cells", 0);
+	vm_fdt_prop_u32(&f, "timebase-frequency", 10000000);
+	vm_fdt_begin(&f, "cpu@0");
+	vm_fdt_prop_str(&f, "device_type", "cpu");
+	vm_fdt_prop_u32(&f, "reg", 0);
+	vm_fdt_prop_str(&f, "status", "okay");
+	vm_fdt_prop_str(&f, "compatible", "riscv");
+	vm_fdt_prop_str(&f, "riscv,isa", "rv64imafdc_zicsr_zifencei_zihintpause_sstc");
+	vm_fdt_prop_str(&f, "mmu-type", "riscv,sv57");
+	vm_fdt_begin(&f, "interrupt-controller");
+	vm_fdt_prop_u32(&f, "#interrupt-cells", 1);
+	vm_fdt_prop(&f, "interrupt-controller", NULL, 0);
+	vm_fdt_prop_str(&f, "compatible", "riscv,cpu-intc");
+	vm_fdt_prop_u32(&f, "phandle", 1);
+	vm_fdt_end(&f);
+	vm_fdt_end(&f);
+	vm_fdt_end(&f);
+
+	vm_fdt_begin(&f, "soc");
+	vm_fdt_prop_u32(&f, "#address-cells", 2);
+	vm_fdt_prop_u32(&f, "#size-cells", 2);
+	vm_fdt_prop_str(&f, "compatible", "simple-bus");
+	vm_fdt_prop(&f, "ranges", NULL, 0);
+
+	vm_fdt_begin(&f, "clint@2000000");
+	vm_fdt_prop(&f, "compatible", "sifive,clint0\0riscv,clint0", 27);
+	vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)VM_VIRT_CLINT_BASE, 0, 0x10000 }, 4);
+	vm_fdt_prop_cells(&f, "interrupts-extended", (uint32_t[]){ 1, RV_IRQ_MSI, 1, RV_IRQ_MTI }, 4);
+	vm_fdt_end(&f);
+
+	vm_fdt_begin(&f, "plic@c000000");
+	vm_fdt_prop(&f, "compatible", "sifive,plic-1.0.0\0riscv,plic0", 30);
+	vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)VM_VIRT_PLIC_BASE, 0, 0x400000 }, 4);
+	vm_fdt_prop_u32(&f, "#interrupt-cells", 1);
+	vm_fdt_prop_u32(&f, "#address-cells", 0);
+	vm_fdt_prop(&f, "interrupt-controller", NULL, 0);
+	vm_fdt_prop_u32(&f, "riscv,ndev", VM_PLIC_SOURCES - 1);
+	vm_fdt_prop_cells(&f, "interrupts-extended", (uint32_t[]){ 1, RV_IRQ_MEI, 1, RV_IRQ_SEI }, 4);
+	vm_fdt_prop_u32(&f, "phandle", 2);
+	vm_fdt_end(&f);
+
+	vm_fdt_begin(&f, "serial@10000000");
+	vm_fdt_prop_str(&f, "compatible", "ns16550a");
+	vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)VM_VIRT_UART_BASE, 0, 0x100 }, 4);
+	vm_fdt_prop_u32(&f, "clock-frequency", 3686400);
+	vm_fdt_prop_u32(&f, "interrupt-parent", 2);
+	vm_fdt_prop_u32(&f, "interrupts", VM_VIRT_UART_IRQ);
+	vm_fdt_end(&f);
+
+	vm_fdt_begin(&f, "test@100000");
+	vm_fdt_prop(&f, "compatible", "sifive,test1\0sifive,test0\0syscon", 33);
+	vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)VM_VIRT_TEST_BASE, 0, 0x1000 }, 4);
+	vm_fdt_prop_u32(&f, "phandle", 3);
+	vm_fdt_end(&f);
+	vm_fdt_end(&f); /* soc */
+
+	vm_fdt_begin(&f, "poweroff");
+	vm_fdt_prop_str(&f, "compatible", "syscon-poweroff");
+	vm_fdt_prop_u32(&f, "regmap", 3);
+	vm_fdt_prop_u32(&f, "offset", 0);
+	vm_fdt_prop_u32(&f, "value", 0x5555);
+	vm_fdt_end(&f);
+	vm_fdt_begin(&f, "reboot");
+	vm_fdt_prop_str(&f, "compatible", "syscon-reboot");
+	vm_fdt_prop_u32(&f, "regmap", 3);
+	vm_fdt_prop_u32(&f, "offset", 0);
+	vm_fdt_prop_u32(&f, "value", 0x7777);
+	vm_fdt_end(&f);
+	vm_fdt_end(&f); /* root */
+	return vm_fdt_finish(&f, dtb, len);
+}
+
+/* Loads an ELF, or else a raw image at `raw_addr`; *entry gets where it starts. */
+static int load_image(struct vm_virt *vm, const char *path, uint64_t raw_addr, uint64_t *entry, char *err,
+		      size_t errlen)
+{
+	struct vm_elf_info info;
+	int rc = vm_elf_load(&vm->bus, path, &info, err, errlen);
+	if (rc == 0) {
+		*entry = info.entry;
+		if (info.tohost)
+			vm_htif_init(&vm->htif, &vm->bus, info.tohost, info.fromhost, vm->uart.out, &vm->exit);
+		return 0;
+	}
+	if (rc != -ENOEXEC)
+		return rc;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	uint64_t room = vm->bus.ram_base + vm->bus.ram_size - raw_addr;
+	uint8_t *dst = vm_bus_ram(&vm->bus, raw_addr, room);
+	size_t n = dst ? fread(dst, 1, room, f) : 0;
+	bool too_big = dst && n == room && fgetc(f) != EOF;
+	fclose(f);
+	if (!dst || too_big) {
+		snprintf(err, errlen, "%s: does not fit in RAM at 0x%llx", path, (unsigned long long)raw_addr);
+		return -EFBIG;
+	}
+	*entry = raw_addr;
+	return 0;
+}
+
+/* Firmware, kernel, device tree and the boot registers, as QEMU's reset code sets them:
+ * a0 = hart id, a1 = device tree, a2 = fw_dynamic_info (for OpenSBI's fw_dynamic). */
+static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, char *err, size_t errlen)
+{
+	uint64_t entry = VM_VIRT_RAM_BASE, kernel_entry = VM_VIRT_RAM_BASE + KERNEL_OFFSET;
+	int rc;
+	if (cfg->bios && (rc = load_image(vm, cfg->bios, VM_VIRT_RAM_BASE, &entry, err, errlen)))
+		return rc;
+	if (cfg->kernel) {
+		uint64_t *target = cfg->bios ? &kernel_entry : &entry;
+		rc = load_image(vm, cfg->kernel, cfg->bios ? VM_VIRT_RAM_BASE + KERNEL_OFFSET : VM_VIRT_RAM_BASE,
+				target, err, errlen);
+		if (rc)
+			return rc;
+	}
+	uint8_t *dtb;
+	size_t dtb_len;
+	rc = build_fdt(vm, cfg, &dtb, &dtb_len);
+	if (rc) {
+		snprintf(err, errlen, "cannot build the device tree: %s", strerror(-rc));
+		return rc;
+	}
+	/* device tree in the last 2 MiB-aligned block that holds it, boot info just below */
+	uint64_t ram_end = vm->bus.ram_base + vm->bus.ram_size;
+	uint64_t fdt_addr = (ram_end - dtb_len) & ~0x1fffffULL;
+	uint64_t info_addr = fdt_addr - 64;
+	uint8_t *p = vm_bus_ram(&vm->bus, fdt_addr, dtb_len);
+	if (!p || fdt_addr < VM_VIRT_RAM_BASE + 0x400000) {
+		free(dtb);
+		snprintf(err, errlen, "RAM too small for the device tree");
+		return -ENOMEM;
+	}
+	memcpy(p, dtb, dtb_len);
+	free(dtb);
+	uint64_t info[6] = { FW_DYNAMIC_MAGIC, 2, kernel_entry, 1 /* S-mode */, 0, 0 /* boot hart */ };
+	memcpy(vm_bus_ram(&vm->bus, info_addr, sizeof(info)), info, sizeof(info));
+	rv_cpu_reset(&vm->cpu, entry);
+	vm->cpu.x[10] = 0;
+	vm->cpu.x[11] = fdt_addr;
+	vm->cpu.x[12] = info_addr;
+	return 0;
 }
 
 int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, char *err, size_t errlen)
@@ -41,18 +216,9 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, char *e
 	}
 	vm->cpu.read_time = read_mtime;
 	vm->cpu.time_opaque = &vm->clock;
-	if (cfg->kernel) {
-		struct vm_elf_info info;
-		rc = vm_elf_load(&vm->bus, cfg->kernel, &info, err, errlen);
-		if (rc)
-			goto out_cpu;
-		rv_cpu_reset(&vm->cpu, info.entry);
-		if (info.tohost)
-			vm_htif_init(&vm->htif, &vm->bus, info.tohost, info.fromhost, cfg->console_out, &vm->exit);
-	}
-	/* as QEMU's reset code does: a0 = hart id, a1 = device tree (none yet) */
-	vm->cpu.x[10] = 0;
-	vm->cpu.x[11] = 0;
+	rc = load_images(vm, cfg, err, errlen);
+	if (rc)
+		goto out_cpu;
 	return 0;
 
 out_cpu:

@@ -20,7 +20,9 @@
 
 struct vm_virt_config {
 	uint64_t ram_size;
-	const char *kernel; /* ELF */
+	const char *bios;   /* firmware (ELF or raw binary at RAM start); NULL = none */
+	const char *kernel; /* ELF, or a raw image when there is firmware */
+	const char *append; /* kernel command line (device tree /chosen/bootargs) */
 	FILE *console_out;
 	int console_in; /* -1 for none */
 };

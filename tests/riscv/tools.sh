@@ -98,6 +98,44 @@ ASM
 	check "instret counts exactly the retired instructions" '[ $? -eq 0 ]'
 fi
 
+# --- firmware: OpenSBI (fw_dynamic) with a device tree, then an S-mode payload using SBI ---
+FW=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+if [ -f "$FW" ] && command -v riscv64-unknown-elf-gcc >/dev/null 2>&1; then
+	cat >"$TMP/payload.S" <<'ASM'
+	.option norelax
+	.globl _start
+_start:
+	la	s0, msg
+1:	lbu	a0, 0(s0)
+	beqz	a0, 2f
+	li	a7, 1			/* legacy console_putchar */
+	ecall
+	addi	s0, s0, 1
+	j	1b
+2:	li	a7, 0x53525354		/* SRST: shutdown */
+	li	a6, 0
+	li	a0, 0
+	li	a1, 0
+	ecall
+3:	j	3b
+msg:	.string "payload: hello from S-mode through SBI\n"
+ASM
+	riscv64-unknown-elf-gcc -march=rv64imac -mabi=lp64 -nostdlib -Wl,-N,--no-warn-rwx-segments \
+		-Ttext=0x80200000 -o "$TMP/payload.elf" "$TMP/payload.S"
+	timeout 60 "$VM" -M virt -bios "$FW" -kernel "$TMP/payload.elf" -nographic >"$TMP/sbi.out" 2>&1
+	rc=$?
+	check "OpenSBI boots (banner, priv 1.12, Sstc)" 'grep -q "^OpenSBI v" "$TMP/sbi.out" &&
+		grep -q "Priv Version *: v1.12" "$TMP/sbi.out" && grep -q "ISA Extensions *:.*sstc" "$TMP/sbi.out"'
+	check "SBI payload prints and shuts down" '[ $rc -eq 0 ] && grep -q "^payload: hello from S-mode through SBI" "$TMP/sbi.out"'
+	if command -v qemu-system-riscv64 >/dev/null 2>&1; then
+		timeout 60 qemu-system-riscv64 -M virt -bios "$FW" -kernel "$TMP/payload.elf" -nographic \
+			</dev/null >"$TMP/sbi.qemu" 2>&1
+		check "SBI payload output as on QEMU" '[ "$(grep "^payload:" "$TMP/sbi.out")" = "$(grep "^payload:" "$TMP/sbi.qemu")" ]'
+	fi
+else
+	skip "OpenSBI boot" "opensbi or the cross compiler is not installed"
+fi
+
 # --- GDB stub ---
 if command -v gdb-multiarch >/dev/null 2>&1; then
 	# a port another process holds makes strata-vm fail at once: try a few
