@@ -42,14 +42,13 @@ static void vdi_uuid_generate(uint8_t *uuid)
 	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
 }
 
-static int vdi_create_opts_parse(const char *filename, struct bc_opts *opts, uint64_t *size,
-				 bool *is_static, struct bc_err *err)
+static int vdi_create_opts_parse(struct bc_opts *opts, uint64_t *size, bool *is_static,
+				 struct bc_err *err)
 {
 	const char *pa;
 	enum bc_prealloc prealloc;
 	int ret;
 
-	(void)filename;
 	if (bc_opts_get(opts, "backing_file"))
 		return bc_err_set(err, -ENOTSUP, "Backing file not supported for file format 'vdi'");
 	ret = bc_opts_get_size(opts, "size", 0, size, err);
@@ -115,7 +114,7 @@ int vdi_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
 	bool is_static = false;
 	int ret;
 
-	ret = vdi_create_opts_parse(filename, opts, &size, &is_static, err);
+	ret = vdi_create_opts_parse(opts, &size, &is_static, err);
 	if (ret < 0)
 		return ret;
 	size = (size + VDI_SECTOR - 1) / VDI_SECTOR * VDI_SECTOR;
@@ -150,7 +149,7 @@ int vdi_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
 	if (ret == 0)
 		ret = bc_file_flush(f);
 	if (ret < 0)
-		bc_err_set(err, ret, "Could not write the VDI image %s", filename);
+		bc_err_set(err, ret, "Could not write the VDI header and block map: %s", strerror(-ret));
 	bc_file_close(f);
 	return ret;
 }
