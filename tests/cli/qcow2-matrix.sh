@@ -5,7 +5,8 @@
 #    makes a byte-identical file; info on it is identical to qemu-img's;
 #  - images written by strata-io pass qemu-img check and compare equal to a raw reference
 #    written by qemu-io with the same commands;
-#  - images written by qemu-io read back as expected through strata-io.
+#  - images written by qemu-io read back as expected through strata-io, and converted to
+#    raw by strata-img equal the raw reference byte for byte.
 . "$SRC_DIR/tests/lib/tap.sh"
 command -v qemu-img >/dev/null || { echo "1..0 # SKIP no qemu-img"; exit 77; }
 
@@ -103,6 +104,10 @@ for cs in 512 4k 64k 2M; do
 				! grep -qiE 'fail|error' o.rd
 				tap_result $? "strata-io reads qemu-written $name"
 				grep -iE 'fail|error' o.rd | head -3 | sed 's/^/# /'
+				rm -f conv.raw
+				"$IMG" convert -O raw ref.qcow2 conv.raw >/dev/null 2>&1 &&
+					cmp -s conv.raw "raw-$c.img"
+				tap_result $? "strata-img convert of qemu-written equals raw reference $name"
 			done
 		done
 	done
