@@ -61,6 +61,19 @@ int bc_file_open(struct bc_file **out, const char *path, unsigned flags, enum bc
 /* An in-memory file (fuzzers, unit tests). data is copied; max_size bounds growth. */
 int bc_file_open_mem(struct bc_file **out, const char *name, const void *data, size_t len,
 		     size_t max_size);
+/* A crash-simulating memory file: after `budget` more writes (truncates count too; < 0 never)
+ * the power goes and every call fails with -EIO. bc_crashsim_image then builds the disk as it
+ * could be found after the power loss: the bytes of the last flush plus the first `keep` writes
+ * issued since, the last of them torn after `tear` bytes (0: whole). *data is malloc'd. */
+struct bc_crashsim;
+int bc_file_open_crashsim(struct bc_file **out, const char *name, const void *data, size_t len,
+			  size_t max_size, int budget, struct bc_crashsim **sim);
+bool bc_crashsim_dead(const struct bc_crashsim *sim);
+int bc_crashsim_pending(const struct bc_crashsim *sim);
+int bc_crashsim_writes(const struct bc_crashsim *sim);     /* writes done so far */
+int bc_crashsim_image(const struct bc_crashsim *sim, int keep, size_t tear, uint8_t **data,
+		      size_t *len);
+
 /* The current contents of a memory file (for tests). */
 const uint8_t *bc_file_mem_data(struct bc_file *f, size_t *len);
 void bc_file_close(struct bc_file *f);
