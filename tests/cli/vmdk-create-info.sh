@@ -59,11 +59,10 @@ create_both "exactly 4G split" four.vmdk 4G -o subformat=twoGbMaxExtentSparse
 info_both "exactly 4G split" ours four.vmdk
 create_both "options" opt.vmdk 1G -o adapter_type=lsilogic,hwversion=7,toolsversion=1234,zeroed_grain=on
 info_both "options" ours opt.vmdk
-create_both "compat6 buslogic" c6.vmdk 20M -o compat6=on,adapter_type=buslogic
-create_both "legacyESX stream" le.vmdk 20M -o adapter_type=legacyESX,subformat=streamOptimized
+create_both "compat6 legacyESX stream" le.vmdk 20M -o compat6=on,adapter_type=legacyESX,subformat=streamOptimized
 create_both "zeroed_grain split" zg.vmdk 3G -o zeroed_grain=on,subformat=twoGbMaxExtentSparse
 create_both "no extension flat" noext 3G -o subformat=twoGbMaxExtentFlat
-create_both "host options" ho.vmdk 1M -o nocow=on,preallocation=off,extent_size_hint=1M
+create_both "host options, buslogic" ho.vmdk 1M -o nocow=on,preallocation=off,extent_size_hint=1M,adapter_type=buslogic
 
 # backing files (with an explicit size: the "Formatting" line of a size taken from the backing
 # file is the front end's business)
