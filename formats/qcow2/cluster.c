@@ -778,6 +778,8 @@ int qcow2_flush_metadata(struct qcow2 *s)
 		if (ret == 0)
 			ret = bc_file_flush(s->file);
 	}
+	if (ret == 0 && s->cow)
+		ret = qcow2_cow_release(s); /* snapshot.c: copy-on-write's old references */
 	return ret;
 }
 

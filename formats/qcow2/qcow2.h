@@ -188,6 +188,7 @@ struct qcow2 {
 	uint8_t *cbuf;             /* last decompressed cluster */
 	uint64_t cbuf_entry;       /* its L2 entry, 0: none */
 	uint64_t snapshots_end;
+	struct qcow2_cow_pending *cow; /* snapshot.c: references dropped after the next flush */
 };
 
 /* Cache lookup: returns the table at offset, reading it when read is set (else zero-filled). */
@@ -262,6 +263,7 @@ int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 /* ---- create.c ---- */
 extern const struct bc_opt_desc qcow2_create_opts[];
 int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err);
+int qcow2_make_empty(struct bc_image *img, struct bc_err *err);   /* empty.c */
 
 static inline uint64_t qcow2_align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
@@ -279,10 +281,17 @@ int qcow2_snapshot_open_ro(struct qcow2 *s, const char *spec, struct bc_err *err
 /* Write path, for a table or cluster shared with a snapshot (refcount > 1, COPIED clear):
  * cow_l2 copies the L2 table of L1 entry l1i and returns the copy (cached) in *l2;
  * cow_data copies the data cluster of guest offset off whose L2 entry is *entry, points the
- * entry at the copy and updates *entry. Both drop the shared reference after the active
- * tables are on disk. */
+ * entry at the copy and updates *entry. Both queue the shared cluster in s->cow: its
+ * reference is dropped once the active tables are on disk (qcow2_cow_release). */
 int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2);
 int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry);
+/* End of qcow2_flush_metadata (active tables on disk): drops the references cow_l2 and
+ * cow_data queued in s->cow, then writes the refcounts. s->cow is one malloc'd block. */
+struct qcow2_cow_pending {
+	size_t n, cap;
+	uint64_t off[];
+};
+int qcow2_cow_release(struct qcow2 *s);
 /* True when the cluster at host offset off has refcount 0 (safe to punch). */
 bool qcow2_cluster_unused(struct qcow2 *s, uint64_t off);
 

@@ -21,8 +21,10 @@
  *  S4. Deleting: the table without the entry is switched in (S1) before any refcount of
  *      the snapshot's clusters is decreased (driver invariant 5).
  *  S5. A cluster shared with a snapshot (refcount > 1, COPIED clear) is never written in
- *      place: the write path copies it to a new cluster, points the active table at the
- *      copy, flushes that table, and only then drops its reference to the shared cluster.
+ *      place: the write path copies it to a new cluster and points the active table at the
+ *      copy; the shared cluster is queued (s->cow) and loses the active state's reference
+ *      only at the end of the next qcow2_flush_metadata, when no active table on disk
+ *      names it any more (driver invariant 5). A crash before that leaks, never frees.
  *  S6. Refcounts are raised only after checking they cannot overflow refcount_bits, so a
  *      refused create or apply changes nothing on disk.
  *  S7. A COPIED flag in the active tables is set only when the refcount is 1; it is
@@ -787,6 +789,52 @@ int qcow2_snapshot_delete(struct bc_image *img, const char *id, const char *name
 
 /* ---- copy-on-write for the write path (S5) ---- */
 
+#define COW_MAX_PENDING 8192
+
+/* Queues the reference to host cluster off for qcow2_cow_release. */
+static int cow_queue(struct qcow2 *s, uint64_t off)
+{
+	struct qcow2_cow_pending *p = s->cow;
+
+	if (!p || p->n == p->cap) {
+		size_t cap = p ? p->cap * 2 : 64;
+		p = realloc(p, sizeof(*p) + cap * sizeof(p->off[0]));
+		if (!p)
+			return -ENOMEM;
+		if (!s->cow)
+			p->n = 0;
+		p->cap = cap;
+		s->cow = p;
+	}
+	p->off[p->n++] = off;
+	return 0;
+}
+
+/* Bounds the queue: a full one is released by a metadata flush first. */
+static int cow_room(struct qcow2 *s)
+{
+	return s->cow && s->cow->n >= COW_MAX_PENDING ? qcow2_flush_metadata(s) : 0;
+}
+
+int qcow2_cow_release(struct qcow2 *s)
+{
+	struct qcow2_cow_pending *p = s->cow;
+	uint64_t rc;
+	int ret = 0;
+
+	s->cow = NULL;
+	for (size_t i = 0; p && ret == 0 && i < p->n; i++) {
+		ret = qcow2_update_refcount(s, p->off[i] >> s->cluster_bits, -1);
+		if (ret == 0 && qcow2_get_refcount(s, p->off[i] >> s->cluster_bits, &rc) == 0 &&
+		    rc == 0)
+			qcow2_cache_discard(&s->l2_cache, p->off[i]);
+	}
+	free(p);
+	if (ret == 0)
+		ret = qcow2_flush_refcounts(s);
+	return ret;
+}
+
 int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2)
 {
 	uint64_t cs = s->cluster_size, old = s->l1[l1i] & QCOW2_L1_OFFSET_MASK, nw;
@@ -795,7 +843,9 @@ int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2)
 
 	if (!copy)
 		return -ENOMEM;
-	ret = qcow2_cache_get(s, &s->l2_cache, old, true, &t);
+	ret = cow_room(s);
+	if (ret == 0)
+		ret = qcow2_cache_get(s, &s->l2_cache, old, true, &t);
 	if (ret < 0)
 		goto out;
 	memcpy(copy, t, cs);
@@ -812,13 +862,11 @@ int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2)
 		goto out;
 	memcpy(t, copy, cs);
 	qcow2_cache_mark_dirty(&s->l2_cache, t);
+	/* Driver invariant 2 writes the copy before this L1 entry; S5: the old table loses
+	 * our reference only after that L1 entry is on disk. */
 	s->l1[l1i] = nw | QCOW2_OFLAG_COPIED;
 	s->l1_dirty = true;
-	/* Driver invariant 5: the L1 no longer names the old table on disk before it loses
-	 * our reference. */
-	ret = qcow2_flush_metadata(s);
-	if (ret == 0)
-		ret = qcow2_update_refcount(s, old / cs, -1);
+	ret = cow_queue(s, old);
 	if (ret == 0)
 		ret = qcow2_cache_get(s, &s->l2_cache, nw, true, l2);
 out:
@@ -836,7 +884,9 @@ int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry)
 
 	if (!copy)
 		return -ENOMEM;
-	ret = bc_file_pread(s->file, copy, cs, old);
+	ret = cow_room(s);
+	if (ret == 0)
+		ret = bc_file_pread(s->file, copy, cs, old);
 	if (ret == 0)
 		ret = qcow2_alloc_clusters(s, 1, &nw);
 	if (ret < 0)
@@ -856,9 +906,7 @@ int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry)
 	ne = (*entry & ~(QCOW2_L2_OFFSET_MASK | QCOW2_OFLAG_COPIED)) | nw | QCOW2_OFLAG_COPIED;
 	bc_wr_be64(l2 + (size_t)idx * s->l2_entry_size, ne);
 	qcow2_cache_mark_dirty(&s->l2_cache, l2);
-	ret = qcow2_flush_metadata(s);
-	if (ret == 0)
-		ret = qcow2_update_refcount(s, old / cs, -1);
+	ret = cow_queue(s, old); /* S5: released after the next metadata flush */
 	if (ret == 0)
 		*entry = ne;
 out:
