@@ -82,6 +82,7 @@ for spec in one two 1 2 snapshot.name=one snapshot.id=2 snapshot.id=1,snapshot.n
 	tap_result $? "convert -l $spec: same output as qemu-img"
 done
 "$IMG" convert -l two -O qcow2 c.qcow2 o.qcow2 >/dev/null 2>&1
+qemu-img convert -l two -O raw c.qcow2 r.raw
 qemu-img compare -f raw -F qcow2 r.raw o.qcow2 >/dev/null 2>&1
 tap_result $? "convert -l to qcow2"
 for spec in nope snapshot.id=1,snapshot.name=two; do
