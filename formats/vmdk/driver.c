@@ -532,8 +532,18 @@ static int vmdk_block_status(struct bc_image *img, uint64_t off, uint64_t len,
 		return 0;
 	}
 	if (e->type == VMDK_EXT_FLAT) {
+		/* like qemu, holes of the flat file read as zeros (data + zero, with an offset) */
+		uint64_t pnum = 0;
+		bool data = true;
+
 		ext->flags = BC_EXT_ALLOCATED | BC_EXT_DATA | BC_EXT_OFFSET;
 		ext->host_off = e->flat_offset + in;
+		if (bc_file_status(e->file, e->flat_offset + in, len, &pnum, &data) == 0 && pnum &&
+		    pnum <= len) {
+			ext->len = pnum;
+			if (!data)
+				ext->flags |= BC_EXT_ZERO;
+		}
 		return 0;
 	}
 	/* a run of grains with the same kind of status (and contiguous host offsets) */

@@ -46,6 +46,9 @@ for sf in monolithicSparse monolithicFlat twoGbMaxExtentSparse twoGbMaxExtentFla
 	qemu-img create -q -f vmdk -o subformat=$sf theirs.vmdk $SIZE
 	eval qemu-io "$W1" theirs.vmdk >/dev/null 2>&1
 	same_dump "$sf: qemu's reads the same through strata-io" theirs.vmdk
+	"$IMG" map --output=json theirs.vmdk >o.map 2>&1
+	qemu-img map --output=json theirs.vmdk >r.map 2>&1
+	same_file "$sf: map --output=json as qemu-img's" o.map r.map
 
 	# cross writes: strata-io on qemu's image, qemu-io on ours
 	eval "$IO" "$W2" theirs.vmdk >/dev/null 2>&1
