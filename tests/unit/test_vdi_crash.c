@@ -309,7 +309,7 @@ static const char *verify(const uint8_t *d, size_t len)
 		goto fail;
 	}
 	/* Sampled bytes everywhere, and every byte around each write's edges. */
-	for (uint64_t off = 0; off < IMG_SIZE; off += 61) {
+	for (uint64_t off = 0; off < IMG_SIZE; off += 509) {
 		if (bc_format_vdi.read(&img, off, buf, 1) < 0 || !byte_ok(off, buf[0])) {
 			snprintf(why, sizeof(why), "byte %llu reads 0x%02x", (unsigned long long)off, buf[0]);
 			goto fail;
