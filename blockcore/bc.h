@@ -96,6 +96,7 @@ enum {
 	BC_OPEN_UNSAFE     = 1u << 3,  /* flush is a no-op (cache=unsafe) */
 	BC_OPEN_SHARE      = 1u << 4,  /* -U: no image locking */
 	BC_OPEN_NO_REPAIR  = 1u << 5,  /* do not replay a dirty image's refcounts on open (check) */
+	BC_OPEN_BACKING_RDWR = 1u << 6, /* open the backing chain writable too (commit) */
 };
 
 /* A secret (encryption passphrase) handed to the engine by the front end. */
@@ -280,6 +281,8 @@ int bc_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len);
 /* ---- changing metadata ------------------------------------------------------------------- */
 
 int bc_amend(struct bc_image *img, struct bc_opts *opts, struct bc_err *err);
+/* Drops everything the image holds, so it reads through to its backing file (commit). */
+int bc_make_empty(struct bc_image *img, struct bc_err *err);
 /* Points the image at a new backing file (NULL: none) without touching data (rebase -u). */
 int bc_change_backing(struct bc_image *img, const char *file, const char *fmt, struct bc_err *err);
 

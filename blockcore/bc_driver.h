@@ -80,6 +80,8 @@ struct bc_format {
 	int (*amend)(struct bc_image *img, struct bc_opts *opts, struct bc_err *err);
 	int (*change_backing)(struct bc_image *img, const char *file, const char *fmt,
 			      struct bc_err *err);
+	/* Deallocates everything: the image then reads through to its backing file. */
+	int (*make_empty)(struct bc_image *img, struct bc_err *err);
 };
 
 /* Opens an image on an already open host file, which the image takes over (closed with it, or

@@ -117,8 +117,10 @@ static int open_backing(struct bc_image *img, const struct bc_open_opts *o, stru
 	bo.driver = NULL;
 	bo.snapshot = NULL;
 	bo.driver_opts = NULL;
-	ret = open_layer(&img->backing, img->backing_path, NULL, &bo, o->flags & ~BC_OPEN_RDWR, seen,
-			 err);
+	unsigned bflags = o->flags & ~BC_OPEN_RDWR;
+	if (o->flags & BC_OPEN_BACKING_RDWR)
+		bflags |= BC_OPEN_RDWR;
+	ret = open_layer(&img->backing, img->backing_path, NULL, &bo, bflags, seen, err);
 	if (ret < 0 && ret != -ELOOP)
 		bc_err_prefix(err, "Could not open backing file");
 	return ret;

@@ -91,6 +91,14 @@ int bc_amend(struct bc_image *img, struct bc_opts *opts, struct bc_err *err)
 	return ret < 0 ? ret : img->fmt->amend(img, opts, err);
 }
 
+int bc_make_empty(struct bc_image *img, struct bc_err *err)
+{
+	if (!img->fmt->make_empty)
+		return bc_err_set(err, -ENOTSUP, "Format driver '%s' cannot empty an image",
+				  img->fmt->name);
+	return need_rw(img, err) < 0 ? -EACCES : img->fmt->make_empty(img, err);
+}
+
 int bc_change_backing(struct bc_image *img, const char *file, const char *fmt, struct bc_err *err)
 {
 	if (!img->fmt->change_backing)
