@@ -667,4 +667,5 @@ const struct bc_format bc_format_qcow2 = {
 	.vmstate_write = qcow2_vmstate_write,
 	.vmstate_read = qcow2_vmstate_read,
 	.change_backing = qcow2_change_backing,
+	.make_empty = qcow2_make_empty,
 };
