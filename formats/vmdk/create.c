@@ -129,7 +129,8 @@ static int create_split(const struct create_args *a, bool flat, bool split, char
 	int idx = 1, ret = 0;
 
 	*lines = NULL;
-	do {
+	/* like qemu, a zero-sized image gets a descriptor without extents */
+	while (left > 0) {
 		uint64_t n = split && left > TWO_GB_SECTORS ? TWO_GB_SECTORS : left;
 		char name[4200], *path;
 
@@ -152,7 +153,9 @@ static int create_split(const struct create_args *a, bool flat, bool split, char
 			return bc_err_set(err, ret, "Could not describe extent '%s'", name);
 		left -= n;
 		idx++;
-	} while (left > 0);
+	}
+	if (!*lines && !(*lines = strdup("")))
+		return bc_err_set(err, -ENOMEM, "Out of memory");
 	return 0;
 }
 
