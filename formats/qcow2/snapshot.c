@@ -27,8 +27,11 @@
  *      names it any more (driver invariant 5). A crash before that leaks, never frees.
  *  S6. Refcounts are raised only after checking they cannot overflow refcount_bits, so a
  *      refused create or apply changes nothing on disk.
- *  S7. A COPIED flag in the active tables is set only when the refcount is 1; it is
- *      recomputed after every create, apply and delete.
+ *  S7. A COPIED flag in the active tables is set only when the refcount is 1, also across
+ *      a crash: create clears the flags (on disk) before raising refcounts, apply clears
+ *      them in the tables it makes active, and flags are set again only from the final
+ *      refcounts (written first: a crash leaves at worst "COPIED clear, refcount 1", which
+ *      the write path handles and qemu-img check -r all repairs).
  */
 #include "qcow2.h"
 
@@ -296,6 +299,13 @@ enum walk_mode {
 	WALK_UPDATE, /* add addend to every referenced cluster */
 };
 
+/* What a WALK_UPDATE does to the COPIED flags of the L1 and L2 entries it visits. */
+enum copied_mode {
+	COPIED_KEEP,
+	COPIED_FROM_RC, /* set when the refcount (after the update) is 1, else clear (S7) */
+	COPIED_CLEAR,   /* clear: always safe, the write path then checks the refcount */
+};
+
 static int add_ref(struct qcow2 *s, uint64_t cluster, int64_t addend, enum walk_mode mode)
 {
 	uint64_t rc;
@@ -313,12 +323,11 @@ static int add_ref(struct qcow2 *s, uint64_t cluster, int64_t addend, enum walk_
 
 /*
  * For each L2 table of l1[0..l1_size) and each cluster it references: adds addend to the
- * refcount (mode UPDATE) and, when fix_copied, sets the COPIED flags of the entries (and of
- * l1, which is then the active table) from the resulting refcounts (S7). L2 tables whose
- * refcount drops to zero leave the cache.
+ * refcount (mode UPDATE) and sets the COPIED flags of the entries (and of l1) as cm says.
+ * L2 tables whose refcount drops to zero leave the cache.
  */
 static int walk_l1(struct qcow2 *s, uint64_t *l1, uint32_t l1_size, int64_t addend,
-		   enum walk_mode mode, bool fix_copied)
+		   enum walk_mode mode, enum copied_mode cm)
 {
 	uint64_t cs = s->cluster_size, nent = 1ull << s->l2_bits, rc;
 	int64_t flen = bc_file_length(s->file);
@@ -363,11 +372,14 @@ static int walk_l1(struct qcow2 *s, uint64_t *l1, uint32_t l1_size, int64_t adde
 			ret = add_ref(s, h / cs, addend, mode);
 			if (ret < 0)
 				goto out;
-			if (!fix_copied || mode != WALK_UPDATE)
+			if (cm == COPIED_KEEP || mode != WALK_UPDATE)
 				continue;
-			ret = qcow2_get_refcount(s, h / cs, &rc);
-			if (ret < 0)
-				goto out;
+			rc = 0;
+			if (cm == COPIED_FROM_RC) {
+				ret = qcow2_get_refcount(s, h / cs, &rc);
+				if (ret < 0)
+					goto out;
+			}
 			ne = rc == 1 ? e | QCOW2_OFLAG_COPIED : e & ~QCOW2_OFLAG_COPIED;
 			if (ne != e) {
 				/* the refcount calls may have evicted the table: look it up again */
@@ -388,8 +400,9 @@ static int walk_l1(struct qcow2 *s, uint64_t *l1, uint32_t l1_size, int64_t adde
 			goto out;
 		if (rc == 0)
 			qcow2_cache_discard(&s->l2_cache, l2off);
-		if (fix_copied) {
-			uint64_t ne = rc == 1 ? l1[i] | QCOW2_OFLAG_COPIED : l1[i] & ~QCOW2_OFLAG_COPIED;
+		if (cm != COPIED_KEEP) {
+			uint64_t ne = rc == 1 && cm == COPIED_FROM_RC ? l1[i] | QCOW2_OFLAG_COPIED
+								      : l1[i] & ~QCOW2_OFLAG_COPIED;
 			if (ne != l1[i]) {
 				l1[i] = ne;
 				s->l1_dirty = true;
@@ -403,14 +416,14 @@ out:
 
 /* Raises (S6: after an overflow check) or lowers the refcounts of what l1 references. */
 static int change_refs(struct qcow2 *s, uint64_t *l1, uint32_t l1_size, int64_t addend,
-		       bool fix_copied)
+		       enum copied_mode cm)
 {
 	int ret = 0;
 
 	if (addend > 0)
-		ret = walk_l1(s, l1, l1_size, addend, WALK_CHECK, false);
+		ret = walk_l1(s, l1, l1_size, addend, WALK_CHECK, COPIED_KEEP);
 	if (ret == 0)
-		ret = walk_l1(s, l1, l1_size, addend, WALK_UPDATE, fix_copied);
+		ret = walk_l1(s, l1, l1_size, addend, WALK_UPDATE, cm);
 	return ret;
 }
 
@@ -563,7 +576,7 @@ static int snapshot_create(struct bc_image *img, const struct bc_snapshot *sn,
 		ret = active_vm_state_size(s, &vs);
 	/* S6: nothing is changed when a refcount would overflow. */
 	if (ret == 0)
-		ret = walk_l1(s, s->l1, s->l1_size, 1, WALK_CHECK, false);
+		ret = walk_l1(s, s->l1, s->l1_size, 1, WALK_CHECK, COPIED_KEEP);
 	if (ret == -ERANGE) {
 		/* qemu-img reports this case as EINVAL */
 		ret = bc_err_set(err, -EINVAL, "Refcount overflow: a refcount would exceed "
@@ -572,10 +585,16 @@ static int snapshot_create(struct bc_image *img, const struct bc_snapshot *sn,
 	}
 	if (ret < 0)
 		goto out_io;
-	/* S2: L1 copy, refcounts, then the table. */
-	ret = write_new_l1(s, s->l1, s->l1_size, &l1_off);
+	/* S7 then S2: COPIED flags cleared on disk while the refcounts are still 1 (a crash
+	 * leaves "COPIED clear, refcount 1": safe), then the L1 copy and the raised refcounts,
+	 * then the table. */
+	ret = walk_l1(s, s->l1, s->l1_size, 0, WALK_UPDATE, COPIED_CLEAR);
 	if (ret == 0)
-		ret = walk_l1(s, s->l1, s->l1_size, 1, WALK_UPDATE, true);
+		ret = qcow2_flush_metadata(s);
+	if (ret == 0)
+		ret = write_new_l1(s, s->l1, s->l1_size, &l1_off);
+	if (ret == 0)
+		ret = walk_l1(s, s->l1, s->l1_size, 1, WALK_UPDATE, COPIED_KEEP);
 	if (ret == 0)
 		ret = qcow2_flush_metadata(s);
 	if (ret < 0)
@@ -655,7 +674,9 @@ static int apply_entry(struct qcow2 *s, const struct snap_ent *e)
 	ret = read_l1(s, e->l1_offset, e->l1_size, s->l1_alloc, &sl1);
 	if (ret < 0)
 		return ret;
-	ret = change_refs(s, sl1, e->l1_size, 1, false);
+	/* S7: the new active tables claim no cluster as their own until the flags are
+	 * recomputed from the final refcounts below. */
+	ret = change_refs(s, sl1, e->l1_size, 1, COPIED_CLEAR);
 	if (ret == 0)
 		ret = qcow2_flush_metadata(s);
 	if (ret == 0)
@@ -682,12 +703,12 @@ static int apply_entry(struct qcow2 *s, const struct snap_ent *e)
 	s->h.l1_size = size;
 	s->l1_dirty = false;
 	s->cbuf_entry = 0;
-	ret = change_refs(s, old, old_size, -1, false);
+	ret = change_refs(s, old, old_size, -1, COPIED_KEEP);
 	if (ret == 0 && old_size)
 		ret = qcow2_free_clusters(s, old_off, qcow2_align_up((uint64_t)old_size * 8, cs) / cs);
 	free(old);
 	if (ret == 0)
-		ret = walk_l1(s, s->l1, s->l1_size, 0, WALK_UPDATE, true);
+		ret = walk_l1(s, s->l1, s->l1_size, 0, WALK_UPDATE, COPIED_FROM_RC);
 	if (ret == 0)
 		ret = qcow2_flush_metadata(s);
 out:
@@ -756,12 +777,12 @@ static int snapshot_delete(struct bc_image *img, const char *id, const char *nam
 		ret = write_table(s, t, n - 1);
 	free(t);
 	if (ret == 0)
-		ret = change_refs(s, sl1, victim.l1_size, -1, false);
+		ret = change_refs(s, sl1, victim.l1_size, -1, COPIED_KEEP);
 	if (ret == 0 && victim.l1_size)
 		ret = qcow2_free_clusters(s, victim.l1_offset,
 					  qcow2_align_up((uint64_t)victim.l1_size * 8, cs) / cs);
 	if (ret == 0)
-		ret = walk_l1(s, s->l1, s->l1_size, 0, WALK_UPDATE, true);
+		ret = walk_l1(s, s->l1, s->l1_size, 0, WALK_UPDATE, COPIED_FROM_RC);
 	if (ret == 0)
 		ret = qcow2_flush_metadata(s);
 	free(sl1);
