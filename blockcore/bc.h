@@ -201,6 +201,17 @@ char *bc_resolve_relative(const char *overlay, const char *name);
  * the backing image's size is used), "backing_file", "backing_fmt" and driver options. */
 int bc_create(const char *fmt, const char *filename, struct bc_opts *opts, struct bc_err *err);
 
+/* Host bytes an image of format fmt with options opts would take: `required` for the data of
+ * src (or none when src is NULL) and `fully_allocated` for a fully allocated image of `size`
+ * bytes. has_bitmaps/bitmaps as qemu-img measure reports them. -ENOTSUP with err set when the
+ * format cannot tell. */
+struct bc_measure {
+	uint64_t required, fully_allocated, bitmaps;
+	bool has_bitmaps;
+};
+int bc_measure(const char *fmt, struct bc_opts *opts, uint64_t size, struct bc_image *src,
+	       struct bc_measure *out, struct bc_err *err);
+
 /* ---- info -------------------------------------------------------------------------------- */
 
 /* A small tree of typed values: the "Format specific information" of info, rendered by the

@@ -44,6 +44,9 @@ struct bc_format {
 	int (*probe)(const uint8_t *buf, size_t len, const char *filename);
 	const struct bc_opt_desc *create_opts;
 	int (*create)(const char *filename, struct bc_opts *opts, struct bc_err *err);
+	/* qemu-img measure: opts are validated create options; src may be NULL. */
+	int (*measure)(struct bc_opts *opts, uint64_t size, struct bc_image *src,
+		       struct bc_measure *out, struct bc_err *err);
 
 	int (*open)(struct bc_image *img, struct bc_err *err);
 	void (*close)(struct bc_image *img);

@@ -66,3 +66,18 @@ int bc_create(const char *fmt_name, const char *filename, struct bc_opts *opts, 
 	}
 	return fmt->create(filename, opts, err);
 }
+
+int bc_measure(const char *fmt_name, struct bc_opts *opts, uint64_t size, struct bc_image *src,
+	       struct bc_measure *out, struct bc_err *err)
+{
+	const struct bc_format *fmt = bc_format_find(fmt_name);
+
+	memset(out, 0, sizeof(*out));
+	if (!fmt)
+		return bc_err_set(err, -EINVAL, "Unknown file format '%s'", fmt_name);
+	if (!fmt->measure)
+		return bc_err_set(err, -ENOTSUP, "Block driver '%s' does not support size measurement",
+				  fmt_name);
+	int ret = bc_opts_validate(opts, fmt->create_opts, err);
+	return ret < 0 ? ret : fmt->measure(opts, size, src, out, err);
+}

@@ -668,4 +668,5 @@ const struct bc_format bc_format_qcow2 = {
 	.vmstate_read = qcow2_vmstate_read,
 	.change_backing = qcow2_change_backing,
 	.make_empty = qcow2_make_empty,
+	.measure = qcow2_measure,
 };

@@ -264,6 +264,8 @@ int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 extern const struct bc_opt_desc qcow2_create_opts[];
 int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err);
 int qcow2_make_empty(struct bc_image *img, struct bc_err *err);   /* empty.c */
+int qcow2_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
+		  struct bc_measure *out, struct bc_err *err);           /* measure.c */
 
 static inline uint64_t qcow2_align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 

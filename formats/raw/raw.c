@@ -165,6 +165,17 @@ static int raw_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc pr
 	return 0;
 }
 
+/* A raw image takes its virtual size, however much of the source holds data. */
+static int raw_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
+		       struct bc_measure *out, struct bc_err *err)
+{
+	(void)opts;
+	(void)src;
+	(void)err;
+	out->required = out->fully_allocated = size;
+	return 0;
+}
+
 static int raw_aio_submit(struct bc_image *img, struct bc_aio *req)
 {
 	return bc_file_submit(img->file, req);
@@ -175,6 +186,7 @@ const struct bc_format bc_format_raw = {
 	.probe = raw_probe,
 	.create_opts = raw_create_opts,
 	.create = raw_create,
+	.measure = raw_measure,
 	.open = raw_open,
 	.close = raw_close,
 	.read = raw_read,
