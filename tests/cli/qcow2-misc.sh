@@ -142,6 +142,21 @@ done
 qemu-img check bm.qcow2 >r.chk 2>&1
 same_file "bitmaps: check" o.chk r.chk
 
+# --- header rewrite (rebase -u): unknown extensions kept, same bytes as qemu ---
+qemu-img create -q -f qcow2 hb.qcow2 1M
+qemu-img create -q -f qcow2 u.qcow2 1M
+# an unknown extension where the end marker was (after the feature table)
+printf '\022\064\126\170\000\000\000\004abcd' | dd of=u.qcow2 bs=1 seek=504 conv=notrunc 2>/dev/null
+cp u.qcow2 u2.qcow2
+"$IMG" rebase -u -b hb.qcow2 -F qcow2 u.qcow2 >/dev/null 2>&1
+qemu-img rebase -u -b hb.qcow2 -F qcow2 u2.qcow2
+cmp -s u.qcow2 u2.qcow2 && grep -a -q abcd u.qcow2
+tap_result $? "rebase -u keeps unknown header extensions, bytes as qemu"
+"$IMG" rebase -u -b "" u.qcow2 >/dev/null 2>&1
+qemu-img rebase -u -b "" u2.qcow2
+cmp -s u.qcow2 u2.qcow2
+tap_result $? "rebase -u to no backing file, bytes as qemu"
+
 # --- a leaked cluster: check and check -r leaks as qemu (output and resulting bytes) ---
 qemu-img create -q -f qcow2 l.qcow2 1M
 qemu-io -c "write 0 256k" l.qcow2 >/dev/null
