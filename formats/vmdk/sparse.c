@@ -322,7 +322,8 @@ void vmdk_sparse_close(struct vmdk_extent *e)
 	free(e->rgd);
 	free(e->zbuf);
 	free(e->cbuf);
-	e->cbuf = NULL;
+	free(e->wbuf);
+	e->cbuf = e->wbuf = NULL;
 	e->cbuf_len = 0;
 	e->gt = NULL;
 	e->gd = e->rgd = NULL;
@@ -557,10 +558,11 @@ int vmdk_sparse_write(struct bc_image *img, struct vmdk_extent *e, uint64_t off,
 			}
 			if (n != e->grain_bytes) {
 				/* partial grain: the rest comes from below (or zeros) */
-				if (!tmp && !(tmp = bc_alloc_aligned((size_t)e->grain_bytes))) {
+				if (!e->wbuf && !(e->wbuf = bc_alloc_aligned((size_t)e->grain_bytes))) {
 					ret = -ENOMEM;
 					goto out;
 				}
+				tmp = e->wbuf;
 				memset(tmp, 0, (size_t)e->grain_bytes);
 				if (gte == VMDK_GTE_UNALLOC) {
 					uint64_t glen = e->grain_bytes;
@@ -592,7 +594,6 @@ int vmdk_sparse_write(struct bc_image *img, struct vmdk_extent *e, uint64_t off,
 			ret = vmdk_sparse_set_gte(e, pend[i].grain, pend[i].sector);
 	}
 out:
-	free(tmp);
 	free(pend);
 	return ret;
 }

@@ -131,6 +131,7 @@ struct vmdk_extent {
 	uint64_t next_alloc;         /* byte offset where the next grain or table goes */
 	bool eos_pending;            /* stream: grains appended since the last EOS marker */
 	uint8_t *cbuf;               /* stream: reused buffer for one compressed grain */
+	uint8_t *wbuf;               /* sparse: reused buffer for merging a partial grain */
 	size_t cbuf_len;
 	/* last inflated grain (compressed extents) */
 	uint8_t *zbuf;
