@@ -74,6 +74,10 @@ int bc_crashsim_writes(const struct bc_crashsim *sim);     /* writes done so far
 int bc_crashsim_image(const struct bc_crashsim *sim, int keep, size_t tear, uint8_t **data,
 		      size_t *len);
 
+/* BC_ZERO_CHUNK bytes of zeros, 4096-aligned, read-only: for zero-filling writes. */
+#define BC_ZERO_CHUNK (1u << 20)
+const void *bc_zero_chunk(void);
+
 /* The current contents of a memory file (for tests). */
 const uint8_t *bc_file_mem_data(struct bc_file *f, size_t *len);
 void bc_file_close(struct bc_file *f);

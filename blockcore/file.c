@@ -119,23 +119,23 @@ int64_t bc_file_allocated(struct bc_file *f)
 	return f->ops->allocated ? f->ops->allocated(f) : -ENOTSUP;
 }
 
-/* Writes zeros from one reusable buffer: the fallback when the host cannot zero a range. */
+/* One aligned megabyte of zeros, never written: the source of every zero-filling write. */
+static const uint8_t bc_zeros[BC_ZERO_CHUNK] __attribute__((aligned(4096)));
+
+const void *bc_zero_chunk(void)
+{
+	return bc_zeros;
+}
+
+/* The fallback when the host cannot zero a range. */
 static int file_write_zero_buffer(struct bc_file *f, uint64_t off, uint64_t len)
 {
-	size_t chunk = len < (1u << 20) ? (size_t)len : (1u << 20);
-	void *zeros = bc_alloc_aligned(chunk);
 	int ret = 0;
 
-	if (!zeros)
-		return -ENOMEM;
-	memset(zeros, 0, chunk);
-	while (len && ret == 0) {
-		size_t n = len < chunk ? (size_t)len : chunk;
-		ret = f->ops->pwrite(f, zeros, n, off);
-		off += n;
-		len -= n;
+	for (size_t n; len && ret == 0; off += n, len -= n) {
+		n = len < BC_ZERO_CHUNK ? (size_t)len : BC_ZERO_CHUNK;
+		ret = f->ops->pwrite(f, bc_zeros, n, off);
 	}
-	free(zeros);
 	return ret;
 }
 

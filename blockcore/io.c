@@ -148,20 +148,12 @@ int bc_discard(struct bc_image *img, uint64_t off, uint64_t len)
 
 static int write_zero_buffer(struct bc_image *img, uint64_t off, uint64_t len)
 {
-	size_t chunk = len < (1u << 20) ? (size_t)len : (1u << 20);
-	uint8_t *zeros = bc_alloc_aligned(chunk);
 	int ret = 0;
 
-	if (!zeros)
-		return -ENOMEM;
-	memset(zeros, 0, chunk);
-	while (len && ret == 0) {
-		size_t n = len < chunk ? (size_t)len : chunk;
-		ret = bc_write(img, off, zeros, n);
-		off += n;
-		len -= n;
+	for (size_t n; len && ret == 0; off += n, len -= n) {
+		n = len < BC_ZERO_CHUNK ? (size_t)len : BC_ZERO_CHUNK;
+		ret = bc_write(img, off, bc_zero_chunk(), n);
 	}
-	free(zeros);
 	return ret;
 }
 

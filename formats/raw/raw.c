@@ -38,15 +38,10 @@ static int raw_preallocate(struct bc_file *f, uint64_t from, uint64_t to, enum b
 		ret = bc_file_allocate(f, from, to - from);
 		if (ret == -ENOTSUP)
 			ret = 0;
-		size_t chunk = 1u << 20;
-		uint8_t *zeros = calloc(1, chunk);
-		if (!zeros)
-			return -ENOMEM;
-		for (uint64_t off = from; ret == 0 && off < to; off += chunk) {
-			size_t n = to - off < chunk ? (size_t)(to - off) : chunk;
-			ret = bc_file_pwrite(f, zeros, n, off);
+		for (uint64_t off = from; ret == 0 && off < to; off += BC_ZERO_CHUNK) {
+			size_t n = to - off < BC_ZERO_CHUNK ? (size_t)(to - off) : BC_ZERO_CHUNK;
+			ret = bc_file_pwrite(f, bc_zero_chunk(), n, off);
 		}
-		free(zeros);
 	}
 	return ret;
 }
@@ -55,9 +50,7 @@ static int raw_preallocate(struct bc_file *f, uint64_t from, uint64_t to, enum b
  * alignment and `disk size` see what they see on a qemu-made image. */
 static int raw_allocate_first_block(struct bc_file *f, uint64_t size)
 {
-	static const uint8_t zeros[4096];
-
-	return bc_file_pwrite(f, zeros, size < sizeof(zeros) ? (size_t)size : sizeof(zeros), 0);
+	return bc_file_pwrite(f, bc_zero_chunk(), size < 4096 ? (size_t)size : 4096, 0);
 }
 
 static int raw_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
