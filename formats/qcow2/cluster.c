@@ -284,6 +284,15 @@ static int map_run(struct qcow2 *s, uint64_t off, uint64_t len, struct qcow2_map
 	if (ret < 0)
 		return ret;
 	if (!l2) {
+		/* Unallocated up to the next L1 entry that has a table (long empty stretches of
+		 * big images in one answer). */
+		uint64_t span = cs << s->l2_bits, l1i = off / span + 1;
+		while (end < off + len && l1i < s->l1_size && !(s->l1[l1i] & QCOW2_L1_OFFSET_MASK)) {
+			end = (l1i + 1) * span < off + len ? (l1i + 1) * span : off + len;
+			l1i++;
+		}
+		if (l1i >= s->l1_size)
+			end = off + len;
 		m->type = QCOW2_UNALLOC;
 		m->len = end - off;
 		return 0;
@@ -381,6 +390,12 @@ int qcow2_status(struct qcow2 *s, uint64_t off, uint64_t len, struct bc_extent *
 	ext->len = m.len;
 	switch (m.type) {
 	case QCOW2_UNALLOC:
+		/* unallocated subclusters of an allocated cluster: qemu reports the offset */
+		if (m.host_valid) {
+			ext->flags = BC_EXT_OFFSET;
+			ext->host_off = m.host;
+			ext->host_file = s->data_file->path;
+		}
 		break;
 	case QCOW2_ZERO:
 		ext->flags = BC_EXT_ZERO | BC_EXT_ALLOCATED;

@@ -495,13 +495,40 @@ static int qcow2_write_zeroes(struct bc_image *img, uint64_t off, uint64_t len, 
 	return zero_common(img, off, len, false, flags & BC_ZERO_MAY_UNMAP);
 }
 
+/*
+ * Like qemu, data clusters are looked up in the host file (holes read as zeros) only when the
+ * image looks metadata-preallocated: many more clusters have refcounts than the host file
+ * has allocated.
+ */
+static bool looks_preallocated(struct qcow2 *s)
+{
+	uint64_t cs = s->cluster_size, used = 0, rc, real, n;
+	int64_t flen, alloc;
+
+	if (s->meta_prealloc_checked)
+		return s->meta_prealloc;
+	s->meta_prealloc_checked = true;
+	flen = bc_file_length(s->file);
+	alloc = bc_file_allocated(s->file);
+	if (flen <= 0 || alloc < 0)
+		return false;
+	n = qcow2_align_up((uint64_t)flen, cs) / cs;
+	for (uint64_t k = 0; k < n; k++)
+		if (qcow2_get_refcount(s, k, &rc) == 0 && rc)
+			used++;
+	real = (uint64_t)alloc / cs;
+	s->meta_prealloc = used >= (real * 10 / 9 > real + 2 ? real * 10 / 9 : real + 2);
+	return s->meta_prealloc;
+}
+
 static int qcow2_block_status(struct bc_image *img, uint64_t off, uint64_t len,
 			      struct bc_extent *ext)
 {
 	struct qcow2 *s = img->priv;
 	int ret = qcow2_status(s, off, len, ext);
 
-	if (ret == 0 && (ext->flags & BC_EXT_DATA) && (ext->flags & BC_EXT_OFFSET)) {
+	if (ret == 0 && (ext->flags & BC_EXT_DATA) && (ext->flags & BC_EXT_OFFSET) &&
+	    s->data_file == s->file && looks_preallocated(s)) {
 		uint64_t pnum = 0;
 		bool data = true;
 		if (bc_file_status(s->data_file, ext->host_off, ext->len, &pnum, &data) == 0 &&

@@ -188,6 +188,8 @@ struct qcow2 {
 	uint8_t *cbuf;             /* last decompressed cluster */
 	uint64_t cbuf_entry;       /* its L2 entry, 0: none */
 	uint64_t snapshots_end;
+	bool meta_prealloc_checked; /* block status: does the image look metadata-preallocated */
+	bool meta_prealloc;
 	struct qcow2_cow_pending *cow; /* snapshot.c: references dropped after the next flush */
 };
 
