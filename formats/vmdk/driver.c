@@ -246,10 +246,12 @@ static int open_hosted(struct bc_image *img, struct vmdk_state *s, struct bc_err
 	s->stream = e->compressed;
 	s->desc_embedded = true;
 	/* like qemu, look for the descriptor at sector 1 when the header does not say */
-	s->desc_off = (e->hdr.desc_offset ? e->hdr.desc_offset : 1) * VMDK_SECTOR;
-	s->desc_cap = (e->hdr.desc_size ? e->hdr.desc_size : 20) * VMDK_SECTOR;
-	if (flen >= 0 && s->desc_cap <= VMDK_MAX_DESC_BYTES &&
-	    s->desc_off / VMDK_SECTOR <= (uint64_t)flen / VMDK_SECTOR) {
+	uint64_t doff = e->hdr.desc_offset ? e->hdr.desc_offset : 1;
+	uint64_t dsize = e->hdr.desc_size ? e->hdr.desc_size : 20;
+	if (flen >= 0 && dsize <= VMDK_MAX_DESC_BYTES / VMDK_SECTOR &&
+	    doff <= (uint64_t)flen / VMDK_SECTOR) {
+		s->desc_off = doff * VMDK_SECTOR;
+		s->desc_cap = dsize * VMDK_SECTOR;
 		s->desc_len = (size_t)s->desc_cap;
 		s->desc_text = calloc(1, s->desc_len + 1);
 		if (!s->desc_text)
