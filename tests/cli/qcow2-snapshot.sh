@@ -4,7 +4,8 @@
 # and `qemu-img check` clean after every step; snapshots made by one tool listed, applied
 # and deleted by the other; `snapshot -l` and `info` identical to qemu-img's on the same
 # file. Matrix: cluster sizes 512 and 64k, compat 0.10 and 1.1, refcount_bits 16 and 64,
-# extended L2; refcount_bits=1 refuses like qemu. See docs/qcow2-snapshots.md.
+# extended L2; refcount_bits=1 refuses like qemu; compressed clusters; an image qemu-img
+# resized after the snapshot. See docs/qcow2-snapshots.md.
 . "$SRC_DIR/tests/lib/tap.sh"
 command -v qemu-img >/dev/null || { echo "1..0 # SKIP no qemu-img"; exit 77; }
 
@@ -163,5 +164,19 @@ clean "compressed: after writes"
 same_as "compressed: applied" ref-c1.raw
 "$IMG" snapshot -d c1 t.qcow2
 clean "compressed: after delete"
+
+# --- an image qemu-img resized after the snapshot: apply restores the old size ---
+rm -f t.qcow2 q.qcow2
+qemu-img create -q -f qcow2 t.qcow2 1M
+qemu-io -c "write -P 0x71 0 1M" t.qcow2 >/dev/null
+"$IMG" snapshot -c small t.qcow2
+qemu-img resize -q t.qcow2 3M && qemu-io -c "write -P 0x72 0 3M" t.qcow2 >/dev/null
+cp t.qcow2 q.qcow2
+"$IMG" snapshot -a small t.qcow2
+qemu-img snapshot -a small q.qcow2
+qemu-img compare t.qcow2 q.qcow2 >/dev/null 2>&1
+tap_result $? "resized by qemu-img: apply restores size and content as qemu-img"
+compare_img "resized by qemu-img: info after apply" info t.qcow2
+clean "resized by qemu-img: after apply"
 
 tap_end
