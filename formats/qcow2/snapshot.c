@@ -641,6 +641,9 @@ static int restore_size(struct qcow2 *s, uint64_t size)
 
 	if (size == s->h.size)
 		return 0;
+	if (size > QCOW2_MAX_VIRTUAL_SIZE || size % 512)
+		return qcow2_mark_corrupt(s, "Snapshot disk size %#llx invalid",
+					  (unsigned long long)size);
 	ret = qcow2_grow_l1(s, (size + span - 1) / span);
 	if (ret < 0)
 		return ret;
@@ -1008,7 +1011,8 @@ int qcow2_snapshot_open_ro(struct qcow2 *s, const char *spec, struct bc_err *err
 	s->l1_size = t[i].l1_size;
 	s->l1_alloc = t[i].l1_size;
 	s->h.l1_table_offset = t[i].l1_offset;
-	s->h.size = t[i].info.disk_size;
+	/* The virtual size stays the image's (as qemu's load_tmp), even when the snapshot
+	 * was taken at another size. */
 	free(t);
 	return 0;
 }

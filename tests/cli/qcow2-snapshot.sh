@@ -172,6 +172,9 @@ qemu-io -c "write -P 0x71 0 1M" t.qcow2 >/dev/null
 "$IMG" snapshot -c small t.qcow2
 qemu-img resize -q t.qcow2 3M && qemu-io -c "write -P 0x72 0 3M" t.qcow2 >/dev/null
 cp t.qcow2 q.qcow2
+"$IMG" convert -l small -O raw t.qcow2 o.raw && qemu-img convert -l small -O raw t.qcow2 r.raw &&
+cmp o.raw r.raw
+tap_result $? "resized by qemu-img: convert -l of the older snapshot as qemu-img"
 "$IMG" snapshot -a small t.qcow2
 qemu-img snapshot -a small q.qcow2
 qemu-img compare t.qcow2 q.qcow2 >/dev/null 2>&1
