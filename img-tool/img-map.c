@@ -37,7 +37,8 @@ static void map_print(const struct map_entry *e, enum img_output out, bool first
 		printf("}");
 		return;
 	}
-	if ((e->flags & BC_EXT_DATA) && (e->flags & BC_EXT_OFFSET))
+	/* qemu-img lists only extents that hold data, not data known to read as zeros */
+	if ((e->flags & BC_EXT_DATA) && !(e->flags & BC_EXT_ZERO) && (e->flags & BC_EXT_OFFSET))
 		printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e->start, e->length,
 		       e->offset, e->file ? e->file : "");
 }

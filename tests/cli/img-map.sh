@@ -20,6 +20,10 @@ compare_img "qcow2 chain human" map top.qcow2
 compare_img "qcow2 chain json" map --output=json top.qcow2
 compare_img "qcow2 chain json window" map --output=json --start-offset=1M --max-length=100k top.qcow2
 compare_img "qcow2 single layer json" map --output=json base.qcow2
+qemu-img create -q -f vdi -o static=on st.vdi 4M
+qemu-io -c 'write -P 1 0 64k' st.vdi >/dev/null
+compare_img "static vdi human (data known to be zero is not listed)" map st.vdi
+compare_img "static vdi json" map --output=json st.vdi
 compare_img "window past the end" map --output=json --start-offset=8M r.raw
 compare_img "missing file" map nofile.qcow2
 compare_img "bad --output" map --output=yaml r.raw
