@@ -6,7 +6,9 @@
  *    write: every disk that could be found afterwards must pass check without corruptions
  *    (leaks allowed, and "COPIED clear with refcount 1", which is safe), hold the old or the new snapshot table, read the active state as the
  *    old or the new one, and read every listed snapshot exactly as taken (invariants S1-S5
- *    of formats/qcow2/snapshot.c).
+ *    of formats/qcow2/snapshot.c);
+ *  - snapshot operations on damaged copies (byte flips in the table and metadata) fail
+ *    cleanly.
  */
 #include "bc_driver.h"
 #include "tap.h"
@@ -424,6 +426,59 @@ static void test_overflow(void)
 	unlink(path);
 }
 
+/* Snapshot operations on damaged images: byte flips in the header's snapshot fields, the
+ * table and the tables it names. Every call must fail cleanly or succeed (the sanitizer
+ * build catches the rest). */
+static void test_damaged(const uint8_t *base, size_t blen)
+{
+	uint8_t *img_bytes = malloc(blen);
+	uint32_t seed = 12345;
+	uint64_t toff = bc_rd_be64(base + 64);
+	int opened = 0;
+
+	for (int iter = 0; img_bytes && iter < 300; iter++) {
+		struct bc_err err = { 0 };
+		struct bc_image *img;
+		struct bc_snapshot *list = NULL;
+		struct bc_check res;
+		int n;
+
+		memcpy(img_bytes, base, blen);
+		for (int k = 0; k < 1 + iter % 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			uint32_t r = seed >> 8;
+			size_t at = (r & 1) && toff < blen ? (size_t)(toff + (r >> 1) % 160)
+							    : (size_t)((r >> 1) % (blen < 16384 ? blen : 16384));
+			if (at >= blen)
+				continue;
+			seed = seed * 1103515245u + 12345u;
+			img_bytes[at] ^= (uint8_t)(1u << ((seed >> 16) % 8));
+		}
+		if (open_bytes(&img, img_bytes, blen, NULL, BC_OPEN_RDWR | BC_OPEN_NO_REPAIR,
+			       &err) < 0)
+			continue;
+		opened++;
+		if (bc_snapshot_list(img, &list, &n, &err) == 0)
+			free(list);
+		snap(img, "d");
+		(void)bc_snapshot_apply(img, "s1", &err);
+		(void)bc_write(img, 0, st_c, g->cs * 2);
+		(void)bc_vmstate_write(img, 0, st_c, 100);
+		(void)bc_snapshot_delete(img, NULL, "d", &err);
+		(void)bc_snapshot_delete(img, NULL, "s1", &err);
+		if (bc_check(img, &res, 0, &err) == 0)
+			bc_check_free(&res);
+		bc_close(img);
+		if (open_bytes(&img, img_bytes, blen, "s1", BC_OPEN_NO_REPAIR, &err) == 0) {
+			(void)reads_as(img, st_a, NULL);
+			bc_close(img);
+		}
+	}
+	free(img_bytes);
+	tap_ok(opened > 0, "%s: snapshot operations on 300 damaged images (%d opened)", g->opts,
+	       opened);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(geos) / sizeof(geos[0]); i++) {
@@ -437,6 +492,7 @@ int main(void)
 			continue;
 		test_sequence(base, blen);
 		test_crashes(base, blen);
+		test_damaged(base, blen);
 		free(base);
 	}
 	test_overflow();
