@@ -4,8 +4,8 @@
 # and `qemu-img check` clean after every step; snapshots made by one tool listed, applied
 # and deleted by the other; `snapshot -l` and `info` identical to qemu-img's on the same
 # file. Matrix: cluster sizes 512 and 64k, compat 0.10 and 1.1, refcount_bits 16 and 64,
-# extended L2; refcount_bits=1 refuses like qemu; compressed clusters; an image qemu-img
-# resized after the snapshot. See docs/qcow2-snapshots.md.
+# extended L2; refcount_bits=1 refuses like qemu; compressed clusters; a backing file; an
+# image qemu-img resized after the snapshot. See docs/qcow2-snapshots.md.
 . "$SRC_DIR/tests/lib/tap.sh"
 command -v qemu-img >/dev/null || { echo "1..0 # SKIP no qemu-img"; exit 77; }
 
@@ -164,6 +164,24 @@ clean "compressed: after writes"
 same_as "compressed: applied" ref-c1.raw
 "$IMG" snapshot -d c1 t.qcow2
 clean "compressed: after delete"
+
+# --- an overlay with a backing file: copy-on-write keeps backing data showing through ---
+rm -f t.qcow2 bb.raw
+qemu-img create -q -f raw bb.raw 2M
+qemu-io -f raw -c "write -P 0x61 0 2M" bb.raw >/dev/null
+cp bb.raw ref.raw
+qemu-img create -q -f qcow2 -b bb.raw -F raw t.qcow2
+w ours "write -P 0x62 100k 200k"
+"$IMG" snapshot -c s t.qcow2
+cp ref.raw ref-s.raw
+w ours "write -P 0x63 150k 10k" && w ours "write -z 0 64k" && w qemu "write -P 0x64 1M 4k"
+tap_result $? "backing: writes over the snapshot"
+same_as "backing: current" ref.raw
+clean "backing: after writes"
+"$IMG" snapshot -a s t.qcow2
+same_as "backing: applied" ref-s.raw
+"$IMG" snapshot -d s t.qcow2
+clean "backing: after delete"
 
 # --- an image qemu-img resized after the snapshot: apply restores the old size ---
 rm -f t.qcow2 q.qcow2
