@@ -13,7 +13,11 @@ for t in "$@"; do
 	log="$log_dir/$name.log"
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/strata-test.XXXXXX")
 	t0=$(date +%s)
-	TEST_TMPDIR=$tmp "$t" >"$log" 2>&1 </dev/null
+	case $t in
+	*.sh) run="sh $t" ;;     # shell tests run whatever their file mode
+	*) run=$t ;;
+	esac
+	TEST_TMPDIR=$tmp $run >"$log" 2>&1 </dev/null
 	rc=$?
 	secs=$(($(date +%s) - t0))
 	rm -rf "$tmp"
