@@ -200,6 +200,9 @@ char *bc_resolve_relative(const char *overlay, const char *name);
 /* Creates filename in format fmt. opts holds "size" (may be absent when "backing_file" is set:
  * the backing image's size is used), "backing_file", "backing_fmt" and driver options. */
 int bc_create(const char *fmt, const char *filename, struct bc_opts *opts, struct bc_err *err);
+/* Sets "size" in opts from the image named by "backing_file" (resolved against filename's
+ * directory, format "backing_fmt" or probed), as bc_create does when no size is given. */
+int bc_create_size_from_backing(const char *filename, struct bc_opts *opts, struct bc_err *err);
 
 /* Host bytes an image of format fmt with options opts would take: `required` for the data of
  * src (or none when src is NULL) and `fully_allocated` for a fully allocated image of `size`

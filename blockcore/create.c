@@ -12,7 +12,7 @@ int bc_create_file(struct bc_file **out, const char *filename, struct bc_err *er
 }
 
 /* qemu-img takes the size from the backing image when none is given. */
-static int size_from_backing(const char *filename, struct bc_opts *opts, struct bc_err *err)
+int bc_create_size_from_backing(const char *filename, struct bc_opts *opts, struct bc_err *err)
 {
 	const char *bfile = bc_opts_get(opts, "backing_file");
 	struct bc_open_opts bo = { .format = bc_opts_get(opts, "backing_fmt"),
@@ -28,7 +28,11 @@ static int size_from_backing(const char *filename, struct bc_opts *opts, struct 
 	int ret = bc_open(&b, path, &bo, err);
 	free(path);
 	if (ret < 0) {
-		bc_err_prefix(err, "Could not open backing image");
+		/* qemu-img's wording: the open error, then this on a line of its own */
+		if (err) {
+			size_t n = strlen(err->msg);
+			snprintf(err->msg + n, sizeof(err->msg) - n, "\nCould not open backing image.");
+		}
 		return ret;
 	}
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)b->size);
@@ -50,7 +54,7 @@ int bc_create(const char *fmt_name, const char *filename, struct bc_opts *opts, 
 	if (ret < 0)
 		return ret;
 	if (!bc_opts_get(opts, "size")) {
-		ret = size_from_backing(filename, opts, err);
+		ret = bc_create_size_from_backing(filename, opts, err);
 		if (ret < 0)
 			return ret;
 	}

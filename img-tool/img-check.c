@@ -153,13 +153,15 @@ int img_check(int argc, char **argv)
 		bc_close(img);
 		return 63;
 	}
+	/* the problems found come first, also when the check could not finish */
+	for (int i = 0; i < r.nmessages; i++)
+		fprintf(stderr, "%s\n", r.messages[i]);
 	if (ret < 0) {
 		tool_error("Check failed: %s", err.msg);
+		bc_check_free(&r);
 		bc_close(img);
 		return 1;
 	}
-	for (int i = 0; i < r.nmessages; i++)
-		fprintf(stderr, "%s\n", r.messages[i]);
 	if (a.fix && (r.corruptions_fixed || r.leaks_fixed) && !a.quiet && a.output == IMG_OUTPUT_HUMAN)
 		printf("The following inconsistencies were found and repaired:\n\n"
 		       "    %d leaked clusters\n    %d corruptions\n\n"

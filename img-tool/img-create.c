@@ -21,16 +21,27 @@ static const char *opt_type_name(enum bc_opt_type t)
 	return "str";
 }
 
+static int desc_by_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct bc_opt_desc *const *)a)->name,
+		      (*(const struct bc_opt_desc *const *)b)->name);
+}
+
+/* qemu-img lists a format's options sorted by name, host-file options left out. */
 void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d)
 {
+	const struct bc_opt_desc *list[128];
 	char left[96];
+	size_t n = 0;
 
+	for (; d && d->name && n < sizeof(list) / sizeof(list[0]); d++)
+		if (d->help)
+			list[n++] = d;
+	qsort(list, n, sizeof(list[0]), desc_by_name);
 	printf("Supported %s options:\n", fmt_name);
-	for (; d && d->name; d++) {
-		if (!d->help)
-			continue;
-		snprintf(left, sizeof(left), "%s=<%s>", d->name, opt_type_name(d->type));
-		printf("  %-22s - %s\n", left, d->help);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(left, sizeof(left), "%s=<%s>", list[i]->name, opt_type_name(list[i]->type));
+		printf("  %-22s - %s\n", left, list[i]->help);
 	}
 	printf("\nThe protocol level may support further options.\n"
 	       "Specify the target filename to include those options.\n");
@@ -92,6 +103,33 @@ static int create_parse(int argc, char **argv, struct create_args *a)
 	return 0;
 }
 
+/* A backing file without -F is refused; qemu-img names the format it would have probed, in a
+ * hint it prints without a final newline (kept, so scripts see the same bytes). */
+static int create_no_backing_fmt(const struct create_args *a, const char *backing,
+				 struct bc_err *err)
+{
+	struct bc_open_opts o = { .flags = BC_OPEN_NO_BACKING | BC_OPEN_SHARE };
+	struct bc_image *b;
+	char *path;
+
+	if (a->unsafe)
+		return bc_err_set(err, -EINVAL, "Backing file specified without backing format");
+	path = bc_resolve_relative(a->filename, backing);
+	if (!path)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	int ret = bc_open(&b, path, &o, err);
+	free(path);
+	if (ret < 0) {
+		size_t n = strlen(err->msg);
+		snprintf(err->msg + n, sizeof(err->msg) - n, "\nCould not open backing image.");
+		return ret;
+	}
+	bc_err_set(err, -EINVAL, "Backing file specified without backing format\n"
+		   "Detected format of %s.", bc_format_name(b));
+	bc_close(b);
+	return -EAGAIN;    /* the caller prints this one without the final newline */
+}
+
 /* Everything qemu-img checks before it prints "Formatting ...". */
 static int create_prepare(struct create_args *a, struct bc_opts *opts, const struct bc_format *fmt,
 			  struct bc_err *err)
@@ -121,8 +159,8 @@ static int create_prepare(struct create_args *a, struct bc_opts *opts, const str
 				  a->fmt);
 	if (bc_opts_validate(opts, desc, err) < 0)
 		return -1;
-	if (bc_opts_get(opts, "backing_file") && !bc_opts_get(opts, "backing_fmt") && !a->unsafe)
-		return bc_err_set(err, -EINVAL, "Backing file specified without backing format");
+	if (bc_opts_get(opts, "backing_file") && !bc_opts_get(opts, "backing_fmt"))
+		return create_no_backing_fmt(a, bc_opts_get(opts, "backing_file"), err);
 	if (!bc_opts_get(opts, "size") && !bc_opts_get(opts, "backing_file"))
 		return bc_err_set(err, -EINVAL, "Image creation needs a size parameter");
 	return 0;
@@ -165,7 +203,17 @@ int img_create(int argc, char **argv)
 		tool_error("%s: Unknown file format '%s'", a.filename, a.fmt);
 		goto out;
 	}
-	if (create_prepare(&a, opts, fmt, &err) < 0) {
+	int pret = create_prepare(&a, opts, fmt, &err);
+	if (pret == -EAGAIN) {
+		fprintf(stderr, "%s: %s: %s", tool_name, a.filename, err.msg);
+		goto out;
+	}
+	if (pret < 0) {
+		tool_error("%s: %s", a.filename, err.msg);
+		goto out;
+	}
+	/* the size a backing file lends is part of the "Formatting" line */
+	if (!bc_opts_get(opts, "size") && bc_create_size_from_backing(a.filename, opts, &err) < 0) {
 		tool_error("%s: %s", a.filename, err.msg);
 		goto out;
 	}

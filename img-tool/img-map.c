@@ -59,6 +59,12 @@ static int map_run(struct bc_image *img, uint64_t start, uint64_t end, enum img_
 			tool_error("Could not read file metadata: %s", strerror(-ret));
 			return 1;
 		}
+		if (out == IMG_OUTPUT_HUMAN && (ext.flags & BC_EXT_DATA) && !(ext.flags & BC_EXT_ZERO) &&
+		    !(ext.flags & BC_EXT_OFFSET)) {
+			/* human output can only show data that sits plainly at a host offset */
+			tool_error("File contains external, encrypted or compressed clusters.");
+			return 1;
+		}
 		struct map_entry e = { .start = off, .length = ext.len, .offset = ext.host_off,
 				       .flags = ext.flags & (BC_EXT_DATA | BC_EXT_ZERO | BC_EXT_ALLOCATED |
 							     BC_EXT_OFFSET),

@@ -27,10 +27,10 @@ const struct bc_opt_desc vmdk_create_opts[] = {
 	  "twoGbMaxExtentSparse | twoGbMaxExtentFlat | streamOptimized} ", NULL },
 	{ "zeroed_grain", BC_OPT_BOOL, "Enable efficient zero writes using the zeroed-grain GTE feature",
 	  NULL },
-	{ "nocow", BC_OPT_BOOL, "Turn off copy-on-write (valid only on btrfs)", NULL },
-	{ "preallocation", BC_OPT_STRING, "Preallocation mode (allowed values: off, falloc, full)",
-	  NULL },
-	{ "extent_size_hint", BC_OPT_SIZE, "Extent size hint for the image file, 0 to disable", NULL },
+	/* host-file options: accepted, not listed by -o help (help NULL), as qemu-img lists them */
+	{ "nocow", BC_OPT_BOOL, NULL, NULL },
+	{ "preallocation", BC_OPT_STRING, NULL, NULL },
+	{ "extent_size_hint", BC_OPT_SIZE, NULL, NULL },
 	{ NULL, 0, NULL, NULL },
 };
 

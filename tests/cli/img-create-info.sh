@@ -67,6 +67,19 @@ compare_cmd "info zero-length json" info --output=json empty.raw
 compare_cmd "check raw" check img.raw
 compare_cmd "check raw json" check --output=json img.raw
 
+# -o help for every format: sorted, host-file options left out
+for f in raw qcow2 vmdk vdi; do
+	compare_cmd "create -f $f -o help" create -f $f -o help
+done
+# size taken from the backing file shows in the "Formatting" line
+for d in ours ref; do qemu-img create -q -f qcow2 $d/base.qcow2 10M; done
+compare_cmd "qcow2 size from backing" create -f qcow2 -b base.qcow2 -F qcow2 top.qcow2
+compare_cmd "vmdk size from backing" create -f vmdk -b base.qcow2 -F qcow2 top.vmdk
+compare_cmd "missing backing file" create -f qcow2 -b nobase.qcow2 -F qcow2 top2.qcow2
+compare_cmd "backing without -F" create -f qcow2 -b base.qcow2 nf.qcow2
+compare_cmd "backing without -F, missing" create -f qcow2 -b nobase.qcow2 nf2.qcow2
+compare_cmd "backing without -F, -u" create -f qcow2 -u -b nobase.qcow2 nf3.qcow2 1M
+
 # invoked through a symlink named qemu-img, messages carry that name
 ln -s "$IMG" qemu-img
 ./qemu-img info nofile.raw 2>link.err
