@@ -149,6 +149,22 @@ qemu-img snapshot -l t.qcow2 | grep -q s1
 test $? -ne 0
 tap_result $? "refcount_bits=1: no snapshot recorded"
 
+# --- refcount_bits=2: three references fit, a fourth does not (as qemu) ---
+rm -f t.qcow2
+"$IMG" create -q -f qcow2 -o refcount_bits=2 t.qcow2 1M
+"$IO" -c "write -P 0x52 0 128k" t.qcow2 >/dev/null 2>&1
+"$IMG" snapshot -c s1 t.qcow2 && "$IMG" snapshot -c s2 t.qcow2
+tap_result $? "refcount_bits=2: two snapshots"
+cp t.qcow2 q.qcow2
+compare_img "refcount_bits=2: third refused as qemu" snapshot -c s3 q.qcow2
+"$IMG" snapshot -c s3 t.qcow2 2>/dev/null
+clean "refcount_bits=2: refused without leaks (qemu leaks one cluster here)"
+
+# --- external data file: refused as qemu ---
+rm -f t.qcow2 t.data
+qemu-img create -q -f qcow2 -o data_file=t.data t.qcow2 1M
+compare_img "data file: create refused as qemu" snapshot -c s t.qcow2
+
 # --- compressed clusters shared with a snapshot ---
 qemu-img create -q -f raw ref.raw 1M
 qemu-io -f raw -c "write -P 0x61 0 300k" ref.raw >/dev/null
