@@ -168,6 +168,11 @@ static bool reads_as(struct bc_image *img, const uint8_t *want, const uint8_t *a
 	uint8_t *buf = malloc(disk);
 	bool ok = buf && bc_read(img, 0, buf, disk) == 0;
 
+	if (ok && (!alt || !memcmp(buf, want, disk))) {
+		ok = !memcmp(buf, want, disk);
+		free(buf);
+		return ok;
+	}
 	for (uint64_t i = 0; ok && i < disk; i++)
 		ok = buf[i] == want[i] || (alt && buf[i] == alt[i]);
 	free(buf);
@@ -492,7 +497,8 @@ int main(void)
 			continue;
 		test_sequence(base, blen);
 		test_crashes(base, blen);
-		test_damaged(base, blen);
+		if (g->cs <= 4096) /* parsing does not depend on the cluster size; small is fast */
+			test_damaged(base, blen);
 		free(base);
 	}
 	test_overflow();
