@@ -256,6 +256,8 @@ struct bc_info {
 	bool has_cluster_size;
 	bool encrypted;
 	bool dirty;
+	bool whole_clusters;           /* writes must cover whole clusters, in order (compressed
+					* stream targets such as vmdk streamOptimized) */
 	char *backing_file;            /* as stored in the image */
 	char *full_backing_file;       /* as resolved */
 	char *backing_format;

@@ -16,6 +16,8 @@ struct conv {
 	struct bc_image *dst;
 	uint64_t sparse;        /* -S: zero runs of this size are not written; 0 writes everything */
 	bool target_zero;       /* the target reads as zeros before we write anything */
+	uint64_t whole;         /* target takes whole clusters of this size, in order; 0: any */
+	uint64_t written_end;   /* with whole: the target is written up to here */
 	uint8_t *buf;
 };
 
@@ -55,6 +57,49 @@ static int conv_write(struct conv *c, uint64_t off, const uint8_t *buf, size_t l
 	return 0;
 }
 
+/* Reads [off, off+len) of the concatenated sources, in target offsets (zeros past them). */
+static int conv_read_target(struct conv *c, uint64_t off, uint8_t *buf, size_t len)
+{
+	uint64_t base = 0;
+
+	for (int i = 0; i < c->nsrc && len; i++) {
+		uint64_t size = bc_length(c->src[i]);
+		if (off < base + size) {
+			size_t n = base + size - off < len ? (size_t)(base + size - off) : len;
+			int ret = bc_read(c->src[i], off - base, buf, n);
+			if (ret < 0)
+				return ret;
+			buf += n;
+			off += n;
+			len -= n;
+		}
+		base += size;
+	}
+	memset(buf, 0, len);
+	return 0;
+}
+
+/* For targets that take whole clusters in order (compressed streams): a data extent grows to
+ * the whole clusters around it that were not written yet, as qemu-img convert writes them. */
+static int conv_write_whole(struct conv *c, uint64_t off, uint64_t len)
+{
+	uint64_t cs = c->whole, a = off / cs * cs, b = (off + len + cs - 1) / cs * cs;
+
+	if (b > bc_length(c->dst))
+		b = bc_length(c->dst);
+	if (a < c->written_end)
+		a = c->written_end;
+	if (b <= a)
+		return 0;
+	int ret = conv_read_target(c, a, c->buf, (size_t)(b - a));
+	if (ret < 0) {
+		tool_error("error while reading at byte %" PRIu64 ": %s", a, strerror(-ret));
+		return ret;
+	}
+	c->written_end = b;
+	return conv_write(c, a, c->buf, (size_t)(b - a));
+}
+
 static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
 {
 	uint64_t size = bc_length(src);
@@ -71,6 +116,10 @@ static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
 		if ((e.flags & BC_EXT_ZERO) && !(e.flags & BC_EXT_DATA)) {
 			if (!c->target_zero)
 				ret = bc_write_zeroes(c->dst, base + off, e.len, BC_ZERO_MAY_UNMAP);
+		} else if (c->whole) {
+			ret = conv_write_whole(c, base + off, e.len);
+			if (ret < 0)
+				return ret;
 		} else {
 			ret = bc_read(src, off, c->buf, (size_t)e.len);
 			if (ret < 0) {
@@ -248,7 +297,15 @@ int img_convert(int argc, char **argv)
 	}
 	c.sparse = a.sparse;
 	c.target_zero = (!a.no_create && !a.backing) || a.target_is_zero;
-	c.buf = bc_alloc_aligned(CONV_CHUNK);
+	struct bc_info info;
+	if (bc_get_info(c.dst, &info, &err) == 0) {
+		if (info.whole_clusters && info.cluster_size) {
+			c.whole = info.cluster_size;
+			c.sparse = c.sparse ? c.whole : 0;   /* zero runs skipped as whole clusters */
+		}
+		bc_info_free(&info);
+	}
+	c.buf = bc_alloc_aligned(CONV_CHUNK + 2 * (size_t)c.whole);
 	if (!c.buf)
 		goto out;
 	uint64_t base = 0;

@@ -607,6 +607,7 @@ static int vmdk_get_info(struct bc_image *img, struct bc_info *info, struct bc_e
 		info->cluster_size = (uint32_t)s->ext[0].grain_bytes;
 		info->has_cluster_size = true;
 	}
+	info->whole_clusters = s->stream;   /* append-only compressed grains */
 	bc_node_add_uint(root, "cid", s->desc.cid);
 	bc_node_add_uint(root, "parent-cid", s->desc.has_parent_cid ? s->desc.parent_cid : 0xffffffffu);
 	bc_node_add_str(root, "create-type",

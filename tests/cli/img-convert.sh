@@ -32,6 +32,17 @@ check "-S 0 allocates everything" grep -q '"data": true' full.map
 check "-o cluster_size,compat" qemu-img compare src.qcow2 opts.qcow2
 check "-o options reach the target" sh -c 'qemu-img info opts.qcow2 | grep -q "cluster_size: 4096"'
 
+# a compressed stream target takes whole grains in order, whatever the source's extents
+qemu-img create -q -f raw so.raw 4M
+qemu-io -f raw -c 'write -P 1 100k 10k' -c 'write -P 2 1M 4k' -c 'write -P 3 2047k 2k' so.raw >/dev/null
+"$IMG" convert -f raw -O vmdk -o subformat=streamOptimized so.raw so.vmdk
+check "raw -> streamOptimized: qemu-img compare" qemu-img compare so.raw so.vmdk
+check "raw -> streamOptimized: qemu-img check" qemu-img check so.vmdk
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized so.raw sor.vmdk
+qemu-img map --output=json so.vmdk | sed 's/"offset": [0-9]*//' >o.map
+qemu-img map --output=json sor.vmdk | sed 's/"offset": [0-9]*//' >r.map
+same_file "raw -> streamOptimized: same allocation as qemu-img convert" o.map r.map
+
 qemu-img create -q -f raw a.raw 1M; qemu-io -f raw -c 'write -P 7 0 1M' a.raw >/dev/null
 qemu-img create -q -f raw b.raw 2M; qemu-io -f raw -c 'write -P 8 1M 1M' b.raw >/dev/null
 "$IMG" convert -O raw a.raw b.raw ab.raw
