@@ -46,8 +46,9 @@ static void inc_range(struct qcow2 *s, struct counter *c, uint64_t off, uint64_t
 		return;
 	for (uint64_t k = off / cs; k <= (off + len - 1) / cs; k++) {
 		if (k >= c->n) {
-			msg(c->res, "ERROR: cluster %llu is outside the image file",
-			    (unsigned long long)k);
+			msg(c->res, "ERROR: counting reference for region exceeding the end of the file "
+			    "by one cluster or more: offset 0x%llx size 0x%llx",
+			    (unsigned long long)off, (unsigned long long)len);
 			c->res->corruptions++;
 			return;
 		}
@@ -366,12 +367,21 @@ int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 				return ret;
 			}
 			ret = check_pass(s, res, 0, err);
-			/* report what was found and repaired first, then what is left */
-			for (int i = 0; i < res->nmessages; i++)
-				free(res->messages[i]);
+			/* report what was found and repaired first, then what the double check
+			 * still finds, as qemu-img prints both */
+			size_t total = (size_t)(nm + res->nmessages);
+			char **all = total ? realloc(m, total * sizeof(*all)) : m;
+			if (total && !all) {
+				for (int i = 0; i < nm; i++)
+					free(m[i]);
+				free(m);
+				return bc_err_set(err, -ENOMEM, "Out of memory");
+			}
+			if (res->nmessages)
+				memcpy(all + nm, res->messages, (size_t)res->nmessages * sizeof(*all));
 			free(res->messages);
-			res->messages = m;
-			res->nmessages = nm;
+			res->messages = all;
+			res->nmessages += nm;
 			res->leaks_fixed = fixed_l;
 			res->corruptions_fixed = fixed_c;
 			return ret;
