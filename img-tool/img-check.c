@@ -31,33 +31,32 @@ static void check_human(const struct bc_check *r)
 		printf("Image end offset: %" PRIu64 "\n", r->image_end_offset);
 }
 
+/* Keys in the order qemu-img 7.2 prints them; counts that are zero are left out as qemu does. */
 static void check_json(const struct bc_check *r, const char *file, const char *fmt)
 {
 	struct bc_node *root = bc_node_new(BC_NODE_OBJECT, NULL);
 
 	if (r->image_end_offset)
 		bc_node_add_uint(root, "image-end-offset", r->image_end_offset);
+	if (r->has_stats && r->compressed_clusters)
+		bc_node_add_uint(root, "compressed-clusters", r->compressed_clusters);
+	if (r->has_stats)
+		bc_node_add_uint(root, "total-clusters", r->total_clusters);
 	if (r->corruptions)
 		bc_node_add_int(root, "corruptions", r->corruptions);
-	if (r->leaks)
-		bc_node_add_int(root, "leaks", r->leaks);
 	if (r->corruptions_fixed)
 		bc_node_add_int(root, "corruptions-fixed", r->corruptions_fixed);
+	bc_node_add_int(root, "check-errors", r->check_errors);
+	if (r->leaks)
+		bc_node_add_int(root, "leaks", r->leaks);
 	if (r->leaks_fixed)
 		bc_node_add_int(root, "leaks-fixed", r->leaks_fixed);
-	if (r->has_stats) {
-		bc_node_add_uint(root, "total-clusters", r->total_clusters);
-		bc_node_add_int(root, "check-errors", r->check_errors);
+	if (r->has_stats)
 		bc_node_add_uint(root, "allocated-clusters", r->allocated_clusters);
-		if (r->fragmented_clusters)
-			bc_node_add_uint(root, "fragmented-clusters", r->fragmented_clusters);
-		if (r->compressed_clusters)
-			bc_node_add_uint(root, "compressed-clusters", r->compressed_clusters);
-	} else {
-		bc_node_add_int(root, "check-errors", r->check_errors);
-	}
 	bc_node_add_str(root, "filename", file);
 	bc_node_add_str(root, "format", fmt);
+	if (r->has_stats && r->fragmented_clusters)
+		bc_node_add_uint(root, "fragmented-clusters", r->fragmented_clusters);
 	img_print_node_json(stdout, root, 0);
 	putchar('\n');
 	bc_node_free(root);

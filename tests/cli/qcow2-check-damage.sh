@@ -23,8 +23,12 @@ case_run() {
 		tap_result 1 "$name: same findings as qemu-img check"
 		diff o.out r.out | sed 's/^/# /'; diff o.err r.e | sed 's/^/# /'
 	fi
-	"$IMG" check -r all ours.qcow2 >/dev/null 2>&1
-	qemu-img check -r all ref.qcow2 >/dev/null 2>&1
+	"$IMG" check --output=json ours.qcow2 >o.json 2>/dev/null
+	qemu-img check --output=json ref.qcow2 2>/dev/null | sed 's/ref\.qcow2/ours.qcow2/' >r.json
+	same_file "$name: same JSON as qemu-img check" o.json r.json
+	"$IMG" check -r all --output=json ours.qcow2 >o.json 2>/dev/null
+	qemu-img check -r all --output=json ref.qcow2 2>/dev/null | sed 's/ref\.qcow2/ours.qcow2/' >r.json
+	same_file "$name: same JSON from check -r all" o.json r.json
 	qemu-img check ours.qcow2 >/dev/null 2>&1 && "$IMG" check ours.qcow2 >/dev/null 2>&1
 	tap_result $? "$name: clean in both tools after strata-img check -r all"
 	qemu-img check ref.qcow2 >/dev/null 2>&1 && "$IMG" check ref.qcow2 >/dev/null 2>&1
