@@ -26,8 +26,11 @@ case_run() {
 	"$IMG" check --output=json ours.qcow2 >o.json 2>/dev/null
 	qemu-img check --output=json ref.qcow2 2>/dev/null | sed 's/ref\.qcow2/ours.qcow2/' >r.json
 	same_file "$name: same JSON as qemu-img check" o.json r.json
-	"$IMG" check -r all --output=json ours.qcow2 >o.json 2>/dev/null
-	qemu-img check -r all --output=json ref.qcow2 2>/dev/null | sed 's/ref\.qcow2/ours.qcow2/' >r.json
+	# where a repair puts new refcount blocks is each tool's choice: the end offset may differ
+	mask='s/"image-end-offset": [0-9]*/"image-end-offset": N/'
+	"$IMG" check -r all --output=json ours.qcow2 2>/dev/null | sed "$mask" >o.json
+	qemu-img check -r all --output=json ref.qcow2 2>/dev/null |
+		sed -e 's/ref\.qcow2/ours.qcow2/' -e "$mask" >r.json
 	same_file "$name: same JSON from check -r all" o.json r.json
 	qemu-img check ours.qcow2 >/dev/null 2>&1 && "$IMG" check ours.qcow2 >/dev/null 2>&1
 	tap_result $? "$name: clean in both tools after strata-img check -r all"
