@@ -83,12 +83,11 @@ static int count_l1(struct qcow2 *s, struct counter *c, const uint64_t *l1, uint
 		prev = 0;
 		for (uint64_t j = 0; j < nent; j++) {
 			uint64_t e = bc_rd_be64(l2 + j * s->l2_entry_size);
-			uint64_t guest = (((uint64_t)i << s->l2_bits) + j) * cs;
 			if (e & QCOW2_OFLAG_COMPRESSED) {
 				uint64_t h, l;
 				qcow2_compressed_range(s, e, &h, &l);
 				inc_range(s, c, h, l);
-				if (active && guest < s->h.size) {
+				if (active) {   /* VM-state clusters past the disk count too, as in qemu */
 					res->allocated_clusters++;
 					res->compressed_clusters++;
 					res->fragmented_clusters++; /* by nature, as qemu counts */
@@ -99,7 +98,7 @@ static int count_l1(struct qcow2 *s, struct counter *c, const uint64_t *l1, uint
 			bool hv = h || (s->data_file != s->file && (e & QCOW2_OFLAG_COPIED));
 			if (!hv)
 				continue;
-			if (active && guest < s->h.size) {
+			if (active) {
 				res->allocated_clusters++;
 				if (prev && h != prev)
 					res->fragmented_clusters++;

@@ -44,6 +44,13 @@ case_run "refcount too high" refcount 2 5
 case_run "refcount zero for a used cluster" refcount 2 0
 case_run "COPIED flag missing" uncopy 4
 
+# VM state stored past the end of the disk counts as allocated, as qemu-img counts it
+qemu-img create -q -f qcow2 vs.qcow2 1M
+qemu-io -c 'write -P 1 0 64k' -c 'write -b -P 2 0 128k' vs.qcow2 >/dev/null
+"$IMG" check vs.qcow2 >o.out 2>&1
+qemu-img check vs.qcow2 >r.out 2>&1
+same_file "VM-state clusters in the allocation statistics" o.out r.out
+
 # An L2 entry past the end of the file: neither tool can repair it; both must say the same,
 # before and after -r all.
 qemu-img create -q -f qcow2 -o cluster_size=4k d.qcow2 1M
