@@ -139,6 +139,7 @@ static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
 
 struct conv_args {
 	const char *fmt, *out_fmt, *backing, *backing_fmt, *snapshot, *out;
+	const char *cache;      /* -t: the target's cache mode; qemu-img's default is unsafe */
 	char *optstr;
 	uint64_t sparse;
 	bool no_create, target_is_zero, compress, quiet, share;
@@ -188,7 +189,8 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		case 'U': a->share = true; break;
 		case 'Z': a->target_is_zero = true; break;
 		case 'I': return img_usage_error("--image-opts is not supported");
-		case 'p': case 't': case 'T': case 'm': case 'W': case 'C': case 'r': case 'J':
+		case 't': a->cache = optarg; break;
+		case 'p': case 'T': case 'm': case 'W': case 'C': case 'r': case 'J':
 		case 'V': case 'M':
 			break;   /* progress, cache modes, parallelism: accepted, no effect on the result */
 		case 'h':
@@ -211,6 +213,21 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 	a->srcs = argv + optind;
 	a->nsrc = argc - optind - 1;
 	a->out = argv[argc - 1];
+	return 0;
+}
+
+/* A fresh target that is lost half-way is worthless anyway, so qemu-img writes it with
+ * cache=unsafe (no flushes) unless -t says otherwise. */
+static int conv_cache_flags(const char *mode, unsigned *flags)
+{
+	if (!strcmp(mode, "unsafe"))
+		*flags |= BC_OPEN_UNSAFE;
+	else if (!strcmp(mode, "none") || !strcmp(mode, "directsync"))
+		*flags |= BC_OPEN_DIRECT;
+	else if (strcmp(mode, "writeback") && strcmp(mode, "writethrough")) {
+		tool_error("Invalid cache option: %s", mode);
+		return -1;
+	}
 	return 0;
 }
 
@@ -290,6 +307,8 @@ int img_convert(int argc, char **argv)
 	if (!a.no_create && conv_create_target(&a, out_fmt, total) < 0)
 		goto out;
 	struct bc_open_opts o = { .format = a.no_create ? a.out_fmt : out_fmt, .flags = BC_OPEN_RDWR };
+	if (conv_cache_flags(a.cache ? a.cache : "unsafe", &o.flags) < 0)
+		goto out;
 	struct bc_err err = { 0 };
 	if (bc_open(&c.dst, a.out, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.out, err.msg);

@@ -66,4 +66,9 @@ compare_img "target directory missing" convert -O raw a.raw /nonexistent/out.raw
 compare_img "-n with missing target" convert -n -O raw a.raw nofile2
 compare_img "--target-is-zero without -n" convert --target-is-zero -O raw a.raw out.raw
 compare_img "bad -S" convert -S 1000 -O raw a.raw out.raw
+compare_img "bad cache mode" convert -t bogus -O raw a.raw out.raw
+"$IMG" convert -t none -O qcow2 src.qcow2 direct.qcow2
+check "-t none (O_DIRECT target): qemu-img compare" qemu-img compare src.qcow2 direct.qcow2
+"$IMG" convert -t writeback -O vdi src.qcow2 wb.vdi
+check "-t writeback: qemu-img compare" qemu-img compare src.qcow2 wb.vdi
 tap_end
