@@ -1,11 +1,12 @@
 /* main.c - strata-vm command line, QEMU-compatible where it overlaps:
  *   strata-vm -M virt -bios none|FIRMWARE -kernel prog.elf -nographic [-m MiB] [-append CMDLINE]
  *             [-d in_asm,int,exec]
- *             [-D logfile] [-s] [-S] [-gdb tcp::PORT]
+ *             [-D logfile] [-s] [-S] [-gdb tcp::PORT] [--jit=on|off|eager] [--stats]
  * The exit status is the guest's exit code (sifive_test or HTIF); 1 on usage or load errors. */
 #include "emulator/machine/virt.h"
 #include "emulator/trace.h"
 #include "emulator/gdbstub.h"
+#include "emulator/cpu/jit.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +18,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: strata-vm -M virt -bios none|FIRMWARE -kernel FILE [-nographic] [-m MiB] [-append CMDLINE]\n"
-		   "                 [-d in_asm,int,exec] [-D logfile] [-s] [-S] [-gdb tcp::PORT]\n");
+		   "                 [-d in_asm,int,exec] [-D logfile] [-s] [-S] [-gdb tcp::PORT]\n"
+		   "                 [--jit=on|off|eager] [--stats]\n");
 }
 
 static int parse_size_mib(const char *s, uint64_t *out)
@@ -42,6 +44,7 @@ int main(int argc, char **argv)
 	struct vm_virt_config cfg = { .ram_size = 128ULL << 20, .console_out = stdout, .console_in = -1 };
 	const char *trace_flags = NULL, *trace_file = NULL, *gdb_spec = NULL;
 	bool gdb_wait = false, stats = false;
+	unsigned jit_threshold = 16; /* 0: interpret only */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -54,6 +57,20 @@ int main(int argc, char **argv)
 			takes = false;
 		} else if (!strcmp(a, "--stats")) {
 			stats = true; /* strata-vm only: instructions and guest MIPS on stderr at exit */
+			takes = false;
+		} else if (!strncmp(a, "--jit=", 6)) {
+			/* strata-vm only: eager compiles every jump target at its first arrival */
+			const char *m = a + 6;
+			if (!strcmp(m, "on"))
+				jit_threshold = 16;
+			else if (!strcmp(m, "off"))
+				jit_threshold = 0;
+			else if (!strcmp(m, "eager"))
+				jit_threshold = 1;
+			else {
+				fprintf(stderr, "strata-vm: bad --jit mode '%s' (on, off or eager)\n", m);
+				return 1;
+			}
 			takes = false;
 		} else if (!strcmp(a, "-s")) {
 			gdb_spec = "tcp::1234";
@@ -114,6 +131,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "strata-vm: %s\n", err);
 		return 1;
 	}
+	/* Without a code generator for this host the interpreter runs alone. */
+	int jrc = jit_threshold ? rv_jit_init(&vm.cpu, jit_threshold) : 0;
+	if (jrc < 0 && jrc != -ENOSYS)
+		fprintf(stderr, "strata-vm: warning: no executable memory for the JIT (%s); interpreting\n", strerror(-jrc));
 	struct vm_trace trace;
 	if (trace_flags && vm_trace_open(&trace, &vm.cpu, trace_flags, trace_file, err, sizeof(err))) {
 		fprintf(stderr, "strata-vm: %s\n", err);
@@ -142,8 +163,11 @@ int main(int argc, char **argv)
 		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
 		double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		double csec = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
-		fprintf(stderr, "strata-vm: instret=%llu seconds=%.3f cpu_seconds=%.3f mips=%.1f\n",
-			(unsigned long long)vm.cpu.instret, sec, csec, csec > 0 ? (double)vm.cpu.instret / csec / 1e6 : 0.0);
+		uint64_t blocks, flushes;
+		rv_jit_stats(&vm.cpu, &blocks, &flushes);
+		fprintf(stderr, "strata-vm: instret=%llu seconds=%.3f cpu_seconds=%.3f mips=%.1f jit_blocks=%llu jit_flushes=%llu\n",
+			(unsigned long long)vm.cpu.instret, sec, csec, csec > 0 ? (double)vm.cpu.instret / csec / 1e6 : 0.0,
+			(unsigned long long)blocks, (unsigned long long)flushes);
 	}
 	if (trace_flags)
 		vm_trace_close(&trace);

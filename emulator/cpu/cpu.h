@@ -1,11 +1,13 @@
 /* cpu.h - one RISC-V RV64GC hart (IMAFDC + Zicsr/Zifencei/Zicntr/Zihintpause, M/S/U, Sv39/48/57).
  *
- * The hart is a pure software interpreter designed so a JIT can take over later:
+ * The hart is a software interpreter whose hot code is translated to host code by jit.c:
  *  - instructions are decoded once into struct rv_insn and cached, keyed by their raw bits,
  *    so self-modifying code and fence.i need no invalidation of the decode cache;
  *  - loads, stores and fetches go through a host-address TLB (virtual page -> host addend)
  *    whose hit path is a compare and an add; everything else (page walks, PMP, MMIO,
  *    misaligned accesses, page crossings) lives in the slow path of mmu.c;
+ *  - jump targets count their arrivals; hot ones become compiled blocks (jit.h) that run
+ *    inside rv_run() and hand anything unusual back to the interpreter;
  *  - rv_run() executes a batch of instructions; interrupts, timers and device events are
  *    handled by the machine between batches. Anything that may make an interrupt
  *    deliverable (CSR writes, xRET, MMIO stores) ends the batch early.
@@ -95,7 +97,11 @@ struct rv_tlb_entry {
 struct rv_dpage {
 	uint64_t pa_page; /* ~0 when unused */
 	struct rv_insn insn[2048];
+	void *jit[2048];    /* compiled block starting at this slot (jit.h), or NULL */
+	uint8_t heat[2048]; /* arrivals by a jump, counted up to the compile threshold */
 };
+
+struct rv_jit;
 
 struct rv_itlb_entry {
 	uint64_t tag;
@@ -123,6 +129,8 @@ struct rv_cpu {
 	struct rv_dpage *dpages;
 	uint8_t *code_map; /* one byte per RAM page: 1 = has a decoded page */
 	struct rv_insn scratch; /* decode slot for code that cannot be cached */
+	struct rv_jit *jit;     /* NULL: interpret only (jit.h) */
+	unsigned jit_threshold; /* arrivals at a jump target before it is compiled */
 
 	uint64_t f[32];
 	uint32_t fflags, frm;

@@ -3,6 +3,7 @@
  * and simply continues with the next iteration; only completed instructions count in
  * instret. */
 #include "emulator/cpu/cpu.h"
+#include "emulator/cpu/jit.h"
 #include "emulator/cpu/mem.h"
 #include "emulator/cpu/ops.h"
 #include "emulator/machine/bus.h"
@@ -33,6 +34,7 @@ int rv_cpu_init(struct rv_cpu *cpu, struct vm_bus *bus)
 
 void rv_cpu_destroy(struct rv_cpu *cpu)
 {
+	rv_jit_destroy(cpu);
 	free(cpu->dpages);
 	free(cpu->code_map);
 	cpu->dpages = NULL;
@@ -242,6 +244,15 @@ static int exec_system(struct rv_cpu *cpu, const struct rv_insn *in)
 		FETCH_DISPATCH();  \
 	} while (0)
 
+/* A jump or taken branch completed: its target may start a compiled block. */
+#define RETIRE_JUMP()              \
+	do {                       \
+		x[0] = 0;          \
+		pc = next;         \
+		retired++;         \
+		goto jumped;       \
+	} while (0)
+
 void rv_run(struct rv_cpu *cpu, int64_t budget)
 {
 	uint64_t *const x = cpu->x;
@@ -252,6 +263,7 @@ void rv_run(struct rv_cpu *cpu, int64_t budget)
 	int64_t left = budget;
 	uint64_t retired = 0;
 	void (*const trace)(struct rv_cpu *, uint64_t, uint32_t, int) = cpu->trace;
+	const bool jit_on = cpu->jit && !trace; /* tracing needs every instruction */
 	static const void *const dispatch[OP_COUNT] = {
 		[OP_LUI] = &&L_OP_LUI,
 		[OP_AUIPC] = &&L_OP_AUIPC,
@@ -341,6 +353,30 @@ void rv_run(struct rv_cpu *cpu, int64_t budget)
 	cpu->budget = 1;
 top:
 	pc = cpu->pc;
+jumped:
+	/* At a jump target (or after a trap): run the compiled block there, or count the
+	 * arrival and compile it once it is hot. */
+	if (jit_on && (pc & ~0xfffULL) == cpu->fetch_page && cpu->budget != 0) {
+		struct rv_dpage *dp = cpu->fetch_dp;
+		unsigned s = (unsigned)(pc & 0xfff) >> 1;
+		rv_block_fn fn = (rv_block_fn)dp->jit[s];
+		if (fn) {
+			if (left >= RV_JIT_MAX_INSNS) {
+				cpu->pc = pc;
+				uint64_t r = fn(cpu, pc, left);
+				retired += r >> 1;
+				left -= (int64_t)(r >> 1);
+				pc = cpu->pc;
+				if (!(r & 1))
+					goto jumped;
+			}
+		} else if (dp->heat[s] < 255 && ++dp->heat[s] >= cpu->jit_threshold) {
+			dp->heat[s] = 255; /* compiled or refused: never counted again */
+			cpu->pc = pc;
+			if (rv_jit_compile(cpu, pc))
+				goto jumped;
+		}
+	}
 	FETCH_DISPATCH();
 	L_OP_LUI:
 		x[in->rd] = (uint64_t)imm;
@@ -351,34 +387,46 @@ top:
 	L_OP_JAL:
 		x[in->rd] = next;
 		next = pc + (uint64_t)imm;
-		RETIRE_NEXT();
+		RETIRE_JUMP();
 	L_OP_JALR:
 		x[in->rd] = next;
 		next = (a + (uint64_t)imm) & ~1ULL;
-		RETIRE_NEXT();
+		RETIRE_JUMP();
 	L_OP_BEQ:
-		if (a == b)
+		if (a == b) {
 			next = pc + (uint64_t)imm;
+			RETIRE_JUMP();
+		}
 		RETIRE_NEXT();
 	L_OP_BNE:
-		if (a != b)
+		if (a != b) {
 			next = pc + (uint64_t)imm;
+			RETIRE_JUMP();
+		}
 		RETIRE_NEXT();
 	L_OP_BLT:
-		if ((int64_t)a < (int64_t)b)
+		if ((int64_t)a < (int64_t)b) {
 			next = pc + (uint64_t)imm;
+			RETIRE_JUMP();
+		}
 		RETIRE_NEXT();
 	L_OP_BGE:
-		if ((int64_t)a >= (int64_t)b)
+		if ((int64_t)a >= (int64_t)b) {
 			next = pc + (uint64_t)imm;
+			RETIRE_JUMP();
+		}
 		RETIRE_NEXT();
 	L_OP_BLTU:
-		if (a < b)
+		if (a < b) {
 			next = pc + (uint64_t)imm;
+			RETIRE_JUMP();
+		}
 		RETIRE_NEXT();
 	L_OP_BGEU:
-		if (a >= b)
+		if (a >= b) {
 			next = pc + (uint64_t)imm;
+			RETIRE_JUMP();
+		}
 		RETIRE_NEXT();
 	L_OP_LB:
 		if (rv_load(cpu, a + (uint64_t)imm, 1, &v))

@@ -322,6 +322,8 @@ static struct rv_dpage *dpage_for(struct rv_cpu *cpu, uint64_t pa_page)
 		if (old)
 			*old = 0;
 		memset(dp->insn, 0, sizeof(dp->insn));
+		memset(dp->jit, 0, sizeof(dp->jit)); /* compiled blocks die with the decoded page */
+		memset(dp->heat, 0, sizeof(dp->heat));
 		dp->pa_page = pa_page;
 		*flag = 1;
 		/* write-TLB entries may point into the page: drop them all */

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs every guest program (same rule as riscv.mk: tests/riscv/<dir>/*.{c,S} defining main or
 # _start) on strata-vm and on qemu-system-riscv64, the oracle, and compares UART output and exit
-# status byte for byte. One TAP line per program. Programs run two at a time (two cores).
+# status byte for byte. strata-vm runs each program three times: interpreter only
+# (--jit=off), the default, and with every jump target compiled at once (--jit=eager), so the
+# interpreter and the JIT are both held to QEMU's output. One TAP line per program.
 # STRATA_GUEST_FILTER=substring limits the run (debugging).
 SRC_DIR=${SRC_DIR:-.}
 BUILD_DIR=${BUILD_DIR:-build/rel}
@@ -34,16 +36,28 @@ for src in $progs; do
 	fi
 	timeout $LIMIT $QEMU -M virt -bios none -kernel "$elf" -nographic </dev/null >"$out.qemu" 2>"$out.qemu.err" &
 	qpid=$!
-	timeout $LIMIT "$VM" -M virt -bios none -kernel "$elf" -nographic </dev/null >"$out.vm" 2>"$out.vm.err"
-	vrc=$?
+	for mode in off on eager; do
+		timeout $LIMIT "$VM" --jit=$mode -M virt -bios none -kernel "$elf" -nographic </dev/null \
+			>"$out.vm.$mode" 2>"$out.vm.$mode.err"
+		echo $? >"$out.vm.$mode.rc"
+	done
 	wait $qpid
 	qrc=$?
-	if [ $vrc -eq $qrc ] && cmp -s "$out.qemu" "$out.vm"; then
-		echo "ok $n - $name (exit $vrc)"
+	bad=""
+	for mode in off on eager; do
+		vrc=$(cat "$out.vm.$mode.rc")
+		if [ "$vrc" -ne $qrc ] || ! cmp -s "$out.qemu" "$out.vm.$mode"; then
+			bad="$bad $mode"
+			echo "# --jit=$mode: strata-vm exit $vrc, qemu exit $qrc" >>"$out.diag"
+			diff "$out.qemu" "$out.vm.$mode" | head -n 20 | sed 's/^/# /' >>"$out.diag"
+			head -n 5 "$out.vm.$mode.err" | sed 's/^/# vm: /' >>"$out.diag"
+		fi
+	done
+	if [ -z "$bad" ]; then
+		echo "ok $n - $name (exit $qrc)"
 	else
-		echo "not ok $n - $name (strata-vm exit $vrc, qemu exit $qrc)"
-		diff "$out.qemu" "$out.vm" | head -n 20 | sed 's/^/# /'
-		head -n 5 "$out.vm.err" | sed 's/^/# vm: /'
+		echo "not ok $n - $name (differs from qemu with --jit=$(echo $bad | tr ' ' ','))"
+		cat "$out.diag"
 	fi
 done
 [ $n -gt 0 ] || echo "ok 1 - riscv guests # SKIP no programs"

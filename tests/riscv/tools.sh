@@ -17,6 +17,30 @@ check "unknown option is an error" '[ $? -eq 1 ]'
 "$VM" -M virt -bios none -kernel "$TMP/missing.elf" -nographic >/dev/null 2>"$TMP/err"
 check "missing kernel is reported" '[ $? -eq 1 ] && grep -q missing.elf "$TMP/err"'
 
+"$VM" --jit=fast -M virt -bios none -kernel "$ELF" -nographic >/dev/null 2>"$TMP/err"
+check "bad --jit mode is an error" '[ $? -eq 1 ] && grep -q "bad --jit mode .fast." "$TMP/err"'
+
+# --- JIT: the same instruction count as the interpreter (deterministic programs) ---
+stats() { # mode elf -> "instret=N"; also leaves the jit_blocks= field in $TMP/blocks
+	timeout 60 "$VM" --jit="$1" --stats -M virt -bios none -kernel "$2" -nographic </dev/null 2>"$TMP/stats" >/dev/null
+	sed -n 's/.* jit_blocks=\([0-9]*\).*/\1/p' "$TMP/stats" >"$TMP/blocks"
+	sed -n 's/.*\(instret=[0-9]*\).*/\1/p' "$TMP/stats"
+}
+for prog in int/alu int/muldiv int/memory int/selfmod rvc/compressed fp/fp_rand64 mmu/sv39 bench/sha256; do
+	elf=$BUILD_DIR/riscv/$prog.elf
+	a=$(stats off "$elf")
+	b=$(stats eager "$elf")
+	check "$prog: --jit=eager retires as many instructions as --jit=off ($a)" '[ -n "$a" ] && [ "$a" = "$b" ]'
+done
+if [ "$(uname -m)" = x86_64 ]; then
+	stats eager "$BUILD_DIR/riscv/bench/sha256.elf" >/dev/null
+	check "the JIT compiles blocks on x86-64" '[ "$(cat "$TMP/blocks")" -gt 0 ]'
+	stats off "$BUILD_DIR/riscv/bench/sha256.elf" >/dev/null
+	check "--jit=off compiles nothing" '[ "$(cat "$TMP/blocks")" -eq 0 ]'
+else
+	skip "the JIT compiles blocks on x86-64" "host is $(uname -m)"
+fi
+
 # --- tracing ---
 timeout 60 "$VM" -M virt -bios none -kernel "$ELF" -nographic -d in_asm,int,exec -D "$TMP/trace.log" >/dev/null 2>&1
 check "-d int logs traps" 'grep -q "^int M cause=000000000000000b" "$TMP/trace.log"'

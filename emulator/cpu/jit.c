@@ -1,0 +1,656 @@
+/* jit.c - block translation to x86-64 (see jit.h for the model).
+ *
+ * Generated code keeps the CPU pointer in rbx, the block's entry pc in r12, the budget
+ * left in r13 and the instructions retired before the current block in r14; rax, rcx, rdx,
+ * rsi and rdi are scratch. Every block starts with the same prologue, so a jump from one
+ * block to another enters at JIT_BODY bytes past its start with r12..r14 already set.
+ * Guest state lives in memory at all times, which is what lets side exits and helper calls
+ * hand over to C code without any register write-back.
+ */
+#include "emulator/cpu/jit.h"
+#include "emulator/cpu/ops.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+
+#include "emulator/cpu/x86emit.h"
+
+#include <sys/mman.h>
+
+#define JIT_BUF_SIZE (32u << 20)
+#define JIT_BLOCK_ROOM (64u << 10) /* more than any block can take */
+#define JIT_MAX_STUBS (2 * RV_JIT_MAX_INSNS + 2)
+
+struct rv_jit {
+	uint8_t *buf;
+	size_t used;
+	size_t body; /* prologue length: where a chained jump enters a block */
+	uint64_t blocks, flushes;
+};
+
+#define CPU_OFF(field) ((int32_t)offsetof(struct rv_cpu, field))
+#define XREG(r) (CPU_OFF(x) + 8 * (int32_t)(r))
+#define FREG(r) (CPU_OFF(f) + 8 * (int32_t)(r))
+
+/* An out-of-line exit emitted after the block body. */
+enum { STUB_SIDE, STUB_BRANCH };
+struct stub {
+	uint8_t *fixup; /* jump displacement to point at the stub */
+	int kind;
+	int32_t off;	/* side: offset of the instruction to interpret; branch: target offset */
+	unsigned count; /* instructions retired in the block at this exit */
+};
+
+struct tctx {
+	struct rv_cpu *cpu;
+	struct rv_jit *jit;
+	struct rv_dpage *dp;
+	struct xbuf b;
+	uint8_t *start, *body;
+	unsigned entry_slot; /* page offset of the entry pc / 2 */
+	struct stub stubs[JIT_MAX_STUBS];
+	unsigned nstubs;
+};
+
+/* ---- helpers called from generated code (same semantics as the interpreter) ---- */
+
+static uint64_t h_div(uint64_t a, uint64_t b)
+{
+	return b == 0 ? ~0ULL : ((int64_t)a == INT64_MIN && (int64_t)b == -1) ? a : (uint64_t)((int64_t)a / (int64_t)b);
+}
+static uint64_t h_divu(uint64_t a, uint64_t b) { return b == 0 ? ~0ULL : a / b; }
+static uint64_t h_rem(uint64_t a, uint64_t b)
+{
+	return b == 0 ? a : ((int64_t)a == INT64_MIN && (int64_t)b == -1) ? 0 : (uint64_t)((int64_t)a % (int64_t)b);
+}
+static uint64_t h_remu(uint64_t a, uint64_t b) { return b == 0 ? a : a % b; }
+static uint64_t h_divw(uint64_t a, uint64_t b)
+{
+	int32_t s1 = (int32_t)a, s2 = (int32_t)b;
+	return (uint64_t)(int64_t)(s2 == 0 ? -1 : (s1 == INT32_MIN && s2 == -1) ? s1 : s1 / s2);
+}
+static uint64_t h_divuw(uint64_t a, uint64_t b)
+{
+	uint32_t u1 = (uint32_t)a, u2 = (uint32_t)b;
+	return (uint64_t)(int32_t)(u2 == 0 ? ~0u : u1 / u2);
+}
+static uint64_t h_remw(uint64_t a, uint64_t b)
+{
+	int32_t s1 = (int32_t)a, s2 = (int32_t)b;
+	return (uint64_t)(int64_t)(s2 == 0 ? s1 : (s1 == INT32_MIN && s2 == -1) ? 0 : s1 % s2);
+}
+static uint64_t h_remuw(uint64_t a, uint64_t b)
+{
+	uint32_t u1 = (uint32_t)a, u2 = (uint32_t)b;
+	return (uint64_t)(int32_t)(u2 == 0 ? u1 : u1 % u2);
+}
+static uint64_t h_mulhsu(uint64_t a, uint64_t b)
+{
+	return (uint64_t)(((__int128)(int64_t)a * (unsigned __int128)b) >> 64);
+}
+
+/* ---- code buffer ---- */
+
+int rv_jit_init(struct rv_cpu *cpu, unsigned threshold)
+{
+	struct rv_jit *j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->buf = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (j->buf == MAP_FAILED) { /* e.g. a policy forbidding writable executable memory */
+		int err = errno;
+		free(j);
+		return -err;
+	}
+	cpu->jit = j;
+	cpu->jit_threshold = threshold < 1 ? 1 : threshold > 254 ? 254 : threshold;
+	return 0;
+}
+
+void rv_jit_destroy(struct rv_cpu *cpu)
+{
+	if (!cpu->jit)
+		return;
+	munmap(cpu->jit->buf, JIT_BUF_SIZE);
+	free(cpu->jit);
+	cpu->jit = NULL;
+}
+
+void rv_jit_stats(const struct rv_cpu *cpu, uint64_t *blocks, uint64_t *flushes)
+{
+	*blocks = cpu->jit ? cpu->jit->blocks : 0;
+	*flushes = cpu->jit ? cpu->jit->flushes : 0;
+}
+
+/* Drops every block (the buffer is full). Only called between blocks. */
+static void jit_flush(struct rv_cpu *cpu)
+{
+	for (int i = 0; i < RV_DPAGES; i++) {
+		struct rv_dpage *dp = &cpu->dpages[i];
+		if (dp->pa_page != ~0ULL) {
+			memset(dp->jit, 0, sizeof(dp->jit));
+			memset(dp->heat, 0, sizeof(dp->heat));
+		}
+	}
+	cpu->jit->used = 0;
+	cpu->jit->flushes++;
+}
+
+/* ---- emission ---- */
+
+static void load_x(struct tctx *t, int hreg, unsigned r)
+{
+	if (r == 0)
+		x_rr(&t->b, 0, 0x33, hreg, hreg); /* xor r32, r32 */
+	else
+		x_load64(&t->b, hreg, X_RBX, XREG(r));
+}
+
+static void store_x(struct tctx *t, unsigned r, int hreg)
+{
+	if (r != 0)
+		x_store64(&t->b, hreg, X_RBX, XREG(r));
+}
+
+static void add_stub(struct tctx *t, uint8_t *fixup, int kind, int32_t off, unsigned count)
+{
+	if (t->nstubs == JIT_MAX_STUBS) {
+		t->b.full = true; /* cannot happen with the limits above; refuse the block */
+		return;
+	}
+	t->stubs[t->nstubs++] = (struct stub){ fixup, kind, off, count };
+}
+
+/* cpu->pc = entry pc + off */
+static void set_pc(struct tctx *t, int64_t off)
+{
+	x_mov(&t->b, X_RAX, X_R12);
+	x_addc(&t->b, X_RAX, off, X_RCX);
+	x_store64(&t->b, X_RAX, X_RBX, CPU_OFF(pc));
+}
+
+/* return ((r14 + count) << 1) | side through the epilogue */
+static void emit_return(struct tctx *t, unsigned count, int side)
+{
+	x_lea(&t->b, X_RAX, X_R14, (int32_t)count);
+	x_alu(&t->b, 1, ALU_ADD, X_RAX, X_RAX);
+	if (side)
+		x_alui(&t->b, 1, ALU_OR, X_RAX, 1);
+	x_pop(&t->b, X_R15);
+	x_pop(&t->b, X_R14);
+	x_pop(&t->b, X_R13);
+	x_pop(&t->b, X_R12);
+	x_pop(&t->b, X_RBX);
+	x_b(&t->b, 0xc3);
+}
+
+/* Leaves the block towards entry + off after `count` instructions: straight into the
+ * compiled block there when it is in this page and the budget allows, else back to the
+ * interpreter with cpu->pc set. */
+static void emit_goto(struct tctx *t, int64_t off, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	int64_t pgoff = (int64_t)t->entry_slot * 2 + off;
+	x_alui(b, 1, ALU_ADD, X_R14, (int32_t)count);
+	x_alui(b, 1, ALU_SUB, X_R13, (int32_t)count);
+	if (pgoff >= 0 && pgoff < 4096) {
+		x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
+		uint8_t *low = x_jcc(b, CC_L);
+		if (off == 0) { /* a loop onto this very block */
+			x_patch(b, x_jmp(b), t->body);
+		} else {
+			x_movi(b, X_RAX, (int64_t)(uintptr_t)&t->dp->jit[pgoff >> 1]);
+			x_load64(b, X_RAX, X_RAX, 0);
+			x_rr(b, 1, 0x85, X_RAX, X_RAX); /* test rax, rax */
+			uint8_t *none = x_jcc(b, CC_E);
+			x_addc(b, X_R12, off, X_RCX);
+			x_alui(b, 1, ALU_ADD, X_RAX, (int32_t)t->jit->body);
+			x_b(b, 0xff);
+			x_b(b, 0xe0); /* jmp rax */
+			x_patch(b, none, b->p);
+		}
+		x_patch(b, low, b->p);
+	}
+	set_pc(t, off);
+	emit_return(t, 0, 0);
+}
+
+/* rax = the host address of a `size`-byte access at x[rs1] + imm through TLB `tlb_off`;
+ * jumps to a side exit for this instruction on a miss or a page-crossing access. */
+static void emit_tlb(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count, unsigned size,
+		     int32_t tlb_off)
+{
+	struct xbuf *b = &t->b;
+	load_x(t, X_RAX, in->rs1);
+	x_addc(b, X_RAX, in->imm, X_RCX);
+	x_mov(b, X_RCX, X_RAX);
+	x_shi(b, 1, SH_SHR, X_RCX, 12);
+	x_alui(b, 0, ALU_AND, X_RCX, RV_TLB_SIZE - 1);
+	x_shi(b, 0, SH_SHL, X_RCX, 4); /* sizeof(struct rv_tlb_entry) */
+	x_alu(b, 1, ALU_ADD, X_RCX, X_RBX);
+	/* The tag of the last byte: a page-crossing access cannot match the first byte's entry */
+	x_lea(b, X_RDX, X_RAX, (int32_t)size - 1);
+	x_alui(b, 1, ALU_AND, X_RDX, -4096);
+	x_rm(b, 1, 0x0b, X_RDX, X_RBX, CPU_OFF(tlb_gen)); /* or rdx, [tlb_gen] */
+	x_rm(b, 1, 0x3b, X_RDX, X_RCX, tlb_off);	   /* cmp rdx, [entry.tag] */
+	add_stub(t, x_jcc(b, CC_NE), STUB_SIDE, off, count);
+	x_rm(b, 1, 0x03, X_RAX, X_RCX, tlb_off + 8); /* add rax, [entry.addend] */
+}
+
+/* F/D loads and stores need FS != Off; otherwise the interpreter raises illegal-instruction. */
+static void emit_fs_check(struct tctx *t, int32_t off, unsigned count)
+{
+	x_rm(&t->b, 0, 0xf7, 0, X_RBX, CPU_OFF(mstatus)); /* test dword [mstatus], FS */
+	x_b4(&t->b, (uint32_t)RV_MS_FS);
+	add_stub(t, x_jcc(&t->b, CC_E), STUB_SIDE, off, count);
+}
+
+static void emit_load(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	static const unsigned size[] = { [OP_LB] = 1, [OP_LH] = 2, [OP_LW] = 4, [OP_LD] = 8,
+					 [OP_LBU] = 1, [OP_LHU] = 2, [OP_LWU] = 4 };
+	emit_tlb(t, in, off, count, size[in->op], CPU_OFF(tlb_r));
+	switch (in->op) {
+	case OP_LB: x_rm(b, 1, 0x0fbe, X_RAX, X_RAX, 0); break;  /* movsx rax, byte [rax] */
+	case OP_LBU: x_rm(b, 0, 0x0fb6, X_RAX, X_RAX, 0); break; /* movzx eax, byte [rax] */
+	case OP_LH: x_rm(b, 1, 0x0fbf, X_RAX, X_RAX, 0); break;
+	case OP_LHU: x_rm(b, 0, 0x0fb7, X_RAX, X_RAX, 0); break;
+	case OP_LW: x_rm(b, 1, 0x63, X_RAX, X_RAX, 0); break;	 /* movsxd rax, [rax] */
+	case OP_LWU: x_rm(b, 0, 0x8b, X_RAX, X_RAX, 0); break;	 /* mov eax, [rax] */
+	default: x_load64(b, X_RAX, X_RAX, 0); break;
+	}
+	store_x(t, in->rd, X_RAX);
+}
+
+static void emit_store(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	unsigned size = in->op == OP_SB ? 1 : in->op == OP_SH ? 2 : in->op == OP_SW ? 4 : 8;
+	emit_tlb(t, in, off, count, size, CPU_OFF(tlb_w));
+	load_x(t, X_RDX, in->rs2);
+	if (size == 1)
+		x_rm(b, 0, 0x88, X_RDX, X_RAX, 0); /* mov [rax], dl */
+	else if (size == 2) {
+		x_b(b, 0x66);
+		x_rm(b, 0, 0x89, X_RDX, X_RAX, 0);
+	} else
+		x_rm(b, size == 8, 0x89, X_RDX, X_RAX, 0);
+}
+
+static void emit_fp_mem(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	bool is_load = in->op == OP_FLW || in->op == OP_FLD;
+	unsigned size = in->op == OP_FLW || in->op == OP_FSW ? 4 : 8;
+	emit_fs_check(t, off, count);
+	emit_tlb(t, in, off, count, size, is_load ? CPU_OFF(tlb_r) : CPU_OFF(tlb_w));
+	if (is_load) {
+		if (size == 4) {
+			x_rm(b, 0, 0x8b, X_RAX, X_RAX, 0);
+			x_movi(b, X_RCX, (int64_t)0xffffffff00000000ULL); /* NaN-boxing */
+			x_alu(b, 1, ALU_OR, X_RAX, X_RCX);
+		} else {
+			x_load64(b, X_RAX, X_RAX, 0);
+		}
+		x_store64(b, X_RAX, X_RBX, FREG(in->rd));
+		x_movi(b, X_RCX, (int64_t)(RV_MS_FS | RV_MS_SD)); /* FS = Dirty */
+		x_rm(b, 1, 0x09, X_RCX, X_RBX, CPU_OFF(mstatus));  /* or [mstatus], rcx */
+	} else {
+		x_load64(b, X_RDX, X_RBX, FREG(in->rs2));
+		x_rm(b, size == 8, 0x89, X_RDX, X_RAX, 0);
+	}
+}
+
+/* rd = fn(x[rs1], x[rs2]) through a C helper */
+static void emit_call2(struct tctx *t, const struct rv_insn *in, uint64_t (*fn)(uint64_t, uint64_t))
+{
+	load_x(t, X_RDI, in->rs1);
+	load_x(t, X_RSI, in->rs2);
+	x_call_abs(&t->b, (const void *)fn);
+	store_x(t, in->rd, X_RAX);
+}
+
+/* Any other F/D instruction: rv_exec_fp() on its decoded slot, a trap ends the block. */
+static void emit_fp_helper(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	set_pc(t, off); /* the epc if it traps */
+	x_mov(b, X_RDI, X_RBX);
+	x_movi(b, X_RSI, (int64_t)(uintptr_t)in);
+	x_call_abs(b, (const void *)rv_exec_fp);
+	if (in->rd == 0) { /* an integer result written to x0 (feq x0, ...) must not stick */
+		x_rm(b, 1, 0xc7, 0, X_RBX, XREG(0));
+		x_b4(b, 0);
+	}
+	x_rr(b, 0, 0x85, X_RAX, X_RAX);
+	uint8_t *ok = x_jcc(b, CC_E);
+	/* trapped: cpu->pc is the trap vector, which the interpreter takes from here (a side
+	 * exit, so a trap loop still uses up the budget) */
+	emit_return(t, count, 1);
+	x_patch(b, ok, b->p);
+}
+
+/* Integer register-register and register-immediate operations. Returns false for an op
+ * this function does not handle. */
+static bool emit_alu(struct tctx *t, const struct rv_insn *in)
+{
+	struct xbuf *b = &t->b;
+	int32_t imm = in->imm;
+	int w = 1, alu = -1, sh = -1, sext = 0;
+	bool use_imm = false, shift_imm = false;
+
+	switch (in->op) {
+	case OP_ADDI: alu = ALU_ADD; use_imm = true; break;
+	case OP_XORI: alu = ALU_XOR; use_imm = true; break;
+	case OP_ORI: alu = ALU_OR; use_imm = true; break;
+	case OP_ANDI: alu = ALU_AND; use_imm = true; break;
+	case OP_ADD: alu = ALU_ADD; break;
+	case OP_SUB: alu = ALU_SUB; break;
+	case OP_XOR: alu = ALU_XOR; break;
+	case OP_OR: alu = ALU_OR; break;
+	case OP_AND: alu = ALU_AND; break;
+	case OP_ADDIW: alu = ALU_ADD; use_imm = true; w = 0; sext = 1; break;
+	case OP_ADDW: alu = ALU_ADD; w = 0; sext = 1; break;
+	case OP_SUBW: alu = ALU_SUB; w = 0; sext = 1; break;
+	case OP_SLLI: sh = SH_SHL; shift_imm = true; break;
+	case OP_SRLI: sh = SH_SHR; shift_imm = true; break;
+	case OP_SRAI: sh = SH_SAR; shift_imm = true; break;
+	case OP_SLLIW: sh = SH_SHL; shift_imm = true; w = 0; sext = 1; break;
+	case OP_SRLIW: sh = SH_SHR; shift_imm = true; w = 0; sext = 1; break;
+	case OP_SRAIW: sh = SH_SAR; shift_imm = true; w = 0; sext = 1; break;
+	case OP_SLL: sh = SH_SHL; break;
+	case OP_SRL: sh = SH_SHR; break;
+	case OP_SRA: sh = SH_SAR; break;
+	case OP_SLLW: sh = SH_SHL; w = 0; sext = 1; break;
+	case OP_SRLW: sh = SH_SHR; w = 0; sext = 1; break;
+	case OP_SRAW: sh = SH_SAR; w = 0; sext = 1; break;
+	default: return false;
+	}
+	if (in->rd == 0)
+		return true; /* a hint or nop: no effect */
+	if (alu >= 0 && use_imm && in->rs1 == 0) { /* li */
+		x_movi(b, X_RAX, imm);
+	} else {
+		load_x(t, X_RAX, in->rs1);
+		if (alu >= 0 && use_imm) {
+			if (imm != 0 || !w)
+				x_alui(b, w, alu, X_RAX, imm);
+		} else if (alu >= 0) {
+			load_x(t, X_RCX, in->rs2);
+			x_alu(b, w, alu, X_RAX, X_RCX);
+		} else if (shift_imm) {
+			x_shi(b, w, sh, X_RAX, imm);
+		} else {
+			load_x(t, X_RCX, in->rs2);
+			x_shcl(b, w, sh, X_RAX); /* the host masks the count as RISC-V does */
+		}
+	}
+	if (sext)
+		x_movsxd(b, X_RAX, X_RAX);
+	store_x(t, in->rd, X_RAX);
+	return true;
+}
+
+static void emit_compare(struct tctx *t, const struct rv_insn *in)
+{
+	struct xbuf *b = &t->b;
+	if (in->rd == 0)
+		return;
+	load_x(t, X_RAX, in->rs1);
+	if (in->op == OP_SLTI || in->op == OP_SLTIU)
+		x_alui(b, 1, ALU_CMP, X_RAX, in->imm);
+	else {
+		load_x(t, X_RCX, in->rs2);
+		x_alu(b, 1, ALU_CMP, X_RAX, X_RCX);
+	}
+	x_setcc(b, (in->op == OP_SLT || in->op == OP_SLTI) ? CC_L : CC_B, X_RAX);
+	store_x(t, in->rd, X_RAX);
+}
+
+static void emit_mul(struct tctx *t, const struct rv_insn *in)
+{
+	struct xbuf *b = &t->b;
+	load_x(t, X_RAX, in->rs1);
+	load_x(t, X_RCX, in->rs2);
+	switch (in->op) {
+	case OP_MUL: x_rr(b, 1, 0x0faf, X_RAX, X_RCX); break; /* imul rax, rcx */
+	case OP_MULW:
+		x_rr(b, 0, 0x0faf, X_RAX, X_RCX);
+		x_movsxd(b, X_RAX, X_RAX);
+		break;
+	case OP_MULH: /* imul rcx: rdx:rax = rax * rcx (signed) */
+		x_rr(b, 1, 0xf7, 5, X_RCX);
+		x_mov(b, X_RAX, X_RDX);
+		break;
+	default: /* MULHU: mul rcx */
+		x_rr(b, 1, 0xf7, 4, X_RCX);
+		x_mov(b, X_RAX, X_RDX);
+		break;
+	}
+	store_x(t, in->rd, X_RAX);
+}
+
+static void emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	int cc;
+	switch (in->op) {
+	case OP_BEQ: cc = CC_E; break;
+	case OP_BNE: cc = CC_NE; break;
+	case OP_BLT: cc = CC_L; break;
+	case OP_BGE: cc = CC_GE; break;
+	case OP_BLTU: cc = CC_B; break;
+	default: cc = CC_AE; break;
+	}
+	load_x(t, X_RAX, in->rs1);
+	if (in->rs2 == 0) {
+		x_alui(b, 1, ALU_CMP, X_RAX, 0);
+	} else {
+		load_x(t, X_RCX, in->rs2);
+		x_alu(b, 1, ALU_CMP, X_RAX, X_RCX);
+	}
+	add_stub(t, x_jcc(b, cc), STUB_BRANCH, off + in->imm, count + 1);
+}
+
+/* The decoded slot of the instruction at page offset pgoff, decoding it from guest memory
+ * if needed; NULL when it straddles the page end. */
+static struct rv_insn *slot_at(struct tctx *t, unsigned pgoff)
+{
+	struct rv_cpu *cpu = t->cpu;
+	const uint8_t *host = (const uint8_t *)(cpu->fetch_addend + (uintptr_t)cpu->fetch_page) + pgoff;
+	uint16_t lo;
+	uint32_t raw;
+	memcpy(&lo, host, 2);
+	raw = lo;
+	if ((lo & 3) == 3) {
+		if (pgoff > 4092)
+			return NULL;
+		memcpy(&raw, host, 4);
+	}
+	struct rv_insn *in = &t->dp->insn[pgoff >> 1];
+	if (in->len == 0 || in->raw != raw)
+		rv_decode(raw, in);
+	return in;
+}
+
+/* Emits one instruction. Returns 1 if the block goes on after it, 0 if it ended the block,
+ * -1 if the instruction cannot be compiled (the block ends before it). */
+static int emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	if (emit_alu(t, in))
+		return 1;
+	switch (in->op) {
+	case OP_LUI:
+		if (in->rd) {
+			x_movi(b, X_RAX, in->imm);
+			store_x(t, in->rd, X_RAX);
+		}
+		return 1;
+	case OP_AUIPC:
+		if (in->rd) {
+			x_mov(b, X_RAX, X_R12);
+			x_addc(b, X_RAX, (int64_t)off + in->imm, X_RCX);
+			store_x(t, in->rd, X_RAX);
+		}
+		return 1;
+	case OP_SLT: case OP_SLTU: case OP_SLTI: case OP_SLTIU:
+		emit_compare(t, in);
+		return 1;
+	case OP_MUL: case OP_MULW: case OP_MULH: case OP_MULHU:
+		if (in->rd)
+			emit_mul(t, in);
+		return 1;
+	case OP_MULHSU: emit_call2(t, in, h_mulhsu); return 1;
+	case OP_DIV: emit_call2(t, in, h_div); return 1;
+	case OP_DIVU: emit_call2(t, in, h_divu); return 1;
+	case OP_REM: emit_call2(t, in, h_rem); return 1;
+	case OP_REMU: emit_call2(t, in, h_remu); return 1;
+	case OP_DIVW: emit_call2(t, in, h_divw); return 1;
+	case OP_DIVUW: emit_call2(t, in, h_divuw); return 1;
+	case OP_REMW: emit_call2(t, in, h_remw); return 1;
+	case OP_REMUW: emit_call2(t, in, h_remuw); return 1;
+	case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+		emit_load(t, in, off, count);
+		return 1;
+	case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+		emit_store(t, in, off, count);
+		return 1;
+	case OP_FLW: case OP_FLD: case OP_FSW: case OP_FSD:
+		emit_fp_mem(t, in, off, count);
+		return 1;
+	case OP_FP:
+		emit_fp_helper(t, in, off, count);
+		return 1;
+	case OP_FENCE: case OP_FENCE_I: /* decoded code is dropped on every write already */
+		return 1;
+	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+		emit_branch(t, in, off, count);
+		return 1;
+	case OP_JAL:
+		if (in->rd) {
+			x_mov(b, X_RAX, X_R12);
+			x_addc(b, X_RAX, (int64_t)off + in->len, X_RCX);
+			store_x(t, in->rd, X_RAX);
+		}
+		emit_goto(t, (int64_t)off + in->imm, count + 1);
+		return 0;
+	case OP_JALR:
+		load_x(t, X_RAX, in->rs1);
+		x_addc(b, X_RAX, in->imm, X_RCX);
+		x_alui(b, 1, ALU_AND, X_RAX, -2);
+		if (in->rd) { /* after reading rs1: rd may be the same register */
+			x_mov(b, X_RCX, X_R12);
+			x_addc(b, X_RCX, (int64_t)off + in->len, X_RDX);
+			store_x(t, in->rd, X_RCX);
+		}
+		x_store64(b, X_RAX, X_RBX, CPU_OFF(pc));
+		emit_return(t, count + 1, 0);
+		return 0;
+	default: /* system instructions, AMOs, illegal: the interpreter's */
+		return -1;
+	}
+}
+
+static void emit_prologue(struct xbuf *b)
+{
+	x_push(b, X_RBX);
+	x_push(b, X_R12);
+	x_push(b, X_R13);
+	x_push(b, X_R14);
+	x_push(b, X_R15); /* five pushes keep rsp 16-byte aligned for helper calls */
+	x_mov(b, X_RBX, X_RDI);
+	x_mov(b, X_R12, X_RSI);
+	x_mov(b, X_R13, X_RDX);
+	x_rr(b, 0, 0x33, X_R14, X_R14); /* xor r14d, r14d */
+}
+
+static void emit_stubs(struct tctx *t)
+{
+	for (unsigned i = 0; i < t->nstubs; i++) {
+		const struct stub *s = &t->stubs[i];
+		x_patch(&t->b, s->fixup, t->b.p);
+		if (s->kind == STUB_SIDE) {
+			set_pc(t, s->off);
+			emit_return(t, s->count, 1);
+		} else {
+			emit_goto(t, s->off, s->count);
+		}
+	}
+}
+
+rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
+{
+	struct rv_jit *j = cpu->jit;
+	if (JIT_BUF_SIZE - j->used < JIT_BLOCK_ROOM)
+		jit_flush(cpu);
+
+	struct tctx t = { .cpu = cpu, .jit = j, .dp = cpu->fetch_dp, .entry_slot = (unsigned)(pc & 0xfff) >> 1 };
+	t.start = j->buf + j->used;
+	t.b = (struct xbuf){ t.start, j->buf + JIT_BUF_SIZE, false };
+	emit_prologue(&t.b);
+	j->body = (size_t)(t.b.p - t.start);
+	t.body = t.b.p;
+
+	unsigned pgoff = (unsigned)(pc & 0xfff), n = 0;
+	int32_t off = 0;
+	int more = 1;
+	while (n < RV_JIT_MAX_INSNS && pgoff < 4096) {
+		struct rv_insn *in = slot_at(&t, pgoff);
+		if (!in)
+			break;
+		more = emit_insn(&t, in, off, n);
+		if (more < 0)
+			break;
+		n++;
+		off += in->len;
+		pgoff += in->len;
+		if (!more)
+			break;
+	}
+	if (n == 0 || t.b.full)
+		return NULL;
+	if (more) /* ran into the length limit, the page end or an instruction left to C */
+		emit_goto(&t, off, n);
+	emit_stubs(&t);
+	if (t.b.full)
+		return NULL;
+	j->used = (size_t)(t.b.p - j->buf + 15) & ~(size_t)15;
+	j->blocks++;
+	t.dp->jit[t.entry_slot] = t.start;
+	return (rv_block_fn)(void *)t.start;
+}
+
+#else /* no code generator for this host */
+
+int rv_jit_init(struct rv_cpu *cpu, unsigned threshold)
+{
+	(void)cpu;
+	(void)threshold;
+	return -ENOSYS;
+}
+
+void rv_jit_destroy(struct rv_cpu *cpu)
+{
+	(void)cpu;
+}
+
+rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
+{
+	(void)cpu;
+	(void)pc;
+	return NULL;
+}
+
+void rv_jit_stats(const struct rv_cpu *cpu, uint64_t *blocks, uint64_t *flushes)
+{
+	(void)cpu;
+	*blocks = *flushes = 0;
+}
+
+#endif
