@@ -82,6 +82,8 @@ const struct bc_format *bc_format_find(const char *name);
 const struct bc_format *bc_format_at(int idx);
 const char *bc_format_get_name(const struct bc_format *fmt);
 const struct bc_opt_desc *bc_format_create_opts(const struct bc_format *fmt);
+/* Whether the format stores compressed clusters (bc_write_compressed; convert -c). */
+bool bc_format_can_compress(const struct bc_format *fmt);
 
 /* ---- images ------------------------------------------------------------------------------ */
 

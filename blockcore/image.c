@@ -12,6 +12,7 @@
 
 const char *bc_format_get_name(const struct bc_format *fmt) { return fmt->name; }
 const struct bc_opt_desc *bc_format_create_opts(const struct bc_format *fmt) { return fmt->create_opts; }
+bool bc_format_can_compress(const struct bc_format *fmt) { return fmt->write_compressed != NULL; }
 
 const struct bc_format *bc_format_find(const char *name)
 {

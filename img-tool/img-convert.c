@@ -18,6 +18,7 @@ struct conv {
 	bool target_zero;       /* the target reads as zeros before we write anything */
 	uint64_t whole;         /* target takes whole clusters of this size, in order; 0: any */
 	uint64_t written_end;   /* with whole: the target is written up to here */
+	bool compress;          /* -c: data clusters go through bc_write_compressed */
 	uint8_t *buf;
 };
 
@@ -33,10 +34,30 @@ static size_t sparse_block(const struct conv *c, uint64_t off, size_t len)
 	return blk < len ? blk : len;
 }
 
+/* -c: buf is whole target clusters (the image's last may be partial); each one is written
+ * compressed unless it is all zeros and zeros may be skipped (not -S 0), as qemu-img does. */
+static int conv_write_compressed(struct conv *c, uint64_t off, const uint8_t *buf, size_t len)
+{
+	for (size_t pos = 0, n; pos < len; pos += n) {
+		int ret;
+		n = len - pos < c->whole ? len - pos : (size_t)c->whole;
+		if (c->sparse && is_zero(buf + pos, n))
+			ret = c->target_zero ? 0
+					     : bc_write_zeroes(c->dst, off + pos, n, BC_ZERO_MAY_UNMAP);
+		else
+			ret = bc_write_compressed(c->dst, off + pos, buf + pos, n);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 /* Writes buf as runs of data and runs of zero blocks; zero runs are left out when the target
  * already reads as zeros, and zeroed (not written) otherwise. */
 static int conv_write(struct conv *c, uint64_t off, const uint8_t *buf, size_t len)
 {
+	if (c->compress)
+		return conv_write_compressed(c, off, buf, len);
 	if (!c->sparse)
 		return bc_write(c->dst, off, buf, len);
 	for (size_t pos = 0; pos < len;) {
@@ -298,12 +319,13 @@ int img_convert(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	ret = 1;
 	const char *out_fmt = a.out_fmt ? a.out_fmt : "raw";
-	if (a.compress) {
+	if (conv_open_sources(&c, &a, &total) < 0)
+		goto out;
+	if (a.compress && bc_format_find(out_fmt) && !bc_format_can_compress(bc_format_find(out_fmt))) {
+		/* qemu-img asks the output format before creating anything */
 		tool_error("Compression not supported for this file format");
 		goto out;
 	}
-	if (conv_open_sources(&c, &a, &total) < 0)
-		goto out;
 	if (!a.no_create && conv_create_target(&a, out_fmt, total) < 0)
 		goto out;
 	struct bc_open_opts o = { .format = a.no_create ? a.out_fmt : out_fmt, .flags = BC_OPEN_RDWR };
@@ -318,9 +340,10 @@ int img_convert(int argc, char **argv)
 	c.target_zero = (!a.no_create && !a.backing) || a.target_is_zero;
 	struct bc_info info;
 	if (bc_get_info(c.dst, &info, &err) == 0) {
-		if (info.whole_clusters && info.cluster_size) {
+		if ((info.whole_clusters || a.compress) && info.cluster_size) {
 			c.whole = info.cluster_size;
 			c.sparse = c.sparse ? c.whole : 0;   /* zero runs skipped as whole clusters */
+			c.compress = a.compress;
 		}
 		bc_info_free(&info);
 	}

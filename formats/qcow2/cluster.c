@@ -496,6 +496,54 @@ static int rewrite_compressed(struct qcow2 *s, uint64_t off, const uint8_t *data
 	return free_compressed(s, e);
 }
 
+int qcow2_prepare_l2(struct qcow2 *s, uint64_t off)
+{
+	uint8_t *l2;
+	uint32_t idx;
+
+	return l2_lookup(s, off, true, &l2, &idx);
+}
+
+/* Drops the references of what entry e (no longer on disk) pointed to. */
+static int release_old(struct qcow2 *s, uint64_t e)
+{
+	uint64_t host = e & QCOW2_L2_OFFSET_MASK;
+	int ret;
+
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return free_compressed(s, e);
+	if (!has_host(s, e) || s->data_file != s->file)
+		return 0;
+	ret = qcow2_flush_metadata(s); /* invariant 5 */
+	if (ret == 0)
+		ret = qcow2_free_clusters(s, host, 1);
+	if (ret == 0 && qcow2_cluster_unused(s, host))
+		bc_file_punch(s->file, host, s->cluster_size);
+	return ret;
+}
+
+int qcow2_set_compressed(struct qcow2 *s, uint64_t off, uint64_t e)
+{
+	uint64_t old, bm;
+	uint8_t *l2;
+	uint32_t idx;
+	int ret;
+
+	ret = l2_lookup(s, off, true, &l2, &idx);
+	if (ret < 0)
+		return ret;
+	get_entry(s, l2, idx, &old, &bm);
+	if (has_host(s, old) && !(old & QCOW2_OFLAG_COMPRESSED)) {
+		ret = check_host(s, old, off);
+		if (ret < 0)
+			return ret;
+	}
+	/* Compressed entries never carry COPIED; with extended L2 their bitmap is 0. */
+	set_entry(s, l2, idx, e, 0);
+	s->cbuf_entry = 0;
+	return release_old(s, old);
+}
+
 /* Writes [off, off+n) inside one cluster. */
 static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, size_t n)
 {

@@ -110,6 +110,7 @@ static void free_state(struct qcow2 *s)
 	free(s->buf);
 	free(s->cbuf);
 	free(s->cow);
+	qcow2_compress_free(s);
 	free(s);
 }
 
@@ -680,6 +681,7 @@ const struct bc_format bc_format_qcow2 = {
 	.close = qcow2_close,
 	.read = qcow2_read,
 	.write = qcow2_write,
+	.write_compressed = qcow2_write_compressed,
 	.flush = qcow2_flush,
 	.discard = qcow2_discard,
 	.write_zeroes = qcow2_write_zeroes,

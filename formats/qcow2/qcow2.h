@@ -191,6 +191,8 @@ struct qcow2 {
 	bool meta_prealloc_checked; /* block status: does the image look metadata-preallocated */
 	bool meta_prealloc;
 	struct qcow2_cow_pending *cow; /* snapshot.c: references dropped after the next flush */
+	uint64_t free_byte_offset; /* where the next compressed cluster's bytes go; 0: none */
+	struct qcow2_compressor *comp; /* compress.c: compression contexts, made on first use */
 };
 
 /* Cache lookup: returns the table at offset, reading it when read is set (else zero-filled). */
@@ -210,6 +212,9 @@ int qcow2_set_refcount(struct qcow2 *s, uint64_t cluster, uint64_t value);
 /* Allocates n contiguous clusters with refcount 1; returns the host offset in *off. */
 int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off);
 int qcow2_free_clusters(struct qcow2 *s, uint64_t off, uint64_t n);
+/* Allocates size bytes (< one cluster) for compressed data, packed after the previous
+ * allocation as qemu packs them; every host cluster the bytes touch gets one reference. */
+int qcow2_alloc_bytes(struct qcow2 *s, uint64_t size, uint64_t *off);
 int qcow2_flush_refcounts(struct qcow2 *s);
 
 /* ---- cluster.c ---- */
@@ -223,6 +228,12 @@ int qcow2_flush_metadata(struct qcow2 *s);
 int qcow2_write_l1(struct qcow2 *s);
 int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries);
 int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_prealloc mode);
+/* Compressed writes: qcow2_prepare_l2 makes the (unshared) L2 table for guest offset off
+ * exist, so that it is allocated before the compressed bytes (qemu's layout);
+ * qcow2_set_compressed points off's entry at the compressed descriptor e and then drops
+ * the references of what the entry pointed to before (after the new entry is on disk). */
+int qcow2_prepare_l2(struct qcow2 *s, uint64_t off);
+int qcow2_set_compressed(struct qcow2 *s, uint64_t off, uint64_t e);
 /* Names the metadata structure [off, off+len) overlaps (qemu's words), NULL when none. */
 const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
 
@@ -257,6 +268,10 @@ void qcow2_bitmaps_info(struct qcow2 *s, struct bc_node *parent);
 int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,
 			  size_t len);
 void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *host, uint64_t *len);
+/* bc_format.write_compressed: whole clusters at cluster-aligned off (the image's last
+ * cluster may be partial: padded with zeros). */
+int qcow2_write_compressed(struct bc_image *img, uint64_t off, const void *buf, size_t len);
+void qcow2_compress_free(struct qcow2 *s);
 
 /* ---- check.c ---- */
 int qcow2_check(struct bc_image *img, struct bc_check *res, unsigned fix, struct bc_err *err);

@@ -170,6 +170,16 @@ link:
 	return bc_file_pwrite(s->file, be, 8, s->h.refcount_table_offset + ri * 8);
 }
 
+/* A cluster whose refcount dropped to 0 may be handed out again as a whole: compressed
+ * bytes must not be packed into it any more. */
+static void cluster_freed(struct qcow2 *s, uint64_t cluster)
+{
+	if (cluster < s->free_hint)
+		s->free_hint = cluster;
+	if (s->free_byte_offset && s->free_byte_offset >> s->cluster_bits == cluster)
+		s->free_byte_offset = 0;
+}
+
 int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int64_t delta)
 {
 	uint64_t ri = cluster >> s->rb_bits, rbo, old, nv;
@@ -200,8 +210,8 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int64_t delta)
 		return -ERANGE;
 	qcow2_rc_set_entry(rb, s->refcount_order, cluster & ((1ull << s->rb_bits) - 1), nv);
 	qcow2_cache_mark_dirty(&s->rb_cache, rb);
-	if (nv == 0 && cluster < s->free_hint)
-		s->free_hint = cluster;
+	if (nv == 0)
+		cluster_freed(s, cluster);
 	return 0;
 }
 
@@ -227,8 +237,8 @@ int qcow2_set_refcount(struct qcow2 *s, uint64_t cluster, uint64_t value)
 		return ret;
 	qcow2_rc_set_entry(rb, s->refcount_order, cluster & ((1ull << s->rb_bits) - 1), value);
 	qcow2_cache_mark_dirty(&s->rb_cache, rb);
-	if (value == 0 && cluster < s->free_hint)
-		s->free_hint = cluster;
+	if (value == 0)
+		cluster_freed(s, cluster);
 	return 0;
 }
 
@@ -325,6 +335,47 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off)
 	if (s->free_hint == start)
 		s->free_hint = start + n;
 	*off = start << s->cluster_bits;
+	return 0;
+}
+
+int qcow2_alloc_bytes(struct qcow2 *s, uint64_t size, uint64_t *off)
+{
+	uint64_t cs = s->cluster_size, o = s->free_byte_offset, rc = 0, nc;
+	int ret;
+
+	if (!size || size >= cs)
+		return -EINVAL;
+	if (s->lazy) {
+		ret = qcow2_set_dirty(s); /* invariant 6, also when no cluster is allocated */
+		if (ret < 0)
+			return ret;
+	}
+	if (o) {
+		ret = qcow2_get_refcount(s, o >> s->cluster_bits, &rc);
+		if (ret < 0)
+			return ret;
+		/* a full refcount cannot take one more sharer: start a new cluster */
+		if (rc == 0 || rc >= s->refcount_max)
+			o = 0;
+	}
+	if (!o || cs - (o & (cs - 1)) < size) {
+		/* The new cluster comes with the reference of the bytes that land in it. */
+		ret = qcow2_alloc_clusters(s, 1, &nc);
+		if (ret < 0)
+			return ret;
+		if (o && nc == qcow2_align_up(o, cs)) {
+			/* adjacent: the bytes straddle both clusters, the old one gets a reference */
+			ret = qcow2_update_refcount(s, o >> s->cluster_bits, 1);
+		} else {
+			o = nc; /* the tail of the old cluster stays unused, as in qemu */
+		}
+	} else {
+		ret = qcow2_update_refcount(s, o >> s->cluster_bits, 1);
+	}
+	if (ret < 0)
+		return ret;
+	*off = o;
+	s->free_byte_offset = (o + size) & (cs - 1) ? o + size : 0;
 	return 0;
 }
 
