@@ -139,7 +139,9 @@ int bc_write(struct bc_image *img, uint64_t off, const void *buf, size_t len);
 int bc_flush(struct bc_image *img);
 /* Writes whole clusters compressed (qemu-img convert -c, qemu-io write -c): off and len must
  * cover whole clusters, except that the last cluster of the image may be partial.
- * -ENOTSUP when the format cannot store compressed data. */
+ * -ENOTSUP when the format cannot store compressed data. len 0 tells the driver that a
+ * sequence of compressed writes ended (qemu-img convert -c does so; qcow2 then rounds the
+ * file up to a whole sector). */
 int bc_write_compressed(struct bc_image *img, uint64_t off, const void *buf, size_t len);
 int bc_discard(struct bc_image *img, uint64_t off, uint64_t len);
 

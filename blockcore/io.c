@@ -107,7 +107,8 @@ int bc_write_compressed(struct bc_image *img, uint64_t off, const void *buf, siz
 {
 	int ret = check_range(img, off, len);
 
-	if (ret < 0 || len == 0)
+	/* len 0 reaches the driver: the end of a compressed stream (qemu's convention) */
+	if (ret < 0)
 		return ret;
 	if (!(img->flags & BC_OPEN_RDWR))
 		return -EACCES;

@@ -118,7 +118,10 @@ static int conv_write_whole(struct conv *c, uint64_t off, uint64_t len)
 		return ret;
 	}
 	c->written_end = b;
-	return conv_write(c, a, c->buf, (size_t)(b - a));
+	ret = conv_write(c, a, c->buf, (size_t)(b - a));
+	if (ret < 0)
+		tool_error("error while writing at byte %" PRIu64 ": %s", a, strerror(-ret));
+	return ret;
 }
 
 static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
@@ -359,6 +362,11 @@ int img_convert(int argc, char **argv)
 		if (conv_copy_one(&c, c.src[i], base) < 0)
 			goto out;
 		base += bc_length(c.src[i]);
+	}
+	/* The end of the compressed stream, as qemu-img signals it (silently failing, as there). */
+	if (c.compress && bc_write_compressed(c.dst, 0, NULL, 0) < 0) {
+		ret = 1;
+		goto out;
 	}
 	ret = 0;
 out:

@@ -224,6 +224,19 @@ static int write_one(struct qcow2 *s, uint64_t off, const uint8_t *data, size_t 
 	return qcow2_set_compressed(s, off, compressed_entry(s, host, (uint64_t)clen));
 }
 
+/* End of a run of compressed writes: the packed bytes leave the file at any byte length;
+ * like qemu, round it up to a whole sector so that sector-based readers see all of it. */
+static int round_file_end(struct qcow2 *s)
+{
+	int64_t len = bc_file_length(s->file);
+
+	if (len < 0)
+		return (int)len;
+	if (len % 512 == 0)
+		return 0;
+	return bc_file_truncate(s->file, qcow2_align_up((uint64_t)len, 512));
+}
+
 int qcow2_write_compressed(struct bc_image *img, uint64_t off, const void *buf, size_t len)
 {
 	struct qcow2 *s = img->priv;
@@ -238,6 +251,8 @@ int qcow2_write_compressed(struct bc_image *img, uint64_t off, const void *buf, 
 	 * byte-granular allocations; qemu refuses the same. */
 	if (s->data_file != s->file)
 		return -ENOTSUP;
+	if (len == 0)
+		return round_file_end(s);
 	if (off & (cs - 1) || ((len & (cs - 1)) && off + len != img->size))
 		return -EINVAL;
 	while (len) {
