@@ -3,7 +3,7 @@
  * validation), reads across the blocks, block status, check, and one allocating write on a
  * writable copy. Every failure must be a clean negative errno; ASan/UBSan catch the rest.
  */
-#include "bc_driver.h"
+#include "fuzz_image.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,29 +12,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_GROWTH (4u << 20)   /* room for a few newly allocated blocks */
-
-static int open_bytes(struct bc_image *img, struct bc_file **f, const uint8_t *data, size_t size,
-		      bool rw)
-{
-	struct bc_err err = { 0 };
-	int ret = bc_file_open_mem(f, "fuzz.vdi", data, size, size + FUZZ_GROWTH);
-
-	if (ret < 0)
-		return ret;
-	(*f)->writable = rw;
-	memset(img, 0, sizeof(*img));
-	img->fmt = &bc_format_vdi;
-	img->file = *f;
-	img->filename = (char *)"fuzz.vdi";
-	img->flags = rw ? BC_OPEN_RDWR : 0;
-	img->align = 1;
-	ret = bc_format_vdi.open(img, &err);
-	if (ret < 0) {
-		bc_file_close(*f);
-		return ret;
-	}
-	return 0;
-}
 
 static void exercise_reads(struct bc_image *img)
 {
@@ -47,12 +24,12 @@ static void exercise_reads(struct bc_image *img)
 		uint64_t o = b << 20;
 		size_t n = img->size - o < sizeof(buf) ? (size_t)(img->size - o) : sizeof(buf);
 
-		(void)bc_format_vdi.read(img, o, buf, n);
+		(void)bc_read(img, o, buf, n);
 		if (img->size - o >= (1u << 20) + 100)
-			(void)bc_format_vdi.read(img, o + (1u << 20) - 100, buf, 200);
+			(void)bc_read(img, o + (1u << 20) - 100, buf, 200);
 	}
 	for (int i = 0; i < 64 && off < img->size; i++) {
-		if (bc_format_vdi.block_status(img, off, img->size - off, &ext) < 0 || !ext.len ||
+		if (bc_block_status(img, off, img->size - off, &ext) < 0 || !ext.len ||
 		    ext.len > img->size - off)
 			break;
 		off += ext.len;
@@ -61,37 +38,34 @@ static void exercise_reads(struct bc_image *img)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct bc_image img;
-	struct bc_file *f;
+	struct bc_image *img;
 	struct bc_check res;
 	struct bc_err err = { 0 };
 	uint8_t pattern[600];
 
-	if (open_bytes(&img, &f, data, size, false) == 0) {
-		exercise_reads(&img);
+	if ((img = fuzz_open("fuzz.vdi", "vdi", data, size, FUZZ_GROWTH, BC_OPEN_NO_BACKING))) {
+		exercise_reads(img);
 		memset(&res, 0, sizeof(res));
-		(void)bc_format_vdi.check(&img, &res, 0, &err);
+		(void)bc_check(img, &res, 0, &err);
 		bc_check_free(&res);
-		bc_format_vdi.close(&img);
-		bc_file_close(f);
+		bc_close(img);
 	}
-	if (open_bytes(&img, &f, data, size, true) == 0) {
+	if ((img = fuzz_open("fuzz.vdi", "vdi", data, size, FUZZ_GROWTH, BC_OPEN_RDWR | BC_OPEN_NO_BACKING))) {
 		/* One allocating write where the input's last byte points, one in-place write,
 		 * a small write-zeroes; each block written costs 1 MiB, so keep it to two. */
-		uint64_t blocks = (img.size + (1u << 20) - 1) >> 20;
+		uint64_t blocks = (img->size + (1u << 20) - 1) >> 20;
 		uint64_t at = blocks ? ((uint64_t)data[size - 1] % blocks) << 20 : 0;
 
 		memset(pattern, 0xa5, sizeof(pattern));
-		if (img.size >= 4096 + 100) {
-			if (at + sizeof(pattern) > img.size)
-				at = img.size - sizeof(pattern);
-			(void)bc_format_vdi.write(&img, at, pattern, sizeof(pattern));
-			(void)bc_format_vdi.write(&img, 0, pattern, sizeof(pattern));
-			(void)bc_format_vdi.write_zeroes(&img, 100, 4096, 0);
+		if (img->size >= 4096 + 100) {
+			if (at + sizeof(pattern) > img->size)
+				at = img->size - sizeof(pattern);
+			(void)bc_write(img, at, pattern, sizeof(pattern));
+			(void)bc_write(img, 0, pattern, sizeof(pattern));
+			(void)bc_write_zeroes(img, 100, 4096, 0);
 		}
-		exercise_reads(&img);
-		bc_format_vdi.close(&img);
-		bc_file_close(f);
+		exercise_reads(img);
+		bc_close(img);
 	}
 	return 0;
 }

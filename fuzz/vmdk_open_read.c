@@ -8,6 +8,7 @@
  * never reach a real extent file.
  */
 #include "formats/vmdk/vmdk.h"
+#include "fuzz_image.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,39 +19,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_NAME "/nonexistent-strata-fuzz/fuzz.vmdk"
 #define FUZZ_GROWTH (4u << 20)
 
-static int open_bytes(struct bc_image *img, struct bc_file **f, const uint8_t *data, size_t size,
-		      bool rw)
-{
-	static const struct bc_open_opts oo = { 0 };
-	struct bc_err err = { 0 };
-	int ret = bc_file_open_mem(f, FUZZ_NAME, data, size, size + FUZZ_GROWTH);
-
-	if (ret < 0)
-		return ret;
-	(*f)->writable = rw;
-	memset(img, 0, sizeof(*img));
-	img->fmt = &bc_format_vmdk;
-	img->file = *f;
-	img->filename = (char *)FUZZ_NAME;
-	img->flags = rw ? BC_OPEN_RDWR : 0;
-	img->align = 1;
-	img->open_opts = &oo;
-	ret = bc_format_vmdk.open(img, &err);
-	if (ret < 0) {
-		bc_file_close(*f);
-		return ret;
-	}
-	return 0;
-}
-
-static void close_img(struct bc_image *img, struct bc_file *f)
-{
-	bc_format_vmdk.close(img);
-	free(img->backing_name);
-	free(img->backing_fmt);
-	bc_file_close(f);
-}
-
 static void exercise_reads(struct bc_image *img)
 {
 	static uint8_t buf[8192];
@@ -60,14 +28,14 @@ static void exercise_reads(struct bc_image *img)
 	for (uint64_t i = 0; i < 128 && i * step < img->size; i++) {
 		uint64_t o = i * step;
 		size_t n = img->size - o < 512 ? (size_t)(img->size - o) : 512;
-		(void)bc_format_vmdk.read(img, o, buf, n);
+		(void)bc_read(img, o, buf, n);
 		if (img->size - o >= step + 4096)
-			(void)bc_format_vmdk.read(img, o + step - 4096, buf, 8192);
+			(void)bc_read(img, o + step - 4096, buf, 8192);
 	}
 	if (img->size > 1024)
-		(void)bc_format_vmdk.read(img, img->size - 1024, buf, 1024);
+		(void)bc_read(img, img->size - 1024, buf, 1024);
 	for (int i = 0; i < 64 && off < img->size; i++) {
-		if (bc_format_vmdk.block_status(img, off, img->size - off, &ext) < 0 || !ext.len ||
+		if (bc_block_status(img, off, img->size - off, &ext) < 0 || !ext.len ||
 		    ext.len > img->size - off)
 			break;
 		off += ext.len;
@@ -79,45 +47,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vmdk_desc d;
 	struct vmdk_header h;
 	struct bc_err err = { 0 };
-	struct bc_image img;
-	struct bc_file *f;
+	struct bc_image *img;
 
 	if (vmdk_desc_parse((const char *)data, size, &d, NULL, &err) == 0)
 		vmdk_desc_free(&d);
 	(void)vmdk_header_decode(data, size, &h, NULL, &err);
 
-	if (open_bytes(&img, &f, data, size, false) == 0) {
+	if ((img = fuzz_open(FUZZ_NAME, "vmdk", data, size, FUZZ_GROWTH, BC_OPEN_NO_BACKING))) {
 		struct bc_info info = { 0 };
 		struct bc_check chk = { 0 };
-		struct vmdk_state *s = img.priv;
+		struct vmdk_state *s = img->priv;
 
-		exercise_reads(&img);
-		if (bc_format_vmdk.get_info(&img, &info, &err) == 0)
-			bc_node_free(info.specific);
+		exercise_reads(img);
+		if (bc_get_info(img, &info, &err) == 0)
+			bc_info_free(&info);
 		/* check walks every grain: only for images of modest size */
 		if (s->next == 1 && (s->ext[0].type != VMDK_EXT_SPARSE ||
 				     s->ext[0].length / s->ext[0].grain_bytes < (1u << 18))) {
-			(void)bc_format_vmdk.check(&img, &chk, 0, &err);
+			(void)bc_check(img, &chk, 0, &err);
 			bc_check_free(&chk);
 		}
-		close_img(&img, f);
+		bc_close(img);
 	}
-	if (open_bytes(&img, &f, data, size, true) == 0) {
+	if ((img = fuzz_open(FUZZ_NAME, "vmdk", data, size, FUZZ_GROWTH, BC_OPEN_RDWR | BC_OPEN_NO_BACKING))) {
 		static uint8_t w[70000], r[70000];
 
 		memset(w, 0xa5, sizeof(w));
-		if (img.size >= sizeof(w)) {
-			uint64_t mid = (img.size / 2) & ~(uint64_t)511;
-			if (mid + sizeof(w) > img.size)
+		if (img->size >= sizeof(w)) {
+			uint64_t mid = (img->size / 2) & ~(uint64_t)511;
+			if (mid + sizeof(w) > img->size)
 				mid = 0;
-			if (bc_format_vmdk.write(&img, mid, w, 65536) == 0)
-				(void)bc_format_vmdk.read(&img, mid, r, 65536);
-			(void)bc_format_vmdk.write(&img, 512, w, 4096);
-			(void)bc_format_vmdk.write_zeroes(&img, 0, 65536, 0);
-			(void)bc_format_vmdk.read(&img, 0, r, 8192);
+			if (bc_write(img, mid, w, 65536) == 0)
+				(void)bc_read(img, mid, r, 65536);
+			(void)bc_write(img, 512, w, 4096);
+			(void)bc_write_zeroes(img, 0, 65536, 0);
+			(void)bc_read(img, 0, r, 8192);
 		}
-		(void)bc_format_vmdk.flush(&img);
-		close_img(&img, f);
+		(void)bc_flush(img);
+		bc_close(img);
 	}
 	return 0;
 }
