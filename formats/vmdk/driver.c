@@ -478,6 +478,14 @@ static int vmdk_flush(struct bc_image *img)
 }
 
 /* Whole grains of zeroed-grain extents become "zeroed" GT entries; the rest is the engine's. */
+/* qemu's vmdk takes compressed writes (convert -c) as normal ones: stream extents compress
+ * every grain anyway, the others store it plainly. Length 0 ends the stream: nothing to do,
+ * the footer is written at close. */
+static int vmdk_write_compressed(struct bc_image *img, uint64_t off, const void *buf, size_t len)
+{
+	return len ? vmdk_write(img, off, buf, len) : 0;
+}
+
 static int vmdk_write_zeroes(struct bc_image *img, uint64_t off, uint64_t len, unsigned flags)
 {
 	struct vmdk_state *s = img->priv;
@@ -712,6 +720,7 @@ const struct bc_format bc_format_vmdk = {
 	.close = vmdk_close,
 	.read = vmdk_read,
 	.write = vmdk_write,
+	.write_compressed = vmdk_write_compressed,
 	.flush = vmdk_flush,
 	.write_zeroes = vmdk_write_zeroes,
 	.block_status = vmdk_block_status,

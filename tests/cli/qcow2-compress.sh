@@ -110,6 +110,19 @@ for rb in 1 2 64; do
 	same_file "convert -c refcount_bits=$rb: map as qemu-img's" o.map r.map
 done
 
+# vmdk takes -c as qemu's vmdk does: as normal writes of whole grains
+mkmix 65536 12 src.raw
+for sub in monolithicSparse streamOptimized; do
+	rm -f o.vmdk r.vmdk
+	check "convert -c -O vmdk ($sub)" "$IMG" convert -c -O vmdk -o subformat=$sub src.raw o.vmdk
+	qemu-img convert -c -O vmdk -o subformat=$sub src.raw r.vmdk
+	check "convert -c -O vmdk ($sub): check" qemu-img check o.vmdk
+	check "convert -c -O vmdk ($sub): compare" qemu-img compare src.raw o.vmdk
+	qemu-img map --output=json o.vmdk | sed 's/"offset": [0-9]*//' >o.map
+	qemu-img map --output=json r.vmdk | sed 's/"offset": [0-9]*//' >r.map
+	same_file "convert -c -O vmdk ($sub): map as qemu-img's" o.map r.map
+done
+
 # --- errors as qemu-img ---
 qemu-img create -q -f raw z.raw 1M
 for fmt in raw vdi; do
