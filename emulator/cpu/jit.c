@@ -373,12 +373,12 @@ static bool emit_alu(struct tctx *t, const struct rv_insn *in)
 	}
 	if (in->rd == 0)
 		return true; /* a hint or nop: no effect */
-	if (alu >= 0 && use_imm && in->rs1 == 0) { /* li */
-		x_movi(b, X_RAX, imm);
+	if (alu >= 0 && use_imm && in->rs1 == 0) { /* li: 0 op imm */
+		x_movi(b, X_RAX, alu == ALU_AND ? 0 : imm);
 	} else {
 		load_x(t, X_RAX, in->rs1);
 		if (alu >= 0 && use_imm) {
-			if (imm != 0 || !w)
+			if (imm != 0 || !w || alu == ALU_AND) /* x + 0, x | 0, x ^ 0 are x */
 				x_alui(b, w, alu, X_RAX, imm);
 		} else if (alu >= 0) {
 			load_x(t, X_RCX, in->rs2);
