@@ -300,7 +300,23 @@ int bc_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len);
 
 /* ---- changing metadata ------------------------------------------------------------------- */
 
-int bc_amend(struct bc_image *img, struct bc_opts *opts, struct bc_err *err);
+/* What a driver reports while it amends (all members optional): progress in the terms of
+ * qemu's amend status callback (done of total work units, total may change between calls),
+ * and the warnings qemu prints in the middle of an amendment (one line, no program name). */
+struct bc_amend_hooks {
+	void (*start)(void *opaque);   /* options accepted, nothing changed yet */
+	void (*progress)(void *opaque, int64_t done, int64_t total);
+	void (*warn)(void *opaque, const char *msg);
+	void *opaque;
+};
+
+/* qemu-img amend: changes the options in opts (validated against the format's amend options;
+ * an option only create knows gets qemu's "only supported for image creation" hint). The
+ * image must be open read-write. hooks may be NULL. */
+int bc_amend(struct bc_image *img, struct bc_opts *opts, const struct bc_amend_hooks *hooks,
+	     struct bc_err *err);
+/* The options fmt can amend (for "-o help"), NULL when the format cannot amend. */
+const struct bc_opt_desc *bc_format_amend_opts(const struct bc_format *fmt);
 /* Drops everything the image holds, so it reads through to its backing file (commit). */
 int bc_make_empty(struct bc_image *img, struct bc_err *err);
 /* Points the image at a new backing file (NULL: none) without touching data (rebase -u). */

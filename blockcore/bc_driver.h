@@ -80,7 +80,9 @@ struct bc_format {
 	int (*vmstate_read)(struct bc_image *img, uint64_t pos, void *buf, size_t len);
 
 	const struct bc_opt_desc *amend_opts;
-	int (*amend)(struct bc_image *img, struct bc_opts *opts, struct bc_err *err);
+	/* opts are validated against amend_opts; hooks may be NULL. */
+	int (*amend)(struct bc_image *img, struct bc_opts *opts, const struct bc_amend_hooks *hooks,
+		     struct bc_err *err);
 	int (*change_backing)(struct bc_image *img, const char *file, const char *fmt,
 			      struct bc_err *err);
 	/* Deallocates everything: the image then reads through to its backing file. */

@@ -3,6 +3,7 @@
 #include "bc_driver.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,16 +80,61 @@ int bc_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len)
 	return img->fmt->vmstate_read ? img->fmt->vmstate_read(img, pos, buf, len) : -ENOTSUP;
 }
 
-int bc_amend(struct bc_image *img, struct bc_opts *opts, struct bc_err *err)
+/* amend_opts followed by create_opts: what qemu-img tries after a failed amend parse, to tell
+ * an option only create knows from an unknown one. */
+static struct bc_opt_desc *amend_union_opts(const struct bc_format *fmt)
 {
-	if (!img->fmt->amend)
+	size_t na = 0, nc = 0;
+	struct bc_opt_desc *u;
+
+	while (fmt->amend_opts[na].name)
+		na++;
+	while (fmt->create_opts && fmt->create_opts[nc].name)
+		nc++;
+	u = calloc(na + nc + 1, sizeof(*u));
+	if (!u)
+		return NULL;
+	memcpy(u, fmt->amend_opts, na * sizeof(*u));
+	if (nc)
+		memcpy(u + na, fmt->create_opts, nc * sizeof(*u));
+	return u;
+}
+
+static int amend_validate(const struct bc_format *fmt, struct bc_opts *opts, struct bc_err *err)
+{
+	int ret = bc_opts_validate(opts, fmt->amend_opts, err);
+	struct bc_opt_desc *u;
+
+	if (ret == 0 || !fmt->create_opts || !(u = amend_union_opts(fmt)))
+		return ret;
+	if (bc_opts_validate(opts, u, NULL) == 0) {
+		size_t n = strlen(err->msg);
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+			 "\nThis option is only supported for image creation");
+	}
+	free(u);
+	return ret;
+}
+
+const struct bc_opt_desc *bc_format_amend_opts(const struct bc_format *fmt)
+{
+	return fmt->amend ? fmt->amend_opts : NULL;
+}
+
+int bc_amend(struct bc_image *img, struct bc_opts *opts, const struct bc_amend_hooks *hooks,
+	     struct bc_err *err)
+{
+	if (!img->fmt->amend || !img->fmt->amend_opts)
 		return bc_err_set(err, -ENOTSUP, "Format driver '%s' does not support option amendment",
 				  img->fmt->name);
 	if (need_rw(img, err) < 0)
 		return -EACCES;
-	int ret = bc_opts_validate(opts, img->fmt->amend_opts ? img->fmt->amend_opts
-							      : img->fmt->create_opts, err);
-	return ret < 0 ? ret : img->fmt->amend(img, opts, err);
+	int ret = amend_validate(img->fmt, opts, err);
+	if (ret < 0)
+		return ret;
+	if (hooks && hooks->start)
+		hooks->start(hooks->opaque);
+	return img->fmt->amend(img, opts, hooks, err);
 }
 
 int bc_make_empty(struct bc_image *img, struct bc_err *err)

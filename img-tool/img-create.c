@@ -28,7 +28,7 @@ static int desc_by_name(const void *a, const void *b)
 }
 
 /* qemu-img lists a format's options sorted by name, host-file options left out. */
-void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d)
+void img_print_opts_list(const struct bc_opt_desc *d)
 {
 	const struct bc_opt_desc *list[128];
 	char left[96];
@@ -38,11 +38,16 @@ void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d)
 		if (d->help)
 			list[n++] = d;
 	qsort(list, n, sizeof(list[0]), desc_by_name);
-	printf("Supported %s options:\n", fmt_name);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(left, sizeof(left), "%s=<%s>", list[i]->name, opt_type_name(list[i]->type));
 		printf("  %-22s - %s\n", left, list[i]->help);
 	}
+}
+
+void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d)
+{
+	printf("Supported %s options:\n", fmt_name);
+	img_print_opts_list(d);
 	printf("\nThe protocol level may support further options.\n"
 	       "Specify the target filename to include those options.\n");
 }

@@ -20,6 +20,7 @@ int img_dd(int argc, char **argv);
 int img_rebase(int argc, char **argv);
 int img_commit(int argc, char **argv);
 int img_measure(int argc, char **argv);
+int img_amend(int argc, char **argv);
 
 /* "Try '<tool> --help' for more information" after a usage error; returns 1. */
 int img_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -35,6 +36,8 @@ int img_parse_output(const char *arg, enum img_output *out);
 
 /* "-o help": the options a format takes, in qemu-img's layout. */
 void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d);
+/* Just the option lines of that list (amend prints its own heading). */
+void img_print_opts_list(const struct bc_opt_desc *d);
 
 /* The snapshot table of info and snapshot -l. */
 void img_print_snapshot_header(FILE *out);

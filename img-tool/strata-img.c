@@ -14,6 +14,8 @@ struct img_command {
 };
 
 static const struct img_command img_commands[] = {
+	{ "amend", img_amend,
+	  "amend [--object objectdef] [--image-opts] [-p] [-q] [-f fmt] [-t cache] [--force] -o options filename" },
 	{ "bench", img_bench,
 	  "bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval] [-i aio] [-n] [--no-drain] [-o offset] [--pattern=pattern] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-U] filename" },
 	{ "check", img_check,

@@ -554,8 +554,6 @@ static int qcow2_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc 
 
 	if (!s->writable)
 		return bc_err_set(err, -EROFS, "Image is read-only");
-	if (s->h.nb_snapshots)
-		return bc_err_set(err, -ENOTSUP, "Can't resize an image which has snapshots");
 	if (size % 512)
 		return bc_err_set(err, -EINVAL, "The new size must be a multiple of 512");
 	if (size > QCOW2_MAX_VIRTUAL_SIZE)
@@ -695,6 +693,8 @@ const struct bc_format bc_format_qcow2 = {
 	.snapshot_delete = qcow2_snapshot_delete,
 	.vmstate_write = qcow2_vmstate_write,
 	.vmstate_read = qcow2_vmstate_read,
+	.amend_opts = qcow2_amend_opts,
+	.amend = qcow2_amend,
 	.change_backing = qcow2_change_backing,
 	.make_empty = qcow2_make_empty,
 	.measure = qcow2_measure,

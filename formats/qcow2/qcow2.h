@@ -251,6 +251,15 @@ int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struc
 int qcow2_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n,
 			struct bc_err *err);
 
+/* amend (compat=1.1): rewrites the snapshot table when an entry lacks the 16 bytes of extra
+ * data v3 requires (the new table is switched to as snapshot changes are). */
+int qcow2_snapshot_upgrade_table(struct qcow2 *s);
+
+/* ---- amend.c ---- */
+extern const struct bc_opt_desc qcow2_amend_opts[];
+int qcow2_amend(struct bc_image *img, struct bc_opts *opts, const struct bc_amend_hooks *hooks,
+		struct bc_err *err);
+
 /* ---- bitmap.c ---- */
 struct qcow2_bitmap {
 	uint64_t table_offset;

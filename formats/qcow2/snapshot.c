@@ -292,6 +292,21 @@ static int write_table(struct qcow2 *s, const struct snap_ent *t, int n)
 	return 0;
 }
 
+int qcow2_snapshot_upgrade_table(struct qcow2 *s)
+{
+	struct snap_ent *t;
+	int n, ret = read_table(s, &t, &n, NULL);
+	bool short_extra = false;
+
+	for (int i = 0; ret == 0 && i < n; i++)
+		short_extra |= t[i].extra_size < 16;
+	/* write_table writes every entry with the full v3 extra data */
+	if (ret == 0 && short_extra)
+		ret = write_table(s, t, n);
+	free(t);
+	return ret;
+}
+
 /* ---- walking an L1 table: refcounts and COPIED flags ---- */
 
 enum walk_mode {
