@@ -4,7 +4,8 @@
 # not skew it; both include process start-up) of each, and the ratio strata-vm / QEMU (lower
 # is better; the target is <= 4 on hot loops and <= 1.5 on cold code). Each hot kernel runs bare
 # (M-mode) and under Sv39 (S-mode, identity gigapages). Guest MIPS comes from strata-vm's
-# --stats. Not part of `make check`.
+# --stats. The last column is the interpreter alone (--jit=off) over QEMU, to show what the
+# JIT buys. Not part of `make check`.
 # usage: bench/cpu.sh [SCALE]   (default 100; the kernels' work grows linearly with it)
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,20 +28,20 @@ build() { # name source extra-flags
 	$CC $CFLAGS $3 -o "$OUT/$1.elf" $4 "$2" $COMMON $LD
 }
 
-run() { # emulator elf -> prints CPU milliseconds; output in $OUT/last.$emu
-	emu=$1 elf=$2
+run() { # emulator elf [strata-vm flag] -> prints CPU milliseconds; output in $OUT/last.$emu
+	emu=$1 elf=$2 flag=${3:---jit=on}
 	if [ "$emu" = qemu ]; then
 		/usr/bin/time -f "%U %S" -o "$OUT/time" \
 			$QEMU -M virt -bios none -kernel "$elf" -nographic </dev/null >"$OUT/last.qemu" 2>&1 || true
 	else
 		/usr/bin/time -f "%U %S" -o "$OUT/time" \
-			$VM -M virt -bios none -kernel "$elf" -nographic --stats </dev/null >"$OUT/last.vm" 2>"$OUT/last.stats" || true
+			$VM "$flag" -M virt -bios none -kernel "$elf" -nographic --stats </dev/null >"$OUT/last.vm" 2>"$OUT/last.stats" || true
 	fi
 	# GNU time prepends a line when the exit status is not 0
 	tail -n 1 "$OUT/time" | awk '{ printf "%d", ($1 + $2) * 1000 }'
 }
 
-printf '%-18s %11s %13s %7s %10s\n' program "qemu cpu ms" "strata cpu ms" ratio "guest MIPS"
+printf '%-18s %11s %13s %7s %10s %13s\n' program "qemu cpu ms" "strata cpu ms" ratio "guest MIPS" "interp ratio"
 for k in intloop ptrchase sha256 fpkernel cold; do
 	for mode in bare sv39; do
 		crt=tests/riscv/common/crt0.S
@@ -58,6 +59,9 @@ for k in intloop ptrchase sha256 fpkernel cold; do
 		cmp -s "$OUT/last.qemu" "$OUT/last.vm" || same=" (OUTPUT DIFFERS)"
 		mips=$(sed -n 's/.*mips=\([0-9.]*\).*/\1/p' "$OUT/last.stats")
 		ratio=$(awk -v a="$s" -v b="$q" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }')
-		printf '%-18s %11s %13s %7s %10s%s\n' "$k/$mode" "$q" "$s" "$ratio" "${mips:-?}" "$same"
+		i=$(run vm "$OUT/$k-$mode.elf" --jit=off)
+		cmp -s "$OUT/last.qemu" "$OUT/last.vm" || same=" (OUTPUT DIFFERS)"
+		iratio=$(awk -v a="$i" -v b="$q" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }')
+		printf '%-18s %11s %13s %7s %10s %13s%s\n' "$k/$mode" "$q" "$s" "$ratio" "${mips:-?}" "$iratio" "$same"
 	done
 done
