@@ -1,6 +1,6 @@
 /*
- * qcow2 amend (qemu-img amend): compat up/downgrade, lazy refcounts, size, the data-file
- * options, and qemu 7.2's refusals (backing file changes, encryption, refcount width).
+ * qcow2 amend (qemu-img amend): compat up/downgrade, lazy refcounts, refcount width, size,
+ * the data-file options, and qemu 7.2's refusals (backing file changes, encryption).
  *
  * The steps run in qemu's order, and like qemu an amendment is not atomic: a step that fails
  * leaves the earlier ones done. Each step is crash-safe on its own:
@@ -10,7 +10,9 @@
  *    entries that point to them, invariant 7), all metadata flushed, then one header write
  *    makes the image v2; every state in between is a valid v3 image;
  *  - lazy_refcounts=off writes back every refcount and flushes before the header clears the
- *    dirty bit and the feature (invariant 6).
+ *    dirty bit and the feature (invariant 6);
+ *  - refcount_bits: new refcount blocks and table are written and flushed before one header
+ *    write switches to them (invariant 4), see amend_change_refcount_order.
  */
 #include "qcow2.h"
 
@@ -453,6 +455,263 @@ static int amend_downgrade(struct qcow2 *s, struct amend_progress *p, struct bc_
 	return ret;
 }
 
+/* ---- refcount_bits: qemu's qcow2_change_refcount_order ----
+ *
+ * New refcount blocks and a new refcount table are allocated in the current structure
+ * (first fit, as qemu, so the layout matches), walking the current refcounts until every
+ * in-use cluster, the new structures included, is covered. The new blocks and table are
+ * written and flushed, then one header write switches to them (invariant 4). The old blocks
+ * and table are already 0 in the new blocks (qemu frees them after the switch; the result is
+ * the same, without a window where a crash leaks them). */
+struct rc_change {
+	struct qcow2 *s;
+	struct amend_progress *p;
+	uint32_t order;          /* new refcount order */
+	uint64_t entries;        /* refcounts per new block */
+	uint64_t *rt;            /* new refcount table, host order */
+	uint64_t rt_size;        /* its entries (a multiple of cluster_size / 8) */
+	uint8_t *block;          /* the new block being filled; NULL while allocating */
+	bool allocated;
+	uint64_t *old, nold;     /* clusters of the current structure (the last walk) */
+};
+
+/* The clusters of the current refcount blocks and table. */
+static int rc_list_old(struct rc_change *c)
+{
+	struct qcow2 *s = c->s;
+	uint64_t t0 = s->h.refcount_table_offset >> s->cluster_bits;
+
+	c->old = malloc((s->reftable_size + s->h.refcount_table_clusters + 1) * sizeof(*c->old));
+	if (!c->old)
+		return -ENOMEM;
+	c->nold = 0;
+	for (uint64_t i = 0; i < s->h.refcount_table_clusters; i++)
+		c->old[c->nold++] = t0 + i;
+	for (uint64_t i = 0; i < s->reftable_size; i++)
+		if (s->reftable[i] & QCOW2_REFT_OFFSET_MASK)
+			c->old[c->nold++] = (s->reftable[i] & QCOW2_REFT_OFFSET_MASK) >> s->cluster_bits;
+	return 0;
+}
+
+static int rc_grow_table(struct rc_change *c, uint64_t idx)
+{
+	uint64_t per = c->s->cluster_size / 8, n = (idx + 1 + per - 1) / per * per;
+	uint64_t *rt = realloc(c->rt, n * sizeof(*rt));
+
+	if (!rt)
+		return -ENOMEM;
+	memset(rt + c->rt_size, 0, (n - c->rt_size) * sizeof(*rt));
+	c->rt = rt;
+	c->rt_size = n;
+	return 0;
+}
+
+/* A new block is complete: allocate it (allocation walks) or write it (the last walk). */
+static int rc_block_done(struct rc_change *c, uint64_t idx, bool empty)
+{
+	struct qcow2 *s = c->s;
+	int ret = 0;
+
+	if (!c->block) {
+		if (!empty && idx >= c->rt_size)
+			ret = rc_grow_table(c, idx);
+		if (ret == 0 && !empty && !c->rt[idx]) {
+			ret = qcow2_alloc_clusters(s, 1, &c->rt[idx]);
+			c->allocated = true;
+		}
+		return ret;
+	}
+	if (idx >= c->rt_size || !c->rt[idx])
+		return 0;
+	/* the current structures are free once the header points to the new ones */
+	for (uint64_t i = 0; i < c->nold; i++)
+		if (c->old[i] / c->entries == idx)
+			qcow2_rc_set_entry(c->block, c->order, c->old[i] % c->entries, 0);
+	return bc_file_pwrite(s->file, c->block, s->cluster_size, c->rt[idx]);
+}
+
+static int rc_refcount(struct qcow2 *s, uint64_t rboff, uint64_t j, uint64_t *rc)
+{
+	uint8_t *rb;
+	int ret = qcow2_cache_get(s, &s->rb_cache, rboff, true, &rb);
+
+	if (ret == 0)
+		*rc = qcow2_rc_get_entry(rb, s->refcount_order, j);
+	return ret;
+}
+
+/* qemu's walk_over_reftable: every refcount of the current structure in order, grouped into
+ * the new blocks; progress reported per table entry as qemu reports it. */
+static int rc_walk(struct rc_change *c, int index, int total, struct bc_err *err)
+{
+	struct qcow2 *s = c->s;
+	uint64_t old_entries = 1ull << s->rb_bits, nri = 0, nbi = 0;
+	bool empty = true;
+	int ret = 0;
+
+	if (c->block)
+		memset(c->block, 0, s->cluster_size);
+	for (uint64_t ri = 0; ri < s->reftable_size; ri++) {
+		uint64_t rboff = s->reftable[ri] & QCOW2_REFT_OFFSET_MASK;
+		amend_status(c->p, (int64_t)(index * s->reftable_size + ri),
+			     (int64_t)(total * s->reftable_size));
+		for (uint64_t j = 0; j < old_entries; ) {
+			uint64_t rc = 0, take = 1;
+			if (nbi >= c->entries) {
+				ret = rc_block_done(c, nri++, empty);
+				if (ret < 0)
+					return ret;
+				nbi = 0;
+				empty = true;
+				if (c->block)
+					memset(c->block, 0, s->cluster_size);
+			}
+			if (!rboff) {
+				/* no block: all zero, skip to the end of it or of the new block */
+				take = old_entries - j < c->entries - nbi ? old_entries - j
+									 : c->entries - nbi;
+			} else if ((ret = rc_refcount(s, rboff, j, &rc)) < 0) {
+				return ret;
+			}
+			if (c->order < 6 && rc >> (1u << c->order))
+				return bc_err_set(err, -EINVAL, "Cannot decrease refcount entry width to "
+						  "%u bits: Cluster at offset %#" PRIx64 " has a "
+						  "refcount of %" PRIu64, 1u << c->order,
+						  ((ri << s->rb_bits) + j) << s->cluster_bits, rc);
+			if (c->block && rc)
+				qcow2_rc_set_entry(c->block, c->order, nbi, rc);
+			empty = empty && rc == 0;
+			nbi += take;
+			j += take;
+		}
+	}
+	if (nbi > 0 && (ret = rc_block_done(c, nri, empty)) < 0)
+		return ret;
+	amend_status(c->p, (int64_t)((index + 1) * s->reftable_size),
+		     (int64_t)(total * s->reftable_size));
+	return 0;
+}
+
+/* The new table is allocated anew whenever a walk allocated blocks (it may have grown). */
+static int rc_allocate(struct rc_change *c, uint64_t *rt_off, uint64_t *rt_clusters,
+		       int *walk, struct bc_err *err)
+{
+	int ret;
+
+	do {
+		int total = *walk + 2 > 3 ? *walk + 2 : 3;
+		c->allocated = false;
+		ret = rc_walk(c, (*walk)++, total, err);
+		if (ret < 0 || !c->allocated)
+			return ret;
+		if (*rt_off && (ret = qcow2_free_clusters(c->s, *rt_off, *rt_clusters)) < 0)
+			return ret;
+		*rt_clusters = c->rt_size * 8 / c->s->cluster_size;
+		ret = qcow2_alloc_clusters(c->s, *rt_clusters, rt_off);
+		if (ret < 0) {
+			*rt_off = 0;
+			return ret;
+		}
+	} while (true);
+}
+
+static int rc_write_table(struct rc_change *c, uint64_t off, uint64_t clusters)
+{
+	size_t len = (size_t)(clusters * c->s->cluster_size);
+	uint8_t *buf = calloc(1, len);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < c->rt_size; i++)
+		bc_wr_be64(buf + i * 8, c->rt[i]);
+	ret = bc_file_pwrite(c->s->file, buf, len, off);
+	free(buf);
+	return ret;
+}
+
+/* One header write switches to the new structure; then the driver state follows it. */
+static int rc_switch(struct rc_change *c, uint64_t rt_off, uint64_t rt_clusters,
+		     struct bc_err *err)
+{
+	struct qcow2 *s = c->s;
+	uint32_t old_order = s->h.refcount_order, old_clusters = s->h.refcount_table_clusters;
+	uint64_t old_off = s->h.refcount_table_offset;
+	int n = s->rb_cache.n;
+	int ret;
+
+	s->h.refcount_order = c->order;
+	s->h.refcount_table_offset = rt_off;
+	s->h.refcount_table_clusters = (uint32_t)rt_clusters;
+	ret = header_update(s, err);
+	if (ret < 0) {
+		s->h.refcount_order = old_order;
+		s->h.refcount_table_offset = old_off;
+		s->h.refcount_table_clusters = old_clusters;
+		return ret;
+	}
+	free(s->reftable);
+	s->reftable = c->rt;
+	s->reftable_size = c->rt_size;
+	c->rt = NULL;
+	s->refcount_order = c->order;
+	s->rb_bits = s->cluster_bits + 3 - c->order;
+	s->refcount_max = c->order == 6 ? UINT64_MAX : (1ull << (1u << c->order)) - 1;
+	s->free_hint = 0;
+	/* the cached blocks belong to the old structure: dropped, not written */
+	qcow2_cache_destroy(&s->rb_cache);
+	ret = qcow2_cache_init(&s->rb_cache, n, s->cluster_size);
+	if (ret < 0)
+		return bc_err_set(err, ret, "Could not allocate the refcount cache");
+	return 0;
+}
+
+/* On failure the new structures are freed in the current one (as qemu). */
+static void rc_undo(struct rc_change *c, uint64_t rt_off, uint64_t rt_clusters)
+{
+	for (uint64_t i = 0; i < c->rt_size; i++)
+		if (c->rt[i])
+			qcow2_free_clusters(c->s, c->rt[i], 1);
+	if (rt_off)
+		qcow2_free_clusters(c->s, rt_off, rt_clusters);
+}
+
+static int amend_change_refcount_order(struct qcow2 *s, uint32_t order,
+				       struct amend_progress *p, struct bc_err *err)
+{
+	struct rc_change c = { .s = s, .p = p, .order = order,
+			       .entries = ((uint64_t)s->cluster_size * 8) >> order };
+	uint64_t rt_off = 0, rt_clusters = 0;
+	int walk = 0;
+	int ret = qcow2_flush_metadata(s);
+
+	if (ret == 0)
+		ret = rc_allocate(&c, &rt_off, &rt_clusters, &walk, err);
+	if (ret == 0 && !(c.block = bc_alloc_aligned(s->cluster_size)))
+		ret = -ENOMEM;
+	if (ret == 0)
+		ret = rc_list_old(&c);
+	if (ret == 0)
+		ret = rc_walk(&c, walk, walk + 1, err);
+	if (ret == 0)
+		ret = rc_write_table(&c, rt_off, rt_clusters);
+	/* the new structures and the current refcounts on disk before the switch */
+	if (ret == 0)
+		ret = qcow2_flush_refcounts(s);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	if (ret == 0)
+		ret = rc_switch(&c, rt_off, rt_clusters, err);
+	else if (c.rt)
+		rc_undo(&c, rt_off, rt_clusters);
+	if (ret < 0 && !err->code)
+		bc_err_set(err, ret, "Failed to change the refcount order: %s", strerror(-ret));
+	free(c.rt);
+	free(c.block);
+	free(c.old);
+	return ret;
+}
+
 /* ---- the whole amendment, in qemu's order ---- */
 
 static int amend_backing(struct qcow2 *s, const struct amend_req *r, struct bc_err *err)
@@ -477,15 +736,20 @@ static int amend_data_file(struct qcow2 *s, const struct amend_req *r, struct bc
 	return header_update(s, err);
 }
 
-static int amend_refcount_bits(struct qcow2 *s, const struct amend_req *r, struct bc_err *err)
+static int amend_refcount_bits(struct qcow2 *s, const struct amend_req *r,
+			       struct amend_progress *p, struct bc_err *err)
 {
+	uint32_t order = 0;
+
 	if (r->refcount_bits == 1ull << s->refcount_order)
 		return 0;
 	if (r->version < 3 && r->refcount_bits != 16)
 		return bc_err_set(err, -EINVAL, "Refcount widths other than 16 bits require "
 				  "compatibility level 1.1 or above (use compat=1.1 or greater)");
-	/* qemu rebuilds the refcount structures in the new width; not done here yet */
-	return bc_err_set(err, -ENOTSUP, "Changing the refcount width is not supported");
+	while ((1ull << order) < r->refcount_bits)
+		order++;
+	p->cur = OP_REFCOUNT;
+	return amend_change_refcount_order(s, order, p, err);
 }
 
 static int amend_size(struct bc_image *img, const struct amend_req *r, struct bc_err *err)
@@ -512,7 +776,7 @@ int qcow2_amend(struct bc_image *img, struct bc_opts *opts, const struct bc_amen
 		ret = amend_upgrade(s, &p, err);
 	}
 	if (ret == 0)
-		ret = amend_refcount_bits(s, &r, err);
+		ret = amend_refcount_bits(s, &r, &p, err);
 	if (ret == 0)
 		ret = amend_data_file(s, &r, err);
 	if (ret == 0)

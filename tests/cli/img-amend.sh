@@ -37,6 +37,11 @@ zeros() {
 	cp zstd.qcow2 zstdc.qcow2
 	qemu-io -c 'write -c -P 9 64k 64k' zstdc.qcow2 >/dev/null
 	qemu-img create -q -f qcow2 -o refcount_bits=64 rc64.qcow2 1M
+	qemu-io -c 'write -P 2 0 192k' rc64.qcow2 >/dev/null
+	qemu-img create -q -f qcow2 -o cluster_size=512 c512.qcow2 8M
+	qemu-io -c 'write -P 1 0 6M' c512.qcow2 >/dev/null
+	qemu-img create -q -f qcow2 holes.qcow2 8M
+	qemu-io -c 'write -P 1 0 4M' -c 'discard 1M 1M' holes.qcow2 >/dev/null
 	qemu-img create -q -f qcow2 -o data_file=d.raw dfile.qcow2 1M
 	qemu-io -c 'write -P 1 0 64k' dfile.qcow2 >/dev/null
 	qemu-img create -q -f qcow2 -o data_file=draw.raw,data_file_raw=on dfraw.qcow2 1M
@@ -69,7 +74,8 @@ state() {
 	 [ -n "${NOHEADER:-}" ] || od -A d -t x1 -N 512 "$2")
 }
 
-# compare_amend NAME IMAGE ARGS...: fresh twin copies of base/IMAGE (and its companions), then
+# compare_amend NAME IMAGE ARGS...: fresh twin copies of base/IMAGE and the companion files
+# (backing and data files; a missing file name stays missing), then
 # "amend ARGS" by both tools in their directory. ERRMASK, if set, is a sed script applied to
 # qemu's stderr; DATAFILE, if set, names an external data file: the two are compared with cmp
 # (qemu-img compare resolves data file names against the working directory, not the image's).
@@ -78,7 +84,7 @@ compare_amend() {
 	shift 2
 	for d in ours ref; do
 		rm -f $d/*
-		cp -P base/* $d/
+		cp -P base/"$img" base/b.raw base/d.raw base/draw.raw $d/ 2>/dev/null
 	done
 	[ -z "${RO:-}" ] || chmod 444 ours/"$img" ref/"$img"
 	(cd ours && $RUNAS "$IMG" amend "$@" >../o.out 2>../o.err; echo "rc=$?" >>../o.out)
@@ -193,8 +199,19 @@ compare_amend "same backing file and format" over.qcow2 -o backing_file=b.raw,ba
 compare_amend "backing file on an image without one" plain.qcow2 -o backing_file=b.raw,backing_fmt=raw plain.qcow2
 compare_amend "upgrade happens before the backing refusal" v2.qcow2 -o compat=1.1,backing_file=x v2.qcow2
 
-# refcount width
+# refcount width: the structures are rebuilt in the new width (byte-identical to qemu's)
 compare_amend "refcount_bits 16 is no change" plain.qcow2 -o refcount_bits=16 plain.qcow2
+for b in 1 2 4 8 32 64; do
+	compare_amend "refcount_bits=$b" plain.qcow2 -o refcount_bits=$b plain.qcow2
+done
+compare_amend "refcount_bits=64 with progress" plain.qcow2 -p -o refcount_bits=64 plain.qcow2
+compare_amend "refcount_bits=8 and back to 16" rc64.qcow2 -o refcount_bits=16 rc64.qcow2
+compare_amend "refcount_bits=2 with snapshots" snap.qcow2 -o refcount_bits=2 snap.qcow2
+compare_amend "refcount_bits=1 with shared clusters refused" snap.qcow2 -o refcount_bits=1 snap.qcow2
+compare_amend "refcount_bits=64, 512-byte clusters (table grows)" c512.qcow2 -p -o refcount_bits=64 c512.qcow2
+compare_amend "refcount_bits=1 over freed clusters" holes.qcow2 -o refcount_bits=1 holes.qcow2
+compare_amend "refcount_bits and upgrade" v2.qcow2 -p -o compat=1.1,refcount_bits=4 v2.qcow2
+compare_amend "refcount_bits with lazy refcounts" lazy.qcow2 -o refcount_bits=8 lazy.qcow2
 compare_amend "refcount_bits on v2 refused" v2.qcow2 -o refcount_bits=8 v2.qcow2
 compare_amend "refcount_bits with a downgrade refused" plain.qcow2 -o compat=0.10,refcount_bits=64 plain.qcow2
 
