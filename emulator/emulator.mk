@@ -6,6 +6,7 @@ ifeq ($(wildcard emulator/cpu/fpu.c),)
 $(VM_OBJS): ALL_CFLAGS += -DRV_NO_FPU
 endif
 
-$(BUILD)/strata-vm: $(VM_OBJS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm -lpthread
+# virtio-blk disks are libblockcore images
+$(BUILD)/strata-vm: $(VM_OBJS) $(LIBBC)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 BINS += $(BUILD)/strata-vm

@@ -2,7 +2,10 @@
  *   strata-vm -M virt -bios none|FIRMWARE -kernel prog.elf -nographic [-m MiB] [-append CMDLINE]
  *             [-d in_asm,int,exec]
  *             [-D logfile] [-s] [-S] [-gdb tcp::PORT] [--jit=on|off|eager] [--stats]
+ *             [-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on]]
+ *             [-device virtio-blk-device,drive=ID] [-snapshot] [-global virtio-mmio.force-legacy=on|off]
  * The exit status is the guest's exit code (sifive_test or HTIF); 1 on usage or load errors. */
+#include "emulator/machine/drive.h"
 #include "emulator/machine/virt.h"
 #include "emulator/trace.h"
 #include "emulator/gdbstub.h"
@@ -19,7 +22,57 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: strata-vm -M virt -bios none|FIRMWARE -kernel FILE [-nographic] [-m MiB] [-append CMDLINE]\n"
 		   "                 [-d in_asm,int,exec] [-D logfile] [-s] [-S] [-gdb tcp::PORT]\n"
-		   "                 [--jit=on|off|eager] [--stats]\n");
+		   "                 [--jit=on|off|eager] [--stats]\n"
+		   "                 [-drive file=FILE[,format=raw|qcow2|vmdk|vdi][,if=virtio|none][,id=ID][,readonly=on]\n"
+		   "                         [,cache=writeback|writethrough|none|directsync|unsafe][,snapshot=on][,discard=unmap]]\n"
+		   "                 [-device virtio-blk-device,drive=ID] [-snapshot]\n"
+		   "                 [-global virtio-mmio.force-legacy=on|off]\n");
+}
+
+/* -device virtio-blk-device,drive=ID (the only device): the id, or NULL if not that form. */
+static const char *blk_device_drive(const char *v)
+{
+	static const char prefix[] = "virtio-blk-device,";
+	if (strncmp(v, prefix, sizeof(prefix) - 1) != 0)
+		return NULL;
+	const char *d = strstr(v, "drive=");
+	return d ? d + 6 : NULL;
+}
+
+/* The disks in attach order: a drive with if=virtio at its -drive, an if=none drive at the
+ * -device naming it. Opens every image; on error prints one line and returns -1. */
+static int attach_drives(struct vm_drive *drives, int ndrives, char **devs, int ndevs, int *order, int norder,
+			 bool snapshot_all, struct vm_virt_config *cfg)
+{
+	char err[1200];
+	for (int i = 0; i < norder; i++) {
+		struct vm_drive *d = NULL;
+		if (order[i] >= 0) {
+			d = &drives[order[i]];
+		} else {
+			const char *id = devs[-order[i] - 1];
+			for (int k = 0; k < ndrives && !d; k++)
+				if (drives[k].id && drives[k].if_none && !strcmp(drives[k].id, id))
+					d = &drives[k];
+			if (!d || d->used) {
+				fprintf(stderr, "strata-vm: -device virtio-blk-device,drive=%s: Property 'virtio-blk-device.drive' can't find value '%s'\n", id, id);
+				return -1;
+			}
+		}
+		d->used = true;
+		if (cfg->ndisks == VM_VIRT_VIRTIO_SLOTS) {
+			fprintf(stderr, "strata-vm: -drive %s: no free virtio-mmio slot (at most %d disks)\n", d->spec, VM_VIRT_VIRTIO_SLOTS);
+			return -1;
+		}
+		d->snapshot |= snapshot_all;
+		if (vm_drive_open(d, err, sizeof(err))) {
+			fprintf(stderr, "strata-vm: -drive %s: %s\n", d->spec, err);
+			return -1;
+		}
+		cfg->disks[cfg->ndisks++] = (struct vm_virt_disk){ d->img, d->readonly, d->discard, d->writethrough };
+	}
+	(void)ndevs;
+	return 0;
 }
 
 static int parse_size_mib(const char *s, uint64_t *out)
@@ -45,6 +98,11 @@ int main(int argc, char **argv)
 	const char *trace_flags = NULL, *trace_file = NULL, *gdb_spec = NULL;
 	bool gdb_wait = false, stats = false;
 	unsigned jit_threshold = 16; /* 0: interpret only */
+	static struct vm_drive drives[16];
+	static char *devs[16];
+	static int order[32];
+	int ndrives = 0, ndevs = 0, norder = 0;
+	bool snapshot_all = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -71,6 +129,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "strata-vm: bad --jit mode '%s' (on, off or eager)\n", m);
 				return 1;
 			}
+			takes = false;
+		} else if (!strcmp(a, "-snapshot")) {
+			snapshot_all = true; /* every disk gets a throw-away overlay */
 			takes = false;
 		} else if (!strcmp(a, "-s")) {
 			gdb_spec = "tcp::1234";
@@ -108,6 +169,36 @@ int main(int argc, char **argv)
 			trace_file = v;
 		} else if (!strcmp(a, "-gdb")) {
 			gdb_spec = v;
+		} else if (!strcmp(a, "-drive")) {
+			char err[512];
+			if (ndrives == 16) {
+				fprintf(stderr, "strata-vm: too many -drive options\n");
+				return 1;
+			}
+			if (vm_drive_parse(&drives[ndrives], v, err, sizeof(err))) {
+				fprintf(stderr, "strata-vm: -drive %s: %s\n", v, err);
+				return 1;
+			}
+			if (!drives[ndrives].if_none)
+				order[norder++] = ndrives;
+			ndrives++;
+		} else if (!strcmp(a, "-device")) {
+			const char *id = blk_device_drive(v);
+			if (!id || ndevs == 16) {
+				fprintf(stderr, "strata-vm: -device %s: only virtio-blk-device,drive=ID is supported\n", v);
+				return 1;
+			}
+			devs[ndevs++] = (char *)id;
+			order[norder++] = -ndevs;
+		} else if (!strcmp(a, "-global")) {
+			if (!strcmp(v, "virtio-mmio.force-legacy=false") || !strcmp(v, "virtio-mmio.force-legacy=off")) {
+				cfg.virtio_modern = true;
+			} else if (!strcmp(v, "virtio-mmio.force-legacy=true") || !strcmp(v, "virtio-mmio.force-legacy=on")) {
+				cfg.virtio_modern = false;
+			} else {
+				fprintf(stderr, "strata-vm: -global %s: only virtio-mmio.force-legacy is supported\n", v);
+				return 1;
+			}
 		} else if (!strcmp(a, "-serial") || !strcmp(a, "-monitor") || !strcmp(a, "-display")) {
 			/* console is always the UART on stdio; accepted for QEMU compatibility */
 		} else {
@@ -125,11 +216,17 @@ int main(int argc, char **argv)
 	if (isatty(STDIN_FILENO) || !gdb_spec)
 		cfg.console_in = STDIN_FILENO;
 
+	int code = 1;
 	static struct vm_virt vm; /* large (TLBs): keep it off the stack */
 	char err[256];
+	if (attach_drives(drives, ndrives, devs, ndevs, order, norder, snapshot_all, &cfg))
+		goto out_drives;
+	for (int i = 0; i < ndrives; i++)
+		if (!drives[i].used)
+			fprintf(stderr, "strata-vm: warning: -drive %s: not attached to any device\n", drives[i].spec);
 	if (vm_virt_create(&vm, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "strata-vm: %s\n", err);
-		return 1;
+		goto out_drives;
 	}
 	/* Without a code generator for this host the interpreter runs alone. */
 	int jrc = jit_threshold ? rv_jit_init(&vm.cpu, jit_threshold) : 0;
@@ -139,9 +236,8 @@ int main(int argc, char **argv)
 	if (trace_flags && vm_trace_open(&trace, &vm.cpu, trace_flags, trace_file, err, sizeof(err))) {
 		fprintf(stderr, "strata-vm: %s\n", err);
 		vm_virt_destroy(&vm);
-		return 1;
+		goto out_drives;
 	}
-	int code;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (gdb_spec) {
@@ -173,5 +269,12 @@ int main(int argc, char **argv)
 		vm_trace_close(&trace);
 	vm_virt_destroy(&vm);
 	fflush(stdout);
+out_drives:
+	/* images are flushed and closed whatever the guest did (snapshot overlays vanish) */
+	for (int i = 0; i < ndrives; i++) {
+		if (drives[i].img && vm_drive_close(&drives[i]) < 0)
+			fprintf(stderr, "strata-vm: -drive %s: flush failed at exit\n", drives[i].spec);
+		vm_drive_free(&drives[i]);
+	}
 	return code;
 }

@@ -74,6 +74,19 @@ static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg,
 	vm_fdt_prop_cells(&f, "interrupts-extended", (uint32_t[]){ 1, RV_IRQ_MSI, 1, RV_IRQ_MTI }, 4);
 	vm_fdt_end(&f);
 
+	/* listed from the highest slot down, as QEMU's virt lists them */
+	for (int i = VM_VIRT_VIRTIO_SLOTS - 1; i >= 0; i--) {
+		uint64_t base = VM_VIRT_VIRTIO_BASE + 0x1000ull * (unsigned)i;
+		char name[32];
+		snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)base);
+		vm_fdt_begin(&f, name);
+		vm_fdt_prop_u32(&f, "interrupts", (uint32_t)i + 1);
+		vm_fdt_prop_u32(&f, "interrupt-parent", 2);
+		vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)base, 0, 0x1000 }, 4);
+		vm_fdt_prop_str(&f, "compatible", "virtio,mmio");
+		vm_fdt_end(&f);
+	}
+
 	vm_fdt_begin(&f, "plic@c000000");
 	vm_fdt_prop(&f, "compatible", "sifive,plic-1.0.0\0riscv,plic0", 30);
 	vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)VM_VIRT_PLIC_BASE, 0, 0x400000 }, 4);
@@ -191,6 +204,35 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 	return 0;
 }
 
+/* Guest RAM written by a device: decoded or compiled code there is stale. */
+static void dma_written(void *opaque, uint64_t pa, uint64_t len)
+{
+	rv_code_write(opaque, pa, len);
+}
+
+/* Eight virtio-mmio slots; disk k sits in slot 7 - k (QEMU fills them from the top). */
+static int add_virtio(struct vm_virt *vm, const struct vm_virt_config *cfg)
+{
+	int rc;
+	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++) {
+		int k = VM_VIRT_VIRTIO_SLOTS - 1 - i;
+		const struct vm_virtio_dev *dev = NULL;
+		if (k < cfg->ndisks) {
+			const struct vm_virt_disk *d = &cfg->disks[k];
+			if ((rc = vm_virtio_blk_init(&vm->blk[i], d->img, d->readonly, d->discard, d->writethrough)))
+				return rc;
+			dev = &vm->blk[i].dev;
+		}
+		rc = vm_virtio_mmio_init(&vm->virtio[i], &vm->bus, VM_VIRT_VIRTIO_BASE + 0x1000ull * (unsigned)i,
+					 !cfg->virtio_modern, dev);
+		if (rc)
+			return rc;
+		vm->virtio[i].dma_written = dma_written;
+		vm->virtio[i].dma_opaque = &vm->cpu;
+	}
+	return 0;
+}
+
 int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, char *err, size_t errlen)
 {
 	int rc;
@@ -205,7 +247,8 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, char *e
 	if ((rc = vm_uart_init(&vm->uart, &vm->bus, VM_VIRT_UART_BASE, cfg->console_out, cfg->console_in)) ||
 	    (rc = vm_clint_init(&vm->clint, &vm->bus, VM_VIRT_CLINT_BASE, &vm->clock)) ||
 	    (rc = vm_plic_init(&vm->plic, &vm->bus, VM_VIRT_PLIC_BASE)) ||
-	    (rc = vm_sifive_test_init(&vm->exit, &vm->bus, VM_VIRT_TEST_BASE))) {
+	    (rc = vm_sifive_test_init(&vm->exit, &vm->bus, VM_VIRT_TEST_BASE)) ||
+	    (rc = add_virtio(vm, cfg))) {
 		snprintf(err, errlen, "cannot set up devices: %s", strerror(-rc));
 		goto out_bus;
 	}
@@ -224,6 +267,8 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, char *e
 out_cpu:
 	rv_cpu_destroy(&vm->cpu);
 out_bus:
+	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++)
+		vm_virtio_blk_destroy(&vm->blk[i]);
 	vm_bus_destroy(&vm->bus);
 	return rc;
 }
@@ -231,6 +276,8 @@ out_bus:
 void vm_virt_destroy(struct vm_virt *vm)
 {
 	rv_cpu_destroy(&vm->cpu);
+	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++)
+		vm_virtio_blk_destroy(&vm->blk[i]);
 	vm_bus_destroy(&vm->bus);
 }
 
@@ -240,6 +287,8 @@ static void update_irqs(struct vm_virt *vm, uint64_t now)
 	rv_set_irq(&vm->cpu, RV_IRQ_MSI, vm->clint.msip & 1);
 	rv_update_sstc(&vm->cpu);
 	vm_plic_set(&vm->plic, VM_VIRT_UART_IRQ, vm_uart_irq(&vm->uart));
+	for (unsigned i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++)
+		vm_plic_set(&vm->plic, i + 1, vm_virtio_mmio_irq(&vm->virtio[i]));
 	rv_set_irq(&vm->cpu, RV_IRQ_MEI, vm_plic_line(&vm->plic, 0));
 	rv_set_irq(&vm->cpu, RV_IRQ_SEI, vm_plic_line(&vm->plic, 1));
 }

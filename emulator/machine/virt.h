@@ -7,6 +7,8 @@
 
 #include "emulator/cpu/cpu.h"
 #include "emulator/devices/devices.h"
+#include "emulator/devices/virtio_blk.h"
+#include "emulator/devices/virtio_mmio.h"
 #include "emulator/machine/bus.h"
 
 #include <stdio.h>
@@ -17,6 +19,16 @@
 #define VM_VIRT_UART_BASE 0x10000000ULL
 #define VM_VIRT_PLIC_BASE 0x0c000000ULL
 #define VM_VIRT_UART_IRQ 10
+#define VM_VIRT_VIRTIO_BASE 0x10001000ULL /* slot i at + 0x1000 * i, PLIC source i + 1 */
+#define VM_VIRT_VIRTIO_SLOTS 8
+
+struct bc_image;
+
+/* A disk on a virtio-blk device; the image stays owned by the caller. */
+struct vm_virt_disk {
+	struct bc_image *img;
+	bool readonly, discard, writethrough;
+};
 
 struct vm_virt_config {
 	uint64_t ram_size;
@@ -25,6 +37,10 @@ struct vm_virt_config {
 	const char *append; /* kernel command line (device tree /chosen/bootargs) */
 	FILE *console_out;
 	int console_in; /* -1 for none */
+	/* virtio-blk disks in command-line order; as on QEMU the first takes the highest slot */
+	struct vm_virt_disk disks[VM_VIRT_VIRTIO_SLOTS];
+	int ndisks;
+	bool virtio_modern; /* -global virtio-mmio.force-legacy=false: version 2 transports */
 };
 
 struct vm_virt {
@@ -36,6 +52,8 @@ struct vm_virt {
 	struct vm_plic plic;
 	struct vm_exit_state exit;
 	struct vm_htif htif;
+	struct vm_virtio_mmio virtio[VM_VIRT_VIRTIO_SLOTS];
+	struct vm_virtio_blk blk[VM_VIRT_VIRTIO_SLOTS];
 	/* set asynchronously (gdb stub, signals) to stop vm_virt_run at the next batch */
 	volatile bool stop_requested;
 };

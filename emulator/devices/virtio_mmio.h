@@ -1,0 +1,99 @@
+/* virtio_mmio.h - the virtio-mmio transport (virtio 1.1 section 4.2) with split virtqueues.
+ * One struct vm_virtio_mmio is one 0x1000-byte slot of the board. A slot without a device
+ * answers like QEMU's empty transport (magic, version, vendor; device ID 0). A device plugs
+ * in a struct vm_virtio_dev: its ID, feature bits, config space and a request handler that
+ * is handed one descriptor chain at a time (virtqueue.c walks and validates the chains).
+ *
+ * Version 1 ("legacy", QEMU 7.2's default on virt: force-legacy=on) and version 2 ("modern")
+ * register layouts are both served; `legacy` selects which one the slot shows. */
+#ifndef STRATA_EMULATOR_DEVICES_VIRTIO_MMIO_H
+#define STRATA_EMULATOR_DEVICES_VIRTIO_MMIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm_bus;
+
+#define VM_VIRTIO_QUEUE_MAX 1024 /* QueueNumMax, as QEMU reports it */
+#define VM_VIRTIO_CHAIN_MAX 1024 /* descriptors per request, indirect tables included */
+
+#define VM_VIRTIO_F_INDIRECT_DESC 28
+#define VM_VIRTIO_F_VERSION_1 32
+
+#define VM_VIRTIO_STATUS_ACK 1
+#define VM_VIRTIO_STATUS_DRIVER 2
+#define VM_VIRTIO_STATUS_DRIVER_OK 4
+#define VM_VIRTIO_STATUS_FEATURES_OK 8
+#define VM_VIRTIO_STATUS_NEEDS_RESET 0x40
+
+/* One guest buffer of a chain, already checked to lie in RAM. */
+struct vm_virtq_seg {
+	uint8_t *host;
+	uint64_t pa;
+	uint32_t len;
+};
+
+/* A descriptor chain: the device-readable buffers first, then the device-writable ones
+ * (the spec's order; a chain breaking it is rejected). */
+struct vm_virtq_chain {
+	struct vm_virtq_seg seg[VM_VIRTIO_CHAIN_MAX];
+	unsigned nrd, nwr;       /* seg[0..nrd) readable, seg[nrd..nrd+nwr) writable */
+	uint64_t rd_len, wr_len; /* total bytes of each part */
+	uint32_t written;        /* what the device reports in the used element */
+};
+
+struct vm_virtio_mmio;
+
+struct vm_virtio_dev {
+	uint32_t device_id;
+	uint64_t features;           /* device-specific and transport bits offered */
+	const uint8_t *config;       /* device config space (little-endian) */
+	uint32_t config_len;
+	unsigned nqueues;
+	/* Serves one chain from queue `q`; sets chain->written. 0, or -errno to mark the device
+	 * broken (guest error the spec says to answer with NEEDS_RESET). */
+	int (*request)(void *opaque, struct vm_virtio_mmio *t, unsigned q, struct vm_virtq_chain *chain);
+	void *opaque;
+};
+
+struct vm_virtq {
+	uint32_t num;
+	bool ready;
+	uint64_t desc, avail, used;
+	uint16_t last_avail;
+	uint32_t pfn; /* legacy */
+};
+
+struct vm_virtio_mmio {
+	struct vm_bus *bus;
+	bool legacy;
+	const struct vm_virtio_dev *dev; /* NULL: empty slot */
+	/* called for every range of guest RAM the device writes (the CPU drops decoded code) */
+	void (*dma_written)(void *opaque, uint64_t pa, uint64_t len);
+	void *dma_opaque;
+
+	uint32_t status, isr, dev_feat_sel, drv_feat_sel, queue_sel;
+	uint32_t guest_page_size, queue_align; /* legacy */
+	uint64_t driver_features;
+	bool broken; /* a guest error stopped the device until reset */
+	struct vm_virtq vq[2];
+	struct vm_virtq_chain chain; /* scratch for the request being served (large) */
+};
+
+int vm_virtio_mmio_init(struct vm_virtio_mmio *t, struct vm_bus *bus, uint64_t base, bool legacy,
+			const struct vm_virtio_dev *dev);
+/* Level of the slot's interrupt line (InterruptStatus != 0). */
+bool vm_virtio_mmio_irq(const struct vm_virtio_mmio *t);
+
+/* ---- virtqueue.c ---- */
+/* Serves every available chain of queue q and publishes the used elements. */
+void vm_virtq_process(struct vm_virtio_mmio *t, unsigned q);
+/* Copies from the readable part of a chain, starting `off` bytes into it. -EINVAL if short. */
+int vm_virtq_read(const struct vm_virtq_chain *c, uint64_t off, void *buf, uint64_t len);
+/* Copies into the writable part of a chain, `off` bytes into it. -EINVAL if short. */
+int vm_virtq_write(struct vm_virtio_mmio *t, struct vm_virtq_chain *c, uint64_t off, const void *buf, uint64_t len);
+/* Marks the device broken: legacy stops serving, modern also shows NEEDS_RESET and raises a
+ * configuration-change interrupt (virtio 1.1 section 2.1.2). */
+void vm_virtio_mmio_fail(struct vm_virtio_mmio *t);
+
+#endif

@@ -1,0 +1,155 @@
+/* virtqueue.c - split virtqueues (virtio 1.1 section 2.6): walking descriptor chains (with
+ * indirect tables), handing them to the device and publishing used elements. Everything the
+ * guest wrote is distrusted: a chain that loops, is too long, leaves RAM, nests indirect
+ * tables or puts a readable buffer after a writable one marks the device broken instead of
+ * being served (section 2.6.4.2 and 2.1.2), and the emulator carries on. */
+#include "emulator/devices/virtio_mmio.h"
+#include "emulator/machine/bus.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define VRING_DESC_F_NEXT 1
+#define VRING_DESC_F_WRITE 2
+#define VRING_DESC_F_INDIRECT 4
+#define VRING_AVAIL_F_NO_INTERRUPT 1
+
+static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t ld32(const uint8_t *p) { return (uint32_t)ld16(p) | (uint32_t)ld16(p + 2) << 16; }
+static uint64_t ld64(const uint8_t *p) { return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32; }
+static void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+static void st32(uint8_t *p, uint32_t v) { st16(p, (uint16_t)v), st16(p + 2, (uint16_t)(v >> 16)); }
+
+/* Before the device stores into guest RAM (the CPU drops decoded code there). */
+static void dma_written(struct vm_virtio_mmio *t, uint64_t pa, uint64_t len)
+{
+	if (t->dma_written && len)
+		t->dma_written(t->dma_opaque, pa, len);
+}
+
+static int add_seg(struct vm_virtio_mmio *t, struct vm_virtq_chain *c, uint64_t pa, uint32_t len, bool writable)
+{
+	if (c->nrd + c->nwr >= VM_VIRTIO_CHAIN_MAX)
+		return -E2BIG;
+	if (!writable && c->nwr)
+		return -EINVAL; /* readable after writable: out of order */
+	if (len == 0)
+		return 0; /* nothing to move; its address is never used */
+	uint8_t *host = vm_bus_ram(t->bus, pa, len);
+	if (!host)
+		return -EFAULT;
+	c->seg[c->nrd + c->nwr] = (struct vm_virtq_seg){ host, pa, len };
+	if (writable)
+		c->nwr++, c->wr_len += len;
+	else
+		c->nrd++, c->rd_len += len;
+	return 0;
+}
+
+/* Walks a table of `n` descriptors at `table` starting at index `i`. `indirect`: this is an
+ * indirect table (no further indirection allowed). At most n descriptors are followed, so a
+ * loop ends as an error. */
+static int walk(struct vm_virtio_mmio *t, struct vm_virtq_chain *c, uint64_t table, uint32_t n, uint32_t i,
+		bool indirect)
+{
+	for (uint32_t steps = 0;; steps++) {
+		if (i >= n || steps >= n)
+			return -ELOOP;
+		const uint8_t *d = vm_bus_ram(t->bus, table + 16ull * i, 16);
+		if (!d)
+			return -EFAULT;
+		uint64_t addr = ld64(d);
+		uint32_t len = ld32(d + 8);
+		uint16_t flags = ld16(d + 12), next = ld16(d + 14);
+		int rc;
+		if (flags & VRING_DESC_F_INDIRECT) {
+			/* the spec forbids NEXT together with INDIRECT, and tables inside tables */
+			if (indirect || (flags & VRING_DESC_F_NEXT) || len % 16 || len == 0 ||
+			    len / 16 > VM_VIRTIO_CHAIN_MAX)
+				return -EINVAL;
+			return walk(t, c, addr, len / 16, 0, true);
+		}
+		if ((rc = add_seg(t, c, addr, len, flags & VRING_DESC_F_WRITE)))
+			return rc;
+		if (!(flags & VRING_DESC_F_NEXT))
+			return 0;
+		i = next;
+	}
+}
+
+int vm_virtq_read(const struct vm_virtq_chain *c, uint64_t off, void *buf, uint64_t len)
+{
+	uint8_t *out = buf;
+	for (unsigned i = 0; i < c->nrd && len; i++) {
+		const struct vm_virtq_seg *s = &c->seg[i];
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		uint64_t n = s->len - off < len ? s->len - off : len;
+		memcpy(out, s->host + off, n);
+		out += n, len -= n, off = 0;
+	}
+	return len ? -EINVAL : 0;
+}
+
+int vm_virtq_write(struct vm_virtio_mmio *t, struct vm_virtq_chain *c, uint64_t off, const void *buf, uint64_t len)
+{
+	const uint8_t *in = buf;
+	for (unsigned i = c->nrd; i < c->nrd + c->nwr && len; i++) {
+		struct vm_virtq_seg *s = &c->seg[i];
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		uint64_t n = s->len - off < len ? s->len - off : len;
+		dma_written(t, s->pa + off, n);
+		memcpy(s->host + off, in, n);
+		in += n, len -= n, off = 0;
+	}
+	return len ? -EINVAL : 0;
+}
+
+void vm_virtq_process(struct vm_virtio_mmio *t, unsigned qi)
+{
+	struct vm_virtq *q = &t->vq[qi];
+	if (!q->ready || !q->num)
+		return;
+	uint32_t num = q->num;
+	uint8_t *avail = vm_bus_ram(t->bus, q->avail, 6 + 2ull * num);
+	uint8_t *used = vm_bus_ram(t->bus, q->used, 6 + 8ull * num);
+	if (!avail || !used || !vm_bus_ram(t->bus, q->desc, 16ull * num)) {
+		vm_virtio_mmio_fail(t);
+		return;
+	}
+	bool served = false;
+	for (;;) {
+		uint16_t avail_idx = ld16(avail + 2);
+		if (avail_idx == q->last_avail)
+			break;
+		if ((uint16_t)(avail_idx - q->last_avail) > num) {
+			vm_virtio_mmio_fail(t); /* the driver claims more buffers than the ring holds */
+			return;
+		}
+		uint16_t head = ld16(avail + 4 + 2 * (q->last_avail % num));
+		struct vm_virtq_chain *c = &t->chain;
+		c->nrd = c->nwr = 0;
+		c->rd_len = c->wr_len = 0;
+		c->written = 0;
+		if (walk(t, c, q->desc, num, head, false) || t->dev->request(t->dev->opaque, t, qi, c)) {
+			vm_virtio_mmio_fail(t);
+			return;
+		}
+		q->last_avail++;
+		uint16_t used_idx = ld16(used + 2);
+		uint8_t *e = used + 4 + 8 * (used_idx % num);
+		dma_written(t, q->used + 4 + 8 * (used_idx % num), 8);
+		st32(e, head);
+		st32(e + 4, c->written);
+		dma_written(t, q->used + 2, 2);
+		st16(used + 2, (uint16_t)(used_idx + 1));
+		served = true;
+	}
+	if (served && !(ld16(avail) & VRING_AVAIL_F_NO_INTERRUPT))
+		t->isr |= 1;
+}

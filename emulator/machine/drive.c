@@ -1,0 +1,205 @@
+/* drive.c - see drive.h. Messages follow qemu-system's for the same mistakes (the caller
+ * prefixes "strata-vm: -drive SPEC: "). snapshot=on puts a fresh qcow2 overlay, backed by
+ * the image, in $TMPDIR (default /var/tmp, as QEMU); it is unlinked as soon as it is open,
+ * so the guest's writes vanish at exit however the process ends. */
+#include "emulator/machine/drive.h"
+#include "bc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int parse_bool(const char *key, const char *v, bool *out, char *err, size_t errlen)
+{
+	if (!strcmp(v, "on")) {
+		*out = true;
+	} else if (!strcmp(v, "off")) {
+		*out = false;
+	} else {
+		/* qemu names the option by its QAPI spelling */
+		snprintf(err, errlen, "Parameter '%s' expects 'on' or 'off'", !strcmp(key, "readonly") ? "read-only" : key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_cache(struct vm_drive *d, const char *v, char *err, size_t errlen)
+{
+	d->direct = d->unsafe = d->writethrough = false;
+	if (!strcmp(v, "none"))
+		d->direct = true;
+	else if (!strcmp(v, "directsync"))
+		d->direct = d->writethrough = true;
+	else if (!strcmp(v, "writethrough"))
+		d->writethrough = true;
+	else if (!strcmp(v, "unsafe"))
+		d->unsafe = true;
+	else if (strcmp(v, "writeback") != 0) {
+		snprintf(err, errlen, "invalid cache option");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vm_drive_parse(struct vm_drive *d, const char *spec, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	d->spec = spec;
+	char *copy = strdup(spec);
+	if (!copy)
+		return -ENOMEM;
+	int rc = 0;
+	/* key=value pairs split at commas; ",," is a literal comma as in QEMU */
+	char *p = copy;
+	while (*p && !rc) {
+		char *item = p, *w = p;
+		for (; *p; p++) {
+			if (*p == ',' && p[1] == ',')
+				*w++ = ',', p++;
+			else if (*p == ',')
+				break;
+			else
+				*w++ = *p;
+		}
+		if (*p)
+			p++;
+		*w = 0;
+		char *eq = strchr(item, '=');
+		const char *key = item, *v = eq ? eq + 1 : "";
+		if (eq)
+			*eq = 0;
+		if (!eq && item == copy) {
+			key = "file", v = item; /* -drive F alone is file=F */
+		}
+		char **str = !strcmp(key, "file") ? &d->file : !strcmp(key, "format") ? &d->format : !strcmp(key, "id") ? &d->id : NULL;
+		if (str) {
+			free(*str);
+			if (!(*str = strdup(v)))
+				rc = -ENOMEM;
+		} else if (!strcmp(key, "if")) {
+			if (!strcmp(v, "none"))
+				d->if_none = true;
+			else if (!strcmp(v, "virtio"))
+				d->if_none = false;
+			else {
+				snprintf(err, errlen, "unsupported bus type '%s'", v);
+				rc = -EINVAL;
+			}
+		} else if (!strcmp(key, "readonly") || !strcmp(key, "read-only")) {
+			rc = parse_bool("readonly", v, &d->readonly, err, errlen);
+		} else if (!strcmp(key, "snapshot")) {
+			rc = parse_bool(key, v, &d->snapshot, err, errlen);
+		} else if (!strcmp(key, "cache")) {
+			rc = set_cache(d, v, err, errlen);
+		} else if (!strcmp(key, "discard")) {
+			if (!strcmp(v, "unmap") || !strcmp(v, "on"))
+				d->discard = true;
+			else if (!strcmp(v, "ignore") || !strcmp(v, "off"))
+				d->discard = false;
+			else {
+				snprintf(err, errlen, "Invalid discard option");
+				rc = -EINVAL;
+			}
+		} else if (!strcmp(key, "media") && !strcmp(v, "disk")) {
+			/* the only medium */
+		} else {
+			if (d->format || !strchr(spec, '='))
+				snprintf(err, errlen, "Block format '%s' does not support the option '%s'",
+					 d->format ? d->format : "raw", key);
+			else
+				snprintf(err, errlen, "Invalid parameter '%s'", key);
+			rc = -EINVAL;
+		}
+	}
+	free(copy);
+	if (!rc && (!d->file || !*d->file)) {
+		snprintf(err, errlen, "A block device must be specified for \"file\"");
+		rc = -EINVAL;
+	}
+	if (!rc && d->format && !bc_format_find(d->format)) {
+		snprintf(err, errlen, "Unknown driver '%s'", d->format);
+		rc = -EINVAL;
+	}
+	if (rc)
+		vm_drive_free(d);
+	return rc;
+}
+
+/* A temporary qcow2 file over the opened image `base`, opened read-write into d->img. */
+static int open_overlay(struct vm_drive *d, struct bc_image *base, char *err, size_t errlen)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[PATH_MAX], abs[PATH_MAX], size[32];
+	struct bc_err e = { 0 };
+	snprintf(path, sizeof(path), "%s/strata-vm.XXXXXX", dir && *dir ? dir : "/var/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		snprintf(err, errlen, "Could not get temporary filename: %s", strerror(errno));
+		return -errno;
+	}
+	close(fd);
+	if (!realpath(d->file, abs)) {
+		unlink(path);
+		snprintf(err, errlen, "Could not open '%s': %s", d->file, strerror(errno));
+		return -errno;
+	}
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)bc_length(base));
+	struct bc_opts *o = bc_opts_new();
+	int rc = o ? 0 : -ENOMEM;
+	if (!rc && ((rc = bc_opts_set(o, "size", size)) || (rc = bc_opts_set(o, "backing_file", abs)) ||
+		    (rc = bc_opts_set(o, "backing_fmt", bc_format_name(base)))))
+		snprintf(e.msg, sizeof(e.msg), "%s", strerror(-rc));
+	if (!rc)
+		rc = bc_create("qcow2", path, o, &e);
+	bc_opts_free(o);
+	if (!rc) {
+		struct bc_open_opts oo = { .format = "qcow2", .flags = BC_OPEN_RDWR | BC_OPEN_UNSAFE };
+		rc = bc_open(&d->img, path, &oo, &e);
+	}
+	unlink(path);
+	if (rc)
+		snprintf(err, errlen, "Could not create temporary overlay '%s': %s", path, e.msg);
+	return rc;
+}
+
+int vm_drive_open(struct vm_drive *d, char *err, size_t errlen)
+{
+	struct bc_err e = { 0 };
+	unsigned flags = (d->readonly || d->snapshot ? 0 : BC_OPEN_RDWR) | (d->direct ? BC_OPEN_DIRECT : 0) |
+			 (d->unsafe ? BC_OPEN_UNSAFE : 0);
+	struct bc_open_opts oo = { .format = d->format, .flags = flags };
+	struct bc_image *img;
+	int rc = bc_open(&img, d->file, &oo, &e);
+	if (rc) {
+		snprintf(err, errlen, "%s", e.msg);
+		return rc;
+	}
+	if (!d->snapshot || d->readonly) {
+		d->img = img;
+		return 0;
+	}
+	/* the overlay opens its own copy of the image as backing; this one only gave the size
+	 * and the format */
+	rc = open_overlay(d, img, err, errlen);
+	bc_close(img);
+	return rc;
+}
+
+int vm_drive_close(struct vm_drive *d)
+{
+	int rc = d->img ? bc_close(d->img) : 0;
+	d->img = NULL;
+	return rc;
+}
+
+void vm_drive_free(struct vm_drive *d)
+{
+	vm_drive_close(d);
+	free(d->file);
+	free(d->format);
+	free(d->id);
+	d->file = d->format = d->id = NULL;
+}

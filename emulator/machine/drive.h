@@ -1,0 +1,29 @@
+/* drive.h - `-drive` options and opening their images through libblockcore. */
+#ifndef STRATA_EMULATOR_MACHINE_DRIVE_H
+#define STRATA_EMULATOR_MACHINE_DRIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct bc_image;
+
+struct vm_drive {
+	const char *spec;  /* the -drive argument, for messages */
+	char *file, *format, *id;
+	bool if_none;      /* if=none: waits for -device virtio-blk-device,drive=ID */
+	bool readonly, snapshot, discard;
+	bool direct, unsafe, writethrough; /* from cache= */
+	bool used;         /* claimed by a -device */
+	struct bc_image *img;
+};
+
+/* Parses "file=F,format=...,if=virtio|none,id=...,readonly=on|off,cache=...,snapshot=on|off,
+ * discard=ignore|unmap". 0, or -EINVAL with a message in err. */
+int vm_drive_parse(struct vm_drive *d, const char *spec, char *err, size_t errlen);
+/* Opens the image (writes going to a temporary qcow2 overlay with snapshot). */
+int vm_drive_open(struct vm_drive *d, char *err, size_t errlen);
+/* Flushes and closes the image; returns the flush result. */
+int vm_drive_close(struct vm_drive *d);
+void vm_drive_free(struct vm_drive *d);
+
+#endif

@@ -1,0 +1,7 @@
+/* vblk.h - the shared virtio-blk test driver (vblk.c). */
+#ifndef VBLK_H
+#define VBLK_H
+/* Probes the virtio-mmio slots, drives the first virtio-blk found through a fixed list of
+ * requests printing every result, and returns the number of failed checks. */
+int vblk_run(void);
+#endif
