@@ -27,6 +27,12 @@ zeros() {
 	qemu-img create -q -f qcow2 snap.qcow2 4M && zeros snap.qcow2
 	qemu-img snapshot -c s1 snap.qcow2
 	qemu-io -c 'write -z 2M 64k' -c 'write -P 5 64k 64k' snap.qcow2 >/dev/null
+	# 20 GiB: 40 L1 entries, so -p reports the expansion step by step
+	qemu-img create -q -f qcow2 big.qcow2 20G
+	qemu-io -c 'write -z 0 64k' -c 'write -z 5G 64k' -c 'write -P 1 10G 64k' \
+		-c 'write -z -u 10G 64k' -c 'write -z 19G 1M' big.qcow2 >/dev/null
+	qemu-img snapshot -c s1 big.qcow2
+	qemu-io -c 'write -z 7G 64k' big.qcow2 >/dev/null
 	qemu-img create -q -f qcow2 -o lazy_refcounts=on lazy.qcow2 4M
 	qemu-io -c 'write -P 4 0 256k' lazy.qcow2 >/dev/null
 	cp lazy.qcow2 dirty.qcow2
@@ -155,6 +161,8 @@ compare_amend "downgrade with v2 spelled v2" plain.qcow2 -o compat=v2 plain.qcow
 compare_amend "downgrade zero clusters over a backing file" over.qcow2 -o compat=0.10 over.qcow2
 compare_amend "downgrade with snapshots" snap.qcow2 -o compat=0.10 snap.qcow2
 compare_amend "downgrade with progress" plain.qcow2 -p -o compat=0.10 plain.qcow2
+compare_amend "downgrade 20 GiB with snapshots, progress" big.qcow2 -p -o compat=0.10 big.qcow2
+compare_amend "refcount_bits 20 GiB with snapshots, progress" big.qcow2 -p -o refcount_bits=32 big.qcow2
 compare_amend "downgrade quiet progress" plain.qcow2 -p -q -o compat=0.10 plain.qcow2
 compare_amend "downgrade lazy refcounts" lazy.qcow2 -o compat=0.10 lazy.qcow2
 # qemu prints its repair of a dirty image when it opens it and rebuilds the refcount structure
