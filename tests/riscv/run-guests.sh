@@ -5,6 +5,13 @@
 # (--jit=off), the default, and with every jump target compiled at once (--jit=eager), so the
 # interpreter and the JIT are both held to QEMU's output. One TAP line per program.
 # STRATA_GUEST_FILTER=substring limits the run (debugging).
+#
+# A program may declare a disk with a line `/* disk: FORMAT SIZE [readonly] [modern] */`: every
+# run then gets its own fresh copy of one image (made with qemu-img, a few sectors written with
+# qemu-io) on a virtio-blk device in the same virtio-mmio slot on both emulators
+# (`-drive if=none,id=d0 -device virtio-blk-device,drive=d0`: QEMU's if=virtio would put it on
+# PCI); `modern` adds -global virtio-mmio.force-legacy=false. Afterwards every strata-vm image
+# must equal QEMU's (qemu-img compare) and pass qemu-img check (formats that have one).
 SRC_DIR=${SRC_DIR:-.}
 BUILD_DIR=${BUILD_DIR:-build/rel}
 VM=${STRATA_VM:-$BUILD_DIR/strata-vm}
@@ -34,16 +41,51 @@ for src in $progs; do
 		echo "not ok $n - $name # ELF missing: $elf"
 		continue
 	fi
-	timeout $LIMIT $QEMU -M virt -bios none -kernel "$elf" -nographic </dev/null >"$out.qemu" 2>"$out.qemu.err" &
+	disk=$(sed -n 's|^/\* disk: \(.*\) \*/$|\1|p' "$src" | head -n 1)
+	set -- $disk
+	dfmt=${1:-}
+	dsize=${2:-}
+	dopts=""
+	dglobal=""
+	case " $disk " in *" readonly "*) dopts=",readonly=on" ;; esac
+	case " $disk " in *" modern "*) dglobal="-global virtio-mmio.force-legacy=false" ;; esac
+	if [ -n "$disk" ]; then
+		qemu-img create -q -f "$dfmt" "$out.base.img" "$dsize" &&
+			qemu-io -f "$dfmt" -c 'write -P 0x11 0 512' -c 'write -P 0x22 3584 512' \
+				-c 'write -P 0x33 51200 4096' "$out.base.img" >/dev/null || echo "# cannot create $disk" >>"$out.diag"
+	fi
+	# the drive options for a run whose image is $1 (a fresh copy of the base image)
+	drive() {
+		[ -n "$disk" ] || return 0
+		cp "$out.base.img" "$1"
+		echo "-drive file=$1,if=none,format=$dfmt,id=d0$dopts -device virtio-blk-device,drive=d0 $dglobal"
+	}
+	timeout $LIMIT $QEMU -M virt -bios none -kernel "$elf" -nographic $(drive "$out.qemu.img") \
+		</dev/null >"$out.qemu" 2>"$out.qemu.err" &
 	qpid=$!
 	for mode in off on eager; do
-		timeout $LIMIT "$VM" --jit=$mode -M virt -bios none -kernel "$elf" -nographic </dev/null \
-			>"$out.vm.$mode" 2>"$out.vm.$mode.err"
+		timeout $LIMIT "$VM" --jit=$mode -M virt -bios none -kernel "$elf" -nographic $(drive "$out.vm.$mode.img") \
+			</dev/null >"$out.vm.$mode" 2>"$out.vm.$mode.err"
 		echo $? >"$out.vm.$mode.rc"
 	done
 	wait $qpid
 	qrc=$?
 	bad=""
+	if [ -n "$disk" ]; then
+		for mode in off on eager; do
+			if ! qemu-img compare -q -f "$dfmt" -F "$dfmt" "$out.qemu.img" "$out.vm.$mode.img" >>"$out.diag" 2>&1; then
+				bad="$bad $mode(image)"
+				echo "# --jit=$mode: the disk differs from QEMU's" >>"$out.diag"
+			fi
+			case $dfmt in raw) ;; *)
+				if ! qemu-img check -q -f "$dfmt" "$out.vm.$mode.img" >>"$out.diag" 2>&1; then
+					bad="$bad $mode(check)"
+					echo "# --jit=$mode: qemu-img check fails on the disk" >>"$out.diag"
+				fi ;;
+			esac
+		done
+		rm -f "$out".*img
+	fi
 	for mode in off on eager; do
 		vrc=$(cat "$out.vm.$mode.rc")
 		if [ "$vrc" -ne $qrc ] || ! cmp -s "$out.qemu" "$out.vm.$mode"; then
