@@ -10,6 +10,7 @@
 #include "emulator/trace.h"
 #include "emulator/gdbstub.h"
 #include "emulator/cpu/jit.h"
+#include "bc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,12 +40,26 @@ static const char *blk_device_drive(const char *v)
 	return d ? d + 6 : NULL;
 }
 
-/* The disks in attach order: a drive with if=virtio at its -drive, an if=none drive at the
- * -device naming it. Opens every image; on error prints one line and returns -1. */
-static int attach_drives(struct vm_drive *drives, int ndrives, char **devs, int ndevs, int *order, int norder,
+/* Opens every image in command-line order (as qemu-system does, if=none ones too), then
+ * lists the disks in attach order: an if=virtio drive at its -drive, an if=none drive at the
+ * -device naming it. On error prints one line and returns -1. */
+static int attach_drives(struct vm_drive *drives, int ndrives, char **devs, int *order, int norder,
 			 bool snapshot_all, struct vm_virt_config *cfg)
 {
 	char err[1200];
+	for (int i = 0; i < ndrives; i++) {
+		struct vm_drive *d = &drives[i];
+		d->snapshot |= snapshot_all;
+		if (vm_drive_open(d, err, sizeof(err))) {
+			fprintf(stderr, "strata-vm: -drive %s: %s\n", d->spec, err);
+			return -1;
+		}
+		if (bc_probed_raw(d->img)) /* qemu-system's warning, word for word */
+			fprintf(stderr, "WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
+					"         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.\n"
+					"         Specify the 'raw' format explicitly to remove the restrictions.\n",
+				d->file);
+	}
 	for (int i = 0; i < norder; i++) {
 		struct vm_drive *d = NULL;
 		if (order[i] >= 0) {
@@ -64,14 +79,8 @@ static int attach_drives(struct vm_drive *drives, int ndrives, char **devs, int 
 			fprintf(stderr, "strata-vm: -drive %s: no free virtio-mmio slot (at most %d disks)\n", d->spec, VM_VIRT_VIRTIO_SLOTS);
 			return -1;
 		}
-		d->snapshot |= snapshot_all;
-		if (vm_drive_open(d, err, sizeof(err))) {
-			fprintf(stderr, "strata-vm: -drive %s: %s\n", d->spec, err);
-			return -1;
-		}
 		cfg->disks[cfg->ndisks++] = (struct vm_virt_disk){ d->img, d->readonly, d->discard, d->writethrough };
 	}
-	(void)ndevs;
 	return 0;
 }
 
@@ -219,11 +228,8 @@ int main(int argc, char **argv)
 	int code = 1;
 	static struct vm_virt vm; /* large (TLBs): keep it off the stack */
 	char err[256];
-	if (attach_drives(drives, ndrives, devs, ndevs, order, norder, snapshot_all, &cfg))
+	if (attach_drives(drives, ndrives, devs, order, norder, snapshot_all, &cfg))
 		goto out_drives;
-	for (int i = 0; i < ndrives; i++)
-		if (!drives[i].used)
-			fprintf(stderr, "strata-vm: warning: -drive %s: not attached to any device\n", drives[i].spec);
 	if (vm_virt_create(&vm, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "strata-vm: %s\n", err);
 		goto out_drives;

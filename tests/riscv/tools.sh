@@ -160,6 +160,49 @@ else
 	skip "OpenSBI boot" "opensbi or the cross compiler is not installed"
 fi
 
+# --- -drive: errors worded as qemu-system's (compared when QEMU is there), -snapshot ---
+QEMU=qemu-system-riscv64
+BLK=$BUILD_DIR/riscv/virtio/blk_raw.elf
+if command -v qemu-img >/dev/null 2>&1; then
+	qemu-img create -q -f raw "$TMP/disk.raw" 4M
+	for spec in "file=$TMP/nope.img,if=none,format=raw" "file=$TMP/disk.raw,if=none,format=bogus" \
+		"file=$TMP/disk.raw,if=none,format=raw,frob=1" "file=$TMP/disk.raw,if=none,format=qcow2" \
+		"file=$TMP/disk.raw,if=none,format=raw,readonly=maybe" "file=$TMP/disk.raw,if=none,format=raw,cache=fast"; do
+		"$VM" -M virt -bios none -kernel "$BLK" -nographic -drive "$spec" </dev/null >/dev/null 2>"$TMP/err"
+		vrc=$?
+		if command -v $QEMU >/dev/null 2>&1; then
+			$QEMU -M virt -bios none -kernel "$BLK" -nographic -drive "$spec" </dev/null 2>&1 >/dev/null |
+				sed "s/^$QEMU:/strata-vm:/" >"$TMP/qerr"
+			check "-drive $spec: exit 1 and qemu's message" '[ $vrc -eq 1 ] && cmp -s "$TMP/err" "$TMP/qerr"'
+		else
+			check "-drive $spec: exit 1 with one line" '[ $vrc -eq 1 ] && [ $(wc -l <"$TMP/err") -eq 1 ]'
+		fi
+	done
+	"$VM" -M virt -bios none -kernel "$BLK" -nographic -device virtio-blk-device,drive=nope </dev/null >/dev/null 2>"$TMP/err"
+	check "-device naming no drive is an error" '[ $? -eq 1 ] && grep -q "can.t find value .nope." "$TMP/err"'
+
+	# if=virtio alone attaches the disk (QEMU would put it on PCI, so this is strata-vm only)
+	qemu-img create -q -f qcow2 "$TMP/disk.qcow2" 4M
+	"$VM" -M virt -bios none -kernel "$BLK" -nographic -drive file="$TMP/disk.qcow2",if=virtio,format=qcow2 \
+		</dev/null >"$TMP/out" 2>"$TMP/err"
+	check "-drive if=virtio: disk in the top slot, writes read back" \
+		'[ $? -eq 0 ] && grep -q "^slot 7: .* device=2" "$TMP/out" && grep -A1 "^readback" "$TMP/out" | grep -q "matches=0x0*1$"'
+	check "qemu-img check passes on the image strata-vm wrote" 'qemu-img check -q "$TMP/disk.qcow2"'
+
+	# -snapshot and snapshot=on: the guest sees its writes, the image stays as it was
+	for how in "-snapshot -drive file=$TMP/disk.raw,if=virtio,format=raw" "-drive file=$TMP/disk.raw,if=virtio,format=raw,snapshot=on"; do
+		cp "$TMP/disk.raw" "$TMP/disk.orig"
+		mkdir -p "$TMP/snaptmp"
+		TMPDIR="$TMP/snaptmp" "$VM" -M virt -bios none -kernel "$BLK" -nographic $how </dev/null >"$TMP/out" 2>"$TMP/err"
+		vrc=$?
+		check "$how: guest reads its writes" '[ $vrc -eq 0 ] && grep -A1 "^readback" "$TMP/out" | grep -q "matches=0x0*1$"'
+		check "$how: image unchanged, no overlay left behind" \
+			'cmp -s "$TMP/disk.raw" "$TMP/disk.orig" && [ -z "$(ls -A "$TMP/snaptmp")" ]'
+	done
+else
+	skip "-drive" "qemu-img not installed"
+fi
+
 # --- GDB stub ---
 if command -v gdb-multiarch >/dev/null 2>&1; then
 	# a port another process holds makes strata-vm fail at once: try a few
