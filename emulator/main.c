@@ -152,7 +152,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "strata-vm: option %s needs an argument\n", a);
 			return 1;
 		} else if (!strcmp(a, "-M") || !strcmp(a, "-machine")) {
-			if (strcmp(v, "virt") != 0) {
+			if (!strncmp(v, "virt,dumpdtb=", 13)) {
+				cfg.dumpdtb = v + 13; /* as QEMU: write the device tree and exit */
+			} else if (strcmp(v, "virt") != 0) {
 				fprintf(stderr, "strata-vm: unsupported machine '%s' (only virt)\n", v);
 				return 1;
 			}
@@ -218,7 +220,7 @@ int main(int argc, char **argv)
 		if (takes)
 			i++;
 	}
-	if (!cfg.kernel && !cfg.bios) {
+	if (!cfg.kernel && !cfg.bios && !cfg.dumpdtb) {
 		usage(stderr);
 		return 1;
 	}
@@ -230,8 +232,11 @@ int main(int argc, char **argv)
 	char err[256];
 	if (attach_drives(drives, ndrives, devs, order, norder, snapshot_all, &cfg))
 		goto out_drives;
-	if (vm_virt_create(&vm, &cfg, err, sizeof(err))) {
+	int crc = vm_virt_create(&vm, &cfg, err, sizeof(err));
+	if (crc) {
 		fprintf(stderr, "strata-vm: %s\n", err);
+		if (crc == -ECANCELED) /* dumpdtb done */
+			code = 0;
 		goto out_drives;
 	}
 	/* Without a code generator for this host the interpreter runs alone. */

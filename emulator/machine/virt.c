@@ -183,6 +183,16 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 		snprintf(err, errlen, "cannot build the device tree: %s", strerror(-rc));
 		return rc;
 	}
+	if (cfg->dumpdtb) {
+		FILE *f = fopen(cfg->dumpdtb, "wb");
+		bool ok = f && fwrite(dtb, 1, dtb_len, f) == dtb_len;
+		if (f && fclose(f))
+			ok = false;
+		free(dtb);
+		snprintf(err, errlen, ok ? "info: dtb dumped to %s. Exiting." : "%s: cannot write the device tree",
+			 cfg->dumpdtb);
+		return ok ? -ECANCELED : -EIO;
+	}
 	/* device tree in the last 2 MiB-aligned block that holds it, boot info just below */
 	uint64_t ram_end = vm->bus.ram_base + vm->bus.ram_size;
 	uint64_t fdt_addr = (ram_end - dtb_len) & ~0x1fffffULL;

@@ -41,6 +41,7 @@ struct vm_virt_config {
 	struct vm_virt_disk disks[VM_VIRT_VIRTIO_SLOTS];
 	int ndisks;
 	bool virtio_modern; /* -global virtio-mmio.force-legacy=false: version 2 transports */
+	const char *dumpdtb; /* -M virt,dumpdtb=FILE: write the device tree there and stop */
 };
 
 struct vm_virt {

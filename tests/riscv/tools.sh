@@ -203,6 +203,26 @@ else
 	skip "-drive" "qemu-img not installed"
 fi
 
+# --- device tree: the virtio-mmio nodes as QEMU's virt lists them (-M virt,dumpdtb=) ---
+if command -v dtc >/dev/null 2>&1 && command -v qemu-system-riscv64 >/dev/null 2>&1; then
+	"$VM" -M virt,dumpdtb="$TMP/vm.dtb" -bios none -nographic >/dev/null 2>&1
+	vrc=$?
+	qemu-system-riscv64 -M virt,dumpdtb="$TMP/q.dtb" -bios none -nographic >/dev/null 2>&1
+	virtio_nodes() { # dtb -> the virtio_mmio nodes, interrupt-parent left out (phandles differ)
+		dtc -I dtb -O dts "$1" 2>/dev/null | sed -n '/virtio_mmio@/,/};/p' | grep -v interrupt-parent
+	}
+	plic_parent() { # dtb -> "ok" when every virtio node's interrupt-parent is the PLIC's phandle
+		dtc -I dtb -O dts "$1" 2>/dev/null | awk '/plic@/ { p = 1 } p && /phandle/ { ph = $3; p = 0 }
+			/virtio_mmio@/ { v = 1 } v && /interrupt-parent/ { ip[n++] = $3; v = 0 }
+			END { for (i = 0; i < n; i++) if (ip[i] != ph) exit 1; if (n == 8) print "ok" }'
+	}
+	check "-M virt,dumpdtb: virtio_mmio nodes equal QEMU's" \
+		'[ $vrc -eq 0 ] && [ -n "$(virtio_nodes "$TMP/vm.dtb")" ] && [ "$(virtio_nodes "$TMP/vm.dtb")" = "$(virtio_nodes "$TMP/q.dtb")" ]'
+	check "virtio_mmio interrupt-parent is the PLIC" '[ "$(plic_parent "$TMP/vm.dtb")" = ok ]'
+else
+	skip "device tree virtio nodes" "dtc or qemu-system-riscv64 not installed"
+fi
+
 # --- GDB stub ---
 if command -v gdb-multiarch >/dev/null 2>&1; then
 	# a port another process holds makes strata-vm fail at once: try a few
