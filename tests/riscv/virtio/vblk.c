@@ -198,22 +198,27 @@ static int setup(uint32_t version, int verbose)
 	/* only the bits this driver knows: SEG_MAX 2, RO 5, BLK_SIZE 6, FLUSH 9, DISCARD 13,
 	 * WRITE_ZEROES 14, INDIRECT_DESC 28; VERSION_1 (32) */
 	uint32_t known0 = (1u << 2) | (1u << 5) | (1u << 6) | (1u << 9) | (1u << 13) | (1u << 14) | (1u << 28);
-	if (verbose) put_kv("features0", f0 & known0);
-	if (verbose) put_kv("features1", f1 & 1);
+	if (verbose)
+		put_kv("features0", f0 & known0);
+	if (verbose)
+		put_kv("features1", f1 & 1);
 	wr(R_DRVFEATSEL, 0);
 	wr(R_DRVFEAT, f0 & known0);
 	wr(R_DRVFEATSEL, 1);
 	wr(R_DRVFEAT, version == 2 ? 1 : 0);
 	if (version == 2) {
 		wr(R_STATUS, 1 | 2 | 8);
-		if (verbose) put_kv("features_ok", (rd(R_STATUS) >> 3) & 1);
+		if (verbose)
+			put_kv("features_ok", (rd(R_STATUS) >> 3) & 1);
 	} else {
 		wr(R_PAGESIZE, 4096);
 	}
 	wr(R_QSEL, 0);
-	if (verbose) put_kv("queue_num_max", rd(R_QNUMMAX));
+	if (verbose)
+		put_kv("queue_num_max", rd(R_QNUMMAX));
 	wr(R_QSEL, 1);
-	if (verbose) put_kv("queue1_num_max", rd(R_QNUMMAX));
+	if (verbose)
+		put_kv("queue1_num_max", rd(R_QNUMMAX));
 	wr(R_QSEL, 0);
 	wr(R_QNUM, QSIZE);
 	if (version == 2) {
@@ -224,37 +229,49 @@ static int setup(uint32_t version, int verbose)
 		a = (uintptr_t)ring + 4096;
 		wr(R_QDEVICE, (uint32_t)a), wr(R_QDEVICE + 4, (uint32_t)(a >> 32));
 		wr(R_QREADY, 1);
-		if (verbose) put_kv("queue_ready", rd(R_QREADY));
+		if (verbose)
+			put_kv("queue_ready", rd(R_QREADY));
 	} else {
 		wr(R_QALIGN, 4096);
 		wr(R_QPFN, (uint32_t)((uintptr_t)ring >> 12));
-		if (verbose) put_kv("queue_pfn_set", rd(R_QPFN) == (uint32_t)((uintptr_t)ring >> 12));
+		if (verbose)
+			put_kv("queue_pfn_set", rd(R_QPFN) == (uint32_t)((uintptr_t)ring >> 12));
 	}
 	wr(R_STATUS, rd(R_STATUS) | 4);
-	if (verbose) put_kv("status", rd(R_STATUS));
+	if (verbose)
+		put_kv("status", rd(R_STATUS));
 
 	return (f0 >> 5) & 1;
 }
 
-int vblk_run(void)
+/* Prints every slot (when verbose) and returns the first virtio-blk one, or -1. */
+static int probe(int verbose)
 {
 	int slot = -1;
 	for (int i = 0; i < 8; i++) {
 		base = MMIO_BASE + MMIO_STRIDE * (uintptr_t)i;
-		rv_puts("slot ");
-		rv_putdec(i);
-		rv_puts(": magic=");
-		rv_puthex32(rd(R_MAGIC));
-		rv_puts(" version=");
-		rv_putdec(rd(R_VERSION));
-		rv_puts(" device=");
-		rv_putdec(rd(R_DEVICE));
-		rv_puts(" vendor=");
-		rv_puthex32(rd(R_VENDOR));
-		rv_puts("\n");
+		if (verbose) {
+			rv_puts("slot ");
+			rv_putdec(i);
+			rv_puts(": magic=");
+			rv_puthex32(rd(R_MAGIC));
+			rv_puts(" version=");
+			rv_putdec(rd(R_VERSION));
+			rv_puts(" device=");
+			rv_putdec(rd(R_DEVICE));
+			rv_puts(" vendor=");
+			rv_puthex32(rd(R_VENDOR));
+			rv_puts("\n");
+		}
 		if (rd(R_DEVICE) == 2 && slot < 0)
 			slot = i;
 	}
+	return slot;
+}
+
+int vblk_run(void)
+{
+	int slot = probe(1);
 	if (slot < 0) {
 		rv_puts("no virtio-blk device\n");
 		return 1;
@@ -346,6 +363,89 @@ int vblk_run(void)
 	setup(version, 0);
 	memset(data, 0, 512);
 	request(T_IN, 0, data, 512, 1, "read after reset");
+	put_kv("  sum", sum(data, 512));
+	return rv_failures();
+}
+
+/* ---- random chains ---- */
+
+static uint8_t scratch[16384] __attribute__((aligned(4096)));
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+	return (uint32_t)(rng >> 11) % n;
+}
+
+/* A guest address for a buffer: mostly inside scratch (so nothing else of this program can
+ * be overwritten, whatever the device does), sometimes outside RAM or across its end. */
+static uint64_t rnd_addr(uint32_t len)
+{
+	switch (rnd(10)) {
+	case 0: return 0;
+	case 1: return 0x100000000ull + rnd(4096);
+	case 2: return 0x88000000ull - 256; /* crosses the end of 128 MiB of RAM */
+	default: return (uintptr_t)scratch + rnd((uint32_t)sizeof(scratch) - len + 1);
+	}
+}
+
+static void rnd_desc(struct desc *d, unsigned n)
+{
+	static const uint32_t lens[] = { 0, 1, 15, 16, 17, 512, 513, 1024, 4096 };
+	uint32_t len = lens[rnd(9)];
+	uint16_t flags = (uint16_t)((rnd(2) ? 1 : 0) | (rnd(2) ? 2 : 0) | (rnd(10) == 0 ? 4 : 0));
+	*d = (struct desc){ rnd_addr(len), len, flags, (uint16_t)rnd(n + 2) };
+}
+
+int vblk_fuzz(unsigned rounds)
+{
+	int slot = probe(0);
+	if (slot < 0) {
+		rv_puts("no virtio-blk device\n");
+		return 1;
+	}
+	base = MMIO_BASE + MMIO_STRIDE * (uintptr_t)slot;
+	irq = (unsigned)slot + 1;
+	uint32_t version = rd(R_VERSION);
+	plic_setup();
+	for (unsigned r = 0; r < rounds; r++) {
+		if (r % 2 == 0)
+			setup(version, 0); /* the device may have given up on the last chain */
+		/* headers of every type at the start of scratch, random descriptors around them */
+		static const uint32_t types[] = { T_IN, T_OUT, T_FLUSH, T_GET_ID, T_DISCARD, T_WZ, 0x77 };
+		for (unsigned k = 0; k < 8; k++) {
+			struct req_hdr *h = (struct req_hdr *)(scratch + 16 * k);
+			*h = (struct req_hdr){ types[rnd(7)], 0, rnd(4) ? rnd(4096) : ~0ull - rnd(4) };
+		}
+		for (unsigned k = 0; k < QSIZE; k++)
+			rnd_desc(&descs()[k], QSIZE);
+		if (rnd(2)) /* a plausible start: a header */
+			descs()[0] = (struct desc){ (uintptr_t)scratch + 16 * rnd(8), 16, 1, (uint16_t)rnd(QSIZE) };
+		if (rnd(4) == 0) { /* an indirect table in scratch */
+			struct desc *t = (struct desc *)(scratch + 8192);
+			unsigned n = 1 + rnd(8);
+			for (unsigned k = 0; k < n; k++)
+				rnd_desc(&t[k], n);
+			descs()[rnd(QSIZE)] = (struct desc){ (uintptr_t)t, 16 * n, 4, 0 };
+		}
+		__asm__ volatile("fence rw, rw" ::: "memory");
+		avail()[2 + (avail_idx % QSIZE)] = (uint16_t)rnd(QSIZE + 2);
+		__asm__ volatile("fence rw, rw" ::: "memory");
+		avail_idx = (uint16_t)(avail_idx + (rnd(8) ? 1 : rnd(20)));
+		avail()[1] = avail_idx;
+		__asm__ volatile("fence rw, rw" ::: "memory");
+		wr(R_QNOTIFY, 0);
+		uint64_t t0 = RV_CSR_READ(time);
+		while (RV_CSR_READ(time) - t0 < 20000)
+			;
+	}
+	rv_puts("random rounds: ");
+	rv_putdec(rounds);
+	rv_puts("\n");
+	setup(version, 0);
+	memset(data, 0, 512);
+	request(T_IN, 7, data, 512, 1, "read after them");
 	put_kv("  sum", sum(data, 512));
 	return rv_failures();
 }
