@@ -449,3 +449,49 @@ int vblk_fuzz(unsigned rounds)
 	put_kv("  sum", sum(data, 512));
 	return rv_failures();
 }
+
+/* ---- sequential read (also the bench/virtio.sh workload) ---- */
+
+static uint8_t big[65536] __attribute__((aligned(4096)));
+
+int vblk_seqread(void)
+{
+	int slot = probe(0);
+	if (slot < 0) {
+		rv_puts("no virtio-blk device\n");
+		return 1;
+	}
+	base = MMIO_BASE + MMIO_STRIDE * (uintptr_t)slot;
+	irq = (unsigned)slot + 1;
+	plic_setup();
+	setup(rd(R_VERSION), 0);
+	uint64_t cap = cfg32(0) | (uint64_t)cfg32(4) << 32, fold = 0, reqs = 0;
+	for (uint64_t s = 0; s < cap; s += sizeof(big) / 512) {
+		uint64_t n = cap - s < sizeof(big) / 512 ? cap - s : sizeof(big) / 512;
+		hdr = (struct req_hdr){ T_IN, 0, s };
+		status_byte = 0xff;
+		set_desc(0, &hdr, sizeof(hdr), 1, 1);
+		set_desc(1, big, (uint32_t)(n * 512), 1 | 2, 2);
+		set_desc(2, &status_byte, 1, 2, 0);
+		avail()[2 + (avail_idx % QSIZE)] = 0;
+		__asm__ volatile("fence rw, rw" ::: "memory");
+		avail()[1] = ++avail_idx;
+		__asm__ volatile("fence rw, rw" ::: "memory");
+		wr(R_QNOTIFY, 0);
+		while (used()[1] == used_seen)
+			;
+		used_seen++;
+		wr(R_IACK, rd(R_ISR));
+		plic_claim();
+		if (status_byte != 0)
+			break;
+		/* one word per sector: the I/O path is what is measured */
+		for (uint64_t k = 0; k < n; k++)
+			fold = (fold << 1 | fold >> 63) ^ *(volatile uint64_t *)(big + 512 * k + 8 * (k % 64));
+		reqs++;
+	}
+	put_kv("requests", reqs);
+	put_kv("status", status_byte);
+	put_kv("fold", fold);
+	return status_byte != 0;
+}

@@ -7,4 +7,6 @@ int vblk_run(void);
 /* Throws `rounds` batches of random descriptor chains at the device, then checks that it
  * still serves a read after a reset. Only the survivors are printed. */
 int vblk_fuzz(unsigned rounds);
+/* Reads the whole disk in 64 KiB requests and prints a fold of one word per sector. */
+int vblk_seqread(void);
 #endif
