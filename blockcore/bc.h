@@ -300,13 +300,12 @@ int bc_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len);
 
 /* ---- changing metadata ------------------------------------------------------------------- */
 
-/* What a driver reports while it amends (all members optional): progress in the terms of
- * qemu's amend status callback (done of total work units, total may change between calls),
- * and the warnings qemu prints in the middle of an amendment (one line, no program name). */
+/* What a driver reports while it amends (all members optional): the start, once the options
+ * are accepted and before anything changes, and progress in the terms of qemu's amend status
+ * callback (done of total work units; total may change between calls). */
 struct bc_amend_hooks {
-	void (*start)(void *opaque);   /* options accepted, nothing changed yet */
+	void (*start)(void *opaque);
 	void (*progress)(void *opaque, int64_t done, int64_t total);
-	void (*warn)(void *opaque, const char *msg);
 	void *opaque;
 };
 

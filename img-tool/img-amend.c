@@ -119,12 +119,6 @@ static void amend_print_msg(const char *msg)
 	fprintf(stderr, "%s\n", msg);
 }
 
-static void amend_warn_cb(void *opaque, const char *msg)
-{
-	(void)opaque;
-	amend_print_msg(msg);
-}
-
 static int amend_print_help(const char *fmt_name)
 {
 	const struct bc_format *fmt = bc_format_find(fmt_name);
@@ -170,7 +164,7 @@ static int amend_cache_flags(const char *mode, unsigned *flags)
 static int amend_image(const struct amend_args *a, struct amend_bar *bar)
 {
 	struct bc_open_opts o = { .format = a->fmt, .flags = BC_OPEN_RDWR };
-	struct bc_amend_hooks hooks = { amend_start_cb, amend_progress_cb, amend_warn_cb, bar };
+	struct bc_amend_hooks hooks = { amend_start_cb, amend_progress_cb, bar };
 	struct bc_err err = { 0 };
 	struct bc_opts *opts = NULL;
 	struct bc_image *img;
