@@ -21,7 +21,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: strata-vm -M virt -bios none|FIRMWARE -kernel FILE [-nographic] [-m MiB] [-append CMDLINE]\n"
+	fprintf(f, "usage: strata-vm -M virt[,dumpdtb=FILE] -bios none|FIRMWARE -kernel FILE [-nographic] [-m MiB] [-append CMDLINE]\n"
 		   "                 [-d in_asm,int,exec] [-D logfile] [-s] [-S] [-gdb tcp::PORT]\n"
 		   "                 [--jit=on|off|eager] [--stats]\n"
 		   "                 [-drive file=FILE[,format=raw|qcow2|vmdk|vdi][,if=virtio|none][,id=ID][,readonly=on]\n"

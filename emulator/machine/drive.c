@@ -106,9 +106,9 @@ int vm_drive_parse(struct vm_drive *d, const char *spec, char *err, size_t errle
 		} else if (!strcmp(key, "media") && !strcmp(v, "disk")) {
 			/* the only medium */
 		} else {
-			if (d->format || !strchr(spec, '='))
-				snprintf(err, errlen, "Block format '%s' does not support the option '%s'",
-					 d->format ? d->format : "raw", key);
+			/* qemu names the format; without format= (or before it) it probes, we do not */
+			if (d->format)
+				snprintf(err, errlen, "Block format '%s' does not support the option '%s'", d->format, key);
 			else
 				snprintf(err, errlen, "Invalid parameter '%s'", key);
 			rc = -EINVAL;
