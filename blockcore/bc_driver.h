@@ -36,6 +36,8 @@ struct bc_image {
 	bool probed_raw;
 	struct bc_aio *aio_done;       /* engine: synchronously completed requests */
 	bool aio_pending_file;         /* engine: requests queued on img->file */
+	bool discard_request;          /* engine: set during bc_discard (a guest's discard, which
+					* must read back as zeros, unlike a shrink's) */
 };
 
 struct bc_format {

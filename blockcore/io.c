@@ -144,7 +144,10 @@ int bc_discard(struct bc_image *img, uint64_t off, uint64_t len)
 		if (end <= start)
 			return 0;
 	}
-	return img->fmt->discard(img, start, end - start);
+	img->discard_request = true;
+	ret = img->fmt->discard(img, start, end - start);
+	img->discard_request = false;
+	return ret;
 }
 
 static int write_zero_buffer(struct bc_image *img, uint64_t off, uint64_t len)

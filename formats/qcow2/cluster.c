@@ -690,9 +690,49 @@ int qcow2_write_data(struct qcow2 *s, uint64_t off, const uint8_t *buf, size_t l
 }
 
 /*
+ * The entry a discard leaves, as qemu 7.2. A discard request (img->discard_request: bc_discard,
+ * a snapshot's VM state) must read as zeros afterwards, so a cluster that is allocated, or has
+ * a backing file below it, becomes a zero cluster (extended L2: no host cluster, every
+ * subcluster zero; v2 cannot say zero and is only discarded without a backing file); a
+ * cluster that already reads as zeros and holds no host cluster is left alone. Any other
+ * discard (a shrink's, past the new end) leaves the cluster unallocated, as qemu; with a
+ * backing file zero (v3), which is what qemu writes there when the image grows again.
+ * Returns false when nothing changes.
+ */
+static bool discard_entry(const struct qcow2 *s, uint64_t e, uint64_t bm, bool backing,
+			  uint64_t *ne, uint64_t *nbm)
+{
+	if (!s->img->discard_request) {
+		*ne = backing && s->h.version >= 3 && !s->ext_l2 ? QCOW2_OFLAG_ZERO : 0;
+		*nbm = backing && s->ext_l2 ? QCOW2_BITMAP_ALL_ZEROES : 0;
+		return *ne != e || *nbm != bm;
+	}
+	if (!backing && !has_host(s, e) && !(e & QCOW2_OFLAG_COMPRESSED))
+		return false;
+	if (s->ext_l2) {
+		*ne = 0;
+		*nbm = QCOW2_BITMAP_ALL_ZEROES;
+	} else {
+		*ne = s->h.version >= 3 ? QCOW2_OFLAG_ZERO : 0;
+		*nbm = 0;
+	}
+	return *ne != e || *nbm != bm;
+}
+
+/*
+ * Whether a discard handles [off, cend) of the cluster at cstart: qemu discards whole clusters
+ * only (also with extended L2), the partial last cluster of the image counting as whole.
+ */
+static bool discard_covers(const struct qcow2 *s, uint64_t off, uint64_t cstart, uint64_t cend)
+{
+	return off == cstart && (cend == cstart + s->cluster_size || cend >= s->img->size);
+}
+
+/*
  * Zeroes or discards whole clusters (whole subclusters with extended L2) of [off, off+len).
- * discard: make the range unallocated when nothing shows through from below, else zero.
- * unmap: host clusters may be freed. Frees happen after the L2 tables are on disk (5).
+ * discard: as qemu's discards (discard_entry, discard_covers). unmap: host clusters may
+ * be freed when zeroing. Like qemu, the L2 tables walked are allocated (zero flags need them).
+ * Frees happen after the L2 tables are on disk (5).
  */
 int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, bool unmap)
 {
@@ -704,51 +744,47 @@ int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, 
 
 	if (s->corrupt)
 		return -EIO;
+	if (discard && s->img->discard_request && backing && s->h.version < 3)
+		return 0; /* qemu refuses (the backing file would show through): a no-op */
 	while (off < end) {
 		uint64_t cstart = off & ~(cs - 1), cend = cstart + cs, e, bm, ne, nbm;
 		uint8_t *l2;
 		uint32_t idx;
 		if (cend > end)
 			cend = end;
-		ret = l2_lookup(s, off, false, &l2, &idx);
-		if (ret < 0)
-			goto out;
-		if (!l2) {
-			if (!backing || discard) {
-				off = cend;
-				continue;
-			}
-			ret = l2_lookup(s, off, true, &l2, &idx);
-			if (ret < 0)
-				goto out;
-		} else if (!(s->l1[off >> (s->cluster_bits + s->l2_bits)] & QCOW2_OFLAG_COPIED)) {
-			ret = l2_lookup(s, off, true, &l2, &idx); /* copies a snapshot's table */
-			if (ret < 0)
-				goto out;
-		}
-		get_entry(s, l2, idx, &e, &bm);
-		bool whole = off == cstart && cend == cstart + cs;
-		bool hv = has_host(s, e);
-		if ((e & QCOW2_OFLAG_COMPRESSED) && !whole) {
-			/* part of a compressed cluster: discard leaves it, zeroing rewrites it */
-			if (!discard) {
-				uint8_t *z = calloc(1, cs);
-				ret = z ? qcow2_write_data(s, off, z, (size_t)(cend - off)) : -ENOMEM;
-				free(z);
-				if (ret < 0)
-					goto out;
-			}
+		if (discard && !discard_covers(s, off, cstart, cend)) {
 			off = cend;
 			continue;
 		}
-		if (!s->ext_l2) {
+		/* as qemu: missing tables are allocated, a snapshot's shared table copied */
+		ret = l2_lookup(s, off, true, &l2, &idx);
+		if (ret < 0)
+			goto out;
+		get_entry(s, l2, idx, &e, &bm);
+		bool whole = discard || (off == cstart && cend == cstart + cs); /* discard_covers */
+		bool hv = has_host(s, e);
+		if ((e & QCOW2_OFLAG_COMPRESSED) && !whole) {
+			/* part of a compressed cluster: zeroing rewrites it */
+			uint8_t *z = calloc(1, cs);
+			ret = z ? qcow2_write_data(s, off, z, (size_t)(cend - off)) : -ENOMEM;
+			free(z);
+			if (ret < 0)
+				goto out;
+			off = cend;
+			continue;
+		}
+		if (discard) {
+			if (!discard_entry(s, e, bm, backing, &ne, &nbm)) {
+				off = cend;
+				continue;
+			}
+			bm = nbm;
+		} else if (!s->ext_l2) {
 			bool v3 = s->h.version >= 3;
-			if (discard)
-				ne = (backing && v3) ? QCOW2_OFLAG_ZERO : 0;
-			else if (v3)
+			if (v3)
 				ne = (!unmap && hv) ? (e | QCOW2_OFLAG_ZERO) : QCOW2_OFLAG_ZERO;
-			else if (!backing && (unmap || !hv))
-				ne = 0;
+			else if (!backing)
+				ne = 0; /* v2 reads unallocated as zeros; qemu frees even without unmap */
 			else {
 				ret = -ENOTSUP;
 				goto out;
@@ -758,13 +794,9 @@ int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, 
 			uint32_t sb = (uint32_t)(((cend - cstart) >> scb)) - 1;
 			uint64_t mask = (sb - sa + 1 == 32 ? 0xffffffffull
 							   : ((1ull << (sb - sa + 1)) - 1)) << sa;
-			nbm = bm & ~mask;
-			if (!(discard && !backing))
-				nbm |= mask << 32;
-			else
-				nbm &= ~(mask << 32);
+			nbm = (bm & ~mask) | mask << 32;
 			ne = e;
-			if ((nbm & 0xffffffffull) == 0 && (unmap || discard) && hv &&
+			if ((nbm & 0xffffffffull) == 0 && unmap && hv &&
 			    !(e & QCOW2_OFLAG_COMPRESSED))
 				ne = 0;
 			if (e & QCOW2_OFLAG_COMPRESSED)

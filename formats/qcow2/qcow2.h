@@ -52,6 +52,7 @@
 #define QCOW2_OFLAG_COPIED (1ull << 63)
 #define QCOW2_OFLAG_COMPRESSED (1ull << 62)
 #define QCOW2_OFLAG_ZERO 1ull
+#define QCOW2_BITMAP_ALL_ZEROES 0xffffffff00000000ull /* extended L2: every subcluster zero */
 #define QCOW2_L1_OFFSET_MASK 0x00fffffffffffe00ull
 #define QCOW2_L1_RESERVED 0x7f000000000001ffull
 #define QCOW2_L2_OFFSET_MASK 0x00fffffffffffe00ull

@@ -631,8 +631,10 @@ static int snapshot_create(struct bc_image *img, const struct bc_snapshot *sn,
 		goto out_io;
 	/* The VM state now lives in the snapshot; the active table need not keep it. */
 	if (vs) {
+		s->img->discard_request = true; /* as qemu: a discard request, not a full one */
 		ret = qcow2_zero_range(s, vm_state_offset(s), qcow2_align_up(vs, s->cluster_size),
 				       true, true);
+		s->img->discard_request = false;
 		if (ret < 0)
 			goto out_io;
 	}

@@ -277,9 +277,11 @@ static void e2e(const char *opts_text, uint64_t size)
 			memset(shadow + off, 0, (size_t)n);
 		} else {
 			struct qcow2 *s = img.priv;
-			uint64_t cs = s->ext_l2 ? s->cluster_size / 32 : s->cluster_size, a = (off + cs - 1) / cs * cs, b = (off + n) / cs * cs;
+			uint64_t cs = s->cluster_size, a = (off + cs - 1) / cs * cs;
+			uint64_t b = off + n == size ? size : (off + n) / cs * cs;
 			ret = bc_format_qcow2.discard(&img, off, n);
-			/* no backing: whole discarded clusters read 0, partial ones are left */
+			/* as qemu: whole discarded clusters read 0 (also with extended L2, and the
+			 * image's partial last one), partial ones are left */
 			if (a < b)
 				memset(shadow + a, 0, (size_t)(b - a));
 		}
