@@ -226,7 +226,7 @@ int bc_block_status(struct bc_image *img, uint64_t off, uint64_t len, struct bc_
 			break;
 		if (off >= below->size) {
 			/* past the end of a shorter backing image: reads as zeros */
-			ext->flags = BC_EXT_ZERO;
+			ext->flags = BC_EXT_ZERO | (ext->flags & BC_EXT_OFFSET);
 			return 0;
 		}
 		if (len > below->size - off)
@@ -234,7 +234,11 @@ int bc_block_status(struct bc_image *img, uint64_t off, uint64_t len, struct bc_
 		layer = below;
 		depth++;
 	}
-	ext->flags = BC_EXT_ZERO;
+	/*
+	 * Nothing below: zeros. A host offset the last layer reported stays (qemu-img map prints
+	 * it for unallocated subclusters of an allocated qcow2 cluster).
+	 */
+	ext->flags = BC_EXT_ZERO | (ext->flags & BC_EXT_OFFSET);
 	return 0;
 }
 

@@ -124,4 +124,28 @@ for opts in compat=1.1 compat=1.1,extended_l2=on compat=0.10; do
 	done
 done
 
+# --- 2. map of extended L2 images: unallocated subclusters of an allocated cluster carry the
+# host offset ("present": false, "offset": N), at the top of a chain, over a backing file and
+# past the end of a shorter one ---
+qemu-img create -q -f qcow2 short.qcow2 32k
+qemu-io -c "write -P 0x55 0 32k" short.qcow2 >/dev/null
+for bk in none base short; do
+	for cs in 64k 2M; do
+		rm -f m.qcow2
+		case $bk in
+		none) qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=$cs m.qcow2 4M ;;
+		*) qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=$cs -b $bk.qcow2 \
+			-F qcow2 m.qcow2 4M ;;
+		esac
+		qemu-io -c "write -P 1 4096 4096" -c "write -P 2 65536 2048" -c "write -z 200k 4k" \
+			-c "write -P 3 300k 64k" -c "write -z -u 2M 256k" -c "write -P 4 3M 8k" \
+			m.qcow2 >/dev/null
+		compare_img "map json, extended L2 (cluster_size=$cs backing=$bk)" \
+			map --output=json m.qcow2
+		compare_img "map human, extended L2 (cluster_size=$cs backing=$bk)" map m.qcow2
+		compare_img "map json window, extended L2 (cluster_size=$cs backing=$bk)" \
+			map --output=json --start-offset=5000 --max-length=400000 m.qcow2
+	done
+done
+
 tap_end
