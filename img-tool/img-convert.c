@@ -19,8 +19,12 @@ struct conv {
 	uint64_t whole;         /* target takes whole clusters of this size, in order; 0: any */
 	uint64_t written_end;   /* with whole: the target is written up to here */
 	bool compress;          /* -c: data clusters go through bc_write_compressed */
+	bool target_backing;    /* -B: the target's backing file provides the sources' backing */
+	uint64_t backing_end;   /* -B: size of the target's backing file; UINT64_MAX unknown */
 	uint8_t *buf;
 };
+
+enum conv_kind { CONV_DATA, CONV_ZERO, CONV_BACKING };
 
 static bool is_zero(const uint8_t *p, size_t n)
 {
@@ -124,20 +128,74 @@ static int conv_write_whole(struct conv *c, uint64_t off, uint64_t len)
 	return ret;
 }
 
+/*
+ * With -B, qemu-img asks the block status of the source above its own backing file: what the
+ * source's top layer leaves to its backing chain is taken to come from the target's backing
+ * file and is not copied (qemu does not compare the two). Without -B the whole chain counts.
+ */
+static int conv_layer_status(const struct conv *c, struct bc_image *src, uint64_t off,
+			     uint64_t len, struct bc_extent *e, enum conv_kind *kind)
+{
+	int ret = c->target_backing ? bc_block_status_layer(src, off, len, e)
+				    : bc_block_status(src, off, len, e);
+	if (ret < 0)
+		return ret;
+	if (c->target_backing && !(e->flags & BC_EXT_ALLOCATED)) {
+		struct bc_image *below = bc_backing(src);
+		uint64_t bsize = below ? bc_length(below) : 0;
+		/* past the end of the source's chain it reads zeros: those are zero runs */
+		if (off < bsize) {
+			if (e->len > bsize - off)
+				e->len = bsize - off;
+			*kind = CONV_BACKING;
+			return 0;
+		}
+		e->flags = BC_EXT_ZERO;
+	}
+	*kind = (e->flags & BC_EXT_ZERO) && !(e->flags & BC_EXT_DATA) ? CONV_ZERO : CONV_DATA;
+	return 0;
+}
+
+/*
+ * The run at off of src (base: its target offset) and what to do with it. Past the end of the
+ * target's backing file a zero run is left out, the target reads zeros there already; before
+ * it, it is zeroed so the backing file does not show through. Runs are split at that end, and
+ * -S 0 turns the zero runs that remain into data (fully allocated), as in qemu-img.
+ */
+static int conv_status(const struct conv *c, struct bc_image *src, uint64_t base, uint64_t off,
+		       uint64_t len, struct bc_extent *e, enum conv_kind *kind)
+{
+	int ret = conv_layer_status(c, src, off, len, e, kind);
+	uint64_t toff = base + off;
+
+	if (ret < 0)
+		return ret;
+	if (toff < c->backing_end && e->len > c->backing_end - toff)
+		e->len = c->backing_end - toff;
+	if (*kind == CONV_ZERO && toff >= c->backing_end)
+		*kind = CONV_BACKING;
+	if (*kind == CONV_ZERO && !c->sparse)
+		*kind = CONV_DATA;
+	return 0;
+}
+
 static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
 {
 	uint64_t size = bc_length(src);
 
 	for (uint64_t off = 0; off < size;) {
 		struct bc_extent e;
+		enum conv_kind kind;
 		uint64_t want = size - off < CONV_CHUNK ? size - off : CONV_CHUNK;
-		int ret = bc_block_status(src, off, want, &e);
+		int ret = conv_status(c, src, base, off, want, &e, &kind);
 		if (ret < 0) {
 			tool_error("error while reading block status at offset %" PRIu64 ": %s", off,
 				   strerror(-ret));
 			return ret;
 		}
-		if ((e.flags & BC_EXT_ZERO) && !(e.flags & BC_EXT_DATA)) {
+		if (kind == CONV_BACKING) {
+			/* the target's backing file provides it, or it reads zeros already */
+		} else if (kind == CONV_ZERO) {
 			if (!c->target_zero)
 				ret = bc_write_zeroes(c->dst, base + off, e.len, BC_ZERO_MAY_UNMAP);
 		} else if (c->whole) {
@@ -324,6 +382,11 @@ int img_convert(int argc, char **argv)
 	const char *out_fmt = a.out_fmt ? a.out_fmt : "raw";
 	if (conv_open_sources(&c, &a, &total) < 0)
 		goto out;
+	if (a.backing && a.nsrc > 1) {
+		tool_error("Having a backing file for the target makes no sense when concatenating "
+			   "multiple input images");
+		goto out;
+	}
 	if (a.compress && bc_format_find(out_fmt) && !bc_format_can_compress(bc_format_find(out_fmt))) {
 		/* qemu-img asks the output format before creating anything */
 		tool_error("Compression not supported for this file format");
@@ -341,6 +404,10 @@ int img_convert(int argc, char **argv)
 	}
 	c.sparse = a.sparse;
 	c.target_zero = (!a.no_create && !a.backing) || a.target_is_zero;
+	c.target_backing = a.backing != NULL;
+	c.backing_end = UINT64_MAX;
+	if (a.backing && !a.no_create && bc_backing(c.dst))
+		c.backing_end = bc_length(bc_backing(c.dst));
 	struct bc_info info;
 	if (bc_get_info(c.dst, &info, &err) == 0) {
 		if ((info.whole_clusters || a.compress) && info.cluster_size) {

@@ -148,4 +148,51 @@ for bk in none base short; do
 	done
 done
 
+# --- 3. convert -B: the source's status above its own backing file decides (what its chain
+# provides is left to the target's backing file), zero runs are zeroed before the end of the
+# target's backing file and left out past it, -S 0 fully allocates what is copied ---
+qemu-img create -q -f qcow2 cb.qcow2 4M
+qemu-io -c "write -P 0x11 0 2M" -c "write -P 0x12 3M 512k" cb.qcow2 >/dev/null
+cp cb.qcow2 cbcopy.qcow2
+qemu-img create -q -f qcow2 -b cb.qcow2 -F qcow2 cs.qcow2
+qemu-io -c "write -P 0x21 64k 128k" -c "write -z 1M 256k" -c "write -P 0 1536k 64k" \
+	-c "write -P 0x22 2560k 64k" -c "discard 3M 64k" cs.qcow2 >/dev/null
+qemu-img create -q -f qcow2 -b cs.qcow2 -F qcow2 ct.qcow2 6M
+qemu-io -c "write -P 0x31 2M 64k" -c "write -z 0 64k" -c "write -P 0x32 5M 64k" \
+	-c "write -z 4608k 64k" ct.qcow2 >/dev/null
+# standalone: the backing file's data in some clusters, zeros over its data, data past its end
+qemu-img create -q -f qcow2 cst.qcow2 6M
+qemu-io -c "write -P 0x11 0 1M" -c "write -P 0x33 1M 64k" -c "write -z 1536k 128k" \
+	-c "write -P 0x12 3M 128k" -c "write -P 0x44 5M 64k" cst.qcow2 >/dev/null
+
+# convert_case NAME ARGS...: strata-img and qemu-img convert ARGS into o.img / r.img.
+convert_case() {
+	name=$1
+	shift
+	rm -f o.img r.img
+	"$IMG" convert "$@" o.img >o.err 2>&1
+	tap_result $? "convert $name: strata-img" || sed 's/^/# /' o.err
+	qemu-img convert "$@" r.img >/dev/null 2>&1
+	same_images "convert $name" o.img r.img
+	ls -l o.img | awk '{print $5}' >o.size
+	ls -l r.img | awk '{print $5}' >r.size
+	same_file "convert $name: file size" o.size r.size
+}
+
+convert_case "-B the source's backing file" -O qcow2 -B cb.qcow2 -F qcow2 cs.qcow2
+convert_case "-B a copy of the source's backing file" -O qcow2 -B cbcopy.qcow2 -F qcow2 cs.qcow2
+convert_case "-B the middle of a chain" -O qcow2 -B cs.qcow2 -F qcow2 ct.qcow2
+convert_case "-B a chain's bottom" -O qcow2 -B cb.qcow2 -F qcow2 ct.qcow2
+convert_case "-B -S 0" -O qcow2 -S 0 -B cs.qcow2 -F qcow2 ct.qcow2
+convert_case "-B -c" -O qcow2 -c -B cs.qcow2 -F qcow2 ct.qcow2
+convert_case "-B standalone source" -O qcow2 -B cb.qcow2 -F qcow2 cst.qcow2
+convert_case "-B standalone source, extended L2" -O qcow2 -o extended_l2=on \
+	-B cb.qcow2 -F qcow2 cst.qcow2
+convert_case "-B standalone source, compat=0.10" -O qcow2 -o compat=0.10 \
+	-B cb.qcow2 -F qcow2 cst.qcow2
+convert_case "-B standalone source -S 0" -O qcow2 -S 0 -B cb.qcow2 -F qcow2 cst.qcow2
+convert_case "-S 0 without -B" -O qcow2 -S 0 ct.qcow2
+compare_img "convert -B with two sources" convert -O qcow2 -B cb.qcow2 -F qcow2 cs.qcow2 \
+	cst.qcow2 two.qcow2
+
 tap_end
