@@ -62,10 +62,14 @@ static uint64_t s_sstc(uint64_t arg)
 	uint64_t t = RV_CSR_READ(time);
 	RV_CSR_SET(sie, MIE_STIE);
 	RV_CSR_WRITE(stimecmp, t + 2000);
-	RV_CSR_SET(sstatus, 2);
-	while (!arg && !got[5])
+	/* wfi with SIE clear (it still wakes on a pending interrupt), then a window to take it:
+	 * an interrupt taken between the test of got[] and a wfi with SIE set would be lost */
+	while (!arg && !got[5]) {
 		__asm__ volatile("wfi");
-	RV_CSR_CLEAR(sstatus, 2);
+		RV_CSR_SET(sstatus, 2);
+		__asm__ volatile("nop");
+		RV_CSR_CLEAR(sstatus, 2);
+	}
 	return 1;
 }
 
@@ -96,10 +100,12 @@ int main(void)
 	rv_puts("-- timer interrupt through wfi\n");
 	*CLINT_MTIMECMP = *CLINT_MTIME + 1000;
 	RV_CSR_SET(mie, MIE_MTIE);
-	RV_CSR_SET(mstatus, 8);
-	while (!got[7])
+	while (!got[7]) { /* wfi with MIE clear, then take it: no lost wake-up (see s_sstc) */
 		__asm__ volatile("wfi");
-	RV_CSR_CLEAR(mstatus, 8);
+		RV_CSR_SET(mstatus, 8);
+		__asm__ volatile("nop");
+		RV_CSR_CLEAR(mstatus, 8);
+	}
 	rv_puts("mti taken: ");
 	rv_putdec(got[7]);
 	rv_putc('\n');
