@@ -76,6 +76,7 @@ TEST_DEPS += $(UNIT_BINS)
 -include tests/riscv/riscv.mk
 -include tests/riscv/fp/fp.mk
 -include bench/bench.mk
+-include tests/guest/guest.mk
 
 build-all: $(BINS) $(LIBBC)
 
