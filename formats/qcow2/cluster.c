@@ -761,7 +761,8 @@ int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, 
 		if (ret < 0)
 			goto out;
 		get_entry(s, l2, idx, &e, &bm);
-		bool whole = discard || (off == cstart && cend == cstart + cs); /* discard_covers */
+		/* the whole cluster (the partial last one counting as whole, as for discards) */
+		bool whole = discard || discard_covers(s, off, cstart, cend);
 		bool hv = has_host(s, e);
 		if ((e & QCOW2_OFLAG_COMPRESSED) && !whole) {
 			/* part of a compressed cluster: zeroing rewrites it */
@@ -794,10 +795,10 @@ int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, 
 			uint32_t sb = (uint32_t)(((cend - cstart) >> scb)) - 1;
 			uint64_t mask = (sb - sa + 1 == 32 ? 0xffffffffull
 							   : ((1ull << (sb - sa + 1)) - 1)) << sa;
-			nbm = (bm & ~mask) | mask << 32;
+			nbm = whole ? QCOW2_BITMAP_ALL_ZEROES : (bm & ~mask) | mask << 32;
 			ne = e;
-			if ((nbm & 0xffffffffull) == 0 && unmap && hv &&
-			    !(e & QCOW2_OFLAG_COMPRESSED))
+			/* qemu unmaps whole clusters only: some subclusters keep the host cluster */
+			if (whole && unmap && hv && !(e & QCOW2_OFLAG_COMPRESSED))
 				ne = 0;
 			if (e & QCOW2_OFLAG_COMPRESSED)
 				ne = 0;

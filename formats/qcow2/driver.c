@@ -445,55 +445,118 @@ static int qcow2_discard(struct bc_image *img, uint64_t off, uint64_t len)
 	return zero_common(img, off, len, true, true);
 }
 
+/*
+ * Whether [off, off+len) (clamped to the image) reads as zeros by block status through the
+ * backing chain: zero or unallocated clusters, not data that happens to be zeros.
+ */
+static int reads_as_zeros(struct bc_image *img, uint64_t off, uint64_t len, bool *zero)
+{
+	*zero = true;
+	if (off >= img->size)
+		return 0;
+	if (len > img->size - off)
+		len = img->size - off;
+	while (len) {
+		struct bc_extent ext;
+		int ret = bc_block_status(img, off, len, &ext);
+		if (ret < 0)
+			return ret;
+		if (!(ext.flags & BC_EXT_ZERO) || !ext.len || ext.len > len) {
+			*zero = false;
+			return 0;
+		}
+		off += ext.len;
+		len -= ext.len;
+	}
+	return 0;
+}
+
+/* [off, end) from a (sub)cluster boundary: zero flags, or zeros written where they cannot be. */
+static int zero_aligned(struct bc_image *img, uint64_t off, uint64_t end, bool unmap,
+			const uint8_t *z)
+{
+	struct qcow2 *s = img->priv;
+	uint64_t g = s->ext_l2 ? 1ull << s->sc_bits : s->cluster_size;
+	int ret = zero_common(img, off, end - off, false, unmap);
+
+	if (ret != -ENOTSUP)
+		return ret;
+	ret = 0;
+	for (uint64_t p = off; ret == 0 && p < end; p += g)
+		ret = qcow2_write_data(s, p, z, (size_t)(end - p < g ? end - p : g));
+	return ret;
+}
+
+/*
+ * A piece [off, end) of a write-zeroes request inside one (sub)cluster, as qemu 7.2 handles
+ * it: when the rest of the (sub)cluster reads as zeros and this image holds no data there
+ * (unallocated or zero), the whole (sub)cluster becomes a zero (sub)cluster; otherwise (or
+ * when zero flags cannot be used, v2 over a backing file) zeros are written.
+ */
+static int zero_piece(struct bc_image *img, uint64_t off, uint64_t end, bool unmap,
+		      const uint8_t *z)
+{
+	struct qcow2 *s = img->priv;
+	uint64_t g = s->ext_l2 ? 1ull << s->sc_bits : s->cluster_size;
+	uint64_t start = off / g * g, head = off - start, tail = qcow2_align_up(end, g) - end;
+	struct bc_extent ext;
+	bool zh, zt;
+	int ret;
+
+	if (end == img->size)
+		tail = 0;
+	if (!head && !tail)
+		return zero_aligned(img, off, end, unmap, z);
+	ret = reads_as_zeros(img, start, head, &zh);
+	if (ret == 0)
+		ret = reads_as_zeros(img, end, tail, &zt);
+	if (ret == 0 && zh && zt)
+		ret = qcow2_status(s, start, g, &ext);
+	if (ret < 0)
+		return ret;
+	ret = -ENOTSUP;
+	if (zh && zt && !(ext.flags & BC_EXT_DATA))
+		ret = zero_common(img, start, g, false, unmap);
+	if (ret == -ENOTSUP)
+		ret = qcow2_write_data(s, off, z, (size_t)(end - off));
+	return ret;
+}
+
+/*
+ * Split as qemu's block layer splits a write-zeroes request: an unaligned head up to the
+ * first (sub)cluster boundary, the aligned middle, an unaligned tail; each piece on its own.
+ */
 static int qcow2_write_zeroes(struct bc_image *img, uint64_t off, uint64_t len, unsigned flags)
 {
 	struct qcow2 *s = img->priv;
 	uint64_t g = s->ext_l2 ? 1ull << s->sc_bits : s->cluster_size;
-	uint64_t a = qcow2_align_up(off, g), b = (off + len) / g * g, end = off + len;
-	int ret;
+	uint64_t end = off + len, tail = end % g;
+	bool unmap = flags & BC_ZERO_MAY_UNMAP;
+	uint8_t *z;
+	int ret = 0;
 
-	if (end == img->size)
-		b = qcow2_align_up(end, g);
-	if (a >= b || a != off || b < end) {
-		/* Unaligned edges: zero the aligned middle, write zeros around it. */
-		uint8_t *z;
-		if (!s->writable)
-			return -EROFS;
-		if (a < b && b > end)
-			b = end / g * g;
-		if (a >= b) {
-			a = b = end;
-		}
-		z = calloc(1, g);
-		if (!z)
-			return -ENOMEM;
-		ret = 0;
-		for (uint64_t p = off; ret == 0 && p < a && p < end; ) {
-			uint64_t n = (a < end ? a : end) - p;
-			if (n > g)
-				n = g;
-			ret = qcow2_write_data(s, p, z, (size_t)n);
-			p += n;
-		}
-		if (ret == 0 && a < b) {
-			ret = zero_common(img, a, b - a, false, flags & BC_ZERO_MAY_UNMAP);
-			if (ret == -ENOTSUP) {
-				ret = 0;
-				for (uint64_t p = a; ret == 0 && p < b; p += g)
-					ret = qcow2_write_data(s, p, z, (size_t)g);
-			}
-		}
-		for (uint64_t p = b > a ? b : a; ret == 0 && p < end; ) {
-			uint64_t n = end - p;
-			if (n > g)
-				n = g;
-			ret = qcow2_write_data(s, p, z, (size_t)n);
-			p += n;
-		}
-		free(z);
-		return ret;
+	if (!s->writable)
+		return -EROFS;
+	if (s->corrupt)
+		return -EIO;
+	if (off % g == 0 && (tail == 0 || end == img->size))
+		return zero_common(img, off, len, false, unmap);
+	z = calloc(1, g);
+	if (!z)
+		return -ENOMEM;
+	if (off % g) {
+		uint64_t n = qcow2_align_up(off, g) < end ? qcow2_align_up(off, g) : end;
+		ret = zero_piece(img, off, n, unmap, z);
+		off = n;
 	}
-	return zero_common(img, off, len, false, flags & BC_ZERO_MAY_UNMAP);
+	if (ret == 0 && off < end && tail && end - off > g) {
+		ret = zero_aligned(img, off, end - tail, unmap, z);
+		off = end - tail;
+	}
+	if (ret == 0 && off < end)
+		ret = zero_piece(img, off, end, unmap, z);
+	free(z);
+	return ret;
 }
 
 /*

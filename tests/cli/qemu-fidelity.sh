@@ -3,6 +3,7 @@
 # inputs against the real tools (map JSON, qemu-img compare, qemu-img check clean):
 #  1. qcow2 discard (qemu's discard request) and write-zeroes: zero clusters vs unallocated per
 #     compat, backing file and extended L2; whole clusters only; L2 tables allocated as qemu;
+#     write -z over part of a (sub)cluster whose rest reads as zeros zeroes it whole;
 #  2. qemu-img map with extended L2: host offsets of unallocated subclusters of allocated
 #     clusters;
 #  3. convert -B: what the backing file provides is skipped, zero ranges over backing data
@@ -89,6 +90,43 @@ for opts in compat=1.1 compat=0.10 compat=1.1,extended_l2=on; do
 		run_io qemu-io r.qcow2 "$op 600M $C" "$op 0 $((2 * C))" >/dev/null 2>&1
 		run_io "$IO" o.qcow2 "$op 600M $C" "$op 0 $((2 * C))" >/dev/null 2>&1
 		same_images "$op without L2 tables [$opts]" o.qcow2 r.qcow2
+	done
+done
+
+# write -z over part of a (sub)cluster: when the rest of it reads as zeros (through the
+# backing file) and holds no data, qemu makes the whole (sub)cluster zero without allocating;
+# otherwise it writes zeros. Unaligned heads and tails, several clusters, the partial last
+# cluster, data (also compressed) next to the range, a backing file shorter than the image.
+qemu-img create -q -f qcow2 short.qcow2 96k
+qemu-io -c "write -P 0x55 0 40k" short.qcow2 >/dev/null
+for opts in compat=1.1 compat=0.10 compat=1.1,extended_l2=on \
+	compat=1.1,extended_l2=on,cluster_size=128k; do
+	for bk in none base short; do
+		for u in "" " -u"; do
+			for t in o r; do
+				rm -f $t.qcow2
+				if [ $bk = none ]; then
+					qemu-img create -q -f qcow2 -o "$opts" $t.qcow2 $((16 * C + 8192))
+				else
+					qemu-img create -q -f qcow2 -o "$opts" -b $bk.qcow2 -F qcow2 \
+						$t.qcow2 $((16 * C + 8192))
+				fi
+				qemu-io -c "write -P 0x11 0 $((2 * C))" -c "write -z $((5 * C)) $C" \
+					-c "write -c -P 0x22 $((3 * C)) $C" \
+					-c "write -P 0x33 $((12 * C)) 2048" $t.qcow2 >/dev/null
+			done
+			set -- "write -z$u $((6 * C + 512)) 4096" "write -z$u $((7 * C)) 1024" \
+				"write -z$u $((8 * C + 1024)) $((2 * C))" "write -z$u $((C + 512)) 512" \
+				"write -z$u $((5 * C + 512)) 512" "write -z$u $((3 * C + 512)) 512" \
+				"write -z$u $((11 * C + 4096)) $((3 * C - 8192))" \
+				"write -z$u $((16 * C + 512)) 1024" "write -z$u $((15 * C + 8192)) 4096"
+			run_io qemu-io r.qcow2 "$@" >/dev/null 2>&1
+			run_io "$IO" o.qcow2 "$@" >o.io 2>&1
+			! grep -qiE 'error|fail' o.io
+			tap_result $? "write -z$u partial (sub)clusters [$opts backing=$bk]: strata-io" ||
+				sed 's/^/# /' o.io
+			same_images "write -z$u partial (sub)clusters [$opts backing=$bk]" o.qcow2 r.qcow2
+		done
 	done
 done
 
