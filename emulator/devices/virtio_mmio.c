@@ -23,7 +23,8 @@ static void reset(struct vm_virtio_mmio *t)
 {
 	t->status = t->isr = 0;
 	t->dev_feat_sel = t->drv_feat_sel = t->queue_sel = 0;
-	t->guest_page_size = 0;
+	/* GuestPageSize survives a device reset (as in QEMU): Linux writes it once at probe,
+	 * before the virtio core resets the device, and never again. */
 	t->queue_align = 4096;
 	t->driver_features = 0;
 	t->broken = false;
