@@ -5,6 +5,7 @@
 #include "emulator/cpu/cpu.h"
 #include "emulator/cpu/jit.h"
 #include "emulator/cpu/mem.h"
+#include "emulator/cpu/muldiv.h"
 #include "emulator/cpu/ops.h"
 #include "emulator/machine/bus.h"
 
@@ -52,21 +53,6 @@ void rv_cpu_reset(struct rv_cpu *cpu, uint64_t pc)
 	cpu->resv_addr = ~0ULL;
 	cpu->wfi = false;
 	rv_tlb_flush(cpu);
-}
-
-static uint64_t mulh64(int64_t a, int64_t b)
-{
-	return (uint64_t)(((__int128)a * b) >> 64);
-}
-
-static uint64_t mulhu64(uint64_t a, uint64_t b)
-{
-	return (uint64_t)(((unsigned __int128)a * b) >> 64);
-}
-
-static uint64_t mulhsu64(int64_t a, uint64_t b)
-{
-	return (uint64_t)(((__int128)a * (unsigned __int128)b) >> 64);
 }
 
 static void illegal(struct rv_cpu *cpu, const struct rv_insn *in)
@@ -567,56 +553,41 @@ jumped:
 		x[in->rd] = a * b;
 		RETIRE_NEXT();
 	L_OP_MULH:
-		x[in->rd] = mulh64((int64_t)a, (int64_t)b);
+		x[in->rd] = rv_mulh(a, b);
 		RETIRE_NEXT();
 	L_OP_MULHSU:
-		x[in->rd] = mulhsu64((int64_t)a, b);
+		x[in->rd] = rv_mulhsu(a, b);
 		RETIRE_NEXT();
 	L_OP_MULHU:
-		x[in->rd] = mulhu64(a, b);
+		x[in->rd] = rv_mulhu(a, b);
 		RETIRE_NEXT();
 	L_OP_DIV:
-			x[in->rd] = b == 0 ? ~0ULL
-				  : ((int64_t)a == INT64_MIN && (int64_t)b == -1) ? a
-				  : (uint64_t)((int64_t)a / (int64_t)b);
-			RETIRE_NEXT();
+		x[in->rd] = rv_div(a, b);
+		RETIRE_NEXT();
 	L_OP_DIVU:
-		x[in->rd] = b == 0 ? ~0ULL : a / b;
+		x[in->rd] = rv_divu(a, b);
 		RETIRE_NEXT();
 	L_OP_REM:
-			x[in->rd] = b == 0 ? a : ((int64_t)a == INT64_MIN && (int64_t)b == -1) ? 0
-				  : (uint64_t)((int64_t)a % (int64_t)b);
-			RETIRE_NEXT();
+		x[in->rd] = rv_rem(a, b);
+		RETIRE_NEXT();
 	L_OP_REMU:
-		x[in->rd] = b == 0 ? a : a % b;
+		x[in->rd] = rv_remu(a, b);
 		RETIRE_NEXT();
 	L_OP_MULW:
 		x[in->rd] = (uint64_t)(int32_t)(uint32_t)(a * b);
 		RETIRE_NEXT();
 	L_OP_DIVW:
-		{
-			int32_t s1 = (int32_t)a, s2 = (int32_t)b;
-			x[in->rd] = (uint64_t)(int64_t)(s2 == 0 ? -1 : (s1 == INT32_MIN && s2 == -1) ? s1 : s1 / s2);
-			RETIRE_NEXT();
-		}
+		x[in->rd] = rv_divw(a, b);
+		RETIRE_NEXT();
 	L_OP_DIVUW:
-		{
-			uint32_t u1 = (uint32_t)a, u2 = (uint32_t)b;
-			x[in->rd] = (uint64_t)(int32_t)(u2 == 0 ? ~0u : u1 / u2);
-			RETIRE_NEXT();
-		}
+		x[in->rd] = rv_divuw(a, b);
+		RETIRE_NEXT();
 	L_OP_REMW:
-		{
-			int32_t s1 = (int32_t)a, s2 = (int32_t)b;
-			x[in->rd] = (uint64_t)(int64_t)(s2 == 0 ? s1 : (s1 == INT32_MIN && s2 == -1) ? 0 : s1 % s2);
-			RETIRE_NEXT();
-		}
+		x[in->rd] = rv_remw(a, b);
+		RETIRE_NEXT();
 	L_OP_REMUW:
-		{
-			uint32_t u1 = (uint32_t)a, u2 = (uint32_t)b;
-			x[in->rd] = (uint64_t)(int32_t)(u2 == 0 ? u1 : u1 % u2);
-			RETIRE_NEXT();
-		}
+		x[in->rd] = rv_remuw(a, b);
+		RETIRE_NEXT();
 	L_OP_FENCE:
 		RETIRE_NEXT();
 	L_OP_FENCE_I:

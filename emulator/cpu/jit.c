@@ -8,6 +8,7 @@
  * hand over to C code without any register write-back.
  */
 #include "emulator/cpu/jit.h"
+#include "emulator/cpu/muldiv.h"
 #include "emulator/cpu/ops.h"
 
 #include <errno.h>
@@ -55,43 +56,6 @@ struct tctx {
 	struct stub stubs[JIT_MAX_STUBS];
 	unsigned nstubs;
 };
-
-/* ---- helpers called from generated code (same semantics as the interpreter) ---- */
-
-static uint64_t h_div(uint64_t a, uint64_t b)
-{
-	return b == 0 ? ~0ULL : ((int64_t)a == INT64_MIN && (int64_t)b == -1) ? a : (uint64_t)((int64_t)a / (int64_t)b);
-}
-static uint64_t h_divu(uint64_t a, uint64_t b) { return b == 0 ? ~0ULL : a / b; }
-static uint64_t h_rem(uint64_t a, uint64_t b)
-{
-	return b == 0 ? a : ((int64_t)a == INT64_MIN && (int64_t)b == -1) ? 0 : (uint64_t)((int64_t)a % (int64_t)b);
-}
-static uint64_t h_remu(uint64_t a, uint64_t b) { return b == 0 ? a : a % b; }
-static uint64_t h_divw(uint64_t a, uint64_t b)
-{
-	int32_t s1 = (int32_t)a, s2 = (int32_t)b;
-	return (uint64_t)(int64_t)(s2 == 0 ? -1 : (s1 == INT32_MIN && s2 == -1) ? s1 : s1 / s2);
-}
-static uint64_t h_divuw(uint64_t a, uint64_t b)
-{
-	uint32_t u1 = (uint32_t)a, u2 = (uint32_t)b;
-	return (uint64_t)(int32_t)(u2 == 0 ? ~0u : u1 / u2);
-}
-static uint64_t h_remw(uint64_t a, uint64_t b)
-{
-	int32_t s1 = (int32_t)a, s2 = (int32_t)b;
-	return (uint64_t)(int64_t)(s2 == 0 ? s1 : (s1 == INT32_MIN && s2 == -1) ? 0 : s1 % s2);
-}
-static uint64_t h_remuw(uint64_t a, uint64_t b)
-{
-	uint32_t u1 = (uint32_t)a, u2 = (uint32_t)b;
-	return (uint64_t)(int32_t)(u2 == 0 ? u1 : u1 % u2);
-}
-static uint64_t h_mulhsu(uint64_t a, uint64_t b)
-{
-	return (uint64_t)(((__int128)(int64_t)a * (unsigned __int128)b) >> 64);
-}
 
 /* ---- code buffer ---- */
 
@@ -506,15 +470,15 @@ static int emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsi
 		if (in->rd)
 			emit_mul(t, in);
 		return 1;
-	case OP_MULHSU: emit_call2(t, in, h_mulhsu); return 1;
-	case OP_DIV: emit_call2(t, in, h_div); return 1;
-	case OP_DIVU: emit_call2(t, in, h_divu); return 1;
-	case OP_REM: emit_call2(t, in, h_rem); return 1;
-	case OP_REMU: emit_call2(t, in, h_remu); return 1;
-	case OP_DIVW: emit_call2(t, in, h_divw); return 1;
-	case OP_DIVUW: emit_call2(t, in, h_divuw); return 1;
-	case OP_REMW: emit_call2(t, in, h_remw); return 1;
-	case OP_REMUW: emit_call2(t, in, h_remuw); return 1;
+	case OP_MULHSU: emit_call2(t, in, rv_mulhsu); return 1;
+	case OP_DIV: emit_call2(t, in, rv_div); return 1;
+	case OP_DIVU: emit_call2(t, in, rv_divu); return 1;
+	case OP_REM: emit_call2(t, in, rv_rem); return 1;
+	case OP_REMU: emit_call2(t, in, rv_remu); return 1;
+	case OP_DIVW: emit_call2(t, in, rv_divw); return 1;
+	case OP_DIVUW: emit_call2(t, in, rv_divuw); return 1;
+	case OP_REMW: emit_call2(t, in, rv_remw); return 1;
+	case OP_REMUW: emit_call2(t, in, rv_remuw); return 1;
 	case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
 		emit_load(t, in, off, count);
 		return 1;
