@@ -7,7 +7,7 @@
 #include "emulator/cpu/mem.h"
 #include "emulator/cpu/muldiv.h"
 #include "emulator/cpu/ops.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * also why sfence.vma with an ASID simply flushes (only the current ASID is ever cached). */
 #include "emulator/cpu/cpu.h"
 #include "emulator/cpu/mem.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <string.h>
 

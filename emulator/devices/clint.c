@@ -1,7 +1,7 @@
 /* clint.c - SiFive CLINT for one hart: msip at +0, mtimecmp at +0x4000, mtime at +0xbff8.
  * 32- and 64-bit accesses; the machine turns msip/mtimecmp into MSIP/MTIP between batches. */
 #include "emulator/devices/devices.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <errno.h>
 

@@ -3,7 +3,7 @@
  * command 1) and the write(2) system call of the proxy-syscall protocol (device 0, payload
  * = address of an 8-word request: {64, fd, buf, len, ...}). */
 #include "emulator/devices/devices.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
  * latches a request while the source's line is high and the source has no request in
  * service; the claim clears it, and the completion lets a still-high line request again. */
 #include "emulator/devices/devices.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <errno.h>
 #include <string.h>

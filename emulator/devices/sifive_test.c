@@ -1,7 +1,7 @@
 /* sifive_test.c - the test/poweroff device: 0x5555 = pass (exit 0), (code << 16) | 0x3333 =
  * fail with `code`, 0x7777 = reset (treated as a clean exit: there is no reboot yet). */
 #include "emulator/devices/devices.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 static int test_read(void *opaque, uint64_t off, unsigned size, uint64_t *val)
 {

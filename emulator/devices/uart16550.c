@@ -2,7 +2,7 @@
  * once; receive comes from a host fd polled by the machine between batches. Interrupts
  * (received data, transmitter empty) are a level the machine routes to the PLIC. */
 #include "emulator/devices/devices.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <errno.h>
 #include <poll.h>

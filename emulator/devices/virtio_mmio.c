@@ -2,7 +2,7 @@
  * 4.2.4 for the legacy version 1). Queue memory is only looked at when the driver notifies;
  * virtqueue.c does that part. */
 #include "emulator/devices/virtio_mmio.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <errno.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * tables or puts a readable buffer after a writable one marks the device broken instead of
  * being served (section 2.6.4.2 and 2.1.2), and the emulator carries on. */
 #include "emulator/devices/virtio_mmio.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <errno.h>
 #include <string.h>

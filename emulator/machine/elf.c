@@ -2,7 +2,7 @@
  * helpers from a buffer, never through packed structs, so a damaged file cannot make us
  * read outside it. */
 #include "emulator/machine/elf.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
 #include "emulator/devices/devices.h"
 #include "emulator/devices/virtio_blk.h"
 #include "emulator/devices/virtio_mmio.h"
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
 /* bus.c - physical address dispatch; see bus.h. */
-#include "emulator/machine/bus.h"
+#include "emulator/bus/bus.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * The CPU reaches RAM directly through host pointers (vm_bus_ram) and everything else
  * through sized reads and writes dispatched by address; an address outside every region is
  * an access fault (-EFAULT). */
-#ifndef STRATA_EMULATOR_MACHINE_BUS_H
-#define STRATA_EMULATOR_MACHINE_BUS_H
+#ifndef STRATA_EMULATOR_BUS_BUS_H
+#define STRATA_EMULATOR_BUS_BUS_H
 
 #include <stdbool.h>
 #include <stdint.h>
