@@ -5,6 +5,7 @@
  *             [-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on]]
  *             [-device virtio-blk-device,drive=ID] [-snapshot] [-global virtio-mmio.force-legacy=on|off]
  * The exit status is the guest's exit code (sifive_test or HTIF); 1 on usage or load errors. */
+#include "emulator/host/loop.h"
 #include "emulator/machine/drive.h"
 #include "emulator/machine/virt.h"
 #include "emulator/trace.h"
@@ -120,7 +121,10 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(a, "-nographic") || !strcmp(a, "-no-reboot")) {
+		} else if (!strcmp(a, "-nographic")) {
+			takes = false;
+		} else if (!strcmp(a, "-no-reboot")) {
+			cfg.no_reboot = true;
 			takes = false;
 		} else if (!strcmp(a, "--stats")) {
 			stats = true; /* strata-vm only: instructions and guest MIPS on stderr at exit */
@@ -228,11 +232,17 @@ int main(int argc, char **argv)
 		cfg.console_in = STDIN_FILENO;
 
 	int code = 1;
+	struct vm_loop *loop = NULL;
 	static struct vm_virt vm; /* large (TLBs): keep it off the stack */
 	char err[256];
 	if (attach_drives(drives, ndrives, devs, order, norder, snapshot_all, &cfg))
 		goto out_drives;
-	int crc = vm_virt_create(&vm, &cfg, err, sizeof(err));
+	loop = vm_loop_new();
+	if (!loop) {
+		fprintf(stderr, "strata-vm: cannot create the event loop\n");
+		goto out_drives;
+	}
+	int crc = vm_virt_create(&vm, &cfg, loop, err, sizeof(err));
 	if (crc) {
 		fprintf(stderr, "strata-vm: %s\n", err);
 		if (crc == -ECANCELED) /* dumpdtb done */
@@ -260,8 +270,7 @@ int main(int argc, char **argv)
 			code = vm.exit.code;
 		}
 	} else {
-		vm_virt_run(&vm, 0);
-		code = vm.exit.code;
+		code = vm_virt_main(&vm);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (stats) {
@@ -281,6 +290,7 @@ int main(int argc, char **argv)
 	vm_virt_destroy(&vm);
 	fflush(stdout);
 out_drives:
+	vm_loop_free(loop);
 	/* images are flushed and closed whatever the guest did (snapshot overlays vanish) */
 	for (int i = 0; i < ndrives; i++) {
 		if (drives[i].img && vm_drive_close(&drives[i]) < 0)

@@ -28,6 +28,13 @@ void vm_bus_destroy(struct vm_bus *bus)
 	bus->ram = NULL;
 }
 
+void vm_bus_clear_ram(struct vm_bus *bus)
+{
+	/* private anonymous pages come back zero-filled, and untouched ones cost nothing */
+	if (madvise(bus->ram, bus->ram_size, MADV_DONTNEED))
+		memset(bus->ram, 0, bus->ram_size);
+}
+
 int vm_bus_add(struct vm_bus *bus, uint64_t base, uint64_t size, const struct vm_mmio_ops *ops, void *opaque)
 {
 	if (bus->nregions == VM_BUS_MAX_REGIONS)

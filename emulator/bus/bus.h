@@ -36,6 +36,8 @@ struct vm_bus {
 
 int vm_bus_init(struct vm_bus *bus, uint64_t ram_base, uint64_t ram_size);
 void vm_bus_destroy(struct vm_bus *bus);
+/* Gives RAM back to the host: every byte reads as zero again (system reset). */
+void vm_bus_clear_ram(struct vm_bus *bus);
 int vm_bus_add(struct vm_bus *bus, uint64_t base, uint64_t size, const struct vm_mmio_ops *ops, void *opaque);
 /* Host pointer for [pa, pa+len) if it lies entirely in RAM, else NULL. */
 static inline uint8_t *vm_bus_ram(struct vm_bus *bus, uint64_t pa, uint64_t len)

@@ -160,7 +160,10 @@ struct rv_cpu {
 
 int rv_cpu_init(struct rv_cpu *cpu, struct vm_bus *bus);
 void rv_cpu_destroy(struct rv_cpu *cpu);
+/* Architectural reset: registers and every CSR (mhartid kept), pc = `pc`, M-mode. */
 void rv_cpu_reset(struct rv_cpu *cpu, uint64_t pc);
+/* Drops every decoded and compiled block (RAM rewritten as a whole: reset, loadvm). */
+void rv_cpu_flush_code(struct rv_cpu *cpu);
 
 /* Executes up to `budget` instructions (fewer if the batch is ended early). */
 void rv_run(struct rv_cpu *cpu, int64_t budget);

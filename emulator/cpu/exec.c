@@ -46,13 +46,26 @@ void rv_cpu_reset(struct rv_cpu *cpu, uint64_t pc)
 {
 	memset(cpu->x, 0, sizeof(cpu->x));
 	memset(cpu->f, 0, sizeof(cpu->f));
+	cpu->fflags = cpu->frm = 0;
 	cpu->pc = pc;
 	cpu->priv = RV_PRIV_M;
+	/* every CSR back to its reset value (a system_reset reuses the hart) */
+	uint64_t hartid = cpu->mhartid;
+	memset(&cpu->mstatus, 0, (size_t)((char *)&cpu->mhartid - (char *)&cpu->mstatus));
+	cpu->mhartid = hartid;
 	cpu->mstatus = 2ULL << 32 | 2ULL << 34;
-	cpu->misa = 0;
+	cpu->seip_ext = false;
+	memset(cpu->pmpcfg, 0, sizeof(cpu->pmpcfg));
+	memset(cpu->pmpaddr, 0, sizeof(cpu->pmpaddr));
+	cpu->pmp_active = false;
 	cpu->resv_addr = ~0ULL;
 	cpu->wfi = false;
 	rv_tlb_flush(cpu);
+}
+
+void rv_cpu_flush_code(struct rv_cpu *cpu)
+{
+	rv_code_write(cpu, cpu->bus->ram_base, cpu->bus->ram_size);
 }
 
 static void illegal(struct rv_cpu *cpu, const struct rv_insn *in)

@@ -52,3 +52,9 @@ int vm_clint_init(struct vm_clint *c, struct vm_bus *bus, uint64_t base, struct 
 	*c = (struct vm_clint){ .clock = clock, .mtimecmp = ~0ULL };
 	return vm_bus_add(bus, base, 0x10000, &clint_ops, c);
 }
+
+void vm_clint_reset(struct vm_clint *c)
+{
+	c->msip = 0;
+	c->mtimecmp = ~0ULL;
+}

@@ -38,6 +38,7 @@ struct vm_uart {
 bool vm_uart_irq(const struct vm_uart *u);
 int vm_uart_init(struct vm_uart *u, struct vm_bus *bus, uint64_t base, FILE *out, int in_fd);
 void vm_uart_poll(struct vm_uart *u); /* reads pending host input; flushes output */
+void vm_uart_reset(struct vm_uart *u);
 
 /* ---- PLIC: interrupt sources 1..95, contexts 0 (hart 0 M-mode) and 1 (hart 0 S-mode) ---- */
 #define VM_PLIC_SOURCES 96
@@ -50,6 +51,7 @@ struct vm_plic {
 	uint32_t threshold[VM_PLIC_CONTEXTS];
 };
 int vm_plic_init(struct vm_plic *p, struct vm_bus *bus, uint64_t base);
+void vm_plic_reset(struct vm_plic *p);
 /* Reports the level of source `irq`'s line (a high line latches a request). */
 void vm_plic_set(struct vm_plic *p, unsigned irq, bool level);
 /* Whether context `ctx` has an interrupt to claim (its MEIP/SEIP line). */
@@ -62,10 +64,12 @@ struct vm_clint {
 	uint64_t mtimecmp;
 };
 int vm_clint_init(struct vm_clint *c, struct vm_bus *bus, uint64_t base, struct vm_clock *clock);
+void vm_clint_reset(struct vm_clint *c);
 
 /* ---- sifive_test: exit / reset requests ---- */
 struct vm_exit_state {
-	bool requested;
+	bool requested; /* the guest asked to power off (code) or, with `reset`, to reboot */
+	bool reset;
 	int code;
 };
 int vm_sifive_test_init(struct vm_exit_state *st, struct vm_bus *bus, uint64_t base);

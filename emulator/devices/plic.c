@@ -107,3 +107,8 @@ int vm_plic_init(struct vm_plic *p, struct vm_bus *bus, uint64_t base)
 	memset(p, 0, sizeof(*p));
 	return vm_bus_add(bus, base, 0x400000, &plic_ops, p);
 }
+
+void vm_plic_reset(struct vm_plic *p)
+{
+	memset(p, 0, sizeof(*p));
+}

@@ -1,5 +1,5 @@
 /* sifive_test.c - the test/poweroff device: 0x5555 = pass (exit 0), (code << 16) | 0x3333 =
- * fail with `code`, 0x7777 = reset (treated as a clean exit: there is no reboot yet). */
+ * fail with `code`, 0x7777 = reset (the machine reboots, or exits 0 with -no-reboot). */
 #include "emulator/devices/devices.h"
 #include "emulator/bus/bus.h"
 
@@ -22,8 +22,12 @@ static int test_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 		st->code = (int)((val >> 16) & 0xffff);
 		break;
 	case 0x5555:
+		st->requested = true;
+		st->code = 0;
+		break;
 	case 0x7777:
 		st->requested = true;
+		st->reset = true;
 		st->code = 0;
 		break;
 	default:

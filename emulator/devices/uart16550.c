@@ -120,3 +120,10 @@ bool vm_uart_irq(const struct vm_uart *u)
 {
 	return ((u->ier & 1) && u->rx_count) || ((u->ier & 2) && u->thr_ipending);
 }
+
+void vm_uart_reset(struct vm_uart *u)
+{
+	u->ier = u->lcr = u->mcr = u->scr = u->dll = u->dlm = u->fcr = 0;
+	u->rx_head = u->rx_count = 0;
+	u->thr_ipending = false;
+}

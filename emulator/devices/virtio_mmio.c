@@ -189,3 +189,9 @@ int vm_virtio_mmio_init(struct vm_virtio_mmio *t, struct vm_bus *bus, uint64_t b
 	reset(t);
 	return vm_bus_add(bus, base, 0x1000, &virtio_mmio_ops, t);
 }
+
+void vm_virtio_mmio_power_reset(struct vm_virtio_mmio *t)
+{
+	reset(t);
+	t->guest_page_size = 0;
+}

@@ -82,6 +82,8 @@ struct vm_virtio_mmio {
 
 int vm_virtio_mmio_init(struct vm_virtio_mmio *t, struct vm_bus *bus, uint64_t base, bool legacy,
 			const struct vm_virtio_dev *dev);
+/* System reset: as a driver reset, GuestPageSize included. */
+void vm_virtio_mmio_power_reset(struct vm_virtio_mmio *t);
 /* Level of the slot's interrupt line (InterruptStatus != 0). */
 bool vm_virtio_mmio_irq(const struct vm_virtio_mmio *t);
 

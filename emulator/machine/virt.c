@@ -1,6 +1,5 @@
-/* virt.c - board assembly and the run loop. Between batches of instructions the loop
- * updates the timer lines, delivers interrupts, services the console and sleeps in WFI
- * until the next timer deadline. */
+/* virt.c - board assembly (a device list), boot images and the device tree. The run loop
+ * and the control verbs are in run.c. */
 #include "emulator/machine/virt.h"
 #include "emulator/machine/elf.h"
 #include "emulator/machine/fdt.h"
@@ -8,12 +7,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define BATCH 8192
 #define KERNEL_OFFSET 0x200000ULL /* where firmware expects the next stage, as on QEMU */
 #define FW_DYNAMIC_MAGIC 0x4942534fULL /* "OSBI": OpenSBI's fw_dynamic_info */
-#define WFI_MAX_SLEEP_NS 10000000ULL /* re-check the console at least every 10 ms */
 
 static uint64_t read_mtime(void *opaque)
 {
@@ -68,49 +64,9 @@ static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg,
 	vm_fdt_prop_str(&f, "compatible", "simple-bus");
 	vm_fdt_prop(&f, "ranges", NULL, 0);
 
-	vm_fdt_begin(&f, "clint@2000000");
-	vm_fdt_prop(&f, "compatible", "sifive,clint0\0riscv,clint0", 27);
-	vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)VM_VIRT_CLINT_BASE, 0, 0x10000 }, 4);
-	vm_fdt_prop_cells(&f, "interrupts-extended", (uint32_t[]){ 1, RV_IRQ_MSI, 1, RV_IRQ_MTI }, 4);
-	vm_fdt_end(&f);
-
-	/* listed from the highest slot down, as QEMU's virt lists them */
-	for (int i = VM_VIRT_VIRTIO_SLOTS - 1; i >= 0; i--) {
-		uint64_t base = VM_VIRT_VIRTIO_BASE + 0x1000ull * (unsigned)i;
-		char name[32];
-		snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)base);
-		vm_fdt_begin(&f, name);
-		vm_fdt_prop_u32(&f, "interrupts", (uint32_t)i + 1);
-		vm_fdt_prop_u32(&f, "interrupt-parent", 2);
-		vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)base, 0, 0x1000 }, 4);
-		vm_fdt_prop_str(&f, "compatible", "virtio,mmio");
-		vm_fdt_end(&f);
-	}
-
-	vm_fdt_begin(&f, "plic@c000000");
-	vm_fdt_prop(&f, "compatible", "sifive,plic-1.0.0\0riscv,plic0", 30);
-	vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)VM_VIRT_PLIC_BASE, 0, 0x400000 }, 4);
-	vm_fdt_prop_u32(&f, "#interrupt-cells", 1);
-	vm_fdt_prop_u32(&f, "#address-cells", 0);
-	vm_fdt_prop(&f, "interrupt-controller", NULL, 0);
-	vm_fdt_prop_u32(&f, "riscv,ndev", VM_PLIC_SOURCES - 1);
-	vm_fdt_prop_cells(&f, "interrupts-extended", (uint32_t[]){ 1, RV_IRQ_MEI, 1, RV_IRQ_SEI }, 4);
-	vm_fdt_prop_u32(&f, "phandle", 2);
-	vm_fdt_end(&f);
-
-	vm_fdt_begin(&f, "serial@10000000");
-	vm_fdt_prop_str(&f, "compatible", "ns16550a");
-	vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)VM_VIRT_UART_BASE, 0, 0x100 }, 4);
-	vm_fdt_prop_u32(&f, "clock-frequency", 3686400);
-	vm_fdt_prop_u32(&f, "interrupt-parent", 2);
-	vm_fdt_prop_u32(&f, "interrupts", VM_VIRT_UART_IRQ);
-	vm_fdt_end(&f);
-
-	vm_fdt_begin(&f, "test@100000");
-	vm_fdt_prop(&f, "compatible", "sifive,test1\0sifive,test0\0syscon", 33);
-	vm_fdt_prop_cells(&f, "reg", (uint32_t[]){ 0, (uint32_t)VM_VIRT_TEST_BASE, 0, 0x1000 }, 4);
-	vm_fdt_prop_u32(&f, "phandle", 3);
-	vm_fdt_end(&f);
+	for (int i = 0; i < vm->ndevs; i++)
+		if (vm->devs[i].fdt_node)
+			vm->devs[i].fdt_node(&vm->devs[i], &f);
 	vm_fdt_end(&f); /* soc */
 
 	vm_fdt_begin(&f, "poweroff");
@@ -220,33 +176,157 @@ static void dma_written(void *opaque, uint64_t pa, uint64_t len)
 	rv_code_write(opaque, pa, len);
 }
 
-/* Eight virtio-mmio slots; disk k sits in slot 7 - k (QEMU fills them from the top). */
+int vm_virt_add_device(struct vm_virt *vm, const struct vm_device *d)
+{
+	if (vm->ndevs == VM_VIRT_MAX_DEVICES)
+		return -ENOSPC;
+	vm->devs[vm->ndevs++] = *d;
+	return 0;
+}
+
+/* ---- device-tree nodes of the board's devices (under /soc) ---- */
+static void reg_prop(struct vm_fdt *f, const struct vm_device *d)
+{
+	vm_fdt_prop_cells(f, "reg", (uint32_t[]){ (uint32_t)(d->base >> 32), (uint32_t)d->base,
+						  (uint32_t)(d->size >> 32), (uint32_t)d->size }, 4);
+}
+
+static void begin_node(struct vm_fdt *f, const char *prefix, const struct vm_device *d)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%s@%llx", prefix, (unsigned long long)d->base);
+	vm_fdt_begin(f, name);
+}
+
+static void clint_node(const struct vm_device *d, struct vm_fdt *f)
+{
+	begin_node(f, "clint", d);
+	vm_fdt_prop(f, "compatible", "sifive,clint0\0riscv,clint0", 27);
+	reg_prop(f, d);
+	vm_fdt_prop_cells(f, "interrupts-extended", (uint32_t[]){ 1, RV_IRQ_MSI, 1, RV_IRQ_MTI }, 4);
+	vm_fdt_end(f);
+}
+
+static void virtio_node(const struct vm_device *d, struct vm_fdt *f)
+{
+	begin_node(f, "virtio_mmio", d);
+	vm_fdt_prop_u32(f, "interrupts", d->irq);
+	vm_fdt_prop_u32(f, "interrupt-parent", 2);
+	reg_prop(f, d);
+	vm_fdt_prop_str(f, "compatible", "virtio,mmio");
+	vm_fdt_end(f);
+}
+
+static void plic_node(const struct vm_device *d, struct vm_fdt *f)
+{
+	begin_node(f, "plic", d);
+	vm_fdt_prop(f, "compatible", "sifive,plic-1.0.0\0riscv,plic0", 30);
+	reg_prop(f, d);
+	vm_fdt_prop_u32(f, "#interrupt-cells", 1);
+	vm_fdt_prop_u32(f, "#address-cells", 0);
+	vm_fdt_prop(f, "interrupt-controller", NULL, 0);
+	vm_fdt_prop_u32(f, "riscv,ndev", VM_PLIC_SOURCES - 1);
+	vm_fdt_prop_cells(f, "interrupts-extended", (uint32_t[]){ 1, RV_IRQ_MEI, 1, RV_IRQ_SEI }, 4);
+	vm_fdt_prop_u32(f, "phandle", 2);
+	vm_fdt_end(f);
+}
+
+static void uart_node(const struct vm_device *d, struct vm_fdt *f)
+{
+	begin_node(f, "serial", d);
+	vm_fdt_prop_str(f, "compatible", "ns16550a");
+	reg_prop(f, d);
+	vm_fdt_prop_u32(f, "clock-frequency", 3686400);
+	vm_fdt_prop_u32(f, "interrupt-parent", 2);
+	vm_fdt_prop_u32(f, "interrupts", d->irq);
+	vm_fdt_end(f);
+}
+
+static void test_node(const struct vm_device *d, struct vm_fdt *f)
+{
+	begin_node(f, "test", d);
+	vm_fdt_prop(f, "compatible", "sifive,test1\0sifive,test0\0syscon", 33);
+	reg_prop(f, d);
+	vm_fdt_prop_u32(f, "phandle", 3);
+	vm_fdt_end(f);
+}
+
+static void clint_reset(void *opaque) { vm_clint_reset(opaque); }
+static void plic_reset(void *opaque) { vm_plic_reset(opaque); }
+static void uart_reset(void *opaque) { vm_uart_reset(opaque); }
+static void virtio_reset(void *opaque) { vm_virtio_mmio_power_reset(opaque); }
+
+static bool uart_irq(void *opaque)
+{
+	return vm_uart_irq(opaque);
+}
+
+static bool virtio_irq(void *opaque)
+{
+	return vm_virtio_mmio_irq(opaque);
+}
+
+/* Eight virtio-mmio slots; disk k sits in slot 7 - k (QEMU fills them from the top). Listed
+ * from the highest slot down, as QEMU's device tree lists them. */
 static int add_virtio(struct vm_virt *vm, const struct vm_virt_config *cfg)
 {
 	int rc;
-	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++) {
+	for (int i = VM_VIRT_VIRTIO_SLOTS - 1; i >= 0; i--) {
 		int k = VM_VIRT_VIRTIO_SLOTS - 1 - i;
 		const struct vm_virtio_dev *dev = NULL;
+		uint64_t base = VM_VIRT_VIRTIO_BASE + 0x1000ull * (unsigned)i;
 		if (k < cfg->ndisks) {
 			const struct vm_virt_disk *d = &cfg->disks[k];
 			if ((rc = vm_virtio_blk_init(&vm->blk[i], d->img, d->readonly, d->discard, d->writethrough)))
 				return rc;
 			dev = &vm->blk[i].dev;
 		}
-		rc = vm_virtio_mmio_init(&vm->virtio[i], &vm->bus, VM_VIRT_VIRTIO_BASE + 0x1000ull * (unsigned)i,
-					 !cfg->virtio_modern, dev);
+		rc = vm_virtio_mmio_init(&vm->virtio[i], &vm->bus, base, !cfg->virtio_modern, dev);
 		if (rc)
 			return rc;
 		vm->virtio[i].dma_written = dma_written;
 		vm->virtio[i].dma_opaque = &vm->cpu;
+		struct vm_device d = { .type = "virtio-mmio", .base = base, .size = 0x1000, .irq = (unsigned)i + 1,
+				       .opaque = &vm->virtio[i], .irq_level = virtio_irq, .reset = virtio_reset,
+				       .fdt_node = virtio_node };
+		snprintf(d.name, sizeof(d.name), "virtio-mmio@%llx", (unsigned long long)base);
+		if ((rc = vm_virt_add_device(vm, &d)))
+			return rc;
 	}
 	return 0;
 }
 
-int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, char *err, size_t errlen)
+/* The board's devices in device-tree order (QEMU's): CLINT, virtio slots, PLIC, UART, test. */
+static int add_devices(struct vm_virt *vm, const struct vm_virt_config *cfg)
+{
+	int rc;
+	struct vm_device clint = { .type = "riscv.aclint.swi", .name = "clint", .base = VM_VIRT_CLINT_BASE,
+				   .size = 0x10000, .opaque = &vm->clint, .reset = clint_reset, .fdt_node = clint_node };
+	struct vm_device plic = { .type = "riscv.sifive.plic", .name = "plic", .base = VM_VIRT_PLIC_BASE,
+				  .size = 0x400000, .opaque = &vm->plic, .reset = plic_reset, .fdt_node = plic_node };
+	struct vm_device uart = { .type = "serial", .name = "serial0", .base = VM_VIRT_UART_BASE, .size = 0x100,
+				  .irq = VM_VIRT_UART_IRQ, .opaque = &vm->uart, .irq_level = uart_irq,
+				  .reset = uart_reset, .fdt_node = uart_node };
+	struct vm_device test = { .type = "riscv.sifive.test", .name = "test", .base = VM_VIRT_TEST_BASE,
+				  .size = 0x1000, .opaque = &vm->exit, .fdt_node = test_node };
+	if ((rc = vm_clint_init(&vm->clint, &vm->bus, VM_VIRT_CLINT_BASE, &vm->clock)) ||
+	    (rc = vm_virt_add_device(vm, &clint)) || (rc = add_virtio(vm, cfg)) ||
+	    (rc = vm_plic_init(&vm->plic, &vm->bus, VM_VIRT_PLIC_BASE)) || (rc = vm_virt_add_device(vm, &plic)) ||
+	    (rc = vm_uart_init(&vm->uart, &vm->bus, VM_VIRT_UART_BASE, cfg->console_out, cfg->console_in)) ||
+	    (rc = vm_virt_add_device(vm, &uart)) ||
+	    (rc = vm_sifive_test_init(&vm->exit, &vm->bus, VM_VIRT_TEST_BASE)) || (rc = vm_virt_add_device(vm, &test)))
+		return rc;
+	return 0;
+}
+
+int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, struct vm_loop *loop, char *err,
+		   size_t errlen)
 {
 	int rc;
 	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->loop = loop;
+	vm->state = VM_RUN_RUNNING;
 	rc = vm_bus_init(&vm->bus, VM_VIRT_RAM_BASE, cfg->ram_size);
 	if (rc) {
 		snprintf(err, errlen, "cannot allocate %llu bytes of guest RAM: %s", (unsigned long long)cfg->ram_size,
@@ -254,11 +334,7 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, char *e
 		return rc;
 	}
 	vm_clock_init(&vm->clock);
-	if ((rc = vm_uart_init(&vm->uart, &vm->bus, VM_VIRT_UART_BASE, cfg->console_out, cfg->console_in)) ||
-	    (rc = vm_clint_init(&vm->clint, &vm->bus, VM_VIRT_CLINT_BASE, &vm->clock)) ||
-	    (rc = vm_plic_init(&vm->plic, &vm->bus, VM_VIRT_PLIC_BASE)) ||
-	    (rc = vm_sifive_test_init(&vm->exit, &vm->bus, VM_VIRT_TEST_BASE)) ||
-	    (rc = add_virtio(vm, cfg))) {
+	if ((rc = add_devices(vm, cfg))) {
 		snprintf(err, errlen, "cannot set up devices: %s", strerror(-rc));
 		goto out_bus;
 	}
@@ -291,76 +367,13 @@ void vm_virt_destroy(struct vm_virt *vm)
 	vm_bus_destroy(&vm->bus);
 }
 
-static void update_irqs(struct vm_virt *vm, uint64_t now)
+int vm_virt_reset_now(struct vm_virt *vm, char *err, size_t errlen)
 {
-	rv_set_irq(&vm->cpu, RV_IRQ_MTI, now >= vm->clint.mtimecmp);
-	rv_set_irq(&vm->cpu, RV_IRQ_MSI, vm->clint.msip & 1);
-	rv_update_sstc(&vm->cpu);
-	vm_plic_set(&vm->plic, VM_VIRT_UART_IRQ, vm_uart_irq(&vm->uart));
-	for (unsigned i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++)
-		vm_plic_set(&vm->plic, i + 1, vm_virtio_mmio_irq(&vm->virtio[i]));
-	rv_set_irq(&vm->cpu, RV_IRQ_MEI, vm_plic_line(&vm->plic, 0));
-	rv_set_irq(&vm->cpu, RV_IRQ_SEI, vm_plic_line(&vm->plic, 1));
-}
-
-/* Sleeps until the next timer deadline, a console poll or a stop request. */
-static void wfi_sleep(struct vm_virt *vm)
-{
-	uint64_t ns = vm_clock_ns_until(&vm->clock, vm->clint.mtimecmp);
-	if (vm->cpu.menvcfg >> 63) {
-		uint64_t s = vm_clock_ns_until(&vm->clock, vm->cpu.stimecmp);
-		if (s < ns)
-			ns = s;
-	}
-	if (ns > WFI_MAX_SLEEP_NS)
-		ns = WFI_MAX_SLEEP_NS;
-	if (ns == 0)
-		return;
-	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
-	nanosleep(&ts, NULL);
-}
-
-int vm_virt_run(struct vm_virt *vm, uint64_t max_insns)
-{
-	uint64_t start = vm->cpu.instret;
-	while (!vm->exit.requested && !vm->stop_requested) {
-		update_irqs(vm, vm_clock_mtime(&vm->clock));
-		rv_check_interrupts(&vm->cpu);
-		if (vm->cpu.wfi) {
-			if (rv_irq_wake(&vm->cpu)) {
-				vm->cpu.wfi = false;
-			} else {
-				vm_uart_poll(&vm->uart);
-				wfi_sleep(vm);
-				continue;
-			}
-		}
-		int64_t batch = BATCH;
-		if (max_insns) {
-			uint64_t done = vm->cpu.instret - start;
-			if (done >= max_insns)
-				return 0;
-			if (max_insns - done < (uint64_t)batch)
-				batch = (int64_t)(max_insns - done);
-		}
-		rv_run(&vm->cpu, batch);
-		vm_uart_poll(&vm->uart);
-	}
-	vm_uart_poll(&vm->uart);
-	return vm->exit.requested ? 1 : 0;
-}
-
-int vm_virt_step(struct vm_virt *vm)
-{
-	update_irqs(vm, vm_clock_mtime(&vm->clock));
-	if (!rv_check_interrupts(&vm->cpu)) {
-		if (vm->cpu.wfi && !rv_irq_wake(&vm->cpu)) {
-			wfi_sleep(vm);
-			return vm->exit.requested;
-		}
-		vm->cpu.wfi = false;
-		rv_run(&vm->cpu, 1);
-	}
-	vm_uart_poll(&vm->uart);
-	return vm->exit.requested;
+	for (int i = 0; i < vm->ndevs; i++)
+		if (vm->devs[i].reset)
+			vm->devs[i].reset(vm->devs[i].opaque);
+	vm->exit = (struct vm_exit_state){ 0 };
+	vm_bus_clear_ram(&vm->bus); /* as at power-on; the images are then loaded again */
+	rv_cpu_flush_code(&vm->cpu);
+	return load_images(vm, &vm->cfg, err, errlen);
 }

@@ -1,15 +1,20 @@
 /* virt.h - the QEMU-compatible "virt" board: RAM at 0x80000000, sifive_test at 0x100000,
- * CLINT at 0x2000000, PLIC at 0xc000000, 16550 UART at 0x10000000 (PLIC source 10); HTIF
- * when the program defines tohost.
- * Devices hang off the bus so more (virtio-blk, PLIC) can be added without touching the CPU. */
+ * CLINT at 0x2000000, PLIC at 0xc000000, 16550 UART at 0x10000000 (PLIC source 10), eight
+ * virtio-mmio slots from 0x10001000; HTIF when the program defines tohost.
+ *
+ * The board keeps a list of its devices (emulator/bus/device.h) and drives them only through
+ * it: interrupt lines, reset, savevm sections, device-tree nodes, monitor listings. It runs on
+ * one host event loop (emulator/host/loop.h) that it services between instruction batches and
+ * sleeps in while the guest waits for an interrupt or the VM is stopped. */
 #ifndef STRATA_EMULATOR_MACHINE_VIRT_H
 #define STRATA_EMULATOR_MACHINE_VIRT_H
 
+#include "emulator/bus/bus.h"
+#include "emulator/bus/device.h"
 #include "emulator/cpu/cpu.h"
 #include "emulator/devices/devices.h"
 #include "emulator/devices/virtio_blk.h"
 #include "emulator/devices/virtio_mmio.h"
-#include "emulator/bus/bus.h"
 
 #include <stdio.h>
 
@@ -21,8 +26,10 @@
 #define VM_VIRT_UART_IRQ 10
 #define VM_VIRT_VIRTIO_BASE 0x10001000ULL /* slot i at + 0x1000 * i, PLIC source i + 1 */
 #define VM_VIRT_VIRTIO_SLOTS 8
+#define VM_VIRT_MAX_DEVICES 32
 
 struct bc_image;
+struct vm_loop;
 
 /* A disk on a virtio-blk device; the image stays owned by the caller. */
 struct vm_virt_disk {
@@ -42,7 +49,26 @@ struct vm_virt_config {
 	int ndisks;
 	bool virtio_modern; /* -global virtio-mmio.force-legacy=false: version 2 transports */
 	const char *dumpdtb; /* -M virt,dumpdtb=FILE: write the device tree there and stop */
+	bool no_shutdown;    /* guest power-off stops the VM instead of ending the process */
+	bool no_reboot;      /* guest reset ends the process (exit 0) instead of rebooting */
 };
+
+/* QEMU's run states, as `info status` and query-status name them */
+enum vm_runstate {
+	VM_RUN_PRELAUNCH, /* -S: not started yet */
+	VM_RUN_RUNNING,
+	VM_RUN_PAUSED,    /* stop */
+	VM_RUN_SHUTDOWN,  /* guest powered off under -no-shutdown */
+	VM_RUN_DEBUG,     /* held by the GDB stub */
+	VM_RUN_SAVE_VM,
+	VM_RUN_RESTORE_VM,
+	VM_RUN_INTERNAL_ERROR,
+};
+const char *vm_runstate_name(enum vm_runstate s);
+
+/* Something the monitor reports as a QMP event: name ("STOP", "RESUME", "SHUTDOWN", "RESET",
+ * "POWERDOWN", ...) and its "data" object as JSON text ("{}" when it has none). */
+typedef void (*vm_event_cb)(void *opaque, const char *name, const char *data_json);
 
 struct vm_virt {
 	struct vm_bus bus;
@@ -55,16 +81,52 @@ struct vm_virt {
 	struct vm_htif htif;
 	struct vm_virtio_mmio virtio[VM_VIRT_VIRTIO_SLOTS];
 	struct vm_virtio_blk blk[VM_VIRT_VIRTIO_SLOTS];
+	struct vm_device devs[VM_VIRT_MAX_DEVICES];
+	int ndevs;
+
+	struct vm_virt_config cfg; /* what the board was built from (reset reloads the images) */
+	struct vm_loop *loop;      /* host events; owned by the caller */
+	enum vm_runstate state;
+	uint64_t last_poll_ns;
+	/* requests taken by the main loop at the next batch boundary */
+	bool reset_req, powerdown_req, quit_req;
+	int quit_code;
 	/* set asynchronously (gdb stub, signals) to stop vm_virt_run at the next batch */
 	volatile bool stop_requested;
+	vm_event_cb event_cb[4];
+	void *event_opaque[4];
+	int nevents;
+	void (*powerdown_hook)(void *opaque); /* a device that tells the guest (power button) */
+	void *powerdown_opaque;
 };
 
-int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, char *err, size_t errlen);
+/* Builds the board; `loop` (may be NULL for dumpdtb) serves its host events. */
+int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, struct vm_loop *loop, char *err,
+		   size_t errlen);
 void vm_virt_destroy(struct vm_virt *vm);
+/* Registers a device (copied); -ENOSPC when the list is full. */
+int vm_virt_add_device(struct vm_virt *vm, const struct vm_device *d);
+
+/* The main loop: runs the guest (or waits while it is stopped) until the guest powers off or
+ * resets under -no-reboot, or quit is requested. Returns the process exit code. */
+int vm_virt_main(struct vm_virt *vm);
 /* Runs until the guest exits (returns 1, exit code in vm->exit.code) or a stop is requested
- * (returns 0) or `max_insns` instructions ran (0 = unlimited; returns 0). */
+ * (returns 0) or `max_insns` instructions ran (0 = unlimited; returns 0). For the GDB stub. */
 int vm_virt_run(struct vm_virt *vm, uint64_t max_insns);
 /* Executes one instruction (or takes one trap/interrupt); returns 1 if the guest exited. */
 int vm_virt_step(struct vm_virt *vm);
+
+/* ---- control (the monitor's verbs); events go to every listener ---- */
+int vm_virt_on_event(struct vm_virt *vm, vm_event_cb cb, void *opaque);
+void vm_virt_emit(struct vm_virt *vm, const char *name, const char *data_json);
+void vm_virt_stop(struct vm_virt *vm);   /* STOP; the guest clock stands still */
+void vm_virt_cont(struct vm_virt *vm);   /* RESUME */
+bool vm_virt_running(const struct vm_virt *vm);
+void vm_virt_set_state(struct vm_virt *vm, enum vm_runstate s);
+void vm_virt_system_reset(struct vm_virt *vm);     /* taken at the next batch boundary */
+void vm_virt_system_powerdown(struct vm_virt *vm); /* POWERDOWN: asks the guest to power off */
+void vm_virt_quit(struct vm_virt *vm, int code);   /* ends vm_virt_main with `code` */
+/* Full reset now: devices, CPU, RAM cleared, firmware/kernel/device tree reloaded. */
+int vm_virt_reset_now(struct vm_virt *vm, char *err, size_t errlen);
 
 #endif

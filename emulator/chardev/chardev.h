@@ -1,0 +1,76 @@
+/* chardev.h - character back ends (QEMU's -chardev/-serial/-monitor/-qmp targets) and the
+ * front ends that use them (the UART, the monitors).
+ *
+ * A back end owns a host endpoint (the terminal, a pty, a file, a listening or connected
+ * socket) and is serviced by the host event loop. Receive is device-initiated: the back end
+ * asks its front end how much it can take (can_read) and hands over at most that much (read);
+ * when the front end has room again it calls vm_chr_accept_input() and the back end resumes
+ * reading its fd. Nothing is read from the host that a front end cannot take, so input is
+ * never dropped. A mux back end ("mon:stdio", "-nographic", mux=on) serves several front ends
+ * (serial and monitor) and interprets QEMU's Ctrl-A escapes. */
+#ifndef STRATA_EMULATOR_CHARDEV_CHARDEV_H
+#define STRATA_EMULATOR_CHARDEV_CHARDEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm_loop;
+struct vm_chardev;
+
+enum vm_chr_event {
+	VM_CHR_OPENED,  /* a client connected / the front end was focused by the mux */
+	VM_CHR_CLOSED,  /* the client went away / the mux focused another front end */
+	VM_CHR_BREAK,   /* Ctrl-A b, telnet BREAK: a serial line break */
+	VM_CHR_MUX_IN,  /* the mux gave this front end the input focus */
+	VM_CHR_MUX_OUT, /* the mux took the focus away */
+};
+
+struct vm_chr_frontend {
+	size_t (*can_read)(void *opaque);
+	void (*read)(void *opaque, const uint8_t *buf, size_t len);
+	void (*event)(void *opaque, enum vm_chr_event ev); /* may be NULL */
+	void *opaque;
+};
+
+/* What a back end asks of the rest of the emulator (Ctrl-A x, SIGINT on a stdio without
+ * signal=off...). Set once by main before any back end exists. */
+struct vm_chr_host {
+	void (*quit)(void *opaque);   /* Ctrl-A x: "QEMU: Terminated" and exit */
+	void *opaque;
+};
+void vm_chr_set_host(const struct vm_chr_host *h);
+
+/* -chardev BACKEND,id=ID[,...]: socket (path= | host=,port=; server=on|off, wait=on|off,
+ * telnet=on|off), stdio (mux=on, signal=on|off), pty, file (path=, append=), pipe (path=),
+ * null, and mux=on on any of them. On error returns -errno with QEMU's message in err. */
+int vm_chr_new_opts(struct vm_loop *loop, const char *opts, struct vm_chardev **out, char *err, size_t errlen);
+/* The legacy spellings of -serial/-monitor/-qmp: stdio, mon:stdio, pty, null, none, vc,
+ * file:PATH, pipe:PATH, unix:PATH[,server][,nowait], tcp:[HOST]:PORT[,server][,nowait],
+ * telnet:HOST:PORT[,server][,nowait], chardev:ID (an existing -chardev). `label` names the
+ * new back end (QEMU's "serial0", "compat_monitor0"). NULL *out for "none". */
+int vm_chr_new_legacy(struct vm_loop *loop, const char *spec, const char *label, struct vm_chardev **out,
+		      char *err, size_t errlen);
+struct vm_chardev *vm_chr_find(const char *id);
+
+/* Adds a front end (a plain back end takes one; a mux up to four, focus on the first).
+ * -EBUSY when taken. */
+int vm_chr_attach(struct vm_chardev *c, const struct vm_chr_frontend *fe);
+/* The front end has room again: the back end resumes delivering input. */
+void vm_chr_accept_input(struct vm_chardev *c);
+/* Writes all of buf unless the peer is gone (then the bytes are dropped, as QEMU does for a
+ * disconnected socket). Never blocks the guest for long. Returns len or -errno. */
+long vm_chr_write(struct vm_chardev *c, const void *buf, size_t len);
+/* For the mux: which front end has the input focus. */
+void vm_chr_mux_focus(struct vm_chardev *c, int index);
+
+/* `info chardev`: calls fn for each back end with its label and QEMU's filename string
+ * ("stdio", "pty:/dev/pts/3", "unix:/tmp/m,server=on", "file:x.log"). */
+void vm_chr_foreach(void (*fn)(void *opaque, const char *label, const char *filename), void *opaque);
+
+/* Puts every terminal a back end switched to raw mode back as it was. Async-signal-safe:
+ * called on every exit path (atexit, fatal signals). */
+void vm_chr_restore_terminals(void);
+void vm_chr_free_all(void);
+
+#endif

@@ -1,0 +1,263 @@
+/* run.c - the board's main loop and its control verbs (stop, cont, reset, powerdown, quit).
+ * Between batches of instructions the loop updates the interrupt lines from the device list,
+ * delivers interrupts and, at most every POLL_INTERVAL_NS, services host events; when the hart
+ * waits for an interrupt or the VM is stopped it sleeps in the event loop until the next guest
+ * timer deadline or host event, so an idle guest costs no host CPU. */
+#include "emulator/host/loop.h"
+#include "emulator/machine/virt.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <time.h>
+
+#define BATCH 8192
+#define POLL_INTERVAL_NS 1000000ULL /* host input is looked at least this often while running */
+
+static const char *const state_names[] = {
+	[VM_RUN_PRELAUNCH] = "prelaunch", [VM_RUN_RUNNING] = "running",	    [VM_RUN_PAUSED] = "paused",
+	[VM_RUN_SHUTDOWN] = "shutdown",	  [VM_RUN_DEBUG] = "debug",	    [VM_RUN_SAVE_VM] = "save-vm",
+	[VM_RUN_RESTORE_VM] = "restore-vm", [VM_RUN_INTERNAL_ERROR] = "internal-error",
+};
+
+const char *vm_runstate_name(enum vm_runstate s)
+{
+	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";
+}
+
+static void update_irqs(struct vm_virt *vm, uint64_t now)
+{
+	rv_set_irq(&vm->cpu, RV_IRQ_MTI, now >= vm->clint.mtimecmp);
+	rv_set_irq(&vm->cpu, RV_IRQ_MSI, vm->clint.msip & 1);
+	rv_update_sstc(&vm->cpu);
+	for (int i = 0; i < vm->ndevs; i++) {
+		const struct vm_device *d = &vm->devs[i];
+		if (d->irq_level)
+			vm_plic_set(&vm->plic, d->irq, d->irq_level(d->opaque));
+	}
+	rv_set_irq(&vm->cpu, RV_IRQ_MEI, vm_plic_line(&vm->plic, 0));
+	rv_set_irq(&vm->cpu, RV_IRQ_SEI, vm_plic_line(&vm->plic, 1));
+}
+
+/* Host nanoseconds until the hart's next timer interrupt (UINT64_MAX: none armed). */
+static uint64_t timer_wait_ns(struct vm_virt *vm)
+{
+	uint64_t ns = vm->clint.mtimecmp == ~0ULL ? UINT64_MAX : vm_clock_ns_until(&vm->clock, vm->clint.mtimecmp);
+	if (vm->cpu.menvcfg >> 63) {
+		uint64_t s = vm_clock_ns_until(&vm->clock, vm->cpu.stimecmp);
+		if (s < ns)
+			ns = s;
+	}
+	return ns;
+}
+
+/* Services host events, waiting up to timeout_ns. Without a loop (tests, gdb) it only
+ * moves console bytes. */
+static void service(struct vm_virt *vm, uint64_t timeout_ns)
+{
+	if (vm->loop) {
+		vm_loop_poll(vm->loop, timeout_ns);
+		vm->last_poll_ns = vm_loop_now_ns();
+	}
+	vm_uart_poll(&vm->uart);
+}
+
+/* Sleeps until the next timer deadline or host event. */
+static void wfi_sleep(struct vm_virt *vm)
+{
+	uint64_t ns = timer_wait_ns(vm);
+	if (ns == 0)
+		return;
+	if (!vm->loop && ns > 10000000)
+		ns = 10000000; /* no event loop to wake us: re-check the console every 10 ms */
+	if (vm->loop) {
+		service(vm, ns);
+	} else {
+		struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int vm_virt_run(struct vm_virt *vm, uint64_t max_insns)
+{
+	uint64_t start = vm->cpu.instret;
+	while (!vm->exit.requested && !vm->stop_requested) {
+		update_irqs(vm, vm_clock_mtime(&vm->clock));
+		rv_check_interrupts(&vm->cpu);
+		if (vm->cpu.wfi) {
+			if (rv_irq_wake(&vm->cpu)) {
+				vm->cpu.wfi = false;
+			} else {
+				vm_uart_poll(&vm->uart);
+				wfi_sleep(vm);
+				continue;
+			}
+		}
+		int64_t batch = BATCH;
+		if (max_insns) {
+			uint64_t done = vm->cpu.instret - start;
+			if (done >= max_insns)
+				return 0;
+			if (max_insns - done < (uint64_t)batch)
+				batch = (int64_t)(max_insns - done);
+		}
+		rv_run(&vm->cpu, batch);
+		if (vm->loop && vm_loop_now_ns() - vm->last_poll_ns >= POLL_INTERVAL_NS)
+			service(vm, 0);
+		else
+			vm_uart_poll(&vm->uart);
+	}
+	vm_uart_poll(&vm->uart);
+	return vm->exit.requested ? 1 : 0;
+}
+
+int vm_virt_step(struct vm_virt *vm)
+{
+	update_irqs(vm, vm_clock_mtime(&vm->clock));
+	if (!rv_check_interrupts(&vm->cpu)) {
+		if (vm->cpu.wfi && !rv_irq_wake(&vm->cpu)) {
+			wfi_sleep(vm);
+			return vm->exit.requested;
+		}
+		vm->cpu.wfi = false;
+		rv_run(&vm->cpu, 1);
+	}
+	vm_uart_poll(&vm->uart);
+	return vm->exit.requested;
+}
+
+/* ---- control ---- */
+
+int vm_virt_on_event(struct vm_virt *vm, vm_event_cb cb, void *opaque)
+{
+	if (vm->nevents == (int)(sizeof(vm->event_cb) / sizeof(vm->event_cb[0])))
+		return -1;
+	vm->event_cb[vm->nevents] = cb;
+	vm->event_opaque[vm->nevents++] = opaque;
+	return 0;
+}
+
+void vm_virt_emit(struct vm_virt *vm, const char *name, const char *data_json)
+{
+	for (int i = 0; i < vm->nevents; i++)
+		vm->event_cb[i](vm->event_opaque[i], name, data_json ? data_json : "{}");
+}
+
+bool vm_virt_running(const struct vm_virt *vm)
+{
+	return vm->state == VM_RUN_RUNNING;
+}
+
+void vm_virt_set_state(struct vm_virt *vm, enum vm_runstate s)
+{
+	bool was = vm->state == VM_RUN_RUNNING;
+	vm->state = s;
+	if (was && s != VM_RUN_RUNNING)
+		vm_clock_pause(&vm->clock);
+	else if (!was && s == VM_RUN_RUNNING)
+		vm_clock_resume(&vm->clock);
+}
+
+void vm_virt_stop(struct vm_virt *vm)
+{
+	if (vm->state != VM_RUN_RUNNING)
+		return;
+	vm_virt_set_state(vm, VM_RUN_PAUSED);
+	vm_uart_poll(&vm->uart);
+	vm_virt_emit(vm, "STOP", NULL);
+}
+
+void vm_virt_cont(struct vm_virt *vm)
+{
+	if (vm->state == VM_RUN_RUNNING)
+		return;
+	vm_virt_set_state(vm, VM_RUN_RUNNING);
+	vm_virt_emit(vm, "RESUME", NULL);
+}
+
+void vm_virt_system_reset(struct vm_virt *vm)
+{
+	vm->reset_req = true;
+	if (vm->loop)
+		vm_loop_kick(vm->loop);
+}
+
+void vm_virt_system_powerdown(struct vm_virt *vm)
+{
+	vm->powerdown_req = true;
+	if (vm->loop)
+		vm_loop_kick(vm->loop);
+}
+
+void vm_virt_quit(struct vm_virt *vm, int code)
+{
+	vm->quit_req = true;
+	vm->quit_code = code;
+	if (vm->loop)
+		vm_loop_kick(vm->loop);
+}
+
+/* A reset from the guest or the monitor: QEMU's RESET event, then the board restarts. */
+static int do_reset(struct vm_virt *vm, bool guest)
+{
+	char err[256];
+	vm_virt_emit(vm, "RESET", guest ? "{\"guest\": true, \"reason\": \"guest-reset\"}"
+					: "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}");
+	if (vm_virt_reset_now(vm, err, sizeof(err))) {
+		fprintf(stderr, "strata-vm: reset failed: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The guest powered off or asked for a reset through the test device. Returns true when the
+ * main loop must end (exit code in vm->quit_code). */
+static bool guest_exit(struct vm_virt *vm)
+{
+	struct vm_exit_state e = vm->exit;
+	vm->exit = (struct vm_exit_state){ 0 };
+	if (e.reset && !vm->cfg.no_reboot) {
+		if (do_reset(vm, true) == 0)
+			return false;
+		vm->quit_code = 1;
+		return true;
+	}
+	vm_virt_emit(vm, "SHUTDOWN", e.reset ? "{\"guest\": true, \"reason\": \"guest-reset\"}"
+					     : "{\"guest\": true, \"reason\": \"guest-shutdown\"}");
+	if (vm->cfg.no_shutdown && !e.reset) {
+		vm_virt_set_state(vm, VM_RUN_SHUTDOWN);
+		vm_virt_emit(vm, "STOP", NULL);
+		return false;
+	}
+	vm->quit_code = e.code;
+	return true;
+}
+
+int vm_virt_main(struct vm_virt *vm)
+{
+	for (;;) {
+		if (vm->quit_req)
+			return vm->quit_code;
+		if (vm->reset_req) {
+			vm->reset_req = false;
+			if (do_reset(vm, false))
+				return 1;
+			if (vm->state == VM_RUN_SHUTDOWN)
+				vm_virt_set_state(vm, VM_RUN_PAUSED);
+		}
+		if (vm->powerdown_req) {
+			vm->powerdown_req = false;
+			vm_virt_emit(vm, "POWERDOWN", NULL);
+			if (vm->powerdown_hook)
+				vm->powerdown_hook(vm->powerdown_opaque);
+		}
+		if (vm->state != VM_RUN_RUNNING) {
+			service(vm, UINT64_MAX); /* stopped: only the monitor and host events run */
+			continue;
+		}
+		vm->stop_requested = false;
+		if (vm_virt_run(vm, 0) && guest_exit(vm))
+			return vm->quit_code;
+		if (vm->stop_requested && vm->state == VM_RUN_RUNNING)
+			service(vm, 0);
+	}
+}
