@@ -10,3 +10,6 @@ endif
 $(BUILD)/strata-vm: $(VM_OBJS) $(LIBBC)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 BINS += $(BUILD)/strata-vm
+
+# strata-vm tests driven from the host side (consoles, monitor, savevm): tests/vm/*.sh
+TESTS     += $(sort $(wildcard tests/vm/*.sh))
