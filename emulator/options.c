@@ -205,9 +205,9 @@ static int opt_name(struct vm_options *o, const char *opt, const char *arg)
 	if (!strncmp(arg, "guest=", 6)) {
 		static char name[256];
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg + 6, ","), arg + 6);
-		o->name = name;
+		o->cfg.name = name;
 	} else {
-		o->name = arg;
+		o->cfg.name = arg;
 	}
 	return 0;
 }

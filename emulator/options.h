@@ -16,7 +16,6 @@ struct vm_options {
 	bool start_paused;      /* -S */
 	bool stats;             /* --stats */
 	unsigned jit_threshold; /* 0: interpret only */
-	const char *name;       /* -name */
 	const char *pidfile;
 	bool daemonize;
 	bool nographic;

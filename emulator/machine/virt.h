@@ -51,6 +51,7 @@ struct vm_virt_config {
 	const char *dumpdtb; /* -M virt,dumpdtb=FILE: write the device tree there and stop */
 	bool no_shutdown;    /* guest power-off stops the VM instead of ending the process */
 	bool no_reboot;      /* guest reset ends the process (exit 0) instead of rebooting */
+	const char *name;    /* -name: `info name`, query-name; NULL when not given */
 };
 
 /* QEMU's run states, as `info status` and query-status name them */
