@@ -1,5 +1,5 @@
 /* main.c - strata-vm command line, QEMU-compatible where it overlaps:
- *   strata-vm -M virt -bios none|FIRMWARE -kernel prog.elf -nographic [-m MiB] [-append CMDLINE]
+ *   strata-vm -M virt[,powerbutton=on|off][,dumpdtb=FILE] -bios none|FIRMWARE -kernel prog.elf -nographic [-m MiB] [-append CMDLINE]
  *             [-d in_asm,int,exec]
  *             [-D logfile] [-s] [-S] [-gdb tcp::PORT] [--jit=on|off|eager] [--stats]
  *             [-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on]]
@@ -22,13 +22,48 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: strata-vm -M virt[,dumpdtb=FILE] -bios none|FIRMWARE -kernel FILE [-nographic] [-m MiB] [-append CMDLINE]\n"
+	fprintf(f, "usage: strata-vm -M virt[,powerbutton=on|off][,dumpdtb=FILE] -bios none|FIRMWARE -kernel FILE [-nographic] [-m MiB] [-append CMDLINE]\n"
 		   "                 [-d in_asm,int,exec] [-D logfile] [-s] [-S] [-gdb tcp::PORT]\n"
 		   "                 [--jit=on|off|eager] [--stats]\n"
 		   "                 [-drive file=FILE[,format=raw|qcow2|vmdk|vdi][,if=virtio|none][,id=ID][,readonly=on]\n"
 		   "                         [,cache=writeback|writethrough|none|directsync|unsafe][,snapshot=on][,discard=unmap]]\n"
 		   "                 [-device virtio-blk-device,drive=ID] [-snapshot]\n"
 		   "                 [-global virtio-mmio.force-legacy=on|off]\n");
+}
+
+/* ---- -M virt[,dumpdtb=FILE][,powerbutton=on|off] ---- */
+static int parse_machine(const char *v, struct vm_virt_config *cfg)
+{
+	if (strncmp(v, "virt", 4) != 0 || (v[4] && v[4] != ',')) {
+		fprintf(stderr, "strata-vm: unsupported machine '%s' (only virt)\n", v);
+		return -1;
+	}
+	for (const char *p = v[4] ? v + 5 : NULL; p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (!strncmp(p, "dumpdtb=", 8)) {
+			cfg->dumpdtb = p + 8; /* as QEMU: write the device tree and exit; takes the rest */
+			break;
+		}
+		if (!strncmp(p, "powerbutton=", 12)) {
+			/* strata-vm's own: the virtio-input power button system_powerdown presses */
+			const char *b = p + 12;
+			size_t bl = len - 12;
+			if ((bl == 2 && !strncmp(b, "on", 2)) || (bl == 3 && !strncmp(b, "off", 3))) {
+				cfg->no_power_button = bl == 3;
+			} else {
+				fprintf(stderr, "strata-vm: Parameter 'powerbutton' expects 'on' or 'off'\n");
+				return -1;
+			}
+		} else {
+			const char *eq = memchr(p, '=', len);
+			fprintf(stderr, "strata-vm: Property 'virt-machine.%.*s' not found\n",
+				(int)(eq ? (size_t)(eq - p) : len), p);
+			return -1;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
 }
 
 /* -device virtio-blk-device,drive=ID (the only device): the id, or NULL if not that form. */
@@ -156,12 +191,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "strata-vm: option %s needs an argument\n", a);
 			return 1;
 		} else if (!strcmp(a, "-M") || !strcmp(a, "-machine")) {
-			if (!strncmp(v, "virt,dumpdtb=", 13)) {
-				cfg.dumpdtb = v + 13; /* as QEMU: write the device tree and exit */
-			} else if (strcmp(v, "virt") != 0) {
-				fprintf(stderr, "strata-vm: unsupported machine '%s' (only virt)\n", v);
+			if (parse_machine(v, &cfg))
 				return 1;
-			}
 		} else if (!strcmp(a, "-bios")) {
 			cfg.bios = strcmp(v, "none") ? v : NULL;
 		} else if (!strcmp(a, "-append")) {
