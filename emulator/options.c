@@ -49,7 +49,7 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "Standard options:\n"
 	       "-h or -help        display this help and exit\n"
 	       "-version           display version information and exit\n"
-	       "-machine virt[,dumpdtb=FILE][,accel=tcg]  (-M) the QEMU-compatible virt board\n"
+	       "-machine virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off]  (-M) the QEMU-compatible virt board\n"
 	       "-accel tcg         software emulation (the only accelerator)\n"
 	       "-cpu rv64|max      the hart (RV64GC)\n"
 	       "-smp 1             one hart\n"
@@ -103,13 +103,18 @@ static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 		} else if (!strncmp(p, "type=", 5) && !strcmp(p + 5, "virt")) {
 		} else if (!strncmp(p, "dumpdtb=", 8)) {
 			o->cfg.dumpdtb = arg + (p + 8 - copy); /* as QEMU: write the device tree and exit */
+		} else if (!strcmp(p, "powerbutton=on") || !strcmp(p, "powerbutton=off")) {
+			/* strata-vm's own: the virtio-input power button system_powerdown presses */
+			o->cfg.no_power_button = !strcmp(p, "powerbutton=off");
+		} else if (!strncmp(p, "powerbutton=", 12)) {
+			rc = fail(o, NULL, NULL, "Parameter 'powerbutton' expects 'on' or 'off'");
 		} else if (!strcmp(p, "accel=tcg")) {
 		} else if (!strncmp(p, "accel=", 6)) {
 			rc = fail(o, opt, arg, "invalid accelerator (strata-vm emulates in software: accel=tcg)");
 		} else {
 			char msg[96];
 			snprintf(msg, sizeof(msg), "Property 'virt-machine.%.*s' not found", (int)strcspn(p, "="), p);
-			rc = fail(o, opt, arg, msg);
+			rc = fail(o, NULL, NULL, msg);
 		}
 	}
 	free(copy);

@@ -268,11 +268,27 @@ static bool virtio_irq(void *opaque)
 	return vm_virtio_mmio_irq(opaque);
 }
 
-/* Eight virtio-mmio slots; disk k sits in slot 7 - k (QEMU fills them from the top). Listed
- * from the highest slot down, as QEMU's device tree lists them. */
+/* system_powerdown: the power button is pressed and released (lost if the guest has no
+ * driver listening, as a press on real hardware would be). */
+static void press_power_button(void *opaque)
+{
+	struct vm_virt *vm = opaque;
+	vm_virtio_input_key(&vm->power_button, &vm->virtio[vm->power_button_slot], VM_INPUT_KEY_POWER);
+}
+
+/* Eight virtio-mmio slots; disk k sits in slot 7 - k (QEMU fills them from the top), the power
+ * button in slot 0, the one disks reach last. Listed from the highest slot down, as QEMU's
+ * device tree lists them. */
 static int add_virtio(struct vm_virt *vm, const struct vm_virt_config *cfg)
 {
 	int rc;
+	vm->power_button_slot = -1;
+	if (!cfg->no_power_button && cfg->ndisks < VM_VIRT_VIRTIO_SLOTS) {
+		vm->power_button_slot = 0;
+		vm_virtio_input_init_power_button(&vm->power_button);
+		vm->powerdown_hook = press_power_button;
+		vm->powerdown_opaque = vm;
+	}
 	for (int i = VM_VIRT_VIRTIO_SLOTS - 1; i >= 0; i--) {
 		int k = VM_VIRT_VIRTIO_SLOTS - 1 - i;
 		const struct vm_virtio_dev *dev = NULL;
@@ -282,6 +298,8 @@ static int add_virtio(struct vm_virt *vm, const struct vm_virt_config *cfg)
 			if ((rc = vm_virtio_blk_init(&vm->blk[i], d->img, d->readonly, d->discard, d->writethrough)))
 				return rc;
 			dev = &vm->blk[i].dev;
+		} else if (i == vm->power_button_slot) {
+			dev = &vm->power_button.dev;
 		}
 		rc = vm_virtio_mmio_init(&vm->virtio[i], &vm->bus, base, !cfg->virtio_modern, dev);
 		if (rc)
