@@ -1,5 +1,5 @@
 /* main.c - strata-vm command line, QEMU-compatible where it overlaps:
- *   strata-vm -M virt -bios none|FIRMWARE -kernel prog.elf -nographic [-m MiB] [-append CMDLINE]
+ *   strata-vm -M virt -bios none|FIRMWARE -kernel prog.elf [-initrd FILE] -nographic [-m MiB] [-append CMDLINE]
  *             [-d in_asm,int,exec]
  *             [-D logfile] [-s] [-S] [-gdb tcp::PORT] [--jit=on|off|eager] [--stats]
  *             [-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on]]
@@ -21,7 +21,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: strata-vm -M virt[,dumpdtb=FILE] -bios none|FIRMWARE -kernel FILE [-nographic] [-m MiB] [-append CMDLINE]\n"
+	fprintf(f, "usage: strata-vm -M virt[,dumpdtb=FILE] -bios none|FIRMWARE -kernel FILE [-initrd FILE] [-nographic] [-m MiB] [-append CMDLINE]\n"
 		   "                 [-d in_asm,int,exec] [-D logfile] [-s] [-S] [-gdb tcp::PORT]\n"
 		   "                 [--jit=on|off|eager] [--stats]\n"
 		   "                 [-drive file=FILE[,format=raw|qcow2|vmdk|vdi][,if=virtio|none][,id=ID][,readonly=on]\n"
@@ -164,6 +164,8 @@ int main(int argc, char **argv)
 			cfg.append = v;
 		} else if (!strcmp(a, "-kernel")) {
 			cfg.kernel = v;
+		} else if (!strcmp(a, "-initrd")) {
+			cfg.initrd = v;
 		} else if (!strcmp(a, "-m")) {
 			if (parse_size_mib(v, &cfg.ram_size)) {
 				fprintf(stderr, "strata-vm: bad memory size '%s'\n", v);
