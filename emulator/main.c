@@ -5,6 +5,7 @@
  *             [-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on]]
  *             [-device virtio-blk-device,drive=ID] [-snapshot] [-global virtio-mmio.force-legacy=on|off]
  * The exit status is the guest's exit code (sifive_test or HTIF); 1 on usage or load errors. */
+#include "emulator/console.h"
 #include "emulator/host/loop.h"
 #include "emulator/machine/drive.h"
 #include "emulator/machine/virt.h"
@@ -104,7 +105,10 @@ static int parse_size_mib(const char *s, uint64_t *out)
 
 int main(int argc, char **argv)
 {
-	struct vm_virt_config cfg = { .ram_size = 128ULL << 20, .console_out = stdout, .console_in = -1 };
+	struct vm_virt_config cfg = { .ram_size = 128ULL << 20 };
+	/* console options (-nographic -serial -chardev -monitor -mon -qmp -display): emulator/console.c */
+	static struct vm_console_opts con;
+	con.prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	const char *trace_flags = NULL, *trace_file = NULL, *gdb_spec = NULL;
 	bool gdb_wait = false, stats = false;
 	unsigned jit_threshold = 16; /* 0: interpret only */
@@ -118,11 +122,14 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = true;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		int con_rc = vm_console_option(&con, a, v);
+		if (con_rc < 0)
+			return 1;
+		if (con_rc) {
+			takes = con_rc == 2;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(a, "-nographic")) {
-			takes = false;
 		} else if (!strcmp(a, "-no-reboot")) {
 			cfg.no_reboot = true;
 			takes = false;
@@ -214,8 +221,6 @@ int main(int argc, char **argv)
 				fprintf(stderr, "strata-vm: -global %s: only virtio-mmio.force-legacy is supported\n", v);
 				return 1;
 			}
-		} else if (!strcmp(a, "-serial") || !strcmp(a, "-monitor") || !strcmp(a, "-display")) {
-			/* console is always the UART on stdio; accepted for QEMU compatibility */
 		} else {
 			fprintf(stderr, "strata-vm: unknown option '%s'\n", a);
 			usage(stderr);
@@ -228,8 +233,6 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	if (isatty(STDIN_FILENO) || !gdb_spec)
-		cfg.console_in = STDIN_FILENO;
 
 	int code = 1;
 	struct vm_loop *loop = NULL;
@@ -242,11 +245,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "strata-vm: cannot create the event loop\n");
 		goto out_drives;
 	}
+	if (vm_console_setup(&con, loop, &cfg.serial))
+		goto out_drives;
 	int crc = vm_virt_create(&vm, &cfg, loop, err, sizeof(err));
 	if (crc) {
 		fprintf(stderr, "strata-vm: %s\n", err);
 		if (crc == -ECANCELED) /* dumpdtb done */
 			code = 0;
+		goto out_drives;
+	}
+	if (vm_console_start(&con, &vm)) {
+		vm_virt_destroy(&vm);
 		goto out_drives;
 	}
 	/* Without a code generator for this host the interpreter runs alone. */
@@ -290,6 +299,7 @@ int main(int argc, char **argv)
 	vm_virt_destroy(&vm);
 	fflush(stdout);
 out_drives:
+	vm_console_close(); /* terminals back as they were */
 	vm_loop_free(loop);
 	/* images are flushed and closed whatever the guest did (snapshot overlays vanish) */
 	for (int i = 0; i < ndrives; i++) {
