@@ -188,7 +188,7 @@ static int serial_backend(struct vm_loop *loop, const char *spec, int index, str
 	snprintf(label, sizeof(label), "serial%d", index);
 	int rc = vm_chr_new_legacy(loop, spec, label, out, err, sizeof(err));
 	if (rc) {
-		if (rc != -ENOENT && err[0])
+		if (rc != -ENXIO && err[0]) /* QEMU says nothing more for a missing chardev:ID */
 			print_located(err);
 		snprintf(err, sizeof(err), "could not connect serial device to character backend '%s'", spec);
 		print_located(err);

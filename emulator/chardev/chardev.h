@@ -59,7 +59,8 @@ int vm_chr_new_opts(struct vm_loop *loop, const char *opts, struct vm_chardev **
 /* The legacy spellings of -serial/-monitor/-qmp: stdio, mon:stdio, pty, null, none, vc,
  * file:PATH, pipe:PATH, unix:PATH[,server][,nowait], tcp:[HOST]:PORT[,server][,nowait],
  * telnet:HOST:PORT[,server][,nowait], chardev:ID (an existing -chardev). `label` names the
- * new back end (QEMU's "serial0", "compat_monitor0"). NULL *out for "none". */
+ * new back end (QEMU's "serial0", "compat_monitor0"). NULL *out for "none". -ENXIO: chardev:ID
+ * names no back end; -EINVAL: not a spelling of a back end. */
 int vm_chr_new_legacy(struct vm_loop *loop, const char *spec, const char *label, struct vm_chardev **out,
 		      char *err, size_t errlen);
 struct vm_chardev *vm_chr_find(const char *id);

@@ -254,7 +254,7 @@ int vm_chr_new_legacy(struct vm_loop *loop, const char *spec, const char *label,
 		*out = vm_chr_find(colon + 1);
 		if (!*out) {
 			snprintf(err, errlen, "chardev \"%s\" not found", colon + 1);
-			return -ENOENT;
+			return -ENXIO;
 		}
 		return 0;
 	}
