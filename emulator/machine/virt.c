@@ -123,8 +123,10 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 {
 	uint64_t entry = VM_VIRT_RAM_BASE, kernel_entry = VM_VIRT_RAM_BASE + KERNEL_OFFSET;
 	int rc;
-	if (cfg->bios && (rc = load_image(vm, cfg->bios, VM_VIRT_RAM_BASE, &entry, err, errlen)))
+	if (cfg->bios && (rc = load_image(vm, cfg->bios, VM_VIRT_RAM_BASE, &entry, err, errlen))) {
+		snprintf(err, errlen, "Unable to load the RISC-V firmware \"%s\"", cfg->bios); /* QEMU's words */
 		return rc;
+	}
 	if (cfg->kernel) {
 		uint64_t *target = cfg->bios ? &kernel_entry : &entry;
 		rc = load_image(vm, cfg->kernel, cfg->bios ? VM_VIRT_RAM_BASE + KERNEL_OFFSET : VM_VIRT_RAM_BASE,

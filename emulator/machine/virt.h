@@ -55,6 +55,7 @@ struct vm_virt_config {
 	bool no_shutdown;    /* guest power-off stops the VM instead of ending the process */
 	bool no_reboot;      /* guest reset ends the process (exit 0) instead of rebooting */
 	bool no_power_button; /* -M virt,powerbutton=off: no virtio-input power button */
+	const char *name;    /* -name: `info name`, query-name; NULL when not given */
 };
 
 /* QEMU's run states, as `info status` and query-status name them */
