@@ -49,8 +49,7 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "Standard options:\n"
 	       "-h or -help        display this help and exit\n"
 	       "-version           display version information and exit\n"
-	       "-machine virt[,dumpdtb=FILE][,accel=tcg]  (-M) the QEMU-compatible virt board\n"
-	       "                   [,powerbutton=on|off]  strata-vm only: the virtio-input power button (default on)\n"
+	       "-machine virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off]  (-M) the QEMU-compatible virt board\n"
 	       "-accel tcg         software emulation (the only accelerator)\n"
 	       "-cpu rv64|max      the hart (RV64GC)\n"
 	       "-smp 1             one hart\n"
@@ -58,6 +57,7 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-name NAME         the guest's name (info name, query-name)\n"
 	       "-bios default|none|FILE  firmware (default: OpenSBI fw_dynamic from Debian's opensbi package)\n"
 	       "-kernel FILE       kernel: ELF, RISC-V Image or gzip-compressed Image\n"
+	       "-initrd FILE       initial ram disk (placed as QEMU does, /chosen/linux,initrd-*)\n"
 	       "-append CMDLINE    kernel command line\n"
 	       "-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on][,discard=unmap]\n"
 	       "-device virtio-blk-device,drive=ID\n"
@@ -126,7 +126,7 @@ static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 		} else {
 			char msg[96];
 			snprintf(msg, sizeof(msg), "Property 'virt-machine.%.*s' not found", (int)strcspn(p, "="), p);
-			rc = fail(o, opt, arg, msg);
+			rc = fail(o, NULL, NULL, msg);
 		}
 	}
 	free(copy);
@@ -205,6 +205,13 @@ static int opt_kernel(struct vm_options *o, const char *opt, const char *arg)
 {
 	(void)opt;
 	o->cfg.kernel = arg;
+	return 0;
+}
+
+static int opt_initrd(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)opt;
+	o->cfg.initrd = arg;
 	return 0;
 }
 
@@ -370,6 +377,7 @@ static const struct opt options[] = {
 	{ "-smp", true, opt_smp },	       { "-m", true, opt_mem },
 	{ "-name", true, opt_name },	       { "-bios", true, opt_bios },
 	{ "-kernel", true, opt_kernel },       { "-append", true, opt_append },
+	{ "-initrd", true, opt_initrd },
 	{ "-drive", true, opt_drive },	       { "-device", true, opt_device },
 	{ "-global", true, opt_global },       { "-snapshot", false, opt_flag },
 	{ "-loadvm", true, opt_string },       { "-nographic", false, opt_flag },

@@ -43,8 +43,9 @@ struct vm_virt_disk {
 struct vm_virt_config {
 	uint64_t ram_size;
 	const char *bios;   /* firmware (ELF or raw binary at RAM start); NULL = none */
-	const char *kernel; /* ELF, or a raw image when there is firmware */
+	const char *kernel; /* ELF, RISC-V Linux Image (gzip or not), or raw binary */
 	const char *append; /* kernel command line (device tree /chosen/bootargs) */
+	const char *initrd; /* -initrd: placed as QEMU 7.2 does, announced in /chosen */
 	FILE *console_out;
 	int console_in; /* -1 for none */
 	/* virtio-blk disks in command-line order; as on QEMU the first takes the highest slot */
@@ -54,8 +55,8 @@ struct vm_virt_config {
 	const char *dumpdtb; /* -M virt,dumpdtb=FILE: write the device tree there and stop */
 	bool no_shutdown;    /* guest power-off stops the VM instead of ending the process */
 	bool no_reboot;      /* guest reset ends the process (exit 0) instead of rebooting */
-	bool no_power_button; /* -M virt,powerbutton=off: no virtio-input power button */
 	const char *name;    /* -name: `info name`, query-name; NULL when not given */
+	bool no_power_button; /* -M virt,powerbutton=off: no virtio-input power button */
 };
 
 /* QEMU's run states, as `info status` and query-status name them */

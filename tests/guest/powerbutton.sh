@@ -27,6 +27,10 @@ bail() { echo "Bail out! $1"; exit 1; }
 
 [ -x "$VM" ] || bail "$VM not built"
 [ -r "$FW" ] || bail "$FW not found (make deps: opensbi)"
+if [ -z "${PRESS:-}" ] && ! "$VM" -qmp "unix:$TMP/probe.sock,server=on,wait=off" -M virt,dumpdtb="$TMP/probe.dtb" \
+	</dev/null >/dev/null 2>&1; then
+	skip "strata-vm has no -qmp yet"
+fi
 if [ $# -gt 0 ]; then
 	G=$1
 else
@@ -39,10 +43,6 @@ fi
 [ -s "$G/Image" ] && [ -s "$G/initrd.gz" ] && [ -s "$G/rootfs.raw" ] || bail "no Image/initrd.gz/rootfs.raw in '$G'"
 gzip -dc "$G/initrd.gz" | cpio -t 2>/dev/null | grep -q 'evdev\.ko' ||
 	skip "the guest's initramfs has no evdev module (add evdev to MODULES in tests/guest/build.sh)"
-if [ -z "${PRESS:-}" ] && ! "$VM" -qmp "unix:$TMP/probe.sock,server=on,wait=off" -M virt,dumpdtb="$TMP/probe.dtb" \
-	</dev/null >/dev/null 2>&1; then
-	skip "strata-vm has no -qmp yet"
-fi
 
 # QMP client: capabilities, system_powerdown; prints the answer and the events that arrive
 # within a second (sockets only, stdlib)

@@ -88,11 +88,15 @@ rc=$?
 check "powerbutton=off: no virtio-input device (exit $rc)" \
 	'[ $rc = 1 ] && [ "$(cat "$TMP/off")" = "no virtio-input device" ]'
 
-# a bad value, worded as qemu-system's for boolean machine properties
+# errors, worded as qemu-system's for machine properties
 "$VM" -M virt,powerbutton=maybe -bios none -kernel "$ELF" -nographic </dev/null >/dev/null 2>"$TMP/err"
 rc=$?
 check "powerbutton=maybe refused" \
 	'[ $rc = 1 ] && [ "$(cat "$TMP/err")" = "strata-vm: Parameter '"'powerbutton'"' expects '"'on'"' or '"'off'"'" ]'
+"$VM" -M virt,nosuch=1 -bios none -kernel "$ELF" -nographic </dev/null >/dev/null 2>"$TMP/err"
+rc=$?
+check "unknown machine property refused as QEMU words it" \
+	'[ $rc = 1 ] && [ "$(cat "$TMP/err")" = "strata-vm: Property '"'virt-machine.nosuch'"' not found" ]'
 timeout 30 "$VM" -M virt,powerbutton=no -bios none -kernel "$ELF" -nographic </dev/null >"$TMP/off" 2>&1
 rc=$?
 check "powerbutton=no (QEMU's boolean spellings): no virtio-input device (exit $rc)" \
