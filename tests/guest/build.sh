@@ -23,7 +23,7 @@ CACHE=${STRATA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strata}
 IMG=${STRATA_IMG:-$top/build/rel/strata-img}
 SUITE=trixie
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-MODULES="virtio_mmio virtio_blk virtio_net virtio_input ext4"
+MODULES="virtio_mmio virtio_blk virtio_net virtio_input evdev ext4"
 EX_UNREACHABLE=75
 
 say() { echo "build.sh: $*" >&2; }
