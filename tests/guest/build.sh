@@ -16,6 +16,8 @@
 # Exit status 75 when the archive cannot be reached and nothing usable is cached.
 #   STRATA_CACHE  cache root (default ~/.cache/strata)
 #   STRATA_IMG    strata-img (default build/rel/strata-img next to this tree)
+#   STRATA_APT_SOURCES  deb822 .sources file(s) to take the URI from instead of the host's
+#                 (tests use an unreachable one)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -35,7 +37,9 @@ done
 [ -r "$KEYRING" ] || die "$KEYRING not found (make deps)"
 
 # --- the archive: the host's first non-security deb URI ------------------------------------
-uri=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n' |
+sources=${STRATA_APT_SOURCES:-/etc/apt/sources.list.d/*.sources}
+# shellcheck disable=SC2086 # a glob
+uri=$(sed -n 's/^URIs:[[:space:]]*//p' $sources 2>/dev/null | tr ' ' '\n' |
 	grep -v -- '-security' | grep . | head -n 1 || true)
 [ -n "$uri" ] || uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
 	awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z+]+:\/\//) { print $i; exit } }' |
