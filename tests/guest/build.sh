@@ -19,6 +19,8 @@
 #   STRATA_APT_SOURCES  deb822 .sources file(s) to take the URI from instead of the host's
 #                 (tests use an unreachable one)
 set -eu
+LC_ALL=C # the hash sorts file names and reads apt's output the same way everywhere
+export LC_ALL
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 CACHE=${STRATA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strata}
@@ -68,7 +70,7 @@ papt() {
 		-o APT::Sandbox::User="$(id -un)" "$@"
 }
 
-recipe_hash=$(cd "$here" && cat build.sh initramfs/init rootfs/init $(ls rootfs/tests/* | LC_ALL=C sort) |
+recipe_hash=$(cd "$here" && cat build.sh initramfs/init rootfs/init rootfs/tests/* |
 	{ cat; echo "$MODULES"; } | sha256sum | cut -c 1-16)
 last=$CACHE/guest-last-$recipe_hash # the last build of this recipe, for offline runs
 
