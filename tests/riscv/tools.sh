@@ -249,6 +249,11 @@ ASM
 	check "-initrd of a missing file names it" 'load_err "nope.initrd: No such file" "$TMP/Image" -initrd "$TMP/nope.initrd"'
 	check "an empty -kernel file is not a kernel" 'load_err "empty: empty file, not a kernel" "$TMP/empty"'
 	check "gzip data that is not an Image is not a kernel" 'load_err "junk.gz: .*not a kernel" "$TMP/junk.gz"'
+	head -c $(($(wc -c <"$TMP/Image.gz") / 2)) "$TMP/Image.gz" >"$TMP/cut.gz"
+	check "a truncated gzip kernel is corrupt, not a kernel" 'load_err "cut.gz: corrupt gzip data, not a kernel" "$TMP/cut.gz"'
+	cat "$TMP/Image.gz" "$TMP/Image.gz" >"$TMP/two.gz" # members inflate back to back, as gunzip does
+	check "a gzip kernel of two concatenated members loads and boots" \
+		'"$VM" -M virt -bios "$FW" -nographic -kernel "$TMP/two.gz" -initrd "$TMP/initrd" </dev/null 2>&1 | grep -aq "^image: hello"'
 	check "an Image whose image_size exceeds RAM does not fit" 'load_err "huge.Image: does not fit in RAM" "$TMP/huge.Image" -m 128M'
 	check "an initrd past the device tree is too large" 'load_err "big.initrd: initrd too large" "$TMP/Image" -m 64M -initrd "$TMP/big.initrd"'
 else
