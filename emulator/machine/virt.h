@@ -37,6 +37,14 @@ struct vm_virt_disk {
 	bool readonly, discard, writethrough;
 };
 
+/* A -drive image as savevm sees it (QEMU's block backends): name = the drive id, or
+ * "virtioN" for an if=virtio drive without one. */
+struct vm_virt_drive {
+	const char *name;
+	struct bc_image *img;
+	bool readonly;
+};
+
 struct vm_virt_config {
 	uint64_t ram_size;
 	const char *bios;   /* firmware (ELF or raw binary at RAM start); NULL = none */
@@ -51,6 +59,10 @@ struct vm_virt_config {
 	const char *dumpdtb; /* -M virt,dumpdtb=FILE: write the device tree there and stop */
 	bool no_shutdown;    /* guest power-off stops the VM instead of ending the process */
 	bool no_reboot;      /* guest reset ends the process (exit 0) instead of rebooting */
+	/* savevm/loadvm: every -drive in command-line order, attached or not (if=none drives
+	 * count, as in QEMU). ndrives 0: the virtio disks above, named virtio0, virtio1, ... */
+	const struct vm_virt_drive *drives;
+	int ndrives;
 };
 
 /* QEMU's run states, as `info status` and query-status name them */
