@@ -3,10 +3,11 @@
  *             [-d in_asm,int,exec]
  *             [-D logfile] [-s] [-S] [-gdb tcp::PORT] [--jit=on|off|eager] [--stats]
  *             [-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on]]
- *             [-device virtio-blk-device,drive=ID] [-snapshot] [-global virtio-mmio.force-legacy=on|off]
+ *             [-device virtio-blk-device,drive=ID] [-snapshot] [-loadvm NAME] [-global virtio-mmio.force-legacy=on|off]
  * The exit status is the guest's exit code (sifive_test or HTIF); 1 on usage or load errors. */
 #include "emulator/host/loop.h"
 #include "emulator/machine/drive.h"
+#include "emulator/machine/savevm.h"
 #include "emulator/machine/virt.h"
 #include "emulator/trace.h"
 #include "emulator/gdbstub.h"
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 		   "                 [--jit=on|off|eager] [--stats]\n"
 		   "                 [-drive file=FILE[,format=raw|qcow2|vmdk|vdi][,if=virtio|none][,id=ID][,readonly=on]\n"
 		   "                         [,cache=writeback|writethrough|none|directsync|unsafe][,snapshot=on][,discard=unmap]]\n"
-		   "                 [-device virtio-blk-device,drive=ID] [-snapshot]\n"
+		   "                 [-device virtio-blk-device,drive=ID] [-snapshot] [-loadvm NAME]\n"
 		   "                 [-global virtio-mmio.force-legacy=on|off]\n");
 }
 
@@ -85,6 +86,25 @@ static int attach_drives(struct vm_drive *drives, int ndrives, char **devs, int 
 	return 0;
 }
 
+/* Every drive for savevm (virt.h), named as QEMU names block backends: the id, else virtioN. */
+static void list_drives(const struct vm_drive *drives, int ndrives, struct vm_virt_config *cfg)
+{
+	static struct vm_virt_drive list[16];
+	static char names[16][24];
+	for (int i = 0, nvirtio = 0; i < ndrives; i++) {
+		const char *name = drives[i].id;
+		if (!name) {
+			snprintf(names[i], sizeof(names[i]), "virtio%d", nvirtio);
+			name = names[i];
+		}
+		if (!drives[i].if_none)
+			nvirtio++;
+		list[i] = (struct vm_virt_drive){ name, drives[i].img, drives[i].readonly };
+	}
+	cfg->drives = list;
+	cfg->ndrives = ndrives;
+}
+
 static int parse_size_mib(const char *s, uint64_t *out)
 {
 	char *end;
@@ -113,6 +133,7 @@ int main(int argc, char **argv)
 	static int order[32];
 	int ndrives = 0, ndevs = 0, norder = 0;
 	bool snapshot_all = false;
+	const char *loadvm = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -214,6 +235,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "strata-vm: -global %s: only virtio-mmio.force-legacy is supported\n", v);
 				return 1;
 			}
+		} else if (!strcmp(a, "-loadvm")) { /* savevm.h: start from an internal snapshot */
+			loadvm = v;
 		} else if (!strcmp(a, "-serial") || !strcmp(a, "-monitor") || !strcmp(a, "-display")) {
 			/* console is always the UART on stdio; accepted for QEMU compatibility */
 		} else {
@@ -237,6 +260,7 @@ int main(int argc, char **argv)
 	char err[256];
 	if (attach_drives(drives, ndrives, devs, order, norder, snapshot_all, &cfg))
 		goto out_drives;
+	list_drives(drives, ndrives, &cfg);
 	loop = vm_loop_new();
 	if (!loop) {
 		fprintf(stderr, "strata-vm: cannot create the event loop\n");
@@ -253,6 +277,11 @@ int main(int argc, char **argv)
 	int jrc = jit_threshold ? rv_jit_init(&vm.cpu, jit_threshold) : 0;
 	if (jrc < 0 && jrc != -ENOSYS)
 		fprintf(stderr, "strata-vm: warning: no executable memory for the JIT (%s); interpreting\n", strerror(-jrc));
+	if (loadvm && vm_loadvm(&vm, loadvm, err, sizeof(err))) {
+		fprintf(stderr, "strata-vm: %s\n", err);
+		vm_virt_destroy(&vm);
+		goto out_drives;
+	}
 	struct vm_trace trace;
 	if (trace_flags && vm_trace_open(&trace, &vm.cpu, trace_flags, trace_file, err, sizeof(err))) {
 		fprintf(stderr, "strata-vm: %s\n", err);
