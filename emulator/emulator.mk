@@ -13,3 +13,10 @@ BINS += $(BUILD)/strata-vm
 
 # strata-vm tests driven from the host side (consoles, monitor, savevm): tests/vm/*.sh
 TESTS     += $(sort $(wildcard tests/vm/*.sh))
+
+# savevm driven in-process: the emulator's objects without main.o (tests/vm/test_savevm.c),
+# run by tests/vm/savevm.sh on the guest tests/riscv/savevm/counter.c
+VM_LIB_OBJS := $(filter-out $(BUILD)/emulator/main.o,$(VM_OBJS))
+$(BUILD)/tests/vm/test_savevm: $(BUILD)/tests/vm/test_savevm.o $(VM_LIB_OBJS) $(LIBBC)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+TEST_DEPS += $(BUILD)/tests/vm/test_savevm $(BUILD)/riscv/savevm/counter.elf

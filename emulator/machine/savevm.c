@@ -228,11 +228,10 @@ static int revert_disks(const struct drives *dr, const char *name, char *err, si
 		struct bc_snapshot sn;
 		struct bc_err e = { 0 };
 		int rc = find_by_name(dr->d[i].img, name, &sn);
-		if (rc == 1)
-			rc = bc_snapshot_apply(dr->d[i].img, sn.id, &e);
-		if (rc <= 0)
-			return fail(err, errlen, rc ? rc : -ENOENT, "Could not load snapshot '%s' on '%s': %s", name,
-				    dr->d[i].name, e.msg[0] ? e.msg : strerror(rc ? -rc : ENOENT));
+		rc = rc == 1 ? bc_snapshot_apply(dr->d[i].img, sn.id, &e) : rc < 0 ? rc : -ENOENT;
+		if (rc < 0)
+			return fail(err, errlen, rc, "Could not load snapshot '%s' on '%s': %s", name, dr->d[i].name,
+				    e.msg[0] ? e.msg : strerror(-rc));
 	}
 	return 0;
 }
