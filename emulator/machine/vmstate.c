@@ -5,8 +5,10 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -247,20 +249,52 @@ static int put_run(struct vm_state *s, ZSTD_CCtx *cc, const uint8_t *ram, uint64
 	return s->bad ? -ENOMEM : 0;
 }
 
+/* Which RAM pages the host ever gave memory to (/proc/self/pagemap: present or swapped); the
+ * others read as zero and are skipped without touching them, which would fault each one in.
+ * NULL when pagemap cannot be read: every page is looked at. */
+static uint8_t *touched_pages(const struct vm_bus *bus)
+{
+	uint64_t pages = bus->ram_size / PAGE;
+	uint8_t *map = malloc(pages);
+	uint64_t ent[512];
+	FILE *f = fopen("/proc/self/pagemap", "rb");
+	bool ok = map && f && !fseeko(f, (off_t)((uintptr_t)bus->ram / PAGE * 8), SEEK_SET);
+	for (uint64_t p = 0; ok && p < pages;) {
+		size_t n = pages - p < 512 ? (size_t)(pages - p) : 512;
+		ok = fread(ent, 8, n, f) == n;
+		for (size_t i = 0; ok && i < n; i++)
+			map[p + i] = (ent[i] >> 62) != 0; /* bit 63 present, bit 62 swapped */
+		p += n;
+	}
+	if (f)
+		fclose(f);
+	if (!ok) {
+		free(map);
+		return NULL;
+	}
+	return map;
+}
+
+static bool skip_page(const struct vm_bus *bus, const uint8_t *touched, uint64_t p)
+{
+	return (touched && !touched[p]) || page_zero(bus->ram + p * PAGE);
+}
+
 static int put_ram(struct vm_virt *vm, struct vm_state *s)
 {
 	uint64_t pages = vm->bus.ram_size / PAGE;
+	uint8_t *touched = touched_pages(&vm->bus);
 	size_t tmp_len = ZSTD_compressBound(RUN_PAGES * PAGE);
 	void *tmp = malloc(tmp_len);
 	ZSTD_CCtx *cc = ZSTD_createCCtx();
 	int rc = tmp && cc ? 0 : -ENOMEM;
 	for (uint64_t p = 0; p < pages && !rc;) {
-		if (page_zero(vm->bus.ram + p * PAGE)) {
+		if (skip_page(&vm->bus, touched, p)) {
 			p++;
 			continue;
 		}
 		uint32_t n = 1;
-		while (n < RUN_PAGES && p + n < pages && !page_zero(vm->bus.ram + (p + n) * PAGE))
+		while (n < RUN_PAGES && p + n < pages && !skip_page(&vm->bus, touched, p + n))
 			n++;
 		rc = put_run(s, cc, vm->bus.ram, p, n, tmp, tmp_len);
 		p += n;
@@ -269,6 +303,7 @@ static int put_ram(struct vm_virt *vm, struct vm_state *s)
 	vm_state_put_u32(s, 0); /* end of RAM */
 	ZSTD_freeCCtx(cc);
 	free(tmp);
+	free(touched);
 	return rc;
 }
 
@@ -356,14 +391,41 @@ static int check_ram(const struct vm_virt *vm, const struct section *sec, char *
 	return corrupt(err, errlen, "truncated RAM section");
 }
 
-/* Only after check_ram: clears RAM and writes every record. */
+/* Zeroes the pages no record wrote that may hold data, giving them back to the host. */
+static void zero_rest(struct vm_bus *bus, const uint8_t *touched, const uint8_t *written)
+{
+	uint64_t pages = bus->ram_size / PAGE;
+	for (uint64_t p = 0; p < pages;) {
+		if (written[p] || !touched[p]) {
+			p++;
+			continue;
+		}
+		uint64_t n = 1;
+		while (p + n < pages && !written[p + n] && touched[p + n])
+			n++;
+		uint8_t *at = bus->ram + p * PAGE;
+		if (madvise(at, n * PAGE, MADV_DONTNEED))
+			memset(at, 0, n * PAGE);
+		p += n;
+	}
+}
+
+/* Only after check_ram: writes every record and zeroes the rest of RAM. Pages the stream
+ * rewrites are not dropped first: faulting them in again would cost more than the copy. */
 static int apply_ram(struct vm_virt *vm, const struct section *sec, char *err, size_t errlen)
 {
 	struct vm_state s;
+	uint64_t pages = vm->bus.ram_size / PAGE;
+	uint8_t *touched = touched_pages(&vm->bus), *written = calloc(pages, 1);
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
-	if (!dc)
+	if (!dc || !written) {
+		ZSTD_freeDCtx(dc);
+		free(touched);
+		free(written);
 		return fail(err, errlen, -ENOMEM, "cannot load RAM: %s", strerror(ENOMEM));
-	vm_bus_clear_ram(&vm->bus);
+	}
+	if (!touched)
+		vm_bus_clear_ram(&vm->bus);
 	reader(&s, sec->p, sec->n);
 	int rc = 0;
 	for (;;) {
@@ -375,6 +437,7 @@ static int apply_ram(struct vm_virt *vm, const struct section *sec, char *err, s
 		uint32_t dlen = vm_state_get_u32(&s);
 		const uint8_t *d = take(&s, dlen);
 		uint8_t *dst = vm->bus.ram + first * PAGE;
+		memset(written + first, 1, n);
 		if (enc == ENC_RAW) {
 			memcpy(dst, d, dlen);
 		} else if (ZSTD_decompressDCtx(dc, dst, (size_t)n * PAGE, d, dlen) != (size_t)n * PAGE) {
@@ -382,7 +445,11 @@ static int apply_ram(struct vm_virt *vm, const struct section *sec, char *err, s
 			break;
 		}
 	}
+	if (touched)
+		zero_rest(&vm->bus, touched, written);
 	ZSTD_freeDCtx(dc);
+	free(touched);
+	free(written);
 	return rc;
 }
 

@@ -93,7 +93,7 @@ out=$(run 64M diskonly 2>&1)
 check $? "-loadvm of a disk-only snapshot: QEMU's message"
 
 # ---- kill -9 during savevm: the snapshots taken before are intact ----
-for delay in 0.7 1.3 2.1; do
+for delay in 0.4 0.7 1.0 1.3 2.1; do
 	img3=$TMP/crash.qcow2
 	rm -f "$img3"
 	qemu-img create -q -f qcow2 "$img3" 64M
@@ -103,9 +103,17 @@ for delay in 0.7 1.3 2.1; do
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
 	last=$(grep '^saved ' "$TMP/crash.out" | tail -1 | cut -d' ' -f2)
+	# Leaks are allowed, and so is the qcow2 driver's documented safe state "COPIED clear,
+	# refcount 1" (docs/qcow2-snapshots.md, S7: a crash inside snapshot create; qemu has the
+	# same window): check counts it as an error, -r all repairs it.
 	qemu-img check "$img3" >"$TMP/crash-check.out" 2>&1
 	crc=$?
-	[ $crc = 0 ] || [ $crc = 3 ] # leaks allowed
+	if [ $crc = 2 ] && ! grep '^ERROR' "$TMP/crash-check.out" | grep -qv '^ERROR OFLAG_COPIED .*refcount=1$'; then
+		qemu-img check -q -r all "$img3" >/dev/null 2>&1
+		qemu-img check -q "$img3" >/dev/null 2>&1
+		crc=$?
+	fi
+	[ $crc = 0 ] || [ $crc = 3 ]
 	check $? "kill -9 after ${delay}s of savevm loops: qemu-img check without corruptions"
 	if [ -z "$last" ]; then
 		ok "kill -9 after ${delay}s: no snapshot finished yet # SKIP too early"
