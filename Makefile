@@ -75,6 +75,7 @@ TEST_DEPS += $(UNIT_BINS)
 -include emulator/emulator.mk
 -include tests/riscv/riscv.mk
 -include tests/riscv/fp/fp.mk
+-include tests/vm/vm.mk
 -include bench/bench.mk
 -include tests/guest/guest.mk
 

@@ -14,9 +14,18 @@ BINS += $(BUILD)/strata-vm
 # strata-vm tests driven from the host side (consoles, monitor, savevm): tests/vm/*.sh
 TESTS     += $(sort $(wildcard tests/vm/*.sh))
 
+# tests/vm/powerbutton.sh drives the board from C (emulator objects without main.o): it presses
+# the power button at moments the guest program chooses
+VM_TEST_OBJS := $(filter-out $(BUILD)/emulator/main.o,$(VM_OBJS))
+ifeq ($(wildcard emulator/cpu/fpu.c),)
+$(BUILD)/tests/vm/powerbutton.o: ALL_CFLAGS += -DRV_NO_FPU
+endif
+$(BUILD)/tests/vm/powerbutton: $(BUILD)/tests/vm/powerbutton.o $(VM_TEST_OBJS) $(LIBBC)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+TEST_DEPS += $(BUILD)/tests/vm/powerbutton
+
 # savevm driven in-process: the emulator's objects without main.o (tests/vm/test_savevm.c),
 # run by tests/vm/savevm.sh on the guest tests/riscv/savevm/counter.c
-VM_LIB_OBJS := $(filter-out $(BUILD)/emulator/main.o,$(VM_OBJS))
-$(BUILD)/tests/vm/test_savevm: $(BUILD)/tests/vm/test_savevm.o $(VM_LIB_OBJS) $(LIBBC)
+$(BUILD)/tests/vm/test_savevm: $(BUILD)/tests/vm/test_savevm.o $(VM_TEST_OBJS) $(LIBBC)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
 TEST_DEPS += $(BUILD)/tests/vm/test_savevm $(BUILD)/riscv/savevm/counter.elf

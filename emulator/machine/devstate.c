@@ -139,9 +139,11 @@ int vm_virtio_state_save(void *opaque, struct vm_state *s)
 	vm_state_put_u32(s, t->queue_align);
 	vm_state_put_u64(s, t->driver_features);
 	vm_state_put_bool(s, t->broken);
-	for (unsigned q = 0; q < 2; q++)
+	vm_state_put_u32(s, VM_VIRTIO_MAX_QUEUES);
+	for (unsigned q = 0; q < VM_VIRTIO_MAX_QUEUES; q++)
 		put_vq(s, &t->vq[q]);
-	/* the device's config space (virtio-blk: capacity, limits), checked on load */
+	/* the device's config space: virtio-blk's (capacity, limits) is checked on load, a
+	 * guest-written one (virtio-input's select/subsel) is restored */
 	uint32_t n = t->dev ? t->dev->config_len : 0;
 	vm_state_put_u32(s, n);
 	if (n)
@@ -153,14 +155,16 @@ int vm_virtio_state_load(void *opaque, struct vm_state *s, unsigned version)
 {
 	struct vm_virtio_mmio *t = opaque;
 	uint8_t config[256];
-	struct vm_virtq vq[2];
+	struct vm_virtq vq[VM_VIRTIO_MAX_QUEUES];
 	bool legacy = vm_state_get_bool(s), ok = true;
 	uint32_t id = vm_state_get_u32(s), r[7];
 	for (int i = 0; i < 7; i++)
 		r[i] = vm_state_get_u32(s);
 	uint64_t drv_features = vm_state_get_u64(s);
 	bool broken = vm_state_get_bool(s);
-	for (unsigned q = 0; q < 2; q++)
+	if (vm_state_get_u32(s) != VM_VIRTIO_MAX_QUEUES)
+		return -EINVAL;
+	for (unsigned q = 0; q < VM_VIRTIO_MAX_QUEUES; q++)
 		ok &= get_vq(s, &vq[q]);
 	uint32_t n = vm_state_get_u32(s);
 	uint32_t want = t->dev ? t->dev->config_len : 0;
@@ -168,8 +172,10 @@ int vm_virtio_state_load(void *opaque, struct vm_state *s, unsigned version)
 		return -EINVAL;
 	vm_state_get_bytes(s, config, n);
 	if (version != 1 || !ok || !vm_state_done(s) || legacy != t->legacy || id != (t->dev ? t->dev->device_id : 0) ||
-	    (n && memcmp(config, t->dev->config, n)))
-		return -EINVAL;
+	    (id == 2 && memcmp(config, t->dev->config, n)))
+		return -EINVAL; /* virtio-blk's config is the disk's geometry: it must match */
+	if (n && id != 2) /* virtio-input: the guest's select/subsel and what they show */
+		memcpy((uint8_t *)(uintptr_t)t->dev->config, config, n);
 	t->status = r[0], t->isr = r[1], t->dev_feat_sel = r[2], t->drv_feat_sel = r[3];
 	t->queue_sel = r[4], t->guest_page_size = r[5], t->queue_align = r[6];
 	t->driver_features = drv_features;
