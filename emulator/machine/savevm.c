@@ -59,13 +59,13 @@ static void writable_drives(const struct vm_virt *vm, struct drives *dr)
 	}
 }
 
+/* Whether the image's format takes internal snapshots with VM state (qcow2). Probed with an
+ * empty VM-state read: it changes nothing, and formats without snapshots answer -ENOTSUP
+ * (listing snapshots succeeds, empty, for every format). */
 static bool can_snapshot(struct bc_image *img)
 {
-	struct bc_snapshot *list = NULL;
-	int n = 0;
-	int rc = bc_snapshot_list(img, &list, &n, NULL);
-	free(list);
-	return rc != -ENOTSUP;
+	uint8_t none;
+	return bc_vmstate_read(img, 0, &none, 0) != -ENOTSUP;
 }
 
 /* QEMU's bdrv_all_can_snapshot + bdrv_all_find_vmstate_bs: every writable drive must take

@@ -64,6 +64,34 @@ else
 	ok "info snapshots compared with QEMU # SKIP no $QEMU"
 fi
 
+# ---- several drives: d0 the disk, d1 not attached, r0 raw (writable, then read-only) ----
+qemu-img create -q -f qcow2 "$TMP/A.qcow2" 64M
+qemu-img create -q -f qcow2 "$TMP/B.qcow2" 32M
+qemu-img create -q -f raw "$TMP/R.raw" 1M
+timeout 120 "$T" drives "$TMP/A.qcow2" "$ELF" "$TMP/B.qcow2" "$TMP/R.raw" "$TMP/info2.txt" >"$TMP/drives.out" 2>&1
+rc=$?
+while IFS= read -r line; do
+	case $line in
+	"ok - "*) ok "${line#ok - }" ;;
+	"not ok - "*) nok "${line#not ok - }" ;;
+	*) echo "# $line" ;;
+	esac
+done <"$TMP/drives.out"
+check $rc "test_savevm drives exits 0"
+if command -v $QEMU >/dev/null; then
+	(echo "info snapshots"; sleep 1; echo quit) | timeout 20 $QEMU -M virt -m 64M -bios none -nographic -S \
+		-monitor stdio -serial null -drive file="$TMP/A.qcow2",if=none,id=d0,format=qcow2 \
+		-device virtio-blk-device,drive=d0 -drive file="$TMP/B.qcow2",if=none,id=d1,format=qcow2 \
+		-drive file="$TMP/R.raw",if=none,id=r0,format=raw,readonly=on 2>&1 | tr -d '\r' |
+		grep -v '^(qemu)\|^QEMU ' >"$TMP/qemu-info2.txt"
+	if cmp -s "$TMP/qemu-info2.txt" "$TMP/info2.txt"; then
+		ok "info snapshots with a partial snapshot identical to qemu-system-riscv64's"
+	else
+		nok "info snapshots with a partial snapshot identical to qemu-system-riscv64's"
+		diff "$TMP/qemu-info2.txt" "$TMP/info2.txt" | sed 's/^/# /'
+	fi
+fi
+
 # ---- -loadvm: the guest's run finishes from the snapshot ----
 img2=$TMP/short.qcow2
 qemu-img create -q -f qcow2 "$img2" 64M

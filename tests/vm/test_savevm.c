@@ -4,6 +4,8 @@
  *   test_savevm all IMAGE ELF INFO_OUT    every behaviour below; INFO_OUT gets `info snapshots`
  *   test_savevm crash IMAGE ELF           savevm c1, c2, ... until killed ("saved cN" each)
  *   test_savevm load IMAGE ELF NAME       a fresh board loads NAME and the guest goes on
+ *   test_savevm drives A.qcow2 ELF B.qcow2 R.raw INFO_OUT   several drives (d0 = A on the
+ *                                         virtio disk, d1 = B not attached, r0 = R raw)
  *   test_savevm short IMAGE ELF NAME      a guest that counts to 300000 saved midway as NAME
  *   test_savevm bench IMAGE ELF RAM_MIB BLOB        savevm/loadvm times and VM-state size */
 #include "emulator/cpu/jit.h"
@@ -293,6 +295,96 @@ static int run_load(struct bc_image *img, const char *elf, const char *name)
 	return failures != 0;
 }
 
+static char events[256];
+static void on_event(void *opaque, const char *name, const char *data)
+{
+	struct vm_virt *vm = opaque;
+	(void)data;
+	size_t n = strlen(events);
+	snprintf(events + n, sizeof(events) - n, "%s%s(%s)", n ? " " : "", name, vm_runstate_name(vm->state));
+}
+
+static bool has_snapshot(struct bc_image *img, const char *name, uint64_t *vm_size)
+{
+	struct bc_snapshot *list = NULL;
+	int n = 0;
+	bool found = false;
+	bc_snapshot_list(img, &list, &n, NULL);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(list[i].name, name)) {
+			found = true;
+			if (vm_size)
+				*vm_size = list[i].vm_state_size;
+		}
+	free(list);
+	return found;
+}
+
+/* QEMU's drive rules with three drives: d0 (the disk, qcow2), d1 (qcow2, not attached to any
+ * device: still part of the VM, as QEMU's block backends), r0 (raw). */
+static int run_drives(struct bc_image *a, const char *elf, const char *bpath, const char *rpath, const char *info_out)
+{
+	static struct vm_virt vm;
+	static struct vm_virt_drive list[3];
+	struct bc_image *b, *r;
+	struct bc_err e = { 0 };
+	struct bc_open_opts ro = { .format = "raw", .flags = BC_OPEN_RDWR };
+	char err[512] = "";
+	if (open_image(bpath, &b) || bc_open(&r, rpath, &ro, &e) || make_board(&vm, a, 64, elf))
+		return 1;
+	list[0] = (struct vm_virt_drive){ "d0", a, false };
+	list[1] = (struct vm_virt_drive){ "d1", b, false };
+	list[2] = (struct vm_virt_drive){ "r0", r, false };
+	vm.cfg.drives = list;
+	vm.cfg.ndrives = 3;
+	vm_virt_on_event(&vm, on_event, &vm);
+	vm_virt_run(&vm, 2000000);
+
+	int rc = vm_savevm(&vm, "s1", err, sizeof(err));
+	check(rc < 0 && !strcmp(err, "Device 'r0' is writable but does not support snapshots"),
+	      "savevm with a writable raw drive: QEMU's message", err);
+	rc = vm_loadvm(&vm, "s1", err, sizeof(err));
+	check(rc < 0 && !strcmp(err, "Device 'r0' is writable but does not support snapshots"),
+	      "loadvm with a writable raw drive: QEMU's message", err);
+	check(!strcmp(events, ""), "refused before stopping the VM (no events)", events);
+
+	list[2].readonly = true; /* a read-only drive is left out, as in QEMU */
+	rc = vm_savevm(&vm, "s1", err, sizeof(err));
+	uint64_t asize = 0, bsize = 1;
+	check(rc == 0 && has_snapshot(a, "s1", &asize) && has_snapshot(b, "s1", &bsize) && asize > 0 && bsize == 0,
+	      "savevm: VM state in d0 (the first drive), a disk snapshot on d1 too", err);
+	check(!strcmp(events, "STOP(save-vm) RESUME(running)"), "savevm of a running VM: STOP in save-vm, RESUME",
+	      events);
+	rc = vm_savevm_opts(&vm, "s1", false, err, sizeof(err));
+	check(rc < 0 && !strcmp(err, "Snapshot 's1' already exists in one or more devices"),
+	      "savevm without overwrite (QMP) refuses an existing name", err);
+
+	struct bc_snapshot only = { .name = "bonly", .icount = UINT64_MAX, .date_sec = (uint32_t)time(NULL) };
+	bc_snapshot_create(b, &only, &e);
+	rc = vm_loadvm(&vm, "bonly", err, sizeof(err));
+	check(rc < 0 && !strcmp(err, "Snapshot 'bonly' does not exist in one or more devices"),
+	      "loadvm of a snapshot on one drive only", err);
+	events[0] = 0;
+	vm_virt_run(&vm, 1000000);
+	rc = vm_loadvm(&vm, "s1", err, sizeof(err));
+	check(rc == 0 && !strcmp(events, "STOP(restore-vm) RESUME(running)"), "loadvm: both drives, STOP in restore-vm, RESUME",
+	      rc ? err : events);
+
+	char *text = NULL;
+	rc = vm_snapshots_info(&vm, &text, err, sizeof(err));
+	FILE *f = fopen(info_out, "w");
+	if (f && text)
+		fputs(text, f);
+	if (f)
+		fclose(f);
+	free(text);
+	check(rc == 0, "info snapshots with a partial snapshot", err);
+	vm_virt_destroy(&vm);
+	bc_close(b);
+	bc_close(r);
+	return failures != 0;
+}
+
 /* For strata-vm -loadvm: the guest's own ending, printed after the load, is its output. */
 static int run_short(struct bc_image *img, const char *elf, const char *name)
 {
@@ -376,6 +468,8 @@ int main(int argc, char **argv)
 		rc = run_crash(img, argv[3]);
 	else if (!strcmp(argv[1], "load") && argc == 5)
 		rc = run_load(img, argv[3], argv[4]);
+	else if (!strcmp(argv[1], "drives") && argc == 7)
+		rc = run_drives(img, argv[3], argv[4], argv[5], argv[6]);
 	else if (!strcmp(argv[1], "short") && argc == 5)
 		rc = run_short(img, argv[3], argv[4]);
 	else if (!strcmp(argv[1], "bench") && argc == 6)
