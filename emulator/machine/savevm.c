@@ -25,7 +25,7 @@
 
 struct drives {
 	struct vm_virt_drive d[MAX_DRIVES];
-	char names[VM_VIRT_VIRTIO_SLOTS][16];
+	char names[VM_VIRT_VIRTIO_SLOTS][24];
 	int n;
 };
 
