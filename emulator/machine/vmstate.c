@@ -404,7 +404,7 @@ static void zero_rest(struct vm_bus *bus, const uint8_t *touched, const uint8_t 
 		while (p + n < pages && !written[p + n] && touched[p + n])
 			n++;
 		uint8_t *at = bus->ram + p * PAGE;
-		if (madvise(at, n * PAGE, MADV_DONTNEED))
+		if (n < 16 || madvise(at, n * PAGE, MADV_DONTNEED)) /* a few pages: cheaper to clear */
 			memset(at, 0, n * PAGE);
 		p += n;
 	}
