@@ -177,6 +177,8 @@ void vm_virt_cont(struct vm_virt *vm)
 	if (vm->state == VM_RUN_RUNNING)
 		return;
 	vm_virt_set_state(vm, VM_RUN_RUNNING);
+	/* a stop's request to leave vm_virt_run is spent; a pending reset or quit keeps its own */
+	vm->stop_requested = vm->reset_req || vm->quit_req;
 	vm_virt_emit(vm, "RESUME", NULL);
 }
 
