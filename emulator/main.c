@@ -10,6 +10,8 @@
 #include "emulator/machine/virt.h"
 #include "emulator/trace.h"
 #include "emulator/gdbstub.h"
+#include "emulator/chardev/chardev.h"
+#include "emulator/monitor/monitor.h"
 #include "emulator/cpu/jit.h"
 #include "bc.h"
 
@@ -85,6 +87,37 @@ static int attach_drives(struct vm_drive *drives, int ndrives, char **devs, int 
 	return 0;
 }
 
+/* -monitor SPEC / -qmp SPEC / -qmp-pretty SPEC: a back end each, then its monitor. */
+struct mon_opt {
+	const char *spec;
+	bool qmp, pretty;
+};
+
+static int start_monitors(struct vm_virt *vm, struct vm_loop *loop, struct vm_drive *drives, int ndrives,
+			  const struct mon_opt *mons, int nmons)
+{
+	char err[512];
+	if (vm_monitor_init(vm, drives, ndrives)) {
+		fprintf(stderr, "strata-vm: cannot start the monitor\n");
+		return -1;
+	}
+	for (int i = 0; i < nmons; i++) {
+		struct vm_chardev *chr = NULL;
+		char label[32];
+		snprintf(label, sizeof(label), "compat_monitor%d", i);
+		if (vm_chr_new_legacy(loop, mons[i].spec, label, &chr, err, sizeof(err))) {
+			fprintf(stderr, "strata-vm: -%s %s: %s\n", mons[i].qmp ? "qmp" : "monitor", mons[i].spec, err);
+			return -1;
+		}
+		if (chr && vm_monitor_attach(chr, mons[i].qmp, mons[i].pretty)) {
+			fprintf(stderr, "strata-vm: -%s %s: the back end is in use\n", mons[i].qmp ? "qmp" : "monitor",
+				mons[i].spec);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int parse_size_mib(const char *s, uint64_t *out)
 {
 	char *end;
@@ -113,6 +146,8 @@ int main(int argc, char **argv)
 	static int order[32];
 	int ndrives = 0, ndevs = 0, norder = 0;
 	bool snapshot_all = false;
+	struct mon_opt mons[4];
+	int nmons = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -214,7 +249,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "strata-vm: -global %s: only virtio-mmio.force-legacy is supported\n", v);
 				return 1;
 			}
-		} else if (!strcmp(a, "-serial") || !strcmp(a, "-monitor") || !strcmp(a, "-display")) {
+		} else if (!strcmp(a, "-monitor") || !strcmp(a, "-qmp") || !strcmp(a, "-qmp-pretty")) {
+			/* ---- monitors (monitor branch): attached once the board exists ---- */
+			if (nmons == 4) {
+				fprintf(stderr, "strata-vm: too many monitors\n");
+				return 1;
+			}
+			mons[nmons++] = (struct mon_opt){ v, a[1] == 'q', !strcmp(a, "-qmp-pretty") };
+		} else if (!strcmp(a, "-serial") || !strcmp(a, "-display")) {
 			/* console is always the UART on stdio; accepted for QEMU compatibility */
 		} else {
 			fprintf(stderr, "strata-vm: unknown option '%s'\n", a);
@@ -259,6 +301,10 @@ int main(int argc, char **argv)
 		vm_virt_destroy(&vm);
 		goto out_drives;
 	}
+	if (start_monitors(&vm, loop, drives, ndrives, mons, nmons)) {
+		vm_virt_destroy(&vm);
+		goto out_drives;
+	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (gdb_spec) {
@@ -287,9 +333,11 @@ int main(int argc, char **argv)
 	}
 	if (trace_flags)
 		vm_trace_close(&trace);
+	vm_monitor_cleanup();
 	vm_virt_destroy(&vm);
 	fflush(stdout);
 out_drives:
+	vm_chr_free_all();
 	vm_loop_free(loop);
 	/* images are flushed and closed whatever the guest did (snapshot overlays vanish) */
 	for (int i = 0; i < ndrives; i++) {

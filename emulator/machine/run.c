@@ -162,6 +162,7 @@ void vm_virt_stop(struct vm_virt *vm)
 	if (vm->state != VM_RUN_RUNNING)
 		return;
 	vm_virt_set_state(vm, VM_RUN_PAUSED);
+	vm->stop_requested = true; /* leave vm_virt_run at the next batch boundary */
 	vm_uart_poll(&vm->uart);
 	vm_virt_emit(vm, "STOP", NULL);
 }
@@ -174,16 +175,22 @@ void vm_virt_cont(struct vm_virt *vm)
 	vm_virt_emit(vm, "RESUME", NULL);
 }
 
+/* The request's event goes out at once (as QEMU's does, before the monitor's reply); the
+ * main loop acts on it at the next batch boundary. */
 void vm_virt_system_reset(struct vm_virt *vm)
 {
+	vm_virt_emit(vm, "RESET", "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}");
 	vm->reset_req = true;
+	vm->stop_requested = true;
 	if (vm->loop)
 		vm_loop_kick(vm->loop);
 }
 
 void vm_virt_system_powerdown(struct vm_virt *vm)
 {
+	vm_virt_emit(vm, "POWERDOWN", NULL);
 	vm->powerdown_req = true;
+	vm->stop_requested = true;
 	if (vm->loop)
 		vm_loop_kick(vm->loop);
 }
@@ -192,6 +199,7 @@ void vm_virt_quit(struct vm_virt *vm, int code)
 {
 	vm->quit_req = true;
 	vm->quit_code = code;
+	vm->stop_requested = true;
 	if (vm->loop)
 		vm_loop_kick(vm->loop);
 }
@@ -200,8 +208,8 @@ void vm_virt_quit(struct vm_virt *vm, int code)
 static int do_reset(struct vm_virt *vm, bool guest)
 {
 	char err[256];
-	vm_virt_emit(vm, "RESET", guest ? "{\"guest\": true, \"reason\": \"guest-reset\"}"
-					: "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}");
+	if (guest) /* a host request announced itself in vm_virt_system_reset */
+		vm_virt_emit(vm, "RESET", "{\"guest\": true, \"reason\": \"guest-reset\"}");
 	if (vm_virt_reset_now(vm, err, sizeof(err))) {
 		fprintf(stderr, "strata-vm: reset failed: %s\n", err);
 		return -1;
@@ -246,7 +254,6 @@ int vm_virt_main(struct vm_virt *vm)
 		}
 		if (vm->powerdown_req) {
 			vm->powerdown_req = false;
-			vm_virt_emit(vm, "POWERDOWN", NULL);
 			if (vm->powerdown_hook)
 				vm->powerdown_hook(vm->powerdown_opaque);
 		}
