@@ -16,7 +16,7 @@
 
 struct vm_chardev {
 	struct vm_loop *loop;
-	char label[64], filename[160];
+	char label[64], filename[160], path[108];
 	int listen_fd, fd;
 	struct vm_chr_frontend fe;
 	bool has_fe;
@@ -109,6 +109,7 @@ int vm_chr_new_legacy(struct vm_loop *loop, const char *spec, const char *label,
 		return -ENOMEM;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	memcpy(sa.sun_path, path, n + 1);
+	memcpy(c->path, path, n + 1);
 	unlink(path);
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(c->listen_fd, 1)) {
@@ -116,6 +117,7 @@ int vm_chr_new_legacy(struct vm_loop *loop, const char *spec, const char *label,
 		snprintf(err, errlen, "Failed to bind socket to %s: %s", path, strerror(e));
 		if (c->listen_fd >= 0)
 			close(c->listen_fd);
+		unlink(c->path); /* as QEMU, the server's socket goes at exit */
 		free(c);
 		return -e;
 	}
@@ -190,6 +192,7 @@ void vm_chr_free_all(void)
 		if (c->fd >= 0)
 			close(c->fd);
 		close(c->listen_fd);
+		unlink(c->path); /* as QEMU, the server's socket goes at exit */
 		free(c);
 	}
 }

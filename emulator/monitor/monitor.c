@@ -265,7 +265,7 @@ static void qmp_send(void *opaque, struct vm_jw *w)
 	struct vm_mon *m = opaque;
 	vm_jw_raw(w, "\n", 1);
 	if (!w->oom)
-		out_raw(m, w->buf, w->len);
+		out_text(m, w->buf, w->len); /* QEMU's monitor_puts: "\r\n" in QMP too */
 }
 
 static void qmp_input(struct vm_mon *m, const uint8_t *buf, size_t len)
