@@ -6,20 +6,34 @@ ifeq ($(wildcard emulator/cpu/fpu.c),)
 $(VM_OBJS): ALL_CFLAGS += -DRV_NO_FPU
 endif
 
+# libraries only the emulator links (the engine never does)
+VM_LIBS :=
+
 # virtio-blk disks are libblockcore images
 $(BUILD)/strata-vm: $(VM_OBJS) $(LIBBC)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 BINS += $(BUILD)/strata-vm
 
 # strata-vm tests driven from the host side (consoles, monitor, savevm): tests/vm/*.sh
 TESTS     += $(sort $(wildcard tests/vm/*.sh))
 
-# the monitor tests' guest (tests/vm/guests/*.S: bare metal, own _start) and the JSON unit test
-$(BUILD)/vm-guests/%.elf: tests/vm/guests/%.S tests/riscv/common/link.ld
+# the monitor tests' guest (tests/vm/asm/*.S: assembly with its own _start, so registers hold
+# known values) and the JSON unit test
+$(BUILD)/vm/asm/%.elf: tests/vm/asm/%.S tests/riscv/common/link.ld
 	@mkdir -p $(@D)
 	riscv64-unknown-elf-gcc -march=rv64imac -mabi=lp64 -mcmodel=medany -nostdlib \
 	    -T tests/riscv/common/link.ld -Wl,--no-warn-rwx-segments -o $@ $<
 $(BUILD)/tests/vm/test_json: $(BUILD)/tests/vm/test_json.o $(BUILD)/emulator/monitor/json.o $(BUILD)/tests/unit/tap.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
 TESTS     += $(BUILD)/tests/vm/test_json
-TEST_DEPS += $(BUILD)/vm-guests/counter.elf $(BUILD)/tests/vm/test_json $(BUILD)/strata-vm
+TEST_DEPS += $(BUILD)/vm/asm/counter.elf $(BUILD)/tests/vm/test_json $(BUILD)/strata-vm
+
+# tests/vm/powerbutton.sh drives the board from C (emulator objects without main.o): it presses
+# the power button at moments the guest program chooses
+VM_TEST_OBJS := $(filter-out $(BUILD)/emulator/main.o,$(VM_OBJS))
+ifeq ($(wildcard emulator/cpu/fpu.c),)
+$(BUILD)/tests/vm/powerbutton.o: ALL_CFLAGS += -DRV_NO_FPU
+endif
+$(BUILD)/tests/vm/powerbutton: $(BUILD)/tests/vm/powerbutton.o $(VM_TEST_OBJS) $(LIBBC)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
+TEST_DEPS += $(BUILD)/tests/vm/powerbutton

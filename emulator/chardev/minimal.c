@@ -91,6 +91,9 @@ static void listen_cb(void *opaque, int fd, unsigned revents)
 int vm_chr_new_legacy(struct vm_loop *loop, const char *spec, const char *label, struct vm_chardev **out,
 		      char *err, size_t errlen)
 {
+	*out = NULL;
+	if (!strcmp(spec, "none"))
+		return 0;
 	if (strncmp(spec, "unix:", 5) != 0) {
 		snprintf(err, errlen, "'%s': only unix:PATH,server,nowait is available in this build", spec);
 		return -ENOTSUP;

@@ -32,7 +32,9 @@ static void info_version(const char *arg, struct vm_mon_text *out)
 
 static void info_name(const char *arg, struct vm_mon_text *out)
 {
-	(void)arg, (void)out; /* no -name: QEMU prints nothing */
+	(void)arg;
+	if (vm_mon_ctx.vm->cfg.name) /* without -name QEMU prints nothing */
+		vm_mon_printf(out, "%s\n", vm_mon_ctx.vm->cfg.name);
 }
 
 static const char *cache_mode(const struct vm_drive *d)

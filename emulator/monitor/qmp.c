@@ -75,7 +75,10 @@ static int q_version(struct qmp_call *c)
 
 static int q_name(struct qmp_call *c)
 {
-	empty_return(c); /* no -name */
+	vm_jw_obj(c->w, "return");
+	if (vm_mon_ctx.vm->cfg.name)
+		vm_jw_str(c->w, "name", vm_mon_ctx.vm->cfg.name);
+	vm_jw_obj_end(c->w);
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """strata-vm's monitors (HMP and QMP) over unix sockets, compared with qemu-system-riscv64
-running the same bare-metal guest (tests/vm/guests/counter.S) where QEMU has the command.
+running the same bare-metal guest (tests/vm/asm/counter.S) where QEMU has the command.
 TAP on stdout. Usage: monitor.py STRATA_VM COUNTER_ELF TMPDIR"""
 import json, os, re, shutil, socket, subprocess, sys, time
 
