@@ -311,6 +311,42 @@ finally:
     if q:
         q.close()
 
+# -name and -S: info name, query-name, the prelaunch state, cont starts the guest
+s = Emu(VM, 'hmp', ['-name', 'strata-test', '-S'])
+q = Emu(QEMU, 'hmp', ['-serial', 'file:' + os.path.join(TMP, 'qemu-serial4'), '-name', 'strata-test', '-S']) if QEMU else None
+try:
+    s.recv_until(lambda b: b.endswith(b'(qemu) '))
+    s.buf = b''
+    if q:
+        q.recv_until(lambda b: b.endswith(b'(qemu) '))
+        q.buf = b''
+        for cmd in ['info name', 'info status', 'xp /2x 0x80100008', 'cont', 'info status']:
+            a, b = s.hmp(cmd), q.hmp(cmd)
+            tap(a == b, 'hmp -name -S: %r as QEMU' % cmd, 'strata-vm: %r\nqemu:      %r' % (a, b))
+    else:
+        tap(s.hmp('info status') == 'VM status: paused (prelaunch)\n', 'hmp: -S: prelaunch')
+        s.hmp('cont')
+    for _ in range(100):
+        if b'start' in s.serial():
+            break
+        time.sleep(0.05)
+    tap(s.serial() == b'start\n', 'hmp: -S: the guest starts at cont', s.serial())
+finally:
+    s.close()
+    if q:
+        q.close()
+for binary in [VM, QEMU] if QEMU else [VM]:
+    s = Emu(binary, 'qmp', ['-name', 'strata-test', '-S'] + (['-serial', 'null'] if binary == QEMU else []))
+    try:
+        s.qmp_read()
+        s.qmp('{"execute":"qmp_capabilities"}')
+        _, a = s.qmp('{"execute":"query-name"}')
+        _, b = s.qmp('{"execute":"query-status"}')
+        tap(a == {'return': {'name': 'strata-test'}} and b == {'return': {'status': 'prelaunch', 'singlestep': False, 'running': False}},
+            'qmp: query-name and query-status under -name -S (%s)' % os.path.basename(binary), (a, b))
+    finally:
+        s.close()
+
 # pretty=on: the layout of QEMU's -qmp-pretty
 s = Emu(VM, 'qmp', pretty=True)
 q = Emu(QEMU, 'qmp', ['-serial', 'file:' + os.path.join(TMP, 'qemu-serial3')], pretty=True) if QEMU else None
