@@ -52,7 +52,7 @@ static bool reg_value(const char *name, uint64_t *v)
 			return true;
 		}
 	for (int i = 0; i < 32; i++) {
-		char xn[8];
+		char xn[16];
 		snprintf(xn, sizeof(xn), "x%d", i);
 		if (!strcmp(name, abi[i]) || !strcmp(name, xn)) {
 			*v = cpu->x[i];
