@@ -2,7 +2,6 @@
  * The exit status is the guest's exit code (sifive_test or HTIF), 0 after quit; 1 on usage
  * or setup errors. */
 #include "emulator/cpu/jit.h"
-#include "emulator/chardev/chardev.h"
 #include "emulator/gdbstub.h"
 #include "emulator/host/loop.h"
 #include "emulator/monitor/monitor.h"
@@ -63,63 +62,6 @@ static int attach_drives(struct vm_options *o)
 		}
 		cfg->disks[cfg->ndisks++] = (struct vm_virt_disk){ d->img, d->readonly, d->discard, d->writethrough };
 	}
-	return 0;
-}
-
-/* Until the chardev back ends exist, the UART is on stdio and nothing else can be asked for. */
-static int check_consoles(const struct vm_options *o)
-{
-	const char *bad = NULL, *opt = NULL;
-	for (int i = 0; i < o->nserial && !bad; i++)
-		if (strcmp(o->serial[i], "stdio") && strcmp(o->serial[i], "mon:stdio"))
-			bad = o->serial[i], opt = "-serial";
-	if (!bad && o->nchardev)
-		bad = o->chardev[0], opt = "-chardev";
-	if (!bad && o->nmon)
-		bad = o->mon[0], opt = "-mon";
-	if (bad) {
-		fprintf(stderr, "%s: %s %s: not supported yet (the serial console is on stdio)\n", o->prog, opt, bad);
-		return -1;
-	}
-	if (o->daemonize && o->nographic) {
-		fprintf(stderr, "%s: -nographic cannot be used with -daemonize\n", o->prog);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- monitors: -monitor DEV, -qmp DEV, -qmp-pretty DEV (QEMU's labels compat_monitorN) ---- */
-static int start_monitor(struct vm_loop *loop, const char *prog, const char *opt, const char *spec, int index,
-			 bool qmp, bool pretty)
-{
-	struct vm_chardev *chr = NULL;
-	char label[32], err[512];
-	snprintf(label, sizeof(label), "compat_monitor%d", index);
-	if (vm_chr_new_legacy(loop, spec, label, &chr, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s %s: %s\n", prog, opt, spec, err);
-		return -1;
-	}
-	if (chr && vm_monitor_attach(chr, qmp, pretty)) {
-		fprintf(stderr, "%s: %s %s: the character device is in use\n", prog, opt, spec);
-		return -1;
-	}
-	return 0;
-}
-
-static int start_monitors(struct vm_options *o, struct vm_virt *vm, struct vm_loop *loop)
-{
-	int index = 0;
-	if (vm_monitor_init(vm, o->drives, o->ndrives)) {
-		fprintf(stderr, "%s: cannot start the monitor\n", o->prog);
-		return -1;
-	}
-	for (int i = 0; i < o->nmonitor; i++)
-		if (start_monitor(loop, o->prog, "-monitor", o->monitor[i], index++, false, false))
-			return -1;
-	for (int i = 0; i < o->nqmp; i++)
-		if (start_monitor(loop, o->prog, o->qmp_pretty[i] ? "-qmp-pretty" : "-qmp", o->qmp[i], index++, true,
-				  o->qmp_pretty[i]))
-			return -1;
 	return 0;
 }
 
@@ -265,8 +207,10 @@ int main(int argc, char **argv)
 	int prc = vm_options_parse(&o, argc, argv);
 	if (prc)
 		return prc > 0 ? 0 : 1;
-	if (check_consoles(&o))
+	if (o.daemonize && o.con.nographic) {
+		fprintf(stderr, "%s: -nographic cannot be used with -daemonize\n", o.prog);
 		return 1;
+	}
 	if (o.bios_default && !o.cfg.dumpdtb) {
 		o.cfg.bios = vm_default_bios();
 		if (!o.cfg.bios) {
@@ -275,8 +219,6 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	o.cfg.console_out = stdout;
-	o.cfg.console_in = isatty(STDIN_FILENO) || !o.gdb_spec ? STDIN_FILENO : -1;
 	if (o.daemonize && daemonize_start(o.prog))
 		return 1;
 
@@ -288,7 +230,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot create the event loop\n", o.prog);
 		goto out;
 	}
-	if (attach_drives(&o))
+	if (attach_drives(&o) || vm_console_setup(&o.con, loop, &o.cfg.serial))
 		goto out;
 	int crc = vm_virt_create(&vm, &o.cfg, loop, err, sizeof(err));
 	if (crc) {
@@ -297,20 +239,23 @@ int main(int argc, char **argv)
 			code = 0;
 		goto out;
 	}
-	if (start_monitors(&o, &vm, loop) == 0)
-		code = run(&o, &vm);
+	if (vm_monitor_init(&vm, o.drives, o.ndrives) || vm_console_start(&o.con, &vm)) {
+		vm_virt_destroy(&vm);
+		goto out;
+	}
+	code = run(&o, &vm);
 	vm_monitor_cleanup();
 	vm_virt_destroy(&vm);
 	fflush(stdout);
 out:
 	daemonize_done(false);
+	vm_console_close(); /* terminals back as they were */
 	/* images are flushed and closed whatever the guest did (snapshot overlays vanish) */
 	for (int i = 0; i < o.ndrives; i++) {
 		if (o.drives[i].img && vm_drive_close(&o.drives[i]) < 0)
 			fprintf(stderr, "%s: -drive %s: flush failed at exit\n", o.prog, o.drives[i].spec);
 		vm_drive_free(&o.drives[i]);
 	}
-	vm_chr_free_all();
 	vm_loop_free(loop);
 	return code;
 }

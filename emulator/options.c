@@ -262,61 +262,16 @@ static int opt_global(struct vm_options *o, const char *opt, const char *arg)
 	return 0;
 }
 
-/* character devices: kept as given; the chardev module parses them */
-static int add_spec(struct vm_options *o, const char *opt, const char *arg, const char **list, int *n)
+/* console options keep their command-line order; emulator/console.c reads them */
+static int opt_console(struct vm_options *o, const char *opt, const char *arg)
 {
-	if (*n == VM_MAX_SPECS)
-		return fail(o, opt, arg, "too many of these options");
-	list[(*n)++] = arg;
-	return 0;
-}
-
-static int opt_serial(struct vm_options *o, const char *opt, const char *arg)
-{
-	return add_spec(o, opt, arg, o->serial, &o->nserial);
-}
-
-static int opt_monitor(struct vm_options *o, const char *opt, const char *arg)
-{
-	return add_spec(o, opt, arg, o->monitor, &o->nmonitor);
-}
-
-static int opt_chardev(struct vm_options *o, const char *opt, const char *arg)
-{
-	return add_spec(o, opt, arg, o->chardev, &o->nchardev);
-}
-
-static int opt_mon(struct vm_options *o, const char *opt, const char *arg)
-{
-	return add_spec(o, opt, arg, o->mon, &o->nmon);
-}
-
-static int opt_qmp(struct vm_options *o, const char *opt, const char *arg)
-{
-	return add_spec(o, opt, arg, o->qmp, &o->nqmp);
-}
-
-static int opt_qmp_pretty(struct vm_options *o, const char *opt, const char *arg)
-{
-	int rc = add_spec(o, opt, arg, o->qmp, &o->nqmp);
-	if (!rc)
-		o->qmp_pretty[o->nqmp - 1] = true;
-	return rc;
-}
-
-static int opt_display(struct vm_options *o, const char *opt, const char *arg)
-{
-	if (!strcmp(arg, "none"))
-		return 0;
-	return fail(o, opt, arg, "only -display none is supported (use -nographic for a serial console)");
+	return vm_console_option(&o->con, opt, arg) < 0 ? -1 : 0;
 }
 
 static int opt_flag(struct vm_options *o, const char *opt, const char *arg)
 {
 	(void)arg;
-	if (!strcmp(opt, "-nographic"))
-		o->nographic = true;
-	else if (!strcmp(opt, "-no-reboot"))
+	if (!strcmp(opt, "-no-reboot"))
 		o->cfg.no_reboot = true;
 	else if (!strcmp(opt, "-no-shutdown"))
 		o->cfg.no_shutdown = true;
@@ -377,11 +332,11 @@ static const struct opt options[] = {
 	{ "-initrd", true, opt_initrd },
 	{ "-drive", true, opt_drive },	       { "-device", true, opt_device },
 	{ "-global", true, opt_global },       { "-snapshot", false, opt_flag },
-	{ "-loadvm", true, opt_string },       { "-nographic", false, opt_flag },
-	{ "-display", true, opt_display },     { "-serial", true, opt_serial },
-	{ "-monitor", true, opt_monitor },     { "-chardev", true, opt_chardev },
-	{ "-mon", true, opt_mon },	       { "-qmp", true, opt_qmp },
-	{ "-qmp-pretty", true, opt_qmp_pretty },
+	{ "-loadvm", true, opt_string },       { "-nographic", false, opt_console },
+	{ "-display", true, opt_console },     { "-serial", true, opt_console },
+	{ "-monitor", true, opt_console },     { "-chardev", true, opt_console },
+	{ "-mon", true, opt_console },	       { "-qmp", true, opt_console },
+	{ "-qmp-pretty", true, opt_console },
 	{ "-S", false, opt_flag },	       { "-s", false, opt_flag },
 	{ "-gdb", true, opt_string },	       { "-d", true, opt_string },
 	{ "-D", true, opt_string },	       { "-no-reboot", false, opt_flag },
@@ -395,6 +350,7 @@ int vm_options_parse(struct vm_options *o, int argc, char **argv)
 	const char *slash = strrchr(argv[0], '/');
 	memset(o, 0, sizeof(*o));
 	o->prog = slash ? slash + 1 : argv[0];
+	o->con.prog = o->prog;
 	o->cfg.ram_size = 128ULL << 20;
 	o->bios_default = true;
 	o->jit_threshold = 16;

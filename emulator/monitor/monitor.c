@@ -18,6 +18,11 @@
 struct vm_mon {
 	struct vm_chardev *chr;
 	bool qmp, open;
+	/* HMP on a mux (-nographic, mon:stdio): while another front end has the focus, output
+	 * waits in `held` (QEMU's mux_out) and the prompt is suspended */
+	bool mux_out, reset_seen;
+	int suspend;
+	struct vm_mon_text held;
 	/* HMP readline state */
 	char line[LINE_MAX_LEN], shown[LINE_MAX_LEN];
 	int len, pos, shown_len, shown_pos;
@@ -65,8 +70,18 @@ void vm_mon_text_free(struct vm_mon_text *t)
 
 static void out_raw(struct vm_mon *m, const char *s, size_t n)
 {
-	if (m->chr && n)
+	if (m->mux_out && n)
+		vm_mon_printf(&m->held, "%.*s", (int)n, s);
+	else if (m->chr && n)
 		vm_chr_write(m->chr, s, n);
+}
+
+static void flush_held(struct vm_mon *m)
+{
+	if (!m->mux_out && m->held.len) {
+		vm_chr_write(m->chr, m->held.buf, m->held.len);
+		m->held.len = 0;
+	}
 }
 
 /* Monitor text goes out with "\n" as "\r\n", as QEMU's monitor_puts does. */
@@ -335,7 +350,32 @@ static void mon_opened(struct vm_mon *m)
 		 VM_MON_MINOR, VM_MON_MICRO);
 	out_str(m, banner);
 	m->esc = 0;
-	prompt(m);
+	if (!m->mux_out)
+		prompt(m);
+	m->reset_seen = true;
+}
+
+/* As QEMU's HMP on a mux: focus lost after the banner: a newline, then output is held and
+ * the prompt suspended; focus back: the line restarts and the prompt (and what was held)
+ * comes out. */
+static void mon_mux(struct vm_mon *m, bool in)
+{
+	if (!in) {
+		if (m->reset_seen && m->suspend == 0)
+			out_str(m, "\n");
+		m->suspend++;
+		m->mux_out = true;
+		return;
+	}
+	m->mux_out = false;
+	if (m->reset_seen) {
+		m->esc = 0;
+		flush_held(m);
+		if (m->suspend > 0 && --m->suspend == 0)
+			prompt(m);
+	} else {
+		m->suspend = 0;
+	}
 }
 
 static void mon_event(void *opaque, enum vm_chr_event ev)
@@ -345,6 +385,8 @@ static void mon_event(void *opaque, enum vm_chr_event ev)
 		mon_opened(m);
 	else if (ev == VM_CHR_CLOSED)
 		m->open = false;
+	else if (!m->qmp && (ev == VM_CHR_MUX_IN || ev == VM_CHR_MUX_OUT))
+		mon_mux(m, ev == VM_CHR_MUX_IN);
 }
 
 static void on_vm_event(void *opaque, const char *name, const char *data_json)
@@ -416,6 +458,7 @@ void vm_monitor_cleanup(void)
 		for (int i = 0; i < m->nhist; i++)
 			free(m->hist[i]);
 		vm_json_stream_free(&m->js);
+		vm_mon_text_free(&m->held);
 		free(m);
 	}
 	while (vm_mon_ctx.jobs) {

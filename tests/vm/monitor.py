@@ -203,7 +203,10 @@ try:
     tap('riscv_virt_board.ram' in s.hmp('info mtree'), 'hmp: info mtree lists RAM')
     qt = s.hmp('info qtree')
     tap(qt.startswith('bus: main-system-bus\n  type System\n') and 'dev: virtio-mmio, id ""' in qt, 'hmp: info qtree')
-    tap(s.hmp('info chardev') == 'compat_monitor0: filename=unix:%s,server=on\n' % s.path, 'hmp: info chardev')
+    # QEMU's lines for the same back ends (QEMU also has a parallel0 on null)
+    ch = s.hmp('info chardev')
+    tap(sorted(ch.splitlines()) == ['compat_monitor0: filename=unix:%s,server=on' % s.path, 'serial0: filename=stdio'],
+        'hmp: info chardev', ch)
     # system_reset restarts the program: "start" twice on the console
     s.hmp('system_reset')
     for _ in range(100):
@@ -366,6 +369,52 @@ finally:
     s.close()
     if q:
         q.close()
+# -nographic: HMP shares stdio with the serial console through the mux (Ctrl-A c); the bytes on
+# the terminal must be QEMU's: banner and prompt at the first switch, a newline when leaving
+def terminal_session(binary):
+    import pty, select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(binary, [binary, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-nographic'])
+    out = b''
+
+    def read_until(pat, start=0, timeout=10.0):
+        nonlocal out
+        end = time.time() + timeout
+        while pat not in out[start:] and time.time() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    break
+        return pat in out[start:]
+
+    read_until(b'start')
+    steps = [(b'\x01c', b'(qemu) '), (b'info status\r', b'(qemu) '), (b'stop\r', b'(qemu) '),
+             (b'info status\r', b'(qemu) '), (b'\x01c', None), (b'\x01c', b'(qemu) '), (b'cont\r', b'(qemu) '),
+             (b'\x01c', None)]
+    for data, pat in steps:
+        n0 = len(out)
+        os.write(fd, data)
+        read_until(pat, n0) if pat else read_until(b'\x00never', n0, 0.3)
+    os.write(fd, b'\x01x')
+    read_until(b'QEMU: Terminated')
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    os.close(fd)
+    return out
+
+
+if QEMU:
+    a, b = terminal_session(VM), terminal_session(QEMU)
+    a, b = (re.sub(rb'QEMU 7\.2\.\d+ monitor', b'QEMU 7.2.x monitor', x) for x in (a, b))
+    tap(a == b, 'hmp on the -nographic mux: the terminal bytes equal QEMU\'s', '%r\n%r' % (a, b))
+else:
+    skip('hmp on the -nographic mux', 'no qemu-system-riscv64')
+
 # under SANITIZE=1 the emulator's reports land in its output files
 bad = [f for f in os.listdir(TMP) if f.startswith('serial-strata-vm') and
        re.search(rb'ERROR: (Address|Leak)Sanitizer|runtime error', open(os.path.join(TMP, f), 'rb').read())]
