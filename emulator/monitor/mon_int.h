@@ -72,7 +72,8 @@ struct vm_drive *vm_mon_drive(const char *id, int *index);
 const char *vm_mon_drive_name(int index, char *buf, size_t len);
 
 /* ---- the snapshot adaptor (snapshot_cmds.c): where savevm's API plugs in ---- */
-int vm_mon_savevm(const char *name, char *err, size_t errlen);
+int vm_mon_savevm(const char *name, char *err, size_t errlen);        /* HMP: replaces a snapshot */
+int vm_mon_snapshot_save(const char *name, char *err, size_t errlen); /* QMP: refuses an existing tag */
 int vm_mon_loadvm(const char *name, char *err, size_t errlen);
 int vm_mon_delvm(const char *name, char *err, size_t errlen);
 /* `info snapshots` text (malloc'd) or -errno with the message in err. */

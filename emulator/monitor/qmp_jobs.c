@@ -116,7 +116,7 @@ static int run_job(struct qmp_call *c, const char *type,
 
 int vm_qmp_snapshot_save(struct qmp_call *c)
 {
-	return run_job(c, "snapshot-save", vm_mon_savevm, true);
+	return run_job(c, "snapshot-save", vm_mon_snapshot_save, true);
 }
 
 int vm_qmp_snapshot_load(struct qmp_call *c)

@@ -1,9 +1,13 @@
 /* snapshot_cmds.c - the monitor's one seam to savevm/loadvm/delvm (HMP savevm, loadvm, delvm,
  * info snapshots; QMP snapshot-save/-load/-delete). Until emulator/machine/savevm.h lands,
  * every call fails with the error QEMU 7.2 gives when no disk can take a VM snapshot. When it
- * lands, each function becomes one call:
- *   vm_savevm(vm_mon_ctx.vm, name, err, errlen), vm_loadvm(...), vm_delvm(...),
- *   vm_snapshots_info(vm_mon_ctx.vm, text, err, errlen). */
+ * lands, include it and make each function one call:
+ *   vm_mon_savevm:        return vm_savevm(vm_mon_ctx.vm, name, err, errlen);
+ *   vm_mon_snapshot_save: return vm_savevm_opts(vm_mon_ctx.vm, name, false, err, errlen);
+ *   vm_mon_loadvm:        return vm_loadvm(vm_mon_ctx.vm, name, err, errlen);
+ *   vm_mon_delvm:         return vm_delvm(vm_mon_ctx.vm, name, err, errlen);
+ *   vm_mon_snapshots_info: return vm_snapshots_info(vm_mon_ctx.vm, text, err, errlen);
+ * (messages come without QEMU's "Error: " prefix; hmp.c adds it). */
 #include "emulator/monitor/mon_int.h"
 
 #include <errno.h>
@@ -16,6 +20,12 @@ static int unavailable(char *err, size_t errlen)
 }
 
 int vm_mon_savevm(const char *name, char *err, size_t errlen)
+{
+	(void)name;
+	return unavailable(err, errlen);
+}
+
+int vm_mon_snapshot_save(const char *name, char *err, size_t errlen)
 {
 	(void)name;
 	return unavailable(err, errlen);
