@@ -76,13 +76,7 @@ static void cmd_loadvm(const char *arg, struct vm_mon_text *out, const char *typ
 {
 	char err[512];
 	(void)typed;
-	bool was = vm_virt_running(vm_mon_ctx.vm);
-	if (was)
-		vm_virt_stop(vm_mon_ctx.vm);
-	int rc = vm_mon_loadvm(arg, err, sizeof(err));
-	snapshot_err(rc, err, out);
-	if (was && !rc)
-		vm_virt_cont(vm_mon_ctx.vm);
+	snapshot_err(vm_mon_load_stopped(arg, err, sizeof(err)), err, out);
 }
 
 static void cmd_delvm(const char *arg, struct vm_mon_text *out, const char *typed)

@@ -75,6 +75,8 @@ const char *vm_mon_drive_name(int index, char *buf, size_t len);
 int vm_mon_savevm(const char *name, char *err, size_t errlen);        /* HMP: replaces a snapshot */
 int vm_mon_snapshot_save(const char *name, char *err, size_t errlen); /* QMP: refuses an existing tag */
 int vm_mon_loadvm(const char *name, char *err, size_t errlen);
+/* vm_mon_loadvm with QEMU's stop before and start after success (HMP loadvm, snapshot-load) */
+int vm_mon_load_stopped(const char *name, char *err, size_t errlen);
 int vm_mon_delvm(const char *name, char *err, size_t errlen);
 /* `info snapshots` text (malloc'd) or -errno with the message in err. */
 int vm_mon_snapshots_info(char **text, char *err, size_t errlen);

@@ -89,23 +89,27 @@ static int check_devices(struct qmp_call *c, char *err, size_t errlen)
 	return 0;
 }
 
-static int run_job(struct qmp_call *c, const char *type,
-		   int (*op)(const char *name, char *err, size_t errlen), bool stop_vm)
+/* savevm stops the VM around a save itself, after its checks. A load stops a running VM
+ * first, devices checked after that, and starts it again only on success (QEMU's order; see
+ * vm_mon_load_stopped). */
+static int run_job(struct qmp_call *c, const char *type, int (*op)(const char *name, char *err, size_t errlen),
+		   bool stop_first)
 {
 	struct vm_mon_job *j = new_job(c, type);
 	if (!j)
 		return -1;
+	struct vm_virt *vm = vm_mon_ctx.vm;
+	bool was = stop_first && vm_virt_running(vm);
+	if (was) {
+		vm_virt_stop(vm);
+		vm_virt_set_state(vm, VM_RUN_RESTORE_VM);
+	}
 	char err[512];
 	int rc = check_devices(c, err, sizeof(err));
-	if (!rc) {
-		struct vm_virt *vm = vm_mon_ctx.vm;
-		bool was = stop_vm && vm_virt_running(vm);
-		if (was)
-			vm_virt_stop(vm);
+	if (!rc)
 		rc = op(vm_json_get(c->args, "tag")->str, err, sizeof(err));
-		if (was)
-			vm_virt_cont(vm);
-	}
+	if (!rc && was)
+		vm_virt_cont(vm);
 	if (rc)
 		j->error = strdup(err);
 	c->job = j;
@@ -116,7 +120,7 @@ static int run_job(struct qmp_call *c, const char *type,
 
 int vm_qmp_snapshot_save(struct qmp_call *c)
 {
-	return run_job(c, "snapshot-save", vm_mon_snapshot_save, true);
+	return run_job(c, "snapshot-save", vm_mon_snapshot_save, false);
 }
 
 int vm_qmp_snapshot_load(struct qmp_call *c)
