@@ -362,8 +362,12 @@ static int parse_keyword(struct parser *ps, struct vm_json **out)
 static int parse_value(struct parser *ps, struct vm_json **out, int depth)
 {
 	*out = NULL;
-	if (depth > VM_JSON_MAX_DEPTH)
-		return fail(ps, "%snesting too deep", "");
+	if (depth > VM_JSON_MAX_DEPTH) {
+		if (!ps->failed) /* QEMU's text has no "JSON parse error, " */
+			snprintf(ps->err, ps->errlen, "JSON nesting depth limit exceeded");
+		ps->failed = true;
+		return -EINVAL;
+	}
 	skip_ws(ps);
 	if (ps->p >= ps->end)
 		return fail(ps, "%sexpecting value", "");

@@ -85,7 +85,7 @@ int main(void)
 	memset(deep, '[', 1030);
 	memset(deep + 1030, ']', 1030);
 	deep[2060] = 0;
-	tap_ok(!strncmp(round_trip(deep, false), "JSON parse error, nesting too deep", 34), "nesting beyond 1024 is refused");
+	tap_ok(!strcmp(round_trip(deep, false), "JSON nesting depth limit exceeded"), "nesting beyond 1024 is refused (QEMU's text)");
 	memset(deep, '[', 1000);
 	memset(deep + 1000, ']', 1000);
 	deep[2000] = 0;
