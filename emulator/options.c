@@ -88,7 +88,17 @@ static int opt_version(struct vm_options *o, const char *opt, const char *arg)
 	return 1;
 }
 
-/* -M virt[,dumpdtb=FILE][,accel=tcg] */
+/* A boolean property value as QEMU parses one: 1, 0, or -1 for anything else. */
+static int parse_bool(const char *v)
+{
+	static const char *const yes[] = { "on", "yes", "true", "y" }, *const no[] = { "off", "no", "false", "n" };
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(v, yes[i]) || !strcmp(v, no[i]))
+			return !strcmp(v, yes[i]);
+	return -1;
+}
+
+/* -M virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off] */
 static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 {
 	if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
@@ -104,11 +114,12 @@ static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 		} else if (!strncmp(p, "type=", 5) && !strcmp(p + 5, "virt")) {
 		} else if (!strncmp(p, "dumpdtb=", 8)) {
 			o->cfg.dumpdtb = arg + (p + 8 - copy); /* as QEMU: write the device tree and exit */
-		} else if (!strcmp(p, "powerbutton=on") || !strcmp(p, "powerbutton=off")) {
-			/* strata-vm's own: the virtio-input power button system_powerdown presses */
-			o->cfg.no_power_button = !strcmp(p, "powerbutton=off");
 		} else if (!strncmp(p, "powerbutton=", 12)) {
-			rc = fail(o, NULL, NULL, "Parameter 'powerbutton' expects 'on' or 'off'");
+			/* strata-vm's own: the virtio-input power button system_powerdown presses */
+			int on = parse_bool(p + 12);
+			if (on < 0)
+				rc = fail(o, NULL, NULL, "Parameter 'powerbutton' expects 'on' or 'off'");
+			o->cfg.no_power_button = on == 0;
 		} else if (!strcmp(p, "accel=tcg")) {
 		} else if (!strncmp(p, "accel=", 6)) {
 			rc = fail(o, opt, arg, "invalid accelerator (strata-vm emulates in software: accel=tcg)");
