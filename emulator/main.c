@@ -5,6 +5,7 @@
 #include "emulator/gdbstub.h"
 #include "emulator/host/loop.h"
 #include "emulator/machine/savevm.h"
+#include "emulator/monitor/monitor.h"
 #include "emulator/options.h"
 #include "emulator/trace.h"
 #include "bc.h"
@@ -265,11 +266,12 @@ int main(int argc, char **argv)
 		vm_virt_destroy(&vm);
 		goto out;
 	}
-	if (vm_console_start(&o.con, &vm)) {
+	if (vm_monitor_init(&vm, o.drives, o.ndrives) || vm_console_start(&o.con, &vm)) {
 		vm_virt_destroy(&vm);
 		goto out;
 	}
 	code = run(&o, &vm);
+	vm_monitor_cleanup();
 	vm_virt_destroy(&vm);
 	fflush(stdout);
 out:
