@@ -20,6 +20,9 @@ extern "C" {
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
+/* the Strata release every tool reports (-V, --version) */
+#define STRATA_VERSION "0.1.0"
+
 #define BC_ERR_MAX 1024
 
 struct bc_err {

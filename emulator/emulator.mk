@@ -6,10 +6,23 @@ ifeq ($(wildcard emulator/cpu/fpu.c),)
 $(VM_OBJS): ALL_CFLAGS += -DRV_NO_FPU
 endif
 
+# libraries only the emulator links (the engine never does)
+VM_LIBS :=
+
 # virtio-blk disks are libblockcore images
 $(BUILD)/strata-vm: $(VM_OBJS) $(LIBBC)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 BINS += $(BUILD)/strata-vm
 
 # strata-vm tests driven from the host side (consoles, monitor, savevm): tests/vm/*.sh
 TESTS     += $(sort $(wildcard tests/vm/*.sh))
+
+# tests/vm/powerbutton.sh drives the board from C (emulator objects without main.o): it presses
+# the power button at moments the guest program chooses
+VM_TEST_OBJS := $(filter-out $(BUILD)/emulator/main.o,$(VM_OBJS))
+ifeq ($(wildcard emulator/cpu/fpu.c),)
+$(BUILD)/tests/vm/powerbutton.o: ALL_CFLAGS += -DRV_NO_FPU
+endif
+$(BUILD)/tests/vm/powerbutton: $(BUILD)/tests/vm/powerbutton.o $(VM_TEST_OBJS) $(LIBBC)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
+TEST_DEPS += $(BUILD)/tests/vm/powerbutton

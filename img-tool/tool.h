@@ -6,7 +6,6 @@
 
 #include <stdio.h>
 
-#define STRATA_VERSION "0.1.0"
 
 /* basename of argv[0]: messages carry the name the program was invoked by. */
 extern const char *tool_name;

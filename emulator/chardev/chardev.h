@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct vm_loop;
 struct vm_chardev;
@@ -63,6 +64,8 @@ int vm_chr_new_opts(struct vm_loop *loop, const char *opts, struct vm_chardev **
  * names no back end; -EINVAL: not a spelling of a back end. */
 int vm_chr_new_legacy(struct vm_loop *loop, const char *spec, const char *label, struct vm_chardev **out,
 		      char *err, size_t errlen);
+/* For programs that embed the board (tests): output appended to `f`, no input, no loop. */
+int vm_chr_new_stream(const char *id, FILE *f, struct vm_chardev **out, char *err, size_t errlen);
 struct vm_chardev *vm_chr_find(const char *id);
 const char *vm_chr_label(const struct vm_chardev *c);
 /* True for a mux (its front ends share the terminal; the monitor attaches to it too). */

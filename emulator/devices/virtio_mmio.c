@@ -1,6 +1,6 @@
 /* virtio_mmio.c - the virtio-mmio register file (virtio 1.1 section 4.2.2 for version 2,
- * 4.2.4 for the legacy version 1). Queue memory is only looked at when the driver notifies;
- * virtqueue.c does that part. */
+ * 4.2.4 for the legacy version 1). Queue memory is only looked at when the driver notifies
+ * or a device fills a receive queue; virtqueue.c does that part. */
 #include "emulator/devices/virtio_mmio.h"
 #include "emulator/bus/bus.h"
 
@@ -29,11 +29,18 @@ static void reset(struct vm_virtio_mmio *t)
 	t->driver_features = 0;
 	t->broken = false;
 	memset(t->vq, 0, sizeof(t->vq));
+	if (t->dev && t->dev->reset)
+		t->dev->reset(t->dev->opaque);
 }
 
 bool vm_virtio_mmio_irq(const struct vm_virtio_mmio *t)
 {
 	return t->isr != 0;
+}
+
+bool vm_virtio_mmio_live(const struct vm_virtio_mmio *t)
+{
+	return t->dev && !t->broken && (t->status & VM_VIRTIO_STATUS_DRIVER_OK);
 }
 
 void vm_virtio_mmio_fail(struct vm_virtio_mmio *t)
@@ -47,7 +54,7 @@ void vm_virtio_mmio_fail(struct vm_virtio_mmio *t)
 
 static struct vm_virtq *cur_vq(struct vm_virtio_mmio *t)
 {
-	return t->dev && t->queue_sel < t->dev->nqueues && t->queue_sel < 2 ? &t->vq[t->queue_sel] : NULL;
+	return t->dev && t->queue_sel < t->dev->nqueues ? &t->vq[t->queue_sel] : NULL;
 }
 
 /* Legacy layout (virtio 0.9.5 / 1.1 section 2.4.2): descriptors at PFN * page size, the
@@ -127,7 +134,12 @@ static int mmio_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 {
 	struct vm_virtio_mmio *t = opaque;
 	const struct vm_virtio_dev *d = t->dev;
-	if (!d || size != 4 || off >= R_CONFIG) /* config space is read-only for virtio-blk */
+	if (d && off >= R_CONFIG) {
+		if (d->config_write && off - R_CONFIG + size <= d->config_len)
+			d->config_write(d->opaque, (uint32_t)(off - R_CONFIG), size, val);
+		return 0;
+	}
+	if (!d || size != 4)
 		return 0;
 	uint32_t v = (uint32_t)val;
 	struct vm_virtq *q = cur_vq(t);
@@ -165,8 +177,12 @@ static int mmio_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 		}
 		break;
 	case R_QNOTIFY:
-		if (v < d->nqueues && v < 2 && !t->broken)
-			vm_virtq_process(t, v);
+		if (v < d->nqueues && !t->broken) {
+			if (d->notify)
+				d->notify(d->opaque, t, v);
+			else
+				vm_virtq_process(t, v);
+		}
 		break;
 	case R_IACK: t->isr &= ~v; break;
 	case R_STATUS: set_status(t, v); break;
@@ -182,9 +198,11 @@ static const struct vm_mmio_ops virtio_mmio_ops = { mmio_read, mmio_write };
 int vm_virtio_mmio_init(struct vm_virtio_mmio *t, struct vm_bus *bus, uint64_t base, bool legacy,
 			const struct vm_virtio_dev *dev)
 {
+	if (dev && dev->nqueues > VM_VIRTIO_MAX_QUEUES)
+		return -EINVAL;
 	memset(t, 0, sizeof(*t));
 	t->bus = bus;
-	t->legacy = legacy;
+	t->legacy = legacy && !(dev && dev->modern_only);
 	t->dev = dev;
 	reset(t);
 	return vm_bus_add(bus, base, 0x1000, &virtio_mmio_ops, t);

@@ -3,6 +3,9 @@
  * answers like QEMU's empty transport (magic, version, vendor; device ID 0). A device plugs
  * in a struct vm_virtio_dev: its ID, feature bits, config space and a request handler that
  * is handed one descriptor chain at a time (virtqueue.c walks and validates the chains).
+ * Chains flow two ways: driver-initiated (the driver notifies, vm_virtq_process serves every
+ * available chain through `request`) and device-initiated (receive queues: the device takes
+ * a buffer with vm_virtq_pop when it has data, fills it and returns it with vm_virtq_push).
  *
  * Version 1 ("legacy", QEMU 7.2's default on virt: force-legacy=on) and version 2 ("modern")
  * register layouts are both served; `legacy` selects which one the slot shows. */
@@ -16,6 +19,7 @@ struct vm_bus;
 
 #define VM_VIRTIO_QUEUE_MAX 1024 /* QueueNumMax, as QEMU reports it */
 #define VM_VIRTIO_CHAIN_MAX 1024 /* descriptors per request, indirect tables included */
+#define VM_VIRTIO_MAX_QUEUES 8   /* virtqueues per device */
 
 #define VM_VIRTIO_F_INDIRECT_DESC 28
 #define VM_VIRTIO_F_VERSION_1 32
@@ -40,6 +44,7 @@ struct vm_virtq_chain {
 	unsigned nrd, nwr;       /* seg[0..nrd) readable, seg[nrd..nrd+nwr) writable */
 	uint64_t rd_len, wr_len; /* total bytes of each part */
 	uint32_t written;        /* what the device reports in the used element */
+	uint16_t head;           /* its first descriptor: the used element's id */
 };
 
 struct vm_virtio_mmio;
@@ -49,10 +54,18 @@ struct vm_virtio_dev {
 	uint64_t features;           /* device-specific and transport bits offered */
 	const uint8_t *config;       /* device config space (little-endian) */
 	uint32_t config_len;
-	unsigned nqueues;
+	unsigned nqueues;            /* at most VM_VIRTIO_MAX_QUEUES */
+	bool modern_only;            /* version 2 even on a force-legacy board (VERSION_1 needed) */
 	/* Serves one chain from queue `q`; sets chain->written. 0, or -errno to mark the device
 	 * broken (guest error the spec says to answer with NEEDS_RESET). */
 	int (*request)(void *opaque, struct vm_virtio_mmio *t, unsigned q, struct vm_virtq_chain *chain);
+	/* optional: QueueNotify of queue q instead of vm_virtq_process (a device-filled queue got
+	 * buffers; the device calls vm_virtq_process itself for its other queues) */
+	void (*notify)(void *opaque, struct vm_virtio_mmio *t, unsigned q);
+	/* optional: a driver write of `size` bytes at `off` into the config space */
+	void (*config_write)(void *opaque, uint32_t off, unsigned size, uint64_t val);
+	/* optional: device reset (driver writes status 0, or system reset) */
+	void (*reset)(void *opaque);
 	void *opaque;
 };
 
@@ -76,10 +89,12 @@ struct vm_virtio_mmio {
 	uint32_t guest_page_size, queue_align; /* legacy */
 	uint64_t driver_features;
 	bool broken; /* a guest error stopped the device until reset */
-	struct vm_virtq vq[2];
+	struct vm_virtq vq[VM_VIRTIO_MAX_QUEUES];
 	struct vm_virtq_chain chain; /* scratch for the request being served (large) */
 };
 
+/* `legacy` is the board's choice; a modern_only device gets version 2 regardless. -EINVAL
+ * when the device has more than VM_VIRTIO_MAX_QUEUES queues. */
 int vm_virtio_mmio_init(struct vm_virtio_mmio *t, struct vm_bus *bus, uint64_t base, bool legacy,
 			const struct vm_virtio_dev *dev);
 /* System reset: as a driver reset, GuestPageSize included. */
@@ -87,9 +102,21 @@ void vm_virtio_mmio_power_reset(struct vm_virtio_mmio *t);
 /* Level of the slot's interrupt line (InterruptStatus != 0). */
 bool vm_virtio_mmio_irq(const struct vm_virtio_mmio *t);
 
+/* Whether the driver has set DRIVER_OK and the device is not broken: it may use the queues. */
+bool vm_virtio_mmio_live(const struct vm_virtio_mmio *t);
+
 /* ---- virtqueue.c ---- */
-/* Serves every available chain of queue q and publishes the used elements. */
+/* Driver-initiated: serves every available chain of queue q through dev->request, publishes
+ * the used elements, then interrupts once (unless the driver suppressed it). */
 void vm_virtq_process(struct vm_virtio_mmio *t, unsigned q);
+/* Device-initiated: takes the next available chain of queue q, validated as for
+ * vm_virtq_process, into the transport's scratch chain. NULL when the queue is not ready or
+ * empty, or the device is broken; a malformed ring or chain breaks the device (NULL too).
+ * The chain stays the device's until vm_virtq_push; take one at a time. */
+struct vm_virtq_chain *vm_virtq_pop(struct vm_virtio_mmio *t, unsigned q);
+/* Returns a popped chain to the driver as used (chain->written bytes) and interrupts unless
+ * the driver set VRING_AVAIL_F_NO_INTERRUPT. */
+void vm_virtq_push(struct vm_virtio_mmio *t, unsigned q, struct vm_virtq_chain *chain);
 /* Copies from the readable part of a chain, starting `off` bytes into it. -EINVAL if short. */
 int vm_virtq_read(const struct vm_virtq_chain *c, uint64_t off, void *buf, uint64_t len);
 /* Copies into the writable part of a chain, `off` bytes into it. -EINVAL if short. */

@@ -110,46 +110,117 @@ int vm_virtq_write(struct vm_virtio_mmio *t, struct vm_virtq_chain *c, uint64_t 
 	return len ? -EINVAL : 0;
 }
 
-void vm_virtq_process(struct vm_virtio_mmio *t, unsigned qi)
+/* Queue qi's rings as mapped in guest RAM. */
+struct ring {
+	struct vm_virtq *q;
+	uint8_t *avail, *used;
+};
+
+/* 1: the queue is ready and its rings lie in RAM; 0: not ready; -EFAULT: a ring leaves RAM
+ * (the caller breaks the device). */
+static int ring_map(struct vm_virtio_mmio *t, unsigned qi, struct ring *r)
 {
 	struct vm_virtq *q = &t->vq[qi];
 	if (!q->ready || !q->num)
-		return;
-	uint32_t num = q->num;
-	uint8_t *avail = vm_bus_ram(t->bus, q->avail, 6 + 2ull * num);
-	uint8_t *used = vm_bus_ram(t->bus, q->used, 6 + 8ull * num);
-	if (!avail || !used || !vm_bus_ram(t->bus, q->desc, 16ull * num)) {
-		vm_virtio_mmio_fail(t);
+		return 0;
+	r->q = q;
+	r->avail = vm_bus_ram(t->bus, q->avail, 6 + 2ull * q->num);
+	r->used = vm_bus_ram(t->bus, q->used, 6 + 8ull * q->num);
+	if (!r->avail || !r->used || !vm_bus_ram(t->bus, q->desc, 16ull * q->num))
+		return -EFAULT;
+	return 1;
+}
+
+/* Takes the next available chain into c. 1: taken; 0: none available; -errno: the ring or
+ * the chain is malformed (the caller breaks the device). */
+static int take(struct vm_virtio_mmio *t, struct ring *r, struct vm_virtq_chain *c)
+{
+	struct vm_virtq *q = r->q;
+	uint16_t avail_idx = ld16(r->avail + 2);
+	if (avail_idx == q->last_avail)
+		return 0;
+	if ((uint16_t)(avail_idx - q->last_avail) > q->num)
+		return -EINVAL; /* the driver claims more buffers than the ring holds */
+	c->head = ld16(r->avail + 4 + 2 * (q->last_avail % q->num));
+	c->nrd = c->nwr = 0;
+	c->rd_len = c->wr_len = 0;
+	c->written = 0;
+	int rc = walk(t, c, q->desc, q->num, c->head, false);
+	if (rc)
+		return rc;
+	q->last_avail++;
+	return 1;
+}
+
+/* Appends the used element for c (no interrupt). */
+static void publish(struct vm_virtio_mmio *t, struct ring *r, const struct vm_virtq_chain *c)
+{
+	uint32_t num = r->q->num;
+	uint16_t used_idx = ld16(r->used + 2);
+	uint8_t *e = r->used + 4 + 8 * (used_idx % num);
+	dma_written(t, r->q->used + 4 + 8 * (used_idx % num), 8);
+	st32(e, c->head);
+	st32(e + 4, c->written);
+	dma_written(t, r->q->used + 2, 2);
+	st16(r->used + 2, (uint16_t)(used_idx + 1));
+}
+
+/* Used buffer notification, unless the driver asked for none. */
+static void interrupt(struct vm_virtio_mmio *t, const struct ring *r)
+{
+	if (!(ld16(r->avail) & VRING_AVAIL_F_NO_INTERRUPT))
+		t->isr |= 1;
+}
+
+void vm_virtq_process(struct vm_virtio_mmio *t, unsigned qi)
+{
+	struct ring r;
+	int rc = ring_map(t, qi, &r);
+	if (rc <= 0) {
+		if (rc)
+			vm_virtio_mmio_fail(t);
 		return;
 	}
 	bool served = false;
-	for (;;) {
-		uint16_t avail_idx = ld16(avail + 2);
-		if (avail_idx == q->last_avail)
+	struct vm_virtq_chain *c = &t->chain;
+	while ((rc = take(t, &r, c)) > 0) {
+		if (t->dev->request(t->dev->opaque, t, qi, c)) {
+			rc = -EINVAL;
 			break;
-		if ((uint16_t)(avail_idx - q->last_avail) > num) {
-			vm_virtio_mmio_fail(t); /* the driver claims more buffers than the ring holds */
-			return;
 		}
-		uint16_t head = ld16(avail + 4 + 2 * (q->last_avail % num));
-		struct vm_virtq_chain *c = &t->chain;
-		c->nrd = c->nwr = 0;
-		c->rd_len = c->wr_len = 0;
-		c->written = 0;
-		if (walk(t, c, q->desc, num, head, false) || t->dev->request(t->dev->opaque, t, qi, c)) {
-			vm_virtio_mmio_fail(t);
-			return;
-		}
-		q->last_avail++;
-		uint16_t used_idx = ld16(used + 2);
-		uint8_t *e = used + 4 + 8 * (used_idx % num);
-		dma_written(t, q->used + 4 + 8 * (used_idx % num), 8);
-		st32(e, head);
-		st32(e + 4, c->written);
-		dma_written(t, q->used + 2, 2);
-		st16(used + 2, (uint16_t)(used_idx + 1));
+		publish(t, &r, c);
 		served = true;
 	}
-	if (served && !(ld16(avail) & VRING_AVAIL_F_NO_INTERRUPT))
-		t->isr |= 1;
+	if (rc < 0) {
+		vm_virtio_mmio_fail(t);
+		return;
+	}
+	if (served)
+		interrupt(t, &r);
+}
+
+struct vm_virtq_chain *vm_virtq_pop(struct vm_virtio_mmio *t, unsigned qi)
+{
+	struct ring r;
+	if (t->broken || !t->dev || qi >= t->dev->nqueues || !(t->status & VM_VIRTIO_STATUS_DRIVER_OK))
+		return NULL; /* no buffers are used before DRIVER_OK (virtio 1.1 section 3.1.2) */
+	int rc = ring_map(t, qi, &r);
+	if (rc > 0 && (rc = take(t, &r, &t->chain)) > 0)
+		return &t->chain;
+	if (rc < 0)
+		vm_virtio_mmio_fail(t);
+	return NULL;
+}
+
+void vm_virtq_push(struct vm_virtio_mmio *t, unsigned qi, struct vm_virtq_chain *c)
+{
+	struct ring r;
+	int rc = ring_map(t, qi, &r);
+	if (rc <= 0) {
+		/* the driver cannot move the rings while the device holds the chain; be safe */
+		vm_virtio_mmio_fail(t);
+		return;
+	}
+	publish(t, &r, c);
+	interrupt(t, &r);
 }

@@ -75,10 +75,23 @@ static void wfi_sleep(struct vm_virt *vm)
 	}
 }
 
+/* POWERDOWN: the event, then the power button (if the board has one) tells the guest. Taken
+ * at a batch boundary whether the VM runs or not (as QEMU: the event comes at once, the guest
+ * acts when it runs). */
+static void take_powerdown(struct vm_virt *vm)
+{
+	vm->powerdown_req = false;
+	vm_virt_emit(vm, "POWERDOWN", NULL);
+	if (vm->powerdown_hook)
+		vm->powerdown_hook(vm->powerdown_opaque);
+}
+
 int vm_virt_run(struct vm_virt *vm, uint64_t max_insns)
 {
 	uint64_t start = vm->cpu.instret;
 	while (!vm->exit.requested && !vm->stop_requested) {
+		if (vm->powerdown_req)
+			take_powerdown(vm);
 		update_irqs(vm, vm_clock_mtime(&vm->clock));
 		rv_check_interrupts(&vm->cpu);
 		if (vm->cpu.wfi) {
@@ -169,6 +182,7 @@ void vm_virt_cont(struct vm_virt *vm)
 void vm_virt_system_reset(struct vm_virt *vm)
 {
 	vm->reset_req = true;
+	vm->stop_requested = true; /* vm_virt_run returns; the main loop resets */
 	if (vm->loop)
 		vm_loop_kick(vm->loop);
 }
@@ -237,12 +251,8 @@ int vm_virt_main(struct vm_virt *vm)
 			if (vm->state == VM_RUN_SHUTDOWN)
 				vm_virt_set_state(vm, VM_RUN_PAUSED);
 		}
-		if (vm->powerdown_req) {
-			vm->powerdown_req = false;
-			vm_virt_emit(vm, "POWERDOWN", NULL);
-			if (vm->powerdown_hook)
-				vm->powerdown_hook(vm->powerdown_opaque);
-		}
+		if (vm->powerdown_req)
+			take_powerdown(vm);
 		if (vm->state != VM_RUN_RUNNING) {
 			service(vm, UINT64_MAX); /* stopped: only the monitor and host events run */
 			continue;

@@ -1,6 +1,8 @@
 /* virt.h - the QEMU-compatible "virt" board: RAM at 0x80000000, sifive_test at 0x100000,
  * CLINT at 0x2000000, PLIC at 0xc000000, 16550 UART at 0x10000000 (PLIC source 10), eight
- * virtio-mmio slots from 0x10001000; HTIF when the program defines tohost.
+ * virtio-mmio slots from 0x10001000; HTIF when the program defines tohost. Beyond QEMU: a
+ * virtio-input power button in the lowest slot no disk takes (slot 0 unless there are eight
+ * disks) that system_powerdown presses; -M virt,powerbutton=off leaves the slot empty.
  *
  * The board keeps a list of its devices (emulator/bus/device.h) and drives them only through
  * it: interrupt lines, reset, savevm sections, device-tree nodes, monitor listings. It runs on
@@ -14,6 +16,7 @@
 #include "emulator/cpu/cpu.h"
 #include "emulator/devices/devices.h"
 #include "emulator/devices/virtio_blk.h"
+#include "emulator/devices/virtio_input.h"
 #include "emulator/devices/virtio_mmio.h"
 
 #include <stdio.h>
@@ -41,8 +44,9 @@ struct vm_virt_disk {
 struct vm_virt_config {
 	uint64_t ram_size;
 	const char *bios;   /* firmware (ELF or raw binary at RAM start); NULL = none */
-	const char *kernel; /* ELF, or a raw image when there is firmware */
+	const char *kernel; /* ELF, RISC-V Linux Image (gzip or not), or raw binary */
 	const char *append; /* kernel command line (device tree /chosen/bootargs) */
+	const char *initrd; /* -initrd: placed as QEMU 7.2 does, announced in /chosen */
 	struct vm_chardev *serial; /* serial0's back end (the UART attaches to it); NULL: none */
 	/* virtio-blk disks in command-line order; as on QEMU the first takes the highest slot */
 	struct vm_virt_disk disks[VM_VIRT_VIRTIO_SLOTS];
@@ -51,6 +55,8 @@ struct vm_virt_config {
 	const char *dumpdtb; /* -M virt,dumpdtb=FILE: write the device tree there and stop */
 	bool no_shutdown;    /* guest power-off stops the VM instead of ending the process */
 	bool no_reboot;      /* guest reset ends the process (exit 0) instead of rebooting */
+	const char *name;    /* -name: `info name`, query-name; NULL when not given */
+	bool no_power_button; /* -M virt,powerbutton=off: no virtio-input power button */
 };
 
 /* QEMU's run states, as `info status` and query-status name them */
@@ -81,6 +87,8 @@ struct vm_virt {
 	struct vm_htif htif;
 	struct vm_virtio_mmio virtio[VM_VIRT_VIRTIO_SLOTS];
 	struct vm_virtio_blk blk[VM_VIRT_VIRTIO_SLOTS];
+	struct vm_virtio_input power_button;
+	int power_button_slot; /* -1: none */
 	struct vm_device devs[VM_VIRT_MAX_DEVICES];
 	int ndevs;
 

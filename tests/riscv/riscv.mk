@@ -35,11 +35,3 @@ TEST_DEPS += $(RV_ELFS) $(BUILD)/strata-vm
 riscv-check: $(BUILD)/strata-vm $(RV_ELFS)
 	@STRATA_VM=$(abspath $(BUILD))/strata-vm BUILD_DIR=$(abspath $(BUILD)) SRC_DIR=$(CURDIR) \
 	 SANITIZE=$(SANITIZE) sh tests/harness.sh tests/riscv/run-guests.sh tests/riscv/tools.sh
-
-# Console guests driven from the host by tests/vm/*.sh (they wait for input, so run-guests.sh
-# does not run them): tests/vm/guest/NAME.c -> $(BUILD)/riscv/vm/NAME.elf
-VM_GUEST_ELFS := $(patsubst tests/vm/guest/%.c,$(BUILD)/riscv/vm/%.elf,$(wildcard tests/vm/guest/*.c))
-$(BUILD)/riscv/vm/%.elf: tests/vm/guest/%.c $(RV_COMMON) $(RV_CRT0) tests/riscv/common/rvtest.h tests/riscv/common/link.ld
-	@mkdir -p $(@D)
-	$(RV_CC) $(RV_CFLAGS) -o $@ $(RV_CRT0) $< $(RV_COMMON) $(RV_LDFLAGS)
-TEST_DEPS += $(VM_GUEST_ELFS)

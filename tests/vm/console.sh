@@ -8,7 +8,7 @@
 SRC_DIR=${SRC_DIR:-.}
 BUILD_DIR=${BUILD_DIR:-build/rel}
 VM=${STRATA_VM:-$BUILD_DIR/strata-vm}
-ELF=$BUILD_DIR/riscv/vm/echo.elf
+ELF=$BUILD_DIR/vm/guest/echo.elf
 TMP=${TEST_TMPDIR:-$(mktemp -d)}
 if ! command -v python3 >/dev/null 2>&1; then
 	echo "ok 1 - consoles # SKIP no python3"

@@ -1,0 +1,403 @@
+/* options.c - the option table of strata-vm. Spellings, argument rules and messages are
+ * qemu-system's ("-foo: invalid option", "-m: requires an argument"); an option QEMU has but
+ * strata-vm does not support is an error, never silently ignored. */
+#include "emulator/options.h"
+#include "bc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef int (*opt_fn)(struct vm_options *o, const char *opt, const char *arg);
+
+struct opt {
+	const char *name;
+	bool has_arg;
+	opt_fn fn;
+};
+
+static int fail(const struct vm_options *o, const char *opt, const char *arg, const char *msg)
+{
+	if (!opt)
+		fprintf(stderr, "%s: %s\n", o->prog, msg);
+	else if (arg)
+		fprintf(stderr, "%s: %s %s: %s\n", o->prog, opt, arg, msg);
+	else
+		fprintf(stderr, "%s: %s: %s\n", o->prog, opt, msg);
+	return -1;
+}
+
+const char *vm_default_bios(void)
+{
+	/* Debian's opensbi package, and qemu-system-data's link to it */
+	static const char *const paths[] = {
+		"/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin",
+		"/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin",
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+static int opt_help(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)opt, (void)arg;
+	printf("usage: %s [options]\n\n"
+	       "Standard options:\n"
+	       "-h or -help        display this help and exit\n"
+	       "-version           display version information and exit\n"
+	       "-machine virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off]  (-M) the QEMU-compatible virt board\n"
+	       "-accel tcg         software emulation (the only accelerator)\n"
+	       "-cpu rv64|max      the hart (RV64GC)\n"
+	       "-smp 1             one hart\n"
+	       "-m [size=]MEGS[M|G]  guest RAM (default 128 MiB)\n"
+	       "-name NAME         the guest's name (info name, query-name)\n"
+	       "-bios default|none|FILE  firmware (default: OpenSBI fw_dynamic from Debian's opensbi package)\n"
+	       "-kernel FILE       kernel: ELF, RISC-V Image or gzip-compressed Image\n"
+	       "-initrd FILE       initial ram disk (placed as QEMU does, /chosen/linux,initrd-*)\n"
+	       "-append CMDLINE    kernel command line\n"
+	       "-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on][,discard=unmap]\n"
+	       "-device virtio-blk-device,drive=ID\n"
+	       "-global virtio-mmio.force-legacy=on|off\n"
+	       "-snapshot          write to temporary files instead of disk image files\n"
+	       "-loadvm NAME       start from the snapshot NAME (savevm)\n"
+	       "-nographic         no display: serial and monitor on stdio (Ctrl-A h for help)\n"
+	       "-display none      no display\n"
+	       "-serial DEV, -monitor DEV, -qmp DEV, -qmp-pretty DEV, -chardev BACKEND,id=ID,...,\n"
+	       "-mon chardev=ID[,mode=readline|control][,pretty=on]\n"
+	       "                   DEV: stdio, mon:stdio, pty, null, none, file:PATH, pipe:PATH, chardev:ID,\n"
+	       "                   unix:PATH[,server][,nowait], tcp:[HOST]:PORT[,server][,nowait], telnet:...\n"
+	       "-S                 freeze the CPU at startup (cont from the monitor)\n"
+	       "-s, -gdb tcp::PORT GDB stub\n"
+	       "-d in_asm,int,exec, -D FILE  trace log\n"
+	       "-no-reboot         exit instead of rebooting\n"
+	       "-no-shutdown       stop before shutdown\n"
+	       "-pidfile FILE      write the process id to FILE\n"
+	       "-daemonize         daemonize after initializing\n"
+	       "--jit=on|off|eager, --stats  strata-vm only: translation mode, run statistics at exit\n",
+	       o->prog);
+	return 1;
+}
+
+static int opt_version(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)opt, (void)arg;
+	printf("%s emulator version " STRATA_VERSION " (Strata, qemu-system-riscv64 7.2 compatible)\n"
+	       "Copyright (c) 2026 the Strata developers\n",
+	       o->prog);
+	return 1;
+}
+
+/* -M virt[,dumpdtb=FILE][,accel=tcg] */
+static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
+{
+	if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
+		printf("Supported machines are:\nvirt                 RISC-V VirtIO board (default)\n");
+		return 1;
+	}
+	char *copy = strdup(arg), *save = NULL;
+	int rc = 0;
+	for (char *p = strtok_r(copy, ",", &save); p && !rc; p = strtok_r(NULL, ",", &save)) {
+		if (p == copy && !strchr(p, '=')) {
+			if (strcmp(p, "virt"))
+				rc = fail(o, NULL, NULL, "unsupported machine type\nUse -machine help to list supported machines");
+		} else if (!strncmp(p, "type=", 5) && !strcmp(p + 5, "virt")) {
+		} else if (!strncmp(p, "dumpdtb=", 8)) {
+			o->cfg.dumpdtb = arg + (p + 8 - copy); /* as QEMU: write the device tree and exit */
+		} else if (!strcmp(p, "powerbutton=on") || !strcmp(p, "powerbutton=off")) {
+			/* strata-vm's own: the virtio-input power button system_powerdown presses */
+			o->cfg.no_power_button = !strcmp(p, "powerbutton=off");
+		} else if (!strncmp(p, "powerbutton=", 12)) {
+			rc = fail(o, NULL, NULL, "Parameter 'powerbutton' expects 'on' or 'off'");
+		} else if (!strcmp(p, "accel=tcg")) {
+		} else if (!strncmp(p, "accel=", 6)) {
+			rc = fail(o, opt, arg, "invalid accelerator (strata-vm emulates in software: accel=tcg)");
+		} else {
+			char msg[96];
+			snprintf(msg, sizeof(msg), "Property 'virt-machine.%.*s' not found", (int)strcspn(p, "="), p);
+			rc = fail(o, NULL, NULL, msg);
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+static int opt_accel(struct vm_options *o, const char *opt, const char *arg)
+{
+	if (!strcmp(arg, "tcg") || !strncmp(arg, "tcg,", 4))
+		return 0;
+	char msg[160];
+	snprintf(msg, sizeof(msg), "invalid accelerator %.*s (not supported: strata-vm emulates in software, use -accel tcg)",
+		 (int)strcspn(arg, ","), arg);
+	return fail(o, opt, arg, msg);
+}
+
+static int opt_enable_kvm(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)arg;
+	return fail(o, opt, NULL, "KVM is not supported: strata-vm emulates in software (-accel tcg)");
+}
+
+static int opt_cpu(struct vm_options *o, const char *opt, const char *arg)
+{
+	if (!strcmp(arg, "rv64") || !strcmp(arg, "max"))
+		return 0;
+	char msg[128];
+	snprintf(msg, sizeof(msg), "unable to find CPU model '%.*s'", (int)strcspn(arg, ","), arg);
+	(void)opt;
+	return fail(o, NULL, NULL, msg);
+}
+
+/* -smp N | cpus=N[,sockets=,cores=,threads=,maxcpus=]: one hart for now */
+static int opt_smp(struct vm_options *o, const char *opt, const char *arg)
+{
+	const char *p = arg;
+	if (!strncmp(p, "cpus=", 5))
+		p += 5;
+	char *end;
+	unsigned long n = strtoul(p, &end, 10);
+	if (end == p || (*end && *end != ','))
+		return fail(o, opt, arg, "Parameter 'smp.cpus' expects a number");
+	if (n != 1)
+		return fail(o, opt, arg, "only one hart is supported");
+	return 0;
+}
+
+/* -m [size=]N[suffix]: MiB without a suffix, as QEMU */
+static int opt_mem(struct vm_options *o, const char *opt, const char *arg)
+{
+	const char *s = !strncmp(arg, "size=", 5) ? arg + 5 : arg;
+	char buf[64];
+	uint64_t v;
+	size_t n = strlen(s);
+	bool bare = n && n < sizeof(buf) - 1 && strspn(s, "0123456789") == n;
+	snprintf(buf, sizeof(buf), bare ? "%sM" : "%s", s);
+	if (bc_parse_size(buf, &v))
+		return fail(o, opt, arg, "Parameter 'size' expects a non-negative number below 2^64\n"
+					 "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+					 "and exabytes, respectively.");
+	if (v < (16ULL << 20) || v > (64ULL << 30) || (v & 0xfff))
+		return fail(o, opt, arg, "RAM size must be a multiple of 4 KiB between 16 MiB and 64 GiB");
+	o->cfg.ram_size = v;
+	return 0;
+}
+
+static int opt_bios(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)opt;
+	o->bios_default = !strcmp(arg, "default");
+	o->cfg.bios = strcmp(arg, "none") && !o->bios_default ? arg : NULL;
+	return 0;
+}
+
+static int opt_kernel(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)opt;
+	o->cfg.kernel = arg;
+	return 0;
+}
+
+static int opt_initrd(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)opt;
+	o->cfg.initrd = arg;
+	return 0;
+}
+
+static int opt_append(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)opt;
+	o->cfg.append = arg;
+	return 0;
+}
+
+static int opt_name(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)opt;
+	/* -name NAME or -name guest=NAME[,process=..][,debug-threads=..] */
+	if (!strncmp(arg, "guest=", 6)) {
+		static char name[256];
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg + 6, ","), arg + 6);
+		o->cfg.name = name;
+	} else {
+		o->cfg.name = arg;
+	}
+	return 0;
+}
+
+static int opt_drive(struct vm_options *o, const char *opt, const char *arg)
+{
+	char err[512];
+	if (o->ndrives == VM_MAX_DRIVES)
+		return fail(o, opt, arg, "too many -drive options");
+	struct vm_drive *d = &o->drives[o->ndrives];
+	if (vm_drive_parse(d, arg, err, sizeof(err)))
+		return fail(o, opt, arg, err);
+	if (!d->if_none)
+		o->order[o->norder++] = o->ndrives;
+	o->ndrives++;
+	return 0;
+}
+
+/* -device virtio-blk-device,drive=ID (the only -device for now) */
+static int opt_device(struct vm_options *o, const char *opt, const char *arg)
+{
+	static const char prefix[] = "virtio-blk-device,";
+	const char *d = strncmp(arg, prefix, sizeof(prefix) - 1) ? NULL : strstr(arg, "drive=");
+	if (!d || o->ndevs == VM_MAX_DRIVES)
+		return fail(o, opt, arg, "only virtio-blk-device,drive=ID is supported");
+	o->blk_devs[o->ndevs++] = d + 6;
+	o->order[o->norder++] = -o->ndevs;
+	return 0;
+}
+
+static int opt_global(struct vm_options *o, const char *opt, const char *arg)
+{
+	if (!strcmp(arg, "virtio-mmio.force-legacy=false") || !strcmp(arg, "virtio-mmio.force-legacy=off"))
+		o->cfg.virtio_modern = true;
+	else if (!strcmp(arg, "virtio-mmio.force-legacy=true") || !strcmp(arg, "virtio-mmio.force-legacy=on"))
+		o->cfg.virtio_modern = false;
+	else
+		return fail(o, opt, arg, "only virtio-mmio.force-legacy is supported");
+	return 0;
+}
+
+/* character devices: kept in order; emulator/console.c makes the back ends */
+static int opt_console(struct vm_options *o, const char *opt, const char *arg)
+{
+	return vm_console_option(&o->con, opt, arg) < 0 ? -1 : 0;
+}
+
+static int opt_display(struct vm_options *o, const char *opt, const char *arg)
+{
+	if (!strcmp(arg, "none"))
+		return vm_console_option(&o->con, opt, arg) < 0 ? -1 : 0;
+	return fail(o, opt, arg, "only -display none is supported (use -nographic for a serial console)");
+}
+
+static int opt_flag(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)arg;
+	if (!strcmp(opt, "-nographic"))
+		o->nographic = o->con.nographic = true;
+	else if (!strcmp(opt, "-no-reboot"))
+		o->cfg.no_reboot = true;
+	else if (!strcmp(opt, "-no-shutdown"))
+		o->cfg.no_shutdown = true;
+	else if (!strcmp(opt, "-snapshot"))
+		o->snapshot_all = true; /* every disk gets a throw-away overlay */
+	else if (!strcmp(opt, "-S"))
+		o->start_paused = true;
+	else if (!strcmp(opt, "-s"))
+		o->gdb_spec = "tcp::1234";
+	else if (!strcmp(opt, "-daemonize"))
+		o->daemonize = o->con.display_none = true; /* no terminal: default consoles on "vc" (none) */
+	else if (!strcmp(opt, "--stats"))
+		o->stats = true; /* strata-vm only: instructions and guest MIPS on stderr at exit */
+	/* -nodefaults, -no-user-config: strata-vm has no default devices or config files */
+	return 0;
+}
+
+static int opt_string(struct vm_options *o, const char *opt, const char *arg)
+{
+	if (!strcmp(opt, "-pidfile"))
+		o->pidfile = arg;
+	else if (!strcmp(opt, "-loadvm"))
+		o->loadvm = arg;
+	else if (!strcmp(opt, "-d"))
+		o->trace_flags = arg;
+	else if (!strcmp(opt, "-D"))
+		o->trace_file = arg;
+	else if (!strcmp(opt, "-gdb"))
+		o->gdb_spec = arg;
+	return 0;
+}
+
+/* --jit=on|off|eager (strata-vm only): eager compiles every jump target at its first arrival */
+static int opt_jit(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)opt;
+	if (!strcmp(arg, "on"))
+		o->jit_threshold = 16;
+	else if (!strcmp(arg, "off"))
+		o->jit_threshold = 0;
+	else if (!strcmp(arg, "eager"))
+		o->jit_threshold = 1;
+	else {
+		fprintf(stderr, "%s: bad --jit mode '%s' (on, off or eager)\n", o->prog, arg);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct opt options[] = {
+	{ "-h", false, opt_help },	       { "-help", false, opt_help },
+	{ "-version", false, opt_version },    { "-M", true, opt_machine },
+	{ "-machine", true, opt_machine },     { "-accel", true, opt_accel },
+	{ "-enable-kvm", false, opt_enable_kvm }, { "-cpu", true, opt_cpu },
+	{ "-smp", true, opt_smp },	       { "-m", true, opt_mem },
+	{ "-name", true, opt_name },	       { "-bios", true, opt_bios },
+	{ "-kernel", true, opt_kernel },       { "-append", true, opt_append },
+	{ "-initrd", true, opt_initrd },
+	{ "-drive", true, opt_drive },	       { "-device", true, opt_device },
+	{ "-global", true, opt_global },       { "-snapshot", false, opt_flag },
+	{ "-loadvm", true, opt_string },       { "-nographic", false, opt_flag },
+	{ "-display", true, opt_display },     { "-serial", true, opt_console },
+	{ "-monitor", true, opt_console },     { "-chardev", true, opt_console },
+	{ "-mon", true, opt_console },	       { "-qmp", true, opt_console },
+	{ "-qmp-pretty", true, opt_console },
+	{ "-S", false, opt_flag },	       { "-s", false, opt_flag },
+	{ "-gdb", true, opt_string },	       { "-d", true, opt_string },
+	{ "-D", true, opt_string },	       { "-no-reboot", false, opt_flag },
+	{ "-no-shutdown", false, opt_flag },   { "-pidfile", true, opt_string },
+	{ "-daemonize", false, opt_flag },     { "-nodefaults", false, opt_flag },
+	{ "-no-user-config", false, opt_flag }, { "--stats", false, opt_flag },
+};
+
+int vm_options_parse(struct vm_options *o, int argc, char **argv)
+{
+	const char *slash = strrchr(argv[0], '/');
+	memset(o, 0, sizeof(*o));
+	o->prog = slash ? slash + 1 : argv[0];
+	o->con.prog = o->prog;
+	o->cfg.ram_size = 128ULL << 20;
+	o->bios_default = true;
+	o->jit_threshold = 16;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strncmp(a, "--jit=", 6)) {
+			if (opt_jit(o, a, a + 6))
+				return -1;
+			continue;
+		}
+		/* QEMU takes every option with one dash or two */
+		const char *name = a[0] == '-' && a[1] == '-' && strcmp(a, "--stats") ? a + 1 : a;
+		if (!strcmp(name, "-help") || !strcmp(name, "-h"))
+			name = "-h";
+		if (!strcmp(name, "-version"))
+			name = "-version";
+		const struct opt *op = NULL;
+		for (size_t k = 0; k < sizeof(options) / sizeof(options[0]) && !op; k++)
+			if (!strcmp(options[k].name, name))
+				op = &options[k];
+		if (!op) {
+			fprintf(stderr, "%s: %s: invalid option\n", o->prog, a);
+			return -1;
+		}
+		const char *arg = NULL;
+		if (op->has_arg) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "%s: %s: requires an argument\n", o->prog, a);
+				return -1;
+			}
+			arg = argv[++i];
+		}
+		int rc = op->fn(o, op->name, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
