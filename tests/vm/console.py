@@ -6,7 +6,11 @@ Every run is on a pseudo-terminal (python's pty/os.openpty: CI has no tty) or on
 QEMU can show the same behaviour (Ctrl-A help, "QEMU: Terminated", error texts, the pty
 message, Ctrl-C through the mux) its output is compared byte for byte as well.
 
-Usage: console.py STRATA_VM ECHO_ELF TMPDIR"""
+With a Linux guest directory (tests/guest/build.sh's Image + initrd.gz), also a busybox shell
+on ttyS0 through the kernel's 8250 driver: a command, 64 KiB pasted into md5sum, Ctrl-C
+interrupting a foreground program.
+
+Usage: console.py STRATA_VM ECHO_ELF TMPDIR [GUEST_DIR]"""
 import fcntl
 import os
 import random
@@ -20,6 +24,7 @@ import termios
 import time
 
 VM, ELF, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
+GUEST = sys.argv[4] if len(sys.argv) > 4 else ""
 QEMU = "qemu-system-riscv64"
 HAVE_QEMU = any(os.access(os.path.join(d, QEMU), os.X_OK) for d in os.environ.get("PATH", "").split(":"))
 BASE = ["-M", "virt", "-bios", "none", "-kernel", ELF]
@@ -204,7 +209,7 @@ t.send(b"\x01b")
 t.drain(0.3)
 tap(ok and t.out == b"^A[break]", "C-a C-a sends C-a, C-a b sends a break (LSR.BI)", repr(t.out))
 t.send(b"\x04")
-t.read_until(b"]\r\n", 5)
+t.read_until(re.compile(rb"\[count=\d+ sum=0x[0-9a-f]+\]\r\n"), 5)
 t.out = b""
 t.send(b"a")
 t.drain(0.2)
@@ -458,5 +463,46 @@ for args in bad:
     qerr = q.stderr.replace(QEMU.encode() + b":", b"strata-vm:")
     tap(v.returncode == q.returncode == 1 and v.stderr == qerr, name + " (as qemu)",
         "strata-vm %d %r\nqemu %d %r" % (v.returncode, v.stderr, q.returncode, qerr))
+
+# ---- Linux: the 8250 driver on the UART (interrupts, FIFO), a shell on ttyS0 ----
+FW = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
+names = ["Linux: a shell command on ttyS0", "Linux: 64 KiB pasted into md5sum arrive complete",
+         "Linux: Ctrl-C interrupts the guest's foreground program", "Linux: terminal settings restored after C-a x"]
+if not (GUEST and os.path.exists(os.path.join(GUEST, "Image")) and os.path.exists(FW)):
+    for nm in names:
+        skip(nm, "no Linux guest (tests/guest/build.sh) or no OpenSBI")
+else:
+    t = Term([VM, "-M", "virt", "-m", "256M", "-nographic", "-bios", FW, "-kernel", os.path.join(GUEST, "Image"),
+              "-initrd", os.path.join(GUEST, "initrd.gz"), "-append", "console=ttyS0 quiet rdinit=/bin/busybox -- sh"])
+    ok = t.read_until(b"~ # ", 240) is not None
+    t.send(b"busybox stty -echo; echo X$((6*7))\r")
+    tap(ok and t.read_until(b"X42", 30) is not None, names[0], repr(t.out[-300:]))
+    random.seed(2)
+    lines = b"".join(bytes(random.choice(b"abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(63)) + b"\n"
+                     for _ in range(1024))
+    t.send(b"busybox md5sum\r")
+    t.drain(0.5)
+    t0 = time.time()
+    off = 0
+    while off < len(lines) and time.time() - t0 < 60:
+        _, w, _ = select.select([], [t.master], [], 0.5)
+        if w:
+            off += os.write(t.master, lines[off:off + 1024])
+        t.drain(0)
+    t.send(b"\x04")
+    import hashlib
+    ok = t.read_until(hashlib.md5(lines).hexdigest().encode(), 120) is not None
+    tap(ok, names[1] + " (%.1f s)" % (time.time() - t0), repr(t.out[-200:]))
+    t.send(b"busybox setsid -c busybox sh\r")  # a shell with ttyS0 as its controlling terminal
+    t.drain(1.0)
+    t.send(b"busybox sleep 100\r")
+    t.drain(1.0)
+    t.out = b""
+    t.send(b"\x03")
+    tap(t.read_until(b"~ # ", 10) is not None and t.p.poll() is None, names[2], repr(t.out))
+    t.send(b"\x01x")
+    t.wait(10)
+    tap(t.restored(), names[3])
+    t.close()
 
 print("1..%d" % n)
