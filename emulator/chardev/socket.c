@@ -258,7 +258,7 @@ static int open_tcp(struct sock *s, const char *host, const char *port, char *er
 	if (a)
 		return 0;
 	if (s->server)
-		snprintf(err, errlen, "Failed to bind socket: %s", strerror(e));
+		snprintf(err, errlen, "Failed to find an available port: %s", strerror(e));
 	else
 		snprintf(err, errlen, "Failed to connect to '%s:%s': %s", host, port, strerror(e));
 	return -e;
