@@ -238,6 +238,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* character back ends (-serial, -chardev, -monitor, -qmp...): emulator/console.c */
+	o.con.exit_directly = o.gdb_spec != NULL;
 	if (vm_console_setup(&o.con, loop, &o.cfg.serial))
 		goto out;
 	if (attach_drives(&o))

@@ -52,6 +52,9 @@ void vm_chr_set_host(const struct vm_chr_host *h);
  * host->terminate from the loop; fatal signals (SEGV, BUS, ABRT, FPE, ILL) restore the
  * terminals and die as they would have; SIGPIPE is ignored (a socket peer left). */
 int vm_chr_install_signals(struct vm_loop *loop);
+/* For callers whose loop may not be serviced for long (the GDB stub waiting for its client):
+ * terminating signals restore the terminals and then end the process by the signal itself. */
+void vm_chr_signals_die(bool on);
 
 /* -chardev BACKEND,id=ID[,...]: socket (path= | host=,port=; server=on|off, wait=on|off,
  * telnet=on|off), stdio (mux=on, signal=on|off), pty, file (path=, append=), pipe (path=),

@@ -15,12 +15,23 @@
 static int sig_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t pending_sig, pending_pid;
 static struct vm_loop *sig_loop;
+static volatile sig_atomic_t die_at_once;
+
+void vm_chr_signals_die(bool on)
+{
+	die_at_once = on;
+}
 
 static void on_terminate(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	int e = errno;
 	vm_chr_restore_terminals();
+	if (die_at_once) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
 	pending_pid = si && si->si_code <= 0 ? si->si_pid : 0; /* si_code > 0: from the kernel */
 	pending_sig = sig;
 	char b = 1;
