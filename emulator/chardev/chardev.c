@@ -17,6 +17,7 @@ static struct vm_chr_host host;
 /* set while a device asks for input (vm_chr_accept_input from an MMIO access): the mux then
  * hands over plain data only and leaves Ctrl-A commands to the event loop */
 bool chr_device_context;
+const void *chr_device_fe; /* ... and which front end it is */
 
 void vm_chr_set_host(const struct vm_chr_host *h)
 {
@@ -260,17 +261,31 @@ void chr_accept_generic(struct vm_chardev *c)
 	chr_update_watch(c);
 }
 
-void vm_chr_accept_input(struct vm_chardev *c)
+static void accept(struct vm_chardev *c)
 {
-	if (!c)
-		return;
-	bool was = chr_device_context;
-	chr_device_context = true;
 	if (c->ops->accept)
 		c->ops->accept(c);
 	else
 		chr_accept_generic(c);
+}
+
+void vm_chr_accept_input(struct vm_chardev *c)
+{
+	if (c)
+		accept(c);
+}
+
+void vm_chr_device_accept(struct vm_chardev *c, const void *fe_opaque)
+{
+	if (!c)
+		return;
+	bool was = chr_device_context;
+	const void *was_fe = chr_device_fe;
+	chr_device_context = true;
+	chr_device_fe = fe_opaque;
+	accept(c);
 	chr_device_context = was;
+	chr_device_fe = was_fe;
 }
 
 long chr_write_fd(int fd, const uint8_t *buf, size_t len)

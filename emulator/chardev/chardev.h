@@ -77,8 +77,13 @@ bool vm_chr_is_mux(const struct vm_chardev *c);
 /* Adds a front end (a plain back end takes one; a mux up to four, focus on the first).
  * -EBUSY when taken. */
 int vm_chr_attach(struct vm_chardev *c, const struct vm_chr_frontend *fe);
-/* The front end has room again: the back end resumes delivering input. */
+/* The front end has room again: the back end resumes delivering input (buffered input may be
+ * handed over before this returns). For front ends running on the loop (monitors). */
 void vm_chr_accept_input(struct vm_chardev *c);
+/* The same from inside a device's register access (the UART's RBR read): only plain data for
+ * that front end (`fe_opaque`) is handed over at once, looking at the host fd once more when
+ * the buffer is empty; mux commands and other front ends' input wait for the event loop. */
+void vm_chr_device_accept(struct vm_chardev *c, const void *fe_opaque);
 /* Writes all of buf unless the peer is gone (then the bytes are dropped, as QEMU does for a
  * disconnected socket). Never blocks the guest for long. Returns len or -errno. */
 long vm_chr_write(struct vm_chardev *c, const void *buf, size_t len);

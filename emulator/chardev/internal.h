@@ -59,6 +59,7 @@ void chr_update_watch(struct vm_chardev *c);
 void chr_accept_generic(struct vm_chardev *c);
 /* true while a device's MMIO access asks for input (vm_chr_accept_input) */
 extern bool chr_device_context;
+extern const void *chr_device_fe;
 /* Tells every front end about an event. */
 void chr_event_all(struct vm_chardev *c, enum vm_chr_event ev);
 /* Writes all of buf to a (blocking or non-blocking) fd, waiting for POLLOUT up to 5 s. */
