@@ -172,13 +172,15 @@ ok = ready(t)
 lf = lflag(t) if ok else 0
 t.out = b""
 t.send(b"k")
-t.drain(0.5)
+t.read_until(b"k", 10)
+t.drain(0.3)
 tap(ok and t.out == b"k", "raw mode: a typed key reaches the guest once, no local echo", repr(t.out))
 tap(ok and not lf & (termios.ECHO | termios.ICANON | termios.ISIG),
     "raw mode: ECHO, ICANON and ISIG off on the terminal under -nographic", "lflag=%#x" % lf)
 t.out = b""
 t.send(b"\x03")
-t.drain(0.5)
+t.read_until(b"^C", 10)
+t.drain(0.3)
 tap(t.out == b"^C" and t.p.poll() is None, "-nographic: Ctrl-C goes to the guest", repr(t.out))
 t.send(b"\x1d")  # the guest powers off with exit code 7
 rc = t.wait(10)
@@ -206,7 +208,7 @@ t.out = b""
 t.send(b"\x01\x01")
 t.drain(0.3)
 t.send(b"\x01b")
-t.drain(0.3)
+t.read_until(b"[break]", 10)
 tap(ok and t.out == b"^A[break]", "C-a C-a sends C-a, C-a b sends a break (LSR.BI)", repr(t.out))
 t.send(b"\x04")
 t.read_until(re.compile(rb"\[count=\d+ sum=0x[0-9a-f]+\]\r\n"), 5)
