@@ -131,7 +131,10 @@ static int monitor_backend(struct vm_loop *loop, const char *spec, bool qmp, boo
 	char label[32], err[512];
 	struct vm_chardev *c;
 	snprintf(label, sizeof(label), "compat_monitor%d", (*counter)++);
-	int rc = vm_chr_new_legacy(loop, spec, label, &c, err, sizeof(err));
+	/* only -monitor takes "none" (it never gets here); for -qmp it is no back end, as QEMU says */
+	int rc = strcmp(spec, "none") ? vm_chr_new_legacy(loop, spec, label, &c, err, sizeof(err)) : -EINVAL;
+	if (!strcmp(spec, "none"))
+		snprintf(err, sizeof(err), "'none' is not a valid char driver");
 	if (rc) {
 		print_located(err);
 		if (rc == -EINVAL && !strstr(err, "Invalid parameter") && !strstr(err, "expects")) {

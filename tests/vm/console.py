@@ -420,6 +420,25 @@ with open(path, "rb") as f:
     got = f.read()
 tap(got == b"echo: ready\n", "-serial file:PATH holds the guest's output", repr(got))
 
+# pipe: PATH.in carries input, PATH.out output (FIFOs made beforehand, as QEMU expects)
+pp = os.path.join(TMP, "serial.pipe")
+os.mkfifo(pp + ".in")
+os.mkfifo(pp + ".out")
+p, err = run_bg(["-serial", "pipe:" + pp])
+fin = os.open(pp + ".in", os.O_WRONLY)
+fout = os.open(pp + ".out", os.O_RDONLY)
+os.write(fin, b"pp\x04")
+buf = b""
+end = time.time() + 10
+while time.time() < end and b"]" not in buf:
+    r, _, _ = select.select([fout], [], [], 0.2)
+    if r:
+        buf += os.read(fout, 4096)
+os.close(fin)
+os.close(fout)
+stop(p, err)
+tap(b"pp\n[count=2 sum=0x%08x]" % checksum(b"pp") in buf, "-serial pipe:PATH: PATH.in in, PATH.out out", repr(buf))
+
 # pty: QEMU's message on stderr, the slave carries the console
 p, err = run_bg(["-serial", "pty"])
 m = None
@@ -451,7 +470,8 @@ bad = [
     ["-mon", "chardev=zz"], ["-chardev", "file,id=x"], ["-chardev", "pipe,id=p"], ["-chardev", "null,id=a,bogus=1"],
     ["-monitor", "foo"], ["-qmp", "foo"], ["-chardev", "stdio,id=s,signal=maybe"],
     ["-serial", "tcp:127.0.0.1:1,nowait"], ["-chardev", "socket,id=x,host=127.0.0.1"],
-    ["-serial", "stdio", "-serial", "stdio"],
+    ["-serial", "stdio", "-serial", "stdio"], ["-qmp", "none"], ["-serial", "mon:foo"],
+    ["-serial", "mon:stdio", "-monitor", "stdio"], ["-chardev", "socket,id=x,path=/a,host=b"],
 ]
 for args in bad:
     name = "error text for " + " ".join(args)
