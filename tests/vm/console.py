@@ -409,6 +409,34 @@ stop(p, err)
 tap(buf.startswith(b"\xff\xfb\x01\xff\xfb\x03\xff\xfb\x00\xff\xfd\x00") and m is not None and m.group(1) == b"2",
     "telnet: QEMU's negotiation, IAC commands stripped from input", repr(buf))
 
+# client with reconnect=1: QEMU's one "Unable to connect" line, then it connects when a server
+# appears, and again after the server drops it
+port = free_port()
+p, err = run_bg(["-serial", "tcp:127.0.0.1:%d,reconnect=1" % port])
+time.sleep(1.5)
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(1)
+srv.settimeout(10)
+got = []
+try:
+    for payload in (b"r", b"s"):
+        cl, _ = srv.accept()
+        cl.sendall(payload + b"\x04")
+        m, buf = sock_recv_until(cl, re.compile(rb"\[count=(\d+) sum=0x([0-9a-f]+)\]"), 10)
+        got.append(m is not None and int(m.group(2), 16) == checksum(payload))
+        cl.close()
+except OSError as e:
+    got.append(str(e))
+srv.close()
+stop(p, err)
+msg = bg_stderr()
+want = b"strata-vm: Unable to connect character device serial0: Failed to connect to '127.0.0.1:%d': Connection refused\n" % port
+tap(got == [True, True] and msg.startswith(want) and msg.count(b"Unable") == 1,
+    "tcp client reconnect=1: QEMU's first-failure line, connects later and again after a drop",
+    "%r %r" % (got, msg))
+
 # file
 path = os.path.join(TMP, "serial.log")
 p, err = run_bg(["-serial", "file:" + path])
@@ -422,8 +450,10 @@ tap(got == b"echo: ready\n", "-serial file:PATH holds the guest's output", repr(
 
 # pipe: PATH.in carries input, PATH.out output (FIFOs made beforehand, as QEMU expects)
 pp = os.path.join(TMP, "serial.pipe")
-os.mkfifo(pp + ".in")
-os.mkfifo(pp + ".out")
+for suffix in (".in", ".out"):
+    if os.path.exists(pp + suffix):
+        os.unlink(pp + suffix)
+    os.mkfifo(pp + suffix)
 p, err = run_bg(["-serial", "pipe:" + pp])
 fin = os.open(pp + ".in", os.O_WRONLY)
 fout = os.open(pp + ".out", os.O_RDONLY)
@@ -463,6 +493,9 @@ tap(ok, "-serial pty: 'char device redirected to /dev/pts/N (label serial0)', th
     repr(bg_stderr()))
 
 # ---- bad specs: QEMU's error texts and exit status ----
+busy = socket.socket()  # a port in use
+busy.bind(("127.0.0.1", 0))
+busy.listen(1)
 bad = [
     ["-serial", "foo"], ["-chardev", "socket,id=x"], ["-chardev", "socket,id=x,path=/nonexistent/dir/s,server=on,wait=off"],
     ["-serial", "unix:/nonexistent/x,server,nowait"], ["-chardev", "foo,id=x"], ["-chardev", "null"],
@@ -472,6 +505,7 @@ bad = [
     ["-serial", "tcp:127.0.0.1:1,nowait"], ["-chardev", "socket,id=x,host=127.0.0.1"],
     ["-serial", "stdio", "-serial", "stdio"], ["-qmp", "none"], ["-serial", "mon:foo"],
     ["-serial", "mon:stdio", "-monitor", "stdio"], ["-chardev", "socket,id=x,path=/a,host=b"],
+    ["-serial", "tcp:127.0.0.1:%d,server,nowait" % busy.getsockname()[1]],
 ]
 for args in bad:
     name = "error text for " + " ".join(args)
@@ -485,6 +519,8 @@ for args in bad:
     qerr = q.stderr.replace(QEMU.encode() + b":", b"strata-vm:")
     tap(v.returncode == q.returncode == 1 and v.stderr == qerr, name + " (as qemu)",
         "strata-vm %d %r\nqemu %d %r" % (v.returncode, v.stderr, q.returncode, qerr))
+
+busy.close()
 
 # ---- Linux: the 8250 driver on the UART (interrupts, FIFO), a shell on ttyS0 ----
 FW = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
