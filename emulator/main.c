@@ -1,7 +1,6 @@
 /* main.c - strata-vm: builds the virt machine from the command line (options.c) and runs it.
  * The exit status is the guest's exit code (sifive_test or HTIF), 0 after quit; 1 on usage
  * or setup errors. */
-#include "emulator/console.h"
 #include "emulator/cpu/jit.h"
 #include "emulator/gdbstub.h"
 #include "emulator/host/loop.h"
@@ -61,15 +60,6 @@ static int attach_drives(struct vm_options *o)
 			return -1;
 		}
 		cfg->disks[cfg->ndisks++] = (struct vm_virt_disk){ d->img, d->readonly, d->discard, d->writethrough };
-	}
-	return 0;
-}
-
-static int check_consoles(const struct vm_options *o)
-{
-	if (o->daemonize && o->nographic) {
-		fprintf(stderr, "%s: -nographic cannot be used with -daemonize\n", o->prog);
-		return -1;
 	}
 	return 0;
 }
@@ -216,8 +206,10 @@ int main(int argc, char **argv)
 	int prc = vm_options_parse(&o, argc, argv);
 	if (prc)
 		return prc > 0 ? 0 : 1;
-	if (check_consoles(&o))
+	if (o.daemonize && o.con.nographic) {
+		fprintf(stderr, "%s: -nographic cannot be used with -daemonize\n", o.prog);
 		return 1;
+	}
 	if (o.bios_default && !o.cfg.dumpdtb) {
 		o.cfg.bios = vm_default_bios();
 		if (!o.cfg.bios) {
@@ -237,11 +229,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot create the event loop\n", o.prog);
 		goto out;
 	}
-	/* character back ends (-serial, -chardev, -monitor, -qmp...): emulator/console.c */
-	o.con.exit_directly = o.gdb_spec != NULL;
-	if (vm_console_setup(&o.con, loop, &o.cfg.serial))
-		goto out;
-	if (attach_drives(&o))
+	o.con.exit_directly = o.gdb_spec != NULL; /* the GDB stub runs its own loop */
+	if (attach_drives(&o) || vm_console_setup(&o.con, loop, &o.cfg.serial))
 		goto out;
 	int crc = vm_virt_create(&vm, &o.cfg, loop, err, sizeof(err));
 	if (crc) {
@@ -250,19 +239,22 @@ int main(int argc, char **argv)
 			code = 0;
 		goto out;
 	}
-	if (vm_console_start(&o.con, &vm) == 0)
-		code = run(&o, &vm);
+	if (vm_console_start(&o.con, &vm)) {
+		vm_virt_destroy(&vm);
+		goto out;
+	}
+	code = run(&o, &vm);
 	vm_virt_destroy(&vm);
 	fflush(stdout);
 out:
 	daemonize_done(false);
+	vm_console_close(); /* terminals back as they were */
 	/* images are flushed and closed whatever the guest did (snapshot overlays vanish) */
 	for (int i = 0; i < o.ndrives; i++) {
 		if (o.drives[i].img && vm_drive_close(&o.drives[i]) < 0)
 			fprintf(stderr, "%s: -drive %s: flush failed at exit\n", o.prog, o.drives[i].spec);
 		vm_drive_free(&o.drives[i]);
 	}
-	vm_console_close(); /* terminals back as they were */
 	vm_loop_free(loop);
 	return code;
 }

@@ -66,10 +66,7 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-loadvm NAME       start from the snapshot NAME (savevm)\n"
 	       "-nographic         no display: serial and monitor on stdio (Ctrl-A h for help)\n"
 	       "-display none      no display\n"
-	       "-serial DEV, -monitor DEV, -qmp DEV, -qmp-pretty DEV, -chardev BACKEND,id=ID,...,\n"
-	       "-mon chardev=ID[,mode=readline|control][,pretty=on]\n"
-	       "                   DEV: stdio, mon:stdio, pty, null, none, file:PATH, pipe:PATH, chardev:ID,\n"
-	       "                   unix:PATH[,server][,nowait], tcp:[HOST]:PORT[,server][,nowait], telnet:...\n"
+	       "-serial DEV, -monitor DEV, -qmp DEV, -chardev BACKEND,id=ID,..., -mon chardev=ID[,mode=control]\n"
 	       "-S                 freeze the CPU at startup (cont from the monitor)\n"
 	       "-s, -gdb tcp::PORT GDB stub\n"
 	       "-d in_asm,int,exec, -D FILE  trace log\n"
@@ -91,7 +88,17 @@ static int opt_version(struct vm_options *o, const char *opt, const char *arg)
 	return 1;
 }
 
-/* -M virt[,dumpdtb=FILE][,accel=tcg] */
+/* A boolean property value as QEMU parses one: 1, 0, or -1 for anything else. */
+static int parse_bool(const char *v)
+{
+	static const char *const yes[] = { "on", "yes", "true", "y" }, *const no[] = { "off", "no", "false", "n" };
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(v, yes[i]) || !strcmp(v, no[i]))
+			return !strcmp(v, yes[i]);
+	return -1;
+}
+
+/* -M virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off] */
 static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 {
 	if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
@@ -107,11 +114,12 @@ static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 		} else if (!strncmp(p, "type=", 5) && !strcmp(p + 5, "virt")) {
 		} else if (!strncmp(p, "dumpdtb=", 8)) {
 			o->cfg.dumpdtb = arg + (p + 8 - copy); /* as QEMU: write the device tree and exit */
-		} else if (!strcmp(p, "powerbutton=on") || !strcmp(p, "powerbutton=off")) {
-			/* strata-vm's own: the virtio-input power button system_powerdown presses */
-			o->cfg.no_power_button = !strcmp(p, "powerbutton=off");
 		} else if (!strncmp(p, "powerbutton=", 12)) {
-			rc = fail(o, NULL, NULL, "Parameter 'powerbutton' expects 'on' or 'off'");
+			/* strata-vm's own: the virtio-input power button system_powerdown presses */
+			int on = parse_bool(p + 12);
+			if (on < 0)
+				rc = fail(o, NULL, NULL, "Parameter 'powerbutton' expects 'on' or 'off'");
+			o->cfg.no_power_button = on == 0;
 		} else if (!strcmp(p, "accel=tcg")) {
 		} else if (!strncmp(p, "accel=", 6)) {
 			rc = fail(o, opt, arg, "invalid accelerator (strata-vm emulates in software: accel=tcg)");
@@ -265,25 +273,16 @@ static int opt_global(struct vm_options *o, const char *opt, const char *arg)
 	return 0;
 }
 
-/* character devices: kept in order; emulator/console.c makes the back ends */
+/* console options keep their command-line order; emulator/console.c reads them */
 static int opt_console(struct vm_options *o, const char *opt, const char *arg)
 {
 	return vm_console_option(&o->con, opt, arg) < 0 ? -1 : 0;
 }
 
-static int opt_display(struct vm_options *o, const char *opt, const char *arg)
-{
-	if (!strcmp(arg, "none"))
-		return vm_console_option(&o->con, opt, arg) < 0 ? -1 : 0;
-	return fail(o, opt, arg, "only -display none is supported (use -nographic for a serial console)");
-}
-
 static int opt_flag(struct vm_options *o, const char *opt, const char *arg)
 {
 	(void)arg;
-	if (!strcmp(opt, "-nographic"))
-		o->nographic = o->con.nographic = true;
-	else if (!strcmp(opt, "-no-reboot"))
+	if (!strcmp(opt, "-no-reboot"))
 		o->cfg.no_reboot = true;
 	else if (!strcmp(opt, "-no-shutdown"))
 		o->cfg.no_shutdown = true;
@@ -344,8 +343,8 @@ static const struct opt options[] = {
 	{ "-initrd", true, opt_initrd },
 	{ "-drive", true, opt_drive },	       { "-device", true, opt_device },
 	{ "-global", true, opt_global },       { "-snapshot", false, opt_flag },
-	{ "-loadvm", true, opt_string },       { "-nographic", false, opt_flag },
-	{ "-display", true, opt_display },     { "-serial", true, opt_console },
+	{ "-loadvm", true, opt_string },       { "-nographic", false, opt_console },
+	{ "-display", true, opt_console },     { "-serial", true, opt_console },
 	{ "-monitor", true, opt_console },     { "-chardev", true, opt_console },
 	{ "-mon", true, opt_console },	       { "-qmp", true, opt_console },
 	{ "-qmp-pretty", true, opt_console },

@@ -18,7 +18,6 @@ struct vm_options {
 	unsigned jit_threshold; /* 0: interpret only */
 	const char *pidfile;
 	bool daemonize;
-	bool nographic;
 	const char *loadvm;     /* -loadvm NAME */
 	bool bios_default;      /* no -bios, or -bios default: OpenSBI from Debian's package */
 	/* drives and the disks' attach order: >= 0 an if=virtio drive, < 0 the -device -order-1 */
@@ -27,8 +26,7 @@ struct vm_options {
 	int order[2 * VM_MAX_DRIVES];
 	int ndrives, ndevs, norder;
 	bool snapshot_all;
-	/* -nographic, -display, -serial, -monitor, -chardev, -mon, -qmp, -qmp-pretty in command-line
-	 * order: emulator/console.c makes the back ends */
+	/* -nographic -display -serial -chardev -monitor -mon -qmp, in command-line order */
 	struct vm_console_opts con;
 };
 

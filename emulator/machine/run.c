@@ -168,6 +168,7 @@ void vm_virt_stop(struct vm_virt *vm)
 	if (vm->state != VM_RUN_RUNNING)
 		return;
 	vm_virt_set_state(vm, VM_RUN_PAUSED);
+	vm->stop_requested = true; /* vm_virt_run returns at the next batch */
 	vm_virt_emit(vm, "STOP", NULL);
 }
 

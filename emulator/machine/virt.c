@@ -130,7 +130,8 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 			snprintf(err, errlen, "-initrd %s needs -kernel", cfg->initrd);
 			return -EINVAL;
 		}
-		initrd_start = vm_initrd_addr(cfg->bios ? k.low : k.entry, vm->bus.ram_size);
+		/* QEMU measures from the kernel's lowest address (its "kernel entry") */
+		initrd_start = vm_initrd_addr(k.low, vm->bus.ram_size);
 		rc = vm_load_initrd(&vm->bus, cfg->initrd, initrd_start, vm->bus.ram_base + vm->bus.ram_size, k.low,
 				    k.end, &initrd_end, err, errlen);
 		if (rc)

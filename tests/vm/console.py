@@ -211,7 +211,7 @@ t.send(b"\x01b")
 t.read_until(b"[break]", 10)
 tap(ok and t.out == b"^A[break]", "C-a C-a sends C-a, C-a b sends a break (LSR.BI)", repr(t.out))
 t.send(b"\x04")
-t.read_until(re.compile(rb"\[count=\d+ sum=0x[0-9a-f]+\]\r\n"), 5)
+t.read_until(re.compile(rb"\[count=\d+ sum=0x[0-9a-f]+\]\r\n"), 5)  # the summary, not [break]'s line
 t.out = b""
 t.send(b"a")
 t.drain(0.2)
