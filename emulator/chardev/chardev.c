@@ -60,6 +60,7 @@ int chr_alloc(struct vm_loop *loop, const char *id, const struct vm_chr_ops *ops
 	c->ops = ops;
 	c->loop = loop;
 	c->in_fd = -1;
+	c->log_fd = -1;
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	struct vm_chardev **p = &chr_list;
 	while (*p)
@@ -80,6 +81,8 @@ void chr_unregister(struct vm_chardev *c)
 	vm_timer_free(c->kick);
 	if (c->ops->close)
 		c->ops->close(c);
+	if (c->log_fd >= 0)
+		close(c->log_fd);
 	free(c);
 }
 
@@ -314,6 +317,8 @@ long vm_chr_write(struct vm_chardev *c, const void *buf, size_t len)
 {
 	if (!c)
 		return (long)len;
+	if (c->log_fd >= 0) /* logfile=: a copy of everything the front ends write */
+		chr_write_fd(c->log_fd, buf, len);
 	return c->ops->write(c, buf, len);
 }
 

@@ -37,6 +37,7 @@ struct vm_chardev {
 	uint8_t in[CHR_INBUF];
 	size_t in_head, in_len;
 	int in_fd;      /* fd watched for input; -1: none */
+	int log_fd;     /* logfile=; -1: none */
 	bool in_eof;    /* the input side is gone */
 	struct vm_timer *kick; /* delivers buffered input from the loop */
 	void *priv;     /* back end state */

@@ -448,6 +448,17 @@ with open(path, "rb") as f:
     got = f.read()
 tap(got == b"echo: ready\n", "-serial file:PATH holds the guest's output", repr(got))
 
+# logfile=: a copy of a back end's output
+path = os.path.join(TMP, "null.log")
+p, err = run_bg(["-chardev", "null,id=n0,logfile=" + path, "-serial", "chardev:n0"])
+end = time.time() + 10
+while time.time() < end and not (os.path.exists(path) and os.path.getsize(path) >= 12):
+    time.sleep(0.05)
+stop(p, err)
+with open(path, "rb") as f:
+    got = f.read()
+tap(got == b"echo: ready\n", "-chardev null,logfile=PATH copies the output", repr(got))
+
 # pipe: PATH.in carries input, PATH.out output (FIFOs made beforehand, as QEMU expects)
 pp = os.path.join(TMP, "serial.pipe")
 for suffix in (".in", ".out"):
