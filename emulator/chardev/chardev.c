@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static struct vm_chardev *chr_list;
@@ -264,7 +265,7 @@ void chr_accept_generic(struct vm_chardev *c)
 	chr_update_watch(c);
 }
 
-static void accept(struct vm_chardev *c)
+static void accept_more(struct vm_chardev *c)
 {
 	if (c->ops->accept)
 		c->ops->accept(c);
@@ -275,7 +276,7 @@ static void accept(struct vm_chardev *c)
 void vm_chr_accept_input(struct vm_chardev *c)
 {
 	if (c)
-		accept(c);
+		accept_more(c);
 }
 
 void vm_chr_device_accept(struct vm_chardev *c, const void *fe_opaque)
@@ -286,17 +287,23 @@ void vm_chr_device_accept(struct vm_chardev *c, const void *fe_opaque)
 	const void *was_fe = chr_device_fe;
 	chr_device_context = true;
 	chr_device_fe = fe_opaque;
-	accept(c);
+	accept_more(c);
 	chr_device_context = was;
 	chr_device_fe = was_fe;
 }
 
 long chr_write_fd(int fd, const uint8_t *buf, size_t len)
 {
+	return chr_write_all(fd, buf, len, false);
+}
+
+long chr_write_all(int fd, const uint8_t *buf, size_t len, bool sock)
+{
 	size_t done = 0;
 	int waits = 0;
 	while (done < len) {
-		ssize_t n = write(fd, buf + done, len - done);
+		/* a socket whose peer left reports EPIPE instead of killing us with SIGPIPE */
+		ssize_t n = sock ? send(fd, buf + done, len - done, MSG_NOSIGNAL) : write(fd, buf + done, len - done);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;

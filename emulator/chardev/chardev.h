@@ -50,7 +50,8 @@ struct vm_chr_host {
 void vm_chr_set_host(const struct vm_chr_host *h);
 /* Installs QEMU's handlers: SIGTERM/SIGINT/SIGHUP restore the terminals and report through
  * host->terminate from the loop; fatal signals (SEGV, BUS, ABRT, FPE, ILL) restore the
- * terminals and die as they would have; SIGPIPE is ignored (a socket peer left). */
+ * terminals and die as they would have, SIGPIPE (stdout into a closed pipe) included; socket
+ * back ends never raise it. */
 int vm_chr_install_signals(struct vm_loop *loop);
 /* For callers whose loop may not be serviced for long (the GDB stub waiting for its client):
  * terminating signals restore the terminals and then end the process by the signal itself. */

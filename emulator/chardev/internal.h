@@ -65,6 +65,8 @@ extern const void *chr_device_fe;
 void chr_event_all(struct vm_chardev *c, enum vm_chr_event ev);
 /* Writes all of buf to a (blocking or non-blocking) fd, waiting for POLLOUT up to 5 s. */
 long chr_write_fd(int fd, const uint8_t *buf, size_t len);
+/* The same; `sock`: send() without SIGPIPE. */
+long chr_write_all(int fd, const uint8_t *buf, size_t len, bool sock);
 
 /* Back end constructors (the options are already split: key=value list in `o`). */
 struct chr_opts;

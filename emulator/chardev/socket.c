@@ -90,7 +90,7 @@ static long sock_write(struct vm_chardev *c, const uint8_t *buf, size_t len)
 	struct sock *s = c->priv;
 	if (s->fd < 0)
 		return (long)len;
-	long n = chr_write_fd(s->fd, buf, len);
+	long n = chr_write_all(s->fd, buf, len, true);
 	if (n < 0) {
 		disconnect(s);
 		return (long)len;
@@ -168,7 +168,7 @@ static void connected(struct sock *s, int fd)
 	if (s->telnet) {
 		/* WILL ECHO, WILL SUPPRESS-GO-AHEAD, WILL BINARY, DO BINARY: a raw character line */
 		static const uint8_t nego[] = { IAC, 251, 1, IAC, 251, 3, IAC, 251, 0, IAC, 253, 0 };
-		chr_write_fd(fd, nego, sizeof(nego));
+		chr_write_all(fd, nego, sizeof(nego), true);
 	}
 	chr_watch_input(s->c, fd);
 	chr_event_all(s->c, VM_CHR_OPENED);
