@@ -26,6 +26,7 @@ static struct console {
 	const char *prog;
 	const char *where_opt, *where_val; /* the option being set up (error/info prefix) */
 	struct vm_virt *vm;
+	bool exit_directly;
 	/* monitors to attach once the board exists */
 	struct con_mon mon[VM_CONSOLE_MAX];
 	int nmon;
@@ -80,10 +81,10 @@ static void print_located(const char *msg)
 static void host_quit(void *opaque)
 {
 	(void)opaque;
-	if (con.vm)
+	if (con.vm && !con.exit_directly)
 		vm_virt_quit(con.vm, 0);
 	else
-		exit(0);
+		exit(0); /* before the board exists, or under the GDB stub's own loop */
 }
 
 static void host_info(void *opaque, const char *msg, bool located)
@@ -130,7 +131,10 @@ static int monitor_backend(struct vm_loop *loop, const char *spec, bool qmp, boo
 	char label[32], err[512];
 	struct vm_chardev *c;
 	snprintf(label, sizeof(label), "compat_monitor%d", (*counter)++);
-	int rc = vm_chr_new_legacy(loop, spec, label, &c, err, sizeof(err));
+	/* only -monitor takes "none" (it never gets here); for -qmp it is no back end, as QEMU says */
+	int rc = strcmp(spec, "none") ? vm_chr_new_legacy(loop, spec, label, &c, err, sizeof(err)) : -EINVAL;
+	if (!strcmp(spec, "none"))
+		snprintf(err, sizeof(err), "'none' is not a valid char driver");
 	if (rc) {
 		print_located(err);
 		if (rc == -EINVAL && !strstr(err, "Invalid parameter") && !strstr(err, "expects")) {
@@ -200,10 +204,12 @@ static int serial_backend(struct vm_loop *loop, const char *spec, int index, str
 int vm_console_setup(struct vm_console_opts *o, struct vm_loop *loop, struct vm_chardev **serial0)
 {
 	con.prog = o->prog;
+	con.exit_directly = o->exit_directly;
 	struct vm_chr_host h = { .quit = host_quit, .info = host_info, .terminate = host_terminate };
 	vm_chr_set_host(&h);
 	if (vm_chr_install_signals(loop))
 		fprintf(stderr, "%s: warning: cannot install signal handlers\n", o->prog);
+	vm_chr_signals_die(o->exit_directly);
 	bool any_serial = false, any_monitor = false;
 	for (int i = 0; i < o->n; i++) {
 		any_serial |= !strcmp(o->opt[i], "-serial");

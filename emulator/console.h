@@ -16,6 +16,7 @@ struct vm_chardev;
 struct vm_console_opts {
 	const char *prog;          /* argv[0]'s base name, for messages */
 	bool nographic, display_none;
+	bool exit_directly; /* the GDB stub runs the VM: quit and signals exit() at once */
 	/* every console option in command-line order: the option name and its value */
 	const char *opt[VM_CONSOLE_MAX * 2], *val[VM_CONSOLE_MAX * 2];
 	int n;

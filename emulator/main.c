@@ -251,6 +251,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot create the event loop\n", o.prog);
 		goto out;
 	}
+	o.con.exit_directly = o.gdb_spec != NULL; /* the GDB stub runs its own loop */
 	if (attach_drives(&o) || vm_console_setup(&o.con, loop, &o.cfg.serial))
 		goto out;
 	list_drives(&o);

@@ -293,7 +293,7 @@ static int opt_flag(struct vm_options *o, const char *opt, const char *arg)
 	else if (!strcmp(opt, "-s"))
 		o->gdb_spec = "tcp::1234";
 	else if (!strcmp(opt, "-daemonize"))
-		o->daemonize = true;
+		o->daemonize = o->con.display_none = true; /* no terminal: default consoles on "vc" (none) */
 	else if (!strcmp(opt, "--stats"))
 		o->stats = true; /* strata-vm only: instructions and guest MIPS on stderr at exit */
 	/* -nodefaults, -no-user-config: strata-vm has no default devices or config files */

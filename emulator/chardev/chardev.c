@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static struct vm_chardev *chr_list;
@@ -17,6 +18,7 @@ static struct vm_chr_host host;
 /* set while a device asks for input (vm_chr_accept_input from an MMIO access): the mux then
  * hands over plain data only and leaves Ctrl-A commands to the event loop */
 bool chr_device_context;
+const void *chr_device_fe; /* ... and which front end it is */
 
 void vm_chr_set_host(const struct vm_chr_host *h)
 {
@@ -59,6 +61,7 @@ int chr_alloc(struct vm_loop *loop, const char *id, const struct vm_chr_ops *ops
 	c->ops = ops;
 	c->loop = loop;
 	c->in_fd = -1;
+	c->log_fd = -1;
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	struct vm_chardev **p = &chr_list;
 	while (*p)
@@ -79,6 +82,8 @@ void chr_unregister(struct vm_chardev *c)
 	vm_timer_free(c->kick);
 	if (c->ops->close)
 		c->ops->close(c);
+	if (c->log_fd >= 0)
+		close(c->log_fd);
 	free(c);
 }
 
@@ -260,25 +265,45 @@ void chr_accept_generic(struct vm_chardev *c)
 	chr_update_watch(c);
 }
 
-void vm_chr_accept_input(struct vm_chardev *c)
+static void accept_more(struct vm_chardev *c)
 {
-	if (!c)
-		return;
-	bool was = chr_device_context;
-	chr_device_context = true;
 	if (c->ops->accept)
 		c->ops->accept(c);
 	else
 		chr_accept_generic(c);
+}
+
+void vm_chr_accept_input(struct vm_chardev *c)
+{
+	if (c)
+		accept_more(c);
+}
+
+void vm_chr_device_accept(struct vm_chardev *c, const void *fe_opaque)
+{
+	if (!c)
+		return;
+	bool was = chr_device_context;
+	const void *was_fe = chr_device_fe;
+	chr_device_context = true;
+	chr_device_fe = fe_opaque;
+	accept_more(c);
 	chr_device_context = was;
+	chr_device_fe = was_fe;
 }
 
 long chr_write_fd(int fd, const uint8_t *buf, size_t len)
 {
+	return chr_write_all(fd, buf, len, false);
+}
+
+long chr_write_all(int fd, const uint8_t *buf, size_t len, bool sock)
+{
 	size_t done = 0;
 	int waits = 0;
 	while (done < len) {
-		ssize_t n = write(fd, buf + done, len - done);
+		/* a socket whose peer left reports EPIPE instead of killing us with SIGPIPE */
+		ssize_t n = sock ? send(fd, buf + done, len - done, MSG_NOSIGNAL) : write(fd, buf + done, len - done);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;
@@ -299,5 +324,7 @@ long vm_chr_write(struct vm_chardev *c, const void *buf, size_t len)
 {
 	if (!c)
 		return (long)len;
+	if (c->log_fd >= 0) /* logfile=: a copy of everything the front ends write */
+		chr_write_fd(c->log_fd, buf, len);
 	return c->ops->write(c, buf, len);
 }

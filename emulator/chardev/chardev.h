@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct vm_loop;
 struct vm_chardev;
@@ -49,8 +50,12 @@ struct vm_chr_host {
 void vm_chr_set_host(const struct vm_chr_host *h);
 /* Installs QEMU's handlers: SIGTERM/SIGINT/SIGHUP restore the terminals and report through
  * host->terminate from the loop; fatal signals (SEGV, BUS, ABRT, FPE, ILL) restore the
- * terminals and die as they would have; SIGPIPE is ignored (a socket peer left). */
+ * terminals and die as they would have, SIGPIPE (stdout into a closed pipe) included; socket
+ * back ends never raise it. */
 int vm_chr_install_signals(struct vm_loop *loop);
+/* For callers whose loop may not be serviced for long (the GDB stub waiting for its client):
+ * terminating signals restore the terminals and then end the process by the signal itself. */
+void vm_chr_signals_die(bool on);
 
 /* -chardev BACKEND,id=ID[,...]: socket (path= | host=,port=; server=on|off, wait=on|off,
  * telnet=on|off), stdio (mux=on, signal=on|off), pty, file (path=, append=), pipe (path=),
@@ -63,6 +68,8 @@ int vm_chr_new_opts(struct vm_loop *loop, const char *opts, struct vm_chardev **
  * names no back end; -EINVAL: not a spelling of a back end. */
 int vm_chr_new_legacy(struct vm_loop *loop, const char *spec, const char *label, struct vm_chardev **out,
 		      char *err, size_t errlen);
+/* For programs that embed the board (tests): output appended to `f`, no input, no loop. */
+int vm_chr_new_stream(const char *id, FILE *f, struct vm_chardev **out, char *err, size_t errlen);
 struct vm_chardev *vm_chr_find(const char *id);
 const char *vm_chr_label(const struct vm_chardev *c);
 /* True for a mux (its front ends share the terminal; the monitor attaches to it too). */
@@ -71,8 +78,13 @@ bool vm_chr_is_mux(const struct vm_chardev *c);
 /* Adds a front end (a plain back end takes one; a mux up to four, focus on the first).
  * -EBUSY when taken. */
 int vm_chr_attach(struct vm_chardev *c, const struct vm_chr_frontend *fe);
-/* The front end has room again: the back end resumes delivering input. */
+/* The front end has room again: the back end resumes delivering input (buffered input may be
+ * handed over before this returns). For front ends running on the loop (monitors). */
 void vm_chr_accept_input(struct vm_chardev *c);
+/* The same from inside a device's register access (the UART's RBR read): only plain data for
+ * that front end (`fe_opaque`) is handed over at once, looking at the host fd once more when
+ * the buffer is empty; mux commands and other front ends' input wait for the event loop. */
+void vm_chr_device_accept(struct vm_chardev *c, const void *fe_opaque);
 /* Writes all of buf unless the peer is gone (then the bytes are dropped, as QEMU does for a
  * disconnected socket). Never blocks the guest for long. Returns len or -errno. */
 long vm_chr_write(struct vm_chardev *c, const void *buf, size_t len);

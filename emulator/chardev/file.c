@@ -119,3 +119,22 @@ int chr_null_new(struct vm_chardev *c, const struct chr_opts *o, char *err, size
 	c->ops = &null_ops;
 	return 0;
 }
+
+/* ---- an output-only back end on a stdio stream, for programs embedding the board ---- */
+
+static long stream_write(struct vm_chardev *c, const uint8_t *buf, size_t len)
+{
+	return (long)fwrite(buf, 1, len, (FILE *)c->priv);
+}
+
+static const struct vm_chr_ops stream_ops = { .write = stream_write };
+
+int vm_chr_new_stream(const char *id, FILE *f, struct vm_chardev **out, char *err, size_t errlen)
+{
+	int rc = chr_alloc(NULL, id, &stream_ops, out, err, errlen);
+	if (rc)
+		return rc;
+	(*out)->priv = f;
+	snprintf((*out)->filename, sizeof((*out)->filename), "stream");
+	return 0;
+}

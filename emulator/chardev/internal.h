@@ -37,6 +37,7 @@ struct vm_chardev {
 	uint8_t in[CHR_INBUF];
 	size_t in_head, in_len;
 	int in_fd;      /* fd watched for input; -1: none */
+	int log_fd;     /* logfile=; -1: none */
 	bool in_eof;    /* the input side is gone */
 	struct vm_timer *kick; /* delivers buffered input from the loop */
 	void *priv;     /* back end state */
@@ -59,10 +60,13 @@ void chr_update_watch(struct vm_chardev *c);
 void chr_accept_generic(struct vm_chardev *c);
 /* true while a device's MMIO access asks for input (vm_chr_accept_input) */
 extern bool chr_device_context;
+extern const void *chr_device_fe;
 /* Tells every front end about an event. */
 void chr_event_all(struct vm_chardev *c, enum vm_chr_event ev);
 /* Writes all of buf to a (blocking or non-blocking) fd, waiting for POLLOUT up to 5 s. */
 long chr_write_fd(int fd, const uint8_t *buf, size_t len);
+/* The same; `sock`: send() without SIGPIPE. */
+long chr_write_all(int fd, const uint8_t *buf, size_t len, bool sock);
 
 /* Back end constructors (the options are already split: key=value list in `o`). */
 struct chr_opts;

@@ -146,7 +146,8 @@ void chr_mux_read(void *opaque, const uint8_t *buf, size_t len)
 
 /* How much the base may hand over: the focused front end's room, up to the next Ctrl-A, so a
  * focus switch never lands bytes meant for one front end on another. While a device asks
- * (vm_chr_accept_input in an MMIO access) commands are left for the event loop. */
+ * (vm_chr_device_accept in an MMIO access) commands and other front ends' input are left for
+ * the event loop. */
 size_t chr_mux_can_read(void *opaque)
 {
 	struct mux *m = opaque;
@@ -157,6 +158,9 @@ size_t chr_mux_can_read(void *opaque)
 	size_t room = 1; /* no front end: input is read and dropped, Ctrl-A still works */
 	if (c->nfe) {
 		const struct vm_chr_frontend *fe = &c->fe[c->focus];
+		/* a device asking hands over only to itself (never a monitor inside an MMIO access) */
+		if (chr_device_context && fe->opaque != chr_device_fe)
+			return 0;
 		room = fe->can_read ? fe->can_read(fe->opaque) : 0;
 	}
 	const uint8_t *esc = b->in_len ? memchr(p, ESC, b->in_len) : NULL;

@@ -1,7 +1,8 @@
 /* signals.c - QEMU's handling of terminating signals: SIGTERM, SIGINT and SIGHUP put the
  * terminals back at once (from the handler) and are then reported to the host from the event
  * loop, which ends the VM cleanly ("terminating on signal N from pid P (name)"). Crashes put
- * the terminals back before the process dies of the signal as it would have. */
+ * the terminals back before the process dies of the signal as it would have (SIGPIPE included:
+ * output into a closed pipe ends the process, as before). */
 #include "emulator/chardev/internal.h"
 #include "emulator/host/loop.h"
 
@@ -15,12 +16,23 @@
 static int sig_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t pending_sig, pending_pid;
 static struct vm_loop *sig_loop;
+static volatile sig_atomic_t die_at_once;
+
+void vm_chr_signals_die(bool on)
+{
+	die_at_once = on;
+}
 
 static void on_terminate(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	int e = errno;
 	vm_chr_restore_terminals();
+	if (die_at_once) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
 	pending_pid = si && si->si_code <= 0 ? si->si_pid : 0; /* si_code > 0: from the kernel */
 	pending_sig = sig;
 	char b = 1;
@@ -73,9 +85,10 @@ int vm_chr_install_signals(struct vm_loop *loop)
 	sigaction(SIGHUP, &sa, NULL);
 	struct sigaction fa = { .sa_handler = on_fatal, .sa_flags = SA_RESETHAND };
 	sigemptyset(&fa.sa_mask);
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	/* SIGPIPE too: stdout piped into a reader that is gone ends us as it always did (socket
+	 * back ends send with MSG_NOSIGNAL and see EPIPE instead) */
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGPIPE };
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		sigaction(fatal[i], &fa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }

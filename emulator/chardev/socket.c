@@ -26,7 +26,17 @@ struct sock {
 	char peer[120];  /* " <-> 127.0.0.1:5555" for TCP */
 	/* telnet input state */
 	int iac;         /* 0 none, 1 after IAC, 2 after WILL/WONT/DO/DONT, 3 in SB, 4 IAC in SB */
+	/* client reconnect=N: where to, and the timer that tries again every N seconds */
+	int family;      /* AF_UNSPEC, or AF_INET/AF_INET6 with ipv4=on/ipv6=on */
+	unsigned reconnect;
+	char path[256], host[128], port[32];
+	struct vm_timer *retry;
+	bool reported;   /* QEMU reports the first failure only */
 };
+
+static int open_unix(struct sock *s, const char *path, char *err, size_t errlen);
+static int open_tcp(struct sock *s, const char *host, const char *port, char *err, size_t errlen);
+static void connected(struct sock *s, int fd);
 
 #define IAC 255
 
@@ -49,7 +59,30 @@ static void disconnect(struct sock *s)
 	set_filename(s);
 	if (s->listen_fd >= 0)
 		vm_loop_set_events(s->c->loop, s->listen_fd, POLLIN); /* take the next client */
+	else if (s->retry)
+		vm_timer_arm(s->retry, vm_loop_now_ns() + s->reconnect * 1000000000ull);
 	chr_event_all(s->c, VM_CHR_CLOSED);
+}
+
+/* reconnect=N: one more try; failures after the first are silent, as QEMU's */
+static void retry_connect(void *opaque)
+{
+	struct sock *s = opaque;
+	char err[400];
+	if (s->fd >= 0)
+		return;
+	int rc = s->is_unix ? open_unix(s, s->path, err, sizeof(err)) : open_tcp(s, s->host, s->port, err, sizeof(err));
+	if (rc == 0) {
+		int fd = s->fd;
+		s->fd = -1;
+		connected(s, fd);
+		return;
+	}
+	if (!s->reported) {
+		s->reported = true;
+		chr_info("@Unable to connect character device %s: %s", s->c->id, err);
+	}
+	vm_timer_arm(s->retry, vm_loop_now_ns() + s->reconnect * 1000000000ull);
 }
 
 static long sock_write(struct vm_chardev *c, const uint8_t *buf, size_t len)
@@ -57,7 +90,7 @@ static long sock_write(struct vm_chardev *c, const uint8_t *buf, size_t len)
 	struct sock *s = c->priv;
 	if (s->fd < 0)
 		return (long)len;
-	long n = chr_write_fd(s->fd, buf, len);
+	long n = chr_write_all(s->fd, buf, len, true);
 	if (n < 0) {
 		disconnect(s);
 		return (long)len;
@@ -135,7 +168,7 @@ static void connected(struct sock *s, int fd)
 	if (s->telnet) {
 		/* WILL ECHO, WILL SUPPRESS-GO-AHEAD, WILL BINARY, DO BINARY: a raw character line */
 		static const uint8_t nego[] = { IAC, 251, 1, IAC, 251, 3, IAC, 251, 0, IAC, 253, 0 };
-		chr_write_fd(fd, nego, sizeof(nego));
+		chr_write_all(fd, nego, sizeof(nego), true);
 	}
 	chr_watch_input(s->c, fd);
 	chr_event_all(s->c, VM_CHR_OPENED);
@@ -170,6 +203,7 @@ static void sock_close(struct vm_chardev *c)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
+	vm_timer_free(s->retry);
 	if (s->listen_fd >= 0) {
 		vm_loop_remove_fd(c->loop, s->listen_fd);
 		close(s->listen_fd);
@@ -183,9 +217,10 @@ static const struct vm_chr_ops sock_ops = {
 };
 
 /* Resolves host:port for a TCP socket (numeric or by name). */
-static int resolve(const char *host, const char *port, bool passive, struct addrinfo **ai, char *err, size_t errlen)
+static int resolve(const char *host, const char *port, bool passive, int family, struct addrinfo **ai, char *err,
+		   size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = passive ? AI_PASSIVE : 0 };
 	int rc = getaddrinfo(*host ? host : NULL, port, &hints, ai);
 	if (rc) {
@@ -232,7 +267,7 @@ static int open_unix(struct sock *s, const char *path, char *err, size_t errlen)
 static int open_tcp(struct sock *s, const char *host, const char *port, char *err, size_t errlen)
 {
 	struct addrinfo *ai, *a;
-	int rc = resolve(host, port, s->server, &ai, err, errlen), e = 0;
+	int rc = resolve(host, port, s->server, s->family, &ai, err, errlen), e = 0;
 	if (rc)
 		return rc;
 	for (a = ai; a; a = a->ai_next) {
@@ -258,7 +293,7 @@ static int open_tcp(struct sock *s, const char *host, const char *port, char *er
 	if (a)
 		return 0;
 	if (s->server)
-		snprintf(err, errlen, "Failed to bind socket: %s", strerror(e));
+		snprintf(err, errlen, "Failed to find an available port: %s", strerror(e));
 	else
 		snprintf(err, errlen, "Failed to connect to '%s:%s': %s", host, port, strerror(e));
 	return -e;
@@ -285,13 +320,28 @@ static int wait_for_client(struct sock *s)
 int chr_socket_new(struct vm_chardev *c, const struct chr_opts *o, char *err, size_t errlen)
 {
 	const char *path = chr_opt(o, "path"), *host = chr_opt(o, "host"), *port = chr_opt(o, "port");
-	bool server, wait, telnet, nodelay;
+	bool server, wait, telnet, nodelay, v4, v6;
 	int rc;
 	if ((rc = chr_opt_bool(o, "server", false, &server, err, errlen)) ||
 	    (rc = chr_opt_bool(o, "telnet", false, &telnet, err, errlen)) ||
 	    (rc = chr_opt_bool(o, "nodelay", false, &nodelay, err, errlen)) ||
+	    (rc = chr_opt_bool(o, "ipv4", false, &v4, err, errlen)) ||
+	    (rc = chr_opt_bool(o, "ipv6", false, &v6, err, errlen)) ||
 	    (rc = chr_opt_bool(o, "wait", true, &wait, err, errlen)))
 		return rc;
+	static const char *const unsupported[] = { "fd", "to", "tn3270", "websocket", "abstract", "tight", NULL };
+	for (int i = 0; unsupported[i]; i++)
+		if (chr_opt(o, unsupported[i])) {
+			snprintf(err, errlen, "socket option '%s' is not supported by strata-vm", unsupported[i]);
+			return -ENOTSUP;
+		}
+	const char *rec = chr_opt(o, "reconnect");
+	char *end = NULL;
+	unsigned long reconnect = rec ? strtoul(rec, &end, 10) : 0;
+	if (rec && (!*rec || *end)) {
+		snprintf(err, errlen, "Parameter 'reconnect' expects a number");
+		return -EINVAL;
+	}
 	if ((path && host) || (!path && !host && chr_opt(o, "fd"))) {
 		snprintf(err, errlen, "None or one of 'path', 'fd' or 'host' option required.");
 		return -EINVAL;
@@ -318,7 +368,11 @@ int chr_socket_new(struct vm_chardev *c, const struct chr_opts *o, char *err, si
 		return -ENOMEM;
 	}
 	*s = (struct sock){ .c = c, .server = server, .telnet = telnet, .nodelay = nodelay, .is_unix = path != NULL,
-			    .listen_fd = -1, .fd = -1 };
+			    .listen_fd = -1, .fd = -1, .family = v4 ? AF_INET : v6 ? AF_INET6 : AF_UNSPEC,
+			    .reconnect = server ? 0 : (unsigned)reconnect };
+	snprintf(s->path, sizeof(s->path), "%s", path ? path : "");
+	snprintf(s->host, sizeof(s->host), "%s", host ? host : "");
+	snprintf(s->port, sizeof(s->port), "%s", port ? port : "");
 	c->priv = s;
 	c->ops = &sock_ops;
 	if (path)
@@ -326,6 +380,17 @@ int chr_socket_new(struct vm_chardev *c, const struct chr_opts *o, char *err, si
 	else
 		snprintf(s->addr, sizeof(s->addr), "%s:%s:%s%s", telnet ? "telnet" : "tcp", host, port,
 			 server ? ",server=on" : "");
+	if (s->reconnect) {
+		/* a client that retries: the first attempt too runs from the loop, and fails quietly */
+		s->retry = vm_timer_new(c->loop, retry_connect, s);
+		if (!s->retry) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		set_filename(s);
+		vm_timer_arm(s->retry, 0);
+		return 0;
+	}
 	rc = path ? open_unix(s, path, err, errlen) : open_tcp(s, host, port, err, errlen);
 	if (rc)
 		return rc; /* sock_close frees s when the caller unregisters c */

@@ -3,9 +3,11 @@
 #include "emulator/chardev/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_OPTS 24
 
@@ -133,6 +135,23 @@ static bool key_allowed(const struct backend *b, const char *k)
 	return strstr(common, pat) || strstr(own, pat);
 }
 
+/* logfile=PATH[,logappend=on]: the back end also copies its output there. */
+static int open_log(struct vm_chardev *c, const struct chr_opts *o, char *err, size_t errlen)
+{
+	const char *path = chr_opt(o, "logfile");
+	bool append;
+	int rc = chr_opt_bool(o, "logappend", false, &append, err, errlen);
+	if (rc || !path)
+		return rc;
+	c->log_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
+	if (c->log_fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "Could not open '%s': %s", path, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 /* Creates back end `b` named id (with a mux over it, named id, when mux=on). */
 static int create(struct vm_loop *loop, const struct backend *b, const struct chr_opts *o, const char *id,
 		  struct vm_chardev **out, char *err, size_t errlen)
@@ -153,6 +172,10 @@ static int create(struct vm_loop *loop, const struct backend *b, const struct ch
 		return rc;
 	snprintf(c->filename, sizeof(c->filename), "%s", b->name);
 	if ((rc = b->create(c, o, err, errlen))) {
+		chr_unregister(c);
+		return rc;
+	}
+	if ((rc = open_log(c, o, err, errlen))) {
 		chr_unregister(c);
 		return rc;
 	}

@@ -4,6 +4,7 @@
 #include "emulator/chardev/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +40,14 @@ static void restore_at_exit(void)
 void chr_term_save(int fd)
 {
 	static bool registered;
-	for (int i = 0; i < nsaved; i++)
-		if (saved[i].fd == fd)
-			return;
-	if (nsaved == MAX_TERMS || tcgetattr(fd, &saved[nsaved].tio))
+	/* a private descriptor: fd 0 may be redirected later (-daemonize), the terminal stays */
+	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+	if (nsaved == MAX_TERMS || dfd < 0 || tcgetattr(dfd, &saved[nsaved].tio)) {
+		if (dfd >= 0)
+			close(dfd);
 		return;
-	saved[nsaved].fd = fd;
+	}
+	saved[nsaved].fd = dfd;
 	nsaved = nsaved + 1;
 	if (!registered) {
 		registered = true;

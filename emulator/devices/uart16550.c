@@ -80,7 +80,7 @@ static uint8_t read_rbr(struct vm_uart *u)
 	u->rx_count--;
 	/* data left below the trigger level is reported as a character timeout */
 	u->timeout_ipending = (u->fcr & FCR_FE) && u->rx_count && u->rx_count < trigger_level(u);
-	vm_chr_accept_input(u->chr); /* room again: the back end may hand over more right now */
+	vm_chr_device_accept(u->chr, u); /* room again: the back end may hand over more now */
 	return v;
 }
 
@@ -123,7 +123,7 @@ static void write_fcr(struct vm_uart *u, uint8_t v)
 	u->fcr = v & 0xc9; /* the reset bits read as 0 */
 	if (flush) {
 		rx_clear(u);
-		vm_chr_accept_input(u->chr);
+		vm_chr_device_accept(u->chr, u);
 	}
 }
 
@@ -210,5 +210,5 @@ void vm_uart_reset(struct vm_uart *u)
 	u->msr = 0xb0; /* DCD, DSR, CTS: a cable is always plugged in */
 	rx_clear(u);
 	u->thr_ipending = false;
-	vm_chr_accept_input(u->chr);
+	vm_chr_accept_input(u->chr); /* a reset comes from the loop, not from a register access */
 }

@@ -6,7 +6,11 @@ Every run is on a pseudo-terminal (python's pty/os.openpty: CI has no tty) or on
 QEMU can show the same behaviour (Ctrl-A help, "QEMU: Terminated", error texts, the pty
 message, Ctrl-C through the mux) its output is compared byte for byte as well.
 
-Usage: console.py STRATA_VM ECHO_ELF TMPDIR"""
+With a Linux guest directory (tests/guest/build.sh's Image + initrd.gz), also a busybox shell
+on ttyS0 through the kernel's 8250 driver: a command, 64 KiB pasted into md5sum, Ctrl-C
+interrupting a foreground program.
+
+Usage: console.py STRATA_VM ECHO_ELF TMPDIR [GUEST_DIR]"""
 import fcntl
 import os
 import random
@@ -20,6 +24,7 @@ import termios
 import time
 
 VM, ELF, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
+GUEST = sys.argv[4] if len(sys.argv) > 4 else ""
 QEMU = "qemu-system-riscv64"
 HAVE_QEMU = any(os.access(os.path.join(d, QEMU), os.X_OK) for d in os.environ.get("PATH", "").split(":"))
 BASE = ["-M", "virt", "-bios", "none", "-kernel", ELF]
@@ -167,13 +172,15 @@ ok = ready(t)
 lf = lflag(t) if ok else 0
 t.out = b""
 t.send(b"k")
-t.drain(0.5)
+t.read_until(b"k", 10)
+t.drain(0.3)
 tap(ok and t.out == b"k", "raw mode: a typed key reaches the guest once, no local echo", repr(t.out))
 tap(ok and not lf & (termios.ECHO | termios.ICANON | termios.ISIG),
     "raw mode: ECHO, ICANON and ISIG off on the terminal under -nographic", "lflag=%#x" % lf)
 t.out = b""
 t.send(b"\x03")
-t.drain(0.5)
+t.read_until(b"^C", 10)
+t.drain(0.3)
 tap(t.out == b"^C" and t.p.poll() is None, "-nographic: Ctrl-C goes to the guest", repr(t.out))
 t.send(b"\x1d")  # the guest powers off with exit code 7
 rc = t.wait(10)
@@ -201,7 +208,7 @@ t.out = b""
 t.send(b"\x01\x01")
 t.drain(0.3)
 t.send(b"\x01b")
-t.drain(0.3)
+t.read_until(b"[break]", 10)
 tap(ok and t.out == b"^A[break]", "C-a C-a sends C-a, C-a b sends a break (LSR.BI)", repr(t.out))
 t.send(b"\x04")
 t.read_until(re.compile(rb"\[count=\d+ sum=0x[0-9a-f]+\]\r\n"), 5)  # the summary, not [break]'s line
@@ -402,6 +409,34 @@ stop(p, err)
 tap(buf.startswith(b"\xff\xfb\x01\xff\xfb\x03\xff\xfb\x00\xff\xfd\x00") and m is not None and m.group(1) == b"2",
     "telnet: QEMU's negotiation, IAC commands stripped from input", repr(buf))
 
+# client with reconnect=1: QEMU's one "Unable to connect" line, then it connects when a server
+# appears, and again after the server drops it
+port = free_port()
+p, err = run_bg(["-serial", "tcp:127.0.0.1:%d,reconnect=1" % port])
+time.sleep(1.5)
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(1)
+srv.settimeout(10)
+got = []
+try:
+    for payload in (b"r", b"s"):
+        cl, _ = srv.accept()
+        cl.sendall(payload + b"\x04")
+        m, buf = sock_recv_until(cl, re.compile(rb"\[count=(\d+) sum=0x([0-9a-f]+)\]"), 10)
+        got.append(m is not None and int(m.group(2), 16) == checksum(payload))
+        cl.close()
+except OSError as e:
+    got.append(str(e))
+srv.close()
+stop(p, err)
+msg = bg_stderr()
+want = b"strata-vm: Unable to connect character device serial0: Failed to connect to '127.0.0.1:%d': Connection refused\n" % port
+tap(got == [True, True] and msg.startswith(want) and msg.count(b"Unable") == 1,
+    "tcp client reconnect=1: QEMU's first-failure line, connects later and again after a drop",
+    "%r %r" % (got, msg))
+
 # file
 path = os.path.join(TMP, "serial.log")
 p, err = run_bg(["-serial", "file:" + path])
@@ -412,6 +447,38 @@ stop(p, err)
 with open(path, "rb") as f:
     got = f.read()
 tap(got == b"echo: ready\n", "-serial file:PATH holds the guest's output", repr(got))
+
+# logfile=: a copy of a back end's output
+path = os.path.join(TMP, "null.log")
+p, err = run_bg(["-chardev", "null,id=n0,logfile=" + path, "-serial", "chardev:n0"])
+end = time.time() + 10
+while time.time() < end and not (os.path.exists(path) and os.path.getsize(path) >= 12):
+    time.sleep(0.05)
+stop(p, err)
+with open(path, "rb") as f:
+    got = f.read()
+tap(got == b"echo: ready\n", "-chardev null,logfile=PATH copies the output", repr(got))
+
+# pipe: PATH.in carries input, PATH.out output (FIFOs made beforehand, as QEMU expects)
+pp = os.path.join(TMP, "serial.pipe")
+for suffix in (".in", ".out"):
+    if os.path.exists(pp + suffix):
+        os.unlink(pp + suffix)
+    os.mkfifo(pp + suffix)
+p, err = run_bg(["-serial", "pipe:" + pp])
+fin = os.open(pp + ".in", os.O_WRONLY)
+fout = os.open(pp + ".out", os.O_RDONLY)
+os.write(fin, b"pp\x04")
+buf = b""
+end = time.time() + 10
+while time.time() < end and b"]" not in buf:
+    r, _, _ = select.select([fout], [], [], 0.2)
+    if r:
+        buf += os.read(fout, 4096)
+os.close(fin)
+os.close(fout)
+stop(p, err)
+tap(b"pp\n[count=2 sum=0x%08x]" % checksum(b"pp") in buf, "-serial pipe:PATH: PATH.in in, PATH.out out", repr(buf))
 
 # pty: QEMU's message on stderr, the slave carries the console
 p, err = run_bg(["-serial", "pty"])
@@ -437,6 +504,9 @@ tap(ok, "-serial pty: 'char device redirected to /dev/pts/N (label serial0)', th
     repr(bg_stderr()))
 
 # ---- bad specs: QEMU's error texts and exit status ----
+busy = socket.socket()  # a port in use
+busy.bind(("127.0.0.1", 0))
+busy.listen(1)
 bad = [
     ["-serial", "foo"], ["-chardev", "socket,id=x"], ["-chardev", "socket,id=x,path=/nonexistent/dir/s,server=on,wait=off"],
     ["-serial", "unix:/nonexistent/x,server,nowait"], ["-chardev", "foo,id=x"], ["-chardev", "null"],
@@ -444,7 +514,9 @@ bad = [
     ["-mon", "chardev=zz"], ["-chardev", "file,id=x"], ["-chardev", "pipe,id=p"], ["-chardev", "null,id=a,bogus=1"],
     ["-monitor", "foo"], ["-qmp", "foo"], ["-chardev", "stdio,id=s,signal=maybe"],
     ["-serial", "tcp:127.0.0.1:1,nowait"], ["-chardev", "socket,id=x,host=127.0.0.1"],
-    ["-serial", "stdio", "-serial", "stdio"],
+    ["-serial", "stdio", "-serial", "stdio"], ["-qmp", "none"], ["-serial", "mon:foo"],
+    ["-serial", "mon:stdio", "-monitor", "stdio"], ["-chardev", "socket,id=x,path=/a,host=b"],
+    ["-serial", "tcp:127.0.0.1:%d,server,nowait" % busy.getsockname()[1]],
 ]
 for args in bad:
     name = "error text for " + " ".join(args)
@@ -458,5 +530,48 @@ for args in bad:
     qerr = q.stderr.replace(QEMU.encode() + b":", b"strata-vm:")
     tap(v.returncode == q.returncode == 1 and v.stderr == qerr, name + " (as qemu)",
         "strata-vm %d %r\nqemu %d %r" % (v.returncode, v.stderr, q.returncode, qerr))
+
+busy.close()
+
+# ---- Linux: the 8250 driver on the UART (interrupts, FIFO), a shell on ttyS0 ----
+FW = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
+names = ["Linux: a shell command on ttyS0", "Linux: 64 KiB pasted into md5sum arrive complete",
+         "Linux: Ctrl-C interrupts the guest's foreground program", "Linux: terminal settings restored after C-a x"]
+if not (GUEST and os.path.exists(os.path.join(GUEST, "Image")) and os.path.exists(FW)):
+    for nm in names:
+        skip(nm, "no Linux guest (tests/guest/build.sh) or no OpenSBI")
+else:
+    t = Term([VM, "-M", "virt", "-m", "256M", "-nographic", "-bios", FW, "-kernel", os.path.join(GUEST, "Image"),
+              "-initrd", os.path.join(GUEST, "initrd.gz"), "-append", "console=ttyS0 quiet rdinit=/bin/busybox -- sh"])
+    ok = t.read_until(b"~ # ", 240) is not None
+    t.send(b"busybox stty -echo; echo X$((6*7))\r")
+    tap(ok and t.read_until(b"X42", 30) is not None, names[0], repr(t.out[-300:]))
+    random.seed(2)
+    lines = b"".join(bytes(random.choice(b"abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(63)) + b"\n"
+                     for _ in range(1024))
+    t.send(b"busybox md5sum\r")
+    t.drain(0.5)
+    t0 = time.time()
+    off = 0
+    while off < len(lines) and time.time() - t0 < 60:
+        _, w, _ = select.select([], [t.master], [], 0.5)
+        if w:
+            off += os.write(t.master, lines[off:off + 1024])
+        t.drain(0)
+    t.send(b"\x04")
+    import hashlib
+    ok = t.read_until(hashlib.md5(lines).hexdigest().encode(), 120) is not None
+    tap(ok, names[1] + " (%.1f s)" % (time.time() - t0), repr(t.out[-200:]))
+    t.send(b"busybox setsid -c busybox sh\r")  # a shell with ttyS0 as its controlling terminal
+    t.drain(1.0)
+    t.send(b"busybox sleep 100\r")
+    t.drain(1.0)
+    t.out = b""
+    t.send(b"\x03")
+    tap(t.read_until(b"~ # ", 10) is not None and t.p.poll() is None, names[2], repr(t.out))
+    t.send(b"\x01x")
+    t.wait(10)
+    tap(t.restored(), names[3])
+    t.close()
 
 print("1..%d" % n)

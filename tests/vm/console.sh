@@ -18,4 +18,9 @@ if [ ! -f "$ELF" ]; then
 	echo "ok 1 - consoles # SKIP $ELF not built (riscv64-unknown-elf-gcc missing?)"
 	exit 0
 fi
-exec timeout 600 python3 "$SRC_DIR/tests/vm/console.py" "$VM" "$ELF" "$TMP"
+# the Linux guest of tests/guest/linux.sh (built once and cached; none when the archive is out of reach)
+G=""
+if [ -x "${STRATA_IMG:-$BUILD_DIR/strata-img}" ]; then
+	G=$(STRATA_IMG=${STRATA_IMG:-$BUILD_DIR/strata-img} timeout 1200 sh "$SRC_DIR/tests/guest/build.sh" 2>/dev/null | tail -n 1)
+fi
+exec timeout 900 python3 "$SRC_DIR/tests/vm/console.py" "$VM" "$ELF" "$TMP" "$G"
