@@ -4,6 +4,8 @@
 #include "emulator/cpu/jit.h"
 #include "emulator/gdbstub.h"
 #include "emulator/host/loop.h"
+#include "emulator/net/net.h"
+#include "emulator/nics.h"
 #include "emulator/options.h"
 #include "emulator/trace.h"
 #include "bc.h"
@@ -252,11 +254,12 @@ int main(int argc, char **argv)
 	static struct vm_virt vm; /* large (TLBs): keep it off the stack */
 	char err[256];
 	struct vm_loop *loop = vm_loop_new();
-	if (!loop) {
+	struct vm_net *net = loop ? vm_net_new(loop) : NULL;
+	if (!loop || !net) {
 		fprintf(stderr, "%s: cannot create the event loop\n", o.prog);
 		goto out;
 	}
-	if (attach_drives(&o))
+	if (attach_drives(&o) || vm_nics_setup(&o, net))
 		goto out;
 	int crc = vm_virt_create(&vm, &o.cfg, loop, err, sizeof(err));
 	if (crc) {
@@ -276,6 +279,7 @@ out:
 			fprintf(stderr, "%s: -drive %s: flush failed at exit\n", o.prog, o.drives[i].spec);
 		vm_drive_free(&o.drives[i]);
 	}
+	vm_net_free(net); /* before the loop: slirp's timers live there */
 	vm_loop_free(loop);
 	return code;
 }

@@ -31,6 +31,15 @@ struct vm_options {
 	const char *serial[VM_MAX_SPECS], *monitor[VM_MAX_SPECS], *chardev[VM_MAX_SPECS], *mon[VM_MAX_SPECS],
 		*qmp[VM_MAX_SPECS];
 	int nserial, nmonitor, nchardev, nmon, nqmp;
+	/* networking, kept as given for emulator/nics.c: -netdev specs, then every NIC-making
+	 * option (-device virtio-net-device, -nic, -net) in command-line order */
+	const char *netdevs[VM_MAX_SPECS];
+	int nnetdevs;
+	struct vm_nic_spec {
+		const char *opt, *spec;
+		int after_disks; /* -device: disks given before it (the slots follow this order) */
+	} nic_specs[2 * VM_MAX_SPECS];
+	int nnic_specs;
 };
 
 /* Parses argv. Returns 0 to go on, 1 when done (help/version printed: exit 0), or -1 after

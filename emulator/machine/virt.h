@@ -18,6 +18,7 @@
 #include "emulator/devices/virtio_blk.h"
 #include "emulator/devices/virtio_input.h"
 #include "emulator/devices/virtio_mmio.h"
+#include "emulator/devices/virtio_net.h"
 
 #include <stdio.h>
 
@@ -40,6 +41,15 @@ struct vm_virt_disk {
 	bool readonly, discard, writethrough;
 };
 
+/* A virtio-net NIC on a netdev (NULL: no peer). `after_disks`: how many disks were attached
+ * before it on the command line; the slots follow that order, as QEMU's -device order. */
+struct vm_virt_nic {
+	struct vm_netdev *netdev;
+	uint8_t mac[6];
+	bool mrg_rxbuf;
+	int after_disks;
+};
+
 struct vm_virt_config {
 	uint64_t ram_size;
 	const char *bios;   /* firmware (ELF or raw binary at RAM start); NULL = none */
@@ -50,6 +60,8 @@ struct vm_virt_config {
 	/* virtio-blk disks in command-line order; as on QEMU the first takes the highest slot */
 	struct vm_virt_disk disks[VM_VIRT_VIRTIO_SLOTS];
 	int ndisks;
+	struct vm_virt_nic nics[VM_VIRT_VIRTIO_SLOTS];
+	int nnics;
 	bool virtio_modern; /* -global virtio-mmio.force-legacy=false: version 2 transports */
 	const char *dumpdtb; /* -M virt,dumpdtb=FILE: write the device tree there and stop */
 	bool no_shutdown;    /* guest power-off stops the VM instead of ending the process */
@@ -86,6 +98,7 @@ struct vm_virt {
 	struct vm_htif htif;
 	struct vm_virtio_mmio virtio[VM_VIRT_VIRTIO_SLOTS];
 	struct vm_virtio_blk blk[VM_VIRT_VIRTIO_SLOTS];
+	struct vm_virtio_net net[VM_VIRT_VIRTIO_SLOTS];
 	struct vm_virtio_input power_button;
 	int power_button_slot; /* -1: none */
 	struct vm_device devs[VM_VIRT_MAX_DEVICES];
