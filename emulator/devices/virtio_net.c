@@ -4,7 +4,6 @@
  * legacy transport without it. No offloads are offered, so transmitted headers carry nothing
  * the device must act on and received ones are zero but for num_buffers. */
 #include "emulator/devices/virtio_net.h"
-#include "emulator/bus/bus.h"
 #include "emulator/net/net.h"
 
 #include <errno.h>
@@ -28,26 +27,12 @@ static void set_status_field(struct vm_virtio_net *n)
 	n->config[7] = 0;
 }
 
-/* Buffers the driver made available in the receive queue and the device has not taken.
- * Only the ring index is looked at; vm_virtq_pop validates what it takes. */
-static unsigned rx_avail(const struct vm_virtio_net *n)
-{
-	struct vm_virtio_mmio *t = n->t;
-	const struct vm_virtq *q = &t->vq[RXQ];
-	if (!vm_virtio_mmio_live(t) || !q->ready || !q->num)
-		return 0;
-	const uint8_t *idx = vm_bus_ram(t->bus, q->avail + 2, 2);
-	if (!idx)
-		return 1; /* a bad ring: let vm_virtq_pop find it and break the device */
-	uint16_t pending = (uint16_t)((idx[0] | idx[1] << 8) - q->last_avail);
-	return pending > q->num ? 1 : pending;
-}
-
+/* Room for the whole frame and its header in the posted buffers (counted over all of them,
+ * as QEMU counts), else the frame waits in the netdev's queue until the driver posts more. */
 static bool can_receive(void *opaque, size_t len)
 {
 	struct vm_virtio_net *n = opaque;
-	(void)len; /* one buffer starts a frame; with MRG_RXBUF more are taken as needed */
-	return n->link_up && rx_avail(n) > 0;
+	return n->link_up && vm_virtq_has_room(n->t, RXQ, hdr_len(n->t) + len);
 }
 
 /* Writes num_buffers into the header at the start of the first buffer of a frame, whose
