@@ -6,15 +6,14 @@ ifeq ($(wildcard emulator/cpu/fpu.c),)
 $(VM_OBJS): ALL_CFLAGS += -DRV_NO_FPU
 endif
 
-# user networking on libslirp (emulator/net/user.c); its .pc names glib-2.0, which only the
-# library itself needs, so without glib's -dev files the plain names are used
-SLIRP_CFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null || echo -I/usr/include/slirp)
-SLIRP_LIBS   := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
-$(BUILD)/emulator/net/user.o: ALL_CFLAGS += $(SLIRP_CFLAGS)
+# libraries only the emulator links (the engine never does): libslirp for -netdev user. Its
+# .pc requires glib-2.0's, which only the library itself needs: without glib's -dev files the
+# plain name is used (the header is included as <slirp/libslirp.h>, no -I needed)
+VM_LIBS := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
 
 # virtio-blk disks are libblockcore images
 $(BUILD)/strata-vm: $(VM_OBJS) $(LIBBC)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(SLIRP_LIBS) -lm -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 BINS += $(BUILD)/strata-vm
 
 # strata-vm tests driven from the host side (consoles, monitor, savevm): tests/vm/*.sh
@@ -27,5 +26,5 @@ ifeq ($(wildcard emulator/cpu/fpu.c),)
 $(BUILD)/tests/vm/powerbutton.o: ALL_CFLAGS += -DRV_NO_FPU
 endif
 $(BUILD)/tests/vm/powerbutton: $(BUILD)/tests/vm/powerbutton.o $(VM_TEST_OBJS) $(LIBBC)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(SLIRP_LIBS) -lm -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 TEST_DEPS += $(BUILD)/tests/vm/powerbutton

@@ -57,6 +57,7 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-name NAME         the guest's name (info name, query-name)\n"
 	       "-bios default|none|FILE  firmware (default: OpenSBI fw_dynamic from Debian's opensbi package)\n"
 	       "-kernel FILE       kernel: ELF, RISC-V Image or gzip-compressed Image\n"
+	       "-initrd FILE       initial ram disk (placed as QEMU does, /chosen/linux,initrd-*)\n"
 	       "-append CMDLINE    kernel command line\n"
 	       "-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on][,discard=unmap]\n"
 	       "-device virtio-blk-device,drive=ID\n"
@@ -197,6 +198,13 @@ static int opt_kernel(struct vm_options *o, const char *opt, const char *arg)
 {
 	(void)opt;
 	o->cfg.kernel = arg;
+	return 0;
+}
+
+static int opt_initrd(struct vm_options *o, const char *opt, const char *arg)
+{
+	(void)opt;
+	o->cfg.initrd = arg;
 	return 0;
 }
 
@@ -381,6 +389,7 @@ static const struct opt options[] = {
 	{ "-smp", true, opt_smp },	       { "-m", true, opt_mem },
 	{ "-name", true, opt_name },	       { "-bios", true, opt_bios },
 	{ "-kernel", true, opt_kernel },       { "-append", true, opt_append },
+	{ "-initrd", true, opt_initrd },
 	{ "-drive", true, opt_drive },	       { "-device", true, opt_device },
 	{ "-global", true, opt_global },       { "-snapshot", false, opt_flag },
 	{ "-loadvm", true, opt_string },       { "-nographic", false, opt_flag },

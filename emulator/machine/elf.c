@@ -108,6 +108,7 @@ int vm_elf_load(struct vm_bus *bus, const char *path, struct vm_elf_info *info, 
 		goto out_free;
 	}
 	info->entry = rd(b + 0x18, 8);
+	info->low = UINT64_MAX;
 	uint64_t phoff = rd(b + 0x20, 8);
 	unsigned phentsize = (unsigned)rd(b + 0x36, 2), phnum = (unsigned)rd(b + 0x38, 2);
 	if (phentsize < 56 || phoff > len || (uint64_t)phnum * phentsize > len - phoff) {
@@ -132,10 +133,14 @@ int vm_elf_load(struct vm_bus *bus, const char *path, struct vm_elf_info *info, 
 			goto out_free;
 		}
 		if (memsz) {
+			info->low = paddr < info->low ? paddr : info->low;
+			info->end = paddr + memsz > info->end ? paddr + memsz : info->end;
 			memcpy(dst, b + off, filesz);
 			memset(dst + filesz, 0, memsz - filesz);
 		}
 	}
+	if (info->low == UINT64_MAX)
+		info->low = info->end = info->entry;
 	find_symbols(b, len, info);
 	rc = 0;
 out_free:

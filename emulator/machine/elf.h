@@ -9,6 +9,7 @@ struct vm_bus;
 
 struct vm_elf_info {
 	uint64_t entry;
+	uint64_t low, end; /* lowest and first byte past the highest loaded address */
 	uint64_t tohost, fromhost; /* 0 when the symbols are absent */
 };
 

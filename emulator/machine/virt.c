@@ -3,12 +3,13 @@
 #include "emulator/machine/virt.h"
 #include "emulator/machine/elf.h"
 #include "emulator/machine/fdt.h"
+#include "emulator/machine/loader.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define KERNEL_OFFSET 0x200000ULL /* where firmware expects the next stage, as on QEMU */
+#define KERNEL_ALIGN 0x200000ULL /* the kernel starts at the next 2 MiB boundary after firmware, as on QEMU */
 #define FW_DYNAMIC_MAGIC 0x4942534fULL /* "OSBI": OpenSBI's fw_dynamic_info */
 
 static uint64_t read_mtime(void *opaque)
@@ -17,7 +18,8 @@ static uint64_t read_mtime(void *opaque)
 }
 
 /* The device tree firmware and kernels read: the board as QEMU virt describes it. */
-static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg, uint8_t **dtb, size_t *len)
+static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg, uint64_t initrd_start,
+		     uint64_t initrd_end, uint8_t **dtb, size_t *len)
 {
 	struct vm_fdt f;
 	uint64_t ram = vm->bus.ram_size;
@@ -31,6 +33,10 @@ static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg,
 	vm_fdt_begin(&f, "chosen");
 	vm_fdt_prop_str(&f, "bootargs", cfg->append ? cfg->append : "");
 	vm_fdt_prop_str(&f, "stdout-path", "/soc/serial@10000000");
+	if (initrd_end) { /* one cell each, as QEMU 7.2 writes them */
+		vm_fdt_prop_u32(&f, "linux,initrd-start", (uint32_t)initrd_start);
+		vm_fdt_prop_u32(&f, "linux,initrd-end", (uint32_t)initrd_end);
+	}
 	vm_fdt_end(&f);
 
 	vm_fdt_begin(&f, "memory@80000000");
@@ -85,58 +91,54 @@ static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg,
 	return vm_fdt_finish(&f, dtb, len);
 }
 
-/* Loads an ELF, or else a raw image at `raw_addr`; *entry gets where it starts. */
-static int load_image(struct vm_virt *vm, const char *path, uint64_t raw_addr, uint64_t *entry, char *err,
-		      size_t errlen)
+/* Loads an ELF, (gzip) Image or raw binary (emulator/machine/loader.c); HTIF if it has tohost. */
+static int load_image(struct vm_virt *vm, const char *path, uint64_t raw_addr, struct vm_kernel_info *info,
+		      char *err, size_t errlen)
 {
-	struct vm_elf_info info;
-	int rc = vm_elf_load(&vm->bus, path, &info, err, errlen);
-	if (rc == 0) {
-		*entry = info.entry;
-		if (info.tohost)
-			vm_htif_init(&vm->htif, &vm->bus, info.tohost, info.fromhost, vm->uart.out, &vm->exit);
-		return 0;
-	}
-	if (rc != -ENOEXEC)
-		return rc;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	uint64_t room = vm->bus.ram_base + vm->bus.ram_size - raw_addr;
-	uint8_t *dst = vm_bus_ram(&vm->bus, raw_addr, room);
-	size_t n = dst ? fread(dst, 1, room, f) : 0;
-	bool too_big = dst && n == room && fgetc(f) != EOF;
-	fclose(f);
-	if (!dst || too_big) {
-		snprintf(err, errlen, "%s: does not fit in RAM at 0x%llx", path, (unsigned long long)raw_addr);
-		return -EFBIG;
-	}
-	*entry = raw_addr;
-	return 0;
+	int rc = vm_load_kernel(&vm->bus, path, raw_addr, info, err, errlen);
+	if (rc == 0 && info->tohost)
+		vm_htif_init(&vm->htif, &vm->bus, info->tohost, info->fromhost, vm->uart.out, &vm->exit);
+	return rc;
 }
 
 /* Firmware, kernel, device tree and the boot registers, as QEMU's reset code sets them:
  * a0 = hart id, a1 = device tree, a2 = fw_dynamic_info (for OpenSBI's fw_dynamic). */
 static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, char *err, size_t errlen)
 {
-	uint64_t entry = VM_VIRT_RAM_BASE, kernel_entry = VM_VIRT_RAM_BASE + KERNEL_OFFSET;
+	uint64_t entry = VM_VIRT_RAM_BASE, kernel_start = VM_VIRT_RAM_BASE;
+	uint64_t kernel_entry = VM_VIRT_RAM_BASE + KERNEL_ALIGN, initrd_start = 0, initrd_end = 0;
+	struct vm_kernel_info fw, k = { 0 };
 	int rc;
-	if (cfg->bios && (rc = load_image(vm, cfg->bios, VM_VIRT_RAM_BASE, &entry, err, errlen))) {
-		snprintf(err, errlen, "Unable to load the RISC-V firmware \"%s\"", cfg->bios); /* QEMU's words */
-		return rc;
+	if (cfg->bios) {
+		if ((rc = load_image(vm, cfg->bios, VM_VIRT_RAM_BASE, &fw, err, errlen))) {
+			snprintf(err, errlen, "Unable to load the RISC-V firmware \"%s\"", cfg->bios); /* QEMU's words */
+			return rc;
+		}
+		entry = fw.entry;
+		kernel_start = (fw.end + KERNEL_ALIGN - 1) & ~(KERNEL_ALIGN - 1);
 	}
 	if (cfg->kernel) {
-		uint64_t *target = cfg->bios ? &kernel_entry : &entry;
-		rc = load_image(vm, cfg->kernel, cfg->bios ? VM_VIRT_RAM_BASE + KERNEL_OFFSET : VM_VIRT_RAM_BASE,
-				target, err, errlen);
+		if ((rc = load_image(vm, cfg->kernel, kernel_start, &k, err, errlen)))
+			return rc;
+		/* QEMU hands firmware the lowest address of an ELF, not its entry point */
+		kernel_entry = cfg->bios ? k.low : k.entry;
+		if (!cfg->bios)
+			entry = k.entry;
+	}
+	if (cfg->initrd) {
+		if (!cfg->kernel) {
+			snprintf(err, errlen, "-initrd %s needs -kernel", cfg->initrd);
+			return -EINVAL;
+		}
+		initrd_start = vm_initrd_addr(cfg->bios ? k.low : k.entry, vm->bus.ram_size);
+		rc = vm_load_initrd(&vm->bus, cfg->initrd, initrd_start, vm->bus.ram_base + vm->bus.ram_size, k.low,
+				    k.end, &initrd_end, err, errlen);
 		if (rc)
 			return rc;
 	}
 	uint8_t *dtb;
 	size_t dtb_len;
-	rc = build_fdt(vm, cfg, &dtb, &dtb_len);
+	rc = build_fdt(vm, cfg, initrd_start, initrd_end, &dtb, &dtb_len);
 	if (rc) {
 		snprintf(err, errlen, "cannot build the device tree: %s", strerror(-rc));
 		return rc;
@@ -160,6 +162,12 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 		free(dtb);
 		snprintf(err, errlen, "RAM too small for the device tree");
 		return -ENOMEM;
+	}
+	if (initrd_end > fdt_addr) {
+		free(dtb);
+		snprintf(err, errlen, "%s: initrd too large: it would overlap the device tree at 0x%llx", cfg->initrd,
+			 (unsigned long long)fdt_addr);
+		return -EFBIG;
 	}
 	memcpy(p, dtb, dtb_len);
 	free(dtb);

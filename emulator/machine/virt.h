@@ -53,8 +53,9 @@ struct vm_virt_nic {
 struct vm_virt_config {
 	uint64_t ram_size;
 	const char *bios;   /* firmware (ELF or raw binary at RAM start); NULL = none */
-	const char *kernel; /* ELF, or a raw image when there is firmware */
+	const char *kernel; /* ELF, RISC-V Linux Image (gzip or not), or raw binary */
 	const char *append; /* kernel command line (device tree /chosen/bootargs) */
+	const char *initrd; /* -initrd: placed as QEMU 7.2 does, announced in /chosen */
 	FILE *console_out;
 	int console_in; /* -1 for none */
 	/* virtio-blk disks in command-line order; as on QEMU the first takes the highest slot */

@@ -5,7 +5,7 @@
 #include "emulator/net/net.h"
 #include "emulator/net/user.h"
 
-#include <libslirp.h>
+#include <slirp/libslirp.h>
 
 #include <errno.h>
 #include <poll.h>

@@ -1,8 +1,11 @@
-# `make guest-check`: Linux (kernel, static busybox, ext4 root disk built by tests/guest/build.sh
-# and cached in ~/.cache/strata/guest-<hash>) boots to its init from a qcow2 disk on strata-vm and
-# on qemu-system-riscv64 (tests/guest/boot.sh). Minutes on a first run (kernel build); not part of
-# `make check`.
-.PHONY: guest-check
-guest-check: $(BUILD)/strata-vm
-	@guest=$$(sh tests/guest/build.sh) && \
-	 STRATA_VM=$(abspath $(BUILD))/strata-vm sh tests/guest/boot.sh "$$guest"
+# The Linux test guest (tests/guest/build.sh: Debian trixie riscv64 kernel, busybox initramfs,
+# ext4 root disk; cached in ~/.cache/strata/guest-<hash>) and its boot tests (linux.sh, part of
+# `make check`, which builds the guest on first use). `make guest` builds it alone;
+# `make guest-check` runs only the boot tests.
+.PHONY: guest guest-check
+guest: $(BUILD)/strata-img
+	@STRATA_IMG=$(abspath $(BUILD))/strata-img sh tests/guest/build.sh
+guest-check: $(BUILD)/strata-vm $(BUILD)/strata-img
+	@STRATA_IMG=$(abspath $(BUILD))/strata-img STRATA_VM=$(abspath $(BUILD))/strata-vm \
+	 BUILD_DIR=$(abspath $(BUILD)) SRC_DIR=$(CURDIR) sh tests/harness.sh tests/guest/linux.sh
+TESTS += tests/guest/linux.sh
