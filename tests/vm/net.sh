@@ -83,6 +83,22 @@ check "two-nics: slots in -device order, default MAC for the second card" \
 	 grep -q '^slot 5: device=1 mac=52:54:00:12:34:56\$' '$TMP/two-nics.strata' &&
 	 grep -q '^dhcp ack: type=5 yiaddr=10.0.5.20 mask=255.255.255.0 router=10.0.5.2 dns=10.0.5.9 ' '$TMP/two-nics.strata'"
 
+# restrict=on: no way out (no router or DNS offered, UDP and TCP to the host dropped), hostfwd
+# still reaches the guest (its UDP answers are dropped too, as on QEMU)
+$PY "$VM" "$ELF" 1 2048 1000 -netdev "user,id=n0,restrict=on,@N0@" -device virtio-net-device,netdev=n0 \
+	>"$TMP/restrict.strata" 2>&1
+check "restrict=on: no outbound traffic, tcp hostfwd still works" \
+	"grep -q '^dhcp ack: type=5 yiaddr=10.0.2.15 mask=255.255.255.0 router=0.0.0.0 dns=0.0.0.0 ' '$TMP/restrict.strata' &&
+	 grep -q '^udp echo: none\$' '$TMP/restrict.strata' && grep -q '^tcp connect: failed\$' '$TMP/restrict.strata' &&
+	 grep -q \"^host tcp client: b'BYE\" '$TMP/restrict.strata' && grep -q '^exit: 0\$' '$TMP/restrict.strata'"
+if [ $have_qemu = 1 ]; then
+	$PY "$QEMU" "$ELF" 1 2048 1000 -netdev "user,id=n0,restrict=on,@N0@" -device virtio-net-device,netdev=n0 \
+		>"$TMP/restrict.qemu" 2>&1
+	check "restrict=on: same transcript as qemu-system-riscv64" "cmp -s '$TMP/restrict.strata' '$TMP/restrict.qemu'"
+else
+	skip "restrict=on: same transcript as qemu-system-riscv64" "no qemu-system-riscv64"
+fi
+
 # -nic and -net: QEMU 7.2's riscv virt accepts them but makes no card; strata-vm makes a
 # virtio-net card, so the run must equal the -device one
 $PY "$VM" "$ELF" 1 2048 65536 -nic "user,model=virtio-net-device,@N0@" >"$TMP/nic.strata" 2>&1
