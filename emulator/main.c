@@ -66,33 +66,6 @@ static int attach_drives(struct vm_options *o)
 	return 0;
 }
 
-/* Until the chardev back ends exist, the UART is on stdio and nothing else can be asked for. */
-static int check_consoles(const struct vm_options *o)
-{
-	const char *bad = NULL, *opt = NULL;
-	for (int i = 0; i < o->nserial && !bad; i++)
-		if (strcmp(o->serial[i], "stdio") && strcmp(o->serial[i], "mon:stdio"))
-			bad = o->serial[i], opt = "-serial";
-	for (int i = 0; i < o->nmonitor && !bad; i++)
-		if (strcmp(o->monitor[i], "none"))
-			bad = o->monitor[i], opt = "-monitor";
-	if (!bad && o->nchardev)
-		bad = o->chardev[0], opt = "-chardev";
-	if (!bad && o->nmon)
-		bad = o->mon[0], opt = "-mon";
-	if (!bad && o->nqmp)
-		bad = o->qmp[0], opt = "-qmp";
-	if (bad) {
-		fprintf(stderr, "%s: %s %s: not supported yet (the serial console is on stdio)\n", o->prog, opt, bad);
-		return -1;
-	}
-	if (o->daemonize && o->nographic) {
-		fprintf(stderr, "%s: -nographic cannot be used with -daemonize\n", o->prog);
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- -daemonize and -pidfile ---- */
 static int ready_fd = -1; /* -daemonize: the parent waits on this pipe for the set-up result */
 
@@ -235,8 +208,10 @@ int main(int argc, char **argv)
 	int prc = vm_options_parse(&o, argc, argv);
 	if (prc)
 		return prc > 0 ? 0 : 1;
-	if (check_consoles(&o))
+	if (o.daemonize && o.con.nographic) {
+		fprintf(stderr, "%s: -nographic cannot be used with -daemonize\n", o.prog);
 		return 1;
+	}
 	if (o.bios_default && !o.cfg.dumpdtb) {
 		o.cfg.bios = vm_default_bios();
 		if (!o.cfg.bios) {
@@ -245,8 +220,6 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	o.cfg.console_out = stdout;
-	o.cfg.console_in = isatty(STDIN_FILENO) || !o.gdb_spec ? STDIN_FILENO : -1;
 	if (o.daemonize && daemonize_start(o.prog))
 		return 1;
 
@@ -259,7 +232,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot create the event loop\n", o.prog);
 		goto out;
 	}
-	if (attach_drives(&o) || vm_nics_setup(&o, net))
+	if (attach_drives(&o) || vm_console_setup(&o.con, loop, &o.cfg.serial) || vm_nics_setup(&o, net))
 		goto out;
 	int crc = vm_virt_create(&vm, &o.cfg, loop, err, sizeof(err));
 	if (crc) {
@@ -268,11 +241,16 @@ int main(int argc, char **argv)
 			code = 0;
 		goto out;
 	}
+	if (vm_console_start(&o.con, &vm)) {
+		vm_virt_destroy(&vm);
+		goto out;
+	}
 	code = run(&o, &vm);
 	vm_virt_destroy(&vm);
 	fflush(stdout);
 out:
 	daemonize_done(false);
+	vm_console_close(); /* terminals back as they were */
 	/* images are flushed and closed whatever the guest did (snapshot overlays vanish) */
 	for (int i = 0; i < o.ndrives; i++) {
 		if (o.drives[i].img && vm_drive_close(&o.drives[i]) < 0)

@@ -3,11 +3,12 @@
 #ifndef STRATA_EMULATOR_OPTIONS_H
 #define STRATA_EMULATOR_OPTIONS_H
 
+#include "emulator/console.h"
 #include "emulator/machine/drive.h"
 #include "emulator/machine/virt.h"
 
 #define VM_MAX_DRIVES 16
-#define VM_MAX_SPECS 8
+#define VM_MAX_NETDEVS 8
 
 struct vm_options {
 	struct vm_virt_config cfg;
@@ -18,7 +19,6 @@ struct vm_options {
 	unsigned jit_threshold; /* 0: interpret only */
 	const char *pidfile;
 	bool daemonize;
-	bool nographic;
 	const char *loadvm;     /* -loadvm NAME */
 	bool bios_default;      /* no -bios, or -bios default: OpenSBI from Debian's package */
 	/* drives and the disks' attach order: >= 0 an if=virtio drive, < 0 the -device -order-1 */
@@ -27,18 +27,16 @@ struct vm_options {
 	int order[2 * VM_MAX_DRIVES];
 	int ndrives, ndevs, norder;
 	bool snapshot_all;
-	/* character devices, kept as given for the chardev module */
-	const char *serial[VM_MAX_SPECS], *monitor[VM_MAX_SPECS], *chardev[VM_MAX_SPECS], *mon[VM_MAX_SPECS],
-		*qmp[VM_MAX_SPECS];
-	int nserial, nmonitor, nchardev, nmon, nqmp;
+	/* -nographic -display -serial -chardev -monitor -mon -qmp, in command-line order */
+	struct vm_console_opts con;
 	/* networking, kept as given for emulator/nics.c: -netdev specs, then every NIC-making
 	 * option (-device virtio-net-device, -nic, -net) in command-line order */
-	const char *netdevs[VM_MAX_SPECS];
+	const char *netdevs[VM_MAX_NETDEVS];
 	int nnetdevs;
 	struct vm_nic_spec {
 		const char *opt, *spec;
 		int after_disks; /* -device: disks given before it (the slots follow this order) */
-	} nic_specs[2 * VM_MAX_SPECS];
+	} nic_specs[2 * VM_MAX_NETDEVS];
 	int nnic_specs;
 };
 
