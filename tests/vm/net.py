@@ -68,7 +68,7 @@ class Host:
                 conn, _ = self.tcp.accept()
             except socket.timeout:
                 continue
-            conn.settimeout(20)
+            conn.settimeout(30)
             try:
                 self.serve(conn)
             except (OSError, ValueError) as e:
@@ -96,14 +96,14 @@ class Host:
         conn.sendall(pattern(200000))
         self.log.append("host tcp server: download fnv=0x%08x" % fnv(pattern(200000)))
         conn.shutdown(socket.SHUT_WR)
-        conn.settimeout(5)
+        conn.settimeout(30)
         while conn.recv(4096):
             pass
 
 
 def hostfwd_clients(hu, ht, log):
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.settimeout(5)
+    u.settimeout(10)
     u.sendto(b"ping over udp hostfwd", ("127.0.0.1", hu))
     try:
         log.append("host udp client: %r" % u.recvfrom(2048)[0])
@@ -112,7 +112,7 @@ def hostfwd_clients(hu, ht, log):
     u.close()
     for msg in (b"hello through tcp hostfwd\n", b"bye\n"):
         try:
-            c = socket.create_connection(("127.0.0.1", ht), timeout=10)
+            c = socket.create_connection(("127.0.0.1", ht), timeout=30)
             c.sendall(msg)
             got = b""
             while True:
