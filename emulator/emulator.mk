@@ -19,6 +19,17 @@ BINS += $(BUILD)/strata-vm
 # strata-vm tests driven from the host side (consoles, monitor, savevm): tests/vm/*.sh
 TESTS     += $(sort $(wildcard tests/vm/*.sh))
 
+# the monitor tests' guest (tests/vm/asm/*.S: assembly with its own _start, so registers hold
+# known values) and the JSON unit test
+$(BUILD)/vm/asm/%.elf: tests/vm/asm/%.S tests/riscv/common/link.ld
+	@mkdir -p $(@D)
+	riscv64-unknown-elf-gcc -march=rv64imac -mabi=lp64 -mcmodel=medany -nostdlib \
+	    -T tests/riscv/common/link.ld -Wl,--no-warn-rwx-segments -o $@ $<
+$(BUILD)/tests/vm/test_json: $(BUILD)/tests/vm/test_json.o $(BUILD)/emulator/monitor/json.o $(BUILD)/tests/unit/tap.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
+TESTS     += $(BUILD)/tests/vm/test_json
+TEST_DEPS += $(BUILD)/vm/asm/counter.elf $(BUILD)/tests/vm/test_json $(BUILD)/strata-vm
+
 # tests/vm/powerbutton.sh drives the board from C (emulator objects without main.o): it presses
 # the power button at moments the guest program chooses
 VM_TEST_OBJS := $(filter-out $(BUILD)/emulator/main.o,$(VM_OBJS))
@@ -28,3 +39,9 @@ endif
 $(BUILD)/tests/vm/powerbutton: $(BUILD)/tests/vm/powerbutton.o $(VM_TEST_OBJS) $(LIBBC)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 TEST_DEPS += $(BUILD)/tests/vm/powerbutton
+
+# savevm driven in-process: the emulator's objects without main.o (tests/vm/test_savevm.c),
+# run by tests/vm/savevm.sh on the guest tests/riscv/savevm/counter.c
+$(BUILD)/tests/vm/test_savevm: $(BUILD)/tests/vm/test_savevm.o $(VM_TEST_OBJS) $(LIBBC)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+TEST_DEPS += $(BUILD)/tests/vm/test_savevm $(BUILD)/riscv/savevm/counter.elf

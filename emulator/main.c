@@ -4,6 +4,8 @@
 #include "emulator/cpu/jit.h"
 #include "emulator/gdbstub.h"
 #include "emulator/host/loop.h"
+#include "emulator/machine/savevm.h"
+#include "emulator/monitor/monitor.h"
 #include "emulator/net/net.h"
 #include "emulator/nics.h"
 #include "emulator/options.h"
@@ -64,6 +66,26 @@ static int attach_drives(struct vm_options *o)
 		cfg->disks[cfg->ndisks++] = (struct vm_virt_disk){ d->img, d->readonly, d->discard, d->writethrough };
 	}
 	return 0;
+}
+
+/* Every drive for savevm (virt.h), named as QEMU names block backends: the id, else virtioN. */
+static void list_drives(struct vm_options *o)
+{
+	static struct vm_virt_drive list[VM_MAX_DRIVES];
+	static char names[VM_MAX_DRIVES][24];
+	for (int i = 0, nvirtio = 0; i < o->ndrives; i++) {
+		const struct vm_drive *d = &o->drives[i];
+		const char *name = d->id;
+		if (!name) {
+			snprintf(names[i], sizeof(names[i]), "virtio%d", nvirtio);
+			name = names[i];
+		}
+		if (!d->if_none)
+			nvirtio++;
+		list[i] = (struct vm_virt_drive){ name, d->img, d->readonly };
+	}
+	o->cfg.drives = list;
+	o->cfg.ndrives = o->ndrives;
 }
 
 /* ---- -daemonize and -pidfile ---- */
@@ -234,6 +256,7 @@ int main(int argc, char **argv)
 	}
 	if (attach_drives(&o) || vm_console_setup(&o.con, loop, &o.cfg.serial) || vm_nics_setup(&o, net))
 		goto out;
+	list_drives(&o);
 	int crc = vm_virt_create(&vm, &o.cfg, loop, err, sizeof(err));
 	if (crc) {
 		fprintf(stderr, "%s: %s\n", o.prog, err);
@@ -241,11 +264,17 @@ int main(int argc, char **argv)
 			code = 0;
 		goto out;
 	}
-	if (vm_console_start(&o.con, &vm)) {
+	if (o.loadvm && vm_loadvm(&vm, o.loadvm, err, sizeof(err))) { /* savevm.h */
+		fprintf(stderr, "%s: %s\n", o.prog, err);
+		vm_virt_destroy(&vm);
+		goto out;
+	}
+	if (vm_monitor_init(&vm, o.drives, o.ndrives) || vm_console_start(&o.con, &vm)) {
 		vm_virt_destroy(&vm);
 		goto out;
 	}
 	code = run(&o, &vm);
+	vm_monitor_cleanup();
 	vm_virt_destroy(&vm);
 	fflush(stdout);
 out:

@@ -301,26 +301,3 @@ long vm_chr_write(struct vm_chardev *c, const void *buf, size_t len)
 		return (long)len;
 	return c->ops->write(c, buf, len);
 }
-
-/* ---- the weak monitor placeholder ---- */
-
-/* PLACEHOLDER until the monitor helper's emulator/monitor lands: a monitor that takes and
- * ignores its input, so -monitor/-qmp/-nographic build and the mux has two front ends. The
- * real vm_monitor_attach (a strong symbol) replaces this one at link time. */
-static size_t stub_can_read(void *opaque)
-{
-	(void)opaque;
-	return 4096;
-}
-
-static void stub_read(void *opaque, const uint8_t *buf, size_t len)
-{
-	(void)opaque, (void)buf, (void)len;
-}
-
-__attribute__((weak)) int vm_monitor_attach(struct vm_chardev *c, bool qmp, bool pretty)
-{
-	(void)qmp, (void)pretty;
-	struct vm_chr_frontend fe = { stub_can_read, stub_read, NULL, NULL };
-	return vm_chr_attach(c, &fe);
-}

@@ -82,7 +82,7 @@ void vm_chr_mux_focus(struct vm_chardev *c, int index);
 bool vm_chr_stdio_in_use(void);
 
 /* The monitor on back end `c` (HMP, or QMP with `qmp`; `pretty` JSON). Provided by the monitor
- * (emulator/monitor); chardev carries a weak placeholder until it exists. */
+ * (emulator/monitor/monitor.c). */
 int vm_monitor_attach(struct vm_chardev *c, bool qmp, bool pretty);
 
 /* `info chardev`: calls fn for each back end with its label and QEMU's filename string

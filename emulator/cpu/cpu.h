@@ -167,6 +167,14 @@ void rv_cpu_reset(struct rv_cpu *cpu, uint64_t pc);
 /* Drops every decoded and compiled block (RAM rewritten as a whole: reset, loadvm). */
 void rv_cpu_flush_code(struct rv_cpu *cpu);
 
+/* state.c (savevm): the architectural state as a byte string. Save returns the bytes it needs
+ * (written when they fit in cap); load checks the whole string first and returns -EINVAL,
+ * hart unchanged, when it is not a valid state of this version. Load flushes the TLBs; the
+ * caller drops decoded code (rv_cpu_flush_code) once RAM is in place. */
+#define RV_CPU_STATE_VERSION 1
+size_t rv_cpu_save(const struct rv_cpu *cpu, uint8_t *buf, size_t cap);
+int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned version);
+
 /* Executes up to `budget` instructions (fewer if the batch is ended early). */
 void rv_run(struct rv_cpu *cpu, int64_t budget);
 /* Takes the highest-priority pending and enabled interrupt, if any; returns true if taken. */

@@ -128,9 +128,20 @@ static int blk_request(void *opaque, struct vm_virtio_mmio *t, unsigned q, struc
 		sector = sector << 8 | hdr[i];
 	uint8_t st;
 	switch (type) {
-	case T_IN: st = do_in(b, t, c, sector); break;
-	case T_OUT: st = do_out(b, c, sector); break;
-	case T_FLUSH: st = bc_flush(b->img) ? S_IOERR : S_OK; break;
+	case T_IN:
+		st = do_in(b, t, c, sector);
+		if (st == S_OK)
+			b->rd_ops++, b->rd_bytes += c->wr_len - 1;
+		break;
+	case T_OUT:
+		st = do_out(b, c, sector);
+		if (st == S_OK)
+			b->wr_ops++, b->wr_bytes += c->rd_len - 16;
+		break;
+	case T_FLUSH:
+		st = bc_flush(b->img) ? S_IOERR : S_OK;
+		b->flush_ops += st == S_OK;
+		break;
 	case T_GET_ID: {
 		/* no serial number: the empty string, i.e. its terminating NUL (QEMU writes the
 		 * string and its NUL, at most 20 bytes, and leaves the rest of the buffer alone) */

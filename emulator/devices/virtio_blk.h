@@ -19,6 +19,8 @@ struct vm_virtio_blk {
 	uint8_t config[60];
 	uint8_t *bounce;
 	struct vm_virtio_dev dev;
+	/* completed requests, for the monitor's info blockstats / query-blockstats */
+	uint64_t rd_bytes, wr_bytes, rd_ops, wr_ops, flush_ops;
 };
 
 int vm_virtio_blk_init(struct vm_virtio_blk *b, struct bc_image *img, bool ro, bool discard, bool writethrough);

@@ -75,13 +75,12 @@ static void wfi_sleep(struct vm_virt *vm)
 	}
 }
 
-/* POWERDOWN: the event, then the power button (if the board has one) tells the guest. Taken
- * at a batch boundary whether the VM runs or not (as QEMU: the event comes at once, the guest
- * acts when it runs). */
+/* The power button (if the board has one) tells the guest; the POWERDOWN event went out with
+ * the request. Taken at a batch boundary whether the VM runs or not (as QEMU: the event comes
+ * at once, the guest acts when it runs). */
 static void take_powerdown(struct vm_virt *vm)
 {
 	vm->powerdown_req = false;
-	vm_virt_emit(vm, "POWERDOWN", NULL);
 	if (vm->powerdown_hook)
 		vm->powerdown_hook(vm->powerdown_opaque);
 }
@@ -177,11 +176,16 @@ void vm_virt_cont(struct vm_virt *vm)
 	if (vm->state == VM_RUN_RUNNING)
 		return;
 	vm_virt_set_state(vm, VM_RUN_RUNNING);
+	/* a stop's request to leave vm_virt_run is spent; a pending reset or quit keeps its own */
+	vm->stop_requested = vm->reset_req || vm->quit_req;
 	vm_virt_emit(vm, "RESUME", NULL);
 }
 
+/* The request's event goes out at once (as QEMU's does, before the monitor's reply); the
+ * main loop acts on it at the next batch boundary. */
 void vm_virt_system_reset(struct vm_virt *vm)
 {
+	vm_virt_emit(vm, "RESET", "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}");
 	vm->reset_req = true;
 	vm->stop_requested = true; /* vm_virt_run returns; the main loop resets */
 	if (vm->loop)
@@ -190,7 +194,8 @@ void vm_virt_system_reset(struct vm_virt *vm)
 
 void vm_virt_system_powerdown(struct vm_virt *vm)
 {
-	vm->powerdown_req = true;
+	vm_virt_emit(vm, "POWERDOWN", NULL);
+	vm->powerdown_req = true; /* vm_virt_run takes it at the next batch */
 	if (vm->loop)
 		vm_loop_kick(vm->loop);
 }
@@ -208,8 +213,8 @@ void vm_virt_quit(struct vm_virt *vm, int code)
 static int do_reset(struct vm_virt *vm, bool guest)
 {
 	char err[256];
-	vm_virt_emit(vm, "RESET", guest ? "{\"guest\": true, \"reason\": \"guest-reset\"}"
-					: "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}");
+	if (guest) /* a host request announced itself in vm_virt_system_reset */
+		vm_virt_emit(vm, "RESET", "{\"guest\": true, \"reason\": \"guest-reset\"}");
 	if (vm_virt_reset_now(vm, err, sizeof(err))) {
 		fprintf(stderr, "strata-vm: reset failed: %s\n", err);
 		return -1;

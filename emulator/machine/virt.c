@@ -1,6 +1,7 @@
 /* virt.c - board assembly (a device list), boot images and the device tree. The run loop
  * and the control verbs are in run.c. */
 #include "emulator/machine/virt.h"
+#include "emulator/machine/devstate.h"
 #include "emulator/machine/elf.h"
 #include "emulator/machine/fdt.h"
 #include "emulator/machine/loader.h"
@@ -337,7 +338,8 @@ static int add_virtio(struct vm_virt *vm, const struct vm_virt_config *cfg)
 		vm->virtio[i].dma_opaque = &vm->cpu;
 		struct vm_device d = { .type = "virtio-mmio", .base = base, .size = 0x1000, .irq = (unsigned)i + 1,
 				       .opaque = &vm->virtio[i], .irq_level = virtio_irq, .reset = virtio_reset,
-				       .fdt_node = virtio_node };
+				       .fdt_node = virtio_node, .state_version = VM_VIRTIO_STATE_VERSION,
+				       .save = vm_virtio_state_save, .load = vm_virtio_state_load };
 		snprintf(d.name, sizeof(d.name), "virtio-mmio@%llx", (unsigned long long)base);
 		if ((rc = vm_virt_add_device(vm, &d)))
 			return rc;
@@ -350,14 +352,21 @@ static int add_devices(struct vm_virt *vm, const struct vm_virt_config *cfg)
 {
 	int rc;
 	struct vm_device clint = { .type = "riscv.aclint.swi", .name = "clint", .base = VM_VIRT_CLINT_BASE,
-				   .size = 0x10000, .opaque = &vm->clint, .reset = clint_reset, .fdt_node = clint_node };
+				   .size = 0x10000, .opaque = &vm->clint, .reset = clint_reset, .fdt_node = clint_node,
+				   .state_version = VM_CLINT_STATE_VERSION, .save = vm_clint_state_save,
+				   .load = vm_clint_state_load };
 	struct vm_device plic = { .type = "riscv.sifive.plic", .name = "plic", .base = VM_VIRT_PLIC_BASE,
-				  .size = 0x400000, .opaque = &vm->plic, .reset = plic_reset, .fdt_node = plic_node };
+				  .size = 0x400000, .opaque = &vm->plic, .reset = plic_reset, .fdt_node = plic_node,
+				  .state_version = VM_PLIC_STATE_VERSION, .save = vm_plic_state_save,
+				  .load = vm_plic_state_load };
 	struct vm_device uart = { .type = "serial", .name = "serial0", .base = VM_VIRT_UART_BASE, .size = 0x100,
 				  .irq = VM_VIRT_UART_IRQ, .opaque = &vm->uart, .irq_level = uart_irq,
-				  .reset = uart_reset, .fdt_node = uart_node };
+				  .reset = uart_reset, .fdt_node = uart_node, .state_version = VM_UART_STATE_VERSION,
+				  .save = vm_uart_state_save, .load = vm_uart_state_load };
 	struct vm_device test = { .type = "riscv.sifive.test", .name = "test", .base = VM_VIRT_TEST_BASE,
-				  .size = 0x1000, .opaque = &vm->exit, .fdt_node = test_node };
+				  .size = 0x1000, .opaque = &vm->exit, .fdt_node = test_node,
+				  .state_version = VM_TEST_STATE_VERSION, .save = vm_test_state_save,
+				  .load = vm_test_state_load };
 	if ((rc = vm_clint_init(&vm->clint, &vm->bus, VM_VIRT_CLINT_BASE, &vm->clock)) ||
 	    (rc = vm_virt_add_device(vm, &clint)) || (rc = add_virtio(vm, cfg)) ||
 	    (rc = vm_plic_init(&vm->plic, &vm->bus, VM_VIRT_PLIC_BASE)) || (rc = vm_virt_add_device(vm, &plic)) ||

@@ -51,6 +51,14 @@ struct vm_virt_nic {
 	int after_disks;
 };
 
+/* A -drive image as savevm sees it (QEMU's block backends): name = the drive id, or
+ * "virtioN" for an if=virtio drive without one. */
+struct vm_virt_drive {
+	const char *name;
+	struct bc_image *img;
+	bool readonly;
+};
+
 struct vm_virt_config {
 	uint64_t ram_size;
 	const char *bios;   /* firmware (ELF or raw binary at RAM start); NULL = none */
@@ -69,6 +77,10 @@ struct vm_virt_config {
 	bool no_reboot;      /* guest reset ends the process (exit 0) instead of rebooting */
 	const char *name;    /* -name: `info name`, query-name; NULL when not given */
 	bool no_power_button; /* -M virt,powerbutton=off: no virtio-input power button */
+	/* savevm/loadvm: every -drive in command-line order, attached or not (if=none drives
+	 * count, as in QEMU). ndrives 0: the virtio disks above, named virtio0, virtio1, ... */
+	const struct vm_virt_drive *drives;
+	int ndrives;
 };
 
 /* QEMU's run states, as `info status` and query-status name them */

@@ -252,8 +252,8 @@ ASM
 	head -c $(($(wc -c <"$TMP/Image.gz") / 2)) "$TMP/Image.gz" >"$TMP/cut.gz"
 	check "a truncated gzip kernel is corrupt, not a kernel" 'load_err "cut.gz: corrupt gzip data, not a kernel" "$TMP/cut.gz"'
 	cat "$TMP/Image.gz" "$TMP/Image.gz" >"$TMP/two.gz" # members inflate back to back, as gunzip does
-	check "a gzip kernel of two concatenated members loads and boots" \
-		'"$VM" -M virt -bios "$FW" -nographic -kernel "$TMP/two.gz" -initrd "$TMP/initrd" </dev/null 2>&1 | grep -aq "^image: hello"'
+	boot_img "$TMP/two.gz" >"$TMP/two.out"
+	check "a gzip kernel of two concatenated members loads and boots" '[ -s "$TMP/img.out" ] && cmp -s "$TMP/img.out" "$TMP/two.out"'
 	check "an Image whose image_size exceeds RAM does not fit" 'load_err "huge.Image: does not fit in RAM" "$TMP/huge.Image" -m 128M'
 	check "an initrd past the device tree is too large" 'load_err "big.initrd: initrd too large" "$TMP/Image" -m 64M -initrd "$TMP/big.initrd"'
 else

@@ -1,0 +1,115 @@
+#!/bin/sh
+# savevm/loadvm benchmark: a 512 MiB guest that touched 64 MiB (tests/riscv/savevm/counter.c
+# plus 64 MiB of data at 0x81000000: a quarter random pages, half text-like pages, a quarter
+# sparse pages), saved into and loaded from a qcow2 internal snapshot. Prints the savevm and
+# loadvm times and the VM-state size for strata-vm and qemu-system-riscv64 7.2 and the ratios
+# strata-vm / QEMU (lower is better); best of three runs each.
+# QEMU is driven through a unix-socket HMP monitor (the time from sending the command to the
+# next prompt); strata-vm through tests/vm/test_savevm (in-process, until strata-vm has a
+# monitor). Not part of `make check`.
+# usage: bench/savevm.sh [RAM_MIB] [TOUCH_MIB]   (default 512 64)
+set -eu
+cd "$(dirname "$0")/.."
+RAM=${1:-512}
+TOUCH=${2:-64}
+BUILD=${BUILD:-build/rel}
+make -s "$BUILD/tests/vm/test_savevm" "$BUILD/riscv/savevm/counter.elf" >/dev/null
+T=$BUILD/tests/vm/test_savevm
+ELF=$BUILD/riscv/savevm/counter.elf
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
+trap 'rm -rf "$OUT"' EXIT INT TERM
+
+python3 - "$OUT/blob" "$TOUCH" <<'EOF'
+import random, sys
+r = random.Random(1)
+words = [b"the", b"page", b"cache", b"holds", b"files", b"strata", b"kernel", b"0x81000000", b"\n"]
+with open(sys.argv[1], "wb") as f:
+    for i in range(int(sys.argv[2]) * 256):
+        k = i % 4
+        if k == 0:
+            page = r.randbytes(4096)
+        elif k == 3:
+            page = bytearray(4096)
+            for _ in range(16):
+                page[r.randrange(0, 4096, 8)] = r.randrange(256)
+            page = bytes(page)
+        else:
+            page = b" ".join(r.choice(words) for _ in range(900))[:4096].ljust(4096, b".")
+        f.write(page)
+EOF
+
+strata_once() {
+	rm -f "$OUT/s.qcow2"
+	qemu-img create -q -f qcow2 "$OUT/s.qcow2" 64M
+	"$T" bench "$OUT/s.qcow2" "$ELF" "$RAM" "$OUT/blob"
+}
+
+qemu_once() {
+	rm -f "$OUT/q.qcow2" "$OUT/mon"
+	qemu-img create -q -f qcow2 "$OUT/q.qcow2" 64M
+	python3 - "$OUT" "$ELF" "$RAM" <<'EOF'
+import os, socket, subprocess, sys, time
+out, elf, ram = sys.argv[1:4]
+sock = out + "/mon"
+q = subprocess.Popen(["qemu-system-riscv64", "-M", "virt", "-m", ram + "M", "-bios", "none", "-nographic",
+                      "-kernel", elf, "-no-shutdown", "-serial", "null",
+                      "-monitor", "unix:%s,server=on,wait=off" % sock,
+                      "-device", "loader,file=%s/blob,addr=0x81000000,force-raw=on" % out,
+                      # the guest's iteration count (mailbox word 7): count for ever, as on strata-vm
+                      "-device", "loader,addr=0x80800038,data=0x10000000000,data-len=8",
+                      "-drive", "file=%s/q.qcow2,if=none,id=d0,format=qcow2" % out,
+                      "-device", "virtio-blk-device,drive=d0"],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for _ in range(100):
+    if os.path.exists(sock):
+        break
+    time.sleep(0.05)
+s = socket.socket(socket.AF_UNIX)
+s.connect(sock)
+s.settimeout(120)
+def until_prompt():
+    buf = b""
+    while not buf.endswith(b"(qemu) "):
+        buf += s.recv(65536)
+    return buf
+until_prompt()
+time.sleep(0.3)  # the guest runs a little first, as on strata-vm
+times = []
+for cmd in (b"savevm bench\n", b"loadvm bench\n"):
+    t0 = time.monotonic()
+    s.sendall(cmd)
+    until_prompt()
+    times.append(time.monotonic() - t0)
+s.sendall(b"quit\n")
+q.wait(timeout=30)
+size = subprocess.run(["qemu-img", "snapshot", "-l", out + "/q.qcow2"], capture_output=True, text=True).stdout
+info = subprocess.run(["qemu-img", "info", "--output=json", out + "/q.qcow2"], capture_output=True, text=True).stdout
+import json
+vm = [x["vm-state-size"] for x in json.loads(info).get("snapshots", []) if x["name"] == "bench"]
+print("savevm_s=%.3f loadvm_s=%.3f vmstate_bytes=%d" % (times[0], times[1], vm[0] if vm else 0))
+EOF
+}
+
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+best() { # best of three runs of $1: "savevm_s loadvm_s bytes"
+	bs= bl= sz=
+	for _ in 1 2 3; do
+		line=$($1)
+		s=$(field "$line" savevm_s) l=$(field "$line" loadvm_s) sz=$(field "$line" vmstate_bytes)
+		[ -z "$bs" ] || [ "$(echo "$s < $bs" | bc)" = 1 ] && bs=$s
+		[ -z "$bl" ] || [ "$(echo "$l < $bl" | bc)" = 1 ] && bl=$l
+	done
+	echo "$bs $bl $sz"
+}
+
+set -- $(best strata_once)
+ss=$1 sl=$2 sz=$3
+set -- $(best qemu_once)
+qs=$1 ql=$2 qz=$3
+ratio() { echo "scale=2; $1 / $2" | bc; }
+echo "savevm/loadvm: ${RAM} MiB guest, ${TOUCH} MiB touched, qcow2 internal snapshot (best of 3)"
+printf '%-22s %12s %12s %8s\n' "" "strata-vm" "QEMU 7.2" "ratio"
+printf '%-22s %12s %12s %8s\n' "savevm (s)" "$ss" "$qs" "$(ratio "$ss" "$qs")"
+printf '%-22s %12s %12s %8s\n' "loadvm (s)" "$sl" "$ql" "$(ratio "$sl" "$ql")"
+printf '%-22s %12s %12s %8s\n' "VM state (MiB)" "$(echo "scale=1; $sz / 1048576" | bc)" \
+	"$(echo "scale=1; $qz / 1048576" | bc)" "$(ratio "$sz" "$qz")"

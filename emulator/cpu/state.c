@@ -1,0 +1,123 @@
+/* state.c - the hart's architectural state as a byte string for savevm: every register and
+ * CSR, FP state, privilege, wfi, the LR reservation, instret/cycle and PMP. Little-endian,
+ * fields in a fixed order (version 1). Caches (TLBs, decoded and compiled code) are not
+ * state: loading drops them. */
+#include "emulator/cpu/cpu.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct wr {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void w64(struct wr *w, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, w->n++)
+		if (w->n < w->cap)
+			w->p[w->n] = (uint8_t)(v >> (8 * i));
+}
+
+struct rd {
+	const uint8_t *p;
+	size_t n, pos;
+	bool bad;
+};
+
+static uint64_t r64(struct rd *r)
+{
+	uint64_t v = 0;
+	if (r->n - r->pos < 8) {
+		r->bad = true;
+		return 0;
+	}
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)r->p[r->pos++] << (8 * i);
+	return v;
+}
+
+/* The CSRs in stream order (pointers into one hart, for both directions). */
+#define NCSR 28
+static void csr_ptrs(struct rv_cpu *c, uint64_t *p[NCSR])
+{
+	uint64_t *list[NCSR] = {
+		&c->pc,	      &c->instret,    &c->cycle_delta, &c->mstatus,	  &c->misa,	  &c->medeleg,
+		&c->mideleg,  &c->mie,	      &c->mip,	       &c->mtvec,	  &c->mscratch,	  &c->mepc,
+		&c->mcause,   &c->mtval,      &c->stvec,       &c->sscratch,	  &c->sepc,	  &c->scause,
+		&c->stval,    &c->satp,	      &c->mcounteren,  &c->scounteren,	  &c->menvcfg,	  &c->senvcfg,
+		&c->stimecmp, &c->mcountinhibit, &c->mhartid,  &c->resv_addr,
+	};
+	memcpy(p, list, sizeof(list));
+}
+
+size_t rv_cpu_save(const struct rv_cpu *cpu, uint8_t *buf, size_t cap)
+{
+	struct rv_cpu *c = (struct rv_cpu *)cpu; /* csr_ptrs only reads through them here */
+	struct wr w = { buf, 0, cap };
+	uint64_t *p[NCSR];
+	csr_ptrs(c, p);
+	for (int i = 0; i < 32; i++)
+		w64(&w, cpu->x[i]);
+	for (int i = 0; i < 32; i++)
+		w64(&w, cpu->f[i]);
+	for (int i = 0; i < NCSR; i++)
+		w64(&w, *p[i]);
+	w64(&w, cpu->fflags);
+	w64(&w, cpu->frm);
+	w64(&w, (uint64_t)cpu->priv);
+	w64(&w, cpu->wfi);
+	w64(&w, cpu->seip_ext);
+	for (int i = 0; i < RV_PMP_COUNT; i++)
+		w64(&w, cpu->pmpcfg[i]);
+	for (int i = 0; i < RV_PMP_COUNT; i++)
+		w64(&w, cpu->pmpaddr[i]);
+	return w.n;
+}
+
+int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned version)
+{
+	struct rd r = { buf, len, 0, false };
+	uint64_t x[32], f[32], csr[NCSR], fflags, frm, priv, wfi, seip, pmpcfg[RV_PMP_COUNT], pmpaddr[RV_PMP_COUNT];
+	uint64_t *p[NCSR];
+	if (version != 1)
+		return -EINVAL;
+	csr_ptrs(cpu, p);
+	for (int i = 0; i < 32; i++)
+		x[i] = r64(&r);
+	for (int i = 0; i < 32; i++)
+		f[i] = r64(&r);
+	for (int i = 0; i < NCSR; i++)
+		csr[i] = r64(&r);
+	fflags = r64(&r), frm = r64(&r), priv = r64(&r), wfi = r64(&r), seip = r64(&r);
+	for (int i = 0; i < RV_PMP_COUNT; i++)
+		pmpcfg[i] = r64(&r);
+	for (int i = 0; i < RV_PMP_COUNT; i++)
+		pmpaddr[i] = r64(&r);
+	/* everything checked before the hart changes */
+	if (r.bad || r.pos != len || x[0] || fflags > 31 || frm > 7 || wfi > 1 || seip > 1 ||
+	    (priv != RV_PRIV_U && priv != RV_PRIV_S && priv != RV_PRIV_M))
+		return -EINVAL;
+	for (int i = 0; i < RV_PMP_COUNT; i++)
+		if (pmpcfg[i] > 0xff)
+			return -EINVAL;
+	memcpy(cpu->x, x, sizeof(x));
+	memcpy(cpu->f, f, sizeof(f));
+	for (int i = 0; i < NCSR; i++)
+		*p[i] = csr[i];
+	cpu->fflags = (uint32_t)fflags;
+	cpu->frm = (uint32_t)frm;
+	cpu->priv = (int)priv;
+	cpu->wfi = wfi;
+	cpu->seip_ext = seip;
+	cpu->pmp_active = false;
+	for (int i = 0; i < RV_PMP_COUNT; i++) {
+		cpu->pmpcfg[i] = (uint8_t)pmpcfg[i];
+		cpu->pmpaddr[i] = pmpaddr[i];
+		if (pmpcfg[i] & 0x18)
+			cpu->pmp_active = true;
+	}
+	cpu->budget = 0;
+	rv_tlb_flush(cpu); /* translations and the fetch cache belong to the old state */
+	return 0;
+}

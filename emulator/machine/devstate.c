@@ -1,0 +1,224 @@
+/* devstate.c - the board devices' savevm sections (devstate.h). Every load reads and checks
+ * its whole section into locals before it writes the device. */
+#include "emulator/machine/devstate.h"
+#include "emulator/devices/devices.h"
+#include "emulator/devices/virtio_mmio.h"
+#include "emulator/machine/vmstate.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* ---- CLINT ---- */
+
+int vm_clint_state_save(void *opaque, struct vm_state *s)
+{
+	const struct vm_clint *c = opaque;
+	vm_state_put_u32(s, c->msip);
+	vm_state_put_u64(s, c->mtimecmp);
+	return 0;
+}
+
+int vm_clint_state_load(void *opaque, struct vm_state *s, unsigned version)
+{
+	struct vm_clint *c = opaque;
+	uint32_t msip = vm_state_get_u32(s);
+	uint64_t mtimecmp = vm_state_get_u64(s);
+	if (version != 1 || !vm_state_done(s) || msip > 1)
+		return -EINVAL;
+	c->msip = msip;
+	c->mtimecmp = mtimecmp;
+	return 0;
+}
+
+/* ---- PLIC ---- */
+
+static void put_words(struct vm_state *s, const uint32_t *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		vm_state_put_u32(s, w[i]);
+}
+
+static void get_words(struct vm_state *s, uint32_t *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		w[i] = vm_state_get_u32(s);
+}
+
+int vm_plic_state_save(void *opaque, struct vm_state *s)
+{
+	const struct vm_plic *p = opaque;
+	put_words(s, p->priority, VM_PLIC_SOURCES);
+	put_words(s, p->pending, VM_PLIC_SOURCES / 32);
+	put_words(s, p->claimed, VM_PLIC_SOURCES / 32);
+	for (unsigned c = 0; c < VM_PLIC_CONTEXTS; c++)
+		put_words(s, p->enable[c], VM_PLIC_SOURCES / 32);
+	put_words(s, p->threshold, VM_PLIC_CONTEXTS);
+	return 0;
+}
+
+int vm_plic_state_load(void *opaque, struct vm_state *s, unsigned version)
+{
+	struct vm_plic n;
+	get_words(s, n.priority, VM_PLIC_SOURCES);
+	get_words(s, n.pending, VM_PLIC_SOURCES / 32);
+	get_words(s, n.claimed, VM_PLIC_SOURCES / 32);
+	for (unsigned c = 0; c < VM_PLIC_CONTEXTS; c++)
+		get_words(s, n.enable[c], VM_PLIC_SOURCES / 32);
+	get_words(s, n.threshold, VM_PLIC_CONTEXTS);
+	if (version != 1 || !vm_state_done(s) || n.priority[0])
+		return -EINVAL;
+	for (unsigned i = 0; i < VM_PLIC_SOURCES; i++)
+		if (n.priority[i] > 7)
+			return -EINVAL;
+	for (unsigned c = 0; c < VM_PLIC_CONTEXTS; c++)
+		if (n.threshold[c] > 7 || (n.enable[c][0] & 1))
+			return -EINVAL;
+	*(struct vm_plic *)opaque = n;
+	return 0;
+}
+
+/* ---- sifive_test: a power-off or reset the guest asked for and the machine has not taken ---- */
+
+int vm_test_state_save(void *opaque, struct vm_state *s)
+{
+	const struct vm_exit_state *e = opaque;
+	vm_state_put_bool(s, e->requested);
+	vm_state_put_bool(s, e->reset);
+	vm_state_put_u32(s, (uint32_t)e->code);
+	return 0;
+}
+
+int vm_test_state_load(void *opaque, struct vm_state *s, unsigned version)
+{
+	struct vm_exit_state n;
+	n.requested = vm_state_get_bool(s);
+	n.reset = vm_state_get_bool(s);
+	n.code = (int)vm_state_get_u32(s);
+	if (version != 1 || !vm_state_done(s) || n.code < 0 || n.code > 0xffff)
+		return -EINVAL;
+	*(struct vm_exit_state *)opaque = n;
+	return 0;
+}
+
+/* ---- virtio-mmio slot ---- */
+
+static void put_vq(struct vm_state *s, const struct vm_virtq *q)
+{
+	vm_state_put_u32(s, q->num);
+	vm_state_put_bool(s, q->ready);
+	vm_state_put_u64(s, q->desc);
+	vm_state_put_u64(s, q->avail);
+	vm_state_put_u64(s, q->used);
+	vm_state_put_u16(s, q->last_avail);
+	vm_state_put_u32(s, q->pfn);
+}
+
+static bool get_vq(struct vm_state *s, struct vm_virtq *q)
+{
+	q->num = vm_state_get_u32(s);
+	q->ready = vm_state_get_bool(s);
+	q->desc = vm_state_get_u64(s);
+	q->avail = vm_state_get_u64(s);
+	q->used = vm_state_get_u64(s);
+	q->last_avail = vm_state_get_u16(s);
+	q->pfn = vm_state_get_u32(s);
+	return q->num <= VM_VIRTIO_QUEUE_MAX && !(q->num & (q->num - 1));
+}
+
+int vm_virtio_state_save(void *opaque, struct vm_state *s)
+{
+	const struct vm_virtio_mmio *t = opaque;
+	vm_state_put_bool(s, t->legacy);
+	vm_state_put_u32(s, t->dev ? t->dev->device_id : 0);
+	vm_state_put_u32(s, t->status);
+	vm_state_put_u32(s, t->isr);
+	vm_state_put_u32(s, t->dev_feat_sel);
+	vm_state_put_u32(s, t->drv_feat_sel);
+	vm_state_put_u32(s, t->queue_sel);
+	vm_state_put_u32(s, t->guest_page_size);
+	vm_state_put_u32(s, t->queue_align);
+	vm_state_put_u64(s, t->driver_features);
+	vm_state_put_bool(s, t->broken);
+	vm_state_put_u32(s, VM_VIRTIO_MAX_QUEUES);
+	for (unsigned q = 0; q < VM_VIRTIO_MAX_QUEUES; q++)
+		put_vq(s, &t->vq[q]);
+	/* the device's config space: virtio-blk's (capacity, limits) is checked on load, a
+	 * guest-written one (virtio-input's select/subsel) is restored */
+	uint32_t n = t->dev ? t->dev->config_len : 0;
+	vm_state_put_u32(s, n);
+	if (n)
+		vm_state_put_bytes(s, t->dev->config, n);
+	return 0;
+}
+
+int vm_virtio_state_load(void *opaque, struct vm_state *s, unsigned version)
+{
+	struct vm_virtio_mmio *t = opaque;
+	uint8_t config[256];
+	struct vm_virtq vq[VM_VIRTIO_MAX_QUEUES];
+	bool legacy = vm_state_get_bool(s), ok = true;
+	uint32_t id = vm_state_get_u32(s), r[7];
+	for (int i = 0; i < 7; i++)
+		r[i] = vm_state_get_u32(s);
+	uint64_t drv_features = vm_state_get_u64(s);
+	bool broken = vm_state_get_bool(s);
+	if (vm_state_get_u32(s) != VM_VIRTIO_MAX_QUEUES)
+		return -EINVAL;
+	for (unsigned q = 0; q < VM_VIRTIO_MAX_QUEUES; q++)
+		ok &= get_vq(s, &vq[q]);
+	uint32_t n = vm_state_get_u32(s);
+	uint32_t want = t->dev ? t->dev->config_len : 0;
+	if (n != want || n > sizeof(config))
+		return -EINVAL;
+	vm_state_get_bytes(s, config, n);
+	if (version != 1 || !ok || !vm_state_done(s) || legacy != t->legacy || id != (t->dev ? t->dev->device_id : 0) ||
+	    (id == 2 && memcmp(config, t->dev->config, n)))
+		return -EINVAL; /* virtio-blk's config is the disk's geometry: it must match */
+	if (n && id != 2) /* virtio-input: the guest's select/subsel and what they show */
+		memcpy((uint8_t *)(uintptr_t)t->dev->config, config, n);
+	t->status = r[0], t->isr = r[1], t->dev_feat_sel = r[2], t->drv_feat_sel = r[3];
+	t->queue_sel = r[4], t->guest_page_size = r[5], t->queue_align = r[6];
+	t->driver_features = drv_features;
+	t->broken = broken;
+	memcpy(t->vq, vq, sizeof(vq));
+	return 0;
+}
+
+/* ---- 16550 UART: registers and the receive FIFO. Kept apart from the UART's I/O (the
+ * chardev back end): only the register fields of struct vm_uart are touched. ---- */
+
+int vm_uart_state_save(void *opaque, struct vm_state *s)
+{
+	const struct vm_uart *u = opaque;
+	const uint8_t regs[9] = { u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm, u->fcr, u->msr, u->lsr_err };
+	vm_state_put_bytes(s, regs, sizeof(regs));
+	vm_state_put_bool(s, u->thr_ipending);
+	vm_state_put_bool(s, u->timeout_ipending);
+	vm_state_put_u32(s, u->rx_count);
+	for (unsigned i = 0; i < u->rx_count; i++)
+		vm_state_put_u8(s, u->rx[(u->rx_head + i) % sizeof(u->rx)]);
+	return 0;
+}
+
+int vm_uart_state_load(void *opaque, struct vm_state *s, unsigned version)
+{
+	struct vm_uart *u = opaque;
+	uint8_t regs[9], rx[sizeof(u->rx)];
+	vm_state_get_bytes(s, regs, sizeof(regs));
+	bool thr = vm_state_get_bool(s);
+	bool timeout = vm_state_get_bool(s);
+	uint32_t count = vm_state_get_u32(s);
+	if (count > sizeof(rx))
+		return -EINVAL;
+	vm_state_get_bytes(s, rx, count);
+	if (version != 1 || !vm_state_done(s) || regs[0] > 0x0f)
+		return -EINVAL;
+	u->ier = regs[0], u->lcr = regs[1], u->mcr = regs[2], u->scr = regs[3];
+	u->dll = regs[4], u->dlm = regs[5], u->fcr = regs[6], u->msr = regs[7], u->lsr_err = regs[8];
+	u->thr_ipending = thr;
+	u->timeout_ipending = timeout;
+	memcpy(u->rx, rx, count);
+	u->rx_head = 0;
+	u->rx_count = count;
+	return 0;
+}

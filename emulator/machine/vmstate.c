@@ -1,0 +1,612 @@
+/* vmstate.c - the state stream (format in vmstate.h): primitives, the writer, and the loader
+ * that checks everything before it changes anything. */
+#include "emulator/machine/vmstate.h"
+#include "emulator/machine/virt.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#define PAGE 4096u
+#define RUN_PAGES 256u /* pages per RAM record (1 MiB): the unit of compression */
+#define CPU_STATE_MAX 2048u
+#define TAG_SECTION 'S'
+#define TAG_END 'E'
+#define ENC_RAW 0
+#define ENC_ZSTD 1
+
+/* ---- primitives ---- */
+
+static void put(struct vm_state *s, const void *p, size_t n)
+{
+	if (s->bad)
+		return;
+	if (s->len + n > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		while (cap < s->len + n)
+			cap *= 2;
+		uint8_t *b = realloc(s->buf, cap);
+		if (!b) {
+			s->bad = true;
+			return;
+		}
+		s->buf = b, s->cap = cap;
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+}
+
+static void put_le(struct vm_state *s, uint64_t v, unsigned n)
+{
+	uint8_t b[8];
+	for (unsigned i = 0; i < n; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	put(s, b, n);
+}
+
+void vm_state_put_u8(struct vm_state *s, uint8_t v) { put_le(s, v, 1); }
+void vm_state_put_u16(struct vm_state *s, uint16_t v) { put_le(s, v, 2); }
+void vm_state_put_u32(struct vm_state *s, uint32_t v) { put_le(s, v, 4); }
+void vm_state_put_u64(struct vm_state *s, uint64_t v) { put_le(s, v, 8); }
+void vm_state_put_bool(struct vm_state *s, bool v) { put_le(s, v, 1); }
+void vm_state_put_bytes(struct vm_state *s, const void *p, size_t n) { put(s, p, n); }
+
+void vm_state_put_str(struct vm_state *s, const char *str)
+{
+	size_t n = strlen(str);
+	vm_state_put_u16(s, (uint16_t)n);
+	put(s, str, n);
+}
+
+static const uint8_t *take(struct vm_state *s, size_t n)
+{
+	if (s->bad || n > s->rd_len - s->pos) {
+		s->bad = true;
+		return NULL;
+	}
+	const uint8_t *p = s->rd + s->pos;
+	s->pos += n;
+	return p;
+}
+
+static uint64_t get_le(struct vm_state *s, unsigned n)
+{
+	const uint8_t *p = take(s, n);
+	uint64_t v = 0;
+	for (unsigned i = 0; p && i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+uint8_t vm_state_get_u8(struct vm_state *s) { return (uint8_t)get_le(s, 1); }
+uint16_t vm_state_get_u16(struct vm_state *s) { return (uint16_t)get_le(s, 2); }
+uint32_t vm_state_get_u32(struct vm_state *s) { return (uint32_t)get_le(s, 4); }
+uint64_t vm_state_get_u64(struct vm_state *s) { return get_le(s, 8); }
+
+bool vm_state_get_bool(struct vm_state *s)
+{
+	uint8_t v = vm_state_get_u8(s);
+	if (v > 1)
+		s->bad = true;
+	return v == 1;
+}
+
+void vm_state_get_bytes(struct vm_state *s, void *p, size_t n)
+{
+	const uint8_t *src = take(s, n);
+	if (src)
+		memcpy(p, src, n);
+	else
+		memset(p, 0, n);
+}
+
+bool vm_state_done(const struct vm_state *s)
+{
+	return !s->bad && s->pos == s->rd_len;
+}
+
+static void reader(struct vm_state *s, const uint8_t *p, size_t n)
+{
+	*s = (struct vm_state){ .rd = p, .rd_len = n };
+}
+
+/* reads a string into buf (NUL-terminated); too long: bad */
+static void get_str(struct vm_state *s, char *buf, size_t size)
+{
+	uint16_t n = vm_state_get_u16(s);
+	const uint8_t *p = take(s, n);
+	if (!p || n >= size) {
+		s->bad = true;
+		buf[0] = 0;
+		return;
+	}
+	memcpy(buf, p, n);
+	buf[n] = 0;
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* ---- the machine's fingerprint ---- */
+
+static void put_fingerprint(const struct vm_virt *vm, struct vm_state *s)
+{
+	vm_state_put_str(s, "virt");
+	vm_state_put_u64(s, vm->bus.ram_size);
+	vm_state_put_u32(s, 1); /* harts */
+	vm_state_put_u32(s, (uint32_t)vm->cfg.ndisks);
+	vm_state_put_u32(s, (uint32_t)vm->ndevs);
+	for (int i = 0; i < vm->ndevs; i++) {
+		vm_state_put_str(s, vm->devs[i].name);
+		vm_state_put_str(s, vm->devs[i].type);
+	}
+}
+
+static void mib(char *buf, size_t n, uint64_t bytes)
+{
+	if (bytes % (1u << 20))
+		snprintf(buf, n, "%llu bytes", (unsigned long long)bytes);
+	else
+		snprintf(buf, n, "%llu MiB", (unsigned long long)(bytes >> 20));
+}
+
+static int check_fingerprint(const struct vm_virt *vm, struct vm_state *s, char *err, size_t errlen)
+{
+	char board[64], name[64], type[64], a[32], b[32];
+	get_str(s, board, sizeof(board));
+	uint64_t ram = vm_state_get_u64(s);
+	uint32_t harts = vm_state_get_u32(s), ndisks = vm_state_get_u32(s), ndevs = vm_state_get_u32(s);
+	if (s->bad)
+		return fail(err, errlen, -EINVAL, "VM state is corrupt (truncated header)");
+	if (strcmp(board, "virt"))
+		return fail(err, errlen, -EINVAL, "VM state is for machine '%s', this machine is 'virt'", board);
+	if (ram != vm->bus.ram_size) {
+		mib(a, sizeof(a), ram), mib(b, sizeof(b), vm->bus.ram_size);
+		return fail(err, errlen, -EINVAL, "VM state is for a machine with %s of RAM, this machine has %s (-m)", a, b);
+	}
+	if (harts != 1)
+		return fail(err, errlen, -EINVAL, "VM state is for a machine with %u harts, this machine has 1", harts);
+	if (ndisks != (uint32_t)vm->cfg.ndisks)
+		return fail(err, errlen, -EINVAL, "VM state is for a machine with %u virtio-blk disks, this machine has %d",
+			    ndisks, vm->cfg.ndisks);
+	if (ndevs != (uint32_t)vm->ndevs)
+		return fail(err, errlen, -EINVAL, "VM state is for a machine with %u devices, this machine has %d", ndevs,
+			    vm->ndevs);
+	for (int i = 0; i < vm->ndevs; i++) {
+		get_str(s, name, sizeof(name));
+		get_str(s, type, sizeof(type));
+		if (s->bad)
+			return fail(err, errlen, -EINVAL, "VM state is corrupt (truncated device list)");
+		if (strcmp(name, vm->devs[i].name) || strcmp(type, vm->devs[i].type))
+			return fail(err, errlen, -EINVAL, "VM state is for another device list: device %d is %s '%s', here %s '%s'",
+				    i, type, name, vm->devs[i].type, vm->devs[i].name);
+	}
+	return 0;
+}
+
+/* ---- sections ---- */
+
+#define SEC_CPU 0
+#define SEC_CLOCK 1
+#define SEC_RAM 2
+#define SEC_DEV 3 /* + device index */
+#define CPU_VERSION 1
+#define CLOCK_VERSION 1
+#define RAM_VERSION 1
+
+static size_t begin_section(struct vm_state *s, const char *name, unsigned version)
+{
+	vm_state_put_u8(s, TAG_SECTION);
+	vm_state_put_str(s, name);
+	vm_state_put_u32(s, version);
+	vm_state_put_u32(s, 0); /* length, patched by end_section */
+	return s->len;
+}
+
+static void end_section(struct vm_state *s, size_t start)
+{
+	if (s->bad)
+		return;
+	uint32_t n = (uint32_t)(s->len - start);
+	for (int i = 0; i < 4; i++)
+		s->buf[start - 4 + i] = (uint8_t)(n >> (8 * i));
+}
+
+static bool page_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	for (unsigned i = 0; i < PAGE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* One record: pages [first, first + n) compressed when that is smaller. */
+static int put_run(struct vm_state *s, ZSTD_CCtx *cc, const uint8_t *ram, uint64_t first, uint32_t n, void *tmp,
+		   size_t tmp_len)
+{
+	const uint8_t *src = ram + first * PAGE;
+	size_t raw = (size_t)n * PAGE;
+	size_t z = ZSTD_compressCCtx(cc, tmp, tmp_len, src, raw, 1);
+	bool packed = !ZSTD_isError(z) && z < raw;
+	vm_state_put_u64(s, first);
+	vm_state_put_u32(s, n);
+	vm_state_put_u8(s, packed ? ENC_ZSTD : ENC_RAW);
+	vm_state_put_u32(s, (uint32_t)(packed ? z : raw));
+	vm_state_put_bytes(s, packed ? tmp : src, packed ? z : raw);
+	return s->bad ? -ENOMEM : 0;
+}
+
+/* Which RAM pages the host ever gave memory to (/proc/self/pagemap: present or swapped); the
+ * others read as zero and are skipped without touching them, which would fault each one in.
+ * NULL when pagemap cannot be read: every page is looked at. */
+static uint8_t *touched_pages(const struct vm_bus *bus)
+{
+	uint64_t pages = bus->ram_size / PAGE;
+	uint8_t *map = malloc(pages);
+	uint64_t ent[512];
+	FILE *f = fopen("/proc/self/pagemap", "rb");
+	bool ok = map && f && !fseeko(f, (off_t)((uintptr_t)bus->ram / PAGE * 8), SEEK_SET);
+	for (uint64_t p = 0; ok && p < pages;) {
+		size_t n = pages - p < 512 ? (size_t)(pages - p) : 512;
+		ok = fread(ent, 8, n, f) == n;
+		for (size_t i = 0; ok && i < n; i++)
+			map[p + i] = (ent[i] >> 62) != 0; /* bit 63 present, bit 62 swapped */
+		p += n;
+	}
+	if (f)
+		fclose(f);
+	if (!ok) {
+		free(map);
+		return NULL;
+	}
+	return map;
+}
+
+static bool skip_page(const struct vm_bus *bus, const uint8_t *touched, uint64_t p)
+{
+	return (touched && !touched[p]) || page_zero(bus->ram + p * PAGE);
+}
+
+static int put_ram(struct vm_virt *vm, struct vm_state *s)
+{
+	uint64_t pages = vm->bus.ram_size / PAGE;
+	uint8_t *touched = touched_pages(&vm->bus);
+	size_t tmp_len = ZSTD_compressBound(RUN_PAGES * PAGE);
+	void *tmp = malloc(tmp_len);
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	int rc = tmp && cc ? 0 : -ENOMEM;
+	for (uint64_t p = 0; p < pages && !rc;) {
+		if (skip_page(&vm->bus, touched, p)) {
+			p++;
+			continue;
+		}
+		uint32_t n = 1;
+		while (n < RUN_PAGES && p + n < pages && !skip_page(&vm->bus, touched, p + n))
+			n++;
+		rc = put_run(s, cc, vm->bus.ram, p, n, tmp, tmp_len);
+		p += n;
+	}
+	vm_state_put_u64(s, 0);
+	vm_state_put_u32(s, 0); /* end of RAM */
+	ZSTD_freeCCtx(cc);
+	free(tmp);
+	free(touched);
+	return rc;
+}
+
+int vm_state_save(struct vm_virt *vm, uint8_t **out, size_t *len, char *err, size_t errlen)
+{
+	struct vm_state s = { 0 };
+	uint8_t cpu[CPU_STATE_MAX];
+	vm_state_put_bytes(&s, VM_STATE_MAGIC, 8);
+	vm_state_put_u32(&s, VM_STATE_FORMAT);
+	vm_state_put_u32(&s, 0); /* header length, patched below */
+	size_t hdr = s.len;
+	put_fingerprint(vm, &s);
+	end_section(&s, hdr);
+
+	size_t n = rv_cpu_save(&vm->cpu, cpu, sizeof(cpu)), at = begin_section(&s, "cpu0", CPU_VERSION);
+	vm_state_put_bytes(&s, cpu, n);
+	end_section(&s, at);
+	at = begin_section(&s, "clock", CLOCK_VERSION);
+	vm_state_put_u64(&s, vm_clock_mtime(&vm->clock)); /* guest time: mtime, 10 MHz */
+	end_section(&s, at);
+	for (int i = 0; i < vm->ndevs; i++) {
+		const struct vm_device *d = &vm->devs[i];
+		at = begin_section(&s, d->name, d->state_version);
+		int rc = d->save ? d->save(d->opaque, &s) : 0;
+		if (rc) {
+			free(s.buf);
+			return fail(err, errlen, rc, "cannot save device '%s': %s", d->name, strerror(-rc));
+		}
+		end_section(&s, at);
+	}
+	at = begin_section(&s, "ram", RAM_VERSION);
+	int rc = put_ram(vm, &s);
+	end_section(&s, at);
+	vm_state_put_u8(&s, TAG_END);
+	if (rc || s.bad) {
+		free(s.buf);
+		return fail(err, errlen, -ENOMEM, "cannot save the VM state: %s", strerror(ENOMEM));
+	}
+	if (!s.bad)
+		vm_state_put_u32(&s, (uint32_t)crc32_z(0, s.buf, s.len)); /* every byte before the CRC */
+	if (s.bad) {
+		free(s.buf);
+		return fail(err, errlen, -ENOMEM, "cannot save the VM state: %s", strerror(ENOMEM));
+	}
+	*out = s.buf;
+	*len = s.len;
+	return 0;
+}
+
+/* ---- loading: check everything, then apply ---- */
+
+struct section {
+	const uint8_t *p;
+	size_t n;
+	unsigned version;
+	bool seen;
+};
+
+static int corrupt(char *err, size_t errlen, const char *what)
+{
+	return fail(err, errlen, -EINVAL, "VM state is corrupt (%s)", what);
+}
+
+static int check_ram(const struct vm_virt *vm, const struct section *sec, char *err, size_t errlen)
+{
+	struct vm_state s;
+	uint64_t pages = vm->bus.ram_size / PAGE;
+	reader(&s, sec->p, sec->n);
+	for (;;) {
+		uint64_t first = vm_state_get_u64(&s);
+		uint32_t n = vm_state_get_u32(&s);
+		if (s.bad)
+			break;
+		if (n == 0)
+			return vm_state_done(&s) ? 0 : corrupt(err, errlen, "data after the end of RAM");
+		uint8_t enc = vm_state_get_u8(&s);
+		uint32_t dlen = vm_state_get_u32(&s);
+		const uint8_t *d = take(&s, dlen);
+		if (!d || first >= pages || n > pages - first)
+			return corrupt(err, errlen, "RAM record out of range");
+		if ((enc == ENC_RAW && dlen != (uint64_t)n * PAGE) ||
+		    (enc == ENC_ZSTD && ZSTD_getFrameContentSize(d, dlen) != (uint64_t)n * PAGE) || enc > ENC_ZSTD)
+			return corrupt(err, errlen, "bad RAM record");
+	}
+	return corrupt(err, errlen, "truncated RAM section");
+}
+
+/* Zeroes the pages no record wrote that may hold data, giving them back to the host. */
+static void zero_rest(struct vm_bus *bus, const uint8_t *touched, const uint8_t *written)
+{
+	uint64_t pages = bus->ram_size / PAGE;
+	for (uint64_t p = 0; p < pages;) {
+		if (written[p] || !touched[p]) {
+			p++;
+			continue;
+		}
+		uint64_t n = 1;
+		while (p + n < pages && !written[p + n] && touched[p + n])
+			n++;
+		uint8_t *at = bus->ram + p * PAGE;
+		if (n < 16 || madvise(at, n * PAGE, MADV_DONTNEED)) /* a few pages: cheaper to clear */
+			memset(at, 0, n * PAGE);
+		p += n;
+	}
+}
+
+/* Only after check_ram: writes every record and zeroes the rest of RAM. Pages the stream
+ * rewrites are not dropped first: faulting them in again would cost more than the copy. */
+static int apply_ram(struct vm_virt *vm, const struct section *sec, char *err, size_t errlen)
+{
+	struct vm_state s;
+	uint64_t pages = vm->bus.ram_size / PAGE;
+	uint8_t *touched = touched_pages(&vm->bus), *written = calloc(pages, 1);
+	ZSTD_DCtx *dc = ZSTD_createDCtx();
+	if (!dc || !written) {
+		ZSTD_freeDCtx(dc);
+		free(touched);
+		free(written);
+		return fail(err, errlen, -ENOMEM, "cannot load RAM: %s", strerror(ENOMEM));
+	}
+	if (!touched)
+		vm_bus_clear_ram(&vm->bus);
+	reader(&s, sec->p, sec->n);
+	int rc = 0;
+	for (;;) {
+		uint64_t first = vm_state_get_u64(&s);
+		uint32_t n = vm_state_get_u32(&s);
+		if (n == 0 || s.bad)
+			break;
+		uint8_t enc = vm_state_get_u8(&s);
+		uint32_t dlen = vm_state_get_u32(&s);
+		const uint8_t *d = take(&s, dlen);
+		uint8_t *dst = vm->bus.ram + first * PAGE;
+		memset(written + first, 1, n);
+		if (enc == ENC_RAW) {
+			memcpy(dst, d, dlen);
+		} else if (ZSTD_decompressDCtx(dc, dst, (size_t)n * PAGE, d, dlen) != (size_t)n * PAGE) {
+			rc = corrupt(err, errlen, "RAM data does not decompress");
+			break;
+		}
+	}
+	if (touched)
+		zero_rest(&vm->bus, touched, written);
+	ZSTD_freeDCtx(dc);
+	free(touched);
+	free(written);
+	return rc;
+}
+
+/* Which section a name is, and the newest version of it this build reads; -1: unknown. */
+static int section_index(const struct vm_virt *vm, const char *name, unsigned *max)
+{
+	static const struct { const char *name; unsigned version; } fixed[] = {
+		[SEC_CPU] = { "cpu0", CPU_VERSION },
+		[SEC_CLOCK] = { "clock", CLOCK_VERSION },
+		[SEC_RAM] = { "ram", RAM_VERSION },
+	};
+	for (int i = 0; i < SEC_DEV; i++)
+		if (!strcmp(name, fixed[i].name)) {
+			*max = fixed[i].version;
+			return i;
+		}
+	for (int i = 0; i < vm->ndevs; i++)
+		if (!strcmp(name, vm->devs[i].name)) {
+			*max = vm->devs[i].state_version;
+			return SEC_DEV + i;
+		}
+	return -1;
+}
+
+static const char *section_name(const struct vm_virt *vm, int idx)
+{
+	static const char *const fixed[] = { "cpu0", "clock", "ram" };
+	return idx < SEC_DEV ? fixed[idx] : vm->devs[idx - SEC_DEV].name;
+}
+
+static int read_sections(const struct vm_virt *vm, struct vm_state *s, struct section *sec, char *err,
+			 size_t errlen)
+{
+	char name[64];
+	for (;;) {
+		uint8_t tag = vm_state_get_u8(s);
+		if (tag == TAG_END && !s->bad)
+			break;
+		if (tag != TAG_SECTION || s->bad)
+			return corrupt(err, errlen, "bad section framing");
+		get_str(s, name, sizeof(name));
+		unsigned version = vm_state_get_u32(s), max = 0;
+		uint32_t n = vm_state_get_u32(s);
+		const uint8_t *p = take(s, n);
+		if (!p)
+			return corrupt(err, errlen, "truncated section");
+		int idx = section_index(vm, name, &max);
+		if (idx < 0)
+			return fail(err, errlen, -EINVAL, "VM state has a section '%s' that this machine has no device for", name);
+		if (sec[idx].seen)
+			return corrupt(err, errlen, "a section appears twice");
+		if (version > max)
+			return fail(err, errlen, -EINVAL,
+				    "VM state section '%s' is version %u, newer than this strata-vm reads (%u)", name,
+				    version, max);
+		sec[idx] = (struct section){ p, n, version, true };
+	}
+	for (int i = 0; i < SEC_DEV + vm->ndevs; i++)
+		if (!sec[i].seen)
+			return fail(err, errlen, -EINVAL, "VM state has no section for '%s'", section_name(vm, i));
+	return 0;
+}
+
+/* Everything that can be checked without changing the machine. */
+static int check_stream(const struct vm_virt *vm, const uint8_t *buf, size_t len, struct section *sec, char *err,
+			size_t errlen)
+{
+	struct vm_state s;
+	if (len < 16 + 5 || memcmp(buf, VM_STATE_MAGIC, 8))
+		return fail(err, errlen, -EINVAL, "not a strata-vm VM state");
+	reader(&s, buf + 8, len - 8);
+	uint32_t format = vm_state_get_u32(&s);
+	if (format > VM_STATE_FORMAT)
+		return fail(err, errlen, -EINVAL, "VM state format version %u is newer than this strata-vm reads (%u)",
+			    format, VM_STATE_FORMAT);
+	if (format == 0)
+		return corrupt(err, errlen, "format version 0");
+	uint32_t crc = (uint32_t)(buf[len - 4] | buf[len - 3] << 8 | buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24);
+	if (crc32_z(0, buf, len - 4) != crc)
+		return corrupt(err, errlen, "checksum mismatch");
+	reader(&s, buf + 12, len - 16);
+	uint32_t hlen = vm_state_get_u32(&s);
+	struct vm_state h;
+	const uint8_t *hp = take(&s, hlen);
+	if (!hp)
+		return corrupt(err, errlen, "truncated header");
+	reader(&h, hp, hlen);
+	int rc = check_fingerprint(vm, &h, err, errlen);
+	if (rc)
+		return rc;
+	if (!vm_state_done(&h))
+		return corrupt(err, errlen, "header length");
+	if ((rc = read_sections(vm, &s, sec, err, errlen)))
+		return rc;
+	if (!vm_state_done(&s))
+		return corrupt(err, errlen, "data after the end");
+	return check_ram(vm, &sec[SEC_RAM], err, errlen);
+}
+
+/* Applies every section but RAM; on a rejected section the caller puts the board back. */
+static int apply_sections(struct vm_virt *vm, const struct section *sec, char *err, size_t errlen)
+{
+	struct vm_state s;
+	int rc = rv_cpu_load(&vm->cpu, sec[SEC_CPU].p, sec[SEC_CPU].n, sec[SEC_CPU].version);
+	if (rc)
+		return fail(err, errlen, rc, "VM state section 'cpu0' is invalid");
+	reader(&s, sec[SEC_CLOCK].p, sec[SEC_CLOCK].n);
+	uint64_t mtime = vm_state_get_u64(&s);
+	if (!vm_state_done(&s))
+		return fail(err, errlen, -EINVAL, "VM state section 'clock' is invalid");
+	vm_clock_set(&vm->clock, mtime);
+	for (int i = 0; i < vm->ndevs; i++) {
+		const struct vm_device *d = &vm->devs[i];
+		const struct section *x = &sec[SEC_DEV + i];
+		reader(&s, x->p, x->n);
+		rc = d->load ? d->load(d->opaque, &s, x->version) : 0;
+		if (!rc && !vm_state_done(&s))
+			rc = -EINVAL;
+		if (rc)
+			return fail(err, errlen, rc, "VM state section '%s' is invalid", d->name);
+	}
+	return 0;
+}
+
+/* Checks the stream and applies every section but RAM; with `keep` false (or on an error)
+ * the board is put back exactly as it was. */
+static int try_sections(struct vm_virt *vm, const uint8_t *buf, size_t len, struct section *sec, bool keep,
+			char *err, size_t errlen)
+{
+	int rc = check_stream(vm, buf, len, sec, err, errlen);
+	if (rc)
+		return rc;
+	struct vm_virt *backup = malloc(sizeof(*backup));
+	if (!backup)
+		return fail(err, errlen, -ENOMEM, "cannot load the VM state: %s", strerror(ENOMEM));
+	memcpy(backup, vm, sizeof(*vm));
+	rc = apply_sections(vm, sec, err, errlen);
+	if (rc || !keep)
+		memcpy(vm, backup, sizeof(*vm)); /* devices and CPU exactly as before */
+	free(backup);
+	return rc;
+}
+
+int vm_state_check(struct vm_virt *vm, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct section sec[SEC_DEV + VM_VIRT_MAX_DEVICES] = { 0 };
+	return try_sections(vm, buf, len, sec, false, err, errlen);
+}
+
+int vm_state_load(struct vm_virt *vm, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct section sec[SEC_DEV + VM_VIRT_MAX_DEVICES] = { 0 };
+	int rc = try_sections(vm, buf, len, sec, true, err, errlen);
+	if (rc)
+		return rc;
+	rc = apply_ram(vm, &sec[SEC_RAM], err, errlen);
+	rv_cpu_flush_code(&vm->cpu);
+	rv_tlb_flush(&vm->cpu);
+	return rc;
+}
