@@ -43,5 +43,5 @@ TEST_DEPS += $(BUILD)/tests/vm/powerbutton
 # savevm driven in-process: the emulator's objects without main.o (tests/vm/test_savevm.c),
 # run by tests/vm/savevm.sh on the guest tests/riscv/savevm/counter.c
 $(BUILD)/tests/vm/test_savevm: $(BUILD)/tests/vm/test_savevm.o $(VM_TEST_OBJS) $(LIBBC)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 TEST_DEPS += $(BUILD)/tests/vm/test_savevm $(BUILD)/riscv/savevm/counter.elf
