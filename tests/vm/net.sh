@@ -174,6 +174,6 @@ r = os.times()
 print("%.3f" % (r.children_user + r.children_system - r0.children_user - r0.children_system))
 EOF
 )
-check "idle guest with a user network: ${cpu}s host CPU in 2 s of wfi (< 0.3)" \
-	"python3 -c 'import sys; sys.exit(0 if float(\"$cpu\") < 0.3 else 1)'"
+check "idle guest with a user network: ${cpu}s host CPU in 2 s of wfi (< 0.6; busy polling would cost ~2 s)" \
+	"python3 -c 'import sys; sys.exit(0 if float(\"$cpu\") < 0.6 else 1)'"
 exit 0
