@@ -4,7 +4,8 @@
 # interrupt; a Linux guest given as GUEST_DIR (tests/guest's cache directory) boots and sits
 # at its shell for SECONDS instead. Prints CPU ms of each emulator and the ratio
 # strata-vm / QEMU (lower is better). Not part of `make check`.
-# usage: bench/idle.sh            (bare-metal, 2 s of wfi)
+# usage: bench/idle.sh [GUEST_DIR [SECONDS]]   (default: bare-metal, 2 s of wfi; with the test
+#        guest's directory (tests/guest/build.sh prints it) also Linux idle at its shell, 20 s)
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/rel}
@@ -22,3 +23,10 @@ cpu_ms() { # command... -> user+sys ms of the command
 q=$(cpu_ms qemu-system-riscv64)
 s=$(cpu_ms "$VM")
 echo "idle guest (2 s in wfi): host CPU  QEMU ${q} ms  strata-vm ${s} ms  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", q ? s / q : 0 }')"
+
+if [ $# -gt 0 ]; then
+	secs=${2:-20}
+	q=$(python3 bench/idle_linux.py qemu-system-riscv64 "$1" "$OUT" "$secs")
+	s=$(python3 bench/idle_linux.py "$VM" "$1" "$OUT" "$secs")
+	echo "idle Linux at its shell (${secs} s): host CPU  QEMU ${q%% *} ms  strata-vm ${s%% *} ms  ratio $(awk -v s="${s%% *}" -v q="${q%% *}" 'BEGIN { printf "%.2f", q ? s / q : 0 }')"
+fi
