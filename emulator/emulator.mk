@@ -6,8 +6,10 @@ ifeq ($(wildcard emulator/cpu/fpu.c),)
 $(VM_OBJS): ALL_CFLAGS += -DRV_NO_FPU
 endif
 
-# libraries only the emulator links (the engine never does)
-VM_LIBS :=
+# libraries only the emulator links (the engine never does): libslirp for -netdev user. Its
+# .pc requires glib-2.0's, which only the library itself needs: without glib's -dev files the
+# plain name is used (the header is included as <slirp/libslirp.h>, no -I needed)
+VM_LIBS := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
 
 # virtio-blk disks are libblockcore images
 $(BUILD)/strata-vm: $(VM_OBJS) $(LIBBC)
@@ -41,5 +43,5 @@ TEST_DEPS += $(BUILD)/tests/vm/powerbutton
 # savevm driven in-process: the emulator's objects without main.o (tests/vm/test_savevm.c),
 # run by tests/vm/savevm.sh on the guest tests/riscv/savevm/counter.c
 $(BUILD)/tests/vm/test_savevm: $(BUILD)/tests/vm/test_savevm.o $(VM_TEST_OBJS) $(LIBBC)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 TEST_DEPS += $(BUILD)/tests/vm/test_savevm $(BUILD)/riscv/savevm/counter.elf

@@ -6,6 +6,8 @@
 #include "emulator/host/loop.h"
 #include "emulator/machine/savevm.h"
 #include "emulator/monitor/monitor.h"
+#include "emulator/net/net.h"
+#include "emulator/nics.h"
 #include "emulator/options.h"
 #include "emulator/trace.h"
 #include "bc.h"
@@ -247,12 +249,13 @@ int main(int argc, char **argv)
 	static struct vm_virt vm; /* large (TLBs): keep it off the stack */
 	char err[256];
 	struct vm_loop *loop = vm_loop_new();
-	if (!loop) {
+	struct vm_net *net = loop ? vm_net_new(loop) : NULL;
+	if (!loop || !net) {
 		fprintf(stderr, "%s: cannot create the event loop\n", o.prog);
 		goto out;
 	}
 	o.con.exit_directly = o.gdb_spec != NULL; /* the GDB stub runs its own loop */
-	if (attach_drives(&o) || vm_console_setup(&o.con, loop, &o.cfg.serial))
+	if (attach_drives(&o) || vm_console_setup(&o.con, loop, &o.cfg.serial) || vm_nics_setup(&o, net))
 		goto out;
 	list_drives(&o);
 	int crc = vm_virt_create(&vm, &o.cfg, loop, err, sizeof(err));
@@ -284,6 +287,7 @@ out:
 			fprintf(stderr, "%s: -drive %s: flush failed at exit\n", o.prog, o.drives[i].spec);
 		vm_drive_free(&o.drives[i]);
 	}
+	vm_net_free(net); /* before the loop: slirp's timers live there */
 	vm_loop_free(loop);
 	return code;
 }

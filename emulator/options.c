@@ -61,6 +61,10 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-append CMDLINE    kernel command line\n"
 	       "-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on][,discard=unmap]\n"
 	       "-device virtio-blk-device,drive=ID\n"
+	       "-netdev user,id=ID[,net=ADDR[/MASK]][,host=][,dhcpstart=][,dns=][,hostname=][,domainname=]\n"
+	       "        [,restrict=on|off][,ipv4=on|off][,ipv6=on|off][,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT]\n"
+	       "-device virtio-net-device,netdev=ID[,mac=MAC][,mrg_rxbuf=on|off]\n"
+	       "-nic user[,model=virtio-net-device][,mac=MAC][,user options], -net nic[,macaddr=MAC] -net user[,...]\n"
 	       "-global virtio-mmio.force-legacy=on|off\n"
 	       "-snapshot          write to temporary files instead of disk image files\n"
 	       "-loadvm NAME       start from the snapshot NAME (savevm)\n"
@@ -251,12 +255,31 @@ static int opt_drive(struct vm_options *o, const char *opt, const char *arg)
 }
 
 /* -device virtio-blk-device,drive=ID (the only -device for now) */
+/* ---- networking: -netdev, -nic, -net and -device virtio-net-device (emulator/nics.c) ---- */
+static int opt_netdev(struct vm_options *o, const char *opt, const char *arg)
+{
+	if (o->nnetdevs == VM_MAX_NETDEVS)
+		return fail(o, opt, arg, "too many -netdev options");
+	o->netdevs[o->nnetdevs++] = arg;
+	return 0;
+}
+
+static int opt_nic(struct vm_options *o, const char *opt, const char *arg)
+{
+	if (o->nnic_specs == (int)(sizeof(o->nic_specs) / sizeof(o->nic_specs[0])))
+		return fail(o, opt, arg, "too many network options");
+	o->nic_specs[o->nnic_specs++] = (struct vm_nic_spec){ opt, arg, o->norder };
+	return 0;
+}
+
 static int opt_device(struct vm_options *o, const char *opt, const char *arg)
 {
 	static const char prefix[] = "virtio-blk-device,";
+	if (!strncmp(arg, "virtio-net-device", 17) && (arg[17] == ',' || !arg[17]))
+		return opt_nic(o, opt, arg);
 	const char *d = strncmp(arg, prefix, sizeof(prefix) - 1) ? NULL : strstr(arg, "drive=");
 	if (!d || o->ndevs == VM_MAX_DRIVES)
-		return fail(o, opt, arg, "only virtio-blk-device,drive=ID is supported");
+		return fail(o, opt, arg, "only virtio-blk-device,drive=ID and virtio-net-device are supported");
 	o->blk_devs[o->ndevs++] = d + 6;
 	o->order[o->norder++] = -o->ndevs;
 	return 0;
@@ -354,6 +377,8 @@ static const struct opt options[] = {
 	{ "-no-shutdown", false, opt_flag },   { "-pidfile", true, opt_string },
 	{ "-daemonize", false, opt_flag },     { "-nodefaults", false, opt_flag },
 	{ "-no-user-config", false, opt_flag }, { "--stats", false, opt_flag },
+	{ "-netdev", true, opt_netdev },       { "-nic", true, opt_nic },
+	{ "-net", true, opt_nic },
 };
 
 int vm_options_parse(struct vm_options *o, int argc, char **argv)

@@ -8,6 +8,7 @@
 #include "emulator/machine/virt.h"
 
 #define VM_MAX_DRIVES 16
+#define VM_MAX_NETDEVS 8
 
 struct vm_options {
 	struct vm_virt_config cfg;
@@ -28,6 +29,15 @@ struct vm_options {
 	bool snapshot_all;
 	/* -nographic -display -serial -chardev -monitor -mon -qmp, in command-line order */
 	struct vm_console_opts con;
+	/* networking, kept as given for emulator/nics.c: -netdev specs, then every NIC-making
+	 * option (-device virtio-net-device, -nic, -net) in command-line order */
+	const char *netdevs[VM_MAX_NETDEVS];
+	int nnetdevs;
+	struct vm_nic_spec {
+		const char *opt, *spec;
+		int after_disks; /* -device: disks given before it (the slots follow this order) */
+	} nic_specs[2 * VM_MAX_NETDEVS];
+	int nnic_specs;
 };
 
 /* Parses argv. Returns 0 to go on, 1 when done (help/version printed: exit 0), or -1 after

@@ -114,6 +114,12 @@ void vm_virtq_process(struct vm_virtio_mmio *t, unsigned q);
  * empty, or the device is broken; a malformed ring or chain breaks the device (NULL too).
  * The chain stays the device's until vm_virtq_push; take one at a time. */
 struct vm_virtq_chain *vm_virtq_pop(struct vm_virtio_mmio *t, unsigned q);
+/* Device-initiated: whether the available chains of queue q, taken in order, offer at least
+ * `bytes` device-writable bytes (a receive path asks before it pops: a frame is never cut for
+ * want of buffers the driver will post later). Nothing is consumed; a malformed chain counts
+ * as no room (vm_virtq_pop breaks the device on it). Uses the scratch chain: not while a
+ * popped chain is held. */
+bool vm_virtq_has_room(struct vm_virtio_mmio *t, unsigned q, uint64_t bytes);
 /* Returns a popped chain to the driver as used (chain->written bytes) and interrupts unless
  * the driver set VRING_AVAIL_F_NO_INTERRUPT. */
 void vm_virtq_push(struct vm_virtio_mmio *t, unsigned q, struct vm_virtq_chain *chain);

@@ -224,3 +224,19 @@ void vm_virtq_push(struct vm_virtio_mmio *t, unsigned qi, struct vm_virtq_chain 
 	publish(t, &r, c);
 	interrupt(t, &r);
 }
+
+bool vm_virtq_has_room(struct vm_virtio_mmio *t, unsigned qi, uint64_t bytes)
+{
+	struct ring r;
+	if (t->broken || !t->dev || qi >= t->dev->nqueues || !(t->status & VM_VIRTIO_STATUS_DRIVER_OK))
+		return false;
+	if (ring_map(t, qi, &r) <= 0)
+		return false;
+	/* takes chains as vm_virtq_pop would, then gives them all back */
+	uint16_t saved = r.q->last_avail;
+	uint64_t room = 0;
+	while (room < bytes && take(t, &r, &t->chain) > 0)
+		room += t->chain.wr_len;
+	r.q->last_avail = saved;
+	return room >= bytes;
+}

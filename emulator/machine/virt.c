@@ -286,34 +286,54 @@ static void press_power_button(void *opaque)
 	vm_virtio_input_key(&vm->power_button, &vm->virtio[vm->power_button_slot], VM_INPUT_KEY_POWER);
 }
 
-/* Eight virtio-mmio slots; disk k sits in slot 7 - k (QEMU fills them from the top), the power
- * button in slot 0, the one disks reach last. Listed from the highest slot down, as QEMU's
- * device tree lists them. */
+/* What sits in virtio-mmio slot i: disks and NICs take the slots from the top in command-line
+ * order (QEMU fills them so, in -device creation order), the power button slot 0 if left. */
+static const struct vm_virtio_dev *slot_device(struct vm_virt *vm, const struct vm_virt_config *cfg, int i,
+					       int *rc)
+{
+	int k = VM_VIRT_VIRTIO_SLOTS - 1 - i, disk = 0, nic = 0;
+	*rc = 0;
+	for (int pos = 0; pos < cfg->ndisks + cfg->nnics; pos++) {
+		bool is_nic = nic < cfg->nnics && cfg->nics[nic].after_disks <= disk;
+		if (pos == k && is_nic) {
+			const struct vm_virt_nic *n = &cfg->nics[nic];
+			*rc = vm_virtio_net_init(&vm->net[i], n->mac, n->mrg_rxbuf, n->netdev);
+			return *rc ? NULL : &vm->net[i].dev;
+		}
+		if (pos == k) {
+			const struct vm_virt_disk *d = &cfg->disks[disk];
+			*rc = vm_virtio_blk_init(&vm->blk[i], d->img, d->readonly, d->discard, d->writethrough);
+			return *rc ? NULL : &vm->blk[i].dev;
+		}
+		if (is_nic)
+			nic++;
+		else
+			disk++;
+	}
+	return i == vm->power_button_slot ? &vm->power_button.dev : NULL;
+}
+
+/* Eight virtio-mmio slots, listed from the highest slot down, as QEMU's device tree lists them. */
 static int add_virtio(struct vm_virt *vm, const struct vm_virt_config *cfg)
 {
 	int rc;
 	vm->power_button_slot = -1;
-	if (!cfg->no_power_button && cfg->ndisks < VM_VIRT_VIRTIO_SLOTS) {
+	if (!cfg->no_power_button && cfg->ndisks + cfg->nnics < VM_VIRT_VIRTIO_SLOTS) {
 		vm->power_button_slot = 0;
 		vm_virtio_input_init_power_button(&vm->power_button);
 		vm->powerdown_hook = press_power_button;
 		vm->powerdown_opaque = vm;
 	}
 	for (int i = VM_VIRT_VIRTIO_SLOTS - 1; i >= 0; i--) {
-		int k = VM_VIRT_VIRTIO_SLOTS - 1 - i;
-		const struct vm_virtio_dev *dev = NULL;
 		uint64_t base = VM_VIRT_VIRTIO_BASE + 0x1000ull * (unsigned)i;
-		if (k < cfg->ndisks) {
-			const struct vm_virt_disk *d = &cfg->disks[k];
-			if ((rc = vm_virtio_blk_init(&vm->blk[i], d->img, d->readonly, d->discard, d->writethrough)))
-				return rc;
-			dev = &vm->blk[i].dev;
-		} else if (i == vm->power_button_slot) {
-			dev = &vm->power_button.dev;
-		}
+		const struct vm_virtio_dev *dev = slot_device(vm, cfg, i, &rc);
+		if (rc)
+			return rc;
 		rc = vm_virtio_mmio_init(&vm->virtio[i], &vm->bus, base, !cfg->virtio_modern, dev);
 		if (rc)
 			return rc;
+		if (dev && dev == &vm->net[i].dev)
+			vm_virtio_net_plug(&vm->net[i], &vm->virtio[i]);
 		vm->virtio[i].dma_written = dma_written;
 		vm->virtio[i].dma_opaque = &vm->cpu;
 		struct vm_device d = { .type = "virtio-mmio", .base = base, .size = 0x1000, .irq = (unsigned)i + 1,
@@ -391,8 +411,10 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, struct 
 out_cpu:
 	rv_cpu_destroy(&vm->cpu);
 out_bus:
-	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++)
+	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++) {
 		vm_virtio_blk_destroy(&vm->blk[i]);
+		vm_virtio_net_destroy(&vm->net[i]);
+	}
 	vm_bus_destroy(&vm->bus);
 	return rc;
 }
@@ -400,8 +422,10 @@ out_bus:
 void vm_virt_destroy(struct vm_virt *vm)
 {
 	rv_cpu_destroy(&vm->cpu);
-	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++)
+	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++) {
 		vm_virtio_blk_destroy(&vm->blk[i]);
+		vm_virtio_net_destroy(&vm->net[i]);
+	}
 	vm_bus_destroy(&vm->bus);
 }
 

@@ -18,6 +18,7 @@
 #include "emulator/devices/virtio_blk.h"
 #include "emulator/devices/virtio_input.h"
 #include "emulator/devices/virtio_mmio.h"
+#include "emulator/devices/virtio_net.h"
 
 #include <stdio.h>
 
@@ -41,6 +42,15 @@ struct vm_virt_disk {
 	bool readonly, discard, writethrough;
 };
 
+/* A virtio-net NIC on a netdev (NULL: no peer). `after_disks`: how many disks were attached
+ * before it on the command line; the slots follow that order, as QEMU's -device order. */
+struct vm_virt_nic {
+	struct vm_netdev *netdev;
+	uint8_t mac[6];
+	bool mrg_rxbuf;
+	int after_disks;
+};
+
 /* A -drive image as savevm sees it (QEMU's block backends): name = the drive id, or
  * "virtioN" for an if=virtio drive without one. */
 struct vm_virt_drive {
@@ -59,6 +69,8 @@ struct vm_virt_config {
 	/* virtio-blk disks in command-line order; as on QEMU the first takes the highest slot */
 	struct vm_virt_disk disks[VM_VIRT_VIRTIO_SLOTS];
 	int ndisks;
+	struct vm_virt_nic nics[VM_VIRT_VIRTIO_SLOTS];
+	int nnics;
 	bool virtio_modern; /* -global virtio-mmio.force-legacy=false: version 2 transports */
 	const char *dumpdtb; /* -M virt,dumpdtb=FILE: write the device tree there and stop */
 	bool no_shutdown;    /* guest power-off stops the VM instead of ending the process */
@@ -99,6 +111,7 @@ struct vm_virt {
 	struct vm_htif htif;
 	struct vm_virtio_mmio virtio[VM_VIRT_VIRTIO_SLOTS];
 	struct vm_virtio_blk blk[VM_VIRT_VIRTIO_SLOTS];
+	struct vm_virtio_net net[VM_VIRT_VIRTIO_SLOTS];
 	struct vm_virtio_input power_button;
 	int power_button_slot; /* -1: none */
 	struct vm_device devs[VM_VIRT_MAX_DEVICES];

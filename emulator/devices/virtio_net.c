@@ -1,0 +1,185 @@
+/* virtio_net.c - virtio-net (virtio 1.1 section 5.1.6): every frame is preceded by a
+ * virtio_net_hdr, 12 bytes when the transport is modern or MRG_RXBUF was negotiated (its last
+ * field, num_buffers, says over how many receive buffers the frame is spread), 10 bytes on a
+ * legacy transport without it. No offloads are offered, so transmitted headers carry nothing
+ * the device must act on and received ones are zero but for num_buffers. */
+#include "emulator/devices/virtio_net.h"
+#include "emulator/net/net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RXQ 0
+#define TXQ 1
+#define HDR_MAX 12
+#define S_LINK_UP 1
+
+static unsigned hdr_len(const struct vm_virtio_mmio *t)
+{
+	bool mrg = t->driver_features >> VM_VIRTIO_NET_F_MRG_RXBUF & 1;
+	return !t->legacy || mrg ? 12 : 10;
+}
+
+static void set_status_field(struct vm_virtio_net *n)
+{
+	n->config[6] = n->link_up ? S_LINK_UP : 0;
+	n->config[7] = 0;
+}
+
+/* Room for the whole frame and its header in the posted buffers (counted over all of them,
+ * as QEMU counts), else the frame waits in the netdev's queue until the driver posts more. */
+static bool can_receive(void *opaque, size_t len)
+{
+	struct vm_virtio_net *n = opaque;
+	return n->link_up && vm_virtq_has_room(n->t, RXQ, hdr_len(n->t) + len);
+}
+
+/* Writes num_buffers into the header at the start of the first buffer of a frame, whose
+ * segments were saved in `hs` (the scratch chain has moved on since). */
+static void put_num_buffers(struct vm_virtio_mmio *t, const struct vm_virtq_seg *hs, unsigned nhs, uint16_t nb)
+{
+	uint8_t v[2] = { (uint8_t)nb, (uint8_t)(nb >> 8) };
+	unsigned off = 10, i = 0;
+	for (unsigned s = 0; s < nhs && i < 2; s++) {
+		if (off >= hs[s].len) {
+			off -= hs[s].len;
+			continue;
+		}
+		for (; off < hs[s].len && i < 2; off++, i++) {
+			if (t->dma_written)
+				t->dma_written(t->dma_opaque, hs[s].pa + off, 1);
+			hs[s].host[off] = v[i];
+		}
+		off = 0;
+	}
+}
+
+/* One frame into as many receive buffers as it needs (one without MRG_RXBUF: the rest of a
+ * frame that does not fit is cut off, as the driver promised buffers big enough). */
+static void receive(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct vm_virtio_net *n = opaque;
+	struct vm_virtio_mmio *t = n->t;
+	bool mrg = t->driver_features >> VM_VIRTIO_NET_F_MRG_RXBUF & 1;
+	unsigned hl = hdr_len(t);
+	struct vm_virtq_seg hs[HDR_MAX];
+	unsigned nhs = 0;
+	uint16_t nbuf = 0;
+	size_t done = 0;
+	struct vm_virtq_chain *c;
+	while ((nbuf == 0 || (mrg && done < len)) && (c = vm_virtq_pop(t, RXQ))) {
+		uint64_t room = c->wr_len, off = 0;
+		if (nbuf == 0) {
+			uint8_t hdr[HDR_MAX] = { 0 };
+			hdr[10] = 1; /* num_buffers, fixed below when the frame spans more */
+			if (room < hl || vm_virtq_write(t, c, 0, hdr, hl)) {
+				vm_virtio_mmio_fail(t); /* a receive buffer must hold the header (5.1.6.3.1) */
+				return;
+			}
+			off = hl;
+			for (unsigned s = c->nrd; s < c->nrd + c->nwr && nhs < HDR_MAX; s++)
+				hs[nhs++] = c->seg[s];
+		}
+		uint64_t chunk = len - done < room - off ? len - done : room - off;
+		vm_virtq_write(t, c, off, frame + done, chunk);
+		done += chunk;
+		c->written = (uint32_t)(off + chunk);
+		nbuf++;
+		vm_virtq_push(t, RXQ, c);
+	}
+	if (nbuf == 0) {
+		n->rx_dropped++;
+		return;
+	}
+	if (nbuf > 1 && hl == 12)
+		put_num_buffers(t, hs, nhs, nbuf);
+	n->rx_frames++;
+}
+
+/* Transmit: header, then the frame, in the readable part of one chain. */
+static int tx_request(void *opaque, struct vm_virtio_mmio *t, unsigned q, struct vm_virtq_chain *c)
+{
+	struct vm_virtio_net *n = opaque;
+	unsigned hl = hdr_len(t);
+	c->written = 0;
+	if (q != TXQ || c->rd_len < hl)
+		return -EINVAL; /* no header: the driver broke the protocol */
+	uint64_t len = c->rd_len - hl;
+	if (len == 0 || len > VM_NET_FRAME_MAX || !n->link_up)
+		return 0; /* nothing, too big for any wire, or the cable is out: dropped */
+	if (vm_virtq_read(c, hl, n->txbuf, len))
+		return -EINVAL;
+	n->tx_frames++;
+	if (n->nd)
+		vm_netdev_send(n->nd, n->txbuf, len);
+	return 0;
+}
+
+static void notify(void *opaque, struct vm_virtio_mmio *t, unsigned q)
+{
+	struct vm_virtio_net *n = opaque;
+	if (q != RXQ)
+		vm_virtq_process(t, q);
+	/* new receive buffers, or answers the back end gave while we transmitted */
+	if (n->nd)
+		vm_netdev_rx_ready(n->nd);
+}
+
+static void dev_reset(void *opaque)
+{
+	(void)opaque; /* frames queued in the netdev wait for the next driver */
+}
+
+int vm_virtio_net_init(struct vm_virtio_net *n, const uint8_t mac[6], bool mrg_rxbuf, struct vm_netdev *nd)
+{
+	memset(n, 0, sizeof(*n));
+	n->txbuf = malloc(VM_NET_FRAME_MAX);
+	if (!n->txbuf)
+		return -ENOMEM;
+	memcpy(n->mac, mac, 6);
+	memcpy(n->config, mac, 6);
+	n->link_up = true;
+	set_status_field(n);
+	n->nd = nd;
+	n->dev = (struct vm_virtio_dev){
+		.device_id = 1,
+		.features = 1ull << VM_VIRTIO_NET_F_MAC | 1ull << VM_VIRTIO_NET_F_STATUS |
+			    (mrg_rxbuf ? 1ull << VM_VIRTIO_NET_F_MRG_RXBUF : 0) | 1ull << VM_VIRTIO_F_INDIRECT_DESC,
+		.config = n->config,
+		.config_len = sizeof(n->config),
+		.nqueues = 2,
+		.request = tx_request,
+		.notify = notify,
+		.reset = dev_reset,
+		.opaque = n,
+	};
+	return 0;
+}
+
+void vm_virtio_net_plug(struct vm_virtio_net *n, struct vm_virtio_mmio *t)
+{
+	n->t = t;
+	if (n->nd) {
+		struct vm_net_nic nic = { can_receive, receive, n };
+		vm_netdev_attach(n->nd, &nic);
+	}
+}
+
+void vm_virtio_net_set_link(struct vm_virtio_net *n, bool up)
+{
+	if (n->link_up == up)
+		return;
+	n->link_up = up;
+	set_status_field(n);
+	if (n->t && vm_virtio_mmio_live(n->t))
+		n->t->isr |= 2; /* configuration change notification */
+	if (up && n->nd)
+		vm_netdev_rx_ready(n->nd);
+}
+
+void vm_virtio_net_destroy(struct vm_virtio_net *n)
+{
+	free(n->txbuf);
+	n->txbuf = NULL;
+}

@@ -1,0 +1,234 @@
+/* net.c - the netdev set of a machine and the frame path between a back end and its NIC:
+ * frames the NIC cannot take yet wait in a bounded FIFO (QEMU's net queues drop beyond a limit
+ * too; TCP inside the guest then retransmits). */
+#include "emulator/net/net.h"
+#include "emulator/net/opts.h"
+#include "emulator/net/user.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE_MAX_FRAMES 1024
+#define QUEUE_MAX_BYTES (4u << 20)
+
+struct frame {
+	struct frame *next;
+	size_t len;
+	uint8_t data[];
+};
+
+struct vm_netdev {
+	struct vm_netdev *next;
+	char id[64];
+	const struct vm_netdev_ops *ops;
+	void *be;
+	struct vm_net_nic nic;
+	bool attached;
+	struct frame *head, *tail;
+	unsigned nframes;
+	size_t nbytes;
+	bool draining;
+	bool sending; /* inside the back end's send: deliveries wait in the queue */
+};
+
+struct vm_net {
+	struct vm_loop *loop;
+	struct vm_netdev *list, *last;
+};
+
+struct vm_net *vm_net_new(struct vm_loop *loop)
+{
+	struct vm_net *n = calloc(1, sizeof(*n));
+	if (n)
+		n->loop = loop;
+	return n;
+}
+
+struct vm_loop *vm_net_loop(const struct vm_net *n)
+{
+	return n->loop;
+}
+
+static void queue_clear(struct vm_netdev *d)
+{
+	while (d->head) {
+		struct frame *f = d->head;
+		d->head = f->next;
+		free(f);
+	}
+	d->tail = NULL;
+	d->nframes = 0;
+	d->nbytes = 0;
+}
+
+void vm_net_free(struct vm_net *n)
+{
+	if (!n)
+		return;
+	while (n->list) {
+		struct vm_netdev *d = n->list;
+		n->list = d->next;
+		queue_clear(d);
+		d->ops->free(d->be);
+		free(d);
+	}
+	free(n);
+}
+
+struct vm_netdev *vm_net_find(struct vm_net *n, const char *id)
+{
+	for (struct vm_netdev *d = n->list; d; d = d->next)
+		if (!strcmp(d->id, id))
+			return d;
+	return NULL;
+}
+
+struct vm_netdev *vm_netdev_new(struct vm_net *n, const char *id, const struct vm_netdev_ops *ops, void *be)
+{
+	struct vm_netdev *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	d->ops = ops;
+	d->be = be;
+	if (n->last)
+		n->last->next = d;
+	else
+		n->list = d;
+	n->last = d;
+	return d;
+}
+
+/* QEMU's identifiers: letters, digits, '-', '.', '_', starting with a letter. */
+static bool id_ok(const char *id)
+{
+	if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z')))
+		return false;
+	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") == strlen(id) &&
+	       strlen(id) < 64;
+}
+
+int vm_net_add_opts(struct vm_net *n, struct vm_net_opts *o, const char *anon_id, char *err, size_t errlen)
+{
+	const char *type = vm_net_opts_get(o, "type"), *id = vm_net_opts_first(o, "id");
+	int rc = -EINVAL;
+	bool anon = !id && anon_id;
+	if (anon)
+		id = anon_id;
+	if (!type)
+		snprintf(err, errlen, "Parameter 'type' is missing");
+	else if (strcmp(type, "user"))
+		snprintf(err, errlen, "Parameter 'type' does not accept value '%s'", type);
+	else if (!id)
+		snprintf(err, errlen, "Parameter 'id' is missing");
+	else if (!anon && !id_ok(id))
+		snprintf(err, errlen, "Parameter 'id' expects an identifier\n"
+				      "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
+	else if (vm_net_find(n, id))
+		snprintf(err, errlen, "Duplicate ID '%s' for netdev", id);
+	else
+		rc = vm_net_user_new(n, id, o, err, errlen);
+	return rc;
+}
+
+int vm_net_add(struct vm_net *n, const char *spec, char *err, size_t errlen)
+{
+	struct vm_net_opts o;
+	int rc = vm_net_opts_parse(&o, spec, "type");
+	if (!rc)
+		rc = vm_net_add_opts(n, &o, NULL, err, errlen);
+	else
+		snprintf(err, errlen, "too many options");
+	vm_net_opts_free(&o);
+	return rc;
+}
+
+void vm_net_check_peers(struct vm_net *n, void (*warn)(void *opaque, const char *msg), void *opaque)
+{
+	char msg[128];
+	for (struct vm_netdev *d = n->list; d; d = d->next)
+		if (!d->attached) {
+			snprintf(msg, sizeof(msg), "netdev %s has no peer", d->id);
+			warn(opaque, msg);
+		}
+}
+
+const char *vm_netdev_id(const struct vm_netdev *d)
+{
+	return d->id;
+}
+
+bool vm_netdev_attached(const struct vm_netdev *d)
+{
+	return d->attached;
+}
+
+void vm_netdev_attach(struct vm_netdev *d, const struct vm_net_nic *nic)
+{
+	d->nic = *nic;
+	d->attached = true;
+}
+
+int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len)
+{
+	d->sending = true;
+	int rc = d->ops->send(d->be, frame, len);
+	d->sending = false;
+	return rc;
+}
+
+static void enqueue(struct vm_netdev *d, const uint8_t *frame, size_t len)
+{
+	if (d->nframes >= QUEUE_MAX_FRAMES || d->nbytes + len > QUEUE_MAX_BYTES)
+		return; /* dropped, as a full receive queue on a wire */
+	struct frame *f = malloc(sizeof(*f) + len);
+	if (!f)
+		return;
+	f->next = NULL;
+	f->len = len;
+	memcpy(f->data, frame, len);
+	if (d->tail)
+		d->tail->next = f;
+	else
+		d->head = f;
+	d->tail = f;
+	d->nframes++;
+	d->nbytes += len;
+}
+
+void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len)
+{
+	if (!d->attached)
+		return; /* no NIC: the frame goes nowhere */
+	/* order is kept: a new frame waits behind queued ones */
+	if (!d->head && !d->sending && d->nic.can_receive && d->nic.can_receive(d->nic.opaque, len)) {
+		d->nic.receive(d->nic.opaque, frame, len);
+		return;
+	}
+	enqueue(d, frame, len);
+}
+
+void vm_netdev_rx_ready(struct vm_netdev *d)
+{
+	if (!d->attached || !d->nic.can_receive || d->draining || d->sending)
+		return; /* receive() may hand back buffers and call us again: the outer loop goes on */
+	d->draining = true;
+	while (d->head && d->nic.can_receive(d->nic.opaque, d->head->len)) {
+		struct frame *f = d->head;
+		d->head = f->next;
+		if (!d->head)
+			d->tail = NULL;
+		d->nframes--;
+		d->nbytes -= f->len;
+		d->nic.receive(d->nic.opaque, f->data, f->len);
+		free(f);
+	}
+	d->draining = false;
+}
+
+unsigned vm_netdev_queued(const struct vm_netdev *d)
+{
+	return d->nframes;
+}

@@ -1,0 +1,75 @@
+/* net.h - network back ends ("netdevs", as QEMU's -netdev) and how a NIC front end plugs into one.
+ *
+ * A back end moves Ethernet frames (no FCS) between the host and one NIC. Towards the NIC the
+ * back end pushes: vm_netdev_deliver() hands the frame to the NIC at once when it can take it
+ * (nic.can_receive) and otherwise keeps it in a bounded queue; the NIC calls vm_netdev_rx_ready()
+ * when the guest gave it receive buffers, and the queue drains into them. Towards the host the
+ * NIC calls vm_netdev_send(); what the back end answers from inside that call (slirp replies
+ * to ARP and DHCP at once) is queued, never handed to the NIC re-entrantly, so the NIC calls
+ * vm_netdev_rx_ready() after its transmit pass. Everything runs on the host event loop's thread.
+ *
+ * A struct vm_net is the set of netdevs of one machine, by id; main.c creates them from
+ * -netdev/-nic/-net and the NICs find theirs by id. */
+#ifndef STRATA_EMULATOR_NET_NET_H
+#define STRATA_EMULATOR_NET_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm_loop;
+struct vm_net;
+struct vm_netdev;
+
+#define VM_NET_FRAME_MAX 65536 /* largest frame either side moves (an Ethernet frame is <= 1514) */
+
+/* The NIC side of a netdev. */
+struct vm_net_nic {
+	/* whether a frame of `len` bytes fits into the receive buffers the guest gave */
+	bool (*can_receive)(void *opaque, size_t len);
+	/* takes one frame; called only right after can_receive said yes */
+	void (*receive)(void *opaque, const uint8_t *frame, size_t len);
+	void *opaque;
+};
+
+/* A back end's operations (emulator/net/user.c: libslirp). */
+struct vm_netdev_ops {
+	const char *type;                                    /* "user" */
+	int (*send)(void *be, const uint8_t *frame, size_t len); /* from the NIC; 0 or -errno */
+	void (*free)(void *be);
+};
+
+/* ---- the set of netdevs ---- */
+struct vm_net *vm_net_new(struct vm_loop *loop);
+void vm_net_free(struct vm_net *n);
+/* Creates a netdev from a -netdev argument ("user,id=n0,hostfwd=..."). On error fills `err`
+ * with QEMU's words for it (without the "-netdev ARG: " prefix the caller adds). 0 or -errno. */
+int vm_net_add(struct vm_net *n, const char *spec, char *err, size_t errlen);
+/* The same from parsed options (emulator/net/opts.h) that may hold more (-nic's model=, mac=:
+ * the caller marks them used first); `anon_id` names it when there is no id=. */
+struct vm_net_opts;
+int vm_net_add_opts(struct vm_net *n, struct vm_net_opts *o, const char *anon_id, char *err, size_t errlen);
+struct vm_netdev *vm_net_find(struct vm_net *n, const char *id);
+/* Calls warn() with QEMU's "netdev ID has no peer" text for each netdev no NIC took. */
+void vm_net_check_peers(struct vm_net *n, void (*warn)(void *opaque, const char *msg), void *opaque);
+
+/* ---- one netdev ---- */
+const char *vm_netdev_id(const struct vm_netdev *d);
+bool vm_netdev_attached(const struct vm_netdev *d);
+/* A NIC takes the netdev (a NIC with null callbacks only claims it: frames wait in the queue). */
+void vm_netdev_attach(struct vm_netdev *d, const struct vm_net_nic *nic);
+/* NIC to host. 0 or -errno (the frame is dropped, as a wire would). */
+int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len);
+/* Back end to NIC: delivered now, queued while the NIC has no room, dropped when the queue is full. */
+void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len);
+/* The NIC got receive buffers: queued frames go in while they fit. */
+void vm_netdev_rx_ready(struct vm_netdev *d);
+/* Frames waiting in the queue (tests, monitor). */
+unsigned vm_netdev_queued(const struct vm_netdev *d);
+
+/* ---- for back ends (net-internal) ---- */
+/* Makes a netdev around back end `be` (owned: ops->free at vm_net_free). */
+struct vm_netdev *vm_netdev_new(struct vm_net *n, const char *id, const struct vm_netdev_ops *ops, void *be);
+struct vm_loop *vm_net_loop(const struct vm_net *n);
+
+#endif
