@@ -115,25 +115,21 @@ static void prompt(struct vm_mon *m)
  * line, erase to the end, then the cursor to its place. */
 static void rl_update(struct vm_mon *m)
 {
-	char buf[LINE_MAX_LEN * 4 + 32];
-	size_t n = 0;
+	struct vm_mon_text t = { 0 };
 	if (m->len != m->shown_len || memcmp(m->line, m->shown, (size_t)m->len)) {
 		for (int i = 0; i < m->shown_pos; i++)
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\033[D");
-		memcpy(buf + n, m->line, (size_t)m->len);
-		n += (size_t)m->len;
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\033[K");
+			vm_mon_printf(&t, "\033[D");
+		vm_mon_printf(&t, "%.*s\033[K", m->len, m->line);
 		memcpy(m->shown, m->line, (size_t)m->len);
 		m->shown_len = m->len;
 		m->shown_pos = m->len;
 	}
-	if (m->pos != m->shown_pos) {
-		int d = m->pos - m->shown_pos;
-		for (int i = 0; i < (d > 0 ? d : -d) && n + 4 < sizeof(buf); i++)
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, d > 0 ? "\033[C" : "\033[D");
-		m->shown_pos = m->pos;
-	}
-	out_raw(m, buf, n);
+	for (; m->shown_pos < m->pos; m->shown_pos++)
+		vm_mon_printf(&t, "\033[C");
+	for (; m->shown_pos > m->pos; m->shown_pos--)
+		vm_mon_printf(&t, "\033[D");
+	out_raw(m, t.buf, t.len);
+	vm_mon_text_free(&t);
 }
 
 static void hist_add(struct vm_mon *m, const char *line)
