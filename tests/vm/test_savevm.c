@@ -6,6 +6,9 @@
  *   test_savevm load IMAGE ELF NAME       a fresh board loads NAME and the guest goes on
  *   test_savevm drives A.qcow2 ELF B.qcow2 R.raw INFO_OUT   several drives (d0 = A on the
  *                                         virtio disk, d1 = B not attached, r0 = R raw)
+ *   test_savevm linux IMAGE KERNEL INITRD FIRMWARE CONSOLE   Linux (busybox shell as init,
+ *                                         a `sleep 1` loop): saved, loaded while running, loaded
+ *                                         on a fresh board; its timer must keep ticking
  *   test_savevm short IMAGE ELF NAME      a guest that counts to 300000 saved midway as NAME
  *   test_savevm bench IMAGE ELF RAM_MIB BLOB        savevm/loadvm times and VM-state size */
 #include "emulator/cpu/jit.h"
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define MBOX_PA 0x80800000ULL
@@ -26,6 +30,7 @@ enum { MB_MAGIC, MB_COUNT, MB_MTICKS, MB_STICKS, MB_WRITES, MB_ITERS = 7 };
 #define DISK_BYTES (128 * 512) /* the sectors the guest writes */
 
 static int failures;
+static double now_s(void);
 static struct vm_virt_drive drive;
 static FILE *devnull;
 
@@ -385,6 +390,138 @@ static int run_drives(struct bc_image *a, const char *elf, const char *bpath, co
 	return failures != 0;
 }
 
+/* ---- Linux ---- */
+
+struct linux_run {
+	const char *console;
+	int in[2];
+	struct vm_virt_config cfg;
+};
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	*len = 0;
+	if (f) {
+		buf = malloc(1 << 22);
+		*len = buf ? fread(buf, 1, (1 << 22) - 1, f) : 0;
+		if (buf)
+			buf[*len] = 0;
+		fclose(f);
+	}
+	return buf;
+}
+
+/* Occurrences of "tick " in the console output from byte `from`; *last_uptime gets the
+ * uptime printed by the last one. */
+static int ticks_since(const char *console, size_t from, double *last_uptime)
+{
+	size_t len;
+	char *buf = slurp(console, &len);
+	int n = 0;
+	for (char *p = buf && from < len ? buf + from : NULL; p && (p = strstr(p, "tick ")); p += 5) {
+		if (p[5] < '0' || p[5] > '9')
+			continue; /* the shell's echo of the command line */
+		n++;
+		if (last_uptime)
+			*last_uptime = strtod(p + 5, NULL);
+	}
+	free(buf);
+	return n;
+}
+
+static size_t console_len(const char *console)
+{
+	size_t len;
+	free(slurp(console, &len));
+	return len;
+}
+
+/* Runs the guest until `want` ticks appeared after `from` or `secs` of wall time passed. */
+static bool run_ticks(struct vm_virt *vm, const char *console, size_t from, int want, double secs)
+{
+	double t0 = now_s();
+	while (now_s() - t0 < secs) {
+		vm_virt_run(vm, 5000000);
+		if (ticks_since(console, from, NULL) >= want)
+			return true;
+	}
+	return false;
+}
+
+static int linux_board(struct vm_virt *vm, struct linux_run *L, struct bc_image *img)
+{
+	char err[512];
+	FILE *out = fopen(L->console, "w");
+	if (!out || pipe(L->in))
+		return -1;
+	L->cfg.console_out = out;
+	L->cfg.console_in = L->in[0];
+	L->cfg.disks[0] = (struct vm_virt_disk){ .img = img };
+	drive = (struct vm_virt_drive){ "d0", img, false };
+	if (vm_virt_create(vm, &L->cfg, NULL, err, sizeof(err))) {
+		fprintf(stderr, "board: %s\n", err);
+		return -1;
+	}
+	rv_jit_init(&vm->cpu, 16);
+	return 0;
+}
+
+static int run_linux(struct bc_image *img, const char *kernel, const char *initrd, const char *fw,
+		     const char *console)
+{
+	static struct vm_virt vm;
+	static const char loop[] = "/bin/busybox --install -s /bin; mount -t proc proc /proc; "
+				   "while :; do echo tick $(cut -d' ' -f1 /proc/uptime); sleep 1; done\n";
+	struct linux_run L = { .console = console };
+	char err[512] = "";
+	L.cfg = (struct vm_virt_config){ .ram_size = 256ULL << 20, .bios = fw, .kernel = kernel, .initrd = initrd,
+					 .append = "console=ttyS0 quiet rdinit=/bin/busybox sh", .ndisks = 1,
+					 .drives = &drive, .ndrives = 1, .no_power_button = true };
+	if (linux_board(&vm, &L, img))
+		return 1;
+	double t0 = now_s();
+	char *buf = NULL;
+	size_t len = 0;
+	while (now_s() - t0 < 180 && !(buf && strstr(buf, "# "))) {
+		vm_virt_run(&vm, 20000000);
+		free(buf);
+		buf = slurp(console, &len);
+	}
+	free(buf);
+	check(write(L.in[1], loop, sizeof(loop) - 1) == (ssize_t)sizeof(loop) - 1 && run_ticks(&vm, console, 0, 2, 60),
+	      "Linux: a shell's `sleep 1` loop ticks", NULL);
+	int rc = vm_savevm(&vm, "lx", err, sizeof(err));
+	size_t at_save = console_len(console);
+	double up_save = 0, up_before = 0, up_after = 0;
+	ticks_since(console, 0, &up_save);
+	check(rc == 0, "Linux: savevm of the running guest", err);
+	run_ticks(&vm, console, at_save, 3, 30);
+	ticks_since(console, 0, &up_before);
+	rc = vm_loadvm(&vm, "lx", err, sizeof(err));
+	size_t at_load = console_len(console);
+	check(rc == 0, "Linux: loadvm into the running guest", err);
+	check(run_ticks(&vm, console, at_load, 3, 30), "Linux: the timer keeps ticking after loadvm (3 more ticks)",
+	      NULL);
+	ticks_since(console, at_load, &up_after);
+	char why[160];
+	snprintf(why, sizeof(why), "uptime at save %.2f, before load %.2f, first ticks after %.2f", up_save, up_before,
+		 up_after);
+	check(up_after > up_save && up_after < up_before + 1, "Linux: guest time continues from the snapshot's", why);
+	vm_virt_destroy(&vm);
+	close(L.in[0]), close(L.in[1]);
+
+	/* as -loadvm: a fresh board */
+	if (linux_board(&vm, &L, img))
+		return 1;
+	rc = vm_loadvm(&vm, "lx", err, sizeof(err));
+	check(rc == 0 && run_ticks(&vm, console, 0, 3, 30), "Linux: a fresh board loads lx and the timer ticks", err);
+	vm_virt_destroy(&vm);
+	close(L.in[0]), close(L.in[1]);
+	return failures != 0;
+}
+
 /* For strata-vm -loadvm: the guest's own ending, printed after the load, is its output. */
 static int run_short(struct bc_image *img, const char *elf, const char *name)
 {
@@ -470,6 +607,8 @@ int main(int argc, char **argv)
 		rc = run_load(img, argv[3], argv[4]);
 	else if (!strcmp(argv[1], "drives") && argc == 7)
 		rc = run_drives(img, argv[3], argv[4], argv[5], argv[6]);
+	else if (!strcmp(argv[1], "linux") && argc == 7)
+		rc = run_linux(img, argv[3], argv[4], argv[5], argv[6]);
 	else if (!strcmp(argv[1], "short") && argc == 5)
 		rc = run_short(img, argv[3], argv[4]);
 	else if (!strcmp(argv[1], "bench") && argc == 6)
