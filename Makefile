@@ -71,8 +71,8 @@ $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/tests/unit/tap
 TESTS     += $(UNIT_BINS) $(sort $(wildcard tests/cli/*.sh))
 TEST_DEPS += $(UNIT_BINS)
 
--include fuzz/fuzz.mk
 -include emulator/emulator.mk
+-include fuzz/fuzz.mk
 -include tests/riscv/riscv.mk
 -include tests/riscv/fp/fp.mk
 -include tests/vm/vm.mk

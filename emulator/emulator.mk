@@ -6,9 +6,12 @@ ifeq ($(wildcard emulator/cpu/fpu.c),)
 $(VM_OBJS): ALL_CFLAGS += -DRV_NO_FPU
 endif
 
+# libraries only the emulator links (the engine never does)
+VM_LIBS :=
+
 # virtio-blk disks are libblockcore images
 $(BUILD)/strata-vm: $(VM_OBJS) $(LIBBC)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 BINS += $(BUILD)/strata-vm
 
 # strata-vm tests driven from the host side (consoles, monitor, savevm): tests/vm/*.sh
@@ -21,7 +24,7 @@ ifeq ($(wildcard emulator/cpu/fpu.c),)
 $(BUILD)/tests/vm/powerbutton.o: ALL_CFLAGS += -DRV_NO_FPU
 endif
 $(BUILD)/tests/vm/powerbutton: $(BUILD)/tests/vm/powerbutton.o $(VM_TEST_OBJS) $(LIBBC)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 TEST_DEPS += $(BUILD)/tests/vm/powerbutton
 
 # savevm driven in-process: the emulator's objects without main.o (tests/vm/test_savevm.c),

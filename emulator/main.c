@@ -85,33 +85,6 @@ static void list_drives(struct vm_options *o)
 	o->cfg.ndrives = o->ndrives;
 }
 
-/* Until the chardev back ends exist, the UART is on stdio and nothing else can be asked for. */
-static int check_consoles(const struct vm_options *o)
-{
-	const char *bad = NULL, *opt = NULL;
-	for (int i = 0; i < o->nserial && !bad; i++)
-		if (strcmp(o->serial[i], "stdio") && strcmp(o->serial[i], "mon:stdio"))
-			bad = o->serial[i], opt = "-serial";
-	for (int i = 0; i < o->nmonitor && !bad; i++)
-		if (strcmp(o->monitor[i], "none"))
-			bad = o->monitor[i], opt = "-monitor";
-	if (!bad && o->nchardev)
-		bad = o->chardev[0], opt = "-chardev";
-	if (!bad && o->nmon)
-		bad = o->mon[0], opt = "-mon";
-	if (!bad && o->nqmp)
-		bad = o->qmp[0], opt = "-qmp";
-	if (bad) {
-		fprintf(stderr, "%s: %s %s: not supported yet (the serial console is on stdio)\n", o->prog, opt, bad);
-		return -1;
-	}
-	if (o->daemonize && o->nographic) {
-		fprintf(stderr, "%s: -nographic cannot be used with -daemonize\n", o->prog);
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- -daemonize and -pidfile ---- */
 static int ready_fd = -1; /* -daemonize: the parent waits on this pipe for the set-up result */
 
@@ -254,8 +227,10 @@ int main(int argc, char **argv)
 	int prc = vm_options_parse(&o, argc, argv);
 	if (prc)
 		return prc > 0 ? 0 : 1;
-	if (check_consoles(&o))
+	if (o.daemonize && o.con.nographic) {
+		fprintf(stderr, "%s: -nographic cannot be used with -daemonize\n", o.prog);
 		return 1;
+	}
 	if (o.bios_default && !o.cfg.dumpdtb) {
 		o.cfg.bios = vm_default_bios();
 		if (!o.cfg.bios) {
@@ -264,8 +239,6 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	o.cfg.console_out = stdout;
-	o.cfg.console_in = isatty(STDIN_FILENO) || !o.gdb_spec ? STDIN_FILENO : -1;
 	if (o.daemonize && daemonize_start(o.prog))
 		return 1;
 
@@ -277,7 +250,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot create the event loop\n", o.prog);
 		goto out;
 	}
-	if (attach_drives(&o))
+	if (attach_drives(&o) || vm_console_setup(&o.con, loop, &o.cfg.serial))
 		goto out;
 	list_drives(&o);
 	int crc = vm_virt_create(&vm, &o.cfg, loop, err, sizeof(err));
@@ -285,6 +258,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", o.prog, err);
 		if (crc == -ECANCELED) /* dumpdtb done */
 			code = 0;
+		goto out;
+	}
+	if (vm_console_start(&o.con, &vm)) {
+		vm_virt_destroy(&vm);
 		goto out;
 	}
 	if (o.loadvm && vm_loadvm(&vm, o.loadvm, err, sizeof(err))) { /* savevm.h */
@@ -297,6 +274,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 out:
 	daemonize_done(false);
+	vm_console_close(); /* terminals back as they were */
 	/* images are flushed and closed whatever the guest did (snapshot overlays vanish) */
 	for (int i = 0; i < o.ndrives; i++) {
 		if (o.drives[i].img && vm_drive_close(&o.drives[i]) < 0)

@@ -88,7 +88,17 @@ static int opt_version(struct vm_options *o, const char *opt, const char *arg)
 	return 1;
 }
 
-/* -M virt[,dumpdtb=FILE][,accel=tcg] */
+/* A boolean property value as QEMU parses one: 1, 0, or -1 for anything else. */
+static int parse_bool(const char *v)
+{
+	static const char *const yes[] = { "on", "yes", "true", "y" }, *const no[] = { "off", "no", "false", "n" };
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(v, yes[i]) || !strcmp(v, no[i]))
+			return !strcmp(v, yes[i]);
+	return -1;
+}
+
+/* -M virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off] */
 static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 {
 	if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
@@ -104,11 +114,12 @@ static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 		} else if (!strncmp(p, "type=", 5) && !strcmp(p + 5, "virt")) {
 		} else if (!strncmp(p, "dumpdtb=", 8)) {
 			o->cfg.dumpdtb = arg + (p + 8 - copy); /* as QEMU: write the device tree and exit */
-		} else if (!strcmp(p, "powerbutton=on") || !strcmp(p, "powerbutton=off")) {
-			/* strata-vm's own: the virtio-input power button system_powerdown presses */
-			o->cfg.no_power_button = !strcmp(p, "powerbutton=off");
 		} else if (!strncmp(p, "powerbutton=", 12)) {
-			rc = fail(o, NULL, NULL, "Parameter 'powerbutton' expects 'on' or 'off'");
+			/* strata-vm's own: the virtio-input power button system_powerdown presses */
+			int on = parse_bool(p + 12);
+			if (on < 0)
+				rc = fail(o, NULL, NULL, "Parameter 'powerbutton' expects 'on' or 'off'");
+			o->cfg.no_power_button = on == 0;
 		} else if (!strcmp(p, "accel=tcg")) {
 		} else if (!strncmp(p, "accel=", 6)) {
 			rc = fail(o, opt, arg, "invalid accelerator (strata-vm emulates in software: accel=tcg)");
@@ -262,53 +273,16 @@ static int opt_global(struct vm_options *o, const char *opt, const char *arg)
 	return 0;
 }
 
-/* character devices: kept as given; the chardev module parses them */
-static int add_spec(struct vm_options *o, const char *opt, const char *arg, const char **list, int *n)
+/* console options keep their command-line order; emulator/console.c reads them */
+static int opt_console(struct vm_options *o, const char *opt, const char *arg)
 {
-	if (*n == VM_MAX_SPECS)
-		return fail(o, opt, arg, "too many of these options");
-	list[(*n)++] = arg;
-	return 0;
-}
-
-static int opt_serial(struct vm_options *o, const char *opt, const char *arg)
-{
-	return add_spec(o, opt, arg, o->serial, &o->nserial);
-}
-
-static int opt_monitor(struct vm_options *o, const char *opt, const char *arg)
-{
-	return add_spec(o, opt, arg, o->monitor, &o->nmonitor);
-}
-
-static int opt_chardev(struct vm_options *o, const char *opt, const char *arg)
-{
-	return add_spec(o, opt, arg, o->chardev, &o->nchardev);
-}
-
-static int opt_mon(struct vm_options *o, const char *opt, const char *arg)
-{
-	return add_spec(o, opt, arg, o->mon, &o->nmon);
-}
-
-static int opt_qmp(struct vm_options *o, const char *opt, const char *arg)
-{
-	return add_spec(o, opt, arg, o->qmp, &o->nqmp);
-}
-
-static int opt_display(struct vm_options *o, const char *opt, const char *arg)
-{
-	if (!strcmp(arg, "none"))
-		return 0;
-	return fail(o, opt, arg, "only -display none is supported (use -nographic for a serial console)");
+	return vm_console_option(&o->con, opt, arg) < 0 ? -1 : 0;
 }
 
 static int opt_flag(struct vm_options *o, const char *opt, const char *arg)
 {
 	(void)arg;
-	if (!strcmp(opt, "-nographic"))
-		o->nographic = true;
-	else if (!strcmp(opt, "-no-reboot"))
+	if (!strcmp(opt, "-no-reboot"))
 		o->cfg.no_reboot = true;
 	else if (!strcmp(opt, "-no-shutdown"))
 		o->cfg.no_shutdown = true;
@@ -369,10 +343,11 @@ static const struct opt options[] = {
 	{ "-initrd", true, opt_initrd },
 	{ "-drive", true, opt_drive },	       { "-device", true, opt_device },
 	{ "-global", true, opt_global },       { "-snapshot", false, opt_flag },
-	{ "-loadvm", true, opt_string },       { "-nographic", false, opt_flag },
-	{ "-display", true, opt_display },     { "-serial", true, opt_serial },
-	{ "-monitor", true, opt_monitor },     { "-chardev", true, opt_chardev },
-	{ "-mon", true, opt_mon },	       { "-qmp", true, opt_qmp },
+	{ "-loadvm", true, opt_string },       { "-nographic", false, opt_console },
+	{ "-display", true, opt_console },     { "-serial", true, opt_console },
+	{ "-monitor", true, opt_console },     { "-chardev", true, opt_console },
+	{ "-mon", true, opt_console },	       { "-qmp", true, opt_console },
+	{ "-qmp-pretty", true, opt_console },
 	{ "-S", false, opt_flag },	       { "-s", false, opt_flag },
 	{ "-gdb", true, opt_string },	       { "-d", true, opt_string },
 	{ "-D", true, opt_string },	       { "-no-reboot", false, opt_flag },
@@ -386,6 +361,7 @@ int vm_options_parse(struct vm_options *o, int argc, char **argv)
 	const char *slash = strrchr(argv[0], '/');
 	memset(o, 0, sizeof(*o));
 	o->prog = slash ? slash + 1 : argv[0];
+	o->con.prog = o->prog;
 	o->cfg.ram_size = 128ULL << 20;
 	o->bios_default = true;
 	o->jit_threshold = 16;

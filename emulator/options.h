@@ -3,11 +3,11 @@
 #ifndef STRATA_EMULATOR_OPTIONS_H
 #define STRATA_EMULATOR_OPTIONS_H
 
+#include "emulator/console.h"
 #include "emulator/machine/drive.h"
 #include "emulator/machine/virt.h"
 
 #define VM_MAX_DRIVES 16
-#define VM_MAX_SPECS 8
 
 struct vm_options {
 	struct vm_virt_config cfg;
@@ -18,7 +18,6 @@ struct vm_options {
 	unsigned jit_threshold; /* 0: interpret only */
 	const char *pidfile;
 	bool daemonize;
-	bool nographic;
 	const char *loadvm;     /* -loadvm NAME */
 	bool bios_default;      /* no -bios, or -bios default: OpenSBI from Debian's package */
 	/* drives and the disks' attach order: >= 0 an if=virtio drive, < 0 the -device -order-1 */
@@ -27,10 +26,8 @@ struct vm_options {
 	int order[2 * VM_MAX_DRIVES];
 	int ndrives, ndevs, norder;
 	bool snapshot_all;
-	/* character devices, kept as given for the chardev module */
-	const char *serial[VM_MAX_SPECS], *monitor[VM_MAX_SPECS], *chardev[VM_MAX_SPECS], *mon[VM_MAX_SPECS],
-		*qmp[VM_MAX_SPECS];
-	int nserial, nmonitor, nchardev, nmon, nqmp;
+	/* -nographic -display -serial -chardev -monitor -mon -qmp, in command-line order */
+	struct vm_console_opts con;
 };
 
 /* Parses argv. Returns 0 to go on, 1 when done (help/version printed: exit 0), or -1 after

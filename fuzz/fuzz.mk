@@ -7,9 +7,17 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -I. -Iblockcore \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIBS    := $(PKG_LIBS) -lm
 
+# Harnesses named vm_* exercise strata-vm's parsers and link the emulator (main.c aside).
+FUZZ_VM_SRCS := $(filter-out emulator/main.c,$(VM_SRCS))
+
+$(BUILD)/fuzz/vm_%-replay: $(BUILD)/fuzz/vm_%.o $(BUILD)/fuzz/replay-main.o $(VM_TEST_OBJS) $(LIBBC)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 $(BUILD)/fuzz/%-replay: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/replay-main.o $(LIBBC)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+$(BUILD)/fuzz/vm_%-libfuzzer: fuzz/vm_%.c $(FUZZ_VM_SRCS) $(BC_SRCS)
+	@mkdir -p $(@D)
+	$(FUZZ_CLANG) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_VM_SRCS) $(BC_SRCS) $(FUZZ_LIBS) $(VM_LIBS) -lpthread
 $(BUILD)/fuzz/%-libfuzzer: fuzz/%.c $(BC_SRCS)
 	@mkdir -p $(@D)
 	$(FUZZ_CLANG) $(FUZZ_FLAGS) -o $@ $< $(BC_SRCS) $(FUZZ_LIBS)

@@ -37,9 +37,20 @@ struct vm_chr_frontend {
  * signal=off...). Set once by main before any back end exists. */
 struct vm_chr_host {
 	void (*quit)(void *opaque);   /* Ctrl-A x: "QEMU: Terminated" and exit */
+	void (*flush)(void *opaque);  /* Ctrl-A s: write disk data back (may be NULL) */
+	/* a message for the user (the pty path, "waiting for connection"); `located` asks for
+	 * QEMU's "prog: -option value: " prefix (info:/warning: lines) */
+	void (*info)(void *opaque, const char *msg, bool located);
+	/* SIGTERM/SIGINT/SIGHUP arrived (vm_chr_install_signals): terminal already restored;
+	 * pid 0 when the kernel sent it (Ctrl-C on a stdio with signal=on) */
+	void (*terminate)(void *opaque, int signo, int pid);
 	void *opaque;
 };
 void vm_chr_set_host(const struct vm_chr_host *h);
+/* Installs QEMU's handlers: SIGTERM/SIGINT/SIGHUP restore the terminals and report through
+ * host->terminate from the loop; fatal signals (SEGV, BUS, ABRT, FPE, ILL) restore the
+ * terminals and die as they would have; SIGPIPE is ignored (a socket peer left). */
+int vm_chr_install_signals(struct vm_loop *loop);
 
 /* -chardev BACKEND,id=ID[,...]: socket (path= | host=,port=; server=on|off, wait=on|off,
  * telnet=on|off), stdio (mux=on, signal=on|off), pty, file (path=, append=), pipe (path=),
@@ -48,10 +59,14 @@ int vm_chr_new_opts(struct vm_loop *loop, const char *opts, struct vm_chardev **
 /* The legacy spellings of -serial/-monitor/-qmp: stdio, mon:stdio, pty, null, none, vc,
  * file:PATH, pipe:PATH, unix:PATH[,server][,nowait], tcp:[HOST]:PORT[,server][,nowait],
  * telnet:HOST:PORT[,server][,nowait], chardev:ID (an existing -chardev). `label` names the
- * new back end (QEMU's "serial0", "compat_monitor0"). NULL *out for "none". */
+ * new back end (QEMU's "serial0", "compat_monitor0"). NULL *out for "none". -ENXIO: chardev:ID
+ * names no back end; -EINVAL: not a spelling of a back end. */
 int vm_chr_new_legacy(struct vm_loop *loop, const char *spec, const char *label, struct vm_chardev **out,
 		      char *err, size_t errlen);
 struct vm_chardev *vm_chr_find(const char *id);
+const char *vm_chr_label(const struct vm_chardev *c);
+/* True for a mux (its front ends share the terminal; the monitor attaches to it too). */
+bool vm_chr_is_mux(const struct vm_chardev *c);
 
 /* Adds a front end (a plain back end takes one; a mux up to four, focus on the first).
  * -EBUSY when taken. */
@@ -63,6 +78,12 @@ void vm_chr_accept_input(struct vm_chardev *c);
 long vm_chr_write(struct vm_chardev *c, const void *buf, size_t len);
 /* For the mux: which front end has the input focus. */
 void vm_chr_mux_focus(struct vm_chardev *c, int index);
+/* Whether the stdio back end is in use (QEMU: "cannot use stdio by multiple character devices"). */
+bool vm_chr_stdio_in_use(void);
+
+/* The monitor on back end `c` (HMP, or QMP with `qmp`; `pretty` JSON). Provided by the monitor
+ * (emulator/monitor); chardev carries a weak placeholder until it exists. */
+int vm_monitor_attach(struct vm_chardev *c, bool qmp, bool pretty);
 
 /* `info chardev`: calls fn for each back end with its label and QEMU's filename string
  * ("stdio", "pty:/dev/pts/3", "unix:/tmp/m,server=on", "file:x.log"). */

@@ -80,7 +80,9 @@ struct rv_insn {
 #define RV_TLB_BITS 11
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
 #define RV_ITLB_SIZE 64
-#define RV_DPAGES 512 /* decoded-page cache slots (32 KiB each, committed lazily) */
+/* decoded-page cache slots (about 50 KiB each, committed lazily); 4096 holds the code Linux runs
+ * (512 thrashed: a Debian kernel boot recompiled 95 k blocks and flushed the JIT twice) */
+#define RV_DPAGES 4096
 #define RV_PMP_COUNT 16
 
 /* A host-TLB entry: hit when tag == ((va & ~0xfff) | tlb_gen); host address = va + addend.

@@ -24,20 +24,21 @@ void vm_clock_resume(struct vm_clock *c);
 /* Host nanoseconds until mtime reaches `target` (0 if already there). */
 uint64_t vm_clock_ns_until(struct vm_clock *c, uint64_t target);
 
-/* ---- 16550 UART ---- */
+/* ---- 16550A UART: a front end of a character back end (emulator/chardev/chardev.h) ---- */
+struct vm_chardev;
 struct vm_uart {
-	FILE *out;
-	int in_fd; /* -1: no input */
-	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
-	uint8_t rx[64];
+	struct vm_chardev *chr; /* NULL: output dropped, no input (-serial none) */
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, msr;
+	uint8_t lsr_err;          /* BI (and the error bits) until LSR is read */
+	uint8_t rx[16];           /* receive FIFO; one byte deep while FCR.FE is off */
 	unsigned rx_head, rx_count;
-	bool dirty; /* output written since the last flush */
-	bool thr_ipending; /* "transmitter empty" interrupt condition (cleared by reading IIR) */
+	bool thr_ipending;        /* "transmitter empty" interrupt condition (cleared by reading IIR) */
+	bool timeout_ipending;    /* character timeout: data below the trigger level */
 };
 /* Level of the UART's interrupt line. */
 bool vm_uart_irq(const struct vm_uart *u);
-int vm_uart_init(struct vm_uart *u, struct vm_bus *bus, uint64_t base, FILE *out, int in_fd);
-void vm_uart_poll(struct vm_uart *u); /* reads pending host input; flushes output */
+/* Attaches to `chr` as its front end (-EBUSY when it has one). */
+int vm_uart_init(struct vm_uart *u, struct vm_bus *bus, uint64_t base, struct vm_chardev *chr);
 void vm_uart_reset(struct vm_uart *u);
 
 /* ---- PLIC: interrupt sources 1..95, contexts 0 (hart 0 M-mode) and 1 (hart 0 S-mode) ---- */
@@ -78,10 +79,10 @@ int vm_sifive_test_init(struct vm_exit_state *st, struct vm_bus *bus, uint64_t b
 struct vm_htif {
 	struct vm_bus *bus;
 	uint64_t tohost, fromhost; /* physical addresses */
-	FILE *out;
+	struct vm_chardev *out; /* the console back end (NULL: dropped) */
 	struct vm_exit_state *exit;
 };
-int vm_htif_init(struct vm_htif *h, struct vm_bus *bus, uint64_t tohost, uint64_t fromhost, FILE *out,
+int vm_htif_init(struct vm_htif *h, struct vm_bus *bus, uint64_t tohost, uint64_t fromhost, struct vm_chardev *out,
 		 struct vm_exit_state *exit);
 
 #endif

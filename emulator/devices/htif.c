@@ -4,6 +4,7 @@
  * = address of an 8-word request: {64, fd, buf, len, ...}). */
 #include "emulator/devices/devices.h"
 #include "emulator/bus/bus.h"
+#include "emulator/chardev/chardev.h"
 
 #include <string.h>
 
@@ -31,8 +32,7 @@ static void htif_store(void *opaque, uint64_t pa)
 			if (req[0] == 64 && (req[1] == 1 || req[1] == 2)) {
 				uint8_t *p = vm_bus_ram(h->bus, req[2], req[3]);
 				if (p) {
-					fwrite(p, 1, req[3], h->out);
-					fflush(h->out);
+					vm_chr_write(h->out, p, req[3]);
 					ret = req[3];
 				}
 			}
@@ -40,8 +40,8 @@ static void htif_store(void *opaque, uint64_t pa)
 			reply = 1;
 		}
 	} else if (dev == 1 && cmd == 1) {
-		fputc((int)(payload & 0xff), h->out);
-		fflush(h->out);
+		uint8_t c = (uint8_t)payload;
+		vm_chr_write(h->out, &c, 1);
 		reply = (1ULL << 56) | (1ULL << 48);
 	} else {
 		reply = v; /* unknown request: echo it so the guest does not spin forever */
@@ -54,7 +54,7 @@ static void htif_store(void *opaque, uint64_t pa)
 		vm_bus_write(h->bus, h->fromhost, 8, reply);
 }
 
-int vm_htif_init(struct vm_htif *h, struct vm_bus *bus, uint64_t tohost, uint64_t fromhost, FILE *out,
+int vm_htif_init(struct vm_htif *h, struct vm_bus *bus, uint64_t tohost, uint64_t fromhost, struct vm_chardev *out,
 		 struct vm_exit_state *exit)
 {
 	*h = (struct vm_htif){ .bus = bus, .tohost = tohost, .fromhost = fromhost, .out = out, .exit = exit };

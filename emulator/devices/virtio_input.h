@@ -1,7 +1,7 @@
 /* virtio_input.h - a virtio input device (virtio 1.1 section 5.8, device ID 18) made a power
  * button: it reports EV_KEY with the one key KEY_POWER (and EV_SYN), so Linux's virtio_input
- * driver registers an input device "Power Button" that logind / acpid-style daemons (or a
- * script reading /dev/input/eventN) act on. Events are device-initiated: they wait in a small
+ * driver registers an input device "Power Button" that logind (or a script reading
+ * /dev/input/eventN) acts on. Events are device-initiated: they wait in a small
  * queue and go into the buffers the driver posted on the event queue (queue 0) as soon as
  * there are any; the status queue (queue 1, LED and similar driver-to-device events) is
  * consumed and ignored. Linux's driver needs VIRTIO_F_VERSION_1, so the device is modern_only

@@ -190,9 +190,10 @@ int vm_virtio_state_load(void *opaque, struct vm_state *s, unsigned version)
 int vm_uart_state_save(void *opaque, struct vm_state *s)
 {
 	const struct vm_uart *u = opaque;
-	const uint8_t regs[7] = { u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm, u->fcr };
+	const uint8_t regs[9] = { u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm, u->fcr, u->msr, u->lsr_err };
 	vm_state_put_bytes(s, regs, sizeof(regs));
 	vm_state_put_bool(s, u->thr_ipending);
+	vm_state_put_bool(s, u->timeout_ipending);
 	vm_state_put_u32(s, u->rx_count);
 	for (unsigned i = 0; i < u->rx_count; i++)
 		vm_state_put_u8(s, u->rx[(u->rx_head + i) % sizeof(u->rx)]);
@@ -202,9 +203,9 @@ int vm_uart_state_save(void *opaque, struct vm_state *s)
 int vm_uart_state_load(void *opaque, struct vm_state *s, unsigned version)
 {
 	struct vm_uart *u = opaque;
-	uint8_t regs[7], rx[sizeof(u->rx)];
+	uint8_t regs[9], rx[sizeof(u->rx)];
 	vm_state_get_bytes(s, regs, sizeof(regs));
-	bool thr = vm_state_get_bool(s);
+	bool thr = vm_state_get_bool(s), timeout = vm_state_get_bool(s);
 	uint32_t count = vm_state_get_u32(s);
 	if (count > sizeof(rx))
 		return -EINVAL;
@@ -212,8 +213,9 @@ int vm_uart_state_load(void *opaque, struct vm_state *s, unsigned version)
 	if (version != 1 || !vm_state_done(s) || regs[0] > 0x0f)
 		return -EINVAL;
 	u->ier = regs[0], u->lcr = regs[1], u->mcr = regs[2], u->scr = regs[3];
-	u->dll = regs[4], u->dlm = regs[5], u->fcr = regs[6];
+	u->dll = regs[4], u->dlm = regs[5], u->fcr = regs[6], u->msr = regs[7], u->lsr_err = regs[8];
 	u->thr_ipending = thr;
+	u->timeout_ipending = timeout;
 	memcpy(u->rx, rx, count);
 	u->rx_head = 0;
 	u->rx_count = count;

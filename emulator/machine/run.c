@@ -50,15 +50,13 @@ static uint64_t timer_wait_ns(struct vm_virt *vm)
 	return ns;
 }
 
-/* Services host events, waiting up to timeout_ns. Without a loop (tests, gdb) it only
- * moves console bytes. */
+/* Services host events (console input among them), waiting up to timeout_ns. */
 static void service(struct vm_virt *vm, uint64_t timeout_ns)
 {
 	if (vm->loop) {
 		vm_loop_poll(vm->loop, timeout_ns);
 		vm->last_poll_ns = vm_loop_now_ns();
 	}
-	vm_uart_poll(&vm->uart);
 }
 
 /* Sleeps until the next timer deadline or host event. */
@@ -100,7 +98,6 @@ int vm_virt_run(struct vm_virt *vm, uint64_t max_insns)
 			if (rv_irq_wake(&vm->cpu)) {
 				vm->cpu.wfi = false;
 			} else {
-				vm_uart_poll(&vm->uart);
 				wfi_sleep(vm);
 				continue;
 			}
@@ -116,10 +113,7 @@ int vm_virt_run(struct vm_virt *vm, uint64_t max_insns)
 		rv_run(&vm->cpu, batch);
 		if (vm->loop && vm_loop_now_ns() - vm->last_poll_ns >= POLL_INTERVAL_NS)
 			service(vm, 0);
-		else
-			vm_uart_poll(&vm->uart);
 	}
-	vm_uart_poll(&vm->uart);
 	return vm->exit.requested ? 1 : 0;
 }
 
@@ -134,7 +128,6 @@ int vm_virt_step(struct vm_virt *vm)
 		vm->cpu.wfi = false;
 		rv_run(&vm->cpu, 1);
 	}
-	vm_uart_poll(&vm->uart);
 	return vm->exit.requested;
 }
 
@@ -175,7 +168,7 @@ void vm_virt_stop(struct vm_virt *vm)
 	if (vm->state != VM_RUN_RUNNING)
 		return;
 	vm_virt_set_state(vm, VM_RUN_PAUSED);
-	vm_uart_poll(&vm->uart);
+	vm->stop_requested = true; /* vm_virt_run returns at the next batch */
 	vm_virt_emit(vm, "STOP", NULL);
 }
 
@@ -206,7 +199,7 @@ void vm_virt_quit(struct vm_virt *vm, int code)
 {
 	vm->quit_req = true;
 	vm->quit_code = code;
-	vm->stop_requested = true;
+	vm->stop_requested = true; /* a running guest leaves vm_virt_run at the next batch */
 	if (vm->loop)
 		vm_loop_kick(vm->loop);
 }

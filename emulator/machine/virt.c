@@ -98,7 +98,7 @@ static int load_image(struct vm_virt *vm, const char *path, uint64_t raw_addr, s
 {
 	int rc = vm_load_kernel(&vm->bus, path, raw_addr, info, err, errlen);
 	if (rc == 0 && info->tohost)
-		vm_htif_init(&vm->htif, &vm->bus, info->tohost, info->fromhost, vm->uart.out, &vm->exit);
+		vm_htif_init(&vm->htif, &vm->bus, info->tohost, info->fromhost, vm->uart.chr, &vm->exit);
 	return rc;
 }
 
@@ -131,7 +131,8 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 			snprintf(err, errlen, "-initrd %s needs -kernel", cfg->initrd);
 			return -EINVAL;
 		}
-		initrd_start = vm_initrd_addr(cfg->bios ? k.low : k.entry, vm->bus.ram_size);
+		/* QEMU measures from the kernel's lowest address (its "kernel entry") */
+		initrd_start = vm_initrd_addr(k.low, vm->bus.ram_size);
 		rc = vm_load_initrd(&vm->bus, cfg->initrd, initrd_start, vm->bus.ram_base + vm->bus.ram_size, k.low,
 				    k.end, &initrd_end, err, errlen);
 		if (rc)
@@ -349,7 +350,7 @@ static int add_devices(struct vm_virt *vm, const struct vm_virt_config *cfg)
 	if ((rc = vm_clint_init(&vm->clint, &vm->bus, VM_VIRT_CLINT_BASE, &vm->clock)) ||
 	    (rc = vm_virt_add_device(vm, &clint)) || (rc = add_virtio(vm, cfg)) ||
 	    (rc = vm_plic_init(&vm->plic, &vm->bus, VM_VIRT_PLIC_BASE)) || (rc = vm_virt_add_device(vm, &plic)) ||
-	    (rc = vm_uart_init(&vm->uart, &vm->bus, VM_VIRT_UART_BASE, cfg->console_out, cfg->console_in)) ||
+	    (rc = vm_uart_init(&vm->uart, &vm->bus, VM_VIRT_UART_BASE, cfg->serial)) ||
 	    (rc = vm_virt_add_device(vm, &uart)) ||
 	    (rc = vm_sifive_test_init(&vm->exit, &vm->bus, VM_VIRT_TEST_BASE)) || (rc = vm_virt_add_device(vm, &test)))
 		return rc;

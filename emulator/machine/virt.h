@@ -33,6 +33,7 @@
 
 struct bc_image;
 struct vm_loop;
+struct vm_chardev;
 
 /* A disk on a virtio-blk device; the image stays owned by the caller. */
 struct vm_virt_disk {
@@ -54,8 +55,7 @@ struct vm_virt_config {
 	const char *kernel; /* ELF, RISC-V Linux Image (gzip or not), or raw binary */
 	const char *append; /* kernel command line (device tree /chosen/bootargs) */
 	const char *initrd; /* -initrd: placed as QEMU 7.2 does, announced in /chosen */
-	FILE *console_out;
-	int console_in; /* -1 for none */
+	struct vm_chardev *serial; /* serial0's back end (the UART attaches to it); NULL: none */
 	/* virtio-blk disks in command-line order; as on QEMU the first takes the highest slot */
 	struct vm_virt_disk disks[VM_VIRT_VIRTIO_SLOTS];
 	int ndisks;

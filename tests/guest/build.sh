@@ -16,14 +16,18 @@
 # Exit status 75 when the archive cannot be reached and nothing usable is cached.
 #   STRATA_CACHE  cache root (default ~/.cache/strata)
 #   STRATA_IMG    strata-img (default build/rel/strata-img next to this tree)
+#   STRATA_APT_SOURCES  deb822 .sources file(s) to take the URI from instead of the host's
+#                 (tests use an unreachable one)
 set -eu
+LC_ALL=C # the hash sorts file names and reads apt's output the same way everywhere
+export LC_ALL
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 CACHE=${STRATA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strata}
 IMG=${STRATA_IMG:-$top/build/rel/strata-img}
 SUITE=trixie
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-MODULES="virtio_mmio virtio_blk virtio_net virtio_input ext4"
+MODULES="virtio_mmio virtio_blk virtio_net virtio_input evdev ext4"
 EX_UNREACHABLE=75
 
 say() { echo "build.sh: $*" >&2; }
@@ -35,7 +39,9 @@ done
 [ -r "$KEYRING" ] || die "$KEYRING not found (make deps)"
 
 # --- the archive: the host's first non-security deb URI ------------------------------------
-uri=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n' |
+sources=${STRATA_APT_SOURCES:-/etc/apt/sources.list.d/*.sources}
+# shellcheck disable=SC2086 # a glob
+uri=$(sed -n 's/^URIs:[[:space:]]*//p' $sources 2>/dev/null | tr ' ' '\n' |
 	grep -v -- '-security' | grep . | head -n 1 || true)
 [ -n "$uri" ] || uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
 	awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z+]+:\/\//) { print $i; exit } }' |
@@ -64,7 +70,7 @@ papt() {
 		-o APT::Sandbox::User="$(id -un)" "$@"
 }
 
-recipe_hash=$(cd "$here" && cat build.sh initramfs/init rootfs/init $(ls rootfs/tests/* | LC_ALL=C sort) |
+recipe_hash=$(cd "$here" && cat build.sh initramfs/init rootfs/init rootfs/tests/* |
 	{ cat; echo "$MODULES"; } | sha256sum | cut -c 1-16)
 last=$CACHE/guest-last-$recipe_hash # the last build of this recipe, for offline runs
 

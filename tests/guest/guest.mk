@@ -1,11 +1,11 @@
 # The Linux test guest (tests/guest/build.sh: Debian trixie riscv64 kernel, busybox initramfs,
-# ext4 root disk; cached in ~/.cache/strata/guest-<hash>) and its boot tests (linux.sh, part of
-# `make check`, which builds the guest on first use). `make guest` builds it alone;
-# `make guest-check` runs only the boot tests.
+# ext4 root disk; cached in ~/.cache/strata/guest-<hash>) and its boot tests (linux.sh and
+# powerbutton.sh, part of `make check`, which builds the guest on first use). `make guest`
+# builds it alone; `make guest-check` runs only the boot tests.
 .PHONY: guest guest-check
 guest: $(BUILD)/strata-img
 	@STRATA_IMG=$(abspath $(BUILD))/strata-img sh tests/guest/build.sh
 guest-check: $(BUILD)/strata-vm $(BUILD)/strata-img
 	@STRATA_IMG=$(abspath $(BUILD))/strata-img STRATA_VM=$(abspath $(BUILD))/strata-vm \
-	 BUILD_DIR=$(abspath $(BUILD)) SRC_DIR=$(CURDIR) sh tests/harness.sh tests/guest/linux.sh
-TESTS += tests/guest/linux.sh
+	 BUILD_DIR=$(abspath $(BUILD)) SRC_DIR=$(CURDIR) sh tests/harness.sh tests/guest/linux.sh tests/guest/powerbutton.sh
+TESTS += tests/guest/linux.sh tests/guest/powerbutton.sh

@@ -14,8 +14,6 @@
 # must equal QEMU's (qemu-img compare) and pass qemu-img check (formats that have one).
 # strata-vm runs with -M virt,powerbutton=off: QEMU's virt has no power button, and the
 # programs that list the virtio-mmio slots must see the same board on both.
-# A program with a line `/* strata-only: WHO RUNS IT */` has no QEMU counterpart (it drives a
-# device QEMU's virt lacks); it is left out here and run by the test it names.
 SRC_DIR=${SRC_DIR:-.}
 BUILD_DIR=${BUILD_DIR:-build/rel}
 VM=${STRATA_VM:-$BUILD_DIR/strata-vm}
@@ -43,11 +41,6 @@ for src in $progs; do
 	out=$TMP/$(echo "$name" | tr / _)
 	if [ ! -f "$elf" ]; then
 		echo "not ok $n - $name # ELF missing: $elf"
-		continue
-	fi
-	only=$(sed -n 's|^/\* strata-only: \(.*\) \*/$|\1|p' "$src" | head -n 1)
-	if [ -n "$only" ]; then
-		n=$((n - 1)) # not a comparison: counted where it runs
 		continue
 	fi
 	disk=$(sed -n 's|^/\* disk: \(.*\) \*/$|\1|p' "$src" | head -n 1)

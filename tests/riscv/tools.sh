@@ -160,6 +160,106 @@ else
 	skip "OpenSBI boot" "opensbi or the cross compiler is not installed"
 fi
 
+# --- kernel loader: RISC-V Linux Image (plain and gzip), -initrd placement and device tree ---
+if [ -f "$FW" ] && command -v riscv64-unknown-elf-gcc >/dev/null 2>&1; then
+	# an Image with the Linux boot header (64 bytes, magic2 "RSC\x05" at 0x38) that prints, through
+	# SBI, a message and then the initrd's first line read from where QEMU 7.2 puts it (256 MiB:
+	# 0x80200000 + 128 MiB)
+	cat >"$TMP/image.S" <<'ASM'
+	.option norelax
+	.option norvc
+	.globl _start
+_start:
+	j	real			/* code0 */
+	.word	0			/* code1 */
+	.dword	0x200000		/* text_offset */
+	.dword	_end - _start		/* image_size, bss included */
+	.dword	0			/* flags */
+	.word	2, 0			/* version, res1 */
+	.dword	0			/* res2 */
+	.ascii	"RISCV\0\0\0"		/* magic */
+	.ascii	"RSC\x05"		/* magic2 */
+	.word	0			/* res3 */
+real:
+	la	s0, msg
+	call	puts
+	li	s0, 0x88200000
+	call	puts
+	li	a7, 0x53525354		/* SRST: shutdown */
+	li	a6, 0
+	li	a0, 0
+	li	a1, 0
+	ecall
+1:	j	1b
+puts:	lbu	s1, 0(s0)		/* up to and including the first newline */
+	mv	a0, s1
+	li	a7, 1
+	ecall
+	addi	s0, s0, 1
+	li	t0, '\n'
+	bne	s1, t0, puts
+	ret
+msg:	.string "image: hello from a RISC-V Linux Image\n"
+	.bss
+	.space	0x10000
+ASM
+	riscv64-unknown-elf-gcc -march=rv64imac -mabi=lp64 -nostdlib -Wl,-N,--no-warn-rwx-segments \
+		-Ttext=0x80200000 -o "$TMP/image.elf" "$TMP/image.S" &&
+		riscv64-unknown-elf-objcopy -O binary "$TMP/image.elf" "$TMP/Image"
+	gzip -9c "$TMP/Image" >"$TMP/Image.gz"
+	printf 'initrd: first line of the initrd\n' >"$TMP/initrd"
+	head -c 100000 /dev/zero >>"$TMP/initrd"
+	boot_img() { timeout 60 "$VM" -M virt -m 256M -bios "$FW" -kernel "$1" -initrd "$TMP/initrd" -nographic </dev/null 2>&1 |
+		grep -a '^image:\|^initrd:'; }
+	boot_img "$TMP/Image" >"$TMP/img.out"
+	check "-kernel Image: started by the firmware, reads the initrd where QEMU puts it" \
+		'grep -q "^image: hello" "$TMP/img.out" && grep -q "^initrd: first line" "$TMP/img.out"'
+	boot_img "$TMP/Image.gz" >"$TMP/imggz.out"
+	check "-kernel Image.gz (gzip) boots the same as the plain Image" '[ -s "$TMP/img.out" ] && cmp -s "$TMP/img.out" "$TMP/imggz.out"'
+	if command -v qemu-system-riscv64 >/dev/null 2>&1; then
+		timeout 60 qemu-system-riscv64 -M virt -m 256M -bios "$FW" -kernel "$TMP/Image" -initrd "$TMP/initrd" \
+			-nographic </dev/null 2>&1 | grep -a '^image:\|^initrd:' >"$TMP/img.qemu"
+		check "-kernel Image -initrd: output as on QEMU" '[ -s "$TMP/img.qemu" ] && cmp -s "$TMP/img.out" "$TMP/img.qemu"'
+	fi
+	if command -v dtc >/dev/null 2>&1 && command -v qemu-system-riscv64 >/dev/null 2>&1; then
+		initrd_props() { dtc -I dtb -O dts "$1" 2>/dev/null | grep 'linux,initrd-' | sort; }
+		for mem in 64M 128M 256M 1G; do
+			"$VM" -M virt,dumpdtb="$TMP/vi.dtb" -m $mem -bios "$FW" -kernel "$TMP/Image" -initrd "$TMP/initrd" \
+				-nographic >/dev/null 2>&1
+			qemu-system-riscv64 -M virt,dumpdtb="$TMP/qi.dtb" -m $mem -bios "$FW" -kernel "$TMP/Image" \
+				-initrd "$TMP/initrd" -nographic >/dev/null 2>&1
+			check "-initrd with -m $mem: /chosen linux,initrd-start/end as QEMU's ($(initrd_props "$TMP/vi.dtb" | tr -d '\t\n'))" \
+				'[ -n "$(initrd_props "$TMP/vi.dtb")" ] && [ "$(initrd_props "$TMP/vi.dtb")" = "$(initrd_props "$TMP/qi.dtb")" ]'
+		done
+		"$VM" -M virt,dumpdtb="$TMP/vi.dtb" -bios none -kernel "$TMP/Image" -nographic >/dev/null 2>&1
+		check "no -initrd: no linux,initrd properties" '[ -f "$TMP/vi.dtb" ] && [ -z "$(initrd_props "$TMP/vi.dtb")" ]'
+	fi
+	# load errors: exit 1, one line naming the file
+	load_err() { # expected-text kernel [options]: true if strata-vm fails with one line containing it
+		want=$1
+		shift
+		"$VM" -M virt -bios "$FW" -nographic -kernel "$@" </dev/null >/dev/null 2>"$TMP/err"
+		[ $? -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "$want" "$TMP/err"
+	}
+	: >"$TMP/empty"
+	head -c 5000 /dev/urandom | gzip -c >"$TMP/junk.gz"
+	cp "$TMP/Image" "$TMP/huge.Image"
+	printf '\000\000\000\020' | dd of="$TMP/huge.Image" bs=1 seek=16 conv=notrunc 2>/dev/null # image_size 256 MiB
+	truncate -s 40M "$TMP/big.initrd"
+	check "-initrd of a missing file names it" 'load_err "nope.initrd: No such file" "$TMP/Image" -initrd "$TMP/nope.initrd"'
+	check "an empty -kernel file is not a kernel" 'load_err "empty: empty file, not a kernel" "$TMP/empty"'
+	check "gzip data that is not an Image is not a kernel" 'load_err "junk.gz: .*not a kernel" "$TMP/junk.gz"'
+	head -c $(($(wc -c <"$TMP/Image.gz") / 2)) "$TMP/Image.gz" >"$TMP/cut.gz"
+	check "a truncated gzip kernel is corrupt, not a kernel" 'load_err "cut.gz: corrupt gzip data, not a kernel" "$TMP/cut.gz"'
+	cat "$TMP/Image.gz" "$TMP/Image.gz" >"$TMP/two.gz" # members inflate back to back, as gunzip does
+	check "a gzip kernel of two concatenated members loads and boots" \
+		'"$VM" -M virt -bios "$FW" -nographic -kernel "$TMP/two.gz" -initrd "$TMP/initrd" </dev/null 2>&1 | grep -aq "^image: hello"'
+	check "an Image whose image_size exceeds RAM does not fit" 'load_err "huge.Image: does not fit in RAM" "$TMP/huge.Image" -m 128M'
+	check "an initrd past the device tree is too large" 'load_err "big.initrd: initrd too large" "$TMP/Image" -m 64M -initrd "$TMP/big.initrd"'
+else
+	skip "kernel loader" "opensbi or the cross compiler is not installed"
+fi
+
 # --- -drive: errors worded as qemu-system's (compared when QEMU is there), -snapshot ---
 QEMU=qemu-system-riscv64
 BLK=$BUILD_DIR/riscv/virtio/blk_raw.elf

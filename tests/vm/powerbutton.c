@@ -5,12 +5,15 @@
  * host's actions interleaved as "host: ..." lines. Exit status: the guest's exit code, or 2
  * when the guest does not finish within the time limit.
  *   usage: powerbutton GUEST.elf */
+#include "emulator/chardev/chardev.h"
+#include "emulator/host/loop.h"
 #include "emulator/machine/virt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CHUNK 100000       /* instructions between looks at the console */
 #define LIMIT_SECONDS 60
@@ -31,48 +34,82 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The host's actions go into the same console file as the guest's output. */
+static void say(struct vm_chardev *chr, const char *fmt, int n)
+{
+	char line[96];
+	int len = snprintf(line, sizeof(line), fmt, n);
+	vm_chr_write(chr, line, (size_t)len);
+}
+
+/* The console file as it is now (NUL-terminated, caller frees). */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	int c;
+	while (f && m && (c = fgetc(f)) != EOF)
+		fputc(c, m);
+	if (m)
+		fclose(m);
+	if (f)
+		fclose(f);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	static struct vm_virt vm; /* large: off the stack */
-	char *text = NULL;
-	size_t len = 0;
-	char err[256];
+	char err[256], path[] = "/tmp/powerbutton.XXXXXX", spec[64];
 	if (argc != 2) {
 		fprintf(stderr, "usage: powerbutton GUEST.elf\n");
 		return 2;
 	}
-	FILE *con = open_memstream(&text, &len);
-	struct vm_virt_config cfg = { .ram_size = 128u << 20, .kernel = argv[1], .console_out = con,
-				      .console_in = -1 };
-	if (!con || vm_virt_create(&vm, &cfg, NULL, err, sizeof(err))) {
-		fprintf(stderr, "powerbutton: %s\n", con ? err : "open_memstream failed");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return 2;
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	struct vm_loop *loop = vm_loop_new();
+	struct vm_chardev *chr = NULL;
+	struct vm_virt_config cfg = { .ram_size = 128u << 20, .kernel = argv[1] };
+	if (!loop || vm_chr_new_legacy(loop, spec, "serial0", &chr, err, sizeof(err)) ||
+	    (cfg.serial = chr, vm_virt_create(&vm, &cfg, loop, err, sizeof(err)))) {
+		fprintf(stderr, "powerbutton: %s\n", err);
+		unlink(path);
 		return 2;
 	}
 	vm_virt_on_event(&vm, on_event, NULL);
-	fprintf(con, "host: press 0 (before the driver)\n");
+	say(chr, "host: press %d (before the driver)\n", 0);
 	vm_virt_system_powerdown(&vm);
 	int presses = 0, exited = 0;
 	size_t scanned = 0;
 	double t0 = now();
 	while (!exited && now() - t0 < LIMIT_SECONDS) {
 		exited = vm_virt_run(&vm, CHUNK);
-		fflush(con);
-		char *line;
-		while ((line = strstr(text + scanned, "waiting ")) != NULL) {
+		char *text = slurp(path), *line;
+		while (text && (line = strstr(text + scanned, "waiting ")) != NULL) {
 			scanned = (size_t)(line - text) + 8;
-			fprintf(con, "host: press %d\n", ++presses);
+			say(chr, "host: press %d\n", ++presses);
 			vm_virt_system_powerdown(&vm);
-			fflush(con);
 		}
+		free(text);
 	}
-	fprintf(con, "host: POWERDOWN events %d, events dropped %llu\n", powerdowns,
-		(unsigned long long)vm.power_button.dropped);
-	fclose(con);
-	fputs(text, stdout);
-	free(text);
+	char tail[128];
+	snprintf(tail, sizeof(tail), "host: POWERDOWN events %d, events dropped %llu\n", powerdowns,
+		 (unsigned long long)vm.power_button.dropped);
+	vm_chr_write(chr, tail, strlen(tail));
 	int code = exited ? vm.exit.code : 2;
+	vm_virt_destroy(&vm);
+	vm_chr_free_all();
+	vm_loop_free(loop);
+	char *text = slurp(path);
+	fputs(text ? text : "", stdout);
+	free(text);
+	unlink(path);
 	if (!exited)
 		printf("host: the guest did not finish in %d s\n", LIMIT_SECONDS);
-	vm_virt_destroy(&vm);
 	return code;
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The virtio-input power button (strata-vm's own: QEMU's virt has none, so there is no oracle
 # run; the expected transcript below is the spec read by hand, virtio 1.1 section 5.8).
-# tests/vm/powerbutton (C, the board without main.c) runs tests/riscv/virtio/input_power.c and
+# tests/vm/powerbutton (C, the board without main.c) runs tests/vm/guest/input_power.c and
 # calls vm_virt_system_powerdown before the guest's driver exists and whenever the guest prints
 # "waiting N": config space, status queue, events through direct and indirect buffers, an
 # event waiting for a buffer, a looping descriptor breaking the device, reset, NO_INTERRUPT.
@@ -9,7 +9,7 @@
 BUILD_DIR=${BUILD_DIR:-build/rel}
 VM=${STRATA_VM:-$BUILD_DIR/strata-vm}
 HOST=$BUILD_DIR/tests/vm/powerbutton
-ELF=$BUILD_DIR/riscv/virtio/input_power.elf
+ELF=$BUILD_DIR/vm/guest/input_power.elf
 BLK=$BUILD_DIR/riscv/virtio/blk_raw.elf
 TMP=${TEST_TMPDIR:-$(mktemp -d)}
 n=0
@@ -97,6 +97,10 @@ check "powerbutton=maybe refused" \
 rc=$?
 check "unknown machine property refused as QEMU words it" \
 	'[ $rc = 1 ] && [ "$(cat "$TMP/err")" = "strata-vm: Property '"'virt-machine.nosuch'"' not found" ]'
+timeout 30 "$VM" -M virt,powerbutton=no -bios none -kernel "$ELF" -nographic </dev/null >"$TMP/off" 2>&1
+rc=$?
+check "powerbutton=no (QEMU's boolean spellings): no virtio-input device (exit $rc)" \
+	'[ $rc = 1 ] && [ "$(cat "$TMP/off")" = "no virtio-input device" ]'
 "$VM" -M virt,powerbutton=on,dumpdtb="$TMP/on.dtb" -bios none -nographic </dev/null >/dev/null 2>&1
 "$VM" -M virt,powerbutton=off,dumpdtb="$TMP/off.dtb" -bios none -nographic </dev/null >/dev/null 2>&1
 check "powerbutton=on,dumpdtb: same device tree as without the button (the slot's node exists anyway)" \

@@ -11,13 +11,18 @@
  *                                         on a fresh board; its timer must keep ticking
  *   test_savevm short IMAGE ELF NAME      a guest that counts to 300000 saved midway as NAME
  *   test_savevm bench IMAGE ELF RAM_MIB BLOB        savevm/loadvm times and VM-state size */
+#include "emulator/chardev/chardev.h"
 #include "emulator/cpu/jit.h"
+#include "emulator/host/loop.h"
 #include "emulator/machine/savevm.h"
 #include "emulator/machine/virt.h"
 #include "emulator/machine/vmstate.h"
 #include "bc.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +37,6 @@ enum { MB_MAGIC, MB_COUNT, MB_MTICKS, MB_STICKS, MB_WRITES, MB_ITERS = 7 };
 static int failures;
 static double now_s(void);
 static struct vm_virt_drive drive;
-static FILE *devnull;
 
 static void check(bool ok, const char *name, const char *why)
 {
@@ -44,6 +48,15 @@ static void check(bool ok, const char *name, const char *why)
 	fflush(stdout);
 }
 
+/* vm_virt_run as the main loop would call it: vm_virt_stop leaves stop_requested set for the
+ * main loop to clear once the VM runs again. */
+static int run_vm(struct vm_virt *vm, uint64_t insns)
+{
+	if (vm->state == VM_RUN_RUNNING)
+		vm->stop_requested = false;
+	return vm_virt_run(vm, insns);
+}
+
 static volatile uint64_t *mbox(struct vm_virt *vm)
 {
 	return (volatile uint64_t *)vm_bus_ram(&vm->bus, MBOX_PA, 64);
@@ -52,8 +65,8 @@ static volatile uint64_t *mbox(struct vm_virt *vm)
 static int make_board(struct vm_virt *vm, struct bc_image *img, uint64_t ram_mib, const char *elf)
 {
 	char err[512];
-	struct vm_virt_config cfg = { .ram_size = ram_mib << 20, .kernel = elf, .console_out = devnull,
-				      .console_in = -1, .ndisks = 1, .drives = &drive, .ndrives = 1 };
+	struct vm_virt_config cfg = { .ram_size = ram_mib << 20, .kernel = elf, .ndisks = 1, .drives = &drive,
+				      .ndrives = 1 }; /* no serial back end: output dropped */
 	cfg.disks[0] = (struct vm_virt_disk){ .img = img };
 	drive = (struct vm_virt_drive){ "d0", img, false };
 	if (vm_virt_create(vm, &cfg, NULL, err, sizeof(err))) {
@@ -95,7 +108,7 @@ static bool timers_fire(struct vm_virt *vm, uint64_t n)
 {
 	uint64_t m0 = mbox(vm)[MB_MTICKS], s0 = mbox(vm)[MB_STICKS];
 	for (int i = 0; i < 400; i++) {
-		vm_virt_run(vm, 1000000);
+		run_vm(vm, 1000000);
 		if (mbox(vm)[MB_MTICKS] >= m0 + n && mbox(vm)[MB_STICKS] >= s0 + n)
 			return true;
 	}
@@ -171,7 +184,7 @@ static void error_cases(struct vm_virt *vm, struct bc_image *img, const struct c
 	plant(img, "badclint", buf, a->len);
 	free(buf);
 
-	vm_virt_run(vm, 2000000); /* RAM, registers and disk now differ from every snapshot */
+	run_vm(vm, 2000000); /* RAM, registers and disk now differ from every snapshot */
 	refused(vm, img, "corrupt", "VM state is corrupt (checksum mismatch)", "corrupted stream");
 	refused(vm, img, "newer", "VM state format version 2 is newer than this strata-vm reads (1)", "newer format");
 	refused(vm, img, "badclint", "VM state section 'clint' is invalid", "device rejects its section");
@@ -180,7 +193,7 @@ static void error_cases(struct vm_virt *vm, struct bc_image *img, const struct c
 	/* another machine configuration: 128 MiB instead of 64 */
 	struct vm_virt *big = calloc(1, sizeof(*big));
 	if (make_board(big, img, 128, elf) == 0) {
-		vm_virt_run(big, 2000000);
+		run_vm(big, 2000000);
 		refused(big, img, "s1", "VM state is for a machine with 64 MiB of RAM, this machine has 128 MiB (-m)",
 			"different -m");
 		vm_virt_destroy(big);
@@ -197,7 +210,7 @@ static int run_all(struct bc_image *img, const char *elf, const char *info_out)
 	char err[512] = "";
 	if (make_board(&vm, img, 64, elf))
 		return 1;
-	vm_virt_run(&vm, 3000000);
+	run_vm(&vm, 3000000);
 	check(mbox(&vm)[MB_COUNT] > 0 && mbox(&vm)[MB_WRITES] > 0, "guest counts and writes the disk", NULL);
 
 	vm_virt_stop(&vm);
@@ -210,7 +223,7 @@ static int run_all(struct bc_image *img, const char *elf, const char *info_out)
 	vm_virt_cont(&vm);
 
 	uint64_t count = mbox(&vm)[MB_COUNT], pc = vm.cpu.pc;
-	vm_virt_run(&vm, 3000000);
+	run_vm(&vm, 3000000);
 	capture(&vm, img, &b);
 	check(mbox(&vm)[MB_COUNT] > count && memcmp(a.disk, b.disk, DISK_BYTES), "guest goes on: RAM and disk change", NULL);
 
@@ -227,7 +240,7 @@ static int run_all(struct bc_image *img, const char *elf, const char *info_out)
 
 	rc = vm_savevm(&vm, "s2", err, sizeof(err));
 	check(rc == 0 && vm.state == VM_RUN_RUNNING, "savevm of a running VM resumes it", err);
-	vm_virt_run(&vm, 2000000);
+	run_vm(&vm, 2000000);
 	rc = vm_loadvm(&vm, "s2", err, sizeof(err));
 	check(rc == 0 && vm.state == VM_RUN_RUNNING && timers_fire(&vm, 3),
 	      "loadvm into a running guest with timers armed: it runs on, timers fire", err);
@@ -271,7 +284,7 @@ static int run_crash(struct bc_image *img, const char *elf)
 	if (make_board(&vm, img, 64, elf))
 		return 1;
 	for (int i = 1; i <= 1000; i++) {
-		vm_virt_run(&vm, 500000);
+		run_vm(&vm, 500000);
 		snprintf(name, sizeof(name), "c%d", i);
 		if (vm_savevm(&vm, name, err, sizeof(err))) {
 			fprintf(stderr, "savevm %s: %s\n", name, err);
@@ -343,7 +356,7 @@ static int run_drives(struct bc_image *a, const char *elf, const char *bpath, co
 	vm.cfg.drives = list;
 	vm.cfg.ndrives = 3;
 	vm_virt_on_event(&vm, on_event, &vm);
-	vm_virt_run(&vm, 2000000);
+	run_vm(&vm, 2000000);
 
 	int rc = vm_savevm(&vm, "s1", err, sizeof(err));
 	check(rc < 0 && !strcmp(err, "Device 'r0' is writable but does not support snapshots"),
@@ -370,7 +383,7 @@ static int run_drives(struct bc_image *a, const char *elf, const char *bpath, co
 	check(rc < 0 && !strcmp(err, "Snapshot 'bonly' does not exist in one or more devices"),
 	      "loadvm of a snapshot on one drive only", err);
 	events[0] = 0;
-	vm_virt_run(&vm, 1000000);
+	run_vm(&vm, 1000000);
 	rc = vm_loadvm(&vm, "s1", err, sizeof(err));
 	check(rc == 0 && !strcmp(events, "STOP(restore-vm) RESUME(running)"), "loadvm: both drives, STOP in restore-vm, RESUME",
 	      rc ? err : events);
@@ -392,11 +405,33 @@ static int run_drives(struct bc_image *a, const char *elf, const char *bpath, co
 
 /* ---- Linux ---- */
 
+/* The guest's console is a unix-socket chardev (as -serial unix:PATH,server=on,wait=off); the
+ * test is its client and appends what it reads to a file. */
 struct linux_run {
 	const char *console;
-	int in[2];
+	char sock[100]; /* fits sockaddr_un.sun_path */
+	int fd;
+	struct vm_loop *loop;
 	struct vm_virt_config cfg;
 };
+static struct linux_run *lx;
+
+static void lx_drain(void)
+{
+	char buf[4096];
+	ssize_t n;
+	FILE *f = fopen(lx->console, "a");
+	while (f && (n = read(lx->fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, f);
+	if (f)
+		fclose(f);
+}
+
+static void lx_run(struct vm_virt *vm, uint64_t insns)
+{
+	run_vm(vm, insns);
+	lx_drain();
+}
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -443,29 +478,53 @@ static bool run_ticks(struct vm_virt *vm, const char *console, size_t from, int 
 {
 	double t0 = now_s();
 	while (now_s() - t0 < secs) {
-		vm_virt_run(vm, 5000000);
+		lx_run(vm, 5000000);
 		if (ticks_since(console, from, NULL) >= want)
 			return true;
 	}
 	return false;
 }
 
-static int linux_board(struct vm_virt *vm, struct linux_run *L, struct bc_image *img)
+static int linux_board(struct vm_virt *vm, struct linux_run *L, struct bc_image *img, int n)
 {
-	char err[512];
+	char err[512], spec[256];
+	struct vm_chardev *chr = NULL;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	FILE *out = fopen(L->console, "w");
-	if (!out || pipe(L->in))
+	if (out)
+		fclose(out);
+	if (snprintf(L->sock, sizeof(L->sock), "%s.%d.sock", L->console, n) >= (int)sizeof(L->sock))
 		return -1;
-	L->cfg.console_out = out;
-	L->cfg.console_in = L->in[0];
+	unlink(L->sock);
+	snprintf(spec, sizeof(spec), "unix:%s,server=on,wait=off", L->sock);
+	L->loop = vm_loop_new();
+	if (!out || !L->loop || vm_chr_new_legacy(L->loop, spec, "serial0", &chr, err, sizeof(err))) {
+		fprintf(stderr, "console: %s\n", err);
+		return -1;
+	}
+	L->cfg.serial = chr;
 	L->cfg.disks[0] = (struct vm_virt_disk){ .img = img };
 	drive = (struct vm_virt_drive){ "d0", img, false };
-	if (vm_virt_create(vm, &L->cfg, NULL, err, sizeof(err))) {
+	if (vm_virt_create(vm, &L->cfg, L->loop, err, sizeof(err))) {
 		fprintf(stderr, "board: %s\n", err);
 		return -1;
 	}
 	rv_jit_init(&vm->cpu, 16);
+	memcpy(sa.sun_path, L->sock, strlen(L->sock) + 1);
+	L->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (L->fd < 0 || connect(L->fd, (struct sockaddr *)&sa, sizeof(sa)) || fcntl(L->fd, F_SETFL, O_NONBLOCK))
+		return -1;
+	lx = L;
 	return 0;
+}
+
+static void linux_board_end(struct vm_virt *vm, struct linux_run *L)
+{
+	vm_virt_destroy(vm);
+	close(L->fd);
+	vm_chr_free_all();
+	vm_loop_free(L->loop);
+	unlink(L->sock);
 }
 
 static int run_linux(struct bc_image *img, const char *kernel, const char *initrd, const char *fw,
@@ -479,18 +538,18 @@ static int run_linux(struct bc_image *img, const char *kernel, const char *initr
 	L.cfg = (struct vm_virt_config){ .ram_size = 256ULL << 20, .bios = fw, .kernel = kernel, .initrd = initrd,
 					 .append = "console=ttyS0 quiet rdinit=/bin/busybox sh", .ndisks = 1,
 					 .drives = &drive, .ndrives = 1, .no_power_button = true };
-	if (linux_board(&vm, &L, img))
+	if (linux_board(&vm, &L, img, 1))
 		return 1;
 	double t0 = now_s();
 	char *buf = NULL;
 	size_t len = 0;
 	while (now_s() - t0 < 180 && !(buf && strstr(buf, "# "))) {
-		vm_virt_run(&vm, 20000000);
+		lx_run(&vm, 20000000);
 		free(buf);
 		buf = slurp(console, &len);
 	}
 	free(buf);
-	check(write(L.in[1], loop, sizeof(loop) - 1) == (ssize_t)sizeof(loop) - 1 && run_ticks(&vm, console, 0, 2, 60),
+	check(write(L.fd, loop, sizeof(loop) - 1) == (ssize_t)sizeof(loop) - 1 && run_ticks(&vm, console, 0, 2, 60),
 	      "Linux: a shell's `sleep 1` loop ticks", NULL);
 	int rc = vm_savevm(&vm, "lx", err, sizeof(err));
 	size_t at_save = console_len(console);
@@ -509,16 +568,14 @@ static int run_linux(struct bc_image *img, const char *kernel, const char *initr
 	snprintf(why, sizeof(why), "uptime at save %.2f, before load %.2f, first ticks after %.2f", up_save, up_before,
 		 up_after);
 	check(up_after > up_save && up_after < up_before + 1, "Linux: guest time continues from the snapshot's", why);
-	vm_virt_destroy(&vm);
-	close(L.in[0]), close(L.in[1]);
+	linux_board_end(&vm, &L);
 
 	/* as -loadvm: a fresh board */
-	if (linux_board(&vm, &L, img))
+	if (linux_board(&vm, &L, img, 2))
 		return 1;
 	rc = vm_loadvm(&vm, "lx", err, sizeof(err));
 	check(rc == 0 && run_ticks(&vm, console, 0, 3, 30), "Linux: a fresh board loads lx and the timer ticks", err);
-	vm_virt_destroy(&vm);
-	close(L.in[0]), close(L.in[1]);
+	linux_board_end(&vm, &L);
 	return failures != 0;
 }
 
@@ -530,7 +587,7 @@ static int run_short(struct bc_image *img, const char *elf, const char *name)
 	if (make_board(&vm, img, 64, elf))
 		return 1;
 	mbox(&vm)[MB_ITERS] = 300000;
-	vm_virt_run(&vm, 1000000);
+	run_vm(&vm, 1000000);
 	int rc = vm_savevm(&vm, name, err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "savevm %s: %s\n", name, err);
@@ -555,7 +612,7 @@ static int run_bench(struct bc_image *img, const char *elf, uint64_t ram_mib, co
 	char err[512];
 	if (make_board(&vm, img, ram_mib, elf))
 		return 1;
-	vm_virt_run(&vm, 1000000);
+	run_vm(&vm, 1000000);
 	FILE *f = fopen(blob, "rb");
 	uint8_t *ram = vm_bus_ram(&vm.bus, 0x81000000ULL, 1);
 	size_t room = ram ? (size_t)(VM_VIRT_RAM_BASE + vm.bus.ram_size - 0x81000000ULL) : 0;
@@ -595,7 +652,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: test_savevm all|crash|load|bench IMAGE ELF [...]\n");
 		return 2;
 	}
-	devnull = fopen("/dev/null", "w");
 	if (open_image(argv[2], &img))
 		return 1;
 	int rc = 2;

@@ -1,4 +1,3 @@
-/* strata-only: tests/vm/powerbutton.sh */
 /* input_power.c - a bare-metal driver for strata-vm's virtio-input power button (QEMU's virt
  * has none, so tests/vm/powerbutton.sh runs this on strata-vm alone and presses the button
  * from the host side when the program prints "waiting N").
