@@ -265,12 +265,12 @@ int main(int argc, char **argv)
 			code = 0;
 		goto out;
 	}
-	if (o.loadvm && vm_loadvm(&vm, o.loadvm, err, sizeof(err))) { /* savevm.h */
-		fprintf(stderr, "%s: %s\n", o.prog, err);
+	if (vm_monitor_init(&vm, o.drives, o.ndrives) || vm_console_start(&o.con, &vm)) {
 		vm_virt_destroy(&vm);
 		goto out;
 	}
-	if (vm_monitor_init(&vm, o.drives, o.ndrives) || vm_console_start(&o.con, &vm)) {
+	if (o.loadvm && vm_loadvm(&vm, o.loadvm, err, sizeof(err))) { /* savevm.h */
+		fprintf(stderr, "%s: %s\n", o.prog, err);
 		vm_virt_destroy(&vm);
 		goto out;
 	}

@@ -205,8 +205,7 @@ int vm_uart_state_load(void *opaque, struct vm_state *s, unsigned version)
 	struct vm_uart *u = opaque;
 	uint8_t regs[9], rx[sizeof(u->rx)];
 	vm_state_get_bytes(s, regs, sizeof(regs));
-	bool thr = vm_state_get_bool(s);
-	bool timeout = vm_state_get_bool(s);
+	bool thr = vm_state_get_bool(s), timeout = vm_state_get_bool(s);
 	uint32_t count = vm_state_get_u32(s);
 	if (count > sizeof(rx))
 		return -EINVAL;

@@ -318,7 +318,12 @@ int vm_state_save(struct vm_virt *vm, uint8_t **out, size_t *len, char *err, siz
 	put_fingerprint(vm, &s);
 	end_section(&s, hdr);
 
-	size_t n = rv_cpu_save(&vm->cpu, cpu, sizeof(cpu)), at = begin_section(&s, "cpu0", CPU_VERSION);
+	size_t n = rv_cpu_save(&vm->cpu, cpu, sizeof(cpu)), at;
+	if (n > sizeof(cpu)) {
+		free(s.buf);
+		return fail(err, errlen, -EOVERFLOW, "cannot save the hart: %zu bytes of state", n);
+	}
+	at = begin_section(&s, "cpu0", CPU_VERSION);
 	vm_state_put_bytes(&s, cpu, n);
 	end_section(&s, at);
 	at = begin_section(&s, "clock", CLOCK_VERSION);

@@ -6,19 +6,29 @@
  *   test_savevm load IMAGE ELF NAME       a fresh board loads NAME and the guest goes on
  *   test_savevm drives A.qcow2 ELF B.qcow2 R.raw INFO_OUT   several drives (d0 = A on the
  *                                         virtio disk, d1 = B not attached, r0 = R raw)
+ *   test_savevm linux IMAGE KERNEL INITRD FIRMWARE CONSOLE   Linux (busybox shell as init,
+ *                                         a `sleep 1` loop): saved, loaded while running, loaded
+ *                                         on a fresh board; its timer must keep ticking
  *   test_savevm short IMAGE ELF NAME      a guest that counts to 300000 saved midway as NAME
  *   test_savevm bench IMAGE ELF RAM_MIB BLOB        savevm/loadvm times and VM-state size */
+#include "emulator/chardev/chardev.h"
 #include "emulator/cpu/jit.h"
+#include "emulator/host/loop.h"
 #include "emulator/machine/savevm.h"
 #include "emulator/machine/virt.h"
 #include "emulator/machine/vmstate.h"
 #include "bc.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define MBOX_PA 0x80800000ULL
@@ -26,6 +36,7 @@ enum { MB_MAGIC, MB_COUNT, MB_MTICKS, MB_STICKS, MB_WRITES, MB_ITERS = 7 };
 #define DISK_BYTES (128 * 512) /* the sectors the guest writes */
 
 static int failures;
+static double now_s(void);
 static struct vm_virt_drive drive;
 
 static void check(bool ok, const char *name, const char *why)
@@ -38,6 +49,15 @@ static void check(bool ok, const char *name, const char *why)
 	fflush(stdout);
 }
 
+/* vm_virt_run as the main loop would call it: vm_virt_stop leaves stop_requested set for the
+ * main loop to clear once the VM runs again. */
+static int run_vm(struct vm_virt *vm, uint64_t insns)
+{
+	if (vm->state == VM_RUN_RUNNING)
+		vm->stop_requested = false;
+	return vm_virt_run(vm, insns);
+}
+
 static volatile uint64_t *mbox(struct vm_virt *vm)
 {
 	return (volatile uint64_t *)vm_bus_ram(&vm->bus, MBOX_PA, 64);
@@ -46,8 +66,8 @@ static volatile uint64_t *mbox(struct vm_virt *vm)
 static int make_board(struct vm_virt *vm, struct bc_image *img, uint64_t ram_mib, const char *elf)
 {
 	char err[512];
-	struct vm_virt_config cfg = { .ram_size = ram_mib << 20, .kernel = elf, /* no serial: output dropped */
-				      .ndisks = 1, .drives = &drive, .ndrives = 1 };
+	struct vm_virt_config cfg = { .ram_size = ram_mib << 20, .kernel = elf, .ndisks = 1, .drives = &drive,
+				      .ndrives = 1 }; /* no serial back end: output dropped */
 	cfg.disks[0] = (struct vm_virt_disk){ .img = img };
 	drive = (struct vm_virt_drive){ "d0", img, false };
 	if (vm_virt_create(vm, &cfg, NULL, err, sizeof(err))) {
@@ -89,7 +109,7 @@ static bool timers_fire(struct vm_virt *vm, uint64_t n)
 {
 	uint64_t m0 = mbox(vm)[MB_MTICKS], s0 = mbox(vm)[MB_STICKS];
 	for (int i = 0; i < 400; i++) {
-		vm_virt_run(vm, 1000000);
+		run_vm(vm, 1000000);
 		if (mbox(vm)[MB_MTICKS] >= m0 + n && mbox(vm)[MB_STICKS] >= s0 + n)
 			return true;
 	}
@@ -165,7 +185,7 @@ static void error_cases(struct vm_virt *vm, struct bc_image *img, const struct c
 	plant(img, "badclint", buf, a->len);
 	free(buf);
 
-	vm_virt_run(vm, 2000000); /* RAM, registers and disk now differ from every snapshot */
+	run_vm(vm, 2000000); /* RAM, registers and disk now differ from every snapshot */
 	refused(vm, img, "corrupt", "VM state is corrupt (checksum mismatch)", "corrupted stream");
 	refused(vm, img, "newer", "VM state format version 2 is newer than this strata-vm reads (1)", "newer format");
 	refused(vm, img, "badclint", "VM state section 'clint' is invalid", "device rejects its section");
@@ -174,7 +194,7 @@ static void error_cases(struct vm_virt *vm, struct bc_image *img, const struct c
 	/* another machine configuration: 128 MiB instead of 64 */
 	struct vm_virt *big = calloc(1, sizeof(*big));
 	if (make_board(big, img, 128, elf) == 0) {
-		vm_virt_run(big, 2000000);
+		run_vm(big, 2000000);
 		refused(big, img, "s1", "VM state is for a machine with 64 MiB of RAM, this machine has 128 MiB (-m)",
 			"different -m");
 		vm_virt_destroy(big);
@@ -191,7 +211,7 @@ static int run_all(struct bc_image *img, const char *elf, const char *info_out)
 	char err[512] = "";
 	if (make_board(&vm, img, 64, elf))
 		return 1;
-	vm_virt_run(&vm, 3000000);
+	run_vm(&vm, 3000000);
 	check(mbox(&vm)[MB_COUNT] > 0 && mbox(&vm)[MB_WRITES] > 0, "guest counts and writes the disk", NULL);
 
 	vm_virt_stop(&vm);
@@ -204,7 +224,7 @@ static int run_all(struct bc_image *img, const char *elf, const char *info_out)
 	vm_virt_cont(&vm);
 
 	uint64_t count = mbox(&vm)[MB_COUNT], pc = vm.cpu.pc;
-	vm_virt_run(&vm, 3000000);
+	run_vm(&vm, 3000000);
 	capture(&vm, img, &b);
 	check(mbox(&vm)[MB_COUNT] > count && memcmp(a.disk, b.disk, DISK_BYTES), "guest goes on: RAM and disk change", NULL);
 
@@ -221,7 +241,7 @@ static int run_all(struct bc_image *img, const char *elf, const char *info_out)
 
 	rc = vm_savevm(&vm, "s2", err, sizeof(err));
 	check(rc == 0 && vm.state == VM_RUN_RUNNING, "savevm of a running VM resumes it", err);
-	vm_virt_run(&vm, 2000000);
+	run_vm(&vm, 2000000);
 	rc = vm_loadvm(&vm, "s2", err, sizeof(err));
 	check(rc == 0 && vm.state == VM_RUN_RUNNING && timers_fire(&vm, 3),
 	      "loadvm into a running guest with timers armed: it runs on, timers fire", err);
@@ -265,7 +285,7 @@ static int run_crash(struct bc_image *img, const char *elf)
 	if (make_board(&vm, img, 64, elf))
 		return 1;
 	for (int i = 1; i <= 1000; i++) {
-		vm_virt_run(&vm, 500000);
+		run_vm(&vm, 500000);
 		snprintf(name, sizeof(name), "c%d", i);
 		if (vm_savevm(&vm, name, err, sizeof(err))) {
 			fprintf(stderr, "savevm %s: %s\n", name, err);
@@ -337,7 +357,7 @@ static int run_drives(struct bc_image *a, const char *elf, const char *bpath, co
 	vm.cfg.drives = list;
 	vm.cfg.ndrives = 3;
 	vm_virt_on_event(&vm, on_event, &vm);
-	vm_virt_run(&vm, 2000000);
+	run_vm(&vm, 2000000);
 
 	int rc = vm_savevm(&vm, "s1", err, sizeof(err));
 	check(rc < 0 && !strcmp(err, "Device 'r0' is writable but does not support snapshots"),
@@ -364,7 +384,7 @@ static int run_drives(struct bc_image *a, const char *elf, const char *bpath, co
 	check(rc < 0 && !strcmp(err, "Snapshot 'bonly' does not exist in one or more devices"),
 	      "loadvm of a snapshot on one drive only", err);
 	events[0] = 0;
-	vm_virt_run(&vm, 1000000);
+	run_vm(&vm, 1000000);
 	rc = vm_loadvm(&vm, "s1", err, sizeof(err));
 	check(rc == 0 && !strcmp(events, "STOP(restore-vm) RESUME(running)"), "loadvm: both drives, STOP in restore-vm, RESUME",
 	      rc ? err : events);
@@ -384,6 +404,146 @@ static int run_drives(struct bc_image *a, const char *elf, const char *bpath, co
 	return failures != 0;
 }
 
+/* ---- Linux ---- */
+
+/* The guest's console is a file chardev (as -serial file:PATH); the shell loop is started from
+ * the kernel command line (init arguments after "--"), so the guest needs no input. */
+struct linux_run {
+	const char *console;
+	struct vm_loop *loop;
+	struct vm_virt_config cfg;
+};
+
+static void lx_run(struct vm_virt *vm, uint64_t insns)
+{
+	run_vm(vm, insns);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	*len = 0;
+	if (f) {
+		buf = malloc(1 << 22);
+		*len = buf ? fread(buf, 1, (1 << 22) - 1, f) : 0;
+		if (buf)
+			buf[*len] = 0;
+		fclose(f);
+	}
+	return buf;
+}
+
+/* Occurrences of "tick " in the console output from byte `from`; *last_uptime gets the
+ * uptime printed by the last one. */
+static int ticks_since(const char *console, size_t from, double *last_uptime)
+{
+	size_t len;
+	char *buf = slurp(console, &len);
+	int n = 0;
+	for (char *p = buf && from < len ? buf + from : NULL; p && (p = strstr(p, "tick ")); p += 5) {
+		if (p[5] < '0' || p[5] > '9')
+			continue;
+		n++;
+		if (last_uptime)
+			*last_uptime = strtod(p + 5, NULL);
+	}
+	free(buf);
+	return n;
+}
+
+static size_t console_len(const char *console)
+{
+	size_t len;
+	free(slurp(console, &len));
+	return len;
+}
+
+/* Runs the guest until `want` ticks appeared after `from` or `secs` of wall time passed. */
+static bool run_ticks(struct vm_virt *vm, const char *console, size_t from, int want, double secs)
+{
+	double t0 = now_s();
+	while (now_s() - t0 < secs) {
+		lx_run(vm, 5000000);
+		if (ticks_since(console, from, NULL) >= want)
+			return true;
+	}
+	return false;
+}
+
+static int linux_board(struct vm_virt *vm, struct linux_run *L, struct bc_image *img)
+{
+	char err[512], spec[300];
+	struct vm_chardev *chr = NULL;
+	FILE *out = fopen(L->console, "w");
+	if (out)
+		fclose(out);
+	snprintf(spec, sizeof(spec), "file:%s", L->console);
+	L->loop = vm_loop_new();
+	if (!out || !L->loop || vm_chr_new_legacy(L->loop, spec, "serial0", &chr, err, sizeof(err))) {
+		fprintf(stderr, "console: %s\n", err);
+		return -1;
+	}
+	L->cfg.serial = chr;
+	L->cfg.disks[0] = (struct vm_virt_disk){ .img = img };
+	drive = (struct vm_virt_drive){ "d0", img, false };
+	if (vm_virt_create(vm, &L->cfg, L->loop, err, sizeof(err))) {
+		fprintf(stderr, "board: %s\n", err);
+		return -1;
+	}
+	rv_jit_init(&vm->cpu, 16);
+	return 0;
+}
+
+static void linux_board_end(struct vm_virt *vm, struct linux_run *L)
+{
+	vm_virt_destroy(vm);
+	vm_chr_free_all();
+	vm_loop_free(L->loop);
+}
+
+static int run_linux(struct bc_image *img, const char *kernel, const char *initrd, const char *fw,
+		     const char *console)
+{
+	static struct vm_virt vm;
+	struct linux_run L = { .console = console };
+	char err[512] = "";
+	L.cfg = (struct vm_virt_config){
+		.ram_size = 256ULL << 20, .bios = fw, .kernel = kernel, .initrd = initrd, .ndisks = 1,
+		.drives = &drive, .ndrives = 1, .no_power_button = true,
+		.append = "console=ttyS0 quiet rdinit=/bin/busybox -- sh -c \"/bin/busybox --install -s /bin; "
+			  "mount -t proc proc /proc; while :; do echo tick $(cut -d' ' -f1 /proc/uptime); sleep 1; done\"" };
+	if (linux_board(&vm, &L, img))
+		return 1;
+	check(run_ticks(&vm, console, 0, 2, 180), "Linux: a shell's `sleep 1` loop ticks", NULL);
+	int rc = vm_savevm(&vm, "lx", err, sizeof(err));
+	size_t at_save = console_len(console);
+	double up_save = 0, up_before = 0, up_after = 0;
+	ticks_since(console, 0, &up_save);
+	check(rc == 0, "Linux: savevm of the running guest", err);
+	run_ticks(&vm, console, at_save, 3, 30);
+	ticks_since(console, 0, &up_before);
+	rc = vm_loadvm(&vm, "lx", err, sizeof(err));
+	size_t at_load = console_len(console);
+	check(rc == 0, "Linux: loadvm into the running guest", err);
+	check(run_ticks(&vm, console, at_load, 3, 30), "Linux: the timer keeps ticking after loadvm (3 more ticks)",
+	      NULL);
+	ticks_since(console, at_load, &up_after);
+	char why[160];
+	snprintf(why, sizeof(why), "uptime at save %.2f, before load %.2f, first ticks after %.2f", up_save, up_before,
+		 up_after);
+	check(up_after > up_save && up_after < up_before + 1, "Linux: guest time continues from the snapshot's", why);
+	linux_board_end(&vm, &L);
+
+	/* as -loadvm: a fresh board */
+	if (linux_board(&vm, &L, img))
+		return 1;
+	rc = vm_loadvm(&vm, "lx", err, sizeof(err));
+	check(rc == 0 && run_ticks(&vm, console, 0, 3, 30), "Linux: a fresh board loads lx and the timer ticks", err);
+	linux_board_end(&vm, &L);
+	return failures != 0;
+}
+
 /* For strata-vm -loadvm: the guest's own ending, printed after the load, is its output. */
 static int run_short(struct bc_image *img, const char *elf, const char *name)
 {
@@ -392,7 +552,7 @@ static int run_short(struct bc_image *img, const char *elf, const char *name)
 	if (make_board(&vm, img, 64, elf))
 		return 1;
 	mbox(&vm)[MB_ITERS] = 300000;
-	vm_virt_run(&vm, 1000000);
+	run_vm(&vm, 1000000);
 	int rc = vm_savevm(&vm, name, err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "savevm %s: %s\n", name, err);
@@ -417,7 +577,7 @@ static int run_bench(struct bc_image *img, const char *elf, uint64_t ram_mib, co
 	char err[512];
 	if (make_board(&vm, img, ram_mib, elf))
 		return 1;
-	vm_virt_run(&vm, 1000000);
+	run_vm(&vm, 1000000);
 	FILE *f = fopen(blob, "rb");
 	uint8_t *ram = vm_bus_ram(&vm.bus, 0x81000000ULL, 1);
 	size_t room = ram ? (size_t)(VM_VIRT_RAM_BASE + vm.bus.ram_size - 0x81000000ULL) : 0;
@@ -468,6 +628,8 @@ int main(int argc, char **argv)
 		rc = run_load(img, argv[3], argv[4]);
 	else if (!strcmp(argv[1], "drives") && argc == 7)
 		rc = run_drives(img, argv[3], argv[4], argv[5], argv[6]);
+	else if (!strcmp(argv[1], "linux") && argc == 7)
+		rc = run_linux(img, argv[3], argv[4], argv[5], argv[6]);
 	else if (!strcmp(argv[1], "short") && argc == 5)
 		rc = run_short(img, argv[3], argv[4]);
 	else if (!strcmp(argv[1], "bench") && argc == 6)
