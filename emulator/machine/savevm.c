@@ -9,13 +9,13 @@
  *     snapshot being replaced (QEMU deletes it before writing the state, we after).
  * loadvm reads and checks the whole stream (through a read-only view of the snapshot) before
  * the disks are reverted and the machine is loaded. */
+#include "emulator/host/err.h"
 #include "emulator/machine/savevm.h"
 #include "emulator/machine/virt.h"
 #include "emulator/machine/vmstate.h"
 #include "bc.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +29,6 @@ struct drives {
 	int n;
 };
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 /* The drives snapshots are about: writable ones (QEMU skips read-only drives). */
 static void writable_drives(const struct vm_virt *vm, struct drives *dr)
@@ -75,10 +66,10 @@ static int check_drives(const struct vm_virt *vm, struct drives *dr, char *err, 
 	writable_drives(vm, dr);
 	for (int i = 0; i < dr->n; i++)
 		if (!can_snapshot(dr->d[i].img))
-			return fail(err, errlen, -ENOTSUP, "Device '%s' is writable but does not support snapshots",
+			return vm_errf(err, errlen, -ENOTSUP, "Device '%s' is writable but does not support snapshots",
 				    dr->d[i].name);
 	if (dr->n == 0)
-		return fail(err, errlen, -ENOENT, "no block device can store vmstate for snapshot");
+		return vm_errf(err, errlen, -ENOENT, "no block device can store vmstate for snapshot");
 	return 0;
 }
 
@@ -122,7 +113,7 @@ static int flush_all(const struct drives *dr, char *err, size_t errlen)
 	for (int i = 0; i < dr->n; i++) {
 		int rc = bc_flush(dr->d[i].img);
 		if (rc)
-			return fail(err, errlen, rc, "Failed to flush '%s': %s", dr->d[i].name, strerror(-rc));
+			return vm_errf(err, errlen, rc, "Failed to flush '%s': %s", dr->d[i].name, strerror(-rc));
 	}
 	return 0;
 }
@@ -137,7 +128,7 @@ static int delete_all(const struct drives *dr, const char *name, char *err, size
 		if (rc == 1)
 			rc = bc_snapshot_delete(dr->d[i].img, sn.id, sn.name, &e);
 		if (rc < 0)
-			return fail(err, errlen, rc, "Could not delete snapshot '%s' on '%s': %s", name, dr->d[i].name,
+			return vm_errf(err, errlen, rc, "Could not delete snapshot '%s' on '%s': %s", name, dr->d[i].name,
 				    e.msg[0] ? e.msg : strerror(-rc));
 	}
 	return 0;
@@ -156,7 +147,7 @@ static int save_locked(struct vm_virt *vm, struct drives *dr, struct bc_snapshot
 	if (!rc)
 		rc = bc_flush(vmimg); /* the state is on disk before any snapshot table changes */
 	if (rc)
-		return fail(err, errlen, rc, "Error while writing VM state: %s", strerror(-rc));
+		return vm_errf(err, errlen, rc, "Error while writing VM state: %s", strerror(-rc));
 	if ((rc = delete_all(dr, sn->name, err, errlen)))
 		return rc;
 	for (int i = 0; i < dr->n; i++) {
@@ -165,7 +156,7 @@ static int save_locked(struct vm_virt *vm, struct drives *dr, struct bc_snapshot
 		sn->disk_size = bc_length(dr->d[i].img);
 		rc = bc_snapshot_create(dr->d[i].img, sn, &e);
 		if (rc)
-			return fail(err, errlen, rc, "Error while creating snapshot on '%s'", dr->d[i].name);
+			return vm_errf(err, errlen, rc, "Error while creating snapshot on '%s'", dr->d[i].name);
 	}
 	return 0;
 }
@@ -183,7 +174,7 @@ int vm_savevm_opts(struct vm_virt *vm, const char *name, bool overwrite, char *e
 		if (!overwrite)
 			for (int i = 0; i < dr.n; i++)
 				if (find_by_name(dr.d[i].img, name, NULL) == 1)
-					return fail(err, errlen, -EEXIST,
+					return vm_errf(err, errlen, -EEXIST,
 						    "Snapshot '%s' already exists in one or more devices", name);
 		snprintf(sn.name, sizeof(sn.name), "%s", name);
 	} else {
@@ -230,7 +221,7 @@ static int revert_disks(const struct drives *dr, const char *name, char *err, si
 		int rc = find_by_name(dr->d[i].img, name, &sn);
 		rc = rc == 1 ? bc_snapshot_apply(dr->d[i].img, sn.id, &e) : rc < 0 ? rc : -ENOENT;
 		if (rc < 0)
-			return fail(err, errlen, rc, "Could not load snapshot '%s' on '%s': %s", name, dr->d[i].name,
+			return vm_errf(err, errlen, rc, "Could not load snapshot '%s' on '%s': %s", name, dr->d[i].name,
 				    e.msg[0] ? e.msg : strerror(-rc));
 	}
 	return 0;
@@ -243,13 +234,13 @@ static int load_locked(struct vm_virt *vm, const struct drives *dr, const struct
 	int rc = read_stream_ro(vmimg, sn, buf);
 	bool early = rc == 0;
 	if (rc && rc != -ENOENT)
-		return fail(err, errlen, rc, "Error while reading VM state: %s", strerror(-rc));
+		return vm_errf(err, errlen, rc, "Error while reading VM state: %s", strerror(-rc));
 	if (early && (rc = vm_state_check(vm, buf, sn->vm_state_size, err, errlen)))
 		return rc;
 	if ((rc = flush_all(dr, err, errlen)) || (rc = revert_disks(dr, sn->name, err, errlen)))
 		return rc;
 	if (!early && (rc = bc_vmstate_read(vmimg, 0, buf, sn->vm_state_size)))
-		return fail(err, errlen, rc, "Error while reading VM state: %s", strerror(-rc));
+		return vm_errf(err, errlen, rc, "Error while reading VM state: %s", strerror(-rc));
 	return vm_state_load(vm, buf, sn->vm_state_size, err, errlen);
 }
 
@@ -262,12 +253,12 @@ int vm_loadvm(struct vm_virt *vm, const char *name, char *err, size_t errlen)
 		return rc;
 	for (int i = 0; i < dr.n; i++)
 		if (find_by_name(dr.d[i].img, name, i ? NULL : &sn) != 1)
-			return fail(err, errlen, -ENOENT, "Snapshot '%s' does not exist in one or more devices", name);
+			return vm_errf(err, errlen, -ENOENT, "Snapshot '%s' does not exist in one or more devices", name);
 	if (sn.vm_state_size == 0)
-		return fail(err, errlen, -EINVAL, "This is a disk-only snapshot. Revert to it  offline using qemu-img");
+		return vm_errf(err, errlen, -EINVAL, "This is a disk-only snapshot. Revert to it  offline using qemu-img");
 	uint8_t *buf = sn.vm_state_size <= SIZE_MAX ? malloc((size_t)sn.vm_state_size) : NULL;
 	if (!buf)
-		return fail(err, errlen, -ENOMEM, "Error while reading VM state: %s", strerror(ENOMEM));
+		return vm_errf(err, errlen, -ENOMEM, "Error while reading VM state: %s", strerror(ENOMEM));
 	enum vm_runstate was = stop_for(vm, VM_RUN_RESTORE_VM);
 	rc = load_locked(vm, &dr, &sn, buf, err, errlen);
 	free(buf);
@@ -385,7 +376,7 @@ int vm_snapshots_info(struct vm_virt *vm, char **text, char *err, size_t errlen)
 		if (can_snapshot(all.d[i].img))
 			dr.d[dr.n++] = all.d[i];
 	if (dr.n == 0)
-		return fail(err, errlen, -ENOENT, "no block device can store vmstate for snapshot");
+		return vm_errf(err, errlen, -ENOENT, "no block device can store vmstate for snapshot");
 	for (int i = 0; i < dr.n && !rc; i++) {
 		rc = bc_snapshot_list(dr.d[i].img, &im[i].sn, &im[i].n, NULL);
 		im[i].global = calloc((size_t)im[i].n + 1, 1);
@@ -405,7 +396,7 @@ int vm_snapshots_info(struct vm_virt *vm, char **text, char *err, size_t errlen)
 	}
 	if (rc) {
 		free(out);
-		return fail(err, errlen, rc, "bdrv_snapshot_list: error %d", rc);
+		return vm_errf(err, errlen, rc, "bdrv_snapshot_list: error %d", rc);
 	}
 	*text = out;
 	return 0;

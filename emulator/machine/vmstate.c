@@ -1,10 +1,10 @@
 /* vmstate.c - the state stream (format in vmstate.h): primitives, the writer, and the loader
  * that checks everything before it changes anything. */
+#include "emulator/host/err.h"
 #include "emulator/machine/vmstate.h"
 #include "emulator/machine/virt.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,15 +129,6 @@ static void get_str(struct vm_state *s, char *buf, size_t size)
 	buf[n] = 0;
 }
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 /* ---- the machine's fingerprint ---- */
 
@@ -169,28 +160,28 @@ static int check_fingerprint(const struct vm_virt *vm, struct vm_state *s, char 
 	uint64_t ram = vm_state_get_u64(s);
 	uint32_t harts = vm_state_get_u32(s), ndisks = vm_state_get_u32(s), ndevs = vm_state_get_u32(s);
 	if (s->bad)
-		return fail(err, errlen, -EINVAL, "VM state is corrupt (truncated header)");
+		return vm_errf(err, errlen, -EINVAL, "VM state is corrupt (truncated header)");
 	if (strcmp(board, "virt"))
-		return fail(err, errlen, -EINVAL, "VM state is for machine '%s', this machine is 'virt'", board);
+		return vm_errf(err, errlen, -EINVAL, "VM state is for machine '%s', this machine is 'virt'", board);
 	if (ram != vm->bus.ram_size) {
 		mib(a, sizeof(a), ram), mib(b, sizeof(b), vm->bus.ram_size);
-		return fail(err, errlen, -EINVAL, "VM state is for a machine with %s of RAM, this machine has %s (-m)", a, b);
+		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %s of RAM, this machine has %s (-m)", a, b);
 	}
 	if (harts != 1)
-		return fail(err, errlen, -EINVAL, "VM state is for a machine with %u harts, this machine has 1", harts);
+		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %u harts, this machine has 1", harts);
 	if (ndisks != (uint32_t)vm->cfg.ndisks)
-		return fail(err, errlen, -EINVAL, "VM state is for a machine with %u virtio-blk disks, this machine has %d",
+		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %u virtio-blk disks, this machine has %d",
 			    ndisks, vm->cfg.ndisks);
 	if (ndevs != (uint32_t)vm->ndevs)
-		return fail(err, errlen, -EINVAL, "VM state is for a machine with %u devices, this machine has %d", ndevs,
+		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %u devices, this machine has %d", ndevs,
 			    vm->ndevs);
 	for (int i = 0; i < vm->ndevs; i++) {
 		get_str(s, name, sizeof(name));
 		get_str(s, type, sizeof(type));
 		if (s->bad)
-			return fail(err, errlen, -EINVAL, "VM state is corrupt (truncated device list)");
+			return vm_errf(err, errlen, -EINVAL, "VM state is corrupt (truncated device list)");
 		if (strcmp(name, vm->devs[i].name) || strcmp(type, vm->devs[i].type))
-			return fail(err, errlen, -EINVAL, "VM state is for another device list: device %d is %s '%s', here %s '%s'",
+			return vm_errf(err, errlen, -EINVAL, "VM state is for another device list: device %d is %s '%s', here %s '%s'",
 				    i, type, name, vm->devs[i].type, vm->devs[i].name);
 	}
 	return 0;
@@ -321,7 +312,7 @@ int vm_state_save(struct vm_virt *vm, uint8_t **out, size_t *len, char *err, siz
 	size_t n = rv_cpu_save(&vm->cpu, cpu, sizeof(cpu)), at;
 	if (n > sizeof(cpu)) {
 		free(s.buf);
-		return fail(err, errlen, -EOVERFLOW, "cannot save the hart: %zu bytes of state", n);
+		return vm_errf(err, errlen, -EOVERFLOW, "cannot save the hart: %zu bytes of state", n);
 	}
 	at = begin_section(&s, "cpu0", CPU_VERSION);
 	vm_state_put_bytes(&s, cpu, n);
@@ -335,7 +326,7 @@ int vm_state_save(struct vm_virt *vm, uint8_t **out, size_t *len, char *err, siz
 		int rc = d->save ? d->save(d->opaque, &s) : 0;
 		if (rc) {
 			free(s.buf);
-			return fail(err, errlen, rc, "cannot save device '%s': %s", d->name, strerror(-rc));
+			return vm_errf(err, errlen, rc, "cannot save device '%s': %s", d->name, strerror(-rc));
 		}
 		end_section(&s, at);
 	}
@@ -345,13 +336,13 @@ int vm_state_save(struct vm_virt *vm, uint8_t **out, size_t *len, char *err, siz
 	vm_state_put_u8(&s, TAG_END);
 	if (rc || s.bad) {
 		free(s.buf);
-		return fail(err, errlen, -ENOMEM, "cannot save the VM state: %s", strerror(ENOMEM));
+		return vm_errf(err, errlen, -ENOMEM, "cannot save the VM state: %s", strerror(ENOMEM));
 	}
 	if (!s.bad)
 		vm_state_put_u32(&s, (uint32_t)crc32_z(0, s.buf, s.len)); /* every byte before the CRC */
 	if (s.bad) {
 		free(s.buf);
-		return fail(err, errlen, -ENOMEM, "cannot save the VM state: %s", strerror(ENOMEM));
+		return vm_errf(err, errlen, -ENOMEM, "cannot save the VM state: %s", strerror(ENOMEM));
 	}
 	*out = s.buf;
 	*len = s.len;
@@ -369,7 +360,7 @@ struct section {
 
 static int corrupt(char *err, size_t errlen, const char *what)
 {
-	return fail(err, errlen, -EINVAL, "VM state is corrupt (%s)", what);
+	return vm_errf(err, errlen, -EINVAL, "VM state is corrupt (%s)", what);
 }
 
 static int check_ram(const struct vm_virt *vm, const struct section *sec, char *err, size_t errlen)
@@ -427,7 +418,7 @@ static int apply_ram(struct vm_virt *vm, const struct section *sec, char *err, s
 		ZSTD_freeDCtx(dc);
 		free(touched);
 		free(written);
-		return fail(err, errlen, -ENOMEM, "cannot load RAM: %s", strerror(ENOMEM));
+		return vm_errf(err, errlen, -ENOMEM, "cannot load RAM: %s", strerror(ENOMEM));
 	}
 	if (!touched)
 		vm_bus_clear_ram(&vm->bus);
@@ -503,18 +494,18 @@ static int read_sections(const struct vm_virt *vm, struct vm_state *s, struct se
 			return corrupt(err, errlen, "truncated section");
 		int idx = section_index(vm, name, &max);
 		if (idx < 0)
-			return fail(err, errlen, -EINVAL, "VM state has a section '%s' that this machine has no device for", name);
+			return vm_errf(err, errlen, -EINVAL, "VM state has a section '%s' that this machine has no device for", name);
 		if (sec[idx].seen)
 			return corrupt(err, errlen, "a section appears twice");
 		if (version > max)
-			return fail(err, errlen, -EINVAL,
+			return vm_errf(err, errlen, -EINVAL,
 				    "VM state section '%s' is version %u, newer than this strata-vm reads (%u)", name,
 				    version, max);
 		sec[idx] = (struct section){ p, n, version, true };
 	}
 	for (int i = 0; i < SEC_DEV + vm->ndevs; i++)
 		if (!sec[i].seen)
-			return fail(err, errlen, -EINVAL, "VM state has no section for '%s'", section_name(vm, i));
+			return vm_errf(err, errlen, -EINVAL, "VM state has no section for '%s'", section_name(vm, i));
 	return 0;
 }
 
@@ -524,11 +515,11 @@ static int check_stream(const struct vm_virt *vm, const uint8_t *buf, size_t len
 {
 	struct vm_state s;
 	if (len < 16 + 5 || memcmp(buf, VM_STATE_MAGIC, 8))
-		return fail(err, errlen, -EINVAL, "not a strata-vm VM state");
+		return vm_errf(err, errlen, -EINVAL, "not a strata-vm VM state");
 	reader(&s, buf + 8, len - 8);
 	uint32_t format = vm_state_get_u32(&s);
 	if (format > VM_STATE_FORMAT)
-		return fail(err, errlen, -EINVAL, "VM state format version %u is newer than this strata-vm reads (%u)",
+		return vm_errf(err, errlen, -EINVAL, "VM state format version %u is newer than this strata-vm reads (%u)",
 			    format, VM_STATE_FORMAT);
 	if (format == 0)
 		return corrupt(err, errlen, "format version 0");
@@ -560,11 +551,11 @@ static int apply_sections(struct vm_virt *vm, const struct section *sec, char *e
 	struct vm_state s;
 	int rc = rv_cpu_load(&vm->cpu, sec[SEC_CPU].p, sec[SEC_CPU].n, sec[SEC_CPU].version);
 	if (rc)
-		return fail(err, errlen, rc, "VM state section 'cpu0' is invalid");
+		return vm_errf(err, errlen, rc, "VM state section 'cpu0' is invalid");
 	reader(&s, sec[SEC_CLOCK].p, sec[SEC_CLOCK].n);
 	uint64_t mtime = vm_state_get_u64(&s);
 	if (!vm_state_done(&s))
-		return fail(err, errlen, -EINVAL, "VM state section 'clock' is invalid");
+		return vm_errf(err, errlen, -EINVAL, "VM state section 'clock' is invalid");
 	vm_clock_set(&vm->clock, mtime);
 	for (int i = 0; i < vm->ndevs; i++) {
 		const struct vm_device *d = &vm->devs[i];
@@ -574,7 +565,7 @@ static int apply_sections(struct vm_virt *vm, const struct section *sec, char *e
 		if (!rc && !vm_state_done(&s))
 			rc = -EINVAL;
 		if (rc)
-			return fail(err, errlen, rc, "VM state section '%s' is invalid", d->name);
+			return vm_errf(err, errlen, rc, "VM state section '%s' is invalid", d->name);
 	}
 	return 0;
 }
@@ -589,7 +580,7 @@ static int try_sections(struct vm_virt *vm, const uint8_t *buf, size_t len, stru
 		return rc;
 	struct vm_virt *backup = malloc(sizeof(*backup));
 	if (!backup)
-		return fail(err, errlen, -ENOMEM, "cannot load the VM state: %s", strerror(ENOMEM));
+		return vm_errf(err, errlen, -ENOMEM, "cannot load the VM state: %s", strerror(ENOMEM));
 	memcpy(backup, vm, sizeof(*vm));
 	rc = apply_sections(vm, sec, err, errlen);
 	if (rc || !keep)
