@@ -1,4 +1,4 @@
-"""The Linux half of tests/vm/savevm.sh on qemu-system-riscv64, for comparison: Debian's kernel
+"""The Linux half of tests/vm/savevm.sh on qemu-system-riscv64, run by hand for comparison: Debian's kernel
 with a busybox shell as init runs a `sleep 1` loop printing /proc/uptime; savevm, 3 ticks,
 loadvm, then up to 30 s for 3 more ticks. Prints "ticks after loadvm: N" and "uptimes: ...".
 usage: savevm-qemu-linux.py GUEST_DIR FIRMWARE IMAGE MONITOR_SOCKET"""

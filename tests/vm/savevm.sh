@@ -143,13 +143,11 @@ for delay in 0.4 0.7 1.0 1.3 2.1; do
 	fi
 	[ $crc = 0 ] || [ $crc = 3 ]
 	check $? "kill -9 after ${delay}s of savevm loops: qemu-img check without corruptions"
-	if [ -z "$last" ]; then
-		ok "kill -9 after ${delay}s: no snapshot finished yet # SKIP too early"
-		continue
-	fi
+	[ -n "$last" ] || continue # killed before the first snapshot: only the check above applies
+	qemu-img snapshot -l "$img3" >"$TMP/crash-list.out" 2>&1 # once: hundreds are saved per second
 	all=1
 	for s in $(grep '^saved ' "$TMP/crash.out" | cut -d' ' -f2); do
-		qemu-img snapshot -l "$img3" | grep -q " $s " || all=0
+		grep -q " $s " "$TMP/crash-list.out" || all=0
 	done
 	[ $all = 1 ]
 	check $? "kill -9 after ${delay}s: every finished snapshot listed (up to $last)"
@@ -180,11 +178,6 @@ else
 		esac
 	done <"$TMP/linux.out"
 	check $rc "test_savevm linux exits 0"
-	if command -v $QEMU >/dev/null; then
-		# the same on QEMU 7.2, for the record (its timer also kept ticking when this was written)
-		qemu-img create -q -f qcow2 "$TMP/qlx.qcow2" 64M
-		timeout 300 python3 "$SRC/tests/vm/savevm-qemu-linux.py" "$G" "$FW" "$TMP/qlx.qcow2" "$TMP/qmon.sock" \
-			>"$TMP/qlinux.out" 2>&1
-		sed 's/^/# QEMU 7.2: /' "$TMP/qlinux.out"
-	fi
+	# tests/vm/savevm-qemu-linux.py runs the same scenario on QEMU 7.2 by hand (it asserts
+	# nothing and took minutes here, so make check leaves it out)
 fi
