@@ -2,6 +2,7 @@
  * qemu-system's ("-foo: invalid option", "-m: requires an argument"); an option QEMU has but
  * strata-vm does not support is an error, never silently ignored. */
 #include "emulator/options.h"
+#include "emulator/host/parse.h"
 #include "bc.h"
 
 #include <errno.h>
@@ -92,16 +93,6 @@ static int opt_version(struct vm_options *o, const char *opt, const char *arg)
 	return 1;
 }
 
-/* A boolean property value as QEMU parses one: 1, 0, or -1 for anything else. */
-static int parse_bool(const char *v)
-{
-	static const char *const yes[] = { "on", "yes", "true", "y" }, *const no[] = { "off", "no", "false", "n" };
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(v, yes[i]) || !strcmp(v, no[i]))
-			return !strcmp(v, yes[i]);
-	return -1;
-}
-
 /* -M virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off] */
 static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 {
@@ -117,10 +108,10 @@ static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 				rc = fail(o, NULL, NULL, "unsupported machine type\nUse -machine help to list supported machines");
 		} else if (!strncmp(p, "type=", 5) && !strcmp(p + 5, "virt")) {
 		} else if (!strncmp(p, "dumpdtb=", 8)) {
-			o->cfg.dumpdtb = arg + (p + 8 - copy); /* as QEMU: write the device tree and exit */
+			o->cfg.dumpdtb = strdup(p + 8); /* as QEMU: write the device tree and exit (kept for the process's life) */
 		} else if (!strncmp(p, "powerbutton=", 12)) {
 			/* strata-vm's own: the virtio-input power button system_powerdown presses */
-			int on = parse_bool(p + 12);
+			int on = vm_parse_bool(p + 12);
 			if (on < 0)
 				rc = fail(o, NULL, NULL, "Parameter 'powerbutton' expects 'on' or 'off'");
 			o->cfg.no_power_button = on == 0;

@@ -1,6 +1,7 @@
 /* spec.c - the two spellings of a back end: -chardev BACKEND,id=ID,key=value... and the legacy
  * -serial/-monitor/-qmp strings (file:PATH, tcp:HOST:PORT,server...), with QEMU's error texts. */
 #include "emulator/chardev/internal.h"
+#include "emulator/host/parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,10 +33,9 @@ int chr_opt_bool(const struct chr_opts *o, const char *key, bool dflt, bool *out
 	*out = dflt;
 	if (!v)
 		return 0;
-	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "y"))
-		*out = true;
-	else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "n"))
-		*out = false;
+	int b = vm_parse_bool(v);
+	if (b >= 0)
+		*out = b;
 	else {
 		snprintf(err, errlen, "Parameter '%s' expects 'on' or 'off'", key);
 		return -EINVAL;

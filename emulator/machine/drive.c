@@ -3,6 +3,7 @@
  * the image, in $TMPDIR (default /var/tmp, as QEMU); it is unlinked as soon as it is open,
  * so the guest's writes vanish at exit however the process ends. */
 #include "emulator/machine/drive.h"
+#include "emulator/host/parse.h"
 #include "bc.h"
 
 #include <errno.h>
@@ -14,10 +15,9 @@
 
 static int parse_bool(const char *key, const char *v, bool *out, char *err, size_t errlen)
 {
-	if (!strcmp(v, "on")) {
-		*out = true;
-	} else if (!strcmp(v, "off")) {
-		*out = false;
+	int b = vm_parse_bool(v); /* QEMU's spellings: on/yes/true/y, off/no/false/n */
+	if (b >= 0) {
+		*out = b;
 	} else {
 		/* qemu names the option by its QAPI spelling */
 		snprintf(err, errlen, "Parameter '%s' expects 'on' or 'off'", !strcmp(key, "readonly") ? "read-only" : key);

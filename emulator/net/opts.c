@@ -1,5 +1,6 @@
 /* opts.c - see opts.h. */
 #include "emulator/net/opts.h"
+#include "emulator/host/parse.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -83,11 +84,9 @@ const struct vm_net_opt *vm_net_opts_unused(const struct vm_net_opts *o)
 
 int vm_net_opts_bool(const char *val, bool *v)
 {
-	if (!strcmp(val, "on") || !strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "y"))
-		*v = true;
-	else if (!strcmp(val, "off") || !strcmp(val, "no") || !strcmp(val, "false") || !strcmp(val, "n"))
-		*v = false;
-	else
+	int b = vm_parse_bool(val);
+	if (b < 0)
 		return -EINVAL;
+	*v = b;
 	return 0;
 }

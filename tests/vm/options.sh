@@ -112,3 +112,10 @@ while [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null && [ $i -lt 100 ]; do sleep 
 check "-daemonize: the daemon ends with its guest" '[ -n "$dpid" ] && ! kill -0 "$dpid" 2>/dev/null && [ ! -e "$pf" ]'
 "$VM" -M virt -bios none -display none -daemonize -kernel "$G/idle.elf" -drive file="$TMP/none.qcow2" </dev/null >/dev/null 2>"$TMP/err"
 check "-daemonize: set-up errors reach the terminal and the exit code" '[ $? -eq 1 ] && grep -q "Could not open" "$TMP/err"'
+
+# --- booleans: QEMU's spellings everywhere (one parser) ---
+truncate -s 1M "$TMP/b.raw"
+"$VM" -M virt,dumpdtb="$TMP/b.dtb",powerbutton=no -drive file="$TMP/b.raw",format=raw,if=none,id=d,readonly=yes \
+	</dev/null >/dev/null 2>"$TMP/err"
+check "readonly=yes and powerbutton=no are booleans, as QEMU takes them" '[ $? -eq 0 ] && [ -s "$TMP/b.dtb" ]'
+same_error "a bad boolean names QEMU's parameter" -M virt -drive file="$TMP/b.raw",format=raw,if=none,id=d,readonly=maybe
