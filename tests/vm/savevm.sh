@@ -15,6 +15,16 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 nok() { n=$((n + 1)); echo "not ok $n - $1"; }
 check() { if [ "$1" = 0 ]; then ok "$2"; else nok "$2"; fi; }
+# relay FILE: test_savevm's "ok - X" / "not ok - X" lines become numbered TAP, the rest comments
+relay() {
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "${line#ok - }" ;;
+		"not ok - "*) nok "${line#not ok - }" ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$1"
+}
 
 if [ ! -x "$T" ] || [ ! -f "$ELF" ] || ! command -v qemu-img >/dev/null; then
 	echo "ok 1 - savevm # SKIP needs $T, $ELF and qemu-img"
@@ -26,13 +36,7 @@ img=$TMP/vm.qcow2
 qemu-img create -q -f qcow2 "$img" 64M
 timeout 300 "$T" all "$img" "$ELF" "$TMP/info.txt" >"$TMP/all.out" 2>&1
 rc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ok "${line#ok - }" ;;
-	"not ok - "*) nok "${line#not ok - }" ;;
-	*) echo "# $line" ;;
-	esac
-done <"$TMP/all.out"
+relay "$TMP/all.out"
 check $rc "test_savevm all exits 0"
 
 qemu-img check -q "$img" >"$TMP/check.out" 2>&1
@@ -70,13 +74,7 @@ qemu-img create -q -f qcow2 "$TMP/B.qcow2" 32M
 qemu-img create -q -f raw "$TMP/R.raw" 1M
 timeout 120 "$T" drives "$TMP/A.qcow2" "$ELF" "$TMP/B.qcow2" "$TMP/R.raw" "$TMP/info2.txt" >"$TMP/drives.out" 2>&1
 rc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ok "${line#ok - }" ;;
-	"not ok - "*) nok "${line#not ok - }" ;;
-	*) echo "# $line" ;;
-	esac
-done <"$TMP/drives.out"
+relay "$TMP/drives.out"
 check $rc "test_savevm drives exits 0"
 if command -v $QEMU >/dev/null; then
 	(echo "info snapshots"; sleep 1; echo quit) | timeout 20 $QEMU -M virt -m 64M -bios none -nographic -S \
@@ -170,13 +168,7 @@ else
 	timeout 600 "$T" linux "$TMP/lx.qcow2" "$G/Image" "$G/initrd.gz" "$FW" "$TMP/lx-console.txt" \
 		>"$TMP/linux.out" 2>&1
 	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "${line#ok - }" ;;
-		"not ok - "*) nok "${line#not ok - }" ;;
-		*) echo "# $line" ;;
-		esac
-	done <"$TMP/linux.out"
+	relay "$TMP/linux.out"
 	check $rc "test_savevm linux exits 0"
 	# tests/vm/savevm-qemu-linux.py runs the same scenario on QEMU 7.2 by hand (it asserts
 	# nothing and took minutes here, so make check leaves it out)
