@@ -99,9 +99,11 @@ enum {
 	BC_OPEN_NO_BACKING = 1u << 1,  /* do not open the backing chain */
 	BC_OPEN_DIRECT     = 1u << 2,  /* O_DIRECT on the host files (cache=none) */
 	BC_OPEN_UNSAFE     = 1u << 3,  /* flush is a no-op (cache=unsafe) */
-	BC_OPEN_SHARE      = 1u << 4,  /* -U: no image locking */
+	BC_OPEN_SHARE      = 1u << 4,  /* -U: share every permission (QEMU's force-share) */
 	BC_OPEN_NO_REPAIR  = 1u << 5,  /* do not replay a dirty image's refcounts on open (check) */
 	BC_OPEN_BACKING_RDWR = 1u << 6, /* open the backing chain writable too (commit) */
+	BC_OPEN_NO_SHARE_WRITE = 1u << 7, /* lock others out of writing even a raw image */
+	BC_OPEN_WRITETHROUGH = 1u << 8, /* every completed write is flushed (cache=writethrough) */
 };
 
 /* A secret (encryption passphrase) handed to the engine by the front end. */
@@ -118,7 +120,8 @@ struct bc_open_opts {
 	const char *snapshot;        /* open read-only as of this internal snapshot (id or name) */
 	const struct bc_secret *secrets;
 	int nsecrets;
-	struct bc_opts *driver_opts; /* runtime options for the top layer's driver, may be NULL */
+	struct bc_opts *driver_opts; /* runtime options for the top layer's driver, may be NULL;
+				      * "file.locking" (on, off, auto) is the engine's own */
 	const struct bc_format *driver; /* this driver for the top layer, not found by name (tests) */
 };
 

@@ -1,5 +1,6 @@
 /* Opening images: probing the format, running the driver's open, resolving the backing chain. */
 #include "bc_driver.h"
+#include "lock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -127,6 +128,30 @@ static int open_backing(struct bc_image *img, const struct bc_open_opts *o, stru
 	return ret;
 }
 
+/* The permissions QEMU's block layer takes on a layer's file: a format with metadata never lets
+ * others write or resize under it; raw shares everything unless the user wants its data to
+ * itself (BC_OPEN_NO_SHARE_WRITE: a guest's disk, convert's source); -U shares all. */
+static int lock_layer(struct bc_image *img, const struct bc_open_opts *o, unsigned flags,
+		      struct bc_err *err)
+{
+	enum bc_locking mode = BC_LOCKING_AUTO;
+	const char *text = o->driver_opts ? bc_opts_get(o->driver_opts, "file.locking") : NULL;
+	bool rw = flags & BC_OPEN_RDWR, raw = img->fmt == &bc_format_raw;
+	unsigned perm = BC_PERM_CONSISTENT_READ, shared;
+
+	if (text && bc_locking_parse(text, &mode, err) < 0)
+		return err ? err->code : -EINVAL;
+	if (rw)
+		perm |= raw ? BC_PERM_WRITE : BC_PERM_WRITE | BC_PERM_RESIZE;
+	if (flags & BC_OPEN_SHARE)
+		shared = BC_PERM_ALL;
+	else if (!raw)
+		shared = BC_PERM_CONSISTENT_READ | BC_PERM_WRITE_UNCHANGED;
+	else
+		shared = (flags & BC_OPEN_NO_SHARE_WRITE) ? BC_PERM_ALL & ~BC_PERM_WRITE : BC_PERM_ALL;
+	return bc_file_lock(img->file, img->filename, perm, shared, mode, err);
+}
+
 static int open_layer(struct bc_image **out, const char *filename, struct bc_file *file,
 		      const struct bc_open_opts *o, unsigned flags, struct chain_seen *seen,
 		      struct bc_err *err)
@@ -180,6 +205,9 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 			goto fail;
 		img->probed_raw = img->fmt == &bc_format_raw;
 	}
+	ret = lock_layer(img, o, flags, err);
+	if (ret < 0)
+		goto fail;
 	ret = img->fmt->open(img, err);
 	if (ret < 0) {
 		img->priv = NULL;    /* a failed open cleans up after itself */
