@@ -106,6 +106,13 @@ enum {
 	BC_OPEN_WRITETHROUGH = 1u << 8, /* every completed write is flushed (cache=writethrough) */
 };
 
+#define BC_OPEN_CACHE_MASK (BC_OPEN_DIRECT | BC_OPEN_UNSAFE | BC_OPEN_WRITETHROUGH)
+/* qemu's cache modes: writeback (the default), none (or off: O_DIRECT), writethrough (every
+ * write flushed before it completes), directsync (both), unsafe (flushes ignored). Replaces
+ * the BC_OPEN_CACHE_MASK bits of *flags; -EINVAL for any other name (the front end prints
+ * "Invalid cache option: MODE"). */
+int bc_parse_cache_mode(const char *mode, unsigned *flags);
+
 /* A secret (encryption passphrase) handed to the engine by the front end. */
 struct bc_secret {
 	const char *id;

@@ -245,6 +245,11 @@ int bc_open(struct bc_image **out, const char *filename, const struct bc_open_op
 	if (!opts)
 		opts = &none;
 	*out = NULL;
+	if ((opts->flags & BC_OPEN_SHARE) && (opts->flags & BC_OPEN_RDWR)) {
+		free(seen);
+		return bc_err_set(err, -EINVAL,
+				  "force-share=on can only be used with read-only images");
+	}
 	ret = open_layer(out, filename, NULL, opts, opts->flags, seen, err);
 	free(seen);
 	return ret;

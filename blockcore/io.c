@@ -70,7 +70,23 @@ static int check_raw_block0(struct bc_image *img, uint64_t off, const void *buf,
 	return bc_raw_probe_would_change(sector, n) ? -EPERM : 0;
 }
 
+/* cache=writethrough: a write completes only once it is durable, so a request that succeeded
+ * survives a crash of the process or the host right after it (qemu's write-through mode). */
+static int writethrough(struct bc_image *img, int ret)
+{
+	if (ret == 0 && (img->flags & BC_OPEN_WRITETHROUGH))
+		ret = bc_flush(img);
+	return ret;
+}
+
+static int write_layer(struct bc_image *img, uint64_t off, const void *buf, size_t len);
+
 int bc_write(struct bc_image *img, uint64_t off, const void *buf, size_t len)
+{
+	return writethrough(img, write_layer(img, off, buf, len));
+}
+
+static int write_layer(struct bc_image *img, uint64_t off, const void *buf, size_t len)
 {
 	int ret = check_range(img, off, len);
 
@@ -114,7 +130,7 @@ int bc_write_compressed(struct bc_image *img, uint64_t off, const void *buf, siz
 		return -EACCES;
 	if (!img->fmt->write_compressed)
 		return -ENOTSUP;
-	return img->fmt->write_compressed(img, off, buf, len);
+	return writethrough(img, img->fmt->write_compressed(img, off, buf, len));
 }
 
 int bc_flush(struct bc_image *img)
@@ -147,7 +163,7 @@ int bc_discard(struct bc_image *img, uint64_t off, uint64_t len)
 	img->discard_request = true;
 	ret = img->fmt->discard(img, start, end - start);
 	img->discard_request = false;
-	return ret;
+	return writethrough(img, ret);
 }
 
 static int write_zero_buffer(struct bc_image *img, uint64_t off, uint64_t len)
@@ -156,12 +172,19 @@ static int write_zero_buffer(struct bc_image *img, uint64_t off, uint64_t len)
 
 	for (size_t n; len && ret == 0; off += n, len -= n) {
 		n = len < BC_ZERO_CHUNK ? (size_t)len : BC_ZERO_CHUNK;
-		ret = bc_write(img, off, bc_zero_chunk(), n);
+		ret = write_layer(img, off, bc_zero_chunk(), n);
 	}
 	return ret;
 }
 
+static int write_zeroes_layer(struct bc_image *img, uint64_t off, uint64_t len, unsigned flags);
+
 int bc_write_zeroes(struct bc_image *img, uint64_t off, uint64_t len, unsigned flags)
+{
+	return writethrough(img, write_zeroes_layer(img, off, len, flags));
+}
+
+static int write_zeroes_layer(struct bc_image *img, uint64_t off, uint64_t len, unsigned flags)
 {
 	int ret = check_range(img, off, len);
 
@@ -283,7 +306,8 @@ int bc_aio_submit(struct bc_image *img, struct bc_aio *req)
 		}
 	}
 	if (img->fmt->aio_submit && aligned(img, req->off, req->len, req->buf) &&
-	    !(req->op == BC_AIO_WRITE && img->probed_raw && req->off < 512)) {
+	    !(req->op == BC_AIO_WRITE && img->probed_raw && req->off < 512) &&
+	    !(req->op == BC_AIO_WRITE && (img->flags & BC_OPEN_WRITETHROUGH))) {
 		img->aio_pending_file = true;
 		return img->fmt->aio_submit(img, req);
 	}

@@ -145,21 +145,6 @@ static bool amend_help_requested(const char *options)
 	return help;
 }
 
-static int amend_cache_flags(const char *mode, unsigned *flags)
-{
-	if (!mode || !strcmp(mode, "writeback") || !strcmp(mode, "writethrough"))
-		return 0;
-	if (!strcmp(mode, "none") || !strcmp(mode, "directsync"))
-		*flags |= BC_OPEN_DIRECT;
-	else if (!strcmp(mode, "unsafe"))
-		*flags |= BC_OPEN_UNSAFE;
-	else {
-		tool_error("Invalid cache option: %s", mode);
-		return -1;
-	}
-	return 0;
-}
-
 /* Opens the image, then amends it (or prints the help of its probed format). */
 static int amend_image(const struct amend_args *a, struct amend_bar *bar)
 {
@@ -170,7 +155,7 @@ static int amend_image(const struct amend_args *a, struct amend_bar *bar)
 	struct bc_image *img;
 	int ret = 1;
 
-	if (amend_cache_flags(a->cache, &o.flags) < 0)
+	if (tool_cache_flags(a->cache, &o.flags) < 0)
 		return 1;
 	if (bc_open(&img, a->filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a->filename, err.msg);

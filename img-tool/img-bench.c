@@ -205,15 +205,7 @@ static int bench_open_flags(const struct bench_args *a, unsigned *flags)
 	*flags = a->write ? BC_OPEN_RDWR : 0;
 	if (a->share)
 		*flags |= BC_OPEN_SHARE;
-	if (!a->cache || !strcmp(a->cache, "writeback"))
-		return 0;
-	if (!strcmp(a->cache, "none") || !strcmp(a->cache, "directsync"))
-		*flags |= BC_OPEN_DIRECT;
-	else if (!strcmp(a->cache, "unsafe"))
-		*flags |= BC_OPEN_UNSAFE;
-	else if (strcmp(a->cache, "writethrough"))
-		return tool_error("Invalid cache option: %s", a->cache), -1;
-	return 0;
+	return tool_cache_flags(a->cache, flags);
 }
 
 int img_bench(int argc, char **argv)

@@ -56,7 +56,7 @@ int img_commit(int argc, char **argv)
 		{ "image-opts", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *fmt = NULL, *base_name = NULL;
+	const char *fmt = NULL, *base_name = NULL, *cache = NULL;
 	bool quiet = false, drop = false;
 	int c;
 
@@ -67,7 +67,8 @@ int img_commit(int argc, char **argv)
 		case 'b': base_name = optarg; drop = true; break;   /* -b implies -d, as in qemu-img */
 		case 'd': drop = true; break;
 		case 'q': quiet = true; break;
-		case 't': case 'p': case 'r': case 'O': break;
+		case 't': cache = optarg; break;
+		case 'p': case 'r': case 'O': break;
 		case 'I': return img_usage_error("--image-opts is not supported");
 		case 'h':
 			printf("usage: %s commit [-q] [-f fmt] [-b base] [-d] filename\n", tool_name);
@@ -83,6 +84,8 @@ int img_commit(int argc, char **argv)
 	struct bc_err err = { 0 };
 	struct bc_image *top, *base;
 	int depth = 1, ret = 1;
+	if (tool_cache_flags(cache, &o.flags) < 0)
+		return 1;
 	if (bc_open(&top, file, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", file, err.msg);
 		return 1;

@@ -302,15 +302,7 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
  * cache=unsafe (no flushes) unless -t says otherwise. */
 static int conv_cache_flags(const char *mode, unsigned *flags)
 {
-	if (!strcmp(mode, "unsafe"))
-		*flags |= BC_OPEN_UNSAFE;
-	else if (!strcmp(mode, "none") || !strcmp(mode, "directsync"))
-		*flags |= BC_OPEN_DIRECT;
-	else if (strcmp(mode, "writeback") && strcmp(mode, "writethrough")) {
-		tool_error("Invalid cache option: %s", mode);
-		return -1;
-	}
-	return 0;
+	return tool_cache_flags(mode, flags);
 }
 
 static int conv_open_sources(struct conv *c, const struct conv_args *a, uint64_t *total)

@@ -79,6 +79,7 @@ static int rebase_copy(struct bc_image *top, struct bc_image *newb)
 
 struct rebase_args {
 	const char *fmt, *backing, *backing_fmt, *filename;
+	const char *cache, *src_cache;      /* -t for the image, -T for the backing files */
 	bool unsafe, quiet, share;
 };
 
@@ -102,7 +103,9 @@ static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 		case 'u': a->unsafe = true; break;
 		case 'q': a->quiet = true; break;
 		case 'U': a->share = true; break;
-		case 'p': case 't': case 'T': case 'O': break;
+		case 't': a->cache = optarg; break;
+		case 'T': a->src_cache = optarg; break;
+		case 'p': case 'O': break;
 		case 'I': return img_usage_error("--image-opts is not supported");
 		case 'h':
 			printf("usage: %s rebase [-U] [-q] [-f fmt] [-p] [-u] -b backing_file "
@@ -117,16 +120,21 @@ static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 	if (!a->unsafe && !a->backing)
 		return img_usage_error("Must specify backing file (-b) or use unsafe mode (-u)");
 	a->filename = argv[optind];
+	unsigned scratch = 0;
+	if (tool_cache_flags(a->cache, &scratch) < 0 || tool_cache_flags(a->src_cache, &scratch) < 0)
+		return 1;
 	return 0;
 }
 
 static int rebase_open_new(const struct rebase_args *a, struct bc_image **out)
 {
-	struct bc_open_opts o = { .format = a->backing_fmt, .flags = BC_OPEN_SHARE };
+	struct bc_open_opts o = { .format = a->backing_fmt, .flags = a->share ? BC_OPEN_SHARE : 0 };
 	struct bc_err err = { 0 };
 	char *path = bc_resolve_relative(a->filename, a->backing);
-	int ret = path ? bc_open(out, path, &o, &err) : -ENOMEM;
+	int ret;
 
+	tool_cache_flags(a->src_cache, &o.flags);   /* validated in rebase_parse */
+	ret = path ? bc_open(out, path, &o, &err) : -ENOMEM;
 	if (ret < 0)
 		tool_error("Could not open new backing file '%s': %s", a->backing, err.msg);
 	free(path);
@@ -144,6 +152,7 @@ int img_rebase(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	const char *backing = a.backing && a.backing[0] ? a.backing : NULL;
 	struct bc_open_opts o = { .format = a.fmt, .flags = BC_OPEN_RDWR };
+	tool_cache_flags(a.cache, &o.flags);
 	if (a.unsafe)
 		o.flags |= BC_OPEN_NO_BACKING;
 	if (bc_open(&top, a.filename, &o, &err) < 0) {

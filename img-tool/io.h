@@ -28,6 +28,7 @@ struct io_open_args {
 	bool snapshot;          /* -s: writes go to a temporary overlay */
 	bool copy_on_read;      /* -C: accepted, no effect on the data read */
 	char *driver;           /* from -o driver=... (owned) */
+	char *locking;          /* from -o file.locking=... (owned), checked at open */
 };
 
 struct io_state {

@@ -59,18 +59,9 @@ static void usage(const char *prog)
 	       prog, prog);
 }
 
-/* Cache modes as qemu names them: none/off and directsync bypass the host cache. */
 static int parse_cache(struct io_open_args *oa, const char *mode)
 {
-	if (!strcmp(mode, "none") || !strcmp(mode, "off") || !strcmp(mode, "directsync"))
-		oa->flags = (oa->flags | BC_OPEN_DIRECT) & ~BC_OPEN_UNSAFE;
-	else if (!strcmp(mode, "unsafe"))
-		oa->flags = (oa->flags | BC_OPEN_UNSAFE) & ~BC_OPEN_DIRECT;
-	else if (!strcmp(mode, "writeback") || !strcmp(mode, "writethrough"))
-		oa->flags &= ~(BC_OPEN_DIRECT | BC_OPEN_UNSAFE);
-	else
-		return -EINVAL;
-	return 0;
+	return bc_parse_cache_mode(mode, &oa->flags);
 }
 
 static int parse_aio(struct io_open_args *oa, const char *mode)
@@ -104,6 +95,10 @@ static int parse_driver_opts(struct io_state *st, struct io_open_args *oa, const
 		bc_opts_free(o);
 		return -EINVAL;
 	}
+	if (bc_opts_get(o, "file.locking")) {
+		free(oa->locking);
+		oa->locking = strdup(bc_opts_get(o, "file.locking"));
+	}
 	drv = bc_opts_get(o, "driver");
 	if (drv) {
 		free(oa->driver);
@@ -119,7 +114,7 @@ int io_parse_open_option(struct io_state *st, struct io_open_args *oa, int opt, 
 	switch (opt) {
 	case 'r': oa->flags &= ~BC_OPEN_RDWR; return 0;
 	case 's': oa->snapshot = true; return 0;
-	case 'n': oa->flags = (oa->flags | BC_OPEN_DIRECT) & ~BC_OPEN_UNSAFE; return 0;
+	case 'n': return parse_cache(oa, "none");
 	case 'k': oa->native_aio = true; oa->io = BC_IO_POSIX; return 0;
 	case 'U': oa->flags |= BC_OPEN_SHARE; return 0;
 	case 'C': oa->copy_on_read = true; return 0;  /* reads do not populate the top layer */
@@ -230,7 +225,13 @@ int io_open_image(struct io_state *st, const char *file, const struct io_open_ar
 	ret = open_refused(st, file, oa);
 	if (ret < 0)
 		return ret;
+	if (oa->locking) {
+		o.driver_opts = bc_opts_new();
+		if (!o.driver_opts || bc_opts_set(o.driver_opts, "file.locking", oa->locking) < 0)
+			return -ENOMEM;
+	}
 	ret = oa->snapshot ? open_snapshot(st, file, &o, &err) : bc_open(&st->img, file, &o, &err);
+	bc_opts_free(o.driver_opts);
 	if (ret < 0) {
 		st->img = NULL;
 		fprintf(stderr, "%s: can't open device %s: %s\n", st->prog, file, err.msg);
@@ -470,6 +471,7 @@ int main(int argc, char **argv)
 		free((uint8_t *)ma.secrets[i].data);
 	}
 	free(ma.oa.driver);
+	free(ma.oa.locking);
 	free(ma.cmds);
 	return ret;
 }

@@ -24,6 +24,14 @@ void tool_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int tool_cache_flags(const char *mode, unsigned *flags)
+{
+	if (!mode || bc_parse_cache_mode(mode, flags) == 0)
+		return 0;
+	tool_error("Invalid cache option: %s", mode);
+	return -1;
+}
+
 void tool_warn_probed_raw(const char *filename)
 {
 	fprintf(stderr,

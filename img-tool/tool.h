@@ -13,6 +13,10 @@ void tool_set_name(const char *argv0);
 /* "<tool_name>: <message>\n" on stderr. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* -t/-T MODE (qemu's cache modes, bc_parse_cache_mode): sets the cache bits of *flags, or
+ * prints "Invalid cache option: MODE" and returns -1. NULL leaves *flags as they are. */
+int tool_cache_flags(const char *mode, unsigned *flags);
+
 /* qemu's warning for a writable image whose format was probed as raw (stderr). */
 void tool_warn_probed_raw(const char *filename);
 

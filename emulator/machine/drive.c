@@ -28,19 +28,16 @@ static int parse_bool(const char *key, const char *v, bool *out, char *err, size
 
 static int set_cache(struct vm_drive *d, const char *v, char *err, size_t errlen)
 {
-	d->direct = d->unsafe = d->writethrough = false;
-	if (!strcmp(v, "none"))
-		d->direct = true;
-	else if (!strcmp(v, "directsync"))
-		d->direct = d->writethrough = true;
-	else if (!strcmp(v, "writethrough"))
-		d->writethrough = true;
-	else if (!strcmp(v, "unsafe"))
-		d->unsafe = true;
-	else if (strcmp(v, "writeback") != 0) {
+	unsigned flags = 0;
+
+	if (bc_parse_cache_mode(v, &flags) < 0) {
 		snprintf(err, errlen, "invalid cache option");
 		return -EINVAL;
 	}
+	/* the device flushes after each write in write-through mode (the guest sees no cache) */
+	d->direct = flags & BC_OPEN_DIRECT;
+	d->unsafe = flags & BC_OPEN_UNSAFE;
+	d->writethrough = flags & BC_OPEN_WRITETHROUGH;
 	return 0;
 }
 
@@ -168,8 +165,9 @@ static int open_overlay(struct vm_drive *d, struct bc_image *base, char *err, si
 int vm_drive_open(struct vm_drive *d, char *err, size_t errlen)
 {
 	struct bc_err e = { 0 };
+	/* a guest's disk is its own: others may not write it, even raw (QEMU's share-rw=off) */
 	unsigned flags = (d->readonly || d->snapshot ? 0 : BC_OPEN_RDWR) | (d->direct ? BC_OPEN_DIRECT : 0) |
-			 (d->unsafe ? BC_OPEN_UNSAFE : 0);
+			 (d->unsafe ? BC_OPEN_UNSAFE : 0) | BC_OPEN_NO_SHARE_WRITE;
 	struct bc_open_opts oo = { .format = d->format, .flags = flags };
 	struct bc_image *img;
 	int rc = bc_open(&img, d->file, &oo, &e);
