@@ -205,7 +205,9 @@ static int bench_open_flags(const struct bench_args *a, unsigned *flags)
 	*flags = a->write ? BC_OPEN_RDWR : 0;
 	if (a->share)
 		*flags |= BC_OPEN_SHARE;
-	return tool_cache_flags(a->cache, flags);
+	if (!a->cache || bc_parse_cache_mode(a->cache, flags) == 0)
+		return 0;
+	return tool_error("Invalid cache mode"), -1;
 }
 
 int img_bench(int argc, char **argv)

@@ -63,7 +63,7 @@ static void check_json(const struct bc_check *r, const char *file, const char *f
 }
 
 struct check_args {
-	const char *fmt, *filename;
+	const char *fmt, *filename, *src_cache;
 	enum img_output output;
 	unsigned fix;
 	bool quiet, share;
@@ -98,7 +98,8 @@ static int check_parse(int argc, char **argv, struct check_args *a)
 				return img_usage_error("Unknown option value for -r "
 						       "(expecting 'leaks' or 'all'): %s", optarg);
 			break;
-		case 'T': case 'O': break;
+		case 'T': a->src_cache = optarg; break;
+		case 'O': break;
 		case 'q': a->quiet = true; break;
 		case 'U': a->share = true; break;
 		case 'h':
@@ -142,6 +143,8 @@ int img_check(int argc, char **argv)
 		o.flags |= BC_OPEN_RDWR;
 	if (a.share)
 		o.flags |= BC_OPEN_SHARE;
+	if (tool_src_cache_flags(a.src_cache, &o.flags) < 0)
+		return 1;
 	if (bc_open(&img, a.filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.filename, err.msg);
 		return 1;

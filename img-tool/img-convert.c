@@ -222,6 +222,7 @@ static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
 struct conv_args {
 	const char *fmt, *out_fmt, *backing, *backing_fmt, *snapshot, *out;
 	const char *cache;      /* -t: the target's cache mode; qemu-img's default is unsafe */
+	const char *src_cache;  /* -T: the sources' (writeback) */
 	char *optstr;
 	uint64_t sparse;
 	bool no_create, target_is_zero, compress, quiet, share;
@@ -272,7 +273,8 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		case 'Z': a->target_is_zero = true; break;
 		case 'I': return img_usage_error("--image-opts is not supported");
 		case 't': a->cache = optarg; break;
-		case 'p': case 'T': case 'm': case 'W': case 'C': case 'r': case 'J':
+		case 'T': a->src_cache = optarg; break;
+		case 'p': case 'm': case 'W': case 'C': case 'r': case 'J':
 		case 'V': case 'M':
 			break;   /* progress, cache modes, parallelism: accepted, no effect on the result */
 		case 'h':
@@ -314,6 +316,7 @@ static int conv_open_sources(struct conv *c, const struct conv_args *a, uint64_t
 	for (int i = 0; i < a->nsrc; i++) {
 		struct bc_open_opts o = { .format = a->fmt, .snapshot = a->snapshot,
 					  .flags = a->share ? BC_OPEN_SHARE : 0 };
+		tool_src_cache_flags(a->src_cache, &o.flags);   /* checked before */
 		struct bc_err err = { 0 };
 		if (bc_open(&c->src[i], a->srcs[i], &o, &err) < 0) {
 			tool_error("Could not open '%s': %s", a->srcs[i], err.msg);
@@ -372,6 +375,10 @@ int img_convert(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	ret = 1;
 	const char *out_fmt = a.out_fmt ? a.out_fmt : "raw";
+	unsigned scratch = 0;
+	if (tool_src_cache_flags(a.src_cache, &scratch) < 0 ||
+	    conv_cache_flags(a.cache ? a.cache : "unsafe", &scratch) < 0)
+		goto out;
 	if (conv_open_sources(&c, &a, &total) < 0)
 		goto out;
 	if (a.backing && a.nsrc > 1) {

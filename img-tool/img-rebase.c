@@ -121,7 +121,7 @@ static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 		return img_usage_error("Must specify backing file (-b) or use unsafe mode (-u)");
 	a->filename = argv[optind];
 	unsigned scratch = 0;
-	if (tool_cache_flags(a->cache, &scratch) < 0 || tool_cache_flags(a->src_cache, &scratch) < 0)
+	if (tool_cache_flags(a->cache, &scratch) < 0 || tool_src_cache_flags(a->src_cache, &scratch) < 0)
 		return 1;
 	return 0;
 }
@@ -133,7 +133,7 @@ static int rebase_open_new(const struct rebase_args *a, struct bc_image **out)
 	char *path = bc_resolve_relative(a->filename, a->backing);
 	int ret;
 
-	tool_cache_flags(a->src_cache, &o.flags);   /* validated in rebase_parse */
+	tool_src_cache_flags(a->src_cache, &o.flags);   /* validated in rebase_parse */
 	ret = path ? bc_open(out, path, &o, &err) : -ENOMEM;
 	if (ret < 0)
 		tool_error("Could not open new backing file '%s': %s", a->backing, err.msg);

@@ -32,6 +32,14 @@ int tool_cache_flags(const char *mode, unsigned *flags)
 	return -1;
 }
 
+int tool_src_cache_flags(const char *mode, unsigned *flags)
+{
+	if (!mode || bc_parse_cache_mode(mode, flags) == 0)
+		return 0;
+	tool_error("Invalid source cache option: %s", mode);
+	return -1;
+}
+
 void tool_warn_probed_raw(const char *filename)
 {
 	fprintf(stderr,

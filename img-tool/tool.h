@@ -16,6 +16,8 @@ void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* -t/-T MODE (qemu's cache modes, bc_parse_cache_mode): sets the cache bits of *flags, or
  * prints "Invalid cache option: MODE" and returns -1. NULL leaves *flags as they are. */
 int tool_cache_flags(const char *mode, unsigned *flags);
+/* The same for -T (the source images): "Invalid source cache option: MODE". */
+int tool_src_cache_flags(const char *mode, unsigned *flags);
 
 /* qemu's warning for a writable image whose format was probed as raw (stderr). */
 void tool_warn_probed_raw(const char *filename);
