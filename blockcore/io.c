@@ -280,6 +280,26 @@ int bc_backing_read(struct bc_image *img, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
+/* A grow over a longer backing file: the new area must read as zeros, not as the backing
+ * data the old end hid (qemu zeroes it too). Needs the backing chain open. */
+static int truncate_hide_backing(struct bc_image *img, uint64_t old, uint64_t size,
+				 enum bc_prealloc prealloc, struct bc_err *err)
+{
+	uint64_t blen = img->backing ? bc_length(img->backing) : 0;
+	int ret;
+
+	if (size <= old || blen <= old)
+		return 0;
+	if (prealloc == BC_PREALLOC_FALLOC || prealloc == BC_PREALLOC_FULL)
+		return 0;       /* the preallocated clusters already read as zeros */
+	ret = write_zeroes_layer(img, old, (blen < size ? blen : size) - old, 0);
+	if (ret == 0)
+		ret = bc_flush(img);
+	if (ret < 0)
+		return bc_err_set(err, ret, "Failed to zero the new area: %s", strerror(-ret));
+	return 0;
+}
+
 int bc_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc prealloc, bool shrink,
 		struct bc_err *err)
 {
@@ -289,7 +309,11 @@ int bc_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc prealloc, 
 		return bc_err_set(err, -ENOTSUP, "Image format driver does not support resize");
 	if (size < img->size && !shrink)
 		return bc_err_set(err, -EPERM, "Use the --shrink option to perform a shrink operation.");
-	return img->fmt->truncate(img, size, prealloc, shrink, err);
+	uint64_t old = img->size;
+	int ret = img->fmt->truncate(img, size, prealloc, shrink, err);
+	if (ret == 0)
+		ret = truncate_hide_backing(img, old, size, prealloc, err);
+	return ret;
 }
 
 /* Queued requests: drivers that map straight onto the host file queue there; the rest run now

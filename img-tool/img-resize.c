@@ -58,7 +58,7 @@ int img_resize(int argc, char **argv)
 	if (bc_parse_size(sizestr + (rel != 0), &n) < 0)
 		return resize_bad_size();
 
-	struct bc_open_opts o = { .format = fmt, .flags = BC_OPEN_RDWR | BC_OPEN_NO_BACKING };
+	struct bc_open_opts o = { .format = fmt, .flags = BC_OPEN_RDWR };   /* the backing length matters */
 	struct bc_err err = { 0 };
 	struct bc_image *img;
 	if (bc_open(&img, file, &o, &err) < 0) {

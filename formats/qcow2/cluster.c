@@ -880,6 +880,18 @@ int qcow2_flush_metadata(struct qcow2 *s)
 }
 
 /* Allocates L2 tables and data clusters for [from, to) (and the host space for falloc/full). */
+/* Subcluster bits of a preallocated cluster. A new image over a backing file reserves the
+ * host space but leaves the subclusters unallocated, so reads still go to the backing file;
+ * the area a resize adds reads as the zeros preallocated (both as qemu 7.2). */
+static uint64_t prealloc_bitmap(const struct qcow2 *s, enum bc_prealloc mode, uint64_t from)
+{
+	bool backing = s->img && s->img->backing_name && s->img->backing_name[0];
+
+	if (!s->ext_l2 || mode == BC_PREALLOC_METADATA || (backing && from == 0))
+		return 0;
+	return 0xffffffffull;
+}
+
 int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_prealloc mode)
 {
 	uint64_t cs = s->cluster_size, host_end = 0, run_start = 0, run_end = 0;
@@ -918,7 +930,7 @@ int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_preal
 			return ret;
 		for (uint64_t i = 0; i < n; i++)
 			set_entry(s, l2, idx + (uint32_t)i, (host + i * cs) | QCOW2_OFLAG_COPIED,
-				  s->ext_l2 && mode != BC_PREALLOC_METADATA ? 0xffffffffull : 0);
+				  prealloc_bitmap(s, mode, from));
 		if (host + n * cs > host_end)
 			host_end = host + n * cs;
 		if (mode == BC_PREALLOC_FALLOC || mode == BC_PREALLOC_FULL) {

@@ -607,6 +607,43 @@ static int qcow2_block_status(struct bc_image *img, uint64_t off, uint64_t len,
 	return ret;
 }
 
+/*
+ * A shrink to inside a cluster keeps that cluster, and with it the old bytes past the new end;
+ * a later grow would show them again (qemu 7.2 does). They are zeroed now, so the area a grow
+ * adds always reads as zeros.
+ */
+static int shrink_zero_tail(struct bc_image *img, uint64_t size, uint64_t old)
+{
+	struct qcow2 *s = img->priv;
+	uint64_t end = qcow2_align_up(size, s->cluster_size);
+	struct bc_extent ext;
+	int ret;
+
+	if (end > old)
+		end = old;
+	if (end <= size)
+		return 0;
+	ret = qcow2_status(s, size, end - size, &ext);
+	if (ret < 0 || !(ext.flags & BC_EXT_DATA))
+		return ret;
+	for (uint64_t off = size, n; ret == 0 && off < end; off += n) {
+		n = end - off < BC_ZERO_CHUNK ? end - off : BC_ZERO_CHUNK;
+		ret = qcow2_write_data(s, off, bc_zero_chunk(), (size_t)n);
+	}
+	return ret;
+}
+
+/* A grow over a longer backing file must hide the backing data with zero clusters, which a
+ * version 2 image does not have: refused before anything changes, as qemu refuses. */
+static bool grow_cannot_hide_backing(struct bc_image *img, uint64_t size, enum bc_prealloc prealloc)
+{
+	struct qcow2 *s = img->priv;
+
+	return size > img->size && s->h.version < 3 && img->backing &&
+	       bc_length(img->backing) > img->size &&
+	       (prealloc == BC_PREALLOC_OFF || prealloc == BC_PREALLOC_METADATA);
+}
+
 static int qcow2_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc prealloc,
 			  bool shrink, struct bc_err *err)
 {
@@ -621,6 +658,9 @@ static int qcow2_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc 
 		return bc_err_set(err, -EINVAL, "The new size must be a multiple of 512");
 	if (size > QCOW2_MAX_VIRTUAL_SIZE)
 		return bc_err_set(err, -EFBIG, "Image size too large");
+	if (grow_cannot_hide_backing(img, size, prealloc))
+		return bc_err_set(err, -ENOTSUP, "Failed to zero out new clusters: %s",
+				  strerror(ENOTSUP));
 	if (size < old) {
 		if (!shrink)
 			return bc_err_set(err, -EINVAL, "Use the --shrink option to perform a "
@@ -630,6 +670,8 @@ static int qcow2_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc 
 							 "shrinking an image");
 		ret = qcow2_zero_range(s, qcow2_align_up(size, cs),
 				       qcow2_align_up(old, cs) - qcow2_align_up(size, cs), true, true);
+		if (ret == 0)
+			ret = shrink_zero_tail(img, size, old);
 		if (ret < 0)
 			return bc_err_set(err, ret, "Failed to discard cropped clusters: %s",
 					  strerror(-ret));
