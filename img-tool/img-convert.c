@@ -224,6 +224,7 @@ struct conv_args {
 	const char *cache;      /* -t: the target's cache mode; qemu-img's default is unsafe */
 	const char *src_cache;  /* -T: the sources' (writeback) */
 	char *optstr;
+	char *opt_backing, *opt_backing_fmt; /* -o backing_file=, backing_fmt= (owned) */
 	uint64_t sparse;
 	bool no_create, target_is_zero, compress, quiet, share;
 	char **srcs;
@@ -328,6 +329,26 @@ static int conv_open_sources(struct conv *c, const struct conv_args *a, uint64_t
 	return 0;
 }
 
+/* -o backing_file=B[,backing_fmt=F] means what -B B [-F F] means (qemu-img takes them as
+ * the target's backing file): data the source leaves to its own backing is not copied. */
+static void conv_backing_from_opts(struct conv_args *a)
+{
+	struct bc_opts *o = bc_opts_new();
+	const char *b, *f;
+
+	if (!o || !a->optstr || bc_opts_parse(o, a->optstr, NULL) < 0) {
+		bc_opts_free(o);
+		return;   /* conv_create_target reports a bad option list */
+	}
+	b = bc_opts_get(o, "backing_file");
+	f = bc_opts_get(o, "backing_fmt");
+	if (b && !a->backing && (a->opt_backing = strdup(b)))
+		a->backing = a->opt_backing;
+	if (f && !a->backing_fmt && (a->opt_backing_fmt = strdup(f)))
+		a->backing_fmt = a->opt_backing_fmt;
+	bc_opts_free(o);
+}
+
 static int conv_create_target(const struct conv_args *a, const char *fmt, uint64_t total)
 {
 	const struct bc_format *f = bc_format_find(fmt);
@@ -375,6 +396,7 @@ int img_convert(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	ret = 1;
 	const char *out_fmt = a.out_fmt ? a.out_fmt : "raw";
+	conv_backing_from_opts(&a);
 	unsigned scratch = 0;
 	if (tool_src_cache_flags(a.src_cache, &scratch) < 0 ||
 	    conv_cache_flags(a.cache ? a.cache : "unsafe", &scratch) < 0)
@@ -445,5 +467,7 @@ out:
 	free(c.src);
 	free(c.buf);
 	free(a.optstr);
+	free(a.opt_backing);
+	free(a.opt_backing_fmt);
 	return ret;
 }
