@@ -36,15 +36,30 @@ static int commit_copy(struct bc_image *top, struct bc_image *base, int base_dep
 }
 
 /* The layer called name in top's chain (as given, or resolved like a backing file); depth out. */
+/* Whether a and b name the same existing file. */
+static bool commit_same_file(const char *a, const char *b)
+{
+	char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+	bool same = ra && rb && !strcmp(ra, rb);
+
+	free(ra);
+	free(rb);
+	return same;
+}
+
+/* -b NAME as qemu finds a backing image: at each layer NAME is taken relative to the directory
+ * of the image above it (as that image's backing file name is), never to the working one. */
 static struct bc_image *commit_find_base(struct bc_image *top, const char *name, int *depth)
 {
-	char *resolved = bc_resolve_relative(bc_filename(top), name);
-	struct bc_image *l = bc_backing(top);
+	struct bc_image *up = top, *l = bc_backing(top);
 
-	for (*depth = 1; l; l = bc_backing(l), (*depth)++)
-		if (!strcmp(bc_filename(l), name) || (resolved && !strcmp(bc_filename(l), resolved)))
+	for (*depth = 1; l; up = l, l = bc_backing(l), (*depth)++) {
+		char *resolved = bc_resolve_relative(bc_filename(up), name);
+		bool found = resolved && commit_same_file(resolved, bc_filename(l));
+		free(resolved);
+		if (found)
 			break;
-	free(resolved);
+	}
 	return l;
 }
 
@@ -111,7 +126,8 @@ int img_commit(int argc, char **argv)
 		tool_error("Block job failed: %s", strerror(-cret));
 		goto out;
 	}
-	if (!drop && bc_make_empty(top, &err) < 0) {
+	/* a format that cannot empty itself (vmdk) keeps its data, as with qemu-img */
+	if (!drop && (cret = bc_make_empty(top, &err)) < 0 && cret != -ENOTSUP) {
 		tool_error("%s", err.msg);
 		goto out;
 	}
