@@ -143,6 +143,24 @@ fail:
 
 /* ---- L2 ---- */
 
+/* A new L2 table's cluster, written (zeros) at once: the table itself stays in the cache, but
+ * its host space is taken now, so a full disk later cannot keep it, and the clusters it maps,
+ * from reaching the disk (which would leak every one of them). */
+static int l2_alloc_reserved(struct qcow2 *s, uint64_t *l2off)
+{
+	int ret = qcow2_alloc_clusters(s, 1, l2off);
+
+	if (ret < 0)
+		return ret;
+	for (uint64_t done = 0, n; ret == 0 && done < s->cluster_size; done += n) {
+		n = s->cluster_size - done < BC_ZERO_CHUNK ? s->cluster_size - done : BC_ZERO_CHUNK;
+		ret = bc_file_pwrite(s->file, bc_zero_chunk(), (size_t)n, *l2off + done);
+	}
+	if (ret < 0)
+		qcow2_free_clusters(s, *l2off, 1);
+	return ret;
+}
+
 static int l2_lookup(struct qcow2 *s, uint64_t off, bool alloc, uint8_t **l2, uint32_t *idx)
 {
 	uint64_t l1i = off >> (s->cluster_bits + s->l2_bits), l2off;
@@ -159,7 +177,7 @@ static int l2_lookup(struct qcow2 *s, uint64_t off, bool alloc, uint8_t **l2, ui
 	if (!l2off) {
 		if (!alloc)
 			return 0;
-		ret = qcow2_alloc_clusters(s, 1, &l2off);
+		ret = l2_alloc_reserved(s, &l2off);
 		if (ret < 0)
 			return ret;
 		ret = qcow2_cache_get(s, &s->l2_cache, l2off, false, l2);
@@ -603,33 +621,33 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 		/* allocation may have evicted the table */
 		ret = l2_lookup(s, off, true, &l2, &idx);
 		if (ret < 0)
-			return ret;
+			goto undo;
 	}
 
 	if (!s->ext_l2) {
 		enum qcow2_ctype t;
 		ret = sc_type(s, e, bm, 0, &t);
 		if (ret < 0)
-			return ret;
+			goto undo;
 		if (t == QCOW2_NORMAL) {
 			ret = bc_file_pwrite(s->data_file, data, n, host + a);
 			if (ret < 0)
-				return ret;
+				goto undo;
 		} else if (n == cs) {
 			ret = bc_file_pwrite(s->data_file, data, n, host);
 			if (ret < 0)
-				return ret;
+				goto undo;
 		} else {
 			/* Copy-on-write: the rest of the cluster from what it read as before. */
 			ret = fill_old(s, t, 0, cstart, s->buf, (size_t)a);
 			if (ret == 0)
 				ret = fill_old(s, t, 0, cstart + b, s->buf + b, (size_t)(cs - b));
 			if (ret < 0)
-				return ret;
+				goto undo;
 			memcpy(s->buf + a, data, n);
 			ret = bc_file_pwrite(s->data_file, s->buf, cs, host);
 			if (ret < 0)
-				return ret;
+				goto undo;
 		}
 		if (newc || t != QCOW2_NORMAL) {
 			set_entry(s, l2, idx, host | QCOW2_OFLAG_COPIED, 0);
@@ -645,7 +663,7 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 	if (ret == 0)
 		ret = sc_type(s, e, bm, sb, &tb);
 	if (ret < 0)
-		return ret;
+		goto undo;
 	if (ra == a && rb == b) {
 		ret = bc_file_pwrite(s->data_file, data, n, host + a);
 	} else {
@@ -654,18 +672,24 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 			ret = fill_old(s, tb, host + b, cstart + b, s->buf + (b - ra),
 				       (size_t)(rb - b));
 		if (ret < 0)
-			return ret;
+			goto undo;
 		memcpy(s->buf + (a - ra), data, n);
 		ret = bc_file_pwrite(s->data_file, s->buf, (size_t)(rb - ra), host + ra);
 	}
 	if (ret < 0)
-		return ret;
+		goto undo;
 	uint64_t mask = (sb - sa + 1 == 32 ? 0xffffffffull : ((1ull << (sb - sa + 1)) - 1)) << sa;
 	uint64_t nbm = (bm | mask) & ~(mask << 32);
 	uint64_t ne = host | QCOW2_OFLAG_COPIED;
 	if (nbm != bm || ne != e)
 		set_entry(s, l2, idx, ne, nbm);
 	return 0;
+undo:
+	/* a write that failed (ENOSPC, EIO) gives back the cluster it allocated, as qemu does:
+	 * otherwise it stays referenced by nothing, a leak */
+	if (newc && s->data_file == s->file)
+		qcow2_free_clusters(s, host, 1);
+	return ret;
 }
 
 int qcow2_write_data(struct qcow2 *s, uint64_t off, const uint8_t *buf, size_t len)
