@@ -127,7 +127,34 @@ if command -v qemu-system-riscv64 >/dev/null; then
 	release
 fi
 
-# 5. Two writers started together (the race that lost half the writes): each one either
+# 5. strata-vm locks its drives as qemu-system-riscv64 does: the same bytes, the same refusals.
+if [ -x "${STRATA_VM:-}" ] && command -v qemu-system-riscv64 >/dev/null; then
+	for d in "file=top.qcow2,if=virtio,format=qcow2" \
+		 "file=top.qcow2,if=virtio,format=qcow2,readonly=on" \
+		 "file=disk.raw,if=virtio,format=raw" "-snapshot file=top.qcow2,if=virtio,format=qcow2" \
+		 "file=top.qcow2,if=none,id=d0,format=qcow2,cache=writethrough"; do
+		snap=""
+		case $d in -snapshot*) snap=-snapshot d=${d#-snapshot } ;; esac
+		f=${d#file=}
+		f=${f%%,*}
+		fmt=${d##*format=}
+		fmt=${fmt%%,*}
+		hold "$f" timeout 120 qemu-system-riscv64 -M virt -S -display none -nodefaults \
+			-monitor none $snap -drive "$d"
+		{ locks_of top.qcow2; locks_of base.qcow2; locks_of disk.raw; } >r.locks
+		io_result qemu-io -f $fmt -c 'write 0 4k' "$f" >r.w
+		release
+		hold "$f" timeout 120 "$STRATA_VM" -M virt -S -display none -nodefaults $snap -drive "$d"
+		{ locks_of top.qcow2; locks_of base.qcow2; locks_of disk.raw; } >o.locks
+		io_result qemu-io -f $fmt -c 'write 0 4k' "$f" >o.w
+		release
+		same_file "strata-vm $snap -drive $d: lock bytes as qemu-system's" o.locks r.locks
+		same_file "strata-vm $snap -drive $d: qemu-io writer gets what it gets from qemu-system" \
+			o.w r.w
+	done
+fi
+
+# 6. Two writers started together (the race that lost half the writes): each one either
 # fails with the lock message or has every one of its writes on disk; check stays clean.
 qemu-img create -q -f qcow2 race.qcow2 512M
 writer() {
