@@ -182,15 +182,18 @@ static int exec_system(struct rv_cpu *cpu, const struct rv_insn *in)
 		cpu->wfi = true;
 		cpu->budget = 0;
 		return 0;
-	case OP_SFENCE_W_INVAL: /* Svinval's ordering fences: S-mode and up, no TVM trap (as QEMU) */
+	case OP_SFENCE_W_INVAL: /* Svinval's ordering fences: no-ops, in U-mode too as on QEMU 7.2 */
 	case OP_SFENCE_INVAL_IR:
-		if (cpu->priv == RV_PRIV_U)
-			break;
 		return 0;
 	case OP_SFENCE_VMA:
 	case OP_SINVAL_VMA:
-		if (cpu->priv == RV_PRIV_U || (cpu->priv == RV_PRIV_S && (cpu->mstatus & RV_MS_TVM)))
+		if (cpu->priv == RV_PRIV_U || (cpu->priv == RV_PRIV_S && (cpu->mstatus & RV_MS_TVM))) {
+			if (in->op == OP_SINVAL_VMA) { /* QEMU 7.2 reports this one with tval 0 */
+				rv_raise(cpu, RV_EXC_ILLEGAL, 0);
+				return -1;
+			}
 			break;
+		}
 		if (in->rs1 == 0)
 			rv_tlb_flush(cpu);
 		else

@@ -12,6 +12,8 @@
 # (`-drive if=none,id=d0 -device virtio-blk-device,drive=d0`: QEMU's if=virtio would put it on
 # PCI); `modern` adds -global virtio-mmio.force-legacy=false. Afterwards every strata-vm image
 # must equal QEMU's (qemu-img compare) and pass qemu-img check (formats that have one).
+# A line `/* cpu: MODEL */` (e.g. `/* cpu: rv64,zbkb=true */`) runs the program with -cpu MODEL
+# on both emulators.
 # strata-vm runs with -M virt,powerbutton=off: QEMU's virt has no power button, and the
 # programs that list the virtio-mmio slots must see the same board on both.
 SRC_DIR=${SRC_DIR:-.}
@@ -44,6 +46,7 @@ for src in $progs; do
 		continue
 	fi
 	disk=$(sed -n 's|^/\* disk: \(.*\) \*/$|\1|p' "$src" | head -n 1)
+	cpu=$(sed -n 's|^/\* cpu: \(.*\) \*/$|\1|p' "$src" | head -n 1)
 	set -- $disk
 	dfmt=${1:-}
 	dsize=${2:-}
@@ -62,11 +65,11 @@ for src in $progs; do
 		cp "$out.base.img" "$1"
 		echo "-drive file=$1,if=none,format=$dfmt,id=d0$dopts -device virtio-blk-device,drive=d0 $dglobal"
 	}
-	timeout $LIMIT $QEMU -M virt -bios none -kernel "$elf" -nographic $(drive "$out.qemu.img") \
+	timeout $LIMIT $QEMU -M virt -bios none ${cpu:+-cpu $cpu} -kernel "$elf" -nographic $(drive "$out.qemu.img") \
 		</dev/null >"$out.qemu" 2>"$out.qemu.err" &
 	qpid=$!
 	for mode in off on eager; do
-		timeout $LIMIT "$VM" --jit=$mode -M virt,powerbutton=off -bios none -kernel "$elf" -nographic $(drive "$out.vm.$mode.img") \
+		timeout $LIMIT "$VM" --jit=$mode -M virt,powerbutton=off -bios none ${cpu:+-cpu $cpu} -kernel "$elf" -nographic $(drive "$out.vm.$mode.img") \
 			</dev/null >"$out.vm.$mode" 2>"$out.vm.$mode.err"
 		echo $? >"$out.vm.$mode.rc"
 	done
