@@ -27,11 +27,11 @@ $(BUILD)/riscv/$(patsubst tests/riscv/%,%,$(basename $(1))).elf: $(1) \
 endef
 $(foreach s,$(RV_PROG_SRCS),$(eval $(call RV_PROG_RULE,$(s))))
 
-TESTS     += tests/riscv/run-guests.sh tests/riscv/tools.sh
+TESTS     += tests/riscv/run-guests.sh tests/riscv/tools.sh tests/riscv/isa.sh
 TEST_DEPS += $(RV_ELFS) $(BUILD)/strata-vm
 
 # `make riscv-check`: only the emulator and its guest programs (quicker than `make check`).
 .PHONY: riscv-check
 riscv-check: $(BUILD)/strata-vm $(RV_ELFS)
 	@STRATA_VM=$(abspath $(BUILD))/strata-vm BUILD_DIR=$(abspath $(BUILD)) SRC_DIR=$(CURDIR) \
-	 SANITIZE=$(SANITIZE) sh tests/harness.sh tests/riscv/run-guests.sh tests/riscv/tools.sh
+	 SANITIZE=$(SANITIZE) sh tests/harness.sh tests/riscv/run-guests.sh tests/riscv/tools.sh tests/riscv/isa.sh
