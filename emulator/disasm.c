@@ -84,6 +84,8 @@ static const char *const names[OP_COUNT] = {
 	[OP_SINVAL_VMA] = "sinval.vma",
 	[OP_SFENCE_W_INVAL] = "sfence.w.inval",
 	[OP_SFENCE_INVAL_IR] = "sfence.inval.ir",
+	[OP_CBO_INVAL] = "cbo.inval", [OP_CBO_CLEAN] = "cbo.clean", [OP_CBO_FLUSH] = "cbo.flush",
+	[OP_CBO_ZERO] = "cbo.zero",
 };
 
 static const char *amo_name(unsigned f5)
@@ -161,6 +163,9 @@ void vm_disasm(uint32_t raw, uint64_t pc, char *buf, size_t len)
 	case OP_CLZ: case OP_CLZW: case OP_CTZ: case OP_CTZW: case OP_CPOP: case OP_CPOPW: case OP_SEXT_B:
 	case OP_SEXT_H: case OP_ZEXT_H: case OP_ORC_B: case OP_REV8: case OP_BREV8:
 		snprintf(buf, len, "%s %s,%s", n, rd, rs1);
+		break;
+	case OP_CBO_INVAL: case OP_CBO_CLEAN: case OP_CBO_FLUSH: case OP_CBO_ZERO:
+		snprintf(buf, len, "%s (%s)", n, rs1);
 		break;
 	case OP_SFENCE_W_INVAL: case OP_SFENCE_INVAL_IR:
 		snprintf(buf, len, "%s", n);

@@ -1,6 +1,6 @@
 /* cpu.h - one RISC-V RV64GC hart (IMAFDC + Zicsr/Zifencei/Zicntr/Zihintpause, M/S/U, Sv39/48/57).
  *
- * Optional extensions (bit manipulation, Zicond, Svinval) are chosen per hart (rv_cpu.ext).
+ * Optional extensions (bit manipulation, Zicond, Zicbom/Zicboz, Svinval) are chosen per hart (rv_cpu.ext).
  * The hart is a software interpreter whose hot code is translated to host code by jit.c:
  *  - instructions are decoded once into struct rv_insn and cached, keyed by their raw bits,
  *    so self-modifying code and fence.i need no invalidation of the decode cache;
@@ -78,9 +78,12 @@ enum {
 	RV_EXT_ZBKX = 1u << 6,
 	RV_EXT_SVINVAL = 1u << 7,
 	RV_EXT_ZICOND = 1u << 8,
+	RV_EXT_ZICBOM = 1u << 9,
+	RV_EXT_ZICBOZ = 1u << 10,
 };
+#define RV_CBO_BLOCK 64 /* cache-block size of cbo.* (riscv,cbom-block-size / cboz-block-size) */
 #define RV_EXT_DEFAULT (RV_EXT_ZBA | RV_EXT_ZBB | RV_EXT_ZBC | RV_EXT_ZBS)
-#define RV_EXT_ALL 0x1ffu
+#define RV_EXT_ALL 0x7ffu
 
 enum { RV_ACC_READ = 0, RV_ACC_WRITE = 1, RV_ACC_EXEC = 2 };
 

@@ -324,6 +324,10 @@ static void decode32(uint32_t r, struct rv_insn *in)
 			in->op = OP_FENCE;
 		else if (f3 == 1)
 			in->op = OP_FENCE_I;
+		else if (f3 == 2 && in->rd == 0 && (r >> 20) <= 4 && (r >> 20) != 3) {
+			static const uint16_t ops[5] = { OP_CBO_INVAL, OP_CBO_CLEAN, OP_CBO_FLUSH, 0, OP_CBO_ZERO };
+			in->op = ops[r >> 20];
+		}
 		break;
 	case 0x73:
 		if (f3 == 0) {
@@ -427,6 +431,8 @@ static uint32_t op_needs(unsigned op)
 		[OP_CZERO_EQZ] = RV_EXT_ZICOND, [OP_CZERO_NEZ] = RV_EXT_ZICOND,
 		[OP_SINVAL_VMA] = RV_EXT_SVINVAL, [OP_SFENCE_W_INVAL] = RV_EXT_SVINVAL,
 		[OP_SFENCE_INVAL_IR] = RV_EXT_SVINVAL,
+		[OP_CBO_INVAL] = RV_EXT_ZICBOM, [OP_CBO_CLEAN] = RV_EXT_ZICBOM, [OP_CBO_FLUSH] = RV_EXT_ZICBOM,
+		[OP_CBO_ZERO] = RV_EXT_ZICBOZ,
 	};
 	return op < OP_COUNT ? need[op] : 0;
 }

@@ -155,6 +155,30 @@ static int exec_amo(struct rv_cpu *cpu, const struct rv_insn *in)
 	return 0;
 }
 
+/* Zicbom/Zicboz: enabled below M by the envcfg fields (CBIE bits 5:4, CBCFE bit 6, CBZE bit 7
+ * of menvcfg, and of senvcfg for U). Caches are not modelled, so clean/flush/inval only check
+ * that the block could be written (store faults); cbo.zero zeroes it. Returns 0 or -1. */
+static int exec_cbo(struct rv_cpu *cpu, const struct rv_insn *in)
+{
+	unsigned op = in->op; /* the stores below may drop the decoded page holding `in` */
+	uint64_t va = cpu->x[in->rs1];
+	uint64_t mask = op == OP_CBO_ZERO ? 0x80 : op == OP_CBO_INVAL ? 0x30 : 0x40;
+	if ((cpu->priv != RV_PRIV_M && !(cpu->menvcfg & mask)) || (cpu->priv == RV_PRIV_U && !(cpu->senvcfg & mask))) {
+		illegal(cpu, in);
+		return -1;
+	}
+	if (op != OP_CBO_ZERO) {
+		void *host;
+		uint64_t pa;
+		return rv_amo_translate(cpu, va, 1, false, &host, &pa);
+	}
+	va &= ~(uint64_t)(RV_CBO_BLOCK - 1);
+	for (unsigned i = 0; i < RV_CBO_BLOCK; i += 8)
+		if (rv_store(cpu, va + i, 8, 0))
+			return -1;
+	return 0;
+}
+
 static int exec_system(struct rv_cpu *cpu, const struct rv_insn *in)
 {
 	switch (in->op) {
@@ -411,6 +435,10 @@ void rv_run(struct rv_cpu *cpu, int64_t budget)
 		[OP_SINVAL_VMA] = &&L_OP_SINVAL_VMA,
 		[OP_SFENCE_W_INVAL] = &&L_OP_SFENCE_W_INVAL,
 		[OP_SFENCE_INVAL_IR] = &&L_OP_SFENCE_INVAL_IR,
+		[OP_CBO_INVAL] = &&L_OP_CBO,
+		[OP_CBO_CLEAN] = &&L_OP_CBO,
+		[OP_CBO_FLUSH] = &&L_OP_CBO,
+		[OP_CBO_ZERO] = &&L_OP_CBO,
 		[OP_ILLEGAL] = &&L_OP_ILLEGAL,
 	};
 
@@ -851,6 +879,10 @@ jumped:
 			}
 			RETIRE_NEXT();
 		}
+	L_OP_CBO:
+			if (exec_cbo(cpu, in))
+				goto top;
+			RETIRE_NEXT();
 	L_OP_AMO:
 			if (exec_amo(cpu, in))
 				goto top;

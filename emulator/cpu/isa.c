@@ -2,8 +2,9 @@
  *
  * Every boolean property QEMU 7.2's rv64 has is accepted with QEMU's spelling; the ones
  * strata-vm implements as options (RV_EXT_*) switch, the others are fixed and accepted only
- * at strata-vm's value (e.g. h=false: there is no hypervisor extension). "zicond" is not a
- * QEMU 7.2 property; strata-vm takes it with the name later QEMU versions use. */
+ * at strata-vm's value (e.g. h=false: there is no hypervisor extension). "zicond", "zicbom"
+ * and "zicboz" are not QEMU 7.2 properties; strata-vm takes them with the names of later QEMU
+ * versions, off by default so that the default device tree stays QEMU 7.2's. */
 #include "emulator/cpu/isa.h"
 #include "emulator/host/parse.h"
 
@@ -19,7 +20,8 @@ struct rv_prop {
 static const struct rv_prop props[] = {
 	{ "zba", RV_EXT_ZBA, 0 }, { "zbb", RV_EXT_ZBB, 0 }, { "zbc", RV_EXT_ZBC, 0 }, { "zbs", RV_EXT_ZBS, 0 },
 	{ "zbkb", RV_EXT_ZBKB, 0 }, { "zbkc", RV_EXT_ZBKC, 0 }, { "zbkx", RV_EXT_ZBKX, 0 },
-	{ "svinval", RV_EXT_SVINVAL, 0 }, { "zicond", RV_EXT_ZICOND, 0 },
+	{ "svinval", RV_EXT_SVINVAL, 0 }, { "zicond", RV_EXT_ZICOND, 0 }, { "zicbom", RV_EXT_ZICBOM, 0 },
+	{ "zicboz", RV_EXT_ZICBOZ, 0 },
 	/* implemented, always on */
 	{ "i", 0, true }, { "g", 0, true }, { "m", 0, true }, { "a", 0, true }, { "f", 0, true },
 	{ "d", 0, true }, { "c", 0, true }, { "s", 0, true }, { "u", 0, true }, { "Zifencei", 0, true },
@@ -101,16 +103,17 @@ int rv_cpu_model_parse(const char *spec, uint32_t *on, uint32_t *off, char *err,
 
 void rv_isa_string(uint32_t ext, char *buf, size_t len)
 {
-	/* QEMU 7.2's order (zicond, which it lacks, after the other Zi* names) */
+	/* QEMU 7.2's order; the Zi* names it lacks go where later versions put them */
 	static const struct {
 		uint32_t ext;
 		const char *name;
 	} order[] = {
-		{ RV_EXT_ZICOND, "_zicond" }, { RV_EXT_ZBA, "_zba" }, { RV_EXT_ZBB, "_zbb" }, { RV_EXT_ZBC, "_zbc" },
+		{ 0, "_zicsr_zifencei_zihintpause" }, { RV_EXT_ZBA, "_zba" }, { RV_EXT_ZBB, "_zbb" }, { RV_EXT_ZBC, "_zbc" },
 		{ RV_EXT_ZBKB, "_zbkb" }, { RV_EXT_ZBKC, "_zbkc" }, { RV_EXT_ZBKX, "_zbkx" }, { RV_EXT_ZBS, "_zbs" },
 		{ 0, "_sstc" }, { RV_EXT_SVINVAL, "_svinval" },
 	};
-	size_t n = (size_t)snprintf(buf, len, "rv64imafdc_zicsr_zifencei_zihintpause");
+	size_t n = (size_t)snprintf(buf, len, "rv64imafdc%s%s%s", ext & RV_EXT_ZICBOM ? "_zicbom" : "",
+				    ext & RV_EXT_ZICBOZ ? "_zicboz" : "", ext & RV_EXT_ZICOND ? "_zicond" : "");
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && n < len; i++)
 		if (!order[i].ext || (ext & order[i].ext))
 			n += (size_t)snprintf(buf + n, len - n, "%s", order[i].name);

@@ -32,6 +32,8 @@ enum rv_op {
 	OP_PACK, OP_PACKH, OP_PACKW, OP_BREV8, OP_XPERM4, OP_XPERM8, OP_CZERO_EQZ, OP_CZERO_NEZ,
 	/* Svinval */
 	OP_SINVAL_VMA, OP_SFENCE_W_INVAL, OP_SFENCE_INVAL_IR,
+	/* Zicbom, Zicboz (the Zicbop prefetches are ori x0 hints, Zihintntl's are add x0 hints) */
+	OP_CBO_INVAL, OP_CBO_CLEAN, OP_CBO_FLUSH, OP_CBO_ZERO,
 	OP_COUNT
 };
 

@@ -58,6 +58,10 @@ static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg,
 	char isa[160];
 	rv_isa_string(rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off), isa, sizeof(isa));
 	vm_fdt_prop_str(&f, "riscv,isa", isa);
+	if (rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off) & RV_EXT_ZICBOM)
+		vm_fdt_prop_u32(&f, "riscv,cbom-block-size", RV_CBO_BLOCK);
+	if (rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off) & RV_EXT_ZICBOZ)
+		vm_fdt_prop_u32(&f, "riscv,cboz-block-size", RV_CBO_BLOCK);
 	vm_fdt_prop_str(&f, "mmu-type", "riscv,sv57");
 	vm_fdt_begin(&f, "interrupt-controller");
 	vm_fdt_prop_u32(&f, "#interrupt-cells", 1);

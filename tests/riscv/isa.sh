@@ -28,7 +28,7 @@ if command -v $QEMU >/dev/null 2>&1; then
 		v=$(isa_of "$TMP/v.dtb")
 		check "-cpu $model: riscv,isa as QEMU's ($v)" '[ -n "$q" ] && [ "$q" = "$v" ]'
 	done
-	for model in rv64,foo=true rv64,zba=maybe rv64,zba rv64,zicbom=on bogus,zba=true rv64,Zfh; do
+	for model in rv64,foo=true rv64,zba=maybe rv64,zba rv64,Zawrs=on bogus,zba=true rv64,Zfh; do
 		timeout 30 $QEMU -M virt -bios none -cpu "$model" -nographic </dev/null >/dev/null 2>"$TMP/q.err"
 		qrc=$?
 		timeout 30 "$VM" -M virt -bios none -cpu "$model" -nographic </dev/null >/dev/null 2>"$TMP/v.err"
@@ -49,7 +49,7 @@ check "-cpu rv64,c=off: cannot be disabled" '[ $? -eq 1 ]'
 rm -f "$TMP/v.dtb"
 "$VM" -M virt,dumpdtb="$TMP/v.dtb" -cpu max -nographic >/dev/null 2>&1
 check "-cpu max: every extension in riscv,isa" \
-	'[ "$(isa_of "$TMP/v.dtb")" = rv64imafdc_zicsr_zifencei_zihintpause_zicond_zba_zbb_zbc_zbkb_zbkc_zbkx_zbs_sstc_svinval ]'
+	'[ "$(isa_of "$TMP/v.dtb")" = rv64imafdc_zicbom_zicboz_zicond_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbkb_zbkc_zbkx_zbs_sstc_svinval ]'
 
 # Zicond: natively with zicond=true (no trap in the -d int log), trapped without
 ZI=$BUILD_DIR/riscv/bext/zicond.elf
