@@ -7,6 +7,7 @@
 # --stats. bitmanip is built with Zba/Zbb/Zbs, bitmanip-base is the same C without them. The last column is the interpreter alone (--jit=off) over QEMU, to show what the
 # JIT buys. Not part of `make check`.
 # usage: bench/cpu.sh [SCALE]   (default 100; the kernels' work grows linearly with it)
+# KERNELS="bitmanip bitmanip-base" bench/cpu.sh runs only those kernels.
 set -eu
 cd "$(dirname "$0")/.."
 SCALE=${1:-100}
@@ -42,7 +43,7 @@ run() { # emulator elf [strata-vm flag] -> prints CPU milliseconds; output in $O
 }
 
 printf '%-18s %11s %13s %7s %10s %13s\n' program "qemu cpu ms" "strata cpu ms" ratio "guest MIPS" "interp ratio"
-for k in intloop ptrchase sha256 fpkernel bitmanip bitmanip-base cold; do
+for k in ${KERNELS:-intloop ptrchase sha256 fpkernel bitmanip bitmanip-base cold}; do
 	for mode in bare sv39; do
 		crt=tests/riscv/common/crt0.S
 		flags="-DBENCH_SCALE=$SCALE"
