@@ -61,6 +61,14 @@ done
 timeout 60 "$VM" -M virt -bios none -kernel "$ZI" -nographic -d int -D "$TMP/zi.log" </dev/null >/dev/null 2>&1
 check "zicond off by default: czero.* trap" '[ $? -eq 0 ] && [ "$(grep -c "cause" "$TMP/zi.log")" -gt 0 ]'
 
+# the disassembler of -d in_asm names the new instructions
+timeout 60 "$VM" -M virt -bios none -cpu max -kernel "$BUILD_DIR/riscv/bext/bitmanip.elf" -nographic -d in_asm \
+	-D "$TMP/asm.log" </dev/null >/dev/null 2>&1
+for want in "sh1add.uw a0,a0,a1" "clz a0,s0" "bseti a0,s0,63" "rori a0,s0,1" "zext.h a0,s0" "xperm8 a0,a0,a1" \
+	"rev8 a0,s0"; do
+	check "-d in_asm: $want" 'grep -q "insn=[0-9a-f]* $want\$" "$TMP/asm.log"'
+done
+
 # the JIT retires exactly what the interpreter does
 stats() {
 	timeout 60 "$VM" --jit="$1" --stats -M virt -bios none -cpu rv64,zbkb=on,zbkc=on,zbkx=on -kernel "$2" -nographic \
