@@ -373,13 +373,17 @@ static void decode32(uint32_t r, struct rv_insn *in)
 		}
 		break;
 	case 0x07:
-		if (f3 == 2)
+		if (f3 == 1) /* flh: with the other binary16 instructions (fp16.c) */
+			in->op = OP_FP, in->imm = (int32_t)r;
+		else if (f3 == 2)
 			in->op = OP_FLW, in->imm = imm_i;
 		else if (f3 == 3)
 			in->op = OP_FLD, in->imm = imm_i;
 		break;
 	case 0x27:
-		if (f3 == 2)
+		if (f3 == 1) /* fsh */
+			in->op = OP_FP, in->imm = (int32_t)r;
+		else if (f3 == 2)
 			in->op = OP_FSW, in->imm = imm_s;
 		else if (f3 == 3)
 			in->op = OP_FSD, in->imm = imm_s;

@@ -1,5 +1,5 @@
 /* Extensions switched off with -cpu raise illegal-instruction (tval = the instruction), one
- * instruction of each: Zba, Zbb, Zbc, Zbs off here; Zbkb, Zbkx, Svinval and Zicond are off by
+ * instruction of each: Zba, Zbb, Zbc, Zbs off here; Zbkb, Zbkx, Svinval, Zfhmin and Zicond are off by
  * default (QEMU 7.2 has no Zicond at all). */
 /* cpu: rv64,zba=false,zbb=false,zbc=false,zbs=false */
 #include "rvtest.h"
@@ -44,5 +44,8 @@ int main(void)
 	TRY(".insn r 0x73, 0, 0x0b, x0, %1, x0");	/* sinval.vma */
 	TRY(".word 0x18000073");			/* sfence.w.inval */
 	TRY(".word 0x18100073");			/* sfence.inval.ir */
+	TRY(".insn r 0x53, 0, 0x20, f1, f2, f2");	/* fcvt.s.h (Zfhmin is off by default) */
+	TRY(".insn r 0x53, 0, 0x72, %0, f1, x0");	/* fmv.x.h */
+	TRY(".insn i 0x07, 1, f1, 0(sp)");		/* flh */
 	return 0;
 }
