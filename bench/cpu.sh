@@ -4,8 +4,9 @@
 # not skew it; both include process start-up) of each, and the ratio strata-vm / QEMU (lower
 # is better; the target is <= 4 on hot loops and <= 1.5 on cold code). Each hot kernel runs bare
 # (M-mode) and under Sv39 (S-mode, identity gigapages). Guest MIPS comes from strata-vm's
-# --stats. bitmanip is built with Zba/Zbb/Zbs, bitmanip-base is the same C without them. The last column is the interpreter alone (--jit=off) over QEMU, to show what the
-# JIT buys. Not part of `make check`.
+# --stats. bitmanip is built with Zba/Zbb/Zbs, bitmanip-base is the same C without them. The
+# last column is the interpreter alone (--jit=off) over QEMU, to show what the JIT buys. Not
+# part of `make check`.
 # usage: bench/cpu.sh [SCALE]   (default 100; the kernels' work grows linearly with it)
 # KERNELS="bitmanip bitmanip-base" bench/cpu.sh runs only those kernels.
 set -eu
