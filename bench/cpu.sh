@@ -4,9 +4,11 @@
 # not skew it; both include process start-up) of each, and the ratio strata-vm / QEMU (lower
 # is better; the target is <= 4 on hot loops and <= 1.5 on cold code). Each hot kernel runs bare
 # (M-mode) and under Sv39 (S-mode, identity gigapages). Guest MIPS comes from strata-vm's
-# --stats. The last column is the interpreter alone (--jit=off) over QEMU, to show what the
-# JIT buys. Not part of `make check`.
+# --stats. bitmanip is built with Zba/Zbb/Zbs, bitmanip-base is the same C without them. The
+# last column is the interpreter alone (--jit=off) over QEMU, to show what the JIT buys. Not
+# part of `make check`.
 # usage: bench/cpu.sh [SCALE]   (default 100; the kernels' work grows linearly with it)
+# KERNELS="bitmanip bitmanip-base" bench/cpu.sh runs only those kernels.
 set -eu
 cd "$(dirname "$0")/.."
 SCALE=${1:-100}
@@ -42,7 +44,7 @@ run() { # emulator elf [strata-vm flag] -> prints CPU milliseconds; output in $O
 }
 
 printf '%-18s %11s %13s %7s %10s %13s\n' program "qemu cpu ms" "strata cpu ms" ratio "guest MIPS" "interp ratio"
-for k in intloop ptrchase sha256 fpkernel cold; do
+for k in ${KERNELS:-intloop ptrchase sha256 fpkernel bitmanip bitmanip-base cold}; do
 	for mode in bare sv39; do
 		crt=tests/riscv/common/crt0.S
 		flags="-DBENCH_SCALE=$SCALE"
@@ -52,7 +54,12 @@ for k in intloop ptrchase sha256 fpkernel cold; do
 			flags="-DBENCH_COLD_REPS=2 -DBENCH_COLD_BLOCKS=100000"
 		fi
 		[ $mode = sv39 ] && flags="$flags -DBENCH_SV39"
-		build "$k-$mode" "tests/riscv/bench/$k.$([ $k = cold ] && echo S || echo c)" "$flags" "$crt"
+		src=tests/riscv/bench/$k.$([ $k = cold ] && echo S || echo c)
+		case $k in # the program's own cflags line (Zba/Zbb), or none for the base-ISA build
+		bitmanip) flags="$flags $(sed -n 's|^/\* cflags: \(.*\) \*/$|\1|p' "$src")" ;;
+		bitmanip-base) src=tests/riscv/bench/bitmanip.c ;;
+		esac
+		build "$k-$mode" "$src" "$flags" "$crt"
 		q=$(run qemu "$OUT/$k-$mode.elf")
 		s=$(run vm "$OUT/$k-$mode.elf")
 		same=""

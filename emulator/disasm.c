@@ -30,6 +30,62 @@ static const char *const names[OP_COUNT] = {
 	[OP_SFENCE_VMA] = "sfence.vma", [OP_CSRRW] = "csrrw", [OP_CSRRS] = "csrrs", [OP_CSRRC] = "csrrc",
 	[OP_CSRRWI] = "csrrwi", [OP_CSRRSI] = "csrrsi", [OP_CSRRCI] = "csrrci", [OP_AMO] = "amo",
 	[OP_FLW] = "flw", [OP_FLD] = "fld", [OP_FSW] = "fsw", [OP_FSD] = "fsd", [OP_FP] = "fp",
+	[OP_SH1ADD] = "sh1add",
+	[OP_SH2ADD] = "sh2add",
+	[OP_SH3ADD] = "sh3add",
+	[OP_ADD_UW] = "add.uw",
+	[OP_SH1ADD_UW] = "sh1add.uw",
+	[OP_SH2ADD_UW] = "sh2add.uw",
+	[OP_SH3ADD_UW] = "sh3add.uw",
+	[OP_SLLI_UW] = "slli.uw",
+	[OP_ANDN] = "andn",
+	[OP_ORN] = "orn",
+	[OP_XNOR] = "xnor",
+	[OP_CLZ] = "clz",
+	[OP_CLZW] = "clzw",
+	[OP_CTZ] = "ctz",
+	[OP_CTZW] = "ctzw",
+	[OP_CPOP] = "cpop",
+	[OP_CPOPW] = "cpopw",
+	[OP_MAX] = "max",
+	[OP_MAXU] = "maxu",
+	[OP_MIN] = "min",
+	[OP_MINU] = "minu",
+	[OP_SEXT_B] = "sext.b",
+	[OP_SEXT_H] = "sext.h",
+	[OP_ZEXT_H] = "zext.h",
+	[OP_ROL] = "rol",
+	[OP_ROLW] = "rolw",
+	[OP_ROR] = "ror",
+	[OP_RORW] = "rorw",
+	[OP_RORI] = "rori",
+	[OP_RORIW] = "roriw",
+	[OP_ORC_B] = "orc.b",
+	[OP_REV8] = "rev8",
+	[OP_CLMUL] = "clmul",
+	[OP_CLMULH] = "clmulh",
+	[OP_CLMULR] = "clmulr",
+	[OP_BCLR] = "bclr",
+	[OP_BCLRI] = "bclri",
+	[OP_BEXT] = "bext",
+	[OP_BEXTI] = "bexti",
+	[OP_BINV] = "binv",
+	[OP_BINVI] = "binvi",
+	[OP_BSET] = "bset",
+	[OP_BSETI] = "bseti",
+	[OP_PACK] = "pack",
+	[OP_PACKH] = "packh",
+	[OP_PACKW] = "packw",
+	[OP_BREV8] = "brev8",
+	[OP_XPERM4] = "xperm4",
+	[OP_XPERM8] = "xperm8",
+	[OP_CZERO_EQZ] = "czero.eqz",
+	[OP_CZERO_NEZ] = "czero.nez",
+	[OP_SINVAL_VMA] = "sinval.vma",
+	[OP_SFENCE_W_INVAL] = "sfence.w.inval",
+	[OP_SFENCE_INVAL_IR] = "sfence.inval.ir",
+	[OP_CBO_INVAL] = "cbo.inval", [OP_CBO_CLEAN] = "cbo.clean", [OP_CBO_FLUSH] = "cbo.flush",
+	[OP_CBO_ZERO] = "cbo.zero",
 };
 
 static const char *amo_name(unsigned f5)
@@ -85,6 +141,7 @@ void vm_disasm(uint32_t raw, uint64_t pc, char *buf, size_t len)
 		break;
 	case OP_ADDI: case OP_SLTI: case OP_SLTIU: case OP_XORI: case OP_ORI: case OP_ANDI: case OP_SLLI:
 	case OP_SRLI: case OP_SRAI: case OP_ADDIW: case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+	case OP_SLLI_UW: case OP_RORI: case OP_RORIW: case OP_BCLRI: case OP_BEXTI: case OP_BINVI: case OP_BSETI:
 		snprintf(buf, len, "%s%s %s,%s,%lld", c, n, rd, rs1, imm);
 		break;
 	case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
@@ -103,7 +160,17 @@ void vm_disasm(uint32_t raw, uint64_t pc, char *buf, size_t len)
 	case OP_SRET: case OP_WFI:
 		snprintf(buf, len, "%s%s", in.op == OP_EBREAK ? c : "", n);
 		break;
-	case OP_SFENCE_VMA:
+	case OP_CLZ: case OP_CLZW: case OP_CTZ: case OP_CTZW: case OP_CPOP: case OP_CPOPW: case OP_SEXT_B:
+	case OP_SEXT_H: case OP_ZEXT_H: case OP_ORC_B: case OP_REV8: case OP_BREV8:
+		snprintf(buf, len, "%s %s,%s", n, rd, rs1);
+		break;
+	case OP_CBO_INVAL: case OP_CBO_CLEAN: case OP_CBO_FLUSH: case OP_CBO_ZERO:
+		snprintf(buf, len, "%s (%s)", n, rs1);
+		break;
+	case OP_SFENCE_W_INVAL: case OP_SFENCE_INVAL_IR:
+		snprintf(buf, len, "%s", n);
+		break;
+	case OP_SFENCE_VMA: case OP_SINVAL_VMA:
 		snprintf(buf, len, "%s %s,%s", n, rs1, rs2);
 		break;
 	default: /* register-register */

@@ -2,6 +2,7 @@
  * qemu-system's ("-foo: invalid option", "-m: requires an argument"); an option QEMU has but
  * strata-vm does not support is an error, never silently ignored. */
 #include "emulator/options.h"
+#include "emulator/cpu/isa.h"
 #include "emulator/host/parse.h"
 #include "bc.h"
 
@@ -52,7 +53,8 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-version           display version information and exit\n"
 	       "-machine virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off]  (-M) the QEMU-compatible virt board\n"
 	       "-accel tcg         software emulation (the only accelerator)\n"
-	       "-cpu rv64|max      the hart (RV64GC)\n"
+	       "-cpu rv64|max[,EXT=on|off...]  the hart: RV64GC, QEMU 7.2's rv64 (zba, zbb, zbc, zbs on;\n"
+	       "                   zbkb, zbkc, zbkx, svinval, zicond, zicbom, zicboz off) or max (all)\n"
 	       "-smp 1             one hart\n"
 	       "-m [size=]MEGS[M|G]  guest RAM (default 128 MiB)\n"
 	       "-name NAME         the guest's name (info name, query-name)\n"
@@ -144,14 +146,14 @@ static int opt_enable_kvm(struct vm_options *o, const char *opt, const char *arg
 	return fail(o, opt, NULL, "KVM is not supported: strata-vm emulates in software (-accel tcg)");
 }
 
+/* -cpu rv64|max[,<ext>=on|off...] with QEMU 7.2's property names (emulator/cpu/isa.c) */
 static int opt_cpu(struct vm_options *o, const char *opt, const char *arg)
 {
-	if (!strcmp(arg, "rv64") || !strcmp(arg, "max"))
-		return 0;
-	char msg[128];
-	snprintf(msg, sizeof(msg), "unable to find CPU model '%.*s'", (int)strcspn(arg, ","), arg);
+	char msg[256];
 	(void)opt;
-	return fail(o, NULL, NULL, msg);
+	if (rv_cpu_model_parse(arg, &o->cfg.cpu_ext_on, &o->cfg.cpu_ext_off, msg, sizeof(msg)))
+		return fail(o, NULL, NULL, msg);
+	return 0;
 }
 
 /* -smp N | cpus=N[,sockets=,cores=,threads=,maxcpus=]: one hart for now */

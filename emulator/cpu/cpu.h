@@ -1,5 +1,6 @@
 /* cpu.h - one RISC-V RV64GC hart (IMAFDC + Zicsr/Zifencei/Zicntr/Zihintpause, M/S/U, Sv39/48/57).
  *
+ * Optional extensions (bit manipulation, Zicond, Zicbom/Zicboz, Svinval) are chosen per hart (rv_cpu.ext).
  * The hart is a software interpreter whose hot code is translated to host code by jit.c:
  *  - instructions are decoded once into struct rv_insn and cached, keyed by their raw bits,
  *    so self-modifying code and fence.i need no invalidation of the decode cache;
@@ -64,6 +65,26 @@ enum {
 #define RV_MS_TW (1ULL << 21)
 #define RV_MS_TSR (1ULL << 22)
 #define RV_MS_SD (1ULL << 63)
+
+/* Optional extensions (rv_cpu.ext), chosen with -cpu rv64,<name>=on|off (isa.c has the names).
+ * The defaults are QEMU 7.2's rv64: Zba, Zbb, Zbc and Zbs on, the rest off. */
+enum {
+	RV_EXT_ZBA = 1u << 0,
+	RV_EXT_ZBB = 1u << 1,
+	RV_EXT_ZBC = 1u << 2,
+	RV_EXT_ZBS = 1u << 3,
+	RV_EXT_ZBKB = 1u << 4,
+	RV_EXT_ZBKC = 1u << 5,
+	RV_EXT_ZBKX = 1u << 6,
+	RV_EXT_SVINVAL = 1u << 7,
+	RV_EXT_ZICOND = 1u << 8,
+	RV_EXT_ZICBOM = 1u << 9,
+	RV_EXT_ZICBOZ = 1u << 10,
+	RV_EXT_ZFHMIN = 1u << 11,
+};
+#define RV_CBO_BLOCK 64 /* cache-block size of cbo.* (riscv,cbom-block-size / cboz-block-size) */
+#define RV_EXT_DEFAULT (RV_EXT_ZBA | RV_EXT_ZBB | RV_EXT_ZBC | RV_EXT_ZBS)
+#define RV_EXT_ALL 0xfffu
 
 enum { RV_ACC_READ = 0, RV_ACC_WRITE = 1, RV_ACC_EXEC = 2 };
 
@@ -132,6 +153,7 @@ struct rv_cpu {
 	uint8_t *code_map; /* one byte per RAM page: 1 = has a decoded page */
 	struct rv_insn scratch; /* decode slot for code that cannot be cached */
 	struct rv_jit *jit;     /* NULL: interpret only (jit.h) */
+	uint32_t ext;           /* RV_EXT_* enabled; set before the first rv_run() */
 	unsigned jit_threshold; /* arrivals at a jump target before it is compiled */
 
 	uint64_t f[32];
@@ -221,7 +243,10 @@ int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr,
 int rv_debug_access(struct rv_cpu *cpu, uint64_t va, void *buf, size_t len, bool write);
 
 /* decode.c */
+/* Decodes every extension strata-vm knows (the disassembler's view). */
 void rv_decode(uint32_t raw, struct rv_insn *out);
+/* Decodes as this hart executes: an instruction of a disabled extension is OP_ILLEGAL. */
+void rv_decode_cpu(const struct rv_cpu *cpu, uint32_t raw, struct rv_insn *out);
 uint32_t rv_expand_compressed(uint16_t c);
 
 /* fpexec.c: executes one F/D instruction (raw bits); returns 0 or -1 if it trapped. */

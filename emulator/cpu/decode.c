@@ -173,6 +173,23 @@ uint32_t rv_expand_compressed(uint16_t c16)
 	return 0;
 }
 
+/* OP (0x33) register-register forms of the bit-manipulation, Zbkx and Zicond extensions */
+static uint16_t decode_op_b(uint32_t f7, uint32_t f3)
+{
+	static const uint16_t zbc_minmax[8] = { 0, OP_CLMUL, OP_CLMULR, OP_CLMULH, OP_MIN, OP_MINU, OP_MAX, OP_MAXU };
+	switch (f7) {
+	case 0x05: return zbc_minmax[f3];
+	case 0x10: return f3 == 2 ? OP_SH1ADD : f3 == 4 ? OP_SH2ADD : f3 == 6 ? OP_SH3ADD : OP_ILLEGAL;
+	case 0x30: return f3 == 1 ? OP_ROL : f3 == 5 ? OP_ROR : OP_ILLEGAL;
+	case 0x24: return f3 == 1 ? OP_BCLR : f3 == 5 ? OP_BEXT : OP_ILLEGAL;
+	case 0x34: return f3 == 1 ? OP_BINV : OP_ILLEGAL;
+	case 0x14: return f3 == 1 ? OP_BSET : f3 == 2 ? OP_XPERM4 : f3 == 4 ? OP_XPERM8 : OP_ILLEGAL;
+	case 0x04: return f3 == 4 ? OP_PACK : f3 == 7 ? OP_PACKH : OP_ILLEGAL;
+	case 0x07: return f3 == 5 ? OP_CZERO_EQZ : f3 == 7 ? OP_CZERO_NEZ : OP_ILLEGAL;
+	default: return OP_ILLEGAL;
+	}
+}
+
 static void decode32(uint32_t r, struct rv_insn *in)
 {
 	uint32_t opc = r & 0x7f, f3 = bits(r, 14, 12), f7 = r >> 25;
@@ -223,13 +240,32 @@ static void decode32(uint32_t r, struct rv_insn *in)
 		static const uint16_t ops[8] = { OP_ADDI, 0, OP_SLTI, OP_SLTIU, OP_XORI, 0, OP_ORI, OP_ANDI };
 		in->imm = imm_i;
 		if (f3 == 1) {
-			if ((r >> 26) == 0)
-				in->op = OP_SLLI, in->imm = bits(r, 25, 20);
+			static const uint16_t unary[8] = { OP_CLZ, OP_CTZ, OP_CPOP, 0, OP_SEXT_B, OP_SEXT_H, 0, 0 };
+			uint32_t top = r >> 26;
+			in->imm = bits(r, 25, 20);
+			if (top == 0)
+				in->op = OP_SLLI;
+			else if (top == 0x12)
+				in->op = OP_BCLRI;
+			else if (top == 0x1a)
+				in->op = OP_BINVI;
+			else if (top == 0x0a)
+				in->op = OP_BSETI;
+			else if ((r >> 23) == 0xc0) /* 0x600..0x607 in imm[11:0] */
+				in->op = unary[bits(r, 22, 20)], in->imm = 0;
 		} else if (f3 == 5) {
-			if ((r >> 26) == 0)
-				in->op = OP_SRLI, in->imm = bits(r, 25, 20);
-			else if ((r >> 26) == 0x10)
-				in->op = OP_SRAI, in->imm = bits(r, 25, 20);
+			uint32_t top = r >> 26, imm12 = r >> 20;
+			in->imm = bits(r, 25, 20);
+			if (top == 0)
+				in->op = OP_SRLI;
+			else if (top == 0x10)
+				in->op = OP_SRAI;
+			else if (top == 0x18)
+				in->op = OP_RORI;
+			else if (top == 0x12)
+				in->op = OP_BEXTI;
+			else if (imm12 == 0x287 || imm12 == 0x6b8 || imm12 == 0x687)
+				in->op = imm12 == 0x287 ? OP_ORC_B : imm12 == 0x6b8 ? OP_REV8 : OP_BREV8, in->imm = 0;
 		} else {
 			in->op = ops[f3];
 		}
@@ -240,10 +276,13 @@ static void decode32(uint32_t r, struct rv_insn *in)
 			static const uint16_t ops[8] = { OP_ADD, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_OR, OP_AND };
 			in->op = ops[f3];
 		} else if (f7 == 0x20) {
-			in->op = f3 == 0 ? OP_SUB : f3 == 5 ? OP_SRA : OP_ILLEGAL;
+			static const uint16_t ops[8] = { OP_SUB, 0, 0, 0, OP_XNOR, OP_SRA, OP_ORN, OP_ANDN };
+			in->op = ops[f3];
 		} else if (f7 == 1) {
 			static const uint16_t ops[8] = { OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU };
 			in->op = ops[f3];
+		} else {
+			in->op = decode_op_b(f7, f3);
 		}
 		break;
 	case 0x1b:
@@ -252,10 +291,16 @@ static void decode32(uint32_t r, struct rv_insn *in)
 			in->op = OP_ADDIW, in->imm = imm_i;
 		else if (f3 == 1 && f7 == 0)
 			in->op = OP_SLLIW;
+		else if (f3 == 1 && (r >> 26) == 0x02)
+			in->op = OP_SLLI_UW, in->imm = bits(r, 25, 20);
+		else if (f3 == 1 && (r >> 20) >= 0x600 && (r >> 20) <= 0x602)
+			in->op = (r >> 20) == 0x600 ? OP_CLZW : (r >> 20) == 0x601 ? OP_CTZW : OP_CPOPW, in->imm = 0;
 		else if (f3 == 5 && f7 == 0)
 			in->op = OP_SRLIW;
 		else if (f3 == 5 && f7 == 0x20)
 			in->op = OP_SRAIW;
+		else if (f3 == 5 && f7 == 0x30)
+			in->op = OP_RORIW;
 		break;
 	case 0x3b:
 		if (f7 == 0)
@@ -265,6 +310,12 @@ static void decode32(uint32_t r, struct rv_insn *in)
 		else if (f7 == 1) {
 			static const uint16_t ops[8] = { OP_MULW, 0, 0, 0, OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW };
 			in->op = ops[f3];
+		} else if (f7 == 0x04) { /* zext.h is packw rd, rs1, x0 */
+			in->op = f3 == 0 ? OP_ADD_UW : f3 == 4 ? (in->rs2 ? OP_PACKW : OP_ZEXT_H) : OP_ILLEGAL;
+		} else if (f7 == 0x10) {
+			in->op = f3 == 2 ? OP_SH1ADD_UW : f3 == 4 ? OP_SH2ADD_UW : f3 == 6 ? OP_SH3ADD_UW : OP_ILLEGAL;
+		} else if (f7 == 0x30) {
+			in->op = f3 == 1 ? OP_ROLW : f3 == 5 ? OP_RORW : OP_ILLEGAL;
 		}
 		break;
 	case 0x0f:
@@ -273,6 +324,10 @@ static void decode32(uint32_t r, struct rv_insn *in)
 			in->op = OP_FENCE;
 		else if (f3 == 1)
 			in->op = OP_FENCE_I;
+		else if (f3 == 2 && in->rd == 0 && (r >> 20) <= 4 && (r >> 20) != 3) {
+			static const uint16_t ops[5] = { OP_CBO_INVAL, OP_CBO_CLEAN, OP_CBO_FLUSH, 0, OP_CBO_ZERO };
+			in->op = ops[r >> 20];
+		}
 		break;
 	case 0x73:
 		if (f3 == 0) {
@@ -288,6 +343,12 @@ static void decode32(uint32_t r, struct rv_insn *in)
 				in->op = OP_WFI;
 			else if (f7 == 0x09 && in->rd == 0)
 				in->op = OP_SFENCE_VMA;
+			else if (f7 == 0x0b && in->rd == 0)
+				in->op = OP_SINVAL_VMA;
+			else if (r == 0x18000073)
+				in->op = OP_SFENCE_W_INVAL;
+			else if (r == 0x18100073)
+				in->op = OP_SFENCE_INVAL_IR;
 		} else if (f3 != 4) {
 			static const uint16_t ops[8] = { 0, OP_CSRRW, OP_CSRRS, OP_CSRRC, 0, OP_CSRRWI, OP_CSRRSI, OP_CSRRCI };
 			in->op = ops[f3];
@@ -312,13 +373,17 @@ static void decode32(uint32_t r, struct rv_insn *in)
 		}
 		break;
 	case 0x07:
-		if (f3 == 2)
+		if (f3 == 1) /* flh: with the other binary16 instructions (fp16.c) */
+			in->op = OP_FP, in->imm = (int32_t)r;
+		else if (f3 == 2)
 			in->op = OP_FLW, in->imm = imm_i;
 		else if (f3 == 3)
 			in->op = OP_FLD, in->imm = imm_i;
 		break;
 	case 0x27:
-		if (f3 == 2)
+		if (f3 == 1) /* fsh */
+			in->op = OP_FP, in->imm = (int32_t)r;
+		else if (f3 == 2)
 			in->op = OP_FSW, in->imm = imm_s;
 		else if (f3 == 3)
 			in->op = OP_FSD, in->imm = imm_s;
@@ -345,4 +410,41 @@ void rv_decode(uint32_t raw, struct rv_insn *in)
 	decode32(raw, in);
 	in->len = 4;
 	in->raw = raw;
+}
+
+/* The extensions that make each optional op legal (any one of them suffices). */
+static uint32_t op_needs(unsigned op)
+{
+	enum { ZBB_KB = RV_EXT_ZBB | RV_EXT_ZBKB, ZBC_KC = RV_EXT_ZBC | RV_EXT_ZBKC };
+	static const uint16_t need[OP_COUNT] = {
+		[OP_SH1ADD] = RV_EXT_ZBA, [OP_SH2ADD] = RV_EXT_ZBA, [OP_SH3ADD] = RV_EXT_ZBA, [OP_ADD_UW] = RV_EXT_ZBA,
+		[OP_SH1ADD_UW] = RV_EXT_ZBA, [OP_SH2ADD_UW] = RV_EXT_ZBA, [OP_SH3ADD_UW] = RV_EXT_ZBA,
+		[OP_SLLI_UW] = RV_EXT_ZBA,
+		[OP_ANDN] = ZBB_KB, [OP_ORN] = ZBB_KB, [OP_XNOR] = ZBB_KB, [OP_ROL] = ZBB_KB, [OP_ROLW] = ZBB_KB,
+		[OP_ROR] = ZBB_KB, [OP_RORW] = ZBB_KB, [OP_RORI] = ZBB_KB, [OP_RORIW] = ZBB_KB, [OP_REV8] = ZBB_KB,
+		[OP_ZEXT_H] = ZBB_KB,
+		[OP_CLZ] = RV_EXT_ZBB, [OP_CLZW] = RV_EXT_ZBB, [OP_CTZ] = RV_EXT_ZBB, [OP_CTZW] = RV_EXT_ZBB,
+		[OP_CPOP] = RV_EXT_ZBB, [OP_CPOPW] = RV_EXT_ZBB, [OP_MAX] = RV_EXT_ZBB, [OP_MAXU] = RV_EXT_ZBB,
+		[OP_MIN] = RV_EXT_ZBB, [OP_MINU] = RV_EXT_ZBB, [OP_SEXT_B] = RV_EXT_ZBB, [OP_SEXT_H] = RV_EXT_ZBB,
+		[OP_ORC_B] = RV_EXT_ZBB,
+		[OP_CLMUL] = ZBC_KC, [OP_CLMULH] = ZBC_KC, [OP_CLMULR] = RV_EXT_ZBC,
+		[OP_BCLR] = RV_EXT_ZBS, [OP_BCLRI] = RV_EXT_ZBS, [OP_BEXT] = RV_EXT_ZBS, [OP_BEXTI] = RV_EXT_ZBS,
+		[OP_BINV] = RV_EXT_ZBS, [OP_BINVI] = RV_EXT_ZBS, [OP_BSET] = RV_EXT_ZBS, [OP_BSETI] = RV_EXT_ZBS,
+		[OP_PACK] = RV_EXT_ZBKB, [OP_PACKH] = RV_EXT_ZBKB, [OP_PACKW] = RV_EXT_ZBKB, [OP_BREV8] = RV_EXT_ZBKB,
+		[OP_XPERM4] = RV_EXT_ZBKX, [OP_XPERM8] = RV_EXT_ZBKX,
+		[OP_CZERO_EQZ] = RV_EXT_ZICOND, [OP_CZERO_NEZ] = RV_EXT_ZICOND,
+		[OP_SINVAL_VMA] = RV_EXT_SVINVAL, [OP_SFENCE_W_INVAL] = RV_EXT_SVINVAL,
+		[OP_SFENCE_INVAL_IR] = RV_EXT_SVINVAL,
+		[OP_CBO_INVAL] = RV_EXT_ZICBOM, [OP_CBO_CLEAN] = RV_EXT_ZICBOM, [OP_CBO_FLUSH] = RV_EXT_ZICBOM,
+		[OP_CBO_ZERO] = RV_EXT_ZICBOZ,
+	};
+	return op < OP_COUNT ? need[op] : 0;
+}
+
+void rv_decode_cpu(const struct rv_cpu *cpu, uint32_t raw, struct rv_insn *in)
+{
+	rv_decode(raw, in);
+	uint32_t need = op_needs(in->op);
+	if (need && !(need & cpu->ext))
+		in->op = OP_ILLEGAL;
 }

@@ -2,6 +2,7 @@
  * raw bits, execute. Every path that traps has already redirected pc through rv_raise()
  * and simply continues with the next iteration; only completed instructions count in
  * instret. */
+#include "emulator/cpu/bitmanip.h"
 #include "emulator/cpu/cpu.h"
 #include "emulator/cpu/jit.h"
 #include "emulator/cpu/mem.h"
@@ -29,6 +30,7 @@ int rv_cpu_init(struct rv_cpu *cpu, struct vm_bus *bus)
 	}
 	cpu->fetch_dp = cpu->dpages; /* never dereferenced until fetch_page matches */
 	cpu->bus = bus;
+	cpu->ext = RV_EXT_DEFAULT;
 	rv_cpu_reset(cpu, 0x80000000);
 	return 0;
 }
@@ -153,6 +155,30 @@ static int exec_amo(struct rv_cpu *cpu, const struct rv_insn *in)
 	return 0;
 }
 
+/* Zicbom/Zicboz: enabled below M by the envcfg fields (CBIE bits 5:4, CBCFE bit 6, CBZE bit 7
+ * of menvcfg, and of senvcfg for U). Caches are not modelled, so clean/flush/inval only check
+ * that the block could be written (store faults); cbo.zero zeroes it. Returns 0 or -1. */
+static int exec_cbo(struct rv_cpu *cpu, const struct rv_insn *in)
+{
+	unsigned op = in->op; /* the stores below may drop the decoded page holding `in` */
+	uint64_t va = cpu->x[in->rs1];
+	uint64_t mask = op == OP_CBO_ZERO ? 0x80 : op == OP_CBO_INVAL ? 0x30 : 0x40;
+	if ((cpu->priv != RV_PRIV_M && !(cpu->menvcfg & mask)) || (cpu->priv == RV_PRIV_U && !(cpu->senvcfg & mask))) {
+		illegal(cpu, in);
+		return -1;
+	}
+	if (op != OP_CBO_ZERO) {
+		void *host;
+		uint64_t pa;
+		return rv_amo_translate(cpu, va, 1, false, &host, &pa);
+	}
+	va &= ~(uint64_t)(RV_CBO_BLOCK - 1);
+	for (unsigned i = 0; i < RV_CBO_BLOCK; i += 8)
+		if (rv_store(cpu, va + i, 8, 0))
+			return -1;
+	return 0;
+}
+
 static int exec_system(struct rv_cpu *cpu, const struct rv_insn *in)
 {
 	switch (in->op) {
@@ -180,9 +206,18 @@ static int exec_system(struct rv_cpu *cpu, const struct rv_insn *in)
 		cpu->wfi = true;
 		cpu->budget = 0;
 		return 0;
+	case OP_SFENCE_W_INVAL: /* Svinval's ordering fences: no-ops, in U-mode too as on QEMU 7.2 */
+	case OP_SFENCE_INVAL_IR:
+		return 0;
 	case OP_SFENCE_VMA:
-		if (cpu->priv == RV_PRIV_U || (cpu->priv == RV_PRIV_S && (cpu->mstatus & RV_MS_TVM)))
+	case OP_SINVAL_VMA:
+		if (cpu->priv == RV_PRIV_U || (cpu->priv == RV_PRIV_S && (cpu->mstatus & RV_MS_TVM))) {
+			if (in->op == OP_SINVAL_VMA) { /* QEMU 7.2 reports this one with tval 0 */
+				rv_raise(cpu, RV_EXC_ILLEGAL, 0);
+				return -1;
+			}
 			break;
+		}
 		if (in->rs1 == 0)
 			rv_tlb_flush(cpu);
 		else
@@ -221,7 +256,7 @@ static int exec_system(struct rv_cpu *cpu, const struct rv_insn *in)
 			if (rv_fetch_slow(cpu, pc, &raw, &in))                                   \
 				goto top;                                                        \
 			if (in->len == 0 || in->raw != raw)                                      \
-				rv_decode(raw, in);                                              \
+				rv_decode_cpu(cpu, raw, in);                                     \
 		}                                                                                \
 		if (trace)                                                                       \
 			trace(cpu, pc, in->raw, in->len);                                        \
@@ -346,6 +381,64 @@ void rv_run(struct rv_cpu *cpu, int64_t budget)
 		[OP_FSW] = &&L_OP_FSW,
 		[OP_FSD] = &&L_OP_FSD,
 		[OP_FP] = &&L_OP_FP,
+		[OP_SH1ADD] = &&L_OP_SH1ADD,
+		[OP_SH2ADD] = &&L_OP_SH2ADD,
+		[OP_SH3ADD] = &&L_OP_SH3ADD,
+		[OP_ADD_UW] = &&L_OP_ADD_UW,
+		[OP_SH1ADD_UW] = &&L_OP_SH1ADD_UW,
+		[OP_SH2ADD_UW] = &&L_OP_SH2ADD_UW,
+		[OP_SH3ADD_UW] = &&L_OP_SH3ADD_UW,
+		[OP_SLLI_UW] = &&L_OP_SLLI_UW,
+		[OP_ANDN] = &&L_OP_ANDN,
+		[OP_ORN] = &&L_OP_ORN,
+		[OP_XNOR] = &&L_OP_XNOR,
+		[OP_CLZ] = &&L_OP_CLZ,
+		[OP_CLZW] = &&L_OP_CLZW,
+		[OP_CTZ] = &&L_OP_CTZ,
+		[OP_CTZW] = &&L_OP_CTZW,
+		[OP_CPOP] = &&L_OP_CPOP,
+		[OP_CPOPW] = &&L_OP_CPOPW,
+		[OP_MAX] = &&L_OP_MAX,
+		[OP_MAXU] = &&L_OP_MAXU,
+		[OP_MIN] = &&L_OP_MIN,
+		[OP_MINU] = &&L_OP_MINU,
+		[OP_SEXT_B] = &&L_OP_SEXT_B,
+		[OP_SEXT_H] = &&L_OP_SEXT_H,
+		[OP_ZEXT_H] = &&L_OP_ZEXT_H,
+		[OP_ROL] = &&L_OP_ROL,
+		[OP_ROLW] = &&L_OP_ROLW,
+		[OP_ROR] = &&L_OP_ROR,
+		[OP_RORW] = &&L_OP_RORW,
+		[OP_RORI] = &&L_OP_RORI,
+		[OP_RORIW] = &&L_OP_RORIW,
+		[OP_ORC_B] = &&L_OP_ORC_B,
+		[OP_REV8] = &&L_OP_REV8,
+		[OP_CLMUL] = &&L_OP_CLMUL,
+		[OP_CLMULH] = &&L_OP_CLMULH,
+		[OP_CLMULR] = &&L_OP_CLMULR,
+		[OP_BCLR] = &&L_OP_BCLR,
+		[OP_BCLRI] = &&L_OP_BCLRI,
+		[OP_BEXT] = &&L_OP_BEXT,
+		[OP_BEXTI] = &&L_OP_BEXTI,
+		[OP_BINV] = &&L_OP_BINV,
+		[OP_BINVI] = &&L_OP_BINVI,
+		[OP_BSET] = &&L_OP_BSET,
+		[OP_BSETI] = &&L_OP_BSETI,
+		[OP_PACK] = &&L_OP_PACK,
+		[OP_PACKH] = &&L_OP_PACKH,
+		[OP_PACKW] = &&L_OP_PACKW,
+		[OP_BREV8] = &&L_OP_BREV8,
+		[OP_XPERM4] = &&L_OP_XPERM4,
+		[OP_XPERM8] = &&L_OP_XPERM8,
+		[OP_CZERO_EQZ] = &&L_OP_CZERO_EQZ,
+		[OP_CZERO_NEZ] = &&L_OP_CZERO_NEZ,
+		[OP_SINVAL_VMA] = &&L_OP_SINVAL_VMA,
+		[OP_SFENCE_W_INVAL] = &&L_OP_SFENCE_W_INVAL,
+		[OP_SFENCE_INVAL_IR] = &&L_OP_SFENCE_INVAL_IR,
+		[OP_CBO_INVAL] = &&L_OP_CBO,
+		[OP_CBO_CLEAN] = &&L_OP_CBO,
+		[OP_CBO_FLUSH] = &&L_OP_CBO,
+		[OP_CBO_ZERO] = &&L_OP_CBO,
 		[OP_ILLEGAL] = &&L_OP_ILLEGAL,
 	};
 
@@ -605,12 +698,169 @@ jumped:
 		RETIRE_NEXT();
 	L_OP_FENCE_I:
 		RETIRE_NEXT(); /* the decode cache is keyed by raw bits: nothing to drop */
+	/* bit manipulation (Zba, Zbb, Zbc, Zbs, Zbkb, Zbkx) and Zicond */
+	L_OP_SH1ADD:
+		x[in->rd] = (a << 1) + b;
+		RETIRE_NEXT();
+	L_OP_SH2ADD:
+		x[in->rd] = (a << 2) + b;
+		RETIRE_NEXT();
+	L_OP_SH3ADD:
+		x[in->rd] = (a << 3) + b;
+		RETIRE_NEXT();
+	L_OP_ADD_UW:
+		x[in->rd] = (a & 0xffffffffULL) + b;
+		RETIRE_NEXT();
+	L_OP_SH1ADD_UW:
+		x[in->rd] = ((a & 0xffffffffULL) << 1) + b;
+		RETIRE_NEXT();
+	L_OP_SH2ADD_UW:
+		x[in->rd] = ((a & 0xffffffffULL) << 2) + b;
+		RETIRE_NEXT();
+	L_OP_SH3ADD_UW:
+		x[in->rd] = ((a & 0xffffffffULL) << 3) + b;
+		RETIRE_NEXT();
+	L_OP_SLLI_UW:
+		x[in->rd] = (a & 0xffffffffULL) << imm;
+		RETIRE_NEXT();
+	L_OP_ANDN:
+		x[in->rd] = a & ~b;
+		RETIRE_NEXT();
+	L_OP_ORN:
+		x[in->rd] = a | ~b;
+		RETIRE_NEXT();
+	L_OP_XNOR:
+		x[in->rd] = ~(a ^ b);
+		RETIRE_NEXT();
+	L_OP_CLZ:
+		x[in->rd] = rv_clz64(a);
+		RETIRE_NEXT();
+	L_OP_CLZW:
+		x[in->rd] = rv_clz32(a);
+		RETIRE_NEXT();
+	L_OP_CTZ:
+		x[in->rd] = rv_ctz64(a);
+		RETIRE_NEXT();
+	L_OP_CTZW:
+		x[in->rd] = rv_ctz32(a);
+		RETIRE_NEXT();
+	L_OP_CPOP:
+		x[in->rd] = rv_cpop64(a, 0);
+		RETIRE_NEXT();
+	L_OP_CPOPW:
+		x[in->rd] = rv_cpop32(a, 0);
+		RETIRE_NEXT();
+	L_OP_MAX:
+		x[in->rd] = (int64_t)a > (int64_t)b ? a : b;
+		RETIRE_NEXT();
+	L_OP_MAXU:
+		x[in->rd] = a > b ? a : b;
+		RETIRE_NEXT();
+	L_OP_MIN:
+		x[in->rd] = (int64_t)a < (int64_t)b ? a : b;
+		RETIRE_NEXT();
+	L_OP_MINU:
+		x[in->rd] = a < b ? a : b;
+		RETIRE_NEXT();
+	L_OP_SEXT_B:
+		x[in->rd] = (uint64_t)(int64_t)(int8_t)a;
+		RETIRE_NEXT();
+	L_OP_SEXT_H:
+		x[in->rd] = (uint64_t)(int64_t)(int16_t)a;
+		RETIRE_NEXT();
+	L_OP_ZEXT_H:
+		x[in->rd] = a & 0xffff;
+		RETIRE_NEXT();
+	L_OP_ROL:
+		x[in->rd] = rv_rol64(a, (unsigned)b);
+		RETIRE_NEXT();
+	L_OP_ROLW:
+		x[in->rd] = rv_rolw(a, (unsigned)b);
+		RETIRE_NEXT();
+	L_OP_ROR:
+		x[in->rd] = rv_ror64(a, (unsigned)b);
+		RETIRE_NEXT();
+	L_OP_RORW:
+		x[in->rd] = rv_rorw(a, (unsigned)b);
+		RETIRE_NEXT();
+	L_OP_RORI:
+		x[in->rd] = rv_ror64(a, (unsigned)imm);
+		RETIRE_NEXT();
+	L_OP_RORIW:
+		x[in->rd] = rv_rorw(a, (unsigned)imm);
+		RETIRE_NEXT();
+	L_OP_ORC_B:
+		x[in->rd] = rv_orc_b(a, 0);
+		RETIRE_NEXT();
+	L_OP_REV8:
+		x[in->rd] = rv_rev8(a, 0);
+		RETIRE_NEXT();
+	L_OP_CLMUL:
+		x[in->rd] = rv_clmul(a, b);
+		RETIRE_NEXT();
+	L_OP_CLMULH:
+		x[in->rd] = rv_clmulh(a, b);
+		RETIRE_NEXT();
+	L_OP_CLMULR:
+		x[in->rd] = rv_clmulr(a, b);
+		RETIRE_NEXT();
+	L_OP_BCLR:
+		x[in->rd] = a & ~(1ULL << (b & 63));
+		RETIRE_NEXT();
+	L_OP_BCLRI:
+		x[in->rd] = a & ~(1ULL << imm);
+		RETIRE_NEXT();
+	L_OP_BEXT:
+		x[in->rd] = (a >> (b & 63)) & 1;
+		RETIRE_NEXT();
+	L_OP_BEXTI:
+		x[in->rd] = (a >> imm) & 1;
+		RETIRE_NEXT();
+	L_OP_BINV:
+		x[in->rd] = a ^ (1ULL << (b & 63));
+		RETIRE_NEXT();
+	L_OP_BINVI:
+		x[in->rd] = a ^ (1ULL << imm);
+		RETIRE_NEXT();
+	L_OP_BSET:
+		x[in->rd] = a | (1ULL << (b & 63));
+		RETIRE_NEXT();
+	L_OP_BSETI:
+		x[in->rd] = a | (1ULL << imm);
+		RETIRE_NEXT();
+	L_OP_PACK:
+		x[in->rd] = rv_pack(a, b);
+		RETIRE_NEXT();
+	L_OP_PACKH:
+		x[in->rd] = rv_packh(a, b);
+		RETIRE_NEXT();
+	L_OP_PACKW:
+		x[in->rd] = rv_packw(a, b);
+		RETIRE_NEXT();
+	L_OP_BREV8:
+		x[in->rd] = rv_brev8(a, 0);
+		RETIRE_NEXT();
+	L_OP_XPERM4:
+		x[in->rd] = rv_xperm4(a, b);
+		RETIRE_NEXT();
+	L_OP_XPERM8:
+		x[in->rd] = rv_xperm8(a, b);
+		RETIRE_NEXT();
+	L_OP_CZERO_EQZ:
+		x[in->rd] = b ? a : 0;
+		RETIRE_NEXT();
+	L_OP_CZERO_NEZ:
+		x[in->rd] = b ? 0 : a;
+		RETIRE_NEXT();
 	L_OP_ECALL:
 	L_OP_EBREAK:
 	L_OP_MRET:
 	L_OP_SRET:
 	L_OP_WFI:
 	L_OP_SFENCE_VMA:
+	L_OP_SINVAL_VMA:
+	L_OP_SFENCE_W_INVAL:
+	L_OP_SFENCE_INVAL_IR:
 	L_OP_CSRRW:
 	L_OP_CSRRS:
 	L_OP_CSRRC:
@@ -629,6 +879,10 @@ jumped:
 			}
 			RETIRE_NEXT();
 		}
+	L_OP_CBO:
+			if (exec_cbo(cpu, in))
+				goto top;
+			RETIRE_NEXT();
 	L_OP_AMO:
 			if (exec_amo(cpu, in))
 				goto top;

@@ -2,6 +2,7 @@
  * tracking and rounding-mode resolution. The arithmetic itself is the FPU module's
  * (fpu.h), which works on raw bit patterns. */
 #include "emulator/cpu/cpu.h"
+#include "emulator/cpu/fp16.h"
 #include "emulator/cpu/fpu.h"
 #include "emulator/cpu/mem.h"
 #include "emulator/cpu/ops.h"
@@ -266,7 +267,13 @@ int rv_exec_fp(struct rv_cpu *cpu, const struct rv_insn *in)
 	}
 	uint32_t ff = 0;
 	int rc;
-	if (opc != 0x53)
+	if (opc == 0x07 || opc == 0x27 || (opc == 0x53 && (f7 & 3) == 2) || (opc == 0x53 && in->rs2 == 2 && (f7 >> 1) == 0x10)) {
+		/* binary16 (flh/fsh are decoded as OP_FP): Zfhmin, else illegal */
+		rc = cpu->ext & RV_EXT_ZFHMIN ? rv_exec_fp16(cpu, in, rm, &ff) : -2;
+		if (rc == -1)
+			return -1;
+		rc = rc == -2 ? -1 : 0;
+	} else if (opc != 0x53)
 		rc = exec_fma(cpu, in, r, rm, &ff);
 	else if (f7 & 1)
 		rc = exec_d(cpu, in, f7, rm, &ff);

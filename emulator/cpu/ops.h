@@ -18,6 +18,22 @@ enum rv_op {
 	OP_AMO,	/* imm = funct5, rm = width (2 = W, 3 = D) */
 	OP_FLW, OP_FLD, OP_FSW, OP_FSD,
 	OP_FP,	/* any other F/D instruction; imm = the (expanded) 32-bit encoding */
+	/* Zba */
+	OP_SH1ADD, OP_SH2ADD, OP_SH3ADD, OP_ADD_UW, OP_SH1ADD_UW, OP_SH2ADD_UW, OP_SH3ADD_UW, OP_SLLI_UW,
+	/* Zbb (and the Zbkb ops they share) */
+	OP_ANDN, OP_ORN, OP_XNOR, OP_CLZ, OP_CLZW, OP_CTZ, OP_CTZW, OP_CPOP, OP_CPOPW,
+	OP_MAX, OP_MAXU, OP_MIN, OP_MINU, OP_SEXT_B, OP_SEXT_H, OP_ZEXT_H,
+	OP_ROL, OP_ROLW, OP_ROR, OP_RORW, OP_RORI, OP_RORIW, OP_ORC_B, OP_REV8,
+	/* Zbc / Zbkc */
+	OP_CLMUL, OP_CLMULH, OP_CLMULR,
+	/* Zbs; the immediate forms carry the bit number in imm */
+	OP_BCLR, OP_BCLRI, OP_BEXT, OP_BEXTI, OP_BINV, OP_BINVI, OP_BSET, OP_BSETI,
+	/* Zbkb, Zbkx, Zicond */
+	OP_PACK, OP_PACKH, OP_PACKW, OP_BREV8, OP_XPERM4, OP_XPERM8, OP_CZERO_EQZ, OP_CZERO_NEZ,
+	/* Svinval */
+	OP_SINVAL_VMA, OP_SFENCE_W_INVAL, OP_SFENCE_INVAL_IR,
+	/* Zicbom, Zicboz (the Zicbop prefetches are ori x0 hints, Zihintntl's are add x0 hints) */
+	OP_CBO_INVAL, OP_CBO_CLEAN, OP_CBO_FLUSH, OP_CBO_ZERO,
 	OP_COUNT
 };
 

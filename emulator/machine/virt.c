@@ -1,6 +1,7 @@
 /* virt.c - board assembly (a device list), boot images and the device tree. The run loop
  * and the control verbs are in run.c. */
 #include "emulator/machine/virt.h"
+#include "emulator/cpu/isa.h"
 #include "emulator/machine/devstate.h"
 #include "emulator/machine/elf.h"
 #include "emulator/machine/fdt.h"
@@ -54,7 +55,13 @@ static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg,
 	vm_fdt_prop_u32(&f, "reg", 0);
 	vm_fdt_prop_str(&f, "status", "okay");
 	vm_fdt_prop_str(&f, "compatible", "riscv");
-	vm_fdt_prop_str(&f, "riscv,isa", "rv64imafdc_zicsr_zifencei_zihintpause_sstc");
+	char isa[160];
+	rv_isa_string(rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off), isa, sizeof(isa));
+	vm_fdt_prop_str(&f, "riscv,isa", isa);
+	if (rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off) & RV_EXT_ZICBOM)
+		vm_fdt_prop_u32(&f, "riscv,cbom-block-size", RV_CBO_BLOCK);
+	if (rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off) & RV_EXT_ZICBOZ)
+		vm_fdt_prop_u32(&f, "riscv,cboz-block-size", RV_CBO_BLOCK);
 	vm_fdt_prop_str(&f, "mmu-type", "riscv,sv57");
 	vm_fdt_begin(&f, "interrupt-controller");
 	vm_fdt_prop_u32(&f, "#interrupt-cells", 1);
@@ -401,6 +408,7 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, struct 
 		snprintf(err, errlen, "cannot set up the CPU: %s", strerror(-rc));
 		goto out_bus;
 	}
+	vm->cpu.ext = rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off);
 	vm->cpu.read_time = read_mtime;
 	vm->cpu.time_opaque = &vm->clock;
 	rc = load_images(vm, cfg, err, errlen);

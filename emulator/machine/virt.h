@@ -77,6 +77,7 @@ struct vm_virt_config {
 	bool no_reboot;      /* guest reset ends the process (exit 0) instead of rebooting */
 	const char *name;    /* -name: `info name`, query-name; NULL when not given */
 	bool no_power_button; /* -M virt,powerbutton=off: no virtio-input power button */
+	uint32_t cpu_ext_on, cpu_ext_off; /* -cpu: RV_EXT_* changed from the defaults (cpu/isa.h) */
 	/* savevm/loadvm: every -drive in command-line order, attached or not (if=none drives
 	 * count, as in QEMU). ndrives 0: the virtio disks above, named virtio0, virtio1, ... */
 	const struct vm_virt_drive *drives;

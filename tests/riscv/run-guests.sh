@@ -12,6 +12,9 @@
 # (`-drive if=none,id=d0 -device virtio-blk-device,drive=d0`: QEMU's if=virtio would put it on
 # PCI); `modern` adds -global virtio-mmio.force-legacy=false. Afterwards every strata-vm image
 # must equal QEMU's (qemu-img compare) and pass qemu-img check (formats that have one).
+# A line `/* cpu: MODEL */` (e.g. `/* cpu: rv64,zbkb=true */`) runs the program with -cpu MODEL
+# on both emulators; `/* vm-cpu: MODEL */` on strata-vm only, for extensions QEMU 7.2 lacks (the
+# program then emulates them in its trap handler on QEMU, and the outputs must still agree).
 # strata-vm runs with -M virt,powerbutton=off: QEMU's virt has no power button, and the
 # programs that list the virtio-mmio slots must see the same board on both.
 SRC_DIR=${SRC_DIR:-.}
@@ -44,6 +47,9 @@ for src in $progs; do
 		continue
 	fi
 	disk=$(sed -n 's|^/\* disk: \(.*\) \*/$|\1|p' "$src" | head -n 1)
+	cpu=$(sed -n 's|^/\* cpu: \(.*\) \*/$|\1|p' "$src" | head -n 1)
+	vmcpu=$(sed -n 's|^/\* vm-cpu: \(.*\) \*/$|\1|p' "$src" | head -n 1)
+	vmcpu=${vmcpu:-$cpu}
 	set -- $disk
 	dfmt=${1:-}
 	dsize=${2:-}
@@ -62,11 +68,11 @@ for src in $progs; do
 		cp "$out.base.img" "$1"
 		echo "-drive file=$1,if=none,format=$dfmt,id=d0$dopts -device virtio-blk-device,drive=d0 $dglobal"
 	}
-	timeout $LIMIT $QEMU -M virt -bios none -kernel "$elf" -nographic $(drive "$out.qemu.img") \
+	timeout $LIMIT $QEMU -M virt -bios none ${cpu:+-cpu $cpu} -kernel "$elf" -nographic $(drive "$out.qemu.img") \
 		</dev/null >"$out.qemu" 2>"$out.qemu.err" &
 	qpid=$!
 	for mode in off on eager; do
-		timeout $LIMIT "$VM" --jit=$mode -M virt,powerbutton=off -bios none -kernel "$elf" -nographic $(drive "$out.vm.$mode.img") \
+		timeout $LIMIT "$VM" --jit=$mode -M virt,powerbutton=off -bios none ${vmcpu:+-cpu $vmcpu} -kernel "$elf" -nographic $(drive "$out.vm.$mode.img") \
 			</dev/null >"$out.vm.$mode" 2>"$out.vm.$mode.err"
 		echo $? >"$out.vm.$mode.rc"
 	done

@@ -1,10 +1,12 @@
 /* Differential test for translated code: random straight-line programs of integer
- * instructions (RV64IM register and immediate forms, lui/auipc, loads and stores of every
+ * instructions (RV64IM register and immediate forms, the Zba/Zbb/Zbc/Zbs/Zbkb/Zbkc/Zbkx
+ * bit-manipulation ops (all but ctzw, whose QEMU 7.2 result is wrong when the low word is 0), lui/auipc, loads and stores of every
  * width around a page boundary, forward branches, jal and auipc+jalr pairs) are generated
  * into one code page and each is run 30 times over a persistent register file, so strata-vm
  * compiles them (and drops the compiled code every time the page is rewritten). A hash of
  * the registers and of the data buffer after every 25 programs is printed; QEMU prints the
  * same only if every instruction behaved identically. */
+/* cpu: rv64,zbkb=true,zbkc=true,zbkx=true */
 #include "rvtest.h"
 
 #include <stdbool.h>
@@ -48,7 +50,10 @@ __asm__(".globl run_gen\n"
 	"	addi sp, sp, 128\n"
 	"	ret\n");
 
-static uint64_t seed = 0x9e3779b97f4a7c15ULL;
+#ifndef JITFUZZ_SEED /* other seeds: build by hand with -DJITFUZZ_SEED=N (docs/emulator.md) */
+#define JITFUZZ_SEED 0x9e3779b97f4a7c15ULL
+#endif
+static uint64_t seed = JITFUZZ_SEED;
 
 static uint32_t rnd(uint32_t n)
 {
@@ -89,13 +94,50 @@ static int32_t simm12(void)
 	return rnd(3) ? (int32_t)rnd(4096) - 2048 : edge[rnd(12)];
 }
 
+/* A bit-manipulation instruction: register-register, shift-amount immediate or unary. */
+static uint32_t gen_bitmanip(void)
+{
+	static const uint8_t rr[][3] = { /* opcode, funct3, funct7 */
+		{ 0x33, 2, 0x10 }, { 0x33, 4, 0x10 }, { 0x33, 6, 0x10 }, { 0x3b, 0, 0x04 }, { 0x3b, 2, 0x10 },
+		{ 0x3b, 4, 0x10 }, { 0x3b, 6, 0x10 }, { 0x33, 7, 0x20 }, { 0x33, 6, 0x20 }, { 0x33, 4, 0x20 },
+		{ 0x33, 4, 0x05 }, { 0x33, 5, 0x05 }, { 0x33, 6, 0x05 }, { 0x33, 7, 0x05 }, { 0x33, 1, 0x30 },
+		{ 0x33, 5, 0x30 }, { 0x3b, 1, 0x30 }, { 0x3b, 5, 0x30 }, { 0x33, 1, 0x05 }, { 0x33, 2, 0x05 },
+		{ 0x33, 3, 0x05 }, { 0x33, 1, 0x24 }, { 0x33, 5, 0x24 }, { 0x33, 1, 0x34 }, { 0x33, 1, 0x14 },
+		{ 0x33, 4, 0x04 }, { 0x33, 7, 0x04 }, { 0x3b, 4, 0x04 }, { 0x33, 2, 0x14 }, { 0x33, 4, 0x14 },
+	};
+	static const uint8_t sh[][3] = { /* opcode, funct3, imm[11:6] */
+		{ 0x13, 1, 0x12 }, { 0x13, 1, 0x1a }, { 0x13, 1, 0x0a }, { 0x13, 5, 0x18 }, { 0x13, 5, 0x12 },
+		{ 0x1b, 1, 0x02 },
+	};
+	static const uint16_t unary[][2] = { /* opcode, imm[11:0] */
+		{ 0x13, 0x1600 }, { 0x13, 0x1601 }, { 0x13, 0x1602 }, { 0x13, 0x1604 }, { 0x13, 0x1605 },
+		{ 0x1b, 0x1600 }, { 0x1b, 0x1602 }, { 0x13, 0x5287 }, { 0x13, 0x56b8 }, { 0x13, 0x5687 },
+	}; /* funct3 in bits 12..15 of the immediate word */
+	uint32_t k = rnd(10);
+	if (k < 6) {
+		const uint8_t *e = rr[rnd(sizeof(rr) / sizeof(rr[0]))];
+		uint32_t c = r_type(e[2], e[1], e[0]);
+		if (e[0] == 0x3b && e[2] == 0x04 && e[1] == 4 && rnd(2))
+			c &= ~(31u << 20); /* zext.h */
+		return c;
+	}
+	if (k < 8) {
+		const uint8_t *e = sh[rnd(sizeof(sh) / sizeof(sh[0]))];
+		return i_type((int32_t)((uint32_t)e[2] << 6 | rnd(64)), rs_any(), e[1], rd_any(), e[0]);
+	}
+	if (k == 8) /* roriw */
+		return i_type((int32_t)(0x600 | rnd(32)), rs_any(), 5, rd_any(), 0x1b);
+	const uint16_t *u = unary[rnd(sizeof(unary) / sizeof(unary[0]))];
+	return i_type(u[1] & 0xfff, rs_any(), u[1] >> 12, rd_any(), u[0]);
+}
+
 /* One instruction at gen_code[i]; returns 1, or -1 for a branch or jal and -2 for an
  * auipc+jalr pair, whose offsets generate() fills in. `left` is the number of slots up to the
  * final ret. */
 static int gen_one(uint32_t *c, int left)
 {
 	static const uint32_t alu_f3[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
-	uint32_t k = rnd(16);
+	uint32_t k = rnd(20);
 	uint32_t f3 = alu_f3[rnd(8)];
 	switch (k) {
 	case 0: case 1: /* OP: add/sub sll slt sltu xor srl/sra or and, or M */
@@ -159,6 +201,9 @@ static int gen_one(uint32_t *c, int left)
 		c[1] = i_type(0, t, 0, rnd(2) ? rd_any() : 0, 0x67);
 		return -2;
 	}
+	case 16: case 17: case 18: case 19:
+		c[0] = gen_bitmanip();
+		return 1;
 	default: /* fence / fence.i are no-ops for the data */
 		c[0] = rnd(2) ? 0x0ff0000f : 0x0000100f;
 		return 1;
