@@ -105,5 +105,7 @@ void vm_chr_foreach(void (*fn)(void *opaque, const char *label, const char *file
  * called on every exit path (atexit, fatal signals). */
 void vm_chr_restore_terminals(void);
 void vm_chr_free_all(void);
+/* Closes and unregisters one back end (the GDB stub's, at `gdbserver none`). */
+void vm_chr_free(struct vm_chardev *c);
 
 #endif

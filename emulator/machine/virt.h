@@ -131,6 +131,10 @@ struct vm_virt {
 	int nevents;
 	void (*powerdown_hook)(void *opaque); /* a device that tells the guest (power button) */
 	void *powerdown_opaque;
+	/* set by the GDB stub while it needs instruction steps (breakpoints, stepi): the main loop
+	 * runs the guest through it instead of vm_virt_run; returns 1 when the guest exited */
+	int (*debug_run)(struct vm_virt *vm, void *opaque);
+	void *debug_opaque;
 };
 
 /* Builds the board; `loop` (may be NULL for dumpdtb) serves its host events. */
@@ -153,6 +157,8 @@ int vm_virt_step(struct vm_virt *vm);
 int vm_virt_on_event(struct vm_virt *vm, vm_event_cb cb, void *opaque);
 void vm_virt_emit(struct vm_virt *vm, const char *name, const char *data_json);
 void vm_virt_stop(struct vm_virt *vm);   /* STOP; the guest clock stands still */
+/* The same into another stopped state (VM_RUN_DEBUG: the GDB stub's breakpoint or step). */
+void vm_virt_stop_as(struct vm_virt *vm, enum vm_runstate s);
 void vm_virt_cont(struct vm_virt *vm);   /* RESUME */
 bool vm_virt_running(const struct vm_virt *vm);
 void vm_virt_set_state(struct vm_virt *vm, enum vm_runstate s);
