@@ -83,6 +83,13 @@ struct vm_virt_config {
 	int ndrives;
 };
 
+/* What the board put into guest memory at reset (`info roms`), by address. */
+#define VM_VIRT_MAX_ROMS 24
+struct vm_virt_rom {
+	char name[320];
+	uint64_t addr, size;
+};
+
 /* QEMU's run states, as `info status` and query-status name them */
 enum vm_runstate {
 	VM_RUN_PRELAUNCH, /* -S: not started yet */
@@ -116,6 +123,8 @@ struct vm_virt {
 	int power_button_slot; /* -1: none */
 	struct vm_device devs[VM_VIRT_MAX_DEVICES];
 	int ndevs;
+	struct vm_virt_rom roms[VM_VIRT_MAX_ROMS];
+	int nroms;
 
 	struct vm_virt_config cfg; /* what the board was built from (reset reloads the images) */
 	struct vm_loop *loop;      /* host events; owned by the caller */
