@@ -469,3 +469,18 @@ int vm_virt_reset_now(struct vm_virt *vm, char *err, size_t errlen)
 	rv_cpu_flush_code(&vm->cpu);
 	return load_images(vm, &vm->cfg, err, errlen);
 }
+
+void vm_virt_replace_image(struct vm_virt *vm, struct bc_image *old, struct bc_image *img)
+{
+	for (int i = 0; i < vm->cfg.ndisks; i++)
+		if (vm->cfg.disks[i].img == old)
+			vm->cfg.disks[i].img = img;
+	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++)
+		if (vm->blk[i].img == old)
+			vm->blk[i].img = img;
+	/* the drive list belongs to the caller of vm_virt_create, which gave it for this use */
+	struct vm_virt_drive *drives = (struct vm_virt_drive *)vm->cfg.drives;
+	for (int i = 0; i < vm->cfg.ndrives; i++)
+		if (drives[i].img == old)
+			drives[i].img = img;
+}

@@ -174,6 +174,9 @@ void vm_virt_set_state(struct vm_virt *vm, enum vm_runstate s);
 void vm_virt_system_reset(struct vm_virt *vm);     /* taken at the next batch boundary */
 void vm_virt_system_powerdown(struct vm_virt *vm); /* POWERDOWN: asks the guest to power off */
 void vm_virt_quit(struct vm_virt *vm, int code);   /* ends vm_virt_main with `code` */
+/* Every reference the board holds to image `old` now points to `img` (a -snapshot drive's
+ * overlay replaced by commit). */
+void vm_virt_replace_image(struct vm_virt *vm, struct bc_image *old, struct bc_image *img);
 /* Full reset now: devices, CPU, RAM cleared, firmware/kernel/device tree reloaded. */
 int vm_virt_reset_now(struct vm_virt *vm, char *err, size_t errlen);
 
