@@ -1,20 +1,20 @@
 #!/bin/sh
 # savevm/loadvm benchmark: a 512 MiB guest that touched 64 MiB (tests/riscv/savevm/counter.c
-# plus 64 MiB of data at 0x81000000: a quarter random pages, half text-like pages, a quarter
-# sparse pages), saved into and loaded from a qcow2 internal snapshot. Prints the savevm and
+# plus 64 MiB of data loaded as its initrd: a quarter random pages, half text-like pages, a
+# quarter sparse pages), saved into and loaded from a qcow2 internal snapshot. Prints the savevm and
 # loadvm times and the VM-state size for strata-vm and qemu-system-riscv64 7.2 and the ratios
 # strata-vm / QEMU (lower is better); best of three runs each.
-# QEMU is driven through a unix-socket HMP monitor (the time from sending the command to the
-# next prompt); strata-vm through tests/vm/test_savevm (in-process, until strata-vm has a
-# monitor). Not part of `make check`.
+# Both emulators run the same command line and are driven the same way: HMP on a unix socket,
+# the time from sending the command to the next prompt. Not part of `make check`.
 # usage: bench/savevm.sh [RAM_MIB] [TOUCH_MIB]   (default 512 64)
 set -eu
 cd "$(dirname "$0")/.."
 RAM=${1:-512}
 TOUCH=${2:-64}
 BUILD=${BUILD:-build/rel}
-make -s "$BUILD/tests/vm/test_savevm" "$BUILD/riscv/savevm/counter.elf" >/dev/null
-T=$BUILD/tests/vm/test_savevm
+[ -n "${STRATA_VM:-}" ] || make -s "$BUILD/strata-vm" >/dev/null
+make -s "$BUILD/riscv/savevm/counter.elf" >/dev/null
+VM=${STRATA_VM:-$BUILD/strata-vm}
 ELF=$BUILD/riscv/savevm/counter.elf
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT INT TERM
@@ -38,29 +38,23 @@ with open(sys.argv[1], "wb") as f:
         f.write(page)
 EOF
 
-strata_once() {
-	rm -f "$OUT/s.qcow2"
-	qemu-img create -q -f qcow2 "$OUT/s.qcow2" 64M
-	"$T" bench "$OUT/s.qcow2" "$ELF" "$RAM" "$OUT/blob"
-}
-
-qemu_once() {
-	rm -f "$OUT/q.qcow2" "$OUT/mon"
-	qemu-img create -q -f qcow2 "$OUT/q.qcow2" 64M
-	python3 - "$OUT" "$ELF" "$RAM" <<'EOF'
-import os, socket, subprocess, sys, time
-out, elf, ram = sys.argv[1:4]
+once() { # EMULATOR: one savevm + loadvm through the HMP monitor -> "savevm_s=.. loadvm_s=.. vmstate_bytes=.."
+	rm -f "$OUT/i.qcow2" "$OUT/mon"
+	qemu-img create -q -f qcow2 "$OUT/i.qcow2" 64M
+	python3 - "$1" "$OUT" "$ELF" "$RAM" <<'EOF'
+import json, os, socket, subprocess, sys, time
+emu, out, elf, ram = sys.argv[1:5]
 sock = out + "/mon"
-q = subprocess.Popen(["qemu-system-riscv64", "-M", "virt", "-m", ram + "M", "-bios", "none", "-nographic",
-                      "-kernel", elf, "-no-shutdown", "-serial", "null",
+# the same command line for both emulators: the data is the initrd (at 0x88000000 in a 512 MiB
+# guest, placed identically by both); the guest counts, writes its disk and powers off
+# (-no-shutdown keeps the VM) while it is saved and loaded
+q = subprocess.Popen([emu, "-M", "virt", "-m", ram + "M", "-bios", "none", "-display", "none",
+                      "-kernel", elf, "-initrd", out + "/blob", "-no-shutdown", "-serial", "null",
                       "-monitor", "unix:%s,server=on,wait=off" % sock,
-                      "-device", "loader,file=%s/blob,addr=0x81000000,force-raw=on" % out,
-                      # the guest's iteration count (mailbox word 7): count for ever, as on strata-vm
-                      "-device", "loader,addr=0x80800038,data=0x10000000000,data-len=8",
-                      "-drive", "file=%s/q.qcow2,if=none,id=d0,format=qcow2" % out,
+                      "-drive", "file=%s/i.qcow2,if=none,id=d0,format=qcow2" % out,
                       "-device", "virtio-blk-device,drive=d0"],
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-for _ in range(100):
+for _ in range(200):
     if os.path.exists(sock):
         break
     time.sleep(0.05)
@@ -70,25 +64,30 @@ s.settimeout(120)
 def until_prompt():
     buf = b""
     while not buf.endswith(b"(qemu) "):
-        buf += s.recv(65536)
+        d = s.recv(65536)
+        if not d:
+            raise EOFError(buf)
+        buf += d
     return buf
 until_prompt()
-time.sleep(0.3)  # the guest runs a little first, as on strata-vm
+time.sleep(0.3)  # the guest runs a little first
 times = []
 for cmd in (b"savevm bench\n", b"loadvm bench\n"):
     t0 = time.monotonic()
     s.sendall(cmd)
-    until_prompt()
+    r = until_prompt()
     times.append(time.monotonic() - t0)
+    if b"rror" in r:
+        raise SystemExit("%s: %s" % (emu, r))
 s.sendall(b"quit\n")
 q.wait(timeout=30)
-size = subprocess.run(["qemu-img", "snapshot", "-l", out + "/q.qcow2"], capture_output=True, text=True).stdout
-info = subprocess.run(["qemu-img", "info", "--output=json", out + "/q.qcow2"], capture_output=True, text=True).stdout
-import json
+info = subprocess.run(["qemu-img", "info", "--output=json", out + "/i.qcow2"], capture_output=True, text=True).stdout
 vm = [x["vm-state-size"] for x in json.loads(info).get("snapshots", []) if x["name"] == "bench"]
 print("savevm_s=%.3f loadvm_s=%.3f vmstate_bytes=%d" % (times[0], times[1], vm[0] if vm else 0))
 EOF
 }
+strata_once() { once "$VM"; }
+qemu_once() { once qemu-system-riscv64; }
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 best() { # best of three runs of $1: "savevm_s loadvm_s bytes"
@@ -107,7 +106,7 @@ ss=$1 sl=$2 sz=$3
 set -- $(best qemu_once)
 qs=$1 ql=$2 qz=$3
 ratio() { echo "scale=2; $1 / $2" | bc; }
-echo "savevm/loadvm: ${RAM} MiB guest, ${TOUCH} MiB touched, qcow2 internal snapshot (best of 3)"
+echo "savevm/loadvm through HMP: ${RAM} MiB guest, ${TOUCH} MiB touched, qcow2 internal snapshot (best of 3)"
 printf '%-22s %12s %12s %8s\n' "" "strata-vm" "QEMU 7.2" "ratio"
 printf '%-22s %12s %12s %8s\n' "savevm (s)" "$ss" "$qs" "$(ratio "$ss" "$qs")"
 printf '%-22s %12s %12s %8s\n' "loadvm (s)" "$sl" "$ql" "$(ratio "$sl" "$ql")"

@@ -78,6 +78,13 @@ static void print_located(const char *msg)
 
 /* ---- host hooks ---- */
 
+/* Ctrl-A s: "save disk data back to file (if -snapshot)" */
+static void host_flush(void *opaque)
+{
+	(void)opaque;
+	vm_monitor_commit_all();
+}
+
 static void host_quit(void *opaque)
 {
 	(void)opaque;
@@ -205,7 +212,8 @@ int vm_console_setup(struct vm_console_opts *o, struct vm_loop *loop, struct vm_
 {
 	con.prog = o->prog;
 	con.exit_directly = o->exit_directly;
-	struct vm_chr_host h = { .quit = host_quit, .info = host_info, .terminate = host_terminate };
+	struct vm_chr_host h = { .quit = host_quit, .info = host_info, .terminate = host_terminate,
+				 .flush = host_flush };
 	vm_chr_set_host(&h);
 	if (vm_chr_install_signals(loop))
 		fprintf(stderr, "%s: warning: cannot install signal handlers\n", o->prog);

@@ -1,96 +1,56 @@
-/* gdbstub.c - GDB remote serial protocol over TCP for the single hart. Supported: register
- * and memory access (g/G/p/P/m/M), continue and single step (c/s, vCont), software and
- * hardware breakpoints (Z0/Z1, checked by stepping while any is set), Ctrl-C, detach and
- * kill. The guest clock is frozen while the debugger holds the VM stopped.
+/* gdbstub.c - GDB remote serial protocol for the single hart, as a character-device front
+ * end on the host event loop (QEMU's design): packets are parsed as bytes arrive, so the guest
+ * runs and the monitor answers while no debugger is attached. A debugger connecting stops the
+ * VM (paused); continue resumes it through the main loop; a breakpoint hit or a finished step
+ * stops it as "debug". Supported: registers and memory (g/G/p/P/m/M), continue and single
+ * step (c/s, vCont), software and hardware breakpoints (Z0/Z1; while any is set the main loop
+ * runs the guest one instruction at a time through vm->debug_run), Ctrl-C, detach and kill.
  * Register numbers follow GDB's riscv target: x0-x31, pc (32), f0-f31 (33-64). */
 #include "emulator/gdbstub.h"
+#include "emulator/chardev/chardev.h"
+#include "emulator/host/loop.h"
+#include "emulator/machine/virt.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define MAX_BP 32
 #define PKT_MAX 8192
+#define STEPS_PER_POLL 4096 /* host events are serviced this often while breakpoints are set */
+
+enum parse_state { P_IDLE, P_DATA, P_CK1, P_CK2 };
 
 struct gdb {
 	struct vm_virt *vm;
-	int fd;
+	struct vm_chardev *chr; /* NULL: no stub */
+	bool connected;
+	bool running;  /* a continue or step is under way: the debugger waits for a stop reply */
+	bool stepping; /* the next debug_run executes one instruction */
+	bool event_registered;
 	uint64_t bp[MAX_BP];
 	int nbp;
+	enum parse_state ps;
+	int n;
 	char in[PKT_MAX], out[PKT_MAX];
 };
 
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -EIO;
-		p += w, n -= (size_t)w;
-	}
-	return 0;
-}
+static struct gdb g;
 
-static int read_byte(int fd)
-{
-	unsigned char c;
-	for (;;) {
-		ssize_t r = read(fd, &c, 1);
-		if (r == 1)
-			return c;
-		if (r < 0 && errno == EINTR)
-			continue;
-		return -1;
-	}
-}
-
-static int put_packet(struct gdb *g, const char *data)
+static void put_packet(const char *data)
 {
 	char buf[PKT_MAX + 8];
 	unsigned sum = 0;
 	size_t n = strlen(data);
-	if (n > PKT_MAX)
-		return -EINVAL;
+	if (n > PKT_MAX || !g.chr)
+		return;
 	buf[0] = '$';
 	memcpy(buf + 1, data, n);
 	for (size_t i = 0; i < n; i++)
 		sum += (unsigned char)data[i];
 	snprintf(buf + 1 + n, 4, "#%02x", sum & 0xff);
-	return send_all(g->fd, buf, n + 4); /* the ack is read (and ignored) with the next packet */
-}
-
-/* Reads one packet into g->in; returns its length, -2 for a Ctrl-C, -1 on EOF. */
-static int get_packet(struct gdb *g)
-{
-	int c;
-	for (;;) {
-		do {
-			c = read_byte(g->fd);
-			if (c < 0)
-				return -1;
-			if (c == 0x03)
-				return -2;
-		} while (c != '$');
-		int n = 0;
-		while ((c = read_byte(g->fd)) >= 0 && c != '#') {
-			if (n < PKT_MAX - 1)
-				g->in[n++] = (char)c;
-		}
-		if (c < 0 || read_byte(g->fd) < 0 || read_byte(g->fd) < 0)
-			return -1;
-		g->in[n] = 0;
-		if (send_all(g->fd, "+", 1))
-			return -1;
-		return n;
-	}
+	vm_chr_write(g.chr, buf, n + 4); /* acks from the debugger are ignored */
 }
 
 static void hex64le(char *p, uint64_t v)
@@ -135,60 +95,18 @@ static bool reg_set(struct rv_cpu *cpu, unsigned n, uint64_t v)
 	return true;
 }
 
-static bool at_breakpoint(const struct gdb *g)
+static void handle_mem(bool write)
 {
-	for (int i = 0; i < g->nbp; i++)
-		if (g->bp[i] == g->vm->cpu.pc)
-			return true;
-	return false;
-}
-
-static bool interrupted(struct gdb *g)
-{
-	struct pollfd p = { .fd = g->fd, .events = POLLIN };
-	if (poll(&p, 1, 0) <= 0)
-		return false;
-	unsigned char c;
-	if (read(g->fd, &c, 1) != 1)
-		return true; /* debugger gone: stop */
-	return c == 0x03;
-}
-
-/* Runs until a breakpoint, Ctrl-C, or the guest exits. Returns 1 if it exited. */
-static int resume(struct gdb *g, bool step)
-{
-	struct vm_virt *vm = g->vm;
-	vm_clock_resume(&vm->clock);
-	int exited = 0;
-	if (step) {
-		exited = vm_virt_step(vm);
-	} else if (g->nbp) {
-		for (unsigned long n = 0;; n++) {
-			if ((exited = vm_virt_step(vm)) || at_breakpoint(g))
-				break;
-			if ((n & 4095) == 0 && interrupted(g))
-				break;
-		}
-	} else {
-		while (!(exited = vm_virt_run(vm, 100000)) && !interrupted(g))
-			;
-	}
-	vm_clock_pause(&vm->clock);
-	return exited;
-}
-
-static void handle_mem(struct gdb *g, bool write)
-{
-	char *p = g->in + 1, *end;
+	char *p = g.in + 1, *end;
 	uint64_t addr = strtoull(p, &end, 16);
 	size_t len = strtoul(end + 1, &end, 16);
 	uint8_t buf[2048];
 	if (len > sizeof(buf))
 		len = sizeof(buf);
 	if (write) {
-		const char *h = strchr(g->in, ':');
+		const char *h = strchr(g.in, ':');
 		if (!h) {
-			put_packet(g, "E01");
+			put_packet("E01");
 			return;
 		}
 		h++;
@@ -196,224 +114,354 @@ static void handle_mem(struct gdb *g, bool write)
 			char b[3] = { h[2 * i], h[2 * i + 1], 0 };
 			buf[i] = (uint8_t)strtoul(b, NULL, 16);
 		}
-		put_packet(g, rv_debug_access(&g->vm->cpu, addr, buf, len, true) ? "E14" : "OK");
+		put_packet(rv_debug_access(&g.vm->cpu, addr, buf, len, true) ? "E14" : "OK");
 		return;
 	}
-	if (rv_debug_access(&g->vm->cpu, addr, buf, len, false)) {
-		put_packet(g, "E14");
+	if (rv_debug_access(&g.vm->cpu, addr, buf, len, false)) {
+		put_packet("E14");
 		return;
 	}
 	for (size_t i = 0; i < len; i++)
-		snprintf(g->out + 2 * i, 3, "%02x", buf[i]);
-	g->out[2 * len] = 0;
-	put_packet(g, g->out);
+		snprintf(g.out + 2 * i, 3, "%02x", buf[i]);
+	g.out[2 * len] = 0;
+	put_packet(g.out);
 }
 
-static void handle_bp(struct gdb *g, bool insert)
+static bool at_breakpoint(void)
 {
-	uint64_t addr = strtoull(g->in + 3, NULL, 16);
-	if (g->in[1] != '0' && g->in[1] != '1') {
-		put_packet(g, ""); /* watchpoints: not supported */
+	for (int i = 0; i < g.nbp; i++)
+		if (g.bp[i] == g.vm->cpu.pc)
+			return true;
+	return false;
+}
+
+static int debug_run(struct vm_virt *vm, void *opaque);
+
+/* Steps are needed while a step is pending or breakpoints are set. */
+static void update_hook(void)
+{
+	bool need = g.connected && (g.stepping || g.nbp);
+	g.vm->debug_run = need ? debug_run : NULL;
+	g.vm->debug_opaque = NULL;
+}
+
+/* A stop the stub caused (breakpoint, step): run state "debug", then the reply. */
+static void debug_stop(void)
+{
+	g.running = false;
+	vm_virt_stop_as(g.vm, VM_RUN_DEBUG);
+	put_packet("T05thread:01;");
+}
+
+/* The main loop's guest execution while steps are needed. */
+static int debug_run(struct vm_virt *vm, void *opaque)
+{
+	(void)opaque;
+	if (g.stepping) {
+		g.stepping = false;
+		update_hook();
+		if (vm_virt_step(vm))
+			return 1;
+		debug_stop();
+		return 0;
+	}
+	for (int n = 0; n < STEPS_PER_POLL; n++) {
+		if (vm_virt_step(vm))
+			return 1;
+		if (at_breakpoint()) {
+			debug_stop();
+			return 0;
+		}
+		if (vm->stop_requested)
+			return 0;
+	}
+	if (vm->loop)
+		vm_loop_poll(vm->loop, 0);
+	return 0;
+}
+
+/* Any other stop while the debugger waits (Ctrl-C, the monitor's stop, savevm): QEMU's
+ * SIGINT reply. */
+static void on_vm_event(void *opaque, const char *name, const char *data)
+{
+	(void)opaque, (void)data;
+	if (!strcmp(name, "STOP") && g.running) {
+		g.running = false;
+		put_packet("T02thread:01;");
+	}
+}
+
+static void resume(bool step)
+{
+	g.stepping = step;
+	g.running = true;
+	update_hook();
+	vm_virt_cont(g.vm);
+}
+
+static void handle_bp(bool insert)
+{
+	uint64_t addr = strtoull(g.in + 3, NULL, 16);
+	if (g.in[1] != '0' && g.in[1] != '1') {
+		put_packet(""); /* watchpoints: not supported */
 		return;
 	}
-	for (int i = 0; i < g->nbp; i++) {
-		if (g->bp[i] == addr) {
+	for (int i = 0; i < g.nbp; i++) {
+		if (g.bp[i] == addr) {
 			if (!insert)
-				g->bp[i] = g->bp[--g->nbp];
-			put_packet(g, "OK");
+				g.bp[i] = g.bp[--g.nbp];
+			put_packet("OK");
+			update_hook();
 			return;
 		}
 	}
-	if (insert && g->nbp < MAX_BP)
-		g->bp[g->nbp++] = addr;
-	put_packet(g, insert && g->nbp > MAX_BP ? "E01" : "OK");
+	if (insert && g.nbp == MAX_BP) {
+		put_packet("E01");
+		return;
+	}
+	if (insert)
+		g.bp[g.nbp++] = addr;
+	put_packet("OK");
+	update_hook();
 }
 
-static void stop_reply(struct gdb *g, int exited)
+static void handle_query(const char *p)
 {
-	char r[16];
-	if (exited)
-		snprintf(r, sizeof(r), "W%02x", g->vm->exit.code & 0xff);
+	if (!strncmp(p, "qSupported", 10))
+		put_packet("PacketSize=1fff");
+	else if (!strcmp(p, "qAttached"))
+		put_packet("1");
+	else if (!strcmp(p, "qC"))
+		put_packet("QC1");
+	else if (!strcmp(p, "qfThreadInfo"))
+		put_packet("m1");
+	else if (!strcmp(p, "qsThreadInfo"))
+		put_packet("l");
 	else
-		snprintf(r, sizeof(r), "S05");
-	put_packet(g, r);
+		put_packet("");
 }
 
-/* Serves one debugger session; returns 1 when the guest exited, 0 on detach/disconnect. */
-static int session(struct gdb *g)
+static void handle_regs(char op)
 {
-	struct rv_cpu *cpu = &g->vm->cpu;
-	for (;;) {
-		int n = get_packet(g);
-		if (n == -1)
-			return 0;
-		if (n == -2) {
-			stop_reply(g, 0);
-			continue;
+	struct rv_cpu *cpu = &g.vm->cpu;
+	const char *p = g.in;
+	uint64_t v;
+	switch (op) {
+	case 'g':
+		for (unsigned i = 0; i < 33; i++) {
+			reg_get(cpu, i, &v);
+			hex64le(g.out + 16 * i, v);
 		}
-		char *p = g->in;
-		switch (p[0]) {
-		case '?':
-			stop_reply(g, 0);
-			break;
-		case 'g':
-			for (unsigned i = 0; i < 33; i++) {
-				uint64_t v;
-				reg_get(cpu, i, &v);
-				hex64le(g->out + 16 * i, v);
-			}
-			g->out[16 * 33] = 0;
-			put_packet(g, g->out);
-			break;
-		case 'G':
-			for (unsigned i = 0; i < 33 && strlen(p + 1) >= 16 * (i + 1); i++)
-				reg_set(cpu, i, unhex64le(p + 1 + 16 * i));
-			put_packet(g, "OK");
-			break;
-		case 'p': {
-			uint64_t v;
-			if (!reg_get(cpu, (unsigned)strtoul(p + 1, NULL, 16), &v)) {
-				put_packet(g, "E01");
-				break;
-			}
-			hex64le(g->out, v);
-			g->out[16] = 0;
-			put_packet(g, g->out);
+		g.out[16 * 33] = 0;
+		put_packet(g.out);
+		break;
+	case 'G':
+		for (unsigned i = 0; i < 33 && strlen(p + 1) >= 16 * (i + 1); i++)
+			reg_set(cpu, i, unhex64le(p + 1 + 16 * i));
+		put_packet("OK");
+		break;
+	case 'p':
+		if (!reg_get(cpu, (unsigned)strtoul(p + 1, NULL, 16), &v)) {
+			put_packet("E01");
 			break;
 		}
-		case 'P': {
-			char *eq = strchr(p, '=');
-			unsigned r = (unsigned)strtoul(p + 1, NULL, 16);
-			put_packet(g, eq && reg_set(cpu, r, unhex64le(eq + 1)) ? "OK" : "E01");
-			break;
-		}
-		case 'm':
-			handle_mem(g, false);
-			break;
-		case 'M':
-			handle_mem(g, true);
-			break;
-		case 'Z':
-			handle_bp(g, true);
-			break;
-		case 'z':
-			handle_bp(g, false);
-			break;
-		case 'c':
-		case 's': {
-			if (p[1])
-				cpu->pc = strtoull(p + 1, NULL, 16);
-			int exited = resume(g, p[0] == 's');
-			stop_reply(g, exited);
-			if (exited)
-				return 1;
-			break;
-		}
-		case 'v':
-			if (!strncmp(p, "vCont?", 6)) {
-				put_packet(g, "vCont;c;s");
-			} else if (!strncmp(p, "vCont;", 6)) {
-				int exited = resume(g, p[6] == 's');
-				stop_reply(g, exited);
-				if (exited)
-					return 1;
-			} else {
-				put_packet(g, "");
-			}
-			break;
-		case 'q':
-			if (!strncmp(p, "qSupported", 10))
-				put_packet(g, "PacketSize=1fff");
-			else if (!strcmp(p, "qAttached"))
-				put_packet(g, "1");
-			else if (!strcmp(p, "qC"))
-				put_packet(g, "QC1");
-			else if (!strcmp(p, "qfThreadInfo"))
-				put_packet(g, "m1");
-			else if (!strcmp(p, "qsThreadInfo"))
-				put_packet(g, "l");
-			else
-				put_packet(g, "");
-			break;
-		case 'H':
-		case 'T':
-			put_packet(g, "OK");
-			break;
-		case 'D':
-			put_packet(g, "OK");
-			return 0;
-		case 'k':
-			g->vm->exit.requested = true;
-			return 1;
-		default:
-			put_packet(g, "");
-			break;
-		}
-	}
-}
-
-static int listen_on(const char *spec, char *err, size_t errlen)
-{
-	const char *port = strrchr(spec, ':');
-	if (strncmp(spec, "tcp:", 4) != 0 || !port || !port[1]) {
-		snprintf(err, errlen, "-gdb %s: expected tcp::PORT", spec);
-		return -EINVAL;
-	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port + 1)) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1) < 0) {
-		close(fd);
-		goto fail;
-	}
-	return fd;
-fail:;
-	int e = errno;
-	snprintf(err, errlen, "-gdb %s: %s", spec, strerror(e));
-	return -e;
-}
-
-int vm_gdb_serve(struct vm_virt *vm, const char *spec, bool wait, char *err, size_t errlen)
-{
-	int lfd = listen_on(spec, err, errlen);
-	if (lfd < 0)
-		return lfd;
-	static struct gdb g;
-	g.vm = vm;
-	g.nbp = 0;
-	if (!wait) {
-		/* run until a debugger connects (checked between batches), like QEMU's -s */
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
-		while (poll(&p, 1, 0) == 0)
-			if (vm_virt_run(vm, 100000)) {
-				close(lfd);
-				return 0;
-			}
-	}
-	vm_clock_pause(&vm->clock);
-	for (;;) {
-		g.fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (g.fd < 0) {
-			int e = errno;
-			close(lfd);
-			snprintf(err, errlen, "gdb accept: %s", strerror(e));
-			return -e;
-		}
-		int one = 1;
-		setsockopt(g.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		int exited = session(&g);
-		close(g.fd);
-		if (exited || vm->exit.requested)
-			break;
-		/* detached: let the guest run to completion */
-		vm_clock_resume(&vm->clock);
-		vm_virt_run(vm, 0);
+		hex64le(g.out, v);
+		g.out[16] = 0;
+		put_packet(g.out);
+		break;
+	case 'P': {
+		const char *eq = strchr(p, '=');
+		unsigned r = (unsigned)strtoul(p + 1, NULL, 16);
+		put_packet(eq && reg_set(cpu, r, unhex64le(eq + 1)) ? "OK" : "E01");
 		break;
 	}
-	close(lfd);
+	}
+}
+
+static void handle_packet(void)
+{
+	char *p = g.in;
+	switch (p[0]) {
+	case '?':
+		put_packet("T05thread:01;");
+		break;
+	case 'g':
+	case 'G':
+	case 'p':
+	case 'P':
+		handle_regs(p[0]);
+		break;
+	case 'm':
+		handle_mem(false);
+		break;
+	case 'M':
+		handle_mem(true);
+		break;
+	case 'Z':
+		handle_bp(true);
+		break;
+	case 'z':
+		handle_bp(false);
+		break;
+	case 'c':
+	case 's':
+		if (p[1])
+			g.vm->cpu.pc = strtoull(p + 1, NULL, 16);
+		resume(p[0] == 's');
+		break;
+	case 'v':
+		if (!strncmp(p, "vCont?", 6))
+			put_packet("vCont;c;C;s;S");
+		else if (!strncmp(p, "vCont;", 6))
+			resume(p[6] == 's' || p[6] == 'S');
+		else
+			put_packet("");
+		break;
+	case 'q':
+		handle_query(p);
+		break;
+	case 'H':
+	case 'T':
+		put_packet("OK");
+		break;
+	case 'D': /* detach: breakpoints go, the guest runs on */
+		put_packet("OK");
+		g.nbp = 0;
+		g.running = false;
+		update_hook();
+		vm_virt_cont(g.vm);
+		break;
+	case 'k':
+		vm_virt_quit(g.vm, 0);
+		break;
+	default:
+		put_packet("");
+		break;
+	}
+}
+
+/* Ctrl-C from the debugger: stop a running VM (the STOP event sends the reply). */
+static void interrupt(void)
+{
+	if (vm_virt_running(g.vm))
+		vm_virt_stop(g.vm);
+	else if (g.running)
+		on_vm_event(NULL, "STOP", NULL);
+}
+
+static size_t fe_can_read(void *opaque)
+{
+	(void)opaque;
+	return PKT_MAX;
+}
+
+static void fe_read(void *opaque, const uint8_t *buf, size_t len)
+{
+	(void)opaque;
+	for (size_t i = 0; i < len && g.chr; i++) {
+		char c = (char)buf[i];
+		if (vm_virt_running(g.vm)) { /* as QEMU: any byte stops a running VM, and is dropped */
+			interrupt();
+			continue;
+		}
+		switch (g.ps) {
+		case P_IDLE:
+			if (c == '$')
+				g.ps = P_DATA, g.n = 0;
+			else if (c == 0x03)
+				interrupt();
+			break; /* acks '+' / '-' are ignored */
+		case P_DATA:
+			if (c == '#')
+				g.ps = P_CK1;
+			else if (g.n < PKT_MAX - 1)
+				g.in[g.n++] = c;
+			break;
+		case P_CK1:
+			g.ps = P_CK2;
+			break;
+		case P_CK2:
+			g.ps = P_IDLE;
+			g.in[g.n] = 0;
+			vm_chr_write(g.chr, "+", 1);
+			handle_packet();
+			break;
+		}
+	}
+}
+
+static void fe_event(void *opaque, enum vm_chr_event ev)
+{
+	(void)opaque;
+	if (ev == VM_CHR_OPENED) {
+		g.connected = true;
+		g.nbp = 0;
+		g.ps = P_IDLE;
+		/* as QEMU: a debugger arriving stops a running VM (paused) and hears of it (T02) */
+		g.running = vm_virt_running(g.vm);
+		vm_virt_stop(g.vm);
+	} else if (ev == VM_CHR_CLOSED) {
+		g.connected = false;
+		g.running = false;
+		g.stepping = false;
+		g.nbp = 0;
+	}
+	update_hook();
+}
+
+static void stop_stub(void)
+{
+	if (!g.chr)
+		return;
+	vm_chr_free(g.chr);
+	g.chr = NULL;
+	g.connected = g.running = g.stepping = false;
+	g.nbp = 0;
+	update_hook();
+}
+
+int vm_gdb_start(struct vm_virt *vm, const char *device, char *err, size_t errlen)
+{
+	err[0] = 0;
+	g.vm = vm;
+	if (!strcmp(device, "none")) {
+		stop_stub();
+		return 0;
+	}
+	char spec[1024];
+	if (!strncmp(device, "tcp:", 4)) /* QEMU's required TCP attributes */
+		snprintf(spec, sizeof(spec), "%s,wait=off,nodelay=on,server=on", device);
+	else
+		snprintf(spec, sizeof(spec), "%s", device);
+	struct vm_chardev *c;
+	int rc = vm_chr_new_legacy(vm->loop, spec, "gdb", &c, err, errlen);
+	if (rc == -EEXIST) /* a stub exists: QEMU 7.2's words for the clash of the two "gdb" chardevs */
+		snprintf(err, errlen, "duplicate yank instance");
+	if (rc)
+		return rc;
+	if (!c)
+		return -EINVAL;
+	if (!g.event_registered && vm_virt_on_event(vm, on_vm_event, NULL) == 0)
+		g.event_registered = true;
+	g.chr = c;
+	g.connected = g.running = g.stepping = false;
+	g.nbp = 0;
+	g.ps = P_IDLE;
+	static const struct vm_chr_frontend fe = { fe_can_read, fe_read, fe_event, NULL };
+	rc = vm_chr_attach(c, &fe);
+	if (rc) {
+		vm_chr_free(c);
+		g.chr = NULL;
+		return rc;
+	}
 	return 0;
+}
+
+void vm_gdb_exit(int code)
+{
+	char r[8];
+	if (!g.chr || !g.connected)
+		return;
+	snprintf(r, sizeof(r), "W%02x", code & 0xff);
+	put_packet(r);
 }

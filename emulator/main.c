@@ -203,20 +203,21 @@ static int run(struct vm_options *o, struct vm_virt *vm)
 			vm_trace_close(&trace);
 		return 1;
 	}
+	if (o->gdb_spec && vm_gdb_start(vm, o->gdb_spec, err, sizeof(err))) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "Could not open gdbserver on device '%s'", o->gdb_spec);
+		fprintf(stderr, "%s: -gdb %s: %s\n", o->prog, o->gdb_spec, err);
+		if (o->trace_flags)
+			vm_trace_close(&trace);
+		return 1;
+	}
 	daemonize_done(true);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int code;
-	if (o->gdb_spec) {
-		int rc = vm_gdb_serve(vm, o->gdb_spec, o->start_paused, err, sizeof(err));
-		if (rc < 0)
-			fprintf(stderr, "%s: %s\n", o->prog, err);
-		code = rc < 0 ? 1 : vm->exit.code;
-	} else {
-		if (o->start_paused)
-			vm_virt_set_state(vm, VM_RUN_PRELAUNCH);
-		code = vm_virt_main(vm);
-	}
+	if (o->start_paused)
+		vm_virt_set_state(vm, VM_RUN_PRELAUNCH);
+	int code = vm_virt_main(vm);
+	vm_gdb_exit(code); /* an attached debugger learns the exit status */
 	if (o->stats)
 		print_stats(vm, &t0);
 	if (o->trace_flags)
@@ -254,7 +255,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot create the event loop\n", o.prog);
 		goto out;
 	}
-	o.con.exit_directly = o.gdb_spec != NULL; /* the GDB stub runs its own loop */
 	if (attach_drives(&o) || vm_console_setup(&o.con, loop, &o.cfg.serial) || vm_nics_setup(&o, net))
 		goto out;
 	list_drives(&o);

@@ -75,7 +75,7 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-display none      no display\n"
 	       "-serial DEV, -monitor DEV, -qmp DEV, -chardev BACKEND,id=ID,..., -mon chardev=ID[,mode=control]\n"
 	       "-S                 freeze the CPU at startup (cont from the monitor)\n"
-	       "-s, -gdb tcp::PORT GDB stub\n"
+	       "-s, -gdb DEV      GDB stub (tcp::PORT, unix:PATH,server,nowait, ...)\n"
 	       "-d in_asm,int,exec, -D FILE  trace log\n"
 	       "-no-reboot         exit instead of rebooting\n"
 	       "-no-shutdown       stop before shutdown\n"

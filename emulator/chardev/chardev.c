@@ -111,6 +111,11 @@ void vm_chr_foreach(void (*fn)(void *opaque, const char *label, const char *file
 		fn(opaque, c->id, c->filename);
 }
 
+void vm_chr_free(struct vm_chardev *c)
+{
+	chr_unregister(c);
+}
+
 void vm_chr_free_all(void)
 {
 	/* muxes first: they write through their bases */

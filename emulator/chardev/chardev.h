@@ -97,6 +97,9 @@ bool vm_chr_stdio_in_use(void);
  * (emulator/monitor/monitor.c). */
 int vm_monitor_attach(struct vm_chardev *c, bool qmp, bool pretty);
 
+/* Ctrl-A s: QEMU's `commit all` (-snapshot drives into their images). Provided by the monitor. */
+void vm_monitor_commit_all(void);
+
 /* `info chardev`: calls fn for each back end with its label and QEMU's filename string
  * ("stdio", "pty:/dev/pts/3", "unix:/tmp/m,server=on", "file:x.log"). */
 void vm_chr_foreach(void (*fn)(void *opaque, const char *label, const char *filename), void *opaque);
@@ -105,5 +108,7 @@ void vm_chr_foreach(void (*fn)(void *opaque, const char *label, const char *file
  * called on every exit path (atexit, fatal signals). */
 void vm_chr_restore_terminals(void);
 void vm_chr_free_all(void);
+/* Closes and unregisters one back end (the GDB stub's, at `gdbserver none`). */
+void vm_chr_free(struct vm_chardev *c);
 
 #endif

@@ -2,6 +2,7 @@
  * its whole section into locals before it writes the device. */
 #include "emulator/machine/devstate.h"
 #include "emulator/devices/devices.h"
+#include "emulator/devices/virtio_input.h"
 #include "emulator/devices/virtio_mmio.h"
 #include "emulator/machine/vmstate.h"
 
@@ -125,6 +126,45 @@ static bool get_vq(struct vm_state *s, struct vm_virtq *q)
 	return q->num <= VM_VIRTIO_QUEUE_MAX && !(q->num & (q->num - 1));
 }
 
+/* Version 2: the events a virtio-input device holds for a driver without buffers (a power
+ * button press in flight), in order, and its drop count; nothing for other devices. */
+static void put_input(struct vm_state *s, const struct vm_virtio_mmio *t)
+{
+	const struct vm_virtio_input *in = t->dev && t->dev->device_id == 18 ? t->dev->opaque : NULL;
+	vm_state_put_u32(s, in ? in->count : 0);
+	vm_state_put_u64(s, in ? in->dropped : 0);
+	for (unsigned i = 0; in && i < in->count; i++) {
+		const struct vm_input_event *e = &in->queued[(in->first + i) % VM_VIRTIO_INPUT_QUEUED];
+		vm_state_put_u16(s, e->type);
+		vm_state_put_u16(s, e->code);
+		vm_state_put_u32(s, e->value);
+	}
+}
+
+static bool get_input(struct vm_state *s, struct vm_virtio_mmio *t, unsigned version)
+{
+	struct vm_virtio_input *in = t->dev && t->dev->device_id == 18 ? t->dev->opaque : NULL;
+	struct vm_virtio_input tmp = { 0 };
+	if (version >= 2) {
+		tmp.count = vm_state_get_u32(s);
+		tmp.dropped = vm_state_get_u64(s);
+		if (tmp.count > VM_VIRTIO_INPUT_QUEUED || (tmp.count && !in))
+			return false;
+		for (unsigned i = 0; i < tmp.count; i++) {
+			tmp.queued[i].type = vm_state_get_u16(s);
+			tmp.queued[i].code = vm_state_get_u16(s);
+			tmp.queued[i].value = vm_state_get_u32(s);
+		}
+	}
+	if (!in)
+		return true;
+	memcpy(in->queued, tmp.queued, sizeof(in->queued));
+	in->first = 0;
+	in->count = tmp.count;
+	in->dropped = tmp.dropped;
+	return true;
+}
+
 int vm_virtio_state_save(void *opaque, struct vm_state *s)
 {
 	const struct vm_virtio_mmio *t = opaque;
@@ -148,6 +188,7 @@ int vm_virtio_state_save(void *opaque, struct vm_state *s)
 	vm_state_put_u32(s, n);
 	if (n)
 		vm_state_put_bytes(s, t->dev->config, n);
+	put_input(s, t);
 	return 0;
 }
 
@@ -171,9 +212,13 @@ int vm_virtio_state_load(void *opaque, struct vm_state *s, unsigned version)
 	if (n != want || n > sizeof(config))
 		return -EINVAL;
 	vm_state_get_bytes(s, config, n);
-	if (version != 1 || !ok || !vm_state_done(s) || legacy != t->legacy || id != (t->dev ? t->dev->device_id : 0) ||
+	if (version < 1 || version > 2 || !ok || legacy != t->legacy || id != (t->dev ? t->dev->device_id : 0) ||
 	    (id == 2 && memcmp(config, t->dev->config, n)))
 		return -EINVAL; /* virtio-blk's config is the disk's geometry: it must match */
+	/* the input queue is read before anything changes, but set at once: on a refusal the
+	 * caller puts the whole board back */
+	if (!get_input(s, t, version) || !vm_state_done(s))
+		return -EINVAL;
 	if (n && id != 2) /* virtio-input: the guest's select/subsel and what they show */
 		memcpy((uint8_t *)(uintptr_t)t->dev->config, config, n);
 	t->status = r[0], t->isr = r[1], t->dev_feat_sel = r[2], t->drv_feat_sel = r[3];

@@ -186,6 +186,62 @@ int vm_drive_open(struct vm_drive *d, char *err, size_t errlen)
 	return rc;
 }
 
+#define COMMIT_CHUNK (1u << 20)
+
+/* Copies the ranges the overlay itself decides (data or zeroes) into `base`. */
+static int copy_overlay(struct bc_image *top, struct bc_image *base)
+{
+	uint8_t *buf = bc_alloc_aligned(COMMIT_CHUNK);
+	uint64_t size = bc_length(top);
+	int rc = buf ? 0 : -ENOMEM;
+	for (uint64_t off = 0; rc == 0 && off < size;) {
+		struct bc_extent e;
+		uint64_t want = size - off < COMMIT_CHUNK ? size - off : COMMIT_CHUNK;
+		if ((rc = bc_block_status_layer(top, off, want, &e)) < 0)
+			break;
+		rc = 0;
+		if (e.flags & BC_EXT_ALLOCATED) {
+			if ((e.flags & BC_EXT_ZERO) && !(e.flags & BC_EXT_DATA))
+				rc = bc_write_zeroes(base, off, e.len, 0);
+			else if ((rc = bc_read(top, off, buf, (size_t)e.len)) == 0)
+				rc = bc_write(base, off, buf, (size_t)e.len);
+		}
+		off += e.len;
+	}
+	free(buf);
+	return rc ? rc : bc_flush(base);
+}
+
+int vm_drive_commit(struct vm_drive *d, struct bc_image **old, char *err, size_t errlen)
+{
+	struct bc_image *top = d->img, *base;
+	*old = NULL;
+	err[0] = 0;
+	if (!top || !d->snapshot || d->readonly || !bc_backing(top))
+		return -ENOTSUP;
+	/* the overlay's own backing handle is read-only: write through a second, writable one */
+	struct bc_err e = { 0 };
+	struct bc_open_opts oo = { .format = bc_format_name(bc_backing(top)),
+				   .flags = BC_OPEN_RDWR | (d->direct ? BC_OPEN_DIRECT : 0) |
+					    (d->unsafe ? BC_OPEN_UNSAFE : 0) };
+	int rc = bc_open(&base, d->file, &oo, &e);
+	if (rc) {
+		snprintf(err, errlen, "%s", e.msg);
+		return rc;
+	}
+	rc = copy_overlay(top, base);
+	/* a new overlay reads the image afresh (the old backing handle's metadata is stale) */
+	if (!rc)
+		rc = open_overlay(d, base, err, errlen);
+	bc_close(base);
+	if (rc) {
+		d->img = top;
+		return rc;
+	}
+	*old = top;
+	return 0;
+}
+
 int vm_drive_close(struct vm_drive *d)
 {
 	int rc = d->img ? bc_close(d->img) : 0;

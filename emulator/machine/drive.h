@@ -22,6 +22,12 @@ struct vm_drive {
 int vm_drive_parse(struct vm_drive *d, const char *spec, char *err, size_t errlen);
 /* Opens the image (writes going to a temporary qcow2 overlay with snapshot). */
 int vm_drive_open(struct vm_drive *d, char *err, size_t errlen);
+/* QEMU's commit of a -snapshot drive: what the guest wrote into the temporary overlay is
+ * written into the image, then a fresh empty overlay over the updated image replaces it (the
+ * guest reads the same data on). *old gets the former overlay, which the caller closes once
+ * nothing refers to it (vm_virt_replace_image). -ENOTSUP for a drive without an overlay;
+ * other -errno (message in err) when the image cannot be written. */
+int vm_drive_commit(struct vm_drive *d, struct bc_image **old, char *err, size_t errlen);
 /* Flushes and closes the image; returns the flush result. */
 int vm_drive_close(struct vm_drive *d);
 void vm_drive_free(struct vm_drive *d);

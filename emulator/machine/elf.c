@@ -137,6 +137,8 @@ int vm_elf_load(struct vm_bus *bus, const char *path, struct vm_elf_info *info, 
 			info->end = paddr + memsz > info->end ? paddr + memsz : info->end;
 			memcpy(dst, b + off, filesz);
 			memset(dst + filesz, 0, memsz - filesz);
+			if (info->nseg < VM_ELF_MAX_SEGS)
+				info->seg[info->nseg++] = (struct vm_elf_seg){ i, paddr, memsz };
 		}
 	}
 	if (info->low == UINT64_MAX)

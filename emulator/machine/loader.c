@@ -90,7 +90,7 @@ int vm_load_kernel(struct vm_bus *bus, const char *path, uint64_t start, struct 
 	if (rc != -ENOEXEC) {
 		if (rc == 0) {
 			*info = (struct vm_kernel_info){ VM_KERNEL_ELF, elf.entry, elf.low, elf.end, elf.tohost,
-							 elf.fromhost };
+							 elf.fromhost, 0, elf };
 		}
 		return rc;
 	}
@@ -115,7 +115,7 @@ int vm_load_kernel(struct vm_bus *bus, const char *path, uint64_t start, struct 
 		return fail(err, errlen, rc, path, "%s: read error", 0);
 	if (len == 0)
 		return fail(err, errlen, -ENOEXEC, path, "%s: empty file, not a kernel", 0);
-	*info = (struct vm_kernel_info){ VM_KERNEL_RAW, start, start, start + len, 0, 0 };
+	*info = (struct vm_kernel_info){ VM_KERNEL_RAW, start, start, start + len, 0, 0, len, { 0 } };
 	if (len >= VM_IMAGE_HEADER_LEN && !memcmp(dst + VM_IMAGE_MAGIC2_OFF, VM_IMAGE_MAGIC2, 4)) {
 		/* image_size covers the bss the kernel clears itself: it must be RAM too */
 		uint64_t image_size = le64(dst + 0x10);

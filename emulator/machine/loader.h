@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emulator/machine/elf.h"
+
 struct vm_bus;
 
 /* The RISC-V Linux Image header (Documentation/arch/riscv/boot-image-header.rst). */
@@ -22,6 +24,8 @@ struct vm_kernel_info {
 	uint64_t low;   /* lowest loaded address: QEMU's "kernel entry" for an ELF with firmware */
 	uint64_t end;   /* first byte past it, bss (an Image's image_size) included */
 	uint64_t tohost, fromhost; /* HTIF symbols of an ELF, else 0 */
+	uint64_t file_len;  /* an Image or raw binary: bytes loaded at `low` (`info roms`) */
+	struct vm_elf_info elf; /* an ELF: its segments */
 };
 
 /* Loads `path`: an RV64 ELF at its physical addresses, or else a RISC-V Linux Image, a gzip

@@ -164,9 +164,14 @@ void vm_virt_set_state(struct vm_virt *vm, enum vm_runstate s)
 
 void vm_virt_stop(struct vm_virt *vm)
 {
+	vm_virt_stop_as(vm, VM_RUN_PAUSED);
+}
+
+void vm_virt_stop_as(struct vm_virt *vm, enum vm_runstate s)
+{
 	if (vm->state != VM_RUN_RUNNING)
 		return;
-	vm_virt_set_state(vm, VM_RUN_PAUSED);
+	vm_virt_set_state(vm, s);
 	vm->stop_requested = true; /* vm_virt_run returns at the next batch */
 	vm_virt_emit(vm, "STOP", NULL);
 }
@@ -264,7 +269,8 @@ int vm_virt_main(struct vm_virt *vm)
 			continue;
 		}
 		vm->stop_requested = false;
-		if (vm_virt_run(vm, 0) && guest_exit(vm))
+		int exited = vm->debug_run ? vm->debug_run(vm, vm->debug_opaque) : vm_virt_run(vm, 0);
+		if (exited && guest_exit(vm))
 			return vm->quit_code;
 		if (vm->stop_requested && vm->state == VM_RUN_RUNNING)
 			service(vm, 0);

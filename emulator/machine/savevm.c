@@ -196,10 +196,15 @@ int vm_savevm(struct vm_virt *vm, const char *name, char *err, size_t errlen)
 	return vm_savevm_opts(vm, name, true, err, errlen);
 }
 
-/* The stream of snapshot `sn` on img, read through a read-only view of that snapshot so the
- * disk is not touched yet. -ENOENT when no such view can be opened (a -snapshot overlay has
- * no name): the caller reads it after the revert instead. */
-static int read_stream_ro(struct bc_image *img, const struct bc_snapshot *sn, uint8_t *buf)
+static int image_read(void *opaque, uint64_t off, void *buf, size_t len)
+{
+	return bc_vmstate_read(opaque, off, buf, len);
+}
+
+/* A read-only view of snapshot `sn` on img (a second open of the image at that snapshot), so
+ * its stream can be checked before the disk is touched. NULL when none can be opened (a
+ * -snapshot overlay has no name): the caller reads the stream after the revert instead. */
+static struct bc_image *open_view(struct bc_image *img, const struct bc_snapshot *sn)
 {
 	char spec[160];
 	struct bc_err e = { 0 };
@@ -207,10 +212,8 @@ static int read_stream_ro(struct bc_image *img, const struct bc_snapshot *sn, ui
 	snprintf(spec, sizeof(spec), "snapshot.id=%s", sn->id);
 	struct bc_open_opts o = { .format = bc_format_name(img), .flags = BC_OPEN_SHARE, .snapshot = spec };
 	if (!bc_filename(img) || bc_open(&ro, bc_filename(img), &o, &e))
-		return -ENOENT;
-	int rc = bc_vmstate_read(ro, 0, buf, sn->vm_state_size);
-	bc_close(ro);
-	return rc;
+		return NULL;
+	return ro;
 }
 
 static int revert_disks(const struct drives *dr, const char *name, char *err, size_t errlen)
@@ -227,21 +230,22 @@ static int revert_disks(const struct drives *dr, const char *name, char *err, si
 	return 0;
 }
 
-static int load_locked(struct vm_virt *vm, const struct drives *dr, const struct bc_snapshot *sn, uint8_t *buf,
-		       char *err, size_t errlen)
+/* Checked through the view, disks reverted, loaded (the view's stream again: the CRC pass is
+ * not repeated). Without a view the stream is read from the reverted image and checked then. */
+static int load_locked(struct vm_virt *vm, const struct drives *dr, const struct bc_snapshot *sn, char *err,
+		       size_t errlen)
 {
-	struct bc_image *vmimg = dr->d[0].img;
-	int rc = read_stream_ro(vmimg, sn, buf);
-	bool early = rc == 0;
-	if (rc && rc != -ENOENT)
-		return vm_errf(err, errlen, rc, "Error while reading VM state: %s", strerror(-rc));
-	if (early && (rc = vm_state_check(vm, buf, sn->vm_state_size, err, errlen)))
-		return rc;
-	if ((rc = flush_all(dr, err, errlen)) || (rc = revert_disks(dr, sn->name, err, errlen)))
-		return rc;
-	if (!early && (rc = bc_vmstate_read(vmimg, 0, buf, sn->vm_state_size)))
-		return vm_errf(err, errlen, rc, "Error while reading VM state: %s", strerror(-rc));
-	return vm_state_load(vm, buf, sn->vm_state_size, err, errlen);
+	struct bc_image *vmimg = dr->d[0].img, *view = open_view(vmimg, sn);
+	struct vm_state_src src = { image_read, view, sn->vm_state_size };
+	int rc = view ? vm_state_check_src(vm, &src, err, errlen) : 0;
+	if (!rc && !(rc = flush_all(dr, err, errlen)) && !(rc = revert_disks(dr, sn->name, err, errlen))) {
+		if (!view)
+			src.opaque = vmimg;
+		rc = vm_state_load_src(vm, &src, view != NULL, err, errlen);
+	}
+	if (view)
+		bc_close(view);
+	return rc;
 }
 
 int vm_loadvm(struct vm_virt *vm, const char *name, char *err, size_t errlen)
@@ -256,12 +260,8 @@ int vm_loadvm(struct vm_virt *vm, const char *name, char *err, size_t errlen)
 			return vm_errf(err, errlen, -ENOENT, "Snapshot '%s' does not exist in one or more devices", name);
 	if (sn.vm_state_size == 0)
 		return vm_errf(err, errlen, -EINVAL, "This is a disk-only snapshot. Revert to it  offline using qemu-img");
-	uint8_t *buf = sn.vm_state_size <= SIZE_MAX ? malloc((size_t)sn.vm_state_size) : NULL;
-	if (!buf)
-		return vm_errf(err, errlen, -ENOMEM, "Error while reading VM state: %s", strerror(ENOMEM));
 	enum vm_runstate was = stop_for(vm, VM_RUN_RESTORE_VM);
-	rc = load_locked(vm, &dr, &sn, buf, err, errlen);
-	free(buf);
+	rc = load_locked(vm, &dr, &sn, err, errlen);
 	resume(vm, was);
 	return rc;
 }

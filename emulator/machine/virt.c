@@ -109,6 +109,30 @@ static int load_image(struct vm_virt *vm, const char *path, uint64_t raw_addr, s
 	return rc;
 }
 
+/* `info roms`: what a reset put where, named as QEMU names its ROM blobs. */
+static void add_rom(struct vm_virt *vm, const char *name, uint64_t addr, uint64_t size)
+{
+	if (vm->nroms == VM_VIRT_MAX_ROMS)
+		return;
+	struct vm_virt_rom *r = &vm->roms[vm->nroms++];
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->addr = addr;
+	r->size = size;
+}
+
+static void add_image_roms(struct vm_virt *vm, const char *path, const struct vm_kernel_info *k)
+{
+	char name[320];
+	if (k->kind != VM_KERNEL_ELF) {
+		add_rom(vm, path, k->low, k->file_len);
+		return;
+	}
+	for (int i = 0; i < k->elf.nseg; i++) {
+		snprintf(name, sizeof(name), "%s ELF program header segment %u", path, k->elf.seg[i].index);
+		add_rom(vm, name, k->elf.seg[i].addr, k->elf.seg[i].size);
+	}
+}
+
 /* Firmware, kernel, device tree and the boot registers, as QEMU's reset code sets them:
  * a0 = hart id, a1 = device tree, a2 = fw_dynamic_info (for OpenSBI's fw_dynamic). */
 static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, char *err, size_t errlen)
@@ -117,12 +141,14 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 	uint64_t kernel_entry = VM_VIRT_RAM_BASE + KERNEL_ALIGN, initrd_start = 0, initrd_end = 0;
 	struct vm_kernel_info fw, k = { 0 };
 	int rc;
+	vm->nroms = 0;
 	if (cfg->bios) {
 		if ((rc = load_image(vm, cfg->bios, VM_VIRT_RAM_BASE, &fw, err, errlen))) {
 			snprintf(err, errlen, "Unable to load the RISC-V firmware \"%s\"", cfg->bios); /* QEMU's words */
 			return rc;
 		}
 		entry = fw.entry;
+		add_image_roms(vm, cfg->bios, &fw);
 		kernel_start = (fw.end + KERNEL_ALIGN - 1) & ~(KERNEL_ALIGN - 1);
 	}
 	if (cfg->kernel) {
@@ -130,6 +156,7 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 			return rc;
 		/* QEMU hands firmware the lowest address of an ELF, not its entry point */
 		kernel_entry = cfg->bios ? k.low : k.entry;
+		add_image_roms(vm, cfg->kernel, &k);
 		if (!cfg->bios)
 			entry = k.entry;
 	}
@@ -144,6 +171,7 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 				    k.end, &initrd_end, err, errlen);
 		if (rc)
 			return rc;
+		add_rom(vm, cfg->initrd, initrd_start, initrd_end - initrd_start);
 	}
 	uint8_t *dtb;
 	size_t dtb_len;
@@ -182,6 +210,8 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 	free(dtb);
 	uint64_t info[6] = { FW_DYNAMIC_MAGIC, 2, kernel_entry, 1 /* S-mode */, 0, 0 /* boot hart */ };
 	memcpy(vm_bus_ram(&vm->bus, info_addr, sizeof(info)), info, sizeof(info));
+	add_rom(vm, "fdt", fdt_addr, dtb_len);
+	add_rom(vm, "fw_dynamic_info", info_addr, sizeof(info));
 	rv_cpu_reset(&vm->cpu, entry);
 	vm->cpu.x[10] = 0;
 	vm->cpu.x[11] = fdt_addr;
@@ -446,4 +476,19 @@ int vm_virt_reset_now(struct vm_virt *vm, char *err, size_t errlen)
 	vm_bus_clear_ram(&vm->bus); /* as at power-on; the images are then loaded again */
 	rv_cpu_flush_code(&vm->cpu);
 	return load_images(vm, &vm->cfg, err, errlen);
+}
+
+void vm_virt_replace_image(struct vm_virt *vm, struct bc_image *old, struct bc_image *img)
+{
+	for (int i = 0; i < vm->cfg.ndisks; i++)
+		if (vm->cfg.disks[i].img == old)
+			vm->cfg.disks[i].img = img;
+	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++)
+		if (vm->blk[i].img == old)
+			vm->blk[i].img = img;
+	/* the drive list belongs to the caller of vm_virt_create, which gave it for this use */
+	struct vm_virt_drive *drives = (struct vm_virt_drive *)vm->cfg.drives;
+	for (int i = 0; i < vm->cfg.ndrives; i++)
+		if (drives[i].img == old)
+			drives[i].img = img;
 }

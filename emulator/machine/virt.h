@@ -84,6 +84,13 @@ struct vm_virt_config {
 	int ndrives;
 };
 
+/* What the board put into guest memory at reset (`info roms`), by address. */
+#define VM_VIRT_MAX_ROMS 24
+struct vm_virt_rom {
+	char name[320];
+	uint64_t addr, size;
+};
+
 /* QEMU's run states, as `info status` and query-status name them */
 enum vm_runstate {
 	VM_RUN_PRELAUNCH, /* -S: not started yet */
@@ -117,6 +124,8 @@ struct vm_virt {
 	int power_button_slot; /* -1: none */
 	struct vm_device devs[VM_VIRT_MAX_DEVICES];
 	int ndevs;
+	struct vm_virt_rom roms[VM_VIRT_MAX_ROMS];
+	int nroms;
 
 	struct vm_virt_config cfg; /* what the board was built from (reset reloads the images) */
 	struct vm_loop *loop;      /* host events; owned by the caller */
@@ -132,6 +141,10 @@ struct vm_virt {
 	int nevents;
 	void (*powerdown_hook)(void *opaque); /* a device that tells the guest (power button) */
 	void *powerdown_opaque;
+	/* set by the GDB stub while it needs instruction steps (breakpoints, stepi): the main loop
+	 * runs the guest through it instead of vm_virt_run; returns 1 when the guest exited */
+	int (*debug_run)(struct vm_virt *vm, void *opaque);
+	void *debug_opaque;
 };
 
 /* Builds the board; `loop` (may be NULL for dumpdtb) serves its host events. */
@@ -154,12 +167,17 @@ int vm_virt_step(struct vm_virt *vm);
 int vm_virt_on_event(struct vm_virt *vm, vm_event_cb cb, void *opaque);
 void vm_virt_emit(struct vm_virt *vm, const char *name, const char *data_json);
 void vm_virt_stop(struct vm_virt *vm);   /* STOP; the guest clock stands still */
+/* The same into another stopped state (VM_RUN_DEBUG: the GDB stub's breakpoint or step). */
+void vm_virt_stop_as(struct vm_virt *vm, enum vm_runstate s);
 void vm_virt_cont(struct vm_virt *vm);   /* RESUME */
 bool vm_virt_running(const struct vm_virt *vm);
 void vm_virt_set_state(struct vm_virt *vm, enum vm_runstate s);
 void vm_virt_system_reset(struct vm_virt *vm);     /* taken at the next batch boundary */
 void vm_virt_system_powerdown(struct vm_virt *vm); /* POWERDOWN: asks the guest to power off */
 void vm_virt_quit(struct vm_virt *vm, int code);   /* ends vm_virt_main with `code` */
+/* Every reference the board holds to image `old` now points to `img` (a -snapshot drive's
+ * overlay replaced by commit). */
+void vm_virt_replace_image(struct vm_virt *vm, struct bc_image *old, struct bc_image *img);
 /* Full reset now: devices, CPU, RAM cleared, firmware/kernel/device tree reloaded. */
 int vm_virt_reset_now(struct vm_virt *vm, char *err, size_t errlen);
 

@@ -363,30 +363,6 @@ static int corrupt(char *err, size_t errlen, const char *what)
 	return vm_errf(err, errlen, -EINVAL, "VM state is corrupt (%s)", what);
 }
 
-static int check_ram(const struct vm_virt *vm, const struct section *sec, char *err, size_t errlen)
-{
-	struct vm_state s;
-	uint64_t pages = vm->bus.ram_size / PAGE;
-	reader(&s, sec->p, sec->n);
-	for (;;) {
-		uint64_t first = vm_state_get_u64(&s);
-		uint32_t n = vm_state_get_u32(&s);
-		if (s.bad)
-			break;
-		if (n == 0)
-			return vm_state_done(&s) ? 0 : corrupt(err, errlen, "data after the end of RAM");
-		uint8_t enc = vm_state_get_u8(&s);
-		uint32_t dlen = vm_state_get_u32(&s);
-		const uint8_t *d = take(&s, dlen);
-		if (!d || first >= pages || n > pages - first)
-			return corrupt(err, errlen, "RAM record out of range");
-		if ((enc == ENC_RAW && dlen != (uint64_t)n * PAGE) ||
-		    (enc == ENC_ZSTD && ZSTD_getFrameContentSize(d, dlen) != (uint64_t)n * PAGE) || enc > ENC_ZSTD)
-			return corrupt(err, errlen, "bad RAM record");
-	}
-	return corrupt(err, errlen, "truncated RAM section");
-}
-
 /* Zeroes the pages no record wrote that may hold data, giving them back to the host. */
 static void zero_rest(struct vm_bus *bus, const uint8_t *touched, const uint8_t *written)
 {
@@ -404,49 +380,6 @@ static void zero_rest(struct vm_bus *bus, const uint8_t *touched, const uint8_t 
 			memset(at, 0, n * PAGE);
 		p += n;
 	}
-}
-
-/* Only after check_ram: writes every record and zeroes the rest of RAM. Pages the stream
- * rewrites are not dropped first: faulting them in again would cost more than the copy. */
-static int apply_ram(struct vm_virt *vm, const struct section *sec, char *err, size_t errlen)
-{
-	struct vm_state s;
-	uint64_t pages = vm->bus.ram_size / PAGE;
-	uint8_t *touched = touched_pages(&vm->bus), *written = calloc(pages, 1);
-	ZSTD_DCtx *dc = ZSTD_createDCtx();
-	if (!dc || !written) {
-		ZSTD_freeDCtx(dc);
-		free(touched);
-		free(written);
-		return vm_errf(err, errlen, -ENOMEM, "cannot load RAM: %s", strerror(ENOMEM));
-	}
-	if (!touched)
-		vm_bus_clear_ram(&vm->bus);
-	reader(&s, sec->p, sec->n);
-	int rc = 0;
-	for (;;) {
-		uint64_t first = vm_state_get_u64(&s);
-		uint32_t n = vm_state_get_u32(&s);
-		if (n == 0 || s.bad)
-			break;
-		uint8_t enc = vm_state_get_u8(&s);
-		uint32_t dlen = vm_state_get_u32(&s);
-		const uint8_t *d = take(&s, dlen);
-		uint8_t *dst = vm->bus.ram + first * PAGE;
-		memset(written + first, 1, n);
-		if (enc == ENC_RAW) {
-			memcpy(dst, d, dlen);
-		} else if (ZSTD_decompressDCtx(dc, dst, (size_t)n * PAGE, d, dlen) != (size_t)n * PAGE) {
-			rc = corrupt(err, errlen, "RAM data does not decompress");
-			break;
-		}
-	}
-	if (touched)
-		zero_rest(&vm->bus, touched, written);
-	ZSTD_freeDCtx(dc);
-	free(touched);
-	free(written);
-	return rc;
 }
 
 /* Which section a name is, and the newest version of it this build reads; -1: unknown. */
@@ -510,8 +443,8 @@ static int read_sections(const struct vm_virt *vm, struct vm_state *s, struct se
 }
 
 /* Everything that can be checked without changing the machine. */
-static int check_stream(const struct vm_virt *vm, const uint8_t *buf, size_t len, struct section *sec, char *err,
-			size_t errlen)
+static int check_stream(const struct vm_virt *vm, const uint8_t *buf, size_t len, bool crc_done, struct section *sec,
+			char *err, size_t errlen)
 {
 	struct vm_state s;
 	if (len < 16 + 5 || memcmp(buf, VM_STATE_MAGIC, 8))
@@ -524,7 +457,7 @@ static int check_stream(const struct vm_virt *vm, const uint8_t *buf, size_t len
 	if (format == 0)
 		return corrupt(err, errlen, "format version 0");
 	uint32_t crc = (uint32_t)(buf[len - 4] | buf[len - 3] << 8 | buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24);
-	if (crc32_z(0, buf, len - 4) != crc)
+	if (!crc_done && crc32_z(0, buf, len - 4) != crc)
 		return corrupt(err, errlen, "checksum mismatch");
 	reader(&s, buf + 12, len - 16);
 	uint32_t hlen = vm_state_get_u32(&s);
@@ -542,7 +475,7 @@ static int check_stream(const struct vm_virt *vm, const uint8_t *buf, size_t len
 		return rc;
 	if (!vm_state_done(&s))
 		return corrupt(err, errlen, "data after the end");
-	return check_ram(vm, &sec[SEC_RAM], err, errlen);
+	return 0;
 }
 
 /* Applies every section but RAM; on a rejected section the caller puts the board back. */
@@ -573,9 +506,9 @@ static int apply_sections(struct vm_virt *vm, const struct section *sec, char *e
 /* Checks the stream and applies every section but RAM; with `keep` false (or on an error)
  * the board is put back exactly as it was. */
 static int try_sections(struct vm_virt *vm, const uint8_t *buf, size_t len, struct section *sec, bool keep,
-			char *err, size_t errlen)
+			bool crc_done, char *err, size_t errlen)
 {
-	int rc = check_stream(vm, buf, len, sec, err, errlen);
+	int rc = check_stream(vm, buf, len, crc_done, sec, err, errlen);
 	if (rc)
 		return rc;
 	struct vm_virt *backup = malloc(sizeof(*backup));
@@ -589,20 +522,235 @@ static int try_sections(struct vm_virt *vm, const uint8_t *buf, size_t len, stru
 	return rc;
 }
 
-int vm_state_check(struct vm_virt *vm, const uint8_t *buf, size_t len, char *err, size_t errlen)
+/* ---- reading a stream piecewise: the RAM records are never held in memory whole ---- */
+
+#define CHUNK (RUN_PAGES * PAGE) /* read unit; also the largest record's data */
+#define FRAME_HEADER_MAX 18 /* zstd frame header, enough for ZSTD_getFrameContentSize */
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* Reads [off, off + n) of the stream; past its end is corruption, a failed read an I/O error. */
+static int src_read(const struct vm_state_src *src, uint64_t off, void *buf, size_t n, char *err, size_t errlen)
+{
+	if (off > src->len || n > src->len - off)
+		return corrupt(err, errlen, "truncated");
+	int rc = src->read(src->opaque, off, buf, n);
+	return rc ? vm_errf(err, errlen, rc, "Error while reading VM state: %s", strerror(-rc)) : 0;
+}
+
+/* Magic and format version first (their messages win over a checksum mismatch), then the CRC
+ * of every byte before the last four, read in chunks. */
+static int check_head_and_crc(const struct vm_state_src *src, bool crc, uint8_t *chunk, char *err, size_t errlen)
+{
+	uint8_t h[16];
+	if (src->len < 16 + 5 || src_read(src, 0, h, 16, err, errlen) || memcmp(h, VM_STATE_MAGIC, 8))
+		return vm_errf(err, errlen, -EINVAL, "not a strata-vm VM state");
+	uint32_t format = le32(h + 8);
+	if (format > VM_STATE_FORMAT)
+		return vm_errf(err, errlen, -EINVAL, "VM state format version %u is newer than this strata-vm reads (%u)",
+			    format, VM_STATE_FORMAT);
+	if (format == 0)
+		return corrupt(err, errlen, "format version 0");
+	if (!crc)
+		return 0;
+	uLong sum = crc32_z(0, NULL, 0);
+	uint64_t body = src->len - 4;
+	for (uint64_t off = 0; off < body;) {
+		size_t n = body - off < CHUNK ? (size_t)(body - off) : CHUNK;
+		int rc = src_read(src, off, chunk, n, err, errlen);
+		if (rc)
+			return rc;
+		sum = crc32_z(sum, chunk, n);
+		off += n;
+	}
+	uint8_t t[4];
+	int rc = src_read(src, body, t, 4, err, errlen);
+	if (rc)
+		return rc;
+	return (uint32_t)sum == le32(t) ? 0 : corrupt(err, errlen, "checksum mismatch");
+}
+
+/* The stream without its RAM records: everything before the "ram" section's payload, an
+ * empty RAM section, the end tag and a (not checked again) CRC, for check_stream and
+ * try_sections. ram_off, ram_len: the records in the source (0/0 without a ram section:
+ * then the whole stream is copied and check_stream finds what is wrong). */
+static int compact(const struct vm_state_src *src, uint8_t **out, size_t *out_len, uint64_t *ram_off,
+		   uint64_t *ram_len, char *err, size_t errlen)
+{
+	uint8_t f[8];
+	char name[64];
+	int rc;
+	*ram_off = *ram_len = 0;
+	if ((rc = src_read(src, 12, f, 4, err, errlen)))
+		return rc;
+	for (uint64_t off = 16 + (uint64_t)le32(f); off + 1 + 2 <= src->len;) {
+		if ((rc = src_read(src, off, f, 3, err, errlen)))
+			return rc;
+		unsigned nl = (unsigned)f[1] | (unsigned)f[2] << 8;
+		if (f[0] != TAG_SECTION || nl >= sizeof(name) || off + 3 + nl + 8 > src->len)
+			break;
+		if ((rc = src_read(src, off + 3, name, nl, err, errlen)) || (rc = src_read(src, off + 3 + nl, f, 8, err, errlen)))
+			return rc;
+		name[nl] = 0;
+		uint64_t p = off + 3 + nl + 8, n = le32(f + 4);
+		if (!strcmp(name, "ram") && n <= src->len - p) {
+			*ram_off = p, *ram_len = n;
+			break;
+		}
+		off = p + n;
+	}
+	bool split = *ram_off && *ram_off + *ram_len + 5 == src->len;
+	if (!split)
+		*ram_off = *ram_len = 0;
+	size_t head = split ? (size_t)*ram_off : (size_t)src->len;
+	uint8_t *b = malloc(head + (split ? 12 + 5 : 0));
+	if (!b)
+		return vm_errf(err, errlen, -ENOMEM, "cannot load the VM state: %s", strerror(ENOMEM));
+	if ((rc = src_read(src, 0, b, head, err, errlen))) {
+		free(b);
+		return rc;
+	}
+	if (split) {
+		uint8_t end;
+		if ((rc = src_read(src, *ram_off + *ram_len, &end, 1, err, errlen)) || end != TAG_END) {
+			free(b);
+			return rc ? rc : corrupt(err, errlen, "bad section framing");
+		}
+		b[head - 4] = 12, b[head - 3] = b[head - 2] = b[head - 1] = 0; /* ram section length */
+		memset(b + head, 0, 12);                                       /* the end-of-RAM record */
+		b[head + 12] = TAG_END;
+		memset(b + head + 13, 0, 4);
+	}
+	*out = b;
+	*out_len = head + (split ? 12 + 5 : 0);
+	return 0;
+}
+
+/* Walks the RAM records at [off, end): checks every record (bounds, encoding, sizes; zstd
+ * frame headers) or, with `apply`, writes them into RAM (raw data is read straight into it,
+ * zstd through `chunk`) and marks `written`. */
+static int walk_ram(struct vm_virt *vm, const struct vm_state_src *src, uint64_t off, uint64_t end, bool apply,
+		    uint8_t *chunk, uint8_t *written, ZSTD_DCtx *dc, char *err, size_t errlen)
+{
+	uint64_t pages = vm->bus.ram_size / PAGE;
+	for (;;) {
+		uint8_t h[17];
+		int rc;
+		if (end - off < 12)
+			return corrupt(err, errlen, "truncated RAM section");
+		if ((rc = src_read(src, off, h, 12, err, errlen)))
+			return rc;
+		uint64_t first = le64(h);
+		uint32_t n = le32(h + 8);
+		if (n == 0)
+			return off + 12 == end ? 0 : corrupt(err, errlen, "data after the end of RAM");
+		if (end - off < 17)
+			return corrupt(err, errlen, "truncated RAM section");
+		if ((rc = src_read(src, off + 12, h + 12, 5, err, errlen)))
+			return rc;
+		uint8_t enc = h[12];
+		uint32_t dlen = le32(h + 13);
+		off += 17;
+		if (dlen > end - off || first >= pages || n > pages - first)
+			return corrupt(err, errlen, "RAM record out of range");
+		if ((enc == ENC_RAW && dlen != (uint64_t)n * PAGE) || (enc == ENC_ZSTD && dlen > CHUNK) || enc > ENC_ZSTD)
+			return corrupt(err, errlen, "bad RAM record");
+		uint8_t *dst = vm->bus.ram + first * PAGE;
+		if (!apply && enc == ENC_ZSTD) {
+			size_t hl = dlen < FRAME_HEADER_MAX ? dlen : FRAME_HEADER_MAX;
+			if ((rc = src_read(src, off, chunk, hl, err, errlen)))
+				return rc;
+			if (ZSTD_getFrameContentSize(chunk, hl) != (uint64_t)n * PAGE)
+				return corrupt(err, errlen, "bad RAM record");
+		} else if (apply) {
+			if ((rc = src_read(src, off, enc == ENC_RAW ? dst : chunk, dlen, err, errlen)))
+				return rc;
+			if (enc == ENC_ZSTD && ZSTD_decompressDCtx(dc, dst, (size_t)n * PAGE, chunk, dlen) != (size_t)n * PAGE)
+				return corrupt(err, errlen, "RAM data does not decompress");
+			memset(written + first, 1, n);
+		}
+		off += dlen;
+	}
+}
+
+/* RAM from the source's records, the rest zeroed. Only after a checking walk. */
+static int apply_ram(struct vm_virt *vm, const struct vm_state_src *src, uint64_t off, uint64_t len,
+		     uint8_t *chunk, char *err, size_t errlen)
+{
+	uint64_t pages = vm->bus.ram_size / PAGE;
+	uint8_t *touched = touched_pages(&vm->bus), *written = calloc(pages, 1);
+	ZSTD_DCtx *dc = ZSTD_createDCtx();
+	int rc = dc && written ? 0 : vm_errf(err, errlen, -ENOMEM, "cannot load RAM: %s", strerror(ENOMEM));
+	if (!rc && !touched)
+		vm_bus_clear_ram(&vm->bus);
+	if (!rc)
+		rc = walk_ram(vm, src, off, off + len, true, chunk, written, dc, err, errlen);
+	if (!rc && touched)
+		zero_rest(&vm->bus, touched, written);
+	ZSTD_freeDCtx(dc);
+	free(touched);
+	free(written);
+	return rc;
+}
+
+static int load_src(struct vm_virt *vm, const struct vm_state_src *src, bool crc, bool keep, char *err,
+		    size_t errlen)
 {
 	struct section sec[SEC_DEV + VM_VIRT_MAX_DEVICES] = { 0 };
-	return try_sections(vm, buf, len, sec, false, err, errlen);
+	uint8_t *chunk = malloc(CHUNK), *head = NULL;
+	size_t head_len = 0;
+	uint64_t ram_off, ram_len;
+	if (!chunk)
+		return vm_errf(err, errlen, -ENOMEM, "cannot load the VM state: %s", strerror(ENOMEM));
+	int rc = check_head_and_crc(src, crc, chunk, err, errlen);
+	if (!rc)
+		rc = compact(src, &head, &head_len, &ram_off, &ram_len, err, errlen);
+	if (!rc && ram_off)
+		rc = walk_ram(vm, src, ram_off, ram_off + ram_len, false, chunk, NULL, NULL, err, errlen);
+	if (!rc)
+		rc = try_sections(vm, head, head_len, sec, keep, true, err, errlen);
+	if (!rc && keep) {
+		rc = ram_off ? apply_ram(vm, src, ram_off, ram_len, chunk, err, errlen) : 0;
+		rv_cpu_flush_code(&vm->cpu);
+		rv_tlb_flush(&vm->cpu);
+	}
+	free(head);
+	free(chunk);
+	return rc;
+}
+
+int vm_state_check_src(struct vm_virt *vm, const struct vm_state_src *src, char *err, size_t errlen)
+{
+	return load_src(vm, src, true, false, err, errlen);
+}
+
+int vm_state_load_src(struct vm_virt *vm, const struct vm_state_src *src, bool checked, char *err, size_t errlen)
+{
+	return load_src(vm, src, !checked, true, err, errlen);
+}
+
+static int mem_read(void *opaque, uint64_t off, void *buf, size_t len)
+{
+	memcpy(buf, (const uint8_t *)opaque + off, len);
+	return 0;
+}
+
+int vm_state_check(struct vm_virt *vm, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	struct vm_state_src src = { mem_read, (void *)(uintptr_t)buf, len };
+	return vm_state_check_src(vm, &src, err, errlen);
 }
 
 int vm_state_load(struct vm_virt *vm, const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
-	struct section sec[SEC_DEV + VM_VIRT_MAX_DEVICES] = { 0 };
-	int rc = try_sections(vm, buf, len, sec, true, err, errlen);
-	if (rc)
-		return rc;
-	rc = apply_ram(vm, &sec[SEC_RAM], err, errlen);
-	rv_cpu_flush_code(&vm->cpu);
-	rv_tlb_flush(&vm->cpu);
-	return rc;
+	struct vm_state_src src = { mem_read, (void *)(uintptr_t)buf, len };
+	return vm_state_load_src(vm, &src, false, err, errlen);
 }

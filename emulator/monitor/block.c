@@ -1,6 +1,8 @@
 /* block.c - the monitor's view of the -drive list: names, query-block and commit. */
 #include "bc.h"
+#include "emulator/chardev/chardev.h"
 #include "emulator/machine/drive.h"
+#include "emulator/machine/virt.h"
 #include "emulator/monitor/qmp_int.h"
 
 #include <errno.h>
@@ -107,12 +109,26 @@ int vm_qmp_query_block(struct qmp_call *c)
 	return 0;
 }
 
-/* Writing an overlay back into its backing file is not implemented yet: a drive with a
- * backing file (or -snapshot) reports ENOTSUP like a drive without one does on QEMU. */
+/* A -snapshot drive's overlay goes into its image (drive.c); other drives report ENOTSUP,
+ * as QEMU does for a drive without a backing file (committing a qcow2 overlay of the command
+ * line into its backing file is not implemented). */
 static int commit_drive(struct vm_drive *d)
 {
-	(void)d;
-	return -ENOTSUP;
+	struct bc_image *old;
+	char err[512];
+	int rc = vm_drive_commit(d, &old, err, sizeof(err));
+	if (rc)
+		return rc;
+	vm_virt_replace_image(vm_mon_ctx.vm, old, d->img);
+	bc_close(old);
+	return 0;
+}
+
+void vm_monitor_commit_all(void)
+{
+	for (int i = 0; i < vm_mon_ctx.ndrives; i++)
+		if (vm_mon_ctx.drives[i].snapshot && !vm_mon_ctx.drives[i].readonly)
+			commit_drive(&vm_mon_ctx.drives[i]);
 }
 
 void vm_hmp_commit(const char *dev, struct vm_mon_text *out)
@@ -122,7 +138,7 @@ void vm_hmp_commit(const char *dev, struct vm_mon_text *out)
 			struct vm_drive *d = &vm_mon_ctx.drives[i];
 			char name[64];
 			int rc;
-			if (d->img && bc_backing(d->img) && (rc = commit_drive(d)))
+			if (d->img && d->snapshot && !d->readonly && (rc = commit_drive(d)))
 				vm_mon_printf(out, "'commit' error for '%s': %s\n", vm_mon_drive_name(i, name, sizeof(name)),
 					      strerror(-rc));
 		}

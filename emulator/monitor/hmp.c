@@ -1,5 +1,6 @@
 /* hmp.c - the human monitor's command table and line parser. Texts, argument errors and
  * help lines are QEMU 7.2's; handlers call the same machine verbs as QMP (qmp.c). */
+#include "emulator/gdbstub.h"
 #include "emulator/machine/virt.h"
 #include "emulator/monitor/mon_int.h"
 
@@ -101,16 +102,21 @@ static void cmd_print(const char *arg, struct vm_mon_text *out, const char *type
 	vm_hmp_print(arg, out, typed);
 }
 
-/* The GDB stub owns the run loop (emulator/gdbstub.c: vm_gdb_serve) and cannot be started
- * under a running main loop yet: QEMU's failure text. */
+/* QEMU's hmp_gdbserver: the stub's error (if any) on its own line, then the result. */
 static void cmd_gdbserver(const char *arg, struct vm_mon_text *out, const char *typed)
 {
 	(void)typed;
 	const char *dev = arg && *arg ? arg : "tcp::1234";
-	if (!strcmp(dev, "none"))
-		vm_mon_printf(out, "Disabled gdbserver\n");
-	else
+	char err[512];
+	if (vm_gdb_start(vm_mon_ctx.vm, dev, err, sizeof(err))) {
+		if (err[0])
+			vm_mon_printf(out, "%s\n", err);
 		vm_mon_printf(out, "Could not open gdbserver on device '%s'\n", dev);
+	} else if (!strcmp(dev, "none")) {
+		vm_mon_printf(out, "Disabled gdbserver\n");
+	} else {
+		vm_mon_printf(out, "Waiting for gdb connection on device '%s'\n", dev);
+	}
 }
 
 static const struct hmp_cmd cmds[] = {

@@ -24,6 +24,27 @@ static void info_status(const char *arg, struct vm_mon_text *out)
 	vm_mon_printf(out, "\n");
 }
 
+/* QEMU's rom list layout, sorted by address. strata-vm has no MROM: the hart starts at the
+ * entry point directly and OpenSBI's fw_dynamic_info sits in RAM below the device tree. */
+static void info_roms(const char *arg, struct vm_mon_text *out)
+{
+	(void)arg;
+	const struct vm_virt *vm = vm_mon_ctx.vm;
+	const struct vm_virt_rom *order[VM_VIRT_MAX_ROMS];
+	int n = 0;
+	for (int i = 0; i < vm->nroms; i++) {
+		int j = n++;
+		while (j > 0 && order[j - 1]->addr > vm->roms[i].addr) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = &vm->roms[i];
+	}
+	for (int i = 0; i < n; i++)
+		vm_mon_printf(out, "addr=%016llx size=0x%06llx mem=ram name=\"%s\"\n", (unsigned long long)order[i]->addr,
+			      (unsigned long long)order[i]->size, order[i]->name);
+}
+
 static void info_version(const char *arg, struct vm_mon_text *out)
 {
 	(void)arg;
@@ -226,6 +247,7 @@ static const struct {
 	  "show the cpu registers (-a: show register info for all cpus; vcpu: specific vCPU to query; show the "
 	  "current CPU's registers if no argument is specified)",
 	  info_registers },
+	{ "roms", "", "show roms", info_roms },
 	{ "snapshots", "", "show the currently saved VM snapshots", info_snapshots },
 	{ "status", "", "show the current VM status (running|paused)", info_status },
 	{ "version", "", "show the version of QEMU", info_version },

@@ -82,6 +82,16 @@ check "guest driver of the power button exits 0 (got $rc)" '[ $rc = 0 ]'
 check "transcript as expected" 'cmp -s "$TMP/expected" "$TMP/out"'
 diff "$TMP/expected" "$TMP/out" | head -n 20 | sed 's/^/# /'
 
+# savevm/loadvm while an event waits for a buffer: the queued event travels in the VM state
+timeout 120 "$HOST" "$ELF" savevm >"$TMP/out2" 2>"$TMP/err2"
+rc=$?
+check "savevm/loadvm with a queued event: guest exits 0 (got $rc)" '[ $rc = 0 ]'
+check "savevm/loadvm with a queued event: the round trip happened" \
+	'grep -q "^host: savevm/loadvm with [1-9][0-9]* queued event(s): loaded, [1-9][0-9]* after the load$" "$TMP/err2"'
+check "savevm/loadvm with a queued event: transcript unchanged" 'cmp -s "$TMP/expected" "$TMP/out2"'
+diff "$TMP/expected" "$TMP/out2" | head -n 20 | sed 's/^/# /'
+sed 's/^/# /' "$TMP/err2"
+
 # -M virt,powerbutton=off: slot 0 is QEMU's empty transport again
 timeout 30 "$VM" -M virt,powerbutton=off -bios none -kernel "$ELF" -nographic </dev/null >"$TMP/off" 2>&1
 rc=$?

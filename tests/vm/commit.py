@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""commit of -snapshot drives: HMP `commit DEV|all` and the mux's Ctrl-A s, with the guest
+tests/vm/guest/diskwrite.c (writes pattern A, waits for a byte, checks A and writes B).
+TAP on stdout. Usage: commit.py STRATA_VM DISKWRITE_ELF TMPDIR"""
+import os, shutil, socket, subprocess, sys, time
+
+VM, ELF, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
+QEMU = shutil.which('qemu-system-riscv64')
+n = 0
+
+
+def tap(ok, name, detail=None):
+    global n
+    n += 1
+    print(('ok' if ok else 'not ok') + ' %d - %s' % (n, name))
+    if not ok and detail:
+        for line in str(detail).splitlines()[:30]:
+            print('#   ' + line)
+    sys.stdout.flush()
+
+
+def connect(path):
+    for _ in range(400):
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(path)
+            return s
+        except (FileNotFoundError, ConnectionRefusedError):
+            s.close()
+            time.sleep(0.025)
+    raise TimeoutError('no socket at ' + path)
+
+
+class Chan:
+    """A unix-socket peer with a receive buffer."""
+
+    def __init__(self, path):
+        self.s = connect(path)
+        self.buf = b''
+
+    def until(self, pat, timeout=30.0):
+        end = time.time() + timeout
+        while pat not in self.buf:
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError(repr(self.buf[-300:]))
+            self.s.settimeout(left)
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError(repr(self.buf[-300:]))
+            self.buf += d
+        i = self.buf.index(pat) + len(pat)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+
+def hmp(mon, line):
+    mon.s.sendall(line.encode() + b'\n')
+    raw = mon.until(b'(qemu) ')
+    body = raw.split(b'\r\n', 1)[1] if b'\r\n' in raw else b''
+    return body[:-len(b'(qemu) ')].replace(b'\r\n', b'\n').decode('latin1')
+
+
+def new_image(name, fmt):
+    path = os.path.join(TMP, name)
+    subprocess.run(['qemu-img', 'create', '-q', '-f', fmt, path, '8M'], check=True)
+    return path
+
+
+def sectors(path, fmt):
+    raw = path + '.raw'
+    subprocess.run(['qemu-img', 'convert', '-f', fmt, '-O', 'raw', path, raw], check=True)
+    with open(raw, 'rb') as f:
+        data = f.read()
+    os.unlink(raw)
+    return lambda s: data[512 * s:512 * s + 512]
+
+
+def pattern(tag, s):
+    return bytes(ord(tag) if i % 16 == 0 else ord('a') + (s + i) % 26 for i in range(512))
+
+
+def qemu_img_check(path, fmt):
+    if fmt != 'qcow2':
+        return True
+    r = subprocess.run(['qemu-img', 'check', '-q', path], capture_output=True)
+    return r.returncode == 0
+
+
+def start(binary, img, fmt, tag, serial_mux=False):
+    ser = os.path.join(TMP, '%s-%s.ser' % (os.path.basename(binary), tag))
+    mon = os.path.join(TMP, '%s-%s.mon' % (os.path.basename(binary), tag))
+    for p in (ser, mon):
+        if os.path.exists(p):
+            os.unlink(p)
+    args = [binary, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-display', 'none', '-snapshot',
+            '-drive', 'file=%s,format=%s,if=none,id=virtio0' % (img, fmt),
+            '-device', 'virtio-blk-device,drive=virtio0']  # QEMU's if=virtio is PCI on virt
+    if serial_mux:  # serial and monitor on one mux: Ctrl-A commands
+        args += ['-serial', 'mon:unix:%s,server,nowait' % ser, '-monitor', 'none']
+    else:
+        args += ['-serial', 'unix:%s,server,nowait' % ser, '-monitor', 'unix:%s,server,nowait' % mon]
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    s = Chan(ser)
+    m = None
+    if not serial_mux:
+        m = Chan(mon)
+        m.until(b'(qemu) ')
+    return proc, s, m
+
+
+def finish(proc):
+    try:
+        out = proc.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out = proc.communicate()[0]
+    return proc.returncode, out.decode('latin1')
+
+
+def run_commit(binary, fmt, cmd):
+    """The guest writes A, the monitor commits (cmd) or not (None), the guest checks A and
+    writes B, quit. Returns (guest output, monitor output, sector reader, check ok, rc)."""
+    img = new_image('%s-%s-%s.img' % (os.path.basename(binary), fmt, cmd or 'none'), fmt)
+    proc, s, m = start(binary, img, fmt, 'c')
+    out = s.until(b'A written\n').decode()
+    mon = hmp(m, cmd) if cmd else ''
+    s.s.sendall(b'x')
+    out += s.until(b'A ok\n' if b'BAD' not in s.buf else b'BAD').decode()
+    out += s.until(b'\n').decode()
+    mon += hmp(m, 'info status')
+    m.s.sendall(b'quit\n')
+    rc, _ = finish(proc)
+    return out, mon, sectors(img, fmt), qemu_img_check(img, fmt), rc
+
+
+def main():
+    emus = [('strata-vm', VM)] + ([('QEMU', QEMU)] if QEMU else [])
+    images = {}
+    for label, binary in emus:
+        for fmt in ('qcow2', 'raw'):
+            for cmd in ('commit virtio0', 'commit all', None):
+                out, mon, sec, ok, rc = run_commit(binary, fmt, cmd)
+                name = '%s %s %s' % (label, fmt, cmd or 'without commit')
+                tap(out == 'A written\nA ok\nB written, A ok\n', name + ': the guest runs on over the drive', out)
+                tap(mon == 'VM status: running\n', name + ': commit prints nothing', mon)
+                committed = all(sec(s) == pattern('A', s) for s in list(range(64)) + [4096])
+                zero = bytes(512)
+                if cmd:
+                    tap(committed and sec(64) == zero, name + ': the image holds A', repr(sec(0)[:32]))
+                    tap(sec(100) == zero, name + ': B, written after the commit, is not in the image')
+                else:
+                    tap(all(sec(s) == zero for s in list(range(64)) + [100, 4096]),
+                        name + ': the image is untouched')
+                tap(ok and rc == 0, name + ': qemu-img check clean, exit 0', rc)
+                images[(label, fmt, cmd)] = [sec(s) for s in range(128)] + [sec(4096)]
+    if QEMU:
+        same = all(images[('strata-vm', f, c)] == images[('QEMU', f, c)]
+                   for f in ('qcow2', 'raw') for c in ('commit virtio0', 'commit all', None))
+        tap(same, 'images equal QEMU 7.2\'s after the same runs')
+    # errors
+    img = new_image('err.qcow2', 'qcow2')
+    proc, s, m = start(VM, img, 'qcow2', 'e')
+    s.until(b'A written\n')
+    got = hmp(m, 'commit nope') + hmp(m, 'commit')
+    m.s.sendall(b'quit\n')
+    finish(proc)
+    tap(got == "Device 'nope' not found\ncommit: block device name expected\n"
+        'Try "help commit" for more information\n', 'commit errors as QEMU\'s', got)
+    # Ctrl-A s on the mux
+    for label, binary in emus:
+        img = new_image('%s-ctrla.qcow2' % label, 'qcow2')
+        proc, s, _ = start(binary, img, 'qcow2', 'a', serial_mux=True)
+        s.until(b'A written\n')
+        s.s.sendall(b'\x01s')
+        time.sleep(0.5)
+        s.s.sendall(b'x')
+        out = s.until(b'B written, A ok\n').decode()
+        s.s.sendall(b'\x01x')
+        rc, _ = finish(proc)
+        sec = sectors(img, 'qcow2')
+        tap(sec(0) == pattern('A', 0) and sec(4096) == pattern('A', 4096) and sec(100) == bytes(512)
+            and qemu_img_check(img, 'qcow2') and rc == 0, '%s: Ctrl-A s commits, the guest runs on' % label, out)
+
+
+main()
+print('1..%d' % n)

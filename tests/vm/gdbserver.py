@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""The GDB stub of strata-vm on the host event loop, driven by a small RSP client and the HMP
+monitor (unix socket), and the same session on qemu-system-riscv64 7.2 with the transcripts
+compared (register and counter values masked). TAP on stdout.
+Usage: gdbserver.py STRATA_VM COUNTER_ELF TMPDIR"""
+import os, re, shutil, socket, subprocess, sys, time
+
+VM, ELF, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
+QEMU = shutil.which('qemu-system-riscv64')
+COUNTER = 0x80100000  # counter.S counts in this word
+n = 0
+
+
+def tap(ok, name, detail=None):
+    global n
+    n += 1
+    print(('ok' if ok else 'not ok') + ' %d - %s' % (n, name))
+    if not ok and detail:
+        for line in str(detail).splitlines()[:120]:
+            print('#   ' + line)
+    sys.stdout.flush()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def connect(addr, family=socket.AF_INET, tries=400):
+    for _ in range(tries):
+        s = socket.socket(family)
+        try:
+            s.connect(addr)
+            return s
+        except (FileNotFoundError, ConnectionRefusedError):
+            s.close()
+            time.sleep(0.025)
+    raise TimeoutError('cannot connect to %r' % (addr,))
+
+
+class Emu:
+    def __init__(self, binary, tag, extra=()):
+        self.mon = os.path.join(TMP, 'gdb-%s-%s.mon' % (os.path.basename(binary), tag))
+        if os.path.exists(self.mon):
+            os.unlink(self.mon)
+        self.out = open(os.path.join(TMP, 'gdb-serial-%s-%s' % (os.path.basename(binary), tag)), 'wb+')
+        self.proc = subprocess.Popen([binary, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-nographic',
+                                      '-monitor', 'unix:%s,server,nowait' % self.mon] + list(extra),
+                                     stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
+        self.sock = connect(self.mon, socket.AF_UNIX)
+        self.buf = b''
+        self.recv_until(lambda b: b.endswith(b'(qemu) '))
+        self.buf = b''
+
+    def recv_until(self, pred, timeout=15.0):
+        end = time.time() + timeout
+        while not pred(self.buf):
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError(repr(self.buf[-300:]))
+            self.sock.settimeout(left)
+            d = self.sock.recv(65536)
+            if not d:
+                raise EOFError(repr(self.buf[-300:]))
+            self.buf += d
+
+    def hmp(self, line):
+        self.sock.sendall(line.encode() + b'\n')
+        self.recv_until(lambda b: b.endswith(b'(qemu) '))
+        raw, self.buf = self.buf, b''
+        body = raw.split(b'\r\n', 1)[1] if b'\r\n' in raw else b''
+        return body[:-len(b'(qemu) ')].replace(b'\r\n', b'\n').decode('latin1')
+
+    def counter(self):
+        m = re.search(r': (0x[0-9a-f]+)', self.hmp('xp /1g 0x%x' % COUNTER))
+        return int(m.group(1), 16) if m else None
+
+    def close(self):
+        self.sock.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+class Rsp:
+    """A minimal GDB remote protocol client."""
+
+    def __init__(self, addr, family=socket.AF_INET):
+        self.s = connect(addr, family)
+        self.buf = b''
+
+    def read_packet(self, timeout=15.0):
+        end = time.time() + timeout
+        while True:
+            m = re.search(rb'\$([^#]*)#[0-9a-f]{2}', self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m.group(1).decode()
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError(repr(self.buf))
+            self.s.settimeout(left)
+            d = self.s.recv(4096)
+            if not d:
+                raise EOFError(repr(self.buf))
+            self.buf += d
+
+    def send(self, data):
+        self.s.sendall(('$%s#%02x' % (data, sum(data.encode()) & 0xff)).encode())
+
+    def cmd(self, data):
+        self.send(data)
+        return self.read_packet()
+
+    def eof(self, timeout=5.0):
+        """True when the stub closes the connection."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                d = self.s.recv(4096)
+                if not d:
+                    return True
+        except (socket.timeout, OSError):
+            return False
+
+
+def wait_for(pred, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def session(binary):
+    """Runs the scenario; returns (transcript lines, facts) where facts are booleans about
+    behaviour that must hold on both emulators."""
+    t, facts = [], {}
+    port = free_port()
+    e = Emu(binary, 'run')
+    try:
+        t.append(e.hmp('gdbserver tcp::%d' % port))
+        t.append(e.hmp('info status'))
+        c1 = e.counter()
+        facts['guest runs without a debugger'] = wait_for(lambda: e.counter() != c1)
+        t.append(e.hmp('gdbserver tcp::%d' % port))  # a second stub: QEMU's error
+        g = Rsp(('127.0.0.1', port))
+        t.append('connect: ' + g.read_packet())  # the VM stopped: T02
+        t.append(e.hmp('info status'))
+        c1 = e.counter()
+        time.sleep(0.3)
+        facts['a debugger stops the guest'] = e.counter() == c1
+        t.append('? ' + g.cmd('?'))
+        regs = g.cmd('g')
+        facts['g gives x0..x31 and pc'] = len(regs) == 33 * 16
+        pc = int.from_bytes(bytes.fromhex(regs[32 * 16:]), 'little')
+        a0 = int.from_bytes(bytes.fromhex(regs[10 * 16:11 * 16]), 'little')
+        facts['a0 holds 0x1234'] = a0 == 0x1234
+        mem = g.cmd('m%x,8' % COUNTER)
+        facts['m reads the counter'] = int.from_bytes(bytes.fromhex(mem), 'little') == c1
+        # QEMU answers p/P only after gdb has read its target description: strata-vm alone
+        if binary == VM:
+            facts['P then p of a3'] = (g.cmd('Pd=%s' % (0x5566).to_bytes(8, 'little').hex()) == 'OK' and
+                                       g.cmd('pd') == (0x5566).to_bytes(8, 'little').hex())
+        t.append('s ' + g.cmd('s'))
+        t.append(e.hmp('info status'))
+        regs2 = g.cmd('g')
+        pc2 = int.from_bytes(bytes.fromhex(regs2[32 * 16:]), 'little')
+        facts['a step moves pc by one instruction'] = pc2 in (pc + 2, pc + 4) or pc2 < pc
+        # a breakpoint on the instruction we are at: continue runs the loop round to it
+        t.append('Z0 ' + g.cmd('Z0,%x,4' % pc2))
+        t.append('c ' + g.cmd('c'))
+        regs3 = g.cmd('g')
+        facts['continue stops at the breakpoint'] = int.from_bytes(bytes.fromhex(regs3[32 * 16:]), 'little') == pc2
+        t.append(e.hmp('info status'))
+        t.append('z0 ' + g.cmd('z0,%x,4' % pc2))
+        g.send('c')
+        time.sleep(0.2)
+        t.append(e.hmp('info status'))
+        c1 = e.counter()
+        facts['continue runs the guest'] = wait_for(lambda: e.counter() != c1)
+        g.s.sendall(b'\x03')
+        t.append('ctrl-c: ' + g.read_packet())
+        t.append(e.hmp('info status'))
+        g.send('c')
+        time.sleep(0.2)
+        t.append(e.hmp('stop'))
+        t.append('monitor stop: ' + g.read_packet())
+        t.append(e.hmp('info status'))
+        t.append('D ' + g.cmd('D'))
+        t.append(e.hmp('info status'))
+        t.append(e.hmp('gdbserver none'))
+        facts['gdbserver none closes the connection'] = g.eof()
+        t.append(e.hmp('gdbserver foo:bar'))
+        path = os.path.join(TMP, 'gdb-%s.sock' % os.path.basename(binary))
+        if os.path.exists(path):
+            os.unlink(path)
+        t.append(e.hmp('gdbserver unix:%s,server,nowait' % path).replace(path, 'PATH'))
+        u = Rsp(path, socket.AF_UNIX)
+        t.append('unix connect: ' + u.read_packet())
+        t.append(e.hmp('info status'))
+        t.append('unix ? ' + u.cmd('?'))
+        u.send('c')
+        c1 = e.counter()
+        facts['continue over unix runs the guest'] = wait_for(lambda: e.counter() != c1)
+        t.append(e.hmp('gdbserver none'))
+        t.append(e.hmp('info status'))
+        t.append(e.hmp('gdbserver none'))
+    finally:
+        e.close()
+    # -S with -gdb: prelaunch until the debugger continues; no stop reply at connect
+    port = free_port()
+    e = Emu(binary, 'S', ['-S', '-gdb', 'tcp::%d' % port])
+    try:
+        t.append(e.hmp('info status'))
+        g = Rsp(('127.0.0.1', port))
+        t.append('-S ? ' + g.cmd('?'))
+        t.append(e.hmp('info status'))
+        g.send('c')
+        time.sleep(0.2)
+        t.append(e.hmp('info status'))
+        c1 = e.counter()
+        facts['-S: continue starts the guest'] = wait_for(lambda: e.counter() != c1)
+        g.send('k')  # a byte while the VM runs only stops it (QEMU), then k kills
+        t.append('byte while running: ' + g.read_packet())
+        g.send('k')
+        facts['k ends the emulator'] = e.proc.wait(timeout=10) == 0
+    finally:
+        e.close()
+    return t, facts
+
+
+def clean(lines):
+    return '\n'.join(lines)
+
+
+def main():
+    t, facts = session(VM)
+    for name, ok in facts.items():
+        tap(ok, 'strata-vm: ' + name)
+    expect = ["Waiting for gdb connection on device 'tcp::PORT'", 'VM status: running',
+              'duplicate yank instance', "Could not open gdbserver on device 'tcp::PORT'",
+              'connect: T02thread:01;', 'VM status: paused', '? T05thread:01;']
+    text = re.sub(r'tcp::\d+', 'tcp::PORT', clean(t))
+    tap(all(x in text for x in expect) and 'VM status: paused (debug)' in text,
+        'strata-vm: HMP texts and stop replies', text)
+    # -gdb errors at start-up as QEMU's
+    r = subprocess.run([VM, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-nographic', '-gdb', 'foo:bar'],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    err = r.stderr.decode().replace(os.path.basename(VM) + ':', 'PROG:')
+    tap(r.returncode == 1 and err == "PROG: -gdb foo:bar: 'foo:bar' is not a valid char driver\n",
+        '-gdb foo:bar: error and exit 1', err)
+    if not QEMU:
+        tap(True, 'the same session on QEMU # SKIP qemu-system-riscv64 not installed')
+        return
+    qt, qfacts = session(QEMU)
+    for name, ok in qfacts.items():
+        tap(ok, 'QEMU: ' + name)
+    qtext = re.sub(r'tcp::\d+', 'tcp::PORT', clean(qt))
+    tap(text == qtext, 'transcript equals QEMU 7.2\'s', '--- strata-vm\n%s\n--- QEMU\n%s' % (text, qtext))
+    r = subprocess.run([QEMU, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-nographic', '-gdb', 'foo:bar'],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    qerr = r.stderr.decode().replace('qemu-system-riscv64:', 'PROG:')
+    tap(qerr == err, '-gdb error line equals QEMU\'s', qerr)
+
+
+main()
+print('1..%d' % n)
