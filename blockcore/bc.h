@@ -58,6 +58,8 @@ void bc_opts_free(struct bc_opts *o);
 int bc_opts_parse(struct bc_opts *o, const char *text, struct bc_err *err);
 int bc_opts_set(struct bc_opts *o, const char *key, const char *value);
 const char *bc_opts_get(const struct bc_opts *o, const char *key);
+/* The idx-th pair in insertion order (idx from 0); false past the end. */
+bool bc_opts_entry(const struct bc_opts *o, int idx, const char **key, const char **value);
 bool bc_opts_help_requested(const struct bc_opts *o);
 /* Typed getters; each returns 0, -ENOENT when unset (dflt stored), or -EINVAL with err set. */
 int bc_opts_get_bool(const struct bc_opts *o, const char *key, bool dflt, bool *out, struct bc_err *err);
@@ -102,6 +104,7 @@ enum {
 	BC_OPEN_SHARE      = 1u << 4,  /* -U: no image locking */
 	BC_OPEN_NO_REPAIR  = 1u << 5,  /* do not replay a dirty image's refcounts on open (check) */
 	BC_OPEN_BACKING_RDWR = 1u << 6, /* open the backing chain writable too (commit) */
+	BC_OPEN_IMAGE_OPTS = 1u << 7,  /* the filename is qemu's --image-opts option string */
 };
 
 /* A secret (encryption passphrase) handed to the engine by the front end. */
@@ -118,12 +121,21 @@ struct bc_open_opts {
 	const char *snapshot;        /* open read-only as of this internal snapshot (id or name) */
 	const struct bc_secret *secrets;
 	int nsecrets;
-	struct bc_opts *driver_opts; /* runtime options for the top layer's driver, may be NULL */
+	struct bc_opts *driver_opts; /* runtime options for the top layer's driver, may be NULL;
+				      * json:/--image-opts add theirs (encrypt.*, key-secret,
+				      * file.locking, ...) to a copy of it */
 	const struct bc_format *driver; /* this driver for the top layer, not found by name (tests) */
 };
 
+/* filename is a host file name, a "json:{...}" pseudo-name (also as a stored backing name), or
+ * with BC_OPEN_IMAGE_OPTS qemu's "driver=qcow2,file.filename=x,encrypt.key-secret=s" (nested
+ * keys as in qemu: file.*, backing.*, cache.*, data-file.*, encrypt.*). Errors use qemu's
+ * words; the front end prefixes "Could not open '<filename>': ". */
 int bc_open(struct bc_image **out, const char *filename, const struct bc_open_opts *opts,
 	    struct bc_err *err);
+/* Flattens the JSON object text (after "json:") into dotted keys, as qemu flattens options:
+ * {"file": {"filename": "x"}} -> file.filename=x; true/false -> on/off; null -> "". */
+int bc_json_flatten(const char *text, struct bc_opts *out, struct bc_err *err);
 /* Flushes (when writable) and frees the image and its backing chain. Returns the flush result. */
 int bc_close(struct bc_image *img);
 

@@ -24,7 +24,8 @@ struct bc_image {
 	const struct bc_format *fmt;
 	void *priv;                    /* driver state */
 	struct bc_file *file;          /* the host file holding the image */
-	char *filename;                /* as given by the user */
+	char *filename;                /* as given by the user (the host file of a json: name) */
+	char *display_name;            /* qemu's json: name when strong options were given */
 	unsigned flags;                /* BC_OPEN_* */
 	uint64_t size;                 /* virtual size */
 	uint32_t align;                /* request alignment the driver needs */

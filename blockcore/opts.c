@@ -77,6 +77,19 @@ const char *bc_opts_get(const struct bc_opts *o, const char *key)
 	return p ? p->value : NULL;
 }
 
+bool bc_opts_entry(const struct bc_opts *o, int idx, const char **key, const char **value)
+{
+	struct bc_opt *p = o ? o->head : NULL;
+
+	while (p && idx-- > 0)
+		p = p->next;
+	if (!p)
+		return false;
+	*key = p->key;
+	*value = p->value;
+	return true;
+}
+
 bool bc_opts_help_requested(const struct bc_opts *o)
 {
 	return o && o->help;

@@ -224,10 +224,26 @@ struct conv_args {
 	const char *cache;      /* -t: the target's cache mode; qemu-img's default is unsafe */
 	char *optstr;
 	uint64_t sparse;
-	bool no_create, target_is_zero, compress, quiet, share;
+	bool no_create, target_is_zero, compress, quiet, share, image_opts, target_image_opts;
+	int coroutines;         /* -m: codec workers; 0: one per core */
 	char **srcs;
 	int nsrc;
 };
+
+/* -m: qemu's number of parallel coroutines, 1..16; here the number of codec workers. */
+static int conv_parse_coroutines(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > 16) {
+		tool_error("Invalid number of coroutines. Allowed number of coroutines is between "
+			   "1 and 16");
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
 
 static int conv_parse(int argc, char **argv, struct conv_args *a)
 {
@@ -239,7 +255,7 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		{ "salvage", no_argument, NULL, 'V' },
 		{ "bitmaps", no_argument, NULL, 'M' },
 		{ "image-opts", no_argument, NULL, 'I' },
-		{ "target-image-opts", no_argument, NULL, 'I' },
+		{ "target-image-opts", no_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -270,9 +286,14 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		case 'n': a->no_create = true; break;
 		case 'U': a->share = true; break;
 		case 'Z': a->target_is_zero = true; break;
-		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'I': a->image_opts = true; break;
+		case 'G': a->target_image_opts = true; break;
+		case 'm':
+			if (conv_parse_coroutines(optarg, &a->coroutines) < 0)
+				return 1;
+			break;
 		case 't': a->cache = optarg; break;
-		case 'p': case 'T': case 'm': case 'W': case 'C': case 'r': case 'J':
+		case 'p': case 'T': case 'W': case 'C': case 'r': case 'J':
 		case 'V': case 'M':
 			break;   /* progress, cache modes, parallelism: accepted, no effect on the result */
 		case 'h':
@@ -286,6 +307,10 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 	}
 	if (argc - optind < 2) {
 		tool_error("Must specify image file name");
+		return 1;
+	}
+	if (a->target_image_opts && !a->no_create) {
+		tool_error("--target-image-opts requires use of -n flag");
 		return 1;
 	}
 	if (a->target_is_zero && !a->no_create) {
@@ -323,6 +348,8 @@ static int conv_open_sources(struct conv *c, const struct conv_args *a, uint64_t
 		struct bc_open_opts o = { .format = a->fmt, .snapshot = a->snapshot,
 					  .flags = a->share ? BC_OPEN_SHARE : 0 };
 		struct bc_err err = { 0 };
+		if (img_image_opts_flags(a->image_opts, a->fmt, &o.flags))
+			return -1;
 		if (bc_open(&c->src[i], a->srcs[i], &o, &err) < 0) {
 			tool_error("Could not open '%s': %s", a->srcs[i], err.msg);
 			return -1;
@@ -398,6 +425,8 @@ int img_convert(int argc, char **argv)
 	if (conv_cache_flags(a.cache ? a.cache : "unsafe", &o.flags) < 0)
 		goto out;
 	struct bc_err err = { 0 };
+	if (img_image_opts_flags(a.target_image_opts, a.out_fmt, &o.flags))
+		goto out;
 	if (bc_open(&c.dst, a.out, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.out, err.msg);
 		goto out;
