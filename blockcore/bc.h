@@ -125,6 +125,8 @@ struct bc_open_opts {
 				      * json:/--image-opts add theirs (encrypt.*, key-secret,
 				      * file.locking, ...) to a copy of it */
 	const struct bc_format *driver; /* this driver for the top layer, not found by name (tests) */
+	int workers;                 /* codec worker threads (compression, encryption) for the top
+				      * layer; 0: one per online core (convert -m) */
 };
 
 /* filename is a host file name, a "json:{...}" pseudo-name (also as a stored backing name), or

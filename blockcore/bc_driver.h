@@ -35,6 +35,9 @@ struct bc_image {
 	struct bc_image *backing;      /* opened by the engine */
 	const struct bc_open_opts *open_opts; /* valid during open only */
 	bool probed_raw;
+	int nworkers;                  /* codec worker threads to start (0: one per core) */
+	struct bc_workers *workers;    /* workers.h: started on first use, NULL until then */
+	bool workers_failed;
 	struct bc_aio *aio_done;       /* engine: synchronously completed requests */
 	bool aio_pending_file;         /* engine: requests queued on img->file */
 	bool discard_request;          /* engine: set during bc_discard (a guest's discard, which

@@ -1,6 +1,7 @@
 /* Opening images: probing the format, running the driver's open, resolving the backing chain. */
 #include "bc_driver.h"
 #include "open-dict.h"
+#include "workers.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -85,6 +86,7 @@ static void image_free(struct bc_image *img)
 		return;
 	if (img->priv && img->fmt->close)
 		img->fmt->close(img);
+	bc_workers_free(img->workers);
 	bc_file_close(img->file);
 	free(img->filename);
 	free(img->display_name);
@@ -189,6 +191,7 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 	}
 	img->flags = flags;
 	img->align = 1;
+	img->nworkers = o->workers;
 	img->open_opts = o;
 	if (flags & BC_OPEN_RDWR)
 		fflags |= BC_FILE_RDWR;

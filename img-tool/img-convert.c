@@ -39,21 +39,28 @@ static size_t sparse_block(const struct conv *c, uint64_t off, size_t len)
 }
 
 /* -c: buf is whole target clusters (the image's last may be partial); each one is written
- * compressed unless it is all zeros and zeros may be skipped (not -S 0), as qemu-img does. */
+ * compressed unless it is all zeros and zeros may be skipped (not -S 0), as qemu-img does.
+ * Runs of data clusters go down in one call, so the codec workers compress them together. */
 static int conv_write_compressed(struct conv *c, uint64_t off, const uint8_t *buf, size_t len)
 {
+	size_t run = 0;   /* data clusters gathered before pos, not written yet */
+
 	for (size_t pos = 0, n; pos < len; pos += n) {
-		int ret;
+		int ret = 0;
 		n = len - pos < c->whole ? len - pos : (size_t)c->whole;
-		if (c->sparse && is_zero(buf + pos, n))
-			ret = c->target_zero ? 0
-					     : bc_write_zeroes(c->dst, off + pos, n, BC_ZERO_MAY_UNMAP);
-		else
-			ret = bc_write_compressed(c->dst, off + pos, buf + pos, n);
+		if (!(c->sparse && is_zero(buf + pos, n))) {
+			run += n;
+			continue;
+		}
+		if (run)
+			ret = bc_write_compressed(c->dst, off + pos - run, buf + pos - run, run);
+		run = 0;
+		if (ret == 0 && !c->target_zero)
+			ret = bc_write_zeroes(c->dst, off + pos, n, BC_ZERO_MAY_UNMAP);
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	return run ? bc_write_compressed(c->dst, off + len - run, buf + len - run, run) : 0;
 }
 
 /* Writes buf as runs of data and runs of zero blocks; zero runs are left out when the target
@@ -421,7 +428,8 @@ int img_convert(int argc, char **argv)
 	}
 	if (!a.no_create && conv_create_target(&a, out_fmt, total) < 0)
 		goto out;
-	struct bc_open_opts o = { .format = a.no_create ? a.out_fmt : out_fmt, .flags = BC_OPEN_RDWR };
+	struct bc_open_opts o = { .format = a.no_create ? a.out_fmt : out_fmt, .flags = BC_OPEN_RDWR,
+				  .workers = a.coroutines };
 	if (conv_cache_flags(a.cache ? a.cache : "unsafe", &o.flags) < 0)
 		goto out;
 	struct bc_err err = { 0 };
