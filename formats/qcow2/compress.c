@@ -273,18 +273,18 @@ static void slot_run(struct bc_job *job)
 	sl->clen = compress_cluster(&sl->codec, sl->type, sl->in, sl->n, sl->cs);
 }
 
-/* Four clusters in flight per worker keep every worker busy while this thread writes. */
+/* Four clusters in flight per worker keep every worker busy while this thread writes. The
+ * slots are allocated once: a z_stream must not move once initialised (zlib keeps a pointer
+ * back to it). */
 static int slots_get(struct qcow2 *s, struct qcow2_compressor *c, int want)
 {
-	if (c->nslots < want) {
-		struct comp_slot *n = realloc(c->slots, (size_t)want * sizeof(*n));
-		if (!n)
+	if (!c->slots) {
+		c->slots = calloc((size_t)want, sizeof(*c->slots));
+		if (!c->slots)
 			return -ENOMEM;
-		memset(n + c->nslots, 0, (size_t)(want - c->nslots) * sizeof(*n));
-		c->slots = n;
 		c->nslots = want;
 	}
-	for (int i = 0; i < want; i++) {
+	for (int i = 0; i < c->nslots; i++) {
 		int ret = codec_init(&c->slots[i].codec, s->h.compression_type, s->cluster_size);
 		if (ret < 0)
 			return ret;
@@ -302,14 +302,13 @@ static int write_parallel(struct qcow2 *s, struct bc_workers *w, uint64_t off, c
 {
 	uint64_t cs = s->cluster_size, n_cl = (len + cs - 1) / cs;
 	struct qcow2_compressor *c;
-	int nslots = 4 * bc_workers_count(w), ret = compressor_get(s, &c);
+	int nslots, ret = compressor_get(s, &c);
 
-	if ((uint64_t)nslots > n_cl)
-		nslots = (int)n_cl;
 	if (ret == 0)
-		ret = slots_get(s, c, nslots);
+		ret = slots_get(s, c, 4 * bc_workers_count(w));
 	if (ret < 0)
 		return ret;
+	nslots = (uint64_t)c->nslots > n_cl ? (int)n_cl : c->nslots;
 	uint64_t next = 0;   /* next cluster to submit */
 	for (; next < (uint64_t)nslots; next++) {
 		struct comp_slot *sl = &c->slots[next];

@@ -136,4 +136,33 @@ compare_io "qemu-io open -o driver= with a file" -c 'open -o driver=qcow2 top.qc
 	-c 'read -P 9 64k 64k'
 compare_io "qemu-io open -o, unknown option" -c 'open -o foo=bar top.qcow2'
 compare_io "qemu-io open json:" -c "open $J_T" -c 'read -P 7 0 64k'
+
+# --- strata-vm -drive takes the same nested keys (errors side by side; no guest is started) ----
+VM=${STRATA_VM:-$SRC_DIR/build/rel/strata-vm}
+compare_vm() {
+	name=$1
+	shift
+	timeout 60 "$VM" -M virt -nographic "$@" >o.out 2>&1; echo "rc=$?" >>o.out
+	timeout 60 qemu-system-riscv64 -M virt -nographic "$@" >r.out 2>&1; echo "rc=$?" >>r.out
+	sed -i -e 's/^qemu-system-riscv64:/strata-vm:/' r.out
+	if cmp -s o.out r.out; then
+		tap_result 0 "$name"
+	else
+		tap_result 1 "$name"
+		diff o.out r.out | head -n 10 | sed 's/^/# /'
+	fi
+}
+if [ -x "$VM" ] && command -v qemu-system-riscv64 >/dev/null 2>&1; then
+	compare_vm "-drive file.filename of a missing file" \
+		-drive driver=qcow2,file.filename=nofile.qcow2,if=virtio
+	compare_vm "-drive with an unknown nested option" \
+		-drive driver=qcow2,file.filename=top.qcow2,if=virtio,foo.bar=1
+	compare_vm "-drive with a bad file option" \
+		-drive driver=qcow2,file.filename=top.qcow2,file.bogus=1,if=virtio
+	compare_vm "-drive json: file name of a missing file" \
+		-drive 'file=json:{"driver":"qcow2",,"file":{"filename":"nofile.qcow2"}},if=virtio'
+else
+	echo "ok $((tap_n + 1)) - strata-vm -drive # SKIP strata-vm or qemu-system-riscv64 missing"
+	tap_n=$((tap_n + 1))
+fi
 tap_end
