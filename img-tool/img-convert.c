@@ -9,6 +9,8 @@
 #include <string.h>
 
 #define CONV_CHUNK (2u << 20)
+/* -c: bigger pieces, so the codec workers rarely drain at the end of a call */
+#define CONV_CHUNK_COMPRESS (16u << 20)
 
 struct conv {
 	struct bc_image **src;
@@ -22,6 +24,7 @@ struct conv {
 	bool target_backing;    /* -B: the target's backing file provides the sources' backing */
 	uint64_t backing_end;   /* -B: size of the target's backing file; UINT64_MAX unknown */
 	uint8_t *buf;
+	uint64_t chunk;         /* bytes read and written per step */
 };
 
 enum conv_kind { CONV_DATA, CONV_ZERO, CONV_BACKING };
@@ -193,7 +196,7 @@ static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
 	for (uint64_t off = 0; off < size;) {
 		struct bc_extent e;
 		enum conv_kind kind;
-		uint64_t want = size - off < CONV_CHUNK ? size - off : CONV_CHUNK;
+		uint64_t want = size - off < c->chunk ? size - off : c->chunk;
 		int ret = conv_status(c, src, base, off, want, &e, &kind);
 		if (ret < 0) {
 			tool_error("error while reading block status at offset %" PRIu64 ": %s", off,
@@ -454,7 +457,8 @@ int img_convert(int argc, char **argv)
 		}
 		bc_info_free(&info);
 	}
-	c.buf = bc_alloc_aligned(CONV_CHUNK + 2 * (size_t)c.whole);
+	c.chunk = c.compress ? CONV_CHUNK_COMPRESS : CONV_CHUNK;
+	c.buf = bc_alloc_aligned((size_t)c.chunk + 2 * (size_t)c.whole);
 	if (!c.buf)
 		goto out;
 	uint64_t base = 0;

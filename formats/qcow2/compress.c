@@ -273,7 +273,8 @@ static void slot_run(struct bc_job *job)
 	sl->clen = compress_cluster(&sl->codec, sl->type, sl->in, sl->n, sl->cs);
 }
 
-/* Four clusters in flight per worker keep every worker busy while this thread writes. The
+/* Eight clusters in flight per worker keep every worker busy while this thread writes (and
+ * waits for the CPU on a loaded host). The
  * slots are allocated once: a z_stream must not move once initialised (zlib keeps a pointer
  * back to it). */
 static int slots_get(struct qcow2 *s, struct qcow2_compressor *c, int want)
@@ -305,7 +306,7 @@ static int write_parallel(struct qcow2 *s, struct bc_workers *w, uint64_t off, c
 	int nslots, ret = compressor_get(s, &c);
 
 	if (ret == 0)
-		ret = slots_get(s, c, 4 * bc_workers_count(w));
+		ret = slots_get(s, c, 8 * bc_workers_count(w));
 	if (ret < 0)
 		return ret;
 	nslots = (uint64_t)c->nslots > n_cl ? (int)n_cl : c->nslots;
