@@ -104,6 +104,10 @@ twin; run_twin "convert json: sources" convert -O qcow2 "$J_T" 'json:{"driver":"
 twin; run_twin "dd --image-opts" dd --image-opts -O raw bs=64k count=2 "if=$IO_T" of=flat.raw
 
 # --- json: backing names stored in images -------------------------------------------------------
+twin; run_twin "create -b json: -F" create -f qcow2 -F qcow2 \
+	-b 'json:{"driver":"qcow2","file":{"driver":"file","filename":"base.qcow2"}}' out.qcow2
+twin; run_twin "create -b json: without -F" create -f qcow2 \
+	-b 'json:{"driver":"qcow2","file":{"driver":"file","filename":"base.qcow2"}}' out.qcow2
 qemu-img create -q -f qcow2 -F qcow2 \
 	-b 'json:{"driver":"qcow2","file":{"driver":"file","filename":"base.qcow2"}}' jtop.qcow2
 qemu-io -f qcow2 -c 'write -P 5 128k 4k' jtop.qcow2 >/dev/null
