@@ -189,7 +189,7 @@ static int open_overlay(struct vm_drive *d, struct bc_image *base, char *err, si
 	close(fd);
 	if (!realpath(bc_filename(base), abs)) {
 		unlink(path);
-		snprintf(err, errlen, "Could not open '%s': %s", d->file, strerror(errno));
+		snprintf(err, errlen, "Could not open '%s': %s", bc_filename(base), strerror(errno));
 		return -errno;
 	}
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)bc_length(base));
