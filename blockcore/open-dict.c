@@ -239,6 +239,9 @@ static int sort_key(const char *key, const char *val, const char *fmt, bool prot
 	/* the format's own keys: checked once the format is known (it may be probed) */
 	if (bc_opts_set(req->driver_opts, key, val) < 0 || bc_opts_set(req->fmt_keys, key, val) < 0)
 		return bc_err_set(err, -ENOMEM, "Out of memory");
+	/* the qcow2 driver takes an external data file's name as "data-file" */
+	if (!strcmp(key, "data-file.filename") && bc_opts_set(req->driver_opts, "data-file", val) < 0)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
 	return 0;
 }
 

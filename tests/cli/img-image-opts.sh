@@ -140,6 +140,14 @@ compare_io "qemu-io open -o driver= with a file" -c 'open -o driver=qcow2 top.qc
 	-c 'read -P 9 64k 64k'
 compare_io "qemu-io open -o, unknown option" -c 'open -o foo=bar top.qcow2'
 compare_io "qemu-io open json:" -c "open $J_T" -c 'read -P 7 0 64k'
+qemu-img create -q -f qcow2 -o data_file=d.raw d.qcow2 1M
+qemu-io -f qcow2 -c 'write -P 3 0 64k' d.qcow2 >/dev/null
+cp d.raw d2.raw
+qemu-io -f raw -c 'write -P 4 0 64k' d2.raw >/dev/null
+compare_io "data-file.filename names another data file" --image-opts -c 'read -P 4 0 64k' \
+	driver=qcow2,file.filename=d.qcow2,data-file.filename=d2.raw
+compare_io "without it the stored data file" --image-opts -c 'read -P 3 0 64k' \
+	driver=qcow2,file.filename=d.qcow2
 
 # --- strata-vm -drive takes the same nested keys (errors side by side; no guest is started) ----
 VM=${STRATA_VM:-$SRC_DIR/build/rel/strata-vm}
