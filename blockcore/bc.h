@@ -58,6 +58,8 @@ void bc_opts_free(struct bc_opts *o);
 int bc_opts_parse(struct bc_opts *o, const char *text, struct bc_err *err);
 int bc_opts_set(struct bc_opts *o, const char *key, const char *value);
 const char *bc_opts_get(const struct bc_opts *o, const char *key);
+/* The idx-th pair in insertion order (idx from 0); false past the end. */
+bool bc_opts_entry(const struct bc_opts *o, int idx, const char **key, const char **value);
 bool bc_opts_help_requested(const struct bc_opts *o);
 /* Typed getters; each returns 0, -ENOENT when unset (dflt stored), or -EINVAL with err set. */
 int bc_opts_get_bool(const struct bc_opts *o, const char *key, bool dflt, bool *out, struct bc_err *err);
@@ -104,6 +106,7 @@ enum {
 	BC_OPEN_BACKING_RDWR = 1u << 6, /* open the backing chain writable too (commit) */
 	BC_OPEN_NO_SHARE_WRITE = 1u << 7, /* lock others out of writing even a raw image */
 	BC_OPEN_WRITETHROUGH = 1u << 8, /* every completed write is flushed (cache=writethrough) */
+	BC_OPEN_IMAGE_OPTS = 1u << 9,  /* the filename is qemu's --image-opts option string */
 };
 
 #define BC_OPEN_CACHE_MASK (BC_OPEN_DIRECT | BC_OPEN_UNSAFE | BC_OPEN_WRITETHROUGH)
@@ -128,12 +131,23 @@ struct bc_open_opts {
 	const struct bc_secret *secrets;
 	int nsecrets;
 	struct bc_opts *driver_opts; /* runtime options for the top layer's driver, may be NULL;
-				      * "file.locking" (on, off, auto) is the engine's own */
+				      * "file.locking" (on, off, auto) is the engine's own;
+				      * json:/--image-opts add theirs (encrypt.*, key-secret,
+				      * file.locking, ...) to a copy of it */
 	const struct bc_format *driver; /* this driver for the top layer, not found by name (tests) */
+	int workers;                 /* codec worker threads (compression, encryption) for the top
+				      * layer; 0: one per online core (convert -m) */
 };
 
+/* filename is a host file name, a "json:{...}" pseudo-name (also as a stored backing name), or
+ * with BC_OPEN_IMAGE_OPTS qemu's "driver=qcow2,file.filename=x,encrypt.key-secret=s" (nested
+ * keys as in qemu: file.*, backing.*, cache.*, data-file.*, encrypt.*). Errors use qemu's
+ * words; the front end prefixes "Could not open '<filename>': ". */
 int bc_open(struct bc_image **out, const char *filename, const struct bc_open_opts *opts,
 	    struct bc_err *err);
+/* Flattens the JSON object text (after "json:") into dotted keys, as qemu flattens options:
+ * {"file": {"filename": "x"}} -> file.filename=x; true/false -> on/off; null -> "". */
+int bc_json_flatten(const char *text, struct bc_opts *out, struct bc_err *err);
 /* Flushes (when writable) and frees the image and its backing chain. Returns the flush result. */
 int bc_close(struct bc_image *img);
 

@@ -24,7 +24,8 @@ struct bc_image {
 	const struct bc_format *fmt;
 	void *priv;                    /* driver state */
 	struct bc_file *file;          /* the host file holding the image */
-	char *filename;                /* as given by the user */
+	char *filename;                /* as given by the user (the host file of a json: name) */
+	char *display_name;            /* qemu's json: name when strong options were given */
 	unsigned flags;                /* BC_OPEN_* */
 	uint64_t size;                 /* virtual size */
 	uint32_t align;                /* request alignment the driver needs */
@@ -34,6 +35,9 @@ struct bc_image {
 	struct bc_image *backing;      /* opened by the engine */
 	const struct bc_open_opts *open_opts; /* valid during open only */
 	bool probed_raw;
+	int nworkers;                  /* codec worker threads to start (0: one per core) */
+	struct bc_workers *workers;    /* workers.h: started on first use, NULL until then */
+	bool workers_failed;
 	struct bc_aio *aio_done;       /* engine: synchronously completed requests */
 	bool aio_pending_file;         /* engine: requests queued on img->file */
 	bool discard_request;          /* engine: set during bc_discard (a guest's discard, which

@@ -1,6 +1,8 @@
 /* Opening images: probing the format, running the driver's open, resolving the backing chain. */
 #include "bc_driver.h"
 #include "lock.h"
+#include "open-dict.h"
+#include "workers.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -85,8 +87,10 @@ static void image_free(struct bc_image *img)
 		return;
 	if (img->priv && img->fmt->close)
 		img->fmt->close(img);
+	bc_workers_free(img->workers);
 	bc_file_close(img->file);
 	free(img->filename);
+	free(img->display_name);
 	free(img->backing_name);
 	free(img->backing_fmt);
 	free(img->backing_path);
@@ -100,17 +104,57 @@ struct chain_seen {
 };
 
 static int open_layer(struct bc_image **out, const char *filename, struct bc_file *file,
-		      const struct bc_open_opts *o, unsigned flags, struct chain_seen *seen,
-		      struct bc_err *err);
+		      const struct bc_open_opts *o, unsigned flags, struct bc_layer_req *req,
+		      struct chain_seen *seen, struct bc_err *err);
 
-static int open_backing(struct bc_image *img, const struct bc_open_opts *o, struct chain_seen *seen,
-			struct bc_err *err)
+/* A layer named by qemu's block options: a json: name, --image-opts, or backing.* keys. */
+static int open_dict_layer(struct bc_image **out, const struct bc_opts *dict,
+			   const struct bc_open_opts *o, unsigned flags, const char *dflt_path,
+			   const char *dflt_fmt, struct chain_seen *seen, struct bc_err *err)
+{
+	struct bc_open_opts base = *o;
+	struct bc_layer_req req;
+	int ret;
+
+	base.flags = flags;
+	ret = bc_dict_to_request(dict, &base, dflt_path, dflt_fmt, &req, err);
+	if (ret < 0)
+		return ret;
+	ret = open_layer(out, req.path, NULL, &req.o, req.o.flags, &req, seen, err);
+	bc_layer_req_free(&req);
+	return ret;
+}
+
+/* Any name: a host file, a json: pseudo-name, or (BC_OPEN_IMAGE_OPTS) an option string. */
+static int open_named(struct bc_image **out, const char *name, const struct bc_open_opts *o,
+		      unsigned flags, struct chain_seen *seen, struct bc_err *err)
+{
+	struct bc_opts *dict;
+	int ret;
+
+	if (!(flags & BC_OPEN_IMAGE_OPTS) && strncmp(name, "json:", 5))
+		return open_layer(out, name, NULL, o, flags, NULL, seen, err);
+	dict = bc_opts_new();
+	if (!dict)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	ret = bc_dict_parse(name, flags & BC_OPEN_IMAGE_OPTS, dict, err);
+	if (ret == 0)
+		ret = open_dict_layer(out, dict, o, flags & ~BC_OPEN_IMAGE_OPTS, NULL, NULL, seen,
+				      err);
+	bc_opts_free(dict);
+	return ret;
+}
+
+static int open_backing(struct bc_image *img, const struct bc_open_opts *o,
+			const struct bc_opts *bdict, struct chain_seen *seen, struct bc_err *err)
 {
 	struct bc_open_opts bo = *o;
 	int ret;
 
-	img->backing_path = bc_resolve_relative(img->filename, img->backing_name);
-	if (!img->backing_path)
+	bool named = img->backing_name && img->backing_name[0];
+
+	img->backing_path = named ? bc_resolve_relative(img->filename, img->backing_name) : NULL;
+	if (named && !img->backing_path)
 		return bc_err_set(err, -ENOMEM, "Out of memory");
 	if (seen->n >= BC_MAX_CHAIN)
 		return bc_err_set(err, -ELOOP, "Backing chain of '%s' is deeper than %d images",
@@ -122,7 +166,11 @@ static int open_backing(struct bc_image *img, const struct bc_open_opts *o, stru
 	unsigned bflags = o->flags & ~BC_OPEN_RDWR;
 	if (o->flags & BC_OPEN_BACKING_RDWR)
 		bflags |= BC_OPEN_RDWR;
-	ret = open_layer(&img->backing, img->backing_path, NULL, &bo, bflags, seen, err);
+	if (bdict)
+		ret = open_dict_layer(&img->backing, bdict, &bo, bflags, img->backing_path,
+				      img->backing_fmt, seen, err);
+	else
+		ret = open_named(&img->backing, img->backing_path, &bo, bflags, seen, err);
 	if (ret < 0 && ret != -ELOOP)
 		bc_err_prefix(err, "Could not open backing file");
 	return ret;
@@ -153,8 +201,8 @@ static int lock_layer(struct bc_image *img, const struct bc_open_opts *o, unsign
 }
 
 static int open_layer(struct bc_image **out, const char *filename, struct bc_file *file,
-		      const struct bc_open_opts *o, unsigned flags, struct chain_seen *seen,
-		      struct bc_err *err)
+		      const struct bc_open_opts *o, unsigned flags, struct bc_layer_req *req,
+		      struct chain_seen *seen, struct bc_err *err)
 {
 	struct bc_image *img = calloc(1, sizeof(*img));
 	unsigned fflags = 0;
@@ -168,6 +216,7 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 	}
 	img->flags = flags;
 	img->align = 1;
+	img->nworkers = o->workers;
 	img->open_opts = o;
 	if (flags & BC_OPEN_RDWR)
 		fflags |= BC_FILE_RDWR;
@@ -218,10 +267,23 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 				 "support temporarily loading internal snapshots", img->fmt->name);
 		goto fail;
 	}
+	if (req) {
+		ret = bc_dict_check_format(req, img->fmt->name, err);
+		if (ret < 0)
+			goto fail;
+		img->display_name = req->display;
+		req->display = NULL;
+	}
 	if (img->align == 0)
 		img->align = 1;
-	if (img->backing_name && img->backing_name[0] && !(flags & BC_OPEN_NO_BACKING)) {
-		ret = open_backing(img, o, seen, err);
+	const struct bc_opts *bdict = req ? req->backing : NULL;
+	bool want_backing = img->backing_name && img->backing_name[0];
+	if (bdict && bc_opts_get(bdict, "file.filename"))
+		want_backing = true;
+	if (req && req->no_backing)
+		want_backing = false;
+	if (want_backing && !(flags & BC_OPEN_NO_BACKING)) {
+		ret = open_backing(img, o, bdict, seen, err);
 		if (ret < 0)
 			goto fail;
 	}
@@ -250,7 +312,7 @@ int bc_open(struct bc_image **out, const char *filename, const struct bc_open_op
 		return bc_err_set(err, -EINVAL,
 				  "force-share=on can only be used with read-only images");
 	}
-	ret = open_layer(out, filename, NULL, opts, opts->flags, seen, err);
+	ret = open_named(out, filename, opts, opts->flags, seen, err);
 	free(seen);
 	return ret;
 }
@@ -270,7 +332,7 @@ int bc_open_file(struct bc_image **out, struct bc_file *file, const struct bc_op
 		opts = &none;
 	*out = NULL;
 	file->writable = opts->flags & BC_OPEN_RDWR;
-	ret = open_layer(out, file->path, file, opts, opts->flags, seen, err);
+	ret = open_layer(out, file->path, file, opts, opts->flags, NULL, seen, err);
 	free(seen);
 	return ret;
 }

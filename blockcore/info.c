@@ -87,7 +87,7 @@ int bc_get_info(struct bc_image *img, struct bc_info *info, struct bc_err *err)
 	int ret;
 
 	memset(info, 0, sizeof(*info));
-	info->filename = img->filename;
+	info->filename = img->display_name ? img->display_name : img->filename;
 	info->format = img->fmt->name;
 	info->virtual_size = img->size;
 	info->actual_size = img->fmt->allocated_size ? img->fmt->allocated_size(img)

@@ -77,6 +77,19 @@ const char *bc_opts_get(const struct bc_opts *o, const char *key)
 	return p ? p->value : NULL;
 }
 
+bool bc_opts_entry(const struct bc_opts *o, int idx, const char **key, const char **value)
+{
+	struct bc_opt *p = o ? o->head : NULL;
+
+	while (p && idx-- > 0)
+		p = p->next;
+	if (!p)
+		return false;
+	*key = p->key;
+	*value = p->value;
+	return true;
+}
+
 bool bc_opts_help_requested(const struct bc_opts *o)
 {
 	return o && o->help;
@@ -266,7 +279,8 @@ char *bc_opts_render(const struct bc_opts *o, const struct bc_opt_desc *desc)
 			snprintf(num, sizeof(num), "%llu", (unsigned long long)sz);
 			v = num;
 		}
-		size_t need = strlen(desc->name) + strlen(v) + 3;
+		/* qemu prints a comma in a value doubled, as -o takes it (json: backing names) */
+		size_t need = strlen(desc->name) + 2 * strlen(v) + 3;
 		if (len + need >= cap) {
 			cap = (len + need) * 2;
 			char *n = realloc(out, cap);
@@ -276,7 +290,13 @@ char *bc_opts_render(const struct bc_opts *o, const struct bc_opt_desc *desc)
 			}
 			out = n;
 		}
-		len += (size_t)sprintf(out + len, "%s%s=%s", len ? " " : "", desc->name, v);
+		len += (size_t)sprintf(out + len, "%s%s=", len ? " " : "", desc->name);
+		for (; *v; v++) {
+			if (*v == ',')
+				out[len++] = ',';
+			out[len++] = *v;
+		}
+		out[len] = 0;
 	}
 	return out;
 }

@@ -40,7 +40,7 @@ static int attach_drives(struct vm_options *o)
 			fprintf(stderr, "WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
 					"         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.\n"
 					"         Specify the 'raw' format explicitly to remove the restrictions.\n",
-				d->file);
+				bc_filename(d->img));
 	}
 	for (int i = 0; i < o->norder; i++) {
 		struct vm_drive *d = NULL;

@@ -9,7 +9,7 @@
 struct amend_args {
 	const char *fmt, *cache, *filename;
 	char *options;
-	bool quiet, progress;
+	bool quiet, progress, image_opts;
 };
 
 /* qemu's is_valid_option_list: not empty, no leading comma, and trailing commas only as
@@ -52,7 +52,7 @@ static int amend_parse(int argc, char **argv, struct amend_args *a)
 		case 'p': a->progress = true; break;
 		case 'q': a->quiet = true; break;
 		case 'O': case 'F': break;   /* no secrets needed; --force has no effect on qcow2 */
-		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'I': a->image_opts = true; break;
 		case 'h':
 			printf("usage: %s amend [-p] [-q] [-f fmt] [-t cache] [--force] -o options "
 			       "filename\n", tool_name);
@@ -155,7 +155,8 @@ static int amend_image(const struct amend_args *a, struct amend_bar *bar)
 	struct bc_image *img;
 	int ret = 1;
 
-	if (tool_cache_flags(a->cache, &o.flags) < 0)
+	if (tool_cache_flags(a->cache, &o.flags) < 0 ||
+	    img_image_opts_flags(a->image_opts, a->fmt, &o.flags))
 		return 1;
 	if (bc_open(&img, a->filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a->filename, err.msg);

@@ -82,7 +82,7 @@ struct bench_args {
 	long count;
 	int depth, flush_interval, pattern;
 	uint64_t offset, bufsize, step;
-	bool write, share, nodrain, step_set, quiet;
+	bool write, share, nodrain, step_set, quiet, image_opts;
 	enum bc_io_backend io;
 };
 
@@ -134,6 +134,9 @@ static int bench_parse_opt(int c, struct bench_args *a)
 			return tool_error("Invalid flush interval specified"), 1;
 		a->flush_interval = (int)v;
 		return 0;
+	case 'I':
+		a->image_opts = true;
+		return 0;
 	case 'P':
 		if (parse_long(optarg, &v) < 0 || v > 255)
 			return tool_error("Invalid pattern byte specified"), 1;
@@ -160,6 +163,7 @@ static int bench_parse(int argc, char **argv, struct bench_args *a)
 		{ "no-drain", no_argument, NULL, 'D' },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ "object", required_argument, NULL, 'O' },
+		{ "image-opts", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -224,6 +228,8 @@ int img_bench(int argc, char **argv)
 	if (bench_open_flags(&a, &flags) < 0)
 		return 1;
 	struct bc_open_opts o = { .format = a.fmt, .flags = flags, .io = a.io };
+	if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+		return 1;
 	if (bc_open(&b.img, a.filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.filename, err.msg);
 		return 1;

@@ -66,7 +66,7 @@ struct check_args {
 	const char *fmt, *filename, *src_cache;
 	enum img_output output;
 	unsigned fix;
-	bool quiet, share;
+	bool quiet, share, image_opts;
 };
 
 static int check_parse(int argc, char **argv, struct check_args *a)
@@ -77,6 +77,7 @@ static int check_parse(int argc, char **argv, struct check_args *a)
 		{ "repair", required_argument, NULL, 'r' },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ "object", required_argument, NULL, 'O' },
+		{ "image-opts", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -85,6 +86,7 @@ static int check_parse(int argc, char **argv, struct check_args *a)
 	while ((c = getopt_long(argc, argv, ":hf:r:T:qU", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': a->fmt = optarg; break;
+		case 'I': a->image_opts = true; break;
 		case 'o':
 			if (img_parse_output(optarg, &a->output) < 0)
 				return 1;
@@ -145,6 +147,10 @@ int img_check(int argc, char **argv)
 		o.flags |= BC_OPEN_SHARE;
 	if (tool_src_cache_flags(a.src_cache, &o.flags) < 0)
 		return 1;
+	if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+		return 1;
+	if (o.flags & BC_OPEN_IMAGE_OPTS || !strncmp(a.filename, "json:", 5))
+		o.flags &= ~BC_OPEN_NO_BACKING;   /* qemu-img check takes backing.* options */
 	if (bc_open(&img, a.filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.filename, err.msg);
 		return 1;

@@ -72,7 +72,7 @@ int img_commit(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *fmt = NULL, *base_name = NULL, *cache = NULL;
-	bool quiet = false, drop = false;
+	bool quiet = false, drop = false, image_opts = false;
 	int c;
 
 	opterr = 0;
@@ -84,7 +84,7 @@ int img_commit(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 't': cache = optarg; break;
 		case 'p': case 'r': case 'O': break;
-		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'I': image_opts = true; break;
 		case 'h':
 			printf("usage: %s commit [-q] [-f fmt] [-b base] [-d] filename\n", tool_name);
 			return 0;
@@ -99,7 +99,7 @@ int img_commit(int argc, char **argv)
 	struct bc_err err = { 0 };
 	struct bc_image *top, *base;
 	int depth = 1, ret = 1;
-	if (tool_cache_flags(cache, &o.flags) < 0)
+	if (tool_cache_flags(cache, &o.flags) < 0 || img_image_opts_flags(image_opts, fmt, &o.flags))
 		return 1;
 	if (bc_open(&top, file, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", file, err.msg);

@@ -141,6 +141,7 @@ int img_compare(int argc, char **argv)
 	struct cmp_ctx c = { 0 };
 	const char *fmt[2] = { NULL, NULL };
 	unsigned flags = 0;
+	bool image_opts = false;
 	int opt, ret = 2;
 
 	opterr = 0;
@@ -156,7 +157,7 @@ int img_compare(int argc, char **argv)
 				return 2;
 			break;
 		case 'p': case 'O': break;
-		case 'I': return img_usage_error("--image-opts is not supported"), 2;
+		case 'I': image_opts = true; break;
 		case 'h':
 			printf("usage: %s compare [-f fmt] [-F fmt] [-q] [-s] [-U] filename1 filename2\n",
 			       tool_name);
@@ -174,6 +175,8 @@ int img_compare(int argc, char **argv)
 		struct bc_open_opts o = { .format = fmt[i], .flags = flags };
 		struct bc_err err = { 0 };
 		c.name[i] = argv[optind + i];
+		if (img_image_opts_flags(image_opts, fmt[i], &o.flags))
+			goto out;
 		if (bc_open(&c.img[i], c.name[i], &o, &err) < 0) {
 			tool_error("Could not open '%s': %s", c.name[i], err.msg);
 			goto out;

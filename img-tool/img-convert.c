@@ -9,6 +9,8 @@
 #include <string.h>
 
 #define CONV_CHUNK (2u << 20)
+/* -c: bigger pieces, so the codec workers rarely drain at the end of a call */
+#define CONV_CHUNK_COMPRESS (16u << 20)
 
 struct conv {
 	struct bc_image **src;
@@ -22,6 +24,7 @@ struct conv {
 	bool target_backing;    /* -B: the target's backing file provides the sources' backing */
 	uint64_t backing_end;   /* -B: size of the target's backing file; UINT64_MAX unknown */
 	uint8_t *buf;
+	uint64_t chunk;         /* bytes read and written per step */
 };
 
 enum conv_kind { CONV_DATA, CONV_ZERO, CONV_BACKING };
@@ -39,21 +42,28 @@ static size_t sparse_block(const struct conv *c, uint64_t off, size_t len)
 }
 
 /* -c: buf is whole target clusters (the image's last may be partial); each one is written
- * compressed unless it is all zeros and zeros may be skipped (not -S 0), as qemu-img does. */
+ * compressed unless it is all zeros and zeros may be skipped (not -S 0), as qemu-img does.
+ * Runs of data clusters go down in one call, so the codec workers compress them together. */
 static int conv_write_compressed(struct conv *c, uint64_t off, const uint8_t *buf, size_t len)
 {
+	size_t run = 0;   /* data clusters gathered before pos, not written yet */
+
 	for (size_t pos = 0, n; pos < len; pos += n) {
-		int ret;
+		int ret = 0;
 		n = len - pos < c->whole ? len - pos : (size_t)c->whole;
-		if (c->sparse && is_zero(buf + pos, n))
-			ret = c->target_zero ? 0
-					     : bc_write_zeroes(c->dst, off + pos, n, BC_ZERO_MAY_UNMAP);
-		else
-			ret = bc_write_compressed(c->dst, off + pos, buf + pos, n);
+		if (!(c->sparse && is_zero(buf + pos, n))) {
+			run += n;
+			continue;
+		}
+		if (run)
+			ret = bc_write_compressed(c->dst, off + pos - run, buf + pos - run, run);
+		run = 0;
+		if (ret == 0 && !c->target_zero)
+			ret = bc_write_zeroes(c->dst, off + pos, n, BC_ZERO_MAY_UNMAP);
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	return run ? bc_write_compressed(c->dst, off + len - run, buf + len - run, run) : 0;
 }
 
 /* Writes buf as runs of data and runs of zero blocks; zero runs are left out when the target
@@ -186,7 +196,7 @@ static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
 	for (uint64_t off = 0; off < size;) {
 		struct bc_extent e;
 		enum conv_kind kind;
-		uint64_t want = size - off < CONV_CHUNK ? size - off : CONV_CHUNK;
+		uint64_t want = size - off < c->chunk ? size - off : c->chunk;
 		int ret = conv_status(c, src, base, off, want, &e, &kind);
 		if (ret < 0) {
 			tool_error("error while reading block status at offset %" PRIu64 ": %s", off,
@@ -226,10 +236,26 @@ struct conv_args {
 	char *optstr;
 	char *opt_backing, *opt_backing_fmt; /* -o backing_file=, backing_fmt= (owned) */
 	uint64_t sparse;
-	bool no_create, target_is_zero, compress, quiet, share;
+	bool no_create, target_is_zero, compress, quiet, share, image_opts, target_image_opts;
+	int coroutines;         /* -m: codec workers; 0: one per core */
 	char **srcs;
 	int nsrc;
 };
+
+/* -m: qemu's number of parallel coroutines, 1..16; here the number of codec workers. */
+static int conv_parse_coroutines(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 1 || v > 16) {
+		tool_error("Invalid number of coroutines. Allowed number of coroutines is between "
+			   "1 and 16");
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
 
 static int conv_parse(int argc, char **argv, struct conv_args *a)
 {
@@ -241,7 +267,7 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		{ "salvage", no_argument, NULL, 'V' },
 		{ "bitmaps", no_argument, NULL, 'M' },
 		{ "image-opts", no_argument, NULL, 'I' },
-		{ "target-image-opts", no_argument, NULL, 'I' },
+		{ "target-image-opts", no_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -272,10 +298,15 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		case 'n': a->no_create = true; break;
 		case 'U': a->share = true; break;
 		case 'Z': a->target_is_zero = true; break;
-		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'I': a->image_opts = true; break;
+		case 'G': a->target_image_opts = true; break;
+		case 'm':
+			if (conv_parse_coroutines(optarg, &a->coroutines) < 0)
+				return 1;
+			break;
 		case 't': a->cache = optarg; break;
 		case 'T': a->src_cache = optarg; break;
-		case 'p': case 'm': case 'W': case 'C': case 'r': case 'J':
+		case 'p': case 'W': case 'C': case 'r': case 'J':
 		case 'V': case 'M':
 			break;   /* progress, cache modes, parallelism: accepted, no effect on the result */
 		case 'h':
@@ -289,6 +320,10 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 	}
 	if (argc - optind < 2) {
 		tool_error("Must specify image file name");
+		return 1;
+	}
+	if (a->target_image_opts && !a->no_create) {
+		tool_error("--target-image-opts requires use of -n flag");
 		return 1;
 	}
 	if (a->target_is_zero && !a->no_create) {
@@ -319,6 +354,8 @@ static int conv_open_sources(struct conv *c, const struct conv_args *a, uint64_t
 					  .flags = a->share ? BC_OPEN_SHARE : 0 };
 		tool_src_cache_flags(a->src_cache, &o.flags);   /* checked before */
 		struct bc_err err = { 0 };
+		if (img_image_opts_flags(a->image_opts, a->fmt, &o.flags))
+			return -1;
 		if (bc_open(&c->src[i], a->srcs[i], &o, &err) < 0) {
 			tool_error("Could not open '%s': %s", a->srcs[i], err.msg);
 			return -1;
@@ -415,10 +452,13 @@ int img_convert(int argc, char **argv)
 	}
 	if (!a.no_create && conv_create_target(&a, out_fmt, total) < 0)
 		goto out;
-	struct bc_open_opts o = { .format = a.no_create ? a.out_fmt : out_fmt, .flags = BC_OPEN_RDWR };
+	struct bc_open_opts o = { .format = a.no_create ? a.out_fmt : out_fmt, .flags = BC_OPEN_RDWR,
+				  .workers = a.coroutines };
 	if (conv_cache_flags(a.cache ? a.cache : "unsafe", &o.flags) < 0)
 		goto out;
 	struct bc_err err = { 0 };
+	if (img_image_opts_flags(a.target_image_opts, a.out_fmt, &o.flags))
+		goto out;
 	if (bc_open(&c.dst, a.out, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.out, err.msg);
 		goto out;
@@ -438,7 +478,8 @@ int img_convert(int argc, char **argv)
 		}
 		bc_info_free(&info);
 	}
-	c.buf = bc_alloc_aligned(CONV_CHUNK + 2 * (size_t)c.whole);
+	c.chunk = c.compress ? CONV_CHUNK_COMPRESS : CONV_CHUNK;
+	c.buf = bc_alloc_aligned((size_t)c.chunk + 2 * (size_t)c.whole);
 	if (!c.buf)
 		goto out;
 	uint64_t base = 0;

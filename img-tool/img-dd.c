@@ -11,7 +11,7 @@
 struct dd_args {
 	const char *in, *out, *fmt, *out_fmt;
 	uint64_t bs, count, skip;
-	bool has_count, share;
+	bool has_count, share, image_opts;
 };
 
 static int dd_number(const char *what, const char *val, uint64_t *out)
@@ -68,7 +68,7 @@ static int dd_parse(int argc, char **argv, struct dd_args *a)
 		case 'O': a->out_fmt = optarg; break;
 		case 'U': a->share = true; break;
 		case 'J': break;
-		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'I': a->image_opts = true; break;
 		case 'h':
 			printf("usage: %s dd [-U] [-f fmt] [-O output_fmt] [bs=block_size] [count=blocks] "
 			       "[skip=blocks] if=input of=output\n", tool_name);
@@ -141,6 +141,8 @@ int img_dd(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	ret = 1;
 	struct bc_open_opts io = { .format = a.fmt, .flags = a.share ? BC_OPEN_SHARE : 0 };
+	if (img_image_opts_flags(a.image_opts, a.fmt, &io.flags))
+		return 1;
 	if (bc_open(&in, a.in, &io, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.in, err.msg);
 		return 1;

@@ -135,7 +135,7 @@ static void info_json_free(struct bc_node *root)
 struct info_args {
 	const char *fmt, *filename;
 	enum img_output output;
-	bool chain, share;
+	bool chain, share, image_opts;
 };
 
 static int info_parse(int argc, char **argv, struct info_args *a)
@@ -162,7 +162,7 @@ static int info_parse(int argc, char **argv, struct info_args *a)
 		case 'c': a->chain = true; break;
 		case 'U': a->share = true; break;
 		case 'O': break;
-		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'I': a->image_opts = true; break;
 		case 'h':
 			printf("usage: %s info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n",
 			       tool_name);
@@ -178,13 +178,16 @@ static int info_parse(int argc, char **argv, struct info_args *a)
 }
 
 /* Opens one layer without its backing chain, as qemu-img info does. */
-static int info_open(struct bc_image **img, const char *file, const char *fmt, bool share)
+static int info_open(struct bc_image **img, const char *file, const char *fmt, bool share,
+		     bool image_opts)
 {
 	struct bc_open_opts o = { .format = fmt, .flags = BC_OPEN_NO_BACKING | BC_OPEN_NO_REPAIR };
 	struct bc_err err = { 0 };
 
 	if (share)
 		o.flags |= BC_OPEN_SHARE;
+	if (img_image_opts_flags(image_opts, fmt, &o.flags))
+		return -1;
 	if (bc_open(img, file, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", file, err.msg);
 		return -1;
@@ -216,7 +219,7 @@ static int info_collect(const struct info_args *a, struct bc_info *infos, int ma
 			ret = -1;
 			break;
 		}
-		if (info_open(&img, file, fmt, a->share) < 0) {
+		if (info_open(&img, file, fmt, a->share, a->image_opts && *n == 0) < 0) {
 			ret = -1;
 			break;
 		}
@@ -226,8 +229,9 @@ static int info_collect(const struct info_args *a, struct bc_info *infos, int ma
 			ret = -1;
 			break;
 		}
-		/* keep strings valid after close */
-		infos[*n].filename = seen[*n] = file;
+		/* keep strings valid after close; the name is the engine's (json: for options) */
+		seen[*n] = file;
+		infos[*n].filename = strdup(infos[*n].filename);
 		bc_close(img);
 		(*n)++;
 		free(fmt);
@@ -239,6 +243,8 @@ static int info_collect(const struct info_args *a, struct bc_info *infos, int ma
 			fmt = in->backing_format ? strdup(in->backing_format) : NULL;
 		}
 	}
+	for (int i = 0; i < *n; i++)
+		free(seen[i]);
 	free(file);
 	free(fmt);
 	return ret;

@@ -100,12 +100,13 @@ int img_map(int argc, char **argv)
 		{ "max-length", required_argument, NULL, 'l' },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ "object", required_argument, NULL, 'O' },
+		{ "image-opts", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum img_output out = IMG_OUTPUT_HUMAN;
 	const char *fmt = NULL;
 	uint64_t start = 0, max_len = UINT64_MAX;
-	bool share = false;
+	bool share = false, image_opts = false;
 	int c;
 
 	opterr = 0;
@@ -127,6 +128,7 @@ int img_map(int argc, char **argv)
 						  "suffixes for "), 1;
 			break;
 		case 'U': share = true; break;
+		case 'I': image_opts = true; break;
 		case 'O': break;
 		case 'h':
 			printf("usage: %s map [-f fmt] [--start-offset=offset] [--max-length=len] "
@@ -142,6 +144,8 @@ int img_map(int argc, char **argv)
 	struct bc_open_opts o = { .format = fmt, .flags = share ? BC_OPEN_SHARE : 0 };
 	struct bc_err err = { 0 };
 	struct bc_image *img;
+	if (img_image_opts_flags(image_opts, fmt, &o.flags))
+		return 1;
 	if (bc_open(&img, file, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", file, err.msg);
 		return 1;

@@ -10,7 +10,7 @@ struct measure_args {
 	const char *fmt, *out_fmt, *size_str, *snapshot, *filename;
 	char *optstr;
 	enum img_output output;
-	bool share;
+	bool share, image_opts;
 };
 
 static int measure_parse(int argc, char **argv, struct measure_args *a)
@@ -43,7 +43,7 @@ static int measure_parse(int argc, char **argv, struct measure_args *a)
 			if (img_parse_output(optarg, &a->output) < 0)
 				return 1;
 			break;
-		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'I': a->image_opts = true; break;
 		case 'h':
 			printf("usage: %s measure [--output=ofmt] [-O output_fmt] [-o options] "
 			       "[--size N | [-f fmt] [-l snapshot_param] filename]\n", tool_name);
@@ -115,6 +115,8 @@ int img_measure(int argc, char **argv)
 	if (a.filename) {
 		struct bc_open_opts o = { .format = a.fmt, .snapshot = a.snapshot,
 					  .flags = a.share ? BC_OPEN_SHARE : 0 };
+		if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+			goto out;
 		if (bc_open(&src, a.filename, &o, &err) < 0) {
 			tool_error("Could not open '%s': %s", a.filename, err.msg);
 			goto out;

@@ -80,7 +80,7 @@ static int rebase_copy(struct bc_image *top, struct bc_image *newb)
 struct rebase_args {
 	const char *fmt, *backing, *backing_fmt, *filename;
 	const char *cache, *src_cache;      /* -t for the image, -T for the backing files */
-	bool unsafe, quiet, share;
+	bool unsafe, quiet, share, image_opts;
 };
 
 static int rebase_parse(int argc, char **argv, struct rebase_args *a)
@@ -106,7 +106,7 @@ static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 		case 't': a->cache = optarg; break;
 		case 'T': a->src_cache = optarg; break;
 		case 'p': case 'O': break;
-		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'I': a->image_opts = true; break;
 		case 'h':
 			printf("usage: %s rebase [-U] [-q] [-f fmt] [-p] [-u] -b backing_file "
 			       "[-F backing_fmt] filename\n", tool_name);
@@ -126,11 +126,12 @@ static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 	return 0;
 }
 
-static int rebase_open_new(const struct rebase_args *a, struct bc_image **out)
+/* The new backing file, relative to the overlay's host file (not to an --image-opts string). */
+static int rebase_open_new(const struct rebase_args *a, const char *overlay, struct bc_image **out)
 {
 	struct bc_open_opts o = { .format = a->backing_fmt, .flags = a->share ? BC_OPEN_SHARE : 0 };
 	struct bc_err err = { 0 };
-	char *path = bc_resolve_relative(a->filename, a->backing);
+	char *path = bc_resolve_relative(overlay, a->backing);
 	int ret;
 
 	tool_src_cache_flags(a->src_cache, &o.flags);   /* validated in rebase_parse */
@@ -155,6 +156,8 @@ int img_rebase(int argc, char **argv)
 	tool_cache_flags(a.cache, &o.flags);
 	if (a.unsafe)
 		o.flags |= BC_OPEN_NO_BACKING;
+	if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+		return 1;
 	if (bc_open(&top, a.filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.filename, err.msg);
 		return 1;
@@ -166,7 +169,7 @@ int img_rebase(int argc, char **argv)
 		goto out;
 	}
 	if (!a.unsafe) {
-		if (backing && rebase_open_new(&a, &newb) < 0)
+		if (backing && rebase_open_new(&a, bc_filename(top), &newb) < 0)
 			goto out;
 		if (rebase_copy(top, newb) < 0)
 			goto out;

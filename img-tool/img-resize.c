@@ -25,7 +25,7 @@ int img_resize(int argc, char **argv)
 	};
 	enum bc_prealloc prealloc = BC_PREALLOC_OFF;
 	const char *fmt = NULL;
-	bool quiet = false, shrink = false;
+	bool quiet = false, shrink = false, image_opts = false;
 	int c;
 
 	opterr = 0;
@@ -41,7 +41,7 @@ int img_resize(int argc, char **argv)
 			}
 			break;
 		case 'O': break;
-		case 'I': return img_usage_error("--image-opts is not supported");
+		case 'I': image_opts = true; break;
 		case 'h':
 			printf("usage: %s resize [-f fmt] [--preallocation=prealloc] [-q] [--shrink] "
 			       "filename [+ | -]size\n", tool_name);
@@ -61,6 +61,10 @@ int img_resize(int argc, char **argv)
 	struct bc_open_opts o = { .format = fmt, .flags = BC_OPEN_RDWR };   /* the backing length matters */
 	struct bc_err err = { 0 };
 	struct bc_image *img;
+	if (img_image_opts_flags(image_opts, fmt, &o.flags))
+		return 1;
+	if (o.flags & BC_OPEN_IMAGE_OPTS || !strncmp(file, "json:", 5))
+		o.flags &= ~BC_OPEN_NO_BACKING;   /* qemu-img resize takes backing.* options */
 	if (bc_open(&img, file, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", file, err.msg);
 		return 1;

@@ -12,7 +12,7 @@ enum snap_action { SNAP_NONE, SNAP_LIST, SNAP_APPLY, SNAP_CREATE, SNAP_DELETE };
 struct snap_args {
 	enum snap_action action;
 	const char *name, *fmt, *filename;
-	bool quiet, share;
+	bool quiet, share, image_opts;
 };
 
 static int snap_set_action(struct snap_args *a, enum snap_action act, const char *name)
@@ -30,6 +30,7 @@ static int snap_parse(int argc, char **argv, struct snap_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ "object", required_argument, NULL, 'O' },
+		{ "image-opts", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, ret = 0;
@@ -44,6 +45,7 @@ static int snap_parse(int argc, char **argv, struct snap_args *a)
 		case 'f': a->fmt = optarg; break;
 		case 'q': a->quiet = true; break;
 		case 'U': a->share = true; break;
+		case 'I': a->image_opts = true; break;
 		case 'O': break;
 		case 'h':
 			printf("usage: %s snapshot [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] "
@@ -138,6 +140,8 @@ int img_snapshot(int argc, char **argv)
 		o.flags |= BC_OPEN_RDWR;
 	if (a.share)
 		o.flags |= BC_OPEN_SHARE;
+	if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+		return 1;
 	if (bc_open(&img, a.filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.filename, err.msg);
 		return 1;

@@ -27,6 +27,10 @@ int img_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* getopt's '?' and ':' cases, worded as qemu-img words them; returns 1. */
 int img_bad_option(char **argv, int optind_now, int opt);
 
+/* --image-opts: adds BC_OPEN_IMAGE_OPTS to *flags (the file name is then an option string
+ * such as "driver=qcow2,file.filename=x"); with -f prints qemu's refusal and returns 1. */
+int img_image_opts_flags(bool image_opts, const char *fmt, unsigned *flags);
+
 /* Appends one -o argument to *acc: qemu-img joins repeated -o options with commas. */
 int img_append_opts(char **acc, const char *more);
 

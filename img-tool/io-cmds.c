@@ -346,14 +346,13 @@ static int cmd_open(struct io_state *st, int argc, char **argv)
 		if (ret < 0)
 			goto out;
 	}
-	if (optind != argc - 1) {
+	if (optind != argc - 1 && !(optind == argc && oa.optstr)) {
 		io_usage("open");
 		ret = -EINVAL;
 		goto out;
 	}
-	ret = io_open_image(st, argv[optind], &oa) ? -EINVAL : 0;
+	ret = io_open_image(st, optind < argc ? argv[optind] : NULL, &oa) ? -EINVAL : 0;
 out:
-	free(oa.driver);
-	free(oa.locking);
+	free(oa.optstr);
 	return ret;
 }

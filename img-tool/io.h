@@ -27,8 +27,7 @@ struct io_open_args {
 	bool native_aio;        /* -i native / -k: needs -n */
 	bool snapshot;          /* -s: writes go to a temporary overlay */
 	bool copy_on_read;      /* -C: accepted, no effect on the data read */
-	char *driver;           /* from -o driver=... (owned) */
-	char *locking;          /* from -o file.locking=... (owned), checked at open */
+	char *optstr;           /* -o: qemu block options, joined with commas (owned) */
 };
 
 struct io_state {

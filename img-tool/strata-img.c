@@ -77,6 +77,18 @@ int img_parse_output(const char *arg, enum img_output *out)
 	return 0;
 }
 
+int img_image_opts_flags(bool image_opts, const char *fmt, unsigned *flags)
+{
+	if (!image_opts)
+		return 0;
+	if (fmt) {
+		tool_error("--image-opts and --format are mutually exclusive");
+		return 1;
+	}
+	*flags |= BC_OPEN_IMAGE_OPTS;
+	return 0;
+}
+
 int img_append_opts(char **acc, const char *more)
 {
 	size_t old = *acc ? strlen(*acc) : 0;

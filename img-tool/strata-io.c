@@ -83,30 +83,48 @@ static bool valid_discard(const char *mode)
 	       !strcmp(mode, "unmap");
 }
 
-/* -o key=value,...: "driver" chooses the format; nothing else is supported yet. */
+/* -o key=value,...: qemu block options (driver=, file.*, encrypt.key-secret=, ...), joined
+ * for the engine, which reads them as --image-opts (io_open_name). */
 static int parse_driver_opts(struct io_state *st, struct io_open_args *oa, const char *arg)
 {
-	struct bc_opts *o = bc_opts_new();
-	struct bc_err err = { 0 };
-	const char *drv;
+	size_t old = oa->optstr ? strlen(oa->optstr) : 0;
+	char *n = realloc(oa->optstr, old + strlen(arg) + 2);
 
-	if (!o || bc_opts_parse(o, arg, &err) < 0) {
-		fprintf(stderr, "%s: %s\n", st->prog, o ? err.msg : strerror(ENOMEM));
-		bc_opts_free(o);
-		return -EINVAL;
+	if (!n) {
+		fprintf(stderr, "%s: %s\n", st->prog, strerror(ENOMEM));
+		return -ENOMEM;
 	}
-	if (bc_opts_get(o, "file.locking")) {
-		free(oa->locking);
-		oa->locking = strdup(bc_opts_get(o, "file.locking"));
-	}
-	drv = bc_opts_get(o, "driver");
-	if (drv) {
-		free(oa->driver);
-		oa->driver = strdup(drv);
-		oa->format = oa->driver;
-	}
-	bc_opts_free(o);
+	if (old)
+		n[old++] = ',';
+	strcpy(n + old, arg);
+	oa->optstr = n;
 	return 0;
+}
+
+/* The name to open: file itself, or with -o an option string "file.filename=FILE,-o..."
+ * (commas in FILE doubled) with -f as driver=. NULL when out of memory. */
+static char *io_open_name(const char *file, const struct io_open_args *oa, unsigned *flags)
+{
+	size_t cap = (file ? 2 * strlen(file) : 0) + strlen(oa->optstr) +
+		     (oa->format ? strlen(oa->format) : 0) + 32;
+	char *s = malloc(cap), *p = s;
+
+	if (!s)
+		return NULL;
+	if (oa->format)
+		p += sprintf(p, "driver=%s,", oa->format);
+	if (file) {
+		p += sprintf(p, "file.filename=");
+		for (const char *f = file; *f; f++) {
+			if (*f == ',')
+				*p++ = ',';
+			*p++ = *f;
+		}
+		*p++ = ',';
+	}
+	strcpy(p, oa->optstr);
+	*flags |= BC_OPEN_IMAGE_OPTS;
+	return s;
 }
 
 int io_parse_open_option(struct io_state *st, struct io_open_args *oa, int opt, const char *arg)
@@ -173,7 +191,7 @@ static int create_overlay(const char *tmp, const char *file, const struct bc_ope
 	ret = bc_open(&base, file, &bo, err);
 	if (ret < 0)
 		return ret;
-	abs = realpath(file, NULL);
+	abs = realpath(bc_filename(base), NULL);
 	opts = bc_opts_new();
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)bc_length(base));
 	if (!abs || !opts || bc_opts_set(opts, "size", num) < 0 ||
@@ -205,6 +223,7 @@ static int open_snapshot(struct io_state *st, const char *file, const struct bc_
 	close(fd);
 	ret = create_overlay(tmp, file, o, err);
 	oo.format = "qcow2";
+	oo.flags &= ~BC_OPEN_IMAGE_OPTS;
 	if (ret == 0)
 		ret = bc_open(&st->img, tmp, &oo, err);
 	unlink(tmp);
@@ -216,30 +235,37 @@ int io_open_image(struct io_state *st, const char *file, const struct io_open_ar
 	struct bc_open_opts o = { .format = oa->format, .flags = oa->flags, .io = oa->io,
 				  .secrets = g_secrets, .nsecrets = g_nsecrets };
 	struct bc_err err = { 0 };
+	char *name = NULL;
 	int ret;
 
 	if (st->img) {
 		fprintf(stderr, "%s: file open already, try 'help close'\n", st->prog);
 		return -EBUSY;
 	}
-	ret = open_refused(st, file, oa);
+	ret = open_refused(st, file ? file : "", oa);
 	if (ret < 0)
 		return ret;
-	if (oa->locking) {
-		o.driver_opts = bc_opts_new();
-		if (!o.driver_opts || bc_opts_set(o.driver_opts, "file.locking", oa->locking) < 0)
+	if (oa->optstr && !(o.flags & BC_OPEN_IMAGE_OPTS)) {
+		name = io_open_name(file, oa, &o.flags);
+		if (!name)
 			return -ENOMEM;
+		o.format = NULL;
 	}
-	ret = oa->snapshot ? open_snapshot(st, file, &o, &err) : bc_open(&st->img, file, &o, &err);
-	bc_opts_free(o.driver_opts);
+	const char *open_name = name ? name : file;
+	ret = oa->snapshot ? open_snapshot(st, open_name, &o, &err)
+			   : bc_open(&st->img, open_name, &o, &err);
 	if (ret < 0) {
 		st->img = NULL;
-		fprintf(stderr, "%s: can't open device %s: %s\n", st->prog, file, err.msg);
+		if (file && !(oa->flags & BC_OPEN_IMAGE_OPTS))
+			fprintf(stderr, "%s: can't open device %s: %s\n", st->prog, file, err.msg);
+		else
+			fprintf(stderr, "%s: can't open: %s\n", st->prog, err.msg);
+		free(name);
 		return ret;
 	}
-	st->file = strdup(file);
-	st->format = oa->format ? strdup(oa->format) : NULL;
-	st->open_flags = oa->flags;
+	st->file = name ? name : strdup(file);
+	st->format = o.format ? strdup(o.format) : NULL;
+	st->open_flags = o.flags;
 	st->io = oa->io;
 	st->snapshot = oa->snapshot;
 	if (bc_probed_raw(st->img) && bc_is_writable(st->img))
@@ -372,48 +398,18 @@ static int parse_args(struct io_state *st, struct main_args *ma, int argc, char 
 	return -1;
 }
 
-/* --image-opts: the file argument is "driver=FMT,file.filename=PATH". */
-static const char *image_opts_file(struct io_state *st, struct main_args *ma, const char *text,
-				   struct bc_opts *o)
-{
-	struct bc_err err = { 0 };
-	const char *f;
-
-	if (ma->oa.format) {
-		fprintf(stderr, "%s: --image-opts and -f are mutually exclusive\n", st->prog);
-		return NULL;
-	}
-	if (bc_opts_parse(o, text, &err) < 0) {
-		fprintf(stderr, "%s: %s\n", st->prog, err.msg);
-		return NULL;
-	}
-	ma->oa.format = bc_opts_get(o, "driver");
-	f = bc_opts_get(o, "file.filename");
-	if (!f)
-		f = bc_opts_get(o, "filename");
-	if (!f)
-		fprintf(stderr, "%s: can't open: A block device must be specified for \"file\"\n",
-			st->prog);
-	return f;
-}
-
+/* The image named on the command line; with --image-opts an option string
+ * ("driver=qcow2,file.filename=x,encrypt.key-secret=s") the engine reads. */
 static int open_file_arg(struct io_state *st, struct main_args *ma, const char *arg)
 {
-	struct bc_opts *o = NULL;
-	const char *file = arg;
-	int ret;
-
 	if (ma->image_opts) {
-		o = bc_opts_new();
-		file = o ? image_opts_file(st, ma, arg, o) : NULL;
-		if (!file) {
-			bc_opts_free(o);
+		if (ma->oa.format) {
+			fprintf(stderr, "%s: --image-opts and -f are mutually exclusive\n", st->prog);
 			return -EINVAL;
 		}
+		ma->oa.flags |= BC_OPEN_IMAGE_OPTS;
 	}
-	ret = io_open_image(st, file, &ma->oa);
-	bc_opts_free(o);
-	return ret;
+	return io_open_image(st, arg, &ma->oa);
 }
 
 /* Without -c: one command per line of standard input, each after a prompt. */
@@ -470,8 +466,7 @@ int main(int argc, char **argv)
 		free((char *)ma.secrets[i].id);
 		free((uint8_t *)ma.secrets[i].data);
 	}
-	free(ma.oa.driver);
-	free(ma.oa.locking);
+	free(ma.oa.optstr);
 	free(ma.cmds);
 	return ret;
 }

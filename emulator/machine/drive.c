@@ -41,6 +41,48 @@ static int set_cache(struct vm_drive *d, const char *v, char *err, size_t errlen
 	return 0;
 }
 
+/* A nested key for the engine, appended as "key=value" with commas doubled. */
+static int add_blockopt(struct vm_drive *d, const char *key, const char *v)
+{
+	size_t old = d->blockopts ? strlen(d->blockopts) : 0;
+	char *n = realloc(d->blockopts, old + strlen(key) + 2 * strlen(v) + 3), *w;
+	if (!n)
+		return -ENOMEM;
+	w = n + old;
+	w += sprintf(w, "%s%s=", old ? "," : "", key);
+	for (; *v; v++) {
+		if (*v == ',')
+			*w++ = ',';
+		*w++ = *v;
+	}
+	*w = 0;
+	d->blockopts = n;
+	return 0;
+}
+
+/* -drive with nested options: one option string for bc_open's BC_OPEN_IMAGE_OPTS. */
+static char *drive_image_opts(const struct vm_drive *d)
+{
+	size_t n = strlen(d->blockopts) + (d->format ? strlen(d->format) : 0) +
+		   (d->file ? 2 * strlen(d->file) : 0) + 32;
+	char *s = malloc(n), *w = s;
+	if (!s)
+		return NULL;
+	if (d->format)
+		w += sprintf(w, "driver=%s,", d->format);
+	if (d->file && *d->file) {
+		w += sprintf(w, "file.filename=");
+		for (const char *f = d->file; *f; f++) {
+			if (*f == ',')
+				*w++ = ',';
+			*w++ = *f;
+		}
+		*w++ = ',';
+	}
+	strcpy(w, d->blockopts);
+	return s;
+}
+
 int vm_drive_parse(struct vm_drive *d, const char *spec, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof(*d));
@@ -71,8 +113,12 @@ int vm_drive_parse(struct vm_drive *d, const char *spec, char *err, size_t errle
 		if (!eq && item == copy) {
 			key = "file", v = item; /* -drive F alone is file=F */
 		}
+		if (!strcmp(key, "driver"))
+			key = "format";
 		char **str = !strcmp(key, "file") ? &d->file : !strcmp(key, "format") ? &d->format : !strcmp(key, "id") ? &d->id : NULL;
-		if (str) {
+		if (strchr(key, '.')) {
+			rc = add_blockopt(d, key, v);
+		} else if (str) {
 			free(*str);
 			if (!(*str = strdup(v)))
 				rc = -ENOMEM;
@@ -112,7 +158,7 @@ int vm_drive_parse(struct vm_drive *d, const char *spec, char *err, size_t errle
 		}
 	}
 	free(copy);
-	if (!rc && (!d->file || !*d->file)) {
+	if (!rc && (!d->file || !*d->file) && !(d->blockopts && strstr(d->blockopts, "file.filename="))) {
 		snprintf(err, errlen, "A block device must be specified for \"file\"");
 		rc = -EINVAL;
 	}
@@ -138,9 +184,9 @@ static int open_overlay(struct vm_drive *d, struct bc_image *base, char *err, si
 		return -errno;
 	}
 	close(fd);
-	if (!realpath(d->file, abs)) {
+	if (!realpath(bc_filename(base), abs)) {
 		unlink(path);
-		snprintf(err, errlen, "Could not open '%s': %s", d->file, strerror(errno));
+		snprintf(err, errlen, "Could not open '%s': %s", bc_filename(base), strerror(errno));
 		return -errno;
 	}
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)bc_length(base));
@@ -170,7 +216,15 @@ int vm_drive_open(struct vm_drive *d, char *err, size_t errlen)
 			 (d->unsafe ? BC_OPEN_UNSAFE : 0) | BC_OPEN_NO_SHARE_WRITE;
 	struct bc_open_opts oo = { .format = d->format, .flags = flags };
 	struct bc_image *img;
-	int rc = bc_open(&img, d->file, &oo, &e);
+	char *name = d->blockopts ? drive_image_opts(d) : NULL;
+	if (d->blockopts && !name)
+		return -ENOMEM;
+	if (name) {
+		oo.format = NULL;
+		oo.flags |= BC_OPEN_IMAGE_OPTS;
+	}
+	int rc = bc_open(&img, name ? name : d->file, &oo, &e);
+	free(name);
 	if (rc) {
 		snprintf(err, errlen, "%s", e.msg);
 		return rc;
@@ -255,5 +309,6 @@ void vm_drive_free(struct vm_drive *d)
 	free(d->file);
 	free(d->format);
 	free(d->id);
-	d->file = d->format = d->id = NULL;
+	free(d->blockopts);
+	d->file = d->format = d->id = d->blockopts = NULL;
 }

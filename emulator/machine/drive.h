@@ -10,6 +10,7 @@ struct bc_image;
 struct vm_drive {
 	const char *spec;  /* the -drive argument, for messages */
 	char *file, *format, *id;
+	char *blockopts;   /* nested block options (file.*, encrypt.*, ...), ",,"-escaped */
 	bool if_none;      /* if=none: waits for -device virtio-blk-device,drive=ID */
 	bool readonly, snapshot, discard;
 	bool direct, unsafe, writethrough; /* from cache= */
@@ -18,7 +19,8 @@ struct vm_drive {
 };
 
 /* Parses "file=F,format=...,if=virtio|none,id=...,readonly=on|off,cache=...,snapshot=on|off,
- * discard=ignore|unmap". 0, or -EINVAL with a message in err. */
+ * discard=ignore|unmap" and QEMU's nested block options (driver=, file.filename=,
+ * encrypt.key-secret=, ...; also json: file names). 0, or -EINVAL with a message in err. */
 int vm_drive_parse(struct vm_drive *d, const char *spec, char *err, size_t errlen);
 /* Opens the image (writes going to a temporary qcow2 overlay with snapshot). */
 int vm_drive_open(struct vm_drive *d, char *err, size_t errlen);
