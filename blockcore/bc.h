@@ -102,6 +102,8 @@ enum {
 	BC_OPEN_SHARE      = 1u << 4,  /* -U: no image locking */
 	BC_OPEN_NO_REPAIR  = 1u << 5,  /* do not replay a dirty image's refcounts on open (check) */
 	BC_OPEN_BACKING_RDWR = 1u << 6, /* open the backing chain writable too (commit) */
+	BC_OPEN_NO_IO      = 1u << 7,  /* metadata only (info): encrypted images open without
+					  * their secret; data access fails */
 };
 
 /* A secret (encryption passphrase) handed to the engine by the front end. */

@@ -98,7 +98,11 @@ static int check_parse(int argc, char **argv, struct check_args *a)
 				return img_usage_error("Unknown option value for -r "
 						       "(expecting 'leaks' or 'all'): %s", optarg);
 			break;
-		case 'T': case 'O': break;
+		case 'T': break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'q': a->quiet = true; break;
 		case 'U': a->share = true; break;
 		case 'h':

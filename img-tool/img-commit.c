@@ -67,7 +67,11 @@ int img_commit(int argc, char **argv)
 		case 'b': base_name = optarg; drop = true; break;   /* -b implies -d, as in qemu-img */
 		case 'd': drop = true; break;
 		case 'q': quiet = true; break;
-		case 't': case 'p': case 'r': case 'O': break;
+		case 't': case 'p': case 'r': break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'I': return img_usage_error("--image-opts is not supported");
 		case 'h':
 			printf("usage: %s commit [-q] [-f fmt] [-b base] [-d] filename\n", tool_name);

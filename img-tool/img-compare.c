@@ -151,7 +151,11 @@ int img_compare(int argc, char **argv)
 		case 'q': c.quiet = true; break;
 		case 's': c.strict = true; break;
 		case 'U': flags |= BC_OPEN_SHARE; break;
-		case 'T': case 'p': case 'O': break;
+		case 'T': case 'p': break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 2;
+			break;
 		case 'I': return img_usage_error("--image-opts is not supported"), 2;
 		case 'h':
 			printf("usage: %s compare [-f fmt] [-F fmt] [-q] [-s] [-U] filename1 filename2\n",

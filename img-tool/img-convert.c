@@ -272,7 +272,11 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		case 'Z': a->target_is_zero = true; break;
 		case 'I': return img_usage_error("--image-opts is not supported");
 		case 't': a->cache = optarg; break;
-		case 'p': case 'T': case 'm': case 'W': case 'C': case 'r': case 'J':
+		case 'J':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
+		case 'p': case 'T': case 'm': case 'W': case 'C': case 'r':
 		case 'V': case 'M':
 			break;   /* progress, cache modes, parallelism: accepted, no effect on the result */
 		case 'h':

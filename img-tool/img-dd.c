@@ -67,7 +67,10 @@ static int dd_parse(int argc, char **argv, struct dd_args *a)
 		case 'f': a->fmt = optarg; break;
 		case 'O': a->out_fmt = optarg; break;
 		case 'U': a->share = true; break;
-		case 'J': break;
+		case 'J':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'I': return img_usage_error("--image-opts is not supported");
 		case 'h':
 			printf("usage: %s dd [-U] [-f fmt] [-O output_fmt] [bs=block_size] [count=blocks] "

@@ -161,7 +161,10 @@ static int info_parse(int argc, char **argv, struct info_args *a)
 			break;
 		case 'c': a->chain = true; break;
 		case 'U': a->share = true; break;
-		case 'O': break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'I': return img_usage_error("--image-opts is not supported");
 		case 'h':
 			printf("usage: %s info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n",
@@ -180,7 +183,8 @@ static int info_parse(int argc, char **argv, struct info_args *a)
 /* Opens one layer without its backing chain, as qemu-img info does. */
 static int info_open(struct bc_image **img, const char *file, const char *fmt, bool share)
 {
-	struct bc_open_opts o = { .format = fmt, .flags = BC_OPEN_NO_BACKING | BC_OPEN_NO_REPAIR };
+	struct bc_open_opts o = { .format = fmt,
+				  .flags = BC_OPEN_NO_BACKING | BC_OPEN_NO_REPAIR | BC_OPEN_NO_IO };
 	struct bc_err err = { 0 };
 
 	if (share)

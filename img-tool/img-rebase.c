@@ -102,7 +102,11 @@ static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 		case 'u': a->unsafe = true; break;
 		case 'q': a->quiet = true; break;
 		case 'U': a->share = true; break;
-		case 'p': case 't': case 'T': case 'O': break;
+		case 'p': case 't': case 'T': break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'I': return img_usage_error("--image-opts is not supported");
 		case 'h':
 			printf("usage: %s rebase [-U] [-q] [-f fmt] [-p] [-u] -b backing_file "

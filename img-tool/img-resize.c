@@ -40,7 +40,10 @@ int img_resize(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case 'O': break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'I': return img_usage_error("--image-opts is not supported");
 		case 'h':
 			printf("usage: %s resize [-f fmt] [--preallocation=prealloc] [-q] [--shrink] "

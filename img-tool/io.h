@@ -28,6 +28,8 @@ struct io_open_args {
 	bool snapshot;          /* -s: writes go to a temporary overlay */
 	bool copy_on_read;      /* -C: accepted, no effect on the data read */
 	char *driver;           /* from -o driver=... (owned) */
+	char *driver_opts;      /* every -o / --image-opts text, comma-joined (owned): runtime
+				 * options for the driver such as key-secret=ID */
 };
 
 struct io_state {
@@ -41,6 +43,7 @@ struct io_state {
 	unsigned open_flags;
 	enum bc_io_backend io;
 	bool snapshot;          /* opened with -s: the overlay cannot be opened again */
+	struct bc_opts *driver_opts; /* runtime driver options of the current image */
 };
 
 enum {

@@ -5,6 +5,7 @@
  */
 #include "io.h"
 #include "tool.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -92,7 +93,22 @@ static bool valid_discard(const char *mode)
 	       !strcmp(mode, "unmap");
 }
 
-/* -o key=value,...: "driver" chooses the format; nothing else is supported yet. */
+/* Keeps the text of runtime options for the driver (key-secret=...), joined by commas. */
+static int io_append_driver_opts(struct io_open_args *oa, const char *arg)
+{
+	size_t n = oa->driver_opts ? strlen(oa->driver_opts) : 0;
+	char *p = realloc(oa->driver_opts, n + strlen(arg) + 2);
+
+	if (!p)
+		return -ENOMEM;
+	if (n)
+		p[n++] = ',';
+	strcpy(p + n, arg);
+	oa->driver_opts = p;
+	return 0;
+}
+
+/* -o key=value,...: "driver" chooses the format; the rest goes to the driver. */
 static int parse_driver_opts(struct io_state *st, struct io_open_args *oa, const char *arg)
 {
 	struct bc_opts *o = bc_opts_new();
@@ -105,6 +121,10 @@ static int parse_driver_opts(struct io_state *st, struct io_open_args *oa, const
 		return -EINVAL;
 	}
 	drv = bc_opts_get(o, "driver");
+	if (io_append_driver_opts(oa, arg) < 0) {
+		bc_opts_free(o);
+		return -ENOMEM;
+	}
 	if (drv) {
 		free(oa->driver);
 		oa->driver = strdup(drv);
@@ -227,6 +247,14 @@ int io_open_image(struct io_state *st, const char *file, const struct io_open_ar
 		fprintf(stderr, "%s: file open already, try 'help close'\n", st->prog);
 		return -EBUSY;
 	}
+	bc_opts_free(st->driver_opts);
+	st->driver_opts = NULL;
+	if (oa->driver_opts && (!(st->driver_opts = bc_opts_new()) ||
+				bc_opts_parse(st->driver_opts, oa->driver_opts, &err) < 0)) {
+		fprintf(stderr, "%s: %s\n", st->prog, err.msg[0] ? err.msg : strerror(ENOMEM));
+		return -EINVAL;
+	}
+	o.driver_opts = st->driver_opts;
 	ret = open_refused(st, file, oa);
 	if (ret < 0)
 		return ret;
@@ -266,7 +294,8 @@ void io_close_image(struct io_state *st)
 int io_reopen_image(struct io_state *st, unsigned flags)
 {
 	struct bc_open_opts o = { .format = st->format, .flags = flags, .io = st->io,
-				  .secrets = g_secrets, .nsecrets = g_nsecrets };
+				  .secrets = g_secrets, .nsecrets = g_nsecrets,
+				  .driver_opts = st->driver_opts };
 	struct bc_err err = { 0 };
 	int ret;
 
@@ -286,34 +315,6 @@ int io_reopen_image(struct io_state *st, unsigned flags)
 		return ret;
 	}
 	st->open_flags = flags;
-	return 0;
-}
-
-/* --object secret,id=ID,data=DATA: the only object kind the engine can use. */
-static int add_object(struct io_state *st, struct main_args *ma, const char *def)
-{
-	char *copy = strdup(def), *tok, *save = NULL, *id = NULL, *data = NULL;
-	bool secret = false;
-
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "secret") || !strcmp(tok, "qom-type=secret"))
-			secret = true;
-		else if (!strncmp(tok, "id=", 3))
-			id = tok + 3;
-		else if (!strncmp(tok, "data=", 5))
-			data = tok + 5;
-	}
-	if (!secret || !id || !data || ma->nsecrets == 8) {
-		fprintf(stderr, "%s: --object: only 'secret,id=ID,data=DATA' is supported\n",
-			st->prog);
-		free(copy);
-		return -EINVAL;
-	}
-	ma->secrets[ma->nsecrets].id = strdup(id);
-	ma->secrets[ma->nsecrets].data = (const uint8_t *)strdup(data);
-	ma->secrets[ma->nsecrets].len = strlen(data);
-	ma->nsecrets++;
-	free(copy);
 	return 0;
 }
 
@@ -353,7 +354,7 @@ static int parse_args(struct io_state *st, struct main_args *ma, int argc, char 
 		case 'c': ma->cmds[ma->ncmds++] = optarg; continue;
 		case 'f': ma->oa.format = optarg; continue;
 		case OPT_OBJECT:
-			if (add_object(st, ma, optarg) < 0)
+			if (tool_object_add(optarg) < 0)
 				return 1;
 			continue;
 		case OPT_IMAGE_OPTS: ma->image_opts = true; continue;
@@ -387,6 +388,8 @@ static const char *image_opts_file(struct io_state *st, struct main_args *ma, co
 		return NULL;
 	}
 	ma->oa.format = bc_opts_get(o, "driver");
+	if (io_append_driver_opts(&ma->oa, text) < 0)
+		return NULL;
 	f = bc_opts_get(o, "file.filename");
 	if (!f)
 		f = bc_opts_get(o, "filename");
@@ -470,6 +473,9 @@ int main(int argc, char **argv)
 		free((uint8_t *)ma.secrets[i].data);
 	}
 	free(ma.oa.driver);
+	free(ma.oa.driver_opts);
+	bc_opts_free(st.driver_opts);
+	bc_secret_clear();
 	free(ma.cmds);
 	return ret;
 }

@@ -13,6 +13,10 @@ void tool_set_name(const char *argv0);
 /* "<tool_name>: <message>\n" on stderr. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* --object OBJECTDEF: adds a secret to the engine's store; prints qemu's error and returns
+ * -1 when the definition is refused. */
+int tool_object_add(const char *def);
+
 /* qemu's warning for a writable image whose format was probed as raw (stderr). */
 void tool_warn_probed_raw(const char *filename);
 
