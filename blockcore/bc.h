@@ -102,7 +102,7 @@ enum {
 	BC_OPEN_SHARE      = 1u << 4,  /* -U: no image locking */
 	BC_OPEN_NO_REPAIR  = 1u << 5,  /* do not replay a dirty image's refcounts on open (check) */
 	BC_OPEN_BACKING_RDWR = 1u << 6, /* open the backing chain writable too (commit) */
-	BC_OPEN_NO_IO      = 1u << 7,  /* metadata only (info): encrypted images open without
+	BC_OPEN_NO_IO      = 1u << 8,  /* metadata only (info): encrypted images open without
 					  * their secret; data access fails */
 };
 
@@ -265,6 +265,8 @@ struct bc_info {
 	bool has_cluster_size;
 	bool encrypted;
 	bool dirty;
+	bool no_zero_init;             /* a new image does not read as zeros (luks: unwritten
+					* sectors decrypt to noise), so convert writes zeros */
 	bool whole_clusters;           /* writes must cover whole clusters, in order (compressed
 					* stream targets such as vmdk streamOptimized) */
 	char *backing_file;            /* as stored in the image */
