@@ -563,7 +563,7 @@ int bc_luks_create(struct bc_luks **out, const struct bc_luks_io *io,
 
 /* ---- info ---- */
 
-void bc_luks_info(const struct bc_luks *l, struct bc_node *data)
+void bc_luks_info(const struct bc_luks *l, struct bc_node *data, bool with_format)
 {
 	struct bc_node *slots;
 
@@ -571,6 +571,8 @@ void bc_luks_info(const struct bc_luks *l, struct bc_node *data)
 	bc_node_add_str(data, "hash-alg", l->hash);
 	bc_node_add_str(data, "cipher-alg", l->alg);
 	bc_node_add_str(data, "uuid", l->uuid);
+	if (with_format)   /* qcow2's encrypt object names its format here */
+		bc_node_add_str(data, "format", "luks");
 	if (l->ivhash[0])
 		bc_node_add_str(data, "ivgen-hash-alg", l->ivhash);
 	bc_node_add_str(data, "cipher-mode", l->mode);

@@ -91,7 +91,7 @@ bool bc_luks_unlocked(const struct bc_luks *l);
 int bc_luks_encrypt(struct bc_luks *l, uint64_t sector, uint8_t *buf, size_t len);
 int bc_luks_decrypt(struct bc_luks *l, uint64_t sector, uint8_t *buf, size_t len);
 /* qemu-img info's luks object (ivgen-alg, hash-alg, ..., slots, payload-offset). */
-void bc_luks_info(const struct bc_luks *l, struct bc_node *data);
+void bc_luks_info(const struct bc_luks *l, struct bc_node *data, bool with_format);
 
 /* amend: state "active" adds new_pass (slot -1: the first free one); "inactive" erases the
  * slots old_pass opens or slot. The volume must be unlocked for "active". */

@@ -145,7 +145,7 @@ static int luks_get_info(struct bc_image *img, struct bc_info *info, struct bc_e
 		return -ENOMEM;
 	info->encrypted = true;
 	info->no_zero_init = true;
-	bc_luks_info(s->luks, n);
+	bc_luks_info(s->luks, n, false);
 	info->specific = n;
 	return 0;
 }
