@@ -571,10 +571,10 @@ void bc_luks_info(const struct bc_luks *l, struct bc_node *data, bool with_forma
 	bc_node_add_str(data, "hash-alg", l->hash);
 	bc_node_add_str(data, "cipher-alg", l->alg);
 	bc_node_add_str(data, "uuid", l->uuid);
-	if (with_format)   /* qcow2's encrypt object names its format here */
-		bc_node_add_str(data, "format", "luks");
 	if (l->ivhash[0])
 		bc_node_add_str(data, "ivgen-hash-alg", l->ivhash);
+	if (with_format)   /* qcow2's encrypt object names its format here */
+		bc_node_add_str(data, "format", "luks");
 	bc_node_add_str(data, "cipher-mode", l->mode);
 	slots = bc_node_add(data, BC_NODE_LIST, "slots");
 	for (int i = 0; i < BC_LUKS_SLOTS; i++) {

@@ -254,6 +254,40 @@ int qcow2_crypt_create(struct qcow2 *s, struct bc_opts *opts, bool luks, struct 
 	return ret < 0 ? bc_err_set(err, ret, "Could not write the qcow2 header") : 0;
 }
 
+int qcow2_crypt_amend(struct qcow2 *s, struct bc_opts *opts, struct bc_err *err)
+{
+	struct bc_luks_amend a = { .state = bc_opts_get(opts, "encrypt.state"), .slot = -1 };
+	const char *nid = bc_opts_get(opts, "encrypt.new-secret");
+	const char *oid = bc_opts_get(opts, "encrypt.old-secret");
+	uint8_t *np = NULL, *op = NULL;
+	struct bc_luks_io io;
+	struct crypt_io c;
+	uint64_t v;
+	int ret = 0;
+
+	if (!s->luks)
+		return bc_err_set(err, -EACCES, "Parameter 'encrypt.key-secret' is required for "
+				  "cipher");
+	if (bc_opts_get_u64(opts, "encrypt.keyslot", 0, &v, err) == 0)
+		a.slot = v > 8 ? 8 : (int)v;
+	if ((ret = bc_opts_get_u64(opts, "encrypt.iter-time", 2000, &a.iter_time, err)) == -ENOENT)
+		ret = 0;
+	if (ret == 0 && nid)
+		ret = bc_secret_get(NULL, nid, &np, &a.new_len, err);
+	if (ret == 0 && oid)
+		ret = bc_secret_get(NULL, oid, &op, &a.old_len, err);
+	a.new_pass = np;
+	a.old_pass = op;
+	make_io(s, &c, &io);
+	if (ret == 0)
+		ret = bc_luks_amend_slots(s->luks, &io, &a, err);
+	if (ret == 0 && (ret = bc_file_flush(s->file)) < 0)
+		bc_err_set(err, ret, "Could not flush the image");
+	bc_secret_free(np, a.new_len);
+	bc_secret_free(op, a.old_len);
+	return ret;
+}
+
 void qcow2_crypt_info(struct qcow2 *s, struct bc_node *parent)
 {
 	struct bc_node *n;

@@ -297,6 +297,9 @@ int qcow2_crypt_create(struct qcow2 *s, struct bc_opts *opts, bool luks, struct 
 /* create: encrypt.key-secret is given and names a secret that exists. */
 int qcow2_crypt_check_secret(struct bc_opts *opts, struct bc_err *err);
 void qcow2_crypt_info(struct qcow2 *s, struct bc_node *parent);
+/* amend: encrypt.state, encrypt.new-secret, encrypt.old-secret, encrypt.keyslot,
+ * encrypt.iter-time on a LUKS image opened with its secret. */
+int qcow2_crypt_amend(struct qcow2 *s, struct bc_opts *opts, struct bc_err *err);
 void qcow2_crypt_range(const struct qcow2 *s, uint64_t *off, uint64_t *len);
 /* Guest data at host offset host (guest offset guest), decrypted / encrypted when the image
  * is encrypted; plain data-file I/O otherwise. */

@@ -94,17 +94,36 @@ static void test_benchmark(void)
 	tap_ok(it == 0, "0 ms gives 0 (the caller raises it to the minimum)");
 }
 
+static const char *g_fmt = "luks", *g_pfx = "";
+
 static int open_luks(struct bc_image **img, const char *path, const char *secret, unsigned flags,
 		     struct bc_err *err)
 {
 	struct bc_opts *o = bc_opts_new();
-	struct bc_open_opts oo = { .format = "luks", .flags = flags, .driver_opts = o };
+	struct bc_open_opts oo = { .format = g_fmt, .flags = flags, .driver_opts = o };
+	char key[64];
 	int ret;
 
-	bc_opts_set(o, "key-secret", secret);
+	snprintf(key, sizeof(key), "%skey-secret", g_pfx);
+	bc_opts_set(o, key, secret);
 	ret = bc_open(img, path, &oo, err);
 	bc_opts_free(o);
 	return ret;
+}
+
+/* opts with every key prefixed by g_pfx */
+static void parse_pfx(struct bc_opts *o, const char *text)
+{
+	char buf[512], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '='), key[128];
+
+		*eq = 0;
+		snprintf(key, sizeof(key), "%s%s", strcmp(t, "size") ? g_pfx : "", t);
+		bc_opts_set(o, key, eq + 1);
+	}
 }
 
 static void test_amend(const char *dir)
@@ -115,21 +134,24 @@ static void test_amend(const char *dir)
 	struct bc_image *img = NULL;
 	uint8_t buf[4096], want[4096];
 
-	snprintf(path, sizeof(path), "%s/amend.luks", dir);
+	snprintf(path, sizeof(path), "%s/amend.%s", dir, g_fmt);
+	tap_diag("keyslot amend on %s", g_fmt);
 	bc_secret_object_add("secret,id=s0,data=zero", &err);
 	bc_secret_object_add("secret,id=s1,data=one", &err);
-	bc_opts_parse(o, "size=1M,key-secret=s0,iter-time=5,cipher-alg=aes-128", &err);
-	tap_ok(bc_create("luks", path, o, &err) == 0, "create: %s", err.msg);
+	parse_pfx(o, "size=1M,key-secret=s0,iter-time=5,cipher-alg=aes-128");
+	if (*g_pfx)
+		bc_opts_set(o, "encrypt.format", "luks");
+	tap_ok(bc_create(g_fmt, path, o, &err) == 0, "create: %s", err.msg);
 	bc_opts_free(o);
 	memset(want, 0x42, sizeof(want));
 	tap_ok(open_luks(&img, path, "s0", BC_OPEN_RDWR, &err) == 0 &&
 	       bc_write(img, 8192, want, sizeof(want)) == 0, "open with s0 and write");
 	o = bc_opts_new();
-	bc_opts_parse(o, "state=active,new-secret=s1,iter-time=5", &err);
+	parse_pfx(o, "state=active,new-secret=s1,iter-time=5");
 	tap_ok(img && bc_amend(img, o, NULL, &err) == 0, "amend: add s1 (%s)", err.msg);
 	bc_opts_free(o);
 	o = bc_opts_new();
-	bc_opts_parse(o, "state=active,new-secret=s1,keyslot=1", &err);
+	parse_pfx(o, "state=active,new-secret=s1,keyslot=1");
 	tap_ok(img && bc_amend(img, o, NULL, &err) < 0 &&
 	       !strcmp(err.msg, "Refusing to overwrite active keyslot 1 - please erase it first"),
 	       "slot 1 now active: %s", err.msg);
@@ -140,7 +162,7 @@ static void test_amend(const char *dir)
 	       bc_read(img, 8192, buf, sizeof(buf)) == 0 && !memcmp(buf, want, sizeof(buf)),
 	       "the new secret opens the same data");
 	o = bc_opts_new();
-	bc_opts_parse(o, "state=inactive,old-secret=s0", &err);
+	parse_pfx(o, "state=inactive,old-secret=s0");
 	tap_ok(img && bc_amend(img, o, NULL, &err) == 0, "erase the slots s0 opens (%s)", err.msg);
 	bc_opts_free(o);
 	bc_close(img);
@@ -162,6 +184,9 @@ int main(void)
 	test_afsplit();
 	test_ciphers();
 	test_benchmark();
+	test_amend(dir ? dir : "/tmp");
+	g_fmt = "qcow2";
+	g_pfx = "encrypt.";
 	test_amend(dir ? dir : "/tmp");
 	return tap_done();
 }
