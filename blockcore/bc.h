@@ -107,6 +107,8 @@ enum {
 	BC_OPEN_NO_SHARE_WRITE = 1u << 7, /* lock others out of writing even a raw image */
 	BC_OPEN_WRITETHROUGH = 1u << 8, /* every completed write is flushed (cache=writethrough) */
 	BC_OPEN_IMAGE_OPTS = 1u << 9,  /* the filename is qemu's --image-opts option string */
+	BC_OPEN_NO_IO      = 1u << 10, /* metadata only (info): encrypted images open without
+					  * their secret; data access fails */
 };
 
 #define BC_OPEN_CACHE_MASK (BC_OPEN_DIRECT | BC_OPEN_UNSAFE | BC_OPEN_WRITETHROUGH)
@@ -287,6 +289,8 @@ struct bc_info {
 	bool has_cluster_size;
 	bool encrypted;
 	bool dirty;
+	bool no_zero_init;             /* a new image does not read as zeros (luks: unwritten
+					* sectors decrypt to noise), so convert writes zeros */
 	bool whole_clusters;           /* writes must cover whole clusters, in order (compressed
 					* stream targets such as vmdk streamOptimized) */
 	char *backing_file;            /* as stored in the image */

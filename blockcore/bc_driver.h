@@ -160,5 +160,6 @@ extern const struct bc_format bc_format_raw;
 extern const struct bc_format bc_format_qcow2;
 extern const struct bc_format bc_format_vmdk;
 extern const struct bc_format bc_format_vdi;
+extern const struct bc_format bc_format_luks;
 
 #endif

@@ -6,6 +6,7 @@ static const struct bc_format *const bc_formats[] = {
 	&bc_format_vdi,
 	&bc_format_vmdk,
 	&bc_format_qcow2,
+	&bc_format_luks,
 };
 
 const struct bc_format *bc_format_at(int idx)

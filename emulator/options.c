@@ -5,6 +5,7 @@
 #include "emulator/cpu/isa.h"
 #include "emulator/host/parse.h"
 #include "bc.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -64,6 +65,7 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-append CMDLINE    kernel command line\n"
 	       "-drive file=F[,format=..][,if=virtio|none][,id=..][,readonly=on][,cache=..][,snapshot=on][,discard=unmap]\n"
 	       "-device virtio-blk-device,drive=ID\n"
+	       "-object secret,id=ID,data=D|file=F[,format=raw|base64][,keyid=ID2,iv=IV]  a secret (encryption passphrase)\n"
 	       "-netdev user,id=ID[,net=ADDR[/MASK]][,host=][,dhcpstart=][,dns=][,hostname=][,domainname=]\n"
 	       "        [,restrict=on|off][,ipv4=on|off][,ipv6=on|off][,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT]\n"
 	       "-device virtio-net-device,netdev=ID[,mac=MAC][,mrg_rxbuf=on|off]\n"
@@ -247,6 +249,16 @@ static int opt_drive(struct vm_options *o, const char *opt, const char *arg)
 	return 0;
 }
 
+/* -object secret,id=ID,data=...|file=...: secrets for encrypted drives (encrypt.key-secret) */
+static int opt_object(struct vm_options *o, const char *opt, const char *arg)
+{
+	struct bc_err e = { 0 };
+
+	if (bc_secret_object_add(arg, &e) < 0)
+		return fail(o, opt, arg, e.msg);
+	return 0;
+}
+
 /* -device virtio-blk-device,drive=ID (the only -device for now) */
 /* ---- networking: -netdev, -nic, -net and -device virtio-net-device (emulator/nics.c) ---- */
 static int opt_netdev(struct vm_options *o, const char *opt, const char *arg)
@@ -358,6 +370,7 @@ static const struct opt options[] = {
 	{ "-kernel", true, opt_kernel },       { "-append", true, opt_append },
 	{ "-initrd", true, opt_initrd },
 	{ "-drive", true, opt_drive },	       { "-device", true, opt_device },
+	{ "-object", true, opt_object },
 	{ "-global", true, opt_global },       { "-snapshot", false, opt_flag },
 	{ "-loadvm", true, opt_string },       { "-nographic", false, opt_console },
 	{ "-display", true, opt_console },     { "-serial", true, opt_console },

@@ -51,7 +51,11 @@ static int amend_parse(int argc, char **argv, struct amend_args *a)
 		case 't': a->cache = optarg; break;
 		case 'p': a->progress = true; break;
 		case 'q': a->quiet = true; break;
-		case 'O': case 'F': break;   /* no secrets needed; --force has no effect on qcow2 */
+		case 'F': break;   /* --force has no effect on qcow2 */
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'I': a->image_opts = true; break;
 		case 'h':
 			printf("usage: %s amend [-p] [-q] [-f fmt] [-t cache] [--force] -o options "

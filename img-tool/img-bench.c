@@ -184,7 +184,10 @@ static int bench_parse(int argc, char **argv, struct bench_args *a)
 		case 'w': a->write = true; break;
 		case 'U': a->share = true; break;
 		case 'D': a->nodrain = true; break;
-		case 'O': break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
 			printf("usage: %s bench [-c count] [-d depth] [-f fmt] [--flush-interval=N] [-n] "
 			       "[--no-drain] [-o offset] [--pattern=N] [-q] [-s size] [-S step] [-t cache] "

@@ -101,7 +101,10 @@ static int check_parse(int argc, char **argv, struct check_args *a)
 						       "(expecting 'leaks' or 'all'): %s", optarg);
 			break;
 		case 'T': a->src_cache = optarg; break;
-		case 'O': break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'q': a->quiet = true; break;
 		case 'U': a->share = true; break;
 		case 'h':

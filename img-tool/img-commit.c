@@ -83,8 +83,12 @@ int img_commit(int argc, char **argv)
 		case 'd': drop = true; break;
 		case 'q': quiet = true; break;
 		case 't': cache = optarg; break;
-		case 'p': case 'r': case 'O': break;
+		case 'p': case 'r': break;
 		case 'I': image_opts = true; break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
 			printf("usage: %s commit [-q] [-f fmt] [-b base] [-d] filename\n", tool_name);
 			return 0;

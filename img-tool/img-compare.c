@@ -156,8 +156,12 @@ int img_compare(int argc, char **argv)
 			if (tool_src_cache_flags(optarg, &flags) < 0)
 				return 2;
 			break;
-		case 'p': case 'O': break;
+		case 'p': break;
 		case 'I': image_opts = true; break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 2;
+			break;
 		case 'h':
 			printf("usage: %s compare [-f fmt] [-F fmt] [-q] [-s] [-U] filename1 filename2\n",
 			       tool_name);

@@ -16,6 +16,7 @@ struct conv {
 	struct bc_image **src;
 	int nsrc;
 	struct bc_image *dst;
+	struct bc_opts *dst_opts; /* the target's runtime options (its key secret) */
 	uint64_t sparse;        /* -S: zero runs of this size are not written; 0 writes everything */
 	bool target_zero;       /* the target reads as zeros before we write anything */
 	uint64_t whole;         /* target takes whole clusters of this size, in order; 0: any */
@@ -306,7 +307,11 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 			break;
 		case 't': a->cache = optarg; break;
 		case 'T': a->src_cache = optarg; break;
-		case 'p': case 'W': case 'C': case 'r': case 'J':
+		case 'J':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
+		case 'p': case 'W': case 'C': case 'r':
 		case 'V': case 'M':
 			break;   /* progress, cache modes, parallelism: accepted, no effect on the result */
 		case 'h':
@@ -386,6 +391,24 @@ static void conv_backing_from_opts(struct conv_args *a)
 	bc_opts_free(o);
 }
 
+/* qemu-img opens the new target with the encryption secret it was created with. */
+static struct bc_opts *conv_target_secret_opts(const struct conv_args *a)
+{
+	static const char *const keys[] = { "key-secret", "encrypt.key-secret" };
+	struct bc_opts *co = bc_opts_new(), *oo = NULL;
+
+	if (co && a->optstr && bc_opts_parse(co, a->optstr, NULL) == 0) {
+		for (int i = 0; i < 2; i++) {
+			const char *v = bc_opts_get(co, keys[i]);
+
+			if (v && (oo || (oo = bc_opts_new())))
+				bc_opts_set(oo, keys[i], v);
+		}
+	}
+	bc_opts_free(co);
+	return oo;
+}
+
 static int conv_create_target(const struct conv_args *a, const char *fmt, uint64_t total)
 {
 	const struct bc_format *f = bc_format_find(fmt);
@@ -459,6 +482,7 @@ int img_convert(int argc, char **argv)
 	struct bc_err err = { 0 };
 	if (img_image_opts_flags(a.target_image_opts, a.out_fmt, &o.flags))
 		goto out;
+	o.driver_opts = c.dst_opts = conv_target_secret_opts(&a);
 	if (bc_open(&c.dst, a.out, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.out, err.msg);
 		goto out;
@@ -471,6 +495,8 @@ int img_convert(int argc, char **argv)
 		c.backing_end = bc_length(bc_backing(c.dst));
 	struct bc_info info;
 	if (bc_get_info(c.dst, &info, &err) == 0) {
+		if (info.no_zero_init && !a.target_is_zero)
+			c.target_zero = false;
 		if ((info.whole_clusters || a.compress) && info.cluster_size) {
 			c.whole = info.cluster_size;
 			c.sparse = c.sparse ? c.whole : 0;   /* zero runs skipped as whole clusters */
@@ -503,6 +529,7 @@ out:
 		tool_error("error while flushing '%s'", a.out);
 		ret = 1;
 	}
+	bc_opts_free(c.dst_opts);
 	for (int i = 0; i < c.nsrc; i++)
 		bc_close(c.src[i]);
 	free(c.src);

@@ -90,7 +90,10 @@ static int create_parse(int argc, char **argv, struct create_args *a)
 			break;
 		case 'q': a->quiet = true; break;
 		case 'u': a->unsafe = true; break;
-		case 'O': break;   /* secrets and objects are not needed by create yet */
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
 			printf("usage: %s create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]\n",
 			       tool_name);

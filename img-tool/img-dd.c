@@ -67,8 +67,11 @@ static int dd_parse(int argc, char **argv, struct dd_args *a)
 		case 'f': a->fmt = optarg; break;
 		case 'O': a->out_fmt = optarg; break;
 		case 'U': a->share = true; break;
-		case 'J': break;
 		case 'I': a->image_opts = true; break;
+		case 'J':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
 			printf("usage: %s dd [-U] [-f fmt] [-O output_fmt] [bs=block_size] [count=blocks] "
 			       "[skip=blocks] if=input of=output\n", tool_name);

@@ -161,8 +161,11 @@ static int info_parse(int argc, char **argv, struct info_args *a)
 			break;
 		case 'c': a->chain = true; break;
 		case 'U': a->share = true; break;
-		case 'O': break;
 		case 'I': a->image_opts = true; break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
 			printf("usage: %s info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n",
 			       tool_name);
@@ -181,7 +184,8 @@ static int info_parse(int argc, char **argv, struct info_args *a)
 static int info_open(struct bc_image **img, const char *file, const char *fmt, bool share,
 		     bool image_opts)
 {
-	struct bc_open_opts o = { .format = fmt, .flags = BC_OPEN_NO_BACKING | BC_OPEN_NO_REPAIR };
+	struct bc_open_opts o = { .format = fmt,
+				  .flags = BC_OPEN_NO_BACKING | BC_OPEN_NO_REPAIR | BC_OPEN_NO_IO };
 	struct bc_err err = { 0 };
 
 	if (share)

@@ -129,7 +129,10 @@ int img_map(int argc, char **argv)
 			break;
 		case 'U': share = true; break;
 		case 'I': image_opts = true; break;
-		case 'O': break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
 			printf("usage: %s map [-f fmt] [--start-offset=offset] [--max-length=len] "
 			       "[--output=ofmt] [-U] filename\n", tool_name);

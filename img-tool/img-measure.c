@@ -38,7 +38,10 @@ static int measure_parse(int argc, char **argv, struct measure_args *a)
 		case 'l': a->snapshot = optarg; break;
 		case 's': a->size_str = optarg; break;
 		case 'U': a->share = true; break;
-		case 'J': break;
+		case 'J':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'P':
 			if (img_parse_output(optarg, &a->output) < 0)
 				return 1;

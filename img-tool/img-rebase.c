@@ -105,8 +105,12 @@ static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 		case 'U': a->share = true; break;
 		case 't': a->cache = optarg; break;
 		case 'T': a->src_cache = optarg; break;
-		case 'p': case 'O': break;
+		case 'p': break;
 		case 'I': a->image_opts = true; break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
 			printf("usage: %s rebase [-U] [-q] [-f fmt] [-p] [-u] -b backing_file "
 			       "[-F backing_fmt] filename\n", tool_name);

@@ -40,8 +40,11 @@ int img_resize(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case 'O': break;
 		case 'I': image_opts = true; break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
 			printf("usage: %s resize [-f fmt] [--preallocation=prealloc] [-q] [--shrink] "
 			       "filename [+ | -]size\n", tool_name);

@@ -46,7 +46,10 @@ static int snap_parse(int argc, char **argv, struct snap_args *a)
 		case 'q': a->quiet = true; break;
 		case 'U': a->share = true; break;
 		case 'I': a->image_opts = true; break;
-		case 'O': break;
+		case 'O':
+			if (tool_object_add(optarg) < 0)
+				return 1;
+			break;
 		case 'h':
 			printf("usage: %s snapshot [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] "
 			       "filename\n", tool_name);

@@ -41,6 +41,7 @@ struct io_state {
 	unsigned open_flags;
 	enum bc_io_backend io;
 	bool snapshot;          /* opened with -s: the overlay cannot be opened again */
+	struct bc_opts *driver_opts; /* runtime driver options of the current image */
 };
 
 enum {

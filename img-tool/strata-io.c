@@ -5,6 +5,7 @@
  */
 #include "io.h"
 #include "tool.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -293,7 +294,8 @@ void io_close_image(struct io_state *st)
 int io_reopen_image(struct io_state *st, unsigned flags)
 {
 	struct bc_open_opts o = { .format = st->format, .flags = flags, .io = st->io,
-				  .secrets = g_secrets, .nsecrets = g_nsecrets };
+				  .secrets = g_secrets, .nsecrets = g_nsecrets,
+				  .driver_opts = st->driver_opts };
 	struct bc_err err = { 0 };
 	int ret;
 
@@ -313,34 +315,6 @@ int io_reopen_image(struct io_state *st, unsigned flags)
 		return ret;
 	}
 	st->open_flags = flags;
-	return 0;
-}
-
-/* --object secret,id=ID,data=DATA: the only object kind the engine can use. */
-static int add_object(struct io_state *st, struct main_args *ma, const char *def)
-{
-	char *copy = strdup(def), *tok, *save = NULL, *id = NULL, *data = NULL;
-	bool secret = false;
-
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "secret") || !strcmp(tok, "qom-type=secret"))
-			secret = true;
-		else if (!strncmp(tok, "id=", 3))
-			id = tok + 3;
-		else if (!strncmp(tok, "data=", 5))
-			data = tok + 5;
-	}
-	if (!secret || !id || !data || ma->nsecrets == 8) {
-		fprintf(stderr, "%s: --object: only 'secret,id=ID,data=DATA' is supported\n",
-			st->prog);
-		free(copy);
-		return -EINVAL;
-	}
-	ma->secrets[ma->nsecrets].id = strdup(id);
-	ma->secrets[ma->nsecrets].data = (const uint8_t *)strdup(data);
-	ma->secrets[ma->nsecrets].len = strlen(data);
-	ma->nsecrets++;
-	free(copy);
 	return 0;
 }
 
@@ -380,7 +354,7 @@ static int parse_args(struct io_state *st, struct main_args *ma, int argc, char 
 		case 'c': ma->cmds[ma->ncmds++] = optarg; continue;
 		case 'f': ma->oa.format = optarg; continue;
 		case OPT_OBJECT:
-			if (add_object(st, ma, optarg) < 0)
+			if (tool_object_add(optarg) < 0)
 				return 1;
 			continue;
 		case OPT_IMAGE_OPTS: ma->image_opts = true; continue;
@@ -467,6 +441,7 @@ int main(int argc, char **argv)
 		free((uint8_t *)ma.secrets[i].data);
 	}
 	free(ma.oa.optstr);
+	bc_secret_clear();
 	free(ma.cmds);
 	return ret;
 }

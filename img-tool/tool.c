@@ -1,4 +1,5 @@
 #include "tool.h"
+#include "secret.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -48,4 +49,15 @@ void tool_warn_probed_raw(const char *filename)
 		"write operations on block 0 will be restricted.\n"
 		"         Specify the 'raw' format explicitly to remove the restrictions.\n",
 		filename);
+}
+
+int tool_object_add(const char *def)
+{
+	struct bc_err err = { 0 };
+
+	if (bc_secret_object_add(def, &err) < 0) {
+		tool_error("%s", err.msg);
+		return -1;
+	}
+	return 0;
 }

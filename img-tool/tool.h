@@ -18,6 +18,9 @@ void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tool_cache_flags(const char *mode, unsigned *flags);
 /* The same for -T (the source images): "Invalid source cache option: MODE". */
 int tool_src_cache_flags(const char *mode, unsigned *flags);
+/* --object OBJECTDEF: adds a secret to the engine's store; prints qemu's error and returns
+ * -1 when the definition is refused. */
+int tool_object_add(const char *def);
 
 /* qemu's warning for a writable image whose format was probed as raw (stderr). */
 void tool_warn_probed_raw(const char *filename);

@@ -52,6 +52,7 @@ struct amend_req {
 	bool backing_given;
 	bool lazy, data_raw;
 	uint64_t refcount_bits;
+	bool encrypt;            /* encrypt.* keyslot options given */
 };
 
 /* qemu's Qcow2AmendHelperCBInfo: folds the progress of several operations into one bar. */
@@ -130,9 +131,10 @@ static int amend_parse_one(struct qcow2 *s, struct bc_opts *opts, const char *ke
 			return bc_err_set(err, -EINVAL, "Refcount width must be a power of two and may "
 							"not exceed 64 bits");
 	} else if (!strncmp(key, "encrypt.", 8)) {
-		/* Encrypted images are refused at open, so there is never encryption to amend. */
-		return bc_err_set(err, -EINVAL, "Can't amend encryption options - encryption not "
-						"present");
+		if (s->h.crypt_method != 2)
+			return bc_err_set(err, -EINVAL, "Can't amend encryption options - "
+							"encryption not present");
+		r->encrypt = true;   /* LUKS keyslots: crypt.c */
 	}
 	return 0;
 }
@@ -771,7 +773,9 @@ int qcow2_amend(struct bc_image *img, struct bc_opts *opts, const struct bc_amen
 		return ret;
 	p.total_ops = (r.version != s->h.version) +
 		      (r.refcount_bits != 1ull << s->refcount_order);
-	if (r.version > s->h.version) {
+	if (r.encrypt)
+		ret = qcow2_crypt_amend(s, opts, err);
+	if (ret == 0 && r.version > s->h.version) {
 		p.cur = OP_UPGRADE;
 		ret = amend_upgrade(s, &p, err);
 	}

@@ -203,6 +203,10 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 	if (ret < 0 && s->writable)
 		goto out_io;
 	inc_range(s, &c, 0, cs);
+	uint64_t coff, clen;
+	qcow2_crypt_range(s, &coff, &clen);
+	if (clen)
+		inc_range(s, &c, coff, clen);
 	inc_range(s, &c, s->h.l1_table_offset, (uint64_t)s->l1_size * 8);
 	ret = count_l1(s, &c, s->l1, s->l1_size, true, l2);
 	if (ret < 0)

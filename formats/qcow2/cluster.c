@@ -381,7 +381,7 @@ int qcow2_read_data(struct qcow2 *s, uint64_t off, uint8_t *buf, size_t len)
 			memset(buf, 0, n);
 			break;
 		case QCOW2_NORMAL:
-			ret = bc_file_pread(s->data_file, buf, n, m.host);
+			ret = qcow2_data_pread(s, buf, n, m.host, off);
 			break;
 		case QCOW2_COMPRESSED:
 			ret = qcow2_read_compressed(s, m.entry, off & (s->cluster_size - 1), buf, n);
@@ -446,7 +446,7 @@ static int fill_old(struct qcow2 *s, enum qcow2_ctype t, uint64_t host, uint64_t
 		memset(buf, 0, len);
 		return 0;
 	case QCOW2_NORMAL:
-		return bc_file_pread(s->data_file, buf, len, host);
+		return qcow2_data_pread(s, buf, len, host, off);
 	case QCOW2_COMPRESSED:
 		return -ENOTSUP;
 	default:
@@ -504,7 +504,7 @@ static int rewrite_compressed(struct qcow2 *s, uint64_t off, const uint8_t *data
 	ret = alloc_data_cluster(s, cstart, &host);
 	if (ret < 0)
 		return ret;
-	ret = bc_file_pwrite(s->data_file, s->buf, cs, host);
+	ret = qcow2_data_pwrite(s, s->buf, cs, host, cstart);
 	if (ret == 0)
 		ret = l2_lookup(s, off, true, &l2, &idx);
 	if (ret < 0)
@@ -630,11 +630,11 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 		if (ret < 0)
 			goto undo;
 		if (t == QCOW2_NORMAL) {
-			ret = bc_file_pwrite(s->data_file, data, n, host + a);
+			ret = qcow2_data_pwrite(s, data, n, host + a, off);
 			if (ret < 0)
 				goto undo;
 		} else if (n == cs) {
-			ret = bc_file_pwrite(s->data_file, data, n, host);
+			ret = qcow2_data_pwrite(s, data, n, host, off);
 			if (ret < 0)
 				goto undo;
 		} else {
@@ -645,7 +645,7 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 			if (ret < 0)
 				goto undo;
 			memcpy(s->buf + a, data, n);
-			ret = bc_file_pwrite(s->data_file, s->buf, cs, host);
+			ret = qcow2_data_pwrite(s, s->buf, cs, host, cstart);
 			if (ret < 0)
 				goto undo;
 		}
@@ -665,7 +665,7 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 	if (ret < 0)
 		goto undo;
 	if (ra == a && rb == b) {
-		ret = bc_file_pwrite(s->data_file, data, n, host + a);
+		ret = qcow2_data_pwrite(s, data, n, host + a, off);
 	} else {
 		ret = fill_old(s, ta, host + ra, cstart + ra, s->buf, (size_t)(a - ra));
 		if (ret == 0)
@@ -674,7 +674,7 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 		if (ret < 0)
 			goto undo;
 		memcpy(s->buf + (a - ra), data, n);
-		ret = bc_file_pwrite(s->data_file, s->buf, (size_t)(rb - ra), host + ra);
+		ret = qcow2_data_pwrite(s, s->buf, (size_t)(rb - ra), host + ra, cstart + ra);
 	}
 	if (ret < 0)
 		goto undo;

@@ -354,6 +354,8 @@ int qcow2_write_compressed(struct bc_image *img, uint64_t off, const void *buf, 
 
 	if (!s->writable)
 		return -EROFS;
+	if (s->h.crypt_method)
+		return -ENOTSUP;   /* compressed clusters are not encrypted: refused, as qemu */
 	if (s->corrupt)
 		return -EIO;
 	/* The compressed bytes would have to live in the data file, which has no room for

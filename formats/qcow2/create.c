@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Order and defaults give qemu-img's "Formatting ..." line. */
 const struct bc_opt_desc qcow2_create_opts[] = {
@@ -43,7 +44,7 @@ const struct bc_opt_desc qcow2_create_opts[] = {
 struct create_params {
 	uint64_t size, cluster_size, refcount_bits;
 	uint32_t version;
-	bool lazy, ext_l2, data_raw;
+	bool lazy, ext_l2, data_raw, luks, aes;
 	uint8_t compression_type;
 	enum bc_prealloc prealloc;
 	const char *backing_file, *backing_fmt, *data_file;
@@ -63,8 +64,13 @@ static int parse_params(struct bc_opts *opts, struct create_params *p, struct bc
 	if (bc_opts_get(opts, "encryption") &&
 	    bc_opts_get_bool(opts, "encryption", false, &enc, err) == -EINVAL)
 		return -EINVAL;
-	if ((v && strcmp(v, "")) || enc)
-		return bc_err_set(err, -ENOTSUP, "Encrypted qcow2 images are not supported yet");
+	if (v && strcmp(v, "") && strcmp(v, "luks") && strcmp(v, "aes"))
+		return bc_err_set(err, -EINVAL, "Parameter 'encrypt.format' does not accept value "
+				  "'%s'", v);
+	p->luks = v && !strcmp(v, "luks");
+	p->aes = enc || (v && !strcmp(v, "aes"));
+	if ((p->luks || p->aes) && (ret = qcow2_crypt_check_secret(opts, err)) < 0)
+		return ret;
 	ret = bc_opts_get_size(opts, "size", 0, &p->size, err);
 	if (ret == -EINVAL)
 		return ret;
@@ -280,6 +286,8 @@ int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
 	if (ret < 0)
 		goto out;
 	ret = bc_format_qcow2.truncate(&img, p.size, p.prealloc, false, err);
+	if (ret == 0 && (p.luks || p.aes))
+		ret = qcow2_crypt_create(img.priv, opts, p.luks, err);
 	bc_format_qcow2.close(&img);
 	free(img.backing_name);
 	free(img.backing_fmt);
@@ -287,5 +295,7 @@ int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
 		ret = bc_file_flush(f);
 out:
 	bc_file_close(f);
+	if (ret < 0 && (p.luks || p.aes))
+		unlink(filename);   /* qemu removes what a failed encrypted create left */
 	return ret;
 }

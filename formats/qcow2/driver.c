@@ -111,6 +111,7 @@ static void free_state(struct qcow2 *s)
 	free(s->cbuf);
 	free(s->cow);
 	qcow2_compress_free(s);
+	qcow2_crypt_close(s);
 	free(s);
 }
 
@@ -245,10 +246,6 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 	free(hbuf);
 	hbuf = NULL;
 
-	if (s->h.crypt_method) {
-		ret = bc_err_set(err, -ENOTSUP, "Encrypted qcow2 images are not supported yet");
-		goto fail;
-	}
 	s->writable = (img->flags & BC_OPEN_RDWR) != 0;
 	if ((s->h.incompatible_features & QCOW2_INCOMPAT_CORRUPT) && s->writable) {
 		ret = bc_err_set(err, -EACCES, "qcow2: Image is corrupt; cannot be opened read/write");
@@ -318,6 +315,8 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 	img->priv = s;
 	img->size = s->h.size;
 	img->align = 1;
+	if (s->h.crypt_method && (ret = qcow2_crypt_open(s, err)) < 0)
+		goto fail_priv;
 	if (s->h.backing_file) {
 		img->backing_name = strdup(s->h.backing_file);
 		if (s->h.backing_fmt)
@@ -714,7 +713,8 @@ static int qcow2_get_info(struct bc_image *img, struct bc_info *info, struct bc_
 	(void)err;
 	info->cluster_size = s->cluster_size;
 	info->has_cluster_size = true;
-	info->encrypted = false;
+	info->encrypted = s->h.crypt_method != 0;
+	info->no_zero_init = s->h.crypt_method != 0 && s->data_file != s->file;
 	info->dirty = (s->h.incompatible_features & QCOW2_INCOMPAT_DIRTY) != 0;
 	n = bc_node_new(BC_NODE_OBJECT, "qcow2");
 	if (!n)
@@ -725,6 +725,7 @@ static int qcow2_get_info(struct bc_image *img, struct bc_info *info, struct bc_
 		bc_node_add_bool(n, "lazy-refcounts", s->lazy);
 	qcow2_bitmaps_info(s, n);
 	bc_node_add_int(n, "refcount-bits", 1ll << s->refcount_order);
+	qcow2_crypt_info(s, n);
 	if (s->h.version >= 3) {
 		if (s->data_file != s->file) {
 			bc_node_add_str(n, "data-file", s->h.data_file ? s->h.data_file

@@ -84,6 +84,16 @@ int qcow2_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
 	uint64_t meta = meta_bytes(size, cs, entry, order), data = 0;
 	if (src && (ret = data_bytes(src, cs, &data)) < 0)
 		return bc_err_set(err, ret, "Unable to get block status: %s", strerror(-ret));
+	const char *ef = bc_opts_get(opts, "encrypt.format");
+	if (ef && !strcmp(ef, "luks")) {
+		/* the LUKS header's clusters come on top, as qemu counts them */
+		struct bc_luks_params lp;
+		uint64_t hl;
+		if ((ret = bc_luks_params_get(&lp, opts, "encrypt.", err)) < 0 ||
+		    (ret = bc_luks_header_len(&lp, &hl, err)) < 0)
+			return ret;
+		meta += qcow2_align_up(hl, cs);
+	}
 	out->fully_allocated = meta + qcow2_align_up(size, cs);
 	out->required = pa == BC_PREALLOC_FALLOC || pa == BC_PREALLOC_FULL ? out->fully_allocated
 									   : meta + data;

@@ -7,6 +7,7 @@
 #define STRATA_QCOW2_H
 
 #include "bc_driver.h"
+#include "crypto.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -194,6 +195,12 @@ struct qcow2 {
 	struct qcow2_cow_pending *cow; /* snapshot.c: references dropped after the next flush */
 	uint64_t free_byte_offset; /* where the next compressed cluster's bytes go; 0: none */
 	struct qcow2_compressor *comp; /* compress.c: compression contexts, made on first use */
+	/* crypt.c: encryption (h.crypt_method 1 aes, 2 luks); none unlocked when opened for
+	 * info only */
+	struct bc_luks *luks;
+	struct bc_sector_cipher *aes;
+	uint8_t *cbounce;          /* one cluster: data encrypted before it is written */
+	uint64_t crypto_off, crypto_len; /* the LUKS header's clusters */
 };
 
 /* Cache lookup: returns the table at offset, reading it when read is set (else zero-filled). */
@@ -282,6 +289,23 @@ void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *host, u
  * cluster may be partial: padded with zeros). */
 int qcow2_write_compressed(struct bc_image *img, uint64_t off, const void *buf, size_t len);
 void qcow2_compress_free(struct qcow2 *s);
+
+/* ---- crypt.c ---- */
+int qcow2_crypt_open(struct qcow2 *s, struct bc_err *err);
+void qcow2_crypt_close(struct qcow2 *s);
+int qcow2_crypt_create(struct qcow2 *s, struct bc_opts *opts, bool luks, struct bc_err *err);
+/* create: encrypt.key-secret is given and names a secret that exists. */
+int qcow2_crypt_check_secret(struct bc_opts *opts, struct bc_err *err);
+void qcow2_crypt_info(struct qcow2 *s, struct bc_node *parent);
+/* amend: encrypt.state, encrypt.new-secret, encrypt.old-secret, encrypt.keyslot,
+ * encrypt.iter-time on a LUKS image opened with its secret. */
+int qcow2_crypt_amend(struct qcow2 *s, struct bc_opts *opts, struct bc_err *err);
+void qcow2_crypt_range(const struct qcow2 *s, uint64_t *off, uint64_t *len);
+/* Guest data at host offset host (guest offset guest), decrypted / encrypted when the image
+ * is encrypted; plain data-file I/O otherwise. */
+int qcow2_data_pread(struct qcow2 *s, void *buf, size_t len, uint64_t host, uint64_t guest);
+int qcow2_data_pwrite(struct qcow2 *s, const void *buf, size_t len, uint64_t host,
+		      uint64_t guest);
 
 /* ---- check.c ---- */
 int qcow2_check(struct bc_image *img, struct bc_check *res, unsigned fix, struct bc_err *err);

@@ -927,7 +927,7 @@ int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry)
 		return -ENOMEM;
 	ret = cow_room(s);
 	if (ret == 0)
-		ret = bc_file_pread(s->file, copy, cs, old);
+		ret = qcow2_data_pread(s, copy, cs, old, off & ~(cs - 1));   /* decrypted */
 	if (ret == 0)
 		ret = qcow2_alloc_clusters(s, 1, &nw);
 	if (ret < 0)
@@ -938,7 +938,8 @@ int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry)
 		goto out;
 	}
 	/* Driver invariant 7: the copy is written before an entry points to it. */
-	ret = bc_file_pwrite(s->file, copy, cs, nw);
+	/* re-encrypted for its new host offset when the image is encrypted (LUKS) */
+	ret = qcow2_data_pwrite(s, copy, cs, nw, off & ~(cs - 1));
 	if (ret < 0)
 		goto out;
 	ret = qcow2_cache_get(s, &s->l2_cache, s->l1[l1i] & QCOW2_L1_OFFSET_MASK, true, &l2);
