@@ -1,5 +1,6 @@
 /* The host layer's front door: opening files with a backend, and defaults every backend shares. */
 #include "file-impl.h"
+#include "lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,7 @@ static int file_open_fd(const char *path, unsigned flags, struct bc_err *err)
 	struct stat st;
 
 	if (flags & BC_FILE_CREATE)
-		oflags |= O_CREAT | O_TRUNC;
+		oflags |= O_CREAT;      /* truncated only once locked: see file_create_locked */
 	if (flags & BC_FILE_EXCL)
 		oflags |= O_EXCL;
 	if (flags & BC_FILE_DIRECT)
@@ -39,6 +40,19 @@ static int file_open_fd(const char *path, unsigned flags, struct bc_err *err)
 		return bc_err_set(err, -EISDIR, "'file' driver requires '%s' to be a regular file", path);
 	}
 	return fd;
+}
+
+/* Creating over an existing image must not destroy it while another process (QEMU or Strata)
+ * has it open: the new file is locked for writing and resizing, as QEMU's create does, and
+ * emptied only then. */
+static int file_create_locked(struct bc_file *f, struct bc_err *err)
+{
+	int ret = bc_file_lock(f, f->path, BC_PERM_WRITE | BC_PERM_RESIZE,
+			       BC_PERM_ALL & ~BC_PERM_RESIZE, BC_LOCKING_AUTO, err);
+
+	if (ret == 0 && ftruncate(f->fd, 0) < 0)
+		ret = bc_err_set(err, -errno, "Could not create '%s': %s", f->path, strerror(errno));
+	return ret;
 }
 
 int bc_file_open(struct bc_file **out, const char *path, unsigned flags, enum bc_io_backend io,
@@ -67,6 +81,13 @@ int bc_file_open(struct bc_file **out, const char *path, unsigned flags, enum bc
 	f->direct = flags & BC_FILE_DIRECT;
 	f->unsafe = flags & BC_FILE_UNSAFE;
 	f->align = f->direct ? 4096 : 1;
+	if (flags & BC_FILE_CREATE) {
+		int ret = file_create_locked(f, err);
+		if (ret < 0) {
+			bc_file_close(f);
+			return ret;
+		}
+	}
 	/* io_uring only pays off for queued work; AUTO tries it and falls back silently. */
 	if (io == BC_IO_URING || io == BC_IO_AUTO) {
 		int ret = bc_uring_attach(f);

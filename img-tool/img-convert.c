@@ -356,7 +356,7 @@ static int conv_open_sources(struct conv *c, const struct conv_args *a, uint64_t
 	*total = 0;
 	for (int i = 0; i < a->nsrc; i++) {
 		struct bc_open_opts o = { .format = a->fmt, .snapshot = a->snapshot,
-					  .flags = a->share ? BC_OPEN_SHARE : 0 };
+					  .flags = a->share ? BC_OPEN_SHARE : BC_OPEN_NO_SHARE_WRITE };
 		tool_src_cache_flags(a->src_cache, &o.flags);   /* checked before */
 		struct bc_err err = { 0 };
 		if (img_image_opts_flags(a->image_opts, a->fmt, &o.flags))

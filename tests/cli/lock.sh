@@ -109,7 +109,13 @@ for c in "info top.qcow2" "check top.qcow2" "snapshot -c s top.qcow2" "snapshot 
 	 "rebase -u -b base.qcow2 -F qcow2 top.qcow2" "bench -c 1 top.qcow2"; do
 	MASK='s/^disk size: .*//' compare_img "qemu-io holds: $c" $c
 done
+# creating over an image in use must not destroy it
+compare_img "qemu-io holds: create over it refused" create -f qcow2 top.qcow2 4M
+compare_img "qemu-io holds: create -f raw over it refused" create -f raw top.qcow2 4M
+compare_img "qemu-io holds: convert onto it refused" convert -O qcow2 base.qcow2 top.qcow2
 release
+check "the held image survived: still an overlay of base.qcow2" \
+	sh -c "qemu-img info top.qcow2 | grep -q '^backing file: base.qcow2'"
 
 # 4. qemu-system-riscv64 holding a drive (paused before the first instruction).
 if command -v qemu-system-riscv64 >/dev/null; then
