@@ -278,7 +278,15 @@ int vm_drive_commit(struct vm_drive *d, struct bc_image **old, char *err, size_t
 	struct bc_open_opts oo = { .format = bc_format_name(bc_backing(top)),
 				   .flags = BC_OPEN_RDWR | (d->direct ? BC_OPEN_DIRECT : 0) |
 					    (d->unsafe ? BC_OPEN_UNSAFE : 0) };
+	/* the overlay's backing handle already holds the image's lock (keeping other writers
+	 * out); a second lock from this process would conflict with it (OFD locks) */
+	oo.driver_opts = bc_opts_new();
+	if (!oo.driver_opts || bc_opts_set(oo.driver_opts, "file.locking", "off") < 0) {
+		bc_opts_free(oo.driver_opts);
+		return -ENOMEM;
+	}
 	int rc = bc_open(&base, d->file, &oo, &e);
+	bc_opts_free(oo.driver_opts);
 	if (rc) {
 		snprintf(err, errlen, "%s", e.msg);
 		return rc;
