@@ -55,7 +55,7 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-machine virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off]  (-M) the QEMU-compatible virt board\n"
 	       "-accel tcg         software emulation (the only accelerator)\n"
 	       "-cpu rv64|max[,EXT=on|off...]  the hart: RV64GC, QEMU 7.2's rv64 (zba, zbb, zbc, zbs on;\n"
-	       "                   zbkb, zbkc, zbkx, svinval, zicond, zicbom, zicboz off) or max (all)\n"
+	       "                   Zfh, Zfhmin, zbkb, zbkc, zbkx, svinval, zicond, zicbom, zicboz off) or max\n"
 	       "-smp 1             one hart\n"
 	       "-m [size=]MEGS[M|G]  guest RAM (default 128 MiB)\n"
 	       "-name NAME         the guest's name (info name, query-name)\n"

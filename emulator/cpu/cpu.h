@@ -81,10 +81,11 @@ enum {
 	RV_EXT_ZICBOM = 1u << 9,
 	RV_EXT_ZICBOZ = 1u << 10,
 	RV_EXT_ZFHMIN = 1u << 11,
+	RV_EXT_ZFH = 1u << 12, /* includes Zfhmin's instructions */
 };
 #define RV_CBO_BLOCK 64 /* cache-block size of cbo.* (riscv,cbom-block-size / cboz-block-size) */
 #define RV_EXT_DEFAULT (RV_EXT_ZBA | RV_EXT_ZBB | RV_EXT_ZBC | RV_EXT_ZBS)
-#define RV_EXT_ALL 0xfffu
+#define RV_EXT_ALL 0x1fffu
 
 enum { RV_ACC_READ = 0, RV_ACC_WRITE = 1, RV_ACC_EXEC = 2 };
 

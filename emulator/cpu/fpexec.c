@@ -267,9 +267,9 @@ int rv_exec_fp(struct rv_cpu *cpu, const struct rv_insn *in)
 	}
 	uint32_t ff = 0;
 	int rc;
-	if (opc == 0x07 || opc == 0x27 || (opc == 0x53 && (f7 & 3) == 2) || (opc == 0x53 && in->rs2 == 2 && (f7 >> 1) == 0x10)) {
-		/* binary16 (flh/fsh are decoded as OP_FP): Zfhmin, else illegal */
-		rc = cpu->ext & RV_EXT_ZFHMIN ? rv_exec_fp16(cpu, in, rm, &ff) : -2;
+	if (opc == 0x07 || opc == 0x27 || (f7 & 3) == 2 || (opc == 0x53 && in->rs2 == 2 && (f7 >> 1) == 0x10)) {
+		/* binary16 (flh/fsh are decoded as OP_FP): Zfhmin/Zfh, else illegal */
+		rc = rv_exec_fp16(cpu, in, rm, &ff);
 		if (rc == -1)
 			return -1;
 		rc = rc == -2 ? -1 : 0;

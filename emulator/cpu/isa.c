@@ -21,14 +21,14 @@ static const struct rv_prop props[] = {
 	{ "zba", RV_EXT_ZBA, 0 }, { "zbb", RV_EXT_ZBB, 0 }, { "zbc", RV_EXT_ZBC, 0 }, { "zbs", RV_EXT_ZBS, 0 },
 	{ "zbkb", RV_EXT_ZBKB, 0 }, { "zbkc", RV_EXT_ZBKC, 0 }, { "zbkx", RV_EXT_ZBKX, 0 },
 	{ "svinval", RV_EXT_SVINVAL, 0 }, { "zicond", RV_EXT_ZICOND, 0 }, { "zicbom", RV_EXT_ZICBOM, 0 },
-	{ "zicboz", RV_EXT_ZICBOZ, 0 }, { "Zfhmin", RV_EXT_ZFHMIN, 0 },
+	{ "zicboz", RV_EXT_ZICBOZ, 0 }, { "Zfhmin", RV_EXT_ZFHMIN, 0 }, { "Zfh", RV_EXT_ZFH, 0 },
 	/* implemented, always on */
 	{ "i", 0, true }, { "g", 0, true }, { "m", 0, true }, { "a", 0, true }, { "f", 0, true },
 	{ "d", 0, true }, { "c", 0, true }, { "s", 0, true }, { "u", 0, true }, { "Zifencei", 0, true },
 	{ "Zicsr", 0, true }, { "Zihintpause", 0, true }, { "mmu", 0, true }, { "pmp", 0, true },
 	{ "sstc", 0, true },
 	/* not implemented */
-	{ "e", 0, false }, { "v", 0, false }, { "h", 0, false }, { "sscofpmf", 0, false }, { "Zfh", 0, false },
+	{ "e", 0, false }, { "v", 0, false }, { "h", 0, false }, { "sscofpmf", 0, false },
 { "Zve32f", 0, false }, { "Zve64f", 0, false }, { "svnapot", 0, false },
 	{ "svpbmt", 0, false }, { "zk", 0, false }, { "zkn", 0, false }, { "zknd", 0, false },
 	{ "zkne", 0, false }, { "zknh", 0, false }, { "zkr", 0, false }, { "zks", 0, false },
@@ -108,7 +108,7 @@ void rv_isa_string(uint32_t ext, char *buf, size_t len)
 		uint32_t ext;
 		const char *name;
 	} order[] = {
-		{ 0, "_zicsr_zifencei_zihintpause" }, { RV_EXT_ZFHMIN, "_zfhmin" }, { RV_EXT_ZBA, "_zba" }, { RV_EXT_ZBB, "_zbb" }, { RV_EXT_ZBC, "_zbc" },
+		{ 0, "_zicsr_zifencei_zihintpause" }, { RV_EXT_ZFH, "_zfh" }, { RV_EXT_ZFHMIN, "_zfhmin" }, { RV_EXT_ZBA, "_zba" }, { RV_EXT_ZBB, "_zbb" }, { RV_EXT_ZBC, "_zbc" },
 		{ RV_EXT_ZBKB, "_zbkb" }, { RV_EXT_ZBKC, "_zbkc" }, { RV_EXT_ZBKX, "_zbkx" }, { RV_EXT_ZBS, "_zbs" },
 		{ 0, "_sstc" }, { RV_EXT_SVINVAL, "_svinval" },
 	};

@@ -20,7 +20,7 @@ isa_of() { grep -a -o 'rv64[a-z_]*' "$1" | head -n 1; }
 
 if command -v $QEMU >/dev/null 2>&1; then
 	for model in rv64 rv64,zba=false,zbs=off rv64,zbkb=on,zbkx=on,svinval=true rv64,zbb=false,zbkc=true,zbc=n \
-		rv64,zbkb=yes,zbkb=no rv64,Zicsr=true,h=false,svinval=on rv64,Zfhmin=on,zbkx=on; do
+		rv64,zbkb=yes,zbkb=no rv64,Zicsr=true,h=false,svinval=on rv64,Zfhmin=on,zbkx=on rv64,Zfh=on rv64,Zfh=on,Zfhmin=on; do
 		rm -f "$TMP/q.dtb" "$TMP/v.dtb"
 		timeout 30 $QEMU -M virt,dumpdtb="$TMP/q.dtb" -cpu "$model,h=false" -nographic >/dev/null 2>&1
 		timeout 30 "$VM" -M virt,dumpdtb="$TMP/v.dtb" -cpu "$model" -nographic >/dev/null 2>&1
@@ -49,7 +49,7 @@ check "-cpu rv64,c=off: cannot be disabled" '[ $? -eq 1 ]'
 rm -f "$TMP/v.dtb"
 "$VM" -M virt,dumpdtb="$TMP/v.dtb" -cpu max -nographic >/dev/null 2>&1
 check "-cpu max: every extension in riscv,isa" \
-	'[ "$(isa_of "$TMP/v.dtb")" = rv64imafdc_zicbom_zicboz_zicond_zicsr_zifencei_zihintpause_zfhmin_zba_zbb_zbc_zbkb_zbkc_zbkx_zbs_sstc_svinval ]'
+	'[ "$(isa_of "$TMP/v.dtb")" = rv64imafdc_zicbom_zicboz_zicond_zicsr_zifencei_zihintpause_zfh_zfhmin_zba_zbb_zbc_zbkb_zbkc_zbkx_zbs_sstc_svinval ]'
 
 # Zicond: natively with zicond=true (no trap in the -d int log), trapped without
 ZI=$BUILD_DIR/riscv/bext/zicond.elf

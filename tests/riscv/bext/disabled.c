@@ -1,5 +1,5 @@
 /* Extensions switched off with -cpu raise illegal-instruction (tval = the instruction), one
- * instruction of each: Zba, Zbb, Zbc, Zbs off here; Zbkb, Zbkx, Svinval, Zfhmin and Zicond are off by
+ * instruction of each: Zba, Zbb, Zbc, Zbs off here; Zbkb, Zbkx, Svinval, Zfhmin, Zfh and Zicond are off by
  * default (QEMU 7.2 has no Zicond at all). */
 /* cpu: rv64,zba=false,zbb=false,zbc=false,zbs=false */
 #include "rvtest.h"
@@ -47,5 +47,7 @@ int main(void)
 	TRY(".insn r 0x53, 0, 0x20, f1, f2, f2");	/* fcvt.s.h (Zfhmin is off by default) */
 	TRY(".insn r 0x53, 0, 0x72, %0, f1, x0");	/* fmv.x.h */
 	TRY(".insn i 0x07, 1, f1, 0(sp)");		/* flh */
+	TRY(".insn r 0x53, 0, 0x02, f1, f2, f3");	/* fadd.h */
+	TRY(".insn r4 0x43, 0, 2, f1, f2, f3, f4");	/* fmadd.h */
 	return 0;
 }
