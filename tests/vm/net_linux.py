@@ -15,6 +15,7 @@ import functools
 import hashlib
 import http.server
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -32,6 +33,32 @@ def free_port(kind=socket.SOCK_STREAM):
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def hmp_open(path):
+    m = socket.socket(socket.AF_UNIX)
+    m.settimeout(30)
+    m.connect(path)
+    hmp_read(m)  # the banner and the first prompt
+    return m
+
+
+def hmp_read(m):
+    buf = b""
+    while not buf.endswith(b"(qemu) "):
+        d = m.recv(4096)
+        if not d:
+            break
+        buf += d
+    return buf.decode(errors="replace")
+
+
+def hmp(m, line):
+    """Runs one HMP command; its output lines (without echo and prompt), joined by '|'."""
+    m.sendall(line.encode() + b"\n")
+    out = re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\x1b[A-Za-z]", "", hmp_read(m)).replace("\r", "")
+    lines = [x for x in out.split("\n") if x and not x.startswith("(qemu)") and line not in x]
+    return "|".join(lines)
 
 
 def dns_answer(q):
@@ -88,6 +115,8 @@ def main():
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     hf_http, hf_nc, hf_http1 = free_port(), free_port(), free_port()
     hf_udp = free_port(socket.SOCK_DGRAM)
+    hf_added = free_port()
+    mon_path = os.path.join(os.path.dirname(disk), "mon.sock")
     fw = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
     cmd = [emu, "-M", "virt", "-m", "256M", "-nographic", "-no-reboot", "-bios", fw, "-kernel", kernel,
            "-initrd", initrd, "-append",
@@ -98,7 +127,8 @@ def main():
            "hostfwd=udp:127.0.0.1:%d-:5353" % (hf_http, hf_nc, hf_udp),
            "-device", "virtio-net-device,netdev=n0",
            "-netdev", "user,id=n1,net=10.0.3.0/24,restrict=on,hostfwd=tcp:127.0.0.1:%d-:8081" % hf_http1,
-           "-device", "virtio-net-device,netdev=n1"]
+           "-device", "virtio-net-device,netdev=n1",
+           "-monitor", "unix:%s,server=on,wait=off" % mon_path]
     t0 = time.time()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     killer = threading.Timer(limit, p.kill)
@@ -127,6 +157,18 @@ def main():
                     except socket.timeout:
                         continue
             results.append("host: udp echoes %d/3" % good)
+            # a rule added at run time works; removed, the port is closed again
+            mon = hmp_open(mon_path)
+            hmp(mon, "hostfwd_add n1 tcp:127.0.0.1:%d-:8081" % hf_added)
+            data = urllib.request.urlopen("http://127.0.0.1:%d/small" % hf_added, timeout=60).read()
+            results.append("host: hostfwd_add fetched %d bytes md5 %s" % (len(data), hashlib.md5(data).hexdigest()))
+            results.append("host: hostfwd_remove says: %s" % hmp(mon, "hostfwd_remove n1 tcp:127.0.0.1:%d" % hf_added))
+            try:
+                socket.create_connection(("127.0.0.1", hf_added), timeout=10).close()
+                results.append("host: removed rule still connects")
+            except OSError:
+                results.append("host: removed rule refuses")
+            mon.close()
             up = os.urandom(up_n)
             results.append("host: uploads %d bytes md5 %s" % (up_n, hashlib.md5(up).hexdigest()))
             t = time.time()

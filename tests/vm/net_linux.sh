@@ -8,7 +8,8 @@
 # HTTP server on the host's 127.0.0.1 (as 10.0.2.2), finds the restrict=on network's outbound
 # blocked, then serves the file back through hostfwd tcp (busybox httpd), answers UDP through
 # hostfwd udp, serves a small file through the restricted network's hostfwd and takes UPLOAD
-# bytes with nc through hostfwd tcp. Every transfer's md5 must match on both ends.
+# bytes with nc through hostfwd tcp; a rule added with the monitor's hostfwd_add reaches the
+# guest, hostfwd_remove closes it. Every transfer's md5 must match on both ends.
 # Name resolution stays on this machine: the run happens in a network and mount namespace of
 # its own (unshare -mn) whose /etc/resolv.conf (bind-mounted) names 127.0.0.1, where
 # net_linux.py answers DNS itself; slirp forwards 10.0.2.3's queries to the host's resolver.
@@ -97,6 +98,10 @@ verify() {
 		 [ \"\$(guest $t serving)\" = \"\$(md5of $t 'host: serves')\" ]"
 	check "$t: restrict=on keeps hostfwd: the host fetches from the restricted network's guest, md5 equal" \
 		"[ -n \"\$(serving1 $t)\" ] && [ \"\$(serving1 $t)\" = \"\$(md5of $t 'host: restricted net fetched')\" ]"
+	check "$t: hostfwd_add at run time (monitor) reaches the guest, md5 equal; hostfwd_remove closes the port" \
+		"[ -n \"\$(serving1 $t)\" ] && [ \"\$(serving1 $t)\" = \"\$(md5of $t 'host: hostfwd_add fetched')\" ] &&
+		 grep -q '^host: hostfwd_remove says: host forwarding rule for tcp:127.0.0.1:[0-9]* removed\$' '$TMP/$t.out' &&
+		 grep -q '^host: removed rule refuses\$' '$TMP/$t.out'"
 	if [ $have_echo = 1 ]; then
 		check "$t: hostfwd udp: 3 datagrams echoed by the guest's UDP server" \
 			"grep -q '^host: udp echoes 3/3\$' '$TMP/$t.out'"

@@ -2,6 +2,8 @@
  * bench/net.sh): busybox's nc has no UDP and no way to answer request by request.
  *   echo u PORT   UDP: every datagram goes back to its sender, forever
  *   echo t PORT   TCP: one connection, everything read is written back until EOF, then exit
+ *   echo s A.B.C.D PORT MIB   TCP: connects and sends MIB MiB of zeros in 64 KiB writes
+ *                 (bench/net.sh's guest->host stream without dd and a pipe in front)
  * Freestanding (riscv64-unknown-elf-gcc -nostdlib -static): raw system calls, no libc. */
 typedef unsigned long ulong;
 
@@ -13,6 +15,7 @@ typedef unsigned long ulong;
 #define SYS_bind 200
 #define SYS_listen 201
 #define SYS_accept 202
+#define SYS_connect 203
 #define SYS_sendto 206
 #define SYS_recvfrom 207
 #define SYS_setsockopt 208
@@ -78,14 +81,46 @@ static int run(int udp, unsigned port)
 	return 0;
 }
 
+static unsigned num(const char **p)
+{
+	unsigned v = 0;
+	for (; **p >= '0' && **p <= '9'; (*p)++)
+		v = v * 10 + (unsigned)(**p - '0');
+	return v;
+}
+
+static int stream(const char *ip, const char *port_s, const char *mib_s)
+{
+	unsigned char a[4];
+	for (int i = 0; i < 4; i++) {
+		a[i] = (unsigned char)num(&ip);
+		if (*ip == '.')
+			ip++;
+	}
+	unsigned port = num(&port_s), mib = num(&mib_s);
+	struct sin sa = { 2, (unsigned short)(port >> 8 | (port & 0xff) << 8), 0, { 0 } };
+	sa.addr = (unsigned)a[0] | (unsigned)a[1] << 8 | (unsigned)a[2] << 16 | (unsigned)a[3] << 24;
+	long s = sys(SYS_socket, 2, 1, 0, 0, 0, 0);
+	if (s < 0 || sys(SYS_connect, s, (long)&sa, sizeof(sa), 0, 0, 0) < 0)
+		return 7;
+	for (unsigned long left = (unsigned long)mib << 20; left;) {
+		long w = sys(SYS_write, s, (long)buf, (long)(left < sizeof(buf) ? left : sizeof(buf)), 0, 0, 0);
+		if (w <= 0)
+			return 8;
+		left -= (unsigned long)w;
+	}
+	sys(SYS_close, s, 0, 0, 0, 0, 0);
+	return 0;
+}
+
 static int main2(int argc, char **argv)
 {
+	if (argc == 5 && argv[1][0] == 's')
+		return stream(argv[2], argv[3], argv[4]);
 	if (argc != 3 || (argv[1][0] != 'u' && argv[1][0] != 't'))
 		return 1;
-	unsigned port = 0;
-	for (const char *p = argv[2]; *p >= '0' && *p <= '9'; p++)
-		port = port * 10 + (unsigned)(*p - '0');
-	return run(argv[1][0] == 'u', port);
+	const char *p = argv[2];
+	return run(argv[1][0] == 'u', num(&p));
 }
 
 void start_c(long *sp);
