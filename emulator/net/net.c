@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUEUE_MAX_FRAMES 1024
-#define QUEUE_MAX_BYTES (4u << 20)
+/* QEMU's net queue holds 10000 packets: a Linux guest's receive window (megabytes) must fit,
+ * or slirp's TCP loses segments and backs off for seconds (back ends also stop reading the
+ * host while many frames wait: VM_NET_QUEUE_HIGH) */
+#define QUEUE_MAX_FRAMES 10000
+#define QUEUE_MAX_BYTES (32u << 20)
 
 struct frame {
 	struct frame *next;

@@ -88,6 +88,8 @@ void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len);
 void vm_netdev_rx_ready(struct vm_netdev *d);
 /* Frames waiting in the queue (tests, monitor). */
 unsigned vm_netdev_queued(const struct vm_netdev *d);
+/* A back end stops taking host input while this many frames wait for the NIC. */
+#define VM_NET_QUEUE_HIGH 256
 
 /* ---- for back ends (net-internal) ---- */
 /* Makes a netdev around back end `be` (owned: ops->free at vm_net_free). */

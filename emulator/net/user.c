@@ -20,6 +20,7 @@ struct user {
 	Slirp *slirp;
 	struct in_addr net; /* for `info network` */
 	bool restrict_out;
+	bool throttled; /* the NIC is behind: slirp's sockets are not read this poll */
 };
 
 struct utimer {
@@ -127,6 +128,8 @@ static const SlirpCb callbacks = {
 static int add_poll(int fd, int events, void *opaque)
 {
 	struct user *u = opaque;
+	if (u->throttled)
+		events &= ~SLIRP_POLL_IN; /* host data waits in the host's socket buffers */
 	short ev = (short)((events & SLIRP_POLL_IN ? POLLIN : 0) | (events & SLIRP_POLL_OUT ? POLLOUT : 0) |
 			   (events & SLIRP_POLL_PRI ? POLLPRI : 0));
 	return vm_loop_hook_add_pollfd(u->loop, fd, ev);
@@ -146,6 +149,7 @@ static void hook_fill(void *opaque, uint64_t *timeout_ns)
 	struct user *u = opaque;
 	uint64_t ms64 = *timeout_ns == UINT64_MAX ? UINT32_MAX : (*timeout_ns + 999999) / 1000000;
 	uint32_t ms = ms64 >= UINT32_MAX ? UINT32_MAX : (uint32_t)ms64, before = ms;
+	u->throttled = u->nd && vm_netdev_queued(u->nd) >= VM_NET_QUEUE_HIGH;
 	slirp_pollfds_fill(u->slirp, &ms, add_poll, u);
 	if (ms < before && (uint64_t)ms * 1000000u < *timeout_ns)
 		*timeout_ns = (uint64_t)ms * 1000000u;

@@ -138,7 +138,7 @@ def main():
     def host_side():
         try:
             t = time.time()
-            data = urllib.request.urlopen("http://127.0.0.1:%d/blob" % hf_http, timeout=120).read()
+            data = urllib.request.urlopen("http://127.0.0.1:%d/blob" % hf_http, timeout=900).read()
             results.append("host: fetched %d bytes md5 %s" % (len(data), hashlib.md5(data).hexdigest()))
             results.append("time: guest->host hostfwd %d bytes in %.2f s" % (len(data), time.time() - t))
             data = urllib.request.urlopen("http://127.0.0.1:%d/small" % hf_http1, timeout=60).read()
@@ -172,7 +172,7 @@ def main():
             up = os.urandom(up_n)
             results.append("host: uploads %d bytes md5 %s" % (up_n, hashlib.md5(up).hexdigest()))
             t = time.time()
-            c = socket.create_connection(("127.0.0.1", hf_nc), timeout=120)
+            c = socket.create_connection(("127.0.0.1", hf_nc), timeout=900)
             c.sendall(up)
             c.close()
             results.append("time: host->guest hostfwd %d bytes sent in %.2f s" % (up_n, time.time() - t))
