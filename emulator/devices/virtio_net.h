@@ -2,7 +2,7 @@
  * virtio-mmio, on a netdev back end (emulator/net/net.h). Queue 0 receives (the device fills
  * the guest's buffers as frames arrive: vm_virtq_pop/push), queue 1 transmits. Features: MAC,
  * STATUS (link up/down), MRG_RXBUF (a frame may span several receive buffers), indirect
- * descriptors, CSUM/GUEST_CSUM and HOST_TSO4 (emulator/net/offload.h). */
+ * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h). */
 #ifndef STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 #define STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 
@@ -33,7 +33,7 @@ struct vm_virtio_net {
 };
 
 /* name: id= or QEMU's virtio-net-device.N; mrg_rxbuf: offer VIRTIO_NET_F_MRG_RXBUF (QEMU's mrg_rxbuf=on, the default); offloads: offer
- * CSUM, GUEST_CSUM and HOST_TSO4 (csum=on, the default; QEMU offers none of them on a user
+ * CSUM and HOST_TSO4 (csum=on, the default; QEMU offers none of them on a user
  * netdev, whose peer lacks a vnet header: here the device does the work, cheaper than the
  * emulated guest doing it per segment). */
 int vm_virtio_net_init(struct vm_virtio_net *n, const char *name, const uint8_t mac[6], bool mrg_rxbuf,
