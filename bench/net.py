@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """net.py - bench/net.sh's host side: an HTTP server streaming MB MiB (host->guest, timed from
 the request to the guest's "rx done" line) and a TCP sink (guest->host, timed from accept to
-EOF), both on 127.0.0.1. Prints "rx MBPS" and "tx MBPS" (MiB/s).
-usage: net.py EMULATOR KERNEL INITRD ROOTDISK MB"""
+EOF), both on 127.0.0.1; then N small request/replies (64 bytes each way, one at a time) with the
+guest's echo server through hostfwd tcp. Prints "rx MBPS", "tx MBPS" (dd | nc), "tx2 MBPS"
+(the echo program's own 64 KiB writes) (MiB/s) and "rtt USEC"
+(mean microseconds per round trip).
+usage: net.py EMULATOR KERNEL INITRD ROOTDISK MB [ROUNDTRIPS]
+NET_DEVICE_OPTS=",csum=off" adds properties to the -device (comparisons by hand)."""
 import http.server
+import os
 import socket
 import subprocess
 import sys
@@ -12,6 +17,7 @@ import time
 
 emu, kernel, initrd, disk, mb = sys.argv[1:6]
 mb = int(mb)
+trips = int(sys.argv[6]) if len(sys.argv) > 6 else 1000
 marks = {}
 
 
@@ -33,35 +39,83 @@ srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stream)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 sink = socket.socket()
 sink.bind(("127.0.0.1", 0))
-sink.listen(1)
+sink.listen(2)
 
 
 def drain():
-    c, _ = sink.accept()
-    t0, n = time.time(), 0
-    while True:
-        d = c.recv(1 << 16)
-        if not d:
-            break
-        n += len(d)
-    marks["tx"] = (n, time.time() - t0)
-    c.close()
+    for key in ("tx", "tx2"):
+        c, _ = sink.accept()
+        t0, n = time.time(), 0
+        while True:
+            d = c.recv(1 << 16)
+            if not d:
+                break
+            n += len(d)
+        marks[key] = (n, time.time() - t0)
+        c.close()
 
 
 threading.Thread(target=drain, daemon=True).start()
+probe = socket.socket()
+probe.bind(("127.0.0.1", 0))
+echo_port = probe.getsockname()[1]
+probe.close()
+
+
+def round_trips():
+    try:
+        for _ in range(50):  # the echo server may not listen yet: slirp accepts, then resets
+            c = socket.create_connection(("127.0.0.1", echo_port), timeout=30)
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            c.sendall(b"x" * 64)
+            got = b""
+            try:
+                while len(got) < 64:
+                    d = c.recv(64 - len(got))
+                    if not d:
+                        break
+                    got += d
+            except OSError:
+                got = b""
+            if len(got) == 64:
+                break
+            c.close()
+            time.sleep(0.2)
+        else:
+            return
+        msg = b"r" * 64
+        t0 = time.time()
+        for _ in range(trips):
+            c.sendall(msg)
+            got = b""
+            while len(got) < 64:
+                d = c.recv(64 - len(got))
+                if not d:
+                    return
+                got += d
+        marks["rtt"] = (time.time() - t0) / trips
+        c.close()
+    except OSError:
+        pass
+
 fw = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
 cmd = [emu, "-M", "virt", "-m", "256M", "-nographic", "-no-reboot", "-bios", fw, "-kernel", kernel, "-initrd", initrd,
        "-append", "root=/dev/vda console=ttyS0 quiet strata.test=netbench strata.http=%d strata.sink=%d strata.mb=%d"
        % (srv.server_address[1], sink.getsockname()[1], mb),
        "-drive", "file=%s,format=raw,if=none,id=hd0" % disk, "-device", "virtio-blk-device,drive=hd0",
-       "-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"]
+       "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:7777" % echo_port, "-device", "virtio-net-device,netdev=n0" + os.environ.get("NET_DEVICE_OPTS", "")]
 p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 killer = threading.Timer(600, p.kill)
 killer.start()
 for raw in p.stdout:
     if b"STRATA bench: rx done" in raw and "rx0" in marks:
         marks["rx"] = time.time() - marks["rx0"]
+    if b"STRATA bench: echo ready" in raw:
+        threading.Thread(target=round_trips, daemon=True).start()
 p.wait()
 killer.cancel()
 print("rx %.2f" % (mb / marks["rx"]) if "rx" in marks else "rx 0")
-print("tx %.2f" % (marks["tx"][0] / 1048576 / marks["tx"][1]) if "tx" in marks and marks["tx"][0] == mb << 20 else "tx 0")
+for key in ("tx", "tx2"):
+    ok = key in marks and marks[key][0] == mb << 20
+    print("%s %.2f" % (key, marks[key][0] / 1048576 / marks[key][1]) if ok else key + " 0")
+print("rtt %.1f" % (marks["rtt"] * 1e6) if "rtt" in marks else "rtt 0")

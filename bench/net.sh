@@ -2,13 +2,16 @@
 # Network throughput over -netdev user (slirp), strata-vm vs qemu-system-riscv64 in one run,
 # same Linux guest (tests/guest's Debian guest, virtio-net-device): host->guest (busybox wget
 # of MB MiB from an HTTP server on 127.0.0.1) and guest->host (MB MiB of zeros through busybox
-# nc into a TCP sink on 127.0.0.1), MiB/s as the host sees them, and the ratio strata-vm / QEMU
-# (higher is better). Not part of `make check`.
-# usage: bench/net.sh [MB]   (default 64)
+# nc into a TCP sink on 127.0.0.1, and again from one program writing 64 KiB at a time:
+# tests/guest/net/echo.c), MiB/s as the host sees them, and the ratio strata-vm / QEMU
+# (higher is better); then the mean round trip of 1,000 64-byte request/replies between the host
+# and an echo server in the guest (tests/guest/net/echo.c) through hostfwd tcp, and the ratio
+# QEMU / strata-vm (higher is better). Not part of `make check`.
+# usage: bench/net.sh [MB]   (default 256)
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/rel}
-MB=${1:-64}
+MB=${1:-256}
 [ -n "${STRATA_VM:-}" ] || make -s "$BUILD/strata-vm" "$BUILD/strata-img" >/dev/null
 VM=${STRATA_VM:-$BUILD/strata-vm}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
@@ -16,16 +19,25 @@ trap 'rm -rf "$OUT"' EXIT INT TERM
 STRATA_IMG=$BUILD/strata-img sh tests/guest/build.sh >"$OUT/build.out" 2>"$OUT/build.err" ||
 	{ echo "no Linux test guest: $(tail -n 1 "$OUT/build.err")" >&2; exit 1; }
 G=$(tail -n 1 "$OUT/build.out")
+: >"$OUT/echo"
+riscv64-unknown-elf-gcc -march=rv64gc -mabi=lp64d -O2 -nostdlib -static -ffreestanding -Wl,--no-relax \
+	-o "$OUT/echo" tests/guest/net/echo.c || echo "no riscv64-unknown-elf-gcc: no round-trip figure" >&2
 bench() { # emulator -> "rx MBPS" and "tx MBPS" lines
 	cp "$G/rootfs.raw" "$OUT/root.raw"
-	printf 'cd /strata/tests\nwrite bench/net.guest netbench\n' >"$OUT/cmds"
+	printf 'cd /strata/tests\nwrite bench/net.guest netbench\nwrite %s echo\n' "$OUT/echo" >"$OUT/cmds"
 	debugfs -w -f "$OUT/cmds" "$OUT/root.raw" >/dev/null 2>&1
 	python3 bench/net.py "$1" "$G/Image" "$G/initrd.gz" "$OUT/root.raw" "$MB"
 }
 bench qemu-system-riscv64 >"$OUT/q"
 bench "$VM" >"$OUT/s"
-for d in rx tx; do
+for d in rx tx tx2; do
 	q=$(sed -n "s/^$d //p" "$OUT/q") s=$(sed -n "s/^$d //p" "$OUT/s")
-	what=$([ $d = rx ] && echo "host->guest" || echo "guest->host")
+	case $d in
+	rx) what="host->guest (wget)" ;;
+	tx) what="guest->host (dd | nc)" ;;
+	*) what="guest->host (64 KiB writes)" ;;
+	esac
 	echo "slirp TCP $what ${MB} MiB: QEMU ${q} MiB/s  strata-vm ${s} MiB/s  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (q > 0 ? s / q : 0) }')"
 done
+q=$(sed -n "s/^rtt //p" "$OUT/q") s=$(sed -n "s/^rtt //p" "$OUT/s")
+echo "slirp TCP round trip (1,000 x 64 bytes, hostfwd): QEMU ${q} us  strata-vm ${s} us  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (s > 0 ? q / s : 0) }')"

@@ -8,6 +8,7 @@
 #include "emulator/net/opts.h"
 #include "emulator/options.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,13 @@ struct setup {
 static int say(struct setup *s, const char *msg)
 {
 	fprintf(stderr, "%s: %s %s: %s\n", s->o->prog, s->cur->opt, s->cur->spec, msg);
+	return -1;
+}
+
+/* the messages QEMU prints without the option in front */
+static int say_plain(struct setup *s, const char *msg)
+{
+	fprintf(stderr, "%s: %s\n", s->o->prog, msg);
 	return -1;
 }
 
@@ -144,7 +152,7 @@ static int do_net(struct setup *s, struct vm_net_opts *o)
 	return add_board_nic(s, nd, mac);
 }
 
-/* -device virtio-net-device[,netdev=ID][,mac=][,mrg_rxbuf=on|off][,id=] */
+/* -device virtio-net-device[,netdev=ID][,mac=][,mrg_rxbuf=on|off][,csum=on|off][,id=] */
 static int do_device(struct setup *s, struct vm_net_opts *o)
 {
 	char err[512];
@@ -153,10 +161,10 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 	const char *id = vm_net_opts_get(o, "id");
 	vm_net_opts_get(o, "status"); /* feature bits QEMU lets you turn off; on here */
 	const char *nd_id = vm_net_opts_get(o, "netdev"), *mac = vm_net_opts_get(o, "mac");
-	const char *mrg = vm_net_opts_get(o, "mrg_rxbuf");
+	const char *mrg = vm_net_opts_get(o, "mrg_rxbuf"), *csum = vm_net_opts_get(o, "csum");
 	const struct vm_net_opt *bad = vm_net_opts_unused(o);
 	uint8_t m[6];
-	bool mrg_on = true;
+	bool mrg_on = true, csum_on = true;
 	struct vm_netdev *nd = NULL;
 	if (bad)
 		snprintf(err, sizeof(err), "Property 'virtio-net-device.%s' not found", bad->key);
@@ -168,6 +176,8 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 		snprintf(err, sizeof(err), "Property 'virtio-net-device.mac' doesn't take value '%s'", mac);
 	else if (mrg && vm_net_opts_bool(mrg, &mrg_on))
 		snprintf(err, sizeof(err), "Parameter 'mrg_rxbuf' expects 'on' or 'off'");
+	else if (csum && vm_net_opts_bool(csum, &csum_on))
+		snprintf(err, sizeof(err), "Parameter 'csum' expects 'on' or 'off'");
 	else if (cfg->ndisks + cfg->nnics >= VM_VIRT_VIRTIO_SLOTS)
 		snprintf(err, sizeof(err), "No 'virtio-bus' bus found for device 'virtio-net-device'");
 	else
@@ -175,9 +185,13 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 	if (err[0])
 		return say(s, err);
 	struct vm_virt_nic *n = &cfg->nics[cfg->nnics];
-	*n = (struct vm_virt_nic){ .netdev = nd, .mrg_rxbuf = mrg_on, .after_disks = s->cur->after_disks };
+	*n = (struct vm_virt_nic){ .netdev = nd, .mrg_rxbuf = mrg_on, .no_offloads = !csum_on, .after_disks = s->cur->after_disks };
 	if (mac)
 		memcpy(n->mac, m, 6);
+	if (id)
+		snprintf(n->name, sizeof(n->name), "%s", id);
+	else
+		snprintf(n->name, sizeof(n->name), "virtio-net-device.%d", s->ndev);
 	s->dev_mac[cfg->nnics++] = mac;
 	if (nd)
 		vm_netdev_attach(nd, &(struct vm_net_nic){ 0 });
@@ -186,6 +200,43 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 	else
 		snprintf(s->unpeered[s->nunpeered++], sizeof(s->unpeered[0]), "virtio-net-device.%d", s->ndev);
 	s->ndev++;
+	return 0;
+}
+
+/* -object filter-dump,id=ID,netdev=ID,file=FILE[,maxlen=N]: the one object type strata-vm has */
+static int do_object(struct setup *s, struct vm_net_opts *o)
+{
+	char err[512];
+	const char *type = vm_net_opts_get(o, "qom-type"), *id = vm_net_opts_get(o, "id");
+	const char *nd_id = vm_net_opts_get(o, "netdev"), *file = vm_net_opts_get(o, "file");
+	const char *maxlen = vm_net_opts_get(o, "maxlen");
+	const struct vm_net_opt *bad = vm_net_opts_unused(o);
+	if (!type || strcmp(type, "filter-dump")) {
+		snprintf(err, sizeof(err), type ? "Parameter 'qom-type' does not accept value '%s'" : "Parameter 'qom-type' is missing",
+			 type);
+		return say(s, err);
+	}
+	if (bad) {
+		snprintf(err, sizeof(err), "Invalid parameter '%s'", bad->key);
+		return say(s, err);
+	}
+	if (!id || !nd_id || !file)
+		return say(s, !id ? "Parameter 'id' is missing" : !nd_id ? "Parameter 'netdev' is missing"
+									 : "Parameter 'file' is missing");
+	struct vm_netdev *nd = vm_net_find(s->net, nd_id);
+	if (!nd)
+		return say_plain(s, "Parameter 'netdev' expects a network backend id");
+	unsigned long len = 65536;
+	if (maxlen) {
+		char *end;
+		len = strtoul(maxlen, &end, 0);
+		if (!*maxlen || *end || len == 0 || len > UINT32_MAX || *maxlen == '-') {
+			snprintf(err, sizeof(err), "Property 'filter-dump.maxlen' doesn't take value '%s'", maxlen);
+			return say_plain(s, err);
+		}
+	}
+	if (vm_netdev_dump(nd, file, (uint32_t)len, err, sizeof(err)))
+		return say_plain(s, err);
 	return 0;
 }
 
@@ -198,7 +249,8 @@ static int each(struct setup *s, const char *opt, int (*fn)(struct setup *, stru
 			continue;
 		struct vm_net_opts o;
 		s->cur = sp;
-		int rc = vm_net_opts_parse(&o, sp->spec, strcmp(opt, "-device") ? "type" : "driver");
+		const char *implied = !strcmp(opt, "-device") ? "driver" : !strcmp(opt, "-object") ? "qom-type" : "type";
+		int rc = vm_net_opts_parse(&o, sp->spec, implied);
 		rc = rc ? say(s, "too many options") : fn(s, &o);
 		vm_net_opts_free(&o);
 		if (rc)
@@ -224,7 +276,8 @@ int vm_nics_setup(struct vm_options *o, struct vm_net *net)
 			fprintf(stderr, "%s: -netdev %s: %s\n", o->prog, o->netdevs[i], err);
 			return -1;
 		}
-	if (each(&s, "-nic", do_nic) || each(&s, "-net", do_net) || each(&s, "-device", do_device))
+	if (each(&s, "-nic", do_nic) || each(&s, "-net", do_net) || each(&s, "-device", do_device) ||
+	    each(&s, "-object", do_object))
 		return -1;
 	/* the -net hub: its nic and its user back end are one link */
 	for (int i = 0; i < s.nboard && s.hub_user; i++)
@@ -240,6 +293,7 @@ int vm_nics_setup(struct vm_options *o, struct vm_net *net)
 			return -1;
 		}
 		s.board[i].after_disks = cfg->ndisks;
+		snprintf(s.board[i].name, sizeof(s.board[i].name), "virtio-net-device.%d", s.ndev++);
 		s.dev_mac[cfg->nnics] = s.board_mac[i];
 		cfg->nics[cfg->nnics++] = s.board[i];
 	}

@@ -68,8 +68,9 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-object secret,id=ID,data=D|file=F[,format=raw|base64][,keyid=ID2,iv=IV]  a secret (encryption passphrase)\n"
 	       "-netdev user,id=ID[,net=ADDR[/MASK]][,host=][,dhcpstart=][,dns=][,hostname=][,domainname=]\n"
 	       "        [,restrict=on|off][,ipv4=on|off][,ipv6=on|off][,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT]\n"
-	       "-device virtio-net-device,netdev=ID[,mac=MAC][,mrg_rxbuf=on|off]\n"
+	       "-device virtio-net-device,netdev=ID[,mac=MAC][,mrg_rxbuf=on|off][,csum=on|off]\n"
 	       "-nic user[,model=virtio-net-device][,mac=MAC][,user options], -net nic[,macaddr=MAC] -net user[,...]\n"
+	       "-object filter-dump,id=ID,netdev=ID,file=FILE[,maxlen=N]   a pcap file of a netdev's frames\n"
 	       "-global virtio-mmio.force-legacy=on|off\n"
 	       "-snapshot          write to temporary files instead of disk image files\n"
 	       "-loadvm NAME       start from the snapshot NAME (savevm)\n"
@@ -384,7 +385,7 @@ static const struct opt options[] = {
 	{ "-daemonize", false, opt_flag },     { "-nodefaults", false, opt_flag },
 	{ "-no-user-config", false, opt_flag }, { "--stats", false, opt_flag },
 	{ "-netdev", true, opt_netdev },       { "-nic", true, opt_nic },
-	{ "-net", true, opt_nic },
+	{ "-net", true, opt_nic },	       { "-object", true, opt_nic },
 };
 
 int vm_options_parse(struct vm_options *o, int argc, char **argv)

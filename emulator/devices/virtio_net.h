@@ -1,8 +1,8 @@
 /* virtio_net.h - a virtio network card (virtio 1.1 section 5.1), "virtio-net-device" on
  * virtio-mmio, on a netdev back end (emulator/net/net.h). Queue 0 receives (the device fills
  * the guest's buffers as frames arrive: vm_virtq_pop/push), queue 1 transmits. Features: MAC,
- * STATUS (link up/down), MRG_RXBUF (a frame may span several receive buffers) and indirect
- * descriptors; no checksum or segmentation offloads yet. */
+ * STATUS (link up/down), MRG_RXBUF (a frame may span several receive buffers), indirect
+ * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h). */
 #ifndef STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 #define STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 
@@ -13,7 +13,10 @@
 
 struct vm_netdev;
 
+#define VM_VIRTIO_NET_F_CSUM 0       /* the device completes checksums of transmitted frames */
+#define VM_VIRTIO_NET_F_GUEST_CSUM 1 /* received frames' checksums are known good */
 #define VM_VIRTIO_NET_F_MAC 5
+#define VM_VIRTIO_NET_F_HOST_TSO4 11 /* the guest may transmit IPv4 TCP packets of up to 64 KiB */
 #define VM_VIRTIO_NET_F_MRG_RXBUF 15
 #define VM_VIRTIO_NET_F_STATUS 16
 
@@ -21,15 +24,20 @@ struct vm_virtio_net {
 	struct vm_virtio_dev dev;
 	struct vm_virtio_mmio *t; /* the slot it sits in (vm_virtio_net_plug) */
 	struct vm_netdev *nd;     /* NULL: a NIC without a peer (frames go nowhere) */
+	char name[64];            /* the monitor's name for it (info network, set_link) */
 	uint8_t mac[6];
 	uint8_t config[8];        /* mac, status */
 	bool link_up;
 	uint8_t *txbuf;
-	uint64_t rx_frames, tx_frames, rx_dropped;
+	uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
 };
 
-/* mrg_rxbuf: offer VIRTIO_NET_F_MRG_RXBUF (QEMU's mrg_rxbuf=on, the default). */
-int vm_virtio_net_init(struct vm_virtio_net *n, const uint8_t mac[6], bool mrg_rxbuf, struct vm_netdev *nd);
+/* name: id= or QEMU's virtio-net-device.N; mrg_rxbuf: offer VIRTIO_NET_F_MRG_RXBUF (QEMU's mrg_rxbuf=on, the default); offloads: offer
+ * CSUM and HOST_TSO4 (csum=on, the default; QEMU offers none of them on a user
+ * netdev, whose peer lacks a vnet header: here the device does the work, cheaper than the
+ * emulated guest doing it per segment). */
+int vm_virtio_net_init(struct vm_virtio_net *n, const char *name, const uint8_t mac[6], bool mrg_rxbuf,
+		       bool offloads, struct vm_netdev *nd);
 /* After vm_virtio_mmio_init of slot t with n->dev: connects the netdev to the slot. */
 void vm_virtio_net_plug(struct vm_virtio_net *n, struct vm_virtio_mmio *t);
 /* Link status (set_link): the STATUS config field changes and the driver is told. */

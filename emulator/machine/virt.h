@@ -48,7 +48,9 @@ struct vm_virt_nic {
 	struct vm_netdev *netdev;
 	uint8_t mac[6];
 	bool mrg_rxbuf;
+	bool no_offloads; /* csum=off */
 	int after_disks;
+	char name[64];    /* as the monitor names it: id= or virtio-net-device.N */
 };
 
 /* A -drive image as savevm sees it (QEMU's block backends): name = the drive id, or

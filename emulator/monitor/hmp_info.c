@@ -242,6 +242,7 @@ static const struct {
 	  "dump region owners/parents;-D: dump disabled regions",
 	  info_mtree },
 	{ "name", "", "show the current VM name", info_name },
+	{ "network", "", "show the network state", vm_hmp_info_network },
 	{ "qtree", "", "show device tree", info_qtree },
 	{ "registers", "[-a|vcpu]",
 	  "show the cpu registers (-a: show register info for all cpus; vcpu: specific vCPU to query; show the "
@@ -250,6 +251,7 @@ static const struct {
 	{ "roms", "", "show roms", info_roms },
 	{ "snapshots", "", "show the currently saved VM snapshots", info_snapshots },
 	{ "status", "", "show the current VM status (running|paused)", info_status },
+	{ "usernet", "", "show user network stack connection states", vm_hmp_info_usernet },
 	{ "version", "", "show the version of QEMU", info_version },
 };
 

@@ -88,5 +88,11 @@ void vm_hmp_memdump(const char *args, bool physical, struct vm_mon_text *out, co
 void vm_hmp_print(const char *args, struct vm_mon_text *out, const char *typed);
 /* commit DEVICE|all: 0 or -errno with the text to print in out */
 void vm_hmp_commit(const char *dev, struct vm_mon_text *out);
+/* network (net_cmds.c) */
+void vm_hmp_info_network(const char *arg, struct vm_mon_text *out);
+void vm_hmp_info_usernet(const char *arg, struct vm_mon_text *out);
+void vm_hmp_hostfwd_add(const char *args, struct vm_mon_text *out, const char *typed);
+void vm_hmp_hostfwd_remove(const char *args, struct vm_mon_text *out, const char *typed);
+void vm_hmp_set_link(const char *args, struct vm_mon_text *out, const char *typed);
 
 #endif

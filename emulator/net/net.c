@@ -2,6 +2,7 @@
  * frames the NIC cannot take yet wait in a bounded FIFO (QEMU's net queues drop beyond a limit
  * too; TCP inside the guest then retransmits). */
 #include "emulator/net/net.h"
+#include "emulator/net/dump.h"
 #include "emulator/net/opts.h"
 #include "emulator/net/user.h"
 
@@ -10,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUEUE_MAX_FRAMES 1024
-#define QUEUE_MAX_BYTES (4u << 20)
+/* QEMU's net queue holds 10000 packets: a Linux guest's receive window (megabytes) must fit,
+ * or slirp's TCP loses segments and backs off for seconds (back ends also stop reading the
+ * host while many frames wait: VM_NET_QUEUE_HIGH) */
+#define QUEUE_MAX_FRAMES 10000
+#define QUEUE_MAX_BYTES (32u << 20)
 
 struct frame {
 	struct frame *next;
@@ -31,6 +35,7 @@ struct vm_netdev {
 	size_t nbytes;
 	bool draining;
 	bool sending; /* inside the back end's send: deliveries wait in the queue */
+	struct vm_net_dump dump; /* -object filter-dump */
 };
 
 struct vm_net {
@@ -38,12 +43,31 @@ struct vm_net {
 	struct vm_netdev *list, *last;
 };
 
+static struct vm_net *current;
+
 struct vm_net *vm_net_new(struct vm_loop *loop)
 {
 	struct vm_net *n = calloc(1, sizeof(*n));
-	if (n)
+	if (n) {
 		n->loop = loop;
+		current = n;
+	}
 	return n;
+}
+
+struct vm_net *vm_net_current(void)
+{
+	return current;
+}
+
+struct vm_netdev *vm_net_first(struct vm_net *n)
+{
+	return n ? n->list : NULL;
+}
+
+struct vm_netdev *vm_netdev_next(const struct vm_netdev *d)
+{
+	return d->next;
 }
 
 struct vm_loop *vm_net_loop(const struct vm_net *n)
@@ -67,10 +91,13 @@ void vm_net_free(struct vm_net *n)
 {
 	if (!n)
 		return;
+	if (current == n)
+		current = NULL;
 	while (n->list) {
 		struct vm_netdev *d = n->list;
 		n->list = d->next;
 		queue_clear(d);
+		vm_net_dump_close(&d->dump);
 		d->ops->free(d->be);
 		free(d);
 	}
@@ -91,6 +118,7 @@ struct vm_netdev *vm_netdev_new(struct vm_net *n, const char *id, const struct v
 	if (!d)
 		return NULL;
 	snprintf(d->id, sizeof(d->id), "%s", id);
+	d->dump.fd = -1;
 	d->ops = ops;
 	d->be = be;
 	if (n->last)
@@ -160,6 +188,21 @@ const char *vm_netdev_id(const struct vm_netdev *d)
 	return d->id;
 }
 
+const char *vm_netdev_type(const struct vm_netdev *d)
+{
+	return d->ops->type;
+}
+
+const struct vm_netdev_ops *vm_netdev_ops(const struct vm_netdev *d)
+{
+	return d->ops;
+}
+
+void *vm_netdev_backend(const struct vm_netdev *d)
+{
+	return d->be;
+}
+
 bool vm_netdev_attached(const struct vm_netdev *d)
 {
 	return d->attached;
@@ -171,8 +214,15 @@ void vm_netdev_attach(struct vm_netdev *d, const struct vm_net_nic *nic)
 	d->attached = true;
 }
 
+int vm_netdev_dump(struct vm_netdev *d, const char *file, uint32_t maxlen, char *err, size_t errlen)
+{
+	vm_net_dump_close(&d->dump);
+	return vm_net_dump_open(&d->dump, file, maxlen, err, errlen);
+}
+
 int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len)
 {
+	vm_net_dump_frame(&d->dump, frame, len);
 	d->sending = true;
 	int rc = d->ops->send(d->be, frame, len);
 	d->sending = false;
@@ -200,6 +250,7 @@ static void enqueue(struct vm_netdev *d, const uint8_t *frame, size_t len)
 
 void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len)
 {
+	vm_net_dump_frame(&d->dump, frame, len);
 	if (!d->attached)
 		return; /* no NIC: the frame goes nowhere */
 	/* order is kept: a new frame waits behind queued ones */

@@ -21,7 +21,9 @@ struct vm_loop;
 struct vm_net;
 struct vm_netdev;
 
-#define VM_NET_FRAME_MAX 65536 /* largest frame either side moves (an Ethernet frame is <= 1514) */
+/* largest frame either side moves: an Ethernet header and a 64 KiB IPv4 packet (a TSO4 send;
+ * a plain Ethernet frame is <= 1514) */
+#define VM_NET_FRAME_MAX (14 + 65535)
 
 /* The NIC side of a netdev. */
 struct vm_net_nic {
@@ -32,11 +34,19 @@ struct vm_net_nic {
 	void *opaque;
 };
 
-/* A back end's operations (emulator/net/user.c: libslirp). */
+/* A back end's operations (emulator/net/user.c: libslirp). The monitor's ones may be NULL. */
 struct vm_netdev_ops {
 	const char *type;                                    /* "user" */
 	int (*send)(void *be, const uint8_t *frame, size_t len); /* from the NIC; 0 or -errno */
 	void (*free)(void *be);
+	/* `info network`'s description ("net=10.0.2.0,restrict=off") */
+	void (*describe)(void *be, char *buf, size_t len);
+	/* `info usernet`'s connection table (malloc'd), NULL when none */
+	char *(*connections)(void *be);
+	/* hostfwd_add RULE: 0 or -errno with QEMU's message in err */
+	int (*hostfwd_add)(void *be, const char *rule, char *err, size_t errlen);
+	/* hostfwd_remove: 0, or -ENOENT when no such rule */
+	int (*hostfwd_remove)(void *be, bool udp, uint32_t host_addr_be, int host_port);
 };
 
 /* ---- the set of netdevs ---- */
@@ -50,14 +60,26 @@ int vm_net_add(struct vm_net *n, const char *spec, char *err, size_t errlen);
 struct vm_net_opts;
 int vm_net_add_opts(struct vm_net *n, struct vm_net_opts *o, const char *anon_id, char *err, size_t errlen);
 struct vm_netdev *vm_net_find(struct vm_net *n, const char *id);
+/* The netdevs in creation order: vm_net_first, then vm_netdev_next until NULL. */
+struct vm_netdev *vm_net_first(struct vm_net *n);
+struct vm_netdev *vm_netdev_next(const struct vm_netdev *d);
+/* The machine's set (the last vm_net_new of the process, NULL after its vm_net_free): the
+ * monitor's way in, as QEMU's net clients are global. */
+struct vm_net *vm_net_current(void);
 /* Calls warn() with QEMU's "netdev ID has no peer" text for each netdev no NIC took. */
 void vm_net_check_peers(struct vm_net *n, void (*warn)(void *opaque, const char *msg), void *opaque);
 
 /* ---- one netdev ---- */
 const char *vm_netdev_id(const struct vm_netdev *d);
+const char *vm_netdev_type(const struct vm_netdev *d);
+const struct vm_netdev_ops *vm_netdev_ops(const struct vm_netdev *d);
+void *vm_netdev_backend(const struct vm_netdev *d);
 bool vm_netdev_attached(const struct vm_netdev *d);
 /* A NIC takes the netdev (a NIC with null callbacks only claims it: frames wait in the queue). */
 void vm_netdev_attach(struct vm_netdev *d, const struct vm_net_nic *nic);
+/* Writes every frame sent or received from now on into a pcap file (filter-dump). 0 or
+ * -errno with QEMU's message in err. */
+int vm_netdev_dump(struct vm_netdev *d, const char *file, uint32_t maxlen, char *err, size_t errlen);
 /* NIC to host. 0 or -errno (the frame is dropped, as a wire would). */
 int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len);
 /* Back end to NIC: delivered now, queued while the NIC has no room, dropped when the queue is full. */
@@ -66,6 +88,8 @@ void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len);
 void vm_netdev_rx_ready(struct vm_netdev *d);
 /* Frames waiting in the queue (tests, monitor). */
 unsigned vm_netdev_queued(const struct vm_netdev *d);
+/* A back end stops taking host input while this many frames wait for the NIC. */
+#define VM_NET_QUEUE_HIGH 256
 
 /* ---- for back ends (net-internal) ---- */
 /* Makes a netdev around back end `be` (owned: ops->free at vm_net_free). */

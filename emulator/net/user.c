@@ -7,6 +7,7 @@
 
 #include <slirp/libslirp.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -17,6 +18,9 @@ struct user {
 	struct vm_netdev *nd;
 	struct vm_loop *loop;
 	Slirp *slirp;
+	struct in_addr net; /* for `info network` */
+	bool restrict_out;
+	bool throttled; /* the NIC is behind: slirp's sockets are not read this poll */
 };
 
 struct utimer {
@@ -124,6 +128,8 @@ static const SlirpCb callbacks = {
 static int add_poll(int fd, int events, void *opaque)
 {
 	struct user *u = opaque;
+	if (u->throttled)
+		events &= ~SLIRP_POLL_IN; /* host data waits in the host's socket buffers */
 	short ev = (short)((events & SLIRP_POLL_IN ? POLLIN : 0) | (events & SLIRP_POLL_OUT ? POLLOUT : 0) |
 			   (events & SLIRP_POLL_PRI ? POLLPRI : 0));
 	return vm_loop_hook_add_pollfd(u->loop, fd, ev);
@@ -143,6 +149,7 @@ static void hook_fill(void *opaque, uint64_t *timeout_ns)
 	struct user *u = opaque;
 	uint64_t ms64 = *timeout_ns == UINT64_MAX ? UINT32_MAX : (*timeout_ns + 999999) / 1000000;
 	uint32_t ms = ms64 >= UINT32_MAX ? UINT32_MAX : (uint32_t)ms64, before = ms;
+	u->throttled = u->nd && vm_netdev_queued(u->nd) >= VM_NET_QUEUE_HIGH;
 	slirp_pollfds_fill(u->slirp, &ms, add_poll, u);
 	if (ms < before && (uint64_t)ms * 1000000u < *timeout_ns)
 		*timeout_ns = (uint64_t)ms * 1000000u;
@@ -172,7 +179,51 @@ static void user_free(void *be)
 	free(u);
 }
 
-static const struct vm_netdev_ops user_ops = { .type = "user", .send = user_send, .free = user_free };
+/* ---- the monitor's views and verbs ---- */
+static void user_describe(void *be, char *buf, size_t len)
+{
+	struct user *u = be;
+	char a[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &u->net, a, sizeof(a));
+	snprintf(buf, len, "net=%s,restrict=%s", a, u->restrict_out ? "on" : "off");
+}
+
+static char *user_connections(void *be)
+{
+	struct user *u = be;
+	return slirp_connection_info(u->slirp); /* QEMU's `info usernet` table is libslirp's */
+}
+
+static int user_hostfwd_add(void *be, const char *rule, char *err, size_t errlen)
+{
+	struct user *u = be;
+	struct vm_net_hostfwd f;
+	int rc = vm_net_hostfwd_parse(rule, &f, err, errlen);
+	if (rc)
+		return rc;
+	if (slirp_add_hostfwd(u->slirp, f.udp, f.host_addr, f.host_port, f.guest_addr, f.guest_port) < 0) {
+		snprintf(err, errlen, "Could not set up host forwarding rule '%s'", rule);
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
+static int user_hostfwd_remove(void *be, bool udp, uint32_t host_addr_be, int host_port)
+{
+	struct user *u = be;
+	struct in_addr a = { .s_addr = host_addr_be };
+	return slirp_remove_hostfwd(u->slirp, udp, a, host_port) ? -ENOENT : 0;
+}
+
+static const struct vm_netdev_ops user_ops = {
+	.type = "user",
+	.send = user_send,
+	.free = user_free,
+	.describe = user_describe,
+	.connections = user_connections,
+	.hostfwd_add = user_hostfwd_add,
+	.hostfwd_remove = user_hostfwd_remove,
+};
 
 static Slirp *start(struct user *u, const struct vm_net_user_cfg *c)
 {
@@ -212,6 +263,8 @@ int vm_net_user_new(struct vm_net *n, const char *id, struct vm_net_opts *o, cha
 		return -ENOMEM;
 	}
 	u->loop = vm_net_loop(n);
+	u->net = cfg.net;
+	u->restrict_out = cfg.restrict_out;
 	u->slirp = start(u, &cfg);
 	if (!u->slirp) {
 		free(u);
