@@ -354,5 +354,6 @@ static int cmd_open(struct io_state *st, int argc, char **argv)
 	ret = io_open_image(st, argv[optind], &oa) ? -EINVAL : 0;
 out:
 	free(oa.driver);
+	bc_opts_free(oa.dopts);
 	return ret;
 }

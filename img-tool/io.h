@@ -28,6 +28,7 @@ struct io_open_args {
 	bool snapshot;          /* -s: writes go to a temporary overlay */
 	bool copy_on_read;      /* -C: accepted, no effect on the data read */
 	char *driver;           /* from -o driver=... (owned) */
+	struct bc_opts *dopts;  /* the other -o options, for the driver (owned) */
 };
 
 struct io_state {

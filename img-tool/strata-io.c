@@ -92,7 +92,7 @@ static bool valid_discard(const char *mode)
 	       !strcmp(mode, "unmap");
 }
 
-/* -o key=value,...: "driver" chooses the format; nothing else is supported yet. */
+/* -o key=value,...: "driver" chooses the format; the rest go to the driver (overlap-check). */
 static int parse_driver_opts(struct io_state *st, struct io_open_args *oa, const char *arg)
 {
 	struct bc_opts *o = bc_opts_new();
@@ -110,7 +110,8 @@ static int parse_driver_opts(struct io_state *st, struct io_open_args *oa, const
 		oa->driver = strdup(drv);
 		oa->format = oa->driver;
 	}
-	bc_opts_free(o);
+	bc_opts_free(oa->dopts);
+	oa->dopts = o;
 	return 0;
 }
 
@@ -219,7 +220,8 @@ static int open_snapshot(struct io_state *st, const char *file, const struct bc_
 int io_open_image(struct io_state *st, const char *file, const struct io_open_args *oa)
 {
 	struct bc_open_opts o = { .format = oa->format, .flags = oa->flags, .io = oa->io,
-				  .secrets = g_secrets, .nsecrets = g_nsecrets };
+				  .secrets = g_secrets, .nsecrets = g_nsecrets,
+				  .driver_opts = oa->dopts };
 	struct bc_err err = { 0 };
 	int ret;
 
@@ -470,6 +472,7 @@ int main(int argc, char **argv)
 		free((uint8_t *)ma.secrets[i].data);
 	}
 	free(ma.oa.driver);
+	bc_opts_free(ma.oa.dopts);
 	free(ma.cmds);
 	return ret;
 }
