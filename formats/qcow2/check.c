@@ -275,6 +275,7 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 	int64_t flen = bc_file_length(s->file);
 	struct qcow2_snap *sn = NULL;
 	struct counter c = { .res = res };
+	struct bc_check repairs = { 0 };
 	uint8_t *l2 = NULL;
 	int nsn = 0, ret;
 
@@ -306,6 +307,19 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 	if (nsn)
 		inc_range(s, &c, s->h.snapshots_offset, s->snapshots_end - s->h.snapshots_offset);
 	for (int i = 0; i < nsn; i++) {
+		if (sn[i].l1_offset % cs) {
+			msg(res, "ERROR snapshot %s (%s) l1_offset=%#llx: L1 table is not cluster "
+			    "aligned; snapshot table entry corrupted", sn[i].info.id, sn[i].info.name,
+			    (unsigned long long)sn[i].l1_offset);
+			res->corruptions++;
+			continue;
+		}
+		if (sn[i].l1_size > QCOW2_MAX_L1_BYTES / 8) {
+			msg(res, "ERROR snapshot %s (%s) l1_size=%#x: L1 table is too large; snapshot "
+			    "table entry corrupted", sn[i].info.id, sn[i].info.name, sn[i].l1_size);
+			res->corruptions++;
+			continue;
+		}
 		uint64_t *sl1 = calloc(sn[i].l1_size ? sn[i].l1_size : 1, 8);
 		uint8_t *raw = malloc((size_t)sn[i].l1_size * 8 + 1);
 		if (!sl1 || !raw) {
@@ -388,7 +402,7 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 		msg(res, "%s cluster %llu refcount=%llu reference=%u", leak ? "Leaked" : "ERROR",
 		    (unsigned long long)k, (unsigned long long)rc, c.ref[k]);
 		if ((leak && (fix & BC_FIX_LEAKS)) || (!leak && (fix & BC_FIX_ERRORS)))
-			msg(res, "Repairing cluster %llu refcount=%llu reference=%u",
+			msg(&repairs, "Repairing cluster %llu refcount=%llu reference=%u",
 			    (unsigned long long)k, (unsigned long long)rc, c.ref[k]);
 		if (leak)
 			res->leaks++;
@@ -411,6 +425,10 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 			}
 		}
 	}
+	/* as qemu-img: the findings first, then what was repaired */
+	for (int i = 0; i < repairs.nmessages; i++)
+		msg(res, "%s", repairs.messages[i]);
+	bc_check_free(&repairs);
 	ret = check_copied(s, res, fix, l2);
 	if (ret < 0)
 		goto out_io;
@@ -429,6 +447,7 @@ out_io:
 	ret = bc_err_set(err, ret, "%s", strerror(-ret));
 out:
 	s->checking = NULL;
+	bc_check_free(&repairs);
 	free(sn);
 	free(c.ref);
 	free(l2);

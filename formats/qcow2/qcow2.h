@@ -278,6 +278,8 @@ struct qcow2_snap {
 	uint32_t l1_size;
 	struct bc_snapshot info;
 };
+/* The table as check and the overlap checks need it: entries' L1 offsets and sizes are not
+ * validated (the callers do; snapshot operations read the table strictly). */
 int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err);
 int qcow2_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n,
 			struct bc_err *err);
