@@ -200,6 +200,9 @@ static int count_l1(struct qcow2 *s, struct counter *c, const uint64_t *l1, uint
 				    "corrupted", (unsigned long long)l2off);
 			c->res->corruptions++;
 		}
+		/* a table past the end of the file reads as zeros: nothing in it to count */
+		if ((int64_t)l2off >= c->flen)
+			continue;
 		ret = count_l2(s, c, l2off, l2, active, fix);
 		if (ret < 0)
 			return ret;
