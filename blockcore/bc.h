@@ -36,6 +36,13 @@ int bc_err_set(struct bc_err *err, int code, const char *fmt, ...)
 /* Prefixes the existing message: "prefix: old message". */
 void bc_err_prefix(struct bc_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Warnings the library has for the user while it works (qcow2's "Marking image as corrupt"):
+ * the library never prints; it hands each line (no newline) to the front end's handler, which
+ * prints it as qemu does. Without a handler warnings are dropped. Process-wide. */
+typedef void (*bc_warning_fn)(const char *line, void *opaque);
+void bc_set_warning_handler(bc_warning_fn fn, void *opaque);
+void bc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- options (create -o, amend -o, open options) ----------------------------------------- */
 
 enum bc_opt_type { BC_OPT_STRING, BC_OPT_BOOL, BC_OPT_NUMBER, BC_OPT_SIZE };
@@ -318,6 +325,8 @@ struct bc_check {
 /* -ENOTSUP with err set when the format cannot be checked. */
 int bc_check(struct bc_image *img, struct bc_check *res, unsigned fix, struct bc_err *err);
 void bc_check_free(struct bc_check *res);
+/* Appends one line to res->messages (for drivers; at most 10000 lines are kept). */
+void bc_check_msg(struct bc_check *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- snapshots and VM state -------------------------------------------------------------- */
 

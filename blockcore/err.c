@@ -38,3 +38,25 @@ void bc_err_prefix(struct bc_err *err, const char *fmt, ...)
 	joined[BC_ERR_MAX - 1] = 0;     /* keep what fits */
 	memcpy(err->msg, joined, BC_ERR_MAX);
 }
+
+static bc_warning_fn warn_fn;
+static void *warn_opaque;
+
+void bc_set_warning_handler(bc_warning_fn fn, void *opaque)
+{
+	warn_fn = fn;
+	warn_opaque = opaque;
+}
+
+void bc_warn(const char *fmt, ...)
+{
+	char line[BC_ERR_MAX];
+	va_list ap;
+
+	if (!warn_fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	warn_fn(line, warn_opaque);
+}

@@ -3,6 +3,7 @@
 #include "bc_driver.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,25 @@ void bc_check_free(struct bc_check *res)
 		free(res->messages[i]);
 	free(res->messages);
 	memset(res, 0, sizeof(*res));
+}
+
+void bc_check_msg(struct bc_check *res, const char *fmt, ...)
+{
+	char line[512], **m;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (res->nmessages >= 10000)
+		return;
+	m = realloc(res->messages, (size_t)(res->nmessages + 1) * sizeof(*m));
+	if (!m)
+		return;
+	res->messages = m;
+	m[res->nmessages] = strdup(line);
+	if (m[res->nmessages])
+		res->nmessages++;
 }
 
 static int no_snapshots(struct bc_image *img, struct bc_err *err)

@@ -225,9 +225,17 @@ static int run(struct vm_options *o, struct vm_virt *vm)
 	return code;
 }
 
+/* The block engine's warnings (qcow2's corrupt mark), printed as qemu-system prints them. */
+static void print_bc_warning(const char *line, void *opaque)
+{
+	(void)opaque;
+	fprintf(stderr, "%s\n", line);
+}
+
 int main(int argc, char **argv)
 {
 	static struct vm_options o; /* large: drive table */
+	bc_set_warning_handler(print_bc_warning, NULL);
 	int prc = vm_options_parse(&o, argc, argv);
 	if (prc)
 		return prc > 0 ? 0 : 1;

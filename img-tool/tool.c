@@ -6,12 +6,22 @@
 
 const char *tool_name = "strata-img";
 
+/* The engine's warnings (qcow2's corrupt mark) go to stderr as qemu's tools print them:
+ * the line as is, flushed before stdout's next line. */
+static void print_warning(const char *line, void *opaque)
+{
+	(void)opaque;
+	fflush(stdout);
+	fprintf(stderr, "%s\n", line);
+}
+
 void tool_set_name(const char *argv0)
 {
 	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
 
 	if (argv0 && *argv0)
 		tool_name = slash ? slash + 1 : argv0;
+	bc_set_warning_handler(print_warning, NULL);
 }
 
 void tool_error(const char *fmt, ...)

@@ -87,6 +87,10 @@ static int write_entry(struct qcow2 *s, struct qcow2_cache *c, int i)
 	if (c->e[i].offset < s->cluster_size)
 		return qcow2_mark_corrupt(s, "Preventing invalid write on metadata (overlaps with "
 					     "qcow2_header)");
+	ret = qcow2_overlap_refuse(s, c == &s->l2_cache ? QCOW2_OL_ACTIVE_L2 : QCOW2_OL_REFCOUNT_BLOCK,
+				   c->e[i].offset, c->size);
+	if (ret < 0)
+		return ret;
 	ret = bc_file_pwrite(s->file, c->e[i].data, c->size, c->e[i].offset);
 	if (ret < 0)
 		return ret;

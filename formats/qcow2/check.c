@@ -15,105 +15,197 @@
 struct counter {
 	uint32_t *ref;
 	uint64_t n;        /* clusters tracked */
+	int64_t flen;      /* file length */
 	struct bc_check *res;
 };
 
-static void msg(struct bc_check *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void msg(struct bc_check *res, const char *fmt, ...)
-{
-	char line[256], **m;
-	va_list ap;
+#define msg bc_check_msg
 
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (res->nmessages >= 10000)
-		return;
-	m = realloc(res->messages, (size_t)(res->nmessages + 1) * sizeof(*m));
-	if (!m)
-		return;
-	res->messages = m;
-	m[res->nmessages] = strdup(line);
-	if (m[res->nmessages])
-		res->nmessages++;
-}
-
+/* One reference more for each cluster of [off, off+len); a range ending a cluster or more
+ * past the end of the file is an error, as qemu counts it. */
 static void inc_range(struct qcow2 *s, struct counter *c, uint64_t off, uint64_t len)
 {
 	uint64_t cs = s->cluster_size;
 
 	if (!len)
 		return;
-	for (uint64_t k = off / cs; k <= (off + len - 1) / cs; k++) {
-		if (k >= c->n) {
-			msg(c->res, "ERROR: counting reference for region exceeding the end of the file "
-			    "by one cluster or more: offset 0x%llx size 0x%llx",
-			    (unsigned long long)off, (unsigned long long)len);
-			c->res->corruptions++;
-			return;
-		}
+	if ((int64_t)(off + len) - c->flen >= (int64_t)cs) {
+		msg(c->res, "ERROR: counting reference for region exceeding the end of the file "
+		    "by one cluster or more: offset 0x%llx size 0x%llx",
+		    (unsigned long long)off, (unsigned long long)len);
+		c->res->corruptions++;
+		return;
+	}
+	for (uint64_t k = off / cs; k <= (off + len - 1) / cs && k < c->n; k++)
 		if (c->ref[k] != UINT32_MAX)
 			c->ref[k]++;
+}
+
+/*
+ * check -r all on a preallocated (zero-flagged) entry that is not cluster aligned: the
+ * entry becomes a plain zero entry, written in place unless that lands on other metadata
+ * (then the image is marked corrupt and the check gives up, as qemu's). 1: fixed.
+ */
+static int zero_entry(struct qcow2 *s, struct counter *c, uint64_t l2off, uint8_t *l2,
+		      uint64_t j, bool active)
+{
+	uint64_t at = l2off + j * s->l2_entry_size;
+	uint8_t *p = l2 + j * s->l2_entry_size;
+	int ret;
+
+	if (s->ext_l2) {
+		uint64_t bm = bc_rd_be64(p + 8);
+		bm = (bm | bm << 32) & QCOW2_BITMAP_ALL_ZEROES;
+		bc_wr_be64(p, 0);
+		bc_wr_be64(p + 8, bm);
+	} else {
+		bc_wr_be64(p, QCOW2_OFLAG_ZERO);
 	}
+	if (qcow2_overlap(s, active ? QCOW2_OL_ACTIVE_L2 : QCOW2_OL_INACTIVE_L2, at,
+			  s->l2_entry_size)) {
+		qcow2_overlap_refuse(s, active ? QCOW2_OL_ACTIVE_L2 : QCOW2_OL_INACTIVE_L2, at,
+				     s->l2_entry_size);
+		msg(c->res, "ERROR: Overlap check failed");
+		c->res->check_errors++;
+		return -EIO;
+	}
+	qcow2_cache_discard(&s->l2_cache, l2off);
+	ret = bc_file_pwrite(s->file, p, s->l2_entry_size, at);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	if (ret < 0) {
+		msg(c->res, "ERROR: Failed to overwrite L2 table entry: %s", strerror(-ret));
+		c->res->check_errors++;
+		return 0;
+	}
+	c->res->corruptions--;
+	c->res->corruptions_fixed++;
+	return 1;
+}
+
+/* One L2 table's entries, as qemu-img check judges them. */
+static int count_l2(struct qcow2 *s, struct counter *c, uint64_t l2off, uint8_t *l2,
+		    bool active, unsigned fix)
+{
+	uint64_t cs = s->cluster_size, nent = 1ull << s->l2_bits, prev = 0;
+	bool ext_data = s->data_file != s->file;
+	struct bc_check *res = c->res;
+	int ret;
+
+	ret = bc_file_pread(s->file, l2, cs, l2off);
+	if (ret < 0) {
+		msg(res, "ERROR: I/O error in check_refcounts_l2");
+		res->check_errors++;
+		return ret;
+	}
+	for (uint64_t j = 0; j < nent; j++) {
+		uint64_t e = bc_rd_be64(l2 + j * s->l2_entry_size);
+		uint64_t bm = s->ext_l2 ? bc_rd_be64(l2 + j * 16 + 8) : 0;
+		uint64_t h = e & QCOW2_L2_OFFSET_MASK;
+
+		if (!(e & QCOW2_OFLAG_COMPRESSED) && (e & QCOW2_L2_RESERVED)) {
+			msg(res, "ERROR found l2 entry with reserved bits set: %llx",
+			    (unsigned long long)e);
+			res->corruptions++;
+		}
+		if (e & QCOW2_OFLAG_COMPRESSED) {
+			uint64_t ch, cl;
+			if (e & QCOW2_OFLAG_COPIED) {
+				e &= ~QCOW2_OFLAG_COPIED;
+				qcow2_compressed_range(s, e, &ch, &cl);
+				msg(res, "ERROR: coffset=0x%llx: copied flag must never be set for "
+				    "compressed clusters", (unsigned long long)ch);
+				res->corruptions++;
+			}
+			if (ext_data) {
+				msg(res, "ERROR compressed cluster %llu with data file, entry=0x%llx",
+				    (unsigned long long)j, (unsigned long long)e);
+				res->corruptions++;
+				continue;
+			}
+			if (bm) {
+				msg(res, "ERROR compressed cluster %llu with non-zero subcluster "
+				    "allocation bitmap, entry=0x%llx", (unsigned long long)j,
+				    (unsigned long long)e);
+				res->corruptions++;
+				continue;
+			}
+			qcow2_compressed_range(s, e, &ch, &cl);
+			inc_range(s, c, ch, cl);
+			if (active) {   /* VM-state clusters past the disk count too, as in qemu */
+				res->allocated_clusters++;
+				res->compressed_clusters++;
+				res->fragmented_clusters++; /* by nature, as qemu counts */
+			}
+			continue;
+		}
+		bool zero = !s->ext_l2 && (e & QCOW2_OFLAG_ZERO);
+		if (!h && !(ext_data && !zero && (e & QCOW2_OFLAG_COPIED)))
+			continue; /* unallocated, or zero without a cluster */
+		if ((bm >> 32) & bm) {
+			res->corruptions++;
+			msg(res, "ERROR offset=%llx: Allocated cluster has corrupted subcluster "
+			    "allocation bitmap", (unsigned long long)h);
+		}
+		if (h % cs) {
+			bool data = s->ext_l2 ? (bm & 0xffffffffull) != 0 : !zero;
+			res->corruptions++;
+			if (data) {
+				msg(res, "ERROR offset=%llx: Data cluster is not properly aligned; L2 "
+				    "entry corrupted.", (unsigned long long)h);
+			} else {
+				msg(res, "%s offset=%llx: Preallocated cluster is not properly aligned; "
+				    "L2 entry corrupted.", fix & BC_FIX_ERRORS ? "Repairing" : "ERROR",
+				    (unsigned long long)h);
+				if (fix & BC_FIX_ERRORS) {
+					ret = zero_entry(s, c, l2off, l2, j, active);
+					if (ret < 0)
+						return ret;
+					if (ret > 0)
+						continue;
+				}
+			}
+		}
+		if (active) {
+			res->allocated_clusters++;
+			if (prev && h != prev)
+				res->fragmented_clusters++;
+			prev = h + cs;
+		}
+		if (!ext_data)
+			inc_range(s, c, h, cs);
+	}
+	return 0;
 }
 
 static int count_l1(struct qcow2 *s, struct counter *c, const uint64_t *l1, uint32_t l1_size,
-		    bool active, uint8_t *l2)
+		    bool active, uint8_t *l2, unsigned fix)
 {
-	uint64_t cs = s->cluster_size, nent = 1ull << s->l2_bits, prev = 0;
-	struct bc_check *res = c->res;
+	uint64_t cs = s->cluster_size;
 	int ret;
 
 	for (uint32_t i = 0; i < l1_size; i++) {
 		uint64_t l2off = l1[i] & QCOW2_L1_OFFSET_MASK;
-		if (!l2off)
-			continue;
-		if (l2off % cs) {
-			msg(res, "ERROR l2_offset=%llx: Table is not cluster aligned; L1 entry "
-				 "corrupted", (unsigned long long)l2off);
-			res->corruptions++;
-			continue;
+		/* as qemu: any bit set makes the entry a table, at offset 0 if need be */
+		if (l1[i] & QCOW2_L1_RESERVED) {
+			msg(c->res, "ERROR found L1 entry with reserved bits set: %llx",
+			    (unsigned long long)l1[i]);
+			c->res->corruptions++;
 		}
-		inc_range(s, c, l2off, cs);
-		if (l2off / cs >= c->n)
+		if (!l1[i])
 			continue;
-		ret = bc_file_pread(s->file, l2, cs, l2off);
+		inc_range(s, c, l2off, cs);
+		if (l2off % cs) {
+			msg(c->res, "ERROR l2_offset=%llx: Table is not cluster aligned; L1 entry "
+				    "corrupted", (unsigned long long)l2off);
+			c->res->corruptions++;
+		}
+		/* a table past the end of the file reads as zeros: nothing in it to count */
+		if ((int64_t)l2off >= c->flen)
+			continue;
+		ret = count_l2(s, c, l2off, l2, active, fix);
 		if (ret < 0)
 			return ret;
-		prev = 0;
-		for (uint64_t j = 0; j < nent; j++) {
-			uint64_t e = bc_rd_be64(l2 + j * s->l2_entry_size);
-			if (e & QCOW2_OFLAG_COMPRESSED) {
-				uint64_t h, l;
-				qcow2_compressed_range(s, e, &h, &l);
-				inc_range(s, c, h, l);
-				if (active) {   /* VM-state clusters past the disk count too, as in qemu */
-					res->allocated_clusters++;
-					res->compressed_clusters++;
-					res->fragmented_clusters++; /* by nature, as qemu counts */
-				}
-				continue;
-			}
-			uint64_t h = e & QCOW2_L2_OFFSET_MASK;
-			bool hv = h || (s->data_file != s->file && (e & QCOW2_OFLAG_COPIED));
-			if (!hv)
-				continue;
-			if (active) {
-				res->allocated_clusters++;
-				if (prev && h != prev)
-					res->fragmented_clusters++;
-				prev = h + cs;
-			}
-			if (s->data_file != s->file)
-				continue;
-			if (h % cs) {
-				msg(res, "ERROR offset=%llx: Cluster is not properly aligned; L2 entry "
-					 "corrupted", (unsigned long long)h);
-				res->corruptions++;
-				continue;
-			}
-			inc_range(s, c, h, cs);
-		}
 	}
 	return 0;
 }
@@ -186,6 +278,7 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 	int64_t flen = bc_file_length(s->file);
 	struct qcow2_snap *sn = NULL;
 	struct counter c = { .res = res };
+	struct bc_check repairs = { 0 };
 	uint8_t *l2 = NULL;
 	int nsn = 0, ret;
 
@@ -193,6 +286,7 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 		return bc_err_set(err, (int)flen, "Could not get the file size");
 	flen_cl = qcow2_align_up((uint64_t)flen, cs) / cs;
 	c.n = flen_cl + 1;
+	c.flen = flen;
 	c.ref = calloc(c.n, sizeof(*c.ref));
 	l2 = malloc(cs);
 	if (!c.ref || !l2) {
@@ -202,13 +296,14 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 	ret = qcow2_flush_metadata(s);
 	if (ret < 0 && s->writable)
 		goto out_io;
+	s->checking = res;
 	inc_range(s, &c, 0, cs);
 	uint64_t coff, clen;
 	qcow2_crypt_range(s, &coff, &clen);
 	if (clen)
 		inc_range(s, &c, coff, clen);
 	inc_range(s, &c, s->h.l1_table_offset, (uint64_t)s->l1_size * 8);
-	ret = count_l1(s, &c, s->l1, s->l1_size, true, l2);
+	ret = count_l1(s, &c, s->l1, s->l1_size, true, l2, fix);
 	if (ret < 0)
 		goto out_io;
 	ret = qcow2_read_snapshots(s, &sn, &nsn, err);
@@ -219,6 +314,19 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 	if (nsn)
 		inc_range(s, &c, s->h.snapshots_offset, s->snapshots_end - s->h.snapshots_offset);
 	for (int i = 0; i < nsn; i++) {
+		if (sn[i].l1_offset % cs) {
+			msg(res, "ERROR snapshot %s (%s) l1_offset=%#llx: L1 table is not cluster "
+			    "aligned; snapshot table entry corrupted", sn[i].info.id, sn[i].info.name,
+			    (unsigned long long)sn[i].l1_offset);
+			res->corruptions++;
+			continue;
+		}
+		if (sn[i].l1_size > QCOW2_MAX_L1_BYTES / 8) {
+			msg(res, "ERROR snapshot %s (%s) l1_size=%#x: L1 table is too large; snapshot "
+			    "table entry corrupted", sn[i].info.id, sn[i].info.name, sn[i].l1_size);
+			res->corruptions++;
+			continue;
+		}
 		uint64_t *sl1 = calloc(sn[i].l1_size ? sn[i].l1_size : 1, 8);
 		uint8_t *raw = malloc((size_t)sn[i].l1_size * 8 + 1);
 		if (!sl1 || !raw) {
@@ -232,7 +340,7 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 			sl1[j] = bc_rd_be64(raw + (size_t)j * 8);
 		inc_range(s, &c, sn[i].l1_offset, (uint64_t)sn[i].l1_size * 8);
 		if (ret == 0)
-			ret = count_l1(s, &c, sl1, sn[i].l1_size, false, l2);
+			ret = count_l1(s, &c, sl1, sn[i].l1_size, false, l2, fix);
 		free(sl1);
 		free(raw);
 		if (ret < 0)
@@ -277,6 +385,11 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 			continue;
 		}
 		inc_range(s, &c, rb, cs);
+		if (c.ref[rb / cs] != 1) {   /* a refcount block shared with anything else */
+			msg(res, "ERROR refcount block %llu refcount=%u", (unsigned long long)i,
+			    c.ref[rb / cs]);
+			res->corruptions++;
+		}
 	}
 
 	/* Compare. */
@@ -288,7 +401,7 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 			res->check_errors++;
 			continue;
 		}
-		if (c.ref[k])
+		if (c.ref[k] || rc)   /* as qemu: referenced or counted */
 			end = k + 1;
 		if (rc == c.ref[k])
 			continue;
@@ -296,7 +409,7 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 		msg(res, "%s cluster %llu refcount=%llu reference=%u", leak ? "Leaked" : "ERROR",
 		    (unsigned long long)k, (unsigned long long)rc, c.ref[k]);
 		if ((leak && (fix & BC_FIX_LEAKS)) || (!leak && (fix & BC_FIX_ERRORS)))
-			msg(res, "Repairing cluster %llu refcount=%llu reference=%u",
+			msg(&repairs, "Repairing cluster %llu refcount=%llu reference=%u",
 			    (unsigned long long)k, (unsigned long long)rc, c.ref[k]);
 		if (leak)
 			res->leaks++;
@@ -319,6 +432,10 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 			}
 		}
 	}
+	/* as qemu-img: the findings first, then what was repaired */
+	for (int i = 0; i < repairs.nmessages; i++)
+		msg(res, "%s", repairs.messages[i]);
+	bc_check_free(&repairs);
 	ret = check_copied(s, res, fix, l2);
 	if (ret < 0)
 		goto out_io;
@@ -334,8 +451,10 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 	goto out;
 out_io:
 	res->check_errors++;
-	ret = bc_err_set(err, ret, "Check failed: %s", strerror(-ret));
+	ret = bc_err_set(err, ret, "%s", strerror(-ret));
 out:
+	s->checking = NULL;
+	bc_check_free(&repairs);
 	free(sn);
 	free(c.ref);
 	free(l2);
@@ -366,7 +485,9 @@ int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 			char **m = first.messages;
 			int nm = first.nmessages;
 			if (ret < 0) {
-				bc_check_free(&first);
+				/* what the repair found before it had to stop is the report */
+				bc_check_free(res);
+				*res = first;
 				return ret;
 			}
 			ret = check_pass(s, res, 0, err);

@@ -19,50 +19,36 @@ int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!s->corrupt) {
-		if (s->writable) {
-			fprintf(stderr, "qcow2: Marking image as corrupt: %s; further corruption "
-					"events will be suppressed\n", msg);
-			s->corrupt = true;
-			s->h.incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
-			qcow2_write_header(s);
-			bc_file_flush(s->file);
-		} else {
-			fprintf(stderr, "qcow2: Image is corrupt: %s; further non-fatal corruption "
-					"events will be suppressed\n", msg);
-			s->corrupt = true;
-		}
+	if (s->corrupt)
+		return -EIO;
+	s->corrupt = true;
+	/* the library never prints: the front end's warning handler does, or, during a check,
+	 * the check's messages carry it in order with the rest */
+	if (s->writable) {
+		if (s->checking)
+			bc_check_msg(s->checking, "qcow2: Marking image as corrupt: %s; further "
+				     "corruption events will be suppressed", msg);
+		else
+			bc_warn("qcow2: Marking image as corrupt: %s; further corruption events "
+				"will be suppressed", msg);
+		s->h.incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
+		qcow2_write_header(s);
+		bc_file_flush(s->file);
+	} else if (s->checking) {
+		bc_check_msg(s->checking, "qcow2: Image is corrupt: %s; further non-fatal corruption "
+			     "events will be suppressed", msg);
+	} else {
+		bc_warn("qcow2: Image is corrupt: %s; further non-fatal corruption events will be "
+			"suppressed", msg);
 	}
 	return -EIO;
 }
 
-static bool range_hit(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return blen && alen && a < b + blen && b < a + alen;
-}
-
 const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len)
 {
-	uint64_t cs = s->cluster_size;
+	unsigned k = qcow2_overlap(s, 0, off, len);
 
-	if (range_hit(off, len, 0, cs))
-		return "qcow2_header";
-	if (range_hit(off, len, s->h.l1_table_offset, qcow2_align_up((uint64_t)s->l1_size * 8, cs)))
-		return "active L1 table";
-	if (range_hit(off, len, s->h.refcount_table_offset,
-		      (uint64_t)s->h.refcount_table_clusters * cs))
-		return "refcount table";
-	if (s->h.nb_snapshots && range_hit(off, len, s->h.snapshots_offset, cs))
-		return "snapshot table";
-	if (s->reftable_size <= 4096)
-		for (uint64_t i = 0; i < s->reftable_size; i++)
-			if (range_hit(off, len, s->reftable[i] & QCOW2_REFT_OFFSET_MASK, cs))
-				return "refcount block";
-	if (s->l1_size <= 4096)
-		for (uint32_t i = 0; i < s->l1_size; i++)
-			if (range_hit(off, len, s->l1[i] & QCOW2_L1_OFFSET_MASK, cs))
-				return "active L2 table";
-	return NULL;
+	return k ? qcow2_overlap_name(k) : NULL;
 }
 
 /* ---- L1 ---- */
@@ -75,6 +61,9 @@ int qcow2_write_l1(struct qcow2 *s)
 
 	if (!s->l1_size)
 		return 0;
+	ret = qcow2_overlap_refuse(s, QCOW2_OL_ACTIVE_L1, s->h.l1_table_offset, bytes);
+	if (ret < 0)
+		return ret;
 	buf = malloc(bytes);
 	if (!buf)
 		return -ENOMEM;
@@ -174,6 +163,11 @@ static int l2_lookup(struct qcow2 *s, uint64_t off, bool alloc, uint8_t **l2, ui
 		return -EIO;
 	}
 	l2off = s->l1[l1i] & QCOW2_L1_OFFSET_MASK;
+	/* COPIED with no offset names a table in the header cluster, which a write would
+	 * overwrite (qemu would load and write it there; its overlap check refuses that) */
+	if (!l2off && alloc && (s->l1[l1i] & QCOW2_OFLAG_COPIED))
+		return qcow2_mark_corrupt(s, "Preventing invalid write on metadata (overlaps "
+					     "with qcow2_header)");
 	if (!l2off) {
 		if (!alloc)
 			return 0;
@@ -192,11 +186,6 @@ static int l2_lookup(struct qcow2 *s, uint64_t off, bool alloc, uint8_t **l2, ui
 	if (l2off & (s->cluster_size - 1))
 		return qcow2_mark_corrupt(s, "L2 table offset %#llx unaligned (L1 index: %#llx)",
 					  (unsigned long long)l2off, (unsigned long long)l1i);
-	if (l2off < s->cluster_size || l2off == s->h.l1_table_offset ||
-	    l2off == s->h.refcount_table_offset)
-		return qcow2_mark_corrupt(s, "L2 table offset %#llx overlaps with metadata "
-					     "(L1 index: %#llx)", (unsigned long long)l2off,
-					  (unsigned long long)l1i);
 	ret = qcow2_cache_get(s, &s->l2_cache, l2off, true, l2);
 	if (ret < 0)
 		return ret;
@@ -210,6 +199,9 @@ static int l2_lookup(struct qcow2 *s, uint64_t off, bool alloc, uint8_t **l2, ui
 		s->l1[l1i] |= QCOW2_OFLAG_COPIED;
 		s->l1_dirty = true;
 	}
+	/* a table written in place must not lie on other metadata (reads go ahead) */
+	if (alloc)
+		return qcow2_overlap_refuse(s, QCOW2_OL_ACTIVE_L2, l2off, s->cluster_size);
 	return 0;
 }
 

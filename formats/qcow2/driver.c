@@ -112,6 +112,7 @@ static void free_state(struct qcow2 *s)
 	free(s->cow);
 	qcow2_compress_free(s);
 	qcow2_crypt_close(s);
+	qcow2_overlap_free(s);
 	free(s);
 }
 
@@ -279,7 +280,9 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		goto fail;
 	}
 
-	ret = read_tables(s, err);
+	ret = qcow2_overlap_opts(s, img->open_opts ? img->open_opts->driver_opts : NULL, err);
+	if (ret == 0)
+		ret = read_tables(s, err);
 	if (ret == 0 && img->open_opts && img->open_opts->snapshot)
 		ret = qcow2_snapshot_open_ro(s, img->open_opts->snapshot, err);
 	if (ret < 0)

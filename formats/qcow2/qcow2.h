@@ -201,6 +201,12 @@ struct qcow2 {
 	struct bc_sector_cipher *aes;
 	uint8_t *cbounce;          /* one cluster: data encrypted before it is written */
 	uint64_t crypto_off, crypto_len; /* the LUKS header's clusters */
+	unsigned ol_mask;          /* overlap.c: QCOW2_OL_* structures checked before writes */
+	struct { uint64_t off, len; } *ol_snaps; /* overlap.c: the snapshots' L1 tables */
+	int ol_nsnaps;
+	uint64_t ol_snaps_key;     /* snapshots_offset they were read from */
+	bool ol_snaps_valid;
+	struct bc_check *checking; /* during check: corrupt marks go to its messages */
 };
 
 /* Cache lookup: returns the table at offset, reading it when read is set (else zero-filled). */
@@ -245,6 +251,30 @@ int qcow2_set_compressed(struct qcow2 *s, uint64_t off, uint64_t e);
 /* Names the metadata structure [off, off+len) overlaps (qemu's words), NULL when none. */
 const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
 
+/* ---- overlap.c: metadata overlap checks (qemu's overlap-check) ---- */
+#define QCOW2_OL_MAIN_HEADER (1u << 0)
+#define QCOW2_OL_ACTIVE_L1 (1u << 1)
+#define QCOW2_OL_ACTIVE_L2 (1u << 2)
+#define QCOW2_OL_REFCOUNT_TABLE (1u << 3)
+#define QCOW2_OL_REFCOUNT_BLOCK (1u << 4)
+#define QCOW2_OL_SNAPSHOT_TABLE (1u << 5)
+#define QCOW2_OL_INACTIVE_L1 (1u << 6)
+#define QCOW2_OL_INACTIVE_L2 (1u << 7)
+#define QCOW2_OL_BITMAP_DIR (1u << 8)
+#define QCOW2_OL_CONSTANT (QCOW2_OL_MAIN_HEADER | QCOW2_OL_ACTIVE_L1 | QCOW2_OL_REFCOUNT_TABLE | \
+			   QCOW2_OL_SNAPSHOT_TABLE | QCOW2_OL_BITMAP_DIR)
+#define QCOW2_OL_CACHED (QCOW2_OL_CONSTANT | QCOW2_OL_ACTIVE_L2 | QCOW2_OL_REFCOUNT_BLOCK | \
+			 QCOW2_OL_INACTIVE_L1)
+#define QCOW2_OL_ALL (QCOW2_OL_CACHED | QCOW2_OL_INACTIVE_L2)
+/* Open options overlap-check=none|constant|cached|all and overlap-check.<kind>=on|off. */
+int qcow2_overlap_opts(struct qcow2 *s, const struct bc_opts *o, struct bc_err *err);
+/* Which structure (one QCOW2_OL_* bit, 0: none) [off, off+len) overlaps, ign left out. */
+unsigned qcow2_overlap(struct qcow2 *s, unsigned ign, uint64_t off, uint64_t len);
+const char *qcow2_overlap_name(unsigned bit);
+/* 0, or -EIO after marking the image corrupt when the write would overlap metadata. */
+int qcow2_overlap_refuse(struct qcow2 *s, unsigned ign, uint64_t off, uint64_t len);
+void qcow2_overlap_free(struct qcow2 *s);
+
 /* ---- driver.c ---- */
 int qcow2_write_header(struct qcow2 *s);
 int qcow2_set_dirty(struct qcow2 *s);
@@ -255,6 +285,8 @@ struct qcow2_snap {
 	uint32_t l1_size;
 	struct bc_snapshot info;
 };
+/* The table as check and the overlap checks need it: entries' L1 offsets and sizes are not
+ * validated (the callers do; snapshot operations read the table strictly). */
 int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err);
 int qcow2_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n,
 			struct bc_err *err);

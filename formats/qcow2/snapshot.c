@@ -125,8 +125,10 @@ static uint64_t serialize_entry(const struct snap_ent *e, uint8_t *buf)
 	return ent_len(e, extra);
 }
 
-/* Reads the whole table (nb_snapshots entries at snapshots_offset). */
-static int read_table(struct qcow2 *s, struct snap_ent **out, int *n, struct bc_err *err)
+/* Reads the whole table (nb_snapshots entries at snapshots_offset). lenient: an entry's L1
+ * offset and size are not validated (check reports them, as qemu-img's does). */
+static int read_table_as(struct qcow2 *s, struct snap_ent **out, int *n, bool lenient,
+			 struct bc_err *err)
 {
 	uint64_t off = s->h.snapshots_offset, cs = s->cluster_size, pos = 0, have = 0;
 	int64_t flen = bc_file_length(s->file);
@@ -186,8 +188,8 @@ static int read_table(struct qcow2 *s, struct snap_ent **out, int *n, struct bc_
 			ret = bc_err_set(err, -EFBIG, "Snapshot table too large");
 			goto fail;
 		}
-		if (t[i].l1_size > QCOW2_MAX_L1_BYTES / 8 || t[i].l1_offset % cs ||
-		    t[i].l1_offset + (uint64_t)t[i].l1_size * 8 > (uint64_t)flen) {
+		if (!lenient && (t[i].l1_size > QCOW2_MAX_L1_BYTES / 8 || t[i].l1_offset % cs ||
+				 t[i].l1_offset + (uint64_t)t[i].l1_size * 8 > (uint64_t)flen)) {
 			ret = bc_err_set(err, -EINVAL, "Snapshot L1 table offset invalid");
 			goto fail;
 		}
@@ -203,10 +205,15 @@ fail:
 	return ret;
 }
 
+static int read_table(struct qcow2 *s, struct snap_ent **out, int *n, struct bc_err *err)
+{
+	return read_table_as(s, out, n, false, err);
+}
+
 int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err)
 {
 	struct snap_ent *t;
-	int ret = read_table(s, &t, n, err);
+	int ret = read_table_as(s, &t, n, true, err);
 
 	*out = NULL;
 	if (ret < 0 || !*n)

@@ -149,6 +149,9 @@ static int parse_extent(const char *s, const char *end, struct vmdk_desc_extent 
 		if (token(&p, end, &te))
 			return -EINVAL;
 	}
+	/* as qemu: a FLAT extent names its offset, every other kind (VMFS too) must not */
+	if ((t != NULL) != !strcmp(x->type, "FLAT"))
+		return -EINVAL;
 	return 0;
 }
 

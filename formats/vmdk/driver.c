@@ -103,6 +103,27 @@ static bool name_is_safe(const char *name)
 	return true;
 }
 
+/*
+ * The extent's real path (symlinks resolved) must stay below the descriptor's real directory,
+ * so a symlink beside the descriptor cannot make us read /etc/shadow. Paths that do not
+ * resolve (missing files, in-memory files) are left to the open that follows.
+ */
+static int check_inside(const char *desc, const char *path, const char *name, struct bc_err *err)
+{
+	char *rd = realpath(desc, NULL), *rp = rd ? realpath(path, NULL) : NULL;
+	int ret = 0;
+
+	if (rd && rp) {
+		size_t dl = (size_t)(strrchr(rd, '/') - rd);
+		if (strncmp(rp, rd, dl) || rp[dl] != '/')
+			ret = bc_err_set(err, -EACCES, "extent file '%s' resolves to a path outside "
+						       "the descriptor's directory", name);
+	}
+	free(rd);
+	free(rp);
+	return ret;
+}
+
 static bool same_file(struct bc_file *a, struct bc_file *b)
 {
 	struct stat sa, sb;
@@ -151,6 +172,9 @@ static int open_extent(struct bc_image *img, struct vmdk_state *s,
 	e->read_only = !strcmp(x->access, "RDONLY");
 	if (!strcmp(x->access, "NOACCESS"))
 		return bc_err_set(err, -ENOTSUP, "extent '%s' has NOACCESS access", x->filename);
+	ret = check_inside(img->filename, e->path, x->filename, err);
+	if (ret < 0)
+		return ret;
 	ret = bc_file_open(&e->file, e->path,
 			   file_flags(img) & ~(e->read_only ? (unsigned)BC_FILE_RDWR : 0u),
 			   img->open_opts->io, err);

@@ -274,6 +274,12 @@ int vmdk_sparse_open(struct vmdk_extent *e, const char *name, struct bc_err *err
 		*h = foot;
 		e->read_only = true;
 	}
+	/* as qemu: the file must reach the first grain (header, descriptor and tables before it) */
+	if (h->overhead > (uint64_t)flen / VMDK_SECTOR) {
+		ret = bc_err_set(err, -EINVAL, "File truncated, expecting at least %llu bytes",
+				 (unsigned long long)h->overhead * VMDK_SECTOR);
+		goto out;
+	}
 	e->grain_bytes = h->grain_sectors * VMDK_SECTOR;
 	uint64_t per_gt = (uint64_t)h->gtes_per_gt * h->grain_sectors;
 	uint64_t gde = (h->capacity + per_gt - 1) / per_gt;

@@ -94,7 +94,7 @@ refused "huge grain tables" gtes.vmdk "L2 table size too big"
 cp sp.vmdk ver.vmdk && poke ver.vmdk 4 09 00 00 00
 refused "unknown version" ver.vmdk "Unsupported VMDK version"
 head -c 1024 sp.vmdk >trunc.vmdk
-refused "truncated sparse file" trunc.vmdk "grain directory is past the end"
+refused "truncated sparse file" trunc.vmdk "File truncated, expecting at least 65536 bytes"
 cp sp.vmdk foot.vmdk && poke foot.vmdk 56 ff ff ff ff ff ff ff ff
 refused "stream footer missing" foot.vmdk "Invalid footer"
 
@@ -130,4 +130,39 @@ echo "rc=$?" >>o.out
 qemu-img check sp.vmdk >r.out 2>&1
 echo "rc=$?" >>r.out
 same_file "check clean image" o.out r.out
+
+# a symlink beside the descriptor leading out of its directory is not followed (qemu would
+# read the target); one that stays inside is
+mkdir -p out sub
+printf 'secret' >out/secret.raw
+ln -sf "$PWD/out/secret.raw" sub/link.raw
+cp flat-flat.vmdk sub/
+sed 's|"flat-flat.vmdk" 0|"link.raw" 0|' flat.vmdk >sub/link.vmdk
+refused "extent symlink leaving the directory" sub/link.vmdk "resolves to a path outside the descriptor's directory"
+ln -sf flat-flat.vmdk sub/inside.raw
+sed 's|"flat-flat.vmdk" 0|"inside.raw" 0|' flat.vmdk >sub/inside.vmdk
+"$IO" -c 'read -P 0 0 64k' sub/inside.vmdk >/dev/null 2>&1
+tap_result $? "extent symlink inside the directory is followed"
+# extent lines qemu calls invalid: VMFS with an offset, SPARSE with one, FLAT without one
+for l in 'RW 2048 VMFS "flat-flat.vmdk" 1' 'RW 2048 SPARSE "flat-flat.vmdk" 1' \
+	'RW 2048 FLAT "flat-flat.vmdk"'; do
+	sed "s|^RW.*|$l|" flat.vmdk >line.vmdk
+	"$IMG" info line.vmdk >o.out 2>&1; echo "rc=$?" >>o.out
+	qemu-img info line.vmdk 2>&1 | normalize >r.out; echo "rc=1" >>r.out
+	same_file "extent line '$l': qemu's Invalid extent line" o.out r.out
+done
+sed 's|^RW.*|RW 2048 VMFS "flat-flat.vmdk"|' flat.vmdk >vmfs.vmdk
+"$IO" -c 'read -P 0 0 1M' vmfs.vmdk >/dev/null 2>&1
+tap_result $? "VMFS extent without an offset opens"
+# monolithicSparse truncated below its first grain: refused as qemu refuses it
+qemu-img create -q -f vmdk tr.vmdk 10M
+qemu-io -c 'write -P 1 0 1M' tr.vmdk >/dev/null
+for n in 30000 1024; do
+	cp tr.vmdk t$n.vmdk
+	truncate -s $n t$n.vmdk
+	"$IMG" info t$n.vmdk >o.out 2>&1; echo "rc=$?" >>o.out
+	qemu-img info t$n.vmdk >r.out 2>&1; echo "rc=$?" >>r.out
+	normalize r.out >r.n
+	same_file "monolithicSparse truncated to $n bytes: qemu's File truncated message" o.out r.n
+done
 tap_end

@@ -139,7 +139,7 @@ static void test_header_validation(void)
 	base_header(b);
 	bc_wr_be32(b + 112, QCOW2_EXT_BACKING_FMT);
 	bc_wr_be32(b + 116, 70000);
-	expect_msg(b, fs, "Invalid extension length", "extension longer than the cluster");
+	expect_msg(b, fs, "Header extension too large", "extension longer than the cluster");
 	base_header(b);
 	expect_msg(b, 3 * 65536, "Active L1 table offset invalid", "truncated file");
 	{
