@@ -234,8 +234,7 @@ static int open_snapshot(struct io_state *st, const char *file, const struct bc_
 int io_open_image(struct io_state *st, const char *file, const struct io_open_args *oa)
 {
 	struct bc_open_opts o = { .format = oa->format, .flags = oa->flags, .io = oa->io,
-				  .secrets = g_secrets, .nsecrets = g_nsecrets,
-				  .driver_opts = oa->dopts };
+				  .secrets = g_secrets, .nsecrets = g_nsecrets };
 	struct bc_err err = { 0 };
 	char *name = NULL;
 	int ret;
