@@ -266,13 +266,62 @@ static int copy_overlay(struct bc_image *top, struct bc_image *base)
 	return rc ? rc : bc_flush(base);
 }
 
+/* Options that open a second handle on an image this process already holds locked (OFD
+ * locks would conflict with our own): file.locking=off. */
+static struct bc_opts *unlocked_opts(void)
+{
+	struct bc_opts *o = bc_opts_new();
+	if (o && bc_opts_set(o, "file.locking", "off") < 0) {
+		bc_opts_free(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* QEMU's commit of a drive that is itself an overlay: its data goes into the backing file and
+ * it is emptied. The work runs on a second handle of the chain (writable, unlocked); then the
+ * drive's own handle, whose cached metadata is stale, is closed and the drive opened afresh
+ * (with its locks). */
+static int commit_into_backing(struct vm_drive *d, struct bc_image **old, char *err, size_t errlen)
+{
+	struct bc_image *top = d->img, *h = NULL;
+	struct bc_err e = { 0 };
+	struct bc_open_opts oo = { .format = bc_format_name(top),
+				   .flags = BC_OPEN_RDWR | BC_OPEN_BACKING_RDWR |
+					    (d->unsafe ? BC_OPEN_UNSAFE : 0),
+				   .driver_opts = unlocked_opts() };
+	char *path = strdup(bc_filename(top));
+	int rc = oo.driver_opts && path ? bc_flush(top) : -ENOMEM;
+	if (!rc)
+		rc = bc_open(&h, path, &oo, &e);
+	bc_opts_free(oo.driver_opts);
+	if (!rc && (rc = copy_overlay(h, bc_backing(h))) == 0)
+		rc = bc_make_empty(h, &e);
+	if (h) {
+		int rc2 = bc_close(h);
+		rc = rc ? rc : rc2;
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s", e.msg[0] ? e.msg : strerror(-rc));
+		free(path);
+		return rc;
+	}
+	free(path);
+	bc_close(top);   /* the devices still point at it until the caller replaces it */
+	*old = NULL;
+	d->img = NULL;
+	return vm_drive_open(d, err, errlen);
+}
+
 int vm_drive_commit(struct vm_drive *d, struct bc_image **old, char *err, size_t errlen)
 {
 	struct bc_image *top = d->img, *base;
 	*old = NULL;
 	err[0] = 0;
-	if (!top || !d->snapshot || d->readonly || !bc_backing(top))
+	if (!top || d->readonly || !bc_backing(top))
 		return -ENOTSUP;
+	if (!d->snapshot)
+		return commit_into_backing(d, old, err, errlen);
 	/* the overlay's own backing handle is read-only: write through a second, writable one */
 	struct bc_err e = { 0 };
 	struct bc_open_opts oo = { .format = bc_format_name(bc_backing(top)),
@@ -280,11 +329,9 @@ int vm_drive_commit(struct vm_drive *d, struct bc_image **old, char *err, size_t
 					    (d->unsafe ? BC_OPEN_UNSAFE : 0) };
 	/* the overlay's backing handle already holds the image's lock (keeping other writers
 	 * out); a second lock from this process would conflict with it (OFD locks) */
-	oo.driver_opts = bc_opts_new();
-	if (!oo.driver_opts || bc_opts_set(oo.driver_opts, "file.locking", "off") < 0) {
-		bc_opts_free(oo.driver_opts);
+	oo.driver_opts = unlocked_opts();
+	if (!oo.driver_opts)
 		return -ENOMEM;
-	}
 	int rc = bc_open(&base, d->file, &oo, &e);
 	bc_opts_free(oo.driver_opts);
 	if (rc) {

@@ -109,17 +109,16 @@ int vm_qmp_query_block(struct qmp_call *c)
 	return 0;
 }
 
-/* A -snapshot drive's overlay goes into its image (drive.c); other drives report ENOTSUP,
- * as QEMU does for a drive without a backing file (committing a qcow2 overlay of the command
- * line into its backing file is not implemented). */
+/* A -snapshot drive's overlay goes into its image, an overlay drive's data into its backing
+ * file (drive.c); other drives report ENOTSUP, as QEMU does for a drive without a backing file. */
 static int commit_drive(struct vm_drive *d)
 {
-	struct bc_image *old;
+	struct bc_image *old, *before = d->img;
 	char err[512];
 	int rc = vm_drive_commit(d, &old, err, sizeof(err));
 	if (rc)
 		return rc;
-	vm_virt_replace_image(vm_mon_ctx.vm, old, d->img);
+	vm_virt_replace_image(vm_mon_ctx.vm, before, d->img);
 	bc_close(old);
 	return 0;
 }
@@ -127,7 +126,8 @@ static int commit_drive(struct vm_drive *d)
 void vm_monitor_commit_all(void)
 {
 	for (int i = 0; i < vm_mon_ctx.ndrives; i++)
-		if (vm_mon_ctx.drives[i].snapshot && !vm_mon_ctx.drives[i].readonly)
+		if (vm_mon_ctx.drives[i].img && !vm_mon_ctx.drives[i].readonly &&
+		    bc_backing(vm_mon_ctx.drives[i].img))
 			commit_drive(&vm_mon_ctx.drives[i]);
 }
 
@@ -138,7 +138,7 @@ void vm_hmp_commit(const char *dev, struct vm_mon_text *out)
 			struct vm_drive *d = &vm_mon_ctx.drives[i];
 			char name[64];
 			int rc;
-			if (d->img && d->snapshot && !d->readonly && (rc = commit_drive(d)))
+			if (d->img && !d->readonly && bc_backing(d->img) && (rc = commit_drive(d)))
 				vm_mon_printf(out, "'commit' error for '%s': %s\n", vm_mon_drive_name(i, name, sizeof(name)),
 					      strerror(-rc));
 		}

@@ -87,13 +87,14 @@ def qemu_img_check(path, fmt):
     return r.returncode == 0
 
 
-def start(binary, img, fmt, tag, serial_mux=False):
+def start(binary, img, fmt, tag, serial_mux=False, snapshot=True):
     ser = os.path.join(TMP, '%s-%s.ser' % (os.path.basename(binary), tag))
     mon = os.path.join(TMP, '%s-%s.mon' % (os.path.basename(binary), tag))
     for p in (ser, mon):
         if os.path.exists(p):
             os.unlink(p)
-    args = [binary, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-display', 'none', '-snapshot',
+    args = [binary, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-display', 'none'] + \
+        (['-snapshot'] if snapshot else []) + [
             '-drive', 'file=%s,format=%s,if=none,id=virtio0' % (img, fmt),
             '-device', 'virtio-blk-device,drive=virtio0']  # QEMU's if=virtio is PCI on virt
     if serial_mux:  # serial and monitor on one mux: Ctrl-A commands
@@ -134,6 +135,38 @@ def run_commit(binary, fmt, cmd):
     return out, mon, sectors(img, fmt), qemu_img_check(img, fmt), rc
 
 
+def run_overlay_commit(label, binary, cmd):
+    """A qcow2 overlay with a backing file as the drive (no -snapshot): commit writes what the
+    guest wrote into the backing file and empties the overlay; the guest runs on."""
+    base = new_image('%s-%s-base.qcow2' % (label, cmd[7:]), 'qcow2')
+    top = os.path.join(TMP, '%s-%s-top.qcow2' % (label, cmd[7:]))
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', top],
+                   check=True)
+    proc, s, m = start(binary, top, 'qcow2', 'o', snapshot=False)
+    out = s.until(b'A written\n').decode()
+    mon = hmp(m, cmd)
+    s.s.sendall(b'x')
+    out += s.until(b'A ok\n' if b'BAD' not in s.buf else b'BAD').decode()
+    out += s.until(b'\n').decode()
+    m.s.sendall(b'quit\n')
+    rc, _ = finish(proc)
+    name = '%s overlay drive, %s' % (label, cmd)
+    tap(out == 'A written\nA ok\nB written, A ok\n' and mon == '', name + ': the guest runs on',
+        out + mon)
+    bsec = sectors(base, 'qcow2')
+    tap(all(bsec(x) == pattern('A', x) for x in list(range(64)) + [4096]) and bsec(100) == bytes(512),
+        name + ': the backing file holds A, not B')
+    tsec = sectors(top, 'qcow2')
+    tap(all(tsec(x) == pattern('A', x) for x in list(range(64)) + [4096]) and tsec(100) != bytes(512),
+        name + ': the overlay reads A through its backing file, and B')
+    r = subprocess.run(['qemu-img', 'map', '--output=json', top], capture_output=True, text=True)
+    import json
+    own = sorted((e['start'], e['length']) for e in json.loads(r.stdout) if e['depth'] == 0 and e['data'])
+    tap(qemu_img_check(base, 'qcow2') and qemu_img_check(top, 'qcow2') and rc == 0,
+        name + ': both images check clean, exit 0', rc)
+    return own, [bsec(x) for x in range(128)]
+
+
 def main():
     emus = [('strata-vm', VM)] + ([('QEMU', QEMU)] if QEMU else [])
     images = {}
@@ -158,6 +191,15 @@ def main():
         same = all(images[('strata-vm', f, c)] == images[('QEMU', f, c)]
                    for f in ('qcow2', 'raw') for c in ('commit virtio0', 'commit all', None))
         tap(same, 'images equal QEMU 7.2\'s after the same runs')
+    # a drive that is an overlay of its own backing file
+    got = {}
+    for label, binary in emus:
+        for cmd in ('commit virtio0', 'commit all'):
+            got[(label, cmd)] = run_overlay_commit(label, binary, cmd)
+    if QEMU:
+        tap(all(got[('strata-vm', c)] == got[('QEMU', c)] for c in ('commit virtio0', 'commit all')),
+            'overlay drives: the overlay\'s own extents and the backing data equal QEMU 7.2\'s',
+            repr([got[k][0] for k in sorted(got)]))
     # errors
     img = new_image('err.qcow2', 'qcow2')
     proc, s, m = start(VM, img, 'qcow2', 'e')
