@@ -278,35 +278,33 @@ static struct bc_opts *unlocked_opts(void)
 	return o;
 }
 
-/* QEMU's commit of a drive that is itself an overlay: its data goes into the backing file and
- * it is emptied. The work runs on a second handle of the chain (writable, unlocked); then the
- * drive's own handle, whose cached metadata is stale, is closed and the drive opened afresh
- * (with its locks). */
+/* QEMU's commit of a drive that is itself an overlay: its data goes into the backing file
+ * (through a second, writable and unlocked handle: the overlay's read-only backing handle
+ * holds the lock) and it is emptied; then the drive's handle, whose backing metadata is stale,
+ * is closed and the drive opened afresh (with its locks). */
 static int commit_into_backing(struct vm_drive *d, struct bc_image **old, char *err, size_t errlen)
 {
-	struct bc_image *top = d->img, *h = NULL;
+	struct bc_image *top = d->img, *base = NULL;
 	struct bc_err e = { 0 };
-	struct bc_open_opts oo = { .format = bc_format_name(top),
-				   .flags = BC_OPEN_RDWR | BC_OPEN_BACKING_RDWR |
-					    (d->unsafe ? BC_OPEN_UNSAFE : 0),
+	struct bc_open_opts oo = { .format = bc_format_name(bc_backing(top)),
+				   .flags = BC_OPEN_RDWR | (d->unsafe ? BC_OPEN_UNSAFE : 0),
 				   .driver_opts = unlocked_opts() };
-	char *path = strdup(bc_filename(top));
-	int rc = oo.driver_opts && path ? bc_flush(top) : -ENOMEM;
+	int rc = oo.driver_opts ? bc_flush(top) : -ENOMEM;
 	if (!rc)
-		rc = bc_open(&h, path, &oo, &e);
+		rc = bc_open(&base, bc_filename(bc_backing(top)), &oo, &e);
 	bc_opts_free(oo.driver_opts);
-	if (!rc && (rc = copy_overlay(h, bc_backing(h))) == 0)
-		rc = bc_make_empty(h, &e);
-	if (h) {
-		int rc2 = bc_close(h);
+	if (!rc)
+		rc = copy_overlay(top, base);
+	if (base) {
+		int rc2 = bc_close(base);
 		rc = rc ? rc : rc2;
 	}
+	if (!rc)
+		rc = bc_make_empty(top, &e);
 	if (rc) {
 		snprintf(err, errlen, "%s", e.msg[0] ? e.msg : strerror(-rc));
-		free(path);
 		return rc;
 	}
-	free(path);
 	bc_close(top);   /* the devices still point at it until the caller replaces it */
 	*old = NULL;
 	d->img = NULL;
