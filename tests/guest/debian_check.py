@@ -115,7 +115,8 @@ class Guest:
         """Runs a shell command line at the prompt; (status, output) or (None, what arrived)."""
         self.ser.buf = b''
         self.ser.send(command + '; echo "@@rc=$?@@"\n')
-        text = self.ser.until(r'@@rc=(\d+)@@\n' + PROMPT, seconds)
+        # the raw stream: CR LF, and bash's bracketed-paste switch before the prompt
+        text = self.ser.until(r'@@rc=(\d+)@@\r?\n(?:\x1b\[[0-9;?]*[A-Za-z])*' + PROMPT, seconds)
         if text is None:
             return None, self.ser.buf.decode('utf-8', 'replace')
         m = re.search(r'@@rc=(\d+)@@', text)
