@@ -9,3 +9,13 @@ guest-check: $(BUILD)/strata-vm $(BUILD)/strata-img
 	@STRATA_IMG=$(abspath $(BUILD))/strata-img STRATA_VM=$(abspath $(BUILD))/strata-vm \
 	 BUILD_DIR=$(abspath $(BUILD)) SRC_DIR=$(CURDIR) sh tests/harness.sh tests/guest/linux.sh tests/guest/powerbutton.sh tests/guest/savevm.sh
 TESTS += tests/guest/linux.sh tests/guest/powerbutton.sh tests/guest/savevm.sh
+
+# The Debian 13 riscv64 system (tests/guest/debian-image.sh: mmdebstrap with qemu-user-static,
+# root only, about 15 minutes; cached in ~/.cache/strata/debian-<hash>) and its boot tests
+# (tests/guest/debian-check.sh, several minutes of emulated boots). Neither is part of make check.
+.PHONY: debian-image debian-check
+debian-image: $(BUILD)/strata-img
+	@STRATA_IMG=$(abspath $(BUILD))/strata-img sh tests/guest/debian-image.sh
+debian-check: $(BUILD)/strata-vm $(BUILD)/strata-img
+	@STRATA_IMG=$(abspath $(BUILD))/strata-img STRATA_VM=$(abspath $(BUILD))/strata-vm \
+	 BUILD_DIR=$(abspath $(BUILD)) SRC_DIR=$(CURDIR) sh tests/harness.sh tests/guest/debian-check.sh

@@ -7,12 +7,12 @@
 # a fresh `strata-vm -loadvm s1`. The images pass qemu-img check and `qemu-img snapshot -l`
 # lists s1 with its VM state. QEMU 7.2 hangs such a guest's timer after loadvm (issue 10), so
 # nothing is compared with it. TAP output.
-#   usage: savevm.sh [GUEST_DIR]   STRATA_VM, STRATA_IMG, BOOT_TIMEOUT (s, default 120)
+#   usage: savevm.sh [GUEST_DIR]   STRATA_VM, STRATA_IMG, BOOT_TIMEOUT (s, default 300)
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 VM=${STRATA_VM:-$top/build/rel/strata-vm}
 IMG=${STRATA_IMG:-$top/build/rel/strata-img}
-TIMEOUT=${BOOT_TIMEOUT:-120}
+TIMEOUT=${BOOT_TIMEOUT:-300}
 TMP=${TEST_TMPDIR:-$(mktemp -d)}
 [ -n "${TEST_TMPDIR:-}" ] || trap 'rm -rf "$TMP"' EXIT
 bail() { echo "Bail out! $1"; exit 1; }

@@ -1,0 +1,105 @@
+"""Driver of bench/boot.sh: one boot of one emulator, measured; prints one line of key=value.
+usage: boot.py test EMULATOR GUEST_DIR TMP      the test guest: power-on to poweroff (strata.test=boot)
+       boot.py debian EMULATOR DEBIAN_DIR TMP   Debian: power-on to login:, root login,
+                                                `systemctl poweroff` to the process's exit
+Fields: wall (s, power-on to exit), cpu (user+sys s of the emulator), rss (peak KiB), and for the
+test guest uptime (the guest's own kernel-start-to-poweroff seconds), for Debian login_wall,
+login_cpu (at the first login:) and off_wall (systemctl poweroff to exit)."""
+import os, re, resource, socket, subprocess, sys, time
+
+KIND, EMU, G, TMP = sys.argv[1:5]
+FW = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin'
+TIMEOUT = float(os.environ.get('BOOT_TIMEOUT', '900'))
+
+
+def cpu_of(pid):
+    """user+sys seconds of a running process (/proc/PID/stat fields 14 and 15)."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def finish(p, t0):
+    """Waits for the emulator; (wall, cpu, peak rss KiB), or None on a timeout."""
+    end = time.time() + TIMEOUT
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            return time.time() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status)
+        if time.time() > end:
+            p.kill()
+            return None
+        time.sleep(0.02)
+
+
+def common(kernel, initrd, append, disk):
+    return [EMU, '-M', 'virt', '-smp', '1', '-bios', FW, '-kernel', kernel, '-initrd', initrd, '-append', append,
+            '-drive', 'file=%s,format=qcow2,if=none,id=hd0' % disk, '-device', 'virtio-blk-device,drive=hd0']
+
+
+def test_guest():
+    log = os.path.join(TMP, 'test-boot.log')
+    cmd = common(os.path.join(G, 'Image'), os.path.join(G, 'initrd.gz'),
+                 'root=/dev/vda console=ttyS0 quiet strata.test=boot', os.path.join(G, 'rootfs.qcow2'))
+    cmd += ['-m', '256M', '-nographic', '-no-reboot', '-snapshot']
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=open(log, 'wb'), stderr=subprocess.STDOUT)
+    r = finish(p, t0)
+    out = open(log, 'rb').read().decode('latin-1')
+    m = re.search(r'STRATA uptime ([0-9.]+)', out)
+    if r is None or r[3] != 0 or not m:
+        sys.exit('test guest did not power off: %s' % out[-500:])
+    print('wall=%.2f cpu=%.2f rss=%d uptime=%s' % (r[0], r[1], r[2], m.group(1)))
+
+
+def debian():
+    disk = os.path.join(TMP, 'debian-top.qcow2')
+    if os.path.exists(disk):
+        os.unlink(disk)
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', os.path.join(G, 'root.qcow2'), '-F', 'qcow2',
+                    disk], check=True)
+    ser = os.path.join(TMP, 'debian-ser.sock')
+    cmd = common(os.path.join(G, 'vmlinux'), os.path.join(G, 'initrd.img'), 'root=/dev/vda rw console=ttyS0', disk)
+    cmd += ['-m', '1G', '-display', 'none', '-monitor', 'none', '-serial', 'unix:%s,server,nowait' % ser]
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    s = socket.socket(socket.AF_UNIX)
+    while True:
+        try:
+            s.connect(ser)
+            break
+        except OSError:
+            if time.time() - t0 > 30 or p.poll() is not None:
+                sys.exit('no serial socket')
+            time.sleep(0.02)
+    buf = b''
+
+    def until(pattern):
+        nonlocal buf
+        rx = re.compile(pattern)
+        end = time.time() + TIMEOUT
+        while not rx.search(buf):
+            s.settimeout(max(0.1, end - time.time()))
+            data = s.recv(65536)
+            if not data or time.time() > end:
+                p.kill()
+                sys.exit('Debian: no %r; last output: %r' % (pattern, buf[-300:]))
+            buf += data
+        buf = buf[rx.search(buf).end():]
+
+    until(rb'login: $')
+    login_wall, login_cpu = time.time() - t0, cpu_of(p.pid)
+    s.sendall(b'root\n')
+    until(rb'Password: $')
+    s.sendall(b'strata\n')
+    until(rb'# $')
+    t_off = time.time()
+    s.sendall(b'systemctl poweroff\n')
+    r = finish(p, t0)
+    if r is None or r[3] != 0:
+        sys.exit('Debian did not power off (%r)' % (r,))
+    print('wall=%.2f cpu=%.2f rss=%d login_wall=%.2f login_cpu=%.2f off_wall=%.2f' %
+          (r[0], r[1], r[2], login_wall, login_cpu, time.time() - t_off))
+
+
+test_guest() if KIND == 'test' else debian()
