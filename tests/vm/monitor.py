@@ -446,7 +446,7 @@ def terminal_session(binary):
                     break
         return pat in out[start:]
 
-    read_until(b'start')
+    read_until(b'start\r\n')   # the whole line: a switch before its newline interleaves it
     steps = [(b'\x01c', b'(qemu) '), (b'info status\r', b'(qemu) '), (b'stop\r', b'(qemu) '),
              (b'info status\r', b'(qemu) '), (b'\x01c', None), (b'\x01c', b'(qemu) '), (b'cont\r', b'(qemu) '),
              (b'\x01c', None)]
