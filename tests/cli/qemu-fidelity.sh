@@ -167,6 +167,25 @@ done
 # past the end of a shorter one ---
 qemu-img create -q -f qcow2 short.qcow2 32k
 qemu-io -c "write -P 0x55 0 32k" short.qcow2 >/dev/null
+# qemu-img 7.2's human map of these images is not the same from run to run: once in a
+# fresh-clone run it printed whole subclusters (0 0x20000, 0x40000 0x20000) where every other
+# run prints 0 0x11000, 0x4b000 0x10000 (ours, every time). Ours must equal one of up to three
+# of its runs.
+map_human_any() {
+	"$IMG" map m.qcow2 >o.out 2>o.err; echo "rc=$?" >>o.out
+	for try in 1 2 3; do
+		qemu-img map m.qcow2 >r.out 2>r.err; echo "rc=$?" >>r.out
+		normalize r.err >r.e
+		if cmp -s o.out r.out && cmp -s o.err r.e; then
+			tap_result 0 "$1"
+			return 0
+		fi
+	done
+	tap_result 1 "$1"
+	diff o.out r.out | head -n 20 | sed 's/^/# /'
+	diff o.err r.e | head -n 20 | sed 's/^/# /'
+	return 1
+}
 for bk in none base short; do
 	for cs in 64k 2M; do
 		rm -f m.qcow2
@@ -180,7 +199,7 @@ for bk in none base short; do
 			m.qcow2 >/dev/null
 		compare_img "map json, extended L2 (cluster_size=$cs backing=$bk)" \
 			map --output=json m.qcow2
-		compare_img "map human, extended L2 (cluster_size=$cs backing=$bk)" map m.qcow2
+		map_human_any "map human, extended L2 (cluster_size=$cs backing=$bk)"
 		compare_img "map json window, extended L2 (cluster_size=$cs backing=$bk)" \
 			map --output=json --start-offset=5000 --max-length=400000 m.qcow2
 	done
