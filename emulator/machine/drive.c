@@ -268,31 +268,37 @@ static int copy_overlay(struct bc_image *top, struct bc_image *base)
 
 /* Options that open a second handle on an image this process already holds locked (OFD
  * locks would conflict with our own): file.locking=off. */
-static struct bc_opts *unlocked_opts(void)
+/* A second, writable handle on the drive's backing image for commit. The chain's own backing
+ * handle is read-only and holds the image's lock (keeping other writers out); a second OFD lock
+ * from this process would conflict with it, so this handle takes none (file.locking=off). */
+static int open_backing_writable(struct vm_drive *d, struct bc_image **base, char *err,
+				 size_t errlen)
 {
-	struct bc_opts *o = bc_opts_new();
-	if (o && bc_opts_set(o, "file.locking", "off") < 0) {
-		bc_opts_free(o);
-		o = NULL;
-	}
-	return o;
+	struct bc_image *b = bc_backing(d->img);
+	struct bc_err e = { 0 };
+	struct bc_open_opts oo = { .format = bc_format_name(b),
+				   .flags = BC_OPEN_RDWR | (d->direct ? BC_OPEN_DIRECT : 0) |
+					    (d->unsafe ? BC_OPEN_UNSAFE : 0),
+				   .driver_opts = bc_opts_new() };
+	int rc = oo.driver_opts ? bc_opts_set(oo.driver_opts, "file.locking", "off") : -ENOMEM;
+	if (!rc)
+		rc = bc_open(base, bc_filename(b), &oo, &e);
+	bc_opts_free(oo.driver_opts);
+	if (rc)
+		snprintf(err, errlen, "%s", e.msg[0] ? e.msg : strerror(-rc));
+	return rc;
 }
 
-/* QEMU's commit of a drive that is itself an overlay: its data goes into the backing file
- * (through a second, writable and unlocked handle: the overlay's read-only backing handle
- * holds the lock) and it is emptied; then the drive's handle, whose backing metadata is stale,
- * is closed and the drive opened afresh (with its locks). */
+/* QEMU's commit of a drive that is itself an overlay: its data goes into the backing file and
+ * it is emptied; then the drive's handle, whose backing metadata is stale, is closed and the
+ * drive opened afresh (with its locks). */
 static int commit_into_backing(struct vm_drive *d, struct bc_image **old, char *err, size_t errlen)
 {
 	struct bc_image *top = d->img, *base = NULL;
 	struct bc_err e = { 0 };
-	struct bc_open_opts oo = { .format = bc_format_name(bc_backing(top)),
-				   .flags = BC_OPEN_RDWR | (d->unsafe ? BC_OPEN_UNSAFE : 0),
-				   .driver_opts = unlocked_opts() };
-	int rc = oo.driver_opts ? bc_flush(top) : -ENOMEM;
-	if (!rc)
-		rc = bc_open(&base, bc_filename(bc_backing(top)), &oo, &e);
-	bc_opts_free(oo.driver_opts);
+	int rc = bc_flush(top);
+	if (!rc && (rc = open_backing_writable(d, &base, err, errlen)) < 0)
+		return rc;
 	if (!rc)
 		rc = copy_overlay(top, base);
 	if (base) {
@@ -320,22 +326,9 @@ int vm_drive_commit(struct vm_drive *d, struct bc_image **old, char *err, size_t
 		return -ENOTSUP;
 	if (!d->snapshot)
 		return commit_into_backing(d, old, err, errlen);
-	/* the overlay's own backing handle is read-only: write through a second, writable one */
-	struct bc_err e = { 0 };
-	struct bc_open_opts oo = { .format = bc_format_name(bc_backing(top)),
-				   .flags = BC_OPEN_RDWR | (d->direct ? BC_OPEN_DIRECT : 0) |
-					    (d->unsafe ? BC_OPEN_UNSAFE : 0) };
-	/* the overlay's backing handle already holds the image's lock (keeping other writers
-	 * out); a second lock from this process would conflict with it (OFD locks) */
-	oo.driver_opts = unlocked_opts();
-	if (!oo.driver_opts)
-		return -ENOMEM;
-	int rc = bc_open(&base, d->file, &oo, &e);
-	bc_opts_free(oo.driver_opts);
-	if (rc) {
-		snprintf(err, errlen, "%s", e.msg);
+	int rc = open_backing_writable(d, &base, err, errlen);
+	if (rc)
 		return rc;
-	}
 	rc = copy_overlay(top, base);
 	/* a new overlay reads the image afresh (the old backing handle's metadata is stale) */
 	if (!rc)
