@@ -82,10 +82,17 @@ enum {
 	RV_EXT_ZICBOZ = 1u << 10,
 	RV_EXT_ZFHMIN = 1u << 11,
 	RV_EXT_ZFH = 1u << 12, /* includes Zfhmin's instructions */
+	RV_EXT_ZICBOP = 1u << 13,    /* prefetch.* are ori x0 hints: only named in the device tree */
+	RV_EXT_ZIHINTNTL = 1u << 14, /* ntl.* are add x0 hints: likewise */
+	RV_EXT_ZFA = 1u << 15,
+	RV_EXT_SVPBMT = 1u << 16,  /* PTE bits 62:61 with menvcfg.PBMTE */
+	RV_EXT_SVNAPOT = 1u << 17, /* 64 KiB NAPOT leaves (PTE bit 63) */
+	RV_EXT_SDTRIG = 1u << 18,  /* tselect/tdata1-3/tinfo with mcontrol6 triggers */
 };
 #define RV_CBO_BLOCK 64 /* cache-block size of cbo.* (riscv,cbom-block-size / cboz-block-size) */
-#define RV_EXT_DEFAULT (RV_EXT_ZBA | RV_EXT_ZBB | RV_EXT_ZBC | RV_EXT_ZBS)
-#define RV_EXT_ALL 0x1fffu
+/* QEMU 7.2's rv64 also has debug=true (Sdtrig) by default */
+#define RV_EXT_DEFAULT (RV_EXT_ZBA | RV_EXT_ZBB | RV_EXT_ZBC | RV_EXT_ZBS | RV_EXT_SDTRIG)
+#define RV_EXT_ALL 0x7ffffu
 
 enum { RV_ACC_READ = 0, RV_ACC_WRITE = 1, RV_ACC_EXEC = 2 };
 
@@ -165,6 +172,9 @@ struct rv_cpu {
 	uint64_t mstatus, misa, medeleg, mideleg, mie, mip, mtvec, mscratch, mepc, mcause, mtval;
 	uint64_t stvec, sscratch, sepc, scause, stval, satp;
 	uint64_t mcounteren, scounteren, menvcfg, senvcfg, stimecmp, mcountinhibit;
+	/* Zihpm as QEMU 7.2 (pmu-num=16): mhpmcounter3..18 keep what is written and count
+	 * nothing; mhpmevent3..31 keep what is written */
+	uint64_t hpmcounter[32], hpmevent[32];
 	uint64_t mhartid;
 	bool seip_ext; /* SEIP as driven by the interrupt controller; mip.SEIP reads as this OR
 			* the software-writable bit kept in mip */

@@ -13,6 +13,8 @@
 #define ALL_INTS (S_INTS | (1ULL << RV_IRQ_MSI) | (1ULL << RV_IRQ_MTI) | (1ULL << RV_IRQ_MEI))
 #define MEDELEG_MASK 0xb3ffULL
 #define MENVCFG_STCE (1ULL << 63)
+#define MENVCFG_PBMTE (1ULL << 62)
+#define RV_HPM_LAST 18 /* hpmcounter3..18: QEMU 7.2's pmu-num=16 */
 
 uint64_t rv_read_time(const struct rv_cpu *cpu)
 {
@@ -69,20 +71,20 @@ static bool fs_off(const struct rv_cpu *cpu)
 /* Reads a CSR; returns -1 if it does not exist or may not be read here. */
 static int csr_read(struct rv_cpu *cpu, unsigned csr, uint64_t *v)
 {
-	if (csr >= 0xc00 && csr <= 0xc1f) {
+	if (csr >= 0xc00 && csr <= 0xc00 + RV_HPM_LAST) {
 		if (!counter_allowed(cpu, csr - 0xc00))
 			return -1;
 		*v = csr == 0xc00 ? cpu->instret + cpu->cycle_delta
 		   : csr == 0xc01 ? rv_read_time(cpu)
-		   : csr == 0xc02 ? cpu->instret : 0;
+		   : csr == 0xc02 ? cpu->instret : cpu->hpmcounter[csr - 0xc00];
 		return 0;
 	}
-	if (csr >= 0xb03 && csr <= 0xb1f) { /* mhpmcounter3..31: present, count nothing */
-		*v = 0;
+	if (csr >= 0xb03 && csr <= 0xb00 + RV_HPM_LAST) { /* mhpmcounter3..18 */
+		*v = cpu->hpmcounter[csr - 0xb00];
 		return 0;
 	}
 	if (csr >= 0x323 && csr <= 0x33f) { /* mhpmevent3..31 */
-		*v = 0;
+		*v = cpu->hpmevent[csr - 0x320];
 		return 0;
 	}
 	if (csr >= 0x3b0 && csr < 0x3b0 + RV_PMP_COUNT) {
@@ -145,8 +147,14 @@ static int csr_read(struct rv_cpu *cpu, unsigned csr, uint64_t *v)
 
 static int csr_write(struct rv_cpu *cpu, unsigned csr, uint64_t v)
 {
-	if ((csr >= 0xb03 && csr <= 0xb1f) || (csr >= 0x323 && csr <= 0x33f))
+	if (csr >= 0xb03 && csr <= 0xb00 + RV_HPM_LAST) {
+		cpu->hpmcounter[csr - 0xb00] = v;
 		return 0;
+	}
+	if (csr >= 0x323 && csr <= 0x33f) {
+		cpu->hpmevent[csr - 0x320] = v;
+		return 0;
+	}
 	if (csr >= 0x3b0 && csr < 0x3b0 + RV_PMP_COUNT) {
 		int i = (int)(csr - 0x3b0);
 		bool next_tor_locked = i + 1 < RV_PMP_COUNT && pmp_locked(cpu, i + 1) &&
@@ -164,7 +172,7 @@ static int csr_write(struct rv_cpu *cpu, unsigned csr, uint64_t v)
 	case 0x100: set_mstatus(cpu, (cpu->mstatus & ~SSTATUS_WMASK) | (v & SSTATUS_WMASK)); return 0;
 	case 0x104: cpu->mie = (cpu->mie & ~cpu->mideleg) | (v & cpu->mideleg & ALL_INTS); return 0;
 	case 0x105: if ((v & 3) < 2) cpu->stvec = v; return 0;
-	case 0x106: cpu->scounteren = v & 0xffffffff; return 0;
+	case 0x106: cpu->scounteren = v; return 0; /* every bit kept, as QEMU 7.2 */
 	case 0x10a: cpu->senvcfg = v & 0xf1; return 0;
 	case 0x140: cpu->sscratch = v; return 0;
 	case 0x141: cpu->sepc = v & ~1ULL; return 0;
@@ -190,12 +198,13 @@ static int csr_write(struct rv_cpu *cpu, unsigned csr, uint64_t v)
 	case 0x303: cpu->mideleg = v & S_INTS; return 0;
 	case 0x304: cpu->mie = v & ALL_INTS; return 0;
 	case 0x305: if ((v & 3) < 2) cpu->mtvec = v; return 0;
-	case 0x306: cpu->mcounteren = v & 0xffffffff; return 0;
+	case 0x306: cpu->mcounteren = v; return 0;
 	case 0x30a:
-		cpu->menvcfg = v & (MENVCFG_STCE | 0xf1);
+		cpu->menvcfg = v & (MENVCFG_STCE | MENVCFG_PBMTE | 0xf1); /* PBMTE writable even without Svpbmt, as QEMU 7.2 */
 		rv_update_sstc(cpu);
+		rv_tlb_flush(cpu); /* PBMTE changes which leaves are valid */
 		return 0;
-	case 0x320: cpu->mcountinhibit = v & 0xfffffffd; return 0;
+	case 0x320: cpu->mcountinhibit = v; return 0;
 	case 0x340: cpu->mscratch = v; return 0;
 	case 0x341: cpu->mepc = v & ~1ULL; return 0;
 	case 0x342: cpu->mcause = v; return 0;
@@ -220,8 +229,10 @@ static int csr_write(struct rv_cpu *cpu, unsigned csr, uint64_t v)
 		pmp_changed(cpu);
 		return 0;
 	}
-	case 0xb00: cpu->cycle_delta = v - cpu->instret; return 0;
-	case 0xb02: cpu->cycle_delta += cpu->instret - v; cpu->instret = v; return 0;
+	/* The writing instruction's own increment is replaced by the write (Zicsr): the
+	 * instruction retires after this, so store one less; mcycle goes on unchanged. */
+	case 0xb00: cpu->cycle_delta = v - cpu->instret - 1; return 0;
+	case 0xb02: cpu->cycle_delta += cpu->instret + 1 - v; cpu->instret = v - 1; return 0;
 	default: return -1; /* read-only or nonexistent */
 	}
 }

@@ -6,6 +6,7 @@
 #include "emulator/cpu/fpu.h"
 #include "emulator/cpu/mem.h"
 #include "emulator/cpu/ops.h"
+#include "emulator/cpu/zfa.h"
 
 #define F32_SIGN 0x80000000u
 #define F64_SIGN 0x8000000000000000ULL
@@ -236,6 +237,50 @@ static int exec_d(struct rv_cpu *cpu, const struct rv_insn *in, unsigned f7, int
 	}
 }
 
+/* Zfa's F/D encodings (fmt = funct7 bit 0): 1 if r is not one of them, 0 done, -1 illegal. */
+static int exec_zfa(struct rv_cpu *cpu, const struct rv_insn *in, unsigned f7, int rm, uint32_t *ff)
+{
+	int fmt = f7 & 1;
+	unsigned f3 = in->rm, rd = in->rd;
+	uint64_t a = fmt ? cpu->f[in->rs1] : get_s(cpu, in->rs1), b = fmt ? cpu->f[in->rs2] : get_s(cpu, in->rs2), v;
+	switch (f7 & ~1u) {
+	case 0x78: /* fli */
+		if (in->rs2 != 1 || f3 != 0)
+			return 1;
+		v = rv_zfa_fli(fmt, in->rs1);
+		break;
+	case 0x14: /* fminm, fmaxm */
+		if (f3 != 2 && f3 != 3)
+			return 1;
+		v = rv_zfa_minmax(fmt, a, b, f3 == 3, ff);
+		break;
+	case 0x20: /* fround, froundnx (fmt of rs2 field 4/5) */
+		if (in->rs2 != 4 && in->rs2 != 5)
+			return 1;
+		v = rv_zfa_round(fmt, a, rm, in->rs2 == 5, ff);
+		break;
+	case 0x50: /* fleq, fltq */
+		if (f3 != 4 && f3 != 5)
+			return 1;
+		set_x(cpu, rd, (uint64_t)rv_zfa_cmpq(fmt, a, b, f3 == 5, ff));
+		return 0;
+	case 0x60: /* fcvtmod.w.d: D only, rtz only */
+		if (!fmt || in->rs2 != 8)
+			return 1;
+		if (f3 != RV_RM_RTZ)
+			return -1;
+		set_x(cpu, rd, (uint64_t)rv_zfa_fcvtmod(a, ff));
+		return 0;
+	default: /* fmvh.x.d and fmvp.d.x exist on RV32 only */
+		return 1;
+	}
+	if (fmt)
+		set_d(cpu, rd, v);
+	else
+		set_s(cpu, rd, (uint32_t)v);
+	return 0;
+}
+
 /* Instructions whose funct3 is a rounding mode (the rest use it as a sub-opcode). */
 static bool uses_rm(unsigned opc, unsigned f7)
 {
@@ -275,6 +320,8 @@ int rv_exec_fp(struct rv_cpu *cpu, const struct rv_insn *in)
 		rc = rc == -2 ? -1 : 0;
 	} else if (opc != 0x53)
 		rc = exec_fma(cpu, in, r, rm, &ff);
+	else if ((cpu->ext & RV_EXT_ZFA) && (rc = exec_zfa(cpu, in, f7, rm, &ff)) <= 0)
+		; /* a Zfa instruction */
 	else if (f7 & 1)
 		rc = exec_d(cpu, in, f7, rm, &ff);
 	else

@@ -4,7 +4,9 @@
  * strata-vm implements as options (RV_EXT_*) switch, the others are fixed and accepted only
  * at strata-vm's value (e.g. h=false: there is no hypervisor extension). "zicond", "zicbom"
  * and "zicboz" are not QEMU 7.2 properties; strata-vm takes them with the names of later QEMU
- * versions, off by default so that the default device tree stays QEMU 7.2's. */
+ * versions, off by default so that the default device tree stays QEMU 7.2's; so are "zicbop",
+ * "zihintntl" and "zfa". "debug" (Sdtrig) is QEMU 7.2's, on by default and absent from riscv,isa
+ * as there. */
 #include "emulator/cpu/isa.h"
 #include "emulator/host/parse.h"
 
@@ -22,6 +24,8 @@ static const struct rv_prop props[] = {
 	{ "zbkb", RV_EXT_ZBKB, 0 }, { "zbkc", RV_EXT_ZBKC, 0 }, { "zbkx", RV_EXT_ZBKX, 0 },
 	{ "svinval", RV_EXT_SVINVAL, 0 }, { "zicond", RV_EXT_ZICOND, 0 }, { "zicbom", RV_EXT_ZICBOM, 0 },
 	{ "zicboz", RV_EXT_ZICBOZ, 0 }, { "Zfhmin", RV_EXT_ZFHMIN, 0 }, { "Zfh", RV_EXT_ZFH, 0 },
+	{ "svpbmt", RV_EXT_SVPBMT, 0 }, { "svnapot", RV_EXT_SVNAPOT, 0 }, { "debug", RV_EXT_SDTRIG, 0 },
+	{ "zicbop", RV_EXT_ZICBOP, 0 }, { "zihintntl", RV_EXT_ZIHINTNTL, 0 }, { "zfa", RV_EXT_ZFA, 0 },
 	/* implemented, always on */
 	{ "i", 0, true }, { "g", 0, true }, { "m", 0, true }, { "a", 0, true }, { "f", 0, true },
 	{ "d", 0, true }, { "c", 0, true }, { "s", 0, true }, { "u", 0, true }, { "Zifencei", 0, true },
@@ -29,8 +33,7 @@ static const struct rv_prop props[] = {
 	{ "sstc", 0, true },
 	/* not implemented */
 	{ "e", 0, false }, { "v", 0, false }, { "h", 0, false }, { "sscofpmf", 0, false },
-{ "Zve32f", 0, false }, { "Zve64f", 0, false }, { "svnapot", 0, false },
-	{ "svpbmt", 0, false }, { "zk", 0, false }, { "zkn", 0, false }, { "zknd", 0, false },
+	{ "Zve32f", 0, false }, { "Zve64f", 0, false }, { "zk", 0, false }, { "zkn", 0, false }, { "zknd", 0, false },
 	{ "zkne", 0, false }, { "zknh", 0, false }, { "zkr", 0, false }, { "zks", 0, false },
 	{ "zksed", 0, false }, { "zksh", 0, false }, { "zkt", 0, false }, { "zdinx", 0, false },
 	{ "zfinx", 0, false }, { "zhinx", 0, false }, { "zhinxmin", 0, false }, { "zmmul", 0, false },
@@ -101,20 +104,38 @@ int rv_cpu_model_parse(const char *spec, uint32_t *on, uint32_t *off, char *err,
 	return 0;
 }
 
+/* Names in QEMU's order: a NULL-ext row is always present. riscv,isa leaves out the rows
+ * marked only_ext_list (named only in riscv,isa-extensions, which QEMU 7.2 lacks). */
+static const struct {
+	uint32_t ext;
+	const char *name;
+	int only_ext_list;
+} names[] = {
+	{ RV_EXT_ZICBOM, "zicbom", 0 }, { RV_EXT_ZICBOP, "zicbop", 0 }, { RV_EXT_ZICBOZ, "zicboz", 0 },
+	{ 0, "zicntr", 1 }, { RV_EXT_ZICOND, "zicond", 0 }, { 0, "zicsr", 0 }, { 0, "zifencei", 0 },
+	{ RV_EXT_ZIHINTNTL, "zihintntl", 0 }, { 0, "zihintpause", 0 }, { 0, "zihpm", 1 }, { RV_EXT_ZFA, "zfa", 0 },
+	{ RV_EXT_ZFH, "zfh", 0 }, { RV_EXT_ZFHMIN, "zfhmin", 0 }, { RV_EXT_ZBA, "zba", 0 }, { RV_EXT_ZBB, "zbb", 0 },
+	{ RV_EXT_ZBC, "zbc", 0 }, { RV_EXT_ZBKB, "zbkb", 0 }, { RV_EXT_ZBKC, "zbkc", 0 }, { RV_EXT_ZBKX, "zbkx", 0 },
+	{ RV_EXT_ZBS, "zbs", 0 }, { RV_EXT_SDTRIG, "sdtrig", 1 }, { 0, "sstc", 0 }, { RV_EXT_SVINVAL, "svinval", 0 },
+	{ RV_EXT_SVNAPOT, "svnapot", 0 }, { RV_EXT_SVPBMT, "svpbmt", 0 },
+};
+
 void rv_isa_string(uint32_t ext, char *buf, size_t len)
 {
-	/* QEMU 7.2's order; the Zi* names it lacks go where later versions put them */
-	static const struct {
-		uint32_t ext;
-		const char *name;
-	} order[] = {
-		{ 0, "_zicsr_zifencei_zihintpause" }, { RV_EXT_ZFH, "_zfh" }, { RV_EXT_ZFHMIN, "_zfhmin" }, { RV_EXT_ZBA, "_zba" }, { RV_EXT_ZBB, "_zbb" }, { RV_EXT_ZBC, "_zbc" },
-		{ RV_EXT_ZBKB, "_zbkb" }, { RV_EXT_ZBKC, "_zbkc" }, { RV_EXT_ZBKX, "_zbkx" }, { RV_EXT_ZBS, "_zbs" },
-		{ 0, "_sstc" }, { RV_EXT_SVINVAL, "_svinval" },
-	};
-	size_t n = (size_t)snprintf(buf, len, "rv64imafdc%s%s%s", ext & RV_EXT_ZICBOM ? "_zicbom" : "",
-				    ext & RV_EXT_ZICBOZ ? "_zicboz" : "", ext & RV_EXT_ZICOND ? "_zicond" : "");
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && n < len; i++)
-		if (!order[i].ext || (ext & order[i].ext))
-			n += (size_t)snprintf(buf + n, len - n, "%s", order[i].name);
+	size_t n = (size_t)snprintf(buf, len, "rv64imafdc");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && n < len; i++)
+		if (!names[i].only_ext_list && (!names[i].ext || (ext & names[i].ext)))
+			n += (size_t)snprintf(buf + n, len - n, "_%s", names[i].name);
+}
+
+size_t rv_isa_extensions(uint32_t ext, char *buf, size_t len)
+{
+	static const char *const base[] = { "i", "m", "a", "f", "d", "c" };
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s", base[i]) + 1;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!names[i].ext || (ext & names[i].ext))
+			n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s", names[i].name) + 1;
+	return n;
 }

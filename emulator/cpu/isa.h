@@ -20,4 +20,8 @@ static inline uint32_t rv_ext_select(uint32_t on, uint32_t off)
 /* The device tree's riscv,isa for an enabled set, in QEMU 7.2's order. */
 void rv_isa_string(uint32_t ext, char *buf, size_t len);
 
+/* The device tree's riscv,isa-extensions: the enabled extensions as NUL-terminated names one
+ * after another (a stringlist). Returns the bytes needed; fills buf as far as len allows. */
+size_t rv_isa_extensions(uint32_t ext, char *buf, size_t len);
+
 #endif

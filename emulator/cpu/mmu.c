@@ -17,6 +17,8 @@
 #define PTE_U 16u
 #define PTE_A 64u
 #define PTE_D 128u
+#define PTE_PBMT (3ULL << 61)
+#define PTE_N (1ULL << 63)
 
 void rv_tlb_flush(struct rv_cpu *cpu)
 {
@@ -123,6 +125,20 @@ static int effective_priv(const struct rv_cpu *cpu, int acc)
 	return cpu->priv;
 }
 
+/* Bits 63:54 of a PTE: N (Svnapot) and PBMT (Svpbmt, while menvcfg.PBMTE is set; 3 is
+ * reserved) when those are enabled; bits 60:54 are reserved. */
+static bool pte_attrs_ok(const struct rv_cpu *cpu, uint64_t pte)
+{
+	unsigned pbmt = (unsigned)(pte >> 61) & 3;
+	if ((pte >> 54) & 0x7f)
+		return false;
+	if ((pte & PTE_N) && !(cpu->ext & RV_EXT_SVNAPOT))
+		return false;
+	if (pbmt && (!(cpu->ext & RV_EXT_SVPBMT) || pbmt == 3 || !(cpu->menvcfg & (1ULL << 62))))
+		return false;
+	return true;
+}
+
 /* Translates va for one access; 0 on success (with *pa), else the exception cause.
  * *page_ok says whether the whole 4 KiB page may be cached for this access type. */
 static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, uint64_t *pa, bool *page_ok)
@@ -144,12 +160,11 @@ static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, ui
 			uint64_t pte;
 			if (!pmp_ok(cpu, pte_pa, 8, RV_ACC_READ, RV_PRIV_S) || vm_bus_read(cpu->bus, pte_pa, 8, &pte))
 				return access_fault(acc);
-			/* bits 63:54 are N, PBMT and reserved: none of those extensions is implemented */
-			if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54))
+			if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || !pte_attrs_ok(cpu, pte))
 				return page_fault(acc);
 			uint64_t ppn = (pte >> 10) & ((1ULL << 44) - 1);
 			if (!(pte & (PTE_R | PTE_X))) {
-				if (lvl == 0 || (pte & (PTE_A | PTE_D | PTE_U)))
+				if (lvl == 0 || (pte & (PTE_A | PTE_D | PTE_U | PTE_N | PTE_PBMT)))
 					return page_fault(acc);
 				table = ppn << 12;
 				continue;
@@ -177,8 +192,13 @@ static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, ui
 					return access_fault(acc);
 			}
 			uint64_t off_mask = (1ULL << (12 + 9 * lvl)) - 1;
+			if (pte & PTE_N) { /* Svnapot: a 64 KiB page, ppn[3:0] = 1000 */
+				if (lvl != 0 || (ppn & 0xf) != 8)
+					return page_fault(acc);
+				off_mask = 0xffff;
+			}
 			addr = (ppn << 12 & ~off_mask) | (va & off_mask);
-			if (lvl > 0)
+			if (lvl > 0 || (pte & PTE_N))
 				cpu->tlb_super = true; /* conservatively, whether or not it gets cached */
 			break;
 		}

@@ -58,6 +58,10 @@ static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg,
 	char isa[160];
 	rv_isa_string(rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off), isa, sizeof(isa));
 	vm_fdt_prop_str(&f, "riscv,isa", isa);
+	char exts[320];
+	size_t elen = rv_isa_extensions(rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off), exts, sizeof(exts));
+	vm_fdt_prop(&f, "riscv,isa-extensions", exts, elen <= sizeof(exts) ? elen : 0);
+	vm_fdt_prop_str(&f, "riscv,isa-base", "rv64i");
 	if (rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off) & RV_EXT_ZICBOM)
 		vm_fdt_prop_u32(&f, "riscv,cbom-block-size", RV_CBO_BLOCK);
 	if (rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off) & RV_EXT_ZICBOZ)
