@@ -120,6 +120,44 @@ ASM
 		-Ttext=0x80000000 -o "$TMP/instret.elf" "$TMP/instret.S"
 	timeout 30 "$VM" -M virt -bios none -kernel "$TMP/instret.elf" -nographic >/dev/null 2>&1
 	check "instret counts exactly the retired instructions" '[ $? -eq 0 ]'
+	# a CSR write to minstret/mcycle replaces that instruction's increment (Zicsr): the next
+	# instruction reads the value written; the same through compiled blocks (the loop is hot)
+	cat >"$TMP/instret_w.S" <<'ASM'
+	.option norelax
+	.globl _start
+_start:
+	li	s0, 200			/* iterations; a failure exits with 0x3333 */
+	li	t5, 0x5555
+1:	li	a0, 1000
+	csrw	minstret, a0
+	csrr	t0, minstret		/* the value written */
+	bne	t0, a0, 9f
+	csrw	minstret, a0
+	addi	t1, t1, 1
+	addi	t1, t1, 1
+	csrr	t0, minstret		/* + the two addi */
+	addi	a1, a0, 2
+	bne	t0, a1, 9f
+	csrw	mcycle, a0		/* mcycle = instret + offset here: one cycle per instruction */
+	csrr	t0, mcycle
+	bne	t0, a0, 9f
+	csrrw	t0, minstret, a0	/* the read is the old value, the write replaces the increment */
+	csrr	t0, minstret
+	bne	t0, a0, 9f
+	addi	s0, s0, -1
+	bnez	s0, 1b
+	j	8f
+9:	li	t5, (3 << 16) | 0x3333
+8:	li	t4, 0x100000
+	sw	t5, 0(t4)
+2:	j	2b
+ASM
+	riscv64-unknown-elf-gcc -march=rv64imac_zicsr -mabi=lp64 -nostdlib -Wl,-N,--no-warn-rwx-segments \
+		-Ttext=0x80000000 -o "$TMP/instret_w.elf" "$TMP/instret_w.S"
+	for mode in off eager; do
+		timeout 30 "$VM" --jit=$mode -M virt -bios none -kernel "$TMP/instret_w.elf" -nographic >/dev/null 2>&1
+		check "--jit=$mode: a write to minstret/mcycle is what the next instruction reads" '[ $? -eq 0 ]'
+	done
 fi
 
 # --- firmware: OpenSBI (fw_dynamic) with a device tree, then an S-mode payload using SBI ---
