@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emulator/cpu/trigger.h"
+
 struct vm_bus;
 
 enum { RV_PRIV_U = 0, RV_PRIV_S = 1, RV_PRIV_M = 3 };
@@ -181,6 +183,7 @@ struct rv_cpu {
 	uint8_t pmpcfg[RV_PMP_COUNT];
 	uint64_t pmpaddr[RV_PMP_COUNT];
 	bool pmp_active; /* any entry with A != OFF */
+	struct rv_trig trig; /* Sdtrig triggers and debugger watchpoints (trigger.h) */
 
 	uint64_t resv_addr; /* LR reservation; ~0 = none */
 

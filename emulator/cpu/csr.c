@@ -91,6 +91,8 @@ static int csr_read(struct rv_cpu *cpu, unsigned csr, uint64_t *v)
 		*v = cpu->pmpaddr[csr - 0x3b0];
 		return 0;
 	}
+	if (csr >= 0x7a0 && csr <= 0x7a4)
+		return rv_trig_csr_read(cpu, csr, v);
 	switch (csr) {
 	case 0x001: if (fs_off(cpu)) return -1; *v = cpu->fflags; return 0;
 	case 0x002: if (fs_off(cpu)) return -1; *v = cpu->frm; return 0;
@@ -165,6 +167,8 @@ static int csr_write(struct rv_cpu *cpu, unsigned csr, uint64_t v)
 		}
 		return 0;
 	}
+	if (csr >= 0x7a0 && csr <= 0x7a4)
+		return rv_trig_csr_write(cpu, csr, v);
 	switch (csr) {
 	case 0x001: cpu->fflags = v & 0x1f; rv_mark_fs_dirty(cpu); return 0;
 	case 0x002: cpu->frm = v & 7; rv_mark_fs_dirty(cpu); return 0;

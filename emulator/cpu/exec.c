@@ -59,6 +59,7 @@ void rv_cpu_reset(struct rv_cpu *cpu, uint64_t pc)
 	cpu->seip_ext = false;
 	memset(cpu->pmpcfg, 0, sizeof(cpu->pmpcfg));
 	memset(cpu->pmpaddr, 0, sizeof(cpu->pmpaddr));
+	rv_trig_reset(cpu);
 	cpu->pmp_active = false;
 	cpu->resv_addr = ~0ULL;
 	cpu->wfi = false;

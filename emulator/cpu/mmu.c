@@ -208,7 +208,8 @@ static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, ui
 	if (!pmp_ok(cpu, addr, size, acc, priv))
 		return access_fault(acc);
 	*pa = addr;
-	*page_ok = pmp_ok(cpu, addr & ~0xfffULL, 4096, acc, priv);
+	*page_ok = pmp_ok(cpu, addr & ~0xfffULL, 4096, acc, priv) &&
+		   !(acc == RV_ACC_EXEC ? cpu->trig.exec_on : cpu->trig.mem_on); /* trigger.h */
 	return 0;
 }
 
@@ -236,6 +237,8 @@ static int load_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *va
 
 int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
 {
+	if (cpu->trig.mem_on && rv_trig_mem(cpu, va, size, false))
+		return -1;
 	if ((va & 0xfff) + size > 0x1000) {
 		/* page-crossing misaligned access: assemble it from bytes */
 		uint64_t v = 0;
@@ -299,6 +302,8 @@ static int store_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t va
 
 int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val)
 {
+	if (cpu->trig.mem_on && rv_trig_mem(cpu, va, size, true))
+		return -1;
 	if ((va & 0xfff) + size > 0x1000 || (va & (size - 1))) {
 		/* Misaligned: check every byte's translation first so a fault leaves memory untouched. */
 		uint64_t pa[8];
@@ -402,6 +407,8 @@ static int fetch16(struct rv_cpu *cpu, uint64_t va, uint32_t *half, bool fill, s
 
 int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw, struct rv_insn **slot)
 {
+	if (cpu->trig.exec_on && rv_trig_exec(cpu, pc))
+		return -1;
 	uint32_t lo, hi;
 	struct rv_dpage *dp, *dp2;
 	uint64_t tag = pc & ~0xfffULL;
@@ -449,6 +456,8 @@ int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr,
 		rv_raise(cpu, is_lr ? RV_EXC_LOAD_MISALIGNED : RV_EXC_STORE_MISALIGNED, va);
 		return -1;
 	}
+	if (cpu->trig.mem_on && rv_trig_mem(cpu, va, size, !is_lr))
+		return -1;
 	bool page_ok;
 	int exc = translate(cpu, va, size, is_lr ? RV_ACC_READ : RV_ACC_WRITE, pa, &page_ok);
 	if (exc) {
