@@ -3,8 +3,10 @@
  * runs and the monitor answers while no debugger is attached. A debugger connecting stops the
  * VM (paused); continue resumes it through the main loop; a breakpoint hit or a finished step
  * stops it as "debug". Supported: registers and memory (g/G/p/P/m/M), continue and single
- * step (c/s, vCont), software and hardware breakpoints (Z0/Z1; while any is set the main loop
- * runs the guest one instruction at a time through vm->debug_run), Ctrl-C, detach and kill.
+ * step (c/s, vCont), software and hardware breakpoints (Z0/Z1) and watchpoints (Z2 write, Z3
+ * read, Z4 access: the hart's trigger matching, cpu/trigger.h, stops before the accessing
+ * instruction, as QEMU does for RISC-V; gdb then steps over it); while any is set the main loop
+ * runs the guest one instruction at a time through vm->debug_run. Ctrl-C, detach and kill.
  * Register numbers follow GDB's riscv target: x0-x31, pc (32), f0-f31 (33-64). */
 #include "emulator/gdbstub.h"
 #include "emulator/chardev/chardev.h"
@@ -140,17 +142,36 @@ static int debug_run(struct vm_virt *vm, void *opaque);
 /* Steps are needed while a step is pending or breakpoints are set. */
 static void update_hook(void)
 {
-	bool need = g.connected && (g.stepping || g.nbp);
+	bool need = g.connected && (g.stepping || g.nbp || g.vm->cpu.trig.nwatch);
 	g.vm->debug_run = need ? debug_run : NULL;
 	g.vm->debug_opaque = NULL;
 }
 
-/* A stop the stub caused (breakpoint, step): run state "debug", then the reply. */
+/* A stop the stub caused (breakpoint, step, watchpoint): run state "debug", then the reply
+ * (QEMU's: the watchpoint's kind and address for a watchpoint). */
 static void debug_stop(void)
 {
+	struct rv_trig *t = &g.vm->cpu.trig;
 	g.running = false;
 	vm_virt_stop_as(g.vm, VM_RUN_DEBUG);
+	if (t->watch_hit) {
+		char buf[64];
+		t->watch_hit = false;
+		snprintf(buf, sizeof(buf), "T05thread:01;%swatch:%llx;",
+			 t->watch_hit_kind == RV_WATCH_READ ? "r" : t->watch_hit_kind == RV_WATCH_ACCESS ? "a" : "",
+			 (unsigned long long)t->watch_hit_addr);
+		put_packet(buf);
+		return;
+	}
 	put_packet("T05thread:01;");
+}
+
+static void clear_watchpoints(void)
+{
+	struct rv_trig *t = &g.vm->cpu.trig;
+	while (t->nwatch)
+		rv_watch_remove(&g.vm->cpu, t->watch[0].addr, t->watch[0].len, t->watch[0].kind);
+	t->watch_hit = false;
 }
 
 /* The main loop's guest execution while steps are needed. */
@@ -168,7 +189,7 @@ static int debug_run(struct vm_virt *vm, void *opaque)
 	for (int n = 0; n < STEPS_PER_POLL; n++) {
 		if (vm_virt_step(vm))
 			return 1;
-		if (at_breakpoint()) {
+		if (at_breakpoint() || vm->cpu.trig.watch_hit) {
 			debug_stop();
 			return 0;
 		}
@@ -201,9 +222,18 @@ static void resume(bool step)
 
 static void handle_bp(bool insert)
 {
-	uint64_t addr = strtoull(g.in + 3, NULL, 16);
+	char *end;
+	uint64_t addr = strtoull(g.in + 3, &end, 16);
+	if (g.in[1] >= '2' && g.in[1] <= '4') {
+		uint64_t len = *end == ',' ? strtoull(end + 1, NULL, 16) : 1;
+		int kind = g.in[1] == '2' ? RV_WATCH_WRITE : g.in[1] == '3' ? RV_WATCH_READ : RV_WATCH_ACCESS;
+		int rc = insert ? rv_watch_insert(&g.vm->cpu, addr, len, kind) : rv_watch_remove(&g.vm->cpu, addr, len, kind);
+		put_packet(rc && insert ? "E01" : "OK");
+		update_hook();
+		return;
+	}
 	if (g.in[1] != '0' && g.in[1] != '1') {
-		put_packet(""); /* watchpoints: not supported */
+		put_packet("");
 		return;
 	}
 	for (int i = 0; i < g.nbp; i++) {
@@ -327,6 +357,7 @@ static void handle_packet(void)
 	case 'D': /* detach: breakpoints go, the guest runs on */
 		put_packet("OK");
 		g.nbp = 0;
+		clear_watchpoints();
 		g.running = false;
 		update_hook();
 		vm_virt_cont(g.vm);
@@ -396,6 +427,7 @@ static void fe_event(void *opaque, enum vm_chr_event ev)
 	if (ev == VM_CHR_OPENED) {
 		g.connected = true;
 		g.nbp = 0;
+		clear_watchpoints();
 		g.ps = P_IDLE;
 		/* as QEMU: a debugger arriving stops a running VM (paused) and hears of it (T02) */
 		g.running = vm_virt_running(g.vm);
@@ -405,6 +437,7 @@ static void fe_event(void *opaque, enum vm_chr_event ev)
 		g.running = false;
 		g.stepping = false;
 		g.nbp = 0;
+		clear_watchpoints();
 	}
 	update_hook();
 }
@@ -417,6 +450,7 @@ static void stop_stub(void)
 	g.chr = NULL;
 	g.connected = g.running = g.stepping = false;
 	g.nbp = 0;
+	clear_watchpoints();
 	update_hook();
 }
 
@@ -446,6 +480,7 @@ int vm_gdb_start(struct vm_virt *vm, const char *device, char *err, size_t errle
 	g.chr = c;
 	g.connected = g.running = g.stepping = false;
 	g.nbp = 0;
+	clear_watchpoints();
 	g.ps = P_IDLE;
 	static const struct vm_chr_frontend fe = { fe_can_read, fe_read, fe_event, NULL };
 	rc = vm_chr_attach(c, &fe);

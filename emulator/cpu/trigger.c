@@ -116,11 +116,14 @@ bool rv_trig_mem(struct rv_cpu *cpu, uint64_t va, unsigned size, bool write)
 		int kind = t->watch[i].kind;
 		if (!(kind & (write ? RV_WATCH_WRITE : RV_WATCH_READ)))
 			continue;
-		if (va < t->watch[i].addr + t->watch[i].len && t->watch[i].addr < va + size && !t->watch_hit) {
+		if (va < t->watch[i].addr + t->watch[i].len && t->watch[i].addr < va + size) {
+			/* stop before the instruction, as QEMU does for RISC-V (gdb steps over it
+			 * with the watchpoints removed): nothing raised, pc stays at it */
 			t->watch_hit = true;
 			t->watch_hit_kind = kind;
 			t->watch_hit_addr = t->watch[i].addr;
-			cpu->budget = 0; /* the access completes; the debugger stops after it */
+			cpu->budget = 0;
+			return true;
 		}
 	}
 	return false;

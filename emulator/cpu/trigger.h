@@ -22,8 +22,8 @@ struct rv_trig {
 	unsigned sel;
 	uint64_t tdata1[RV_NTRIG], tdata2[RV_NTRIG];
 	bool exec_on, mem_on; /* some trigger (or watchpoint) of that kind is armed */
-	/* debugger watchpoints (gdb Z2/Z3/Z4): an access that touches one completes and
-	 * ends the batch with watch_hit set */
+	/* debugger watchpoints (gdb Z2/Z3/Z4): an access that touches one is abandoned before
+	 * any effect, pc left at its instruction, and the batch ends with watch_hit set */
 	int nwatch;
 	struct {
 		uint64_t addr, len;
@@ -39,7 +39,8 @@ void rv_trig_reset(struct rv_cpu *cpu);
 int rv_trig_csr_read(struct rv_cpu *cpu, unsigned csr, uint64_t *v);
 int rv_trig_csr_write(struct rv_cpu *cpu, unsigned csr, uint64_t v);
 /* Called before an instruction fetch at pc / a data access: true after raising a
- * breakpoint exception for a trigger that fired. */
+ * breakpoint exception for a trigger that fired, or (data) when a watchpoint stops the
+ * instruction (nothing raised; cpu->pc is still the instruction's). */
 bool rv_trig_exec(struct rv_cpu *cpu, uint64_t pc);
 bool rv_trig_mem(struct rv_cpu *cpu, uint64_t va, unsigned size, bool write);
 /* Debugger watchpoints: 0, or -1 when full / not found. */

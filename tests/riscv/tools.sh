@@ -384,6 +384,33 @@ if command -v gdb-multiarch >/dev/null 2>&1; then
 	check "gdb: memory read" 'grep -q "<main>:" "$TMP/gdb.out"'
 	check "gdb: guest runs to completion" 'grep -q "exited normally" "$TMP/gdb.out" && [ $vrc -eq 0 ]'
 	sed 's/^/# /' "$TMP/gdb.out" | tail -n 12
+
+	# watchpoints (Z2/Z3/Z4) and a hardware breakpoint (Z1): the same session on QEMU and
+	# strata-vm must print the same stops, values and pcs (QEMU stops before the accessing
+	# instruction and gdb steps over it). Compared from the first breakpoint on: the initial
+	# stop (QEMU's reset vector) and the last line (QEMU closes at exit) differ by design.
+	WELF=$BUILD_DIR/riscv/int/watch.elf
+	gdb_watch() { # emulator-command port
+		timeout 90 $1 -M virt -bios none -kernel "$WELF" -nographic -S -gdb tcp::$2 >/dev/null 2>&1 &
+		wvm=$!
+		sleep 0.5
+		timeout 60 gdb-multiarch -batch -nx -ex "set pagination off" -ex "target remote :$2" \
+			-ex "break main" -ex "continue" -ex "delete" -ex "watch watched[1]" -ex "continue" -ex 'p/x $pc' \
+			-ex "continue" -ex 'p/x $pc' -ex "delete" -ex "rwatch watched[2]" -ex "continue" -ex 'p/x $pc' \
+			-ex "delete" -ex "awatch watched[3]" -ex "continue" -ex 'p/x $pc' -ex "delete" -ex "hbreak rv_exit" \
+			-ex "continue" -ex 'p/x $pc == rv_exit' -ex "delete" -ex "continue" "$WELF" 2>&1 |
+			sed -n '/^Breakpoint 1 at/,$p' | sed '$d'
+		wait $wvm
+	}
+	if command -v qemu-system-riscv64 >/dev/null 2>&1; then
+		gdb_watch qemu-system-riscv64 $((port + 1)) >"$TMP/gdbw-q.out"
+		gdb_watch "$VM" $((port + 2)) >"$TMP/gdbw-v.out"
+		check "gdb: watch/rwatch/awatch and hbreak stop as on QEMU" \
+			'grep -q "Hardware access (read/write) watchpoint" "$TMP/gdbw-v.out" && cmp -s "$TMP/gdbw-q.out" "$TMP/gdbw-v.out"'
+		diff "$TMP/gdbw-q.out" "$TMP/gdbw-v.out" | sed 's/^/# /' | head -n 20
+	else
+		skip "gdb watchpoints against QEMU" "qemu-system-riscv64 not installed"
+	fi
 else
 	skip "gdb stub" "gdb-multiarch not installed"
 fi
