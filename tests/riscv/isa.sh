@@ -20,7 +20,9 @@ isa_of() { grep -a -o 'rv64[a-z_]*' "$1" | head -n 1; }
 
 if command -v $QEMU >/dev/null 2>&1; then
 	for model in rv64 rv64,zba=false,zbs=off rv64,zbkb=on,zbkx=on,svinval=true rv64,zbb=false,zbkc=true,zbc=n \
-		rv64,zbkb=yes,zbkb=no rv64,Zicsr=true,h=false,svinval=on rv64,Zfhmin=on,zbkx=on rv64,Zfh=on rv64,Zfh=on,Zfhmin=on; do
+		rv64,zbkb=yes,zbkb=no rv64,Zicsr=true,h=false,svinval=on rv64,Zfhmin=on,zbkx=on rv64,Zfh=on rv64,Zfh=on,Zfhmin=on \
+		rv64,svpbmt=true rv64,svnapot=on,svinval=on rv64,svnapot=on,svpbmt=on,zba=off rv64,debug=false \
+		rv64,debug=true,svpbmt=on; do
 		rm -f "$TMP/q.dtb" "$TMP/v.dtb"
 		timeout 30 $QEMU -M virt,dumpdtb="$TMP/q.dtb" -cpu "$model,h=false" -nographic >/dev/null 2>&1
 		timeout 30 "$VM" -M virt,dumpdtb="$TMP/v.dtb" -cpu "$model" -nographic >/dev/null 2>&1
@@ -49,7 +51,26 @@ check "-cpu rv64,c=off: cannot be disabled" '[ $? -eq 1 ]'
 rm -f "$TMP/v.dtb"
 "$VM" -M virt,dumpdtb="$TMP/v.dtb" -cpu max -nographic >/dev/null 2>&1
 check "-cpu max: every extension in riscv,isa" \
-	'[ "$(isa_of "$TMP/v.dtb")" = rv64imafdc_zicbom_zicboz_zicond_zicsr_zifencei_zihintpause_zfh_zfhmin_zba_zbb_zbc_zbkb_zbkc_zbkx_zbs_sstc_svinval ]'
+	'[ "$(isa_of "$TMP/v.dtb")" = rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zfa_zfh_zfhmin_zba_zbb_zbc_zbkb_zbkc_zbkx_zbs_sstc_svinval_svnapot_svpbmt ]'
+
+# riscv,isa-extensions (QEMU 7.2 has none): exactly the enabled extensions, the same names as
+# riscv,isa plus the ones it leaves out as QEMU 7.2 does (zicntr, zihpm, sdtrig)
+exts_of() { # the stringlist, one name a line
+	dtc -I dtb -O dts "$1" 2>/dev/null | sed -n 's/.*riscv,isa-extensions = "\(.*\)";/\1/p' | sed 's/\\0/\n/g'
+}
+if command -v dtc >/dev/null 2>&1; then
+	for model in rv64 max rv64,debug=false,zbc=false rv64,zfa=on,zicbop=on,zihintntl=on,svpbmt=on; do
+		rm -f "$TMP/v.dtb"
+		"$VM" -M virt,dumpdtb="$TMP/v.dtb" -cpu "$model" -nographic >/dev/null 2>&1
+		want=$(isa_of "$TMP/v.dtb" | sed 's/^rv64imafdc/i_m_a_f_d_c/' | tr _ '\n')
+		case $model in *debug=false*) extra="zicntr zihpm" ;; *) extra="zicntr zihpm sdtrig" ;; esac
+		want=$(printf '%s\n' $want $extra | sort)
+		got=$(exts_of "$TMP/v.dtb" | sort)
+		check "-cpu $model: riscv,isa-extensions lists exactly the enabled extensions" '[ -n "$got" ] && [ "$got" = "$want" ]'
+	done
+else
+	skip "riscv,isa-extensions" "dtc not installed"
+fi
 
 # Zicond: natively with zicond=true (no trap in the -d int log), trapped without
 ZI=$BUILD_DIR/riscv/bext/zicond.elf
