@@ -1,6 +1,7 @@
 /* Differential test for translated code: random straight-line programs of integer
  * instructions (RV64IM register and immediate forms, the Zba/Zbb/Zbc/Zbs/Zbkb/Zbkc/Zbkx
- * bit-manipulation ops (all but ctzw, whose QEMU 7.2 result is wrong when the low word is 0), lui/auipc, loads and stores of every
+ * bit-manipulation ops (all but ctzw, whose QEMU 7.2 result is wrong when the low word is 0), the
+ * Zicbop/Zihintntl hints, lui/auipc, loads and stores of every
  * width around a page boundary, forward branches, jal and auipc+jalr pairs) are generated
  * into one code page and each is run 30 times over a persistent register file, so strata-vm
  * compiles them (and drops the compiled code every time the page is rewritten). A hash of
@@ -137,7 +138,7 @@ static uint32_t gen_bitmanip(void)
 static int gen_one(uint32_t *c, int left)
 {
 	static const uint32_t alu_f3[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
-	uint32_t k = rnd(20);
+	uint32_t k = rnd(21);
 	uint32_t f3 = alu_f3[rnd(8)];
 	switch (k) {
 	case 0: case 1: /* OP: add/sub sll slt sltu xor srl/sra or and, or M */
@@ -201,6 +202,15 @@ static int gen_one(uint32_t *c, int left)
 		c[1] = i_type(0, t, 0, rnd(2) ? rd_any() : 0, 0x67);
 		return -2;
 	}
+	case 15: /* Zicbop prefetch.i/r/w (ori x0 with offset bits 4:0 = 0/1/3) and Zihintntl
+		  * ntl.p1/pall/s1/all (add x0, x0, x2..x5): hints that change nothing */
+		if (rnd(2)) {
+			static const uint32_t kind[] = { 0, 1, 3 };
+			c[0] = i_type((int32_t)((rnd(128) << 5) | kind[rnd(3)]), rs_any(), 6, 0, 0x13);
+		} else {
+			c[0] = (2 + rnd(4)) << 20 | 0x33;
+		}
+		return 1;
 	case 16: case 17: case 18: case 19:
 		c[0] = gen_bitmanip();
 		return 1;
