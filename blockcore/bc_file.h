@@ -73,6 +73,13 @@ int bc_crashsim_pending(const struct bc_crashsim *sim);
 int bc_crashsim_writes(const struct bc_crashsim *sim);     /* writes done so far */
 int bc_crashsim_image(const struct bc_crashsim *sim, int keep, size_t tear, uint8_t **data,
 		      size_t *len);
+/* Journal mode: flushes no longer retire pending writes, so the log holds every write since
+ * open and, the model being ordered, the disks a power loss can leave at any moment are
+ * exactly the initial bytes plus a prefix of it (the last write possibly torn). write_at
+ * returns log entry i (data NULL and len 0 for a truncate to new_len). */
+void bc_crashsim_journal(struct bc_crashsim *sim);
+int bc_crashsim_write_at(const struct bc_crashsim *sim, int i, uint64_t *off, size_t *len,
+			 const uint8_t **data, size_t *new_len);
 
 /* BC_ZERO_CHUNK bytes of zeros, 4096-aligned, read-only: for zero-filling writes. */
 #define BC_ZERO_CHUNK (1u << 20)
