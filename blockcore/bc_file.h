@@ -22,6 +22,25 @@
 
 struct bc_file;
 
+/* Points in a format's write paths where a filter (blockcore/blkdebug.c) may inject a fault:
+ * QEMU's blkdebug event names, raised just before the matching metadata or data write. */
+enum bc_event {
+	BC_EV_L1_UPDATE, BC_EV_L1_GROW_ALLOC_TABLE, BC_EV_L1_GROW_WRITE_TABLE,
+	BC_EV_L1_GROW_ACTIVATE_TABLE, BC_EV_L2_LOAD, BC_EV_L2_UPDATE, BC_EV_L2_UPDATE_COMPRESSED,
+	BC_EV_L2_ALLOC_COW_READ, BC_EV_L2_ALLOC_WRITE, BC_EV_READ_AIO, BC_EV_READ_BACKING_AIO,
+	BC_EV_READ_COMPRESSED, BC_EV_WRITE_AIO, BC_EV_WRITE_COMPRESSED, BC_EV_VMSTATE_LOAD,
+	BC_EV_VMSTATE_SAVE, BC_EV_COW_READ, BC_EV_COW_WRITE, BC_EV_REFTABLE_LOAD,
+	BC_EV_REFTABLE_GROW, BC_EV_REFTABLE_UPDATE, BC_EV_REFBLOCK_LOAD, BC_EV_REFBLOCK_UPDATE,
+	BC_EV_REFBLOCK_UPDATE_PART, BC_EV_REFBLOCK_ALLOC, BC_EV_REFBLOCK_ALLOC_HOOKUP,
+	BC_EV_REFBLOCK_ALLOC_WRITE, BC_EV_REFBLOCK_ALLOC_WRITE_BLOCKS,
+	BC_EV_REFBLOCK_ALLOC_WRITE_TABLE, BC_EV_REFBLOCK_ALLOC_SWITCH_TABLE, BC_EV_CLUSTER_ALLOC,
+	BC_EV_CLUSTER_ALLOC_BYTES, BC_EV_CLUSTER_FREE, BC_EV_FLUSH_TO_OS, BC_EV_FLUSH_TO_DISK,
+	BC_EV_PWRITEV_RMW_HEAD, BC_EV_PWRITEV_RMW_AFTER_HEAD, BC_EV_PWRITEV_RMW_TAIL,
+	BC_EV_PWRITEV_RMW_AFTER_TAIL, BC_EV_PWRITEV, BC_EV_PWRITEV_ZERO, BC_EV_PWRITEV_DONE,
+	BC_EV_EMPTY_IMAGE_PREPARE, BC_EV_L1_SHRINK_WRITE_TABLE, BC_EV_L1_SHRINK_FREE_L2_CLUSTERS,
+	BC_EV_COR_WRITE, BC_EV_CLUSTER_ALLOC_SPACE, BC_EV_NONE, BC_EV_COUNT
+};
+
 struct bc_file_ops {
 	const char *name;
 	int (*pread)(struct bc_file *f, void *buf, size_t len, uint64_t off);
@@ -39,6 +58,7 @@ struct bc_file_ops {
 	int (*submit)(struct bc_file *f, struct bc_aio *req);
 	int (*poll)(struct bc_file *f, int min);
 	void (*close)(struct bc_file *f);
+	void (*event)(struct bc_file *f, enum bc_event ev);   /* NULL: events are ignored */
 };
 
 struct bc_file {
@@ -95,6 +115,12 @@ static inline int bc_file_pread(struct bc_file *f, void *buf, size_t len, uint64
 static inline int bc_file_pwrite(struct bc_file *f, const void *buf, size_t len, uint64_t off)
 { return f->ops->pwrite(f, buf, len, off); }
 static inline int64_t bc_file_length(struct bc_file *f) { return f->ops->length(f); }
+/* A format announces the write it is about to do (one test when no filter is present). */
+static inline void bc_file_event(struct bc_file *f, enum bc_event ev)
+{
+	if (f->ops->event)
+		f->ops->event(f, ev);
+}
 int bc_file_flush(struct bc_file *f);
 int bc_file_truncate(struct bc_file *f, uint64_t size);
 int bc_file_punch(struct bc_file *f, uint64_t off, uint64_t len);

@@ -1,5 +1,6 @@
 /* Opening images: probing the format, running the driver's open, resolving the backing chain. */
 #include "bc_driver.h"
+#include "blkdebug.h"
 #include "lock.h"
 #include "open-dict.h"
 #include "workers.h"
@@ -204,13 +205,24 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 		      const struct bc_open_opts *o, unsigned flags, struct bc_layer_req *req,
 		      struct chain_seen *seen, struct bc_err *err)
 {
-	struct bc_image *img = calloc(1, sizeof(*img));
+	struct bc_image *img = NULL;
+	char *bd_config = NULL, *bd_image = NULL;
 	unsigned fflags = 0;
 	struct stat st;
 	int ret;
 
+	/* blkdebug:CONFIG:IMAGE puts the fault-injection filter between format and file. */
+	if (!file && !strncmp(filename, "blkdebug:", 9)) {
+		ret = bc_blkdebug_split(filename, &bd_config, &bd_image, err);
+		if (ret < 0)
+			return ret;
+		filename = bd_image;
+	}
+	img = calloc(1, sizeof(*img));
 	if (!img || !(img->filename = strdup(filename))) {
 		free(img);
+		free(bd_config);
+		free(bd_image);
 		bc_file_close(file);
 		return bc_err_set(err, -ENOMEM, "Out of memory");
 	}
@@ -226,6 +238,11 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 		fflags |= BC_FILE_UNSAFE;
 	img->file = file;
 	ret = file ? 0 : bc_file_open(&img->file, filename, fflags, o->io, err);
+	if (ret == 0 && bd_image)
+		ret = bc_blkdebug_wrap(&img->file, bd_config, err);
+	free(bd_config);
+	free(bd_image);
+	filename = img->filename;
 	if (ret < 0)
 		goto fail;
 	if (img->file->fd >= 0 && fstat(img->file->fd, &st) == 0) {

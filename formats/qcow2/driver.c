@@ -374,8 +374,10 @@ static int qcow2_flush(struct bc_image *img)
 	struct qcow2 *s = img->priv;
 	int ret = 0;
 
+	bc_file_event(s->file, BC_EV_FLUSH_TO_OS);
 	if (s->writable && !s->corrupt)
 		ret = qcow2_flush_metadata(s);
+	bc_file_event(s->file, BC_EV_FLUSH_TO_DISK);
 	if (ret == 0)
 		ret = bc_file_flush(s->file);
 	if (ret == 0 && s->data_file != s->file)

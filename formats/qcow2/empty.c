@@ -61,7 +61,10 @@ int qcow2_make_empty(struct bc_image *img, struct bc_err *err)
 {
 	struct qcow2 *s = img->priv;
 	struct free_list fl = { 0 };
-	int ret = s->corrupt ? -EIO : qcow2_flush_metadata(s);
+	int ret;
+
+	bc_file_event(s->file, BC_EV_EMPTY_IMAGE_PREPARE);
+	ret = s->corrupt ? -EIO : qcow2_flush_metadata(s);
 
 	for (uint32_t i = 0; ret == 0 && i < s->l1_size; i++) {
 		uint64_t l2off = s->l1[i] & QCOW2_L1_OFFSET_MASK;

@@ -933,6 +933,7 @@ int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry)
 	if (!copy)
 		return -ENOMEM;
 	ret = cow_room(s);
+	bc_file_event(s->file, BC_EV_COW_READ);
 	if (ret == 0)
 		ret = qcow2_data_pread(s, copy, cs, old, off & ~(cs - 1));   /* decrypted */
 	if (ret == 0)
@@ -946,6 +947,7 @@ int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry)
 	}
 	/* Driver invariant 7: the copy is written before an entry points to it. */
 	/* re-encrypted for its new host offset when the image is encrypted (LUKS) */
+	bc_file_event(s->file, BC_EV_COW_WRITE);
 	ret = qcow2_data_pwrite(s, copy, cs, nw, off & ~(cs - 1));
 	if (ret < 0)
 		goto out;
