@@ -207,6 +207,7 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 {
 	struct bc_image *img = NULL;
 	char *bd_config = NULL, *bd_image = NULL;
+	const char *name_given = filename;
 	unsigned fflags = 0;
 	struct stat st;
 	int ret;
@@ -219,7 +220,12 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 		filename = bd_image;
 	}
 	img = calloc(1, sizeof(*img));
-	if (!img || !(img->filename = strdup(filename))) {
+	/* qemu names the image by the whole blkdebug: name (info, messages) */
+	if (img && bd_image && !(img->display_name = strdup(name_given)))
+		filename = NULL;
+	if (!img || !filename || !(img->filename = strdup(filename))) {
+		if (img)
+			free(img->display_name);
 		free(img);
 		free(bd_config);
 		free(bd_image);

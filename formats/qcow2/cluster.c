@@ -106,7 +106,9 @@ int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries)
 	if (ret < 0)
 		goto fail;
 	bc_file_event(s->file, BC_EV_L1_GROW_WRITE_TABLE);
-	free(s->l1);
+	uint64_t *old_l1 = s->l1;
+	uint32_t old_alloc = s->l1_alloc;
+	bool old_dirty = s->l1_dirty;
 	s->l1 = nl;
 	s->l1_alloc = (uint32_t)(n * cs / 8);
 	s->l1_size = (uint32_t)min_entries;
@@ -115,17 +117,30 @@ int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries)
 	ret = qcow2_write_l1(s);
 	if (ret == 0)
 		ret = bc_file_flush(s->file);
-	if (ret < 0)
+	if (ret == 0) {
+		/* Invariant 4: size and offset of the new table change in one header write. */
+		bc_wr_be32(hdr, s->l1_size);
+		bc_wr_be64(hdr + 4, off);
+		bc_file_event(s->file, BC_EV_L1_GROW_ACTIVATE_TABLE);
+		ret = bc_file_pwrite(s->file, hdr, 12, 36);
+		if (ret == 0)
+			ret = bc_file_flush(s->file);
+	}
+	if (ret < 0) {
+		/* the header still names the old table: keep using it, give the new one back
+		 * (a failed write, EIO or ENOSPC, must neither leak nor lose the old table) */
+		s->l1 = old_l1;
+		s->l1_alloc = old_alloc;
+		s->l1_size = old_size;
+		s->l1_dirty = old_dirty;
+		s->h.l1_table_offset = old_off;
+		s->h.l1_size = old_size;
+		qcow2_free_clusters(s, off, n);
+		qcow2_flush_refcounts(s);
+		free(nl);
 		return ret;
-	/* Invariant 4: size and offset of the new table change in one header write. */
-	bc_wr_be32(hdr, s->l1_size);
-	bc_wr_be64(hdr + 4, off);
-	bc_file_event(s->file, BC_EV_L1_GROW_ACTIVATE_TABLE);
-	ret = bc_file_pwrite(s->file, hdr, 12, 36);
-	if (ret == 0)
-		ret = bc_file_flush(s->file);
-	if (ret < 0)
-		return ret;
+	}
+	free(old_l1);
 	if (old_size && old_clusters)
 		return qcow2_free_clusters(s, old_off, old_clusters);
 	return 0;
