@@ -193,6 +193,36 @@ static int find_path(const struct bc_opts *dict, const char *drv, const char *df
 	return 0;
 }
 
+/* file.driver=blkdebug: the filter's keys (config, image.filename, image.driver=file) make
+ * the "blkdebug:CONFIG:IMAGE" name open_layer understands. */
+static bool blkdebug_key(const char *key)
+{
+	return !strcmp(key, "file.driver") || !strcmp(key, "file.config") ||
+	       !strcmp(key, "file.image.filename") || !strcmp(key, "file.image.driver");
+}
+
+static int blkdebug_path(const struct bc_opts *dict, char **out, struct bc_err *err)
+{
+	const char *cfg = bc_opts_get(dict, "file.config");
+	const char *img = bc_opts_get(dict, "file.image.filename");
+	const char *node = bc_opts_get(dict, "file.image");
+	const char *idrv = bc_opts_get(dict, "file.image.driver");
+
+	if (node)
+		return bc_err_set(err, -ENODEV, "Cannot find device='%s' nor node-name='%s'", node,
+				  node);
+	if (idrv && !is_protocol(idrv))
+		return bc_err_set(err, -EINVAL, "Unknown driver '%s'", idrv);
+	if (!img)
+		return bc_err_set(err, -EINVAL, "A block device must be specified for \"image\"");
+	size_t n = strlen(img) + (cfg ? strlen(cfg) : 0) + 16;
+	*out = malloc(n);
+	if (!*out)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	snprintf(*out, n, "blkdebug:%s:%s", cfg ? cfg : "", img);
+	return 0;
+}
+
 /* Sorts one key: engine flag, file protocol key, backing key, format key, or refusal. */
 static int sort_key(const char *key, const char *val, const char *fmt, bool protocol,
 		    unsigned flags, struct bc_layer_req *req, struct bc_err *err)
@@ -324,12 +354,18 @@ int bc_dict_to_request(const struct bc_opts *dict, const struct bc_open_opts *ba
 	if (drv && !protocol && !bc_format_find(drv))
 		return bc_err_set(err, -EINVAL, "Unknown driver '%s'", drv);
 	req->o.format = protocol ? "raw" : drv ? drv : dflt_fmt;
-	ret = find_path(dict, drv, dflt_path, &path, err);
+	const char *fdrv = bc_opts_get(dict, "file.driver");
+	bool blkdebug = !protocol && fdrv && !strcmp(fdrv, "blkdebug");
+	if (blkdebug)
+		ret = blkdebug_path(dict, &req->path, err);
+	else
+		ret = find_path(dict, drv, dflt_path, &path, err);
 	if (ret < 0)
 		return ret;
 	req->driver_opts = bc_opts_new();
 	req->fmt_keys = bc_opts_new();
-	req->path = strdup(path);
+	if (!blkdebug)
+		req->path = strdup(path);
 	if (!req->driver_opts || !req->fmt_keys || !req->path ||
 	    (base->driver_opts && copy_opts(req->driver_opts, base->driver_opts) < 0)) {
 		ret = bc_err_set(err, -ENOMEM, "Out of memory");
@@ -337,7 +373,8 @@ int bc_dict_to_request(const struct bc_opts *dict, const struct bc_open_opts *ba
 	}
 	ret = apply_flags(dict, &req->o, err);
 	for (int i = 0; ret == 0 && bc_opts_entry(dict, i, &k, &v); i++)
-		ret = sort_key(k, v, drv ? drv : "(probed)", protocol, base->flags, req, err);
+		if (!blkdebug || !blkdebug_key(k))
+			ret = sort_key(k, v, drv ? drv : "(probed)", protocol, base->flags, req, err);
 	if (ret < 0)
 		goto fail;
 	req->o.driver_opts = req->driver_opts;

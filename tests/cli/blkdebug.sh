@@ -44,6 +44,23 @@ for t in "$IO" qemu-io; do
 done
 same_file "set-state then inject-error in state 2: same outcome as qemu-io" st.strata-io st.qemu-io
 
+# json: and --image-opts: file.driver=blkdebug with config and image
+printf '[inject-error]\nevent = "cluster_alloc"\nerrno = "28"\nonce = "on"\n' >j.cfg
+J='json:{"driver":"qcow2","file":{"driver":"blkdebug","config":"j.cfg","image":{"driver":"file","filename":"j.qcow2"}}}'
+for t in "$IO" qemu-io; do
+	qemu-img create -q -f qcow2 j.qcow2 4M
+	{
+		"$t" -c 'write 0 64k' -c 'write 1M 64k' "$J"
+		"$t" -c 'write 2M 64k' --image-opts \
+			driver=qcow2,file.driver=blkdebug,file.config=j.cfg,file.image.filename=j.qcow2
+		"$t" -c 'write 0 64k' \
+			'json:{"driver":"qcow2","file":{"driver":"blkdebug","config":"j.cfg","image":"j.qcow2"}}'
+		"$t" -c 'write 0 64k' 'json:{"driver":"qcow2","file":{"driver":"blkdebug"}}'
+		qemu-img check j.qcow2
+	} 2>&1 | sed 's/ops; .*/ops/' | normalize >"j.$(basename "$t")"
+done
+same_file "json: and --image-opts with file.driver=blkdebug: as qemu-io" j.strata-io j.qemu-io
+
 # ---- 2. the fault matrix -----------------------------------------------------------------
 # Templates: a 1 GiB image with 128 KiB written and flushed (0x5a), an overlay over it.
 qemu-img create -q -f qcow2 base.qcow2 1G
