@@ -81,6 +81,8 @@ int bc_file_open(struct bc_file **out, const char *path, unsigned flags, enum bc
 /* An in-memory file (fuzzers, unit tests). data is copied; max_size bounds growth. */
 int bc_file_open_mem(struct bc_file **out, const char *name, const void *data, size_t len,
 		     size_t max_size);
+/* QEMU's null-co: size bytes, writes dropped, reads leave buf alone (read_zeroes: zeros). */
+int bc_file_open_null(struct bc_file **out, const char *name, uint64_t size, bool read_zeroes);
 /* A crash-simulating memory file: after `budget` more writes (truncates count too; < 0 never)
  * the power goes and every call fails with -EIO. bc_crashsim_image then builds the disk as it
  * could be found after the power loss: the bytes of the last flush plus the first `keep` writes

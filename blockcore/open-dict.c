@@ -61,7 +61,8 @@ static bool key_in(const char *const *list, const char *key)
 
 static bool is_protocol(const char *drv)
 {
-	return !strcmp(drv, "file") || !strcmp(drv, "host_device") || !strcmp(drv, "host_cdrom");
+	return !strcmp(drv, "file") || !strcmp(drv, "host_device") || !strcmp(drv, "host_cdrom") ||
+	       !strcmp(drv, "null-co");
 }
 
 /* --image-opts: "k=v,k2=v2" with ",," for a comma. A bare first item names a node ("file"). */
@@ -171,6 +172,10 @@ static int find_path(const struct bc_opts *dict, const char *drv, const char *df
 {
 	const char *fdrv = bc_opts_get(dict, "file.driver"), *node = bc_opts_get(dict, "file");
 
+	if (drv && !strcmp(drv, "null-co")) {
+		*path = "null-co://";
+		return 0;
+	}
 	if (drv && is_protocol(drv)) {
 		*path = bc_opts_get(dict, "filename");
 		if (!*path)
@@ -243,6 +248,13 @@ static int sort_key(const char *key, const char *val, const char *fmt, bool prot
 			return bc_err_set(err, -EINVAL, "Block protocol 'file' doesn't support the "
 					  "option '%s'", key + 5);
 		return ret < 0 ? bc_err_set(err, ret, "Out of memory") : 0;
+	}
+	if (protocol && !strcmp(fmt, "null-co") && (!strcmp(key, "size") || !strcmp(key, "read-zeroes") ||
+			 !strcmp(key, "latency-ns"))) {
+		char k[32];
+		snprintf(k, sizeof(k), "null-co.%s", key);
+		return bc_opts_set(req->driver_opts, k, val) < 0
+			       ? bc_err_set(err, -ENOMEM, "Out of memory") : 0;
 	}
 	if (protocol && !strcmp(key, "locking"))
 		return bc_opts_set(req->driver_opts, "file.locking", val) < 0
