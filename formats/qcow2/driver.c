@@ -240,7 +240,8 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		ret = bc_file_pread(img->file, hbuf, want, 0);
 		if (ret < 0)
 			goto fail_io;
-		ret = qcow2_header_parse(&s->h, hbuf, want, (uint64_t)flen, err);
+		ret = qcow2_header_parse(&s->h, hbuf, want, (uint64_t)flen,
+					 !(img->flags & BC_OPEN_RDWR), err);
 		if (ret < 0)
 			goto fail;
 	}
