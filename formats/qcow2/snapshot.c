@@ -227,6 +227,7 @@ int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struc
 	for (int i = 0; i < *n; i++) {
 		(*out)[i].l1_offset = t[i].l1_offset;
 		(*out)[i].l1_size = t[i].l1_size;
+		(*out)[i].extra_size = t[i].extra_size;
 		(*out)[i].info = t[i].info;
 	}
 	free(t);
@@ -297,6 +298,19 @@ static int write_table(struct qcow2 *s, const struct snap_ent *t, int n)
 	if (old_len)
 		return qcow2_free_clusters(s, old_off, qcow2_align_up(old_len, cs) / cs);
 	return 0;
+}
+
+int qcow2_snapshot_rewrite_table(struct qcow2 *s)
+{
+	struct bc_err err = { 0 };
+	struct snap_ent *t;
+	int n, ret = read_table_as(s, &t, &n, true, &err);
+
+	if (ret < 0)
+		return ret;
+	ret = write_table(s, t, n);   /* serialize_entry writes at least the 24 known bytes */
+	free(t);
+	return ret;
 }
 
 int qcow2_snapshot_upgrade_table(struct qcow2 *s)
