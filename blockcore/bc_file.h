@@ -22,6 +22,25 @@
 
 struct bc_file;
 
+/* Points in a format's write paths where a filter (blockcore/blkdebug.c) may inject a fault:
+ * QEMU's blkdebug event names, raised just before the matching metadata or data write. */
+enum bc_event {
+	BC_EV_L1_UPDATE, BC_EV_L1_GROW_ALLOC_TABLE, BC_EV_L1_GROW_WRITE_TABLE,
+	BC_EV_L1_GROW_ACTIVATE_TABLE, BC_EV_L2_LOAD, BC_EV_L2_UPDATE, BC_EV_L2_UPDATE_COMPRESSED,
+	BC_EV_L2_ALLOC_COW_READ, BC_EV_L2_ALLOC_WRITE, BC_EV_READ_AIO, BC_EV_READ_BACKING_AIO,
+	BC_EV_READ_COMPRESSED, BC_EV_WRITE_AIO, BC_EV_WRITE_COMPRESSED, BC_EV_VMSTATE_LOAD,
+	BC_EV_VMSTATE_SAVE, BC_EV_COW_READ, BC_EV_COW_WRITE, BC_EV_REFTABLE_LOAD,
+	BC_EV_REFTABLE_GROW, BC_EV_REFTABLE_UPDATE, BC_EV_REFBLOCK_LOAD, BC_EV_REFBLOCK_UPDATE,
+	BC_EV_REFBLOCK_UPDATE_PART, BC_EV_REFBLOCK_ALLOC, BC_EV_REFBLOCK_ALLOC_HOOKUP,
+	BC_EV_REFBLOCK_ALLOC_WRITE, BC_EV_REFBLOCK_ALLOC_WRITE_BLOCKS,
+	BC_EV_REFBLOCK_ALLOC_WRITE_TABLE, BC_EV_REFBLOCK_ALLOC_SWITCH_TABLE, BC_EV_CLUSTER_ALLOC,
+	BC_EV_CLUSTER_ALLOC_BYTES, BC_EV_CLUSTER_FREE, BC_EV_FLUSH_TO_OS, BC_EV_FLUSH_TO_DISK,
+	BC_EV_PWRITEV_RMW_HEAD, BC_EV_PWRITEV_RMW_AFTER_HEAD, BC_EV_PWRITEV_RMW_TAIL,
+	BC_EV_PWRITEV_RMW_AFTER_TAIL, BC_EV_PWRITEV, BC_EV_PWRITEV_ZERO, BC_EV_PWRITEV_DONE,
+	BC_EV_EMPTY_IMAGE_PREPARE, BC_EV_L1_SHRINK_WRITE_TABLE, BC_EV_L1_SHRINK_FREE_L2_CLUSTERS,
+	BC_EV_COR_WRITE, BC_EV_CLUSTER_ALLOC_SPACE, BC_EV_NONE, BC_EV_COUNT
+};
+
 struct bc_file_ops {
 	const char *name;
 	int (*pread)(struct bc_file *f, void *buf, size_t len, uint64_t off);
@@ -39,6 +58,7 @@ struct bc_file_ops {
 	int (*submit)(struct bc_file *f, struct bc_aio *req);
 	int (*poll)(struct bc_file *f, int min);
 	void (*close)(struct bc_file *f);
+	void (*event)(struct bc_file *f, enum bc_event ev);   /* NULL: events are ignored */
 };
 
 struct bc_file {
@@ -61,6 +81,8 @@ int bc_file_open(struct bc_file **out, const char *path, unsigned flags, enum bc
 /* An in-memory file (fuzzers, unit tests). data is copied; max_size bounds growth. */
 int bc_file_open_mem(struct bc_file **out, const char *name, const void *data, size_t len,
 		     size_t max_size);
+/* QEMU's null-co: size bytes, writes dropped, reads leave buf alone (read_zeroes: zeros). */
+int bc_file_open_null(struct bc_file **out, const char *name, uint64_t size, bool read_zeroes);
 /* A crash-simulating memory file: after `budget` more writes (truncates count too; < 0 never)
  * the power goes and every call fails with -EIO. bc_crashsim_image then builds the disk as it
  * could be found after the power loss: the bytes of the last flush plus the first `keep` writes
@@ -73,6 +95,13 @@ int bc_crashsim_pending(const struct bc_crashsim *sim);
 int bc_crashsim_writes(const struct bc_crashsim *sim);     /* writes done so far */
 int bc_crashsim_image(const struct bc_crashsim *sim, int keep, size_t tear, uint8_t **data,
 		      size_t *len);
+/* Journal mode: flushes no longer retire pending writes, so the log holds every write since
+ * open and, the model being ordered, the disks a power loss can leave at any moment are
+ * exactly the initial bytes plus a prefix of it (the last write possibly torn). write_at
+ * returns log entry i (data NULL and len 0 for a truncate to new_len). */
+void bc_crashsim_journal(struct bc_crashsim *sim);
+int bc_crashsim_write_at(const struct bc_crashsim *sim, int i, uint64_t *off, size_t *len,
+			 const uint8_t **data, size_t *new_len);
 
 /* BC_ZERO_CHUNK bytes of zeros, 4096-aligned, read-only: for zero-filling writes. */
 #define BC_ZERO_CHUNK (1u << 20)
@@ -88,6 +117,12 @@ static inline int bc_file_pread(struct bc_file *f, void *buf, size_t len, uint64
 static inline int bc_file_pwrite(struct bc_file *f, const void *buf, size_t len, uint64_t off)
 { return f->ops->pwrite(f, buf, len, off); }
 static inline int64_t bc_file_length(struct bc_file *f) { return f->ops->length(f); }
+/* A format announces the write it is about to do (one test when no filter is present). */
+static inline void bc_file_event(struct bc_file *f, enum bc_event ev)
+{
+	if (f->ops->event)
+		f->ops->event(f, ev);
+}
 int bc_file_flush(struct bc_file *f);
 int bc_file_truncate(struct bc_file *f, uint64_t size);
 int bc_file_punch(struct bc_file *f, uint64_t off, uint64_t len);

@@ -28,6 +28,7 @@ struct bc_crashsim {
 	int budget;              /* writes left before the power goes; < 0: never */
 	int writes;              /* writes done so far */
 	bool dead;
+	bool journal;            /* flushes keep the writes pending: every write is in pend */
 };
 
 static int cs_reserve(struct bc_crashsim *c, uint64_t end)
@@ -166,6 +167,8 @@ static int cs_flush(struct bc_file *f)
 
 	if (c->dead)
 		return -EIO;
+	if (c->journal)
+		return 0;
 	uint8_t *d = realloc(c->dur, c->cur_len ? c->cur_len : 1);
 	if (!d)
 		return -ENOMEM;
@@ -256,6 +259,19 @@ fail:
 bool bc_crashsim_dead(const struct bc_crashsim *sim) { return sim->dead; }
 int bc_crashsim_pending(const struct bc_crashsim *sim) { return sim->npend; }
 int bc_crashsim_writes(const struct bc_crashsim *sim) { return sim->writes; }
+void bc_crashsim_journal(struct bc_crashsim *sim) { sim->journal = true; }
+
+int bc_crashsim_write_at(const struct bc_crashsim *sim, int i, uint64_t *off, size_t *len,
+			 const uint8_t **data, size_t *new_len)
+{
+	if (i < 0 || i >= sim->npend)
+		return -EINVAL;
+	*off = sim->pend[i].off;
+	*len = sim->pend[i].len;
+	*data = sim->pend[i].data;
+	*new_len = sim->pend[i].new_len;
+	return 0;
+}
 
 int bc_crashsim_image(const struct bc_crashsim *sim, int keep, size_t tear, uint8_t **data,
 		      size_t *len)

@@ -1,5 +1,6 @@
 /* Opening images: probing the format, running the driver's open, resolving the backing chain. */
 #include "bc_driver.h"
+#include "blkdebug.h"
 #include "lock.h"
 #include "open-dict.h"
 #include "workers.h"
@@ -48,7 +49,7 @@ static const struct bc_format *probe_buffer(const uint8_t *buf, size_t len, cons
 static int probe_file(struct bc_file *file, const char *filename, const struct bc_format **out,
 		      struct bc_err *err)
 {
-	uint8_t buf[BC_PROBE_BYTES];
+	uint8_t buf[BC_PROBE_BYTES] = { 0 };    /* null-co leaves it as it is */
 	int64_t flen = bc_file_length(file);
 	size_t len = flen < 0 ? 0 : (size_t)(flen < BC_PROBE_BYTES ? flen : BC_PROBE_BYTES);
 	int ret = len ? bc_file_pread(file, buf, len, 0) : 0;
@@ -200,17 +201,50 @@ static int lock_layer(struct bc_image *img, const struct bc_open_opts *o, unsign
 	return bc_file_lock(img->file, img->filename, perm, shared, mode, err);
 }
 
+/* null-co://: QEMU's null protocol (size 1 GiB unless json:'s size says otherwise). */
+static int open_null(struct bc_file **out, const char *name, const struct bc_open_opts *o,
+		     struct bc_err *err)
+{
+	const char *rz = o->driver_opts ? bc_opts_get(o->driver_opts, "null-co.read-zeroes") : NULL;
+	uint64_t size = 1ull << 30;
+	int ret = 0;
+
+	if (o->driver_opts)
+		ret = bc_opts_get_size(o->driver_opts, "null-co.size", size, &size, err);
+	if (ret < 0 && ret != -ENOENT)
+		return ret;
+	ret = bc_file_open_null(out, name, size, rz && (!strcmp(rz, "on") || !strcmp(rz, "true")));
+	return ret < 0 ? bc_err_set(err, ret, "Out of memory") : 0;
+}
+
 static int open_layer(struct bc_image **out, const char *filename, struct bc_file *file,
 		      const struct bc_open_opts *o, unsigned flags, struct bc_layer_req *req,
 		      struct chain_seen *seen, struct bc_err *err)
 {
-	struct bc_image *img = calloc(1, sizeof(*img));
+	struct bc_image *img = NULL;
+	char *bd_config = NULL, *bd_image = NULL;
+	const char *name_given = filename;
 	unsigned fflags = 0;
 	struct stat st;
 	int ret;
 
-	if (!img || !(img->filename = strdup(filename))) {
+	/* blkdebug:CONFIG:IMAGE puts the fault-injection filter between format and file. */
+	if (!file && !strncmp(filename, "blkdebug:", 9)) {
+		ret = bc_blkdebug_split(filename, &bd_config, &bd_image, err);
+		if (ret < 0)
+			return ret;
+		filename = bd_image;
+	}
+	img = calloc(1, sizeof(*img));
+	/* qemu names the image by the whole blkdebug: name (info, messages) */
+	if (img && bd_image && !(img->display_name = strdup(name_given)))
+		filename = NULL;
+	if (!img || !filename || !(img->filename = strdup(filename))) {
+		if (img)
+			free(img->display_name);
 		free(img);
+		free(bd_config);
+		free(bd_image);
 		bc_file_close(file);
 		return bc_err_set(err, -ENOMEM, "Out of memory");
 	}
@@ -225,7 +259,15 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 	if (flags & BC_OPEN_UNSAFE)
 		fflags |= BC_FILE_UNSAFE;
 	img->file = file;
-	ret = file ? 0 : bc_file_open(&img->file, filename, fflags, o->io, err);
+	if (!file && !strncmp(filename, "null-co://", 10))
+		ret = open_null(&img->file, filename, o, err);
+	else
+		ret = file ? 0 : bc_file_open(&img->file, filename, fflags, o->io, err);
+	if (ret == 0 && bd_image)
+		ret = bc_blkdebug_wrap(&img->file, bd_config, err);
+	free(bd_config);
+	free(bd_image);
+	filename = img->filename;
 	if (ret < 0)
 		goto fail;
 	if (img->file->fd >= 0 && fstat(img->file->fd, &st) == 0) {

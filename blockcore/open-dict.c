@@ -61,7 +61,8 @@ static bool key_in(const char *const *list, const char *key)
 
 static bool is_protocol(const char *drv)
 {
-	return !strcmp(drv, "file") || !strcmp(drv, "host_device") || !strcmp(drv, "host_cdrom");
+	return !strcmp(drv, "file") || !strcmp(drv, "host_device") || !strcmp(drv, "host_cdrom") ||
+	       !strcmp(drv, "null-co");
 }
 
 /* --image-opts: "k=v,k2=v2" with ",," for a comma. A bare first item names a node ("file"). */
@@ -171,6 +172,10 @@ static int find_path(const struct bc_opts *dict, const char *drv, const char *df
 {
 	const char *fdrv = bc_opts_get(dict, "file.driver"), *node = bc_opts_get(dict, "file");
 
+	if (drv && !strcmp(drv, "null-co")) {
+		*path = "null-co://";
+		return 0;
+	}
 	if (drv && is_protocol(drv)) {
 		*path = bc_opts_get(dict, "filename");
 		if (!*path)
@@ -190,6 +195,36 @@ static int find_path(const struct bc_opts *dict, const char *drv, const char *df
 		*path = dflt_path;
 	if (!*path || (fdrv && !is_protocol(fdrv)))
 		return bc_err_set(err, -EINVAL, "A block device must be specified for \"file\"");
+	return 0;
+}
+
+/* file.driver=blkdebug: the filter's keys (config, image.filename, image.driver=file) make
+ * the "blkdebug:CONFIG:IMAGE" name open_layer understands. */
+static bool blkdebug_key(const char *key)
+{
+	return !strcmp(key, "file.driver") || !strcmp(key, "file.config") ||
+	       !strcmp(key, "file.image.filename") || !strcmp(key, "file.image.driver");
+}
+
+static int blkdebug_path(const struct bc_opts *dict, char **out, struct bc_err *err)
+{
+	const char *cfg = bc_opts_get(dict, "file.config");
+	const char *img = bc_opts_get(dict, "file.image.filename");
+	const char *node = bc_opts_get(dict, "file.image");
+	const char *idrv = bc_opts_get(dict, "file.image.driver");
+
+	if (node)
+		return bc_err_set(err, -ENODEV, "Cannot find device='%s' nor node-name='%s'", node,
+				  node);
+	if (idrv && !is_protocol(idrv))
+		return bc_err_set(err, -EINVAL, "Unknown driver '%s'", idrv);
+	if (!img)
+		return bc_err_set(err, -EINVAL, "A block device must be specified for \"image\"");
+	size_t n = strlen(img) + (cfg ? strlen(cfg) : 0) + 16;
+	*out = malloc(n);
+	if (!*out)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	snprintf(*out, n, "blkdebug:%s:%s", cfg ? cfg : "", img);
 	return 0;
 }
 
@@ -213,6 +248,13 @@ static int sort_key(const char *key, const char *val, const char *fmt, bool prot
 			return bc_err_set(err, -EINVAL, "Block protocol 'file' doesn't support the "
 					  "option '%s'", key + 5);
 		return ret < 0 ? bc_err_set(err, ret, "Out of memory") : 0;
+	}
+	if (protocol && !strcmp(fmt, "null-co") && (!strcmp(key, "size") || !strcmp(key, "read-zeroes") ||
+			 !strcmp(key, "latency-ns"))) {
+		char k[32];
+		snprintf(k, sizeof(k), "null-co.%s", key);
+		return bc_opts_set(req->driver_opts, k, val) < 0
+			       ? bc_err_set(err, -ENOMEM, "Out of memory") : 0;
 	}
 	if (protocol && !strcmp(key, "locking"))
 		return bc_opts_set(req->driver_opts, "file.locking", val) < 0
@@ -324,12 +366,18 @@ int bc_dict_to_request(const struct bc_opts *dict, const struct bc_open_opts *ba
 	if (drv && !protocol && !bc_format_find(drv))
 		return bc_err_set(err, -EINVAL, "Unknown driver '%s'", drv);
 	req->o.format = protocol ? "raw" : drv ? drv : dflt_fmt;
-	ret = find_path(dict, drv, dflt_path, &path, err);
+	const char *fdrv = bc_opts_get(dict, "file.driver");
+	bool blkdebug = !protocol && fdrv && !strcmp(fdrv, "blkdebug");
+	if (blkdebug)
+		ret = blkdebug_path(dict, &req->path, err);
+	else
+		ret = find_path(dict, drv, dflt_path, &path, err);
 	if (ret < 0)
 		return ret;
 	req->driver_opts = bc_opts_new();
 	req->fmt_keys = bc_opts_new();
-	req->path = strdup(path);
+	if (!blkdebug)
+		req->path = strdup(path);
 	if (!req->driver_opts || !req->fmt_keys || !req->path ||
 	    (base->driver_opts && copy_opts(req->driver_opts, base->driver_opts) < 0)) {
 		ret = bc_err_set(err, -ENOMEM, "Out of memory");
@@ -337,7 +385,8 @@ int bc_dict_to_request(const struct bc_opts *dict, const struct bc_open_opts *ba
 	}
 	ret = apply_flags(dict, &req->o, err);
 	for (int i = 0; ret == 0 && bc_opts_entry(dict, i, &k, &v); i++)
-		ret = sort_key(k, v, drv ? drv : "(probed)", protocol, base->flags, req, err);
+		if (!blkdebug || !blkdebug_key(k))
+			ret = sort_key(k, v, drv ? drv : "(probed)", protocol, base->flags, req, err);
 	if (ret < 0)
 		goto fail;
 	req->o.driver_opts = req->driver_opts;

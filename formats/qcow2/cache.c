@@ -91,6 +91,7 @@ static int write_entry(struct qcow2 *s, struct qcow2_cache *c, int i)
 				   c->e[i].offset, c->size);
 	if (ret < 0)
 		return ret;
+	bc_file_event(s->file, c == &s->l2_cache ? BC_EV_L2_UPDATE : BC_EV_REFBLOCK_UPDATE_PART);
 	ret = bc_file_pwrite(s->file, c->e[i].data, c->size, c->e[i].offset);
 	if (ret < 0)
 		return ret;
@@ -136,6 +137,7 @@ int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, boo
 			return -ENOMEM;
 	}
 	if (read) {
+		bc_file_event(s->file, c == &s->l2_cache ? BC_EV_L2_LOAD : BC_EV_REFBLOCK_LOAD);
 		ret = bc_file_pread(s->file, c->e[i].data, c->size, offset);
 		if (ret < 0)
 			return ret;

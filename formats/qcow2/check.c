@@ -271,6 +271,49 @@ static int check_copied(struct qcow2 *s, struct bc_check *res, unsigned fix, uin
 	return 0;
 }
 
+/* Version 3 snapshot entries must carry 16 bytes of extra data (vm_state_size_large,
+ * disk_size): as qemu-img, report each short one, and with -r rewrite the table whole. */
+static bool check_incomplete(struct qcow2 *s, struct bc_check *res, const struct qcow2_snap *sn,
+			     int nsn)
+{
+	bool any = false;
+
+	for (int i = 0; s->h.version >= 3 && i < nsn; i++) {
+		if (sn[i].extra_size >= 16)
+			continue;
+		msg(res, "%s snapshot table entry %d is incomplete",
+		    res == s->checking_repair ? "Repairing" : "ERROR", i);
+		if (res == s->checking_repair)
+			res->corruptions_fixed++;
+		else
+			res->corruptions++;
+		any = true;
+	}
+	return any;
+}
+
+/* check -r all, before the repairing pass counts references: the table rewritten whole
+ * (a new cluster, the old one freed) when entries are incomplete. */
+static int repair_incomplete(struct qcow2 *s, struct bc_check *res, struct bc_err *err)
+{
+	struct qcow2_snap *sn = NULL;
+	int nsn = 0, ret = qcow2_read_snapshots(s, &sn, &nsn, err);
+
+	if (ret < 0)
+		return 0;     /* the pass reports it */
+	s->checking_repair = res;
+	bool any = check_incomplete(s, res, sn, nsn);
+	s->checking_repair = NULL;
+	free(sn);
+	if (!any)
+		return 0;
+	ret = qcow2_snapshot_rewrite_table(s);
+	if (ret == 0)
+		ret = qcow2_flush_metadata(s);
+	return ret < 0 ? bc_err_set(err, ret, "Could not rewrite the snapshot table: %s",
+				    strerror(-ret)) : 0;
+}
+
 /* One pass: counts references and compares; fixes when asked. */
 static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struct bc_err *err)
 {
@@ -311,6 +354,8 @@ static int check_pass(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 		res->check_errors++;
 		goto out;
 	}
+	if (!(fix & BC_FIX_ERRORS))
+		check_incomplete(s, res, sn, nsn);   /* -r all repairs them before this pass */
 	if (nsn)
 		inc_range(s, &c, s->h.snapshots_offset, s->snapshots_end - s->h.snapshots_offset);
 	for (int i = 0; i < nsn; i++) {
@@ -477,10 +522,14 @@ int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 			bc_check_free(&first);
 			return ret;
 		}
-		if (first.corruptions || first.leaks) {
+		/* a repair pass only when it has something to repair (-r leaks and corruptions
+		 * alone: one report, as qemu-img) */
+		if ((first.corruptions && (fix & BC_FIX_ERRORS)) || (first.leaks && (fix & BC_FIX_LEAKS))) {
 			bc_check_free(&first);
 			memset(&first, 0, sizeof(first));
-			ret = check_pass(s, &first, fix, err);
+			ret = (fix & BC_FIX_ERRORS) ? repair_incomplete(s, &first, err) : 0;
+			if (ret == 0)
+				ret = check_pass(s, &first, fix, err);
 			int fixed_l = first.leaks_fixed, fixed_c = first.corruptions_fixed;
 			char **m = first.messages;
 			int nm = first.nmessages;

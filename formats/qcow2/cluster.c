@@ -69,6 +69,7 @@ int qcow2_write_l1(struct qcow2 *s)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < s->l1_size; i++)
 		bc_wr_be64(buf + (size_t)i * 8, s->l1[i]);
+	bc_file_event(s->file, BC_EV_L1_UPDATE);
 	ret = bc_file_pwrite(s->file, buf, bytes, s->h.l1_table_offset);
 	free(buf);
 	if (ret == 0)
@@ -97,13 +98,17 @@ int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries)
 	ret = qcow2_flush_metadata(s);
 	if (ret < 0)
 		goto fail;
+	bc_file_event(s->file, BC_EV_L1_GROW_ALLOC_TABLE);
 	ret = qcow2_alloc_clusters(s, n, &off);
 	if (ret < 0)
 		goto fail;
 	ret = qcow2_flush_refcounts(s);
 	if (ret < 0)
 		goto fail;
-	free(s->l1);
+	bc_file_event(s->file, BC_EV_L1_GROW_WRITE_TABLE);
+	uint64_t *old_l1 = s->l1;
+	uint32_t old_alloc = s->l1_alloc;
+	bool old_dirty = s->l1_dirty;
 	s->l1 = nl;
 	s->l1_alloc = (uint32_t)(n * cs / 8);
 	s->l1_size = (uint32_t)min_entries;
@@ -112,16 +117,30 @@ int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries)
 	ret = qcow2_write_l1(s);
 	if (ret == 0)
 		ret = bc_file_flush(s->file);
-	if (ret < 0)
+	if (ret == 0) {
+		/* Invariant 4: size and offset of the new table change in one header write. */
+		bc_wr_be32(hdr, s->l1_size);
+		bc_wr_be64(hdr + 4, off);
+		bc_file_event(s->file, BC_EV_L1_GROW_ACTIVATE_TABLE);
+		ret = bc_file_pwrite(s->file, hdr, 12, 36);
+		if (ret == 0)
+			ret = bc_file_flush(s->file);
+	}
+	if (ret < 0) {
+		/* the header still names the old table: keep using it, give the new one back
+		 * (a failed write, EIO or ENOSPC, must neither leak nor lose the old table) */
+		s->l1 = old_l1;
+		s->l1_alloc = old_alloc;
+		s->l1_size = old_size;
+		s->l1_dirty = old_dirty;
+		s->h.l1_table_offset = old_off;
+		s->h.l1_size = old_size;
+		qcow2_free_clusters(s, off, n);
+		qcow2_flush_refcounts(s);
+		free(nl);
 		return ret;
-	/* Invariant 4: size and offset of the new table change in one header write. */
-	bc_wr_be32(hdr, s->l1_size);
-	bc_wr_be64(hdr + 4, off);
-	ret = bc_file_pwrite(s->file, hdr, 12, 36);
-	if (ret == 0)
-		ret = bc_file_flush(s->file);
-	if (ret < 0)
-		return ret;
+	}
+	free(old_l1);
 	if (old_size && old_clusters)
 		return qcow2_free_clusters(s, old_off, old_clusters);
 	return 0;
@@ -141,6 +160,9 @@ static int l2_alloc_reserved(struct qcow2 *s, uint64_t *l2off)
 
 	if (ret < 0)
 		return ret;
+	/* qemu writes the new table here (its L2 cache flush raises l2_update too) */
+	bc_file_event(s->file, BC_EV_L2_ALLOC_WRITE);
+	bc_file_event(s->file, BC_EV_L2_UPDATE);
 	for (uint64_t done = 0, n; ret == 0 && done < s->cluster_size; done += n) {
 		n = s->cluster_size - done < BC_ZERO_CHUNK ? s->cluster_size - done : BC_ZERO_CHUNK;
 		ret = bc_file_pwrite(s->file, bc_zero_chunk(), (size_t)n, *l2off + done);
@@ -631,12 +653,14 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 				goto undo;
 		} else {
 			/* Copy-on-write: the rest of the cluster from what it read as before. */
+			bc_file_event(s->file, BC_EV_COW_READ);
 			ret = fill_old(s, t, 0, cstart, s->buf, (size_t)a);
 			if (ret == 0)
 				ret = fill_old(s, t, 0, cstart + b, s->buf + b, (size_t)(cs - b));
 			if (ret < 0)
 				goto undo;
 			memcpy(s->buf + a, data, n);
+			bc_file_event(s->file, BC_EV_COW_WRITE);
 			ret = qcow2_data_pwrite(s, s->buf, cs, host, cstart);
 			if (ret < 0)
 				goto undo;
@@ -659,6 +683,7 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 	if (ra == a && rb == b) {
 		ret = qcow2_data_pwrite(s, data, n, host + a, off);
 	} else {
+		bc_file_event(s->file, BC_EV_COW_READ);
 		ret = fill_old(s, ta, host + ra, cstart + ra, s->buf, (size_t)(a - ra));
 		if (ret == 0)
 			ret = fill_old(s, tb, host + b, cstart + b, s->buf + (b - ra),
@@ -666,6 +691,7 @@ static int write_cluster(struct qcow2 *s, uint64_t off, const uint8_t *data, siz
 		if (ret < 0)
 			goto undo;
 		memcpy(s->buf + (a - ra), data, n);
+		bc_file_event(s->file, BC_EV_COW_WRITE);
 		ret = qcow2_data_pwrite(s, s->buf, (size_t)(rb - ra), host + ra, cstart + ra);
 	}
 	if (ret < 0)

@@ -248,9 +248,16 @@ static int store_one(struct qcow2 *s, uint64_t off, const uint8_t *data, size_t 
 		return qcow2_mark_corrupt(s, "Preventing invalid write on metadata "
 					     "(overlaps with %s)", what);
 	/* Invariant 7: the bytes are written before the entry that points to them. */
+	bc_file_event(s->file, BC_EV_WRITE_COMPRESSED);
 	ret = bc_file_pwrite(s->file, out, (size_t)clen, host);
-	if (ret < 0)
+	if (ret < 0) {
+		/* give back the references alloc_bytes took (one per cluster the bytes touch),
+		 * as qemu does: otherwise a failed write (EIO, ENOSPC) leaks them */
+		uint64_t cs = s->cluster_size, first = host / cs, last = (host + clen - 1) / cs;
+		qcow2_free_clusters(s, first * cs, last - first + 1);
 		return ret;
+	}
+	bc_file_event(s->file, BC_EV_L2_UPDATE_COMPRESSED);
 	return qcow2_set_compressed(s, off, compressed_entry(s, host, (uint64_t)clen));
 }
 

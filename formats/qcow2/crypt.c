@@ -135,6 +135,7 @@ static int run(struct qcow2 *s, bool enc, uint64_t host, uint64_t guest, uint8_t
 
 int qcow2_data_pread(struct qcow2 *s, void *buf, size_t len, uint64_t host, uint64_t guest)
 {
+	bc_file_event(s->file, BC_EV_READ_AIO);
 	int ret = bc_file_pread(s->data_file, buf, len, host);
 
 	if (ret == 0 && s->h.crypt_method)
@@ -147,6 +148,7 @@ int qcow2_data_pwrite(struct qcow2 *s, const void *buf, size_t len, uint64_t hos
 {
 	const uint8_t *p = buf;
 
+	bc_file_event(s->file, BC_EV_WRITE_AIO);
 	if (!s->h.crypt_method)
 		return bc_file_pwrite(s->data_file, buf, len, host);
 	while (len) {

@@ -240,7 +240,8 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		ret = bc_file_pread(img->file, hbuf, want, 0);
 		if (ret < 0)
 			goto fail_io;
-		ret = qcow2_header_parse(&s->h, hbuf, want, (uint64_t)flen, err);
+		ret = qcow2_header_parse(&s->h, hbuf, want, (uint64_t)flen,
+					 !(img->flags & BC_OPEN_RDWR), err);
 		if (ret < 0)
 			goto fail;
 	}
@@ -374,8 +375,10 @@ static int qcow2_flush(struct bc_image *img)
 	struct qcow2 *s = img->priv;
 	int ret = 0;
 
+	bc_file_event(s->file, BC_EV_FLUSH_TO_OS);
 	if (s->writable && !s->corrupt)
 		ret = qcow2_flush_metadata(s);
+	bc_file_event(s->file, BC_EV_FLUSH_TO_DISK);
 	if (ret == 0)
 		ret = bc_file_flush(s->file);
 	if (ret == 0 && s->data_file != s->file)

@@ -61,7 +61,14 @@ int qcow2_make_empty(struct bc_image *img, struct bc_err *err)
 {
 	struct qcow2 *s = img->priv;
 	struct free_list fl = { 0 };
-	int ret = s->corrupt ? -EIO : qcow2_flush_metadata(s);
+	uint64_t *old = malloc((size_t)s->l1_size * 8 + 8);
+	int ret;
+
+	if (!old)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	memcpy(old, s->l1, (size_t)s->l1_size * 8);
+	bc_file_event(s->file, BC_EV_EMPTY_IMAGE_PREPARE);
+	ret = s->corrupt ? -EIO : qcow2_flush_metadata(s);
 
 	for (uint32_t i = 0; ret == 0 && i < s->l1_size; i++) {
 		uint64_t l2off = s->l1[i] & QCOW2_L1_OFFSET_MASK;
@@ -75,6 +82,13 @@ int qcow2_make_empty(struct bc_image *img, struct bc_err *err)
 		ret = qcow2_write_l1(s);
 	if (ret == 0)
 		ret = bc_file_flush(s->file);
+	if (ret < 0) {
+		/* the table on disk still maps everything: keep it so (else close would write
+		 * the emptied table and leak every cluster it mapped) */
+		memcpy(s->l1, old, (size_t)s->l1_size * 8);
+		s->l1_dirty = false;
+	}
+	free(old);
 	for (size_t k = 0; ret == 0 && k < fl.len; k++)
 		ret = qcow2_free_clusters(s, fl.off[k], fl.n[k]);
 	if (ret == 0)
@@ -82,6 +96,8 @@ int qcow2_make_empty(struct bc_image *img, struct bc_err *err)
 	free(fl.off);
 	free(fl.n);
 	if (ret < 0)
-		return bc_err_set(err, ret, "Could not empty '%s': %s", img->filename, strerror(-ret));
+		return bc_err_set(err, ret, "Failed to empty %s: %s",
+				  img->display_name ? img->display_name : img->filename,
+				  strerror(-ret));
 	return 0;
 }

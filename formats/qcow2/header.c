@@ -197,7 +197,7 @@ static int check_table(uint64_t off, uint64_t entries, uint64_t entry_len, uint6
 }
 
 int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, uint64_t file_size,
-		       struct bc_err *err)
+		       bool tables_past_eof, struct bc_err *err)
 {
 	uint64_t cs, ext_end, l2_entries, need_l1;
 	int ret;
@@ -315,7 +315,8 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 
 	/* Tables. */
 	ret = check_table(h->refcount_table_offset, (uint64_t)h->refcount_table_clusters * cs, 1,
-			  cs, QCOW2_MAX_REFTABLE_BYTES, file_size, "Reference count table", err);
+			  cs, QCOW2_MAX_REFTABLE_BYTES, tables_past_eof ? UINT64_MAX : file_size,
+			  "Reference count table", err);
 	if (ret < 0)
 		goto fail;
 	if (h->refcount_table_clusters == 0) {
@@ -348,7 +349,7 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 	}
 	if (h->l1_size) {
 		ret = check_table(h->l1_table_offset, h->l1_size, 8, cs, QCOW2_MAX_L1_BYTES,
-				  file_size, "Active L1 table", err);
+				  tables_past_eof ? UINT64_MAX : file_size, "Active L1 table", err);
 		if (ret < 0)
 			goto fail;
 	}

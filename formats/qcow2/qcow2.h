@@ -111,8 +111,10 @@ struct qcow2_header {
 /* Parses and validates the header in buf (the first cluster, or as much as the file holds).
  * file_size bounds every offset. Fills h (free with qcow2_header_free). Returns 0 or -errno
  * with err set (message without the file name prefix; the caller prefixes it). */
+/* tables_past_eof: the L1 and refcount tables may lie (partly) past the end of a truncated
+ * file, whose missing part reads as zeros (read-only opens, as qemu, so it can be salvaged). */
 int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, uint64_t file_size,
-		       struct bc_err *err);
+		       bool tables_past_eof, struct bc_err *err);
 void qcow2_header_free(struct qcow2_header *h);
 /* Serializes h (header, extensions, backing file name) into buf of cap bytes (zeroed first).
  * Returns the number of bytes used or -ENOSPC. */
@@ -207,6 +209,7 @@ struct qcow2 {
 	uint64_t ol_snaps_key;     /* snapshots_offset they were read from */
 	bool ol_snaps_valid;
 	struct bc_check *checking; /* during check: corrupt marks go to its messages */
+	struct bc_check *checking_repair; /* check -r: the report repairs are recorded in */
 };
 
 /* Cache lookup: returns the table at offset, reading it when read is set (else zero-filled). */
@@ -283,8 +286,11 @@ int qcow2_set_dirty(struct qcow2 *s);
 struct qcow2_snap {
 	uint64_t l1_offset;
 	uint32_t l1_size;
+	uint32_t extra_size;    /* a version 3 entry needs at least 16 bytes (check) */
 	struct bc_snapshot info;
 };
+/* check -r: rewrites the table with every entry's extra data complete (as qemu-img). */
+int qcow2_snapshot_rewrite_table(struct qcow2 *s);
 /* The table as check and the overlap checks need it: entries' L1 offsets and sizes are not
  * validated (the callers do; snapshot operations read the table strictly). */
 int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err);

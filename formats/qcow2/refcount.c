@@ -167,6 +167,7 @@ link:
 	if (s->reftable_growing)
 		return 0;
 	bc_wr_be64(be, s->reftable[ri]);
+	bc_file_event(s->file, BC_EV_REFBLOCK_ALLOC_HOOKUP);
 	return bc_file_pwrite(s->file, be, 8, s->h.refcount_table_offset + ri * 8);
 }
 
@@ -188,6 +189,8 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int64_t delta)
 	int ret;
 
 	if (delta > 0) {
+		/* qemu raises it for each refcount block an increase looks up */
+		bc_file_event(s->file, BC_EV_REFBLOCK_ALLOC);
 		ret = ensure_refblock(s, ri, &created, 0);
 		if (ret < 0)
 			return ret;
@@ -298,6 +301,7 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off)
 
 	if (!n)
 		return -EINVAL;
+	bc_file_event(s->file, BC_EV_CLUSTER_ALLOC);
 	if (s->lazy) {
 		ret = qcow2_set_dirty(s);
 		if (ret < 0)
@@ -345,6 +349,7 @@ int qcow2_alloc_bytes(struct qcow2 *s, uint64_t size, uint64_t *off)
 
 	if (!size || size >= cs)
 		return -EINVAL;
+	bc_file_event(s->file, BC_EV_CLUSTER_ALLOC_BYTES);
 	if (s->lazy) {
 		ret = qcow2_set_dirty(s); /* invariant 6, also when no cluster is allocated */
 		if (ret < 0)
@@ -381,6 +386,8 @@ int qcow2_alloc_bytes(struct qcow2 *s, uint64_t size, uint64_t *off)
 
 int qcow2_free_clusters(struct qcow2 *s, uint64_t off, uint64_t n)
 {
+	if (n)
+		bc_file_event(s->file, BC_EV_CLUSTER_FREE);
 	for (uint64_t k = 0; k < n; k++) {
 		int ret = qcow2_update_refcount(s, (off >> s->cluster_bits) + k, -1);
 		if (ret < 0)
@@ -414,6 +421,7 @@ static int grow_reftable(struct qcow2 *s, uint64_t min_entries)
 	s->reftable = nt;
 	s->reftable_size = entries;
 	s->reftable_growing = true;
+	bc_file_event(s->file, BC_EV_REFTABLE_GROW);
 	ret = qcow2_alloc_clusters(s, nclusters, &off);
 	if (ret < 0)
 		goto fail;
@@ -422,6 +430,7 @@ static int grow_reftable(struct qcow2 *s, uint64_t min_entries)
 		goto fail;
 	for (uint64_t i = 0; i < entries; i++)
 		bc_wr_be64(buf + i * 8, s->reftable[i]);
+	bc_file_event(s->file, BC_EV_REFBLOCK_ALLOC_WRITE_TABLE);
 	ret = bc_file_pwrite(s->file, buf, entries * 8, off);
 	if (ret == 0)
 		ret = bc_file_flush(s->file);
@@ -430,6 +439,7 @@ static int grow_reftable(struct qcow2 *s, uint64_t min_entries)
 	/* Invariant 4: the header switches to the complete new table in one write. */
 	bc_wr_be64(hdr, off);
 	bc_wr_be32(hdr + 8, (uint32_t)nclusters);
+	bc_file_event(s->file, BC_EV_REFBLOCK_ALLOC_SWITCH_TABLE);
 	ret = bc_file_pwrite(s->file, hdr, 12, 48);
 	if (ret == 0)
 		ret = bc_file_flush(s->file);

@@ -227,6 +227,7 @@ int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struc
 	for (int i = 0; i < *n; i++) {
 		(*out)[i].l1_offset = t[i].l1_offset;
 		(*out)[i].l1_size = t[i].l1_size;
+		(*out)[i].extra_size = t[i].extra_size;
 		(*out)[i].info = t[i].info;
 	}
 	free(t);
@@ -297,6 +298,19 @@ static int write_table(struct qcow2 *s, const struct snap_ent *t, int n)
 	if (old_len)
 		return qcow2_free_clusters(s, old_off, qcow2_align_up(old_len, cs) / cs);
 	return 0;
+}
+
+int qcow2_snapshot_rewrite_table(struct qcow2 *s)
+{
+	struct bc_err err = { 0 };
+	struct snap_ent *t;
+	int n, ret = read_table_as(s, &t, &n, true, &err);
+
+	if (ret < 0)
+		return ret;
+	ret = write_table(s, t, n);   /* serialize_entry writes at least the 24 known bytes */
+	free(t);
+	return ret;
 }
 
 int qcow2_snapshot_upgrade_table(struct qcow2 *s)
@@ -560,14 +574,31 @@ static int active_vm_state_size(struct qcow2 *s, uint64_t *size)
 
 /* ---- create / apply / delete ---- */
 
+/*
+ * A snapshot_create that failed before its table was written (EIO, ENOSPC) gives back what it
+ * did, so the image is left as it was: the COPIED flags (cleared at stage >= 1) set again
+ * where the refcount is 1, the raised refcounts (stage 3) lowered, the L1 copy freed.
+ * Best effort: the I/O error may persist, then what is left are leaks or flags check repairs.
+ */
+static void create_undo(struct qcow2 *s, int stage, uint64_t l1_off)
+{
+	uint64_t cs = s->cluster_size;
+
+	if (stage >= 1)
+		walk_l1(s, s->l1, s->l1_size, stage >= 3 ? -1 : 0, WALK_UPDATE, COPIED_FROM_RC);
+	if (l1_off)
+		qcow2_free_clusters(s, l1_off, qcow2_align_up((uint64_t)s->l1_size * 8, cs) / cs);
+	qcow2_flush_metadata(s);
+}
+
 static int snapshot_create(struct bc_image *img, const struct bc_snapshot *sn,
 			   struct bc_err *err)
 {
 	struct qcow2 *s = img->priv;
 	struct snap_ent *t = NULL, *nt, *e;
-	uint64_t l1_off, vs = sn->vm_state_size;
+	uint64_t l1_off = 0, vs = sn->vm_state_size;
 	unsigned long max_id = 0;
-	int n, ret;
+	int n, ret, stage = 0;
 
 	if (!s->writable)
 		return bc_err_set(err, -EROFS, "Image is read-only");
@@ -610,6 +641,7 @@ static int snapshot_create(struct bc_image *img, const struct bc_snapshot *sn,
 	/* S7 then S2: COPIED flags cleared on disk while the refcounts are still 1 (a crash
 	 * leaves "COPIED clear, refcount 1": safe), then the L1 copy and the raised refcounts,
 	 * then the table. */
+	stage = 1;
 	ret = walk_l1(s, s->l1, s->l1_size, 0, WALK_UPDATE, COPIED_CLEAR);
 	if (ret == 0)
 		ret = qcow2_flush_metadata(s);
@@ -617,10 +649,12 @@ static int snapshot_create(struct bc_image *img, const struct bc_snapshot *sn,
 		ret = write_new_l1(s, s->l1, s->l1_size, &l1_off);
 	if (ret == 0)
 		ret = walk_l1(s, s->l1, s->l1_size, 1, WALK_UPDATE, COPIED_KEEP);
-	if (ret == 0)
+	if (ret == 0) {
+		stage = 3;
 		ret = qcow2_flush_metadata(s);
+	}
 	if (ret < 0)
-		goto out_io;
+		goto out_undo;
 	e = &t[n];
 	memset(e, 0, sizeof(*e));
 	e->info = *sn;
@@ -635,7 +669,7 @@ static int snapshot_create(struct bc_image *img, const struct bc_snapshot *sn,
 	e->extra_size = SNAP_EXTRA_LEN;
 	ret = write_table(s, t, n + 1);
 	if (ret < 0)
-		goto out_io;
+		goto out_undo;
 	/* The VM state now lives in the snapshot; the active table need not keep it. */
 	if (vs) {
 		s->img->discard_request = true; /* as qemu: a discard request, not a full one */
@@ -649,6 +683,9 @@ static int snapshot_create(struct bc_image *img, const struct bc_snapshot *sn,
 	if (ret < 0)
 		goto out_io;
 	goto out;
+out_undo:
+	if (!s->corrupt)
+		create_undo(s, stage, l1_off);
 out_io:
 	bc_err_set(err, ret, "Could not create snapshot: %s", strerror(-ret));
 out:
@@ -933,6 +970,7 @@ int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry)
 	if (!copy)
 		return -ENOMEM;
 	ret = cow_room(s);
+	bc_file_event(s->file, BC_EV_COW_READ);
 	if (ret == 0)
 		ret = qcow2_data_pread(s, copy, cs, old, off & ~(cs - 1));   /* decrypted */
 	if (ret == 0)
@@ -946,6 +984,7 @@ int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry)
 	}
 	/* Driver invariant 7: the copy is written before an entry points to it. */
 	/* re-encrypted for its new host offset when the image is encrypted (LUKS) */
+	bc_file_event(s->file, BC_EV_COW_WRITE);
 	ret = qcow2_data_pwrite(s, copy, cs, nw, off & ~(cs - 1));
 	if (ret < 0)
 		goto out;

@@ -57,7 +57,7 @@ static const char *parse_msg(const uint8_t *b, uint64_t fsize)
 	struct qcow2_header h;
 
 	memset(&err, 0, sizeof(err));
-	if (qcow2_header_parse(&h, b, 65536, fsize, &err) == 0) {
+	if (qcow2_header_parse(&h, b, 65536, fsize, false, &err) == 0) {
 		qcow2_header_free(&h);
 		return "";
 	}
@@ -145,7 +145,7 @@ static void test_header_validation(void)
 	{
 		struct qcow2_header h;
 		struct bc_err e = { 0 };
-		int r = qcow2_header_parse(&h, b, 60, 60, &e);
+		int r = qcow2_header_parse(&h, b, 60, 60, false, &e);
 		tap_ok(r < 0 && !strcmp(e.msg, "qcow2 header too short"),
 		       "file shorter than a v3 header (as qemu: %s)", e.msg);
 	}
@@ -170,14 +170,14 @@ static void test_header_roundtrip(void)
 	bc_wr_be64(b + 8, 200);
 	bc_wr_be32(b + 16, 8);
 	memcpy(b + 200, "base.img", 8);
-	tap_ok(qcow2_header_parse(&h, b, 65536, 4 * 65536, &err) == 0, "header with extensions parses");
+	tap_ok(qcow2_header_parse(&h, b, 65536, 4 * 65536, false, &err) == 0, "header with extensions parses");
 	tap_ok(h.backing_file && !strcmp(h.backing_file, "base.img"), "backing file name");
 	tap_ok(h.backing_fmt && !strcmp(h.backing_fmt, "qcow2"), "backing format extension");
 	tap_ok(h.unknown && h.unknown->type == 0x12345678 && h.unknown->len == 3,
 	       "unknown extension kept");
 	n = qcow2_header_serialize(&h, b2, 65536);
 	tap_ok(n > 0, "serializes");
-	tap_ok(qcow2_header_parse(&h2, b2, 65536, 4 * 65536, &err) == 0, "serialized header parses");
+	tap_ok(qcow2_header_parse(&h2, b2, 65536, 4 * 65536, false, &err) == 0, "serialized header parses");
 	tap_ok(h2.unknown && h2.unknown->type == 0x12345678 && !memcmp(h2.unknown->data, "abc", 3),
 	       "unknown extension preserved by a rewrite");
 	tap_ok(h2.backing_file && !strcmp(h2.backing_file, "base.img") && h2.l1_size == 2 &&
