@@ -164,6 +164,10 @@ uint64_t bc_length(const struct bc_image *img);           /* virtual size in byt
 const char *bc_filename(const struct bc_image *img);
 const char *bc_format_name(const struct bc_image *img);
 struct bc_image *bc_backing(const struct bc_image *img);  /* next layer down, or NULL */
+/* Replaces the image's backing chain by a fresh open of the same file (by its stored name and
+ * the old handle's flags): after the backing file was written through another handle (commit),
+ * whose changes the old handle's caches would not see. On an error the old chain stays. */
+int bc_reopen_backing(struct bc_image *img, struct bc_err *err);
 bool bc_is_writable(const struct bc_image *img);
 /* True when the format was probed and guessed raw: the front end prints qemu's warning and the
  * engine refuses writes to the first 512 bytes that would make the image probe as another format. */

@@ -393,6 +393,24 @@ int bc_close(struct bc_image *img)
 	return ret;
 }
 
+int bc_reopen_backing(struct bc_image *img, struct bc_err *err)
+{
+	struct bc_image *old = img->backing, *fresh;
+	if (!old)
+		return 0;
+	if (!img->backing_path)
+		return bc_err_set(err, -ENOTSUP, "Cannot reopen the backing file of '%s'", img->filename);
+	struct bc_open_opts o = { .format = img->backing_fmt, .flags = old->flags & ~BC_OPEN_IMAGE_OPTS };
+	int ret = bc_open(&fresh, img->backing_path, &o, err);
+	if (ret < 0) {
+		bc_err_prefix(err, "Could not reopen backing file");
+		return ret;
+	}
+	img->backing = fresh; /* opened before the old one lets go: its locks never lapse */
+	bc_close(old);
+	return 0;
+}
+
 uint64_t bc_length(const struct bc_image *img) { return img->size; }
 const char *bc_filename(const struct bc_image *img) { return img->filename; }
 const char *bc_format_name(const struct bc_image *img) { return img->fmt->name; }

@@ -105,6 +105,11 @@ static const char *amo_name(unsigned f5)
 	}
 }
 
+const char *vm_disasm_name(unsigned op)
+{
+	return op < OP_COUNT ? names[op] : NULL;
+}
+
 void vm_disasm(uint32_t raw, uint64_t pc, char *buf, size_t len)
 {
 	struct rv_insn in;

@@ -25,10 +25,15 @@ $(BUILD)/vm/asm/%.elf: tests/vm/asm/%.S tests/riscv/common/link.ld
 	@mkdir -p $(@D)
 	riscv64-unknown-elf-gcc -march=rv64imac -mabi=lp64 -mcmodel=medany -nostdlib \
 	    -T tests/riscv/common/link.ld -Wl,--no-warn-rwx-segments -o $@ $<
+# the x/i guest holds F/D instructions too (never run)
+$(BUILD)/vm/asm/disasm.elf: tests/vm/asm/disasm.S tests/riscv/common/link.ld
+	@mkdir -p $(@D)
+	riscv64-unknown-elf-gcc -march=rv64gc -mabi=lp64d -mcmodel=medany -nostdlib \
+	    -T tests/riscv/common/link.ld -Wl,--no-warn-rwx-segments -o $@ $<
 $(BUILD)/tests/vm/test_json: $(BUILD)/tests/vm/test_json.o $(BUILD)/emulator/monitor/json.o $(BUILD)/tests/unit/tap.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
 TESTS     += $(BUILD)/tests/vm/test_json
-TEST_DEPS += $(BUILD)/vm/asm/counter.elf $(BUILD)/tests/vm/test_json $(BUILD)/strata-vm
+TEST_DEPS += $(BUILD)/vm/asm/counter.elf $(BUILD)/vm/asm/disasm.elf $(BUILD)/tests/vm/test_json $(BUILD)/strata-vm
 
 # tests/vm/powerbutton.sh drives the board from C (emulator objects without main.o): it presses
 # the power button at moments the guest program chooses

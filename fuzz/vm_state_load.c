@@ -5,8 +5,10 @@
  * loader returns 0 or -errno with a message and writes nothing outside the board.
  * STRATA_FUZZ_SEED=FILE writes a valid stream of the board there (the corpus seed). */
 #include "emulator/machine/virt.h"
+#include "emulator/machine/crc32c.h"
 #include "emulator/machine/vmstate.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fixed)
 		return 0;
 	memcpy(fixed, data, size);
-	uint32_t crc = (uint32_t)crc32_z(0, fixed, size - 4);
+	/* the checksum of the stream's own format: zlib's CRC-32 in format 1, CRC-32C after */
+	bool v1 = size >= 12 && fixed[8] == 1 && !fixed[9] && !fixed[10] && !fixed[11];
+	uint32_t crc = v1 ? (uint32_t)crc32_z(0, fixed, size - 4) : vm_crc32c(0, fixed, size - 4);
 	for (int i = 0; i < 4; i++)
 		fixed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
 	if (vm_state_load(vm, fixed, size, err, sizeof(err)) && !err[0])

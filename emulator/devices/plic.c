@@ -26,12 +26,15 @@ static void set_bit(uint32_t *w, unsigned i, bool v)
 static unsigned best(const struct vm_plic *p, unsigned ctx)
 {
 	unsigned id = 0, prio = 0;
-	for (unsigned i = 1; i < VM_PLIC_SOURCES; i++) {
-		if (!bit(p->pending, i) || !bit(p->enable[ctx], i))
-			continue;
-		if (p->priority[i] > p->threshold[ctx] && p->priority[i] > prio) {
-			prio = p->priority[i];
-			id = i;
+	/* a word of sources at a time: called after every batch, usually with nothing pending */
+	for (unsigned w = 0; w * 32 < VM_PLIC_SOURCES; w++) {
+		uint32_t m = p->pending[w] & p->enable[ctx][w] & (w ? ~0u : ~1u);
+		for (; m; m &= m - 1) {
+			unsigned i = w * 32 + (unsigned)__builtin_ctz(m);
+			if (i < VM_PLIC_SOURCES && p->priority[i] > p->threshold[ctx] && p->priority[i] > prio) {
+				prio = p->priority[i];
+				id = i;
+			}
 		}
 	}
 	return id;

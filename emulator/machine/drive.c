@@ -289,13 +289,17 @@ static int open_backing_writable(struct vm_drive *d, struct bc_image **base, cha
 	return rc;
 }
 
-/* QEMU's commit of a drive that is itself an overlay: its data goes into the backing file and
- * it is emptied; then the drive's handle, whose backing metadata is stale, is closed and the
- * drive opened afresh (with its locks). */
-static int commit_into_backing(struct vm_drive *d, struct bc_image **old, char *err, size_t errlen)
+/* QEMU's commit: the top layer's data goes into its backing file and the top is emptied, its
+ * internal snapshots kept (QEMU 7.2 keeps them too, also in a -snapshot overlay); then the top's
+ * backing chain, whose caches missed the writes of the second handle, is opened afresh. The
+ * drive keeps its image handle throughout, so no failure leaves it without one. */
+int vm_drive_commit(struct vm_drive *d, char *err, size_t errlen)
 {
 	struct bc_image *top = d->img, *base = NULL;
 	struct bc_err e = { 0 };
+	err[0] = 0;
+	if (!top || d->readonly || !bc_backing(top))
+		return -ENOTSUP;
 	int rc = bc_flush(top);
 	if (!rc && (rc = open_backing_writable(d, &base, err, errlen)) < 0)
 		return rc;
@@ -307,39 +311,11 @@ static int commit_into_backing(struct vm_drive *d, struct bc_image **old, char *
 	}
 	if (!rc)
 		rc = bc_make_empty(top, &e);
-	if (rc) {
-		snprintf(err, errlen, "%s", e.msg[0] ? e.msg : strerror(-rc));
-		return rc;
-	}
-	bc_close(top);   /* the devices still point at it until the caller replaces it */
-	*old = NULL;
-	d->img = NULL;
-	return vm_drive_open(d, err, errlen);
-}
-
-int vm_drive_commit(struct vm_drive *d, struct bc_image **old, char *err, size_t errlen)
-{
-	struct bc_image *top = d->img, *base;
-	*old = NULL;
-	err[0] = 0;
-	if (!top || d->readonly || !bc_backing(top))
-		return -ENOTSUP;
-	if (!d->snapshot)
-		return commit_into_backing(d, old, err, errlen);
-	int rc = open_backing_writable(d, &base, err, errlen);
-	if (rc)
-		return rc;
-	rc = copy_overlay(top, base);
-	/* a new overlay reads the image afresh (the old backing handle's metadata is stale) */
 	if (!rc)
-		rc = open_overlay(d, base, err, errlen);
-	bc_close(base);
-	if (rc) {
-		d->img = top;
-		return rc;
-	}
-	*old = top;
-	return 0;
+		rc = bc_reopen_backing(top, &e);
+	if (rc)
+		snprintf(err, errlen, "%s", e.msg[0] ? e.msg : strerror(-rc));
+	return rc;
 }
 
 int vm_drive_close(struct vm_drive *d)

@@ -24,14 +24,12 @@ struct vm_drive {
 int vm_drive_parse(struct vm_drive *d, const char *spec, char *err, size_t errlen);
 /* Opens the image (writes going to a temporary qcow2 overlay with snapshot). */
 int vm_drive_open(struct vm_drive *d, char *err, size_t errlen);
-/* QEMU's commit. A -snapshot drive: what the guest wrote into the temporary overlay is
- * written into the image, then a fresh empty overlay over the updated image replaces it (the
- * guest reads the same data on); *old gets the former overlay, which the caller closes once
- * nothing refers to it (vm_virt_replace_image). A drive whose image has a backing file: its
- * data goes into the backing file, it is emptied and opened afresh (*old is NULL: the former
- * handle is closed already; the caller still replaces the pointer it had). -ENOTSUP for a
- * drive without either; other -errno (message in err) when an image cannot be written. */
-int vm_drive_commit(struct vm_drive *d, struct bc_image **old, char *err, size_t errlen);
+/* QEMU's commit of a drive whose image has a backing file (a -snapshot drive's temporary
+ * overlay, or an overlay given as the drive): the top's data is written into the backing file
+ * and the top emptied, its internal snapshots kept; d->img stays the same handle. -ENOTSUP for
+ * a drive without a backing file; other -errno (message in err) when an image cannot be
+ * written or its backing file not reopened (the drive keeps reading the old chain then). */
+int vm_drive_commit(struct vm_drive *d, char *err, size_t errlen);
 /* Flushes and closes the image; returns the flush result. */
 int vm_drive_close(struct vm_drive *d);
 void vm_drive_free(struct vm_drive *d);

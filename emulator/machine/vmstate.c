@@ -2,6 +2,7 @@
  * that checks everything before it changes anything. */
 #include "emulator/host/err.h"
 #include "emulator/machine/vmstate.h"
+#include "emulator/machine/crc32c.h"
 #include "emulator/machine/virt.h"
 
 #include <errno.h>
@@ -19,6 +20,12 @@
 #define TAG_END 'E'
 #define ENC_RAW 0
 #define ENC_ZSTD 1
+
+/* The stream's checksum: zlib's CRC-32 in format 1, CRC-32C (hardware on x86) from format 2. */
+static uint32_t stream_crc(uint32_t format, uint32_t crc, const uint8_t *p, size_t n)
+{
+	return format == 1 ? (uint32_t)crc32_z(crc, p, n) : vm_crc32c(crc, p, n);
+}
 
 /* ---- primitives ---- */
 
@@ -339,7 +346,7 @@ int vm_state_save(struct vm_virt *vm, uint8_t **out, size_t *len, char *err, siz
 		return vm_errf(err, errlen, -ENOMEM, "cannot save the VM state: %s", strerror(ENOMEM));
 	}
 	if (!s.bad)
-		vm_state_put_u32(&s, (uint32_t)crc32_z(0, s.buf, s.len)); /* every byte before the CRC */
+		vm_state_put_u32(&s, stream_crc(VM_STATE_FORMAT, 0, s.buf, s.len)); /* every byte before the CRC */
 	if (s.bad) {
 		free(s.buf);
 		return vm_errf(err, errlen, -ENOMEM, "cannot save the VM state: %s", strerror(ENOMEM));
@@ -457,7 +464,7 @@ static int check_stream(const struct vm_virt *vm, const uint8_t *buf, size_t len
 	if (format == 0)
 		return corrupt(err, errlen, "format version 0");
 	uint32_t crc = (uint32_t)(buf[len - 4] | buf[len - 3] << 8 | buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24);
-	if (!crc_done && crc32_z(0, buf, len - 4) != crc)
+	if (!crc_done && stream_crc(format, 0, buf, len - 4) != crc)
 		return corrupt(err, errlen, "checksum mismatch");
 	reader(&s, buf + 12, len - 16);
 	uint32_t hlen = vm_state_get_u32(&s);
@@ -561,21 +568,21 @@ static int check_head_and_crc(const struct vm_state_src *src, bool crc, uint8_t 
 		return corrupt(err, errlen, "format version 0");
 	if (!crc)
 		return 0;
-	uLong sum = crc32_z(0, NULL, 0);
+	uint32_t sum = 0;
 	uint64_t body = src->len - 4;
 	for (uint64_t off = 0; off < body;) {
 		size_t n = body - off < CHUNK ? (size_t)(body - off) : CHUNK;
 		int rc = src_read(src, off, chunk, n, err, errlen);
 		if (rc)
 			return rc;
-		sum = crc32_z(sum, chunk, n);
+		sum = stream_crc(format, sum, chunk, n);
 		off += n;
 	}
 	uint8_t t[4];
 	int rc = src_read(src, body, t, 4, err, errlen);
 	if (rc)
 		return rc;
-	return (uint32_t)sum == le32(t) ? 0 : corrupt(err, errlen, "checksum mismatch");
+	return sum == le32(t) ? 0 : corrupt(err, errlen, "checksum mismatch");
 }
 
 /* The stream without its RAM records: everything before the "ram" section's payload, an

@@ -6,7 +6,8 @@
  *            each, in board order). A stream of another fingerprint is refused.
  *   sections tag 'S' (u8), name (u16 length + bytes), section version (u32), length (u32),
  *            payload; one per device of the device list, plus "cpu0", "clock" and "ram".
- *   end      tag 'E' (u8), CRC-32 (zlib) of every byte before it (u32).
+ *   end      tag 'E' (u8), checksum of every byte before it (u32): CRC-32C from format 2
+ *            (hardware-assisted), zlib's CRC-32 in format 1 (still read).
  * RAM ("ram" section): runs of non-zero 4 KiB pages as records: first page (u64), pages (u32),
  * encoding (u8: 0 raw, 1 zstd), data length (u32), data; a record of 0 pages ends it. Zero
  * pages are not stored.
@@ -22,7 +23,7 @@
 #include <stdint.h>
 
 #define VM_STATE_MAGIC "STRATAVM"
-#define VM_STATE_FORMAT 1 /* the newest stream format this build reads and the one it writes */
+#define VM_STATE_FORMAT 2 /* the newest stream format this build reads and the one it writes */
 
 /* A section being written (growable buffer) or read (bounded cursor). A read past the end
  * sets `bad` and returns zeros, so a load hook checks vm_state_ok() once at its end. */

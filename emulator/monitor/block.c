@@ -113,14 +113,8 @@ int vm_qmp_query_block(struct qmp_call *c)
  * file (drive.c); other drives report ENOTSUP, as QEMU does for a drive without a backing file. */
 static int commit_drive(struct vm_drive *d)
 {
-	struct bc_image *old, *before = d->img;
 	char err[512];
-	int rc = vm_drive_commit(d, &old, err, sizeof(err));
-	if (rc)
-		return rc;
-	vm_virt_replace_image(vm_mon_ctx.vm, before, d->img);
-	bc_close(old);
-	return 0;
+	return vm_drive_commit(d, err, sizeof(err));
 }
 
 void vm_monitor_commit_all(void)

@@ -219,7 +219,7 @@ void vm_hmp_execute(const char *line, struct vm_mon_text *out)
 	const char *p = skip_space(line);
 	char word[64];
 	size_t n = 0;
-	while (*p && !isspace((unsigned char)*p) && n + 1 < sizeof(word))
+	while (*p && *p != '/' && !isspace((unsigned char)*p) && n + 1 < sizeof(word)) /* x/4xw: as QEMU */
 		word[n++] = *p++;
 	word[n] = 0;
 	if (!n)

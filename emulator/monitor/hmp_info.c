@@ -169,20 +169,78 @@ static void info_snapshots(const char *arg, struct vm_mon_text *out)
 	free(text);
 }
 
+/* QEMU 7.2's place of each of our device types in its list (newest first), its type name
+ * there, and its properties as `info qtree` prints them for the virt board's defaults. */
+static int qtree_rank(const struct vm_device *d)
+{
+	static const char *const order[] = { "serial", "virtio-mmio", "riscv.sifive.test", "riscv.sifive.plic",
+					     "riscv.aclint.swi" };
+	for (int i = 0; i < (int)(sizeof(order) / sizeof(order[0])); i++)
+		if (!strcmp(d->type, order[i]))
+			return i;
+	return -1;
+}
+
+static void qtree_dev(const struct vm_device *d, struct vm_mon_text *out)
+{
+	unsigned long long base = d->base;
+	switch (qtree_rank(d)) {
+	case 0: /* QEMU maps its serial-mm's region itself: sysbus shows it unmapped */
+		vm_mon_printf(out, "  dev: serial-mm, id \"\"\n    gpio-out \"sysbus-irq\" 1\n    regshift = 0 (0x0)\n"
+			      "    endianness = 2 (0x2)\n    mmio ffffffffffffffff/0000000000000008\n");
+		return;
+	case 1: { /* force-legacy: the board's choice (a modern-only device ignores it) */
+		const struct vm_virtio_mmio *t = d->opaque;
+		vm_mon_printf(out, "  dev: virtio-mmio, id \"\"\n    gpio-out \"sysbus-irq\" 1\n"
+			      "    format_transport_address = true\n    force-legacy = %s\n    ioeventfd = false\n"
+			      "    mmio %016llx/0000000000000200\n    bus: virtio-mmio-bus.%llu\n      type virtio-mmio-bus\n",
+			      t->legacy || (t->dev && t->dev->modern_only) ? "true" : "false", base, (base - VM_VIRT_VIRTIO_BASE) / 0x1000);
+		return;
+	}
+	case 2:
+		vm_mon_printf(out, "  dev: riscv.sifive.test, id \"\"\n    mmio %016llx/0000000000001000\n", base);
+		return;
+	case 3:
+		vm_mon_printf(out, "  dev: riscv.sifive.plic, id \"\"\n    gpio-in \"\" 96\n    gpio-out \"\" 2\n"
+			      "    hart-config = \"MS\"\n    hartid-base = 0 (0x0)\n    num-sources = 96 (0x60)\n"
+			      "    num-priorities = 7 (0x7)\n    priority-base = 4 (0x4)\n"
+			      "    pending-base = 4096 (0x1000)\n    enable-base = 8192 (0x2000)\n"
+			      "    enable-stride = 128 (0x80)\n    context-base = 2097152 (0x200000)\n"
+			      "    context-stride = 4096 (0x1000)\n    aperture-size = 6291456 (0x600000)\n"
+			      "    mmio %016llx/0000000000600000\n", base);
+		return;
+	case 4: /* our CLINT is QEMU's two ACLINT devices: the timer listed first */
+		vm_mon_printf(out, "  dev: riscv.aclint.mtimer, id \"\"\n    gpio-out \"\" 1\n    hartid-base = 0 (0x0)\n"
+			      "    num-harts = 1 (0x1)\n    timecmp-base = 0 (0x0)\n    time-base = 32760 (0x7ff8)\n"
+			      "    aperture-size = 32768 (0x8000)\n    timebase-freq = 10000000 (0x989680)\n"
+			      "    mmio %016llx/0000000000008000\n", base + 0x4000);
+		vm_mon_printf(out, "  dev: riscv.aclint.swi, id \"\"\n    gpio-out \"\" 1\n    hartid-base = 0 (0x0)\n"
+			      "    num-harts = 1 (0x1)\n    sswi = 0 (0x0)\n    mmio %016llx/0000000000004000\n", base);
+		return;
+	default:
+		vm_mon_printf(out, "  dev: %s, id \"\"\n", d->type);
+		if (d->irq)
+			vm_mon_printf(out, "    gpio-out \"sysbus-irq\" 1\n");
+		if (d->size)
+			vm_mon_printf(out, "    mmio %016llx/%016llx\n", base, (unsigned long long)d->size);
+	}
+}
+
+/* QEMU's order: serial, the virtio-mmio slots from the highest, test, PLIC, ACLINT, then the
+ * hart array; devices QEMU's virt lacks come first. See docs/emulator.md for what differs. */
 static void info_qtree(const char *arg, struct vm_mon_text *out)
 {
 	(void)arg;
 	const struct vm_virt *vm = vm_mon_ctx.vm;
 	vm_mon_printf(out, "bus: main-system-bus\n  type System\n");
-	for (int i = vm->ndevs - 1; i >= 0; i--) { /* QEMU lists the newest first */
-		const struct vm_device *d = &vm->devs[i];
-		vm_mon_printf(out, "  dev: %s, id \"\"\n", d->type);
-		if (d->irq)
-			vm_mon_printf(out, "    gpio-out \"sysbus-irq\" 1\n");
-		if (d->size)
-			vm_mon_printf(out, "    mmio %016llx/%016llx\n", (unsigned long long)d->base,
-				      (unsigned long long)d->size);
+	for (int rank = -1; rank <= 4; rank++) {
+		for (int i = 0; i < vm->ndevs; i++) { /* virtio slots: added from the highest */
+			if (qtree_rank(&vm->devs[i]) == rank)
+				qtree_dev(&vm->devs[i], out);
+		}
 	}
+	vm_mon_printf(out, "  dev: riscv.hart_array, id \"\"\n    num-harts = 1 (0x1)\n    hartid-base = 0 (0x0)\n"
+		      "    cpu-type = \"rv64-riscv-cpu\"\n    resetvec = 4096 (0x1000)\n");
 }
 
 static int cmp_dev(const void *a, const void *b)

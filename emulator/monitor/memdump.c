@@ -1,6 +1,7 @@
 /* memdump.c - HMP's x, xp and print: QEMU's /fmt parsing (count, format o/x/d/u/c/i, size
  * b/h/w/g, sticky defaults), its expression syntax (+ - * / % & | ^ ~ ( ) 'c' numbers and
  * $registers) and its dump layout (8 bytes a line for bytes, 16 otherwise). */
+#include "emulator/disasm.h"
 #include "emulator/cpu/cpu.h"
 #include "emulator/machine/virt.h"
 #include "emulator/monitor/mon_int.h"
@@ -281,6 +282,28 @@ static int read_mem(uint64_t addr, void *buf, size_t len, bool physical)
 	return -EFAULT;
 }
 
+/* x/i: QEMU's layout, one instruction a line. An address that cannot be read prints QEMU
+ * 7.2's disassembler message and, as there, moves on by 5 (its error code taken for a length). */
+static void dump_insns(uint64_t addr, int64_t count, bool physical, struct vm_mon_text *out)
+{
+	for (int64_t i = 0; i < count; i++) {
+		uint8_t b[4] = { 0 };
+		char text[160];
+		vm_mon_printf(out, "0x%016llx:  ", (unsigned long long)addr);
+		if (read_mem(addr, b, 2, physical)) {
+			vm_mon_printf(out, "Address 0x%llx is out of bounds.\n\n", (unsigned long long)addr);
+			addr += 5;
+			continue;
+		}
+		uint32_t raw = (uint32_t)b[0] | (uint32_t)b[1] << 8;
+		if ((raw & 3) == 3 && !read_mem(addr + 2, b + 2, 2, physical)) /* else the low half, as QEMU */
+			raw |= (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+		int n = vm_disasm_hmp(raw, addr, text, sizeof(text));
+		vm_mon_printf(out, "%s\n", text);
+		addr += (uint64_t)n;
+	}
+}
+
 void vm_hmp_memdump(const char *args, bool physical, struct vm_mon_text *out, const char *typed)
 {
 	struct fmt f;
@@ -289,7 +312,7 @@ void vm_hmp_memdump(const char *args, bool physical, struct vm_mon_text *out, co
 		return;
 	int wsize = f.size;
 	if (f.format == 'i') {
-		vm_mon_printf(out, "%s: instruction dumps are not supported by strata-vm\n", physical ? "xp" : "x");
+		dump_insns(addr, f.count, physical, out);
 		return;
 	}
 	if (f.format == 'c')

@@ -200,6 +200,27 @@ def main():
         tap(all(got[('strata-vm', c)] == got[('QEMU', c)] for c in ('commit virtio0', 'commit all')),
             'overlay drives: the overlay\'s own extents and the backing data equal QEMU 7.2\'s',
             repr([got[k][0] for k in sorted(got)]))
+    # an internal snapshot taken into the -snapshot overlay survives the commit (QEMU 7.2 empties
+    # the overlay, keeping its snapshots) and loads afterwards
+    snaps = {}
+    for label, binary in emus:
+        img = new_image('%s-snapcommit.qcow2' % label, 'qcow2')
+        proc, s, m = start(binary, img, 'qcow2', 'sc')
+        s.until(b'A written\n')
+        got = hmp(m, 'savevm s1') + hmp(m, 'commit virtio0')
+        info = hmp(m, 'info snapshots')
+        got += hmp(m, 'loadvm s1') + hmp(m, 'info status')
+        m.s.sendall(b'quit\n')
+        rc, _ = finish(proc)
+        names = [ln.split()[1] for ln in info.splitlines()[2:] if len(ln.split()) > 1]
+        tap(got == 'VM status: running\n' and names == ['s1'] and rc == 0,
+            '%s -snapshot: savevm s1, commit, s1 still listed and loads' % label, got + info)
+        snaps[label] = (info.splitlines()[:2], names)
+        sec = sectors(img, 'qcow2')
+        tap(sec(0) == pattern('A', 0) and qemu_img_check(img, 'qcow2'),
+            '%s -snapshot: the commit wrote A, the image checks clean' % label)
+    if QEMU:
+        tap(snaps['strata-vm'] == snaps['QEMU'], 'snapshots after the commit as QEMU 7.2\'s', repr(snaps))
     # errors
     img = new_image('err.qcow2', 'qcow2')
     proc, s, m = start(VM, img, 'qcow2', 'e')

@@ -43,6 +43,8 @@ same_error "missing firmware file" -M virt -bios "$TMP/nonexistent.bin"
 check "-enable-kvm: not supported, exit 1" '[ $? -eq 1 ] && grep -q "KVM is not supported" "$TMP/err"'
 "$VM" -accel kvm >/dev/null 2>"$TMP/err"
 check "-accel kvm: invalid accelerator, exit 1" '[ $? -eq 1 ] && grep -q "^strata-vm: -accel kvm: invalid accelerator kvm" "$TMP/err"'
+timeout 120 "$VM" -M virt -accel tcg -bios none -display none -serial null -kernel "$ALU" >/dev/null 2>"$TMP/err"
+check "-accel tcg accepted: the guest runs to its poweroff, exit 0" '[ $? -eq 0 ] && [ ! -s "$TMP/err" ]'
 "$VM" -smp 2 >/dev/null 2>"$TMP/err"
 check "-smp 2: one hart only, exit 1" '[ $? -eq 1 ] && [ "$(cat "$TMP/err")" = "strata-vm: -smp 2: only one hart is supported" ]'
 "$VM" -M virt -nographic -daemonize >/dev/null 2>"$TMP/err"

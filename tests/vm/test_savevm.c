@@ -17,6 +17,7 @@
 #include "emulator/machine/savevm.h"
 #include "emulator/machine/virt.h"
 #include "emulator/machine/vmstate.h"
+#include "emulator/machine/crc32c.h"
 #include "bc.h"
 
 #include <errno.h>
@@ -140,7 +141,7 @@ static void plant(struct bc_image *img, const char *name, const uint8_t *buf, si
 
 static void put_crc(uint8_t *buf, size_t len)
 {
-	uint32_t c = (uint32_t)crc32_z(0, buf, len - 4);
+	uint32_t c = buf[8] == 1 ? (uint32_t)crc32_z(0, buf, len - 4) : vm_crc32c(0, buf, len - 4);
 	for (int i = 0; i < 4; i++)
 		buf[len - 4 + i] = (uint8_t)(c >> (8 * i));
 }
@@ -183,13 +184,25 @@ static void error_cases(struct vm_virt *vm, struct bc_image *img, const struct c
 		put_crc(buf, a->len);
 	}
 	plant(img, "badclint", buf, a->len);
+	memcpy(buf, a->stream, a->len); /* format 1 (zlib's CRC-32): snapshots of older builds */
+	buf[8] = 1;
+	put_crc(buf, a->len);
+	plant(img, "format1", buf, a->len);
 	free(buf);
 
 	run_vm(vm, 2000000); /* RAM, registers and disk now differ from every snapshot */
 	refused(vm, img, "corrupt", "VM state is corrupt (checksum mismatch)", "corrupted stream");
-	refused(vm, img, "newer", "VM state format version 2 is newer than this strata-vm reads (1)", "newer format");
+	refused(vm, img, "newer", "VM state format version 3 is newer than this strata-vm reads (2)", "newer format");
 	refused(vm, img, "badclint", "VM state section 'clint' is invalid", "device rejects its section");
 	refused(vm, img, "nope", "Snapshot 'nope' does not exist in one or more devices", "missing snapshot");
+	vm_virt_stop(vm);
+	struct capture c = { 0 };
+	int rc = vm_loadvm(vm, "format1", err, sizeof(err));
+	capture(vm, img, &c);
+	check(rc == 0 && c.len == a->len && !memcmp(c.stream + 12, a->stream + 12, a->len - 16),
+	      "a format-1 stream (zlib CRC-32) still loads, exactly", err);
+	free(c.stream);
+	vm_virt_cont(vm);
 
 	/* another machine configuration: 128 MiB instead of 64 */
 	struct vm_virt *big = calloc(1, sizeof(*big));
@@ -200,7 +213,7 @@ static void error_cases(struct vm_virt *vm, struct bc_image *img, const struct c
 		vm_virt_destroy(big);
 	}
 	free(big);
-	for (const char *const *n = (const char *const[]){ "corrupt", "newer", "badclint", NULL }; *n; n++)
+	for (const char *const *n = (const char *const[]){ "corrupt", "newer", "badclint", "format1", NULL }; *n; n++)
 		vm_delvm(vm, *n, err, sizeof(err));
 }
 
