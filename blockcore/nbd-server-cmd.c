@@ -104,8 +104,7 @@ static int check_request(const struct nbd_session *s, const struct nbd_request *
 	if (r->type == NBD_CMD_FLUSH)
 		return 0;
 	if (r->off > size || r->len > size - r->off)
-		return (r->type == NBD_CMD_WRITE || r->type == NBD_CMD_WRITE_ZEROES) ? ENOSPC
-										      : EINVAL;
+		return EINVAL;     /* qemu-nbd 7.2 answers EINVAL for writes too */
 	if (r->type == NBD_CMD_BLOCK_STATUS &&
 	    (!s->structured || !(s->ctx_base || s->ctx_depth) || r->len == 0))
 		return EINVAL;
@@ -202,6 +201,70 @@ static int block_status(struct nbd_session *s, const struct nbd_request *r, uint
 	return ret;
 }
 
+struct piece {
+	uint64_t off;
+	uint32_t len;
+	bool zero;
+};
+
+/* Structured reads without DF: zero runs go out as hole chunks, the rest as data chunks.
+ * Everything is read under the lock first, so an error still gets a single error reply and
+ * a slow client never holds the engine while it drains the socket. */
+static int read_sparse(struct nbd_session *s, const struct nbd_request *r, uint8_t *buf)
+{
+	uint64_t off = r->off, end = r->off + r->len;
+	struct piece *p = NULL;
+	size_t n = 0, cap = 0;
+	int ret = 0;
+
+	lock(s);
+	while (off < end) {
+		struct bc_extent ext;
+		ret = bc_block_status(s->exp->img, off, end - off, &ext);
+		if (ret == 0 && (ext.len == 0 || ext.len > end - off))
+			ret = -EIO;
+		bool zero = ext.flags & BC_EXT_ZERO;
+		if (ret == 0 && !zero)
+			ret = bc_read(s->exp->img, off, buf + (off - r->off), ext.len);
+		if (ret < 0)
+			break;
+		if (n && p[n - 1].zero == zero) {
+			p[n - 1].len += (uint32_t)ext.len;
+		} else {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 16;
+				struct piece *q = realloc(p, cap * sizeof(*p));
+				if (!q) {
+					ret = -ENOMEM;
+					break;
+				}
+				p = q;
+			}
+			p[n++] = (struct piece){ off, (uint32_t)ext.len, zero };
+		}
+		off += ext.len;
+	}
+	unlock(s);
+	if (ret < 0) {
+		free(p);
+		return reply(s, r, -ret, NULL, 0);
+	}
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		uint16_t fl = i + 1 == n ? NBD_REPLY_FLAG_DONE : 0;
+		uint8_t h[12];
+		nbd_put64(h, p[i].off);
+		if (p[i].zero) {
+			nbd_put32(h + 8, p[i].len);
+			ret = send_chunk(s, r->handle, fl, NBD_REPLY_TYPE_OFFSET_HOLE, h, 12, NULL, 0);
+		} else {
+			ret = send_chunk(s, r->handle, fl, NBD_REPLY_TYPE_OFFSET_DATA, h, 8,
+					 buf + (p[i].off - r->off), p[i].len);
+		}
+	}
+	free(p);
+	return ret;
+}
+
 /* Runs one checked request and sends its reply; <0 only when the stream failed. */
 static int run_request(struct nbd_session *s, const struct nbd_request *r, uint8_t *buf)
 {
@@ -209,6 +272,8 @@ static int run_request(struct nbd_session *s, const struct nbd_request *r, uint8
 
 	switch (r->type) {
 	case NBD_CMD_READ:
+		if (s->structured && !(r->flags & NBD_CMD_FLAG_DF) && r->len)
+			return read_sparse(s, r, buf);
 		lock(s);
 		ret = r->len ? bc_read(s->exp->img, r->off, buf, r->len) : 0;
 		unlock(s);
