@@ -482,7 +482,9 @@ int main(int argc, char **argv)
 	exp.description = a.desc;
 	exp.img = img;
 	exp.readonly = a.readonly;
-	exp.multi_conn = a.readonly || a.shared != 1;  /* one engine under every connection */
+	/* as qemu-nbd 7.2: advertised when several clients may connect (safe: one engine and one
+	 * cache under every connection, so a flush on one covers writes done on all) */
+	exp.multi_conn = a.shared != 1;
 	exp.alloc_depth = a.alloc_depth;
 	exp.discard = a.discard;
 	exp.detect_zeroes = a.dzero;
