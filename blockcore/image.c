@@ -200,6 +200,8 @@ static int lock_layer(struct bc_image *img, const struct bc_open_opts *o, unsign
 		shared = BC_PERM_CONSISTENT_READ | BC_PERM_WRITE_UNCHANGED;
 	else
 		shared = (flags & BC_OPEN_NO_SHARE_WRITE) ? BC_PERM_ALL & ~BC_PERM_WRITE : BC_PERM_ALL;
+	if (raw && (flags & BC_OPEN_NO_SHARE_RESIZE) && !(flags & BC_OPEN_SHARE))
+		shared &= ~BC_PERM_RESIZE;
 	return bc_file_lock(img->file, img->filename, perm, shared, mode, err);
 }
 

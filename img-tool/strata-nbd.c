@@ -272,7 +272,8 @@ out:
 
 static int open_image(struct nbd_args *a, unsigned flags, struct bc_image **img)
 {
-	struct bc_open_opts o = { .format = a->format, .flags = flags };
+	/* qemu-nbd's export never lets others resize the image under it */
+	struct bc_open_opts o = { .format = a->format, .flags = flags | BC_OPEN_NO_SHARE_RESIZE };
 	struct bc_err err = { 0 };
 	int ret;
 

@@ -165,7 +165,24 @@ qemu-img check -q disk.qcow2 && qemu-io -f qcow2 -c "read -P 0 2M 4k" -c "read -
 	-c "read -P 0 2105344 4k" -c "read -P 0 3M 4k" disk.qcow2 >/dev/null
 tap_result $? "the writes reached qemu-nbd's image, check clean"
 
-# 8. strata-nbd's option errors: same text and exit code as qemu-nbd's.
+# 8. The image lock: the same OFD lock bytes as qemu-nbd takes (read-write, -r; qcow2, raw).
+locks_of() {
+	ino=$(stat -c %i "$1")
+	awk -v ino=":$ino\$" '$2 == "OFDLCK" && $6 ~ ino { print $7, $8 }' /proc/locks | sort
+}
+qemu-img create -q -f raw lk.raw 1M
+for args in "-f qcow2 disk.qcow2" "-r -f qcow2 disk.qcow2" "-f raw lk.raw" "-r -f raw lk.raw"; do
+	f=${args##* }
+	for who in qemu ours; do
+		serve $who $args
+		locks_of "$f" >$who.locks
+		nbd_stop
+	done
+	[ -s qemu.locks ] || echo "# no locks seen for qemu-nbd $args"
+	same_file "image lock bytes as qemu-nbd's: $args" ours.locks qemu.locks
+done
+
+# 9. strata-nbd's option errors: same text and exit code as qemu-nbd's.
 cmp_nbd() {
 	name=$1
 	shift
