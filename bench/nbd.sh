@@ -13,6 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 S=$top/build/rel/strata-img
 N=$top/build/rel/strata-nbd
 dir=${1:-$(mktemp -d)}
+mkdir -p "$dir"
 size=${BENCH_SIZE:-1G}
 img=$dir/nbd-bench.qcow2
 sock=$dir/nbd-bench.sock

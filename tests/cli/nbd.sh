@@ -208,5 +208,7 @@ cmp_nbd "detect-zeroes=unmap without discard" -k "$sock" --detect-zeroes=unmap d
 cmp_nbd "socket in a missing directory" -k "$TEST_TMPDIR/no/s" disk.qcow2
 cmp_nbd "unknown option" --bogus disk.qcow2
 cmp_nbd "bad port" -p abc disk.qcow2
+cmp_nbd "aio=native without cache=none" -k "$sock" --aio=native disk.qcow2
+cmp_nbd "-B: no such bitmap" -k "$sock" -B bm disk.qcow2
 echo "1..$tap_n"
 [ $tap_failed -eq 0 ]
