@@ -4,7 +4,7 @@
 # strata-vm and qemu-system-riscv64 7.2 boot from their own qcow2 overlay whose backing file is
 # the NBD export (nbd+unix://). The guest's rw test runs; what it wrote is read back on the
 # host through the overlay (and the NBD base); the overlays pass check; the exported image is
-# unchanged. Skips only when the guest cannot be built (Debian archive not reachable).
+# unchanged. Then strata-vm boots with the NBD export itself as its drive (writable export). Skips only when the guest cannot be built (Debian archive not reachable).
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 VM=${STRATA_VM:-$top/build/rel/strata-vm}
@@ -91,5 +91,25 @@ kill "$server" 2>/dev/null
 wait "$server" 2>/dev/null
 server=""
 check "the exported image is unchanged" '[ "$(sha256sum <"$TMP/base.qcow2")" = "$base_sum" ]'
+
+# strata-vm with the NBD export itself as its drive (nbd+unix://, format raw): a writable
+# export of a copy; strata-nbd leaves once the guest powered off and closed the connection.
+cp "$G/rootfs.qcow2" "$TMP/direct.qcow2"
+timeout $((TIMEOUT + 60)) "$NBD" -f qcow2 -k "$sock" "$TMP/direct.qcow2" >"$TMP/server2.log" 2>&1 &
+server=$!
+i=0
+while [ ! -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+timeout -k 5 "$TIMEOUT" "$VM" -M virt -m 256M -smp 1 -nographic -no-reboot -bios "$FW" \
+	-kernel "$G/Image" -initrd "$G/initrd.gz" \
+	-append "root=/dev/vda console=ttyS0 quiet strata.test=rw" \
+	-drive file="$U",format=raw,if=none,id=hd0 -device virtio-blk-device,drive=hd0 \
+	</dev/null 2>&1 | tr -d '\r' >"$TMP/direct.log"
+wait "$server"
+src=$?
+server=""
+check "strata-vm boots with nbd+unix:// as its drive and runs the rw test" \
+	'grep -qx "STRATA test rw: exit 0" "$TMP/direct.log" && grep -qx "STRATA poweroff" "$TMP/direct.log"'
+check "strata-nbd exits 0 after the guest's connection closes" '[ "$src" = 0 ]'
+check "the exported image is check-clean after the guest's writes" 'qemu-img check -q "$TMP/direct.qcow2"'
 echo "1..$n"
 [ $fail -eq 0 ]
