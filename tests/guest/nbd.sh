@@ -4,7 +4,8 @@
 # strata-vm and qemu-system-riscv64 7.2 boot from their own qcow2 overlay whose backing file is
 # the NBD export (nbd+unix://). The guest's rw test runs; what it wrote is read back on the
 # host through the overlay (and the NBD base); the overlays pass check; the exported image is
-# unchanged. Then strata-vm boots with the NBD export itself as its drive (writable export). Skips only when the guest cannot be built (Debian archive not reachable).
+# unchanged. Then strata-vm boots with the NBD export itself as its drive (writable export).
+# Skips only when the guest cannot be built (Debian archive not reachable).
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 VM=${STRATA_VM:-$top/build/rel/strata-vm}
