@@ -53,7 +53,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # --- front ends -------------------------------------------------------------------------------
-TOOL_COMMON := $(filter-out img-tool/strata-img.c img-tool/strata-io.c img-tool/img-%.c img-tool/io-%.c,$(wildcard img-tool/*.c))
+TOOL_COMMON := $(filter-out img-tool/strata-img.c img-tool/strata-io.c img-tool/strata-nbd.c img-tool/img-%.c img-tool/io-%.c,$(wildcard img-tool/*.c))
 IMG_SRCS := img-tool/strata-img.c $(wildcard img-tool/img-*.c) $(TOOL_COMMON)
 IO_SRCS  := img-tool/strata-io.c $(wildcard img-tool/io-*.c) $(TOOL_COMMON)
 
@@ -62,6 +62,10 @@ $(BUILD)/strata-img: $(IMG_SRCS:%.c=$(BUILD)/%.o) $(LIBBC)
 $(BUILD)/strata-io: $(IO_SRCS:%.c=$(BUILD)/%.o) $(LIBBC)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 BINS += $(BUILD)/strata-img $(BUILD)/strata-io
+NBD_SRCS := img-tool/strata-nbd.c $(TOOL_COMMON)
+$(BUILD)/strata-nbd: $(NBD_SRCS:%.c=$(BUILD)/%.o) $(LIBBC)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -lpthread
+BINS += $(BUILD)/strata-nbd
 
 # --- tests ------------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
@@ -83,7 +87,7 @@ build-all: $(BINS) $(LIBBC)
 
 check: build-all $(TEST_DEPS)
 	@STRATA_IMG=$(abspath $(BUILD))/strata-img STRATA_IO=$(abspath $(BUILD))/strata-io \
-	 STRATA_VM=$(abspath $(BUILD))/strata-vm BUILD_DIR=$(abspath $(BUILD)) SRC_DIR=$(CURDIR) \
+	 STRATA_VM=$(abspath $(BUILD))/strata-vm BUILD_DIR=$(abspath $(BUILD)) STRATA_NBD=$(abspath $(BUILD))/strata-nbd SRC_DIR=$(CURDIR) \
 	 SANITIZE=$(SANITIZE) sh tests/harness.sh $(TESTS)
 
 install: build-all

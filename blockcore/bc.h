@@ -116,6 +116,8 @@ enum {
 	BC_OPEN_IMAGE_OPTS = 1u << 9,  /* the filename is qemu's --image-opts option string */
 	BC_OPEN_NO_IO      = 1u << 10, /* metadata only (info): encrypted images open without
 					  * their secret; data access fails */
+	BC_OPEN_NO_SHARE_RESIZE = 1u << 11, /* lock others out of resizing even a raw image
+					  * (qemu-nbd's export) */
 };
 
 #define BC_OPEN_CACHE_MASK (BC_OPEN_DIRECT | BC_OPEN_UNSAFE | BC_OPEN_WRITETHROUGH)

@@ -1,6 +1,7 @@
 /* The host layer's front door: opening files with a backend, and defaults every backend shares. */
 #include "file-impl.h"
 #include "lock.h"
+#include "nbd-client.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,9 +59,12 @@ static int file_create_locked(struct bc_file *f, struct bc_err *err)
 int bc_file_open(struct bc_file **out, const char *path, unsigned flags, enum bc_io_backend io,
 		 struct bc_err *err)
 {
-	struct bc_file *f = calloc(1, sizeof(*f));
+	struct bc_file *f;
 	int fd;
 
+	if (bc_nbd_is_name(path))   /* a protocol prefix: the bytes live on an NBD server */
+		return bc_nbd_file_open(out, path, flags, err);
+	f = calloc(1, sizeof(*f));
 	if (!f || !(f->path = strdup(path)) || !(f->priv = calloc(1, sizeof(struct bc_file_common)))) {
 		if (f) {
 			free(f->path);

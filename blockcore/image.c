@@ -1,6 +1,7 @@
 /* Opening images: probing the format, running the driver's open, resolving the backing chain. */
 #include "bc_driver.h"
 #include "blkdebug.h"
+#include "nbd-client.h"
 #include "lock.h"
 #include "open-dict.h"
 #include "workers.h"
@@ -71,7 +72,7 @@ char *bc_resolve_relative(const char *overlay, const char *name)
 {
 	const char *slash = strrchr(overlay, '/');
 
-	if (name[0] == '/' || !slash || !strncmp(name, "json:", 5))
+	if (name[0] == '/' || !slash || !strncmp(name, "json:", 5) || bc_nbd_is_name(name))
 		return strdup(name);
 	size_t dirlen = (size_t)(slash - overlay) + 1;
 	char *p = malloc(dirlen + strlen(name) + 1);
@@ -140,6 +141,8 @@ static int open_named(struct bc_image **out, const char *name, const struct bc_o
 		return bc_err_set(err, -ENOMEM, "Out of memory");
 	ret = bc_dict_parse(name, flags & BC_OPEN_IMAGE_OPTS, dict, err);
 	if (ret == 0)
+		ret = bc_nbd_dict_rewrite(&dict, err);
+	if (ret == 0)
 		ret = open_dict_layer(out, dict, o, flags & ~BC_OPEN_IMAGE_OPTS, NULL, NULL, seen,
 				      err);
 	bc_opts_free(dict);
@@ -198,6 +201,8 @@ static int lock_layer(struct bc_image *img, const struct bc_open_opts *o, unsign
 		shared = BC_PERM_CONSISTENT_READ | BC_PERM_WRITE_UNCHANGED;
 	else
 		shared = (flags & BC_OPEN_NO_SHARE_WRITE) ? BC_PERM_ALL & ~BC_PERM_WRITE : BC_PERM_ALL;
+	if (raw && (flags & BC_OPEN_NO_SHARE_RESIZE) && !(flags & BC_OPEN_SHARE))
+		shared &= ~BC_PERM_RESIZE;
 	return bc_file_lock(img->file, img->filename, perm, shared, mode, err);
 }
 
@@ -270,6 +275,13 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 	filename = img->filename;
 	if (ret < 0)
 		goto fail;
+	if (bc_nbd_is_name(filename) && strcmp(img->filename, img->file->path)) {
+		free(img->filename);      /* NBD names are shown in qemu's canonical spelling */
+		if (!(img->filename = strdup(img->file->path))) {
+			ret = bc_err_set(err, -ENOMEM, "Out of memory");
+			goto fail;
+		}
+	}
 	if (img->file->fd >= 0 && fstat(img->file->fd, &st) == 0) {
 		for (int i = 0; i < seen->n; i++) {
 			if (seen->dev[i] == st.st_dev && seen->ino[i] == st.st_ino) {

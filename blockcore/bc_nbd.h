@@ -1,0 +1,34 @@
+/*
+ * bc_nbd.h — serving an open image over NBD (strata-nbd's engine half). One call runs one
+ * client's whole session: fixed-newstyle negotiation, then transmission until the client
+ * disconnects. Sessions of several clients may run at once on threads when they share `lock`.
+ */
+#ifndef STRATA_BC_NBD_H
+#define STRATA_BC_NBD_H
+
+#include "bc.h"
+#include "nbd-proto.h"
+
+#include <pthread.h>
+
+enum bc_nbd_discard { BC_NBD_DISCARD_IGNORE = 0, BC_NBD_DISCARD_UNMAP };
+enum bc_nbd_dzero { BC_NBD_DZ_OFF = 0, BC_NBD_DZ_ON, BC_NBD_DZ_UNMAP };
+
+struct bc_nbd_export {
+	const char *name;            /* "" by default */
+	const char *description;     /* NULL: none */
+	struct bc_image *img;
+	bool readonly;
+	bool multi_conn;             /* advertise NBD_FLAG_CAN_MULTI_CONN */
+	bool alloc_depth;            /* offer qemu:allocation-depth */
+	enum bc_nbd_discard discard;
+	enum bc_nbd_dzero detect_zeroes;
+	pthread_mutex_t *lock;       /* held around every engine call; NULL: single session */
+};
+
+/* Runs one session on io. Returns 0 when the client ended it (NBD_OPT_ABORT, NBD_CMD_DISC,
+ * or a close between requests), -errno when the stream broke or could not be trusted. The
+ * image is only touched by well-formed, in-range requests. */
+int bc_nbd_serve(const struct bc_nbd_export *exp, const struct bc_nbd_io *io);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * The NBD host back end: a struct bc_file over an NBD connection. Reads and writes are split
+ * at the server's maximum block size; holes come from base:allocation block status. Zeroing
+ * uses NBD_CMD_WRITE_ZEROES (with NO_HOLE when the range must stay allocated).
+ */
+#include "file-impl.h"
+#include "nbd-client.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct nbd_file {
+	struct bc_file_common common;     /* first: the host layer's shared part */
+	struct nbd_client c;
+	pthread_mutex_t lock;
+};
+
+static struct nbd_file *nf(struct bc_file *f) { return f->priv; }
+
+static int request(struct bc_file *f, uint16_t type, uint16_t flags, uint64_t off, uint32_t len,
+		   void *buf, uint32_t *pnum, uint32_t *state)
+{
+	struct nbd_file *n = nf(f);
+	int ret;
+
+	pthread_mutex_lock(&n->lock);
+	ret = n->c.fd < 0 ? -ESHUTDOWN : nbd_client_request(&n->c, type, flags, off, len, buf,
+							     pnum, state);
+	if (ret == -EPROTO || ret == -ECONNRESET || ret == -EPIPE) {
+		/* the stream is out of step: no further request can be trusted */
+		close(n->c.fd);
+		n->c.fd = -1;
+		ret = -EIO;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return ret;
+}
+
+static int nbd_rw(struct bc_file *f, uint16_t type, uint8_t *buf, size_t len, uint64_t off)
+{
+	struct nbd_file *n = nf(f);
+	uint64_t size = n->c.size;
+	int ret = 0;
+
+	if (type == NBD_CMD_WRITE && off + len > size)
+		return -ENOSPC;
+	if (type == NBD_CMD_READ && off + len > size) {
+		/* past the end reads as zeros (the host layer's contract) */
+		size_t keep = off >= size ? 0 : (size_t)(size - off);
+		memset(buf + keep, 0, len - keep);
+		len = keep;
+	}
+	while (len && ret == 0) {
+		uint32_t chunk = len < n->c.max_block ? (uint32_t)len : n->c.max_block;
+		ret = request(f, type, 0, off, chunk, buf, NULL, NULL);
+		buf += chunk;
+		off += chunk;
+		len -= chunk;
+	}
+	return ret;
+}
+
+static int nbd_pread(struct bc_file *f, void *buf, size_t len, uint64_t off)
+{
+	return nbd_rw(f, NBD_CMD_READ, buf, len, off);
+}
+
+static int nbd_pwrite(struct bc_file *f, const void *buf, size_t len, uint64_t off)
+{
+	if (nf(f)->c.tflags & NBD_FLAG_READ_ONLY)
+		return -EACCES;
+	return nbd_rw(f, NBD_CMD_WRITE, (uint8_t *)buf, len, off);
+}
+
+static int nbd_flush(struct bc_file *f)
+{
+	if (!(nf(f)->c.tflags & NBD_FLAG_SEND_FLUSH))
+		return 0;
+	return request(f, NBD_CMD_FLUSH, 0, 0, 0, NULL, NULL, NULL);
+}
+
+static int nbd_zeroes(struct bc_file *f, uint64_t off, uint64_t len, uint16_t flags)
+{
+	struct nbd_file *n = nf(f);
+	int ret = 0;
+
+	if (!(n->c.tflags & NBD_FLAG_SEND_WRITE_ZEROES) || (n->c.tflags & NBD_FLAG_READ_ONLY))
+		return -ENOTSUP;
+	if (off > n->c.size || len > n->c.size - off)
+		return -ENOTSUP;      /* beyond the export: the caller falls back (and fails) */
+	while (len && ret == 0) {
+		uint32_t chunk = len < (1u << 30) ? (uint32_t)len : (1u << 30);
+		ret = request(f, NBD_CMD_WRITE_ZEROES, flags, off, chunk, NULL, NULL, NULL);
+		off += chunk;
+		len -= chunk;
+	}
+	return ret;
+}
+
+static int nbd_punch(struct bc_file *f, uint64_t off, uint64_t len)
+{
+	return nbd_zeroes(f, off, len, 0);
+}
+
+static int nbd_zero(struct bc_file *f, uint64_t off, uint64_t len)
+{
+	return nbd_zeroes(f, off, len, NBD_CMD_FLAG_NO_HOLE);
+}
+
+static int64_t nbd_length(struct bc_file *f)
+{
+	return (int64_t)nf(f)->c.size;
+}
+
+static int nbd_status(struct bc_file *f, uint64_t off, uint64_t len, uint64_t *pnum, bool *data)
+{
+	struct nbd_file *n = nf(f);
+	uint32_t got = 0, state = 0;
+	int ret;
+
+	*pnum = len;
+	*data = true;
+	if (!n->c.has_base || off >= n->c.size || len == 0)
+		return 0;
+	if (len > n->c.size - off)
+		len = n->c.size - off;
+	if (len > UINT32_MAX - 4095)
+		len = UINT32_MAX - 4095;
+	ret = request(f, NBD_CMD_BLOCK_STATUS, NBD_CMD_FLAG_REQ_ONE, off, (uint32_t)len, NULL, &got,
+		      &state);
+	if (ret < 0)
+		return ret;
+	*pnum = got;
+	*data = !((state & NBD_STATE_HOLE) && (state & NBD_STATE_ZERO));
+	return 0;
+}
+
+static int nbd_truncate(struct bc_file *f, uint64_t size)
+{
+	return size == nf(f)->c.size ? 0 : -ENOTSUP;
+}
+
+static int nbd_submit(struct bc_file *f, struct bc_aio *req)
+{
+	switch (req->op) {
+	case BC_AIO_READ:
+		req->ret = nbd_pread(f, req->buf, req->len, req->off);
+		break;
+	case BC_AIO_WRITE:
+		req->ret = nbd_pwrite(f, req->buf, req->len, req->off);
+		break;
+	case BC_AIO_FLUSH:
+		req->ret = bc_file_flush(f);
+		break;
+	}
+	bc_file_aio_complete(f, req);
+	return 0;
+}
+
+static void nbd_close(struct bc_file *f)
+{
+	struct nbd_file *n = nf(f);
+
+	if (n->c.fd >= 0) {
+		uint8_t h[NBD_REQUEST_SIZE];
+		struct nbd_request r = { .type = NBD_CMD_DISC, .handle = n->c.next_handle };
+		nbd_encode_request(h, &r);
+		n->c.io.send(n->c.io.opaque, h, sizeof(h));
+		close(n->c.fd);
+	}
+	pthread_mutex_destroy(&n->lock);
+}
+
+static const struct bc_file_ops nbd_ops = {
+	.name = "nbd",
+	.pread = nbd_pread,
+	.pwrite = nbd_pwrite,
+	.flush = nbd_flush,
+	.punch = nbd_punch,
+	.zero = nbd_zero,
+	.truncate = nbd_truncate,
+	.length = nbd_length,
+	.status = nbd_status,
+	.submit = nbd_submit,
+	.poll = bc_file_aio_poll_done,
+	.close = nbd_close,
+};
+
+static int connect_target(const struct nbd_target *t, struct bc_err *err)
+{
+	int fd = -1, e = 0;
+
+	if (t->is_unix) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		strcpy(sa.sun_path, t->path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			e = t->path[0] ? errno : ECONNREFUSED;
+			if (fd >= 0)
+				close(fd);
+			return bc_err_set(err, -e, "Failed to connect to '%s': %s", t->path,
+					  strerror(e));
+		}
+		return fd;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res, *ai;
+	int g = getaddrinfo(t->host, t->port, &hints, &res);
+	if (g)
+		return bc_err_set(err, -EINVAL, "address resolution failed for %s:%s: %s", t->host,
+				  t->port, gai_strerror(g));
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return bc_err_set(err, -e, "Failed to connect to '%s:%s': %s", t->host, t->port,
+				  strerror(e));
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+int bc_nbd_file_open(struct bc_file **out, const char *name, unsigned flags, struct bc_err *err)
+{
+	char uri[NBD_MAX_STRING + 256];
+	struct nbd_target t;
+	struct bc_file *f;
+	struct nbd_file *n;
+	int ret = nbd_parse_name(name, &t, err);
+
+	if (ret < 0)
+		return ret;
+	if (nbd_target_uri(&t, uri, sizeof(uri)) < 0)
+		return bc_err_set(err, -ENAMETOOLONG, "NBD name too long");
+	f = calloc(1, sizeof(*f));
+	n = calloc(1, sizeof(*n));
+	if (!f || !n || !(f->path = strdup(uri))) {
+		free(f);
+		free(n);
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	}
+	n->c.fd = connect_target(&t, err);
+	if (n->c.fd < 0) {
+		ret = n->c.fd;
+		goto fail;
+	}
+	bc_nbd_io_fd(&n->c.io, &n->c.fd);
+	ret = nbd_client_handshake(&n->c, t.name, err);
+	if (ret < 0) {
+		close(n->c.fd);
+		goto fail;
+	}
+	if ((flags & BC_FILE_RDWR) && (n->c.tflags & NBD_FLAG_READ_ONLY)) {
+		close(n->c.fd);
+		ret = bc_err_set(err, -EACCES, "Could not open '%s': Permission denied", name);
+		goto fail;
+	}
+	pthread_mutex_init(&n->lock, NULL);
+	f->ops = &nbd_ops;
+	f->fd = -1;
+	f->priv = n;
+	f->writable = flags & BC_FILE_RDWR;
+	f->unsafe = flags & BC_FILE_UNSAFE;
+	f->align = 1;
+	*out = f;
+	return 0;
+fail:
+	free(f->path);
+	free(f);
+	free(n);
+	return ret;
+}

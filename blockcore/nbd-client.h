@@ -1,0 +1,53 @@
+/*
+ * nbd-client.h — the NBD client as a host-layer back end: "nbd://..." names open as a
+ * struct bc_file whose bytes live on an NBD server, so every format runs on top of it.
+ */
+#ifndef STRATA_NBD_CLIENT_H
+#define STRATA_NBD_CLIENT_H
+
+#include "bc_file.h"
+#include "nbd-proto.h"
+
+/* Where an NBD name points. */
+struct nbd_target {
+	bool is_unix;
+	char host[256], port[16];
+	char path[108];
+	char name[NBD_MAX_STRING + 1];
+};
+
+/* Whether name is one of the NBD spellings (nbd://, nbd+tcp://, nbd+unix://, nbd:). */
+bool bc_nbd_is_name(const char *name);
+/* Parses nbd://HOST[:PORT][/NAME], nbd+unix:///NAME?socket=PATH, nbd:unix:PATH[:exportname=N],
+ * nbd:HOST:PORT[:exportname=N]. -EINVAL with qemu's words when malformed. */
+int nbd_parse_name(const char *name, struct nbd_target *t, struct bc_err *err);
+/* The canonical URI for a target (what json:/--image-opts server.* keys turn into). */
+int nbd_target_uri(const struct nbd_target *t, char *buf, size_t len);
+
+struct bc_opts;
+/* json:/--image-opts: driver=nbd (or file.driver=nbd) with server.* and export keys becomes
+ * file.filename=<NBD name>; *dict may be replaced. Other dicts are left alone. */
+int bc_nbd_dict_rewrite(struct bc_opts **dict, struct bc_err *err);
+
+int bc_nbd_file_open(struct bc_file **out, const char *name, unsigned flags, struct bc_err *err);
+
+/* The client's session state (for the fuzzer, which drives it over a buffer). */
+struct nbd_client {
+	struct bc_nbd_io io;
+	int fd;
+	uint64_t size;
+	uint16_t tflags;
+	bool structured;
+	uint32_t ctx_base;           /* base:allocation's id (qemu-nbd uses 0) */
+	bool has_base;               /* the server agreed to base:allocation */
+	uint32_t max_block;
+	uint64_t next_handle;
+};
+/* Handshake: fixed newstyle, structured replies, base:allocation, then GO (or EXPORT_NAME). */
+int nbd_client_handshake(struct nbd_client *c, const char *export_name, struct bc_err *err);
+/* One request and its whole reply. Reads fill buf; block status fills *pnum and *state with the
+ * first extent. Every reply field is checked against the request. */
+int nbd_client_request(struct nbd_client *c, uint16_t type, uint16_t flags, uint64_t off,
+		       uint32_t len, void *buf, uint32_t *pnum, uint32_t *state);
+
+#endif

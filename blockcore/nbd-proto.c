@@ -1,0 +1,160 @@
+/* The NBD wire format: request encoding, error numbers, and the socket transport. */
+#include "nbd-proto.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int fd_recv(void *opaque, void *buf, size_t len)
+{
+	int fd = *(int *)opaque;
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = recv(fd, p, len, 0);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fd_send(void *opaque, const void *buf, size_t len)
+{
+	int fd = *(int *)opaque;
+	const uint8_t *p = buf;
+
+	while (len) {
+		/* MSG_NOSIGNAL: a client that went away is an error here, not a SIGPIPE */
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd)
+{
+	io->recv = fd_recv;
+	io->send = fd_send;
+	io->opaque = fd;
+}
+
+void nbd_encode_request(uint8_t out[NBD_REQUEST_SIZE], const struct nbd_request *r)
+{
+	nbd_put32(out, NBD_MAGIC_REQUEST);
+	nbd_put16(out + 4, r->flags);
+	nbd_put16(out + 6, r->type);
+	nbd_put64(out + 8, r->handle);
+	nbd_put64(out + 16, r->off);
+	nbd_put32(out + 24, r->len);
+}
+
+int nbd_decode_request(const uint8_t in[NBD_REQUEST_SIZE], struct nbd_request *r)
+{
+	if (nbd_get32(in) != NBD_MAGIC_REQUEST)
+		return -EINVAL;
+	r->flags = nbd_get16(in + 4);
+	r->type = nbd_get16(in + 6);
+	r->handle = nbd_get64(in + 8);
+	r->off = nbd_get64(in + 16);
+	r->len = nbd_get32(in + 24);
+	return 0;
+}
+
+uint32_t nbd_errno_to_wire(int err)
+{
+	switch (err) {
+	case 0: return 0;
+	case EPERM: case EROFS: return NBD_EPERM;
+	case ENOMEM: return NBD_ENOMEM;
+	case EINVAL: return NBD_EINVAL;
+	case ENOSPC: case EDQUOT: case EFBIG: return NBD_ENOSPC;
+	case EOVERFLOW: return NBD_EOVERFLOW;
+	case ENOTSUP: return NBD_ENOTSUP;
+	case ESHUTDOWN: return NBD_ESHUTDOWN;
+	default: return NBD_EIO;
+	}
+}
+
+int nbd_wire_to_errno(uint32_t err)
+{
+	switch (err) {
+	case NBD_EPERM: return EPERM;
+	case NBD_ENOMEM: return ENOMEM;
+	case NBD_EINVAL: return EINVAL;
+	case NBD_ENOSPC: return ENOSPC;
+	case NBD_EOVERFLOW: return EOVERFLOW;
+	case NBD_ENOTSUP: return ENOTSUP;
+	case NBD_ESHUTDOWN: return ESHUTDOWN;
+	default: return EIO;   /* the spec: unknown values are treated as EINVAL or EIO */
+	}
+}
+
+int nbd_send_u32(const struct bc_nbd_io *io, uint32_t v)
+{
+	uint8_t b[4];
+
+	nbd_put32(b, v);
+	return io->send(io->opaque, b, 4);
+}
+
+int nbd_send_u64(const struct bc_nbd_io *io, uint64_t v)
+{
+	uint8_t b[8];
+
+	nbd_put64(b, v);
+	return io->send(io->opaque, b, 8);
+}
+
+int nbd_recv_u16(const struct bc_nbd_io *io, uint16_t *v)
+{
+	uint8_t b[2];
+	int ret = io->recv(io->opaque, b, 2);
+
+	*v = ret ? 0 : nbd_get16(b);
+	return ret;
+}
+
+int nbd_recv_u32(const struct bc_nbd_io *io, uint32_t *v)
+{
+	uint8_t b[4];
+	int ret = io->recv(io->opaque, b, 4);
+
+	*v = ret ? 0 : nbd_get32(b);
+	return ret;
+}
+
+int nbd_recv_u64(const struct bc_nbd_io *io, uint64_t *v)
+{
+	uint8_t b[8];
+	int ret = io->recv(io->opaque, b, 8);
+
+	*v = ret ? 0 : nbd_get64(b);
+	return ret;
+}
+
+int nbd_skip(const struct bc_nbd_io *io, uint64_t len)
+{
+	uint8_t b[4096];
+	int ret = 0;
+
+	while (len && ret == 0) {
+		size_t n = len < sizeof(b) ? (size_t)len : sizeof(b);
+		ret = io->recv(io->opaque, b, n);
+		len -= n;
+	}
+	return ret;
+}
