@@ -185,7 +185,8 @@ int vm_virtio_net_init(struct vm_virtio_net *n, const char *name, const uint8_t 
 			    /* not GUEST_CSUM: one side-by-side run had host->guest 4x slower with it
 			     * (fewer ACKs after the guest's GRO?), the next showed only noise; off
 			     * until measured on a quiet machine */
-			    (offloads ? 1ull << VM_VIRTIO_NET_F_CSUM | 1ull << VM_VIRTIO_NET_F_HOST_TSO4 : 0),
+			    (offloads ? 1ull << VM_VIRTIO_NET_F_CSUM : 0) |
+			    (offloads && (!nd || vm_netdev_ops(nd)->takes_tso4) ? 1ull << VM_VIRTIO_NET_F_HOST_TSO4 : 0),
 		.config = n->config,
 		.config_len = sizeof(n->config),
 		.nqueues = 2,

@@ -4,6 +4,7 @@
 #include "emulator/net/net.h"
 #include "emulator/net/dump.h"
 #include "emulator/net/opts.h"
+#include "emulator/net/tap.h"
 #include "emulator/net/user.h"
 
 #include <errno.h>
@@ -147,7 +148,7 @@ int vm_net_add_opts(struct vm_net *n, struct vm_net_opts *o, const char *anon_id
 		id = anon_id;
 	if (!type)
 		snprintf(err, errlen, "Parameter 'type' is missing");
-	else if (strcmp(type, "user"))
+	else if (strcmp(type, "user") && strcmp(type, "tap"))
 		snprintf(err, errlen, "Parameter 'type' does not accept value '%s'", type);
 	else if (!id)
 		snprintf(err, errlen, "Parameter 'id' is missing");
@@ -156,6 +157,8 @@ int vm_net_add_opts(struct vm_net *n, struct vm_net_opts *o, const char *anon_id
 				      "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
 	else if (vm_net_find(n, id))
 		snprintf(err, errlen, "Duplicate ID '%s' for netdev", id);
+	else if (!strcmp(type, "tap"))
+		rc = vm_net_tap_new(n, id, o, err, errlen);
 	else
 		rc = vm_net_user_new(n, id, o, err, errlen);
 	return rc;

@@ -36,7 +36,10 @@ struct vm_net_nic {
 
 /* A back end's operations (emulator/net/user.c: libslirp). The monitor's ones may be NULL. */
 struct vm_netdev_ops {
-	const char *type;                                    /* "user" */
+	const char *type;                                    /* "user", "tap" */
+	/* takes a TSO4 packet of up to 64 KiB as one frame (slirp does; a tap without a vnet
+	 * header does not, so its NIC does not offer HOST_TSO4) */
+	bool takes_tso4;
 	int (*send)(void *be, const uint8_t *frame, size_t len); /* from the NIC; 0 or -errno */
 	void (*free)(void *be);
 	/* `info network`'s description ("net=10.0.2.0,restrict=off") */

@@ -217,6 +217,7 @@ static int user_hostfwd_remove(void *be, bool udp, uint32_t host_addr_be, int ho
 
 static const struct vm_netdev_ops user_ops = {
 	.type = "user",
+	.takes_tso4 = true,
 	.send = user_send,
 	.free = user_free,
 	.describe = user_describe,
