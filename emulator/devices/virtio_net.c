@@ -4,6 +4,7 @@
  * legacy transport without it. No offloads are offered, so transmitted headers carry nothing
  * the device must act on and received ones are zero but for num_buffers. */
 #include "emulator/devices/virtio_net.h"
+#include "emulator/net/blob.h"
 #include "emulator/net/net.h"
 #include "emulator/net/offload.h"
 
@@ -223,4 +224,45 @@ void vm_virtio_net_destroy(struct vm_virtio_net *n)
 {
 	free(n->txbuf);
 	n->txbuf = NULL;
+}
+
+#define NET_STATE_MAGIC 0x4e455431u /* "NET1" */
+
+int vm_virtio_net_state_save(const struct vm_virtio_net *n, uint8_t **buf, size_t *len)
+{
+	struct vm_net_blob b = { 0 };
+	vm_net_blob_u32(&b, NET_STATE_MAGIC);
+	vm_net_blob_u32(&b, n->link_up);
+	vm_net_blob_u64(&b, n->rx_frames);
+	vm_net_blob_u64(&b, n->tx_frames);
+	vm_net_blob_u64(&b, n->rx_dropped);
+	vm_net_blob_u64(&b, n->tx_dropped);
+	vm_net_blob_u32(&b, n->nd != NULL);
+	if (n->nd)
+		vm_netdev_state_save(n->nd, &b);
+	if (b.bad) {
+		vm_net_blob_free(&b);
+		return -ENOMEM;
+	}
+	*buf = b.p;
+	*len = b.len;
+	return 0;
+}
+
+int vm_virtio_net_state_load(struct vm_virtio_net *n, const uint8_t *buf, size_t len)
+{
+	struct vm_net_reader r = { buf, len, 0, false };
+	uint32_t magic = vm_net_read_u32(&r), link = vm_net_read_u32(&r);
+	uint64_t c[4];
+	for (int i = 0; i < 4; i++)
+		c[i] = vm_net_read_u64(&r);
+	uint32_t has_nd = vm_net_read_u32(&r);
+	if (r.bad || magic != NET_STATE_MAGIC || link > 1 || has_nd != (n->nd != NULL))
+		return -EINVAL;
+	if (n->nd && (vm_netdev_state_load(n->nd, &r) || r.pos != r.len))
+		return -EINVAL;
+	n->link_up = link;
+	set_status_field(n);
+	n->rx_frames = c[0], n->tx_frames = c[1], n->rx_dropped = c[2], n->tx_dropped = c[3];
+	return 0;
 }

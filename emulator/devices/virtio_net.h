@@ -9,6 +9,7 @@
 #include "emulator/devices/virtio_mmio.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm_netdev;
@@ -43,5 +44,10 @@ void vm_virtio_net_plug(struct vm_virtio_net *n, struct vm_virtio_mmio *t);
 /* Link status (set_link): the STATUS config field changes and the driver is told. */
 void vm_virtio_net_set_link(struct vm_virtio_net *n, bool up);
 void vm_virtio_net_destroy(struct vm_virtio_net *n);
+/* savevm: what the transport's section does not hold (link, counters) and the netdev's state
+ * (frames waiting for the guest, slirp's), as one malloc'd blob. 0 or -ENOMEM. */
+int vm_virtio_net_state_save(const struct vm_virtio_net *n, uint8_t **buf, size_t *len);
+/* loadvm: that blob back; 0 or -EINVAL (nothing changed when the NIC part is bad). */
+int vm_virtio_net_state_load(struct vm_virtio_net *n, const uint8_t *buf, size_t len);
 
 #endif
