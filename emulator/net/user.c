@@ -309,6 +309,16 @@ int vm_net_user_new(struct vm_net *n, const char *id, struct vm_net_opts *o, cha
 		snprintf(err, errlen, "libslirp could not start the user network");
 		return -EINVAL;
 	}
+	for (int i = 0; i < cfg.ngfwd; i++) {
+		struct vm_net_guestfwd *g = &cfg.gfwd[i];
+		/* libslirp checks the address (inside the network, not the host's or DNS's) and the
+		 * port, and runs the command for every connection */
+		if (slirp_add_exec(u->slirp, g->cmd, &g->server, g->port) < 0) {
+			snprintf(err, errlen, "Conflicting/invalid host:port in guest forwarding rule '%s'", g->rule);
+			user_free(u);
+			return -EINVAL;
+		}
+	}
 	for (int i = 0; i < cfg.nfwd; i++) {
 		const struct vm_net_hostfwd *f = &cfg.fwd[i];
 		if (slirp_add_hostfwd(u->slirp, f->udp, f->host_addr, f->host_port, f->guest_addr, f->guest_port) < 0) {

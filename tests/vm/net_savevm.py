@@ -8,6 +8,7 @@ then HMP savevm and loadvm (the connection stays open), checks an echo on the sa
 sends the port of an HTTP server on 127.0.0.1 to the command port through a new hostfwd
 connection (the guest fetches a file from 10.0.2.2, md5 printed by both sides), closes the echo
 connection (the guest's server exits: the connection ended in order) and quits through HMP.
+A guestfwd rule (cmd: echo) answers the guest's connection to 10.0.2.100:1234 first.
 
 usage: net_savevm.py EMULATOR KERNEL INITRD ROOTDISK TIMEOUT"""
 import functools
@@ -73,12 +74,14 @@ def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=www))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     p_echo, p_cmd = free_port(), free_port()
+    print("host: guestfwd token %d" % p_echo)
     mon_path = os.path.join(os.path.dirname(disk), "mon.sock")
     fw = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
     cmd = [emu, "-M", "virt", "-m", "256M", "-nographic", "-no-reboot", "-bios", fw, "-kernel", kernel,
            "-initrd", initrd, "-append", "root=/dev/vda console=ttyS0 quiet strata.test=netsv",
            "-drive", "file=%s,format=qcow2,if=none,id=hd0" % disk, "-device", "virtio-blk-device,drive=hd0",
-           "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:7,hostfwd=tcp:127.0.0.1:%d-:2324" % (p_echo, p_cmd),
+           "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:7,hostfwd=tcp:127.0.0.1:%d-:2324,"
+           "guestfwd=tcp:10.0.2.100:1234-cmd:echo strata-guestfwd %d" % (p_echo, p_cmd, p_echo),
            "-device", "virtio-net-device,netdev=n0", "-monitor", "unix:%s,server=on,wait=off" % mon_path] + os.environ.get("NET_SV_EXTRA", "").split()
     t0 = time.time()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

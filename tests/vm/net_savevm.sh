@@ -5,7 +5,8 @@
 # guest fetches a file from the host (10.0.2.2) afterwards, md5 equal; then the connection ends
 # in order. The same with qemu-system-riscv64, and every outcome must be the same as QEMU's.
 # The NIC's state (link, frames waiting for the guest) and slirp's (slirp_state_save: DHCP
-# leases, IP id) travel in the virtio slot's section. Skips (counted) without a test guest.
+# leases, IP id) travel in the virtio slot's section. Also guestfwd=...-cmd: (QEMU 7.2's).
+# Skips (counted) without a test guest.
 BUILD_DIR=${BUILD_DIR:-build/rel}
 SRC_DIR=${SRC_DIR:-.}
 VM=${STRATA_VM:-$BUILD_DIR/strata-vm}
@@ -46,9 +47,11 @@ run() {
 		"$TMP/$1/root.qcow2" "$TIMEOUT" >"$TMP/$1.out" 2>&1
 	sed 's/^/# /' "$TMP/$1.out"
 }
-outcome() { grep -E '^host: (echo|savevm|loadvm)|^STRATA netsv: (lease|echo server)' "$TMP/$1.out"; }
+outcome() { grep -E '^host: (echo|savevm|loadvm)|^STRATA netsv: (lease|echo server|guestfwd)' "$TMP/$1.out" | sed 's/guestfwd [0-9]*$/guestfwd N/'; }
 verify() {
 	t=$1
+	check "$t: guestfwd=tcp:10.0.2.100:1234-cmd:echo ...: the guest reads the command's output" \
+		"grep -qx \"STRATA netsv: guestfwd says strata-guestfwd \$(sed -n 's/^host: guestfwd token //p' '$TMP/$t.out')\" '$TMP/$t.out'"
 	check "$t: the hostfwd connection echoes before savevm" "grep -q '^host: echo before savevm ok\$' '$TMP/$t.out'"
 	check "$t: savevm and loadvm print nothing" \
 		"grep -q \"^host: savevm says ''\\\$\" '$TMP/$t.out' && grep -q \"^host: loadvm says ''\\\$\" '$TMP/$t.out'"
