@@ -2,7 +2,9 @@
  * virtio-mmio, on a netdev back end (emulator/net/net.h). Queue 0 receives (the device fills
  * the guest's buffers as frames arrive: vm_virtq_pop/push), queue 1 transmits. Features: MAC,
  * STATUS (link up/down), MRG_RXBUF (a frame may span several receive buffers), indirect
- * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h). */
+ * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h), GUEST_CSUM on back ends whose
+ * frames need no check (tap), CTRL_VQ basics (queue 2: RX mode and MAC commands; every frame
+ * is delivered whatever the filters say, as a promiscuous card would). */
 #ifndef STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 #define STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 
@@ -20,6 +22,9 @@ struct vm_netdev;
 #define VM_VIRTIO_NET_F_HOST_TSO4 11 /* the guest may transmit IPv4 TCP packets of up to 64 KiB */
 #define VM_VIRTIO_NET_F_MRG_RXBUF 15
 #define VM_VIRTIO_NET_F_STATUS 16
+#define VM_VIRTIO_NET_F_CTRL_VQ 17       /* a control queue (queue 2) */
+#define VM_VIRTIO_NET_F_CTRL_RX 18       /* promiscuous / all-multicast commands */
+#define VM_VIRTIO_NET_F_CTRL_MAC_ADDR 23 /* the driver sets the MAC through the control queue */
 
 struct vm_virtio_net {
 	struct vm_virtio_dev dev;

@@ -112,6 +112,7 @@ static void tap_describe(void *be, char *buf, size_t len)
 
 static const struct vm_netdev_ops tap_ops = {
 	.type = "tap",
+	.guest_csum = true,
 	.send = tap_send,
 	.free = tap_free,
 	.describe = tap_describe,

@@ -98,6 +98,35 @@ errcase "an interface another netdev holds" "$inns" -netdev tap,id=t0,ifname=stt
 	-netdev tap,id=t1,ifname=sttap1,script=no,downscript=no
 errcase "a failing script" "$inns" -netdev tap,id=t0,ifname=sttap2,script=/bin/false,downscript=no
 
+# fd= (a tap the test opened, passed down) and ifname=: `info network` as QEMU's
+cat >"$TMP/fd.py" <<'PY'
+import fcntl, os, re, struct, subprocess, sys
+emu, how = sys.argv[1], sys.argv[2]
+spec, fds = "tap,id=t0,ifname=sttap4,script=no,downscript=no", []
+if how == "fd":
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"sttap3", 0x0002 | 0x1000))  # TUNSETIFF, TAP|NO_PI
+    spec, fds = "tap,id=t0,fd=%d" % fd, [fd]
+extra = ["-serial", "none"] if "qemu" in emu else []
+p = subprocess.run(["timeout", "20", emu, "-M", "virt", "-display", "none", "-bios", "none", "-S", "-monitor", "stdio"]
+                   + extra + ["-netdev", spec, "-device", "virtio-net-device,netdev=t0"],
+                   input=b"info network\nquit\n", capture_output=True, pass_fds=fds)
+out = re.sub(r".*\x1b\[K", "", p.stdout.decode(errors="replace").replace("\r", ""))
+print("status %d" % p.returncode)
+print("\n".join(l for l in out.split("\n") if "index=" in l))
+PY
+for how in fd ifname; do
+	$NS python3 "$TMP/fd.py" "$(realpath "$VM")" $how >"$TMP/info-$how.strata" 2>&1
+	if [ $have_qemu = 1 ]; then
+		$NS python3 "$TMP/fd.py" "$QEMU" $how >"$TMP/info-$how.qemu" 2>&1
+		check "$how=: the netdev opens and info network shows it as QEMU's: $(tail -n 1 "$TMP/info-$how.qemu")" \
+			"grep -q 'type=tap' '$TMP/info-$how.strata' && cmp -s '$TMP/info-$how.strata' '$TMP/info-$how.qemu'"
+	else
+		check "$how=: the netdev opens" "grep -q 'type=tap' '$TMP/info-$how.strata'"
+	fi
+	sed 's/^/# /' "$TMP/info-$how.strata"
+done
+
 # ---- a Linux guest on a tap interface ----
 STRATA_IMG=$IMG sh "$SRC_DIR/tests/guest/build.sh" >"$TMP/build.out" 2>"$TMP/build.err"
 rc=$?
