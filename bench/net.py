@@ -110,7 +110,8 @@ cmd = [emu, "-M", "virt", "-m", "256M", "-nographic", "-no-reboot", "-bios", fw,
        "-netdev", ("tap,id=n0,ifname=%s,script=no,downscript=no" % tap) if tap else
        "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:7777" % echo_port, "-device", "virtio-net-device,netdev=n0" + os.environ.get("NET_DEVICE_OPTS", "")]
 p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-killer = threading.Timer(600, p.kill)
+# a bound, not a figure: under a loaded machine 256 MiB three times can take many minutes
+killer = threading.Timer(int(os.environ.get("NET_BENCH_TIMEOUT", "3600")), p.kill)
 killer.start()
 for raw in p.stdout:
     if b"STRATA bench: rx done" in raw and "rx0" in marks:
