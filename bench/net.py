@@ -6,7 +6,9 @@ guest's echo server through hostfwd tcp. Prints "rx MBPS", "tx MBPS" (dd | nc), 
 (the echo program's own 64 KiB writes) (MiB/s) and "rtt USEC"
 (mean microseconds per round trip).
 usage: net.py EMULATOR KERNEL INITRD ROOTDISK MB [ROUNDTRIPS]
-NET_DEVICE_OPTS=",csum=off" adds properties to the -device (comparisons by hand)."""
+NET_DEVICE_OPTS=",csum=off" adds properties to the -device (comparisons by hand).
+NET_TAP=IFNAME: the guest is on that tap interface instead (run inside bench/net.sh's network
+namespace, where it has 192.168.76.1/24; the guest is 192.168.76.2, reached directly)."""
 import http.server
 import os
 import socket
@@ -18,6 +20,8 @@ import time
 emu, kernel, initrd, disk, mb = sys.argv[1:6]
 mb = int(mb)
 trips = int(sys.argv[6]) if len(sys.argv) > 6 else 1000
+tap = os.environ.get("NET_TAP", "")
+host = "192.168.76.1" if tap else "127.0.0.1"
 marks = {}
 
 
@@ -35,10 +39,10 @@ class Stream(http.server.BaseHTTPRequestHandler):
         pass
 
 
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stream)
+srv = http.server.ThreadingHTTPServer((host, 0), Stream)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 sink = socket.socket()
-sink.bind(("127.0.0.1", 0))
+sink.bind((host, 0))
 sink.listen(2)
 
 
@@ -65,7 +69,7 @@ probe.close()
 def round_trips():
     try:
         for _ in range(50):  # the echo server may not listen yet: slirp accepts, then resets
-            c = socket.create_connection(("127.0.0.1", echo_port), timeout=30)
+            c = socket.create_connection(("192.168.76.2", 7777) if tap else ("127.0.0.1", echo_port), timeout=30)
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             c.sendall(b"x" * 64)
             got = b""
@@ -100,12 +104,14 @@ def round_trips():
 
 fw = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
 cmd = [emu, "-M", "virt", "-m", "256M", "-nographic", "-no-reboot", "-bios", fw, "-kernel", kernel, "-initrd", initrd,
-       "-append", "root=/dev/vda console=ttyS0 quiet strata.test=netbench strata.http=%d strata.sink=%d strata.mb=%d"
-       % (srv.server_address[1], sink.getsockname()[1], mb),
+       "-append", "root=/dev/vda console=ttyS0 quiet strata.test=netbench strata.http=%d strata.sink=%d strata.mb=%d%s"
+       % (srv.server_address[1], sink.getsockname()[1], mb, " strata.tap=1" if tap else ""),
        "-drive", "file=%s,format=raw,if=none,id=hd0" % disk, "-device", "virtio-blk-device,drive=hd0",
-       "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:7777" % echo_port, "-device", "virtio-net-device,netdev=n0" + os.environ.get("NET_DEVICE_OPTS", "")]
+       "-netdev", ("tap,id=n0,ifname=%s,script=no,downscript=no" % tap) if tap else
+       "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:7777" % echo_port, "-device", "virtio-net-device,netdev=n0" + os.environ.get("NET_DEVICE_OPTS", "")]
 p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-killer = threading.Timer(600, p.kill)
+# a bound, not a figure: under a loaded machine 256 MiB three times can take many minutes
+killer = threading.Timer(int(os.environ.get("NET_BENCH_TIMEOUT", "3600")), p.kill)
 killer.start()
 for raw in p.stdout:
     if b"STRATA bench: rx done" in raw and "rx0" in marks:

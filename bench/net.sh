@@ -6,7 +6,9 @@
 # tests/guest/net/echo.c), MiB/s as the host sees them, and the ratio strata-vm / QEMU
 # (higher is better); then the mean round trip of 1,000 64-byte request/replies between the host
 # and an echo server in the guest (tests/guest/net/echo.c) through hostfwd tcp, and the ratio
-# QEMU / strata-vm (higher is better). Not part of `make check`.
+# QEMU / strata-vm (higher is better). Then the same over -netdev tap: a network namespace with
+# a tap interface (192.168.76.1/24 on the host end) made here and removed on exit; skipped
+# with the reason where there is no /dev/net/tun or no ip netns. Not part of `make check`.
 # usage: bench/net.sh [MB]   (default 256)
 set -eu
 cd "$(dirname "$0")/.."
@@ -15,29 +17,50 @@ MB=${1:-256}
 [ -n "${STRATA_VM:-}" ] || make -s "$BUILD/strata-vm" "$BUILD/strata-img" >/dev/null
 VM=${STRATA_VM:-$BUILD/strata-vm}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
-trap 'rm -rf "$OUT"' EXIT INT TERM
+NSN=strata-bench-$$
+trap 'rm -rf "$OUT"; ip netns del "$NSN" 2>/dev/null || :' EXIT INT TERM
 STRATA_IMG=$BUILD/strata-img sh tests/guest/build.sh >"$OUT/build.out" 2>"$OUT/build.err" ||
 	{ echo "no Linux test guest: $(tail -n 1 "$OUT/build.err")" >&2; exit 1; }
 G=$(tail -n 1 "$OUT/build.out")
 : >"$OUT/echo"
 riscv64-unknown-elf-gcc -march=rv64gc -mabi=lp64d -O2 -nostdlib -static -ffreestanding -Wl,--no-relax \
 	-o "$OUT/echo" tests/guest/net/echo.c || echo "no riscv64-unknown-elf-gcc: no round-trip figure" >&2
-bench() { # emulator -> "rx MBPS" and "tx MBPS" lines
+bench() { # emulator -> "rx MBPS", "tx MBPS", "tx2 MBPS", "rtt USEC" lines (NET_TAP: over tap)
 	cp "$G/rootfs.raw" "$OUT/root.raw"
 	printf 'cd /strata/tests\nwrite bench/net.guest netbench\nwrite %s echo\n' "$OUT/echo" >"$OUT/cmds"
 	debugfs -w -f "$OUT/cmds" "$OUT/root.raw" >/dev/null 2>&1
-	python3 bench/net.py "$1" "$G/Image" "$G/initrd.gz" "$OUT/root.raw" "$MB"
+	$NS python3 bench/net.py "$1" "$G/Image" "$G/initrd.gz" "$OUT/root.raw" "$MB"
+}
+NS=
+report() { # back end: the figures of $OUT/q (QEMU) and $OUT/s (strata-vm)
+	for d in rx tx tx2; do
+		q=$(sed -n "s/^$d //p" "$OUT/q") s=$(sed -n "s/^$d //p" "$OUT/s")
+		case $d in
+		rx) what="host->guest (wget)" ;;
+		tx) what="guest->host (dd | nc)" ;;
+		*) what="guest->host (64 KiB writes)" ;;
+		esac
+		echo "$1 TCP $what ${MB} MiB: QEMU ${q} MiB/s  strata-vm ${s} MiB/s  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (q > 0 ? s / q : 0) }')"
+	done
+	q=$(sed -n "s/^rtt //p" "$OUT/q") s=$(sed -n "s/^rtt //p" "$OUT/s")
+	echo "$1 TCP round trip (1,000 x 64 bytes): QEMU ${q} us  strata-vm ${s} us  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (s > 0 ? q / s : 0) }')"
 }
 bench qemu-system-riscv64 >"$OUT/q"
 bench "$VM" >"$OUT/s"
-for d in rx tx tx2; do
-	q=$(sed -n "s/^$d //p" "$OUT/q") s=$(sed -n "s/^$d //p" "$OUT/s")
-	case $d in
-	rx) what="host->guest (wget)" ;;
-	tx) what="guest->host (dd | nc)" ;;
-	*) what="guest->host (64 KiB writes)" ;;
-	esac
-	echo "slirp TCP $what ${MB} MiB: QEMU ${q} MiB/s  strata-vm ${s} MiB/s  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (q > 0 ? s / q : 0) }')"
-done
-q=$(sed -n "s/^rtt //p" "$OUT/q") s=$(sed -n "s/^rtt //p" "$OUT/s")
-echo "slirp TCP round trip (1,000 x 64 bytes, hostfwd): QEMU ${q} us  strata-vm ${s} us  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (s > 0 ? q / s : 0) }')"
+report slirp
+if [ ! -c /dev/net/tun ]; then
+	echo "tap: skipped (no /dev/net/tun)"
+elif ! ip netns add "$NSN" 2>/dev/null; then
+	echo "tap: skipped (ip netns add failed)"
+else
+	NS="ip netns exec $NSN"
+	$NS ip link set lo up
+	$NS ip tuntap add dev sbtap0 mode tap
+	$NS ip addr add 192.168.76.1/24 dev sbtap0
+	$NS ip link set sbtap0 up
+	export NET_TAP=sbtap0
+	VM=$(realpath "$VM")
+	bench qemu-system-riscv64 >"$OUT/q"
+	bench "$VM" >"$OUT/s"
+	report tap
+fi

@@ -1,9 +1,10 @@
 /* virtio_net.c - virtio-net (virtio 1.1 section 5.1.6): every frame is preceded by a
  * virtio_net_hdr, 12 bytes when the transport is modern or MRG_RXBUF was negotiated (its last
  * field, num_buffers, says over how many receive buffers the frame is spread), 10 bytes on a
- * legacy transport without it. No offloads are offered, so transmitted headers carry nothing
- * the device must act on and received ones are zero but for num_buffers. */
+ * legacy transport without it. Offloads: see virtio_net.h; received headers carry only
+ * DATA_VALID (with GUEST_CSUM) and num_buffers. */
 #include "emulator/devices/virtio_net.h"
+#include "emulator/net/blob.h"
 #include "emulator/net/net.h"
 #include "emulator/net/offload.h"
 
@@ -14,6 +15,13 @@
 
 #define RXQ 0
 #define TXQ 1
+#define CTRLQ 2
+#define CTRL_OK 0
+#define CTRL_ERR 1
+#define CTRL_RX 0       /* class: rx mode; commands 0 promisc, 1 allmulti, one byte on/off */
+#define CTRL_MAC 1      /* class: MAC; commands 0 table set, 1 address set */
+#define CTRL_MAC_TABLE_SET 0
+#define CTRL_MAC_ADDR_SET 1
 #define HDR_MAX 12
 #define S_LINK_UP 1
 #define HDR_F_NEEDS_CSUM 1
@@ -117,6 +125,32 @@ static void receive(void *opaque, const uint8_t *frame, size_t len)
 	n->rx_frames++;
 }
 
+/* A control command (5.1.6.5): class and command, their data, then one writable ack byte.
+ * RX modes and the MAC filter table are taken (every frame goes to the guest anyway); a new
+ * MAC address goes into the config space, as QEMU's does. */
+static int ctrl_request(struct vm_virtio_net *n, struct vm_virtio_mmio *t, struct vm_virtq_chain *c)
+{
+	uint8_t h[2], mac[6], ack = CTRL_ERR;
+	c->written = 0;
+	if (c->rd_len < 2 || c->wr_len < 1 || vm_virtq_read(c, 0, h, 2))
+		return -EINVAL; /* no header or nowhere to answer: the driver broke the protocol */
+	uint64_t len = c->rd_len - 2;
+	if (h[0] == CTRL_RX && h[1] <= 1 && len == 1)
+		ack = CTRL_OK;
+	else if (h[0] == CTRL_MAC && h[1] == CTRL_MAC_TABLE_SET && len >= 8)
+		ack = CTRL_OK;
+	else if (h[0] == CTRL_MAC && h[1] == CTRL_MAC_ADDR_SET && len == 6 && !vm_virtq_read(c, 2, mac, 6) &&
+		 negotiated(t, VM_VIRTIO_NET_F_CTRL_MAC_ADDR)) {
+		memcpy(n->mac, mac, 6);
+		memcpy(n->config, mac, 6);
+		ack = CTRL_OK;
+	}
+	if (vm_virtq_write(t, c, 0, &ack, 1))
+		return -EINVAL;
+	c->written = 1;
+	return 0;
+}
+
 /* Transmit: header, then the frame, in the readable part of one chain. A checksum the guest
  * left to us (CSUM) is filled in; a TSO4 packet goes on whole (emulator/net/offload.h). */
 static int tx_request(void *opaque, struct vm_virtio_mmio *t, unsigned q, struct vm_virtq_chain *c)
@@ -124,6 +158,8 @@ static int tx_request(void *opaque, struct vm_virtio_mmio *t, unsigned q, struct
 	struct vm_virtio_net *n = opaque;
 	unsigned hl = hdr_len(t);
 	uint8_t h[HDR_MAX];
+	if (q == CTRLQ)
+		return ctrl_request(n, t, c);
 	c->written = 0;
 	if (q != TXQ || c->rd_len < hl || vm_virtq_read(c, 0, h, hl))
 		return -EINVAL; /* no header: the driver broke the protocol */
@@ -181,14 +217,18 @@ int vm_virtio_net_init(struct vm_virtio_net *n, const char *name, const uint8_t 
 	n->dev = (struct vm_virtio_dev){
 		.device_id = 1,
 		.features = 1ull << VM_VIRTIO_NET_F_MAC | 1ull << VM_VIRTIO_NET_F_STATUS |
+			    1ull << VM_VIRTIO_NET_F_CTRL_VQ | 1ull << VM_VIRTIO_NET_F_CTRL_RX |
+			    1ull << VM_VIRTIO_NET_F_CTRL_MAC_ADDR |
 			    (mrg_rxbuf ? 1ull << VM_VIRTIO_NET_F_MRG_RXBUF : 0) | 1ull << VM_VIRTIO_F_INDIRECT_DESC |
-			    /* not GUEST_CSUM: one side-by-side run had host->guest 4x slower with it
-			     * (fewer ACKs after the guest's GRO?), the next showed only noise; off
-			     * until measured on a quiet machine */
-			    (offloads ? 1ull << VM_VIRTIO_NET_F_CSUM | 1ull << VM_VIRTIO_NET_F_HOST_TSO4 : 0),
+			    /* GUEST_CSUM where the back end says it helps (tap); not on slirp: one
+			     * side-by-side run had host->guest 4x slower with it (fewer ACKs after
+			     * the guest's GRO?), the next showed only noise */
+			    (offloads && nd && vm_netdev_ops(nd)->guest_csum ? 1ull << VM_VIRTIO_NET_F_GUEST_CSUM : 0) |
+			    (offloads ? 1ull << VM_VIRTIO_NET_F_CSUM : 0) |
+			    (offloads && (!nd || vm_netdev_ops(nd)->takes_tso4) ? 1ull << VM_VIRTIO_NET_F_HOST_TSO4 : 0),
 		.config = n->config,
 		.config_len = sizeof(n->config),
-		.nqueues = 2,
+		.nqueues = 3,
 		.request = tx_request,
 		.notify = notify,
 		.reset = dev_reset,
@@ -222,4 +262,45 @@ void vm_virtio_net_destroy(struct vm_virtio_net *n)
 {
 	free(n->txbuf);
 	n->txbuf = NULL;
+}
+
+#define NET_STATE_MAGIC 0x4e455431u /* "NET1" */
+
+int vm_virtio_net_state_save(const struct vm_virtio_net *n, uint8_t **buf, size_t *len)
+{
+	struct vm_net_blob b = { 0 };
+	vm_net_blob_u32(&b, NET_STATE_MAGIC);
+	vm_net_blob_u32(&b, n->link_up);
+	vm_net_blob_u64(&b, n->rx_frames);
+	vm_net_blob_u64(&b, n->tx_frames);
+	vm_net_blob_u64(&b, n->rx_dropped);
+	vm_net_blob_u64(&b, n->tx_dropped);
+	vm_net_blob_u32(&b, n->nd != NULL);
+	if (n->nd)
+		vm_netdev_state_save(n->nd, &b);
+	if (b.bad) {
+		vm_net_blob_free(&b);
+		return -ENOMEM;
+	}
+	*buf = b.p;
+	*len = b.len;
+	return 0;
+}
+
+int vm_virtio_net_state_load(struct vm_virtio_net *n, const uint8_t *buf, size_t len)
+{
+	struct vm_net_reader r = { buf, len, 0, false };
+	uint32_t magic = vm_net_read_u32(&r), link = vm_net_read_u32(&r);
+	uint64_t c[4];
+	for (int i = 0; i < 4; i++)
+		c[i] = vm_net_read_u64(&r);
+	uint32_t has_nd = vm_net_read_u32(&r);
+	if (r.bad || magic != NET_STATE_MAGIC || link > 1 || has_nd != (n->nd != NULL))
+		return -EINVAL;
+	if (n->nd && (vm_netdev_state_load(n->nd, &r) || r.pos != r.len))
+		return -EINVAL;
+	n->link_up = link;
+	set_status_field(n);
+	n->rx_frames = c[0], n->tx_frames = c[1], n->rx_dropped = c[2], n->tx_dropped = c[3];
+	return 0;
 }

@@ -2,13 +2,16 @@
  * virtio-mmio, on a netdev back end (emulator/net/net.h). Queue 0 receives (the device fills
  * the guest's buffers as frames arrive: vm_virtq_pop/push), queue 1 transmits. Features: MAC,
  * STATUS (link up/down), MRG_RXBUF (a frame may span several receive buffers), indirect
- * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h). */
+ * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h), GUEST_CSUM on back ends whose
+ * frames need no check (tap), CTRL_VQ basics (queue 2: RX mode and MAC commands; every frame
+ * is delivered whatever the filters say, as a promiscuous card would). */
 #ifndef STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 #define STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 
 #include "emulator/devices/virtio_mmio.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm_netdev;
@@ -19,6 +22,9 @@ struct vm_netdev;
 #define VM_VIRTIO_NET_F_HOST_TSO4 11 /* the guest may transmit IPv4 TCP packets of up to 64 KiB */
 #define VM_VIRTIO_NET_F_MRG_RXBUF 15
 #define VM_VIRTIO_NET_F_STATUS 16
+#define VM_VIRTIO_NET_F_CTRL_VQ 17       /* a control queue (queue 2) */
+#define VM_VIRTIO_NET_F_CTRL_RX 18       /* promiscuous / all-multicast commands */
+#define VM_VIRTIO_NET_F_CTRL_MAC_ADDR 23 /* the driver sets the MAC through the control queue */
 
 struct vm_virtio_net {
 	struct vm_virtio_dev dev;
@@ -43,5 +49,10 @@ void vm_virtio_net_plug(struct vm_virtio_net *n, struct vm_virtio_mmio *t);
 /* Link status (set_link): the STATUS config field changes and the driver is told. */
 void vm_virtio_net_set_link(struct vm_virtio_net *n, bool up);
 void vm_virtio_net_destroy(struct vm_virtio_net *n);
+/* savevm: what the transport's section does not hold (link, counters) and the netdev's state
+ * (frames waiting for the guest, slirp's), as one malloc'd blob. 0 or -ENOMEM. */
+int vm_virtio_net_state_save(const struct vm_virtio_net *n, uint8_t **buf, size_t *len);
+/* loadvm: that blob back; 0 or -EINVAL (nothing changed when the NIC part is bad). */
+int vm_virtio_net_state_load(struct vm_virtio_net *n, const uint8_t *buf, size_t len);
 
 #endif

@@ -4,9 +4,11 @@
 #include "emulator/devices/devices.h"
 #include "emulator/devices/virtio_input.h"
 #include "emulator/devices/virtio_mmio.h"
+#include "emulator/devices/virtio_net.h"
 #include "emulator/machine/vmstate.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- CLINT ---- */
@@ -165,6 +167,35 @@ static bool get_input(struct vm_state *s, struct vm_virtio_mmio *t, unsigned ver
 	return true;
 }
 
+/* Version 3: a virtio-net card's link, counters and its netdev's state (frames waiting for
+ * the guest, slirp's) as the net module's blob; an empty one for other devices. */
+static int put_net(struct vm_state *s, const struct vm_virtio_mmio *t)
+{
+	uint8_t *b = NULL;
+	size_t n = 0;
+	if (t->dev && t->dev->device_id == 1 && vm_virtio_net_state_save(t->dev->opaque, &b, &n))
+		return -ENOMEM;
+	vm_state_put_u32(s, (uint32_t)n);
+	vm_state_put_bytes(s, b, n);
+	free(b);
+	return 0;
+}
+
+/* Set at once (the netdev's queue and slirp are outside the board the caller backs up; both
+ * loads are idempotent, so the caller's check pass and its real pass agree). */
+static bool get_net(struct vm_state *s, struct vm_virtio_mmio *t, unsigned version)
+{
+	bool net = t->dev && t->dev->device_id == 1;
+	if (version < 3)
+		return true; /* an older stream: the card keeps what it has */
+	uint32_t n = vm_state_get_u32(s);
+	if (s->bad || n > s->rd_len - s->pos || (n != 0) != net)
+		return false;
+	const uint8_t *p = s->rd + s->pos;
+	s->pos += n;
+	return !net || !vm_virtio_net_state_load(t->dev->opaque, p, n);
+}
+
 int vm_virtio_state_save(void *opaque, struct vm_state *s)
 {
 	const struct vm_virtio_mmio *t = opaque;
@@ -189,7 +220,7 @@ int vm_virtio_state_save(void *opaque, struct vm_state *s)
 	if (n)
 		vm_state_put_bytes(s, t->dev->config, n);
 	put_input(s, t);
-	return 0;
+	return put_net(s, t);
 }
 
 int vm_virtio_state_load(void *opaque, struct vm_state *s, unsigned version)
@@ -212,12 +243,12 @@ int vm_virtio_state_load(void *opaque, struct vm_state *s, unsigned version)
 	if (n != want || n > sizeof(config))
 		return -EINVAL;
 	vm_state_get_bytes(s, config, n);
-	if (version < 1 || version > 2 || !ok || legacy != t->legacy || id != (t->dev ? t->dev->device_id : 0) ||
+	if (version < 1 || version > 3 || !ok || legacy != t->legacy || id != (t->dev ? t->dev->device_id : 0) ||
 	    (id == 2 && memcmp(config, t->dev->config, n)))
 		return -EINVAL; /* virtio-blk's config is the disk's geometry: it must match */
 	/* the input queue is read before anything changes, but set at once: on a refusal the
 	 * caller puts the whole board back */
-	if (!get_input(s, t, version) || !vm_state_done(s))
+	if (!get_input(s, t, version) || !get_net(s, t, version) || !vm_state_done(s))
 		return -EINVAL;
 	if (n && id != 2) /* virtio-input: the guest's select/subsel and what they show */
 		memcpy((uint8_t *)(uintptr_t)t->dev->config, config, n);

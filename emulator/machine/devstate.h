@@ -23,7 +23,7 @@ int vm_test_state_save(void *exit_state, struct vm_state *s);
 int vm_test_state_load(void *exit_state, struct vm_state *s, unsigned version);
 
 /* a virtio-mmio slot: transport, virtqueues, and the plugged device's config space */
-#define VM_VIRTIO_STATE_VERSION 2 /* 2: + virtio-input's queued events */
+#define VM_VIRTIO_STATE_VERSION 3 /* 2: + virtio-input's queued events; 3: + virtio-net's state */
 int vm_virtio_state_save(void *mmio, struct vm_state *s);
 int vm_virtio_state_load(void *mmio, struct vm_state *s, unsigned version);
 

@@ -2,8 +2,10 @@
  * frames the NIC cannot take yet wait in a bounded FIFO (QEMU's net queues drop beyond a limit
  * too; TCP inside the guest then retransmits). */
 #include "emulator/net/net.h"
+#include "emulator/net/blob.h"
 #include "emulator/net/dump.h"
 #include "emulator/net/opts.h"
+#include "emulator/net/tap.h"
 #include "emulator/net/user.h"
 
 #include <errno.h>
@@ -147,7 +149,7 @@ int vm_net_add_opts(struct vm_net *n, struct vm_net_opts *o, const char *anon_id
 		id = anon_id;
 	if (!type)
 		snprintf(err, errlen, "Parameter 'type' is missing");
-	else if (strcmp(type, "user"))
+	else if (strcmp(type, "user") && strcmp(type, "tap"))
 		snprintf(err, errlen, "Parameter 'type' does not accept value '%s'", type);
 	else if (!id)
 		snprintf(err, errlen, "Parameter 'id' is missing");
@@ -156,6 +158,8 @@ int vm_net_add_opts(struct vm_net *n, struct vm_net_opts *o, const char *anon_id
 				      "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.");
 	else if (vm_net_find(n, id))
 		snprintf(err, errlen, "Duplicate ID '%s' for netdev", id);
+	else if (!strcmp(type, "tap"))
+		rc = vm_net_tap_new(n, id, o, err, errlen);
 	else
 		rc = vm_net_user_new(n, id, o, err, errlen);
 	return rc;
@@ -282,4 +286,54 @@ void vm_netdev_rx_ready(struct vm_netdev *d)
 unsigned vm_netdev_queued(const struct vm_netdev *d)
 {
 	return d->nframes;
+}
+
+void vm_netdev_state_save(const struct vm_netdev *d, struct vm_net_blob *b)
+{
+	size_t tl = strlen(d->ops->type);
+	vm_net_blob_u32(b, (uint32_t)tl);
+	vm_net_blob_put(b, d->ops->type, tl);
+	vm_net_blob_u32(b, d->nframes);
+	for (const struct frame *f = d->head; f; f = f->next) {
+		vm_net_blob_u32(b, (uint32_t)f->len);
+		vm_net_blob_put(b, f->data, f->len);
+	}
+	struct vm_net_blob be = { 0 };
+	if (d->ops->state_save)
+		d->ops->state_save(d->be, &be);
+	b->bad |= be.bad;
+	vm_net_blob_u32(b, (uint32_t)be.len);
+	vm_net_blob_put(b, be.p, be.len);
+	vm_net_blob_free(&be);
+}
+
+int vm_netdev_state_load(struct vm_netdev *d, struct vm_net_reader *r)
+{
+	uint32_t tl = vm_net_read_u32(r);
+	const uint8_t *type = vm_net_read(r, tl);
+	if (!type || tl != strlen(d->ops->type) || memcmp(type, d->ops->type, tl))
+		return -EINVAL; /* saved with another kind of back end */
+	uint32_t nf = vm_net_read_u32(r);
+	if (nf > QUEUE_MAX_FRAMES)
+		return -EINVAL;
+	size_t first = r->pos;
+	for (uint32_t i = 0; i < nf; i++) {
+		uint32_t len = vm_net_read_u32(r);
+		if (len > VM_NET_FRAME_MAX || !vm_net_read(r, len))
+			return -EINVAL;
+	}
+	uint32_t bl = vm_net_read_u32(r);
+	const uint8_t *bp = vm_net_read(r, bl);
+	if (r->bad || (bl && !d->ops->state_load))
+		return -EINVAL;
+	if (bl && d->ops->state_load(d->be, bp, bl))
+		return -EINVAL;
+	/* the queue as the guest's state expects it: what waited at savevm, nothing newer */
+	queue_clear(d);
+	struct vm_net_reader fr = { r->p, r->len, first, false };
+	for (uint32_t i = 0; i < nf; i++) {
+		uint32_t len = vm_net_read_u32(&fr);
+		enqueue(d, vm_net_read(&fr, len), len);
+	}
+	return 0;
 }

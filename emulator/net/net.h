@@ -20,6 +20,8 @@
 struct vm_loop;
 struct vm_net;
 struct vm_netdev;
+struct vm_net_blob;
+struct vm_net_reader;
 
 /* largest frame either side moves: an Ethernet header and a 64 KiB IPv4 packet (a TSO4 send;
  * a plain Ethernet frame is <= 1514) */
@@ -36,7 +38,14 @@ struct vm_net_nic {
 
 /* A back end's operations (emulator/net/user.c: libslirp). The monitor's ones may be NULL. */
 struct vm_netdev_ops {
-	const char *type;                                    /* "user" */
+	const char *type;                                    /* "user", "tap" */
+	/* takes a TSO4 packet of up to 64 KiB as one frame (slirp does; a tap without a vnet
+	 * header does not, so its NIC does not offer HOST_TSO4) */
+	bool takes_tso4;
+	/* its frames reach the NIC with complete, verified-by-construction checksums and the
+	 * guest gains by skipping its check (VIRTIO_NET_F_GUEST_CSUM offered): a tap without a
+	 * vnet header (the kernel finished every checksum). Not slirp: measured slower with it. */
+	bool guest_csum;
 	int (*send)(void *be, const uint8_t *frame, size_t len); /* from the NIC; 0 or -errno */
 	void (*free)(void *be);
 	/* `info network`'s description ("net=10.0.2.0,restrict=off") */
@@ -47,6 +56,10 @@ struct vm_netdev_ops {
 	int (*hostfwd_add)(void *be, const char *rule, char *err, size_t errlen);
 	/* hostfwd_remove: 0, or -ENOENT when no such rule */
 	int (*hostfwd_remove)(void *be, bool udp, uint32_t host_addr_be, int host_port);
+	/* savevm: the back end's own state (slirp's); NULL when it has none */
+	void (*state_save)(void *be, struct vm_net_blob *b);
+	/* loadvm: what state_save wrote, `len` bytes; 0 or -errno */
+	int (*state_load)(void *be, const uint8_t *p, size_t len);
 };
 
 /* ---- the set of netdevs ---- */
@@ -86,6 +99,11 @@ int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len);
 void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len);
 /* The NIC got receive buffers: queued frames go in while they fit. */
 void vm_netdev_rx_ready(struct vm_netdev *d);
+/* savevm: the back end's type, the frames waiting for the NIC and the back end's state. */
+void vm_netdev_state_save(const struct vm_netdev *d, struct vm_net_blob *b);
+/* loadvm: checks what vm_netdev_state_save wrote (type must match), then sets the queue and
+ * the back end's state. 0 or -EINVAL. */
+int vm_netdev_state_load(struct vm_netdev *d, struct vm_net_reader *r);
 /* Frames waiting in the queue (tests, monitor). */
 unsigned vm_netdev_queued(const struct vm_netdev *d);
 /* A back end stops taking host input while this many frames wait for the NIC. */

@@ -2,6 +2,7 @@
  * poll hook (slirp_pollfds_fill/poll around every poll of the loop) and its timers are loop
  * timers, so slirp runs exactly when something is due and an idle network costs nothing. */
 #include "emulator/host/loop.h"
+#include "emulator/net/blob.h"
 #include "emulator/net/net.h"
 #include "emulator/net/user.h"
 
@@ -215,14 +216,51 @@ static int user_hostfwd_remove(void *be, bool udp, uint32_t host_addr_be, int ho
 	return slirp_remove_hostfwd(u->slirp, udp, a, host_port) ? -ENOENT : 0;
 }
 
+/* ---- savevm: libslirp's own stream (its DHCP leases, IP id, guestfwd sockets) after the
+ * version it was written with, as QEMU's "slirp" section carries it ---- */
+static ssize_t state_write(const void *buf, size_t len, void *opaque)
+{
+	vm_net_blob_put(opaque, buf, len);
+	return (ssize_t)len;
+}
+
+static ssize_t state_read(void *buf, size_t len, void *opaque)
+{
+	const uint8_t *p = vm_net_read(opaque, len);
+	if (!p)
+		return -1;
+	memcpy(buf, p, len);
+	return (ssize_t)len;
+}
+
+static void user_state_save(void *be, struct vm_net_blob *b)
+{
+	struct user *u = be;
+	vm_net_blob_u32(b, (uint32_t)slirp_state_version());
+	slirp_state_save(u->slirp, state_write, b);
+}
+
+static int user_state_load(void *be, const uint8_t *p, size_t len)
+{
+	struct user *u = be;
+	struct vm_net_reader r = { p, len, 0, false };
+	uint32_t version = vm_net_read_u32(&r);
+	if (r.bad || version > (uint32_t)slirp_state_version())
+		return -EINVAL;
+	return slirp_state_load(u->slirp, (int)version, state_read, &r) < 0 || r.bad ? -EINVAL : 0;
+}
+
 static const struct vm_netdev_ops user_ops = {
 	.type = "user",
+	.takes_tso4 = true,
 	.send = user_send,
 	.free = user_free,
 	.describe = user_describe,
 	.connections = user_connections,
 	.hostfwd_add = user_hostfwd_add,
 	.hostfwd_remove = user_hostfwd_remove,
+	.state_save = user_state_save,
+	.state_load = user_state_load,
 };
 
 static Slirp *start(struct user *u, const struct vm_net_user_cfg *c)
@@ -270,6 +308,16 @@ int vm_net_user_new(struct vm_net *n, const char *id, struct vm_net_opts *o, cha
 		free(u);
 		snprintf(err, errlen, "libslirp could not start the user network");
 		return -EINVAL;
+	}
+	for (int i = 0; i < cfg.ngfwd; i++) {
+		struct vm_net_guestfwd *g = &cfg.gfwd[i];
+		/* libslirp checks the address (inside the network, not the host's or DNS's) and the
+		 * port, and runs the command for every connection */
+		if (slirp_add_exec(u->slirp, g->cmd, &g->server, g->port) < 0) {
+			snprintf(err, errlen, "Conflicting/invalid host:port in guest forwarding rule '%s'", g->rule);
+			user_free(u);
+			return -EINVAL;
+		}
 	}
 	for (int i = 0; i < cfg.nfwd; i++) {
 		const struct vm_net_hostfwd *f = &cfg.fwd[i];

@@ -25,6 +25,17 @@ struct vm_net_hostfwd {
 	const char *rule;          /* as written */
 };
 
+/* guestfwd=[tcp]:[SERVER]:PORT-cmd:COMMAND: the guest's connections to SERVER:PORT reach a
+ * fresh COMMAND (libslirp's exec forward; SERVER 0: slirp's default, 10.0.2.4 on 10.0.2.0/24) */
+struct vm_net_guestfwd {
+	struct in_addr server;
+	int port;
+	const char *cmd;
+	const char *rule; /* as written */
+};
+
+#define VM_NET_GUESTFWD_MAX 16
+
 struct vm_net_user_cfg {
 	bool ipv4, ipv6, restrict_out;
 	struct in_addr net, mask, host, dhcp, dns;
@@ -35,6 +46,8 @@ struct vm_net_user_cfg {
 	/* in the order QEMU sets them up: the last hostfwd= first */
 	struct vm_net_hostfwd fwd[VM_NET_HOSTFWD_MAX];
 	int nfwd;
+	struct vm_net_guestfwd gfwd[VM_NET_GUESTFWD_MAX]; /* last first, as QEMU sets them up */
+	int ngfwd;
 };
 
 /* Options of -netdev user (after type and id) into cfg; on error `err` gets QEMU's text.

@@ -219,6 +219,68 @@ static void defaults(struct vm_net_user_cfg *c)
 	c->prefix6_len = 64;
 }
 
+/* One guestfwd rule as QEMU 7.2 reads it: "tcp" or nothing, the server address (or nothing),
+ * the port (1-65535, decimal), then "cmd:COMMAND"; a character device instead of cmd: is not
+ * supported. NULL or the message. */
+static const char *guestfwd_parse(const char *rule, struct vm_net_guestfwd *g, char *buf, size_t buflen)
+{
+	snprintf(buf, buflen, "%s", rule);
+	char *proto = buf, *server, *port, *rest, *end;
+	memset(g, 0, sizeof(*g));
+	g->rule = rule;
+	if (!(server = strchr(proto, ':')))
+		return "";
+	*server++ = 0;
+	if (*proto && strcmp(proto, "tcp"))
+		return "";
+	if (!(port = strchr(server, ':')))
+		return "";
+	*port++ = 0;
+	if (*server && !inet_aton(server, &g->server))
+		return "";
+	if (!(rest = strchr(port, '-')))
+		return "";
+	*rest++ = 0;
+	long v = strtol(port, &end, 10);
+	if (*end || end == port || v < 1 || v > 65535)
+		return "";
+	g->port = (int)v;
+	if (strncmp(rest, "cmd:", 4))
+		return "guestfwd= to a character device is not supported by strata-vm (cmd: is)";
+	g->cmd = rule + (rest + 4 - buf);
+	return NULL;
+}
+
+static int parse_guestfwd(struct vm_net_opts *o, struct vm_net_user_cfg *c, char *err, size_t errlen)
+{
+	char buf[1024];
+	for (int i = o->n - 1; i >= 0; i--) {
+		if (strcmp(o->o[i].key, "guestfwd"))
+			continue;
+		const char *rule = o->o[i].val ? o->o[i].val : "";
+		if (c->ngfwd == VM_NET_GUESTFWD_MAX) {
+			snprintf(err, errlen, "too many guestfwd rules (at most %d)", VM_NET_GUESTFWD_MAX);
+			return -EINVAL;
+		}
+		struct vm_net_guestfwd *g = &c->gfwd[c->ngfwd];
+		const char *why = guestfwd_parse(rule, g, buf, sizeof(buf));
+		/* libslirp's own check (slirp_add_exec refuses the same later), made here so its
+		 * message comes before any hostfwd one, as in QEMU */
+		uint32_t a = g->server.s_addr ? h32(g->server) : h32(c->net) | (4 & ~h32(c->mask));
+		bool clash = (a & h32(c->mask)) != h32(c->net) || a == h32(c->host) || a == h32(c->dns);
+		if (why && *why)
+			snprintf(err, errlen, "%s", why);
+		else if (why)
+			snprintf(err, errlen, "Invalid guest forwarding rule '%s'", rule);
+		else if (clash)
+			snprintf(err, errlen, "Conflicting/invalid host:port in guest forwarding rule '%s'", rule);
+		if (why || clash)
+			return -EINVAL;
+		c->ngfwd++;
+	}
+	return 0;
+}
+
 /* hostfwd= rules, kept (and later set up) last first, as QEMU does */
 static int parse_hostfwd(struct vm_net_opts *o, struct vm_net_user_cfg *c, char *err, size_t errlen)
 {
@@ -268,8 +330,6 @@ int vm_net_user_parse(struct vm_net_opts *o, struct vm_net_user_cfg *c, char *er
 	}
 	if (vm_net_opts_get(o, "smb"))
 		why = "smb= is not supported by strata-vm";
-	else if (vm_net_opts_get(o, "guestfwd"))
-		why = "guestfwd= is not supported by strata-vm yet";
 	else if (!c->ipv4 && !c->ipv6)
 		why = "IPv4 and IPv6 disabled";
 	else if (!c->ipv6 && v6_given)
@@ -285,5 +345,7 @@ int vm_net_user_parse(struct vm_net_opts *o, struct vm_net_user_cfg *c, char *er
 		snprintf(err, errlen, "%s", why);
 		return -EINVAL;
 	}
-	return parse_hostfwd(o, c, err, errlen);
+	/* QEMU 7.2 takes the guestfwd rules before the hostfwd ones */
+	int rc = parse_guestfwd(o, c, err, errlen);
+	return rc ? rc : parse_hostfwd(o, c, err, errlen);
 }

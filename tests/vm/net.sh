@@ -143,6 +143,18 @@ errcase -netdev user,id=n0 -device virtio-net-device,netdev=n0 -device virtio-ne
 errcase -netdev user,id=n0 -device virtio-net-device,netdev=n0,mac=52:54:00:12:34
 errcase -netdev user,id=n0 -device virtio-net-device,netdev=n0,foo=1
 errcase -nic user,model=virtio-net-device,hostfwd=tcp::99999-:22
+# guestfwd= (QEMU 7.2's syntax and libslirp's address check, before any hostfwd rule)
+errcase -netdev user,id=n0,guestfwd=udp:10.0.2.100:1234-cmd:cat
+errcase -netdev user,id=n0,guestfwd=tcp:10.0.2.100:0-cmd:cat
+errcase -netdev user,id=n0,guestfwd=tcp:10.0.2.100:99999-cmd:cat
+errcase -netdev user,id=n0,guestfwd=tcp:10.0.2.100:1234
+errcase -netdev user,id=n0,guestfwd=tcp:bogus:1234-cmd:cat
+errcase -netdev user,id=n0,guestfwd=10.0.2.100:1234-cmd:cat
+errcase -netdev user,id=n0,guestfwd=tcp:1.2.3.4:1234-cmd:cat
+errcase -netdev user,id=n0,guestfwd=tcp:10.0.2.2:1234-cmd:cat
+errcase -netdev user,id=n0,guestfwd=tcp:10.0.2.3:1234-cmd:cat
+errcase -netdev user,id=n0,guestfwd=tcp:1.2.3.4:5-cmd:cat,hostfwd=tcp::99999-:22
+errcase -netdev user,id=n0,guestfwd=udp:x,guestfwd=tcp:1.2.3.4:5-cmd:cat
 # a host port already in use (a listener held by the test on 127.0.0.1)
 python3 - "$VM" "$QEMU" "$have_qemu" >"$TMP/inuse" 2>&1 <<'EOF'
 import socket, subprocess, sys

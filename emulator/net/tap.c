@@ -1,0 +1,240 @@
+/* tap.c - the "tap" netdev: frames to and from a Linux tap interface (/dev/net/tun in
+ * IFF_TAP|IFF_NO_PI mode), as QEMU 7.2's -netdev tap: ifname= opens or creates that
+ * interface, fd= takes one the caller opened; script= and downscript= (QEMU's defaults
+ * /etc/qemu-ifup and /etc/qemu-ifdown, "no" for none) run with the interface's name. Options,
+ * checks and messages follow QEMU's; the tap fd joins the host event loop as a poll hook so
+ * reading stops while the NIC is behind (the kernel's queue holds the frames, or drops). */
+#include "emulator/host/loop.h"
+#include "emulator/net/net.h"
+#include "emulator/net/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DEFAULT_SCRIPT "/etc/qemu-ifup"
+#define DEFAULT_DOWNSCRIPT "/etc/qemu-ifdown"
+#define READ_BURST 64 /* frames per poll: other sources get their turn */
+
+struct tap {
+	struct vm_netdev *nd;
+	struct vm_loop *loop;
+	int fd;
+	int pollidx;
+	bool from_fd; /* fd=: the caller's descriptor, no scripts */
+	char ifname[IFNAMSIZ];
+	char script[256], downscript[256];
+	uint8_t buf[VM_NET_FRAME_MAX];
+};
+
+/* QEMU's launch_script: SCRIPT IFNAME with only stdio open; 0 or the wait status. */
+static int run_script(const char *script, const char *ifname)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		long max = sysconf(_SC_OPEN_MAX);
+		for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 1024); fd++)
+			close(fd);
+		execl(script, script, ifname, (char *)NULL);
+		_exit(1);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return st;
+}
+
+/* ---- the poll hook ---- */
+static void hook_fill(void *opaque, uint64_t *timeout_ns)
+{
+	struct tap *t = opaque;
+	(void)timeout_ns;
+	t->pollidx = -1;
+	if (t->nd && vm_netdev_queued(t->nd) >= VM_NET_QUEUE_HIGH)
+		return; /* frames wait in the kernel's queue */
+	t->pollidx = vm_loop_hook_add_pollfd(t->loop, t->fd, POLLIN);
+}
+
+static void hook_dispatch(void *opaque, bool error)
+{
+	struct tap *t = opaque;
+	if (error || t->pollidx < 0 || !(vm_loop_hook_revents(t->loop, t->pollidx) & POLLIN))
+		return;
+	for (int i = 0; i < READ_BURST && vm_netdev_queued(t->nd) < VM_NET_QUEUE_HIGH; i++) {
+		ssize_t r = read(t->fd, t->buf, sizeof(t->buf));
+		if (r <= 0)
+			break; /* EAGAIN: drained */
+		vm_netdev_deliver(t->nd, t->buf, (size_t)r);
+	}
+}
+
+/* ---- the netdev ---- */
+static int tap_send(void *be, const uint8_t *frame, size_t len)
+{
+	struct tap *t = be;
+	ssize_t w;
+	do
+		w = write(t->fd, frame, len);
+	while (w < 0 && errno == EINTR);
+	return w < 0 ? -errno : 0; /* EAGAIN: the kernel's queue is full, the frame is lost */
+}
+
+static void tap_free(void *be)
+{
+	struct tap *t = be;
+	if (t->fd >= 0)
+		close(t->fd);
+	/* QEMU runs the downscript after closing the interface */
+	if (!t->from_fd && strcmp(t->downscript, "no") && t->downscript[0])
+		run_script(t->downscript, t->ifname);
+	free(t);
+}
+
+static void tap_describe(void *be, char *buf, size_t len)
+{
+	struct tap *t = be;
+	if (t->from_fd)
+		snprintf(buf, len, "fd=%d", t->fd);
+	else
+		snprintf(buf, len, "ifname=%s,script=%s,downscript=%s", t->ifname, t->script, t->downscript);
+}
+
+static const struct vm_netdev_ops tap_ops = {
+	.type = "tap",
+	.guest_csum = true,
+	.send = tap_send,
+	.free = tap_free,
+	.describe = tap_describe,
+};
+
+/* ---- opening ---- */
+static int open_ifname(struct tap *t, const char *ifname, char *err, size_t errlen)
+{
+	struct ifreq ifr = { 0 };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "could not open /dev/net/tun: %s", strerror(e));
+		return -e;
+	}
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname && *ifname ? ifname : "tap%d");
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "could not configure /dev/net/tun (%s): %s", ifname ? ifname : "", strerror(e));
+		close(fd);
+		return -e;
+	}
+	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
+	t->fd = fd;
+	return 0;
+}
+
+static int take_fd(struct tap *t, const char *id, const char *s, char *err, size_t errlen)
+{
+	char *end;
+	long fd = strtol(s, &end, 10);
+	struct ifreq ifr = { 0 };
+	if (*end || end == s || fd < 0 || fd > 1 << 20) {
+		snprintf(err, errlen, "%s: Can't use file descriptor %s: Bad file descriptor", id, s);
+		return -EBADF;
+	}
+	if (fcntl((int)fd, F_GETFD) < 0) {
+		snprintf(err, errlen, "%s: Can't use file descriptor %ld: %s", id, fd, strerror(errno));
+		return -EBADF;
+	}
+	if (ioctl((int)fd, TUNGETIFF, &ifr) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "Unable to query TUNGETIFF on FD %ld: %s", fd, strerror(e));
+		return -e;
+	}
+	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
+	t->fd = (int)fd;
+	t->from_fd = true;
+	return 0;
+}
+
+/* -netdev tap options after type and id; on error `err` gets QEMU's text. */
+static int tap_open(struct tap *t, const char *id, struct vm_net_opts *o, char *err, size_t errlen)
+{
+	const char *ifname = vm_net_opts_get(o, "ifname"), *fd = vm_net_opts_get(o, "fd");
+	const char *script = vm_net_opts_get(o, "script"), *down = vm_net_opts_get(o, "downscript");
+	const char *vnet = vm_net_opts_get(o, "vnet_hdr");
+	const struct vm_net_opt *bad = vm_net_opts_unused(o);
+	bool vnet_on = false;
+	if (bad) {
+		snprintf(err, errlen, "Invalid parameter '%s'", bad->key);
+		return -EINVAL;
+	}
+	if (vnet && vm_net_opts_bool(vnet, &vnet_on)) {
+		snprintf(err, errlen, "Parameter 'vnet_hdr' expects 'on' or 'off'");
+		return -EINVAL;
+	}
+	if (fd) {
+		if (ifname || script || down || vnet) {
+			snprintf(err, errlen, "ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, fds=, and "
+					      "vhostfds= are invalid with fd=");
+			return -EINVAL;
+		}
+		return take_fd(t, id, fd, err, errlen);
+	}
+	if (vnet_on) {
+		snprintf(err, errlen, "vnet_hdr=on is not supported by strata-vm's tap back end");
+		return -ENOTSUP;
+	}
+	snprintf(t->script, sizeof(t->script), "%s", script ? script : DEFAULT_SCRIPT);
+	snprintf(t->downscript, sizeof(t->downscript), "%s", down ? down : DEFAULT_DOWNSCRIPT);
+	int rc = open_ifname(t, ifname, err, errlen);
+	if (rc)
+		return rc;
+	if (strcmp(t->script, "no") && t->script[0]) {
+		int st = run_script(t->script, t->ifname);
+		if (st) {
+			snprintf(err, errlen, "network script %s failed with status %d", t->script, st);
+			close(t->fd);
+			t->fd = -1;
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+int vm_net_tap_new(struct vm_net *n, const char *id, struct vm_net_opts *o, char *err, size_t errlen)
+{
+	struct tap *t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	t->fd = -1;
+	t->loop = vm_net_loop(n);
+	int rc = tap_open(t, id, o, err, errlen);
+	if (rc) {
+		free(t);
+		return rc;
+	}
+	fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) | O_NONBLOCK);
+	struct vm_loop_hook h = { hook_fill, hook_dispatch, t };
+	if ((rc = vm_loop_add_hook(t->loop, &h))) {
+		snprintf(err, errlen, "too many network back ends");
+		tap_free(t);
+		return rc;
+	}
+	t->nd = vm_netdev_new(n, id, &tap_ops, t);
+	if (!t->nd) {
+		snprintf(err, errlen, "out of memory"); /* the hook stays: the process is about to exit */
+		return -ENOMEM;
+	}
+	return 0;
+}

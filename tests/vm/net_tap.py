@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""net_tap.py - the host side of the tap test (tests/vm/net_tap.sh), run inside the test's
+network namespace where tap interface TAP has 192.168.76.1/24.
+
+Boots the guest with -netdev tap,ifname=TAP,script=no,downscript=no; serves a random file on
+192.168.76.1 for the guest to fetch; once the guest serves it back, fetches it from
+192.168.76.2:8080 and uploads another random file to the guest's nc on 2323. Prints the guest's
+STRATA lines and what the host saw (md5s, seconds).
+
+usage: net_tap.py EMULATOR KERNEL INITRD ROOTDISK TAP BYTES TIMEOUT"""
+import functools
+import hashlib
+import http.server
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+HOST, GUEST = "192.168.76.1", "192.168.76.2"
+
+
+def main():
+    emu, kernel, initrd, disk, tap, nbytes, limit = sys.argv[1:8]
+    nbytes, limit = int(nbytes), int(limit)
+    www = os.path.join(os.path.dirname(disk), "www")
+    os.makedirs(www, exist_ok=True)
+    blob = os.urandom(nbytes)
+    with open(os.path.join(www, "blob"), "wb") as f:
+        f.write(blob)
+    print("host: serves %d bytes md5 %s" % (nbytes, hashlib.md5(blob).hexdigest()))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    srv = http.server.ThreadingHTTPServer((HOST, 0), functools.partial(Quiet, directory=www))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    fw = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
+    cmd = [emu, "-M", "virt", "-m", "256M", "-nographic", "-no-reboot", "-bios", fw, "-kernel", kernel,
+           "-initrd", initrd, "-append",
+           "root=/dev/vda console=ttyS0 quiet strata.test=tap strata.port=%d" % srv.server_address[1],
+           "-drive", "file=%s,format=raw,if=none,id=hd0" % disk, "-device", "virtio-blk-device,drive=hd0",
+           "-netdev", "tap,id=t0,ifname=%s,script=no,downscript=no" % tap,
+           "-device", "virtio-net-device,netdev=t0"]
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    killer = threading.Timer(limit, p.kill)
+    killer.start()
+    results = []
+
+    def host_side():
+        try:
+            t = time.time()
+            data = urllib.request.urlopen("http://%s:8080/blob" % GUEST, timeout=600).read()
+            results.append("host: fetched %d bytes md5 %s" % (len(data), hashlib.md5(data).hexdigest()))
+            results.append("time: guest->host tap %d bytes in %.2f s" % (len(data), time.time() - t))
+            up = os.urandom(nbytes)
+            results.append("host: uploads %d bytes md5 %s" % (nbytes, hashlib.md5(up).hexdigest()))
+            t = time.time()
+            c = socket.create_connection((GUEST, 2323), timeout=600)
+            c.sendall(up)
+            c.close()
+            results.append("time: host->guest tap %d bytes sent in %.2f s" % (nbytes, time.time() - t))
+        except OSError as e:
+            results.append("host: error %s" % e)
+
+    for raw in p.stdout:
+        text = raw.decode(errors="replace").rstrip("\r\n")
+        if not text.startswith("STRATA tap:") and "-netdev" not in text:
+            continue
+        print(text, flush=True)
+        if text.startswith("STRATA tap: serving"):
+            threading.Thread(target=host_side, daemon=True).start()
+    p.wait()
+    killer.cancel()
+    srv.shutdown()
+    for r in results:
+        print(r)
+    print("exit: %d after %.1f s" % (p.returncode, time.time() - t0))
+
+
+if __name__ == "__main__":
+    main()
