@@ -136,7 +136,7 @@ static void put_fingerprint(const struct vm_virt *vm, struct vm_state *s)
 {
 	vm_state_put_str(s, "virt");
 	vm_state_put_u64(s, vm->bus.ram_size);
-	vm_state_put_u32(s, 1); /* harts */
+	vm_state_put_u32(s, vm->nharts);
 	vm_state_put_u32(s, (uint32_t)vm->cfg.ndisks);
 	vm_state_put_u32(s, (uint32_t)vm->ndevs);
 	for (int i = 0; i < vm->ndevs; i++) {
@@ -167,8 +167,9 @@ static int check_fingerprint(const struct vm_virt *vm, struct vm_state *s, char 
 		mib(a, sizeof(a), ram), mib(b, sizeof(b), vm->bus.ram_size);
 		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %s of RAM, this machine has %s (-m)", a, b);
 	}
-	if (harts != 1)
-		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %u harts, this machine has 1", harts);
+	if (harts != vm->nharts)
+		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %u harts, this machine has %u (-smp)",
+			       harts, vm->nharts);
 	if (ndisks != (uint32_t)vm->cfg.ndisks)
 		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %u virtio-blk disks, this machine has %d",
 			    ndisks, vm->cfg.ndisks);

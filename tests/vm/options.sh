@@ -43,8 +43,8 @@ same_error "missing firmware file" -M virt -bios "$TMP/nonexistent.bin"
 check "-enable-kvm: not supported, exit 1" '[ $? -eq 1 ] && grep -q "KVM is not supported" "$TMP/err"'
 "$VM" -accel kvm >/dev/null 2>"$TMP/err"
 check "-accel kvm: invalid accelerator, exit 1" '[ $? -eq 1 ] && grep -q "^strata-vm: -accel kvm: invalid accelerator kvm" "$TMP/err"'
-"$VM" -smp 2 >/dev/null 2>"$TMP/err"
-check "-smp 2: one hart only, exit 1" '[ $? -eq 1 ] && [ "$(cat "$TMP/err")" = "strata-vm: -smp 2: only one hart is supported" ]'
+"$VM" -smp 9 >/dev/null 2>"$TMP/err"
+check "-smp 9: more than 8 harts, exit 1" '[ $? -eq 1 ] && [ "$(cat "$TMP/err")" = "strata-vm: Invalid SMP CPUs 9. The max CPUs supported by machine \'virt\' is 8" ]'
 "$VM" -M virt -nographic -daemonize >/dev/null 2>"$TMP/err"
 check "-nographic with -daemonize refused as QEMU" '[ $? -eq 1 ] && [ "$(cat "$TMP/err")" = "strata-vm: -nographic cannot be used with -daemonize" ]'
 
