@@ -115,7 +115,7 @@ def guest_checks(emu, name, harts, savevm):
         if not tap(s.until(PROMPT, TIMEOUT) is not None, '%s -smp %d: Linux boots to the shell' % (name, harts)):
             return None
         m.until(r'\(qemu\) $', 20)
-        cpus = sh(s, 'grep -c ^processor /proc/cpuinfo; grep ^hart /proc/cpuinfo | tr -d "\\t "', 'ci')
+        cpus = sh(s, 'grep -c ^processor /proc/cpuinfo; grep "^hart[[:space:]]*:" /proc/cpuinfo | tr -d "\\t "', 'ci')
         want = '%d\n' % harts + ''.join('hart:%d\n' % i for i in range(harts))
         tap(cpus == want, '%s -smp %d: /proc/cpuinfo lists %d harts' % (name, harts, harts), cpus)
         online = sh(s, 'cat /sys/devices/system/cpu/online', 'on')
