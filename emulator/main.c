@@ -177,10 +177,16 @@ static void print_stats(struct vm_virt *vm, const struct timespec *t0)
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
 	double sec = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 	double csec = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
-	uint64_t blocks, flushes;
-	rv_jit_stats(&vm->cpu, &blocks, &flushes);
+	uint64_t blocks = 0, flushes = 0, instret = 0; /* summed over the harts */
+	for (unsigned h = 0; h < vm->nharts; h++) {
+		uint64_t b, f;
+		rv_jit_stats(vm->harts[h], &b, &f);
+		blocks += b;
+		flushes += f;
+		instret += vm->harts[h]->instret;
+	}
 	fprintf(stderr, "strata-vm: instret=%llu seconds=%.3f cpu_seconds=%.3f mips=%.1f jit_blocks=%llu jit_flushes=%llu\n",
-		(unsigned long long)vm->cpu.instret, sec, csec, csec > 0 ? (double)vm->cpu.instret / csec / 1e6 : 0.0,
+		(unsigned long long)instret, sec, csec, csec > 0 ? (double)instret / csec / 1e6 : 0.0,
 		(unsigned long long)blocks, (unsigned long long)flushes);
 }
 
@@ -189,7 +195,9 @@ static int run(struct vm_options *o, struct vm_virt *vm)
 {
 	char err[256];
 	/* Without a code generator for this host the interpreter runs alone. */
-	int jrc = o->jit_threshold ? rv_jit_init(&vm->cpu, o->jit_threshold) : 0;
+	int jrc = 0;
+	for (unsigned h = 0; h < vm->nharts && !jrc; h++) /* a JIT buffer per hart */
+		jrc = o->jit_threshold ? rv_jit_init(vm->harts[h], o->jit_threshold) : 0;
 	if (jrc < 0 && jrc != -ENOSYS)
 		fprintf(stderr, "%s: warning: no executable memory for the JIT (%s); interpreting\n", o->prog,
 			strerror(-jrc));

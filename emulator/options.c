@@ -4,6 +4,7 @@
 #include "emulator/options.h"
 #include "emulator/cpu/isa.h"
 #include "emulator/host/parse.h"
+#include "emulator/machine/smp.h"
 #include "bc.h"
 #include "secret.h"
 
@@ -56,7 +57,7 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-accel tcg         software emulation (the only accelerator)\n"
 	       "-cpu rv64|max[,EXT=on|off...]  the hart: RV64GC, QEMU 7.2's rv64 (zba, zbb, zbc, zbs on;\n"
 	       "                   Zfh, Zfhmin, zbkb, zbkc, zbkx, svinval, zicond, zicbom, zicboz off) or max\n"
-	       "-smp 1             one hart\n"
+	       "-smp [cpus=]N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]  N harts (1..8)\n"
 	       "-m [size=]MEGS[M|G]  guest RAM (default 128 MiB)\n"
 	       "-name NAME         the guest's name (info name, query-name)\n"
 	       "-bios default|none|FILE  firmware (default: OpenSBI fw_dynamic from Debian's opensbi package)\n"
@@ -135,6 +136,10 @@ static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 
 static int opt_accel(struct vm_options *o, const char *opt, const char *arg)
 {
+	/* thread=single (the default): several harts take turns on one thread, deterministically */
+	if (strstr(arg, "thread=multi"))
+		return fail(o, opt, arg, "thread=multi is not supported yet: harts take turns on one host thread "
+					 "(thread=single)");
 	if (!strcmp(arg, "tcg") || !strncmp(arg, "tcg,", 4))
 		return 0;
 	char msg[160];
@@ -159,18 +164,15 @@ static int opt_cpu(struct vm_options *o, const char *opt, const char *arg)
 	return 0;
 }
 
-/* -smp N | cpus=N[,sockets=,cores=,threads=,maxcpus=]: one hart for now */
+/* -smp N | cpus=N[,sockets=,cores=,threads=,maxcpus=] (emulator/machine/smp.c) */
 static int opt_smp(struct vm_options *o, const char *opt, const char *arg)
 {
-	const char *p = arg;
-	if (!strncmp(p, "cpus=", 5))
-		p += 5;
-	char *end;
-	unsigned long n = strtoul(p, &end, 10);
-	if (end == p || (*end && *end != ','))
-		return fail(o, opt, arg, "Parameter 'smp.cpus' expects a number");
-	if (n != 1)
-		return fail(o, opt, arg, "only one hart is supported");
+	char msg[256], warn[160];
+	(void)opt;
+	if (vm_smp_parse(arg, VM_MAX_HARTS, &o->cfg.harts, msg, sizeof(msg), warn, sizeof(warn)))
+		return fail(o, NULL, NULL, msg);
+	if (warn[0])
+		fprintf(stderr, "%s: warning: %s\n", o->prog, warn);
 	return 0;
 }
 

@@ -160,7 +160,12 @@ struct rv_cpu {
 	struct rv_tlb_entry tlb_w[RV_TLB_SIZE];
 	bool tlb_super; /* some cached entry came from a superpage */
 	struct rv_dpage *dpages;
-	uint8_t *code_map; /* one byte per RAM page: 1 = has a decoded page */
+	uint8_t *code_map; /* one byte per RAM page, shared by the harts: bit `hart_bit` set = this
+			    * hart has a decoded page for it (no hart's write TLB points into it) */
+	struct rv_cpu *const *harts; /* every hart sharing code_map (rv_cpu_share_code); NULL: alone */
+	unsigned nharts;
+	uint8_t hart_bit;
+	bool code_map_borrowed; /* code_map belongs to harts[0] */
 	struct rv_insn scratch; /* decode slot for code that cannot be cached */
 	struct rv_jit *jit;     /* NULL: interpret only (jit.h) */
 	uint32_t ext;           /* RV_EXT_* enabled; set before the first rv_run() */
@@ -202,6 +207,11 @@ void rv_cpu_destroy(struct rv_cpu *cpu);
 void rv_cpu_reset(struct rv_cpu *cpu, uint64_t pc);
 /* Drops every decoded and compiled block (RAM rewritten as a whole: reset, loadvm). */
 void rv_cpu_flush_code(struct rv_cpu *cpu);
+/* Several harts on one RAM (at most 8, before the first rv_run()): they share harts[0]'s
+ * code-page map, so a store by any hart (or DMA through rv_code_write on any of them) into a
+ * page some hart has decoded drops that hart's decoded and compiled code. The array must
+ * outlive the harts. Each hart keeps its own decoded pages, TLBs and JIT buffer. */
+void rv_cpu_share_code(struct rv_cpu *const *harts, unsigned n);
 
 /* state.c (savevm): the architectural state as a byte string. Save returns the bytes it needs
  * (written when they fit in cap); load checks the whole string first and returns -EINVAL,

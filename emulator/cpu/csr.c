@@ -256,7 +256,11 @@ int rv_csr_access(struct rv_cpu *cpu, unsigned csr, uint64_t *rd_val, uint64_t w
 		*rd_val = old;
 	if (!do_write)
 		return 0;
-	uint64_t nv = op == 1 ? wval : op == 2 ? (old | wval) : (old & ~wval);
+	/* CSRRS/CSRRC of mip modify the software-writable SEIP bit, not the external line read
+	 * with it (otherwise OpenSBI's csr_set(mip, SSIP) for an IPI latches a pending PLIC
+	 * interrupt into SEIP for good) */
+	uint64_t base = csr == 0x344 ? (old & ~(1ULL << RV_IRQ_SEI)) | (cpu->mip & (1ULL << RV_IRQ_SEI)) : old;
+	uint64_t nv = op == 1 ? wval : op == 2 ? (base | wval) : (base & ~wval);
 	if (csr_write(cpu, csr, nv))
 		return -1;
 	/* any CSR write may make an interrupt deliverable: end the batch */

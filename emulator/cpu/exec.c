@@ -29,6 +29,7 @@ int rv_cpu_init(struct rv_cpu *cpu, struct vm_bus *bus)
 		return -ENOMEM;
 	}
 	cpu->fetch_dp = cpu->dpages; /* never dereferenced until fetch_page matches */
+	cpu->hart_bit = 1;
 	cpu->bus = bus;
 	cpu->ext = RV_EXT_DEFAULT;
 	rv_cpu_reset(cpu, 0x80000000);
@@ -39,7 +40,8 @@ void rv_cpu_destroy(struct rv_cpu *cpu)
 {
 	rv_jit_destroy(cpu);
 	free(cpu->dpages);
-	free(cpu->code_map);
+	if (!cpu->code_map_borrowed)
+		free(cpu->code_map);
 	cpu->dpages = NULL;
 	cpu->code_map = NULL;
 }
@@ -69,6 +71,26 @@ void rv_cpu_reset(struct rv_cpu *cpu, uint64_t pc)
 void rv_cpu_flush_code(struct rv_cpu *cpu)
 {
 	rv_code_write(cpu, cpu->bus->ram_base, cpu->bus->ram_size);
+}
+
+void rv_cpu_share_code(struct rv_cpu *const *harts, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct rv_cpu *c = harts[i];
+		if (i && !c->code_map_borrowed) {
+			free(c->code_map);
+			c->code_map = harts[0]->code_map;
+			c->code_map_borrowed = true;
+		}
+		c->harts = harts;
+		c->nharts = n;
+		c->hart_bit = (uint8_t)(1u << i);
+		rv_tlb_flush(c);
+	}
+	memset(harts[0]->code_map, 0, (size_t)(harts[0]->bus->ram_size >> 12) + 1);
+	for (unsigned i = 0; i < n; i++)
+		for (int k = 0; k < RV_DPAGES; k++)
+			harts[i]->dpages[k].pa_page = ~0ULL;
 }
 
 static void illegal(struct rv_cpu *cpu, const struct rv_insn *in)

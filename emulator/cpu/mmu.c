@@ -342,19 +342,33 @@ static struct rv_dpage *dpage_for(struct rv_cpu *cpu, uint64_t pa_page)
 {
 	struct rv_dpage *dp = &cpu->dpages[(pa_page >> 12) & (RV_DPAGES - 1)];
 	uint8_t *flag = code_flag(cpu, pa_page);
-	if (dp->pa_page != pa_page || !*flag) {
+	if (dp->pa_page != pa_page || !(*flag & cpu->hart_bit)) {
 		uint8_t *old = dp->pa_page != ~0ULL ? code_flag(cpu, dp->pa_page) : NULL;
 		if (old)
-			*old = 0;
+			*old &= (uint8_t)~cpu->hart_bit;
 		memset(dp->insn, 0, sizeof(dp->insn));
 		memset(dp->jit, 0, sizeof(dp->jit)); /* compiled blocks die with the decoded page */
 		memset(dp->heat, 0, sizeof(dp->heat));
 		dp->pa_page = pa_page;
-		*flag = 1;
-		/* write-TLB entries may point into the page: drop them all */
+		bool was_code = *flag != 0;
+		*flag |= cpu->hart_bit;
+		/* write-TLB entries may point into the page: drop them all (every hart's when the
+		 * page was no hart's code page) */
 		rv_tlb_flush(cpu);
+		for (unsigned i = 0; !was_code && i < cpu->nharts; i++)
+			if (cpu->harts[i] != cpu)
+				rv_tlb_flush(cpu->harts[i]);
 	}
 	return dp;
+}
+
+/* Drops the decoded page of `page` in one hart. */
+static void drop_code(struct rv_cpu *cpu, uint64_t page)
+{
+	struct rv_dpage *dp = &cpu->dpages[(page >> 12) & (RV_DPAGES - 1)];
+	if (dp->pa_page == page)
+		dp->pa_page = ~0ULL;
+	rv_tlb_flush(cpu); /* the fetch cache and instruction TLB may point at dp */
 }
 
 void rv_code_write(struct rv_cpu *cpu, uint64_t pa, uint64_t len)
@@ -363,11 +377,15 @@ void rv_code_write(struct rv_cpu *cpu, uint64_t pa, uint64_t len)
 		uint8_t *flag = code_flag(cpu, page);
 		if (!flag || !*flag)
 			continue;
+		uint8_t bits = *flag;
 		*flag = 0;
-		struct rv_dpage *dp = &cpu->dpages[(page >> 12) & (RV_DPAGES - 1)];
-		if (dp->pa_page == page)
-			dp->pa_page = ~0ULL;
-		rv_tlb_flush(cpu); /* the fetch cache and instruction TLB may point at dp */
+		if (!cpu->harts) {
+			drop_code(cpu, page);
+			continue;
+		}
+		for (unsigned i = 0; i < cpu->nharts; i++)
+			if (bits & cpu->harts[i]->hart_bit)
+				drop_code(cpu->harts[i], page);
 	}
 }
 

@@ -1,4 +1,4 @@
-/* clint.c - SiFive CLINT for one hart: msip at +0, mtimecmp at +0x4000, mtime at +0xbff8.
+/* clint.c - SiFive CLINT: msip of hart i at +4i, mtimecmp of hart i at +0x4000 + 8i, mtime at +0xbff8.
  * 32- and 64-bit accesses; the machine turns msip/mtimecmp into MSIP/MTIP between batches. */
 #include "emulator/devices/devices.h"
 #include "emulator/bus/bus.h"
@@ -19,10 +19,10 @@ static int clint_read(void *opaque, uint64_t off, unsigned size, uint64_t *val)
 	uint64_t v;
 	if (size != 4 && size != 8)
 		return -EFAULT;
-	if (off < 4)
-		v = c->msip;
-	else if (off >= 0x4000 && off < 0x4008)
-		v = c->mtimecmp;
+	if (off < 4 * c->nharts)
+		v = c->msip[off / 4];
+	else if (off >= 0x4000 && off < 0x4000 + 8 * c->nharts)
+		v = c->mtimecmp[(off - 0x4000) / 8];
 	else if (off >= 0xbff8 && off < 0xc000)
 		v = vm_clock_mtime(c->clock);
 	else
@@ -36,10 +36,12 @@ static int clint_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 	struct vm_clint *c = opaque;
 	if (size != 4 && size != 8)
 		return -EFAULT;
-	if (off < 4)
-		c->msip = val & 1;
-	else if (off >= 0x4000 && off < 0x4008)
-		c->mtimecmp = merge(c->mtimecmp, off, size, val);
+	if (off < 4 * c->nharts) {
+		c->msip[off / 4] = val & 1;
+	} else if (off >= 0x4000 && off < 0x4000 + 8 * c->nharts) {
+		uint64_t *cmp = &c->mtimecmp[(off - 0x4000) / 8];
+		*cmp = merge(*cmp, off, size, val);
+	}
 	else if (off >= 0xbff8 && off < 0xc000)
 		vm_clock_set(c->clock, merge(vm_clock_mtime(c->clock), off, size, val));
 	return 0;
@@ -47,14 +49,17 @@ static int clint_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 
 static const struct vm_mmio_ops clint_ops = { clint_read, clint_write };
 
-int vm_clint_init(struct vm_clint *c, struct vm_bus *bus, uint64_t base, struct vm_clock *clock)
+int vm_clint_init(struct vm_clint *c, struct vm_bus *bus, uint64_t base, struct vm_clock *clock, unsigned harts)
 {
-	*c = (struct vm_clint){ .clock = clock, .mtimecmp = ~0ULL };
+	*c = (struct vm_clint){ .clock = clock, .nharts = harts };
+	vm_clint_reset(c);
 	return vm_bus_add(bus, base, 0x10000, &clint_ops, c);
 }
 
 void vm_clint_reset(struct vm_clint *c)
 {
-	c->msip = 0;
-	c->mtimecmp = ~0ULL;
+	for (unsigned i = 0; i < VM_MAX_HARTS; i++) {
+		c->msip[i] = 0;
+		c->mtimecmp[i] = ~0ULL;
+	}
 }

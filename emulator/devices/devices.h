@@ -41,30 +41,35 @@ bool vm_uart_irq(const struct vm_uart *u);
 int vm_uart_init(struct vm_uart *u, struct vm_bus *bus, uint64_t base, struct vm_chardev *chr);
 void vm_uart_reset(struct vm_uart *u);
 
-/* ---- PLIC: interrupt sources 1..95, contexts 0 (hart 0 M-mode) and 1 (hart 0 S-mode) ---- */
+/* ---- PLIC: interrupt sources 1..95; two contexts per hart as on QEMU virt: 2i (hart i
+ * M-mode) and 2i + 1 (hart i S-mode) ---- */
+#define VM_MAX_HARTS 8
 #define VM_PLIC_SOURCES 96
-#define VM_PLIC_CONTEXTS 2
+#define VM_PLIC_CONTEXTS (2 * VM_MAX_HARTS)
+#define VM_PLIC_SIZE 0x600000 /* the window QEMU virt maps (and its device tree shows) */
 struct vm_plic {
 	uint32_t priority[VM_PLIC_SOURCES];
 	uint32_t pending[VM_PLIC_SOURCES / 32];
 	uint32_t claimed[VM_PLIC_SOURCES / 32];
 	uint32_t enable[VM_PLIC_CONTEXTS][VM_PLIC_SOURCES / 32];
 	uint32_t threshold[VM_PLIC_CONTEXTS];
+	unsigned ncontexts; /* 2 * harts; contexts past it read as zero and ignore writes */
 };
-int vm_plic_init(struct vm_plic *p, struct vm_bus *bus, uint64_t base);
+int vm_plic_init(struct vm_plic *p, struct vm_bus *bus, uint64_t base, unsigned harts);
 void vm_plic_reset(struct vm_plic *p);
 /* Reports the level of source `irq`'s line (a high line latches a request). */
 void vm_plic_set(struct vm_plic *p, unsigned irq, bool level);
 /* Whether context `ctx` has an interrupt to claim (its MEIP/SEIP line). */
 bool vm_plic_line(const struct vm_plic *p, unsigned ctx);
 
-/* ---- CLINT (msip, mtimecmp, mtime) ---- */
+/* ---- CLINT (msip and mtimecmp per hart, one mtime) ---- */
 struct vm_clint {
 	struct vm_clock *clock;
-	uint32_t msip;
-	uint64_t mtimecmp;
+	unsigned nharts;
+	uint32_t msip[VM_MAX_HARTS];
+	uint64_t mtimecmp[VM_MAX_HARTS];
 };
-int vm_clint_init(struct vm_clint *c, struct vm_bus *bus, uint64_t base, struct vm_clock *clock);
+int vm_clint_init(struct vm_clint *c, struct vm_bus *bus, uint64_t base, struct vm_clock *clock, unsigned harts);
 void vm_clint_reset(struct vm_clint *c);
 
 /* ---- sifive_test: exit / reset requests ---- */

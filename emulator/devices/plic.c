@@ -61,11 +61,11 @@ static int plic_read(void *opaque, uint64_t off, unsigned size, uint64_t *val)
 		*val = p->priority[off / 4];
 	} else if (off >= 0x1000 && off < 0x1000 + sizeof(p->pending)) {
 		*val = p->pending[(off - 0x1000) / 4];
-	} else if (off >= 0x2000 && off < 0x2000 + 0x80 * VM_PLIC_CONTEXTS) {
+	} else if (off >= 0x2000 && off < 0x2000 + 0x80 * p->ncontexts) {
 		unsigned ctx = (unsigned)(off - 0x2000) / 0x80, w = (unsigned)((off - 0x2000) % 0x80) / 4;
 		if (w < VM_PLIC_SOURCES / 32)
 			*val = p->enable[ctx][w];
-	} else if (off >= 0x200000 && off < 0x200000 + 0x1000 * VM_PLIC_CONTEXTS) {
+	} else if (off >= 0x200000 && off < 0x200000 + 0x1000 * p->ncontexts) {
 		unsigned ctx = (unsigned)(off - 0x200000) / 0x1000, reg = (unsigned)(off % 0x1000);
 		if (reg == 0) {
 			*val = p->threshold[ctx];
@@ -89,11 +89,11 @@ static int plic_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 	if (off < 4 * VM_PLIC_SOURCES) {
 		if (off >= 4)
 			p->priority[off / 4] = (uint32_t)val & 7;
-	} else if (off >= 0x2000 && off < 0x2000 + 0x80 * VM_PLIC_CONTEXTS) {
+	} else if (off >= 0x2000 && off < 0x2000 + 0x80 * p->ncontexts) {
 		unsigned ctx = (unsigned)(off - 0x2000) / 0x80, w = (unsigned)((off - 0x2000) % 0x80) / 4;
 		if (w < VM_PLIC_SOURCES / 32)
 			p->enable[ctx][w] = (uint32_t)val & (w == 0 ? ~1u : ~0u); /* source 0 does not exist */
-	} else if (off >= 0x200000 && off < 0x200000 + 0x1000 * VM_PLIC_CONTEXTS) {
+	} else if (off >= 0x200000 && off < 0x200000 + 0x1000 * p->ncontexts) {
 		unsigned ctx = (unsigned)(off - 0x200000) / 0x1000, reg = (unsigned)(off % 0x1000);
 		if (reg == 0)
 			p->threshold[ctx] = (uint32_t)val & 7;
@@ -105,13 +105,16 @@ static int plic_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 
 static const struct vm_mmio_ops plic_ops = { plic_read, plic_write };
 
-int vm_plic_init(struct vm_plic *p, struct vm_bus *bus, uint64_t base)
+int vm_plic_init(struct vm_plic *p, struct vm_bus *bus, uint64_t base, unsigned harts)
 {
 	memset(p, 0, sizeof(*p));
-	return vm_bus_add(bus, base, 0x400000, &plic_ops, p);
+	p->ncontexts = 2 * harts;
+	return vm_bus_add(bus, base, VM_PLIC_SIZE, &plic_ops, p);
 }
 
 void vm_plic_reset(struct vm_plic *p)
 {
+	unsigned n = p->ncontexts;
 	memset(p, 0, sizeof(*p));
+	p->ncontexts = n;
 }

@@ -13,23 +13,38 @@
 
 /* ---- CLINT ---- */
 
+/* version 2: the hart count, then msip and mtimecmp of each hart; version 1 (one hart) loads
+ * into a one-hart board */
 int vm_clint_state_save(void *opaque, struct vm_state *s)
 {
 	const struct vm_clint *c = opaque;
-	vm_state_put_u32(s, c->msip);
-	vm_state_put_u64(s, c->mtimecmp);
+	vm_state_put_u32(s, c->nharts);
+	for (unsigned i = 0; i < c->nharts; i++) {
+		vm_state_put_u32(s, c->msip[i]);
+		vm_state_put_u64(s, c->mtimecmp[i]);
+	}
 	return 0;
 }
 
 int vm_clint_state_load(void *opaque, struct vm_state *s, unsigned version)
 {
 	struct vm_clint *c = opaque;
-	uint32_t msip = vm_state_get_u32(s);
-	uint64_t mtimecmp = vm_state_get_u64(s);
-	if (version != 1 || !vm_state_done(s) || msip > 1)
+	uint32_t n = version == 1 ? 1 : vm_state_get_u32(s), msip[VM_MAX_HARTS];
+	uint64_t mtimecmp[VM_MAX_HARTS];
+	if ((version != 1 && version != 2) || n != c->nharts)
 		return -EINVAL;
-	c->msip = msip;
-	c->mtimecmp = mtimecmp;
+	for (unsigned i = 0; i < n; i++) {
+		msip[i] = vm_state_get_u32(s);
+		mtimecmp[i] = vm_state_get_u64(s);
+		if (msip[i] > 1)
+			return -EINVAL;
+	}
+	if (!vm_state_done(s))
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		c->msip[i] = msip[i];
+		c->mtimecmp[i] = mtimecmp[i];
+	}
 	return 0;
 }
 
@@ -47,33 +62,39 @@ static void get_words(struct vm_state *s, uint32_t *w, unsigned n)
 		w[i] = vm_state_get_u32(s);
 }
 
+/* version 2: the context count first (version 1: two contexts, one hart) */
 int vm_plic_state_save(void *opaque, struct vm_state *s)
 {
 	const struct vm_plic *p = opaque;
+	vm_state_put_u32(s, p->ncontexts);
 	put_words(s, p->priority, VM_PLIC_SOURCES);
 	put_words(s, p->pending, VM_PLIC_SOURCES / 32);
 	put_words(s, p->claimed, VM_PLIC_SOURCES / 32);
-	for (unsigned c = 0; c < VM_PLIC_CONTEXTS; c++)
+	for (unsigned c = 0; c < p->ncontexts; c++)
 		put_words(s, p->enable[c], VM_PLIC_SOURCES / 32);
-	put_words(s, p->threshold, VM_PLIC_CONTEXTS);
+	put_words(s, p->threshold, p->ncontexts);
 	return 0;
 }
 
 int vm_plic_state_load(void *opaque, struct vm_state *s, unsigned version)
 {
 	struct vm_plic n;
+	memset(&n, 0, sizeof(n));
+	n.ncontexts = version == 1 ? 2 : vm_state_get_u32(s);
+	if ((version != 1 && version != 2) || n.ncontexts != ((struct vm_plic *)opaque)->ncontexts)
+		return -EINVAL;
 	get_words(s, n.priority, VM_PLIC_SOURCES);
 	get_words(s, n.pending, VM_PLIC_SOURCES / 32);
 	get_words(s, n.claimed, VM_PLIC_SOURCES / 32);
-	for (unsigned c = 0; c < VM_PLIC_CONTEXTS; c++)
+	for (unsigned c = 0; c < n.ncontexts; c++)
 		get_words(s, n.enable[c], VM_PLIC_SOURCES / 32);
-	get_words(s, n.threshold, VM_PLIC_CONTEXTS);
-	if (version != 1 || !vm_state_done(s) || n.priority[0])
+	get_words(s, n.threshold, n.ncontexts);
+	if (!vm_state_done(s) || n.priority[0])
 		return -EINVAL;
 	for (unsigned i = 0; i < VM_PLIC_SOURCES; i++)
 		if (n.priority[i] > 7)
 			return -EINVAL;
-	for (unsigned c = 0; c < VM_PLIC_CONTEXTS; c++)
+	for (unsigned c = 0; c < n.ncontexts; c++)
 		if (n.threshold[c] > 7 || (n.enable[c][0] & 1))
 			return -EINVAL;
 	*(struct vm_plic *)opaque = n;

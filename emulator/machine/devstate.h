@@ -6,11 +6,11 @@
 
 struct vm_state;
 
-#define VM_CLINT_STATE_VERSION 1
+#define VM_CLINT_STATE_VERSION 2
 int vm_clint_state_save(void *clint, struct vm_state *s);
 int vm_clint_state_load(void *clint, struct vm_state *s, unsigned version);
 
-#define VM_PLIC_STATE_VERSION 1
+#define VM_PLIC_STATE_VERSION 2
 int vm_plic_state_save(void *plic, struct vm_state *s);
 int vm_plic_state_load(void *plic, struct vm_state *s, unsigned version);
 

@@ -96,7 +96,7 @@ void vm_fdt_prop_str(struct vm_fdt *f, const char *name, const char *s)
 
 void vm_fdt_prop_cells(struct vm_fdt *f, const char *name, const uint32_t *cells, size_t n)
 {
-	uint8_t buf[64];
+	uint8_t buf[256];
 	if (n > sizeof(buf) / 4) {
 		f->err = -EINVAL;
 		return;

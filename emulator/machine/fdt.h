@@ -9,6 +9,7 @@ struct vm_fdt {
 	uint8_t *st, *str; /* structure block, strings block */
 	size_t st_len, st_cap, str_len, str_cap;
 	int err;
+	unsigned harts; /* the board's hart count, for node builders' phandles (virt.c) */
 };
 
 void vm_fdt_init(struct vm_fdt *f);

@@ -2,7 +2,10 @@
  * Between batches of instructions the loop updates the interrupt lines from the device list,
  * delivers interrupts and, at most every POLL_INTERVAL_NS, services host events; when the hart
  * waits for an interrupt or the VM is stopped it sleeps in the event loop until the next guest
- * timer deadline or host event, so an idle guest costs no host CPU. */
+ * timer deadline or host event, so an idle guest costs no host CPU. Several harts (-smp) take
+ * turns on this one thread in hart order, QUANTUM instructions each (a hart waiting for an
+ * interrupt skips its turn; all waiting: the loop sleeps), so a run is repeatable apart from
+ * where timer and host events fall. */
 #include "emulator/host/loop.h"
 #include "emulator/machine/virt.h"
 
@@ -12,6 +15,8 @@
 
 #define BATCH 8192
 #define POLL_INTERVAL_NS 1000000ULL /* host input is looked at least this often while running */
+#define QUANTUM 8192u /* instructions of one hart's turn when several take turns */
+#define MAX_TURN_BATCHES 64 /* a turn of batches that complete nothing (trap loops) ends too */
 
 static const char *const state_names[] = {
 	[VM_RUN_PRELAUNCH] = "prelaunch", [VM_RUN_RUNNING] = "running",	    [VM_RUN_PAUSED] = "paused",
@@ -26,26 +31,35 @@ const char *vm_runstate_name(enum vm_runstate s)
 
 static void update_irqs(struct vm_virt *vm, uint64_t now)
 {
-	rv_set_irq(&vm->cpu, RV_IRQ_MTI, now >= vm->clint.mtimecmp);
-	rv_set_irq(&vm->cpu, RV_IRQ_MSI, vm->clint.msip & 1);
-	rv_update_sstc(&vm->cpu);
 	for (int i = 0; i < vm->ndevs; i++) {
 		const struct vm_device *d = &vm->devs[i];
 		if (d->irq_level)
 			vm_plic_set(&vm->plic, d->irq, d->irq_level(d->opaque));
 	}
-	rv_set_irq(&vm->cpu, RV_IRQ_MEI, vm_plic_line(&vm->plic, 0));
-	rv_set_irq(&vm->cpu, RV_IRQ_SEI, vm_plic_line(&vm->plic, 1));
+	for (unsigned h = 0; h < vm->nharts; h++) {
+		struct rv_cpu *c = vm->harts[h];
+		rv_set_irq(c, RV_IRQ_MTI, now >= vm->clint.mtimecmp[h]);
+		rv_set_irq(c, RV_IRQ_MSI, vm->clint.msip[h] & 1);
+		rv_update_sstc(c);
+		rv_set_irq(c, RV_IRQ_MEI, vm_plic_line(&vm->plic, 2 * h));
+		rv_set_irq(c, RV_IRQ_SEI, vm_plic_line(&vm->plic, 2 * h + 1));
+	}
 }
 
-/* Host nanoseconds until the hart's next timer interrupt (UINT64_MAX: none armed). */
+/* Host nanoseconds until some waiting hart's next timer interrupt (UINT64_MAX: none armed). */
 static uint64_t timer_wait_ns(struct vm_virt *vm)
 {
-	uint64_t ns = vm->clint.mtimecmp == ~0ULL ? UINT64_MAX : vm_clock_ns_until(&vm->clock, vm->clint.mtimecmp);
-	if (vm->cpu.menvcfg >> 63) {
-		uint64_t s = vm_clock_ns_until(&vm->clock, vm->cpu.stimecmp);
-		if (s < ns)
-			ns = s;
+	uint64_t ns = UINT64_MAX;
+	for (unsigned h = 0; h < vm->nharts; h++) {
+		const struct rv_cpu *c = vm->harts[h];
+		uint64_t m = vm->clint.mtimecmp[h] == ~0ULL ? UINT64_MAX : vm_clock_ns_until(&vm->clock, vm->clint.mtimecmp[h]);
+		if (m < ns)
+			ns = m;
+		if (c->menvcfg >> 63) {
+			uint64_t s = vm_clock_ns_until(&vm->clock, c->stimecmp);
+			if (s < ns)
+				ns = s;
+		}
 	}
 	return ns;
 }
@@ -85,8 +99,61 @@ static void take_powerdown(struct vm_virt *vm)
 		vm->powerdown_hook(vm->powerdown_opaque);
 }
 
+/* One hart's turn with several harts: up to QUANTUM of its instructions, in batches with
+ * the interrupt lines brought up to date between them, until it waits for an interrupt.
+ * Its LR reservation ends with the turn: another hart may write the address before its
+ * next one (an SC then fails, which the architecture allows; the LR/SC loop retries). */
+static void run_turn(struct vm_virt *vm, struct rv_cpu *c)
+{
+	uint64_t start = c->instret;
+	for (int batches = 0; batches < MAX_TURN_BATCHES && !vm->exit.requested && !vm->stop_requested; batches++) {
+		uint64_t done = c->instret - start;
+		if (done >= QUANTUM)
+			break;
+		if (batches)
+			update_irqs(vm, vm_clock_mtime(&vm->clock));
+		rv_check_interrupts(c);
+		if (c->wfi) {
+			if (!rv_irq_wake(c))
+				break;
+			c->wfi = false;
+		}
+		rv_run(c, (int64_t)(QUANTUM - done));
+	}
+	c->resv_addr = ~0ULL;
+}
+
+/* Several harts, deterministically: each takes its turn in hart order on this thread; when
+ * every hart waits for an interrupt the loop sleeps until a timer or host event. */
+static int run_harts(struct vm_virt *vm, uint64_t max_insns)
+{
+	uint64_t start = vm->cpu.instret;
+	while (!vm->exit.requested && !vm->stop_requested) {
+		if (vm->powerdown_req)
+			take_powerdown(vm);
+		if (max_insns && vm->cpu.instret - start >= max_insns)
+			return 0;
+		bool ran = false;
+		for (unsigned h = 0; h < vm->nharts && !vm->exit.requested && !vm->stop_requested; h++) {
+			struct rv_cpu *c = vm->harts[h];
+			update_irqs(vm, vm_clock_mtime(&vm->clock));
+			if (c->wfi && !rv_irq_wake(c))
+				continue;
+			run_turn(vm, c);
+			ran = true;
+		}
+		if (!ran && !vm->exit.requested && !vm->stop_requested)
+			wfi_sleep(vm);
+		else if (vm->loop && vm_loop_now_ns() - vm->last_poll_ns >= POLL_INTERVAL_NS)
+			service(vm, 0);
+	}
+	return vm->exit.requested ? 1 : 0;
+}
+
 int vm_virt_run(struct vm_virt *vm, uint64_t max_insns)
 {
+	if (vm->nharts > 1)
+		return run_harts(vm, max_insns);
 	uint64_t start = vm->cpu.instret;
 	while (!vm->exit.requested && !vm->stop_requested) {
 		if (vm->powerdown_req)

@@ -19,6 +19,28 @@ static uint64_t read_mtime(void *opaque)
 	return vm_clock_mtime(opaque);
 }
 
+/* Device-tree phandles numbered as QEMU virt numbers them: the harts from the last down (the
+ * cpu node, then its interrupt controller), then the PLIC, then the test device. */
+static uint32_t cpu_phandle(unsigned harts, unsigned i)
+{
+	return 2 * (harts - 1 - i) + 1;
+}
+
+static uint32_t intc_phandle(unsigned harts, unsigned i)
+{
+	return 2 * (harts - 1 - i) + 2;
+}
+
+static uint32_t plic_phandle(unsigned harts)
+{
+	return 2 * harts + 1;
+}
+
+static uint32_t test_phandle(unsigned harts)
+{
+	return 2 * harts + 2;
+}
+
 /* The device tree firmware and kernels read: the board as QEMU virt describes it. */
 static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg, uint64_t initrd_start,
 		     uint64_t initrd_end, uint8_t **dtb, size_t *len)
@@ -26,6 +48,7 @@ static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg,
 	struct vm_fdt f;
 	uint64_t ram = vm->bus.ram_size;
 	vm_fdt_init(&f);
+	f.harts = vm->nharts;
 	vm_fdt_begin(&f, "");
 	vm_fdt_prop_u32(&f, "#address-cells", 2);
 	vm_fdt_prop_u32(&f, "#size-cells", 2);
@@ -50,31 +73,48 @@ static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg,
 	vm_fdt_prop_u32(&f, "#address-cells", 1);
 	vm_fdt_prop_u32(&f, "#size-cells", 0);
 	vm_fdt_prop_u32(&f, "timebase-frequency", 10000000);
-	vm_fdt_begin(&f, "cpu@0");
-	vm_fdt_prop_str(&f, "device_type", "cpu");
-	vm_fdt_prop_u32(&f, "reg", 0);
-	vm_fdt_prop_str(&f, "status", "okay");
-	vm_fdt_prop_str(&f, "compatible", "riscv");
+	uint32_t ext = rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off);
 	char isa[160];
-	rv_isa_string(rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off), isa, sizeof(isa));
-	vm_fdt_prop_str(&f, "riscv,isa", isa);
+	rv_isa_string(ext, isa, sizeof(isa));
 	char exts[320];
-	size_t elen = rv_isa_extensions(rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off), exts, sizeof(exts));
-	vm_fdt_prop(&f, "riscv,isa-extensions", exts, elen <= sizeof(exts) ? elen : 0);
-	vm_fdt_prop_str(&f, "riscv,isa-base", "rv64i");
-	if (rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off) & RV_EXT_ZICBOM)
-		vm_fdt_prop_u32(&f, "riscv,cbom-block-size", RV_CBO_BLOCK);
-	if (rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off) & RV_EXT_ZICBOZ)
-		vm_fdt_prop_u32(&f, "riscv,cboz-block-size", RV_CBO_BLOCK);
-	vm_fdt_prop_str(&f, "mmu-type", "riscv,sv57");
-	vm_fdt_begin(&f, "interrupt-controller");
-	vm_fdt_prop_u32(&f, "#interrupt-cells", 1);
-	vm_fdt_prop(&f, "interrupt-controller", NULL, 0);
-	vm_fdt_prop_str(&f, "compatible", "riscv,cpu-intc");
-	vm_fdt_prop_u32(&f, "phandle", 1);
+	size_t elen = rv_isa_extensions(ext, exts, sizeof(exts));
+	for (unsigned i = 0; i < vm->nharts; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "cpu@%u", i);
+		vm_fdt_begin(&f, name);
+		vm_fdt_prop_u32(&f, "phandle", cpu_phandle(vm->nharts, i));
+		vm_fdt_prop_str(&f, "device_type", "cpu");
+		vm_fdt_prop_u32(&f, "reg", i);
+		vm_fdt_prop_str(&f, "status", "okay");
+		vm_fdt_prop_str(&f, "compatible", "riscv");
+		vm_fdt_prop_str(&f, "riscv,isa", isa);
+		vm_fdt_prop(&f, "riscv,isa-extensions", exts, elen <= sizeof(exts) ? elen : 0);
+		vm_fdt_prop_str(&f, "riscv,isa-base", "rv64i");
+		if (ext & RV_EXT_ZICBOM)
+			vm_fdt_prop_u32(&f, "riscv,cbom-block-size", RV_CBO_BLOCK);
+		if (ext & RV_EXT_ZICBOZ)
+			vm_fdt_prop_u32(&f, "riscv,cboz-block-size", RV_CBO_BLOCK);
+		vm_fdt_prop_str(&f, "mmu-type", "riscv,sv57");
+		vm_fdt_begin(&f, "interrupt-controller");
+		vm_fdt_prop_u32(&f, "#interrupt-cells", 1);
+		vm_fdt_prop(&f, "interrupt-controller", NULL, 0);
+		vm_fdt_prop_str(&f, "compatible", "riscv,cpu-intc");
+		vm_fdt_prop_u32(&f, "phandle", intc_phandle(vm->nharts, i));
+		vm_fdt_end(&f);
+		vm_fdt_end(&f);
+	}
+	vm_fdt_begin(&f, "cpu-map"); /* one socket: cluster0 with a core per hart, as QEMU virt */
+	vm_fdt_begin(&f, "cluster0");
+	for (unsigned i = 0; i < vm->nharts; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "core%u", i);
+		vm_fdt_begin(&f, name);
+		vm_fdt_prop_u32(&f, "cpu", cpu_phandle(vm->nharts, i));
+		vm_fdt_end(&f);
+	}
 	vm_fdt_end(&f);
 	vm_fdt_end(&f);
-	vm_fdt_end(&f);
+	vm_fdt_end(&f); /* cpus */
 
 	vm_fdt_begin(&f, "soc");
 	vm_fdt_prop_u32(&f, "#address-cells", 2);
@@ -89,13 +129,13 @@ static int build_fdt(const struct vm_virt *vm, const struct vm_virt_config *cfg,
 
 	vm_fdt_begin(&f, "poweroff");
 	vm_fdt_prop_str(&f, "compatible", "syscon-poweroff");
-	vm_fdt_prop_u32(&f, "regmap", 3);
+	vm_fdt_prop_u32(&f, "regmap", test_phandle(vm->nharts));
 	vm_fdt_prop_u32(&f, "offset", 0);
 	vm_fdt_prop_u32(&f, "value", 0x5555);
 	vm_fdt_end(&f);
 	vm_fdt_begin(&f, "reboot");
 	vm_fdt_prop_str(&f, "compatible", "syscon-reboot");
-	vm_fdt_prop_u32(&f, "regmap", 3);
+	vm_fdt_prop_u32(&f, "regmap", test_phandle(vm->nharts));
 	vm_fdt_prop_u32(&f, "offset", 0);
 	vm_fdt_prop_u32(&f, "value", 0x7777);
 	vm_fdt_end(&f);
@@ -216,10 +256,13 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 	memcpy(vm_bus_ram(&vm->bus, info_addr, sizeof(info)), info, sizeof(info));
 	add_rom(vm, "fdt", fdt_addr, dtb_len);
 	add_rom(vm, "fw_dynamic_info", info_addr, sizeof(info));
-	rv_cpu_reset(&vm->cpu, entry);
-	vm->cpu.x[10] = 0;
-	vm->cpu.x[11] = fdt_addr;
-	vm->cpu.x[12] = info_addr;
+	for (unsigned i = 0; i < vm->nharts; i++) { /* every hart starts there; a0 tells them apart */
+		struct rv_cpu *c = vm->harts[i];
+		rv_cpu_reset(c, entry);
+		c->x[10] = i;
+		c->x[11] = fdt_addr;
+		c->x[12] = info_addr;
+	}
 	return 0;
 }
 
@@ -256,7 +299,13 @@ static void clint_node(const struct vm_device *d, struct vm_fdt *f)
 	begin_node(f, "clint", d);
 	vm_fdt_prop(f, "compatible", "sifive,clint0\0riscv,clint0", 27);
 	reg_prop(f, d);
-	vm_fdt_prop_cells(f, "interrupts-extended", (uint32_t[]){ 1, RV_IRQ_MSI, 1, RV_IRQ_MTI }, 4);
+	uint32_t cells[4 * VM_MAX_HARTS];
+	for (unsigned i = 0; i < f->harts; i++) {
+		cells[4 * i] = cells[4 * i + 2] = intc_phandle(f->harts, i);
+		cells[4 * i + 1] = RV_IRQ_MSI;
+		cells[4 * i + 3] = RV_IRQ_MTI;
+	}
+	vm_fdt_prop_cells(f, "interrupts-extended", cells, 4 * f->harts);
 	vm_fdt_end(f);
 }
 
@@ -264,7 +313,7 @@ static void virtio_node(const struct vm_device *d, struct vm_fdt *f)
 {
 	begin_node(f, "virtio_mmio", d);
 	vm_fdt_prop_u32(f, "interrupts", d->irq);
-	vm_fdt_prop_u32(f, "interrupt-parent", 2);
+	vm_fdt_prop_u32(f, "interrupt-parent", plic_phandle(f->harts));
 	reg_prop(f, d);
 	vm_fdt_prop_str(f, "compatible", "virtio,mmio");
 	vm_fdt_end(f);
@@ -279,8 +328,14 @@ static void plic_node(const struct vm_device *d, struct vm_fdt *f)
 	vm_fdt_prop_u32(f, "#address-cells", 0);
 	vm_fdt_prop(f, "interrupt-controller", NULL, 0);
 	vm_fdt_prop_u32(f, "riscv,ndev", VM_PLIC_SOURCES - 1);
-	vm_fdt_prop_cells(f, "interrupts-extended", (uint32_t[]){ 1, RV_IRQ_MEI, 1, RV_IRQ_SEI }, 4);
-	vm_fdt_prop_u32(f, "phandle", 2);
+	uint32_t cells[4 * VM_MAX_HARTS];
+	for (unsigned i = 0; i < f->harts; i++) { /* contexts 2i (M) and 2i + 1 (S) */
+		cells[4 * i] = cells[4 * i + 2] = intc_phandle(f->harts, i);
+		cells[4 * i + 1] = RV_IRQ_MEI;
+		cells[4 * i + 3] = RV_IRQ_SEI;
+	}
+	vm_fdt_prop_cells(f, "interrupts-extended", cells, 4 * f->harts);
+	vm_fdt_prop_u32(f, "phandle", plic_phandle(f->harts));
 	vm_fdt_end(f);
 }
 
@@ -290,7 +345,7 @@ static void uart_node(const struct vm_device *d, struct vm_fdt *f)
 	vm_fdt_prop_str(f, "compatible", "ns16550a");
 	reg_prop(f, d);
 	vm_fdt_prop_u32(f, "clock-frequency", 3686400);
-	vm_fdt_prop_u32(f, "interrupt-parent", 2);
+	vm_fdt_prop_u32(f, "interrupt-parent", plic_phandle(f->harts));
 	vm_fdt_prop_u32(f, "interrupts", d->irq);
 	vm_fdt_end(f);
 }
@@ -300,7 +355,7 @@ static void test_node(const struct vm_device *d, struct vm_fdt *f)
 	begin_node(f, "test", d);
 	vm_fdt_prop(f, "compatible", "sifive,test1\0sifive,test0\0syscon", 33);
 	reg_prop(f, d);
-	vm_fdt_prop_u32(f, "phandle", 3);
+	vm_fdt_prop_u32(f, "phandle", test_phandle(f->harts));
 	vm_fdt_end(f);
 }
 
@@ -397,7 +452,7 @@ static int add_devices(struct vm_virt *vm, const struct vm_virt_config *cfg)
 				   .state_version = VM_CLINT_STATE_VERSION, .save = vm_clint_state_save,
 				   .load = vm_clint_state_load };
 	struct vm_device plic = { .type = "riscv.sifive.plic", .name = "plic", .base = VM_VIRT_PLIC_BASE,
-				  .size = 0x400000, .opaque = &vm->plic, .reset = plic_reset, .fdt_node = plic_node,
+				  .size = VM_PLIC_SIZE, .opaque = &vm->plic, .reset = plic_reset, .fdt_node = plic_node,
 				  .state_version = VM_PLIC_STATE_VERSION, .save = vm_plic_state_save,
 				  .load = vm_plic_state_load };
 	struct vm_device uart = { .type = "serial", .name = "serial0", .base = VM_VIRT_UART_BASE, .size = 0x100,
@@ -408,13 +463,50 @@ static int add_devices(struct vm_virt *vm, const struct vm_virt_config *cfg)
 				  .size = 0x1000, .opaque = &vm->exit, .fdt_node = test_node,
 				  .state_version = VM_TEST_STATE_VERSION, .save = vm_test_state_save,
 				  .load = vm_test_state_load };
-	if ((rc = vm_clint_init(&vm->clint, &vm->bus, VM_VIRT_CLINT_BASE, &vm->clock)) ||
+	if ((rc = vm_clint_init(&vm->clint, &vm->bus, VM_VIRT_CLINT_BASE, &vm->clock, vm->nharts)) ||
 	    (rc = vm_virt_add_device(vm, &clint)) || (rc = add_virtio(vm, cfg)) ||
-	    (rc = vm_plic_init(&vm->plic, &vm->bus, VM_VIRT_PLIC_BASE)) || (rc = vm_virt_add_device(vm, &plic)) ||
+	    (rc = vm_plic_init(&vm->plic, &vm->bus, VM_VIRT_PLIC_BASE, vm->nharts)) || (rc = vm_virt_add_device(vm, &plic)) ||
 	    (rc = vm_uart_init(&vm->uart, &vm->bus, VM_VIRT_UART_BASE, cfg->serial)) ||
 	    (rc = vm_virt_add_device(vm, &uart)) ||
 	    (rc = vm_sifive_test_init(&vm->exit, &vm->bus, VM_VIRT_TEST_BASE)) || (rc = vm_virt_add_device(vm, &test)))
 		return rc;
+	return 0;
+}
+
+static void destroy_harts(struct vm_virt *vm)
+{
+	for (unsigned i = 0; i < vm->nharts; i++) {
+		if (!vm->harts[i] || !vm->harts[i]->dpages)
+			continue;
+		rv_cpu_destroy(vm->harts[i]);
+		if (i)
+			free(vm->harts[i]);
+		vm->harts[i] = i ? NULL : &vm->cpu;
+	}
+}
+
+/* Hart i has mhartid i; all share one decoded-code map (rv_cpu_share_code). */
+static int create_harts(struct vm_virt *vm, const struct vm_virt_config *cfg)
+{
+	for (unsigned i = 0; i < vm->nharts; i++) {
+		struct rv_cpu *c = i ? calloc(1, sizeof(*c)) : &vm->cpu;
+		if (!c)
+			return -ENOMEM;
+		vm->harts[i] = c;
+		int rc = rv_cpu_init(c, &vm->bus);
+		if (rc) {
+			if (i)
+				free(c);
+			vm->harts[i] = NULL;
+			return rc;
+		}
+		c->mhartid = i;
+		c->ext = rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off);
+		c->read_time = read_mtime;
+		c->time_opaque = &vm->clock;
+	}
+	if (vm->nharts > 1)
+		rv_cpu_share_code(vm->harts, vm->nharts);
 	return 0;
 }
 
@@ -432,26 +524,24 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, struct 
 			 strerror(-rc));
 		return rc;
 	}
+	vm->nharts = cfg->harts ? cfg->harts : 1;
+	vm->harts[0] = &vm->cpu;
 	vm_clock_init(&vm->clock);
 	if ((rc = add_devices(vm, cfg))) {
 		snprintf(err, errlen, "cannot set up devices: %s", strerror(-rc));
 		goto out_bus;
 	}
-	rc = rv_cpu_init(&vm->cpu, &vm->bus);
-	if (rc) {
+	if ((rc = create_harts(vm, cfg))) {
 		snprintf(err, errlen, "cannot set up the CPU: %s", strerror(-rc));
-		goto out_bus;
+		goto out_cpu;
 	}
-	vm->cpu.ext = rv_ext_select(cfg->cpu_ext_on, cfg->cpu_ext_off);
-	vm->cpu.read_time = read_mtime;
-	vm->cpu.time_opaque = &vm->clock;
 	rc = load_images(vm, cfg, err, errlen);
 	if (rc)
 		goto out_cpu;
 	return 0;
 
 out_cpu:
-	rv_cpu_destroy(&vm->cpu);
+	destroy_harts(vm);
 out_bus:
 	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++) {
 		vm_virtio_blk_destroy(&vm->blk[i]);
@@ -463,7 +553,7 @@ out_bus:
 
 void vm_virt_destroy(struct vm_virt *vm)
 {
-	rv_cpu_destroy(&vm->cpu);
+	destroy_harts(vm);
 	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++) {
 		vm_virtio_blk_destroy(&vm->blk[i]);
 		vm_virtio_net_destroy(&vm->net[i]);
@@ -478,7 +568,8 @@ int vm_virt_reset_now(struct vm_virt *vm, char *err, size_t errlen)
 			vm->devs[i].reset(vm->devs[i].opaque);
 	vm->exit = (struct vm_exit_state){ 0 };
 	vm_bus_clear_ram(&vm->bus); /* as at power-on; the images are then loaded again */
-	rv_cpu_flush_code(&vm->cpu);
+	for (unsigned i = 0; i < vm->nharts; i++)
+		rv_cpu_flush_code(vm->harts[i]);
 	return load_images(vm, &vm->cfg, err, errlen);
 }
 

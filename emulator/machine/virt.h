@@ -80,6 +80,7 @@ struct vm_virt_config {
 	const char *name;    /* -name: `info name`, query-name; NULL when not given */
 	bool no_power_button; /* -M virt,powerbutton=off: no virtio-input power button */
 	uint32_t cpu_ext_on, cpu_ext_off; /* -cpu: RV_EXT_* changed from the defaults (cpu/isa.h) */
+	unsigned harts; /* -smp: 1..VM_MAX_HARTS (0 counts as 1) */
 	/* savevm/loadvm: every -drive in command-line order, attached or not (if=none drives
 	 * count, as in QEMU). ndrives 0: the virtio disks above, named virtio0, virtio1, ... */
 	const struct vm_virt_drive *drives;
@@ -112,7 +113,11 @@ typedef void (*vm_event_cb)(void *opaque, const char *name, const char *data_jso
 
 struct vm_virt {
 	struct vm_bus bus;
-	struct rv_cpu cpu;
+	struct rv_cpu cpu; /* hart 0 (the monitor's and the GDB stub's hart) */
+	/* every hart, harts[0] == &cpu; the others are allocated. With several, they run in
+	 * turn on this thread, QUANTUM instructions each (run.c). */
+	struct rv_cpu *harts[VM_MAX_HARTS];
+	unsigned nharts;
 	struct vm_clock clock;
 	struct vm_uart uart;
 	struct vm_clint clint;

@@ -143,7 +143,7 @@ static void put_fingerprint(const struct vm_virt *vm, struct vm_state *s)
 {
 	vm_state_put_str(s, "virt");
 	vm_state_put_u64(s, vm->bus.ram_size);
-	vm_state_put_u32(s, 1); /* harts */
+	vm_state_put_u32(s, vm->nharts);
 	vm_state_put_u32(s, (uint32_t)vm->cfg.ndisks);
 	vm_state_put_u32(s, (uint32_t)vm->ndevs);
 	for (int i = 0; i < vm->ndevs; i++) {
@@ -174,8 +174,9 @@ static int check_fingerprint(const struct vm_virt *vm, struct vm_state *s, char 
 		mib(a, sizeof(a), ram), mib(b, sizeof(b), vm->bus.ram_size);
 		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %s of RAM, this machine has %s (-m)", a, b);
 	}
-	if (harts != 1)
-		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %u harts, this machine has 1", harts);
+	if (harts != vm->nharts)
+		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %u harts, this machine has %u (-smp)",
+			       harts, vm->nharts);
 	if (ndisks != (uint32_t)vm->cfg.ndisks)
 		return vm_errf(err, errlen, -EINVAL, "VM state is for a machine with %u virtio-blk disks, this machine has %d",
 			    ndisks, vm->cfg.ndisks);
@@ -196,10 +197,11 @@ static int check_fingerprint(const struct vm_virt *vm, struct vm_state *s, char 
 
 /* ---- sections ---- */
 
-#define SEC_CPU 0
+#define SEC_CPU 0 /* hart 0; hart i > 0 is SEC_HART + i - 1 */
 #define SEC_CLOCK 1
 #define SEC_RAM 2
-#define SEC_DEV 3 /* + device index */
+#define SEC_HART 3
+#define SEC_DEV (SEC_HART + VM_MAX_HARTS - 1) /* + device index */
 #define CPU_VERSION 1
 #define CLOCK_VERSION 1
 #define RAM_VERSION 1
@@ -316,14 +318,19 @@ int vm_state_save(struct vm_virt *vm, uint8_t **out, size_t *len, char *err, siz
 	put_fingerprint(vm, &s);
 	end_section(&s, hdr);
 
-	size_t n = rv_cpu_save(&vm->cpu, cpu, sizeof(cpu)), at;
-	if (n > sizeof(cpu)) {
-		free(s.buf);
-		return vm_errf(err, errlen, -EOVERFLOW, "cannot save the hart: %zu bytes of state", n);
+	size_t at;
+	for (unsigned h = 0; h < vm->nharts; h++) { /* sections cpu0, cpu1, ... */
+		size_t n = rv_cpu_save(vm->harts[h], cpu, sizeof(cpu));
+		char name[16];
+		if (n > sizeof(cpu)) {
+			free(s.buf);
+			return vm_errf(err, errlen, -EOVERFLOW, "cannot save the hart: %zu bytes of state", n);
+		}
+		snprintf(name, sizeof(name), "cpu%u", h);
+		at = begin_section(&s, name, CPU_VERSION);
+		vm_state_put_bytes(&s, cpu, n);
+		end_section(&s, at);
 	}
-	at = begin_section(&s, "cpu0", CPU_VERSION);
-	vm_state_put_bytes(&s, cpu, n);
-	end_section(&s, at);
 	at = begin_section(&s, "clock", CLOCK_VERSION);
 	vm_state_put_u64(&s, vm_clock_mtime(&vm->clock)); /* guest time: mtime, 10 MHz */
 	end_section(&s, at);
@@ -397,11 +404,17 @@ static int section_index(const struct vm_virt *vm, const char *name, unsigned *m
 		[SEC_CLOCK] = { "clock", CLOCK_VERSION },
 		[SEC_RAM] = { "ram", RAM_VERSION },
 	};
-	for (int i = 0; i < SEC_DEV; i++)
+	for (int i = 0; i < SEC_HART; i++)
 		if (!strcmp(name, fixed[i].name)) {
 			*max = fixed[i].version;
 			return i;
 		}
+	unsigned h;
+	char end;
+	if (sscanf(name, "cpu%u%c", &h, &end) == 1 && h > 0 && h < vm->nharts) {
+		*max = CPU_VERSION;
+		return SEC_HART + (int)h - 1;
+	}
 	for (int i = 0; i < vm->ndevs; i++)
 		if (!strcmp(name, vm->devs[i].name)) {
 			*max = vm->devs[i].state_version;
@@ -413,7 +426,16 @@ static int section_index(const struct vm_virt *vm, const char *name, unsigned *m
 static const char *section_name(const struct vm_virt *vm, int idx)
 {
 	static const char *const fixed[] = { "cpu0", "clock", "ram" };
-	return idx < SEC_DEV ? fixed[idx] : vm->devs[idx - SEC_DEV].name;
+	static const char *const harts[] = { "cpu1", "cpu2", "cpu3", "cpu4", "cpu5", "cpu6", "cpu7" };
+	if (idx < SEC_HART)
+		return fixed[idx];
+	return idx < SEC_DEV ? harts[idx - SEC_HART] : vm->devs[idx - SEC_DEV].name;
+}
+
+/* Whether section slot i is one this machine needs (the harts it has, its devices). */
+static bool section_needed(const struct vm_virt *vm, int i)
+{
+	return i < SEC_HART || i >= SEC_DEV || (unsigned)(i - SEC_HART + 1) < vm->nharts;
 }
 
 static int read_sections(const struct vm_virt *vm, struct vm_state *s, struct section *sec, char *err,
@@ -433,6 +455,11 @@ static int read_sections(const struct vm_virt *vm, struct vm_state *s, struct se
 		if (!p)
 			return corrupt(err, errlen, "truncated section");
 		int idx = section_index(vm, name, &max);
+		unsigned hart;
+		char end;
+		if (idx < 0 && sscanf(name, "cpu%u%c", &hart, &end) == 1)
+			return vm_errf(err, errlen, -EINVAL, "VM state has hart %u, this machine has %u (-smp %u)", hart,
+				       vm->nharts, vm->nharts);
 		if (idx < 0)
 			return vm_errf(err, errlen, -EINVAL, "VM state has a section '%s' that this machine has no device for", name);
 		if (sec[idx].seen)
@@ -444,7 +471,7 @@ static int read_sections(const struct vm_virt *vm, struct vm_state *s, struct se
 		sec[idx] = (struct section){ p, n, version, true };
 	}
 	for (int i = 0; i < SEC_DEV + vm->ndevs; i++)
-		if (!sec[i].seen)
+		if (section_needed(vm, i) && !sec[i].seen)
 			return vm_errf(err, errlen, -EINVAL, "VM state has no section for '%s'", section_name(vm, i));
 	return 0;
 }
@@ -489,9 +516,13 @@ static int check_stream(const struct vm_virt *vm, const uint8_t *buf, size_t len
 static int apply_sections(struct vm_virt *vm, const struct section *sec, char *err, size_t errlen)
 {
 	struct vm_state s;
-	int rc = rv_cpu_load(&vm->cpu, sec[SEC_CPU].p, sec[SEC_CPU].n, sec[SEC_CPU].version);
-	if (rc)
-		return vm_errf(err, errlen, rc, "VM state section 'cpu0' is invalid");
+	int rc = 0;
+	for (unsigned h = 0; h < vm->nharts; h++) {
+		int idx = h ? SEC_HART + (int)h - 1 : SEC_CPU;
+		rc = rv_cpu_load(vm->harts[h], sec[idx].p, sec[idx].n, sec[idx].version);
+		if (rc)
+			return vm_errf(err, errlen, rc, "VM state section '%s' is invalid", section_name(vm, idx));
+	}
 	reader(&s, sec[SEC_CLOCK].p, sec[SEC_CLOCK].n);
 	uint64_t mtime = vm_state_get_u64(&s);
 	if (!vm_state_done(&s))
@@ -522,9 +553,21 @@ static int try_sections(struct vm_virt *vm, const uint8_t *buf, size_t len, stru
 	if (!backup)
 		return vm_errf(err, errlen, -ENOMEM, "cannot load the VM state: %s", strerror(ENOMEM));
 	memcpy(backup, vm, sizeof(*vm));
+	/* harts past the first live outside the board: kept aside the same way */
+	struct rv_cpu *harts = vm->nharts > 1 ? malloc(sizeof(*harts) * (vm->nharts - 1)) : NULL;
+	if (vm->nharts > 1 && !harts) {
+		free(backup);
+		return vm_errf(err, errlen, -ENOMEM, "cannot load the VM state: %s", strerror(ENOMEM));
+	}
+	for (unsigned h = 1; h < vm->nharts; h++)
+		memcpy(&harts[h - 1], vm->harts[h], sizeof(*harts));
 	rc = apply_sections(vm, sec, err, errlen);
-	if (rc || !keep)
+	if (rc || !keep) {
 		memcpy(vm, backup, sizeof(*vm)); /* devices and CPU exactly as before */
+		for (unsigned h = 1; h < vm->nharts; h++)
+			memcpy(vm->harts[h], &harts[h - 1], sizeof(*harts));
+	}
+	free(harts);
 	free(backup);
 	return rc;
 }
@@ -726,8 +769,10 @@ static int load_src(struct vm_virt *vm, const struct vm_state_src *src, bool crc
 		rc = try_sections(vm, head, head_len, sec, keep, true, err, errlen);
 	if (!rc && keep) {
 		rc = ram_off ? apply_ram(vm, src, ram_off, ram_len, chunk, err, errlen) : 0;
-		rv_cpu_flush_code(&vm->cpu);
-		rv_tlb_flush(&vm->cpu);
+		for (unsigned h = 0; h < vm->nharts; h++) {
+			rv_cpu_flush_code(vm->harts[h]);
+			rv_tlb_flush(vm->harts[h]);
+		}
 	}
 	free(head);
 	free(chunk);

@@ -154,7 +154,9 @@ static void info_registers(const char *arg, struct vm_mon_text *out)
 static void info_cpus(const char *arg, struct vm_mon_text *out)
 {
 	(void)arg;
-	vm_mon_printf(out, "* CPU #0: thread_id=%ld\n", (long)syscall(SYS_gettid));
+	/* every hart runs on this thread (thread=single); hart 0 is the monitor's current CPU */
+	for (unsigned h = 0; h < vm_mon_ctx.vm->nharts; h++)
+		vm_mon_printf(out, "%c CPU #%u: thread_id=%ld\n", h ? ' ' : '*', h, (long)syscall(SYS_gettid));
 }
 
 static void info_snapshots(const char *arg, struct vm_mon_text *out)

@@ -13,7 +13,7 @@
 # PCI); `modern` adds -global virtio-mmio.force-legacy=false. Afterwards every strata-vm image
 # must equal QEMU's (qemu-img compare) and pass qemu-img check (formats that have one).
 # A line `/* cpu: MODEL */` (e.g. `/* cpu: rv64,zbkb=true */`) runs the program with -cpu MODEL
-# on both emulators; `/* vm-cpu: MODEL */` on strata-vm only, for extensions QEMU 7.2 lacks (the
+# on both emulators (`/* smp: N */` runs it with -smp N on both); `/* vm-cpu: MODEL */` on strata-vm only, for extensions QEMU 7.2 lacks (the
 # program then emulates them in its trap handler on QEMU, and the outputs must still agree).
 # strata-vm runs with -M virt,powerbutton=off: QEMU's virt has no power button, and the
 # programs that list the virtio-mmio slots must see the same board on both.
@@ -50,6 +50,7 @@ for src in $progs; do
 	cpu=$(sed -n 's|^/\* cpu: \(.*\) \*/$|\1|p' "$src" | head -n 1)
 	vmcpu=$(sed -n 's|^/\* vm-cpu: \(.*\) \*/$|\1|p' "$src" | head -n 1)
 	vmcpu=${vmcpu:-$cpu}
+	smp=$(sed -n 's|^/\* smp: \([0-9]*\) \*/$|\1|p' "$src" | head -n 1)
 	set -- $disk
 	dfmt=${1:-}
 	dsize=${2:-}
@@ -68,11 +69,11 @@ for src in $progs; do
 		cp "$out.base.img" "$1"
 		echo "-drive file=$1,if=none,format=$dfmt,id=d0$dopts -device virtio-blk-device,drive=d0 $dglobal"
 	}
-	timeout $LIMIT $QEMU -M virt -bios none ${cpu:+-cpu $cpu} -kernel "$elf" -nographic $(drive "$out.qemu.img") \
+	timeout $LIMIT $QEMU -M virt -bios none ${cpu:+-cpu $cpu} ${smp:+-smp $smp} -kernel "$elf" -nographic $(drive "$out.qemu.img") \
 		</dev/null >"$out.qemu" 2>"$out.qemu.err" &
 	qpid=$!
 	for mode in off on eager; do
-		timeout $LIMIT "$VM" --jit=$mode -M virt,powerbutton=off -bios none ${vmcpu:+-cpu $vmcpu} -kernel "$elf" -nographic $(drive "$out.vm.$mode.img") \
+		timeout $LIMIT "$VM" --jit=$mode -M virt,powerbutton=off -bios none ${vmcpu:+-cpu $vmcpu} ${smp:+-smp $smp} -kernel "$elf" -nographic $(drive "$out.vm.$mode.img") \
 			</dev/null >"$out.vm.$mode" 2>"$out.vm.$mode.err"
 		echo $? >"$out.vm.$mode.rc"
 	done

@@ -45,8 +45,8 @@ check "-enable-kvm: not supported, exit 1" '[ $? -eq 1 ] && grep -q "KVM is not 
 check "-accel kvm: invalid accelerator, exit 1" '[ $? -eq 1 ] && grep -q "^strata-vm: -accel kvm: invalid accelerator kvm" "$TMP/err"'
 timeout 120 "$VM" -M virt -accel tcg -bios none -display none -serial null -kernel "$ALU" >/dev/null 2>"$TMP/err"
 check "-accel tcg accepted: the guest runs to its poweroff, exit 0" '[ $? -eq 0 ] && [ ! -s "$TMP/err" ]'
-"$VM" -smp 2 >/dev/null 2>"$TMP/err"
-check "-smp 2: one hart only, exit 1" '[ $? -eq 1 ] && [ "$(cat "$TMP/err")" = "strata-vm: -smp 2: only one hart is supported" ]'
+"$VM" -smp 9 >/dev/null 2>"$TMP/err"
+check "-smp 9: more than 8 harts, exit 1" '[ $? -eq 1 ] && grep -qx "strata-vm: Invalid SMP CPUs 9. The max CPUs supported by machine .virt. is 8" "$TMP/err"'
 "$VM" -M virt -nographic -daemonize >/dev/null 2>"$TMP/err"
 check "-nographic with -daemonize refused as QEMU" '[ $? -eq 1 ] && [ "$(cat "$TMP/err")" = "strata-vm: -nographic cannot be used with -daemonize" ]'
 

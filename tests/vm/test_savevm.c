@@ -180,7 +180,7 @@ static void error_cases(struct vm_virt *vm, struct bc_image *img, const struct c
 	memcpy(buf, a->stream, a->len);
 	uint8_t *p = memmem(buf, a->len, "S\x05\x00" "clint", 8); /* the section, not the device list */
 	if (p) {
-		p[8 + 8] = 2; /* after version and length: msip */
+		p[8 + 8 + 4] = 2; /* after version, length and the hart count: hart 0's msip */
 		put_crc(buf, a->len);
 	}
 	plant(img, "badclint", buf, a->len);
