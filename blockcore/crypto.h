@@ -32,6 +32,15 @@ void bc_sector_cipher_free(struct bc_sector_cipher *c);
  * thread-safe, copies are. -ENOMEM on failure. */
 int bc_sector_cipher_dup(const struct bc_sector_cipher *c, struct bc_sector_cipher **out);
 
+/* crypto-workers.c: c run over buf (as bc_sector_cipher_run), split among img's codec workers
+ * when the request is large enough; *pool (start NULL) keeps the workers' cipher copies. */
+struct bc_crypt_pool;
+struct bc_image;
+int bc_crypt_pool_run(struct bc_crypt_pool **pool, struct bc_image *img,
+		      struct bc_sector_cipher *c, bool enc, uint64_t sector, uint8_t *buf,
+		      size_t len);
+void bc_crypt_pool_free(struct bc_crypt_pool *p);
+
 /* IV generator (crypto-ivgen.c): fills iv (ivlen bytes) for sector. */
 struct bc_ivgen;
 int bc_ivgen_new(struct bc_ivgen **out, const char *ivgen, const char *ivhash, const char *alg,

@@ -6,7 +6,6 @@
  */
 #include "qcow2.h"
 #include "secret.h"
-#include "workers.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -113,106 +112,9 @@ int qcow2_crypt_open(struct qcow2 *s, struct bc_err *err)
 	return 0;
 }
 
-/* ---- the codec workers: a cluster's sectors are split among the workers, each part
- * transformed with the worker's own copy of the cipher (a cipher context is not
- * thread-safe); the submitter does the last part itself, waits, then writes the whole
- * cluster, so writes reach the file exactly in the order they did without workers. ---- */
-#define CRYPT_PARTS_MAX 16
-#define CRYPT_PART_MIN (8u << 10)   /* smaller parts cost more in hand-off than they save */
-
-struct crypt_job {
-	struct bc_job job;
-	struct bc_sector_cipher *c;
-	bool enc;
-	uint64_t sector;
-	uint8_t *buf;
-	size_t len;
-	int ret;
-};
-
-struct qcow2_crypt_pool {
-	struct bc_workers *w;
-	int n;                              /* cipher copies */
-	struct bc_sector_cipher *c[CRYPT_PARTS_MAX];
-};
-
-static void crypt_job_run(struct bc_job *job)
-{
-	struct crypt_job *j = (struct crypt_job *)job;
-
-	j->ret = bc_sector_cipher_run(j->c, j->enc, j->sector, j->buf, j->len);
-}
-
-static void pool_free(struct qcow2_crypt_pool *p)
-{
-	if (!p)
-		return;
-	for (int i = 0; i < p->n; i++)
-		bc_sector_cipher_free(p->c[i]);
-	free(p);
-}
-
-/* The pool, made on first use: one cipher copy per worker; NULL without workers (or with
- * one: the submitter alone is as fast). */
-static struct qcow2_crypt_pool *pool_get(struct qcow2 *s, struct bc_sector_cipher *c)
-{
-	struct bc_workers *w;
-	struct qcow2_crypt_pool *p;
-
-	if (s->cpool || s->cpool_failed)
-		return s->cpool;
-	w = bc_image_workers(s->img);
-	p = w && bc_workers_count(w) > 1 ? calloc(1, sizeof(*p)) : NULL;
-	if (p) {
-		p->w = w;
-		while (p->n < bc_workers_count(w) && p->n < CRYPT_PARTS_MAX &&
-		       bc_sector_cipher_dup(c, &p->c[p->n]) == 0)
-			p->n++;
-	}
-	if (!p || p->n < 2) {
-		pool_free(p);
-		s->cpool_failed = true;
-		return NULL;
-	}
-	return s->cpool = p;
-}
-
-static int run_parallel(struct qcow2_crypt_pool *p, bool enc, uint64_t sector, uint8_t *buf,
-			size_t len)
-{
-	struct crypt_job jobs[CRYPT_PARTS_MAX] = { 0 };
-	size_t sectors = len / BC_CRYPTO_SECTOR;
-	int n = (int)(len / CRYPT_PART_MIN), ret = 0;
-	size_t per, at = 0;
-
-	if (n > p->n)
-		n = p->n;
-	if (n < 2)
-		return bc_sector_cipher_run(p->c[0], enc, sector, buf, len);
-	per = (sectors + (size_t)n - 1) / (size_t)n;
-	for (int i = 0; i < n; i++) {
-		size_t k = sectors - at < per ? sectors - at : per;
-		jobs[i] = (struct crypt_job){ .job.run = crypt_job_run, .c = p->c[i], .enc = enc,
-					      .sector = sector + at,
-					      .buf = buf + at * BC_CRYPTO_SECTOR,
-					      .len = k * BC_CRYPTO_SECTOR };
-		at += k;
-	}
-	for (int i = 0; i < n - 1; i++)
-		bc_workers_submit(p->w, &jobs[i].job);
-	crypt_job_run(&jobs[n - 1].job);
-	for (int i = 0; i < n; i++) {
-		if (i < n - 1)
-			bc_workers_wait(p->w, &jobs[i].job);
-		if (jobs[i].ret < 0 && ret == 0)
-			ret = jobs[i].ret;
-	}
-	return ret;
-}
-
 void qcow2_crypt_close(struct qcow2 *s)
 {
-	pool_free(s->cpool);
+	bc_crypt_pool_free(s->cpool);
 	s->cpool = NULL;
 	bc_luks_free(s->luks);
 	bc_sector_cipher_free(s->aes);
@@ -227,13 +129,10 @@ static int run(struct qcow2 *s, bool enc, uint64_t host, uint64_t guest, uint8_t
 {
 	struct bc_sector_cipher *c = s->luks ? bc_luks_cipher(s->luks) : s->aes;
 	uint64_t sector = (s->luks ? host : guest) / BC_CRYPTO_SECTOR;
-	struct qcow2_crypt_pool *p;
 
 	if (!c)
 		return -EACCES;   /* opened without its secret (info) */
-	if (len >= 2 * CRYPT_PART_MIN && len % BC_CRYPTO_SECTOR == 0 && (p = pool_get(s, c)))
-		return run_parallel(p, enc, sector, buf, len);
-	return bc_sector_cipher_run(c, enc, sector, buf, len);
+	return bc_crypt_pool_run(&s->cpool, s->img, c, enc, sector, buf, len);
 }
 
 int qcow2_data_pread(struct qcow2 *s, void *buf, size_t len, uint64_t host, uint64_t guest)
