@@ -156,6 +156,35 @@ int bc_sector_cipher_run(struct bc_sector_cipher *c, bool enc, uint64_t sector, 
 	return 0;
 }
 
+static EVP_CIPHER_CTX *ctx_dup(EVP_CIPHER_CTX *from)
+{
+	EVP_CIPHER_CTX *ctx = from ? EVP_CIPHER_CTX_new() : NULL;
+
+	if (ctx && EVP_CIPHER_CTX_copy(ctx, from) == 1)
+		return ctx;
+	EVP_CIPHER_CTX_free(ctx);
+	return NULL;
+}
+
+int bc_sector_cipher_dup(const struct bc_sector_cipher *c, struct bc_sector_cipher **out)
+{
+	struct bc_sector_cipher *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->mode = c->mode;
+	d->own_xts = c->own_xts;
+	d->enc = ctx_dup(c->enc);
+	d->dec = ctx_dup(c->dec);
+	d->tweak = ctx_dup(c->tweak);
+	if (!d->enc || !d->dec || (c->tweak && !d->tweak) || bc_ivgen_dup(c->ivgen, &d->ivgen) < 0) {
+		bc_sector_cipher_free(d);
+		return -ENOMEM;
+	}
+	*out = d;
+	return 0;
+}
+
 void bc_sector_cipher_free(struct bc_sector_cipher *c)
 {
 	if (!c)

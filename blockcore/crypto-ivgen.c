@@ -87,6 +87,22 @@ int bc_ivgen_make(struct bc_ivgen *g, uint64_t sector, uint8_t *iv, size_t ivlen
 	return 0;
 }
 
+int bc_ivgen_dup(const struct bc_ivgen *g, struct bc_ivgen **out)
+{
+	struct bc_ivgen *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->kind = g->kind;
+	if (g->essiv && (!(d->essiv = EVP_CIPHER_CTX_new()) ||
+			 EVP_CIPHER_CTX_copy(d->essiv, g->essiv) != 1)) {
+		bc_ivgen_free(d);
+		return -ENOMEM;
+	}
+	*out = d;
+	return 0;
+}
+
 void bc_ivgen_free(struct bc_ivgen *g)
 {
 	if (!g)

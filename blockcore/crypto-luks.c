@@ -394,6 +394,11 @@ int bc_luks_decrypt(struct bc_luks *l, uint64_t sector, uint8_t *buf, size_t len
 	return l->cipher ? bc_sector_cipher_run(l->cipher, false, sector, buf, len) : -EACCES;
 }
 
+struct bc_sector_cipher *bc_luks_cipher(struct bc_luks *l)
+{
+	return l ? l->cipher : NULL;
+}
+
 /* ---- create ---- */
 
 int bc_luks_params_get(struct bc_luks_params *p, const struct bc_opts *o, const char *prefix,

@@ -28,12 +28,25 @@ int bc_sector_cipher_new(struct bc_sector_cipher **out, const char *alg, const c
 int bc_sector_cipher_run(struct bc_sector_cipher *c, bool enc, uint64_t sector, uint8_t *buf,
 			 size_t len);
 void bc_sector_cipher_free(struct bc_sector_cipher *c);
+/* An independent copy (same key, own contexts) for another thread: a cipher is not
+ * thread-safe, copies are. -ENOMEM on failure. */
+int bc_sector_cipher_dup(const struct bc_sector_cipher *c, struct bc_sector_cipher **out);
+
+/* crypto-workers.c: c run over buf (as bc_sector_cipher_run), split among img's codec workers
+ * when the request is large enough; *pool (start NULL) keeps the workers' cipher copies. */
+struct bc_crypt_pool;
+struct bc_image;
+int bc_crypt_pool_run(struct bc_crypt_pool **pool, struct bc_image *img,
+		      struct bc_sector_cipher *c, bool enc, uint64_t sector, uint8_t *buf,
+		      size_t len);
+void bc_crypt_pool_free(struct bc_crypt_pool *p);
 
 /* IV generator (crypto-ivgen.c): fills iv (ivlen bytes) for sector. */
 struct bc_ivgen;
 int bc_ivgen_new(struct bc_ivgen **out, const char *ivgen, const char *ivhash, const char *alg,
 		 const uint8_t *key, size_t keylen, struct bc_err *err);
 int bc_ivgen_make(struct bc_ivgen *g, uint64_t sector, uint8_t *iv, size_t ivlen);
+int bc_ivgen_dup(const struct bc_ivgen *g, struct bc_ivgen **out);
 void bc_ivgen_free(struct bc_ivgen *g);
 
 /* ---- crypto-pbkdf.c ---- */
@@ -90,6 +103,8 @@ bool bc_luks_unlocked(const struct bc_luks *l);
 /* In place, len a multiple of 512; sector numbers the data as the format does. */
 int bc_luks_encrypt(struct bc_luks *l, uint64_t sector, uint8_t *buf, size_t len);
 int bc_luks_decrypt(struct bc_luks *l, uint64_t sector, uint8_t *buf, size_t len);
+/* The unlocked volume's data cipher (NULL when locked), e.g. to copy it for workers. */
+struct bc_sector_cipher *bc_luks_cipher(struct bc_luks *l);
 /* qemu-img info's luks object (ivgen-alg, hash-alg, ..., slots, payload-offset). */
 void bc_luks_info(const struct bc_luks *l, struct bc_node *data, bool with_format);
 

@@ -10,6 +10,7 @@ struct luks_state {
 	struct bc_luks *luks;
 	uint64_t payload;          /* bytes */
 	uint8_t *bounce;           /* LUKS_BOUNCE bytes for encryption */
+	struct bc_crypt_pool *cpool; /* the codec workers' cipher copies (crypto.h) */
 };
 
 #define LUKS_BOUNCE (1u << 20)

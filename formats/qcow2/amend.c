@@ -248,7 +248,7 @@ static int amend_lazy(struct qcow2 *s, const struct amend_req *r, struct bc_err 
 /* Pass 1 over one L2 table: the host cluster each zero entry will point to, its zeroes
  * written (0 in hosts[j]: the entry becomes unallocated, no backing file to show through). */
 static int expand_prepare(struct qcow2 *s, uint64_t l2off, uint64_t l2rc, bool backed,
-			  uint64_t *hosts, bool *any)
+			  uint64_t guest0, uint64_t *hosts, bool *any)
 {
 	uint32_t n = 1u << s->l2_bits;
 	uint8_t *l2;
@@ -278,9 +278,11 @@ static int expand_prepare(struct qcow2 *s, uint64_t l2off, uint64_t l2rc, bool b
 		if (host & (s->cluster_size - 1) || qcow2_overlaps_metadata(s, host, s->cluster_size))
 			return qcow2_mark_corrupt(s, "Cannot expand zero cluster at %#" PRIx64,
 						  host);
-		/* real zeroes, as qemu's write of zeroes without unmap leaves data there */
+		/* real zeroes, as qemu's write of zeroes without unmap leaves data there;
+		 * encrypted like any data cluster (qemu 7.2 writes them plain: they read as noise) */
 		memset(s->buf, 0, s->cluster_size);
-		ret = bc_file_pwrite(s->data_file, s->buf, s->cluster_size, host);
+		ret = qcow2_data_pwrite(s, s->buf, s->cluster_size, host,
+					guest0 + ((uint64_t)j << s->cluster_bits));
 		if (ret < 0)
 			return ret;
 		hosts[j] = host;
@@ -323,7 +325,9 @@ static int expand_l1(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, bool
 		if (l2off) {
 			ret = qcow2_get_refcount(s, l2off >> s->cluster_bits, &l2rc);
 			if (ret == 0)
-				ret = expand_prepare(s, l2off, l2rc, backed, hosts, &any);
+				ret = expand_prepare(s, l2off, l2rc, backed,
+						     (uint64_t)i << (s->l2_bits + s->cluster_bits),
+						     hosts, &any);
 			if (ret == 0 && any)
 				ret = expand_commit(s, l2off, l2rc, hosts);
 		}

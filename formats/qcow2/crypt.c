@@ -114,6 +114,8 @@ int qcow2_crypt_open(struct qcow2 *s, struct bc_err *err)
 
 void qcow2_crypt_close(struct qcow2 *s)
 {
+	bc_crypt_pool_free(s->cpool);
+	s->cpool = NULL;
 	bc_luks_free(s->luks);
 	bc_sector_cipher_free(s->aes);
 	free(s->cbounce);
@@ -125,12 +127,12 @@ void qcow2_crypt_close(struct qcow2 *s)
 static int run(struct qcow2 *s, bool enc, uint64_t host, uint64_t guest, uint8_t *buf,
 	       size_t len)
 {
-	if (s->luks)
-		return enc ? bc_luks_encrypt(s->luks, host / BC_CRYPTO_SECTOR, buf, len)
-			   : bc_luks_decrypt(s->luks, host / BC_CRYPTO_SECTOR, buf, len);
-	if (s->aes)
-		return bc_sector_cipher_run(s->aes, enc, guest / BC_CRYPTO_SECTOR, buf, len);
-	return -EACCES;   /* opened without its secret (info) */
+	struct bc_sector_cipher *c = s->luks ? bc_luks_cipher(s->luks) : s->aes;
+	uint64_t sector = (s->luks ? host : guest) / BC_CRYPTO_SECTOR;
+
+	if (!c)
+		return -EACCES;   /* opened without its secret (info) */
+	return bc_crypt_pool_run(&s->cpool, s->img, c, enc, sector, buf, len);
 }
 
 int qcow2_data_pread(struct qcow2 *s, void *buf, size_t len, uint64_t host, uint64_t guest)

@@ -202,6 +202,7 @@ struct qcow2 {
 	struct bc_luks *luks;
 	struct bc_sector_cipher *aes;
 	uint8_t *cbounce;          /* one cluster: data encrypted before it is written */
+	struct bc_crypt_pool *cpool; /* crypt.c: cipher copies for the codec workers */
 	uint64_t crypto_off, crypto_len; /* the LUKS header's clusters */
 	unsigned ol_mask;          /* overlap.c: QCOW2_OL_* structures checked before writes */
 	struct { uint64_t off, len; } *ol_snaps; /* overlap.c: the snapshots' L1 tables */

@@ -48,4 +48,23 @@ qemu-img create -q -f qcow2 big.qcow2 "$(stat -c %s src.raw)"
 "$IMG" convert -n -c -m 3 -O qcow2 src.raw big.qcow2 && qemu-img check -q big.qcow2 &&
 	qemu-img compare -q src.raw big.qcow2
 tap_result $? "convert -n -c -m 3: clean and identical"
+# into an encrypted image: the clusters are encrypted on the workers (each with its own copy
+# of the cipher); every -m gives data qemu reads back identical, check clean
+SEC="--object secret,id=s0,data=pw0"
+for c in aes-256,xts,plain64 aes-128,cbc,essiv; do
+	alg=${c%%,*}; rest=${c#*,}; mode=${rest%%,*}; iv=${rest#*,}
+	for m in default 1 2 5; do
+		marg=""
+		[ $m = default ] || marg="-m $m"
+		rm -f enc.qcow2
+		# shellcheck disable=SC2086
+		"$IMG" convert $marg $SEC -O qcow2 -o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10,encrypt.cipher-alg=$alg,encrypt.cipher-mode=$mode,encrypt.ivgen-alg=$iv \
+			src.raw enc.qcow2 >err.txt 2>&1 &&
+			qemu-img check -q $SEC --image-opts driver=qcow2,file.filename=enc.qcow2,encrypt.key-secret=s0 >>err.txt 2>&1 &&
+			qemu-img compare -q $SEC --image-opts driver=raw,file.filename=src.raw \
+				driver=qcow2,file.filename=enc.qcow2,encrypt.key-secret=s0 >>err.txt 2>&1
+		tap_result $? "encrypted $c target, -m $m: clean, qemu reads it identical" ||
+			sed 's/^/# /' err.txt
+	done
+done
 tap_end

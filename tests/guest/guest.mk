@@ -7,8 +7,8 @@ guest: $(BUILD)/strata-img
 	@STRATA_IMG=$(abspath $(BUILD))/strata-img sh tests/guest/build.sh
 guest-check: $(BUILD)/strata-vm $(BUILD)/strata-img
 	@STRATA_IMG=$(abspath $(BUILD))/strata-img STRATA_VM=$(abspath $(BUILD))/strata-vm \
-	 BUILD_DIR=$(abspath $(BUILD)) SRC_DIR=$(CURDIR) sh tests/harness.sh tests/guest/linux.sh tests/guest/powerbutton.sh tests/guest/savevm.sh tests/guest/smp.sh
-TESTS += tests/guest/linux.sh tests/guest/powerbutton.sh tests/guest/savevm.sh tests/guest/nbd.sh tests/guest/smp.sh
+	 BUILD_DIR=$(abspath $(BUILD)) SRC_DIR=$(CURDIR) sh tests/harness.sh tests/guest/linux.sh tests/guest/powerbutton.sh tests/guest/savevm.sh tests/guest/smp.sh tests/guest/encrypted.sh
+TESTS += tests/guest/linux.sh tests/guest/powerbutton.sh tests/guest/savevm.sh tests/guest/nbd.sh tests/guest/smp.sh tests/guest/encrypted.sh
 
 # The Debian 13 riscv64 system (tests/guest/debian-image.sh: mmdebstrap with qemu-user-static,
 # root only, about 15 minutes; cached in ~/.cache/strata/debian-<hash>) and its boot tests
