@@ -21,6 +21,7 @@ int img_rebase(int argc, char **argv);
 int img_commit(int argc, char **argv);
 int img_measure(int argc, char **argv);
 int img_amend(int argc, char **argv);
+int img_bitmap(int argc, char **argv);
 
 /* "Try '<tool> --help' for more information" after a usage error; returns 1. */
 int img_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -113,6 +113,7 @@ static void free_state(struct qcow2 *s)
 	qcow2_compress_free(s);
 	qcow2_crypt_close(s);
 	qcow2_overlap_free(s);
+	qcow2_bitmaps_close(s);
 	free(s);
 }
 
@@ -327,9 +328,9 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 	}
 
 	if (s->writable) {
-		uint64_t ac = s->h.autoclear_features & QCOW2_AUTOCLEAR_DATA_RAW;
+		uint64_t ac = s->h.autoclear_features & QCOW2_AUTOCLEAR_KNOWN;
 		if (ac != s->h.autoclear_features) {
-			/* We do not keep bitmaps (or unknown autoclear features) consistent. */
+			/* We do not keep unknown autoclear features consistent. */
 			s->h.autoclear_features = ac;
 			ret = qcow2_write_header(s);
 			if (ret == 0)
@@ -354,6 +355,8 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		}
 		if (s->h.incompatible_features & QCOW2_INCOMPAT_DIRTY)
 			s->dirty_set = true;
+		if (!s->corrupt && (ret = qcow2_bitmaps_open(s, err)) < 0)
+			goto fail_priv;
 	}
 	return 0;
 fail_io:
@@ -392,6 +395,8 @@ static void qcow2_close(struct bc_image *img)
 	if (s->writable && !s->corrupt) {
 		if (qcow2_flush_metadata(s) == 0 && s->data_file != s->file)
 			bc_file_flush(s->data_file);
+		if (qcow2_bitmaps_store(s) == 0)
+			qcow2_flush_metadata(s);
 		mark_clean(s);
 	}
 	free_state(s);
@@ -409,6 +414,7 @@ static int qcow2_write(struct bc_image *img, uint64_t off, const void *buf, size
 
 	if (!s->writable)
 		return -EROFS;
+	qcow2_bitmaps_mark(s, off, len);
 	return qcow2_write_data(s, off, buf, len);
 }
 
@@ -438,6 +444,7 @@ static int zero_common(struct bc_image *img, uint64_t off, uint64_t len, bool di
 			return 0;
 		return -ENOTSUP;
 	}
+	qcow2_bitmaps_mark(s, a, b - a);
 	ret = qcow2_zero_range(s, a, b - a, discard, unmap);
 	return ret;
 }
@@ -660,6 +667,8 @@ static int qcow2_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc 
 		return bc_err_set(err, -EINVAL, "The new size must be a multiple of 512");
 	if (size > QCOW2_MAX_VIRTUAL_SIZE)
 		return bc_err_set(err, -EFBIG, "Image size too large");
+	if ((ret = qcow2_bitmaps_resize(s, size, err)) < 0)
+		return ret;
 	if (grow_cannot_hide_backing(img, size, prealloc))
 		return bc_err_set(err, -ENOTSUP, "Failed to zero out new clusters: %s",
 				  strerror(ENOTSUP));
@@ -806,5 +815,6 @@ const struct bc_format bc_format_qcow2 = {
 	.amend = qcow2_amend,
 	.change_backing = qcow2_change_backing,
 	.make_empty = qcow2_make_empty,
+	.bitmap = qcow2_bitmap,
 	.measure = qcow2_measure,
 };
