@@ -361,8 +361,9 @@ struct bc_bitmap_req {
 	uint64_t nbits;
 	struct bc_bitmap *list;
 	int n;
+	bool can_store; /* LIST: the image can hold persistent bitmaps (qcow2 v3) */
 };
-/* -ENOTSUP ("Can't store persistent bitmaps to ...") when the format has none. */
+/* -ENOTSUP ("Can't store persistent bitmaps to ...") when the format has none (LIST too). */
 int bc_bitmap(struct bc_image *img, struct bc_bitmap_req *req, struct bc_err *err);
 void bc_bitmap_list_free(struct bc_bitmap *list, int n);
 

@@ -180,13 +180,11 @@ int bc_bitmap(struct bc_image *img, struct bc_bitmap_req *req, struct bc_err *er
 	if (req->op == BC_BITMAP_LIST) {
 		req->list = NULL;
 		req->n = 0;
+		req->can_store = false;
 	}
-	if (!img->fmt->bitmap) {
-		if (req->op == BC_BITMAP_LIST)
-			return 0;
+	if (!img->fmt->bitmap)
 		return bc_err_set(err, -ENOTSUP, "Can't store persistent bitmaps to %s: %s",
 				  img->filename, strerror(ENOTSUP));
-	}
 	if (writes && need_rw(img, err) < 0)
 		return -EACCES;
 	return img->fmt->bitmap(img, req, err);

@@ -238,6 +238,7 @@ struct conv_args {
 	char *opt_backing, *opt_backing_fmt; /* -o backing_file=, backing_fmt= (owned) */
 	uint64_t sparse;
 	bool no_create, target_is_zero, compress, quiet, share, image_opts, target_image_opts;
+	bool bitmaps, skip_broken; /* --bitmaps, --skip-broken-bitmaps */
 	int coroutines;         /* -m: codec workers; 0: one per core */
 	char **srcs;
 	int nsrc;
@@ -267,6 +268,7 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		{ "target-is-zero", no_argument, NULL, 'Z' },
 		{ "salvage", no_argument, NULL, 'V' },
 		{ "bitmaps", no_argument, NULL, 'M' },
+		{ "skip-broken-bitmaps", no_argument, NULL, 'K' },
 		{ "image-opts", no_argument, NULL, 'I' },
 		{ "target-image-opts", no_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
@@ -312,7 +314,9 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 				return 1;
 			break;
 		case 'p': case 'W': case 'C': case 'r':
-		case 'V': case 'M':
+		case 'M': a->bitmaps = true; break;
+		case 'K': a->skip_broken = true; break;
+		case 'V':
 			break;   /* progress, cache modes, parallelism: accepted, no effect on the result */
 		case 'h':
 			printf("usage: %s convert [-f fmt] [-O output_fmt] [-o options] [-B backing_file "
@@ -329,6 +333,10 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 	}
 	if (a->target_image_opts && !a->no_create) {
 		tool_error("--target-image-opts requires use of -n flag");
+		return 1;
+	}
+	if (a->skip_broken && !a->bitmaps) {
+		tool_error("Use of --skip-broken-bitmaps requires --bitmaps");
 		return 1;
 	}
 	if (a->target_is_zero && !a->no_create) {
@@ -463,6 +471,8 @@ int img_convert(int argc, char **argv)
 		goto out;
 	if (conv_open_sources(&c, &a, &total) < 0)
 		goto out;
+	if (a.bitmaps && img_conv_check_bitmaps(c.src, c.nsrc, a.skip_broken) < 0)
+		goto out;
 	if (a.backing && a.nsrc > 1) {
 		tool_error("Having a backing file for the target makes no sense when concatenating "
 			   "multiple input images");
@@ -487,6 +497,8 @@ int img_convert(int argc, char **argv)
 		tool_error("Could not open '%s': %s", a.out, err.msg);
 		goto out;
 	}
+	if (a.bitmaps && img_conv_dst_bitmaps_ok(c.dst) < 0)
+		goto out;
 	c.sparse = a.sparse;
 	c.target_zero = (!a.no_create && !a.backing) || a.target_is_zero;
 	c.target_backing = a.backing != NULL;
@@ -523,6 +535,8 @@ int img_convert(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
+	if (a.bitmaps && img_conv_copy_bitmaps(c.src[0], c.dst, a.skip_broken) < 0)
+		goto out;
 	ret = 0;
 out:
 	if (c.dst && bc_close(c.dst) < 0 && ret == 0) {

@@ -23,6 +23,12 @@ int img_measure(int argc, char **argv);
 int img_amend(int argc, char **argv);
 int img_bitmap(int argc, char **argv);
 
+/* convert --bitmaps (img-convert-bitmaps.c): the checks on the sources (before the target
+ * is made) and on the target, then the copy; each prints qemu-img's error, returns -1. */
+int img_conv_check_bitmaps(struct bc_image **src, int nsrc, bool skip_broken);
+int img_conv_dst_bitmaps_ok(struct bc_image *dst);
+int img_conv_copy_bitmaps(struct bc_image *src, struct bc_image *dst, bool skip_broken);
+
 /* "Try '<tool> --help' for more information" after a usage error; returns 1. */
 int img_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* getopt's '?' and ':' cases, worded as qemu-img words them; returns 1. */

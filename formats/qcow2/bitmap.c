@@ -500,6 +500,7 @@ static int bm_list(struct qcow2 *s, struct bc_bitmap_req *req, struct bc_err *er
 {
 	struct qcow2_bms *m = s->bms;
 
+	req->can_store = s->h.version >= 3;
 	if (!m || !m->n)
 		return 0;
 	req->list = calloc((size_t)m->n, sizeof(*req->list));
@@ -660,5 +661,28 @@ int qcow2_bitmap(struct bc_image *img, struct bc_bitmap_req *req, struct bc_err 
 	case BC_BITMAP_MERGE: bm_merge(s, b, req); break;
 	default: break;
 	}
+	return 0;
+}
+
+int qcow2_measure_bitmaps(struct bc_image *src, uint64_t cs, struct bc_measure *out)
+{
+	struct bc_bitmap_req req = { .op = BC_BITMAP_LIST };
+	struct bc_err err = { 0 };
+	uint64_t dir = 0;
+
+	out->has_bitmaps = false;
+	out->bitmaps = 0;
+	if (!src || bc_bitmap(src, &req, &err) < 0 || !req.can_store)
+		return 0;
+	/* every bitmap counted fully allocated, with its table and directory entry */
+	for (int i = 0; i < req.n; i++) {
+		uint64_t g = req.list[i].granularity, bits = (bc_length(src) + g - 1) / g;
+		uint64_t clusters = ((bits + 7) / 8 + cs - 1) / cs;
+		out->bitmaps += clusters * cs + qcow2_align_up(clusters * 8, cs);
+		dir += qcow2_align_up(24 + strlen(req.list[i].name), 8);
+	}
+	out->bitmaps += qcow2_align_up(dir, cs);
+	out->has_bitmaps = true;
+	bc_bitmap_list_free(req.list, req.n);
 	return 0;
 }

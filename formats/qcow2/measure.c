@@ -97,8 +97,8 @@ int qcow2_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
 	out->fully_allocated = meta + qcow2_align_up(size, cs);
 	out->required = pa == BC_PREALLOC_FALLOC || pa == BC_PREALLOC_FULL ? out->fully_allocated
 									   : meta + data;
-	/* qemu reports bitmaps when the source can carry persistent ones (a qcow2 source) */
-	out->has_bitmaps = src && !strcmp(bc_format_name(src), "qcow2");
-	out->bitmaps = 0;
-	return 0;
+	/* qemu reports bitmaps for a v3 target when the source can carry persistent ones */
+	const char *compat = bc_opts_get(opts, "compat");
+	bool v2 = compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2"));
+	return v2 ? 0 : qcow2_measure_bitmaps(src, cs, out);
 }

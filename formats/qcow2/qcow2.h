@@ -327,6 +327,8 @@ void qcow2_bitmaps_close(struct qcow2 *s);
 void qcow2_bitmaps_mark(struct qcow2 *s, uint64_t off, uint64_t len);
 int qcow2_bitmaps_resize(struct qcow2 *s, uint64_t size, struct bc_err *err);
 int qcow2_bitmap(struct bc_image *img, struct bc_bitmap_req *req, struct bc_err *err);
+/* measure: the bytes src's bitmaps take in a qcow2 image of cluster size cs. */
+int qcow2_measure_bitmaps(struct bc_image *src, uint64_t cs, struct bc_measure *out);
 
 /* ---- compress.c ---- */
 int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,
