@@ -174,7 +174,10 @@ static int bm_run(const struct bm_args *a, struct bc_image *img)
 				req.granularity = 1; /* refused below as qemu refuses 0 */
 		}
 		if (req.op == BC_BITMAP_MERGE) {
-			ret = bm_read_source(a, img, a->act[i].src, &req, &err);
+			/* the destination first (missing, inconsistent), as qemu checks it */
+			ret = bc_bitmap(img, &req, &err);
+			if (ret == 0)
+				ret = bm_read_source(a, img, a->act[i].src, &req, &err);
 			if (ret > 0)
 				return 1;
 			req.op = BC_BITMAP_MERGE;
@@ -183,6 +186,11 @@ static int bm_run(const struct bm_args *a, struct bc_image *img)
 		if (ret == 0)
 			ret = bc_bitmap(img, &req, &err);
 		free(req.bits);
+		if (ret == -ENAMETOOLONG) {
+			tool_error("Operation add on bitmap %s failed: Can't make bitmap '%s' persistent "
+				   "in '%s': %s", a->name, a->name, a->filename, err.msg);
+			return 1;
+		}
 		if (ret < 0) {
 			tool_error("Operation %s on bitmap %s failed: %s", op_name(a->act[i].op),
 				   a->name, err.msg);

@@ -269,7 +269,8 @@ static int bitmaps_load(struct qcow2 *s, bool rw, struct bc_err *err)
 		if (d[i].type != BME_TYPE_DIRTY || d[i].extra_size ||
 		    b->gbits < BME_MIN_GRAN_BITS || b->gbits > BME_MAX_GRAN_BITS ||
 		    b->table_offset % s->cluster_size ||
-		    b->table_size != table_entries(s, s->h.size, b->gbits))
+		    b->table_size != table_entries(s, s->h.size, b->gbits) ||
+		    (uint64_t)b->table_size * s->cluster_size > BME_MAX_BYTES)
 			ret = -EINVAL;
 		else if (!b->inconsistent)
 			ret = load_bits(s, m, b, rw);
@@ -537,9 +538,8 @@ static int bm_add(struct qcow2 *s, struct bc_bitmap_req *req, struct bc_err *err
 	if (s->h.version < 3)
 		return bc_err_set(err, -ENOTSUP, "Can't make bitmap '%s' persistent in '%s': Cannot "
 				  "store dirty bitmaps in qcow2 v2 files", name, s->img->filename);
-	if (strlen(name) > BME_MAX_NAME)
-		return bc_err_set(err, -EINVAL, "Can't make bitmap '%s' persistent in '%s': Name "
-				  "length exceeds maximum (%u characters)", name, s->img->filename,
+	if (strlen(name) > BME_MAX_NAME) /* the front end words it: the name is long */
+		return bc_err_set(err, -ENAMETOOLONG, "Name length exceeds maximum (%u characters)",
 				  BME_MAX_NAME);
 	if (m->n >= BME_MAX_BITMAPS)
 		return bc_err_set(err, -EINVAL, "Can't make bitmap '%s' persistent in '%s': Too many "
