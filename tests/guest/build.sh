@@ -39,15 +39,8 @@ done
 [ -r "$KEYRING" ] || die "$KEYRING not found (make deps)"
 
 # --- the archive: the host's first non-security deb URI ------------------------------------
-sources=${STRATA_APT_SOURCES:-/etc/apt/sources.list.d/*.sources}
-# shellcheck disable=SC2086 # a glob
-uri=$(sed -n 's/^URIs:[[:space:]]*//p' $sources 2>/dev/null | tr ' ' '\n' |
-	grep -v -- '-security' | grep . | head -n 1 || true)
-[ -n "$uri" ] || uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-	awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z+]+:\/\//) { print $i; exit } }' |
-	grep -v -- '-security' | head -n 1 || true)
-[ -n "$uri" ] || die "no deb URI in /etc/apt/sources.list{,.d}"
-host=$(echo "$uri" | sed 's|^[a-z+]*://\([^/]*\).*|\1|')
+. "$here/mirror.sh"
+guest_mirror || die "no deb URI in /etc/apt/sources.list{,.d}"
 
 mkdir -p "$CACHE/debs"
 work=$(mktemp -d "$CACHE/build.XXXXXX")
@@ -70,7 +63,7 @@ papt() {
 		-o APT::Sandbox::User="$(id -un)" "$@"
 }
 
-recipe_hash=$(cd "$here" && cat build.sh initramfs/init rootfs/init rootfs/tests/* |
+recipe_hash=$(cd "$here" && cat build.sh mirror.sh initramfs/init rootfs/init rootfs/tests/* |
 	{ cat; echo "$MODULES"; } | sha256sum | cut -c 1-16)
 last=$CACHE/guest-last-$recipe_hash # the last build of this recipe, for offline runs
 
