@@ -239,6 +239,7 @@ struct conv_args {
 	uint64_t sparse;
 	bool no_create, target_is_zero, compress, quiet, share, image_opts, target_image_opts;
 	bool bitmaps, skip_broken; /* --bitmaps, --skip-broken-bitmaps */
+	bool copy_offload, sparse_set, salvage; /* -C, an explicit -S, --salvage */
 	int coroutines;         /* -m: codec workers; 0: one per core */
 	char **srcs;
 	int nsrc;
@@ -256,6 +257,25 @@ static int conv_parse_coroutines(const char *s, int *out)
 		return -1;
 	}
 	*out = (int)v;
+	return 0;
+}
+
+/* -o help (or ?): the output format's options, with the host file's when a target is named.
+ * Returns 0 when it printed them. */
+static int conv_print_help(const char *optstr, const char *fmt, const char *target)
+{
+	struct bc_opts *probe = bc_opts_new();
+	const struct bc_format *f = bc_format_find(fmt);
+	bool help = probe && bc_opts_parse(probe, optstr, NULL) == 0 &&
+		    bc_opts_help_requested(probe);
+
+	bc_opts_free(probe);
+	if (!help || !f)
+		return -1;
+	if (target)
+		img_print_opts_help_file(bc_format_create_opts(f));
+	else
+		img_print_opts_help(fmt, bc_format_create_opts(f));
 	return 0;
 }
 
@@ -296,6 +316,7 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 					   "detection (fully allocates output).");
 				return 1;
 			}
+			a->sparse_set = true;
 			break;
 		case 'q': a->quiet = true; break;
 		case 'n': a->no_create = true; break;
@@ -313,11 +334,12 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 			if (tool_object_add(optarg) < 0)
 				return 1;
 			break;
-		case 'p': case 'W': case 'C': case 'r':
 		case 'M': a->bitmaps = true; break;
 		case 'K': a->skip_broken = true; break;
-		case 'V':
-			break;   /* progress, cache modes, parallelism: accepted, no effect on the result */
+		case 'C': a->copy_offload = true; break;
+		case 'V': a->salvage = true; break;
+		case 'p': case 'W': case 'r':
+			break;   /* progress, parallelism: accepted, no effect on the result */
 		case 'h':
 			printf("usage: %s convert [-f fmt] [-O output_fmt] [-o options] [-B backing_file "
 			       "[-F backing_fmt]] [-S sparse_size] [-n] [-q] filename [filename2 [...]] "
@@ -327,20 +349,32 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 			return img_bad_option(argv, optind, c);
 		}
 	}
+	/* qemu-img's order of refusals, all before the file names are looked at */
+	const char *bad = NULL;
+	if (a->skip_broken && !a->bitmaps)
+		bad = "Use of --skip-broken-bitmaps requires --bitmaps";
+	else if (a->copy_offload && a->compress)
+		bad = "Cannot enable copy offloading when -c is used";
+	else if (a->copy_offload && a->sparse_set)
+		bad = "Cannot enable copy offloading when -S is used";
+	else if (a->copy_offload && a->salvage)
+		bad = "Cannot use copy offloading in salvaging mode";
+	else if (a->target_image_opts && !a->no_create)
+		bad = "--target-image-opts requires use of -n flag";
+	else if (a->no_create && a->optstr)
+		bad = "-o has no effect when skipping image creation";
+	else if (a->target_is_zero && !a->no_create)
+		bad = "--target-is-zero requires use of -n flag";
+	if (bad) {
+		tool_error("%s", bad);
+		return 1;
+	}
+	if (a->optstr && (strstr(a->optstr, "help") || strchr(a->optstr, '?')) &&
+	    conv_print_help(a->optstr, a->out_fmt ? a->out_fmt : "raw",
+			    argc - optind >= 2 ? argv[argc - 1] : NULL) == 0)
+		return -1;
 	if (argc - optind < 2) {
 		tool_error("Must specify image file name");
-		return 1;
-	}
-	if (a->target_image_opts && !a->no_create) {
-		tool_error("--target-image-opts requires use of -n flag");
-		return 1;
-	}
-	if (a->skip_broken && !a->bitmaps) {
-		tool_error("Use of --skip-broken-bitmaps requires --bitmaps");
-		return 1;
-	}
-	if (a->target_is_zero && !a->no_create) {
-		tool_error("--target-is-zero requires use of -n flag");
 		return 1;
 	}
 	a->srcs = argv + optind;

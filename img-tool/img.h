@@ -38,7 +38,8 @@ int img_bad_option(char **argv, int optind_now, int opt);
  * such as "driver=qcow2,file.filename=x"); with -f prints qemu's refusal and returns 1. */
 int img_image_opts_flags(bool image_opts, const char *fmt, unsigned *flags);
 
-/* Appends one -o argument to *acc: qemu-img joins repeated -o options with commas. */
+/* Appends one -o argument to *acc: qemu-img joins repeated -o options with commas. Prints
+ * "Invalid option list" and returns -1 for a list qemu refuses (empty, ",", "x,"). */
 int img_append_opts(char **acc, const char *more);
 
 enum img_output { IMG_OUTPUT_HUMAN, IMG_OUTPUT_JSON };
@@ -47,6 +48,8 @@ int img_parse_output(const char *arg, enum img_output *out);
 
 /* "-o help": the options a format takes, in qemu-img's layout. */
 void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d);
+/* The same with a target file name: the host file's options merged in ("Supported options:"). */
+void img_print_opts_help_file(const struct bc_opt_desc *d);
 /* Just the option lines of that list (amend prints its own heading). */
 void img_print_opts_list(const struct bc_opt_desc *d);
 

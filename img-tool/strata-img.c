@@ -93,9 +93,17 @@ int img_image_opts_flags(bool image_opts, const char *fmt, unsigned *flags)
 
 int img_append_opts(char **acc, const char *more)
 {
-	size_t old = *acc ? strlen(*acc) : 0;
-	char *n = realloc(*acc, old + strlen(more) + 2);
+	size_t old = *acc ? strlen(*acc) : 0, len = strlen(more), t = len;
+	char *n;
 
+	/* qemu's test: not empty, no leading comma, no unescaped (odd) trailing comma */
+	while (t && more[t - 1] == ',')
+		t--;
+	if (!*more || *more == ',' || (len - t) % 2) {
+		tool_error("Invalid option list: %s", more);
+		return -1;
+	}
+	n = realloc(*acc, old + len + 2);
 	if (!n)
 		return -1;
 	if (old)
