@@ -199,6 +199,8 @@ static int create_prepare(struct create_args *a, struct bc_opts *opts, const str
 				  a->fmt);
 	if (bc_opts_validate(opts, desc, err) < 0)
 		return -1;
+	if (bc_opts_get(opts, "backing_file") && !*bc_opts_get(opts, "backing_file"))
+		return bc_err_set(err, -EINVAL, "Expected backing file name, got empty string");
 	if (bc_opts_get(opts, "backing_file") && !bc_opts_get(opts, "backing_fmt"))
 		return create_no_backing_fmt(a, bc_opts_get(opts, "backing_file"), err);
 	if (!bc_opts_get(opts, "size") && !bc_opts_get(opts, "backing_file"))

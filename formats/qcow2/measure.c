@@ -75,6 +75,9 @@ int qcow2_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
 	if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
 		return bc_err_set(err, -EINVAL, "Cluster size must be a power of two between 512 and "
 				  "2048k");
+	if (ext_l2 && cs < 16384)
+		return bc_err_set(err, -EINVAL, "Extended L2 entries are only supported with cluster "
+				  "sizes of at least 16384 bytes");
 	if (rbits < 1 || rbits > 64 || (rbits & (rbits - 1)))
 		return bc_err_set(err, -EINVAL, "Refcount width must be a power of two and may not "
 				  "exceed 64 bits");
