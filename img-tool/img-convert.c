@@ -26,6 +26,8 @@ struct conv {
 	uint64_t backing_end;   /* -B: size of the target's backing file; UINT64_MAX unknown */
 	uint8_t *buf;
 	uint64_t chunk;         /* bytes read and written per step */
+	struct img_progress bar; /* -p */
+	uint64_t done, total;   /* bytes of the sources walked, for the bar */
 };
 
 enum conv_kind { CONV_DATA, CONV_ZERO, CONV_BACKING };
@@ -226,6 +228,33 @@ static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
 			return ret;
 		}
 		off += e.len;
+		if (kind == CONV_DATA && c->total) {
+			c->done += e.len;
+			img_progress_print(&c->bar, 100.f * (float)c->done / (float)c->total);
+		}
+	}
+	return 0;
+}
+
+/* -p: qemu-img's bar counts the data it copies (not zeros, not what the backing file has). */
+static int conv_count_data(struct conv *c)
+{
+	uint64_t base = 0;
+
+	c->total = c->done = 0;
+	for (int i = 0; i < c->nsrc; i++) {
+		uint64_t size = bc_length(c->src[i]);
+		for (uint64_t off = 0; off < size;) {
+			struct bc_extent e;
+			enum conv_kind kind;
+			uint64_t want = size - off < c->chunk ? size - off : c->chunk;
+			if (conv_status(c, c->src[i], base, off, want, &e, &kind) < 0)
+				return -1;
+			if (kind == CONV_DATA)
+				c->total += e.len;
+			off += e.len;
+		}
+		base += size;
 	}
 	return 0;
 }
@@ -240,6 +269,7 @@ struct conv_args {
 	bool no_create, target_is_zero, compress, quiet, share, image_opts, target_image_opts;
 	bool bitmaps, skip_broken; /* --bitmaps, --skip-broken-bitmaps */
 	bool copy_offload, sparse_set, salvage; /* -C, an explicit -S, --salvage */
+	bool progress; /* -p */
 	int coroutines;         /* -m: codec workers; 0: one per core */
 	char **srcs;
 	int nsrc;
@@ -338,8 +368,9 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		case 'K': a->skip_broken = true; break;
 		case 'C': a->copy_offload = true; break;
 		case 'V': a->salvage = true; break;
-		case 'p': case 'W': case 'r':
-			break;   /* progress, parallelism: accepted, no effect on the result */
+		case 'p': a->progress = true; break;
+		case 'W': case 'r':
+			break;   /* parallelism, rate limit: accepted, no effect on the result */
 		case 'h':
 			printf("usage: %s convert [-f fmt] [-O output_fmt] [-o options] [-B backing_file "
 			       "[-F backing_fmt]] [-S sparse_size] [-n] [-q] filename [filename2 [...]] "
@@ -551,6 +582,10 @@ int img_convert(int argc, char **argv)
 		bc_info_free(&info);
 	}
 	c.chunk = c.compress ? CONV_CHUNK_COMPRESS : CONV_CHUNK;
+	c.bar.on = a.progress && !a.quiet;
+	if (c.bar.on && conv_count_data(&c) < 0)
+		c.total = 0;
+	img_progress_print(&c.bar, 0);
 	c.buf = bc_alloc_aligned((size_t)c.chunk + 2 * (size_t)c.whole);
 	if (!c.buf)
 		goto out;
@@ -571,6 +606,8 @@ int img_convert(int argc, char **argv)
 	}
 	if (a.bitmaps && img_conv_copy_bitmaps(c.src[0], c.dst, a.skip_broken) < 0)
 		goto out;
+	img_progress_print(&c.bar, 100);
+	img_progress_end(&c.bar);
 	ret = 0;
 out:
 	if (c.dst && bc_close(c.dst) < 0 && ret == 0) {

@@ -42,6 +42,14 @@ int img_image_opts_flags(bool image_opts, const char *fmt, unsigned *flags);
  * "Invalid option list" and returns -1 for a list qemu refuses (empty, ",", "x,"). */
 int img_append_opts(char **acc, const char *more);
 
+/* -p (img-progress.c): qemu-img's progress line on stdout. */
+struct img_progress {
+	bool on, started;
+	float last;
+};
+void img_progress_print(struct img_progress *p, float value);
+void img_progress_end(struct img_progress *p);
+
 enum img_output { IMG_OUTPUT_HUMAN, IMG_OUTPUT_JSON };
 /* Parses --output's argument; prints the error and returns -1 on a bad one. */
 int img_parse_output(const char *arg, enum img_output *out);
