@@ -266,6 +266,16 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 	s->refcount_max = s->refcount_order == 6 ? UINT64_MAX
 						 : (1ull << (1u << s->refcount_order)) - 1;
 	s->lazy = (s->h.compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0;
+	/* runtime lazy-refcounts=on|off overrides the header's bit for this open (qemu's) */
+	if (img->open_opts && img->open_opts->driver_opts &&
+	    (ret = bc_opts_get_bool(img->open_opts->driver_opts, "lazy-refcounts", s->lazy,
+				    &s->lazy, err)) < 0 && ret != -ENOENT)
+		goto fail;
+	if (s->lazy && s->h.version < 3) {
+		ret = bc_err_set(err, -EINVAL, "Lazy refcounts require a qcow2 image with at least "
+				 "qemu 1.1 compatibility level");
+		goto fail;
+	}
 	s->data_raw = (s->h.autoclear_features & QCOW2_AUTOCLEAR_DATA_RAW) != 0;
 
 	if (s->h.incompatible_features & QCOW2_INCOMPAT_DATA_FILE) {

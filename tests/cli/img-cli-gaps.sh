@@ -89,4 +89,32 @@ for f in src.qcow2 big.qcow2; do
 done
 both "convert -p -q: no progress" convert -p -q -O qcow2 big.qcow2 t.qcow2
 
+# --- strata-io reopen -o lazy-refcounts=on|off: the dirty flag a kill after a flush leaves ---
+lazy_state() { # TOOL IMAGE-OPTS SCRIPT...: the header state after TOOL ran SCRIPT then was killed
+	tool=$1 opts=$2
+	shift 2
+	rm -f lz.qcow2
+	qemu-img create -q -f qcow2 $opts lz.qcow2 1M
+	"$tool" "$@" -c flush -c "sigraise 9" lz.qcow2 >/dev/null 2>&1
+	qemu-img info --output=json lz.qcow2 | grep -E '"(dirty-flag|lazy-refcounts)"' | tr -d ' \n'
+}
+for case in "|-c|reopen -o lazy-refcounts=on" "-o lazy_refcounts=on|-c|reopen -o lazy-refcounts=off" \
+	    "|-c|reopen -o lazy-refcounts=on|-c|reopen -o lazy-refcounts=off"; do
+	IFS='|' read -r opts a1 a2 a3 a4 <<EOC
+$case
+EOC
+	set -- "$a1" "$a2"
+	[ -n "$a3" ] && set -- "$@" "$a3" "$a4"
+	o=$(lazy_state "$IO" "$opts" "$@" -c "write 0 4k")
+	r=$(lazy_state qemu-io "$opts" "$@" -c "write 0 4k")
+	[ "$o" = "$r" ]
+	tap_result $? "strata-io $* then write, flush, kill: $r" || echo "# ours: $o"
+done
+qemu-img create -q -f qcow2 -o compat=0.10 v2.qcow2 1M
+for o in lazy-refcounts=on lazy-refcounts=maybe foo=1 lazy-refcounts=off; do
+	"$IO" -c "reopen -o $o" -c "read 0 512" v2.qcow2 2>&1 | sed 's/; .*//' >o.out
+	qemu-io -c "reopen -o $o" -c "read 0 512" v2.qcow2 2>&1 | sed 's/; .*//' | normalize >r.out
+	same_file "strata-io reopen -o $o on a v2 image: message, image still open" o.out r.out
+done
+
 tap_end
