@@ -292,6 +292,8 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 	}
 
 	ret = qcow2_overlap_opts(s, img->open_opts ? img->open_opts->driver_opts : NULL, err);
+	if (ret == 0 && img->open_opts && img->open_opts->driver_opts)
+		ret = qcow2_cache_opts_check(s, img->open_opts->driver_opts, err);
 	if (ret == 0)
 		ret = read_tables(s, err);
 	if (ret == 0 && img->open_opts && img->open_opts->snapshot)

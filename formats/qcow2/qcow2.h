@@ -218,6 +218,9 @@ int qcow2_cache_flush(struct qcow2 *s, struct qcow2_cache *c);
 void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset);
 bool qcow2_cache_has_dirty(const struct qcow2_cache *c);
 
+/* cacheopts.c: qemu's checks of the cache runtime options (sizes, combinations). */
+int qcow2_cache_opts_check(const struct qcow2 *s, const struct bc_opts *o, struct bc_err *err);
+
 /* ---- refcount.c ---- */
 uint64_t qcow2_rc_get_entry(const uint8_t *rb, uint32_t order, uint64_t idx);
 void qcow2_rc_set_entry(uint8_t *rb, uint32_t order, uint64_t idx, uint64_t v);

@@ -117,4 +117,20 @@ for o in lazy-refcounts=on lazy-refcounts=maybe foo=1 lazy-refcounts=off; do
 	same_file "strata-io reopen -o $o on a v2 image: message, image still open" o.out r.out
 done
 
+# --- qcow2 cache options: qemu's validation at open (strata-io and strata-img info) ---
+qemu-img create -q -f qcow2 cs.qcow2 1M
+for o in cache-size=1M,l2-cache-size=2M cache-size=1M,refcount-cache-size=2M \
+	 cache-size=1M,l2-cache-size=512k,refcount-cache-size=512k l2-cache-size=abc l2-cache-size=-1 \
+	 l2-cache-entry-size=1000 l2-cache-entry-size=256 l2-cache-entry-size=128k l2-cache-entry-size=4k \
+	 cache-clean-interval=-1 cache-clean-interval=x cache-clean-interval=4294967296 \
+	 cache-clean-interval=4294967295 cache-size=1M,l2-cache-size=1M refcount-cache-size=1k; do
+	"$IO" -c "read 0 512" --image-opts "driver=qcow2,file.filename=cs.qcow2,$o" 2>&1 |
+		sed 's/; .*//' >o.out
+	qemu-io -c "read 0 512" --image-opts "driver=qcow2,file.filename=cs.qcow2,$o" 2>&1 |
+		sed 's/; .*//' | normalize >r.out
+	same_file "strata-io open with $o" o.out r.out
+done
+both "info --image-opts with a bad cache size" info --image-opts \
+	"driver=qcow2,file.filename=cs.qcow2,l2-cache-size=abc"
+
 tap_end
