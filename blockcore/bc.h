@@ -344,6 +344,35 @@ int bc_snapshot_delete(struct bc_image *img, const char *id, const char *name, s
 int bc_vmstate_write(struct bc_image *img, uint64_t pos, const void *buf, size_t len);
 int bc_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len);
 
+/* ---- persistent dirty bitmaps (qcow2) ----------------------------------------------------- */
+
+/* One bitmap as listed: enabled bitmaps ("auto") record every write; an in_use bitmap was
+ * found marked in use at open (left by a crash: inconsistent, it can only be removed). */
+struct bc_bitmap {
+	char *name;
+	uint64_t granularity;
+	bool enabled, in_use;
+};
+enum bc_bitmap_op { BC_BITMAP_LIST, BC_BITMAP_READ, BC_BITMAP_ADD, BC_BITMAP_REMOVE,
+		    BC_BITMAP_CLEAR, BC_BITMAP_ENABLE, BC_BITMAP_DISABLE, BC_BITMAP_MERGE };
+/* LIST fills list/n; READ fills bits (malloc'd, LSB first), nbits and granularity of name;
+ * ADD takes granularity (0: the default) and disabled; MERGE ORs bits/nbits/granularity (a
+ * READ's result) into name. Texts as qemu's QMP errors ("Dirty bitmap 'x' not found"). */
+struct bc_bitmap_req {
+	enum bc_bitmap_op op;
+	const char *name;
+	uint64_t granularity;
+	bool disabled;
+	uint8_t *bits;
+	uint64_t nbits;
+	struct bc_bitmap *list;
+	int n;
+	bool can_store; /* LIST: the image can hold persistent bitmaps (qcow2 v3) */
+};
+/* -ENOTSUP ("Can't store persistent bitmaps to ...") when the format has none (LIST too). */
+int bc_bitmap(struct bc_image *img, struct bc_bitmap_req *req, struct bc_err *err);
+void bc_bitmap_list_free(struct bc_bitmap *list, int n);
+
 /* ---- changing metadata ------------------------------------------------------------------- */
 
 /* What a driver reports while it amends (all members optional): the start, once the options

@@ -93,6 +93,8 @@ struct bc_format {
 			      struct bc_err *err);
 	/* Deallocates everything: the image then reads through to its backing file. */
 	int (*make_empty)(struct bc_image *img, struct bc_err *err);
+	/* Persistent dirty bitmaps (bc_bitmap); NULL: none. */
+	int (*bitmap)(struct bc_image *img, struct bc_bitmap_req *req, struct bc_err *err);
 };
 
 /* Opens an image on an already open host file, which the image takes over (closed with it, or

@@ -172,3 +172,27 @@ int bc_change_backing(struct bc_image *img, const char *file, const char *fmt, s
 				  img->fmt->name);
 	return need_rw(img, err) < 0 ? -EACCES : img->fmt->change_backing(img, file, fmt, err);
 }
+
+int bc_bitmap(struct bc_image *img, struct bc_bitmap_req *req, struct bc_err *err)
+{
+	bool writes = req->op != BC_BITMAP_LIST && req->op != BC_BITMAP_READ;
+
+	if (req->op == BC_BITMAP_LIST) {
+		req->list = NULL;
+		req->n = 0;
+		req->can_store = false;
+	}
+	if (!img->fmt->bitmap)
+		return bc_err_set(err, -ENOTSUP, "Can't store persistent bitmaps to %s: %s",
+				  img->filename, strerror(ENOTSUP));
+	if (writes && need_rw(img, err) < 0)
+		return -EACCES;
+	return img->fmt->bitmap(img, req, err);
+}
+
+void bc_bitmap_list_free(struct bc_bitmap *list, int n)
+{
+	for (int i = 0; list && i < n; i++)
+		free(list[i].name);
+	free(list);
+}

@@ -333,11 +333,11 @@ int bc_parse_size(const char *text, uint64_t *out)
 	double frac = 0;
 	bool has_frac = false;
 	if (*end == '.') {
-		const char *f = end;
-		frac = strtod(f, &end);
-		has_frac = end > f + 1;
-		if (!has_frac)
-			return -EINVAL;
+		/* qemu takes "1024.0", "512.b", "1.5k"; a part of a byte ("1024.5") it refuses */
+		double scale = 0.1;
+		for (end++; *end >= '0' && *end <= '9'; end++, scale /= 10)
+			frac += (*end - '0') * scale;
+		has_frac = frac != 0;
 	}
 	if (*end) {
 		const char *u = strchr(units, (char)(*end | 0x20));

@@ -12,19 +12,6 @@ struct amend_args {
 	bool quiet, progress, image_opts;
 };
 
-/* qemu's is_valid_option_list: not empty, no leading comma, and trailing commas only as
- * ",," escapes. */
-static bool amend_valid_option_list(const char *s)
-{
-	size_t len = strlen(s), i = len;
-
-	if (!s[0] || s[0] == ',')
-		return false;
-	while (i > 0 && s[i - 1] == ',')
-		i--;
-	return (len - i) % 2 == 0;
-}
-
 static int amend_parse(int argc, char **argv, struct amend_args *a)
 {
 	static const struct option longopts[] = {
@@ -40,10 +27,6 @@ static int amend_parse(int argc, char **argv, struct amend_args *a)
 	while ((c = getopt_long(argc, argv, ":ho:f:t:pq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if (!amend_valid_option_list(optarg)) {
-				tool_error("Invalid option list: %s", optarg);
-				return 1;
-			}
 			if (img_append_opts(&a->options, optarg) < 0)
 				return 1;
 			break;

@@ -26,6 +26,8 @@ struct conv {
 	uint64_t backing_end;   /* -B: size of the target's backing file; UINT64_MAX unknown */
 	uint8_t *buf;
 	uint64_t chunk;         /* bytes read and written per step */
+	struct img_progress bar; /* -p */
+	uint64_t done, total;   /* bytes of the sources walked, for the bar */
 };
 
 enum conv_kind { CONV_DATA, CONV_ZERO, CONV_BACKING };
@@ -226,6 +228,33 @@ static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
 			return ret;
 		}
 		off += e.len;
+		if (kind == CONV_DATA && c->total) {
+			c->done += e.len;
+			img_progress_print(&c->bar, 100.f * (float)c->done / (float)c->total);
+		}
+	}
+	return 0;
+}
+
+/* -p: qemu-img's bar counts the data it copies (not zeros, not what the backing file has). */
+static int conv_count_data(struct conv *c)
+{
+	uint64_t base = 0;
+
+	c->total = c->done = 0;
+	for (int i = 0; i < c->nsrc; i++) {
+		uint64_t size = bc_length(c->src[i]);
+		for (uint64_t off = 0; off < size;) {
+			struct bc_extent e;
+			enum conv_kind kind;
+			uint64_t want = size - off < c->chunk ? size - off : c->chunk;
+			if (conv_status(c, c->src[i], base, off, want, &e, &kind) < 0)
+				return -1;
+			if (kind == CONV_DATA)
+				c->total += e.len;
+			off += e.len;
+		}
+		base += size;
 	}
 	return 0;
 }
@@ -238,6 +267,9 @@ struct conv_args {
 	char *opt_backing, *opt_backing_fmt; /* -o backing_file=, backing_fmt= (owned) */
 	uint64_t sparse;
 	bool no_create, target_is_zero, compress, quiet, share, image_opts, target_image_opts;
+	bool bitmaps, skip_broken; /* --bitmaps, --skip-broken-bitmaps */
+	bool copy_offload, sparse_set, salvage; /* -C, an explicit -S, --salvage */
+	bool progress; /* -p */
 	int coroutines;         /* -m: codec workers; 0: one per core */
 	char **srcs;
 	int nsrc;
@@ -258,6 +290,25 @@ static int conv_parse_coroutines(const char *s, int *out)
 	return 0;
 }
 
+/* -o help (or ?): the output format's options, with the host file's when a target is named.
+ * Returns 0 when it printed them. */
+static int conv_print_help(const char *optstr, const char *fmt, const char *target)
+{
+	struct bc_opts *probe = bc_opts_new();
+	const struct bc_format *f = bc_format_find(fmt);
+	bool help = probe && bc_opts_parse(probe, optstr, NULL) == 0 &&
+		    bc_opts_help_requested(probe);
+
+	bc_opts_free(probe);
+	if (!help || !f)
+		return -1;
+	if (target)
+		img_print_opts_help_file(bc_format_create_opts(f));
+	else
+		img_print_opts_help(fmt, bc_format_create_opts(f));
+	return 0;
+}
+
 static int conv_parse(int argc, char **argv, struct conv_args *a)
 {
 	static const struct option longopts[] = {
@@ -267,6 +318,7 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 		{ "target-is-zero", no_argument, NULL, 'Z' },
 		{ "salvage", no_argument, NULL, 'V' },
 		{ "bitmaps", no_argument, NULL, 'M' },
+		{ "skip-broken-bitmaps", no_argument, NULL, 'K' },
 		{ "image-opts", no_argument, NULL, 'I' },
 		{ "target-image-opts", no_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
@@ -294,6 +346,7 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 					   "detection (fully allocates output).");
 				return 1;
 			}
+			a->sparse_set = true;
 			break;
 		case 'q': a->quiet = true; break;
 		case 'n': a->no_create = true; break;
@@ -311,9 +364,13 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 			if (tool_object_add(optarg) < 0)
 				return 1;
 			break;
-		case 'p': case 'W': case 'C': case 'r':
-		case 'V': case 'M':
-			break;   /* progress, cache modes, parallelism: accepted, no effect on the result */
+		case 'M': a->bitmaps = true; break;
+		case 'K': a->skip_broken = true; break;
+		case 'C': a->copy_offload = true; break;
+		case 'V': a->salvage = true; break;
+		case 'p': a->progress = true; break;
+		case 'W': case 'r':
+			break;   /* parallelism, rate limit: accepted, no effect on the result */
 		case 'h':
 			printf("usage: %s convert [-f fmt] [-O output_fmt] [-o options] [-B backing_file "
 			       "[-F backing_fmt]] [-S sparse_size] [-n] [-q] filename [filename2 [...]] "
@@ -323,16 +380,32 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 			return img_bad_option(argv, optind, c);
 		}
 	}
+	/* qemu-img's order of refusals, all before the file names are looked at */
+	const char *bad = NULL;
+	if (a->skip_broken && !a->bitmaps)
+		bad = "Use of --skip-broken-bitmaps requires --bitmaps";
+	else if (a->copy_offload && a->compress)
+		bad = "Cannot enable copy offloading when -c is used";
+	else if (a->copy_offload && a->sparse_set)
+		bad = "Cannot enable copy offloading when -S is used";
+	else if (a->copy_offload && a->salvage)
+		bad = "Cannot use copy offloading in salvaging mode";
+	else if (a->target_image_opts && !a->no_create)
+		bad = "--target-image-opts requires use of -n flag";
+	else if (a->no_create && a->optstr)
+		bad = "-o has no effect when skipping image creation";
+	else if (a->target_is_zero && !a->no_create)
+		bad = "--target-is-zero requires use of -n flag";
+	if (bad) {
+		tool_error("%s", bad);
+		return 1;
+	}
+	if (a->optstr && (strstr(a->optstr, "help") || strchr(a->optstr, '?')) &&
+	    conv_print_help(a->optstr, a->out_fmt ? a->out_fmt : "raw",
+			    argc - optind >= 2 ? argv[argc - 1] : NULL) == 0)
+		return -1;
 	if (argc - optind < 2) {
 		tool_error("Must specify image file name");
-		return 1;
-	}
-	if (a->target_image_opts && !a->no_create) {
-		tool_error("--target-image-opts requires use of -n flag");
-		return 1;
-	}
-	if (a->target_is_zero && !a->no_create) {
-		tool_error("--target-is-zero requires use of -n flag");
 		return 1;
 	}
 	a->srcs = argv + optind;
@@ -463,6 +536,8 @@ int img_convert(int argc, char **argv)
 		goto out;
 	if (conv_open_sources(&c, &a, &total) < 0)
 		goto out;
+	if (a.bitmaps && img_conv_check_bitmaps(c.src, c.nsrc, a.skip_broken) < 0)
+		goto out;
 	if (a.backing && a.nsrc > 1) {
 		tool_error("Having a backing file for the target makes no sense when concatenating "
 			   "multiple input images");
@@ -487,6 +562,8 @@ int img_convert(int argc, char **argv)
 		tool_error("Could not open '%s': %s", a.out, err.msg);
 		goto out;
 	}
+	if (a.bitmaps && img_conv_dst_bitmaps_ok(c.dst) < 0)
+		goto out;
 	c.sparse = a.sparse;
 	c.target_zero = (!a.no_create && !a.backing) || a.target_is_zero;
 	c.target_backing = a.backing != NULL;
@@ -505,6 +582,10 @@ int img_convert(int argc, char **argv)
 		bc_info_free(&info);
 	}
 	c.chunk = c.compress ? CONV_CHUNK_COMPRESS : CONV_CHUNK;
+	c.bar.on = a.progress && !a.quiet;
+	if (c.bar.on && conv_count_data(&c) < 0)
+		c.total = 0;
+	img_progress_print(&c.bar, 0);
 	c.buf = bc_alloc_aligned((size_t)c.chunk + 2 * (size_t)c.whole);
 	if (!c.buf)
 		goto out;
@@ -523,6 +604,10 @@ int img_convert(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
+	if (a.bitmaps && img_conv_copy_bitmaps(c.src[0], c.dst, a.skip_broken) < 0)
+		goto out;
+	img_progress_print(&c.bar, 100);
+	img_progress_end(&c.bar);
 	ret = 0;
 out:
 	if (c.dst && bc_close(c.dst) < 0 && ret == 0) {

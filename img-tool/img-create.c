@@ -44,6 +44,38 @@ void img_print_opts_list(const struct bc_opt_desc *d)
 	}
 }
 
+/* With a target file name qemu-img merges the host file's own options into the list (the
+ * format's take precedence) under one heading. */
+static const struct bc_opt_desc file_create_opts[] = {
+	{ "extent_size_hint", BC_OPT_SIZE, "Extent size hint for the image file, 0 to disable",
+	  NULL },
+	{ "nocow", BC_OPT_BOOL, "Turn off copy-on-write (valid only on btrfs)", NULL },
+	{ "preallocation", BC_OPT_STRING, "Preallocation mode (allowed values: off, falloc, full)",
+	  NULL },
+	{ "size", BC_OPT_SIZE, "Virtual disk size", NULL },
+	{ NULL, BC_OPT_STRING, NULL, NULL },
+};
+
+void img_print_opts_help_file(const struct bc_opt_desc *d)
+{
+	struct bc_opt_desc merged[128];
+	size_t n = 0;
+
+	for (; d && d->name && n < 120; d++)
+		if (d->help)
+			merged[n++] = *d;
+	for (const struct bc_opt_desc *f = file_create_opts; f->name; f++) {
+		bool dup = false;
+		for (size_t i = 0; i < n && !dup; i++)
+			dup = !strcmp(merged[i].name, f->name);
+		if (!dup)
+			merged[n++] = *f;
+	}
+	merged[n].name = NULL;
+	printf("Supported options:\n");
+	img_print_opts_list(merged);
+}
+
 void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d)
 {
 	printf("Supported %s options:\n", fmt_name);
@@ -167,6 +199,8 @@ static int create_prepare(struct create_args *a, struct bc_opts *opts, const str
 				  a->fmt);
 	if (bc_opts_validate(opts, desc, err) < 0)
 		return -1;
+	if (bc_opts_get(opts, "backing_file") && !*bc_opts_get(opts, "backing_file"))
+		return bc_err_set(err, -EINVAL, "Expected backing file name, got empty string");
 	if (bc_opts_get(opts, "backing_file") && !bc_opts_get(opts, "backing_fmt"))
 		return create_no_backing_fmt(a, bc_opts_get(opts, "backing_file"), err);
 	if (!bc_opts_get(opts, "size") && !bc_opts_get(opts, "backing_file"))
@@ -185,13 +219,18 @@ int img_create(int argc, char **argv)
 	if (ret || !opts)
 		goto out;
 	ret = 1;
-	if (a.optstr && strstr(a.optstr, "help") && bc_format_find(a.fmt)) {
+	if (a.optstr && (strstr(a.optstr, "help") || strchr(a.optstr, '?')) &&
+	    bc_format_find(a.fmt)) {
 		struct bc_opts *probe = bc_opts_new();
 		bool help = probe && bc_opts_parse(probe, a.optstr, NULL) == 0 &&
 			    bc_opts_help_requested(probe);
 		bc_opts_free(probe);
 		if (help) {
-			img_print_opts_help(a.fmt, bc_format_create_opts(bc_format_find(a.fmt)));
+			const struct bc_opt_desc *d = bc_format_create_opts(bc_format_find(a.fmt));
+			if (a.filename)
+				img_print_opts_help_file(d);
+			else
+				img_print_opts_help(a.fmt, d);
 			ret = 0;
 			goto out;
 		}

@@ -21,6 +21,13 @@ int img_rebase(int argc, char **argv);
 int img_commit(int argc, char **argv);
 int img_measure(int argc, char **argv);
 int img_amend(int argc, char **argv);
+int img_bitmap(int argc, char **argv);
+
+/* convert --bitmaps (img-convert-bitmaps.c): the checks on the sources (before the target
+ * is made) and on the target, then the copy; each prints qemu-img's error, returns -1. */
+int img_conv_check_bitmaps(struct bc_image **src, int nsrc, bool skip_broken);
+int img_conv_dst_bitmaps_ok(struct bc_image *dst);
+int img_conv_copy_bitmaps(struct bc_image *src, struct bc_image *dst, bool skip_broken);
 
 /* "Try '<tool> --help' for more information" after a usage error; returns 1. */
 int img_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -31,8 +38,17 @@ int img_bad_option(char **argv, int optind_now, int opt);
  * such as "driver=qcow2,file.filename=x"); with -f prints qemu's refusal and returns 1. */
 int img_image_opts_flags(bool image_opts, const char *fmt, unsigned *flags);
 
-/* Appends one -o argument to *acc: qemu-img joins repeated -o options with commas. */
+/* Appends one -o argument to *acc: qemu-img joins repeated -o options with commas. Prints
+ * "Invalid option list" and returns -1 for a list qemu refuses (empty, ",", "x,"). */
 int img_append_opts(char **acc, const char *more);
+
+/* -p (img-progress.c): qemu-img's progress line on stdout. */
+struct img_progress {
+	bool on, started;
+	float last;
+};
+void img_progress_print(struct img_progress *p, float value);
+void img_progress_end(struct img_progress *p);
 
 enum img_output { IMG_OUTPUT_HUMAN, IMG_OUTPUT_JSON };
 /* Parses --output's argument; prints the error and returns -1 on a bad one. */
@@ -40,6 +56,8 @@ int img_parse_output(const char *arg, enum img_output *out);
 
 /* "-o help": the options a format takes, in qemu-img's layout. */
 void img_print_opts_help(const char *fmt_name, const struct bc_opt_desc *d);
+/* The same with a target file name: the host file's options merged in ("Supported options:"). */
+void img_print_opts_help_file(const struct bc_opt_desc *d);
 /* Just the option lines of that list (amend prints its own heading). */
 void img_print_opts_list(const struct bc_opt_desc *d);
 

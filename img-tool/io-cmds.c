@@ -288,12 +288,40 @@ static int cmd_wait_break(struct io_state *st, int argc, char **argv)
 	return -ENOTSUP;
 }
 
+/* reopen -o: of qemu's runtime options only lazy-refcounts may change; *opts becomes the
+ * current ones with the new values. */
+static int reopen_opts(struct io_state *st, const char *arg, struct bc_opts **opts)
+{
+	struct bc_opts *o = bc_opts_new();
+	const char *k, *v;
+	int ret = o ? bc_opts_parse(o, arg, NULL) : -ENOMEM;
+
+	for (int i = 0; ret == 0 && bc_opts_entry(o, i, &k, &v); i++)
+		if (strcmp(k, "lazy-refcounts")) {
+			fprintf(stderr, "%s: Cannot change the option '%s'\n", st->prog, k);
+			ret = -EINVAL;
+		}
+	if (ret == 0 && !*opts) {
+		*opts = bc_opts_new();
+		for (int i = 0; *opts && bc_opts_entry(st->driver_opts, i, &k, &v); i++)
+			bc_opts_set(*opts, k, v);
+	}
+	for (int i = 0; ret == 0 && bc_opts_entry(o, i, &k, &v); i++)
+		ret = *opts && bc_opts_set(*opts, k, v) == 0 ? 0 : -ENOMEM;
+	bc_opts_free(o);
+	if (ret < 0) {
+		bc_opts_free(*opts);
+		*opts = NULL;
+	}
+	return ret;
+}
+
 /* reopen [-r|-w] [-c cache] [-o options]: the image opened again with other flags. */
 static int cmd_reopen(struct io_state *st, int argc, char **argv)
 {
 	struct io_open_args oa = { .flags = st->open_flags };
+	struct bc_opts *opts = NULL;
 	int c, rw = 0, ret;
-	size_t klen;
 
 	while ((c = getopt(argc, argv, "c:o:rw")) != -1) {
 		switch (c) {
@@ -303,14 +331,15 @@ static int cmd_reopen(struct io_state *st, int argc, char **argv)
 				return ret;
 			break;
 		case 'o':
-			klen = strcspn(optarg, "=,");
-			fprintf(stderr, "%s: Cannot change the option '%.*s'\n", st->prog, (int)klen,
-				optarg);
-			return -EINVAL;
+			ret = reopen_opts(st, optarg, &opts);
+			if (ret < 0)
+				return ret;
+			break;
 		case 'r':
 		case 'w':
 			if (rw) {
 				fprintf(stderr, "%s: Only one -r/-w option may be given\n", st->prog);
+				bc_opts_free(opts);
 				return -EINVAL;
 			}
 			rw = c;
@@ -321,6 +350,7 @@ static int cmd_reopen(struct io_state *st, int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
+		bc_opts_free(opts);
 		io_usage("reopen");
 		return -EINVAL;
 	}
@@ -328,7 +358,12 @@ static int cmd_reopen(struct io_state *st, int argc, char **argv)
 		oa.flags &= ~BC_OPEN_RDWR;
 	else if (rw == 'w')
 		oa.flags |= BC_OPEN_RDWR;
-	return io_reopen_image(st, oa.flags);
+	if (!opts)
+		return io_reopen_image(st, oa.flags);
+	ret = io_reopen_image_opts(st, oa.flags, opts);
+	if (ret < 0)
+		bc_opts_free(opts);
+	return ret;
 }
 
 /* open [-rsCnkU] [-t cache] [-d discard] [-i aio] [-o options] path */

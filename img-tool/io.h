@@ -68,6 +68,9 @@ int io_parse_open_option(struct io_state *st, struct io_open_args *oa, int opt, 
 int io_open_image(struct io_state *st, const char *file, const struct io_open_args *oa);
 /* Opens the current image again with new flags (reopen); prints the engine's message. */
 int io_reopen_image(struct io_state *st, unsigned flags);
+/* The same with new runtime options opts (taken over on success; on failure the image is
+ * opened again as it was, the caller still owns opts). */
+int io_reopen_image_opts(struct io_state *st, unsigned flags, struct bc_opts *opts);
 void io_close_image(struct io_state *st);
 
 /* io-cmds.c */

@@ -18,6 +18,8 @@ static const struct img_command img_commands[] = {
 	  "amend [--object objectdef] [--image-opts] [-p] [-q] [-f fmt] [-t cache] [--force] -o options filename" },
 	{ "bench", img_bench,
 	  "bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval] [-i aio] [-n] [--no-drain] [-o offset] [--pattern=pattern] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-U] filename" },
+	{ "bitmap", img_bitmap,
+	  "bitmap (--merge SOURCE | --add | --remove | --clear | --enable | --disable)... [-b source_file [-F source_fmt]] [-g granularity] [--object objectdef] [--image-opts | -f fmt] filename bitmap" },
 	{ "check", img_check,
 	  "check [--object objectdef] [--image-opts] [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-T src_cache] [-U] filename" },
 	{ "commit", img_commit,
@@ -91,9 +93,17 @@ int img_image_opts_flags(bool image_opts, const char *fmt, unsigned *flags)
 
 int img_append_opts(char **acc, const char *more)
 {
-	size_t old = *acc ? strlen(*acc) : 0;
-	char *n = realloc(*acc, old + strlen(more) + 2);
+	size_t old = *acc ? strlen(*acc) : 0, len = strlen(more), t = len;
+	char *n;
 
+	/* qemu's test: not empty, no leading comma, no unescaped (odd) trailing comma */
+	while (t && more[t - 1] == ',')
+		t--;
+	if (!*more || *more == ',' || (len - t) % 2) {
+		tool_error("Invalid option list: %s", more);
+		return -1;
+	}
+	n = realloc(*acc, old + len + 2);
 	if (!n)
 		return -1;
 	if (old)

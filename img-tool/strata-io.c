@@ -293,9 +293,13 @@ void io_close_image(struct io_state *st)
 
 int io_reopen_image(struct io_state *st, unsigned flags)
 {
+	return io_reopen_image_opts(st, flags, st->driver_opts);
+}
+
+int io_reopen_image_opts(struct io_state *st, unsigned flags, struct bc_opts *opts)
+{
 	struct bc_open_opts o = { .format = st->format, .flags = flags, .io = st->io,
-				  .secrets = g_secrets, .nsecrets = g_nsecrets,
-				  .driver_opts = st->driver_opts };
+				  .secrets = g_secrets, .nsecrets = g_nsecrets, .driver_opts = opts };
 	struct bc_err err = { 0 };
 	int ret;
 
@@ -306,6 +310,14 @@ int io_reopen_image(struct io_state *st, unsigned flags)
 	io_aio_drain(st);
 	bc_close(st->img);
 	ret = bc_open(&st->img, st->file, &o, &err);
+	if (ret < 0 && opts != st->driver_opts) {
+		/* refused options: qemu keeps the image open as it was */
+		fprintf(stderr, "%s: %s\n", st->prog, err.msg);
+		o.flags = st->open_flags;
+		o.driver_opts = st->driver_opts;
+		if (bc_open(&st->img, st->file, &o, &err) == 0)
+			return ret;
+	}
 	if (ret < 0) {
 		st->img = NULL;
 		fprintf(stderr, "%s: %s\n", st->prog, err.msg);
@@ -315,6 +327,10 @@ int io_reopen_image(struct io_state *st, unsigned flags)
 		return ret;
 	}
 	st->open_flags = flags;
+	if (opts != st->driver_opts) {
+		bc_opts_free(st->driver_opts);
+		st->driver_opts = opts;
+	}
 	return 0;
 }
 

@@ -967,6 +967,12 @@ int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_preal
 			if (ret < 0)
 				return ret;
 		}
+		/* clusters given back by moved metadata (an old refcount table) hold its bytes */
+		int64_t flen = s->data_file == s->file ? bc_file_length(s->file) : 0;
+		if (flen > 0 && host < (uint64_t)flen &&
+		    (ret = bc_file_zero(s->file, host, (uint64_t)flen - host < n * cs
+							    ? (uint64_t)flen - host : n * cs, false)) < 0)
+			return ret;
 		ret = l2_lookup(s, c, true, &l2, &idx);
 		if (ret < 0)
 			return ret;

@@ -373,6 +373,7 @@ int qcow2_write_compressed(struct bc_image *img, uint64_t off, const void *buf, 
 		return round_file_end(s);
 	if (off & (cs - 1) || ((len & (cs - 1)) && off + len != img->size))
 		return -EINVAL;
+	qcow2_bitmaps_mark(s, off, len);
 	struct bc_workers *w = len > cs ? bc_image_workers(img) : NULL;
 	if (w)
 		return write_parallel(s, w, off, p, len);

@@ -163,6 +163,11 @@ static int parse_params(struct bc_opts *opts, struct create_params *p, struct bc
 						"the same time if extended_l2 is on");
 	if (p->size > QCOW2_MAX_VIRTUAL_SIZE)
 		return bc_err_set(err, -EFBIG, "Image size too large");
+	/* the L1 table qemu would need stays within its 32 MiB limit */
+	uint64_t per_l1 = (uint64_t)p->cluster_size * (p->cluster_size / (p->ext_l2 ? 16 : 8));
+	if ((p->size + per_l1 - 1) / per_l1 > QCOW2_MAX_L1_BYTES / 8)
+		return bc_err_set(err, -EFBIG, "The image size is too large for file format 'qcow2' "
+				  "(try using a larger cluster size)");
 	if (p->size % 512)
 		p->size = qcow2_align_up(p->size, 512);
 	return 0;

@@ -113,6 +113,7 @@ static void free_state(struct qcow2 *s)
 	qcow2_compress_free(s);
 	qcow2_crypt_close(s);
 	qcow2_overlap_free(s);
+	qcow2_bitmaps_close(s);
 	free(s);
 }
 
@@ -266,6 +267,16 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 	s->refcount_max = s->refcount_order == 6 ? UINT64_MAX
 						 : (1ull << (1u << s->refcount_order)) - 1;
 	s->lazy = (s->h.compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0;
+	/* runtime lazy-refcounts=on|off overrides the header's bit for this open (qemu's) */
+	if (img->open_opts && img->open_opts->driver_opts &&
+	    (ret = bc_opts_get_bool(img->open_opts->driver_opts, "lazy-refcounts", s->lazy,
+				    &s->lazy, err)) < 0 && ret != -ENOENT)
+		goto fail;
+	if (s->lazy && s->h.version < 3) {
+		ret = bc_err_set(err, -EINVAL, "Lazy refcounts require a qcow2 image with at least "
+				 "qemu 1.1 compatibility level");
+		goto fail;
+	}
 	s->data_raw = (s->h.autoclear_features & QCOW2_AUTOCLEAR_DATA_RAW) != 0;
 
 	if (s->h.incompatible_features & QCOW2_INCOMPAT_DATA_FILE) {
@@ -282,6 +293,8 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 	}
 
 	ret = qcow2_overlap_opts(s, img->open_opts ? img->open_opts->driver_opts : NULL, err);
+	if (ret == 0 && img->open_opts && img->open_opts->driver_opts)
+		ret = qcow2_cache_opts_check(s, img->open_opts->driver_opts, err);
 	if (ret == 0)
 		ret = read_tables(s, err);
 	if (ret == 0 && img->open_opts && img->open_opts->snapshot)
@@ -328,9 +341,9 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 	}
 
 	if (s->writable) {
-		uint64_t ac = s->h.autoclear_features & QCOW2_AUTOCLEAR_DATA_RAW;
+		uint64_t ac = s->h.autoclear_features & QCOW2_AUTOCLEAR_KNOWN;
 		if (ac != s->h.autoclear_features) {
-			/* We do not keep bitmaps (or unknown autoclear features) consistent. */
+			/* We do not keep unknown autoclear features consistent. */
 			s->h.autoclear_features = ac;
 			ret = qcow2_write_header(s);
 			if (ret == 0)
@@ -355,6 +368,8 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		}
 		if (s->h.incompatible_features & QCOW2_INCOMPAT_DIRTY)
 			s->dirty_set = true;
+		if (!s->corrupt && (ret = qcow2_bitmaps_open(s, err)) < 0)
+			goto fail_priv;
 	}
 	return 0;
 fail_io:
@@ -395,6 +410,8 @@ static void qcow2_close(struct bc_image *img)
 	if (s->writable && !s->corrupt) {
 		if (qcow2_flush_metadata(s) == 0 && s->data_file != s->file)
 			bc_file_flush(s->data_file);
+		if (qcow2_bitmaps_store(s) == 0)
+			qcow2_flush_metadata(s);
 		mark_clean(s);
 	}
 	free_state(s);
@@ -412,6 +429,7 @@ static int qcow2_write(struct bc_image *img, uint64_t off, const void *buf, size
 
 	if (!s->writable)
 		return -EROFS;
+	qcow2_bitmaps_mark(s, off, len);
 	return qcow2_write_data(s, off, buf, len);
 }
 
@@ -441,6 +459,7 @@ static int zero_common(struct bc_image *img, uint64_t off, uint64_t len, bool di
 			return 0;
 		return -ENOTSUP;
 	}
+	qcow2_bitmaps_mark(s, a, b - a);
 	ret = qcow2_zero_range(s, a, b - a, discard, unmap);
 	return ret;
 }
@@ -663,6 +682,8 @@ static int qcow2_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc 
 		return bc_err_set(err, -EINVAL, "The new size must be a multiple of 512");
 	if (size > QCOW2_MAX_VIRTUAL_SIZE)
 		return bc_err_set(err, -EFBIG, "Image size too large");
+	if ((ret = qcow2_bitmaps_resize(s, size, err)) < 0)
+		return ret;
 	if (grow_cannot_hide_backing(img, size, prealloc))
 		return bc_err_set(err, -ENOTSUP, "Failed to zero out new clusters: %s",
 				  strerror(ENOTSUP));
@@ -809,5 +830,6 @@ const struct bc_format bc_format_qcow2 = {
 	.amend = qcow2_amend,
 	.change_backing = qcow2_change_backing,
 	.make_empty = qcow2_make_empty,
+	.bitmap = qcow2_bitmap,
 	.measure = qcow2_measure,
 };

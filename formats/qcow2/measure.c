@@ -75,6 +75,9 @@ int qcow2_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
 	if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
 		return bc_err_set(err, -EINVAL, "Cluster size must be a power of two between 512 and "
 				  "2048k");
+	if (ext_l2 && cs < 16384)
+		return bc_err_set(err, -EINVAL, "Extended L2 entries are only supported with cluster "
+				  "sizes of at least 16384 bytes");
 	if (rbits < 1 || rbits > 64 || (rbits & (rbits - 1)))
 		return bc_err_set(err, -EINVAL, "Refcount width must be a power of two and may not "
 				  "exceed 64 bits");
@@ -97,8 +100,8 @@ int qcow2_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
 	out->fully_allocated = meta + qcow2_align_up(size, cs);
 	out->required = pa == BC_PREALLOC_FALLOC || pa == BC_PREALLOC_FULL ? out->fully_allocated
 									   : meta + data;
-	/* qemu reports bitmaps when the source can carry persistent ones (a qcow2 source) */
-	out->has_bitmaps = src && !strcmp(bc_format_name(src), "qcow2");
-	out->bitmaps = 0;
-	return 0;
+	/* qemu reports bitmaps for a v3 target when the source can carry persistent ones */
+	const char *compat = bc_opts_get(opts, "compat");
+	bool v2 = compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2"));
+	return v2 ? 0 : qcow2_measure_bitmaps(src, cs, out);
 }

@@ -144,7 +144,8 @@ unsigned qcow2_overlap(struct qcow2 *s, unsigned ign, uint64_t off, uint64_t len
 			if (hit(off, len, s->l1[i] & QCOW2_L1_OFFSET_MASK, cs))
 				return QCOW2_OL_ACTIVE_L2;
 	if ((m & QCOW2_OL_REFCOUNT_TABLE) &&
-	    hit(off, len, s->h.refcount_table_offset, s->reftable_size * 8))
+	    hit(off, len, s->h.refcount_table_offset,
+		(uint64_t)s->h.refcount_table_clusters * cs))   /* not the table being grown */
 		return QCOW2_OL_REFCOUNT_TABLE;
 	if (m & QCOW2_OL_REFCOUNT_BLOCK)
 		for (uint64_t i = 0; i < s->reftable_size; i++)

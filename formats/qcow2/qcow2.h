@@ -211,6 +211,7 @@ struct qcow2 {
 	bool ol_snaps_valid;
 	struct bc_check *checking; /* during check: corrupt marks go to its messages */
 	struct bc_check *checking_repair; /* check -r: the report repairs are recorded in */
+	struct qcow2_bms *bms;     /* bitmap.c: bitmaps loaded (rw: kept up to date) */
 };
 
 /* Cache lookup: returns the table at offset, reading it when read is set (else zero-filled). */
@@ -220,6 +221,9 @@ void qcow2_cache_mark_dirty(struct qcow2_cache *c, const uint8_t *data);
 int qcow2_cache_flush(struct qcow2 *s, struct qcow2_cache *c);
 void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset);
 bool qcow2_cache_has_dirty(const struct qcow2_cache *c);
+
+/* cacheopts.c: qemu's checks of the cache runtime options (sizes, combinations). */
+int qcow2_cache_opts_check(const struct qcow2 *s, const struct bc_opts *o, struct bc_err *err);
 
 /* ---- refcount.c ---- */
 uint64_t qcow2_rc_get_entry(const uint8_t *rb, uint32_t order, uint64_t idx);
@@ -307,18 +311,34 @@ extern const struct bc_opt_desc qcow2_amend_opts[];
 int qcow2_amend(struct bc_image *img, struct bc_opts *opts, const struct bc_amend_hooks *hooks,
 		struct bc_err *err);
 
-/* ---- bitmap.c ---- */
+/* ---- bitmap.c: persistent dirty bitmaps ---- */
 struct qcow2_bitmap {
 	uint64_t table_offset;
 	uint32_t table_size;
 	uint32_t flags;
+	uint8_t type;
 	uint8_t granularity_bits;
+	uint32_t extra_size;
+	uint64_t dir_pos; /* the entry's offset in the directory */
 	char *name;
 };
+/* Parses nb directory entries from dir (size bytes): pure, fuzzed (fuzz/qcow2_bitmap_dir.c). */
+int qcow2_bitmap_dir_parse(const uint8_t *dir, uint64_t size, uint32_t nb,
+			   struct qcow2_bitmap **out, struct bc_err *err);
 int qcow2_read_bitmaps(struct qcow2 *s, struct qcow2_bitmap **out, int *n,
 		       uint64_t *dir_off, uint64_t *dir_size);
 void qcow2_bitmaps_free(struct qcow2_bitmap *b, int n);
 void qcow2_bitmaps_info(struct qcow2 *s, struct bc_node *parent);
+/* Read-write open: loads the bitmaps and marks them in use on disk; close stores them. */
+int qcow2_bitmaps_open(struct qcow2 *s, struct bc_err *err);
+int qcow2_bitmaps_store(struct qcow2 *s);
+void qcow2_bitmaps_close(struct qcow2 *s);
+/* A guest write (or zeroing, discard) of [off, off+len): sets the enabled bitmaps' bits. */
+void qcow2_bitmaps_mark(struct qcow2 *s, uint64_t off, uint64_t len);
+int qcow2_bitmaps_resize(struct qcow2 *s, uint64_t size, struct bc_err *err);
+int qcow2_bitmap(struct bc_image *img, struct bc_bitmap_req *req, struct bc_err *err);
+/* measure: the bytes src's bitmaps take in a qcow2 image of cluster size cs. */
+int qcow2_measure_bitmaps(struct bc_image *src, uint64_t cs, struct bc_measure *out);
 
 /* ---- compress.c ---- */
 int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,

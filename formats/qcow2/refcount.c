@@ -294,6 +294,28 @@ static int find_free_run(struct qcow2 *s, uint64_t n, uint64_t *start)
 	}
 }
 
+/* A run over several blocks' ranges: new blocks go after the run (the range after it first,
+ * then the run's own ranges last to first), each where the previous one left off. Placed at
+ * each range's own start they would land inside the run, and a run longer than one range
+ * would never find room (refcount_bits=64 with 512-byte clusters). */
+static int refblocks_after(struct qcow2 *s, uint64_t start, uint64_t n, bool *created)
+{
+	uint64_t place = start + n, first = start >> s->rb_bits, last = (start + n - 1) >> s->rb_bits;
+	uint64_t rbo;
+	int ret = ensure_refblock(s, place >> s->rb_bits, created, place);
+
+	if (ret == 0 && (ret = refblock_offset(s, place >> s->rb_bits, &rbo)) == 0 &&
+	    rbo == place << s->cluster_bits)
+		place++;
+	for (uint64_t ri = last + 1; ret == 0 && ri-- > first;) {
+		ret = ensure_refblock(s, ri, created, place);
+		if (ret == 0 && (ret = refblock_offset(s, ri, &rbo)) == 0 &&
+		    rbo == place << s->cluster_bits)
+			place++;
+	}
+	return ret;
+}
+
 int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off)
 {
 	uint64_t start, k, rc;
@@ -315,10 +337,12 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off)
 		ret = find_free_run(s, n, &start);
 		if (ret < 0)
 			return ret;
-		for (k = start; k < start + n; k = ((k >> s->rb_bits) + 1) << s->rb_bits) {
-			ret = ensure_refblock(s, k >> s->rb_bits, &created, start + n);
+		if ((start >> s->rb_bits) == ((start + n - 1) >> s->rb_bits)) {
+			ret = ensure_refblock(s, start >> s->rb_bits, &created, start + n);
 			if (ret < 0)
 				return ret;
+		} else if ((ret = refblocks_after(s, start, n, &created)) < 0) {
+			return ret;
 		}
 		if (created) {
 			for (k = start; k < start + n && !busy; k++) {
