@@ -128,6 +128,8 @@ static void host_terminate(void *opaque, int signo, int pid)
 	} else {
 		fprintf(stderr, "%s: terminating on signal %d\n", con.prog, signo);
 	}
+	if (con.vm) /* QMP clients learn why the VM went away, as from QEMU */
+		vm_virt_emit(con.vm, "SHUTDOWN", "{\"guest\": false, \"reason\": \"host-signal\"}");
 	host_quit(NULL);
 }
 
