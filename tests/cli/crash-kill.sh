@@ -12,11 +12,12 @@ KILLS=0 DONE=0 BAD=0 EMPTY=0 COPIED=0
 # delay I: 0 to 47.5 ms, spread over the iterations.
 delay() { awk -v i="$1" 'BEGIN { printf "%.4f", (i * 37 % 20) * 0.0025 }'; }
 
-# run_kill I CMD...: runs CMD in the background and SIGKILLs it after delay(I).
+# run_kill I CMD...: runs CMD in the background (its input from $RK_IN: sh gives a background
+# command /dev/null unless redirected explicitly) and SIGKILLs it after delay(I).
 run_kill() {
 	d=$(delay "$1")
 	shift
-	"$@" >/dev/null 2>&1 &
+	"$@" <"${RK_IN:-/dev/null}" >/dev/null 2>&1 &
 	pid=$!
 	sleep "$d"
 	kill -9 "$pid" 2>/dev/null
@@ -58,7 +59,7 @@ for cs in 65536 4096 512; do
 	rm -f io.qcow2
 	qemu-img create -q -f qcow2 -o cluster_size=$cs io.qcow2 64M
 	for i in $(seq 1 16); do
-		run_kill "$i" "$IO" io.qcow2 <io.cmds
+		RK_IN=io.cmds run_kill "$i" "$IO" io.qcow2
 		consistent "strata-io, cluster_size=$cs, kill $i" io.qcow2
 	done
 done
@@ -109,7 +110,7 @@ done
 extra=0
 while [ $((KILLS - EMPTY)) -lt 100 ] && [ $extra -lt 60 ]; do
 	extra=$((extra + 1))
-	run_kill "$extra" "$IO" io.qcow2 <io.cmds
+	RK_IN=io.cmds run_kill "$extra" "$IO" io.qcow2
 	consistent "strata-io, extra kill $extra" io.qcow2
 done
 
