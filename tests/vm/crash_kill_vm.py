@@ -348,6 +348,7 @@ def main():
         Disk("c4k", 16, ["-o", "cluster_size=4096"], "writeback", 1024, 8, [1, 4, 16]),
         Disk("c512", 8, ["-o", "cluster_size=512,refcount_bits=64"], "writeback", 512, 1, [4, 2]),
         Disk("wt", 8, ["-o", "cluster_size=4096"], "writethrough", 512, 8, [0]),
+        Disk("lazy", 16, ["-o", "lazy_refcounts=on"], "writeback", 1024, 32, [8, 2]),
         Disk("overlay", 16, ["-o", "cluster_size=65536", "-b", base, "-F", "qcow2"],
              "writeback", 2048, 16, [8, 3], base_bytes),
     ]
@@ -373,8 +374,8 @@ def main():
     for d in disks:
         for m in d.notes:
             note(m)
-        note("%s (cache=%s, flush every %s): %d kills (%d while writing) on %d images, %d images "
-             "with leaked clusters, %d sectors checked against an acknowledged write, %d kept a "
+        note("%s (cache=%s, flush every %s): %d kills (%d while writing) on %d images, %d checks "
+             "reporting leaked clusters, %d sectors checked against an acknowledged write, %d kept a "
              "write not yet acknowledged" %
              (d.name, d.cache, "/".join(str(f) if f else "write" for f in d.flushes), d.kills,
               d.writing, d.images, d.leaky, d.acked, d.unacked_kept))
