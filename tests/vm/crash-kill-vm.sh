@@ -1,11 +1,12 @@
 #!/bin/sh
 # SIGKILL strata-vm while a bare-metal guest writes to a qcow2 virtio-blk drive (guest
 # tests/vm/guest/killwrite.c, driver tests/vm/crash_kill_vm.py): at least 100 kills while the
-# guest writes, over six images (cluster sizes 64 KiB, 4 KiB and 512 B with cache=writeback
-# and guest flushes every 1-16 writes, cache=writethrough, lazy refcounts, an overlay on a
-# qcow2 backing file). After each kill `qemu-img check` must find no corruption (leaks are
-# allowed) and every sector must hold what the writes the guest had acknowledged say (by a
-# completed flush; in writethrough, each completed write). CRASH_SEED=N repeats kill plans.
+# guest writes, over seven images: cluster sizes 64 KiB, 4 KiB and 512 B with guest flushes
+# every 1-16 writes (cache=writeback, none, unsafe); writethrough and directsync; lazy
+# refcounts; internal snapshots taken between runs; an overlay on a qcow2 backing file. After
+# each kill `qemu-img check` must find no corruption (leaks are allowed) and every sector must
+# hold what the writes the guest had acknowledged say (by a completed flush; in writethrough
+# and directsync, each completed write). CRASH_SEED=N repeats the kill plans.
 # Needs python3, qemu-img, qemu-io and $BUILD_DIR/vm/guest/killwrite.elf.
 BUILD_DIR=${BUILD_DIR:-build/rel}
 SRC_DIR=${SRC_DIR:-.}

@@ -6,9 +6,12 @@ acknowledged operations say it must.
 
 Model. Operation SEQ of run RUN is a pure function of (RUN, SEQ) (op() below, the guest's
 make_op()), so after a kill the host knows every operation the guest could have issued:
-  - "F SEQ" on the UART: a flush completed after operations 1..SEQ (cache=writeback): each of
-    those is durable; the guest issues nothing after operation SEQ+FLUSH before printing again.
-  - "A SEQ": operation SEQ completed (cache=writethrough: that alone makes it durable).
+  - "F SEQ" on the UART: a flush completed after operations 1..SEQ (cache=writeback, none,
+    unsafe): each of those must survive the kill (unsafe skips only the host's fdatasync, which
+    a process kill does not need); the guest issues nothing after operation SEQ+FLUSH before
+    printing again.
+  - "A SEQ": operation SEQ completed (cache=writethrough, directsync: that alone makes it
+    durable).
 A sector must then hold the state left by its last acknowledged operation, or by any later
 operation of the run, or, when no acknowledged operation touched it, the state observed after
 the previous kill (or a later operation); sectors no operation touched must be unchanged. The
@@ -103,22 +106,26 @@ def tool(*args, **kw):
 class Disk:
     """One image and what the host knows of its sectors across runs."""
 
-    def __init__(self, name, cap_mib, create, cache, hot, stride, flushes, base=None):
-        self.name, self.cache, self.hot, self.stride, self.flushes = name, cache, hot, stride, flushes
+    def __init__(self, name, cap_mib, create, caches, hot, stride, flushes, base=None, snap=False):
+        self.name, self.caches, self.hot, self.stride, self.flushes = name, caches, hot, stride, flushes
         self.path = os.path.join(TMP, name + ".qcow2")
         self.cap_mib, self.create = cap_mib, create
         self.cap = cap_mib * 2048
         self.base = base       # raw bytes of the backing file, or None
+        self.snap = snap       # an internal snapshot before each run (writes copy shared clusters)
+        self.snaps = []
         self.kills = self.writing = self.runs = 0
         self.leaky = self.acked = self.unacked_kept = self.images = 0
         self.bad, self.notes = [], []
         self.busy = False
+        self.secs_vm = self.secs_check = 0.0
         self.fresh()
 
     def fresh(self):
         """A new image: the frontier of allocating writes starts again at sector 0."""
         self.state = {}        # sector -> observed state, for sectors ever touched
         self.grow = 0
+        self.snaps = []
         self.images += 1
         r = tool("qemu-img", "create", "-q", "-f", "qcow2", *self.create, self.path, "%dM" % self.cap_mib)
         if r.returncode:
@@ -136,9 +143,9 @@ class Disk:
         return self.initial(s) if st == "B" else st
 
 
-def run_vm(d, run, flush, plan):
+def run_vm(d, run, flush, cache, plan):
     """Starts strata-vm on the disk, kills it by PLAN; returns (killed, lines)."""
-    drive = "file=%s,format=qcow2,if=none,id=d0,cache=%s" % (d.path, d.cache)
+    drive = "file=%s,format=qcow2,if=none,id=d0,cache=%s" % (d.path, cache)
     p = subprocess.Popen([VM, "-M", "virt", "-bios", "none", "-kernel", ELF, "-nographic",
                           "-drive", drive, "-device", "virtio-blk-device,drive=d0"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -158,7 +165,8 @@ def run_vm(d, run, flush, plan):
         lines = out.split(b"\n")[:-1]
         if ready is None and any(l.startswith(b"R ") for l in lines):
             ready = now
-        if kind == "acks" and sum(1 for l in lines if l[:2] in (b"F ", b"A ")) >= amount:
+        if kind == "acks" and (sum(1 for l in lines if l[:2] in (b"F ", b"A ")) >= amount or
+                               (ready is not None and now - ready >= 0.5)):
             break
         if any(l.startswith((b"E ", b"no disk")) for l in lines) or p.poll() is not None:
             break
@@ -183,15 +191,16 @@ def run_vm(d, run, flush, plan):
 def verify(d, run, flush, lines):
     """qemu-img check, then every sector against the model. Returns a list of problems."""
     errs = [l.decode(errors="replace") for l in lines if l.startswith((b"E ", b"no disk"))]
-    r = tool("qemu-img", "check", d.path)
-    if r.returncode == 3:
-        d.leaky += 1
-    elif r.returncode != 0:
-        errs.append("qemu-img check exit %d: %s" % (r.returncode,
-                    " | ".join(r.stdout.decode().splitlines()[:6])))
-        return errs
+    # check and convert side by side (both only read)
+    chk = subprocess.Popen(["qemu-img", "check", d.path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     raw = os.path.join(SCRATCH, "strata-crash-kill-vm-%d-%s.raw" % (os.getpid(), d.name))
-    r = tool("qemu-img", "convert", "-O", "raw", d.path, raw)
+    r = tool("qemu-img", "convert", "-U", "-O", "raw", d.path, raw)
+    out = chk.communicate(timeout=60)[0]
+    if chk.returncode == 3:
+        d.leaky += 1
+    elif chk.returncode != 0:
+        errs.append("qemu-img check exit %d: %s" % (chk.returncode, " | ".join(out.decode().splitlines()[:6])))
+        return errs
     if r.returncode:
         return errs + ["qemu-img convert: " + r.stdout.decode()]
     with open(raw, "rb") as f:
@@ -271,7 +280,8 @@ def self_test(d):
 
 
 def plan_for(rng, i):
-    """Where to kill: after 0-40 acknowledgements, 0-300 ms after the guest is ready, or,
+    """Where to kill: after 0-40 acknowledgements (at most 500 ms after the guest is ready),
+    0-300 ms after the guest is ready, or,
     one run in ten, during start-up (0-50 ms after the start)."""
     if i % 10 == 9:
         return ("boot", rng.uniform(0, 0.05))
@@ -280,26 +290,48 @@ def plan_for(rng, i):
     return ("acks", rng.randint(0, 40))
 
 
+def snapshot(d, *args):
+    r = tool("qemu-img", "snapshot", *args, d.path)
+    return ["qemu-img snapshot %s: %s" % (" ".join(args), r.stdout.decode())] if r.returncode else []
+
+
 def one_run(d):
     """Starts the guest on the disk, kills it, verifies the image."""
     i = d.runs
     d.runs += 1
     run = d.first_run + i
     flush = d.flushes[i % len(d.flushes)]
+    cache = d.caches[i % len(d.caches)]
     if d.grow >= d.cap:
         d.fresh()  # the frontier went round the disk: allocation starts again from nothing
-    killed, lines = run_vm(d, run, flush, plan_for(d.rng, i))
+    if d.snap:
+        # a new internal snapshot (its clusters shared with the active layer, so the guest's
+        # writes copy them); the oldest of three goes (freeing clusters the active layer no
+        # longer uses)
+        errs = snapshot(d, "-c", "s%d" % run)
+        d.snaps.append("s%d" % run)
+        if len(d.snaps) > 3:
+            errs += snapshot(d, "-d", d.snaps.pop(0))
+        if errs:
+            d.bad.append(run)
+            d.note("%s run %d: %s" % (d.name, run, errs))
+    t0 = time.monotonic()
+    killed, lines = run_vm(d, run, flush, cache, plan_for(d.rng, i))
+    t1 = time.monotonic()
     if killed:
         d.kills += 1
         d.writing += any(l.startswith(b"R ") for l in lines)
     d.upper = 0
     errs = verify(d, run, flush, lines)
     d.last = (run, flush, lines, d.grow)
+    d.secs_vm += t1 - t0
+    d.secs_check += time.monotonic() - t1
     # the next run's frontier starts past every write this one may have made
     d.grow += (d.upper + 1) * d.stride
     if errs:
         d.bad.append(run)
-        d.note("%s run %d (flush %d, %d UART lines, killed %s):" % (d.name, run, flush, len(lines), killed))
+        d.note("%s run %d (cache=%s, flush %d, %d UART lines, killed %s):" %
+               (d.name, run, cache, flush, len(lines), killed))
         for e in errs:
             d.note("   " + e)
 
@@ -327,6 +359,15 @@ def worker(disks, quota, lock):
                 d.busy = False
 
 
+def direct_io_works():
+    """Whether TMP's file system takes O_DIRECT (tmpfs does not)."""
+    path = os.path.join(TMP, "direct.qcow2")
+    tool("qemu-img", "create", "-q", "-f", "qcow2", path, "1M")
+    r = tool("qemu-io", "-t", "none", "-c", "write 0 512", path)
+    os.unlink(path)
+    return r.returncode == 0
+
+
 def main():
     seed = int(os.environ.get("CRASH_SEED", "0")) or random.randrange(1, 1 << 30)
     note("seed %d (CRASH_SEED=%d gives the same kill plans)" % (seed, seed))
@@ -341,17 +382,22 @@ def main():
     os.unlink(raw)
     with open(base, "rb") as f:
         base_sum = f.read()
-    # name, MiB, create options, cache mode, hot sectors, frontier stride (sectors), flush
+    # name, MiB, create options, cache modes by run, hot sectors, frontier stride (sectors), flush
     # intervals by run (0: writethrough, every write acknowledged)
     disks = [
-        Disk("c64k", 16, ["-o", "cluster_size=65536"], "writeback", 1024, 64, [8]),
-        Disk("c4k", 16, ["-o", "cluster_size=4096"], "writeback", 1024, 8, [1, 4, 16]),
-        Disk("c512", 8, ["-o", "cluster_size=512,refcount_bits=64"], "writeback", 512, 1, [4, 2]),
-        Disk("wt", 8, ["-o", "cluster_size=4096"], "writethrough", 512, 8, [0]),
-        Disk("lazy", 16, ["-o", "lazy_refcounts=on"], "writeback", 1024, 32, [8, 2]),
+        Disk("c64k", 16, ["-o", "cluster_size=65536"], ["writeback", "unsafe"], 1024, 64, [8]),
+        Disk("c4k", 16, ["-o", "cluster_size=4096"], ["writeback", "none"], 1024, 8, [1, 4, 16]),
+        Disk("c512", 8, ["-o", "cluster_size=512,refcount_bits=64"], ["writeback"], 512, 1, [4, 2]),
+        Disk("wt", 8, ["-o", "cluster_size=4096"], ["writethrough", "directsync"], 512, 8, [0]),
+        Disk("lazy", 16, ["-o", "lazy_refcounts=on"], ["writeback"], 1024, 32, [8, 2]),
+        Disk("snap", 16, ["-o", "cluster_size=4096"], ["writeback"], 1024, 8, [8, 4], snap=True),
         Disk("overlay", 16, ["-o", "cluster_size=65536", "-b", base, "-F", "qcow2"],
-             "writeback", 2048, 16, [8, 3], base_bytes),
+             ["writeback", "none"], 2048, 16, [8, 3], base_bytes),
     ]
+    if not direct_io_works():
+        note("O_DIRECT does not work in %s: cache=none and directsync left out" % TMP)
+        for d in disks:
+            d.caches = [c for c in d.caches if c not in ("none", "directsync")] or ["writethrough"]
     for k, d in enumerate(disks):
         d.rng = random.Random(seed * 31 + k)
         d.first_run = 1000 * (k + 1)
@@ -376,9 +422,9 @@ def main():
             note(m)
         note("%s (cache=%s, flush every %s): %d kills (%d while writing) on %d images, %d checks "
              "reporting leaked clusters, %d sectors checked against an acknowledged write, %d kept a "
-             "write not yet acknowledged" %
-             (d.name, d.cache, "/".join(str(f) if f else "write" for f in d.flushes), d.kills,
-              d.writing, d.images, d.leaky, d.acked, d.unacked_kept))
+             "write not yet acknowledged; %.0f s in strata-vm, %.0f s checking" %
+             (d.name, "/".join(d.caches), "/".join(str(f) if f else "write" for f in d.flushes), d.kills,
+              d.writing, d.images, d.leaky, d.acked, d.unacked_kept, d.secs_vm, d.secs_check))
         tap(not d.bad, "%s: after every kill qemu-img check finds no corruption and every "
             "acknowledged write is intact%s" % (d.name, " (bad runs %s)" % d.bad if d.bad else ""))
     with open(base, "rb") as f:
