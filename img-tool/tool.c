@@ -24,15 +24,20 @@ void tool_set_name(const char *argv0)
 	bc_set_warning_handler(print_warning, NULL);
 }
 
+void tool_verror(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", tool_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void tool_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", tool_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	tool_verror(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int tool_cache_flags(const char *mode, unsigned *flags)
