@@ -302,6 +302,8 @@ struct bc_info {
 	bool has_cluster_size;
 	bool encrypted;
 	bool dirty;
+	bool no_driver_info;           /* qemu has no driver info for it (raw over nbd, null-co):
+					* no dirty flag to show */
 	bool no_zero_init;             /* a new image does not read as zeros (luks: unwritten
 					* sectors decrypt to noise), so convert writes zeros */
 	bool whole_clusters;           /* writes must cover whole clusters, in order (compressed

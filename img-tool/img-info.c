@@ -117,7 +117,8 @@ static struct bc_node *info_json_tree(const struct bc_info *in)
 	}
 	if (in->encrypted)
 		bc_node_add_bool(root, "encrypted", true);
-	bc_node_add_bool(root, "dirty-flag", in->dirty);
+	if (!in->no_driver_info)
+		bc_node_add_bool(root, "dirty-flag", in->dirty);
 	return root;
 }
 
