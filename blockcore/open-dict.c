@@ -79,6 +79,18 @@ static const char *top_protocol(const char *drv)
 	return NULL;
 }
 
+/* A bare item after the first: qemu's deprecated short form of K=on (noK: K=off), with its
+ * warning (a "warning: " line, which the front ends prefix with their name). */
+static int short_form_bool(struct bc_opts *dict, const char *item)
+{
+	bool no = !strncmp(item, "no", 2) && item[2];
+	const char *key = no ? item + 2 : item;
+
+	bc_warn("warning: short-form boolean option '%s' deprecated\nPlease use %s=%s instead",
+		item, key, no ? "off" : "on");
+	return bc_opts_set(dict, key, no ? "off" : "on");
+}
+
 /* --image-opts: "k=v,k2=v2" with ",," for a comma. A bare first item names a node ("file"). */
 static int parse_image_opts(const char *text, struct bc_opts *dict, struct bc_err *err)
 {
@@ -104,7 +116,7 @@ static int parse_image_opts(const char *text, struct bc_opts *dict, struct bc_er
 			*eq = '\0';
 			ret = bc_opts_set(dict, item, eq + 1);
 		} else {
-			ret = bc_opts_set(dict, first ? "file" : item, first ? item : "on");
+			ret = first ? bc_opts_set(dict, "file", item) : short_form_bool(dict, item);
 		}
 		first = false;
 		if (ret < 0) {

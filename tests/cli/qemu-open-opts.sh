@@ -4,7 +4,8 @@
 #     it, and shows no dirty flag where the protocol has no driver info (nbd, null-co);
 #     strata-io's info command likewise;
 #  2. strata-io's open failures worded as qemu-io's ("can't open:" for an option string,
-#     "can't open device F:" for a file name) and its short-form boolean items ("nofoo");
+#     "can't open device F:" for a file name) and short-form boolean items ("nofoo") in both
+#     tools' option strings;
 #  3. raw's offset= and size= options: reads, writes, bounds and qemu's errors, the file
 #     written byte for byte as qemu-io writes it.
 . "$SRC_DIR/tests/lib/tap.sh"
@@ -59,6 +60,12 @@ for a in "--image-opts -r -C driver=raw,file.filename=r.raw" \
 	 "--image-opts driver=raw,file.filename=r,,x.raw,nofoo" \
 	 "-r -C -f raw r.raw" "-U -f raw r.raw"; do
 	compare_io "strata-io $a" -c quit $a
+done
+# strata-img: a bare first item names a node (qemu-img's implied "file"), later ones are
+# short-form booleans with qemu's warning
+for a in "nonexist" "driver=raw,file.filename=r.raw,nofoo" "driver=raw,file.filename=r.raw,foo" \
+	 "nonexist,driver=raw,nocache.direct"; do
+	compare_img "info --image-opts $a" info --image-opts "$a"
 done
 for c in "open -r -C -o driver=raw r.raw" "open -r -C -o driver=raw,file.filename=r.raw" \
 	 "open -U -o driver=raw,file.filename=r.raw" "open -o nonexist" \
