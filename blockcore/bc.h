@@ -38,7 +38,8 @@ void bc_err_prefix(struct bc_err *err, const char *fmt, ...) __attribute__((form
 
 /* Warnings the library has for the user while it works (qcow2's "Marking image as corrupt"):
  * the library never prints; it hands each line (no newline) to the front end's handler, which
- * prints it as qemu does. Without a handler warnings are dropped. Process-wide. */
+ * prints it as qemu does (a line starting "warning: " is qemu's warn_report: the front end
+ * puts its program name first). Without a handler warnings are dropped. Process-wide. */
 typedef void (*bc_warning_fn)(const char *line, void *opaque);
 void bc_set_warning_handler(bc_warning_fn fn, void *opaque);
 void bc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -302,6 +303,8 @@ struct bc_info {
 	bool has_cluster_size;
 	bool encrypted;
 	bool dirty;
+	bool no_driver_info;           /* qemu has no driver info for it (raw over nbd, null-co):
+					* no dirty flag to show */
 	bool no_zero_init;             /* a new image does not read as zeros (luks: unwritten
 					* sectors decrypt to noise), so convert writes zeros */
 	bool whole_clusters;           /* writes must cover whole clusters, in order (compressed

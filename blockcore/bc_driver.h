@@ -35,6 +35,10 @@ struct bc_image {
 	struct bc_image *backing;      /* opened by the engine */
 	const struct bc_open_opts *open_opts; /* valid during open only */
 	bool probed_raw;
+	bool no_file_aio;              /* requests cannot go to the host file as they are (raw
+					* offset=): bc_aio_submit runs them through the driver */
+	const char *top_driver;        /* a protocol opened as the driver (json:/--image-opts
+					* driver=null-co|file|nbd): the format info reports */
 	int nworkers;                  /* codec worker threads to start (0: one per core) */
 	struct bc_workers *workers;    /* workers.h: started on first use, NULL until then */
 	bool workers_failed;

@@ -327,6 +327,7 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 			goto fail;
 		img->display_name = req->display;
 		req->display = NULL;
+		img->top_driver = req->top_driver;
 	}
 	if (img->align == 0)
 		img->align = 1;

@@ -88,7 +88,11 @@ int bc_get_info(struct bc_image *img, struct bc_info *info, struct bc_err *err)
 
 	memset(info, 0, sizeof(*info));
 	info->filename = img->display_name ? img->display_name : img->filename;
-	info->format = img->fmt->name;
+	info->format = img->top_driver ? img->top_driver : img->fmt->name;
+	/* qemu's raw asks its protocol, and nbd and null-co have no driver info to give */
+	info->no_driver_info = img->fmt == &bc_format_raw && img->file && img->file->ops &&
+			       (!strcmp(img->file->ops->name, "nbd") ||
+				!strcmp(img->file->ops->name, "null-co"));
 	info->virtual_size = img->size;
 	info->actual_size = img->fmt->allocated_size ? img->fmt->allocated_size(img)
 						     : bc_file_allocated(img->file);

@@ -329,7 +329,7 @@ int bc_aio_submit(struct bc_image *img, struct bc_aio *req)
 			goto done_now;
 		}
 	}
-	if (img->fmt->aio_submit && aligned(img, req->off, req->len, req->buf) &&
+	if (img->fmt->aio_submit && !img->no_file_aio && aligned(img, req->off, req->len, req->buf) &&
 	    !(req->op == BC_AIO_WRITE && img->probed_raw && req->off < 512) &&
 	    !(req->op == BC_AIO_WRITE && (img->flags & BC_OPEN_WRITETHROUGH))) {
 		img->aio_pending_file = true;

@@ -94,10 +94,11 @@ int bc_nbd_dict_rewrite(struct bc_opts **dictp, struct bc_err *err)
 	for (int i = 0; ret == 0 && bc_opts_entry(d, i, &k, &v); i++)
 		if (!nbd_key(k, pfx))
 			ret = bc_opts_set(out, k, v);
+	/* the nbd node itself stays the top driver (raw bytes; qemu's format "nbd") */
 	if (ret == 0 && !*pfx)
-		ret = bc_opts_set(out, "driver", "raw");   /* the nbd node itself: raw bytes */
+		ret = bc_opts_set(out, "driver", "nbd");
 	if (ret == 0)
-		ret = bc_opts_set(out, "file.filename", uri);
+		ret = bc_opts_set(out, *pfx ? "file.filename" : "filename", uri);
 	if (ret < 0) {
 		bc_opts_free(out);
 		return bc_err_set(err, -ENOMEM, "Out of memory");

@@ -42,6 +42,9 @@ static int parse_uri(const char *name, struct nbd_target *t, struct bc_err *err)
 {
 	bool is_unix = !strncmp(name, "nbd+unix://", 11);
 	const char *p = strstr(name, "://") + 3, *slash = strchr(p, '/'), *q = strchr(p, '?');
+
+	if (slash && q && slash > q)
+		slash = NULL;   /* a '/' of the query (the socket path), not the export's */
 	const char *hend = slash ? slash : (q ? q : p + strlen(p));
 
 	t->is_unix = is_unix;

@@ -33,10 +33,12 @@ static const char *const qcow2_keys[] = {
 	"overlap-check.", NULL };
 static const char *const qcow2_strong[] = { "encrypt.key-secret", NULL };
 static const char *const luks_keys[] = { "key-secret", NULL };
+static const char *const raw_keys[] = { "offset", "size", NULL };
 static const char *const none[] = { NULL };
 static const struct fmt_keys fmt_keys[] = {
 	{ "qcow2", qcow2_keys, qcow2_strong },
 	{ "luks", luks_keys, luks_keys },
+	{ "raw", raw_keys, raw_keys },
 	{ NULL, none, none },
 };
 
@@ -65,6 +67,30 @@ static bool is_protocol(const char *drv)
 	       !strcmp(drv, "null-co");
 }
 
+/* A protocol named as the top driver (nbd's keys were made a filename by bc_nbd_dict_rewrite):
+ * its name as qemu reports the node's format, or NULL. */
+static const char *top_protocol(const char *drv)
+{
+	static const char *const names[] = { "file", "host_device", "host_cdrom", "null-co", "nbd" };
+
+	for (size_t i = 0; drv && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(drv, names[i]))
+			return names[i];
+	return NULL;
+}
+
+/* A bare item after the first: qemu's deprecated short form of K=on (noK: K=off), with its
+ * warning (a "warning: " line, which the front ends prefix with their name). */
+static int short_form_bool(struct bc_opts *dict, const char *item)
+{
+	bool no = !strncmp(item, "no", 2) && item[2];
+	const char *key = no ? item + 2 : item;
+
+	bc_warn("warning: short-form boolean option '%s' deprecated\nPlease use %s=%s instead",
+		item, key, no ? "off" : "on");
+	return bc_opts_set(dict, key, no ? "off" : "on");
+}
+
 /* --image-opts: "k=v,k2=v2" with ",," for a comma. A bare first item names a node ("file"). */
 static int parse_image_opts(const char *text, struct bc_opts *dict, struct bc_err *err)
 {
@@ -90,7 +116,7 @@ static int parse_image_opts(const char *text, struct bc_opts *dict, struct bc_er
 			*eq = '\0';
 			ret = bc_opts_set(dict, item, eq + 1);
 		} else {
-			ret = bc_opts_set(dict, first ? "file" : item, first ? item : "on");
+			ret = first ? bc_opts_set(dict, "file", item) : short_form_bool(dict, item);
 		}
 		first = false;
 		if (ret < 0) {
@@ -172,11 +198,11 @@ static int find_path(const struct bc_opts *dict, const char *drv, const char *df
 {
 	const char *fdrv = bc_opts_get(dict, "file.driver"), *node = bc_opts_get(dict, "file");
 
-	if (drv && !strcmp(drv, "null-co")) {
+	if ((drv && !strcmp(drv, "null-co")) || (fdrv && !strcmp(fdrv, "null-co"))) {
 		*path = "null-co://";
 		return 0;
 	}
-	if (drv && is_protocol(drv)) {
+	if (top_protocol(drv)) {
 		*path = bc_opts_get(dict, "filename");
 		if (!*path)
 			return bc_err_set(err, -EINVAL, "The '%s' block driver requires a file name",
@@ -353,10 +379,11 @@ int bc_dict_to_request(const struct bc_opts *dict, const struct bc_open_opts *ba
 		       struct bc_err *err)
 {
 	const char *drv = bc_opts_get(dict, "driver"), *path = NULL, *k, *v;
-	bool protocol = drv && is_protocol(drv);
+	bool protocol = top_protocol(drv) != NULL;
 	int ret;
 
 	memset(req, 0, sizeof(*req));
+	req->top_driver = top_protocol(drv);
 	req->o = *base;
 	req->o.flags &= ~BC_OPEN_IMAGE_OPTS;
 	req->o.driver = NULL;

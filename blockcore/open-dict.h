@@ -13,6 +13,8 @@ struct bc_layer_req {
 	struct bc_opts *fmt_keys;    /* the keys meant for the format, checked once it is known */
 	struct bc_opts *backing;     /* backing.* with the prefix taken off, or NULL */
 	bool no_backing;             /* "backing": null */
+	const char *top_driver;      /* a protocol given as the driver (qemu names the node's
+				      * format after it), else NULL; a static string */
 };
 
 /* Parses a "json:" name or an --image-opts string into dotted keys. */

@@ -7,17 +7,16 @@
 #include <string.h>
 
 struct amend_args {
-	const char *fmt, *cache, *filename;
+	struct img_common co;
+	const char *filename;
 	char *options;
-	bool quiet, progress, image_opts;
+	bool progress;
 };
 
 static int amend_parse(int argc, char **argv, struct amend_args *a)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -30,16 +29,8 @@ static int amend_parse(int argc, char **argv, struct amend_args *a)
 			if (img_append_opts(&a->options, optarg) < 0)
 				return 1;
 			break;
-		case 'f': a->fmt = optarg; break;
-		case 't': a->cache = optarg; break;
 		case 'p': a->progress = true; break;
-		case 'q': a->quiet = true; break;
 		case 'F': break;   /* --force has no effect on qcow2 */
-		case 'O':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
-		case 'I': a->image_opts = true; break;
 		case 'h':
 			printf("usage: %s amend [-p] [-q] [-f fmt] [-t cache] [--force] -o options "
 			       "filename\n", tool_name);
@@ -47,12 +38,13 @@ static int amend_parse(int argc, char **argv, struct amend_args *a)
 		case ':':
 			return img_usage_error("missing argument for option '%s'", argv[optind - 1]);
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&a->co, c, argv))
+				return 1;
 		}
 	}
 	if (!a->options)
 		return img_usage_error("Must specify options (-o)");
-	if (a->quiet)
+	if (a->co.quiet)
 		a->progress = false;
 	a->filename = optind == argc - 1 ? argv[argc - 1] : NULL;
 	return 0;
@@ -135,15 +127,14 @@ static bool amend_help_requested(const char *options)
 /* Opens the image, then amends it (or prints the help of its probed format). */
 static int amend_image(const struct amend_args *a, struct amend_bar *bar)
 {
-	struct bc_open_opts o = { .format = a->fmt, .flags = BC_OPEN_RDWR };
+	struct bc_open_opts o = { .format = a->co.fmt, .flags = BC_OPEN_RDWR };
 	struct bc_amend_hooks hooks = { amend_start_cb, amend_progress_cb, bar };
 	struct bc_err err = { 0 };
 	struct bc_opts *opts = NULL;
 	struct bc_image *img;
 	int ret = 1;
 
-	if (tool_cache_flags(a->cache, &o.flags) < 0 ||
-	    img_image_opts_flags(a->image_opts, a->fmt, &o.flags))
+	if (img_common_flags(&a->co, &o.flags))
 		return 1;
 	if (bc_open(&img, a->filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a->filename, err.msg);
@@ -185,8 +176,8 @@ int img_amend(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	}
 	bar.on = a.progress;
-	if (a.fmt && amend_help_requested(a.options))
-		ret = amend_print_help(a.fmt);
+	if (a.co.fmt && amend_help_requested(a.options))
+		ret = amend_print_help(a.co.fmt);
 	else if (!a.filename) {
 		tool_error("Expecting one image file name");
 		ret = 1;

@@ -78,11 +78,12 @@ static int bench_run(struct bench *b)
 }
 
 struct bench_args {
-	const char *fmt, *filename, *cache;
+	struct img_common co;     /* -t: checked with bench's own message */
+	const char *filename;
 	long count;
 	int depth, flush_interval, pattern;
 	uint64_t offset, bufsize, step;
-	bool write, share, nodrain, step_set, quiet, image_opts;
+	bool write, nodrain, step_set;
 	enum bc_io_backend io;
 };
 
@@ -134,9 +135,6 @@ static int bench_parse_opt(int c, struct bench_args *a)
 			return tool_error("Invalid flush interval specified"), 1;
 		a->flush_interval = (int)v;
 		return 0;
-	case 'I':
-		a->image_opts = true;
-		return 0;
 	case 'P':
 		if (parse_long(optarg, &v) < 0 || v > 255)
 			return tool_error("Invalid pattern byte specified"), 1;
@@ -157,13 +155,11 @@ static int bench_parse_opt(int c, struct bench_args *a)
 static int bench_parse(int argc, char **argv, struct bench_args *a)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
+		IMG_LONGOPT_HELP,
 		{ "flush-interval", required_argument, NULL, 'F' },
 		{ "pattern", required_argument, NULL, 'P' },
 		{ "no-drain", no_argument, NULL, 'D' },
-		{ "force-share", no_argument, NULL, 'U' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_FORCE_SHARE, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -177,24 +173,17 @@ static int bench_parse(int argc, char **argv, struct bench_args *a)
 			continue;
 		}
 		switch (c) {
-		case 'f': a->fmt = optarg; break;
-		case 'n': a->cache = "none"; break;
-		case 't': a->cache = optarg; break;
-		case 'q': a->quiet = true; break;
+		case 'n': a->co.cache = "none"; break;
 		case 'w': a->write = true; break;
-		case 'U': a->share = true; break;
 		case 'D': a->nodrain = true; break;
-		case 'O':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
 		case 'h':
 			printf("usage: %s bench [-c count] [-d depth] [-f fmt] [--flush-interval=N] [-n] "
 			       "[--no-drain] [-o offset] [--pattern=N] [-q] [-s size] [-S step] [-t cache] "
 			       "[-w] [-U] filename\n", tool_name);
 			return -1;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&a->co, c, argv))
+				return 1;
 		}
 	}
 	if (optind != argc - 1)
@@ -210,9 +199,9 @@ static int bench_parse(int argc, char **argv, struct bench_args *a)
 static int bench_open_flags(const struct bench_args *a, unsigned *flags)
 {
 	*flags = a->write ? BC_OPEN_RDWR : 0;
-	if (a->share)
+	if (a->co.share)
 		*flags |= BC_OPEN_SHARE;
-	if (!a->cache || bc_parse_cache_mode(a->cache, flags) == 0)
+	if (!a->co.cache || bc_parse_cache_mode(a->co.cache, flags) == 0)
 		return 0;
 	return tool_error("Invalid cache mode"), -1;
 }
@@ -230,8 +219,8 @@ int img_bench(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (bench_open_flags(&a, &flags) < 0)
 		return 1;
-	struct bc_open_opts o = { .format = a.fmt, .flags = flags, .io = a.io };
-	if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+	struct bc_open_opts o = { .format = a.co.fmt, .flags = flags, .io = a.io };
+	if (img_image_opts_flags(a.co.image_opts, a.co.fmt, &o.flags))
 		return 1;
 	if (bc_open(&b.img, a.filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.filename, err.msg);

@@ -17,9 +17,10 @@ struct bm_action {
 struct bm_args {
 	struct bm_action act[BM_MAX_ACTIONS];
 	int nact;
-	const char *fmt, *src_file, *src_fmt, *filename, *name;
+	struct img_common co;
+	const char *src_file, *src_fmt, *filename, *name;
 	uint64_t granularity;
-	bool has_gran, image_opts, add;
+	bool has_gran, add;
 };
 
 static const char *op_name(enum bc_bitmap_op op)
@@ -50,11 +51,9 @@ static int bm_push(struct bm_args *a, enum bc_bitmap_op op, const char *src)
 
 static int bm_parse(int argc, char **argv, struct bm_args *a)
 {
-	enum { O_ADD = 256, O_REMOVE, O_CLEAR, O_ENABLE, O_DISABLE, O_MERGE, O_OBJECT, O_IOPTS };
+	enum { O_ADD = IMG_OPT_OWN, O_REMOVE, O_CLEAR, O_ENABLE, O_DISABLE, O_MERGE };
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "object", required_argument, NULL, O_OBJECT },
-		{ "image-opts", no_argument, NULL, O_IOPTS },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ "add", no_argument, NULL, O_ADD },
 		{ "remove", no_argument, NULL, O_REMOVE },
 		{ "clear", no_argument, NULL, O_CLEAR },
@@ -70,7 +69,6 @@ static int bm_parse(int argc, char **argv, struct bm_args *a)
 	while ((c = getopt_long(argc, argv, ":b:f:F:g:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': a->src_file = optarg; break;
-		case 'f': a->fmt = optarg; break;
 		case 'F': a->src_fmt = optarg; break;
 		case 'g':
 			if (bc_parse_size(optarg, &a->granularity) < 0) {
@@ -88,11 +86,6 @@ static int bm_parse(int argc, char **argv, struct bm_args *a)
 			       "[--object objectdef] [--image-opts | -f fmt] filename bitmap\n",
 			       tool_name);
 			return -1;
-		case O_OBJECT:
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
-		case O_IOPTS: a->image_opts = true; break;
 		case O_ADD: ret = bm_push(a, BC_BITMAP_ADD, NULL); break;
 		case O_REMOVE: ret = bm_push(a, BC_BITMAP_REMOVE, NULL); break;
 		case O_CLEAR: ret = bm_push(a, BC_BITMAP_CLEAR, NULL); break;
@@ -103,7 +96,7 @@ static int bm_parse(int argc, char **argv, struct bm_args *a)
 			ret = bm_push(a, BC_BITMAP_MERGE, optarg);
 			break;
 		default:
-			return img_bad_option(argv, optind, c);
+			ret = img_common_opt(&a->co, c, argv);
 		}
 		if (ret)
 			return ret;
@@ -209,8 +202,8 @@ int img_bitmap(int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	struct bc_open_opts o = { .format = a.fmt, .flags = BC_OPEN_NO_BACKING | BC_OPEN_RDWR };
-	if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+	struct bc_open_opts o = { .format = a.co.fmt, .flags = BC_OPEN_NO_BACKING | BC_OPEN_RDWR };
+	if (img_common_flags(&a.co, &o.flags))
 		return 1;
 	if (bc_open(&img, a.filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.filename, err.msg);

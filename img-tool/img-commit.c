@@ -66,44 +66,36 @@ static struct bc_image *commit_find_base(struct bc_image *top, const char *name,
 int img_commit(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *fmt = NULL, *base_name = NULL, *cache = NULL;
-	bool quiet = false, drop = false, image_opts = false;
+	struct img_common co = { 0 };
+	const char *base_name = NULL;
+	bool drop = false;
 	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:ht:b:dpqr:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': fmt = optarg; break;
 		case 'b': base_name = optarg; drop = true; break;   /* -b implies -d, as in qemu-img */
 		case 'd': drop = true; break;
-		case 'q': quiet = true; break;
-		case 't': cache = optarg; break;
 		case 'p': case 'r': break;
-		case 'I': image_opts = true; break;
-		case 'O':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
 		case 'h':
 			printf("usage: %s commit [-q] [-f fmt] [-b base] [-d] filename\n", tool_name);
 			return 0;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&co, c, argv))
+				return 1;
 		}
 	}
 	if (optind != argc - 1)
 		return img_usage_error("Expecting one image file name");
 	const char *file = argv[optind];
-	struct bc_open_opts o = { .format = fmt, .flags = BC_OPEN_RDWR | BC_OPEN_BACKING_RDWR };
+	struct bc_open_opts o = { .format = co.fmt, .flags = BC_OPEN_RDWR | BC_OPEN_BACKING_RDWR };
 	struct bc_err err = { 0 };
 	struct bc_image *top, *base;
 	int depth = 1, ret = 1;
-	if (tool_cache_flags(cache, &o.flags) < 0 || img_image_opts_flags(image_opts, fmt, &o.flags))
+	if (img_common_flags(&co, &o.flags))
 		return 1;
 	if (bc_open(&top, file, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", file, err.msg);
@@ -135,7 +127,7 @@ int img_commit(int argc, char **argv)
 		tool_error("%s", err.msg);
 		goto out;
 	}
-	if (!quiet)
+	if (!co.quiet)
 		printf("Image committed.\n");
 	ret = 0;
 out:

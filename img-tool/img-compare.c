@@ -132,33 +132,26 @@ static int cmp_run(struct cmp_ctx *c)
 int img_compare(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "force-share", no_argument, NULL, 'U' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_FORCE_SHARE, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmp_ctx c = { 0 };
+	struct img_common co = { 0 };
 	const char *fmt[2] = { NULL, NULL };
 	unsigned flags = 0;
-	bool image_opts = false;
 	int opt, ret = 2;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":hf:F:T:pqsU", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'f': fmt[0] = optarg; break;
 		case 'F': fmt[1] = optarg; break;
-		case 'q': c.quiet = true; break;
 		case 's': c.strict = true; break;
-		case 'U': flags |= BC_OPEN_SHARE; break;
-		case 'T':
+		case 'T':   /* compare's status 2 for a bad value, checked at once */
 			if (tool_src_cache_flags(optarg, &flags) < 0)
 				return 2;
 			break;
 		case 'p': break;
-		case 'I': image_opts = true; break;
-		case 'O':
+		case IMG_OPT_OBJECT:
 			if (tool_object_add(optarg) < 0)
 				return 2;
 			break;
@@ -167,10 +160,14 @@ int img_compare(int argc, char **argv)
 			       tool_name);
 			return 0;
 		default:
-			img_bad_option(argv, optind, opt);
-			return 1;
+			if (img_common_opt(&co, opt, argv))
+				return 1;
 		}
 	}
+	fmt[0] = co.fmt;
+	c.quiet = co.quiet;
+	if (co.share)
+		flags |= BC_OPEN_SHARE;
 	if (optind != argc - 2) {
 		img_usage_error("Expecting two image file names");
 		return 1;
@@ -179,7 +176,7 @@ int img_compare(int argc, char **argv)
 		struct bc_open_opts o = { .format = fmt[i], .flags = flags };
 		struct bc_err err = { 0 };
 		c.name[i] = argv[optind + i];
-		if (img_image_opts_flags(image_opts, fmt[i], &o.flags))
+		if (img_image_opts_flags(co.image_opts, fmt[i], &o.flags))
 			goto out;
 		if (bc_open(&c.img[i], c.name[i], &o, &err) < 0) {
 			tool_error("Could not open '%s': %s", c.name[i], err.msg);

@@ -96,16 +96,16 @@ static int size_error(int ret)
 }
 
 struct create_args {
-	const char *fmt, *base, *base_fmt, *filename, *size;
+	struct img_common co;     /* -f, -q, --object */
+	const char *base, *base_fmt, *filename, *size;
 	char *optstr;
-	bool quiet, unsafe;
+	bool unsafe;
 };
 
 static int create_parse(int argc, char **argv, struct create_args *a)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "object", required_argument, NULL, 'O' },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_OBJECT,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -115,23 +115,18 @@ static int create_parse(int argc, char **argv, struct create_args *a)
 		switch (c) {
 		case 'F': a->base_fmt = optarg; break;
 		case 'b': a->base = optarg; break;
-		case 'f': a->fmt = optarg; break;
 		case 'o':
 			if (img_append_opts(&a->optstr, optarg) < 0)
 				return 1;
 			break;
-		case 'q': a->quiet = true; break;
 		case 'u': a->unsafe = true; break;
-		case 'O':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
 		case 'h':
 			printf("usage: %s create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u] [-o options] filename [size]\n",
 			       tool_name);
 			return -1;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&a->co, c, argv))
+				return 1;
 		}
 	}
 	if (optind < argc)
@@ -196,7 +191,7 @@ static int create_prepare(struct create_args *a, struct bc_opts *opts, const str
 		bc_opts_set(opts, "backing_fmt", a->base_fmt);
 	if (bc_opts_get(opts, "backing_file") && !has_backing)
 		return bc_err_set(err, -ENOTSUP, "Backing file not supported for file format '%s'",
-				  a->fmt);
+				  a->co.fmt);
 	if (bc_opts_validate(opts, desc, err) < 0)
 		return -1;
 	if (bc_opts_get(opts, "backing_file") && !*bc_opts_get(opts, "backing_file"))
@@ -210,7 +205,7 @@ static int create_prepare(struct create_args *a, struct bc_opts *opts, const str
 
 int img_create(int argc, char **argv)
 {
-	struct create_args a = { .fmt = "raw" };
+	struct create_args a = { .co.fmt = "raw" };
 	struct bc_err err = { 0 };
 	struct bc_opts *opts = bc_opts_new();
 	const struct bc_format *fmt;
@@ -220,17 +215,17 @@ int img_create(int argc, char **argv)
 		goto out;
 	ret = 1;
 	if (a.optstr && (strstr(a.optstr, "help") || strchr(a.optstr, '?')) &&
-	    bc_format_find(a.fmt)) {
+	    bc_format_find(a.co.fmt)) {
 		struct bc_opts *probe = bc_opts_new();
 		bool help = probe && bc_opts_parse(probe, a.optstr, NULL) == 0 &&
 			    bc_opts_help_requested(probe);
 		bc_opts_free(probe);
 		if (help) {
-			const struct bc_opt_desc *d = bc_format_create_opts(bc_format_find(a.fmt));
+			const struct bc_opt_desc *d = bc_format_create_opts(bc_format_find(a.co.fmt));
 			if (a.filename)
 				img_print_opts_help_file(d);
 			else
-				img_print_opts_help(a.fmt, d);
+				img_print_opts_help(a.co.fmt, d);
 			ret = 0;
 			goto out;
 		}
@@ -245,9 +240,9 @@ int img_create(int argc, char **argv)
 		ret = size_error(sret);
 		goto out;
 	}
-	fmt = bc_format_find(a.fmt);
+	fmt = bc_format_find(a.co.fmt);
 	if (!fmt) {
-		tool_error("%s: Unknown file format '%s'", a.filename, a.fmt);
+		tool_error("%s: Unknown file format '%s'", a.filename, a.co.fmt);
 		goto out;
 	}
 	int pret = create_prepare(&a, opts, fmt, &err);
@@ -264,14 +259,14 @@ int img_create(int argc, char **argv)
 		tool_error("%s: %s", a.filename, err.msg);
 		goto out;
 	}
-	if (!a.quiet) {
+	if (!a.co.quiet) {
 		char *line = bc_opts_render(opts, bc_format_create_opts(fmt));
-		printf("Formatting '%s', fmt=%s%s%s\n", a.filename, a.fmt, line && *line ? " " : "",
+		printf("Formatting '%s', fmt=%s%s%s\n", a.filename, a.co.fmt, line && *line ? " " : "",
 		       line ? line : "");
 		fflush(stdout);
 		free(line);
 	}
-	if (bc_create(a.fmt, a.filename, opts, &err) < 0) {
+	if (bc_create(a.co.fmt, a.filename, opts, &err) < 0) {
 		tool_error("%s: %s", a.filename, err.msg);
 		goto out;
 	}

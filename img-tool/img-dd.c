@@ -9,9 +9,10 @@
 #include <string.h>
 
 struct dd_args {
-	const char *in, *out, *fmt, *out_fmt;
+	struct img_common co;
+	const char *in, *out, *out_fmt;
 	uint64_t bs, count, skip;
-	bool has_count, share, image_opts;
+	bool has_count;
 };
 
 static int dd_number(const char *what, const char *val, uint64_t *out)
@@ -53,10 +54,7 @@ static int dd_operand(struct dd_args *a, const char *arg)
 static int dd_parse(int argc, char **argv, struct dd_args *a)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "force-share", no_argument, NULL, 'U' },
-		{ "object", required_argument, NULL, 'J' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_FORCE_SHARE, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -64,20 +62,14 @@ static int dd_parse(int argc, char **argv, struct dd_args *a)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hf:O:U", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': a->fmt = optarg; break;
 		case 'O': a->out_fmt = optarg; break;
-		case 'U': a->share = true; break;
-		case 'I': a->image_opts = true; break;
-		case 'J':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
 		case 'h':
 			printf("usage: %s dd [-U] [-f fmt] [-O output_fmt] [bs=block_size] [count=blocks] "
 			       "[skip=blocks] if=input of=output\n", tool_name);
 			return -1;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&a->co, c, argv))
+				return 1;
 		}
 	}
 	for (int i = optind; i < argc; i++)
@@ -143,8 +135,8 @@ int img_dd(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	ret = 1;
-	struct bc_open_opts io = { .format = a.fmt, .flags = a.share ? BC_OPEN_SHARE : 0 };
-	if (img_image_opts_flags(a.image_opts, a.fmt, &io.flags))
+	struct bc_open_opts io = { .format = a.co.fmt };
+	if (img_common_flags(&a.co, &io.flags))
 		return 1;
 	if (bc_open(&in, a.in, &io, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.in, err.msg);

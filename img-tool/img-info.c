@@ -117,7 +117,8 @@ static struct bc_node *info_json_tree(const struct bc_info *in)
 	}
 	if (in->encrypted)
 		bc_node_add_bool(root, "encrypted", true);
-	bc_node_add_bool(root, "dirty-flag", in->dirty);
+	if (!in->no_driver_info)
+		bc_node_add_bool(root, "dirty-flag", in->dirty);
 	return root;
 }
 
@@ -133,20 +134,17 @@ static void info_json_free(struct bc_node *root)
 }
 
 struct info_args {
-	const char *fmt, *filename;
-	enum img_output output;
-	bool chain, share, image_opts;
+	struct img_common co;
+	const char *filename;
+	bool chain;
 };
 
 static int info_parse(int argc, char **argv, struct info_args *a)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "output", required_argument, NULL, 'o' },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_OUTPUT,
 		{ "backing-chain", no_argument, NULL, 'c' },
-		{ "force-share", no_argument, NULL, 'U' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_FORCE_SHARE, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -154,24 +152,14 @@ static int info_parse(int argc, char **argv, struct info_args *a)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:hU", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': a->fmt = optarg; break;
-		case 'o':
-			if (img_parse_output(optarg, &a->output) < 0)
-				return 1;
-			break;
 		case 'c': a->chain = true; break;
-		case 'U': a->share = true; break;
-		case 'I': a->image_opts = true; break;
-		case 'O':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
 		case 'h':
 			printf("usage: %s info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename\n",
 			       tool_name);
 			return -1;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&a->co, c, argv))
+				return 1;
 		}
 	}
 	if (optind != argc - 1)
@@ -211,7 +199,7 @@ static bool chain_seen(char **seen, int n, const char *file)
 static int info_collect(const struct info_args *a, struct bc_info *infos, int max, int *n)
 {
 	char *seen[256];
-	char *file = strdup(a->filename), *fmt = a->fmt ? strdup(a->fmt) : NULL;
+	char *file = strdup(a->filename), *fmt = a->co.fmt ? strdup(a->co.fmt) : NULL;
 	int ret = 0;
 
 	*n = 0;
@@ -223,7 +211,7 @@ static int info_collect(const struct info_args *a, struct bc_info *infos, int ma
 			ret = -1;
 			break;
 		}
-		if (info_open(&img, file, fmt, a->share, a->image_opts && *n == 0) < 0) {
+		if (info_open(&img, file, fmt, a->co.share, a->co.image_opts && *n == 0) < 0) {
 			ret = -1;
 			break;
 		}
@@ -263,7 +251,7 @@ int img_info(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	ret = info_collect(&a, infos, 256, &n) < 0 ? 1 : 0;
-	if (ret == 0 && a.output == IMG_OUTPUT_HUMAN) {
+	if (ret == 0 && a.co.output == IMG_OUTPUT_HUMAN) {
 		for (int i = 0; i < n; i++) {
 			if (i)
 				putchar('\n');

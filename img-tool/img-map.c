@@ -94,29 +94,19 @@ static int map_run(struct bc_image *img, uint64_t start, uint64_t end, enum img_
 int img_map(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "output", required_argument, NULL, 'o' },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_OUTPUT,
 		{ "start-offset", required_argument, NULL, 's' },
 		{ "max-length", required_argument, NULL, 'l' },
-		{ "force-share", no_argument, NULL, 'U' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_FORCE_SHARE, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	enum img_output out = IMG_OUTPUT_HUMAN;
-	const char *fmt = NULL;
+	struct img_common co = { 0 };
 	uint64_t start = 0, max_len = UINT64_MAX;
-	bool share = false, image_opts = false;
 	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:hU", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': fmt = optarg; break;
-		case 'o':
-			if (img_parse_output(optarg, &out) < 0)
-				return 1;
-			break;
 		case 's':
 			if (bc_parse_size(optarg, &start) < 0)
 				return tool_error("Invalid start offset specified! You may use k, M, G, T, P "
@@ -127,27 +117,22 @@ int img_map(int argc, char **argv)
 				return tool_error("Invalid length specified! You may use k, M, G, T, P or E "
 						  "suffixes for "), 1;
 			break;
-		case 'U': share = true; break;
-		case 'I': image_opts = true; break;
-		case 'O':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
 		case 'h':
 			printf("usage: %s map [-f fmt] [--start-offset=offset] [--max-length=len] "
 			       "[--output=ofmt] [-U] filename\n", tool_name);
 			return 0;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&co, c, argv))
+				return 1;
 		}
 	}
 	if (optind != argc - 1)
 		return img_usage_error("Expecting one image file name");
 	const char *file = argv[optind];
-	struct bc_open_opts o = { .format = fmt, .flags = share ? BC_OPEN_SHARE : 0 };
+	struct bc_open_opts o = { .format = co.fmt };
 	struct bc_err err = { 0 };
 	struct bc_image *img;
-	if (img_image_opts_flags(image_opts, fmt, &o.flags))
+	if (img_common_flags(&co, &o.flags))
 		return 1;
 	if (bc_open(&img, file, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", file, err.msg);
@@ -155,7 +140,7 @@ int img_map(int argc, char **argv)
 	}
 	uint64_t size = bc_length(img);
 	uint64_t end = max_len < size - (start < size ? start : size) ? start + max_len : size;
-	int ret = map_run(img, start, start < end ? end : start, out);
+	int ret = map_run(img, start, start < end ? end : start, co.output);
 	bc_close(img);
 	return ret;
 }

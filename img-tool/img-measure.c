@@ -7,21 +7,17 @@
 #include <string.h>
 
 struct measure_args {
-	const char *fmt, *out_fmt, *size_str, *snapshot, *filename;
+	struct img_common co;
+	const char *out_fmt, *size_str, *snapshot, *filename;
 	char *optstr;
-	enum img_output output;
-	bool share, image_opts;
 };
 
 static int measure_parse(int argc, char **argv, struct measure_args *a)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "output", required_argument, NULL, 'P' },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_OUTPUT,
 		{ "size", required_argument, NULL, 's' },
-		{ "force-share", no_argument, NULL, 'U' },
-		{ "object", required_argument, NULL, 'J' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_FORCE_SHARE, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -29,7 +25,6 @@ static int measure_parse(int argc, char **argv, struct measure_args *a)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hf:O:o:l:U", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': a->fmt = optarg; break;
 		case 'O': a->out_fmt = optarg; break;
 		case 'o':
 			if (img_append_opts(&a->optstr, optarg) < 0)
@@ -37,22 +32,13 @@ static int measure_parse(int argc, char **argv, struct measure_args *a)
 			break;
 		case 'l': a->snapshot = optarg; break;
 		case 's': a->size_str = optarg; break;
-		case 'U': a->share = true; break;
-		case 'J':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
-		case 'P':
-			if (img_parse_output(optarg, &a->output) < 0)
-				return 1;
-			break;
-		case 'I': a->image_opts = true; break;
 		case 'h':
 			printf("usage: %s measure [--output=ofmt] [-O output_fmt] [-o options] "
 			       "[--size N | [-f fmt] [-l snapshot_param] filename]\n", tool_name);
 			return -1;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&a->co, c, argv))
+				return 1;
 		}
 	}
 	if (optind < argc)
@@ -116,9 +102,8 @@ int img_measure(int argc, char **argv)
 		goto out;
 	}
 	if (a.filename) {
-		struct bc_open_opts o = { .format = a.fmt, .snapshot = a.snapshot,
-					  .flags = a.share ? BC_OPEN_SHARE : 0 };
-		if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+		struct bc_open_opts o = { .format = a.co.fmt, .snapshot = a.snapshot };
+		if (img_common_flags(&a.co, &o.flags))
 			goto out;
 		if (bc_open(&src, a.filename, &o, &err) < 0) {
 			tool_error("Could not open '%s': %s", a.filename, err.msg);
@@ -130,7 +115,7 @@ int img_measure(int argc, char **argv)
 		tool_error("%s", err.msg);
 		goto out;
 	}
-	measure_print(&m, a.output);
+	measure_print(&m, a.co.output);
 	ret = 0;
 out:
 	if (ret < 0)

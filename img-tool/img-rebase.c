@@ -78,18 +78,15 @@ static int rebase_copy(struct bc_image *top, struct bc_image *newb)
 }
 
 struct rebase_args {
-	const char *fmt, *backing, *backing_fmt, *filename;
-	const char *cache, *src_cache;      /* -t for the image, -T for the backing files */
-	bool unsafe, quiet, share, image_opts;
+	struct img_common co;               /* -t for the image, -T for the backing files */
+	const char *backing, *backing_fmt, *filename;
+	bool unsafe;
 };
 
 static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "force-share", no_argument, NULL, 'U' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_FORCE_SHARE, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -97,26 +94,17 @@ static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hf:F:b:upt:T:qU", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': a->fmt = optarg; break;
 		case 'F': a->backing_fmt = optarg; break;
 		case 'b': a->backing = optarg; break;
 		case 'u': a->unsafe = true; break;
-		case 'q': a->quiet = true; break;
-		case 'U': a->share = true; break;
-		case 't': a->cache = optarg; break;
-		case 'T': a->src_cache = optarg; break;
 		case 'p': break;
-		case 'I': a->image_opts = true; break;
-		case 'O':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
 		case 'h':
 			printf("usage: %s rebase [-U] [-q] [-f fmt] [-p] [-u] -b backing_file "
 			       "[-F backing_fmt] filename\n", tool_name);
 			return -1;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&a->co, c, argv))
+				return 1;
 		}
 	}
 	if (optind != argc - 1)
@@ -125,7 +113,8 @@ static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 		return img_usage_error("Must specify backing file (-b) or use unsafe mode (-u)");
 	a->filename = argv[optind];
 	unsigned scratch = 0;
-	if (tool_cache_flags(a->cache, &scratch) < 0 || tool_src_cache_flags(a->src_cache, &scratch) < 0)
+	if (tool_cache_flags(a->co.cache, &scratch) < 0 ||
+	    tool_src_cache_flags(a->co.src_cache, &scratch) < 0)
 		return 1;
 	return 0;
 }
@@ -133,12 +122,12 @@ static int rebase_parse(int argc, char **argv, struct rebase_args *a)
 /* The new backing file, relative to the overlay's host file (not to an --image-opts string). */
 static int rebase_open_new(const struct rebase_args *a, const char *overlay, struct bc_image **out)
 {
-	struct bc_open_opts o = { .format = a->backing_fmt, .flags = a->share ? BC_OPEN_SHARE : 0 };
+	struct bc_open_opts o = { .format = a->backing_fmt, .flags = a->co.share ? BC_OPEN_SHARE : 0 };
 	struct bc_err err = { 0 };
 	char *path = bc_resolve_relative(overlay, a->backing);
 	int ret;
 
-	tool_src_cache_flags(a->src_cache, &o.flags);   /* validated in rebase_parse */
+	tool_src_cache_flags(a->co.src_cache, &o.flags);   /* validated in rebase_parse */
 	ret = path ? bc_open(out, path, &o, &err) : -ENOMEM;
 	if (ret < 0)
 		tool_error("Could not open new backing file '%s': %s", a->backing, err.msg);
@@ -156,11 +145,11 @@ int img_rebase(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	const char *backing = a.backing && a.backing[0] ? a.backing : NULL;
-	struct bc_open_opts o = { .format = a.fmt, .flags = BC_OPEN_RDWR };
-	tool_cache_flags(a.cache, &o.flags);
+	struct bc_open_opts o = { .format = a.co.fmt, .flags = BC_OPEN_RDWR };
+	tool_cache_flags(a.co.cache, &o.flags);   /* checked in rebase_parse */
 	if (a.unsafe)
 		o.flags |= BC_OPEN_NO_BACKING;
-	if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+	if (img_image_opts_flags(a.co.image_opts, a.co.fmt, &o.flags))
 		return 1;
 	if (bc_open(&top, a.filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.filename, err.msg);

@@ -16,23 +16,20 @@ static int resize_bad_size(void)
 int img_resize(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
+		IMG_LONGOPT_HELP,
 		{ "preallocation", required_argument, NULL, 'P' },
 		{ "shrink", no_argument, NULL, 'S' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	enum bc_prealloc prealloc = BC_PREALLOC_OFF;
-	const char *fmt = NULL;
-	bool quiet = false, shrink = false, image_opts = false;
+	struct img_common co = { 0 };
+	bool shrink = false;
 	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:hq", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': fmt = optarg; break;
-		case 'q': quiet = true; break;
 		case 'S': shrink = true; break;
 		case 'P':
 			if (bc_parse_prealloc(optarg, &prealloc) < 0) {
@@ -40,17 +37,13 @@ int img_resize(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case 'I': image_opts = true; break;
-		case 'O':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
 		case 'h':
 			printf("usage: %s resize [-f fmt] [--preallocation=prealloc] [-q] [--shrink] "
 			       "filename [+ | -]size\n", tool_name);
 			return 0;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&co, c, argv))
+				return 1;
 		}
 	}
 	if (optind != argc - 2)
@@ -61,10 +54,10 @@ int img_resize(int argc, char **argv)
 	if (bc_parse_size(sizestr + (rel != 0), &n) < 0)
 		return resize_bad_size();
 
-	struct bc_open_opts o = { .format = fmt, .flags = BC_OPEN_RDWR };   /* the backing length matters */
+	struct bc_open_opts o = { .format = co.fmt, .flags = BC_OPEN_RDWR };   /* the backing length matters */
 	struct bc_err err = { 0 };
 	struct bc_image *img;
-	if (img_image_opts_flags(image_opts, fmt, &o.flags))
+	if (img_common_flags(&co, &o.flags))
 		return 1;
 	if (o.flags & BC_OPEN_IMAGE_OPTS || !strncmp(file, "json:", 5))
 		o.flags &= ~BC_OPEN_NO_BACKING;   /* qemu-img resize takes backing.* options */
@@ -90,7 +83,7 @@ int img_resize(int argc, char **argv)
 				   "no important data there.");
 		goto out;
 	}
-	if (!quiet)
+	if (!co.quiet)
 		printf("Image resized.\n");
 	ret = 0;
 out:

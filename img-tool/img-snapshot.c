@@ -11,8 +11,8 @@ enum snap_action { SNAP_NONE, SNAP_LIST, SNAP_APPLY, SNAP_CREATE, SNAP_DELETE };
 
 struct snap_args {
 	enum snap_action action;
-	const char *name, *fmt, *filename;
-	bool quiet, share, image_opts;
+	struct img_common co;
+	const char *name, *filename;
 };
 
 static int snap_set_action(struct snap_args *a, enum snap_action act, const char *name)
@@ -27,10 +27,7 @@ static int snap_set_action(struct snap_args *a, enum snap_action act, const char
 static int snap_parse(int argc, char **argv, struct snap_args *a)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "force-share", no_argument, NULL, 'U' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_HELP, IMG_LONGOPT_FORCE_SHARE, IMG_LONGOPT_OBJECT, IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, ret = 0;
@@ -42,20 +39,12 @@ static int snap_parse(int argc, char **argv, struct snap_args *a)
 		case 'a': ret = snap_set_action(a, SNAP_APPLY, optarg); break;
 		case 'c': ret = snap_set_action(a, SNAP_CREATE, optarg); break;
 		case 'd': ret = snap_set_action(a, SNAP_DELETE, optarg); break;
-		case 'f': a->fmt = optarg; break;
-		case 'q': a->quiet = true; break;
-		case 'U': a->share = true; break;
-		case 'I': a->image_opts = true; break;
-		case 'O':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
 		case 'h':
 			printf("usage: %s snapshot [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] "
 			       "filename\n", tool_name);
 			return -1;
 		default:
-			return img_bad_option(argv, optind, c);
+			ret = img_common_opt(&a->co, c, argv);
 		}
 		if (ret)
 			return ret;
@@ -138,12 +127,10 @@ int img_snapshot(int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	struct bc_open_opts o = { .format = a.fmt, .flags = BC_OPEN_NO_BACKING };
+	struct bc_open_opts o = { .format = a.co.fmt, .flags = BC_OPEN_NO_BACKING };
 	if (a.action != SNAP_LIST && a.action != SNAP_NONE)
 		o.flags |= BC_OPEN_RDWR;
-	if (a.share)
-		o.flags |= BC_OPEN_SHARE;
-	if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+	if (img_common_flags(&a.co, &o.flags))
 		return 1;
 	if (bc_open(&img, a.filename, &o, &err) < 0) {
 		tool_error("Could not open '%s': %s", a.filename, err.msg);

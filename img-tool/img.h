@@ -4,6 +4,7 @@
 
 #include "tool.h"
 
+#include <getopt.h>
 #include <stdbool.h>
 
 /* Every sub-command: argc/argv start at the sub-command's name; returns the exit code. */
@@ -29,6 +30,35 @@ int img_conv_check_bitmaps(struct bc_image **src, int nsrc, bool skip_broken);
 int img_conv_dst_bitmaps_ok(struct bc_image *dst);
 int img_conv_copy_bitmaps(struct bc_image *src, struct bc_image *dst, bool skip_broken);
 
+/* img-opts.c: the options sub-commands share. Long options without a letter get these codes;
+ * each sub-command lists in its table (and getopt string) just the ones qemu-img takes there. */
+enum {
+	IMG_OPT_OBJECT = 0x100, IMG_OPT_IMAGE_OPTS, IMG_OPT_OUTPUT,
+	IMG_OPT_OWN,   /* a sub-command's own long-option codes start here */
+};
+#define IMG_LONGOPT_HELP        { "help", no_argument, NULL, 'h' }
+#define IMG_LONGOPT_OBJECT      { "object", required_argument, NULL, IMG_OPT_OBJECT }
+#define IMG_LONGOPT_IMAGE_OPTS  { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS }
+#define IMG_LONGOPT_FORCE_SHARE { "force-share", no_argument, NULL, 'U' }
+#define IMG_LONGOPT_OUTPUT      { "output", required_argument, NULL, IMG_OPT_OUTPUT }
+
+enum img_output { IMG_OUTPUT_HUMAN, IMG_OUTPUT_JSON };
+
+struct img_common {
+	const char *fmt;          /* -f */
+	const char *cache;        /* -t: the image's cache mode */
+	const char *src_cache;    /* -T: the source (backing) images' */
+	enum img_output output;   /* --output */
+	bool quiet, share, image_opts;  /* -q, -U/--force-share, --image-opts */
+};
+
+/* One getopt result: takes -f -t -T -q -U --object --image-opts --output (0), or prints
+ * qemu-img's error for a bad value or an unknown option and returns the exit status 1. */
+int img_common_opt(struct img_common *c, int opt, char **argv);
+/* The open flags those options ask for: -t (checked: "Invalid cache option"), -U, and
+ * --image-opts (refused with -f). 0, or 1 after printing the error. */
+int img_common_flags(const struct img_common *c, unsigned *flags);
+
 /* "Try '<tool> --help' for more information" after a usage error; returns 1. */
 int img_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* getopt's '?' and ':' cases, worded as qemu-img words them; returns 1. */
@@ -50,7 +80,6 @@ struct img_progress {
 void img_progress_print(struct img_progress *p, float value);
 void img_progress_end(struct img_progress *p);
 
-enum img_output { IMG_OUTPUT_HUMAN, IMG_OUTPUT_JSON };
 /* Parses --output's argument; prints the error and returns -1 on a bad one. */
 int img_parse_output(const char *arg, enum img_output *out);
 

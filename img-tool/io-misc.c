@@ -90,10 +90,20 @@ int io_cmd_info(struct io_state *st, int argc, char **argv)
 	int ret;
 
 	(void)argc, (void)argv;
-	printf("format name: %s\n", bc_format_name(st->img));
 	ret = bc_get_info(st->img, &info, &err);
-	if (ret < 0)
+	if (ret < 0) {
+		printf("format name: %s\n", bc_format_name(st->img));
 		return ret;
+	}
+	/* a protocol given as the driver: qemu-io names it again by its protocol name; for
+	 * driver=nbd that is "nbd+unix" (the last of qemu's three nbd drivers registered) */
+	printf("format name: %s\n", info.format);
+	if (strcmp(info.format, bc_format_name(st->img)))
+		printf("format name: %s\n", strcmp(info.format, "nbd") ? info.format : "nbd+unix");
+	if (info.no_driver_info) {   /* qemu-io fails without a word */
+		bc_info_free(&info);
+		return -ENOTSUP;
+	}
 	io_cvtstr((double)info.cluster_size, s1, sizeof(s1));
 	io_cvtstr((double)vm_state_offset(&info), s2, sizeof(s2));
 	printf("cluster size: %s\n", s1);

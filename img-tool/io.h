@@ -1,8 +1,8 @@
 /*
  * io.h — private header of strata-io, the qemu-io compatible front end.
  *
- * strata-io.c parses the command line and opens the image; io-cmds.c holds the command table
- * and the dispatcher; io-rw.c, io-aio.c and io-misc.c implement the commands; io-util.c the
+ * strata-io.c parses the command line; io-open.c opens, reopens and closes the image;
+ * io-cmds.c holds the command table and the dispatcher; io-rw.c, io-aio.c and io-misc.c implement the commands; io-util.c the
  * number parsing and the report/dump formatting that every command shares. Every output line
  * follows qemu-io 7.2; a command returns 0 or a negative errno (any failure makes the exit
  * status 1).
@@ -60,7 +60,7 @@ struct io_cmd {
 	const char *help;       /* extended help, or NULL */
 };
 
-/* strata-io.c */
+/* io-open.c */
 /* Applies one option common to the command line and "open"; 0 done, 1 not such an option,
  * -EINVAL after printing qemu-io's message for a bad value. */
 int io_parse_open_option(struct io_state *st, struct io_open_args *oa, int opt, const char *arg);

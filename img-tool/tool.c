@@ -7,11 +7,14 @@
 const char *tool_name = "strata-img";
 
 /* The engine's warnings (qcow2's corrupt mark) go to stderr as qemu's tools print them:
- * the line as is, flushed before stdout's next line. */
+ * the line as is, flushed before stdout's next line; a "warning: " line (qemu's warn_report)
+ * carries the program name first. */
 static void print_warning(const char *line, void *opaque)
 {
 	(void)opaque;
 	fflush(stdout);
+	if (!strncmp(line, "warning: ", 9))
+		fprintf(stderr, "%s: ", tool_name);
 	fprintf(stderr, "%s\n", line);
 }
 
@@ -24,15 +27,20 @@ void tool_set_name(const char *argv0)
 	bc_set_warning_handler(print_warning, NULL);
 }
 
+void tool_verror(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", tool_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void tool_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", tool_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	tool_verror(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int tool_cache_flags(const char *mode, unsigned *flags)

@@ -4,6 +4,7 @@
 
 #include "bc.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 
@@ -12,6 +13,7 @@ extern const char *tool_name;
 void tool_set_name(const char *argv0);
 /* "<tool_name>: <message>\n" on stderr. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tool_verror(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* -t/-T MODE (qemu's cache modes, bc_parse_cache_mode): sets the cache bits of *flags, or
  * prints "Invalid cache option: MODE" and returns -1. NULL leaves *flags as they are. */

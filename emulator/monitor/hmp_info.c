@@ -339,7 +339,7 @@ void vm_hmp_info(const char *args, struct vm_mon_text *out, const char *typed)
 		/* the subcommands without parameters take none (registers takes -a or a cpu index) */
 		bool takes = infos[i].params[0] != 0;
 		if (*rest && !takes) {
-			vm_mon_printf(out, "info %s: extraneous characters at the end of line\n"
+			vm_mon_printf(out, "%s: extraneous characters at the end of line\n"
 					   "Try \"help info %s\" for more information\n", word, word);
 			return;
 		}

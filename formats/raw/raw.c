@@ -1,6 +1,7 @@
 /*
- * raw: the image is the disk. Virtual offset == host offset, so every operation maps straight
- * onto the host file; holes (SEEK_HOLE) report as zero.
+ * raw: the image is the disk, or a window of it (qemu's offset= and size= options): every
+ * operation maps straight onto the host file, moved by the offset; holes (SEEK_HOLE) report
+ * as zero.
  *
  * Crash safety: raw keeps no metadata, so a torn write can only tear guest data — the same
  * guarantee the host file system gives.
@@ -8,6 +9,7 @@
 #include "bc_driver.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,58 +86,107 @@ static int raw_create(const char *filename, struct bc_opts *opts, struct bc_err 
 	return 0;
 }
 
+/* The window of the host file the image is (qemu's raw offset= and size= options). */
+struct raw_state {
+	uint64_t offset;
+	bool has_size;          /* size= given: a fixed-size window, no resizing */
+};
+
+static int raw_window(struct bc_image *img, struct raw_state *s, uint64_t len, struct bc_err *err)
+{
+	const struct bc_opts *o = img->open_opts ? img->open_opts->driver_opts : NULL;
+	uint64_t size = 0;
+	int ret;
+
+	ret = o ? bc_opts_get_size(o, "offset", 0, &s->offset, err) : -ENOENT;
+	if (ret < 0 && ret != -ENOENT)
+		return ret;
+	ret = o ? bc_opts_get_size(o, "size", 0, &size, err) : -ENOENT;
+	if (ret < 0 && ret != -ENOENT)
+		return ret;
+	s->has_size = ret == 0;
+	if (s->offset > len)
+		return bc_err_set(err, -EINVAL, "Offset (%" PRIu64 ") cannot be greater than size "
+				  "of the containing file (%" PRIu64 ")", s->offset, len);
+	if (s->has_size && size % 512)
+		return bc_err_set(err, -EINVAL, "Specified size is not multiple of 512");
+	if (s->has_size && (size > len || s->offset > len - size))
+		return bc_err_set(err, -EINVAL, "The sum of offset (%" PRIu64 ") and size (%" PRIu64
+				  ") has to be smaller or equal to the  actual size of the "
+				  "containing file (%" PRIu64 ")", s->offset, size, len);
+	img->size = s->has_size ? size : len - s->offset;
+	return 0;
+}
+
 static int raw_open(struct bc_image *img, struct bc_err *err)
 {
 	int64_t len = bc_file_length(img->file);
+	struct raw_state *s;
+	int ret;
 
 	if (len < 0)
 		return bc_err_set(err, (int)len, "Could not get the size of '%s': %s", img->filename,
 				  strerror((int)-len));
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	ret = raw_window(img, s, (uint64_t)len, err);
+	if (ret < 0) {
+		free(s);
+		return ret;
+	}
 	/* qemu counts whole sectors: a partial last sector reads as zeros past EOF */
-	img->size = ((uint64_t)len + 511) & ~(uint64_t)511;
+	img->size = (img->size + 511) & ~(uint64_t)511;
 	img->align = img->file->align;
-	img->priv = img;   /* no state; non-NULL marks a successful open */
+	img->no_file_aio = s->offset != 0;   /* queued requests go to the file at their offset */
+	img->priv = s;
 	return 0;
 }
 
 static void raw_close(struct bc_image *img)
 {
+	free(img->priv);
 	img->priv = NULL;
+}
+
+static uint64_t raw_offset(const struct bc_image *img)
+{
+	return ((const struct raw_state *)img->priv)->offset;
 }
 
 static int raw_read(struct bc_image *img, uint64_t off, void *buf, size_t len)
 {
-	return bc_file_pread(img->file, buf, len, off);
+	return bc_file_pread(img->file, buf, len, off + raw_offset(img));
 }
 
 static int raw_write(struct bc_image *img, uint64_t off, const void *buf, size_t len)
 {
-	return bc_file_pwrite(img->file, buf, len, off);
+	return bc_file_pwrite(img->file, buf, len, off + raw_offset(img));
 }
 
 static int raw_discard(struct bc_image *img, uint64_t off, uint64_t len)
 {
-	int ret = bc_file_punch(img->file, off, len);
+	int ret = bc_file_punch(img->file, off + raw_offset(img), len);
 
 	return ret == -ENOTSUP ? 0 : ret;
 }
 
 static int raw_write_zeroes(struct bc_image *img, uint64_t off, uint64_t len, unsigned flags)
 {
-	return bc_file_zero(img->file, off, len, flags & BC_ZERO_MAY_UNMAP);
+	return bc_file_zero(img->file, off + raw_offset(img), len, flags & BC_ZERO_MAY_UNMAP);
 }
 
 static int raw_block_status(struct bc_image *img, uint64_t off, uint64_t len, struct bc_extent *ext)
 {
-	uint64_t n;
+	uint64_t n, host = off + raw_offset(img);
 	bool data;
-	int ret = bc_file_status(img->file, off, len, &n, &data);
+	int ret = bc_file_status(img->file, host, len, &n, &data);
 
 	if (ret < 0)
 		return ret;
 	ext->len = n;
 	ext->flags = BC_EXT_ALLOCATED | BC_EXT_OFFSET | (data ? BC_EXT_DATA : BC_EXT_ZERO);
-	ext->host_off = off;
+	ext->host_off = host;
 	ext->host_file = img->filename;
 	return 0;
 }
@@ -147,11 +198,14 @@ static int raw_truncate(struct bc_image *img, uint64_t size, enum bc_prealloc pr
 	int ret;
 
 	(void)shrink;
+	if (((struct raw_state *)img->priv)->has_size)
+		return bc_err_set(err, -ENOTSUP, "Cannot resize fixed-size raw disks");
 	if (prealloc == BC_PREALLOC_METADATA)
 		return bc_err_set(err, -ENOTSUP, "Unsupported preallocation mode: metadata");
-	ret = bc_file_truncate(img->file, size);
+	uint64_t off = raw_offset(img);
+	ret = bc_file_truncate(img->file, off + size);
 	if (ret == 0)
-		ret = raw_preallocate(img->file, old, size, prealloc);
+		ret = raw_preallocate(img->file, off + old, off + size, prealloc);
 	if (ret < 0)
 		return bc_err_set(err, ret, "Failed to resize '%s': %s", img->filename, strerror(-ret));
 	img->size = size;

@@ -81,6 +81,17 @@ for m in writeback none off writethrough directsync unsafe; do
 	qemu-io -r -c 'read -P 3 0 64k' base.qcow2 | grep -q 'verification failed' && ok=1
 	tap_result $ok "cache=$m accepted by strata-io, convert, amend, rebase, bench, check, compare, commit"
 done
+# and honoured: -t none opens the image with O_DIRECT in commit, amend and rebase too
+if command -v strace >/dev/null; then
+	for c in "commit -t none top.qcow2" "amend -t none -o lazy_refcounts=off top.qcow2" \
+		 "rebase -t none -u -b base.qcow2 -F qcow2 top.qcow2"; do
+		rm -f top.qcow2
+		qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 top.qcow2
+		strace -f -e trace=openat -o st.log "$IMG" $c >/dev/null 2>&1
+		grep 'top.qcow2' st.log | grep -q O_DIRECT
+		tap_result $? "$c: the image opened with O_DIRECT" || grep top.qcow2 st.log | sed 's/^/# /'
+	done
+fi
 if [ -x "${STRATA_VM:-}" ]; then
 	"$STRATA_VM" -M virt -display none -drive file=top.qcow2,cache=foo,if=none >o.out 2>&1
 	echo "rc=$?" >>o.out

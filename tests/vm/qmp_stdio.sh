@@ -1,7 +1,7 @@
 #!/bin/sh
 # QMP on stdio (`-qmp stdio`), the way scripts pipe commands into QEMU: the same command
 # stream (greeting, capabilities, query-status before and after cont, a wrong member type,
-# malformed JSON, human-monitor-command, quit) gives the same replies and events as
+# malformed JSON, human-monitor-command incl. HMP's refusal of extra arguments, quit) gives the same replies and events as
 # qemu-system-riscv64 7.2 (timestamps and version masked); SIGTERM ends the VM with QEMU's
 # SHUTDOWN event (reason host-signal); without OpenSBI installed the default firmware gives one
 # error line naming Debian's opensbi package (checked in a private mount namespace).
@@ -25,6 +25,8 @@ cat >"$TMP/cmds" <<'EOF'
 {"execute":"query-status","arguments":{"x":1}}
 {]
 {"execute":"human-monitor-command","arguments":{"command-line":"info status"}}
+{"execute":"human-monitor-command","arguments":{"command-line":"info status extra"}}
+{"execute":"human-monitor-command","arguments":{"command-line":"info version x y"}}
 {"execute":"quit"}
 EOF
 # one command every 0.3 s, so events and replies come in the order a script sees them
@@ -39,7 +41,7 @@ mask() { sed 's/"timestamp": {[^}]*}/TS/; s/"qemu": {[^}]*}/V/; s/"package": "[^
 qmp_session "$VM" | mask >"$TMP/vm.out"
 check "-qmp stdio: the session ends with quit, exit 0, nothing on stderr" \
 	'tail -n 1 "$TMP/vm.out" | grep -qx "rc=0" && [ ! -s "$TMP/err" ]'
-check "-qmp stdio: one reply or event per line, 17 lines" '[ "$(grep -c "^{" "$TMP/vm.out")" -eq 17 ]'
+check "-qmp stdio: one reply or event per line, 19 lines" '[ "$(grep -c "^{" "$TMP/vm.out")" -eq 19 ]'
 if command -v qemu-system-riscv64 >/dev/null; then
 	qmp_session qemu-system-riscv64 | mask >"$TMP/qemu.out"
 	check "-qmp stdio: replies and events identical to QEMU's" 'diff "$TMP/qemu.out" "$TMP/vm.out" >"$TMP/diff"'
