@@ -323,10 +323,7 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 		ret = bc_err_set(err, -EINVAL, "Image does not contain a reference count table");
 		goto fail;
 	}
-	if (h->nb_snapshots > QCOW2_MAX_SNAPSHOTS) {
-		ret = bc_err_set(err, -EFBIG, "Snapshot table too large");
-		goto fail;
-	}
+	/* more than QCOW2_MAX_SNAPSHOTS: refused at open, repaired by check (driver.c) */
 	/* as qemu: aligned even when empty; where the entries end is the table reader's
 	 * business (a damaged table still lets the image open for check and repair) */
 	if (h->snapshots_offset % cs || (h->nb_snapshots && h->snapshots_offset > file_size)) {

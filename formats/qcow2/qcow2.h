@@ -208,6 +208,7 @@ struct qcow2 {
 	struct { uint64_t off, len; } *ol_snaps; /* overlap.c: the snapshots' L1 tables */
 	int ol_nsnaps;
 	uint64_t ol_snaps_key;     /* snapshots_offset they were read from */
+	uint32_t ol_snaps_nb;          /* nb_snapshots when ol_snaps was read */
 	bool ol_snaps_valid;
 	struct bc_check *checking; /* during check: corrupt marks go to its messages */
 	struct bc_check *checking_repair; /* check -r: the report repairs are recorded in */
@@ -301,6 +302,16 @@ int qcow2_snapshot_rewrite_table(struct qcow2 *s);
 int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err);
 int qcow2_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n,
 			struct bc_err *err);
+
+/* At open (not for check): the table reads as qemu reads it, else qemu's error (with its
+ * hint to repair the table with check -r all). */
+int qcow2_snapshot_table_valid(struct qcow2 *s, struct bc_err *err);
+/* check's first look at the table, as qemu-img's: without repair, a table check cannot read
+ * (too many entries, too much extra data, too big) is reported in res and fails the check;
+ * with repair, overhanging entries are dropped (header count) and extra data cut to 1024
+ * bytes (a new table), each a fixed corruption. */
+int qcow2_snapshot_check_table(struct qcow2 *s, struct bc_check *res, bool repair,
+			       struct bc_err *err);
 
 /* amend (compat=1.1): rewrites the snapshot table when an entry lacks the 16 bytes of extra
  * data v3 requires (the new table is switched to as snapshot changes are). */
