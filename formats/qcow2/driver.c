@@ -242,7 +242,8 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		if (ret < 0)
 			goto fail_io;
 		ret = qcow2_header_parse(&s->h, hbuf, want, (uint64_t)flen,
-					 !(img->flags & BC_OPEN_RDWR), err);
+					 (img->flags & BC_OPEN_RDWR ? 0 : QCOW2_PARSE_PAST_EOF) |
+					 (img->flags & BC_OPEN_CHECK ? QCOW2_PARSE_CHECK : 0), err);
 		if (ret < 0)
 			goto fail;
 	}

@@ -111,10 +111,14 @@ struct qcow2_header {
 /* Parses and validates the header in buf (the first cluster, or as much as the file holds).
  * file_size bounds every offset. Fills h (free with qcow2_header_free). Returns 0 or -errno
  * with err set (message without the file name prefix; the caller prefixes it). */
-/* tables_past_eof: the L1 and refcount tables may lie (partly) past the end of a truncated
- * file, whose missing part reads as zeros (read-only opens, as qemu, so it can be salvaged). */
+/* QCOW2_PARSE_PAST_EOF: the L1 and refcount tables may lie (partly) past the end of a
+ * truncated file, whose missing part reads as zeros (read-only opens, as qemu, so it can be
+ * salvaged). QCOW2_PARSE_CHECK: more snapshots than QCOW2_MAX_SNAPSHOTS are left for check
+ * to report and repair. */
+#define QCOW2_PARSE_PAST_EOF 1u
+#define QCOW2_PARSE_CHECK    2u
 int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, uint64_t file_size,
-		       bool tables_past_eof, struct bc_err *err);
+		       unsigned flags, struct bc_err *err);
 void qcow2_header_free(struct qcow2_header *h);
 /* Serializes h (header, extensions, backing file name) into buf of cap bytes (zeroed first).
  * Returns the number of bytes used or -ENOSPC. */
