@@ -302,7 +302,7 @@ struct qcow2_snap {
 /* check -r: rewrites the table with every entry's extra data complete (as qemu-img). */
 int qcow2_snapshot_rewrite_table(struct qcow2 *s);
 /* The table as check and the overlap checks need it: entries' L1 offsets and sizes are not
- * validated (the callers do; snapshot operations read the table strictly). */
+ * validated (check reports them; an operation checks the entry it uses). */
 int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err);
 int qcow2_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n,
 			struct bc_err *err);

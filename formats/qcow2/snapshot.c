@@ -184,13 +184,14 @@ struct snap_fix {
 	uint32_t reduced;   /* entries discarded from the end */
 };
 
-/* Reads the whole table (nb_snapshots entries at snapshots_offset). lenient: an entry's L1
- * offset and size are not validated (check reports them, as qemu-img's does). fix: damage
- * qemu-img check -r all discards is discarded (fewer entries in *n), else it is an error. */
-static int read_table_as(struct qcow2 *s, struct snap_ent **out, int *n, bool lenient,
-			 struct snap_fix *fix, struct bc_err *err)
+/* Reads the whole table (nb_snapshots entries at snapshots_offset). Entries' L1 offsets and
+ * sizes are not validated (check reports them as qemu-img's does; snap_l1_valid checks the
+ * one an operation uses). fix: damage qemu-img check -r all discards is discarded (fewer
+ * entries in *n), else it is an error. */
+static int read_table_as(struct qcow2 *s, struct snap_ent **out, int *n, struct snap_fix *fix,
+			 struct bc_err *err)
 {
-	uint64_t cs = s->cluster_size, pos = s->h.snapshots_offset, table_len = 0;
+	uint64_t pos = s->h.snapshots_offset, table_len = 0;
 	int64_t flen = bc_file_length(s->file);
 	uint32_t nb = s->h.nb_snapshots, raw_extra, names;
 	struct tbl_rd r = { .s = s };
@@ -244,11 +245,6 @@ static int read_table_as(struct qcow2 *s, struct snap_ent **out, int *n, bool le
 			break;
 		}
 		s->snapshots_end = pos;
-		if (!lenient && (t[i].l1_size > QCOW2_MAX_L1_BYTES / 8 || t[i].l1_offset % cs ||
-				 t[i].l1_offset + (uint64_t)t[i].l1_size * 8 > (uint64_t)flen)) {
-			ret = bc_err_set(err, -EINVAL, "Snapshot L1 table offset invalid");
-			goto fail;
-		}
 	}
 	if (!nb)
 		s->snapshots_end = s->h.snapshots_offset;
@@ -266,7 +262,7 @@ fail:
  * snapshots of a table with one bad entry); the entry used is checked by snap_l1_valid. */
 static int read_table(struct qcow2 *s, struct snap_ent **out, int *n, struct bc_err *err)
 {
-	return read_table_as(s, out, n, true, NULL, err);
+	return read_table_as(s, out, n, NULL, err);
 }
 
 /* Whether e's L1 table lies wholly past the end of the file (reads as an empty table). */
@@ -296,7 +292,7 @@ static int snap_l1_valid(struct qcow2 *s, const struct snap_ent *e, bool for_loa
 int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err)
 {
 	struct snap_ent *t;
-	int ret = read_table_as(s, &t, n, true, NULL, err);
+	int ret = read_table_as(s, &t, n, NULL, err);
 
 	*out = NULL;
 	if (ret < 0 || !*n)
@@ -387,7 +383,7 @@ int qcow2_snapshot_rewrite_table(struct qcow2 *s)
 {
 	struct bc_err err = { 0 };
 	struct snap_ent *t;
-	int n, ret = read_table_as(s, &t, &n, true, NULL, &err);
+	int n, ret = read_table_as(s, &t, &n, NULL, &err);
 
 	if (ret < 0)
 		return ret;
@@ -403,7 +399,7 @@ int qcow2_snapshot_table_valid(struct qcow2 *s, struct bc_err *err)
 
 	if (s->h.nb_snapshots > QCOW2_MAX_SNAPSHOTS)
 		return bc_err_set(err, -EFBIG, "Snapshot table too large");
-	ret = read_table_as(s, &t, &n, true, NULL, err);
+	ret = read_table_as(s, &t, &n, NULL, err);
 	free(t);
 	return ret;
 }
@@ -444,7 +440,7 @@ int qcow2_snapshot_check_table(struct qcow2 *s, struct bc_check *res, bool repai
 		res->check_errors++;
 		return bc_err_set(err, -EFBIG, "%s", strerror(EFBIG));
 	}
-	ret = read_table_as(s, &t, &n, true, repair ? &fix : NULL, &rerr);
+	ret = read_table_as(s, &t, &n, repair ? &fix : NULL, &rerr);
 	if (ret < 0) {
 		bc_check_msg(res, "strata-img: ERROR failed to read the snapshot table: %s", rerr.msg);
 		res->check_errors++;
