@@ -119,6 +119,8 @@ enum {
 					  * their secret; data access fails */
 	BC_OPEN_NO_SHARE_RESIZE = 1u << 11, /* lock others out of resizing even a raw image
 					  * (qemu-nbd's export) */
+	BC_OPEN_CHECK      = 1u << 12, /* for check: a damaged table check reports and repairs
+					  * (qcow2's snapshot table) does not refuse the open */
 };
 
 #define BC_OPEN_CACHE_MASK (BC_OPEN_DIRECT | BC_OPEN_UNSAFE | BC_OPEN_WRITETHROUGH)

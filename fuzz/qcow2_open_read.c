@@ -74,5 +74,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bc_check_free(&res);
 		bc_close(img);
 	}
+	/* as qemu-img check opens it: a damaged snapshot table is read and repaired by check */
+	if ((img = fuzz_open("fuzz.qcow2", "qcow2", data, size, FUZZ_GROWTH,
+			     BC_OPEN_RDWR | BC_OPEN_NO_BACKING | BC_OPEN_NO_REPAIR | BC_OPEN_CHECK))) {
+		struct bc_snapshot *list = NULL;
+		int n = 0;
+		memset(&res, 0, sizeof(res));
+		(void)bc_check(img, &res, BC_FIX_LEAKS | BC_FIX_ERRORS, &err);
+		bc_check_free(&res);
+		if (bc_snapshot_list(img, &list, &n, &err) == 0)
+			free(list);
+		bc_close(img);
+	}
 	return 0;
 }

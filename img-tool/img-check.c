@@ -143,7 +143,8 @@ int img_check(int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	struct bc_open_opts o = { .format = a.fmt, .flags = BC_OPEN_NO_BACKING | BC_OPEN_NO_REPAIR };
+	struct bc_open_opts o = { .format = a.fmt, .flags = BC_OPEN_NO_BACKING | BC_OPEN_NO_REPAIR |
+							       BC_OPEN_CHECK };
 	if (a.fix)
 		o.flags |= BC_OPEN_RDWR;
 	if (a.share)

@@ -22,6 +22,7 @@ struct conv {
 	uint64_t whole;         /* target takes whole clusters of this size, in order; 0: any */
 	uint64_t written_end;   /* with whole: the target is written up to here */
 	bool compress;          /* -c: data clusters go through bc_write_compressed */
+	bool salvage;           /* --salvage: unreadable sectors are copied as zeros */
 	bool target_backing;    /* -B: the target's backing file provides the sources' backing */
 	uint64_t backing_end;   /* -B: size of the target's backing file; UINT64_MAX unknown */
 	uint8_t *buf;
@@ -95,6 +96,28 @@ static int conv_write(struct conv *c, uint64_t off, const uint8_t *buf, size_t l
 	return 0;
 }
 
+/* Reads [off, off+len) of src (base: its target offset). --salvage, as qemu-img: a failed
+ * read is retried a sector at a time, and each sector that still fails reads as zeros with
+ * qemu-img's warning (target offset). */
+static int conv_read_src(struct conv *c, struct bc_image *src, uint64_t base, uint64_t off,
+			 uint8_t *buf, size_t len)
+{
+	int ret = bc_read(src, off, buf, len);
+
+	if (ret >= 0 || !c->salvage)
+		return ret;
+	for (size_t p = 0; p < len; p += 512) {
+		size_t n = len - p < 512 ? len - p : 512;
+		ret = bc_read(src, off + p, buf + p, n);
+		if (ret < 0) {
+			tool_error("warning: error while reading offset %" PRIu64 ": %s",
+				   base + off + p, strerror(-ret));
+			memset(buf + p, 0, n);
+		}
+	}
+	return 0;
+}
+
 /* Reads [off, off+len) of the concatenated sources, in target offsets (zeros past them). */
 static int conv_read_target(struct conv *c, uint64_t off, uint8_t *buf, size_t len)
 {
@@ -104,7 +127,7 @@ static int conv_read_target(struct conv *c, uint64_t off, uint8_t *buf, size_t l
 		uint64_t size = bc_length(c->src[i]);
 		if (off < base + size) {
 			size_t n = base + size - off < len ? (size_t)(base + size - off) : len;
-			int ret = bc_read(c->src[i], off - base, buf, n);
+			int ret = conv_read_src(c, c->src[i], base, off - base, buf, n);
 			if (ret < 0)
 				return ret;
 			buf += n;
@@ -131,7 +154,11 @@ static int conv_write_whole(struct conv *c, uint64_t off, uint64_t len)
 		return 0;
 	int ret = conv_read_target(c, a, c->buf, (size_t)(b - a));
 	if (ret < 0) {
-		tool_error("error while reading at byte %" PRIu64 ": %s", a, strerror(-ret));
+		/* qemu-img reads these a cluster at a time: it names the cluster that failed */
+		uint64_t at = a;
+		while (at + cs < b && conv_read_target(c, at, c->buf, (size_t)cs) == 0)
+			at += cs;
+		tool_error("error while reading at byte %" PRIu64 ": %s", at, strerror(-ret));
 		return ret;
 	}
 	c->written_end = b;
@@ -216,7 +243,7 @@ static int conv_copy_one(struct conv *c, struct bc_image *src, uint64_t base)
 			if (ret < 0)
 				return ret;
 		} else {
-			ret = bc_read(src, off, c->buf, (size_t)e.len);
+			ret = conv_read_src(c, src, base, off, c->buf, (size_t)e.len);
 			if (ret < 0) {
 				tool_error("error while reading at byte %" PRIu64 ": %s", off, strerror(-ret));
 				return ret;
@@ -565,6 +592,7 @@ int img_convert(int argc, char **argv)
 	if (a.bitmaps && img_conv_dst_bitmaps_ok(c.dst) < 0)
 		goto out;
 	c.sparse = a.sparse;
+	c.salvage = a.salvage;
 	c.target_zero = (!a.no_create && !a.backing) || a.target_is_zero;
 	c.target_backing = a.backing != NULL;
 	c.backing_end = UINT64_MAX;

@@ -506,12 +506,50 @@ out:
 	return ret;
 }
 
+/* The snapshot table's own findings (pre) come first in the report, their repairs count. */
+static int with_table_report(struct bc_check *pre, struct bc_check *res, int ret)
+{
+	size_t total = (size_t)(pre->nmessages + res->nmessages);
+	char **all = total ? realloc(pre->messages, total * sizeof(*all)) : pre->messages;
+
+	if (total && !all) {
+		bc_check_free(pre);
+		return -ENOMEM;
+	}
+	if (res->nmessages)
+		memcpy(all + pre->nmessages, res->messages, (size_t)res->nmessages * sizeof(*all));
+	free(res->messages);
+	res->messages = all;
+	res->nmessages += pre->nmessages;
+	res->corruptions_fixed += pre->corruptions_fixed;
+	res->check_errors += pre->check_errors;
+	return ret;
+}
+
+static int check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struct bc_err *err);
+
 int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struct bc_err *err)
 {
+	struct bc_check pre = { 0 };
 	int ret;
 
 	if (!s->writable)
 		fix = 0;
+	/* as qemu-img: the table is read (and with -r all repaired) before anything else */
+	ret = qcow2_snapshot_check_table(s, &pre, (fix & BC_FIX_ERRORS) != 0, err);
+	if (ret < 0) {
+		bc_check_free(res);
+		*res = pre;
+		return ret;
+	}
+	ret = check_state(s, res, fix, err);
+	return with_table_report(&pre, res, ret);
+}
+
+static int check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struct bc_err *err)
+{
+	int ret;
+
 	if (fix) {
 		/* New refcount blocks must not land on clusters in use: count once, then fix
 		 * with the in-use map set, then count again for the report. */

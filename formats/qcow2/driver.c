@@ -242,7 +242,8 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		if (ret < 0)
 			goto fail_io;
 		ret = qcow2_header_parse(&s->h, hbuf, want, (uint64_t)flen,
-					 !(img->flags & BC_OPEN_RDWR), err);
+					 (img->flags & BC_OPEN_RDWR ? 0 : QCOW2_PARSE_PAST_EOF) |
+					 (img->flags & BC_OPEN_CHECK ? QCOW2_PARSE_CHECK : 0), err);
 		if (ret < 0)
 			goto fail;
 	}
@@ -297,6 +298,10 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		ret = qcow2_cache_opts_check(s, img->open_opts->driver_opts, err);
 	if (ret == 0)
 		ret = read_tables(s, err);
+	/* as qemu: a table that does not read refuses the open, except for check (which
+	 * reports and repairs it) */
+	if (ret == 0 && !(img->flags & BC_OPEN_CHECK))
+		ret = qcow2_snapshot_table_valid(s, err);
 	if (ret == 0 && img->open_opts && img->open_opts->snapshot)
 		ret = qcow2_snapshot_open_ro(s, img->open_opts->snapshot, err);
 	if (ret < 0)

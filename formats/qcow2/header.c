@@ -197,8 +197,9 @@ static int check_table(uint64_t off, uint64_t entries, uint64_t entry_len, uint6
 }
 
 int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, uint64_t file_size,
-		       bool tables_past_eof, struct bc_err *err)
+		       unsigned flags, struct bc_err *err)
 {
+	bool tables_past_eof = flags & QCOW2_PARSE_PAST_EOF;
 	uint64_t cs, ext_end, l2_entries, need_l1;
 	int ret;
 
@@ -323,7 +324,7 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 		ret = bc_err_set(err, -EINVAL, "Image does not contain a reference count table");
 		goto fail;
 	}
-	if (h->nb_snapshots > QCOW2_MAX_SNAPSHOTS) {
+	if (h->nb_snapshots > QCOW2_MAX_SNAPSHOTS && !(flags & QCOW2_PARSE_CHECK)) {
 		ret = bc_err_set(err, -EFBIG, "Snapshot table too large");
 		goto fail;
 	}

@@ -79,7 +79,7 @@ static int snap_l1s(struct qcow2 *s)
 	int n;
 
 	if (s->ol_snaps_valid && s->ol_snaps_key == s->h.snapshots_offset &&
-	    s->ol_nsnaps == (int)s->h.nb_snapshots)
+	    s->ol_snaps_nb == s->h.nb_snapshots)
 		return 0;
 	free(s->ol_snaps);
 	s->ol_snaps = NULL;
@@ -94,14 +94,20 @@ static int snap_l1s(struct qcow2 *s)
 		free(sn);
 		return -ENOMEM;
 	}
+	int k = 0;
 	for (int i = 0; i < n; i++) {
-		s->ol_snaps[i].off = sn[i].l1_offset;
-		s->ol_snaps[i].len = (uint64_t)sn[i].l1_size * 8;
+		/* an entry no snapshot operation accepts (too large, unaligned) names no table
+		 * (qemu 7.2 counts 32 MiB and more and then refuses every metadata write) */
+		if (sn[i].l1_size > QCOW2_MAX_L1_BYTES / 8 || sn[i].l1_offset % s->cluster_size)
+			continue;
+		s->ol_snaps[k].off = sn[i].l1_offset;
+		s->ol_snaps[k++].len = (uint64_t)sn[i].l1_size * 8;
 	}
-	s->ol_nsnaps = n;
+	s->ol_nsnaps = k;
 	free(sn);
 done:
 	s->ol_snaps_key = s->h.snapshots_offset;
+	s->ol_snaps_nb = s->h.nb_snapshots;
 	s->ol_snaps_valid = true;
 	return 0;
 }

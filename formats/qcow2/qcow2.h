@@ -111,10 +111,14 @@ struct qcow2_header {
 /* Parses and validates the header in buf (the first cluster, or as much as the file holds).
  * file_size bounds every offset. Fills h (free with qcow2_header_free). Returns 0 or -errno
  * with err set (message without the file name prefix; the caller prefixes it). */
-/* tables_past_eof: the L1 and refcount tables may lie (partly) past the end of a truncated
- * file, whose missing part reads as zeros (read-only opens, as qemu, so it can be salvaged). */
+/* QCOW2_PARSE_PAST_EOF: the L1 and refcount tables may lie (partly) past the end of a
+ * truncated file, whose missing part reads as zeros (read-only opens, as qemu, so it can be
+ * salvaged). QCOW2_PARSE_CHECK: more snapshots than QCOW2_MAX_SNAPSHOTS are left for check
+ * to report and repair. */
+#define QCOW2_PARSE_PAST_EOF 1u
+#define QCOW2_PARSE_CHECK    2u
 int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, uint64_t file_size,
-		       bool tables_past_eof, struct bc_err *err);
+		       unsigned flags, struct bc_err *err);
 void qcow2_header_free(struct qcow2_header *h);
 /* Serializes h (header, extensions, backing file name) into buf of cap bytes (zeroed first).
  * Returns the number of bytes used or -ENOSPC. */
@@ -208,6 +212,7 @@ struct qcow2 {
 	struct { uint64_t off, len; } *ol_snaps; /* overlap.c: the snapshots' L1 tables */
 	int ol_nsnaps;
 	uint64_t ol_snaps_key;     /* snapshots_offset they were read from */
+	uint32_t ol_snaps_nb;          /* nb_snapshots when ol_snaps was read */
 	bool ol_snaps_valid;
 	struct bc_check *checking; /* during check: corrupt marks go to its messages */
 	struct bc_check *checking_repair; /* check -r: the report repairs are recorded in */
@@ -297,10 +302,20 @@ struct qcow2_snap {
 /* check -r: rewrites the table with every entry's extra data complete (as qemu-img). */
 int qcow2_snapshot_rewrite_table(struct qcow2 *s);
 /* The table as check and the overlap checks need it: entries' L1 offsets and sizes are not
- * validated (the callers do; snapshot operations read the table strictly). */
+ * validated (check reports them; an operation checks the entry it uses). */
 int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err);
 int qcow2_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n,
 			struct bc_err *err);
+
+/* At open (not for check): the table reads as qemu reads it, else qemu's error (with its
+ * hint to repair the table with check -r all). */
+int qcow2_snapshot_table_valid(struct qcow2 *s, struct bc_err *err);
+/* check's first look at the table, as qemu-img's: without repair, a table check cannot read
+ * (too many entries, too much extra data, too big) is reported in res and fails the check;
+ * with repair, overhanging entries are dropped (header count) and extra data cut to 1024
+ * bytes (a new table), each a fixed corruption. */
+int qcow2_snapshot_check_table(struct qcow2 *s, struct bc_check *res, bool repair,
+			       struct bc_err *err);
 
 /* amend (compat=1.1): rewrites the snapshot table when an entry lacks the 16 bytes of extra
  * data v3 requires (the new table is switched to as snapshot changes are). */

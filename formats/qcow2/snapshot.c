@@ -60,44 +60,96 @@ static uint64_t ent_len(const struct snap_ent *e, uint32_t extra)
 	return qcow2_align_up(SNAP_HDR_LEN + (uint64_t)extra + e->id_len + e->name_len, 8);
 }
 
-/* Parses one entry from buf (len bytes available). Returns the bytes it takes, or -errno. */
-static int64_t parse_entry(const uint8_t *buf, size_t len, uint64_t disk_size,
-			   struct snap_ent *e)
-{
-	uint32_t extra;
-	uint16_t idl, nl;
+/* A read window over the table, so 65,536 small entries are not 262,144 preads. */
+struct tbl_rd {
+	struct qcow2 *s;
+	uint64_t flen, start, len;
+	uint8_t *buf;
+};
 
-	if (len < SNAP_HDR_LEN)
+#define TBL_WINDOW (256u * 1024)
+
+/* n bytes at off; a table running past the end of the file is invalid (as at open). */
+static int tbl_read(struct tbl_rd *r, uint64_t off, void *dst, size_t n)
+{
+	int ret;
+
+	if (off > r->flen || n > r->flen - off)
 		return -EINVAL;
-	memset(e, 0, sizeof(*e));
-	e->l1_offset = bc_rd_be64(buf);
-	e->l1_size = bc_rd_be32(buf + 8);
-	idl = bc_rd_be16(buf + 12);
-	nl = bc_rd_be16(buf + 14);
-	e->info.date_sec = bc_rd_be32(buf + 16);
-	e->info.date_nsec = bc_rd_be32(buf + 20);
-	e->info.vm_clock_nsec = bc_rd_be64(buf + 24);
-	e->info.vm_state_size = bc_rd_be32(buf + 32);
-	extra = bc_rd_be32(buf + 36);
-	if (extra > SNAP_MAX_EXTRA)
+	if (off >= r->start && off + n <= r->start + r->len) {
+		memcpy(dst, r->buf + (off - r->start), n);
+		return 0;
+	}
+	if (n > TBL_WINDOW)
+		return bc_file_pread(r->s->file, dst, n, off);
+	if (!r->buf && !(r->buf = malloc(TBL_WINDOW)))
+		return -ENOMEM;
+	r->start = off;
+	r->len = r->flen - off < TBL_WINDOW ? r->flen - off : TBL_WINDOW;
+	ret = bc_file_pread(r->s->file, r->buf, r->len, off);
+	if (ret < 0) {
+		r->len = 0;
+		return ret;
+	}
+	memcpy(dst, r->buf, n);
+	return 0;
+}
+
+/*
+ * Reads the entry at *pos and moves *pos past it (8-aligned). Extra data beyond
+ * SNAP_MAX_EXTRA is returned as -EFBIG, or cut to SNAP_MAX_EXTRA bytes when truncate is set
+ * (check -r all); *raw_extra is the size stored on disk, *names the bytes of ID and name.
+ */
+static int read_entry(struct tbl_rd *r, uint64_t *pos, uint64_t disk_size, bool truncate,
+		      struct snap_ent *e, uint32_t *raw_extra, uint32_t *names)
+{
+	uint8_t h[SNAP_HDR_LEN];
+	uint32_t extra, keep;
+	uint16_t idl, nl;
+	uint64_t p = *pos;
+	int ret = tbl_read(r, p, h, SNAP_HDR_LEN);
+
+	if (ret < 0)
+		return ret;
+	e->l1_offset = bc_rd_be64(h);
+	e->l1_size = bc_rd_be32(h + 8);
+	idl = bc_rd_be16(h + 12);
+	nl = bc_rd_be16(h + 14);
+	*names = (uint32_t)idl + nl;
+	memset(&e->info, 0, sizeof(e->info));
+	e->info.date_sec = bc_rd_be32(h + 16);
+	e->info.date_nsec = bc_rd_be32(h + 20);
+	e->info.vm_clock_nsec = bc_rd_be64(h + 24);
+	e->info.vm_state_size = bc_rd_be32(h + 32);
+	extra = *raw_extra = bc_rd_be32(h + 36);
+	if (extra > SNAP_MAX_EXTRA && !truncate)
 		return -EFBIG;
-	if (len < SNAP_HDR_LEN + (uint64_t)extra + idl + nl)
-		return -EINVAL;
-	e->extra_size = extra;
-	memcpy(e->extra, buf + SNAP_HDR_LEN, extra);
+	keep = extra > SNAP_MAX_EXTRA ? SNAP_MAX_EXTRA : extra;
+	p += SNAP_HDR_LEN;
+	ret = tbl_read(r, p, e->extra, keep);
+	if (ret < 0)
+		return ret;
+	p += extra;
+	e->extra_size = keep;
 	e->info.icount = UINT64_MAX;
 	e->info.disk_size = disk_size;
-	if (extra >= 8)
+	if (keep >= 8)
 		e->info.vm_state_size = bc_rd_be64(e->extra);
-	if (extra >= 16)
+	if (keep >= 16)
 		e->info.disk_size = bc_rd_be64(e->extra + 8);
-	if (extra >= 24)
+	if (keep >= 24)
 		e->info.icount = bc_rd_be64(e->extra + 16);
 	e->id_len = idl < sizeof(e->info.id) ? idl : sizeof(e->info.id) - 1;
 	e->name_len = nl < sizeof(e->info.name) ? nl : sizeof(e->info.name) - 1;
-	memcpy(e->info.id, buf + SNAP_HDR_LEN + extra, e->id_len);
-	memcpy(e->info.name, buf + SNAP_HDR_LEN + extra + idl, e->name_len);
-	return (int64_t)qcow2_align_up(SNAP_HDR_LEN + (uint64_t)extra + idl + nl, 8);
+	ret = tbl_read(r, p, e->info.id, e->id_len);
+	if (ret == 0)
+		ret = tbl_read(r, p + idl, e->info.name, e->name_len);
+	if (ret == 0 && (uint64_t)idl + nl > (uint64_t)e->id_len + e->name_len)
+		ret = tbl_read(r, p + idl + nl - 1, h, 1);   /* the whole entry is in the file */
+	if (ret < 0)
+		return ret;
+	*pos = qcow2_align_up(p + idl + nl, 8);
+	return 0;
 }
 
 /* Serializes e at buf (ent_len(e, max(extra, 24)) bytes, zeroed by the caller). */
@@ -125,16 +177,25 @@ static uint64_t serialize_entry(const struct snap_ent *e, uint8_t *buf)
 	return ent_len(e, extra);
 }
 
-/* Reads the whole table (nb_snapshots entries at snapshots_offset). lenient: an entry's L1
- * offset and size are not validated (check reports them, as qemu-img's does). */
-static int read_table_as(struct qcow2 *s, struct snap_ent **out, int *n, bool lenient,
+/* check -r all: what reading a damaged table discarded, reported in res as qemu-img does. */
+struct snap_fix {
+	struct bc_check *res;
+	int dropped;        /* entries whose extra data was cut to SNAP_MAX_EXTRA */
+	uint32_t reduced;   /* entries discarded from the end */
+};
+
+/* Reads the whole table (nb_snapshots entries at snapshots_offset). Entries' L1 offsets and
+ * sizes are not validated (check reports them as qemu-img's does; snap_l1_valid checks the
+ * one an operation uses). fix: damage qemu-img check -r all discards is discarded (fewer
+ * entries in *n), else it is an error. */
+static int read_table_as(struct qcow2 *s, struct snap_ent **out, int *n, struct snap_fix *fix,
 			 struct bc_err *err)
 {
-	uint64_t off = s->h.snapshots_offset, cs = s->cluster_size, pos = 0, have = 0;
+	uint64_t pos = s->h.snapshots_offset, table_len = 0;
 	int64_t flen = bc_file_length(s->file);
-	uint32_t nb = s->h.nb_snapshots;
+	uint32_t nb = s->h.nb_snapshots, raw_extra, names;
+	struct tbl_rd r = { .s = s };
 	struct snap_ent *t;
-	uint8_t *buf = NULL;
 	int ret = 0;
 
 	*out = NULL;
@@ -143,77 +204,95 @@ static int read_table_as(struct qcow2 *s, struct snap_ent **out, int *n, bool le
 		return 0;
 	if (flen < 0)
 		return bc_err_set(err, (int)flen, "Failed to read snapshot table");
+	r.flen = (uint64_t)flen;
 	t = calloc(nb, sizeof(*t));
 	if (!t)
 		return bc_err_set(err, -ENOMEM, "Out of memory");
 	for (uint32_t i = 0; i < nb; i++) {
-		/* Keep at least one maximal entry in the buffer from pos on. */
-		uint64_t want = SNAP_HDR_LEN + SNAP_MAX_EXTRA + 2 * 65535ull + 8;
-		if (have - pos < want && off + have < (uint64_t)flen) {
-			uint64_t add = 256 * 1024, keep = have - pos;
-			uint8_t *nbuf;
-			if (off + have + add > (uint64_t)flen)
-				add = (uint64_t)flen - off - have;
-			nbuf = malloc(keep + add + 1);
-			if (!nbuf) {
-				ret = bc_err_set(err, -ENOMEM, "Out of memory");
-				goto fail;
-			}
-			if (keep)
-				memcpy(nbuf, buf + pos, keep);
-			ret = bc_file_pread(s->file, nbuf + keep, add, off + have);
-			free(buf);
-			buf = nbuf;
-			if (ret < 0) {
-				bc_err_set(err, ret, "Failed to read snapshot table");
-				goto fail;
-			}
-			off += pos;
-			have = keep + add;
-			pos = 0;
-		}
-		int64_t used = parse_entry(buf ? buf + pos : NULL, buf ? have - pos : 0, s->h.size,
-					   &t[i]);
-		if (used == -EFBIG) {
+		ret = read_entry(&r, &pos, s->h.size, fix != NULL, &t[i], &raw_extra, &names);
+		if (ret == -EFBIG) {
 			ret = bc_err_set(err, -EFBIG, "Too much extra metadata in snapshot table "
-						      "entry %u", i);
+					 "entry %u\nYou can force-remove this extra metadata with "
+					 "strata-img check -r all", i);
 			goto fail;
 		}
-		if (used < 0) {
+		if (ret == -EINVAL) {
 			ret = bc_err_set(err, -EINVAL, "Snapshot table offset invalid");
 			goto fail;
 		}
-		pos += (uint64_t)used;
-		if (off + pos - s->h.snapshots_offset > SNAP_MAX_TABLE) {
-			ret = bc_err_set(err, -EFBIG, "Snapshot table too large");
+		if (ret < 0) {
+			bc_err_set(err, ret, "Failed to read snapshot table");
 			goto fail;
 		}
-		if (!lenient && (t[i].l1_size > QCOW2_MAX_L1_BYTES / 8 || t[i].l1_offset % cs ||
-				 t[i].l1_offset + (uint64_t)t[i].l1_size * 8 > (uint64_t)flen)) {
-			ret = bc_err_set(err, -EINVAL, "Snapshot L1 table offset invalid");
-			goto fail;
+		if (fix && raw_extra > SNAP_MAX_EXTRA) {
+			bc_check_msg(fix->res, "Discarding too much extra metadata in snapshot table "
+				     "entry %u (%u > %u)", i, raw_extra, SNAP_MAX_EXTRA);
+			fix->dropped++;
 		}
+		/* as qemu: the entries' unpadded sizes, extra data as kept */
+		table_len += SNAP_HDR_LEN + (uint64_t)t[i].extra_size + names;
+		if (table_len > SNAP_MAX_TABLE) {
+			if (!fix) {
+				ret = bc_err_set(err, -EFBIG, "Snapshot table is too big\nYou can "
+						 "force-remove all %u overhanging snapshots with "
+						 "strata-img check -r all", nb - i);
+				goto fail;
+			}
+			bc_check_msg(fix->res, "Discarding %u overhanging snapshots (snapshot table "
+				     "is too big)", nb - i);
+			fix->reduced += nb - i;
+			nb = i;
+			break;
+		}
+		s->snapshots_end = pos;
 	}
-	s->snapshots_end = off + pos;
-	free(buf);
+	if (!nb)
+		s->snapshots_end = s->h.snapshots_offset;
+	free(r.buf);
 	*out = t;
 	*n = (int)nb;
 	return 0;
 fail:
-	free(buf);
+	free(r.buf);
 	free(t);
 	return ret;
 }
 
+/* Snapshot operations read the table leniently too (qemu lists, creates and deletes other
+ * snapshots of a table with one bad entry); the entry used is checked by snap_l1_valid. */
 static int read_table(struct qcow2 *s, struct snap_ent **out, int *n, struct bc_err *err)
 {
-	return read_table_as(s, out, n, false, err);
+	return read_table_as(s, out, n, NULL, err);
+}
+
+/* Whether e's L1 table lies wholly past the end of the file (reads as an empty table). */
+static bool snap_l1_past_eof(struct qcow2 *s, const struct snap_ent *e)
+{
+	int64_t flen = bc_file_length(s->file);
+
+	return e->l1_size && flen >= 0 && e->l1_offset >= (uint64_t)flen;
+}
+
+/* As qemu-img, before a snapshot's L1 table is used: its size and alignment. for_load: an L1
+ * table past the end of the file is refused too (qemu 7.2 loads it as an empty table, so
+ * applying it silently empties the disk). */
+static int snap_l1_valid(struct qcow2 *s, const struct snap_ent *e, bool for_load,
+			 struct bc_err *err)
+{
+	int64_t flen = bc_file_length(s->file);
+
+	if (e->l1_size > QCOW2_MAX_L1_BYTES / 8)
+		return bc_err_set(err, -EFBIG, "Snapshot L1 table too large");
+	if (e->l1_offset % s->cluster_size ||
+	    (for_load && flen >= 0 && e->l1_offset + (uint64_t)e->l1_size * 8 > (uint64_t)flen))
+		return bc_err_set(err, -EINVAL, "Snapshot L1 table offset invalid");
+	return 0;
 }
 
 int qcow2_read_snapshots(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err)
 {
 	struct snap_ent *t;
-	int ret = read_table_as(s, &t, n, true, err);
+	int ret = read_table_as(s, &t, n, NULL, err);
 
 	*out = NULL;
 	if (ret < 0 || !*n)
@@ -304,13 +383,95 @@ int qcow2_snapshot_rewrite_table(struct qcow2 *s)
 {
 	struct bc_err err = { 0 };
 	struct snap_ent *t;
-	int n, ret = read_table_as(s, &t, &n, true, &err);
+	int n, ret = read_table_as(s, &t, &n, NULL, &err);
 
 	if (ret < 0)
 		return ret;
 	ret = write_table(s, t, n);   /* serialize_entry writes at least the 24 known bytes */
 	free(t);
 	return ret;
+}
+
+int qcow2_snapshot_table_valid(struct qcow2 *s, struct bc_err *err)
+{
+	struct snap_ent *t;
+	int n, ret;
+
+	if (s->h.nb_snapshots > QCOW2_MAX_SNAPSHOTS)
+		return bc_err_set(err, -EFBIG, "Snapshot table too large");
+	ret = read_table_as(s, &t, &n, NULL, err);
+	free(t);
+	return ret;
+}
+
+/* The new entry count in the header (12-byte pointer write as S1, one sector). */
+static int write_count(struct qcow2 *s, uint32_t n)
+{
+	uint8_t be[4];
+	int ret;
+
+	bc_wr_be32(be, n);
+	ret = bc_file_pwrite(s->file, be, 4, 60);
+	if (ret == 0)
+		ret = bc_file_flush(s->file);
+	if (ret == 0)
+		s->h.nb_snapshots = n;
+	return ret;
+}
+
+int qcow2_snapshot_check_table(struct qcow2 *s, struct bc_check *res, bool repair,
+			       struct bc_err *err)
+{
+	struct snap_fix fix = { .res = res };
+	uint32_t nb = s->h.nb_snapshots;
+	struct bc_err rerr = { 0 };
+	struct snap_ent *t;
+	int n, ret;
+
+	if (nb > QCOW2_MAX_SNAPSHOTS && repair) {
+		bc_check_msg(res, "Discarding %u overhanging snapshots", nb - QCOW2_MAX_SNAPSHOTS);
+		fix.reduced = nb - QCOW2_MAX_SNAPSHOTS;
+		s->h.nb_snapshots = QCOW2_MAX_SNAPSHOTS;
+	} else if (nb > QCOW2_MAX_SNAPSHOTS) {
+		/* qemu-img prints these through its error reporting: with the program name */
+		bc_check_msg(res, "strata-img: ERROR snapshot table too large\nYou can force-remove "
+			     "all %u overhanging snapshots with strata-img check -r all",
+			     nb - QCOW2_MAX_SNAPSHOTS);
+		res->check_errors++;
+		return bc_err_set(err, -EFBIG, "%s", strerror(EFBIG));
+	}
+	ret = read_table_as(s, &t, &n, repair ? &fix : NULL, &rerr);
+	if (ret < 0) {
+		bc_check_msg(res, "strata-img: ERROR failed to read the snapshot table: %s", rerr.msg);
+		res->check_errors++;
+		return bc_err_set(err, ret, "%s", strerror(-ret));
+	}
+	ret = 0;
+	/* as qemu-img: fewer entries is a header update (the rest of the table leaks, and the
+	 * repair pass frees it); entries cut short make a new table */
+	if (fix.reduced) {
+		ret = write_count(s, (uint32_t)n);
+		if (ret < 0) {
+			bc_check_msg(res, "ERROR failed to update the snapshot count in the image "
+				     "header: %s", strerror(-ret));
+			res->check_errors++;
+		} else {
+			res->corruptions_fixed += (int)fix.reduced;
+		}
+	}
+	if (ret == 0 && fix.dropped) {
+		ret = write_table(s, t, n);
+		if (ret == 0)
+			ret = qcow2_flush_metadata(s);
+		if (ret < 0) {
+			bc_check_msg(res, "ERROR failed to update snapshot table: %s", strerror(-ret));
+			res->check_errors++;
+		} else {
+			res->corruptions_fixed += fix.dropped;
+		}
+	}
+	free(t);
+	return ret < 0 ? bc_err_set(err, ret, "%s", strerror(-ret)) : 0;
 }
 
 int qcow2_snapshot_upgrade_table(struct qcow2 *s)
@@ -798,6 +959,11 @@ static int snapshot_apply(struct bc_image *img, const char *id_or_name, struct b
 		free(t);
 		return bc_err_set(err, -ENOENT, "Can't find snapshot");
 	}
+	ret = snap_l1_valid(s, &t[i], true, err);
+	if (ret < 0) {
+		free(t);
+		return ret;
+	}
 	ret = apply_entry(s, &t[i]);
 	free(t);
 	if (ret == -ERANGE)
@@ -832,6 +998,15 @@ static int snapshot_delete(struct bc_image *img, const char *id, const char *nam
 				  id ? id : "", name ? name : "");
 	}
 	victim = t[i];
+	ret = snap_l1_valid(s, &victim, false, err);
+	if (ret < 0) {
+		free(t);
+		return ret;
+	}
+	/* an L1 table past the end of the file holds no references: the entry just goes
+	 * (qemu 7.2 tries to free clusters there and warns) */
+	if (snap_l1_past_eof(s, &victim))
+		victim.l1_size = 0;
 	memmove(&t[i], &t[i + 1], (size_t)(n - i - 1) * sizeof(*t));
 	ret = qcow2_flush_metadata(s);
 	if (ret == 0)
@@ -1064,6 +1239,11 @@ int qcow2_snapshot_open_ro(struct qcow2 *s, const char *spec, struct bc_err *err
 	if (i < 0 || (opts && !*id && !*name)) {
 		free(t);
 		return bc_err_set(err, -ENOENT, "Can't find snapshot");
+	}
+	ret = snap_l1_valid(s, &t[i], true, err);
+	if (ret < 0) {
+		free(t);
+		return ret;
 	}
 	ret = read_l1(s, t[i].l1_offset, t[i].l1_size, 0, &l1);
 	if (ret < 0) {
