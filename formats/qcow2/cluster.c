@@ -1,7 +1,7 @@
 /*
  * Guest-to-host mapping: L1 -> L2 (standard 8-byte or extended 16-byte entries with 32
  * subclusters), the read path, the allocating write path with copy-on-write from the backing
- * chain, zero/discard through L2 flags, and the corrupt bit.
+ * chain, zero/discard through L2 flags.
  */
 #include "qcow2.h"
 
@@ -10,39 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (s->corrupt)
-		return -EIO;
-	s->corrupt = true;
-	/* the library never prints: the front end's warning handler does, or, during a check,
-	 * the check's messages carry it in order with the rest */
-	if (s->writable) {
-		if (s->checking)
-			bc_check_msg(s->checking, "qcow2: Marking image as corrupt: %s; further "
-				     "corruption events will be suppressed", msg);
-		else
-			bc_warn("qcow2: Marking image as corrupt: %s; further corruption events "
-				"will be suppressed", msg);
-		s->h.incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
-		qcow2_write_header(s);
-		bc_file_flush(s->file);
-	} else if (s->checking) {
-		bc_check_msg(s->checking, "qcow2: Image is corrupt: %s; further non-fatal corruption "
-			     "events will be suppressed", msg);
-	} else {
-		bc_warn("qcow2: Image is corrupt: %s; further non-fatal corruption events will be "
-			"suppressed", msg);
-	}
-	return -EIO;
-}
 
 const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len)
 {

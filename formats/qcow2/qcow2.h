@@ -225,6 +225,16 @@ bool qcow2_cache_has_dirty(const struct qcow2_cache *c);
 /* cacheopts.c: qemu's checks of the cache runtime options (sizes, combinations). */
 int qcow2_cache_opts_check(const struct qcow2 *s, const struct bc_opts *o, struct bc_err *err);
 
+/* ---- meta.c: header write-back, dirty bit, corrupt mark ---- */
+int qcow2_write_header(struct qcow2 *s);
+/* Writes just the incompatible-features word (v3). */
+int qcow2_write_incompat(struct qcow2 *s);
+/* Lazy refcounts: sets the dirty bit on disk (flushed) before the session's first allocation. */
+int qcow2_set_dirty(struct qcow2 *s);
+/* Sets the sticky corrupt bit (writable images) and reports it through bc_warn, or the
+ * running check's messages; returns -EIO. */
+int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ---- refcount.c ---- */
 uint64_t qcow2_rc_get_entry(const uint8_t *rb, uint32_t order, uint64_t idx);
 void qcow2_rc_set_entry(uint8_t *rb, uint32_t order, uint64_t idx, uint64_t v);
@@ -241,7 +251,6 @@ int qcow2_flush_refcounts(struct qcow2 *s);
 
 /* ---- cluster.c ---- */
 enum qcow2_ctype { QCOW2_UNALLOC, QCOW2_ZERO, QCOW2_NORMAL, QCOW2_COMPRESSED };
-int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int qcow2_read_data(struct qcow2 *s, uint64_t off, uint8_t *buf, size_t len);
 int qcow2_write_data(struct qcow2 *s, uint64_t off, const uint8_t *buf, size_t len);
 int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, bool unmap);
@@ -282,10 +291,6 @@ const char *qcow2_overlap_name(unsigned bit);
 /* 0, or -EIO after marking the image corrupt when the write would overlap metadata. */
 int qcow2_overlap_refuse(struct qcow2 *s, unsigned ign, uint64_t off, uint64_t len);
 void qcow2_overlap_free(struct qcow2 *s);
-
-/* ---- driver.c ---- */
-int qcow2_write_header(struct qcow2 *s);
-int qcow2_set_dirty(struct qcow2 *s);
 
 /* ---- snapshot.c ---- */
 struct qcow2_snap {
