@@ -11,13 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len)
-{
-	unsigned k = qcow2_overlap(s, 0, off, len);
-
-	return k ? qcow2_overlap_name(k) : NULL;
-}
-
 /* ---- L1 ---- */
 
 int qcow2_write_l1(struct qcow2 *s)

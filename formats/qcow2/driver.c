@@ -156,6 +156,12 @@ static int open_data_file(struct qcow2 *s, struct bc_image *img, struct bc_err *
 	return ret;
 }
 
+/* What lower files call up the layers through (see qcow2.h). */
+static const struct qcow2_upcalls upcalls = {
+	.flush_refcounts = qcow2_flush_refcounts,
+	.read_snapshots = qcow2_read_snapshots,
+};
+
 static int qcow2_open(struct bc_image *img, struct bc_err *err)
 {
 	struct qcow2 *s = calloc(1, sizeof(*s));
@@ -166,6 +172,7 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 
 	if (!s)
 		return bc_err_set(err, -ENOMEM, "Out of memory");
+	s->up = &upcalls;
 	s->img = img;
 	s->file = img->file;
 	s->data_file = img->file;

@@ -149,8 +149,18 @@ struct qcow2;
 int qcow2_cache_init(struct qcow2_cache *c, int n, uint32_t size);
 void qcow2_cache_destroy(struct qcow2_cache *c);
 
+/* The two calls that go up the layers, through pointers the top (driver.c) sets at open:
+ * the L2 cache's write-back flushes the refcounts first (invariant 1) while refcount.c uses
+ * the cache; the overlap checks read the snapshot table (snapshot.c) for the inactive L1s. */
+struct qcow2_snap;
+struct qcow2_upcalls {
+	int (*flush_refcounts)(struct qcow2 *s);
+	int (*read_snapshots)(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err);
+};
+
 /* ---- driver state ---- */
 struct qcow2 {
+	const struct qcow2_upcalls *up;
 	struct bc_image *img;
 	struct bc_file *file;      /* the qcow2 file */
 	struct bc_file *data_file; /* == file unless an external data file is used */
@@ -265,8 +275,6 @@ int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_preal
  * the references of what the entry pointed to before (after the new entry is on disk). */
 int qcow2_prepare_l2(struct qcow2 *s, uint64_t off);
 int qcow2_set_compressed(struct qcow2 *s, uint64_t off, uint64_t e);
-/* Names the metadata structure [off, off+len) overlaps (qemu's words), NULL when none. */
-const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
 
 /* ---- overlap.c: metadata overlap checks (qemu's overlap-check) ---- */
 #define QCOW2_OL_MAIN_HEADER (1u << 0)
@@ -291,6 +299,8 @@ const char *qcow2_overlap_name(unsigned bit);
 /* 0, or -EIO after marking the image corrupt when the write would overlap metadata. */
 int qcow2_overlap_refuse(struct qcow2 *s, unsigned ign, uint64_t off, uint64_t len);
 void qcow2_overlap_free(struct qcow2 *s);
+/* Names the metadata structure [off, off+len) overlaps (qemu's words), NULL when none. */
+const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
 
 /* ---- snapshot.c ---- */
 struct qcow2_snap {
