@@ -276,6 +276,18 @@ int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_preal
 int qcow2_prepare_l2(struct qcow2 *s, uint64_t off);
 int qcow2_set_compressed(struct qcow2 *s, uint64_t off, uint64_t e);
 
+/* ---- dataio.c: guest data in the data file (through the cipher when encrypted) ---- */
+/* Guest data at host offset host (guest offset guest), decrypted / encrypted when the image
+ * is encrypted; plain data-file I/O otherwise. */
+int qcow2_data_pread(struct qcow2 *s, void *buf, size_t len, uint64_t host, uint64_t guest);
+int qcow2_data_pwrite(struct qcow2 *s, const void *buf, size_t len, uint64_t host,
+		      uint64_t guest);
+
+/* ---- inflate.c: reading compressed clusters ---- */
+int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,
+			  size_t len);
+void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *host, uint64_t *len);
+
 /* ---- overlap.c: metadata overlap checks (qemu's overlap-check) ---- */
 #define QCOW2_OL_MAIN_HEADER (1u << 0)
 #define QCOW2_OL_ACTIVE_L1 (1u << 1)
@@ -356,9 +368,6 @@ int qcow2_bitmap(struct bc_image *img, struct bc_bitmap_req *req, struct bc_err 
 int qcow2_measure_bitmaps(struct bc_image *src, uint64_t cs, struct bc_measure *out);
 
 /* ---- compress.c ---- */
-int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,
-			  size_t len);
-void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *host, uint64_t *len);
 /* bc_format.write_compressed: whole clusters at cluster-aligned off (the image's last
  * cluster may be partial: padded with zeros). */
 int qcow2_write_compressed(struct bc_image *img, uint64_t off, const void *buf, size_t len);
@@ -375,11 +384,6 @@ void qcow2_crypt_info(struct qcow2 *s, struct bc_node *parent);
  * encrypt.iter-time on a LUKS image opened with its secret. */
 int qcow2_crypt_amend(struct qcow2 *s, struct bc_opts *opts, struct bc_err *err);
 void qcow2_crypt_range(const struct qcow2 *s, uint64_t *off, uint64_t *len);
-/* Guest data at host offset host (guest offset guest), decrypted / encrypted when the image
- * is encrypted; plain data-file I/O otherwise. */
-int qcow2_data_pread(struct qcow2 *s, void *buf, size_t len, uint64_t host, uint64_t guest);
-int qcow2_data_pwrite(struct qcow2 *s, const void *buf, size_t len, uint64_t host,
-		      uint64_t guest);
 
 /* ---- check.c ---- */
 int qcow2_check(struct bc_image *img, struct bc_check *res, unsigned fix, struct bc_err *err);
