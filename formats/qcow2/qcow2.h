@@ -204,7 +204,7 @@ struct qcow2 {
 	uint64_t snapshots_end;
 	bool meta_prealloc_checked; /* block status: does the image look metadata-preallocated */
 	bool meta_prealloc;
-	struct qcow2_cow_pending *cow; /* snapshot.c: references dropped after the next flush */
+	struct qcow2_cow_pending *cow; /* cow.c: references dropped after the next flush */
 	uint64_t free_byte_offset; /* where the next compressed cluster's bytes go; 0: none */
 	struct qcow2_compressor *comp; /* compress.c: compression contexts, made on first use */
 	/* crypt.c: encryption (h.crypt_method 1 aes, 2 luks); none unlocked when opened for
@@ -259,15 +259,33 @@ int qcow2_free_clusters(struct qcow2 *s, uint64_t off, uint64_t n);
 int qcow2_alloc_bytes(struct qcow2 *s, uint64_t size, uint64_t *off);
 int qcow2_flush_refcounts(struct qcow2 *s);
 
+/* ---- cow.c: the active L1, the metadata flush, copy-on-write for snapshots ---- */
+int qcow2_flush_metadata(struct qcow2 *s);
+int qcow2_write_l1(struct qcow2 *s);
+int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries);
+/* Write path, for a table or cluster shared with a snapshot (refcount > 1, COPIED clear):
+ * cow_l2 copies the L2 table of L1 entry l1i and returns the copy (cached) in *l2;
+ * cow_data copies the data cluster of guest offset off whose L2 entry is *entry, points the
+ * entry at the copy and updates *entry. Both queue the shared cluster in s->cow: its
+ * reference is dropped once the active tables are on disk (qcow2_cow_release). */
+int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2);
+int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry);
+/* End of qcow2_flush_metadata (active tables on disk): drops the references cow_l2 and
+ * cow_data queued in s->cow, then writes the refcounts. s->cow is one malloc'd block. */
+struct qcow2_cow_pending {
+	size_t n, cap;
+	uint64_t off[];
+};
+int qcow2_cow_release(struct qcow2 *s);
+/* True when the cluster at host offset off has refcount 0 (safe to punch). */
+bool qcow2_cluster_unused(struct qcow2 *s, uint64_t off);
+
 /* ---- cluster.c ---- */
 enum qcow2_ctype { QCOW2_UNALLOC, QCOW2_ZERO, QCOW2_NORMAL, QCOW2_COMPRESSED };
 int qcow2_read_data(struct qcow2 *s, uint64_t off, uint8_t *buf, size_t len);
 int qcow2_write_data(struct qcow2 *s, uint64_t off, const uint8_t *buf, size_t len);
 int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, bool unmap);
 int qcow2_status(struct qcow2 *s, uint64_t off, uint64_t len, struct bc_extent *ext);
-int qcow2_flush_metadata(struct qcow2 *s);
-int qcow2_write_l1(struct qcow2 *s);
-int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries);
 int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_prealloc mode);
 /* Compressed writes: qcow2_prepare_l2 makes the (unshared) L2 table for guest offset off
  * exist, so that it is allocated before the compressed bytes (qemu's layout);
@@ -409,21 +427,5 @@ int qcow2_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len
 /* Open: makes snapshot spec ("ID or name", "snapshot.id=..,snapshot.name=..") the active
  * state of a read-only image (convert -l). */
 int qcow2_snapshot_open_ro(struct qcow2 *s, const char *spec, struct bc_err *err);
-/* Write path, for a table or cluster shared with a snapshot (refcount > 1, COPIED clear):
- * cow_l2 copies the L2 table of L1 entry l1i and returns the copy (cached) in *l2;
- * cow_data copies the data cluster of guest offset off whose L2 entry is *entry, points the
- * entry at the copy and updates *entry. Both queue the shared cluster in s->cow: its
- * reference is dropped once the active tables are on disk (qcow2_cow_release). */
-int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2);
-int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry);
-/* End of qcow2_flush_metadata (active tables on disk): drops the references cow_l2 and
- * cow_data queued in s->cow, then writes the refcounts. s->cow is one malloc'd block. */
-struct qcow2_cow_pending {
-	size_t n, cap;
-	uint64_t off[];
-};
-int qcow2_cow_release(struct qcow2 *s);
-/* True when the cluster at host offset off has refcount 0 (safe to punch). */
-bool qcow2_cluster_unused(struct qcow2 *s, uint64_t off);
 
 #endif
