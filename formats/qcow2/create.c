@@ -282,18 +282,20 @@ int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
 	if (ret < 0)
 		goto out;
 
+	/* The new image is opened as the engine opens any: the driver table (driver.c) is above
+	 * this file, so it is found in the engine's registry rather than named. */
 	memset(&img, 0, sizeof(img));
-	img.fmt = &bc_format_qcow2;
+	img.fmt = bc_format_find("qcow2");
 	img.file = f;
 	img.filename = (char *)filename;
 	img.flags = BC_OPEN_RDWR | BC_OPEN_NO_BACKING;
-	ret = bc_format_qcow2.open(&img, err);
+	ret = img.fmt->open(&img, err);
 	if (ret < 0)
 		goto out;
-	ret = bc_format_qcow2.truncate(&img, p.size, p.prealloc, false, err);
+	ret = img.fmt->truncate(&img, p.size, p.prealloc, false, err);
 	if (ret == 0 && (p.luks || p.aes))
 		ret = qcow2_crypt_create(img.priv, opts, p.luks, err);
-	bc_format_qcow2.close(&img);
+	img.fmt->close(&img);
 	free(img.backing_name);
 	free(img.backing_fmt);
 	if (ret == 0)
