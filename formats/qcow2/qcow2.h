@@ -2,6 +2,29 @@
  * qcow2.h — private to formats/qcow2: on-disk layout, driver state and the functions the
  * driver's files share. Nothing here is visible outside the driver except through
  * bc_format_qcow2 (and the unit tests, which include this header).
+ *
+ * Layers, lowest first: a file calls only files listed above it (tests/cli/qcow2-layering.sh
+ * checks the sources). The two calls that must go up use s->up (struct qcow2_upcalls).
+ *   header.c     the header and its extensions: parse, serialize (pure, over buffers)
+ *   meta.c       header write-back, the dirty bit, the sticky corrupt mark
+ *   dataio.c     guest data in the data file, through the cipher when encrypted
+ *   inflate.c    compressed clusters: descriptor, zlib/zstd inflate (the read side)
+ *   overlap.c    metadata overlap checks before writes (overlap-check options)
+ *   cache.c      write-back cache of L2 tables and refcount blocks
+ *   cacheopts.c  the cache options checked as qemu checks them
+ *   refcount.c   refcounts, cluster and byte allocation, refcount table growth
+ *   cow.c        L1 write/grow, qcow2_flush_metadata, copy-on-write of shared clusters
+ *   cluster.c    guest-to-host mapping: read, write, zero/discard, status, preallocation
+ *   snapshot.c   the snapshot table; snapshot create/apply/delete, vmstate, convert -l
+ *   bitmap.c     persistent dirty bitmaps
+ *   compress.c   compressed writes (the write side)
+ *   crypt.c      encryption set-up: open, create, amend, info
+ *   check.c      check and repair
+ *   empty.c      make_empty (commit)
+ *   amend.c      amend
+ *   create.c     create (opens the new image through the engine's registry)
+ *   measure.c    measure
+ *   driver.c     open/close, the data path entry points, info, the format table
  */
 #ifndef STRATA_QCOW2_H
 #define STRATA_QCOW2_H
