@@ -432,6 +432,19 @@ int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 
 /* ---- create.c ---- */
 extern const struct bc_opt_desc qcow2_create_opts[];
+struct qcow2_create_params {
+	uint64_t size, cluster_size, refcount_bits;
+	uint32_t version;
+	bool lazy, ext_l2, data_raw, luks, aes;
+	uint8_t compression_type;
+	enum bc_prealloc prealloc;
+	const char *backing_file, *backing_fmt, *data_file;
+};
+/* The one parser of the creation options, for create and (measure set) for measure, which
+ * takes the size given (not opts' size) and checks only what qemu's measure checks, in its
+ * words. */
+int qcow2_create_params(struct bc_opts *opts, bool measure, uint64_t size,
+			struct qcow2_create_params *p, struct bc_err *err);
 int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err);
 int qcow2_make_empty(struct bc_image *img, struct bc_err *err);   /* empty.c */
 int qcow2_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
