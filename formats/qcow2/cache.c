@@ -80,7 +80,7 @@ static int write_entry(struct qcow2 *s, struct qcow2_cache *c, int i)
 		return 0;
 	if (c == &s->l2_cache && !s->lazy) {
 		/* Invariant 1: refcounts reach the disk before the L2 entries that use them. */
-		ret = qcow2_flush_refcounts(s);
+		ret = s->up->flush_refcounts(s); /* refcount.c, above */
 		if (ret < 0)
 			return ret;
 	}

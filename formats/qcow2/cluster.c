@@ -1,7 +1,8 @@
 /*
  * Guest-to-host mapping: L1 -> L2 (standard 8-byte or extended 16-byte entries with 32
  * subclusters), the read path, the allocating write path with copy-on-write from the backing
- * chain, zero/discard through L2 flags, and the corrupt bit.
+ * chain, zero/discard through L2 flags. The L1 table, the metadata flush and copy-on-write
+ * of clusters shared with snapshots are cow.c's, below.
  */
 #include "qcow2.h"
 
@@ -10,144 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (s->corrupt)
-		return -EIO;
-	s->corrupt = true;
-	/* the library never prints: the front end's warning handler does, or, during a check,
-	 * the check's messages carry it in order with the rest */
-	if (s->writable) {
-		if (s->checking)
-			bc_check_msg(s->checking, "qcow2: Marking image as corrupt: %s; further "
-				     "corruption events will be suppressed", msg);
-		else
-			bc_warn("qcow2: Marking image as corrupt: %s; further corruption events "
-				"will be suppressed", msg);
-		s->h.incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
-		qcow2_write_header(s);
-		bc_file_flush(s->file);
-	} else if (s->checking) {
-		bc_check_msg(s->checking, "qcow2: Image is corrupt: %s; further non-fatal corruption "
-			     "events will be suppressed", msg);
-	} else {
-		bc_warn("qcow2: Image is corrupt: %s; further non-fatal corruption events will be "
-			"suppressed", msg);
-	}
-	return -EIO;
-}
-
-const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len)
-{
-	unsigned k = qcow2_overlap(s, 0, off, len);
-
-	return k ? qcow2_overlap_name(k) : NULL;
-}
-
-/* ---- L1 ---- */
-
-int qcow2_write_l1(struct qcow2 *s)
-{
-	size_t bytes = (size_t)s->l1_size * 8;
-	uint8_t *buf;
-	int ret;
-
-	if (!s->l1_size)
-		return 0;
-	ret = qcow2_overlap_refuse(s, QCOW2_OL_ACTIVE_L1, s->h.l1_table_offset, bytes);
-	if (ret < 0)
-		return ret;
-	buf = malloc(bytes);
-	if (!buf)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < s->l1_size; i++)
-		bc_wr_be64(buf + (size_t)i * 8, s->l1[i]);
-	bc_file_event(s->file, BC_EV_L1_UPDATE);
-	ret = bc_file_pwrite(s->file, buf, bytes, s->h.l1_table_offset);
-	free(buf);
-	if (ret == 0)
-		s->l1_dirty = false;
-	return ret;
-}
-
-int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries)
-{
-	uint64_t cs = s->cluster_size, old_off = s->h.l1_table_offset;
-	uint64_t old_clusters = qcow2_align_up((uint64_t)s->l1_size * 8, cs) / cs, off, n;
-	uint32_t old_size = s->l1_size;
-	uint64_t *nl;
-	uint8_t hdr[12];
-	int ret;
-
-	if (min_entries <= s->l1_size)
-		return 0;
-	if (min_entries > QCOW2_MAX_L1_BYTES / 8)
-		return -EFBIG;
-	n = qcow2_align_up(min_entries * 8, cs) / cs;
-	nl = calloc(n * cs / 8, 8);
-	if (!nl)
-		return -ENOMEM;
-	memcpy(nl, s->l1, (size_t)s->l1_size * 8);
-	ret = qcow2_flush_metadata(s);
-	if (ret < 0)
-		goto fail;
-	bc_file_event(s->file, BC_EV_L1_GROW_ALLOC_TABLE);
-	ret = qcow2_alloc_clusters(s, n, &off);
-	if (ret < 0)
-		goto fail;
-	ret = qcow2_flush_refcounts(s);
-	if (ret < 0)
-		goto fail;
-	bc_file_event(s->file, BC_EV_L1_GROW_WRITE_TABLE);
-	uint64_t *old_l1 = s->l1;
-	uint32_t old_alloc = s->l1_alloc;
-	bool old_dirty = s->l1_dirty;
-	s->l1 = nl;
-	s->l1_alloc = (uint32_t)(n * cs / 8);
-	s->l1_size = (uint32_t)min_entries;
-	s->h.l1_table_offset = off;
-	s->h.l1_size = s->l1_size;
-	ret = qcow2_write_l1(s);
-	if (ret == 0)
-		ret = bc_file_flush(s->file);
-	if (ret == 0) {
-		/* Invariant 4: size and offset of the new table change in one header write. */
-		bc_wr_be32(hdr, s->l1_size);
-		bc_wr_be64(hdr + 4, off);
-		bc_file_event(s->file, BC_EV_L1_GROW_ACTIVATE_TABLE);
-		ret = bc_file_pwrite(s->file, hdr, 12, 36);
-		if (ret == 0)
-			ret = bc_file_flush(s->file);
-	}
-	if (ret < 0) {
-		/* the header still names the old table: keep using it, give the new one back
-		 * (a failed write, EIO or ENOSPC, must neither leak nor lose the old table) */
-		s->l1 = old_l1;
-		s->l1_alloc = old_alloc;
-		s->l1_size = old_size;
-		s->l1_dirty = old_dirty;
-		s->h.l1_table_offset = old_off;
-		s->h.l1_size = old_size;
-		qcow2_free_clusters(s, off, n);
-		qcow2_flush_refcounts(s);
-		free(nl);
-		return ret;
-	}
-	free(old_l1);
-	if (old_size && old_clusters)
-		return qcow2_free_clusters(s, old_off, old_clusters);
-	return 0;
-fail:
-	free(nl);
-	return ret;
-}
 
 /* ---- L2 ---- */
 
@@ -894,30 +757,6 @@ out:
 			ret = r;
 	}
 	free(freed);
-	return ret;
-}
-
-int qcow2_flush_metadata(struct qcow2 *s)
-{
-	int ret;
-
-	ret = qcow2_flush_refcounts(s);
-	if (ret < 0)
-		return ret;
-	if (qcow2_cache_has_dirty(&s->l2_cache)) {
-		ret = qcow2_cache_flush(s, &s->l2_cache);
-		if (ret == 0)
-			ret = bc_file_flush(s->file);
-		if (ret < 0)
-			return ret;
-	}
-	if (s->l1_dirty) {
-		ret = qcow2_write_l1(s);
-		if (ret == 0)
-			ret = bc_file_flush(s->file);
-	}
-	if (ret == 0 && s->cow)
-		ret = qcow2_cow_release(s); /* snapshot.c: copy-on-write's old references */
 	return ret;
 }
 

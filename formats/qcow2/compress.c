@@ -1,6 +1,6 @@
 /*
- * Compressed clusters: reading and writing (zlib raw deflate with a 4 KiB window, or zstd when
- * the header's compression_type says so).
+ * Compressed clusters, the writing side (zlib raw deflate with a 4 KiB window, or zstd when
+ * the header's compression_type says so); reading them is inflate.c's, below the mapping.
  *
  * A compressed write stores one whole guest cluster as the compressed bytes at a byte offset
  * of the host file; consecutive compressed clusters are packed one after the other
@@ -18,88 +18,6 @@
 #include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
-
-void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *host, uint64_t *len)
-{
-	uint32_t x = 62 - (s->cluster_bits - 8);
-	uint64_t nsec = ((e >> x) & ((1ull << (s->cluster_bits - 8)) - 1)) + 1;
-
-	*host = e & ((1ull << x) - 1);
-	*len = nsec * 512 - (*host & 511);
-}
-
-static int inflate_zlib(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen)
-{
-	z_stream z;
-	int ret;
-
-	memset(&z, 0, sizeof(z));
-	if (inflateInit2(&z, -12) != Z_OK)
-		return -EIO;
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)inlen;
-	z.next_out = out;
-	z.avail_out = (uInt)outlen;
-	ret = inflate(&z, Z_FINISH);
-	inflateEnd(&z);
-	if ((ret != Z_STREAM_END && ret != Z_BUF_ERROR) || z.avail_out)
-		return -EIO;
-	return 0;
-}
-
-static int inflate_zstd(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen)
-{
-	ZSTD_DStream *d = ZSTD_createDStream();
-	ZSTD_inBuffer ib = { in, inlen, 0 };
-	ZSTD_outBuffer ob = { out, outlen, 0 };
-	size_t r;
-
-	if (!d)
-		return -ENOMEM;
-	do {
-		r = ZSTD_decompressStream(d, &ob, &ib);
-	} while (!ZSTD_isError(r) && ob.pos < outlen && ib.pos < inlen);
-	ZSTD_freeDStream(d);
-	if (ZSTD_isError(r) || ob.pos != outlen)
-		return -EIO;
-	return 0;
-}
-
-int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,
-			  size_t len)
-{
-	uint64_t host, clen;
-	uint8_t *in;
-	int ret;
-
-	if (!s->cbuf) {
-		s->cbuf = malloc(s->cluster_size);
-		if (!s->cbuf)
-			return -ENOMEM;
-		s->cbuf_entry = 0;
-	}
-	if (s->cbuf_entry != entry) {
-		qcow2_compressed_range(s, entry, &host, &clen);
-		if (host < s->cluster_size)
-			return qcow2_mark_corrupt(s, "Compressed cluster at %#llx overlaps with "
-						     "metadata", (unsigned long long)host);
-		in = malloc(clen);
-		if (!in)
-			return -ENOMEM;
-		ret = bc_file_pread(s->data_file, in, clen, host);
-		if (ret == 0)
-			ret = s->h.compression_type ? inflate_zstd(in, clen, s->cbuf, s->cluster_size)
-						    : inflate_zlib(in, clen, s->cbuf, s->cluster_size);
-		free(in);
-		if (ret < 0) {
-			s->cbuf_entry = 0;
-			return ret;
-		}
-		s->cbuf_entry = entry;
-	}
-	memcpy(buf, s->cbuf + in_cluster, len);
-	return 0;
-}
 
 /* A compression context and its output buffer: setting up a deflate stream for every cluster
  * would cost more than compressing small clusters, so they are kept for the life of the image. */

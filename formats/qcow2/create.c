@@ -41,16 +41,9 @@ const struct bc_opt_desc qcow2_create_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
-struct create_params {
-	uint64_t size, cluster_size, refcount_bits;
-	uint32_t version;
-	bool lazy, ext_l2, data_raw, luks, aes;
-	uint8_t compression_type;
-	enum bc_prealloc prealloc;
-	const char *backing_file, *backing_fmt, *data_file;
-};
-
-static int parse_params(struct bc_opts *opts, struct create_params *p, struct bc_err *err)
+/* The creation options checked as qemu-img create checks them (measure: as its measure). */
+int qcow2_create_params(struct bc_opts *opts, bool measure, uint64_t size,
+			struct qcow2_create_params *p, struct bc_err *err)
 {
 	const char *v;
 	int ret;
@@ -64,14 +57,17 @@ static int parse_params(struct bc_opts *opts, struct create_params *p, struct bc
 	if (bc_opts_get(opts, "encryption") &&
 	    bc_opts_get_bool(opts, "encryption", false, &enc, err) == -EINVAL)
 		return -EINVAL;
-	if (v && strcmp(v, "") && strcmp(v, "luks") && strcmp(v, "aes"))
+	if (!measure && v && strcmp(v, "") && strcmp(v, "luks") && strcmp(v, "aes"))
 		return bc_err_set(err, -EINVAL, "Parameter 'encrypt.format' does not accept value "
 				  "'%s'", v);
 	p->luks = v && !strcmp(v, "luks");
 	p->aes = enc || (v && !strcmp(v, "aes"));
-	if ((p->luks || p->aes) && (ret = qcow2_crypt_check_secret(opts, err)) < 0)
+	/* measure asks only for a LUKS secret, and later (below) */
+	if (!measure && (p->luks || p->aes) && (ret = qcow2_crypt_check_secret(opts, err)) < 0)
 		return ret;
-	ret = bc_opts_get_size(opts, "size", 0, &p->size, err);
+	ret = measure ? 0 : bc_opts_get_size(opts, "size", 0, &p->size, err);
+	if (measure)
+		p->size = size;
 	if (ret == -EINVAL)
 		return ret;
 	if (ret == -ENOENT)
@@ -90,6 +86,8 @@ static int parse_params(struct bc_opts *opts, struct create_params *p, struct bc
 			p->version = 2;
 		else if (!strcmp(v, "1.1") || !strcmp(v, "v3"))
 			p->version = 3;
+		else if (measure)
+			return bc_err_set(err, -EINVAL, "Invalid compatibility level: '%s'", v);
 		else
 			return bc_err_set(err, -EINVAL,
 					  "Parameter 'version' does not accept value '%s'", v);
@@ -97,10 +95,11 @@ static int parse_params(struct bc_opts *opts, struct create_params *p, struct bc
 	v = bc_opts_get(opts, "preallocation");
 	p->prealloc = BC_PREALLOC_OFF;
 	if (v && bc_parse_prealloc(v, &p->prealloc) < 0)
-		return bc_err_set(err, -EINVAL,
-				  "Parameter 'preallocation' does not accept value '%s'", v);
+		return bc_err_set(err, -EINVAL, measure ? "invalid parameter value: %s"
+						: "Parameter 'preallocation' does not accept value '%s'",
+				  v);
 	v = bc_opts_get(opts, "compression_type");
-	if (v && strcmp(v, "zlib")) {
+	if (v && strcmp(v, "zlib") && !measure) {
 		if (strcmp(v, "zstd"))
 			return bc_err_set(err, -EINVAL,
 					  "Parameter 'compression-type' does not accept value '%s'",
@@ -118,23 +117,23 @@ static int parse_params(struct bc_opts *opts, struct create_params *p, struct bc
 	if (p->backing_file && !*p->backing_file)
 		p->backing_file = NULL;
 
-	if (p->backing_fmt && !p->backing_file)
+	/* qemu's measure checks less than create does (only what the sizes depend on) */
+	if (!measure && p->backing_fmt && !p->backing_file)
 		return bc_err_set(err, -EINVAL, "Backing format cannot be used without backing file");
-	if (p->data_raw && !p->data_file)
+	if (!measure && p->data_raw && !p->data_file)
 		return bc_err_set(err, -EINVAL, "data-file-raw requires data-file");
-	if (p->data_raw && p->backing_file)
+	if (!measure && p->data_raw && p->backing_file)
 		return bc_err_set(err, -EINVAL,
 				  "Backing file and data-file-raw cannot be used at the same time");
 	if (p->refcount_bits > 64 || !p->refcount_bits ||
 	    (p->refcount_bits & (p->refcount_bits - 1)))
 		return bc_err_set(err, -EINVAL,
 				  "Refcount width must be a power of two and may not exceed 64 bits");
-	if (p->version < 3) {
-		if (p->refcount_bits != 16)
-			return bc_err_set(err, -EINVAL,
-					  "Different refcount widths than 16 bits require "
-					  "compatibility level 1.1 or above (use version=v3 or "
-					  "greater)");
+	if (p->version < 3 && p->refcount_bits != 16)
+		return bc_err_set(err, -EINVAL, "Different refcount widths than 16 bits require "
+				  "compatibility level 1.1 or above (use %s or greater)",
+				  measure ? "compat=1.1" : "version=v3");
+	if (p->version < 3 && !measure) {
 		if (p->lazy)
 			return bc_err_set(err, -EINVAL,
 					  "Lazy refcounts only supported with compatibility level "
@@ -158,22 +157,24 @@ static int parse_params(struct bc_opts *opts, struct create_params *p, struct bc
 	if (p->ext_l2 && p->cluster_size < 16384)
 		return bc_err_set(err, -EINVAL, "Extended L2 entries are only supported with "
 						"cluster sizes of at least 16384 bytes");
-	if (p->backing_file && p->prealloc != BC_PREALLOC_OFF && !p->ext_l2)
+	if (!measure && p->backing_file && p->prealloc != BC_PREALLOC_OFF && !p->ext_l2)
 		return bc_err_set(err, -EINVAL, "Backing file and preallocation can only be used at "
 						"the same time if extended_l2 is on");
-	if (p->size > QCOW2_MAX_VIRTUAL_SIZE)
+	if (!measure && p->size > QCOW2_MAX_VIRTUAL_SIZE)
 		return bc_err_set(err, -EFBIG, "Image size too large");
+	if (measure && p->luks && (ret = qcow2_crypt_check_secret(opts, err)) < 0)
+		return ret;
 	/* the L1 table qemu would need stays within its 32 MiB limit */
 	uint64_t per_l1 = (uint64_t)p->cluster_size * (p->cluster_size / (p->ext_l2 ? 16 : 8));
 	if ((p->size + per_l1 - 1) / per_l1 > QCOW2_MAX_L1_BYTES / 8)
-		return bc_err_set(err, -EFBIG, "The image size is too large for file format 'qcow2' "
-				  "(try using a larger cluster size)");
+		return bc_err_set(err, -EFBIG, "The image size is too large%s (try using a larger "
+				  "cluster size)", measure ? "" : " for file format 'qcow2'");
 	if (p->size % 512)
 		p->size = qcow2_align_up(p->size, 512);
 	return 0;
 }
 
-static int write_skeleton(struct bc_file *f, const struct create_params *p, struct bc_err *err,
+static int write_skeleton(struct bc_file *f, const struct qcow2_create_params *p, struct bc_err *err,
 			  const char *filename)
 {
 	uint64_t cs = p->cluster_size;
@@ -242,12 +243,12 @@ out:
 
 int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
 {
-	struct create_params p;
+	struct qcow2_create_params p;
 	struct bc_image img;
 	struct bc_file *f = NULL;
 	int ret;
 
-	ret = parse_params(opts, &p, err);
+	ret = qcow2_create_params(opts, false, 0, &p, err);
 	if (ret < 0)
 		return ret;
 	if (p.data_file) {
@@ -282,18 +283,20 @@ int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err)
 	if (ret < 0)
 		goto out;
 
+	/* The new image is opened as the engine opens any: the driver table (driver.c) is above
+	 * this file, so it is found in the engine's registry rather than named. */
 	memset(&img, 0, sizeof(img));
-	img.fmt = &bc_format_qcow2;
+	img.fmt = bc_format_find("qcow2");
 	img.file = f;
 	img.filename = (char *)filename;
 	img.flags = BC_OPEN_RDWR | BC_OPEN_NO_BACKING;
-	ret = bc_format_qcow2.open(&img, err);
+	ret = img.fmt->open(&img, err);
 	if (ret < 0)
 		goto out;
-	ret = bc_format_qcow2.truncate(&img, p.size, p.prealloc, false, err);
+	ret = img.fmt->truncate(&img, p.size, p.prealloc, false, err);
 	if (ret == 0 && (p.luks || p.aes))
 		ret = qcow2_crypt_create(img.priv, opts, p.luks, err);
-	bc_format_qcow2.close(&img);
+	img.fmt->close(&img);
 	free(img.backing_name);
 	free(img.backing_fmt);
 	if (ret == 0)

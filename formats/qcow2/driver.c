@@ -32,50 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int qcow2_write_header(struct qcow2 *s)
-{
-	uint8_t *buf = calloc(1, s->cluster_size);
-	int ret;
-
-	if (!buf)
-		return -ENOMEM;
-	ret = qcow2_header_serialize(&s->h, buf, s->cluster_size);
-	if (ret >= 0) {
-		if (s->h.backing_file)
-			s->h.backing_file_offset = bc_rd_be64(buf + 8);
-		ret = bc_file_pwrite(s->file, buf, (size_t)ret < s->cluster_size ? s->cluster_size
-									      : (size_t)ret, 0);
-	} else {
-		ret = -EINVAL;
-	}
-	free(buf);
-	return ret;
-}
-
-/* Writes just the incompatible-features word (v3). */
-static int write_incompat(struct qcow2 *s)
-{
-	uint8_t be[8];
-
-	bc_wr_be64(be, s->h.incompatible_features);
-	return bc_file_pwrite(s->file, be, 8, 72);
-}
-
-int qcow2_set_dirty(struct qcow2 *s)
-{
-	int ret;
-
-	if (s->dirty_set || s->h.version < 3)
-		return 0;
-	s->h.incompatible_features |= QCOW2_INCOMPAT_DIRTY;
-	ret = write_incompat(s);
-	if (ret == 0)
-		ret = bc_file_flush(s->file);
-	if (ret == 0)
-		s->dirty_set = true;
-	return ret;
-}
-
 static int mark_clean(struct qcow2 *s)
 {
 	int ret;
@@ -88,7 +44,7 @@ static int mark_clean(struct qcow2 *s)
 	if (ret < 0)
 		return ret;
 	s->h.incompatible_features &= ~QCOW2_INCOMPAT_DIRTY;
-	ret = write_incompat(s);
+	ret = qcow2_write_incompat(s);
 	if (ret == 0)
 		ret = bc_file_flush(s->file);
 	s->dirty_set = false;
@@ -200,6 +156,12 @@ static int open_data_file(struct qcow2 *s, struct bc_image *img, struct bc_err *
 	return ret;
 }
 
+/* What lower files call up the layers through (see qcow2.h). */
+static const struct qcow2_upcalls upcalls = {
+	.flush_refcounts = qcow2_flush_refcounts,
+	.read_snapshots = qcow2_read_snapshots,
+};
+
 static int qcow2_open(struct bc_image *img, struct bc_err *err)
 {
 	struct qcow2 *s = calloc(1, sizeof(*s));
@@ -210,6 +172,7 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 
 	if (!s)
 		return bc_err_set(err, -ENOMEM, "Out of memory");
+	s->up = &upcalls;
 	s->img = img;
 	s->file = img->file;
 	s->data_file = img->file;

@@ -60,35 +60,18 @@ static int data_bytes(struct bc_image *src, uint64_t cs, uint64_t *out)
 int qcow2_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
 		  struct bc_measure *out, struct bc_err *err)
 {
-	uint64_t cs, rbits;
-	bool ext_l2;
-	enum bc_prealloc pa = BC_PREALLOC_OFF;
-	const char *pas = bc_opts_get(opts, "preallocation");
-	int ret;
+	struct qcow2_create_params p;
+	int ret = qcow2_create_params(opts, true, size, &p, err);
 
-	if ((ret = bc_opts_get_size(opts, "cluster_size", 65536, &cs, err)) < 0 && ret != -ENOENT)
+	if (ret < 0)
 		return ret;
-	if ((ret = bc_opts_get_u64(opts, "refcount_bits", 16, &rbits, err)) < 0 && ret != -ENOENT)
-		return ret;
-	if ((ret = bc_opts_get_bool(opts, "extended_l2", false, &ext_l2, err)) < 0 && ret != -ENOENT)
-		return ret;
-	if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1)))
-		return bc_err_set(err, -EINVAL, "Cluster size must be a power of two between 512 and "
-				  "2048k");
-	if (ext_l2 && cs < 16384)
-		return bc_err_set(err, -EINVAL, "Extended L2 entries are only supported with cluster "
-				  "sizes of at least 16384 bytes");
-	if (rbits < 1 || rbits > 64 || (rbits & (rbits - 1)))
-		return bc_err_set(err, -EINVAL, "Refcount width must be a power of two and may not "
-				  "exceed 64 bits");
-	if (pas && bc_parse_prealloc(pas, &pa) < 0)
-		return bc_err_set(err, -EINVAL, "Invalid parameter value: preallocation=%s", pas);
-	uint32_t order = (uint32_t)__builtin_ctzll(rbits), entry = ext_l2 ? 16 : 8;
+	size = p.size;
+	uint64_t cs = p.cluster_size;
+	uint32_t order = (uint32_t)__builtin_ctzll(p.refcount_bits), entry = p.ext_l2 ? 16 : 8;
 	uint64_t meta = meta_bytes(size, cs, entry, order), data = 0;
 	if (src && (ret = data_bytes(src, cs, &data)) < 0)
 		return bc_err_set(err, ret, "Unable to get block status: %s", strerror(-ret));
-	const char *ef = bc_opts_get(opts, "encrypt.format");
-	if (ef && !strcmp(ef, "luks")) {
+	if (p.luks) {
 		/* the LUKS header's clusters come on top, as qemu counts them */
 		struct bc_luks_params lp;
 		uint64_t hl;
@@ -98,10 +81,8 @@ int qcow2_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
 		meta += qcow2_align_up(hl, cs);
 	}
 	out->fully_allocated = meta + qcow2_align_up(size, cs);
-	out->required = pa == BC_PREALLOC_FALLOC || pa == BC_PREALLOC_FULL ? out->fully_allocated
-									   : meta + data;
+	out->required = p.prealloc == BC_PREALLOC_FALLOC || p.prealloc == BC_PREALLOC_FULL
+				? out->fully_allocated : meta + data;
 	/* qemu reports bitmaps for a v3 target when the source can carry persistent ones */
-	const char *compat = bc_opts_get(opts, "compat");
-	bool v2 = compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2"));
-	return v2 ? 0 : qcow2_measure_bitmaps(src, cs, out);
+	return p.version < 3 ? 0 : qcow2_measure_bitmaps(src, cs, out);
 }

@@ -87,7 +87,7 @@ static int snap_l1s(struct qcow2 *s)
 	s->ol_snaps_valid = false;
 	if (!s->h.nb_snapshots)
 		goto done;
-	if (qcow2_read_snapshots(s, &sn, &n, NULL) < 0)
+	if (s->up->read_snapshots(s, &sn, &n, NULL) < 0) /* snapshot.c, above */
 		return -EIO; /* a damaged table: what it names is unknown, check nothing */
 	s->ol_snaps = calloc((size_t)n, sizeof(*s->ol_snaps));
 	if (!s->ol_snaps) {
@@ -186,4 +186,11 @@ void qcow2_overlap_free(struct qcow2 *s)
 	s->ol_snaps = NULL;
 	s->ol_nsnaps = 0;
 	s->ol_snaps_valid = false;
+}
+
+const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len)
+{
+	unsigned k = qcow2_overlap(s, 0, off, len);
+
+	return k ? qcow2_overlap_name(k) : NULL;
 }

@@ -2,6 +2,29 @@
  * qcow2.h — private to formats/qcow2: on-disk layout, driver state and the functions the
  * driver's files share. Nothing here is visible outside the driver except through
  * bc_format_qcow2 (and the unit tests, which include this header).
+ *
+ * Layers, lowest first: a file calls only files listed above it (tests/cli/qcow2-layering.sh
+ * checks the sources). The two calls that must go up use s->up (struct qcow2_upcalls).
+ *   header.c     the header and its extensions: parse, serialize (pure, over buffers)
+ *   meta.c       header write-back, the dirty bit, the sticky corrupt mark
+ *   dataio.c     guest data in the data file, through the cipher when encrypted
+ *   inflate.c    compressed clusters: descriptor, zlib/zstd inflate (the read side)
+ *   overlap.c    metadata overlap checks before writes (overlap-check options)
+ *   cache.c      write-back cache of L2 tables and refcount blocks
+ *   cacheopts.c  the cache options checked as qemu checks them
+ *   refcount.c   refcounts, cluster and byte allocation, refcount table growth
+ *   cow.c        L1 write/grow, qcow2_flush_metadata, copy-on-write of shared clusters
+ *   cluster.c    guest-to-host mapping: read, write, zero/discard, status, preallocation
+ *   snapshot.c   the snapshot table; snapshot create/apply/delete, vmstate, convert -l
+ *   bitmap.c     persistent dirty bitmaps
+ *   compress.c   compressed writes (the write side)
+ *   crypt.c      encryption set-up: open, create, amend, info
+ *   check.c      check and repair
+ *   empty.c      make_empty (commit)
+ *   amend.c      amend
+ *   create.c     create (opens the new image through the engine's registry)
+ *   measure.c    measure
+ *   driver.c     open/close, the data path entry points, info, the format table
  */
 #ifndef STRATA_QCOW2_H
 #define STRATA_QCOW2_H
@@ -153,8 +176,18 @@ struct qcow2;
 int qcow2_cache_init(struct qcow2_cache *c, int n, uint32_t size);
 void qcow2_cache_destroy(struct qcow2_cache *c);
 
+/* The two calls that go up the layers, through pointers the top (driver.c) sets at open:
+ * the L2 cache's write-back flushes the refcounts first (invariant 1) while refcount.c uses
+ * the cache; the overlap checks read the snapshot table (snapshot.c) for the inactive L1s. */
+struct qcow2_snap;
+struct qcow2_upcalls {
+	int (*flush_refcounts)(struct qcow2 *s);
+	int (*read_snapshots)(struct qcow2 *s, struct qcow2_snap **out, int *n, struct bc_err *err);
+};
+
 /* ---- driver state ---- */
 struct qcow2 {
+	const struct qcow2_upcalls *up;
 	struct bc_image *img;
 	struct bc_file *file;      /* the qcow2 file */
 	struct bc_file *data_file; /* == file unless an external data file is used */
@@ -198,7 +231,7 @@ struct qcow2 {
 	uint64_t snapshots_end;
 	bool meta_prealloc_checked; /* block status: does the image look metadata-preallocated */
 	bool meta_prealloc;
-	struct qcow2_cow_pending *cow; /* snapshot.c: references dropped after the next flush */
+	struct qcow2_cow_pending *cow; /* cow.c: references dropped after the next flush */
 	uint64_t free_byte_offset; /* where the next compressed cluster's bytes go; 0: none */
 	struct qcow2_compressor *comp; /* compress.c: compression contexts, made on first use */
 	/* crypt.c: encryption (h.crypt_method 1 aes, 2 luks); none unlocked when opened for
@@ -230,6 +263,16 @@ bool qcow2_cache_has_dirty(const struct qcow2_cache *c);
 /* cacheopts.c: qemu's checks of the cache runtime options (sizes, combinations). */
 int qcow2_cache_opts_check(const struct qcow2 *s, const struct bc_opts *o, struct bc_err *err);
 
+/* ---- meta.c: header write-back, dirty bit, corrupt mark ---- */
+int qcow2_write_header(struct qcow2 *s);
+/* Writes just the incompatible-features word (v3). */
+int qcow2_write_incompat(struct qcow2 *s);
+/* Lazy refcounts: sets the dirty bit on disk (flushed) before the session's first allocation. */
+int qcow2_set_dirty(struct qcow2 *s);
+/* Sets the sticky corrupt bit (writable images) and reports it through bc_warn, or the
+ * running check's messages; returns -EIO. */
+int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ---- refcount.c ---- */
 uint64_t qcow2_rc_get_entry(const uint8_t *rb, uint32_t order, uint64_t idx);
 void qcow2_rc_set_entry(uint8_t *rb, uint32_t order, uint64_t idx, uint64_t v);
@@ -244,16 +287,33 @@ int qcow2_free_clusters(struct qcow2 *s, uint64_t off, uint64_t n);
 int qcow2_alloc_bytes(struct qcow2 *s, uint64_t size, uint64_t *off);
 int qcow2_flush_refcounts(struct qcow2 *s);
 
+/* ---- cow.c: the active L1, the metadata flush, copy-on-write for snapshots ---- */
+int qcow2_flush_metadata(struct qcow2 *s);
+int qcow2_write_l1(struct qcow2 *s);
+int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries);
+/* Write path, for a table or cluster shared with a snapshot (refcount > 1, COPIED clear):
+ * cow_l2 copies the L2 table of L1 entry l1i and returns the copy (cached) in *l2;
+ * cow_data copies the data cluster of guest offset off whose L2 entry is *entry, points the
+ * entry at the copy and updates *entry. Both queue the shared cluster in s->cow: its
+ * reference is dropped once the active tables are on disk (qcow2_cow_release). */
+int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2);
+int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry);
+/* End of qcow2_flush_metadata (active tables on disk): drops the references cow_l2 and
+ * cow_data queued in s->cow, then writes the refcounts. s->cow is one malloc'd block. */
+struct qcow2_cow_pending {
+	size_t n, cap;
+	uint64_t off[];
+};
+int qcow2_cow_release(struct qcow2 *s);
+/* True when the cluster at host offset off has refcount 0 (safe to punch). */
+bool qcow2_cluster_unused(struct qcow2 *s, uint64_t off);
+
 /* ---- cluster.c ---- */
 enum qcow2_ctype { QCOW2_UNALLOC, QCOW2_ZERO, QCOW2_NORMAL, QCOW2_COMPRESSED };
-int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int qcow2_read_data(struct qcow2 *s, uint64_t off, uint8_t *buf, size_t len);
 int qcow2_write_data(struct qcow2 *s, uint64_t off, const uint8_t *buf, size_t len);
 int qcow2_zero_range(struct qcow2 *s, uint64_t off, uint64_t len, bool discard, bool unmap);
 int qcow2_status(struct qcow2 *s, uint64_t off, uint64_t len, struct bc_extent *ext);
-int qcow2_flush_metadata(struct qcow2 *s);
-int qcow2_write_l1(struct qcow2 *s);
-int qcow2_grow_l1(struct qcow2 *s, uint64_t min_entries);
 int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_prealloc mode);
 /* Compressed writes: qcow2_prepare_l2 makes the (unshared) L2 table for guest offset off
  * exist, so that it is allocated before the compressed bytes (qemu's layout);
@@ -261,8 +321,18 @@ int qcow2_preallocate(struct qcow2 *s, uint64_t from, uint64_t to, enum bc_preal
  * the references of what the entry pointed to before (after the new entry is on disk). */
 int qcow2_prepare_l2(struct qcow2 *s, uint64_t off);
 int qcow2_set_compressed(struct qcow2 *s, uint64_t off, uint64_t e);
-/* Names the metadata structure [off, off+len) overlaps (qemu's words), NULL when none. */
-const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
+
+/* ---- dataio.c: guest data in the data file (through the cipher when encrypted) ---- */
+/* Guest data at host offset host (guest offset guest), decrypted / encrypted when the image
+ * is encrypted; plain data-file I/O otherwise. */
+int qcow2_data_pread(struct qcow2 *s, void *buf, size_t len, uint64_t host, uint64_t guest);
+int qcow2_data_pwrite(struct qcow2 *s, const void *buf, size_t len, uint64_t host,
+		      uint64_t guest);
+
+/* ---- inflate.c: reading compressed clusters ---- */
+int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,
+			  size_t len);
+void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *host, uint64_t *len);
 
 /* ---- overlap.c: metadata overlap checks (qemu's overlap-check) ---- */
 #define QCOW2_OL_MAIN_HEADER (1u << 0)
@@ -287,10 +357,8 @@ const char *qcow2_overlap_name(unsigned bit);
 /* 0, or -EIO after marking the image corrupt when the write would overlap metadata. */
 int qcow2_overlap_refuse(struct qcow2 *s, unsigned ign, uint64_t off, uint64_t len);
 void qcow2_overlap_free(struct qcow2 *s);
-
-/* ---- driver.c ---- */
-int qcow2_write_header(struct qcow2 *s);
-int qcow2_set_dirty(struct qcow2 *s);
+/* Names the metadata structure [off, off+len) overlaps (qemu's words), NULL when none. */
+const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
 
 /* ---- snapshot.c ---- */
 struct qcow2_snap {
@@ -356,9 +424,6 @@ int qcow2_bitmap(struct bc_image *img, struct bc_bitmap_req *req, struct bc_err 
 int qcow2_measure_bitmaps(struct bc_image *src, uint64_t cs, struct bc_measure *out);
 
 /* ---- compress.c ---- */
-int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,
-			  size_t len);
-void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *host, uint64_t *len);
 /* bc_format.write_compressed: whole clusters at cluster-aligned off (the image's last
  * cluster may be partial: padded with zeros). */
 int qcow2_write_compressed(struct bc_image *img, uint64_t off, const void *buf, size_t len);
@@ -375,11 +440,6 @@ void qcow2_crypt_info(struct qcow2 *s, struct bc_node *parent);
  * encrypt.iter-time on a LUKS image opened with its secret. */
 int qcow2_crypt_amend(struct qcow2 *s, struct bc_opts *opts, struct bc_err *err);
 void qcow2_crypt_range(const struct qcow2 *s, uint64_t *off, uint64_t *len);
-/* Guest data at host offset host (guest offset guest), decrypted / encrypted when the image
- * is encrypted; plain data-file I/O otherwise. */
-int qcow2_data_pread(struct qcow2 *s, void *buf, size_t len, uint64_t host, uint64_t guest);
-int qcow2_data_pwrite(struct qcow2 *s, const void *buf, size_t len, uint64_t host,
-		      uint64_t guest);
 
 /* ---- check.c ---- */
 int qcow2_check(struct bc_image *img, struct bc_check *res, unsigned fix, struct bc_err *err);
@@ -387,6 +447,19 @@ int qcow2_check_state(struct qcow2 *s, struct bc_check *res, unsigned fix, struc
 
 /* ---- create.c ---- */
 extern const struct bc_opt_desc qcow2_create_opts[];
+struct qcow2_create_params {
+	uint64_t size, cluster_size, refcount_bits;
+	uint32_t version;
+	bool lazy, ext_l2, data_raw, luks, aes;
+	uint8_t compression_type;
+	enum bc_prealloc prealloc;
+	const char *backing_file, *backing_fmt, *data_file;
+};
+/* The one parser of the creation options, for create and (measure set) for measure, which
+ * takes the size given (not opts' size) and checks only what qemu's measure checks, in its
+ * words. */
+int qcow2_create_params(struct bc_opts *opts, bool measure, uint64_t size,
+			struct qcow2_create_params *p, struct bc_err *err);
 int qcow2_create(const char *filename, struct bc_opts *opts, struct bc_err *err);
 int qcow2_make_empty(struct bc_image *img, struct bc_err *err);   /* empty.c */
 int qcow2_measure(struct bc_opts *opts, uint64_t size, struct bc_image *src,
@@ -405,21 +478,5 @@ int qcow2_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len
 /* Open: makes snapshot spec ("ID or name", "snapshot.id=..,snapshot.name=..") the active
  * state of a read-only image (convert -l). */
 int qcow2_snapshot_open_ro(struct qcow2 *s, const char *spec, struct bc_err *err);
-/* Write path, for a table or cluster shared with a snapshot (refcount > 1, COPIED clear):
- * cow_l2 copies the L2 table of L1 entry l1i and returns the copy (cached) in *l2;
- * cow_data copies the data cluster of guest offset off whose L2 entry is *entry, points the
- * entry at the copy and updates *entry. Both queue the shared cluster in s->cow: its
- * reference is dropped once the active tables are on disk (qcow2_cow_release). */
-int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2);
-int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry);
-/* End of qcow2_flush_metadata (active tables on disk): drops the references cow_l2 and
- * cow_data queued in s->cow, then writes the refcounts. s->cow is one malloc'd block. */
-struct qcow2_cow_pending {
-	size_t n, cap;
-	uint64_t off[];
-};
-int qcow2_cow_release(struct qcow2 *s);
-/* True when the cluster at host offset off has refcount 0 (safe to punch). */
-bool qcow2_cluster_unused(struct qcow2 *s, uint64_t off);
 
 #endif

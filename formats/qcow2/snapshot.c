@@ -1,7 +1,8 @@
 /*
- * qcow2 internal snapshots: the snapshot table (read, rewrite), create / apply / delete, the
- * copy-on-write helpers the write path calls for clusters shared with a snapshot, opening a
- * snapshot read-only (convert -l) and the VM-state area. See docs/qcow2-snapshots.md.
+ * qcow2 internal snapshots: the snapshot table (read, rewrite), create / apply / delete,
+ * opening a snapshot read-only (convert -l) and the VM-state area (the copy-on-write helpers
+ * the write path calls for clusters shared with a snapshot are cow.c's). See
+ * docs/qcow2-snapshots.md.
  *
  * Crash-safety invariants (in addition to driver.c's 1-8; numbers are cited in code):
  *  S1. The snapshot table is never rewritten in place. A new table goes to newly allocated
@@ -1047,136 +1048,6 @@ int qcow2_snapshot_delete(struct bc_image *img, const char *id, const char *name
 	return snapshot_delete(img, id, name, err);
 }
 
-/* ---- copy-on-write for the write path (S5) ---- */
-
-#define COW_MAX_PENDING 8192
-
-/* Queues the reference to host cluster off for qcow2_cow_release. */
-static int cow_queue(struct qcow2 *s, uint64_t off)
-{
-	struct qcow2_cow_pending *p = s->cow;
-
-	if (!p || p->n == p->cap) {
-		size_t cap = p ? p->cap * 2 : 64;
-		p = realloc(p, sizeof(*p) + cap * sizeof(p->off[0]));
-		if (!p)
-			return -ENOMEM;
-		if (!s->cow)
-			p->n = 0;
-		p->cap = cap;
-		s->cow = p;
-	}
-	p->off[p->n++] = off;
-	return 0;
-}
-
-/* Bounds the queue: a full one is released by a metadata flush first. */
-static int cow_room(struct qcow2 *s)
-{
-	return s->cow && s->cow->n >= COW_MAX_PENDING ? qcow2_flush_metadata(s) : 0;
-}
-
-int qcow2_cow_release(struct qcow2 *s)
-{
-	struct qcow2_cow_pending *p = s->cow;
-	uint64_t rc;
-	int ret = 0;
-
-	s->cow = NULL;
-	for (size_t i = 0; p && ret == 0 && i < p->n; i++) {
-		ret = qcow2_update_refcount(s, p->off[i] >> s->cluster_bits, -1);
-		if (ret == 0 && qcow2_get_refcount(s, p->off[i] >> s->cluster_bits, &rc) == 0 &&
-		    rc == 0)
-			qcow2_cache_discard(&s->l2_cache, p->off[i]);
-	}
-	free(p);
-	if (ret == 0)
-		ret = qcow2_flush_refcounts(s);
-	return ret;
-}
-
-int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2)
-{
-	uint64_t cs = s->cluster_size, old = s->l1[l1i] & QCOW2_L1_OFFSET_MASK, nw;
-	uint8_t *copy = malloc(cs), *t;
-	int ret;
-
-	if (!copy)
-		return -ENOMEM;
-	ret = cow_room(s);
-	if (ret == 0)
-		ret = qcow2_cache_get(s, &s->l2_cache, old, true, &t);
-	if (ret < 0)
-		goto out;
-	memcpy(copy, t, cs);
-	ret = qcow2_alloc_clusters(s, 1, &nw);
-	if (ret < 0)
-		goto out;
-	if (qcow2_overlaps_metadata(s, nw, cs)) {
-		ret = qcow2_mark_corrupt(s, "Preventing invalid write on metadata (overlaps with "
-					    "%s)", qcow2_overlaps_metadata(s, nw, cs));
-		goto out;
-	}
-	ret = qcow2_cache_get(s, &s->l2_cache, nw, false, &t);
-	if (ret < 0)
-		goto out;
-	memcpy(t, copy, cs);
-	qcow2_cache_mark_dirty(&s->l2_cache, t);
-	/* Driver invariant 2 writes the copy before this L1 entry; S5: the old table loses
-	 * our reference only after that L1 entry is on disk. */
-	s->l1[l1i] = nw | QCOW2_OFLAG_COPIED;
-	s->l1_dirty = true;
-	ret = cow_queue(s, old);
-	if (ret == 0)
-		ret = qcow2_cache_get(s, &s->l2_cache, nw, true, l2);
-out:
-	free(copy);
-	return ret;
-}
-
-int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry)
-{
-	uint64_t cs = s->cluster_size, span = cs << s->l2_bits, l1i = off / span;
-	uint64_t old = *entry & QCOW2_L2_OFFSET_MASK, nw, ne;
-	uint32_t idx = (uint32_t)((off / cs) & ((1u << s->l2_bits) - 1));
-	uint8_t *copy = malloc(cs), *l2;
-	int ret;
-
-	if (!copy)
-		return -ENOMEM;
-	ret = cow_room(s);
-	bc_file_event(s->file, BC_EV_COW_READ);
-	if (ret == 0)
-		ret = qcow2_data_pread(s, copy, cs, old, off & ~(cs - 1));   /* decrypted */
-	if (ret == 0)
-		ret = qcow2_alloc_clusters(s, 1, &nw);
-	if (ret < 0)
-		goto out;
-	if (qcow2_overlaps_metadata(s, nw, cs)) {
-		ret = qcow2_mark_corrupt(s, "Preventing invalid write on metadata (overlaps with "
-					    "%s)", qcow2_overlaps_metadata(s, nw, cs));
-		goto out;
-	}
-	/* Driver invariant 7: the copy is written before an entry points to it. */
-	/* re-encrypted for its new host offset when the image is encrypted (LUKS) */
-	bc_file_event(s->file, BC_EV_COW_WRITE);
-	ret = qcow2_data_pwrite(s, copy, cs, nw, off & ~(cs - 1));
-	if (ret < 0)
-		goto out;
-	ret = qcow2_cache_get(s, &s->l2_cache, s->l1[l1i] & QCOW2_L1_OFFSET_MASK, true, &l2);
-	if (ret < 0)
-		goto out;
-	ne = (*entry & ~(QCOW2_L2_OFFSET_MASK | QCOW2_OFLAG_COPIED)) | nw | QCOW2_OFLAG_COPIED;
-	bc_wr_be64(l2 + (size_t)idx * s->l2_entry_size, ne);
-	qcow2_cache_mark_dirty(&s->l2_cache, l2);
-	ret = cow_queue(s, old); /* S5: released after the next metadata flush */
-	if (ret == 0)
-		*entry = ne;
-out:
-	free(copy);
-	return ret;
-}
-
 /* ---- opening a snapshot read-only (convert -l) ---- */
 
 /* spec: "ID or name", or "snapshot.id=ID[,snapshot.name=NAME]" in any order. */
@@ -1295,11 +1166,4 @@ int qcow2_vmstate_read(struct bc_image *img, uint64_t pos, void *buf, size_t len
 		return 0;
 	}
 	return qcow2_read_data(s, off, buf, len);
-}
-
-bool qcow2_cluster_unused(struct qcow2 *s, uint64_t off)
-{
-	uint64_t rc;
-
-	return qcow2_get_refcount(s, off >> s->cluster_bits, &rc) == 0 && rc == 0;
 }

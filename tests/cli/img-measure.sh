@@ -32,4 +32,16 @@ compare_img "bad cluster size" measure -O qcow2 -o cluster_size=3k --size 1G
 compare_img "unknown format" measure -O nosuch --size 1G
 compare_img "format without measure" measure -O vmdk --size 1G
 compare_img "missing source" measure -O qcow2 nofile.qcow2
+# measure parses the options with create's parser, checking what qemu's measure checks
+for o in compat=x compat=0.10,refcount_bits=8 preallocation=x refcount_bits=0 \
+	extended_l2=on,cluster_size=4k compat=0.10,lazy_refcounts=on compression_type=x \
+	encrypt.format=x encrypt.format=aes encrypt.format=luks \
+	encrypt.format=luks,encrypt.key-secret=nosuch encrypt.format=luks,cluster_size=3k \
+	backing_fmt=raw data_file_raw=on compat=0.10,extended_l2=on \
+	backing_file=a,preallocation=full cluster_size=512,size=1P; do
+	compare_img "qcow2 -o $o" measure -O qcow2 -o $o --size 1G
+done
+compare_img "qcow2 too large for the L1 table" measure -O qcow2 -o cluster_size=512 --size 100T
+compare_img "qcow2 LUKS secret asked before the L1 size" measure -O qcow2 \
+	-o encrypt.format=luks --size 1048576T
 tap_end
