@@ -70,7 +70,8 @@ BINS += $(BUILD)/strata-nbd
 # --- tests ------------------------------------------------------------------------------------
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:%.c=$(BUILD)/%)
-$(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/tests/unit/tap.o $(LIBBC)
+UNIT_LIBS  := $(BUILD)/tests/unit/tap.o $(BUILD)/tests/unit/crash-lib.o
+$(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_LIBS) $(LIBBC)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 TESTS     += $(UNIT_BINS) $(sort $(wildcard tests/cli/*.sh))
 TEST_DEPS += $(UNIT_BINS)

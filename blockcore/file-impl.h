@@ -25,6 +25,9 @@ int bc_uring_attach(struct bc_file *f);
 
 /* Synchronously completed requests wait on a per-file list until poll reports them. */
 void bc_file_aio_complete(struct bc_file *f, struct bc_aio *req);
+/* A submit for back ends without queued I/O: runs req through the file's pread/pwrite or
+ * bc_file_flush at once and queues its completion. */
+int bc_file_aio_submit_sync(struct bc_file *f, struct bc_aio *req);
 int bc_file_aio_poll_done(struct bc_file *f, int min);
 
 /* Every backend's private state starts with this. */

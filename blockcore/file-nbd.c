@@ -148,23 +148,6 @@ static int nbd_truncate(struct bc_file *f, uint64_t size)
 	return size == nf(f)->c.size ? 0 : -ENOTSUP;
 }
 
-static int nbd_submit(struct bc_file *f, struct bc_aio *req)
-{
-	switch (req->op) {
-	case BC_AIO_READ:
-		req->ret = nbd_pread(f, req->buf, req->len, req->off);
-		break;
-	case BC_AIO_WRITE:
-		req->ret = nbd_pwrite(f, req->buf, req->len, req->off);
-		break;
-	case BC_AIO_FLUSH:
-		req->ret = bc_file_flush(f);
-		break;
-	}
-	bc_file_aio_complete(f, req);
-	return 0;
-}
-
 static void nbd_close(struct bc_file *f)
 {
 	struct nbd_file *n = nf(f);
@@ -189,7 +172,7 @@ static const struct bc_file_ops nbd_ops = {
 	.truncate = nbd_truncate,
 	.length = nbd_length,
 	.status = nbd_status,
-	.submit = nbd_submit,
+	.submit = bc_file_aio_submit_sync,
 	.poll = bc_file_aio_poll_done,
 	.close = nbd_close,
 };

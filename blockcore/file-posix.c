@@ -174,24 +174,6 @@ int bc_posix_status(struct bc_file *f, uint64_t off, uint64_t len, uint64_t *pnu
 	return 0;
 }
 
-/* Queued I/O done synchronously: requests complete at submit and are reported by poll. */
-static int posix_submit(struct bc_file *f, struct bc_aio *req)
-{
-	switch (req->op) {
-	case BC_AIO_READ:
-		req->ret = bc_posix_pread(f, req->buf, req->len, req->off);
-		break;
-	case BC_AIO_WRITE:
-		req->ret = bc_posix_pwrite(f, req->buf, req->len, req->off);
-		break;
-	case BC_AIO_FLUSH:
-		req->ret = bc_file_flush(f);
-		break;
-	}
-	bc_file_aio_complete(f, req);
-	return 0;
-}
-
 void bc_posix_close(struct bc_file *f)
 {
 	if (f->fd >= 0)
@@ -210,7 +192,7 @@ const struct bc_file_ops bc_file_posix_ops = {
 	.length = bc_posix_length,
 	.allocated = bc_posix_allocated,
 	.status = bc_posix_status,
-	.submit = posix_submit,
+	.submit = bc_file_aio_submit_sync,   /* I/O done synchronously */
 	.poll = bc_file_aio_poll_done,
 	.close = bc_posix_close,
 };

@@ -217,6 +217,23 @@ void bc_file_aio_complete(struct bc_file *f, struct bc_aio *req)
 	c->done_tail = req;
 }
 
+int bc_file_aio_submit_sync(struct bc_file *f, struct bc_aio *req)
+{
+	switch (req->op) {
+	case BC_AIO_READ:
+		req->ret = f->ops->pread(f, req->buf, req->len, req->off);
+		break;
+	case BC_AIO_WRITE:
+		req->ret = f->ops->pwrite(f, req->buf, req->len, req->off);
+		break;
+	case BC_AIO_FLUSH:
+		req->ret = bc_file_flush(f);
+		break;
+	}
+	bc_file_aio_complete(f, req);
+	return 0;
+}
+
 int bc_file_aio_poll_done(struct bc_file *f, int min)
 {
 	struct bc_file_common *c = f->priv;

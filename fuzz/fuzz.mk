@@ -24,7 +24,7 @@ FUZZ_VM_OBJS   := $(FUZZ_VM_SRCS:%.c=$(BUILD)/fuzzobj/%.o)
 $(FUZZ_BC_OBJS) $(FUZZ_VM_OBJS): $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CLANG) $(FUZZ_OBJ_FLAGS) -MMD -MP -c -o $@ $<
--include $(wildcard $(BUILD)/fuzzobj/*/*.d $(BUILD)/fuzzobj/*/*/*.d $(BUILD)/fuzzobj/*/*/*/*.d)
+# (their .d files are read by the top Makefile's `find build -name '*.d'`)
 
 $(BUILD)/fuzz/vm_%-libfuzzer: fuzz/vm_%.c $(FUZZ_VM_OBJS) $(FUZZ_BC_OBJS)
 	@mkdir -p $(@D)

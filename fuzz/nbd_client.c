@@ -4,6 +4,7 @@
  * structured chunks) to a fixed run of requests: read, block status, write, zeroes, flush.
  * Every reply field must be checked against its request (ASan/UBSan catch what is not).
  */
+#include "fuzz_stream.h"
 #include "nbd-client.h"
 
 #include <errno.h>
@@ -13,35 +14,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct stream {
-	const uint8_t *p;
-	size_t left;
-};
-
-static int buf_recv(void *opaque, void *buf, size_t len)
-{
-	struct stream *s = opaque;
-
-	if (len > s->left)
-		return -ECONNRESET;
-	memcpy(buf, s->p, len);
-	s->p += len;
-	s->left -= len;
-	return 0;
-}
-
-static int sink_send(void *opaque, const void *buf, size_t len)
-{
-	(void)opaque;
-	(void)buf;
-	(void)len;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct stream st = { data, size };
-	struct nbd_client c = { .io = { buf_recv, sink_send, &st }, .fd = -1 };
+	struct fuzz_stream st = { data, size };
+	struct nbd_client c = { .io = { fuzz_stream_recv, fuzz_stream_sink, &st }, .fd = -1 };
 	struct bc_err err = { 0 };
 	static uint8_t buf[8192];
 	uint32_t pnum = 0, state = 0;

@@ -6,6 +6,7 @@
  */
 #include "bc_nbd.h"
 #include "fuzz_image.h"
+#include "fuzz_stream.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -14,36 +15,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct stream {
-	const uint8_t *p;
-	size_t left;
-};
-
-static int buf_recv(void *opaque, void *buf, size_t len)
-{
-	struct stream *s = opaque;
-
-	if (len > s->left)
-		return -ECONNRESET;
-	memcpy(buf, s->p, len);
-	s->p += len;
-	s->left -= len;
-	return 0;
-}
-
-static int sink_send(void *opaque, const void *buf, size_t len)
-{
-	(void)opaque;
-	(void)buf;
-	(void)len;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t disk[1 << 20];
-	struct stream st = { data, size };
-	struct bc_nbd_io io = { buf_recv, sink_send, &st };
+	struct fuzz_stream st = { data, size };
+	struct bc_nbd_io io = { fuzz_stream_recv, fuzz_stream_sink, &st };
 	struct bc_image *img = fuzz_open("nbd.raw", "raw", disk, sizeof(disk), 0, BC_OPEN_RDWR);
 	struct bc_nbd_export exp = { .name = "", .description = "fuzz", .alloc_depth = true,
 				     .discard = BC_NBD_DISCARD_UNMAP,

@@ -12,71 +12,23 @@ FW = os.environ['FW']
 TIMEOUT = float(os.environ.get('BOOT_TIMEOUT', '900'))
 LOGIN = r'login: $'
 PROMPT = r'root@strata-debian:~# $'
-n = 0
-fails = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+import vmtest  # noqa: E402
+from vmtest import note  # noqa: E402
 
 
 def tap(cond, name, diag=''):
-    global n, fails
-    n += 1
-    fails += 0 if cond else 1
-    print('%s %d - %s' % ('ok' if cond else 'not ok', n, name))
-    if not cond and diag:
-        for line in str(diag)[-2000:].splitlines():
-            print('#   ' + line)
-    sys.stdout.flush()
-    return cond
+    return vmtest.tap(cond, name, diag, keep=2000)
 
 
-def note(text):
-    for line in str(text).splitlines():
-        print('# ' + line)
-    sys.stdout.flush()
+def console_text(data):
+    text = data.decode('utf-8', 'replace').replace('\r', '')
+    return re.sub(r'\x1b\[[0-9;?]*[A-Za-z]', '', text)  # bash's bracketed-paste switches
 
 
-class Sock:
-    """A unix stream socket read up to a regex; everything received is also kept in a log."""
-
-    def __init__(self, path, deadline, log):
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.buf = b''
-        self.log = log
-
-    def until(self, pattern, seconds):
-        """Reads until the regex matches what arrived since the last match; returns the text."""
-        end = time.time() + seconds
-        rx = re.compile(pattern.encode(), re.M)
-        while not rx.search(self.buf):
-            left = end - time.time()
-            if left <= 0:
-                return None
-            self.s.settimeout(left)
-            try:
-                data = self.s.recv(65536)
-            except (socket.timeout, OSError):
-                return None
-            if not data:
-                return None
-            if self.log:
-                self.log.write(data)
-                self.log.flush()
-            self.buf += data
-        m = rx.search(self.buf)
-        text, self.buf = self.buf[:m.end()], self.buf[m.end():]
-        text = text.decode('utf-8', 'replace').replace('\r', '')
-        return re.sub(r'\x1b\[[0-9;?]*[A-Za-z]', '', text)  # bash's bracketed-paste switches
-
-    def send(self, text):
-        self.s.sendall(text.encode())
+def Sock(path, deadline, log):
+    """The serial console or HMP socket; everything received is also kept in log."""
+    return vmtest.Sock(path, deadline, log, re.M, console_text)
 
 
 class Guest:
@@ -287,5 +239,5 @@ if os.environ.get('DEBIAN_STRATA', '1') != '0':
     strata_run()
 if os.environ.get('DEBIAN_QEMU', '1') != '0':
     qemu_run()
-print('1..%d' % n)
-sys.exit(1 if fails else 0)
+vmtest.plan()
+sys.exit(1 if vmtest.failed else 0)

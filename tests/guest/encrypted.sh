@@ -6,34 +6,12 @@
 # with qemu-img (the secret) + debugfs; qemu-img check is clean; a boot without the secret
 # fails with qemu's message. TAP; skips as linux.sh when the Debian archive is unreachable.
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-VM=${STRATA_VM:-$top/build/rel/strata-vm}
-IMG=${STRATA_IMG:-$top/build/rel/strata-img}
-QEMU=${QEMU:-qemu-system-riscv64}
-QEMU_IMG=${QEMU_IMG:-qemu-img}
-if [ "${SANITIZE:-}" = 1 ]; then TIMEOUT=${BOOT_TIMEOUT:-600}; else TIMEOUT=${BOOT_TIMEOUT:-300}; fi
-FW=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
-TMP=${TEST_TMPDIR:-$(mktemp -d)}
-[ -n "${TEST_TMPDIR:-}" ] || trap 'rm -rf "$TMP"' EXIT
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
-bail() { echo "Bail out! $1"; exit 1; }
+. "$here/lib.sh"
 
 [ -x "$VM" ] && [ -x "$IMG" ] || bail "$VM or $IMG not built"
 [ -r "$FW" ] || bail "$FW not found (make deps: opensbi)"
 command -v "$QEMU" >/dev/null 2>&1 || { echo "1..0 # SKIP $QEMU not installed"; exit 0; }
-STRATA_IMG=$IMG sh "$here/build.sh" >"$TMP/build.out" 2>"$TMP/build.err"
-rc=$?
-if [ $rc -eq 75 ]; then
-	echo "ok 1 - encrypted root boots # SKIP Debian archive not reachable"
-	echo "1..1"
-	exit 0
-fi
-[ $rc -eq 0 ] || { sed 's/^/# /' "$TMP/build.err"; bail "tests/guest/build.sh failed"; }
-G=$(tail -n 1 "$TMP/build.out")
+guest_find "encrypted root boots"
 
 # the secret comes from a file (kept out of process listings)
 printf 'strata-root-pass' >"$TMP/pass"

@@ -13,34 +13,11 @@
 #   STRATA_VM, STRATA_IMG (default build/rel/...), QEMU, QEMU_IMG, BOOT_TIMEOUT (s, default 300;
 #   600 with SANITIZE=1: bounds, not expectations; a loaded 2-core machine needs minutes)
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-VM=${STRATA_VM:-$top/build/rel/strata-vm}
-IMG=${STRATA_IMG:-$top/build/rel/strata-img}
-QEMU=${QEMU:-qemu-system-riscv64}
-QEMU_IMG=${QEMU_IMG:-qemu-img}
-# ASan+UBSan builds (make check SANITIZE=1) run the guest several times slower
-if [ "${SANITIZE:-}" = 1 ]; then TIMEOUT=${BOOT_TIMEOUT:-600}; else TIMEOUT=${BOOT_TIMEOUT:-300}; fi
-FW=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
-TMP=${TEST_TMPDIR:-$(mktemp -d)}
-[ -n "${TEST_TMPDIR:-}" ] || trap 'rm -rf "$TMP"' EXIT
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
-bail() { echo "Bail out! $1"; exit 1; }
+. "$here/lib.sh"
 
 [ -x "$VM" ] && [ -x "$IMG" ] || bail "$VM or $IMG not built"
 [ -r "$FW" ] || bail "$FW not found (make deps: opensbi)"
-STRATA_IMG=$IMG sh "$here/build.sh" >"$TMP/build.out" 2>"$TMP/build.err"
-rc=$?
-if [ $rc -eq 75 ]; then
-	echo "ok 1 - Linux guest boots # SKIP Debian archive not reachable: $(tail -n 1 "$TMP/build.err")"
-	echo "1..1"
-	exit 0
-fi
-[ $rc -eq 0 ] || { sed 's/^/# /' "$TMP/build.err"; bail "tests/guest/build.sh failed"; }
-G=$(tail -n 1 "$TMP/build.out")
+guest_find "Linux guest boots"
 echo "# guest $G ($(head -n 1 "$G/versions.txt"))"
 
 now() { date +%s%N; }

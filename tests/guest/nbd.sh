@@ -7,34 +7,13 @@
 # unchanged. Then strata-vm boots with the NBD export itself as its drive (writable export).
 # Skips only when the guest cannot be built (Debian archive not reachable).
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-VM=${STRATA_VM:-$top/build/rel/strata-vm}
-IMG=${STRATA_IMG:-$top/build/rel/strata-img}
-NBD=${STRATA_NBD:-$top/build/rel/strata-nbd}
-QEMU=${QEMU:-qemu-system-riscv64}
-if [ "${SANITIZE:-}" = 1 ]; then TIMEOUT=${BOOT_TIMEOUT:-600}; else TIMEOUT=${BOOT_TIMEOUT:-300}; fi
-FW=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
-TMP=${TEST_TMPDIR:-$(mktemp -d)}
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1"; fi; }
-bail() { echo "Bail out! $1"; exit 1; }
+. "$here/lib.sh"
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null' EXIT
 
 [ -x "$VM" ] && [ -x "$IMG" ] && [ -x "$NBD" ] || bail "strata-vm, strata-img or strata-nbd not built"
 [ -r "$FW" ] || bail "$FW not found (make deps: opensbi)"
-STRATA_IMG=$IMG sh "$here/build.sh" >"$TMP/build.out" 2>"$TMP/build.err"
-rc=$?
-if [ $rc -eq 75 ]; then
-	echo "ok 1 - NBD boot # SKIP Debian archive not reachable: $(tail -n 1 "$TMP/build.err")"
-	echo "1..1"
-	exit 0
-fi
-[ $rc -eq 0 ] || { sed 's/^/# /' "$TMP/build.err"; bail "tests/guest/build.sh failed"; }
-G=$(tail -n 1 "$TMP/build.out")
+guest_find "NBD boot"
 
 sock=$TMP/nbd.sock
 U="nbd+unix:///?socket=$sock"

@@ -1,58 +1,11 @@
 """Driver of tests/guest/savevm.sh: a Linux shell on a serial socket and HMP on a monitor socket.
 usage: savevm.py STRATA_VM GUEST_DIR TMP TIMEOUT"""
-import os, re, socket, subprocess, sys, time
+import os, re, subprocess, sys, time
 
 VM, G, TMP, TIMEOUT = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-n = 0
-
-
-def tap(cond, name, diag=''):
-    global n
-    n += 1
-    print('%s %d - %s' % ('ok' if cond else 'not ok', n, name))
-    if not cond and diag:
-        for line in str(diag)[-1500:].splitlines():
-            print('#   ' + line)
-    sys.stdout.flush()
-    return cond
-
-
-class Sock:
-    def __init__(self, path, deadline):
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.buf = b''
-
-    def until(self, pattern, seconds):
-        """Reads until the regex matches what arrived since the last match; returns the text."""
-        end = time.time() + seconds
-        rx = re.compile(pattern.encode())
-        while not rx.search(self.buf):
-            left = end - time.time()
-            if left <= 0:
-                return None
-            self.s.settimeout(left)
-            try:
-                data = self.s.recv(65536)
-            except (socket.timeout, OSError):
-                return None
-            if not data:
-                return None
-            self.buf += data
-        m = rx.search(self.buf)
-        text, self.buf = self.buf[:m.end()], self.buf[m.end():]
-        return text.decode('latin-1')
-
-    def send(self, text):
-        self.s.sendall(text.encode())
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+import vmtest  # noqa: E402
+from vmtest import Sock, reap, stop, tap  # noqa: E402
 
 
 def start(tag, extra):
@@ -100,15 +53,10 @@ try:
     s.send('sleep 1; echo slept$((1+1))\n')
     tap(s.until(r'slept2\r?\n' + PROMPT, 30) is not None, "after loadvm the guest's timer ticks (sleep 1 returns)")
     s.send('exit\n')
-    try:
-        rc = p.wait(TIMEOUT)
-    except subprocess.TimeoutExpired:
-        rc = None
+    rc = stop(p, TIMEOUT)
     tap(rc == 0, 'the guest powers off when the shell exits, exit status 0 (got %r)' % rc)
 finally:
-    if p.poll() is None:
-        p.kill()
-        p.wait()
+    reap(p)
 
 chk = subprocess.run(['qemu-img', 'check', os.path.join(TMP, 'top.qcow2')], capture_output=True, text=True)
 tap(chk.returncode == 0, 'qemu-img check passes on the overlay', chk.stdout + chk.stderr)
@@ -124,15 +72,10 @@ try:
     back = s.until(r'fresh42\r?\n' + PROMPT, 60)
     tap(back is not None and 'No such file' in back, 'strata-vm -loadvm s1: the shell answers where it was saved', back)
     s.send('exit\n')
-    try:
-        rc = p.wait(TIMEOUT)
-    except subprocess.TimeoutExpired:
-        rc = None
+    rc = stop(p, TIMEOUT)
     tap(rc == 0, '-loadvm run powers off cleanly (got %r)' % rc)
 finally:
-    if p.poll() is None:
-        p.kill()
-        p.wait()
+    reap(p)
 chk = subprocess.run(['qemu-img', 'check', os.path.join(TMP, 'top.qcow2')], capture_output=True, text=True)
 tap(chk.returncode == 0, 'qemu-img check passes after the -loadvm run', chk.stdout + chk.stderr)
-print('1..%d' % n)
+vmtest.plan()

@@ -1,60 +1,14 @@
 """Driver of tests/guest/smp.sh: the Linux test guest with several harts (-smp N), its shell on
 a serial socket and HMP on a monitor socket.
 usage: smp.py STRATA_VM GUEST_DIR TMP TIMEOUT"""
-import hashlib, os, re, socket, subprocess, sys, time
+import hashlib, os, re, subprocess, sys, time
 
 VM, G, TMP, TIMEOUT = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 QEMU = os.environ.get('QEMU', 'qemu-system-riscv64')
 PROMPT = r'strata\$ '
-n = 0
-
-
-def tap(cond, name, diag=''):
-    global n
-    n += 1
-    print('%s %d - %s' % ('ok' if cond else 'not ok', n, name))
-    if not cond and diag:
-        for line in str(diag)[-1500:].splitlines():
-            print('#   ' + line)
-    sys.stdout.flush()
-    return cond
-
-
-class Sock:
-    def __init__(self, path, deadline):
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.buf = b''
-
-    def until(self, pattern, seconds):
-        end = time.time() + seconds
-        rx = re.compile(pattern.encode())
-        while not rx.search(self.buf):
-            left = end - time.time()
-            if left <= 0:
-                return None
-            self.s.settimeout(left)
-            try:
-                data = self.s.recv(65536)
-            except (socket.timeout, OSError):
-                return None
-            if not data:
-                return None
-            self.buf += data
-        m = rx.search(self.buf)
-        text, self.buf = self.buf[:m.end()], self.buf[m.end():]
-        return text.decode('latin-1').replace('\r', '')
-
-    def send(self, text):
-        self.s.sendall(text.encode())
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+import vmtest  # noqa: E402
+from vmtest import Sock, latin1_no_cr, reap, tap  # noqa: E402
 
 
 def start(emu, tag, harts, extra):
@@ -71,7 +25,7 @@ def start(emu, tag, harts, extra):
     log = open(os.path.join(TMP, tag + '.err'), 'w')
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     deadline = time.time() + 20
-    return p, Sock(ser, deadline), Sock(mon, deadline)
+    return p, Sock(ser, deadline, text=latin1_no_cr), Sock(mon, deadline, text=latin1_no_cr)
 
 
 def sh(s, cmd, tag, seconds=120):
@@ -88,12 +42,7 @@ def sh(s, cmd, tag, seconds=120):
 
 def stop(p, s):
     s.send('exit\n')
-    try:
-        return p.wait(TIMEOUT)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        return None
+    return vmtest.stop(p, TIMEOUT)
 
 
 ZERO_MD5 = hashlib.md5(bytes(16 << 20)).hexdigest()
@@ -145,9 +94,7 @@ def guest_checks(emu, name, harts, savevm):
         tap(rc == 0, '%s -smp %d: the guest powers off, exit status 0 (got %r)' % (name, harts, rc))
         return result
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        reap(p)
 
 
 vm2 = guest_checks(VM, 'strata-vm', 2, True)
@@ -164,4 +111,4 @@ r = subprocess.run([VM, '-M', 'virt', '-m', '256M', '-smp', '1', '-display', 'no
                    capture_output=True, text=True, timeout=120)
 tap(r.returncode != 0 and 'VM state is for a machine with 2 harts, this machine has 1 (-smp)' in r.stderr,
     '-smp 1 -loadvm of a two-hart snapshot fails: %s' % r.stderr.strip().replace('\n', ' | '), r.stderr)
-print('1..%d' % n)
+vmtest.plan()

@@ -5,7 +5,7 @@
  * without corruptions (leaks are allowed, as qemu allows them) and read what the image held
  * before: an amendment never changes guest data (past a new, smaller size it may read zero).
  */
-#include "bc_driver.h"
+#include "crash-lib.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -58,28 +58,6 @@ static int write_content(struct bc_image *img)
 	return ret;
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	uint8_t *data = NULL;
-	long n;
-
-	if (!fp)
-		return NULL;
-	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0) {
-		rewind(fp);
-		data = malloc((size_t)n + 1);
-		if (data && fread(data, 1, (size_t)n, fp) == (size_t)n)
-			*len = (size_t)n;
-		else {
-			free(data);
-			data = NULL;
-		}
-	}
-	fclose(fp);
-	return data;
-}
-
 /* The starting image (file bytes) and its guest content in expect. */
 static uint8_t *make_base(const struct amend_case *ac, size_t *len)
 {
@@ -100,7 +78,7 @@ static uint8_t *make_base(const struct amend_case *ac, size_t *len)
 	} else if (write_content(img) == 0 && bc_read(img, 0, expect, IMG_SIZE) == 0 &&
 		   bc_close(img) == 0) {
 		img = NULL;
-		data = read_file(path, len);
+		data = crash_read_file(path, len);
 	}
 	if (img)
 		bc_close(img);
@@ -110,36 +88,18 @@ static uint8_t *make_base(const struct amend_case *ac, size_t *len)
 }
 
 /* One disk as found after a power loss; returns what is wrong with it, NULL when fine. */
-static const char *verify_image(uint8_t *data, size_t len)
+static const char *verify_image(uint8_t *data, size_t len, void *ctx)
 {
-	static char why[BC_ERR_MAX + 64];
+	static char why[64];
 	static uint8_t buf[IMG_SIZE];
-	struct bc_open_opts o = { .format = "qcow2", .flags = BC_OPEN_NO_REPAIR };
-	struct bc_err err = { 0 };
-	struct bc_file *f;
-	struct bc_image *img;
-	struct bc_check res;
 	const char *bad = NULL;
+	struct bc_image *img = crash_open_checked("qcow2", NULL, NULL, data, len, &bad);
 
-	if (bc_file_open_mem(&f, "amend.img", data, len, len) < 0)
-		return "out of memory";
-	if (bc_open_file(&img, f, &o, &err) < 0) {
-		snprintf(why, sizeof(why), "open failed: %s", err.msg);
-		return why;
-	}
-	if (bc_check(img, &res, 0, &err) < 0) {
-		snprintf(why, sizeof(why), "check failed: %s", err.msg);
-		bad = why;
-	} else {
-		if (res.corruptions || res.check_errors) {
-			snprintf(why, sizeof(why), "check: %d corruptions, %d errors", res.corruptions,
-				 res.check_errors);
-			bad = why;
-		}
-		bc_check_free(&res);
-	}
+	(void)ctx;
+	if (!img)
+		return bad;
 	uint64_t size = bc_length(img), n = size < IMG_SIZE ? size : IMG_SIZE;
-	if (!bad && bc_read(img, 0, buf, (size_t)n) < 0)
+	if (bc_read(img, 0, buf, (size_t)n) < 0)
 		bad = "read failed";
 	for (uint64_t i = 0; !bad && i < n; i++) {
 		/* a shrink may have dropped the tail before the size in the header changed */
@@ -153,68 +113,39 @@ static const char *verify_image(uint8_t *data, size_t len)
 	return bad;
 }
 
-/* Runs the amendment with the power lost after `budget` writes (< 0: never); returns the
- * writes it issued, or -errno. */
-static int crash_once(const struct amend_case *ac, const uint8_t *base, size_t blen, int budget,
-		      int *failures)
+/* The amendment, then a flush. */
+static int amend(struct bc_image *img, void *ctx, struct bc_err *err)
 {
-	struct bc_open_opts o = { .format = "qcow2", .flags = BC_OPEN_RDWR };
+	const struct amend_case *ac = ctx;
 	struct bc_opts *opts = bc_opts_new();
-	struct bc_err err = { 0 };
-	struct bc_crashsim *sim;
-	struct bc_file *f;
-	struct bc_image *img;
+	int ret = opts ? 0 : -ENOMEM;
 
-	if (!opts || bc_file_open_crashsim(&f, "amend.img", base, blen, 64u << 20, budget,
-					   &sim) < 0) {
-		bc_opts_free(opts);
-		return -ENOMEM;
+	if (ret == 0) {
+		bc_opts_parse(opts, ac->amend, err);
+		ret = bc_amend(img, opts, NULL, err);
 	}
-	if (bc_open_file(&img, f, &o, &err) < 0) {
-		tap_diag("%s: open failed: %s", ac->amend, err.msg);
-		bc_opts_free(opts);
-		return -EIO;
-	}
-	bc_opts_parse(opts, ac->amend, &err);
-	int ret = bc_amend(img, opts, NULL, &err);
 	if (ret == 0)
 		ret = bc_flush(img);
-	if (ret < 0 && budget < 0 && (*failures)++ < 3)
-		tap_diag("%s -> %s: failed without a power loss: %s", ac->create, ac->amend, err.msg);
-	int writes = bc_crashsim_writes(sim), n = bc_crashsim_pending(sim);
-	int keep[] = { 0, n, n, 1, n / 2, n - 1 };
-	size_t tear[] = { 0, 0, 256, 0, 0, 0 };
-	for (int i = 0; i < 6 && budget >= 0; i++) {
-		uint8_t *data;
-		size_t len;
-		if (keep[i] < 0 || keep[i] > n || bc_crashsim_image(sim, keep[i], tear[i], &data,
-								       &len) < 0)
-			continue;
-		const char *why = verify_image(data, len);
-		if (why && (*failures)++ < 3)
-			tap_diag("%s -> %s: power lost after write %d, %d pending kept%s: %s",
-				 ac->create, ac->amend, budget, keep[i], tear[i] ? " (last torn)" : "",
-				 why);
-		free(data);
-	}
-	bc_close(img);
 	bc_opts_free(opts);
-	return writes;
+	return ret;
 }
 
 int main(void)
 {
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		const struct amend_case *ac = &cases[c];
+		char label[128];
 		size_t blen = 0;
 		int failures = 0;
 		uint8_t *base = make_base(ac, &blen);
 
 		if (!tap_ok(base != NULL, "amend %s -> %s: base image", ac->create, ac->amend))
 			continue;
-		int total = crash_once(ac, base, blen, -1, &failures);
-		for (int k = 0; k < total; k++)
-			crash_once(ac, base, blen, k, &failures);
+		snprintf(label, sizeof(label), "%s -> %s", ac->create, ac->amend);
+		const struct crash_target t = { .fmt = "qcow2", .label = label, .torn = 256,
+						.work = amend, .verify = verify_image,
+						.ctx = (void *)ac };
+		int total = crash_every_point(&t, base, blen, &failures);
 		tap_ok(total > 0 && failures == 0, "amend %s -> %s: %d crash points, %d bad disks",
 		       ac->create, ac->amend, total, failures);
 		free(base);

@@ -10,7 +10,7 @@
  *  - snapshot operations on damaged copies (byte flips in the table and metadata) fail
  *    cleanly.
  */
-#include "bc_driver.h"
+#include "crash-lib.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -94,27 +94,6 @@ static int snap(struct bc_image *img, const char *name)
 	return bc_snapshot_create(img, &sn, &err);
 }
 
-static uint8_t *load(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	uint8_t *data = NULL;
-	long n;
-
-	if (!fp)
-		return NULL;
-	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0) {
-		rewind(fp);
-		data = malloc((size_t)n + 1);
-		if (data && fread(data, 1, (size_t)n, fp) != (size_t)n) {
-			free(data);
-			data = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(fp);
-	return data;
-}
-
 /* Base image: A, snapshot s1, B; returned as bytes. */
 static uint8_t *make_base(size_t *len)
 {
@@ -144,7 +123,7 @@ static uint8_t *make_base(size_t *len)
 			ret = -EIO;
 	}
 	if (ret == 0)
-		data = load(path, len);
+		data = crash_read_file(path, len);
 	else
 		tap_diag("base %s: %d %s", g->opts, ret, err.msg);
 	unlink(path);
@@ -211,18 +190,11 @@ static const char *verify(enum op op, const uint8_t *data, size_t len)
 		snprintf(why, sizeof(why), "open failed: %s", err.msg);
 		return why;
 	}
-	int ret = bc_check(img, &res, 0, &err), corrupt = res.corruptions;
 	const char *first = NULL;
-	/* Tolerated (S7): "COPIED clear, refcount 1" after a crash between the refcount and
-	 * the L2 writes of one metadata flush; the write path handles it (qemu has the same
-	 * window). "COPIED set, refcount > 1" is never tolerated. */
-	for (int i = 0; ret == 0 && i < res.nmessages; i++) {
-		const char *m = res.messages[i], *rc = strstr(m, "refcount=");
-		if (strstr(m, "OFLAG_COPIED") && rc && !strcmp(rc, "refcount=1"))
-			corrupt--;
-		else if (!first && strncmp(m, "Leaked", 6))
-			first = m;
-	}
+	int ret = bc_check(img, &res, 0, &err);
+	/* Tolerated (S7): "COPIED clear, refcount 1" (see crash-lib.h). "COPIED set,
+	 * refcount > 1" is never tolerated. */
+	int corrupt = ret == 0 ? crash_qcow2_corruptions(&res, &first) : res.corruptions;
 	if (ret < 0 || corrupt || res.check_errors) {
 		snprintf(why, sizeof(why), "check: %d corruptions, %d errors %s %s", corrupt,
 			 res.check_errors, err.msg, first ? first : "");
@@ -284,65 +256,31 @@ static const char *verify(enum op op, const uint8_t *data, size_t len)
 	return bad;
 }
 
-static int choices(int n, int keep[8], size_t tear[8])
+/* The operation, then a flush (whose failure the disks found afterwards show). */
+static int snap_work(struct bc_image *img, void *ctx, struct bc_err *err)
 {
-	int k = 0;
+	int ret = run_op(img, *(const enum op *)ctx);
 
-	keep[k] = 0, tear[k++] = 0;
-	if (n >= 1)
-		keep[k] = n, tear[k++] = 0, keep[k] = n, tear[k++] = 256;
-	if (n >= 2)
-		keep[k] = 1, tear[k++] = 0;
-	if (n >= 3)
-		keep[k] = n / 2, tear[k++] = 0, keep[k] = n - 1, tear[k++] = 0;
-	return k;
-}
-
-/* Runs op with the power lost after `budget` writes (-1: never); returns the writes done. */
-static int crash_once(enum op op, const uint8_t *base, size_t blen, int budget, int *failures)
-{
-	struct bc_open_opts o = { .format = "qcow2", .flags = BC_OPEN_RDWR };
-	struct bc_err err = { 0 };
-	struct bc_crashsim *sim;
-	struct bc_file *f;
-	struct bc_image *img;
-	int keep[8], ret;
-	size_t tear[8];
-
-	if (bc_file_open_crashsim(&f, "snap.qcow2", base, blen, 64u << 20, budget, &sim) < 0)
-		return -ENOMEM;
-	if (bc_open_file(&img, f, &o, &err) < 0) {
-		tap_diag("%s: open failed: %s", g->opts, err.msg);
-		return -EIO;
-	}
-	ret = run_op(img, op);
-	if (budget < 0 && ret < 0)
-		tap_diag("%s %s without a crash failed: %d", g->opts, op_names[op], ret);
+	(void)err;
 	if (ret == 0)
 		bc_flush(img);
-	int writes = bc_crashsim_writes(sim);
-	int n = choices(bc_crashsim_pending(sim), keep, tear);
-	for (int i = 0; i < n && budget >= 0; i++) {
-		uint8_t *data;
-		size_t len;
-		if (bc_crashsim_image(sim, keep[i], tear[i], &data, &len) < 0)
-			continue;
-		const char *why = verify(op, data, len);
-		if (why && (*failures)++ < 3)
-			tap_diag("%s %s: power lost after write %d, %d pending kept%s: %s", g->opts,
-				 op_names[op], budget, keep[i], tear[i] ? " (last torn)" : "", why);
-		free(data);
-	}
-	bc_close(img);
-	return ret < 0 && budget < 0 ? ret : writes;
+	return ret;
+}
+
+static const char *snap_verify(uint8_t *data, size_t len, void *ctx)
+{
+	return verify(*(const enum op *)ctx, data, len);
 }
 
 static void test_crashes(const uint8_t *base, size_t blen)
 {
 	for (int op = OP_CREATE; op <= OP_COW; op++) {
-		int failures = 0, total = crash_once((enum op)op, base, blen, -1, &failures);
-		for (int k = 0; k < total; k++)
-			crash_once((enum op)op, base, blen, k, &failures);
+		enum op o = (enum op)op;
+		char label[160];
+		snprintf(label, sizeof(label), "%s %s", g->opts, op_names[op]);
+		const struct crash_target t = { .fmt = "qcow2", .label = label, .torn = 256,
+						.work = snap_work, .verify = snap_verify, .ctx = &o };
+		int failures = 0, total = crash_every_point(&t, base, blen, &failures);
 		tap_ok(total > 0 && failures == 0, "%s: power loss during %s: %d crash points, "
 		       "%d bad disks", g->opts, op_names[op], total, failures);
 	}

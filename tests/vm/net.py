@@ -15,20 +15,15 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vmtest import free_port  # noqa: E402
+
 
 def fnv(data):
     h = 2166136261
     for b in data:
         h = ((h ^ b) * 16777619) & 0xffffffff
     return h
-
-
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def pattern(n):

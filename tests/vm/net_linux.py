@@ -11,11 +11,8 @@ to its echo server and uploads a random file to its nc. Prints the guest's STRAT
 the host saw (md5s, sizes, seconds).
 
 usage: net_linux.py [--dns] EMULATOR KERNEL INITRD ROOTDISK FETCH_BYTES UPLOAD_BYTES TIMEOUT"""
-import functools
 import hashlib
-import http.server
 import os
-import re
 import socket
 import struct
 import subprocess
@@ -24,15 +21,10 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vmtest import free_port, hmp, hmp_read, serve_dir  # noqa: E402
+
 NAME = "files.strata.test"
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def hmp_open(path):
@@ -41,24 +33,6 @@ def hmp_open(path):
     m.connect(path)
     hmp_read(m)  # the banner and the first prompt
     return m
-
-
-def hmp_read(m):
-    buf = b""
-    while not buf.endswith(b"(qemu) "):
-        d = m.recv(4096)
-        if not d:
-            break
-        buf += d
-    return buf.decode(errors="replace")
-
-
-def hmp(m, line):
-    """Runs one HMP command; its output lines (without echo and prompt), joined by '|'."""
-    m.sendall(line.encode() + b"\n")
-    out = re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\x1b[A-Za-z]", "", hmp_read(m)).replace("\r", "")
-    lines = [x for x in out.split("\n") if x and not x.startswith("(qemu)") and line not in x]
-    return "|".join(lines)
 
 
 def dns_answer(q):
@@ -108,11 +82,7 @@ def main():
     blob_md5 = hashlib.md5(blob).hexdigest()
     print("host: serves %d bytes md5 %s" % (fetch_n, blob_md5))
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=www))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv = serve_dir("127.0.0.1", www)
     hf_http, hf_nc, hf_http1 = free_port(), free_port(), free_port()
     hf_udp = free_port(socket.SOCK_DGRAM)
     hf_added = free_port()

@@ -5,18 +5,14 @@ commands typed into -monitor stdio of a stopped (-S) machine: the output must be
 for the banner's version and the host socket numbers in info usernet's FD column. TAP.
 
 usage: net_monitor.py STRATA_VM QEMU"""
+import os
 import re
 import socket
 import subprocess
 import sys
 
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vmtest import free_port  # noqa: E402
 
 
 P0, P1, P2, P3 = free_port(), free_port(), free_port(socket.SOCK_DGRAM), free_port()

@@ -11,40 +11,16 @@ connection (the guest's server exits: the connection ended in order) and quits t
 A guestfwd rule (cmd: echo) answers the guest's connection to 10.0.2.100:1234 first.
 
 usage: net_savevm.py EMULATOR KERNEL INITRD ROOTDISK TIMEOUT"""
-import functools
 import hashlib
-import http.server
 import os
-import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def hmp_read(m):
-    buf = b""
-    while not buf.endswith(b"(qemu) "):
-        d = m.recv(4096)
-        if not d:
-            break
-        buf += d
-    return buf.decode(errors="replace")
-
-
-def hmp(m, line):
-    m.sendall(line.encode() + b"\n")
-    out = re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\x1b[A-Za-z]", "", hmp_read(m)).replace("\r", "")
-    return "|".join(x for x in out.split("\n") if x and not x.startswith("(qemu)") and line not in x)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vmtest import free_port, hmp, hmp_read, serve_dir  # noqa: E402
 
 
 def echo(c, msg):
@@ -68,11 +44,7 @@ def main():
         f.write(blob)
     print("host: serves %d bytes md5 %s" % (len(blob), hashlib.md5(blob).hexdigest()))
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=www))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv = serve_dir("127.0.0.1", www)
     p_echo, p_cmd = free_port(), free_port()
     print("host: guestfwd token %d" % p_echo)
     mon_path = os.path.join(os.path.dirname(disk), "mon.sock")

@@ -8,9 +8,7 @@ Boots the guest with -netdev tap,ifname=TAP,script=no,downscript=no; serves a ra
 STRATA lines and what the host saw (md5s, seconds).
 
 usage: net_tap.py EMULATOR KERNEL INITRD ROOTDISK TAP BYTES TIMEOUT"""
-import functools
 import hashlib
-import http.server
 import os
 import socket
 import subprocess
@@ -18,6 +16,9 @@ import sys
 import threading
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vmtest import serve_dir  # noqa: E402
 
 HOST, GUEST = "192.168.76.1", "192.168.76.2"
 
@@ -32,11 +33,7 @@ def main():
         f.write(blob)
     print("host: serves %d bytes md5 %s" % (nbytes, hashlib.md5(blob).hexdigest()))
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-    srv = http.server.ThreadingHTTPServer((HOST, 0), functools.partial(Quiet, directory=www))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv = serve_dir(HOST, www)
     fw = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
     cmd = [emu, "-M", "virt", "-m", "256M", "-nographic", "-no-reboot", "-bios", fw, "-kernel", kernel,
            "-initrd", initrd, "-append",
