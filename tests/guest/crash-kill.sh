@@ -7,28 +7,11 @@
 #   usage: crash-kill.sh [GUEST_DIR]   STRATA_VM, STRATA_IMG, BOOT_TIMEOUT (s, default 300),
 #   CRASH_LINUX_KILLS (default 5), CRASH_SEED
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-VM=${STRATA_VM:-$top/build/rel/strata-vm}
-IMG=${STRATA_IMG:-$top/build/rel/strata-img}
-TIMEOUT=${BOOT_TIMEOUT:-300}
-TMP=${TEST_TMPDIR:-$(mktemp -d)}
-[ -n "${TEST_TMPDIR:-}" ] || trap 'rm -rf "$TMP"' EXIT
-bail() { echo "Bail out! $1"; exit 1; }
+. "$here/lib.sh"
 
 [ -x "$VM" ] || bail "$VM not built"
 command -v qemu-img >/dev/null || { echo "ok 1 - Linux kill loop # SKIP needs qemu-img"; exit 0; }
-if [ $# -gt 0 ]; then
-	G=$1
-else
-	STRATA_IMG=$IMG sh "$here/build.sh" >"$TMP/build.out" 2>"$TMP/build.err"
-	rc=$?
-	if [ $rc -eq 75 ]; then
-		echo "ok 1 - Linux kill loop # SKIP Debian archive not reachable: $(tail -n 1 "$TMP/build.err")"
-		exit 0
-	fi
-	[ $rc -eq 0 ] || { sed 's/^/# /' "$TMP/build.err"; bail "tests/guest/build.sh failed"; }
-	G=$(tail -n 1 "$TMP/build.out")
-fi
+guest_find "Linux kill loop" "$@"
 [ -s "$G/Image" ] && [ -s "$G/initrd.gz" ] && [ -s "$G/rootfs.qcow2" ] || bail "no Image/initrd.gz/rootfs.qcow2 in '$G'"
 "$IMG" create -q -f qcow2 -b "$G/rootfs.qcow2" -F qcow2 "$TMP/top.qcow2" || bail "strata-img create"
 "$IMG" create -q -f qcow2 "$TMP/data.qcow2" 32M || bail "strata-img create"

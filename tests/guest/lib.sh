@@ -1,4 +1,5 @@
-# The common start of the Linux guest tests (linux.sh, encrypted.sh, nbd.sh, savevm.sh, smp.sh):
+# The common start of the Linux guest tests (linux.sh, encrypted.sh, nbd.sh, savevm.sh, smp.sh,
+# crash-kill.sh):
 # sourced with $here set to tests/guest. Sets top, VM, IMG, NBD, QEMU, QEMU_IMG, TIMEOUT, FW,
 # TMP (removed at exit unless TEST_TMPDIR names it), the TAP helpers ok/notok/check/bail with
 # their counts n and fail, and guest_find.
