@@ -50,3 +50,5 @@ TEST_DEPS += $(BUILD)/tests/vm/powerbutton
 $(BUILD)/tests/vm/test_savevm: $(BUILD)/tests/vm/test_savevm.o $(VM_TEST_OBJS) $(LIBBC)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(VM_LIBS) -lm -lpthread
 TEST_DEPS += $(BUILD)/tests/vm/test_savevm $(BUILD)/riscv/savevm/counter.elf
+# receive coalescing (emulator/net/offload.c) on its own
+$(BUILD)/tests/unit/test_net_merge: $(BUILD)/emulator/net/offload.o

@@ -4,6 +4,7 @@
  * creates no card ("requested NIC ... was not created"), strata-vm makes them virtio-net cards
  * in the slots after the -device ones; and the -net hub is one nic with one user back end. */
 #include "emulator/nics.h"
+#include "emulator/devices/virtio_net.h"
 #include "emulator/net/net.h"
 #include "emulator/net/opts.h"
 #include "emulator/options.h"
@@ -152,7 +153,8 @@ static int do_net(struct setup *s, struct vm_net_opts *o)
 	return add_board_nic(s, nd, mac);
 }
 
-/* -device virtio-net-device[,netdev=ID][,mac=][,mrg_rxbuf=on|off][,csum=on|off][,id=] */
+/* -device virtio-net-device[,netdev=ID][,mac=][,mrg_rxbuf=on|off][,csum=on|off]
+ * [,guest_csum=on|off][,guest_tso4=on|off][,id=] */
 static int do_device(struct setup *s, struct vm_net_opts *o)
 {
 	char err[512];
@@ -162,9 +164,10 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 	vm_net_opts_get(o, "status"); /* feature bits QEMU lets you turn off; on here */
 	const char *nd_id = vm_net_opts_get(o, "netdev"), *mac = vm_net_opts_get(o, "mac");
 	const char *mrg = vm_net_opts_get(o, "mrg_rxbuf"), *csum = vm_net_opts_get(o, "csum");
+	const char *gcsum = vm_net_opts_get(o, "guest_csum"), *gtso = vm_net_opts_get(o, "guest_tso4");
 	const struct vm_net_opt *bad = vm_net_opts_unused(o);
 	uint8_t m[6];
-	bool mrg_on = true, csum_on = true;
+	bool mrg_on = true, csum_on = true, gcsum_on = true, gtso_on = true;
 	struct vm_netdev *nd = NULL;
 	if (bad)
 		snprintf(err, sizeof(err), "Property 'virtio-net-device.%s' not found", bad->key);
@@ -178,6 +181,10 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 		snprintf(err, sizeof(err), "Parameter 'mrg_rxbuf' expects 'on' or 'off'");
 	else if (csum && vm_net_opts_bool(csum, &csum_on))
 		snprintf(err, sizeof(err), "Parameter 'csum' expects 'on' or 'off'");
+	else if (gcsum && vm_net_opts_bool(gcsum, &gcsum_on))
+		snprintf(err, sizeof(err), "Parameter 'guest_csum' expects 'on' or 'off'");
+	else if (gtso && vm_net_opts_bool(gtso, &gtso_on))
+		snprintf(err, sizeof(err), "Parameter 'guest_tso4' expects 'on' or 'off'");
 	else if (cfg->ndisks + cfg->nnics >= VM_VIRT_VIRTIO_SLOTS)
 		snprintf(err, sizeof(err), "No 'virtio-bus' bus found for device 'virtio-net-device'");
 	else
@@ -186,6 +193,9 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 		return say(s, err);
 	struct vm_virt_nic *n = &cfg->nics[cfg->nnics];
 	*n = (struct vm_virt_nic){ .netdev = nd, .mrg_rxbuf = mrg_on, .no_offloads = !csum_on, .after_disks = s->cur->after_disks };
+	/* QEMU's properties: without GUEST_CSUM no GUEST_TSO4 either (virtio 1.1 5.1.3.1) */
+	n->drop_features = (gcsum_on ? 0 : 1ull << VM_VIRTIO_NET_F_GUEST_CSUM | 1ull << VM_VIRTIO_NET_F_GUEST_TSO4) |
+			   (gtso_on ? 0 : 1ull << VM_VIRTIO_NET_F_GUEST_TSO4);
 	if (mac)
 		memcpy(n->mac, m, 6);
 	if (id)

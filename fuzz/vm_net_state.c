@@ -39,6 +39,12 @@ static size_t backend_at(const uint8_t *b, size_t n)
 		if (off + 4 > n)
 			return 0;
 		size_t len = le32(b + off);
+		if (len & 0x80000000u) { /* a merged frame: its segment size and count follow */
+			len &= ~(size_t)0x80000000u;
+			off += 4;
+			if (off + 4 > n)
+				return 0;
+		}
 		if (len > n - off - 4)
 			return 0;
 		off += 4 + len;

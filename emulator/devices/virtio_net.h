@@ -2,8 +2,9 @@
  * virtio-mmio, on a netdev back end (emulator/net/net.h). Queue 0 receives (the device fills
  * the guest's buffers as frames arrive: vm_virtq_pop/push), queue 1 transmits. Features: MAC,
  * STATUS (link up/down), MRG_RXBUF (a frame may span several receive buffers), indirect
- * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h), GUEST_CSUM on back ends whose
- * frames need no check (tap), CTRL_VQ basics (queue 2: RX mode and MAC commands; every frame
+ * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h), GUEST_CSUM and GUEST_TSO4 on back
+ * ends whose frames need no check (slirp, tap: consecutive TCP segments reach the guest merged
+ * into one packet), CTRL_VQ basics (queue 2: RX mode and MAC commands; every frame
  * is delivered whatever the filters say, as a promiscuous card would). */
 #ifndef STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 #define STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
@@ -19,6 +20,7 @@ struct vm_netdev;
 #define VM_VIRTIO_NET_F_CSUM 0       /* the device completes checksums of transmitted frames */
 #define VM_VIRTIO_NET_F_GUEST_CSUM 1 /* received frames' checksums are known good */
 #define VM_VIRTIO_NET_F_MAC 5
+#define VM_VIRTIO_NET_F_GUEST_TSO4 7 /* the guest takes IPv4 TCP packets of up to 64 KiB */
 #define VM_VIRTIO_NET_F_HOST_TSO4 11 /* the guest may transmit IPv4 TCP packets of up to 64 KiB */
 #define VM_VIRTIO_NET_F_MRG_RXBUF 15
 #define VM_VIRTIO_NET_F_STATUS 16

@@ -394,6 +394,7 @@ static const struct vm_virtio_dev *slot_device(struct vm_virt *vm, const struct 
 		if (pos == k && is_nic) {
 			const struct vm_virt_nic *n = &cfg->nics[nic];
 			*rc = vm_virtio_net_init(&vm->net[i], n->name, n->mac, n->mrg_rxbuf, !n->no_offloads, n->netdev);
+			vm->net[i].dev.features &= ~n->drop_features;
 			return *rc ? NULL : &vm->net[i].dev;
 		}
 		if (pos == k) {

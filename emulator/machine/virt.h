@@ -49,6 +49,7 @@ struct vm_virt_nic {
 	uint8_t mac[6];
 	bool mrg_rxbuf;
 	bool no_offloads; /* csum=off */
+	uint64_t drop_features; /* guest_csum=off, guest_tso4=off: virtio-net feature bits not offered */
 	int after_disks;
 	char name[64];    /* as the monitor names it: id= or virtio-net-device.N */
 };

@@ -4,6 +4,7 @@
 #include "emulator/net/net.h"
 #include "emulator/net/blob.h"
 #include "emulator/net/dump.h"
+#include "emulator/net/offload.h"
 #include "emulator/net/opts.h"
 #include "emulator/net/tap.h"
 #include "emulator/net/user.h"
@@ -18,10 +19,12 @@
  * host while many frames wait: VM_NET_QUEUE_HIGH) */
 #define QUEUE_MAX_FRAMES 10000
 #define QUEUE_MAX_BYTES (32u << 20)
+#define GSO_MARK 0x80000000u /* savevm: a frame of merged TCP segments */
 
 struct frame {
 	struct frame *next;
-	size_t len;
+	size_t len, cap;
+	struct vm_net_gso gso; /* nseg > 1: merged TCP segments */
 	uint8_t data[];
 };
 
@@ -37,6 +40,7 @@ struct vm_netdev {
 	size_t nbytes;
 	bool draining;
 	bool sending; /* inside the back end's send: deliveries wait in the queue */
+	bool batch;   /* inside a back end's burst (vm_netdev_batch_begin) */
 	struct vm_net_dump dump; /* -object filter-dump */
 };
 
@@ -233,7 +237,45 @@ int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len)
 	return rc;
 }
 
-static void enqueue(struct vm_netdev *d, const uint8_t *frame, size_t len)
+static bool takes_gso(const struct vm_netdev *d)
+{
+	return d->nic.takes_gso && d->nic.takes_gso(d->nic.opaque);
+}
+
+/* Consecutive segments of one TCP connection merge into the tail frame (up to 64 KiB) when
+ * the NIC takes merged frames; the tail grows by doubling. */
+static bool merge_tail(struct vm_netdev *d, const uint8_t *frame, size_t len)
+{
+	struct frame *t = d->tail;
+	if (!t || !t->gso.open || !vm_net_tcp4_continues(t->data, t->len, &t->gso, frame, len, VM_NET_FRAME_MAX))
+		return false;
+	size_t need = t->len + len;
+	if (need > t->cap) {
+		size_t cap = t->cap * 2 > need ? t->cap * 2 : need;
+		if (cap > VM_NET_FRAME_MAX)
+			cap = VM_NET_FRAME_MAX;
+		struct frame *n = realloc(t, sizeof(*n) + cap);
+		if (!n)
+			return false;
+		n->cap = cap;
+		/* the tail is the last element: find its predecessor's link */
+		if (d->head == t)
+			d->head = n;
+		else
+			for (struct frame *p = d->head; p; p = p->next)
+				if (p->next == t) {
+					p->next = n;
+					break;
+				}
+		d->tail = t = n;
+	}
+	size_t old = t->len;
+	t->len = vm_net_tcp4_append(t->data, t->len, &t->gso, frame, len);
+	d->nbytes += t->len - old;
+	return true;
+}
+
+static void enqueue_gso(struct vm_netdev *d, const uint8_t *frame, size_t len, const struct vm_net_gso *g)
 {
 	if (d->nframes >= QUEUE_MAX_FRAMES || d->nbytes + len > QUEUE_MAX_BYTES)
 		return; /* dropped, as a full receive queue on a wire */
@@ -241,7 +283,8 @@ static void enqueue(struct vm_netdev *d, const uint8_t *frame, size_t len)
 	if (!f)
 		return;
 	f->next = NULL;
-	f->len = len;
+	f->len = f->cap = len;
+	f->gso = g ? *g : (struct vm_net_gso){ 0 };
 	memcpy(f->data, frame, len);
 	if (d->tail)
 		d->tail->next = f;
@@ -252,17 +295,44 @@ static void enqueue(struct vm_netdev *d, const uint8_t *frame, size_t len)
 	d->nbytes += len;
 }
 
+static void enqueue(struct vm_netdev *d, const uint8_t *frame, size_t len)
+{
+	struct vm_net_gso g;
+	if (takes_gso(d)) {
+		if (d->nbytes + len <= QUEUE_MAX_BYTES && merge_tail(d, frame, len))
+			return;
+		if (vm_net_tcp4_mergeable(frame, len, &g)) {
+			enqueue_gso(d, frame, len, &g);
+			return;
+		}
+	}
+	enqueue_gso(d, frame, len, NULL);
+}
+
 void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len)
 {
 	vm_net_dump_frame(&d->dump, frame, len);
 	if (!d->attached)
 		return; /* no NIC: the frame goes nowhere */
 	/* order is kept: a new frame waits behind queued ones */
-	if (!d->head && !d->sending && d->nic.can_receive && d->nic.can_receive(d->nic.opaque, len)) {
-		d->nic.receive(d->nic.opaque, frame, len);
+	if (!d->head && !d->sending && !(d->batch && takes_gso(d)) && d->nic.can_receive &&
+	    d->nic.can_receive(d->nic.opaque, len)) {
+		d->nic.receive(d->nic.opaque, frame, len, NULL);
 		return;
 	}
 	enqueue(d, frame, len);
+}
+
+void vm_netdev_batch_begin(struct vm_netdev *d)
+{
+	d->batch = true;
+}
+
+void vm_netdev_batch_end(struct vm_netdev *d)
+{
+	d->batch = false;
+	if (d->head)
+		vm_netdev_rx_ready(d);
 }
 
 void vm_netdev_rx_ready(struct vm_netdev *d)
@@ -277,7 +347,7 @@ void vm_netdev_rx_ready(struct vm_netdev *d)
 			d->tail = NULL;
 		d->nframes--;
 		d->nbytes -= f->len;
-		d->nic.receive(d->nic.opaque, f->data, f->len);
+		d->nic.receive(d->nic.opaque, f->data, f->len, f->gso.nseg > 1 ? &f->gso : NULL);
 		free(f);
 	}
 	d->draining = false;
@@ -295,7 +365,11 @@ void vm_netdev_state_save(const struct vm_netdev *d, struct vm_net_blob *b)
 	vm_net_blob_put(b, d->ops->type, tl);
 	vm_net_blob_u32(b, d->nframes);
 	for (const struct frame *f = d->head; f; f = f->next) {
-		vm_net_blob_u32(b, (uint32_t)f->len);
+		/* a merged frame: its length with the top bit set, then the segment size and count */
+		bool m = f->gso.nseg > 1;
+		vm_net_blob_u32(b, (uint32_t)f->len | (m ? GSO_MARK : 0));
+		if (m)
+			vm_net_blob_u32(b, (uint32_t)f->gso.size | (uint32_t)f->gso.nseg << 16);
 		vm_net_blob_put(b, f->data, f->len);
 	}
 	struct vm_net_blob be = { 0 };
@@ -318,8 +392,11 @@ int vm_netdev_state_load(struct vm_netdev *d, struct vm_net_reader *r)
 		return -EINVAL;
 	size_t first = r->pos;
 	for (uint32_t i = 0; i < nf; i++) {
-		uint32_t len = vm_net_read_u32(r);
-		if (len > VM_NET_FRAME_MAX || !vm_net_read(r, len))
+		uint32_t len = vm_net_read_u32(r), g = 0;
+		if (len & GSO_MARK)
+			g = vm_net_read_u32(r);
+		len &= ~GSO_MARK;
+		if (len > VM_NET_FRAME_MAX || !vm_net_read(r, len) || (g && ((g & 0xffff) == 0 || g >> 16 < 2)))
 			return -EINVAL;
 	}
 	uint32_t bl = vm_net_read_u32(r);
@@ -333,7 +410,13 @@ int vm_netdev_state_load(struct vm_netdev *d, struct vm_net_reader *r)
 	struct vm_net_reader fr = { r->p, r->len, first, false };
 	for (uint32_t i = 0; i < nf; i++) {
 		uint32_t len = vm_net_read_u32(&fr);
-		enqueue(d, vm_net_read(&fr, len), len);
+		struct vm_net_gso g = { 0 };
+		if (len & GSO_MARK) {
+			uint32_t v = vm_net_read_u32(&fr);
+			g = (struct vm_net_gso){ (uint16_t)v, (uint16_t)(v >> 16), false };
+		}
+		len &= ~GSO_MARK;
+		enqueue_gso(d, vm_net_read(&fr, len), len, &g);
 	}
 	return 0;
 }

@@ -22,6 +22,7 @@ struct vm_net;
 struct vm_netdev;
 struct vm_net_blob;
 struct vm_net_reader;
+struct vm_net_gso;
 
 /* largest frame either side moves: an Ethernet header and a 64 KiB IPv4 packet (a TSO4 send;
  * a plain Ethernet frame is <= 1514) */
@@ -31,9 +32,12 @@ struct vm_net_reader;
 struct vm_net_nic {
 	/* whether a frame of `len` bytes fits into the receive buffers the guest gave */
 	bool (*can_receive)(void *opaque, size_t len);
-	/* takes one frame; called only right after can_receive said yes */
-	void (*receive)(void *opaque, const uint8_t *frame, size_t len);
+	/* takes one frame; called only right after can_receive said yes. gso: NULL, or several
+	 * TCP segments merged into one frame (only when takes_gso said yes) */
+	void (*receive)(void *opaque, const uint8_t *frame, size_t len, const struct vm_net_gso *gso);
 	void *opaque;
+	/* optional: whether the guest takes merged TCP segments now (virtio-net: GUEST_TSO4) */
+	bool (*takes_gso)(void *opaque);
 };
 
 /* A back end's operations (emulator/net/user.c: libslirp). The monitor's ones may be NULL. */
@@ -42,9 +46,9 @@ struct vm_netdev_ops {
 	/* takes a TSO4 packet of up to 64 KiB as one frame (slirp does; a tap without a vnet
 	 * header does not, so its NIC does not offer HOST_TSO4) */
 	bool takes_tso4;
-	/* its frames reach the NIC with complete, verified-by-construction checksums and the
-	 * guest gains by skipping its check (VIRTIO_NET_F_GUEST_CSUM offered): a tap without a
-	 * vnet header (the kernel finished every checksum). Not slirp: measured slower with it. */
+	/* its frames reach the NIC with complete checksums, so the guest may skip its check
+	 * (VIRTIO_NET_F_GUEST_CSUM, and with it GUEST_TSO4: merged TCP segments): slirp, tap
+	 * without a vnet header (the kernel finished every checksum) */
 	bool guest_csum;
 	int (*send)(void *be, const uint8_t *frame, size_t len); /* from the NIC; 0 or -errno */
 	void (*free)(void *be);
@@ -97,6 +101,11 @@ int vm_netdev_dump(struct vm_netdev *d, const char *file, uint32_t maxlen, char 
 int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len);
 /* Back end to NIC: delivered now, queued while the NIC has no room, dropped when the queue is full. */
 void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len);
+/* A back end's burst of frames (one poll's worth from slirp or tap): between begin and end,
+ * frames for a NIC that takes merged TCP segments wait in the queue, where consecutive
+ * segments of one connection merge (emulator/net/offload.h); end hands them over. */
+void vm_netdev_batch_begin(struct vm_netdev *d);
+void vm_netdev_batch_end(struct vm_netdev *d);
 /* The NIC got receive buffers: queued frames go in while they fit. */
 void vm_netdev_rx_ready(struct vm_netdev *d);
 /* savevm: the back end's type, the frames waiting for the NIC and the back end's state. */

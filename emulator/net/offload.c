@@ -2,6 +2,7 @@
 #include "emulator/net/offload.h"
 
 #include <errno.h>
+#include <string.h>
 
 #define ETH_HLEN 14
 
@@ -61,4 +62,88 @@ int vm_net_tso4_fixup(uint8_t *frame, size_t len)
 	tcp[16] = (uint8_t)(c >> 8);
 	tcp[17] = (uint8_t)c;
 	return 0;
+}
+
+#define TCP_ACK 0x10
+#define TCP_PSH 0x08
+
+#define TCP_OFF (ETH_HLEN + 20) /* merged frames have IPv4 headers without options */
+
+static size_t thl(const uint8_t *f)
+{
+	return (size_t)(f[TCP_OFF + 12] >> 4) * 4;
+}
+
+static uint32_t ld32be(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+bool vm_net_tcp4_mergeable(const uint8_t *f, size_t len, struct vm_net_gso *g)
+{
+	*g = (struct vm_net_gso){ 0 };
+	if (len < ETH_HLEN + 40 || f[12] != 0x08 || f[13] != 0 || f[ETH_HLEN] != 0x45 || f[ETH_HLEN + 9] != 6)
+		return false;
+	const uint8_t *ip = f + ETH_HLEN, *tcp = f + TCP_OFF;
+	size_t tl = thl(f);
+	/* no fragments, no Ethernet padding, a whole TCP header, data */
+	if ((ip[6] & 0x3f) || ip[7] || (size_t)(ip[2] << 8 | ip[3]) != len - ETH_HLEN || tl < 20 ||
+	    TCP_OFF + tl >= len)
+		return false;
+	uint8_t fl = tcp[13];
+	if (fl != TCP_ACK && fl != (TCP_ACK | TCP_PSH))
+		return false;
+	size_t pay = len - TCP_OFF - tl;
+	g->size = (uint16_t)pay;
+	g->nseg = 1;
+	g->open = fl == TCP_ACK;
+	return true;
+}
+
+bool vm_net_tcp4_continues(const uint8_t *a, size_t alen, const struct vm_net_gso *g, const uint8_t *b,
+			   size_t blen, size_t cap)
+{
+	struct vm_net_gso gb;
+	if (!g->open || !vm_net_tcp4_mergeable(b, blen, &gb))
+		return false;
+	size_t to = TCP_OFF, tl = thl(a), hl = to + tl;
+	if (thl(b) != tl || gb.size > g->size || alen + gb.size > cap || alen - ETH_HLEN + gb.size > 65535)
+		return false;
+	/* Ethernet and IPv4 headers alike but for length, id and checksum */
+	if (memcmp(a, b, ETH_HLEN + 2) || memcmp(a + ETH_HLEN + 6, b + ETH_HLEN + 6, 4) ||
+	    memcmp(a + ETH_HLEN + 12, b + ETH_HLEN + 12, 8))
+		return false;
+	const uint8_t *ta = a + to, *tb = b + to;
+	/* ports and acknowledgement equal, the next sequence number, the same options */
+	if (memcmp(ta, tb, 4) || memcmp(ta + 8, tb + 8, 4) || ta[12] != tb[12] || ta[18] || ta[19] || tb[18] ||
+	    tb[19] || memcmp(ta + 20, tb + 20, tl - 20))
+		return false;
+	return ld32be(tb + 4) == ld32be(ta + 4) + (uint32_t)(alen - hl);
+}
+
+size_t vm_net_tcp4_append(uint8_t *a, size_t alen, struct vm_net_gso *g, const uint8_t *b, size_t blen)
+{
+	size_t to = TCP_OFF, hl = to + thl(a), pay = blen - hl;
+	memcpy(a + alen, b + hl, pay);
+	alen += pay;
+	uint8_t *ip = a + ETH_HLEN, *tcp = a + to;
+	size_t tot = alen - ETH_HLEN;
+	ip[2] = (uint8_t)(tot >> 8);
+	ip[3] = (uint8_t)tot;
+	ip[10] = ip[11] = 0;
+	uint16_t c = (uint16_t)~sum16(ip, 20, 0);
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	tcp[14] = b[to + 14];
+	tcp[15] = b[to + 15];
+	tcp[13] = b[to + 13];
+	size_t tlen = alen - to;
+	uint8_t pseudo[12] = { ip[12], ip[13], ip[14], ip[15], ip[16], ip[17], ip[18], ip[19], 0, 6,
+			       (uint8_t)(tlen >> 8), (uint8_t)tlen };
+	uint16_t ps = (uint16_t)sum16(pseudo, sizeof(pseudo), 0);
+	tcp[16] = (uint8_t)(ps >> 8);
+	tcp[17] = (uint8_t)ps;
+	g->nseg++;
+	g->open = pay == g->size && b[to + 13] == TCP_ACK;
+	return alen;
 }

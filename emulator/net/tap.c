@@ -71,12 +71,14 @@ static void hook_dispatch(void *opaque, bool error)
 	struct tap *t = opaque;
 	if (error || t->pollidx < 0 || !(vm_loop_hook_revents(t->loop, t->pollidx) & POLLIN))
 		return;
+	vm_netdev_batch_begin(t->nd); /* a burst's TCP segments may reach the guest merged */
 	for (int i = 0; i < READ_BURST && vm_netdev_queued(t->nd) < VM_NET_QUEUE_HIGH; i++) {
 		ssize_t r = read(t->fd, t->buf, sizeof(t->buf));
 		if (r <= 0)
 			break; /* EAGAIN: drained */
 		vm_netdev_deliver(t->nd, t->buf, (size_t)r);
 	}
+	vm_netdev_batch_end(t->nd);
 }
 
 /* ---- the netdev ---- */

@@ -159,7 +159,12 @@ static void hook_fill(void *opaque, uint64_t *timeout_ns)
 static void hook_dispatch(void *opaque, bool error)
 {
 	struct user *u = opaque;
+	/* the segments slirp's TCP sends in this pass may reach the guest merged */
+	if (u->nd)
+		vm_netdev_batch_begin(u->nd);
 	slirp_pollfds_poll(u->slirp, error, get_revents, u);
+	if (u->nd)
+		vm_netdev_batch_end(u->nd);
 }
 
 /* ---- the netdev ---- */
@@ -253,6 +258,7 @@ static int user_state_load(void *be, const uint8_t *p, size_t len)
 static const struct vm_netdev_ops user_ops = {
 	.type = "user",
 	.takes_tso4 = true,
+	.guest_csum = true,
 	.send = user_send,
 	.free = user_free,
 	.describe = user_describe,
