@@ -211,10 +211,12 @@ static struct codec *codec_take(struct qcow2_compressor *c)
 
 	pthread_mutex_lock(&c->lock);
 	k = c->idle;
-	if (k)
+	if (k) {
 		c->idle = k->next_idle;
-	else if ((k = codec_new(c->type, c->cs)))
-		k->next_all = c->all, c->all = k;
+	} else if ((k = codec_new(c->type, c->cs))) {
+		k->next_all = c->all;
+		c->all = k;
+	}
 	pthread_mutex_unlock(&c->lock);
 	return k;
 }
