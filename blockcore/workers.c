@@ -104,11 +104,26 @@ void bc_workers_submit(struct bc_workers *w, struct bc_job *job)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* While its job is not done the submitter runs queued jobs itself (the FIFO head is usually
+ * the very job it waits for): on a loaded host a worker may wait long for a CPU, and the
+ * submitter would otherwise sleep with work queued. */
 void bc_workers_wait(struct bc_workers *w, struct bc_job *job)
 {
 	pthread_mutex_lock(&w->lock);
-	while (!job->done)
-		pthread_cond_wait(&w->done, &w->lock);
+	while (!job->done) {
+		struct bc_job *next = w->head;
+		if (!next) {
+			pthread_cond_wait(&w->done, &w->lock);
+			continue;
+		}
+		w->head = next->next;
+		if (!w->head)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->lock);
+		next->run(next);
+		pthread_mutex_lock(&w->lock);
+		next->done = true;
+	}
 	pthread_mutex_unlock(&w->lock);
 }
 

@@ -26,7 +26,8 @@ void bc_workers_free(struct bc_workers *w);
 int bc_workers_count(const struct bc_workers *w);
 /* Queues job (not already queued). */
 void bc_workers_submit(struct bc_workers *w, struct bc_job *job);
-/* Returns once job has run; the submitter waits for its jobs in submission order. */
+/* Returns once job has run; the submitter waits for its jobs in submission order. Meanwhile
+ * it runs queued jobs itself, so a job may run on the submitting thread too. */
 void bc_workers_wait(struct bc_workers *w, struct bc_job *job);
 
 /* The image's pool, started on first use with the bc_open_opts.workers threads; NULL when

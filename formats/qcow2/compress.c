@@ -12,6 +12,7 @@
 #include "workers.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,29 +20,33 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-/* A compression context and its output buffer: setting up a deflate stream for every cluster
- * would cost more than compressing small clusters, so they are kept for the life of the image. */
+/* A compression context: setting up a deflate stream or a zstd context for every cluster
+ * would cost more than compressing small clusters, so they are kept for the life of the image
+ * (one per thread that compresses at a time, handed out from the compressor's idle list). */
 struct codec {
 	z_stream z;
 	bool z_ready;
 	ZSTD_CCtx *zstd;
-	uint8_t *out;
 	uint8_t *pad;                /* a short last cluster padded with zeros */
+	struct codec *next_idle, *next_all;
 };
 
-/* One cluster compressed on a codec worker: the job, its context, its input and its result. */
+/* One cluster compressed on a codec worker: the job, its input and its result. */
 struct comp_slot {
 	struct bc_job job;
-	struct codec codec;
-	uint8_t type;                /* compression_type */
-	size_t cs;
+	struct qcow2_compressor *c;
 	const uint8_t *in;
 	size_t n;                    /* < cs only for the image's last cluster */
+	uint8_t *out;                /* cs - 1 bytes */
 	long clen;                   /* result: compress_cluster's */
 };
 
 struct qcow2_compressor {
-	struct codec main;           /* the submitting thread's own, for single clusters */
+	pthread_mutex_t lock;        /* guards idle: jobs take codecs on any thread */
+	struct codec *idle, *all;
+	uint8_t type;                /* compression_type */
+	size_t cs;
+	uint8_t *out;                /* the submitting thread's, for single clusters */
 	struct comp_slot *slots;     /* clusters in flight on the workers */
 	int nslots;
 };
@@ -51,8 +56,8 @@ static void codec_free(struct codec *c)
 	if (c->z_ready)
 		deflateEnd(&c->z);
 	ZSTD_freeCCtx(c->zstd);
-	free(c->out);
 	free(c->pad);
+	free(c);
 }
 
 void qcow2_compress_free(struct qcow2 *s)
@@ -61,76 +66,153 @@ void qcow2_compress_free(struct qcow2 *s)
 
 	if (!c)
 		return;
-	codec_free(&c->main);
+	while (c->all) {
+		struct codec *next = c->all->next_all;
+		codec_free(c->all);
+		c->all = next;
+	}
 	for (int i = 0; i < c->nslots; i++)
-		codec_free(&c->slots[i].codec);
+		free(c->slots[i].out);
 	free(c->slots);
+	free(c->out);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 	s->comp = NULL;
 }
 
-static int codec_init(struct codec *c, uint8_t type, size_t cs)
+/*
+ * zstd: qemu compresses at the default level (3), which for a cluster-sized input means the
+ * "double fast" matcher. The single "fast" matcher with a 2^17 hash table and 5-byte minimum
+ * matches gives output within about 1% of that size (text: slightly smaller; binaries: about
+ * 1% larger) in about two thirds of the CPU time; the frames are ordinary zstd frames.
+ */
+static int zstd_setup(ZSTD_CCtx *z)
 {
-	if (!c->out && !(c->out = malloc(cs)))
-		return -ENOMEM;
-	if (!c->pad && !(c->pad = malloc(cs)))
-		return -ENOMEM;
-	if (type == 0 && !c->z_ready) {
+	size_t r = ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, ZSTD_CLEVEL_DEFAULT);
+
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(z, ZSTD_c_strategy, ZSTD_fast);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(z, ZSTD_c_hashLog, 17);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(z, ZSTD_c_minMatch, 5);
+	return ZSTD_isError(r) ? -EINVAL : 0;
+}
+
+static struct codec *codec_new(uint8_t type, size_t cs)
+{
+	struct codec *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (!(c->pad = malloc(cs)))
+		goto fail;
+	if (type == 0) {
 		/* qemu's parameters: default level, raw deflate, 4 KiB window, memLevel 9 */
 		if (deflateInit2(&c->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
 				 Z_DEFAULT_STRATEGY) != Z_OK)
-			return -ENOMEM;
+			goto fail;
 		c->z_ready = true;
+	} else if (!(c->zstd = ZSTD_createCCtx()) || zstd_setup(c->zstd) < 0) {
+		goto fail;
 	}
-	if (type == 1 && !c->zstd && !(c->zstd = ZSTD_createCCtx()))
-		return -ENOMEM;
-	return 0;
+	return c;
+fail:
+	codec_free(c);
+	return NULL;
+}
+
+/* An idle codec, or a new one: there are never more than the threads compressing at once. */
+static struct codec *codec_take(struct qcow2_compressor *c)
+{
+	struct codec *k;
+
+	pthread_mutex_lock(&c->lock);
+	k = c->idle;
+	if (k) {
+		c->idle = k->next_idle;
+	} else if ((k = codec_new(c->type, c->cs))) {
+		k->next_all = c->all;
+		c->all = k;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return k;
+}
+
+static void codec_give(struct qcow2_compressor *c, struct codec *k)
+{
+	pthread_mutex_lock(&c->lock);
+	k->next_idle = c->idle;
+	c->idle = k;
+	pthread_mutex_unlock(&c->lock);
 }
 
 static int compressor_get(struct qcow2 *s, struct qcow2_compressor **out)
 {
 	struct qcow2_compressor *c = s->comp;
 
+	if (c && c->type != s->h.compression_type) {   /* amend (downgrade) changed it */
+		qcow2_compress_free(s);
+		c = NULL;
+	}
 	if (!c) {
 		c = calloc(1, sizeof(*c));
 		if (!c)
 			return -ENOMEM;
+		pthread_mutex_init(&c->lock, NULL);
+		c->type = s->h.compression_type;
+		c->cs = s->cluster_size;
 		s->comp = c;
 	}
+	if (!c->out && !(c->out = malloc(c->cs)))
+		return -ENOMEM;
 	*out = c;
-	return codec_init(&c->main, s->h.compression_type, s->cluster_size);
+	return 0;
 }
 
-/* Compresses in (len bytes, padded to cs with zeros) into c->out, at most cs - 1 bytes.
+/* Compresses in (len bytes, padded to cs with zeros) into out, at most cs - 1 bytes.
  * Returns the length, 0 when the result would not fit (the cluster is then stored
- * uncompressed), or -errno. Touches nothing but c: it runs on the workers. */
-static long compress_cluster(struct codec *c, uint8_t type, const uint8_t *in, size_t len,
-			     size_t cs)
+ * uncompressed), or -errno. Touches nothing but k and out: it runs on the workers. */
+static long compress_cluster(struct codec *k, uint8_t type, const uint8_t *in, size_t len,
+			     size_t cs, uint8_t *out)
 {
 	size_t cap = cs - 1;
 
 	if (len < cs) {
 		/* compressed clusters always decompress to a whole cluster: pad with zeros */
-		memcpy(c->pad, in, len);
-		memset(c->pad + len, 0, cs - len);
-		in = c->pad;
+		memcpy(k->pad, in, len);
+		memset(k->pad + len, 0, cs - len);
+		in = k->pad;
 	}
 	if (type == 1) {
-		size_t r = ZSTD_compressCCtx(c->zstd, c->out, cap, in, cs, ZSTD_CLEVEL_DEFAULT);
+		size_t r = ZSTD_compress2(k->zstd, out, cap, in, cs);
 		if (ZSTD_isError(r))
 			return ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall ? 0 : -EIO;
 		return (long)r;
 	}
-	if (deflateReset(&c->z) != Z_OK)
+	if (deflateReset(&k->z) != Z_OK)
 		return -EIO;
-	c->z.next_in = (Bytef *)in;
-	c->z.avail_in = (uInt)cs;
-	c->z.next_out = c->out;
-	c->z.avail_out = (uInt)cap;
-	int ret = deflate(&c->z, Z_FINISH);
+	k->z.next_in = (Bytef *)in;
+	k->z.avail_in = (uInt)cs;
+	k->z.next_out = out;
+	k->z.avail_out = (uInt)cap;
+	int ret = deflate(&k->z, Z_FINISH);
 	if (ret == Z_STREAM_END)
-		return (long)(cap - c->z.avail_out);
+		return (long)(cap - k->z.avail_out);
 	return ret == Z_OK || ret == Z_BUF_ERROR ? 0 : -EIO;
+}
+
+/* One cluster with a codec from the idle list, on whatever thread calls it. */
+static long compress_with(struct qcow2_compressor *c, const uint8_t *in, size_t n, uint8_t *out)
+{
+	struct codec *k = codec_take(c);
+	long clen;
+
+	if (!k)
+		return -ENOMEM;
+	clen = compress_cluster(k, c->type, in, n, c->cs, out);
+	codec_give(c, k);
+	return clen;
 }
 
 /* The L2 descriptor of clen compressed bytes at host: offset, then the number of 512-byte
@@ -187,42 +269,60 @@ static int write_one(struct qcow2 *s, uint64_t off, const uint8_t *data, size_t 
 
 	if (ret < 0)
 		return ret;
-	long clen = compress_cluster(&c->main, s->h.compression_type, data, n, s->cluster_size);
-	return store_one(s, off, data, n, c->main.out, clen);
+	long clen = compress_with(c, data, n, c->out);
+	return store_one(s, off, data, n, c->out, clen);
 }
 
 static void slot_run(struct bc_job *job)
 {
 	struct comp_slot *sl = (struct comp_slot *)job;
 
-	sl->clen = compress_cluster(&sl->codec, sl->type, sl->in, sl->n, sl->cs);
+	sl->clen = compress_with(sl->c, sl->in, sl->n, sl->out);
 }
 
-/* Eight clusters in flight per worker keep every worker busy while this thread writes (and
- * waits for the CPU on a loaded host). The
- * slots are allocated once: a z_stream must not move once initialised (zlib keeps a pointer
- * back to it). */
-static int slots_get(struct qcow2 *s, struct qcow2_compressor *c, int want)
+/* Clusters in flight: 32 per worker (at most 16 MiB of output buffers, at least two per
+ * worker), so that on a loaded host a worker or this thread waiting long for a CPU does not
+ * leave the others without work. The slots hold only input pointers and output buffers; the
+ * codecs are per running thread. */
+static int slots_get(struct qcow2_compressor *c, int workers)
 {
-	if (!c->slots) {
-		c->slots = calloc((size_t)want, sizeof(*c->slots));
-		if (!c->slots)
-			return -ENOMEM;
-		c->nslots = want;
-	}
+	if (c->slots)
+		return 0;
+	size_t want = 32 * (size_t)workers, cap = (16u << 20) / c->cs;
+	if (want > cap)
+		want = cap;
+	if (want < 2 * (size_t)workers)
+		want = 2 * (size_t)workers;
+	c->slots = calloc(want, sizeof(*c->slots));
+	if (!c->slots)
+		return -ENOMEM;
+	c->nslots = (int)want;
 	for (int i = 0; i < c->nslots; i++) {
-		int ret = codec_init(&c->slots[i].codec, s->h.compression_type, s->cluster_size);
-		if (ret < 0)
-			return ret;
 		c->slots[i].job.run = slot_run;
-		c->slots[i].type = s->h.compression_type;
-		c->slots[i].cs = s->cluster_size;
+		c->slots[i].c = c;
+		if (!(c->slots[i].out = malloc(c->cs))) {
+			while (i--)
+				free(c->slots[i].out);
+			free(c->slots);
+			c->slots = NULL;
+			c->nslots = 0;
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
 
+static void slot_submit(struct bc_workers *w, struct comp_slot *sl, const uint8_t *p, size_t len,
+			uint64_t i, uint64_t cs)
+{
+	sl->in = p + i * cs;
+	sl->n = len - i * cs < cs ? (size_t)(len - i * cs) : (size_t)cs;
+	bc_workers_submit(w, &sl->job);
+}
+
 /* Several clusters: compressed on the codec workers, stored here in order (the packed byte
- * allocation and the L2 entries come out exactly as one thread would make them). */
+ * allocation and the L2 entries come out exactly as one thread would make them, so the file
+ * does not depend on which thread compressed what). */
 static int write_parallel(struct qcow2 *s, struct bc_workers *w, uint64_t off, const uint8_t *p,
 			  size_t len)
 {
@@ -231,29 +331,20 @@ static int write_parallel(struct qcow2 *s, struct bc_workers *w, uint64_t off, c
 	int nslots, ret = compressor_get(s, &c);
 
 	if (ret == 0)
-		ret = slots_get(s, c, 8 * bc_workers_count(w));
+		ret = slots_get(c, bc_workers_count(w));
 	if (ret < 0)
 		return ret;
 	nslots = (uint64_t)c->nslots > n_cl ? (int)n_cl : c->nslots;
 	uint64_t next = 0;   /* next cluster to submit */
-	for (; next < (uint64_t)nslots; next++) {
-		struct comp_slot *sl = &c->slots[next];
-		sl->in = p + next * cs;
-		sl->n = len - next * cs < cs ? (size_t)(len - next * cs) : (size_t)cs;
-		bc_workers_submit(w, &sl->job);
-	}
+	for (; next < (uint64_t)nslots; next++)
+		slot_submit(w, &c->slots[next], p, len, next, cs);
 	for (uint64_t i = 0; i < n_cl; i++) {
 		struct comp_slot *sl = &c->slots[i % (uint64_t)nslots];
 		bc_workers_wait(w, &sl->job);
 		if (ret == 0)
-			ret = store_one(s, off + i * cs, sl->in, sl->n, sl->codec.out, sl->clen);
-		if (ret == 0 && next < n_cl) {
-			/* the slot is free again: the next cluster goes into it */
-			sl->in = p + next * cs;
-			sl->n = len - next * cs < cs ? (size_t)(len - next * cs) : (size_t)cs;
-			bc_workers_submit(w, &sl->job);
-			next++;
-		}
+			ret = store_one(s, off + i * cs, sl->in, sl->n, sl->out, sl->clen);
+		if (ret == 0 && next < n_cl)   /* the slot is free again: the next cluster */
+			slot_submit(w, sl, p, len, next++, cs);
 	}
 	return ret;
 }

@@ -1,9 +1,11 @@
-/* The codec worker pool: every job runs exactly once, on a worker thread, and the submitter
- * gets them back in submission order however long each takes; free waits for queued jobs. */
+/* The codec worker pool: every job runs exactly once (on a worker, or on the submitter while
+ * it waits), and the submitter gets them back in submission order however long each takes;
+ * free waits for queued jobs; a submitter whose workers are all busy runs its job itself. */
 #include "tap.h"
 #include "workers.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -53,13 +55,51 @@ static bool ordered_window(struct bc_workers *w, int n, int window)
 		bc_workers_submit(w, &jobs[next].job);
 	for (int i = 0; ok && i < n; i++) {
 		bc_workers_wait(w, &jobs[i].job);
-		ok = jobs[i].runs == 1 && jobs[i].result == expected(&jobs[i]) &&
-		     !pthread_equal(jobs[i].thread, pthread_self());
+		ok = jobs[i].runs == 1 && jobs[i].result == expected(&jobs[i]);
 		if (next < n)
 			bc_workers_submit(w, &jobs[next++].job);
 	}
 	free(jobs);
 	return ok;
+}
+
+/* A job that holds its worker until the second one has run (at most about 20 s). */
+static atomic_int started, released;
+
+static void hold_run(struct bc_job *job)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	atomic_store(&started, 1);
+	for (int i = 0; i < 20000 && !atomic_load(&released); i++)
+		nanosleep(&ms, NULL);
+	test_run(job);
+}
+
+static void release_run(struct bc_job *job)
+{
+	test_run(job);
+	atomic_store(&released, 1);
+}
+
+/* The only worker is held by the first job: waiting for the second must run it right here. */
+static bool submitter_helps(void)
+{
+	struct bc_workers *w;
+	struct test_job a = { .job.run = hold_run }, b = { .job.run = release_run, .idx = 1 };
+	struct timespec ms = { 0, 1000000 };
+
+	if (bc_workers_new(&w, 1) < 0)
+		return false;
+	bc_workers_submit(w, &a.job);
+	for (int i = 0; i < 20000 && !atomic_load(&started); i++)
+		nanosleep(&ms, NULL);   /* the worker has taken the first job */
+	bc_workers_submit(w, &b.job);
+	bc_workers_wait(w, &b.job);
+	bool ok = atomic_load(&released) && b.runs == 1 && pthread_equal(b.thread, pthread_self());
+	bc_workers_wait(w, &a.job);
+	bc_workers_free(w);
+	return ok && a.runs == 1 && !pthread_equal(a.thread, pthread_self());
 }
 
 int main(void)
@@ -84,6 +124,7 @@ int main(void)
 	for (int i = 0; i < 64; i++)
 		all = all && late[i].runs == 1 && late[i].result == expected(&late[i]);
 	tap_ok(all, "free runs the queued jobs first");
+	tap_ok(submitter_helps(), "all workers busy: the submitter runs the job it waits for");
 	tap_ok(bc_workers_new(&w, 1000) == 0 && bc_workers_count(w) <= 64, "the pool is capped");
 	bc_workers_free(w);
 	return tap_done();
