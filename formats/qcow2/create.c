@@ -232,7 +232,12 @@ static int write_skeleton(struct bc_file *f, const struct qcow2_create_params *p
 	bc_wr_be64(buf + cs, 2 * cs);
 	for (int i = 0; i < 3; i++)
 		qcow2_rc_set_entry(buf + 2 * cs, (uint32_t)order, (uint64_t)i, 1);
-	ret = bc_file_pwrite(f, buf, 3 * cs, 0);
+	/* the refcount table and block first, the header last: a process killed in between
+	 * (a fatal signal can cut a multi-page write short) leaves no header, not a header
+	 * whose refcount table is missing */
+	ret = bc_file_pwrite(f, buf + cs, 2 * cs, cs);
+	if (ret >= 0)
+		ret = bc_file_pwrite(f, buf, cs, 0);
 	if (ret < 0)
 		bc_err_set(err, ret, "Could not write qcow2 header: %s", strerror(-ret));
 out:
