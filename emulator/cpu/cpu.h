@@ -159,10 +159,11 @@ struct rv_cpu {
 	uintptr_t fetch_addend;
 	struct rv_dpage *fetch_dp;
 	struct rv_itlb_entry itlb[RV_ITLB_SIZE];
-	uint64_t tlb_gen; /* 1..4094: the generation of the current privilege's entries */
-	uint16_t priv_gen[4]; /* each privilege's generation since the last flush (0: none yet) */
+	uint64_t tlb_gen; /* 1..4094: the generation of the current context's entries */
+	uint16_t ctx_gen[16]; /* generation of each context (privilege | SUM << 2 | MXR << 3)
+			       * since the last flush; 0: none yet */
 	uint16_t gen_next;    /* next unused generation; past 4094 the tables are cleared */
-	uint64_t tlb_view;    /* mstatus bits the cached translations were made under */
+	uint64_t tlb_view;    /* mstatus MPRV/MPP the cached translations were made under */
 	struct rv_tlb_entry tlb_r[RV_TLB_SIZE];
 	struct rv_tlb_entry tlb_w[RV_TLB_SIZE];
 	bool tlb_super; /* some cached entry came from a superpage */
@@ -260,9 +261,10 @@ uint64_t rv_read_time(const struct rv_cpu *cpu);
 
 /* mmu.c */
 void rv_tlb_flush(struct rv_cpu *cpu);
-/* After a privilege change: the new privilege's cached translations become current (a
- * trap and its return then keep both sides' entries) unless the mstatus view changed. */
-void rv_tlb_switch_priv(struct rv_cpu *cpu);
+/* After a change of privilege or of mstatus.SUM/MXR: the cached translations of the new
+ * context become current (a trap and its return, or uaccess toggling SUM, keep both sides'
+ * entries); a change of MPRV (or of MPP under it) flushes. */
+void rv_tlb_switch(struct rv_cpu *cpu);
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va);
 int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val);
 int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val);

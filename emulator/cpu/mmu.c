@@ -20,59 +20,67 @@
 #define PTE_PBMT (3ULL << 61)
 #define PTE_N (1ULL << 63)
 
-/* The mstatus bits that change what a translation allows: SUM, MXR, and MPRV with MPP. */
+/* What a cached translation was made for: the privilege and the SUM and MXR bits; entries
+ * of other contexts stay cached under their own generations. MPRV (with MPP) is not part of
+ * it: changing that flushes (M-mode firmware only). */
+static unsigned tlb_ctx(const struct rv_cpu *cpu)
+{
+	uint64_t s = cpu->mstatus;
+	return ((unsigned)cpu->priv & 3) | ((s & RV_MS_SUM) ? 4u : 0) | ((s & RV_MS_MXR) ? 8u : 0);
+}
+
 static uint64_t tlb_view(const struct rv_cpu *cpu)
 {
 	uint64_t s = cpu->mstatus;
-	return (s & (RV_MS_SUM | RV_MS_MXR | RV_MS_MPRV)) | ((s & RV_MS_MPRV) ? s & RV_MS_MPP : 0);
+	return (s & RV_MS_MPRV) ? s & (RV_MS_MPRV | RV_MS_MPP) : 0;
 }
 
 /* A generation no cached entry carries; when they run out, the tables are cleared for real
- * (tag 0 never matches a generation >= 1) and every privilege starts again. */
+ * (tag 0 never matches a generation >= 1) and every context starts again. */
 static uint16_t tlb_new_gen(struct rv_cpu *cpu)
 {
 	if (cpu->gen_next == 0 || cpu->gen_next >= 4095) {
 		memset(cpu->tlb_r, 0, sizeof(cpu->tlb_r));
 		memset(cpu->tlb_w, 0, sizeof(cpu->tlb_w));
 		memset(cpu->itlb, 0, sizeof(cpu->itlb));
-		memset(cpu->priv_gen, 0, sizeof(cpu->priv_gen));
+		memset(cpu->ctx_gen, 0, sizeof(cpu->ctx_gen));
 		cpu->gen_next = 1;
 	}
 	return cpu->gen_next++;
 }
 
-/* Entries carry the generation of the privilege that made them: a flush hands the current
- * privilege a new one and leaves the others to take one when next entered. */
+/* Entries carry the generation of the context that made them: a flush hands the current
+ * context a new one and leaves the others to take one when next entered. */
 void rv_tlb_flush(struct rv_cpu *cpu)
 {
-	memset(cpu->priv_gen, 0, sizeof(cpu->priv_gen));
+	memset(cpu->ctx_gen, 0, sizeof(cpu->ctx_gen));
 	uint16_t g = tlb_new_gen(cpu);
-	cpu->priv_gen[cpu->priv & 3] = g;
+	cpu->ctx_gen[tlb_ctx(cpu)] = g;
 	cpu->tlb_gen = g;
 	cpu->tlb_view = tlb_view(cpu);
 	cpu->fetch_page = ~0ULL;
 	cpu->tlb_super = false;
 }
 
-void rv_tlb_switch_priv(struct rv_cpu *cpu)
+void rv_tlb_switch(struct rv_cpu *cpu)
 {
 	if (tlb_view(cpu) != cpu->tlb_view) {
 		rv_tlb_flush(cpu);
 		return;
 	}
-	unsigned p = (unsigned)cpu->priv & 3;
-	if (!cpu->priv_gen[p]) {
-		uint16_t g = tlb_new_gen(cpu); /* may clear every privilege's: set ours after */
-		cpu->priv_gen[p] = g;
+	unsigned c = tlb_ctx(cpu);
+	if (!cpu->ctx_gen[c]) {
+		uint16_t g = tlb_new_gen(cpu); /* may clear every context's: set ours after */
+		cpu->ctx_gen[c] = g;
 	}
-	cpu->tlb_gen = cpu->priv_gen[p];
+	cpu->tlb_gen = cpu->ctx_gen[c];
 	cpu->fetch_page = ~0ULL;
 }
 
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
 {
 	/* Entries are cached per 4 KiB page, so va's page lives in exactly one slot per table,
-	 * whichever privilege made it. A superpage leaf also covers pages cached in other slots:
+	 * whichever context made it. A superpage leaf also covers pages cached in other slots:
 	 * if any superpage is cached, flush all. */
 	if (cpu->tlb_super) {
 		rv_tlb_flush(cpu);
