@@ -1,5 +1,6 @@
 /* bus.c - physical address dispatch; see bus.h. */
 #include "emulator/bus/bus.h"
+#include "emulator/host/hugemem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,10 +10,10 @@
 int vm_bus_init(struct vm_bus *bus, uint64_t ram_base, uint64_t ram_size)
 {
 	memset(bus, 0, sizeof(*bus));
-	/* mmap gives lazily zeroed pages: a 128 MiB guest costs only what it touches.
-	 * The extra page lets the fetch fast path read 4 bytes at the very end of RAM. */
-	void *p = mmap(NULL, ram_size + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	/* lazily zeroed pages (huge where the host allows): a 128 MiB guest costs only what it
+	 * touches. The extra page lets the fetch fast path read 4 bytes at the very end of RAM. */
+	void *p = vm_huge_map(ram_size + 4096, PROT_READ | PROT_WRITE);
+	if (!p)
 		return -errno;
 	bus->ram = p;
 	bus->ram_base = ram_base;
@@ -24,7 +25,7 @@ int vm_bus_init(struct vm_bus *bus, uint64_t ram_base, uint64_t ram_size)
 void vm_bus_destroy(struct vm_bus *bus)
 {
 	if (bus->ram)
-		munmap(bus->ram, bus->ram_size + 4096);
+		vm_huge_unmap(bus->ram, bus->ram_size + 4096);
 	bus->ram = NULL;
 }
 

@@ -110,10 +110,14 @@ struct rv_insn {
 
 #define RV_TLB_BITS 11
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
-#define RV_ITLB_SIZE 64
-/* decoded-page cache slots (about 50 KiB each, committed lazily); 4096 holds the code Linux runs
- * (512 thrashed: a Debian kernel boot recompiled 95 k blocks and flushed the JIT twice) */
-#define RV_DPAGES 4096
+#define RV_ITLB_SIZE 1024
+/* decoded-page cache: RV_DSETS sets of RV_DWAYS pages (about 50 KiB each, committed lazily).
+ * 4096 sets hold the code Linux runs (512 thrashed: a Debian kernel boot recompiled 95 k
+ * blocks); two ways, as kernel text and a module page 16 MiB apart ran in turn when idle,
+ * each turn dropping and recompiling the other's page */
+#define RV_DSETS 4096
+#define RV_DWAYS 2
+#define RV_DPAGES (RV_DSETS * RV_DWAYS)
 #define RV_PMP_COUNT 16
 
 /* A host-TLB entry: hit when tag == ((va & ~0xfff) | tlb_gen); host address = va + addend.
@@ -128,7 +132,7 @@ struct rv_tlb_entry {
  * no write-TLB entry may point into it, so every store to it takes the slow path, which
  * drops the decoded page first (rv_code_write). fence.i therefore has nothing to do. */
 struct rv_dpage {
-	uint64_t pa_page; /* ~0 when unused */
+	uint64_t tag; /* physical page | 1 while it holds one; 0: free (fresh calloc memory) */
 	struct rv_insn insn[2048];
 	void *jit[2048];    /* compiled block starting at this slot (jit.h), or NULL */
 	uint8_t heat[2048]; /* arrivals by a jump, counted up to the compile threshold */
@@ -155,11 +159,16 @@ struct rv_cpu {
 	uintptr_t fetch_addend;
 	struct rv_dpage *fetch_dp;
 	struct rv_itlb_entry itlb[RV_ITLB_SIZE];
-	uint64_t tlb_gen; /* 1..4094 */
+	uint64_t tlb_gen; /* 1..4094: the generation of the current context's entries */
+	uint16_t ctx_gen[16]; /* generation of each context (privilege | SUM << 2 | MXR << 3)
+			       * since the last flush; 0: none yet */
+	uint16_t gen_next;    /* next unused generation; past 4094 the tables are cleared */
+	uint64_t tlb_view;    /* mstatus MPRV/MPP the cached translations were made under */
 	struct rv_tlb_entry tlb_r[RV_TLB_SIZE];
 	struct rv_tlb_entry tlb_w[RV_TLB_SIZE];
 	bool tlb_super; /* some cached entry came from a superpage */
-	struct rv_dpage *dpages;
+	struct rv_dpage *dpages; /* RV_DSETS sets of RV_DWAYS */
+	uint8_t dpage_mru[RV_DSETS]; /* the way of each set used last */
 	uint8_t *code_map; /* one byte per RAM page, shared by the harts: bit `hart_bit` set = this
 			    * hart has a decoded page for it (no hart's write TLB points into it) */
 	struct rv_cpu *const *harts; /* every hart sharing code_map (rv_cpu_share_code); NULL: alone */
@@ -252,6 +261,10 @@ uint64_t rv_read_time(const struct rv_cpu *cpu);
 
 /* mmu.c */
 void rv_tlb_flush(struct rv_cpu *cpu);
+/* After a change of privilege or of mstatus.SUM/MXR: the cached translations of the new
+ * context become current (a trap and its return, or uaccess toggling SUM, keep both sides'
+ * entries); a change of MPRV (or of MPP under it) flushes. */
+void rv_tlb_switch(struct rv_cpu *cpu);
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va);
 int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val);
 int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val);

@@ -21,8 +21,6 @@ int rv_cpu_init(struct rv_cpu *cpu, struct vm_bus *bus)
 	cpu->dpages = calloc(RV_DPAGES, sizeof(struct rv_dpage));
 	if (!cpu->dpages)
 		return -ENOMEM;
-	for (int i = 0; i < RV_DPAGES; i++)
-		cpu->dpages[i].pa_page = ~0ULL;
 	cpu->code_map = calloc((size_t)(bus->ram_size >> 12) + 1, 1);
 	if (!cpu->code_map) {
 		free(cpu->dpages);
@@ -90,7 +88,8 @@ void rv_cpu_share_code(struct rv_cpu *const *harts, unsigned n)
 	memset(harts[0]->code_map, 0, (size_t)(harts[0]->bus->ram_size >> 12) + 1);
 	for (unsigned i = 0; i < n; i++)
 		for (int k = 0; k < RV_DPAGES; k++)
-			harts[i]->dpages[k].pa_page = ~0ULL;
+			if (harts[i]->dpages[k].tag) /* reading leaves untouched slots uncommitted */
+				harts[i]->dpages[k].tag = 0;
 }
 
 static void illegal(struct rv_cpu *cpu, const struct rv_insn *in)
@@ -471,7 +470,7 @@ top:
 jumped:
 	/* At a jump target (or after a trap): run the compiled block there, or count the
 	 * arrival and compile it once it is hot. */
-	if (jit_on && (pc & ~0xfffULL) == cpu->fetch_page && cpu->budget != 0) {
+	if (jit_on && cpu->budget != 0 && ((pc & ~0xfffULL) == cpu->fetch_page || rv_fetch_enter(cpu, pc))) {
 		struct rv_dpage *dp = cpu->fetch_dp;
 		unsigned s = (unsigned)(pc & 0xfff) >> 1;
 		rv_block_fn fn = (rv_block_fn)dp->jit[s];

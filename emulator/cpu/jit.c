@@ -11,6 +11,7 @@
 #include "emulator/cpu/bitmanip.h"
 #include "emulator/cpu/muldiv.h"
 #include "emulator/cpu/ops.h"
+#include "emulator/host/hugemem.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -65,8 +66,8 @@ int rv_jit_init(struct rv_cpu *cpu, unsigned threshold)
 	struct rv_jit *j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
-	j->buf = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (j->buf == MAP_FAILED) { /* e.g. a policy forbidding writable executable memory */
+	j->buf = vm_huge_map(JIT_BUF_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
+	if (!j->buf) { /* e.g. a policy forbidding writable executable memory */
 		int err = errno;
 		free(j);
 		return -err;
@@ -80,7 +81,7 @@ void rv_jit_destroy(struct rv_cpu *cpu)
 {
 	if (!cpu->jit)
 		return;
-	munmap(cpu->jit->buf, JIT_BUF_SIZE);
+	vm_huge_unmap(cpu->jit->buf, JIT_BUF_SIZE);
 	free(cpu->jit);
 	cpu->jit = NULL;
 }
@@ -96,7 +97,7 @@ static void jit_flush(struct rv_cpu *cpu)
 {
 	for (int i = 0; i < RV_DPAGES; i++) {
 		struct rv_dpage *dp = &cpu->dpages[i];
-		if (dp->pa_page != ~0ULL) {
+		if (dp->tag) {
 			memset(dp->jit, 0, sizeof(dp->jit));
 			memset(dp->heat, 0, sizeof(dp->heat));
 		}

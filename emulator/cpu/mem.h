@@ -32,4 +32,18 @@ static inline int rv_store(struct rv_cpu *cpu, uint64_t va, unsigned size, uint6
 	return rv_store_slow(cpu, va, size, val);
 }
 
+/* At a jump target in another page: makes pc's page the fetch page when the instruction
+ * TLB has it (no walk, no trap), so a compiled block starting there runs at once instead
+ * of the interpreter taking the callee's first block. */
+static inline bool rv_fetch_enter(struct rv_cpu *cpu, uint64_t pc)
+{
+	const struct rv_itlb_entry *e = &cpu->itlb[(pc >> 12) & (RV_ITLB_SIZE - 1)];
+	if (e->tag != ((pc & ~0xfffULL) | cpu->tlb_gen))
+		return false;
+	cpu->fetch_page = pc & ~0xfffULL;
+	cpu->fetch_addend = e->addend;
+	cpu->fetch_dp = e->dp;
+	return true;
+}
+
 #endif

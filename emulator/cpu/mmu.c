@@ -20,38 +20,83 @@
 #define PTE_PBMT (3ULL << 61)
 #define PTE_N (1ULL << 63)
 
-void rv_tlb_flush(struct rv_cpu *cpu)
+/* What a cached translation was made for: the privilege and the SUM and MXR bits; entries
+ * of other contexts stay cached under their own generations. MPRV (with MPP) is not part of
+ * it: changing that flushes (M-mode firmware only). */
+static unsigned tlb_ctx(const struct rv_cpu *cpu)
 {
-	if (++cpu->tlb_gen >= 4095) {
-		/* generations exhausted: clear for real (tag 0 never matches generation >= 1) */
+	uint64_t s = cpu->mstatus;
+	return ((unsigned)cpu->priv & 3) | ((s & RV_MS_SUM) ? 4u : 0) | ((s & RV_MS_MXR) ? 8u : 0);
+}
+
+static uint64_t tlb_view(const struct rv_cpu *cpu)
+{
+	uint64_t s = cpu->mstatus;
+	return (s & RV_MS_MPRV) ? s & (RV_MS_MPRV | RV_MS_MPP) : 0;
+}
+
+/* A generation no cached entry carries; when they run out, the tables are cleared for real
+ * (tag 0 never matches a generation >= 1) and every context starts again. */
+static uint16_t tlb_new_gen(struct rv_cpu *cpu)
+{
+	if (cpu->gen_next == 0 || cpu->gen_next >= 4095) {
 		memset(cpu->tlb_r, 0, sizeof(cpu->tlb_r));
 		memset(cpu->tlb_w, 0, sizeof(cpu->tlb_w));
-		cpu->tlb_gen = 1;
+		memset(cpu->itlb, 0, sizeof(cpu->itlb));
+		memset(cpu->ctx_gen, 0, sizeof(cpu->ctx_gen));
+		cpu->gen_next = 1;
 	}
-	memset(cpu->itlb, 0xff, sizeof(cpu->itlb));
+	return cpu->gen_next++;
+}
+
+/* Entries carry the generation of the context that made them: a flush hands the current
+ * context a new one and leaves the others to take one when next entered. */
+void rv_tlb_flush(struct rv_cpu *cpu)
+{
+	memset(cpu->ctx_gen, 0, sizeof(cpu->ctx_gen));
+	uint16_t g = tlb_new_gen(cpu);
+	cpu->ctx_gen[tlb_ctx(cpu)] = g;
+	cpu->tlb_gen = g;
+	cpu->tlb_view = tlb_view(cpu);
 	cpu->fetch_page = ~0ULL;
 	cpu->tlb_super = false;
 }
 
+void rv_tlb_switch(struct rv_cpu *cpu)
+{
+	if (tlb_view(cpu) != cpu->tlb_view) {
+		rv_tlb_flush(cpu);
+		return;
+	}
+	unsigned c = tlb_ctx(cpu);
+	if (!cpu->ctx_gen[c]) {
+		uint16_t g = tlb_new_gen(cpu); /* may clear every context's: set ours after */
+		cpu->ctx_gen[c] = g;
+	}
+	cpu->tlb_gen = cpu->ctx_gen[c];
+	cpu->fetch_page = ~0ULL;
+}
+
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
 {
-	/* Entries are cached per 4 KiB page, so va's page lives in exactly one slot. A superpage
-	 * leaf also covers pages cached in other slots: if any superpage is cached, flush all. */
+	/* Entries are cached per 4 KiB page, so va's page lives in exactly one slot per table,
+	 * whichever context made it. A superpage leaf also covers pages cached in other slots:
+	 * if any superpage is cached, flush all. */
 	if (cpu->tlb_super) {
 		rv_tlb_flush(cpu);
 		return;
 	}
 	unsigned i = (va >> 12) & (RV_TLB_SIZE - 1);
 	uint64_t tag = va & ~0xfffULL;
-	if (cpu->tlb_r[i].tag == (tag | cpu->tlb_gen))
+	if ((cpu->tlb_r[i].tag & ~0xfffULL) == tag)
 		cpu->tlb_r[i].tag = 0;
-	if (cpu->tlb_w[i].tag == (tag | cpu->tlb_gen))
+	if ((cpu->tlb_w[i].tag & ~0xfffULL) == tag)
 		cpu->tlb_w[i].tag = 0;
 	if (cpu->fetch_page == tag)
 		cpu->fetch_page = ~0ULL;
 	unsigned j = (va >> 12) & (RV_ITLB_SIZE - 1);
-	if (cpu->itlb[j].tag == tag)
-		cpu->itlb[j].tag = ~0ULL;
+	if ((cpu->itlb[j].tag & ~0xfffULL) == tag)
+		cpu->itlb[j].tag = 0;
 }
 
 /* ---- PMP ---- */
@@ -336,38 +381,49 @@ static uint8_t *code_flag(struct rv_cpu *cpu, uint64_t pa)
 	return &cpu->code_map[off >> 12];
 }
 
-/* The decoded page for a RAM page, claimed (and emptied) if another page had the slot.
- * Called from the fetch slow path before the fetch cache is set up again. */
+/* The decoded page for a RAM page: the way of its set holding it, else a free way or the
+ * one used less recently, claimed (and emptied). Called from the fetch slow path before the
+ * fetch cache is set up again. */
 static struct rv_dpage *dpage_for(struct rv_cpu *cpu, uint64_t pa_page)
 {
-	struct rv_dpage *dp = &cpu->dpages[(pa_page >> 12) & (RV_DPAGES - 1)];
+	_Static_assert(RV_DWAYS == 2, "victim choice below assumes two ways");
+	unsigned set = (unsigned)(pa_page >> 12) & (RV_DSETS - 1);
+	struct rv_dpage *ways = &cpu->dpages[set * RV_DWAYS];
 	uint8_t *flag = code_flag(cpu, pa_page);
-	if (dp->pa_page != pa_page || !(*flag & cpu->hart_bit)) {
-		uint8_t *old = dp->pa_page != ~0ULL ? code_flag(cpu, dp->pa_page) : NULL;
-		if (old)
-			*old &= (uint8_t)~cpu->hart_bit;
-		memset(dp->insn, 0, sizeof(dp->insn));
-		memset(dp->jit, 0, sizeof(dp->jit)); /* compiled blocks die with the decoded page */
-		memset(dp->heat, 0, sizeof(dp->heat));
-		dp->pa_page = pa_page;
-		bool was_code = *flag != 0;
-		*flag |= cpu->hart_bit;
-		/* write-TLB entries may point into the page: drop them all (every hart's when the
-		 * page was no hart's code page) */
-		rv_tlb_flush(cpu);
-		for (unsigned i = 0; !was_code && i < cpu->nharts; i++)
-			if (cpu->harts[i] != cpu)
-				rv_tlb_flush(cpu->harts[i]);
+	unsigned w = ways[0].tag == (pa_page | 1) ? 0 : ways[1].tag == (pa_page | 1) ? 1 : RV_DWAYS;
+	if (w < RV_DWAYS && (*flag & cpu->hart_bit)) {
+		cpu->dpage_mru[set] = (uint8_t)w;
+		return &ways[w];
 	}
+	if (w == RV_DWAYS)
+		w = !ways[0].tag ? 0 : !ways[1].tag ? 1 : (cpu->dpage_mru[set] & 1u) ^ 1u;
+	cpu->dpage_mru[set] = (uint8_t)w;
+	struct rv_dpage *dp = &ways[w];
+	uint8_t *old = dp->tag ? code_flag(cpu, dp->tag & ~1ULL) : NULL;
+	if (old)
+		*old &= (uint8_t)~cpu->hart_bit;
+	memset(dp->insn, 0, sizeof(dp->insn));
+	memset(dp->jit, 0, sizeof(dp->jit)); /* compiled blocks die with the decoded page */
+	memset(dp->heat, 0, sizeof(dp->heat));
+	dp->tag = pa_page | 1;
+	bool was_code = *flag != 0;
+	*flag |= cpu->hart_bit;
+	/* write-TLB entries may point into the page: drop them all (every hart's when the
+	 * page was no hart's code page) */
+	rv_tlb_flush(cpu);
+	for (unsigned i = 0; !was_code && i < cpu->nharts; i++)
+		if (cpu->harts[i] != cpu)
+			rv_tlb_flush(cpu->harts[i]);
 	return dp;
 }
 
 /* Drops the decoded page of `page` in one hart. */
 static void drop_code(struct rv_cpu *cpu, uint64_t page)
 {
-	struct rv_dpage *dp = &cpu->dpages[(page >> 12) & (RV_DPAGES - 1)];
-	if (dp->pa_page == page)
-		dp->pa_page = ~0ULL;
+	struct rv_dpage *ways = &cpu->dpages[((page >> 12) & (RV_DSETS - 1)) * RV_DWAYS];
+	for (unsigned w = 0; w < RV_DWAYS; w++)
+		if (ways[w].tag == (page | 1))
+			ways[w].tag = 0;
 	rv_tlb_flush(cpu); /* the fetch cache and instruction TLB may point at dp */
 }
 
@@ -409,7 +465,7 @@ static int fetch16(struct rv_cpu *cpu, uint64_t va, uint32_t *half, bool fill, s
 		uint64_t tag = va & ~0xfffULL;
 		struct rv_dpage *d = dpage_for(cpu, pa & ~0xfffULL); /* may flush the TLBs: first */
 		struct rv_itlb_entry *e = &cpu->itlb[(va >> 12) & (RV_ITLB_SIZE - 1)];
-		e->tag = tag;
+		e->tag = tag | cpu->tlb_gen;
 		e->addend = (uintptr_t)host - (uintptr_t)tag;
 		e->dp = d;
 		cpu->fetch_page = tag;
@@ -431,7 +487,7 @@ int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw, struct rv_insn
 	struct rv_dpage *dp, *dp2;
 	uint64_t tag = pc & ~0xfffULL;
 	struct rv_itlb_entry *e = &cpu->itlb[(pc >> 12) & (RV_ITLB_SIZE - 1)];
-	if (e->tag == tag && (pc & 0xfff) <= 0xffc) {
+	if (e->tag == (tag | cpu->tlb_gen) && (pc & 0xfff) <= 0xffc) {
 		/* instruction-TLB hit: becomes the fetch page without a walk */
 		cpu->fetch_page = tag;
 		cpu->fetch_addend = e->addend;

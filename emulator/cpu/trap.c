@@ -4,8 +4,7 @@
 void rv_set_priv(struct rv_cpu *cpu, int priv)
 {
 	cpu->priv = priv;
-	/* cached translations are only valid for one privilege and mstatus view */
-	rv_tlb_flush(cpu);
+	rv_tlb_switch(cpu); /* entries are tagged per privilege (mmu.c) */
 }
 
 void rv_take_trap(struct rv_cpu *cpu, uint64_t cause, bool irq, uint64_t tval)
