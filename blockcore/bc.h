@@ -44,6 +44,13 @@ typedef void (*bc_warning_fn)(const char *line, void *opaque);
 void bc_set_warning_handler(bc_warning_fn fn, void *opaque);
 void bc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The image tool's name where a message names it, as qemu's name qemu-img: the hints "You can
+ * force-remove ... with strata-img check -r all" and check's "strata-img: ERROR ..." lines.
+ * strata-img sets its argv[0] name (a qemu-img symlink then reads as qemu-img); other
+ * programs keep the default "strata-img". Process-wide. */
+void bc_set_program_name(const char *name);
+const char *bc_program_name(void);
+
 /* ---- options (create -o, amend -o, open options) ----------------------------------------- */
 
 enum bc_opt_type { BC_OPT_STRING, BC_OPT_BOOL, BC_OPT_NUMBER, BC_OPT_SIZE };

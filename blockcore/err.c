@@ -42,6 +42,19 @@ void bc_err_prefix(struct bc_err *err, const char *fmt, ...)
 static bc_warning_fn warn_fn;
 static void *warn_opaque;
 
+static const char *program_name = "strata-img";
+
+void bc_set_program_name(const char *name)
+{
+	if (name && *name)
+		program_name = name;
+}
+
+const char *bc_program_name(void)
+{
+	return program_name;
+}
+
 void bc_set_warning_handler(bc_warning_fn fn, void *opaque)
 {
 	warn_fn = fn;

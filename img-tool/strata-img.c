@@ -90,6 +90,7 @@ int main(int argc, char **argv)
 	int c;
 
 	tool_set_name(argv[0]);
+	bc_set_program_name(tool_name); /* the engine's hints name the image tool */
 	if (argc < 2)
 		return img_usage_error("Not enough arguments");
 	opterr = 0;

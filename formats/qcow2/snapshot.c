@@ -214,7 +214,7 @@ static int read_table_as(struct qcow2 *s, struct snap_ent **out, int *n, struct 
 		if (ret == -EFBIG) {
 			ret = bc_err_set(err, -EFBIG, "Too much extra metadata in snapshot table "
 					 "entry %u\nYou can force-remove this extra metadata with "
-					 "strata-img check -r all", i);
+					 "%s check -r all", i, bc_program_name());
 			goto fail;
 		}
 		if (ret == -EINVAL) {
@@ -236,7 +236,7 @@ static int read_table_as(struct qcow2 *s, struct snap_ent **out, int *n, struct 
 			if (!fix) {
 				ret = bc_err_set(err, -EFBIG, "Snapshot table is too big\nYou can "
 						 "force-remove all %u overhanging snapshots with "
-						 "strata-img check -r all", nb - i);
+						 "%s check -r all", nb - i, bc_program_name());
 				goto fail;
 			}
 			bc_check_msg(fix->res, "Discarding %u overhanging snapshots (snapshot table "
@@ -435,15 +435,16 @@ int qcow2_snapshot_check_table(struct qcow2 *s, struct bc_check *res, bool repai
 		s->h.nb_snapshots = QCOW2_MAX_SNAPSHOTS;
 	} else if (nb > QCOW2_MAX_SNAPSHOTS) {
 		/* qemu-img prints these through its error reporting: with the program name */
-		bc_check_msg(res, "strata-img: ERROR snapshot table too large\nYou can force-remove "
-			     "all %u overhanging snapshots with strata-img check -r all",
-			     nb - QCOW2_MAX_SNAPSHOTS);
+		bc_check_msg(res, "%s: ERROR snapshot table too large\nYou can force-remove "
+			     "all %u overhanging snapshots with %s check -r all", bc_program_name(),
+			     nb - QCOW2_MAX_SNAPSHOTS, bc_program_name());
 		res->check_errors++;
 		return bc_err_set(err, -EFBIG, "%s", strerror(EFBIG));
 	}
 	ret = read_table_as(s, &t, &n, repair ? &fix : NULL, &rerr);
 	if (ret < 0) {
-		bc_check_msg(res, "strata-img: ERROR failed to read the snapshot table: %s", rerr.msg);
+		bc_check_msg(res, "%s: ERROR failed to read the snapshot table: %s", bc_program_name(),
+			     rerr.msg);
 		res->check_errors++;
 		return bc_err_set(err, ret, "%s", strerror(-ret));
 	}
