@@ -63,21 +63,20 @@ static void check_json(const struct bc_check *r, const char *file, const char *f
 }
 
 struct check_args {
-	const char *fmt, *filename, *src_cache;
-	enum img_output output;
+	struct img_common co; /* -f -T -q -U --object --image-opts --output */
+	const char *filename;
 	unsigned fix;
-	bool quiet, share, image_opts;
 };
 
 static int check_parse(int argc, char **argv, struct check_args *a)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "output", required_argument, NULL, 'o' },
+		IMG_LONGOPT_HELP,
+		IMG_LONGOPT_OUTPUT,
 		{ "repair", required_argument, NULL, 'r' },
-		{ "force-share", no_argument, NULL, 'U' },
-		{ "object", required_argument, NULL, 'O' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_FORCE_SHARE,
+		IMG_LONGOPT_OBJECT,
+		IMG_LONGOPT_IMAGE_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -85,12 +84,6 @@ static int check_parse(int argc, char **argv, struct check_args *a)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hf:r:T:qU", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': a->fmt = optarg; break;
-		case 'I': a->image_opts = true; break;
-		case 'o':
-			if (img_parse_output(optarg, &a->output) < 0)
-				return 1;
-			break;
 		case 'r':
 			if (!strcmp(optarg, "leaks"))
 				a->fix = BC_FIX_LEAKS;
@@ -100,19 +93,14 @@ static int check_parse(int argc, char **argv, struct check_args *a)
 				return img_usage_error("Unknown option value for -r "
 						       "(expecting 'leaks' or 'all'): %s", optarg);
 			break;
-		case 'T': a->src_cache = optarg; break;
-		case 'O':
-			if (tool_object_add(optarg) < 0)
-				return 1;
-			break;
-		case 'q': a->quiet = true; break;
-		case 'U': a->share = true; break;
 		case 'h':
 			printf("usage: %s check [-q] [-f fmt] [--output=ofmt] [-r [leaks | all]] [-U] filename\n",
 			       tool_name);
 			return -1;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&a->co, c, argv))
+				return 1;
+			break;
 		}
 	}
 	if (optind != argc - 1)
@@ -143,15 +131,15 @@ int img_check(int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	struct bc_open_opts o = { .format = a.fmt, .flags = BC_OPEN_NO_BACKING | BC_OPEN_NO_REPAIR |
+	struct bc_open_opts o = { .format = a.co.fmt, .flags = BC_OPEN_NO_BACKING | BC_OPEN_NO_REPAIR |
 							       BC_OPEN_CHECK };
 	if (a.fix)
 		o.flags |= BC_OPEN_RDWR;
-	if (a.share)
+	if (a.co.share)
 		o.flags |= BC_OPEN_SHARE;
-	if (tool_src_cache_flags(a.src_cache, &o.flags) < 0)
+	if (tool_src_cache_flags(a.co.src_cache, &o.flags) < 0)
 		return 1;
-	if (img_image_opts_flags(a.image_opts, a.fmt, &o.flags))
+	if (img_image_opts_flags(a.co.image_opts, a.co.fmt, &o.flags))
 		return 1;
 	if (o.flags & BC_OPEN_IMAGE_OPTS || !strncmp(a.filename, "json:", 5))
 		o.flags &= ~BC_OPEN_NO_BACKING;   /* qemu-img check takes backing.* options */
@@ -174,12 +162,12 @@ int img_check(int argc, char **argv)
 		bc_close(img);
 		return 1;
 	}
-	if (a.fix && (r.corruptions_fixed || r.leaks_fixed) && !a.quiet && a.output == IMG_OUTPUT_HUMAN)
+	if (a.fix && (r.corruptions_fixed || r.leaks_fixed) && !a.co.quiet && a.co.output == IMG_OUTPUT_HUMAN)
 		printf("The following inconsistencies were found and repaired:\n\n"
 		       "    %d leaked clusters\n    %d corruptions\n\n"
 		       "Double checking the fixed image now...\n", r.leaks_fixed, r.corruptions_fixed);
-	if (!a.quiet) {
-		if (a.output == IMG_OUTPUT_JSON)
+	if (!a.co.quiet) {
+		if (a.co.output == IMG_OUTPUT_JSON)
 			check_json(&r, a.filename, bc_format_name(img));
 		else
 			check_human(&r);

@@ -287,13 +287,13 @@ static int conv_count_data(struct conv *c)
 }
 
 struct conv_args {
-	const char *fmt, *out_fmt, *backing, *backing_fmt, *snapshot, *out;
-	const char *cache;      /* -t: the target's cache mode; qemu-img's default is unsafe */
-	const char *src_cache;  /* -T: the sources' (writeback) */
+	struct img_common co;   /* -f -t (the target's cache; qemu-img's default is unsafe),
+				 * -T (the sources'), -q -U --object --image-opts */
+	const char *out_fmt, *backing, *backing_fmt, *snapshot, *out;
 	char *optstr;
 	char *opt_backing, *opt_backing_fmt; /* -o backing_file=, backing_fmt= (owned) */
 	uint64_t sparse;
-	bool no_create, target_is_zero, compress, quiet, share, image_opts, target_image_opts;
+	bool no_create, target_is_zero, compress, target_image_opts;
 	bool bitmaps, skip_broken; /* --bitmaps, --skip-broken-bitmaps */
 	bool copy_offload, sparse_set, salvage; /* -C, an explicit -S, --salvage */
 	bool progress; /* -p */
@@ -339,14 +339,14 @@ static int conv_print_help(const char *optstr, const char *fmt, const char *targ
 static int conv_parse(int argc, char **argv, struct conv_args *a)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "object", required_argument, NULL, 'J' },
-		{ "force-share", no_argument, NULL, 'U' },
+		IMG_LONGOPT_HELP,
+		IMG_LONGOPT_OBJECT,
+		IMG_LONGOPT_FORCE_SHARE,
 		{ "target-is-zero", no_argument, NULL, 'Z' },
 		{ "salvage", no_argument, NULL, 'V' },
 		{ "bitmaps", no_argument, NULL, 'M' },
 		{ "skip-broken-bitmaps", no_argument, NULL, 'K' },
-		{ "image-opts", no_argument, NULL, 'I' },
+		IMG_LONGOPT_IMAGE_OPTS,
 		{ "target-image-opts", no_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -355,7 +355,6 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hf:O:B:Cco:l:S:pt:T:qnm:WUr:F:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': a->fmt = optarg; break;
 		case 'O': a->out_fmt = optarg; break;
 		case 'B': a->backing = optarg; break;
 		case 'F': a->backing_fmt = optarg; break;
@@ -375,20 +374,11 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 			}
 			a->sparse_set = true;
 			break;
-		case 'q': a->quiet = true; break;
 		case 'n': a->no_create = true; break;
-		case 'U': a->share = true; break;
 		case 'Z': a->target_is_zero = true; break;
-		case 'I': a->image_opts = true; break;
 		case 'G': a->target_image_opts = true; break;
 		case 'm':
 			if (conv_parse_coroutines(optarg, &a->coroutines) < 0)
-				return 1;
-			break;
-		case 't': a->cache = optarg; break;
-		case 'T': a->src_cache = optarg; break;
-		case 'J':
-			if (tool_object_add(optarg) < 0)
 				return 1;
 			break;
 		case 'M': a->bitmaps = true; break;
@@ -404,7 +394,9 @@ static int conv_parse(int argc, char **argv, struct conv_args *a)
 			       "output_filename\n", tool_name);
 			return -1;
 		default:
-			return img_bad_option(argv, optind, c);
+			if (img_common_opt(&a->co, c, argv))
+				return 1;
+			break;
 		}
 	}
 	/* qemu-img's order of refusals, all before the file names are looked at */
@@ -455,11 +447,11 @@ static int conv_open_sources(struct conv *c, const struct conv_args *a, uint64_t
 		return -1;
 	*total = 0;
 	for (int i = 0; i < a->nsrc; i++) {
-		struct bc_open_opts o = { .format = a->fmt, .snapshot = a->snapshot,
-					  .flags = a->share ? BC_OPEN_SHARE : BC_OPEN_NO_SHARE_WRITE };
-		tool_src_cache_flags(a->src_cache, &o.flags);   /* checked before */
+		struct bc_open_opts o = { .format = a->co.fmt, .snapshot = a->snapshot,
+					  .flags = a->co.share ? BC_OPEN_SHARE : BC_OPEN_NO_SHARE_WRITE };
+		tool_src_cache_flags(a->co.src_cache, &o.flags);   /* checked before */
 		struct bc_err err = { 0 };
-		if (img_image_opts_flags(a->image_opts, a->fmt, &o.flags))
+		if (img_image_opts_flags(a->co.image_opts, a->co.fmt, &o.flags))
 			return -1;
 		if (bc_open(&c->src[i], a->srcs[i], &o, &err) < 0) {
 			tool_error("Could not open '%s': %s", a->srcs[i], err.msg);
@@ -558,8 +550,8 @@ int img_convert(int argc, char **argv)
 	const char *out_fmt = a.out_fmt ? a.out_fmt : "raw";
 	conv_backing_from_opts(&a);
 	unsigned scratch = 0;
-	if (tool_src_cache_flags(a.src_cache, &scratch) < 0 ||
-	    conv_cache_flags(a.cache ? a.cache : "unsafe", &scratch) < 0)
+	if (tool_src_cache_flags(a.co.src_cache, &scratch) < 0 ||
+	    conv_cache_flags(a.co.cache ? a.co.cache : "unsafe", &scratch) < 0)
 		goto out;
 	if (conv_open_sources(&c, &a, &total) < 0)
 		goto out;
@@ -579,7 +571,7 @@ int img_convert(int argc, char **argv)
 		goto out;
 	struct bc_open_opts o = { .format = a.no_create ? a.out_fmt : out_fmt, .flags = BC_OPEN_RDWR,
 				  .workers = a.coroutines };
-	if (conv_cache_flags(a.cache ? a.cache : "unsafe", &o.flags) < 0)
+	if (conv_cache_flags(a.co.cache ? a.co.cache : "unsafe", &o.flags) < 0)
 		goto out;
 	struct bc_err err = { 0 };
 	if (img_image_opts_flags(a.target_image_opts, a.out_fmt, &o.flags))
@@ -610,7 +602,7 @@ int img_convert(int argc, char **argv)
 		bc_info_free(&info);
 	}
 	c.chunk = c.compress ? CONV_CHUNK_COMPRESS : CONV_CHUNK;
-	c.bar.on = a.progress && !a.quiet;
+	c.bar.on = a.progress && !a.co.quiet;
 	if (c.bar.on && conv_count_data(&c) < 0)
 		c.total = 0;
 	img_progress_print(&c.bar, 0);
