@@ -39,7 +39,9 @@ void bc_err_prefix(struct bc_err *err, const char *fmt, ...) __attribute__((form
 /* Warnings the library has for the user while it works (qcow2's "Marking image as corrupt"):
  * the library never prints; it hands each line (no newline) to the front end's handler, which
  * prints it as qemu does (a line starting "warning: " is qemu's warn_report: the front end
- * puts its program name first). Without a handler warnings are dropped. Process-wide. */
+ * puts its program name first; one starting "error: " is an error_report qemu prints before
+ * failing: the front end prints its program name in place of "error"). Without a handler
+ * warnings are dropped. Process-wide. */
 typedef void (*bc_warning_fn)(const char *line, void *opaque);
 void bc_set_warning_handler(bc_warning_fn fn, void *opaque);
 void bc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

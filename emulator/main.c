@@ -237,6 +237,8 @@ static int run(struct vm_options *o, struct vm_virt *vm)
 static void print_bc_warning(const char *line, void *opaque)
 {
 	(void)opaque;
+	if (!strncmp(line, "error: ", 7)) /* qemu's error_report: the program name instead */
+		fprintf(stderr, "strata-vm: "), line += 7;
 	fprintf(stderr, "%s\n", line);
 }
 

@@ -8,13 +8,15 @@ const char *tool_name = "strata-img";
 
 /* The engine's warnings (qcow2's corrupt mark) go to stderr as qemu's tools print them:
  * the line as is, flushed before stdout's next line; a "warning: " line (qemu's warn_report)
- * carries the program name first. */
+ * carries the program name first, an "error: " line (error_report) the name instead. */
 static void print_warning(const char *line, void *opaque)
 {
 	(void)opaque;
 	fflush(stdout);
 	if (!strncmp(line, "warning: ", 9))
 		fprintf(stderr, "%s: ", tool_name);
+	else if (!strncmp(line, "error: ", 7))
+		fprintf(stderr, "%s: ", tool_name), line += 7;
 	fprintf(stderr, "%s\n", line);
 }
 

@@ -963,8 +963,10 @@ static int snapshot_apply(struct bc_image *img, const char *id_or_name, struct b
 	}
 	ret = snap_l1_valid(s, &t[i], true, err);
 	if (ret < 0) {
+		/* as qemu: the reason reported at once, then the load fails with its errno */
+		bc_warn("error: %s", err->msg);
 		free(t);
-		return ret;
+		return bc_err_set(err, ret, "Failed to load snapshot: %s", strerror(-ret));
 	}
 	ret = apply_entry(s, &t[i]);
 	free(t);
