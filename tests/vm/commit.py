@@ -97,10 +97,12 @@ def start(binary, img, fmt, tag, serial_mux=False, snapshot=True):
         (['-snapshot'] if snapshot else []) + [
             '-drive', 'file=%s,format=%s,if=none,id=virtio0' % (img, fmt),
             '-device', 'virtio-blk-device,drive=virtio0']  # QEMU's if=virtio is PCI on virt
+    # the serial port waits for its client before the guest starts (wait=on): the guest's
+    # first line comes at once, and with nowait it went nowhere when this script connected late
     if serial_mux:  # serial and monitor on one mux: Ctrl-A commands
-        args += ['-serial', 'mon:unix:%s,server,nowait' % ser, '-monitor', 'none']
+        args += ['-serial', 'mon:unix:%s,server=on,wait=on' % ser, '-monitor', 'none']
     else:
-        args += ['-serial', 'unix:%s,server,nowait' % ser, '-monitor', 'unix:%s,server,nowait' % mon]
+        args += ['-serial', 'unix:%s,server=on,wait=on' % ser, '-monitor', 'unix:%s,server,nowait' % mon]
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     s = Chan(ser)
     m = None
