@@ -19,6 +19,22 @@ struct bc_workers {
 	pthread_t threads[BC_WORKERS_MAX];
 };
 
+/* Takes the queue's first job and runs it on this thread (lock held on entry and exit),
+ * then wakes whoever waits for a job to finish. */
+static void run_head(struct bc_workers *w)
+{
+	struct bc_job *job = w->head;
+
+	w->head = job->next;
+	if (!w->head)
+		w->tail = NULL;
+	pthread_mutex_unlock(&w->lock);
+	job->run(job);
+	pthread_mutex_lock(&w->lock);
+	job->done = true;
+	pthread_cond_broadcast(&w->done);
+}
+
 static void *worker_main(void *arg)
 {
 	struct bc_workers *w = arg;
@@ -29,15 +45,7 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&w->queued, &w->lock);
 		if (!w->head)
 			break;
-		struct bc_job *job = w->head;
-		w->head = job->next;
-		if (!w->head)
-			w->tail = NULL;
-		pthread_mutex_unlock(&w->lock);
-		job->run(job);
-		pthread_mutex_lock(&w->lock);
-		job->done = true;
-		pthread_cond_broadcast(&w->done);
+		run_head(w);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -111,18 +119,10 @@ void bc_workers_wait(struct bc_workers *w, struct bc_job *job)
 {
 	pthread_mutex_lock(&w->lock);
 	while (!job->done) {
-		struct bc_job *next = w->head;
-		if (!next) {
+		if (w->head)
+			run_head(w);
+		else
 			pthread_cond_wait(&w->done, &w->lock);
-			continue;
-		}
-		w->head = next->next;
-		if (!w->head)
-			w->tail = NULL;
-		pthread_mutex_unlock(&w->lock);
-		next->run(next);
-		pthread_mutex_lock(&w->lock);
-		next->done = true;
 	}
 	pthread_mutex_unlock(&w->lock);
 }

@@ -198,11 +198,9 @@ int qcow2_cow_l2(struct qcow2 *s, uint64_t l1i, uint8_t **l2)
 	ret = qcow2_alloc_clusters(s, 1, &nw);
 	if (ret < 0)
 		goto out;
-	if (qcow2_overlaps_metadata(s, nw, cs)) {
-		ret = qcow2_mark_corrupt(s, "Preventing invalid write on metadata (overlaps with "
-					    "%s)", qcow2_overlaps_metadata(s, nw, cs));
+	ret = qcow2_overlap_refuse(s, 0, nw, cs);
+	if (ret < 0)
 		goto out;
-	}
 	ret = qcow2_cache_get(s, &s->l2_cache, nw, false, &t);
 	if (ret < 0)
 		goto out;
@@ -238,11 +236,9 @@ int qcow2_cow_data(struct qcow2 *s, uint64_t off, uint64_t *entry)
 		ret = qcow2_alloc_clusters(s, 1, &nw);
 	if (ret < 0)
 		goto out;
-	if (qcow2_overlaps_metadata(s, nw, cs)) {
-		ret = qcow2_mark_corrupt(s, "Preventing invalid write on metadata (overlaps with "
-					    "%s)", qcow2_overlaps_metadata(s, nw, cs));
+	ret = qcow2_overlap_refuse(s, 0, nw, cs);
+	if (ret < 0)
 		goto out;
-	}
 	/* Driver invariant 7: the copy is written before an entry points to it. */
 	/* re-encrypted for its new host offset when the image is encrypted (LUKS) */
 	bc_file_event(s->file, BC_EV_COW_WRITE);
