@@ -17,27 +17,94 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#define NBD_QUEUE 32      /* queued requests in flight on the connection at most */
+
 struct nbd_file {
 	struct bc_file_common common;     /* first: the host layer's shared part */
 	struct nbd_client c;
 	pthread_mutex_t lock;
+	struct nbd_pending pend[NBD_QUEUE];
+	struct bc_aio *pend_req[NBD_QUEUE];
+	unsigned inflight;
+	bool inflight_writes;             /* what is in flight: all reads or all writes */
+	uint8_t out[NBD_QUEUE * NBD_REQUEST_SIZE];   /* read requests not sent yet */
+	size_t out_len;
+	struct bc_nbd_sock sock;
 };
 
 static struct nbd_file *nf(struct bc_file *f) { return f->priv; }
+
+/* The stream is out of step or gone: no further request can be trusted; whatever was in
+ * flight fails. Called with the lock held. */
+static void broken(struct bc_file *f, struct nbd_file *n)
+{
+	close(n->c.fd);
+	n->c.fd = -1;
+	n->out_len = 0;
+	for (unsigned i = 0; i < NBD_QUEUE; i++) {
+		if (!n->pend[i].used)
+			continue;
+		n->pend[i].used = false;
+		n->pend_req[i]->ret = -EIO;
+		bc_file_aio_complete(f, n->pend_req[i]);
+	}
+	n->inflight = 0;
+}
+
+/* Sends the queued read requests in one go. */
+static int push(struct nbd_file *n)
+{
+	int ret = 0;
+
+	if (n->out_len && n->c.fd >= 0)
+		ret = n->c.io.send(n->c.io.opaque, n->out, n->out_len);
+	n->out_len = 0;
+	return ret;
+}
+
+/* Reads replies until `want` more queued requests completed (all: want >= inflight). Completed
+ * requests go to the done list; their callbacks run later, outside the lock. */
+static int reap(struct bc_file *f, struct nbd_file *n, unsigned want)
+{
+	unsigned got = 0;
+
+	if (want && push(n) < 0) {
+		broken(f, n);
+		return -EIO;
+	}
+	while (n->inflight && got < want) {
+		struct nbd_pending *p;
+		int ret = nbd_client_recv_one(&n->c, n->pend, NBD_QUEUE, &p);
+		if (ret < 0) {
+			broken(f, n);
+			return -EIO;
+		}
+		if (!p)
+			continue;
+		struct bc_aio *req = n->pend_req[p - n->pend];
+		req->ret = p->err ? -p->err : 0;
+		p->used = false;
+		n->inflight--;
+		got++;
+		bc_file_aio_complete(f, req);
+	}
+	return 0;
+}
 
 static int request(struct bc_file *f, uint16_t type, uint16_t flags, uint64_t off, uint32_t len,
 		   void *buf, uint32_t *pnum, uint32_t *state)
 {
 	struct nbd_file *n = nf(f);
-	int ret;
+	int ret = 0;
 
 	pthread_mutex_lock(&n->lock);
-	ret = n->c.fd < 0 ? -ESHUTDOWN : nbd_client_request(&n->c, type, flags, off, len, buf,
-							     pnum, state);
+	if (n->inflight)
+		ret = reap(f, n, NBD_QUEUE);    /* one request at a time from here */
+	if (ret == 0)
+		ret = n->c.fd < 0 ? -ESHUTDOWN : nbd_client_request(&n->c, type, flags, off, len,
+								     buf, pnum, state);
 	if (ret == -EPROTO || ret == -ECONNRESET || ret == -EPIPE) {
-		/* the stream is out of step: no further request can be trusted */
-		close(n->c.fd);
-		n->c.fd = -1;
+		broken(f, n);
 		ret = -EIO;
 	}
 	pthread_mutex_unlock(&n->lock);
@@ -143,6 +210,66 @@ static int nbd_status(struct bc_file *f, uint64_t off, uint64_t len, uint64_t *p
 	return 0;
 }
 
+/* Queued reads and writes that fit one NBD request go out at once and stay in flight; their
+ * replies are matched by handle in nbd_poll. Reads and writes are not mixed in flight: with
+ * both, each side could block sending while its peer blocks sending too. */
+static int nbd_submit(struct bc_file *f, struct bc_aio *req)
+{
+	struct nbd_file *n = nf(f);
+	bool wr = req->op == BC_AIO_WRITE;
+	int ret = 0;
+
+	if (req->op == BC_AIO_FLUSH || req->len == 0 || req->len > n->c.max_block ||
+	    req->off > n->c.size || req->len > n->c.size - req->off ||
+	    (wr && (n->c.tflags & NBD_FLAG_READ_ONLY)))
+		return bc_file_aio_submit_sync(f, req);     /* drains what is in flight first */
+	pthread_mutex_lock(&n->lock);
+	if (n->inflight && (n->inflight == NBD_QUEUE || n->inflight_writes != wr))
+		ret = reap(f, n, n->inflight_writes != wr ? NBD_QUEUE : 1);
+	if (ret == 0 && n->c.fd < 0)
+		ret = -ESHUTDOWN;
+	if (ret == 0) {
+		unsigned i = 0;
+		while (n->pend[i].used)
+			i++;
+		n->pend_req[i] = req;
+		if (wr) {
+			ret = nbd_client_send(&n->c, &n->pend[i], NBD_CMD_WRITE, 0, req->off,
+					      (uint32_t)req->len, req->buf);
+		} else {
+			/* read requests gather and go out together when replies are awaited */
+			nbd_client_prepare(&n->c, &n->pend[i], NBD_CMD_READ, 0, req->off,
+					   (uint32_t)req->len, req->buf, n->out + n->out_len);
+			n->out_len += NBD_REQUEST_SIZE;
+		}
+		n->inflight++;
+		n->inflight_writes = wr;
+		if (ret < 0) {
+			broken(f, n);     /* fails this request too */
+			ret = 0;
+		}
+	} else {
+		req->ret = ret;
+		bc_file_aio_complete(f, req);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return ret;
+}
+
+static int nbd_poll(struct bc_file *f, int min)
+{
+	struct nbd_file *n = nf(f);
+	int done = bc_file_aio_poll_done(f, 0);
+
+	pthread_mutex_lock(&n->lock);
+	if (push(n) < 0)
+		broken(f, n);
+	reap(f, n, min < 0 ? NBD_QUEUE : done >= min ? 0 : (unsigned)(min - done));
+	pthread_mutex_unlock(&n->lock);
+	return done + bc_file_aio_poll_done(f, 0);
+}
+
 static int nbd_truncate(struct bc_file *f, uint64_t size)
 {
 	return size == nf(f)->c.size ? 0 : -ENOTSUP;
@@ -152,6 +279,8 @@ static void nbd_close(struct bc_file *f)
 {
 	struct nbd_file *n = nf(f);
 
+	if (n->inflight)
+		reap(f, n, NBD_QUEUE);    /* requests never waited for: their replies are dropped */
 	if (n->c.fd >= 0) {
 		uint8_t h[NBD_REQUEST_SIZE];
 		struct nbd_request r = { .type = NBD_CMD_DISC, .handle = n->c.next_handle };
@@ -172,8 +301,8 @@ static const struct bc_file_ops nbd_ops = {
 	.truncate = nbd_truncate,
 	.length = nbd_length,
 	.status = nbd_status,
-	.submit = bc_file_aio_submit_sync,
-	.poll = bc_file_aio_poll_done,
+	.submit = nbd_submit,
+	.poll = nbd_poll,
 	.close = nbd_close,
 };
 
@@ -241,7 +370,7 @@ int bc_nbd_file_open(struct bc_file **out, const char *name, unsigned flags, str
 		ret = n->c.fd;
 		goto fail;
 	}
-	bc_nbd_io_fd(&n->c.io, &n->c.fd);
+	bc_nbd_io_sock(&n->c.io, &n->sock, n->c.fd);
 	ret = nbd_client_handshake(&n->c, t.name, err);
 	if (ret < 0) {
 		close(n->c.fd);

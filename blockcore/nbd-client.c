@@ -170,122 +170,190 @@ int nbd_client_handshake(struct nbd_client *c, const char *name, struct bc_err *
 	return ret;
 }
 
-/* The chunks of a structured reply to request (type, off, len), until the DONE flag. */
-static int recv_chunks(struct nbd_client *c, uint64_t handle, uint16_t type, uint64_t off,
-		       uint32_t len, uint8_t *buf, uint32_t *pnum, uint32_t *state)
+static struct nbd_pending *find_pending(struct nbd_pending *tab, unsigned n, uint64_t handle)
 {
-	uint8_t h[NBD_CHUNK_HEADER_SIZE - 4], p[16];
-	int err = 0, ret;
-	bool done = false, got_status = false, first = true;
+	for (unsigned i = 0; i < n; i++)
+		if (tab[i].used && tab[i].handle == handle)
+			return &tab[i];
+	return NULL;
+}
 
-	while (!done) {
-		uint32_t magic = NBD_MAGIC_CHUNK;   /* the first chunk's was read by the caller */
-		if (!first && (ret = nbd_recv_u32(&c->io, &magic)) < 0)
-			return ret;
-		first = false;
-		if (magic != NBD_MAGIC_CHUNK)
-			return -EPROTO;
-		if ((ret = c->io.recv(c->io.opaque, h, sizeof(h))) < 0)
-			return ret;
-		uint16_t flags = nbd_get16(h), ct = nbd_get16(h + 2);
-		uint32_t clen = nbd_get32(h + 12);
-		if (nbd_get64(h + 4) != handle)
-			return -EPROTO;
-		done = flags & NBD_REPLY_FLAG_DONE;
-		if (ct == NBD_REPLY_TYPE_NONE) {
-			if (clen || !done)
-				return -EPROTO;
-		} else if (ct == NBD_REPLY_TYPE_OFFSET_DATA || ct == NBD_REPLY_TYPE_OFFSET_HOLE) {
-			if (type != NBD_CMD_READ || clen < (ct == NBD_REPLY_TYPE_OFFSET_HOLE ? 12 : 9) ||
-			    (ct == NBD_REPLY_TYPE_OFFSET_HOLE && clen != 12))
-				return -EPROTO;
-			if ((ret = c->io.recv(c->io.opaque, p, 8)) < 0)
-				return ret;
-			uint64_t coff = nbd_get64(p);
-			uint32_t n = clen - 8;
-			if (ct == NBD_REPLY_TYPE_OFFSET_HOLE) {
-				if ((ret = nbd_recv_u32(&c->io, &n)) < 0)
-					return ret;
-			}
-			if (coff < off || coff - off > len || n > len - (coff - off) || n == 0)
-				return -EPROTO;
-			if (ct == NBD_REPLY_TYPE_OFFSET_HOLE)
-				memset(buf + (coff - off), 0, n);
-			else if ((ret = c->io.recv(c->io.opaque, buf + (coff - off), n)) < 0)
-				return ret;
-		} else if (ct == NBD_REPLY_TYPE_BLOCK_STATUS) {
-			if (type != NBD_CMD_BLOCK_STATUS || clen < 12 || (clen - 4) % 8)
-				return -EPROTO;
-			if ((ret = c->io.recv(c->io.opaque, p, 12)) < 0 ||
-			    (ret = nbd_skip(&c->io, clen - 12)) < 0)
-				return ret;
-			uint32_t n = nbd_get32(p + 4);
-			if (!c->has_base || nbd_get32(p) != c->ctx_base || n == 0 || got_status)
-				return -EPROTO;
-			*pnum = n > len ? len : n;
-			*state = nbd_get32(p + 8);
-			got_status = true;
-		} else if (ct == NBD_REPLY_TYPE_ERROR || ct == NBD_REPLY_TYPE_ERROR_OFFSET) {
-			if (clen < 6)
-				return -EPROTO;
-			if ((ret = c->io.recv(c->io.opaque, p, 6)) < 0)
-				return ret;
-			uint16_t mlen = nbd_get16(p + 4);
-			if ((uint32_t)mlen + 6 > clen || (ct == NBD_REPLY_TYPE_ERROR && clen != mlen + 6u) ||
-			    (ct == NBD_REPLY_TYPE_ERROR_OFFSET && clen != mlen + 14u))
-				return -EPROTO;
-			if ((ret = nbd_skip(&c->io, clen - 6)) < 0)
-				return ret;
-			err = nbd_wire_to_errno(nbd_get32(p));
-			if (!nbd_get32(p))
-				return -EPROTO;
-		} else {
-			/* an unknown type: an error type is a failure, others may be skipped */
-			if ((ret = nbd_skip(&c->io, clen)) < 0)
-				return ret;
-			if (ct & (1u << 15))
-				err = EIO;
-		}
-	}
-	if (err)
-		return -err;
-	if (type == NBD_CMD_BLOCK_STATUS && !got_status)
+/* A data or hole chunk's payload (clen bytes after the header) into p's buffer. */
+static int recv_data_chunk(struct nbd_client *c, struct nbd_pending *p, uint16_t ct, uint32_t clen)
+{
+	uint8_t o[8];
+	uint32_t n = clen - 8;
+	int ret;
+
+	if (p->type != NBD_CMD_READ || clen < (ct == NBD_REPLY_TYPE_OFFSET_HOLE ? 12 : 9) ||
+	    (ct == NBD_REPLY_TYPE_OFFSET_HOLE && clen != 12))
 		return -EPROTO;
+	if ((ret = c->io.recv(c->io.opaque, o, 8)) < 0)
+		return ret;
+	uint64_t coff = nbd_get64(o);
+	if (ct == NBD_REPLY_TYPE_OFFSET_HOLE && (ret = nbd_recv_u32(&c->io, &n)) < 0)
+		return ret;
+	if (coff < p->off || coff - p->off > p->len || n > p->len - (coff - p->off) || n == 0)
+		return -EPROTO;
+	if (ct == NBD_REPLY_TYPE_OFFSET_HOLE) {
+		memset(p->buf + (coff - p->off), 0, n);
+		return 0;
+	}
+	return c->io.recv(c->io.opaque, p->buf + (coff - p->off), n);
+}
+
+/* A block status chunk: the first extent of base:allocation (the only context we ask for). */
+static int recv_status_chunk(struct nbd_client *c, struct nbd_pending *p, uint32_t clen)
+{
+	uint8_t b[12];
+	int ret;
+
+	if (p->type != NBD_CMD_BLOCK_STATUS || clen < 12 || (clen - 4) % 8)
+		return -EPROTO;
+	if ((ret = c->io.recv(c->io.opaque, b, 12)) < 0 || (ret = nbd_skip(&c->io, clen - 12)) < 0)
+		return ret;
+	uint32_t n = nbd_get32(b + 4);
+	if (!c->has_base || nbd_get32(b) != c->ctx_base || n == 0 || p->got_status)
+		return -EPROTO;
+	p->pnum = n > p->len ? p->len : n;
+	p->state = nbd_get32(b + 8);
+	p->got_status = true;
 	return 0;
+}
+
+static int recv_error_chunk(struct nbd_client *c, struct nbd_pending *p, uint16_t ct, uint32_t clen)
+{
+	uint8_t e[6];
+	int ret;
+
+	if (clen < 6)
+		return -EPROTO;
+	if ((ret = c->io.recv(c->io.opaque, e, 6)) < 0)
+		return ret;
+	uint16_t mlen = nbd_get16(e + 4);
+	if ((uint32_t)mlen + 6 > clen || (ct == NBD_REPLY_TYPE_ERROR && clen != mlen + 6u) ||
+	    (ct == NBD_REPLY_TYPE_ERROR_OFFSET && clen != mlen + 14u) || !nbd_get32(e))
+		return -EPROTO;
+	if ((ret = nbd_skip(&c->io, clen - 6)) < 0)
+		return ret;
+	if (!p->err)
+		p->err = nbd_wire_to_errno(nbd_get32(e));
+	return 0;
+}
+
+/* One structured chunk (its magic already read). Chunks of different requests may interleave:
+ * each goes to the request its handle names. */
+static int recv_chunk(struct nbd_client *c, struct nbd_pending *tab, unsigned n,
+		      struct nbd_pending **done)
+{
+	uint8_t h[NBD_CHUNK_HEADER_SIZE - 4];
+	struct nbd_pending *p;
+	int ret;
+
+	if ((ret = c->io.recv(c->io.opaque, h, sizeof(h))) < 0)
+		return ret;
+	uint16_t flags = nbd_get16(h), ct = nbd_get16(h + 2);
+	uint32_t clen = nbd_get32(h + 12);
+	if (!(p = find_pending(tab, n, nbd_get64(h + 4))))
+		return -EPROTO;
+	if (ct == NBD_REPLY_TYPE_NONE)
+		ret = clen || !(flags & NBD_REPLY_FLAG_DONE) ? -EPROTO : 0;
+	else if (ct == NBD_REPLY_TYPE_OFFSET_DATA || ct == NBD_REPLY_TYPE_OFFSET_HOLE)
+		ret = recv_data_chunk(c, p, ct, clen);
+	else if (ct == NBD_REPLY_TYPE_BLOCK_STATUS)
+		ret = recv_status_chunk(c, p, clen);
+	else if (ct == NBD_REPLY_TYPE_ERROR || ct == NBD_REPLY_TYPE_ERROR_OFFSET)
+		ret = recv_error_chunk(c, p, ct, clen);
+	else if ((ret = nbd_skip(&c->io, clen)) == 0 && (ct & (1u << 15)) && !p->err)
+		p->err = EIO;      /* an unknown error type fails the request; others are skipped */
+	if (ret < 0)
+		return ret;
+	if (flags & NBD_REPLY_FLAG_DONE) {
+		if (p->type == NBD_CMD_BLOCK_STATUS && !p->got_status && !p->err)
+			return -EPROTO;
+		*done = p;
+	}
+	return 0;
+}
+
+int nbd_client_recv_one(struct nbd_client *c, struct nbd_pending *tab, unsigned n,
+			struct nbd_pending **done)
+{
+	struct nbd_pending *p;
+	uint8_t s[12];
+	uint32_t magic;
+	int ret;
+
+	*done = NULL;
+	if ((ret = nbd_recv_u32(&c->io, &magic)) < 0)
+		return ret;
+	if (magic == NBD_MAGIC_CHUNK && c->structured)
+		return recv_chunk(c, tab, n, done);
+	if (magic != NBD_MAGIC_SIMPLE)
+		return -EPROTO;
+	if ((ret = c->io.recv(c->io.opaque, s, sizeof(s))) < 0)
+		return ret;
+	if (!(p = find_pending(tab, n, nbd_get64(s + 4))))
+		return -EPROTO;
+	*done = p;
+	if (nbd_get32(s)) {
+		p->err = nbd_wire_to_errno(nbd_get32(s));
+		return 0;
+	}
+	if (p->type == NBD_CMD_BLOCK_STATUS)
+		return -EPROTO;      /* block status needs a structured reply */
+	if (p->type == NBD_CMD_READ && c->structured)
+		return -EPROTO;      /* reads with structured replies come as chunks */
+	if (p->type == NBD_CMD_READ)
+		return c->io.recv(c->io.opaque, p->buf, p->len);
+	return 0;
+}
+
+void nbd_client_prepare(struct nbd_client *c, struct nbd_pending *p, uint16_t type,
+			uint16_t flags, uint64_t off, uint32_t len, void *buf,
+			uint8_t h[NBD_REQUEST_SIZE])
+{
+	struct nbd_request r = { .flags = flags, .type = type, .handle = c->next_handle++,
+				 .off = off, .len = len };
+
+	*p = (struct nbd_pending){ .used = true, .handle = r.handle, .type = type, .off = off,
+				   .len = len, .buf = buf };
+	nbd_encode_request(h, &r);
+}
+
+int nbd_client_send(struct nbd_client *c, struct nbd_pending *p, uint16_t type, uint16_t flags,
+		    uint64_t off, uint32_t len, void *buf)
+{
+	uint8_t h[NBD_REQUEST_SIZE];
+	int ret;
+
+	nbd_client_prepare(c, p, type, flags, off, len, buf, h);
+	if (type == NBD_CMD_WRITE && c->io.sendv) {
+		const struct iovec iov[2] = { { h, sizeof(h) }, { buf, len } };
+		return c->io.sendv(c->io.opaque, iov, 2);
+	}
+	if ((ret = c->io.send(c->io.opaque, h, sizeof(h))) < 0)
+		return ret;
+	if (type == NBD_CMD_WRITE)
+		ret = c->io.send(c->io.opaque, buf, len);
+	return ret;
 }
 
 int nbd_client_request(struct nbd_client *c, uint16_t type, uint16_t flags, uint64_t off,
 		       uint32_t len, void *buf, uint32_t *pnum, uint32_t *state)
 {
-	struct nbd_request r = { .flags = flags, .type = type, .handle = c->next_handle++,
-				 .off = off, .len = len };
-	uint8_t h[NBD_REQUEST_SIZE];
-	uint32_t magic;
-	int ret;
+	struct nbd_pending p, *done = NULL;
+	int ret = nbd_client_send(c, &p, type, flags, off, len, buf);
 
-	nbd_encode_request(h, &r);
-	if ((ret = c->io.send(c->io.opaque, h, sizeof(h))) < 0)
+	while (ret == 0 && !done)
+		ret = nbd_client_recv_one(c, &p, 1, &done);
+	if (ret < 0)
 		return ret;
-	if (type == NBD_CMD_WRITE && (ret = c->io.send(c->io.opaque, buf, len)) < 0)
-		return ret;
-	if ((ret = nbd_recv_u32(&c->io, &magic)) < 0)
-		return ret;
-	if (magic == NBD_MAGIC_CHUNK && c->structured)
-		return recv_chunks(c, r.handle, type, off, len, buf, pnum, state);
-	if (magic != NBD_MAGIC_SIMPLE)
-		return -EPROTO;
-	uint8_t s[12];
-	if ((ret = c->io.recv(c->io.opaque, s, sizeof(s))) < 0)
-		return ret;
-	if (nbd_get64(s + 4) != r.handle)
-		return -EPROTO;
-	if (nbd_get32(s))
-		return -nbd_wire_to_errno(nbd_get32(s));
-	if (type == NBD_CMD_BLOCK_STATUS)
-		return -EPROTO;      /* block status needs a structured reply */
-	if (type == NBD_CMD_READ && c->structured)
-		return -EPROTO;      /* reads with structured replies come as chunks */
-	if (type == NBD_CMD_READ)
-		return c->io.recv(c->io.opaque, buf, len);
+	if (p.err)
+		return -p.err;
+	if (pnum)
+		*pnum = p.pnum;
+	if (state)
+		*state = p.state;
 	return 0;
 }

@@ -45,6 +45,29 @@ struct nbd_client {
 };
 /* Handshake: fixed newstyle, structured replies, base:allocation, then GO (or EXPORT_NAME). */
 int nbd_client_handshake(struct nbd_client *c, const char *export_name, struct bc_err *err);
+/* A request sent and not yet fully answered (several may be in flight on one connection). */
+struct nbd_pending {
+	bool used;
+	bool got_status;
+	uint16_t type;
+	uint64_t handle, off;
+	uint32_t len;
+	uint8_t *buf;
+	int err;                     /* the first error a reply carried (positive errno) */
+	uint32_t pnum, state;        /* block status: the first extent */
+};
+/* Fills *p for a request and encodes its header into h (to be sent by the caller). */
+void nbd_client_prepare(struct nbd_client *c, struct nbd_pending *p, uint16_t type,
+			uint16_t flags, uint64_t off, uint32_t len, void *buf,
+			uint8_t h[NBD_REQUEST_SIZE]);
+/* Sends one request (and a write's payload) and fills *p to await its reply. */
+int nbd_client_send(struct nbd_client *c, struct nbd_pending *p, uint16_t type, uint16_t flags,
+		    uint64_t off, uint32_t len, void *buf);
+/* Reads one reply or one reply chunk and applies it to the entry of tab[0..n) its handle names;
+ * *done is that entry when its reply is complete, else NULL. <0: the stream is broken (an
+ * unknown handle or a malformed reply included). */
+int nbd_client_recv_one(struct nbd_client *c, struct nbd_pending *tab, unsigned n,
+			struct nbd_pending **done);
 /* One request and its whole reply. Reads fill buf; block status fills *pnum and *state with the
  * first extent. Every reply field is checked against the request. */
 int nbd_client_request(struct nbd_client *c, uint16_t type, uint16_t flags, uint64_t off,

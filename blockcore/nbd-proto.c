@@ -45,11 +45,97 @@ static int fd_send(void *opaque, const void *buf, size_t len)
 	return 0;
 }
 
+/* sendmsg until every buffer went out (iov is copied: partial sends move through it). */
+static int fd_sendv_fd(int fd, const struct iovec *iov, int n)
+{
+	struct iovec v[8];
+	struct msghdr m = { .msg_iov = v };
+
+	if (n > 8)
+		return -EINVAL;
+	memcpy(v, iov, sizeof(*v) * (size_t)n);
+	m.msg_iovlen = (size_t)n;
+	while (m.msg_iovlen) {
+		ssize_t r = sendmsg(fd, &m, MSG_NOSIGNAL);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		while (m.msg_iovlen && (size_t)r >= m.msg_iov->iov_len) {
+			r -= (ssize_t)m.msg_iov->iov_len;
+			m.msg_iov++;
+			m.msg_iovlen--;
+		}
+		if (m.msg_iovlen) {
+			m.msg_iov->iov_base = (uint8_t *)m.msg_iov->iov_base + r;
+			m.msg_iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+static int fd_sendv(void *opaque, const struct iovec *iov, int n)
+{
+	return fd_sendv_fd(*(int *)opaque, iov, n);
+}
+
 void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd)
 {
 	io->recv = fd_recv;
 	io->send = fd_send;
+	io->sendv = fd_sendv;
 	io->opaque = fd;
+}
+
+static int sock_recv(void *opaque, void *buf, size_t len)
+{
+	struct bc_nbd_sock *s = opaque;
+	uint8_t *p = buf;
+
+	while (len) {
+		if (s->pos < s->end) {
+			size_t n = s->end - s->pos < len ? s->end - s->pos : len;
+			memcpy(p, s->buf + s->pos, n);
+			s->pos += n;
+			p += n;
+			len -= n;
+			continue;
+		}
+		if (len >= sizeof(s->buf) / 2)
+			return fd_recv(&s->fd, p, len);    /* a payload: no copy through the buffer */
+		ssize_t n = recv(s->fd, s->buf, sizeof(s->buf), 0);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		s->pos = 0;
+		s->end = (size_t)n;
+	}
+	return 0;
+}
+
+static int sock_send(void *opaque, const void *buf, size_t len)
+{
+	return fd_send(&((struct bc_nbd_sock *)opaque)->fd, buf, len);
+}
+
+static int sock_sendv(void *opaque, const struct iovec *iov, int n)
+{
+	return fd_sendv_fd(((struct bc_nbd_sock *)opaque)->fd, iov, n);
+}
+
+void bc_nbd_io_sock(struct bc_nbd_io *io, struct bc_nbd_sock *s, int fd)
+{
+	s->fd = fd;
+	s->pos = s->end = 0;
+	io->recv = sock_recv;
+	io->send = sock_send;
+	io->sendv = sock_sendv;
+	io->opaque = s;
 }
 
 void nbd_encode_request(uint8_t out[NBD_REQUEST_SIZE], const struct nbd_request *r)

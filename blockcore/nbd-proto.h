@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define NBD_DEFAULT_PORT 10809
 
@@ -85,9 +86,20 @@ struct bc_nbd_io {
 	int (*recv)(void *opaque, void *buf, size_t len);
 	int (*send)(void *opaque, const void *buf, size_t len);
 	void *opaque;
+	/* Optional: sends the buffers in order as one (NULL: send is called for each). */
+	int (*sendv)(void *opaque, const struct iovec *iov, int n);
 };
 /* The transport over a socket; opaque points at the int fd. */
 void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd);
+
+/* A socket read through a buffer: the small headers of many requests or replies that arrive
+ * together are taken with one recv; large payloads still go straight into their buffers. */
+struct bc_nbd_sock {
+	int fd;
+	size_t pos, end;
+	uint8_t buf[64 * 1024];
+};
+void bc_nbd_io_sock(struct bc_nbd_io *io, struct bc_nbd_sock *s, int fd);
 
 struct nbd_request {
 	uint16_t flags, type;

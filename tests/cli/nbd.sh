@@ -160,6 +160,18 @@ tap_result $? "strata-img convert from qemu-nbd"
 "$IO" -f raw -c "write -P 0x99 2M 64k" -c "write -z 2M 4k" -c "write -z -u 2105344 4k" \
 	-c "discard 3M 4k" -c "read -P 0 2M 4k" -c "read -P 0x99 2101248 4k" -c "flush" "$E" >o.io 2>&1
 tap_result $? "strata-io write/zero/discard against qemu-nbd" || sed 's/^/# /' o.io
+# queued requests stay in flight together (replies matched by handle, hole chunks of
+# sparse reads included); reads and writes in turn
+"$IO" -f raw -c "aio_read -P 0x11 0 64k" -c "aio_read -P 0x33 1M 64k" -c "aio_read -P 0 4M 64k" \
+	-c "aio_read -P 0x44 12M 1M" -c "aio_write -P 0x66 5M 64k" -c "aio_write -P 0x67 6M 4k" \
+	-c "aio_read -P 0x22 8392704 4k" -c "aio_flush" -c "read -P 0x66 5M 64k" \
+	-c "read -P 0x67 6M 4k" "$E" >o.io 2>&1 && ! grep -q -i "fail\|error" o.io
+tap_result $? "strata-io queued reads and writes against qemu-nbd" || sed 's/^/# /' o.io
+"$IMG" bench -c 3000 -d 16 -s 4k -S 12288 -f raw "$E" >o.io 2>&1 &&
+	"$IMG" bench -w --pattern=0x77 -c 200 -d 16 -s 4k -S 12288 -o 13M -f raw "$E" >>o.io 2>&1 &&
+	"$IO" -f raw -c "read -P 0x77 13M 4k" -c "read -P 0 13635584 8k" -c "read -P 0x77 13643776 4k" \
+	"$E" >>o.io 2>&1 && ! grep -q -i "fail\|error" o.io
+tap_result $? "strata-img bench depth 16 against qemu-nbd" || sed 's/^/# /' o.io
 kill "$nbd_pid"; wait "$nbd_pid" 2>/dev/null
 qemu-img check -q disk.qcow2 && qemu-io -f qcow2 -c "read -P 0 2M 4k" -c "read -P 0x99 2101248 4k" \
 	-c "read -P 0 2105344 4k" -c "read -P 0 3M 4k" disk.qcow2 >/dev/null
