@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t disk[1 << 20];
 	struct fuzz_stream st = { data, size };
-	struct bc_nbd_io io = { fuzz_stream_recv, fuzz_stream_sink, &st };
+	struct bc_nbd_io io = { fuzz_stream_recv, fuzz_stream_sink, &st, NULL };
 	struct bc_image *img = fuzz_open("nbd.raw", "raw", disk, sizeof(disk), 0, BC_OPEN_RDWR);
 	struct bc_nbd_export exp = { .name = "", .description = "fuzz", .alloc_depth = true,
 				     .discard = BC_NBD_DISCARD_UNMAP,
