@@ -48,10 +48,10 @@ static int fd_send(void *opaque, const void *buf, size_t len)
 /* sendmsg until every buffer went out (iov is copied: partial sends move through it). */
 static int fd_sendv_fd(int fd, const struct iovec *iov, int n)
 {
-	struct iovec v[8];
+	struct iovec v[16];
 	struct msghdr m = { .msg_iov = v };
 
-	if (n > 8)
+	if (n > 16)
 		return -EINVAL;
 	memcpy(v, iov, sizeof(*v) * (size_t)n);
 	m.msg_iovlen = (size_t)n;
@@ -88,10 +88,19 @@ void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd)
 	io->opaque = fd;
 }
 
+int bc_nbd_sock_flush(struct bc_nbd_sock *s)
+{
+	int ret = s->out_len ? fd_send(&s->fd, s->out, s->out_len) : 0;
+
+	s->out_len = 0;
+	return ret;
+}
+
 static int sock_recv(void *opaque, void *buf, size_t len)
 {
 	struct bc_nbd_sock *s = opaque;
 	uint8_t *p = buf;
+	int ret;
 
 	while (len) {
 		if (s->pos < s->end) {
@@ -102,6 +111,8 @@ static int sock_recv(void *opaque, void *buf, size_t len)
 			len -= n;
 			continue;
 		}
+		if ((ret = bc_nbd_sock_flush(s)) < 0)
+			return ret;
 		if (len >= sizeof(s->buf) / 2)
 			return fd_recv(&s->fd, p, len);    /* a payload: no copy through the buffer */
 		ssize_t n = recv(s->fd, s->buf, sizeof(s->buf), 0);
@@ -118,20 +129,46 @@ static int sock_recv(void *opaque, void *buf, size_t len)
 	return 0;
 }
 
-static int sock_send(void *opaque, const void *buf, size_t len)
-{
-	return fd_send(&((struct bc_nbd_sock *)opaque)->fd, buf, len);
-}
-
 static int sock_sendv(void *opaque, const struct iovec *iov, int n)
 {
-	return fd_sendv_fd(((struct bc_nbd_sock *)opaque)->fd, iov, n);
+	struct bc_nbd_sock *s = opaque;
+	size_t total = 0;
+	int ret;
+
+	for (int i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (s->cork && total <= sizeof(s->out) - s->out_len) {
+		for (int i = 0; i < n; i++) {
+			memcpy(s->out + s->out_len, iov[i].iov_base, iov[i].iov_len);
+			s->out_len += iov[i].iov_len;
+		}
+		return 0;
+	}
+	if (s->out_len) {
+		/* what waits goes first, in the same sendmsg */
+		struct iovec v[9] = { { s->out, s->out_len } };
+		if (n > 8)
+			return -EINVAL;
+		memcpy(v + 1, iov, sizeof(*v) * (size_t)n);
+		s->out_len = 0;
+		return fd_sendv_fd(s->fd, v, n + 1);
+	}
+	ret = fd_sendv_fd(s->fd, iov, n);
+	return ret;
+}
+
+static int sock_send(void *opaque, const void *buf, size_t len)
+{
+	const struct iovec v = { (void *)buf, len };
+
+	return sock_sendv(opaque, &v, 1);
 }
 
 void bc_nbd_io_sock(struct bc_nbd_io *io, struct bc_nbd_sock *s, int fd)
 {
 	s->fd = fd;
-	s->pos = s->end = 0;
+	s->pos = s->end = s->out_len = 0;
+	s->cork = false;
 	io->recv = sock_recv;
 	io->send = sock_send;
 	io->sendv = sock_sendv;

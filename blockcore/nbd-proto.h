@@ -93,13 +93,18 @@ struct bc_nbd_io {
 void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd);
 
 /* A socket read through a buffer: the small headers of many requests or replies that arrive
- * together are taken with one recv; large payloads still go straight into their buffers. */
+ * together are taken with one recv; large payloads still go straight into their buffers.
+ * With `cork`, small sends gather too and go out together before the next recv would block
+ * (the peer cannot be waiting for them then) or by bc_nbd_sock_flush. */
 struct bc_nbd_sock {
 	int fd;
-	size_t pos, end;
+	bool cork;
+	size_t pos, end, out_len;
 	uint8_t buf[64 * 1024];
+	uint8_t out[256 * 1024];
 };
 void bc_nbd_io_sock(struct bc_nbd_io *io, struct bc_nbd_sock *s, int fd);
+int bc_nbd_sock_flush(struct bc_nbd_sock *s);
 
 struct nbd_request {
 	uint16_t flags, type;

@@ -23,23 +23,31 @@ static void unlock(const struct nbd_session *s)
 		pthread_mutex_unlock(s->exp->lock);
 }
 
+/* Sends the pieces as one write when the transport can, else one by one. */
+static int send_parts(struct nbd_session *s, const struct iovec *v, int n)
+{
+	int ret = 0;
+
+	if (s->io->sendv)
+		return s->io->sendv(s->io->opaque, v, n);
+	for (int i = 0; i < n && ret == 0; i++)
+		if (v[i].iov_len)
+			ret = s->io->send(s->io->opaque, v[i].iov_base, v[i].iov_len);
+	return ret;
+}
+
 static int send_chunk(struct nbd_session *s, uint64_t handle, uint16_t flags, uint16_t type,
 		      const void *head, uint32_t hlen, const void *data, uint32_t dlen)
 {
 	uint8_t h[NBD_CHUNK_HEADER_SIZE];
-	int ret;
+	struct iovec v[3] = { { h, sizeof(h) }, { (void *)head, hlen }, { (void *)data, dlen } };
 
 	nbd_put32(h, NBD_MAGIC_CHUNK);
 	nbd_put16(h + 4, flags);
 	nbd_put16(h + 6, type);
 	nbd_put64(h + 8, handle);
 	nbd_put32(h + 16, hlen + dlen);
-	ret = s->io->send(s->io->opaque, h, sizeof(h));
-	if (ret == 0 && hlen)
-		ret = s->io->send(s->io->opaque, head, hlen);
-	if (ret == 0 && dlen)
-		ret = s->io->send(s->io->opaque, data, dlen);
-	return ret;
+	return send_parts(s, v, dlen ? 3 : hlen ? 2 : 1);
 }
 
 /* The final reply of a request: success (with read data) or an error, simple or structured. */
@@ -47,7 +55,6 @@ static int reply(struct nbd_session *s, const struct nbd_request *r, int err, co
 		 uint32_t dlen)
 {
 	uint8_t b[NBD_SIMPLE_REPLY_SIZE];
-	int ret;
 
 	if (s->structured) {
 		if (err) {
@@ -69,10 +76,8 @@ static int reply(struct nbd_session *s, const struct nbd_request *r, int err, co
 	nbd_put32(b, NBD_MAGIC_SIMPLE);
 	nbd_put32(b + 4, nbd_errno_to_wire(err));
 	nbd_put64(b + 8, r->handle);
-	ret = s->io->send(s->io->opaque, b, sizeof(b));
-	if (ret == 0 && !err && dlen)
-		ret = s->io->send(s->io->opaque, data, dlen);
-	return ret;
+	struct iovec v[2] = { { b, sizeof(b) }, { (void *)data, dlen } };
+	return send_parts(s, v, !err && dlen ? 2 : 1);
 }
 
 /* The flags each command may carry. */
@@ -312,6 +317,7 @@ int nbd_server_transmission(struct nbd_session *s)
 {
 	const struct bc_nbd_io *io = s->io;
 	uint8_t h[NBD_REQUEST_SIZE], *buf = NULL;
+	size_t cap = 0;
 	struct nbd_request r;
 	int ret;
 
@@ -333,11 +339,11 @@ int nbd_server_transmission(struct nbd_session *s)
 			ret = -EINVAL;
 			break;
 		}
-		free(buf);
-		buf = NULL;
-		if ((r.type == NBD_CMD_READ && !bad) || r.type == NBD_CMD_WRITE) {
-			buf = malloc(r.len ? r.len : 1);
-			if (!buf) {
+		if (((r.type == NBD_CMD_READ && !bad) || r.type == NBD_CMD_WRITE) && (r.len > cap || !buf)) {
+			/* kept for the next requests: large buffers are not mapped anew each time */
+			free(buf);
+			cap = r.len ? r.len : 1;
+			if (!(buf = malloc(cap))) {
 				ret = -ENOMEM;
 				break;
 			}

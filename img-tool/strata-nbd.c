@@ -354,6 +354,7 @@ static int listen_tcp(const char *host, const char *port)
 struct client {
 	int fd;
 	struct bc_nbd_export *exp;
+	struct bc_nbd_sock sock;
 };
 
 static void *client_thread(void *arg)
@@ -363,8 +364,10 @@ static void *client_thread(void *arg)
 	int one = 1;
 
 	setsockopt(c->fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
-	bc_nbd_io_fd(&io, &c->fd);
+	bc_nbd_io_sock(&io, &c->sock, c->fd);
+	c->sock.cork = true;     /* replies to requests that came together go out together */
 	bc_nbd_serve(c->exp, &io);
+	bc_nbd_sock_flush(&c->sock);
 	close(c->fd);
 	free(c);
 	pthread_mutex_lock(&count_lock);
