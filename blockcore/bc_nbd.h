@@ -14,6 +14,16 @@
 enum bc_nbd_discard { BC_NBD_DISCARD_IGNORE = 0, BC_NBD_DISCARD_UNMAP };
 enum bc_nbd_dzero { BC_NBD_DZ_OFF = 0, BC_NBD_DZ_ON, BC_NBD_DZ_UNMAP };
 
+/* A dirty bitmap offered as the qemu:dirty-bitmap:NAME context (bit i: bytes [i*g, (i+1)*g)
+ * dirty, LSB first). An enabled bitmap also records the writes made through the export. */
+struct bc_nbd_bitmap {
+	const char *name;
+	uint8_t *bits;
+	uint64_t nbits, granularity;
+	bool enabled;
+};
+#define BC_NBD_MAX_BITMAPS 16
+
 struct bc_nbd_export {
 	const char *name;            /* "" by default */
 	const char *description;     /* NULL: none */
@@ -21,6 +31,8 @@ struct bc_nbd_export {
 	bool readonly;
 	bool multi_conn;             /* advertise NBD_FLAG_CAN_MULTI_CONN */
 	bool alloc_depth;            /* offer qemu:allocation-depth */
+	struct bc_nbd_bitmap *bitmaps;   /* nbitmaps of them; changed under lock */
+	int nbitmaps;
 	enum bc_nbd_discard discard;
 	enum bc_nbd_dzero detect_zeroes;
 	pthread_mutex_t *lock;       /* held around every engine call; NULL: single session */

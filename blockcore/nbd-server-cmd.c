@@ -111,7 +111,7 @@ static int check_request(const struct nbd_session *s, const struct nbd_request *
 	if (r->off > size || r->len > size - r->off)
 		return EINVAL;     /* qemu-nbd 7.2 answers EINVAL for writes too */
 	if (r->type == NBD_CMD_BLOCK_STATUS &&
-	    (!s->structured || !(s->ctx_base || s->ctx_depth) || r->len == 0))
+	    (!s->structured || !(s->ctx_base || s->ctx_depth || s->ctx_bitmaps) || r->len == 0))
 		return EINVAL;
 	return 0;
 }
@@ -206,6 +206,57 @@ static int block_status(struct nbd_session *s, const struct nbd_request *r, uint
 	return ret;
 }
 
+static bool bit_set(const struct bc_nbd_bitmap *bm, uint64_t i)
+{
+	return i < bm->nbits && (bm->bits[i / 8] >> (i % 8)) & 1;
+}
+
+/* Bitmap i's descriptors for [off, off+len): runs of dirty (1) or clean (0) granules. */
+static int bitmap_status(struct nbd_session *s, const struct nbd_request *r, int i)
+{
+	const struct bc_nbd_bitmap *bm = &s->exp->bitmaps[i];
+	uint32_t max = (r->flags & NBD_CMD_FLAG_REQ_ONE) ? 1 : NBD_MAX_EXTENTS, n = 0;
+	uint8_t *b = malloc(4 + 8 * (size_t)max);
+	uint64_t off = r->off, end = r->off + r->len, g = bm->granularity;
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	nbd_put32(b, NBD_CTX_BITMAP + (uint32_t)i);
+	lock(s);
+	while (off < end && n < max) {
+		uint64_t k = off / g;
+		bool v = bit_set(bm, k);
+		uint64_t next = (k + 1) * g;
+		/* one descriptor holds less than 4 GiB */
+		while (next < end && next - off < (1ull << 31) && bit_set(bm, next / g) == v)
+			next += g;
+		if (next > end)
+			next = end;
+		nbd_put32(b + 4 + 8 * n, (uint32_t)(next - off));
+		nbd_put32(b + 8 + 8 * n, v ? 1 : 0);
+		n++;
+		off = next;
+	}
+	unlock(s);
+	ret = send_chunk(s, r->handle, 0, NBD_REPLY_TYPE_BLOCK_STATUS, b, 4 + 8 * n, NULL, 0);
+	free(b);
+	return ret;
+}
+
+/* Enabled bitmaps record what a request changed (under the lock). */
+static void mark_dirty(struct nbd_session *s, uint64_t off, uint64_t len)
+{
+	for (int i = 0; i < s->exp->nbitmaps && len; i++) {
+		struct bc_nbd_bitmap *bm = &s->exp->bitmaps[i];
+		if (!bm->enabled)
+			continue;
+		for (uint64_t k = off / bm->granularity; k <= (off + len - 1) / bm->granularity &&
+							   k < bm->nbits; k++)
+			bm->bits[k / 8] |= (uint8_t)(1u << (k % 8));
+	}
+}
+
 struct piece {
 	uint64_t off;
 	uint32_t len;
@@ -286,6 +337,8 @@ static int run_request(struct nbd_session *s, const struct nbd_request *r, uint8
 	case NBD_CMD_WRITE:
 		lock(s);
 		ret = do_write(s, r, buf);
+		if (ret == 0)
+			mark_dirty(s, r->off, r->len);
 		unlock(s);
 		break;
 	case NBD_CMD_FLUSH:
@@ -297,6 +350,8 @@ static int run_request(struct nbd_session *s, const struct nbd_request *r, uint8
 	case NBD_CMD_WRITE_ZEROES:
 		lock(s);
 		ret = do_zero_trim(s, r);
+		if (ret == 0 && (r->type == NBD_CMD_WRITE_ZEROES || s->exp->discard == BC_NBD_DISCARD_UNMAP))
+			mark_dirty(s, r->off, r->len);
 		unlock(s);
 		break;
 	case NBD_CMD_CACHE:
@@ -306,6 +361,9 @@ static int run_request(struct nbd_session *s, const struct nbd_request *r, uint8
 			return reply(s, r, -ret, NULL, 0);
 		if (s->ctx_depth && (ret = block_status(s, r, NBD_CTX_DEPTH)) < 0)
 			return reply(s, r, -ret, NULL, 0);
+		for (int i = 0; i < s->exp->nbitmaps; i++)
+			if ((s->ctx_bitmaps & (1u << i)) && (ret = bitmap_status(s, r, i)) < 0)
+				return reply(s, r, -ret, NULL, 0);
 		break;
 	default:
 		ret = -EINVAL;

@@ -144,25 +144,60 @@ static int opt_list(struct nbd_session *s, uint32_t len)
 
 static int send_context(struct nbd_session *s, uint32_t opt, uint32_t id, const char *name)
 {
-	uint8_t b[64];
+	uint8_t b[4 + NBD_MAX_STRING];
 	size_t n = strlen(name);
 
+	if (n > NBD_MAX_STRING - 32)
+		return 0;
 	nbd_put32(b, id);
 	memcpy(b + 4, name, n);
 	return send_rep(s, opt, NBD_REP_META_CONTEXT, b, (uint32_t)(4 + n));
 }
 
-/* Which of our contexts a query names: a full name, or (LIST) a namespace "base:"/"qemu:". */
-static unsigned query_match(const struct nbd_session *s, const char *q, uint32_t n, bool list)
+static bool is(const char *q, uint32_t n, const char *word)
 {
+	return strlen(word) == n && !memcmp(q, word, n);
+}
+
+/* Which of our contexts a query names: a full name, or (LIST) a namespace "base:"/"qemu:"
+ * or "qemu:dirty-bitmap:". Bitmaps go to *bm (bit i: bitmap i). */
+static unsigned query_match(const struct nbd_session *s, const char *q, uint32_t n, bool list,
+			    uint32_t *bm)
+{
+	const struct bc_nbd_export *e = s->exp;
+	const char *pre = "qemu:dirty-bitmap:";
+	size_t pl = strlen(pre);
 	unsigned m = 0;
 
-	if ((n == 15 && !memcmp(q, "base:allocation", 15)) || (list && n == 5 && !memcmp(q, "base:", 5)))
+	if (is(q, n, "base:allocation") || (list && is(q, n, "base:")))
 		m |= NBD_CTX_BASE;
-	if (s->exp->alloc_depth && ((n == 21 && !memcmp(q, "qemu:allocation-depth", 21)) ||
-				    (list && n == 5 && !memcmp(q, "qemu:", 5))))
+	if (e->alloc_depth && (is(q, n, "qemu:allocation-depth") || (list && is(q, n, "qemu:"))))
 		m |= NBD_CTX_DEPTH;
+	for (int i = 0; i < e->nbitmaps; i++) {
+		if ((list && (is(q, n, "qemu:") || is(q, n, pre))) ||
+		    (n > pl && !memcmp(q, pre, pl) && is(q + pl, (uint32_t)(n - pl), e->bitmaps[i].name)))
+			*bm |= 1u << i;
+	}
 	return m;
+}
+
+static int send_contexts(struct nbd_session *s, uint32_t opt, unsigned m, uint32_t bm)
+{
+	char name[NBD_MAX_STRING + 32];
+	int ret = 0;
+
+	if ((m & NBD_CTX_BASE) && (ret = send_context(s, opt, NBD_CTX_BASE, "base:allocation")) < 0)
+		return ret;
+	if ((m & NBD_CTX_DEPTH) &&
+	    (ret = send_context(s, opt, NBD_CTX_DEPTH, "qemu:allocation-depth")) < 0)
+		return ret;
+	for (int i = 0; i < s->exp->nbitmaps && ret == 0; i++) {
+		if (!(bm & (1u << i)))
+			continue;
+		snprintf(name, sizeof(name), "qemu:dirty-bitmap:%s", s->exp->bitmaps[i].name);
+		ret = send_context(s, opt, NBD_CTX_BITMAP + (uint32_t)i, name);
+	}
+	return ret;
 }
 
 static int opt_meta(struct nbd_session *s, uint32_t opt, const uint8_t *d, uint32_t len)
@@ -170,7 +205,7 @@ static int opt_meta(struct nbd_session *s, uint32_t opt, const uint8_t *d, uint3
 	const uint8_t *p = d, *end = d + len;
 	bool list = opt == NBD_OPT_LIST_META_CONTEXT;
 	const char *name, *q;
-	uint32_t nlen, qlen;
+	uint32_t nlen, qlen, bm = 0;
 	unsigned m = 0;
 	int ret;
 
@@ -183,22 +218,22 @@ static int opt_meta(struct nbd_session *s, uint32_t opt, const uint8_t *d, uint3
 	for (uint32_t i = 0; i < nq; i++) {
 		if (!take_string(&p, end, &q, &qlen))
 			return send_rep(s, opt, NBD_REP_ERR_INVALID, NULL, 0);
-		m |= query_match(s, q, qlen, list);
+		m |= query_match(s, q, qlen, list, &bm);
 	}
 	if (p != end)
 		return send_rep(s, opt, NBD_REP_ERR_INVALID, NULL, 0);
 	if (!name_matches(s, name, nlen))
 		return send_rep(s, opt, NBD_REP_ERR_UNKNOWN, NULL, 0);
-	if (list && nq == 0)
+	if (list && nq == 0) {
 		m = NBD_CTX_BASE | (s->exp->alloc_depth ? NBD_CTX_DEPTH : 0);
+		bm = s->exp->nbitmaps ? (uint32_t)((1ull << s->exp->nbitmaps) - 1) : 0;
+	}
 	if (!list) {
 		s->ctx_base = m & NBD_CTX_BASE;
 		s->ctx_depth = m & NBD_CTX_DEPTH;
+		s->ctx_bitmaps = bm;
 	}
-	if ((m & NBD_CTX_BASE) && (ret = send_context(s, opt, NBD_CTX_BASE, "base:allocation")) < 0)
-		return ret;
-	if ((m & NBD_CTX_DEPTH) &&
-	    (ret = send_context(s, opt, NBD_CTX_DEPTH, "qemu:allocation-depth")) < 0)
+	if ((ret = send_contexts(s, opt, m, bm)) < 0)
 		return ret;
 	return send_rep(s, opt, NBD_REP_ACK, NULL, 0);
 }

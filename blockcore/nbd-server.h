@@ -4,7 +4,8 @@
 
 #include "bc_nbd.h"
 
-enum { NBD_CTX_BASE = 1, NBD_CTX_DEPTH = 2 };   /* metadata context ids */
+/* metadata context ids: bitmap i of the export is NBD_CTX_BITMAP + i */
+enum { NBD_CTX_BASE = 1, NBD_CTX_DEPTH = 2, NBD_CTX_BITMAP = 3 };
 
 struct nbd_session {
 	const struct bc_nbd_export *exp;
@@ -12,6 +13,7 @@ struct nbd_session {
 	bool structured;
 	bool no_zeroes;
 	bool ctx_base, ctx_depth;    /* contexts selected by NBD_OPT_SET_META_CONTEXT */
+	uint32_t ctx_bitmaps;        /* bit i: the export's bitmap i selected */
 	uint16_t tflags;             /* transmission flags */
 };
 

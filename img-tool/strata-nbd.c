@@ -23,7 +23,8 @@
 
 struct nbd_args {
 	const char *format, *name, *desc, *port, *bind, *sockpath, *cache, *aio, *pidfile;
-	const char *bitmap, *filename;
+	const char *bitmaps[BC_NBD_MAX_BITMAPS], *filename;
+	int nbitmaps;
 	bool readonly, persistent, fork, snapshot, image_opts, alloc_depth;
 	long shared;
 	enum bc_nbd_discard discard;
@@ -35,6 +36,7 @@ static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static int nclients;           /* sessions running */
 static bool served;            /* a client has come (and so the last one's leaving ends us) */
 static volatile sig_atomic_t stop;
+static struct bc_nbd_bitmap bitmaps[BC_NBD_MAX_BITMAPS];    /* -B, as loaded */
 
 static void usage_hint(void)
 {
@@ -132,7 +134,15 @@ static int take_option(struct nbd_args *a, int c, unsigned *flags)
 		a->desc = optarg;
 		break;
 	case 'A': a->alloc_depth = true; break;
-	case 'B': a->bitmap = optarg; break;
+	case 'B':
+		if (a->nbitmaps == BC_NBD_MAX_BITMAPS) {
+			tool_error("At most %d bitmaps can be exported", BC_NBD_MAX_BITMAPS);
+			return 1;
+		}
+		/* qemu-nbd 7.2 keeps its -B list newest first (its listings show that order) */
+		memmove(a->bitmaps + 1, a->bitmaps, sizeof(*a->bitmaps) * (size_t)a->nbitmaps++);
+		a->bitmaps[0] = optarg;
+		break;
 	case 'f': a->format = optarg; break;
 	case 'r': a->readonly = true; break;
 	case 's': a->snapshot = true; break;
@@ -270,6 +280,42 @@ out:
 	return ret;
 }
 
+/* -B: the named persistent bitmaps, read once; enabled ones then follow the export's writes. */
+static int load_bitmaps(const struct nbd_args *a, struct bc_image *img)
+{
+	struct bc_bitmap_req list = { .op = BC_BITMAP_LIST };
+	struct bc_err err = { 0 };
+	int ret = 0;
+
+	if (a->nbitmaps && bc_bitmap(img, &list, &err) < 0)
+		list.n = 0;
+	for (int i = 0; i < a->nbitmaps && ret == 0; i++) {
+		const struct bc_bitmap *b = NULL;
+		for (int j = 0; j < list.n; j++)
+			if (!strcmp(list.list[j].name, a->bitmaps[i]))
+				b = &list.list[j];
+		struct bc_bitmap_req rd = { .op = BC_BITMAP_READ, .name = a->bitmaps[i] };
+		if (!b) {
+			tool_error("Bitmap '%s' is not found", a->bitmaps[i]);
+			ret = -ENOENT;
+		} else if (b->in_use) {
+			tool_error("Bitmap '%s' is inconsistent and cannot be used\n"
+				   "Try block-dirty-bitmap-remove to delete this bitmap from disk",
+				   a->bitmaps[i]);
+			ret = -EINVAL;
+		} else if ((ret = bc_bitmap(img, &rd, &err)) < 0) {
+			tool_error("Bitmap '%s': %s", a->bitmaps[i], err.msg);
+		} else {
+			bitmaps[i] = (struct bc_nbd_bitmap){ .name = a->bitmaps[i], .bits = rd.bits,
+							     .nbits = rd.nbits,
+							     .granularity = rd.granularity,
+							     .enabled = b->enabled && !a->readonly };
+		}
+	}
+	bc_bitmap_list_free(list.list, list.n);
+	return ret;
+}
+
 static int open_image(struct nbd_args *a, unsigned flags, struct bc_image **img)
 {
 	/* qemu-nbd's export never lets others resize the image under it */
@@ -293,12 +339,9 @@ static int open_image(struct nbd_args *a, unsigned flags, struct bc_image **img)
 		tool_error("Failed to blk_new_open '%s': %s", a->filename, err.msg);
 		return ret;
 	}
-	if (a->bitmap) {
-		tool_error("Bitmap '%s' is not found", a->bitmap);
+	if ((ret = load_bitmaps(a, *img)) < 0)
 		bc_close(*img);
-		return -ENOENT;
-	}
-	return 0;
+	return ret;
 }
 
 static int listen_unix(const char *path)
@@ -490,6 +533,8 @@ int main(int argc, char **argv)
 	 * cache under every connection, so a flush on one covers writes done on all) */
 	exp.multi_conn = a.shared != 1;
 	exp.alloc_depth = a.alloc_depth;
+	exp.bitmaps = bitmaps;
+	exp.nbitmaps = a.nbitmaps;
 	exp.discard = a.discard;
 	exp.detect_zeroes = a.dzero;
 	exp.lock = &engine_lock;
