@@ -57,7 +57,8 @@ static void help(void)
 	       "  -t, --persistent          don't exit on the last connection\n"
 	       "  -x, --export-name=NAME    expose export by name (default is empty string)\n"
 	       "  -D, --description=TEXT    export a human-readable description\n"
-	       "  -A, --allocation-depth    expose the allocation depth\n\n"
+	       "  -A, --allocation-depth    expose the allocation depth\n"
+	       "  -B, --bitmap=NAME         expose a persistent dirty bitmap\n\n"
 	       "General purpose options:\n"
 	       "  --object type,id=ID,...   define an object such as 'secret'\n"
 	       "  --fork                    fork off the server process and exit the parent\n"
@@ -519,7 +520,10 @@ int main(int argc, char **argv)
 	if (a.pidfile) {
 		FILE *f = fopen(a.pidfile, "w");
 		if (!f) {
-			tool_error("Failed to write pid file '%s': %s", a.pidfile, strerror(errno));
+			/* qemu-nbd's words; like it, the socket file is left where it is */
+			tool_error("Could not create '%s': %s", a.pidfile, strerror(errno));
+			close(lfd);
+			bc_close(img);      /* bitmaps are stored back, not left "in use" */
 			return 1;
 		}
 		fprintf(f, "%d\n", (int)getpid());

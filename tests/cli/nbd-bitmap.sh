@@ -70,7 +70,9 @@ tap_result $? "same data, check clean"
 cmp_nbd() {
 	name=$1
 	shift
+	rm -f "$sock"
 	timeout 20 "$NBD" "$@" >o.out 2>o.err; echo "rc=$?" >>o.out
+	rm -f "$sock"
 	timeout 20 qemu-nbd "$@" >r.out 2>r.err; echo "rc=$?" >>r.out
 	sed -e "s/qemu-nbd/strata-nbd/g" r.err >r.e
 	if cmp -s o.out r.out && cmp -s o.err r.e; then tap_result 0 "$name"; else
@@ -83,5 +85,8 @@ qemu-img create -q -f raw r.raw 1M
 cmp_nbd "missing bitmap" -k "$sock" -B nope bm.qcow2
 cmp_nbd "one of two bitmaps missing" -k "$sock" -B b0 -B nope bm.qcow2
 cmp_nbd "bitmap of a raw image" -k "$sock" -f raw -B b0 r.raw
+cmp_nbd "pid file in a missing directory" -k "$sock" -B b0 --pid-file="$TEST_TMPDIR/no/p" bm.qcow2
+test "$(qemu-img info bm.qcow2 | grep -c in-use)" = 0
+tap_result $? "no bitmap left in use after the errors"
 echo "1..$tap_n"
 [ $tap_failed -eq 0 ]
