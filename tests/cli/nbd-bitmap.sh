@@ -66,7 +66,33 @@ tap_result $? "the bitmaps as stored in the image afterwards are the same" ||
 qemu-img check -q w.strata.qcow2 && qemu-img compare -q w.qemu.qcow2 w.strata.qcow2
 tap_result $? "same data, check clean"
 
-# 3. Errors: the same text and exit code as qemu-nbd.
+# 3. libnbd's nbdinfo (deps/base.txt: libnbd-bin) as a third client: the export's description
+# and the maps of all three contexts at once (an overlay: base:allocation, allocation depth, b0).
+qemu-img create -q -f qcow2 -b bm.qcow2 -F qcow2 ov.qcow2
+qemu-img bitmap --add ov.qcow2 b0
+qemu-io -f qcow2 -c "write 2M 64k" -c "write -z 4M 1M" ov.qcow2 >/dev/null
+if command -v nbdinfo >/dev/null 2>&1; then
+	U="nbd+unix:///?socket=$sock"
+	for who in qemu strata; do
+		{
+			serve $who -t -r -A -B b0 -f qcow2 ov.qcow2 || echo "server did not start"
+			timeout 20 nbdinfo "$U"
+			timeout 20 nbdinfo --list "$U"
+			for ctx in base:allocation qemu:allocation-depth qemu:dirty-bitmap:b0; do
+				timeout 20 nbdinfo --map="$ctx" "$U"
+				timeout 20 nbdinfo --map="$ctx" --totals "$U"
+			done
+			nbd_stop
+		} >ni.$who 2>&1
+	done
+	cmp -s ni.qemu ni.strata
+	tap_result $? "nbdinfo: the same description and maps from both servers" ||
+		diff ni.qemu ni.strata | sed 's/^/# /'
+else
+	tap_result 0 "nbdinfo # SKIP libnbd-bin not installed"
+fi
+
+# 4. Errors: the same text and exit code as qemu-nbd.
 cmp_nbd() {
 	name=$1
 	shift
