@@ -72,7 +72,9 @@ static int reap(struct bc_file *f, struct nbd_file *n, unsigned want)
 		broken(f, n);
 		return -EIO;
 	}
-	while (n->inflight && got < want) {
+	/* past `want`, replies already received are taken too: their requests can then be
+	 * resubmitted together */
+	while (n->inflight && (got < want || (want && bc_nbd_sock_pending(&n->sock)))) {
 		struct nbd_pending *p;
 		int ret = nbd_client_recv_one(&n->c, n->pend, NBD_QUEUE, &p);
 		if (ret < 0) {

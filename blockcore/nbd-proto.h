@@ -105,6 +105,8 @@ struct bc_nbd_sock {
 };
 void bc_nbd_io_sock(struct bc_nbd_io *io, struct bc_nbd_sock *s, int fd);
 int bc_nbd_sock_flush(struct bc_nbd_sock *s);
+/* Whether received bytes wait in the buffer (a next reply has begun to arrive). */
+static inline bool bc_nbd_sock_pending(const struct bc_nbd_sock *s) { return s->pos < s->end; }
 
 struct nbd_request {
 	uint16_t flags, type;

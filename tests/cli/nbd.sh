@@ -100,14 +100,16 @@ nbd_stop
 
 # 5. -e 2: two writers at once on one export; then -s keeps the file untouched.
 cp disk.qcow2 two.qcow2
-serve ours -f qcow2 -e 2 two.qcow2
+# -t: without it the server would end when the first writer left, if it left before the
+# second connected (seen under load)
+serve ours -f qcow2 -e 2 -t two.qcow2
 qemu-io -f raw -c "write -P 0xa1 0 4M" "$U" >/dev/null 2>&1 &
 w1=$!
 qemu-io -f raw -c "write -P 0xb2 4M 4M" "$U" >/dev/null 2>&1
 r2=$?
 wait $w1
 r1=$?
-wait "$nbd_pid"
+nbd_stop
 [ $r1 -eq 0 ] && [ $r2 -eq 0 ]
 tap_result $? "-e 2: two clients write at once"
 qemu-io -f qcow2 -c "read -P 0xa1 0 4M" -c "read -P 0xb2 4M 4M" two.qcow2 >/dev/null 2>&1 &&
