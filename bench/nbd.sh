@@ -10,7 +10,8 @@
 # run time of each side gives its throughput (MiB/s) and the ratio
 # throughput(strata)/throughput(qemu): 1.00 or more means Strata is at least as fast. The load
 # average is printed before and after. Not part of make check. Usage: bench/nbd.sh [workdir]
-# BENCH_SIZE (default 1G) sets the image size. Figures on a loaded shared machine are noisy.
+# BENCH_SIZE (default 1G) sets the image size, BENCH_TRANSPORTS (default "unix tcp") the
+# transports (qemu-nbd's 4k runs over TCP take minutes here). Figures on a loaded shared machine are noisy.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 S=$top/build/rel/strata-img
@@ -63,7 +64,7 @@ header() { printf '\n%-30s %8s %8s %9s %9s %6s\n' "$1" "strata s" "qemu s" "stra
 
 echo "load before: $(cat /proc/loadavg)"
 header "servers (client qemu-img bench)"
-for transport in unix tcp; do
+for transport in ${BENCH_TRANSPORTS:-unix tcp}; do
 	workloads | while read -r name nbytes args; do
 		ts="" tq=""
 		for i in $(seq "$runs"); do
@@ -77,7 +78,7 @@ for transport in unix tcp; do
 	done
 done
 header "clients (server qemu-nbd)"
-for transport in unix tcp; do
+for transport in ${BENCH_TRANSPORTS:-unix tcp}; do
 	workloads | while read -r name nbytes args; do
 		ts="" tq=""
 		for i in $(seq "$runs"); do
