@@ -4,6 +4,7 @@
 #include "nbd-client.h"
 #include "lock.h"
 #include "open-dict.h"
+#include "rbd-client.h"
 #include "workers.h"
 
 #include <errno.h>
@@ -72,7 +73,8 @@ char *bc_resolve_relative(const char *overlay, const char *name)
 {
 	const char *slash = strrchr(overlay, '/');
 
-	if (name[0] == '/' || !slash || !strncmp(name, "json:", 5) || bc_nbd_is_name(name))
+	if (name[0] == '/' || !slash || !strncmp(name, "json:", 5) || bc_nbd_is_name(name) ||
+	    bc_rbd_is_name(name))
 		return strdup(name);
 	size_t dirlen = (size_t)(slash - overlay) + 1;
 	char *p = malloc(dirlen + strlen(name) + 1);
@@ -142,6 +144,8 @@ static int open_named(struct bc_image **out, const char *name, const struct bc_o
 	ret = bc_dict_parse(name, flags & BC_OPEN_IMAGE_OPTS, dict, err);
 	if (ret == 0)
 		ret = bc_nbd_dict_rewrite(&dict, err);
+	if (ret == 0)
+		ret = bc_rbd_dict_rewrite(&dict, err);
 	if (ret == 0)
 		ret = open_dict_layer(out, dict, o, flags & ~BC_OPEN_IMAGE_OPTS, NULL, NULL, seen,
 				      err);
@@ -328,6 +332,15 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 		img->display_name = req->display;
 		req->display = NULL;
 		img->top_driver = req->top_driver;
+	}
+	if (bc_rbd_is_name(img->filename) && !img->display_name) {
+		/* qemu shows an rbd image by its options, as a json: name */
+		bool top = img->top_driver && !strcmp(img->top_driver, "rbd");
+		ret = rbd_display_name(img->filename, img->fmt->name, top, &img->display_name);
+		if (ret < 0) {
+			bc_err_set(err, ret, "Out of memory");
+			goto fail;
+		}
 	}
 	if (img->align == 0)
 		img->align = 1;
