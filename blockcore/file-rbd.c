@@ -201,8 +201,13 @@ static int rbd_snap_list_(struct bc_file *f, struct bc_snapshot **list, int *n, 
 
 static int rbd_snap_create_(struct bc_file *f, const char *name, struct bc_err *err)
 {
-	int r = rbd_snap_create(rf(f)->image, name);
+	int r;
 
+	if (!name[0])        /* RBD snapshots are found by name */
+		return bc_err_set(err, -EINVAL, "rbd need a valid snapshot name");
+	r = rbd_snap_create(rf(f)->image, name);
+	if (r < 0)          /* qemu reports librbd's error on a line of its own first */
+		bc_warn("error: failed to create snap: %s", strerror(-r));
 	return r < 0 ? bc_err_set(err, r, "failed to create snap: %s", strerror(-r)) : 0;
 }
 
@@ -324,7 +329,7 @@ int bc_rbd_file_open(struct bc_file **out, const char *name, unsigned flags, str
 	}
 	if (t->snap[0] && (flags & BC_FILE_RDWR)) {
 		rbd_close(r->image);
-		ret = bc_err_set(err, -EROFS, "Could not open '%s': Read-only file system", name);
+		ret = bc_err_set(err, -EROFS, "rbd snapshots are read-only");
 		goto out_disconnect;
 	}
 	f->ops = &rbd_ops;

@@ -95,6 +95,7 @@ static void image_free(struct bc_image *img)
 	bc_file_close(img->file);
 	free(img->filename);
 	free(img->display_name);
+	free(img->file_display);
 	free(img->backing_name);
 	free(img->backing_fmt);
 	free(img->backing_path);
@@ -337,6 +338,8 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 		/* qemu shows an rbd image by its options, as a json: name */
 		bool top = img->top_driver && !strcmp(img->top_driver, "rbd");
 		ret = rbd_display_name(img->filename, img->fmt->name, top, &img->display_name);
+		if (ret == 0)
+			ret = rbd_display_name(img->filename, "rbd", true, &img->file_display);
 		if (ret < 0) {
 			bc_err_set(err, ret, "Out of memory");
 			goto fail;
@@ -443,3 +446,11 @@ const char *bc_format_name(const struct bc_image *img) { return img->fmt->name; 
 struct bc_image *bc_backing(const struct bc_image *img) { return img->backing; }
 bool bc_is_writable(const struct bc_image *img) { return img->flags & BC_OPEN_RDWR; }
 bool bc_probed_raw(const struct bc_image *img) { return img->probed_raw; }
+const char *bc_protocol_name(const struct bc_image *img, const char *given)
+{
+	return img->file_display ? img->file_display : given;
+}
+bool bc_snapshots_by_protocol(const struct bc_image *img)
+{
+	return !img->fmt->snapshot_list && img->file && img->file->ops->snap_list;
+}
