@@ -1,7 +1,8 @@
 /*
  * The RBD host back end: a struct bc_file over a Ceph RBD image through librbd. librbd's
  * image handle is thread-safe, so requests go straight through; a read past the end of the
- * image zero-fills, a write past it fails (an RBD image grows only by resize). Snapshots are
+ * image zero-fills, a write past it grows the image first (as qemu's rbd driver does, so qcow2
+ * runs on rbd). Snapshots are
  * RBD's own: qemu-img snapshot on a raw image over rbd lists, creates, rolls back and removes
  * them. Built only where pkg-config finds librbd (BC_HAVE_RBD); elsewhere rbd: names fail.
  */
@@ -78,8 +79,11 @@ static int rbd_pwrite_(struct bc_file *f, const void *buf, size_t len, uint64_t 
 		return -EROFS;
 	if (size < 0)
 		return (int)size;
-	if (off + len > (uint64_t)size)
-		return -ENOSPC;
+	if (off + len > (uint64_t)size) {    /* grows, as qemu's rbd does (qcow2 on rbd) */
+		int r = rbd_resize(rf(f)->image, off + len);
+		if (r < 0)
+			return r;
+	}
 	while (len) {
 		size_t n = len < RBD_CHUNK ? len : RBD_CHUNK;
 		ssize_t r = rbd_write(rf(f)->image, off, n, (const char *)p);
