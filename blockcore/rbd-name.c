@@ -134,7 +134,7 @@ int rbd_target_name(const struct rbd_target *t, char *buf, size_t len)
 	for (int i = -2; i < t->nopts; i++) {
 		const char *k = i == -2 ? "conf" : i == -1 ? "id" : t->key[i];
 		const char *v = i == -2 ? t->conf : i == -1 ? t->user : t->val[i];
-		if (!v[0] || n + 1 >= len)
+		if ((i < 0 && !v[0]) || n + 1 >= len)
 			continue;
 		buf[n++] = ':';
 		n = put(buf, len, n, k);
