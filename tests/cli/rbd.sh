@@ -6,7 +6,8 @@
 #    image, a bad option and a missing conf file;
 #  - data checked with the rbd tool (rbd export md5, rbd info size, rbd snap ls): convert
 #    qcow2 -> rbd -> qcow2 byte-exact, interop both ways with qemu-img/qemu-io, strata-io
-#    write/read -P, discard and write -z, qcow2 on rbd (qemu-img check clean);
+#    write/read -P, discard and write -z, qcow2 on rbd (qemu-img check clean), a local qcow2
+#    overlay over an rbd backing image;
 #  - json: and --image-opts driver=rbd (pool, image, conf, user, server.N.*);
 #  - strata-vm with an rbd drive: the bare-metal guest tests/vm/guest/diskwrite.c writes and
 #    reads its disk, and the image holds the bytes QEMU's run leaves.
@@ -121,6 +122,12 @@ check "qcow2 on rbd: write" "$IO" -c "write -P 0x42 1M 2M" "$(rn Sq)"
 check "qcow2 on rbd: qemu-img check clean" qemu-img check -q "$(rn Sq)"
 check "qcow2 on rbd: qemu-io reads" qemu-io -c "read -P 0x42 1M 2M" "$(rn Sq)"
 side "qcow2 on rbd: info" info "rbd:$CEPH_POOL/Sq:conf=$C"
+check "qcow2 overlay on a local disk over an rbd backing image" "$IMG" create -q -f qcow2 \
+	-b "$(rn Sc)" -F raw ov.qcow2
+"$IMG" info ov.qcow2 >o.out 2>&1; qemu-img info ov.qcow2 >r.out 2>&1
+same_file "overlay info = qemu-img's" o.out r.out
+"$IMG" convert -O raw ov.qcow2 ov.raw && ceph_rbd export Sc Sc.raw >/dev/null 2>&1
+same_file "overlay reads the rbd backing image" ov.raw Sc.raw
 
 # 5. resize
 side "resize grow" resize -f raw @a@ 96M
