@@ -148,6 +148,62 @@ static int rbd_zero_(struct bc_file *f, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* The first run of allocated objects rbd_diff_iterate2 reports from the start of the range. */
+struct rbd_run {
+	uint64_t start, end;
+	bool found;
+};
+
+#define RBD_RUN_DONE (-1000000)    /* stops the iteration once the run has ended */
+
+static int rbd_run_cb(uint64_t off, size_t len, int exists, void *arg)
+{
+	struct rbd_run *run = arg;
+
+	if (!exists)
+		return 0;
+	if (!run->found) {
+		*run = (struct rbd_run){ .start = off, .end = off + len, .found = true };
+		return 0;
+	}
+	if (off != run->end)
+		return RBD_RUN_DONE;
+	run->end += len;
+	return 0;
+}
+
+/* Whole objects, from the object map (qemu 7.2 asks the same way): an object never written
+ * or discarded is a hole. Without a valid fast-diff map everything is data. */
+static int rbd_status_(struct bc_file *f, uint64_t off, uint64_t len, uint64_t *pnum, bool *data)
+{
+	rbd_image_t img = rf(f)->image;
+	struct rbd_run run = { 0 };
+	uint64_t features = 0, flags = 0;
+	int64_t size = rbd_length(f);
+	int r;
+
+	*pnum = len;
+	*data = true;
+	if (size < 0 || off >= (uint64_t)size || len == 0 ||
+	    rbd_get_features(img, &features) < 0 || !(features & RBD_FEATURE_FAST_DIFF) ||
+	    rbd_get_flags(img, &flags) < 0 || (flags & RBD_FLAG_FAST_DIFF_INVALID))
+		return 0;
+	if (len > (uint64_t)size - off)
+		len = (uint64_t)size - off;
+	r = rbd_diff_iterate2(img, NULL, off, len, 1, 1, rbd_run_cb, &run);
+	if (r < 0 && r != RBD_RUN_DONE)
+		return 0;       /* no map to ask: report data, as qemu does */
+	if (!run.found || run.start >= off + len) {
+		*data = false;
+	} else if (run.start > off) {
+		*pnum = run.start - off;
+		*data = false;
+	} else {
+		*pnum = (run.end < off + len ? run.end : off + len) - off;
+	}
+	return 0;
+}
+
 static int rbd_truncate_(struct bc_file *f, uint64_t size)
 {
 	if (rf(f)->read_only)
@@ -252,6 +308,7 @@ static const struct bc_file_ops rbd_ops = {
 	.zero = rbd_zero_,
 	.truncate = rbd_truncate_,
 	.length = rbd_length,
+	.status = rbd_status_,
 	.submit = bc_file_aio_submit_sync,
 	.poll = bc_file_aio_poll_done,
 	.close = rbd_close_,

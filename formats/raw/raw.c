@@ -189,7 +189,7 @@ static int raw_block_status(struct bc_image *img, uint64_t off, uint64_t len, st
 	ext->len = n;
 	ext->flags = BC_EXT_ALLOCATED | BC_EXT_OFFSET | (data ? BC_EXT_DATA : BC_EXT_ZERO);
 	ext->host_off = host;
-	ext->host_file = img->filename;
+	ext->host_file = img->file_display ? img->file_display : img->filename;
 	return 0;
 }
 

@@ -7,7 +7,7 @@
 #  - data checked with the rbd tool (rbd export md5, rbd info size, rbd snap ls): convert
 #    qcow2 -> rbd -> qcow2 byte-exact, interop both ways with qemu-img/qemu-io, strata-io
 #    write/read -P, discard and write -z, qcow2 on rbd (qemu-img check clean), a local qcow2
-#    overlay over an rbd backing image;
+#    overlay over an rbd backing image, map (object-map holes) the same as qemu's;
 #  - json: and --image-opts driver=rbd (pool, image, conf, user, server.N.*);
 #  - strata-vm with an rbd drive: the bare-metal guest tests/vm/guest/diskwrite.c writes and
 #    reads its disk, and the image holds the bytes QEMU's run leaves.
@@ -128,6 +128,17 @@ check "qcow2 overlay on a local disk over an rbd backing image" "$IMG" create -q
 same_file "overlay info = qemu-img's" o.out r.out
 "$IMG" convert -O raw ov.qcow2 ov.raw && ceph_rbd export Sc Sc.raw >/dev/null 2>&1
 same_file "overlay reads the rbd backing image" ov.raw Sc.raw
+
+# map: whole objects from RBD's object map, as qemu reports them
+for who in S Q; do
+	ceph_rbd create --size 16M ${who}m >/dev/null 2>&1
+	qemu-io -f raw -c "write -P 1 1M 64k" -c "write -P 2 9M 5M" -c "discard 8M 4M" \
+		"$(rn ${who}m)" >/dev/null
+done
+side "map" map -f raw @m@
+side "map --output=json" map -f raw --output=json @m@
+side "convert a sparse rbd image to qcow2" convert -f raw -O qcow2 @m@ m.qcow2
+check "qemu-img compare rbd image and its qcow2" qemu-img compare -f raw -F qcow2 "$(rn Qm)" m.qcow2
 
 # 5. resize
 side "resize grow" resize -f raw @a@ 96M
