@@ -85,6 +85,14 @@ for bad in ":bogus" ":bogus_option=1"; do
 	qemu-img info "rbd:$CEPH_POOL/Sa:conf=$C$bad" >r.out 2>&1; echo "rc=$?" >>r.out
 	normalize r.out >r.e; same_file "bad option '$bad'" o.out r.e
 done
+for opts in "driver=rbd,image=Sa,conf=$C" "driver=rbd,pool=$CEPH_POOL,conf=$C"; do
+	"$IMG" info --image-opts "$opts" >o.out 2>&1; echo "rc=$?" >>o.out
+	qemu-img info --image-opts "$opts" >r.out 2>&1; echo "rc=$?" >>r.out
+	normalize r.out >r.e; same_file "--image-opts without $(echo "$opts" | grep -q pool= && echo image || echo pool)" o.out r.e
+done
+"$IO" -c "read 0 512" "$(rn nosuch)" >o.out 2>&1; echo "rc=$?" >>o.out
+qemu-io -c "read 0 512" "$(rn nosuch)" >r.out 2>&1; echo "rc=$?" >>r.out
+normalize r.out >r.e; same_file "strata-io: missing image" o.out r.e
 "$IMG" info "rbd:$CEPH_POOL/Sa:conf=$TEST_TMPDIR/none.conf" >o.out 2>&1; echo "rc=$?" >>o.out
 qemu-img info "rbd:$CEPH_POOL/Sa:conf=$TEST_TMPDIR/none.conf" >r.out 2>&1; echo "rc=$?" >>r.out
 normalize r.out >r.e; same_file "missing conf file" o.out r.e
