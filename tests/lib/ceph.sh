@@ -109,7 +109,7 @@ ceph_start() {
 	n=0
 	until ceph_rbd create --size 1M strata-ready >/dev/null 2>&1; do
 		n=$((n + 1))
-		if [ $n -ge 60 ]; then
+		if [ $n -ge 120 ]; then
 			ceph_why="the OSD never came up: $(tail -n 3 "$CEPH_DIR/log/osd.out" | tr '\n' ' ')"
 			return 1
 		fi
