@@ -11,6 +11,7 @@ NET_TAP=IFNAME: the guest is on that tap interface instead (run inside bench/net
 namespace, where it has 192.168.76.1/24; the guest is 192.168.76.2, reached directly)."""
 import http.server
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -116,6 +117,9 @@ killer.start()
 for raw in p.stdout:
     if b"STRATA bench: rx done" in raw and "rx0" in marks:
         marks["rx"] = time.time() - marks["rx0"]
+    m = re.search(rb"STRATA bench: irq(\d) (\d+)", raw)
+    if m:
+        marks["irq" + m.group(1).decode()] = int(m.group(2))
     if b"STRATA bench: echo ready" in raw:
         threading.Thread(target=round_trips, daemon=True).start()
 p.wait()
@@ -125,3 +129,5 @@ for key in ("tx", "tx2"):
     ok = key in marks and marks[key][0] == mb << 20
     print("%s %.2f" % (key, marks[key][0] / 1048576 / marks[key][1]) if ok else key + " 0")
 print("rtt %.1f" % (marks["rtt"] * 1e6) if "rtt" in marks else "rtt 0")
+for key, a, b in (("irqrx", "irq0", "irq1"), ("irqtx", "irq1", "irq2")):
+    print("%s %.0f" % (key, (marks[b] - marks[a]) / mb) if a in marks and b in marks else key + " 0")
