@@ -176,6 +176,13 @@ static int open_ifname(struct tap *t, const char *ifname, bool vnet, char *err, 
 		close(fd);
 		return -e;
 	}
+	/* the header size belongs to the interface, not to our descriptor: a persistent tap
+	 * another program used (QEMU sets 12) keeps its size until set again */
+	int hl = VNET_HLEN;
+	if (vnet && ioctl(fd, TUNSETVNETHDRSZ, &hl) < 0) {
+		close(fd);
+		return open_ifname(t, ifname, false, err, errlen);
+	}
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
 	t->fd = fd;
 	t->vnet = vnet;

@@ -177,6 +177,13 @@ while off + 16 <= len(d):
     big, n, off = max(big, orig), n + 1, off + 16 + caplen
 print(big if n else 0)' "$1" 2>/dev/null || echo 0
 }
+# QEMU first: it leaves its 12-byte vnet header size on the interface, which strata-vm must reset
+if [ $have_qemu = 1 ]; then
+	run qemu "$QEMU"
+	verify qemu
+else
+	skip "qemu: same test" "no $QEMU"
+fi
 run strata "$(realpath "$VM")" "" "" "$TMP/tso.pcap"
 verify strata
 big=$(bigframe "$TMP/tso.pcap")
@@ -185,10 +192,4 @@ run strata-plain "$(realpath "$VM")" ",vnet_hdr=off" ",event_idx=off" "$TMP/plai
 verify strata-plain
 big=$(bigframe "$TMP/plain.pcap")
 check "strata-plain: vnet_hdr=off: no frame over 1514 bytes (largest $big)" "[ $big -gt 0 ] && [ $big -le 1514 ]"
-if [ $have_qemu = 1 ]; then
-	run qemu "$QEMU"
-	verify qemu
-else
-	skip "qemu: same test" "no $QEMU"
-fi
 exit 0
