@@ -69,8 +69,15 @@ probe.close()
 
 def round_trips():
     try:
-        for _ in range(50):  # the echo server may not listen yet: slirp accepts, then resets
-            c = socket.create_connection(("192.168.76.2", 7777) if tap else ("127.0.0.1", echo_port), timeout=30)
+        # the echo server may not listen yet (slirp accepts, then resets; a tap guest resets at
+        # once, so the bound is time: under load the guest takes many seconds to start it)
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            try:
+                c = socket.create_connection(("192.168.76.2", 7777) if tap else ("127.0.0.1", echo_port), timeout=30)
+            except ConnectionRefusedError:  # tap: the guest's own reset
+                time.sleep(0.2)
+                continue
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             c.sendall(b"x" * 64)
             got = b""
