@@ -5,8 +5,8 @@
  * Raw deflate comes from zlib (qemu's level 6) or from ISA-L's igzip (several times faster),
  * chosen per epoch of EPOCH clusters by sampling: every SAMPLE-th cluster is deflated by both
  * and keeps the smaller result, and an epoch uses igzip only when, on the samples of the epoch
- * two before it, igzip's output was at most 1% larger than zlib's (docs/qcow2.md,
- * Compression). The choice depends only on the data and the order of the clusters, never on
+ * two before it, igzip's output was at most 1% larger than zlib's (docs/qcow2.md, "Deflate
+ * codecs"). The choice depends only on the data and the order of the clusters, never on
  * the threads, so the file is the same for any number of workers.
  *
  * A compressed write stores one whole guest cluster as the compressed bytes at a byte offset
@@ -30,7 +30,7 @@
 
 #define EPOCH 256u             /* clusters that share one deflate codec choice */
 #define SAMPLE 16u             /* every SAMPLE-th cluster is deflated by both codecs */
-#define ISAL_LEVEL 3          /* igzip's best: closest to zlib's level 6 in size */
+#define ISAL_LEVEL 3u          /* igzip's best: closest to zlib's level 6 in size */
 #define ISAL_LEVEL_BUF ISAL_DEF_LVL3_DEFAULT
 
 /* How a cluster is deflated (compression_type 0): zlib, igzip, or both (a sample). */
@@ -215,20 +215,6 @@ static long deflate_zlib(struct codec *k, const uint8_t *in, size_t cs, uint8_t 
 	return ret == Z_OK || ret == Z_BUF_ERROR ? 0 : -EIO;
 }
 
-/*
- * igzip's AVX-512 routines return with the upper halves of the vector registers in use (no
- * vzeroupper), and every SSE instruction after that pays a transition penalty: zlib's deflate
- * on the same thread ran at half speed until this was added (measured: 1.64 s instead of
- * 0.80 s of CPU for 31 MB when one cluster in 16 went through igzip).
- */
-static void clear_upper_vector_state(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	if (__builtin_cpu_supports("avx"))
-		__asm__ volatile("vzeroupper");
-#endif
-}
-
 /* The same with igzip. hist_bits 12: qemu inflates with a 4 KiB window, so no match may
  * reach further back than 4096 bytes (igzip's default is 32 KiB). */
 static long deflate_isal(struct codec *k, const uint8_t *in, size_t cs, uint8_t *out)
@@ -248,7 +234,7 @@ static long deflate_isal(struct codec *k, const uint8_t *in, size_t cs, uint8_t 
 	z->next_out = out;
 	z->avail_out = (uint32_t)(cs - 1);
 	int ret = isal_deflate_stateless(z);
-	clear_upper_vector_state();
+	qcow2_isal_done();
 	if (ret == COMP_OK)
 		return (long)z->total_out;
 	return ret == STATELESS_OVERFLOW ? 0 : -EIO;

@@ -8,7 +8,8 @@
 # - 64 MiB of text-like data (the bench's kind) with pattern, random and zero clusters among it:
 #   igzip used, check clean, compare identical, qemu-io read -P of the pattern clusters, the
 #   random clusters stored uncompressed exactly where qemu-img stores them, no more than 2%
-#   larger than qemu-img's output, the same bytes with -m 1, -m 3, -m 16 and again;
+#   larger than qemu-img's output, the same bytes with -m 1, -m 3, -m 16 and again; ours and
+#   qemu-img's images read back by strata-img and strata-io (the read side inflates with igzip);
 # - 48 MiB of executables (/usr/bin): no more than 2% larger than qemu-img's output.
 . "$SRC_DIR/tests/lib/tap.sh"
 command -v qemu-img >/dev/null || { echo "1..0 # SKIP no qemu-img"; exit 77; }
@@ -84,6 +85,19 @@ as=$(stat -c %s a.qcow2) qs=$(stat -c %s q.qcow2)
 echo "# text: size ours $as, qemu-img $qs"
 [ $((as * 100)) -le $((qs * 102)) ]
 tap_result $? "text: no more than 2% larger than qemu-img's"
+# the read side (igzip inflate, zlib when igzip does not decode a whole cluster): ours and
+# qemu-img's images read back by strata-img and strata-io
+for im in a q; do
+	rm -f back.raw
+	"$IMG" convert -O raw $im.qcow2 back.raw >err.txt 2>&1 && cmp back.raw text.raw >>err.txt 2>&1
+	tap_result $? "text: strata-img reads $im.qcow2 back byte for byte" || sed 's/^/# /' err.txt
+	"$IO" -r -c 'read -q -P 0x43 39452672 64k' -c 'read -q -P 0 52428800 1M' $im.qcow2 \
+		>err.txt 2>&1 && ! [ -s err.txt ]
+	tap_result $? "text: strata-io read -P of $im.qcow2" || sed 's/^/# /' err.txt
+done
+rm -f back.raw
+"$IMG" convert -O raw w.qcow2 back.raw >err.txt 2>&1 && cmp back.raw win.raw >>err.txt 2>&1
+tap_result $? "window: strata-img reads it back byte for byte" || sed 's/^/# /' err.txt
 for run in "again" "-m 1" "-m 3" "-m 16"; do
 	marg=""
 	[ "$run" = again ] || marg="$run"
