@@ -4,7 +4,7 @@
  *
  * Raw deflate comes from zlib (qemu's level 6) or from ISA-L's igzip (several times faster),
  * chosen per epoch of EPOCH clusters by sampling: every SAMPLE-th cluster is deflated by both
- * and keeps the smaller result, and an epoch uses igzip only when, on the samples of the epoch
+ * (and stored as zlib made it), and an epoch uses igzip only when, on the samples of the epoch
  * two before it, igzip's output was at most 1% larger than zlib's (docs/qcow2.md, "Deflate
  * codecs"). The choice depends only on the data and the order of the clusters, never on
  * the threads, so the file is the same for any number of workers.
@@ -240,7 +240,8 @@ static long deflate_isal(struct codec *k, const uint8_t *in, size_t cs, uint8_t 
 	return ret == STATELESS_OVERFLOW ? 0 : -EIO;
 }
 
-/* A sample: both codecs, the smaller result in out, each one's size in sl (cs: no fit). */
+/* A sample: both codecs, each one's size in sl (cs: no fit), zlib's stream in out (so that
+ * where zlib is chosen the file is byte for byte qemu-img's). */
 static long deflate_both(struct codec *k, const uint8_t *in, size_t cs, uint8_t *out,
 			 struct comp_slot *sl)
 {
@@ -250,10 +251,6 @@ static long deflate_both(struct codec *k, const uint8_t *in, size_t cs, uint8_t 
 		return -EIO;
 	sl->zlen = zl ? (uint64_t)zl : cs;
 	sl->ilen = il ? (uint64_t)il : cs;
-	if (il && (!zl || il < zl)) {
-		memcpy(out, k->alt, (size_t)il);
-		return il;
-	}
 	return zl;
 }
 
@@ -310,7 +307,9 @@ static void slot_note(struct qcow2_compressor *c, const struct comp_slot *sl)
 
 	if (sl->seq % EPOCH == 0)
 		c->samp_z[r] = c->samp_i[r] = 0;
-	if (sl->how == DEFL_BOTH && sl->clen > 0 && c->type == 0) {
+	/* clusters that fit neither codec say nothing about which is smaller */
+	if (sl->how == DEFL_BOTH && sl->clen >= 0 && c->type == 0 &&
+	    sl->zlen + sl->ilen < 2 * c->cs) {
 		c->samp_z[r] += sl->zlen;
 		c->samp_i[r] += sl->ilen;
 	}
