@@ -4,7 +4,7 @@
 
 CC       ?= cc
 PREFIX   ?= /usr/local
-PKGS     := zlib libzstd libcrypto liburing
+PKGS     := zlib libzstd libcrypto liburing libisal
 SANITIZE ?=
 
 ifeq ($(SANITIZE),1)
