@@ -73,6 +73,7 @@ int rv_jit_init(struct rv_cpu *cpu, unsigned threshold)
 		return -err;
 	}
 	cpu->jit = j;
+	cpu->jc_base = j->buf;
 	cpu->jit_threshold = threshold < 1 ? 1 : threshold > 254 ? 254 : threshold;
 	return 0;
 }
@@ -104,6 +105,7 @@ static void jit_flush(struct rv_cpu *cpu)
 	}
 	cpu->jit->used = 0;
 	cpu->jit->flushes++;
+	rv_jc_bump(cpu); /* the jump cache points into the buffer */
 }
 
 /* ---- emission ---- */
@@ -154,18 +156,45 @@ static void emit_return(struct tctx *t, unsigned count, int side)
 	x_b(&t->b, 0xc3);
 }
 
+/* With the guest target pc in rax: enters the compiled block there when the jump cache
+ * has it for the current context (r12 becomes the target), else falls through with rax
+ * kept. rcx and rdx are clobbered. */
+static void emit_jc_lookup(struct tctx *t)
+{
+	struct xbuf *b = &t->b;
+	int32_t jc = CPU_OFF(jc);
+	x_mov(b, X_RCX, X_RAX);
+	x_shi(b, 1, SH_SHR, X_RCX, 1);
+	x_alui(b, 0, ALU_AND, X_RCX, RV_JC_SIZE - 1);
+	x_shi(b, 0, SH_SHL, X_RCX, 4); /* sizeof(struct rv_jc_entry) */
+	x_alu(b, 1, ALU_ADD, X_RCX, X_RBX);
+	x_rm(b, 1, 0x3b, X_RAX, X_RCX, jc); /* cmp rax, [entry.pc] */
+	uint8_t *miss1 = x_jcc(b, CC_NE);
+	x_rm(b, 0, 0x8b, X_RDX, X_RCX, jc + 8);		 /* mov edx, [entry.key] */
+	x_rm(b, 0, 0x3b, X_RDX, X_RBX, CPU_OFF(jc_key)); /* cmp edx, [jc_key] */
+	uint8_t *miss2 = x_jcc(b, CC_NE);
+	x_rm(b, 0, 0x8b, X_RDX, X_RCX, jc + 12); /* mov edx, [entry.off] */
+	x_movi(b, X_RCX, (int64_t)(uintptr_t)(t->jit->buf + t->jit->body));
+	x_alu(b, 1, ALU_ADD, X_RDX, X_RCX);
+	x_mov(b, X_R12, X_RAX);
+	x_b(b, 0xff);
+	x_b(b, 0xe2); /* jmp rdx */
+	x_patch(b, miss1, b->p);
+	x_patch(b, miss2, b->p);
+}
+
 /* Leaves the block towards entry + off after `count` instructions: straight into the
- * compiled block there when it is in this page and the budget allows, else back to the
- * interpreter with cpu->pc set. */
+ * compiled block there while the budget allows (in this page through the decoded page,
+ * in another through the jump cache), else back to the interpreter with cpu->pc set. */
 static void emit_goto(struct tctx *t, int64_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
 	int64_t pgoff = (int64_t)t->entry_slot * 2 + off;
 	x_alui(b, 1, ALU_ADD, X_R14, (int32_t)count);
 	x_alui(b, 1, ALU_SUB, X_R13, (int32_t)count);
+	x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
+	uint8_t *low = x_jcc(b, CC_L);
 	if (pgoff >= 0 && pgoff < 4096) {
-		x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
-		uint8_t *low = x_jcc(b, CC_L);
 		if (off == 0) { /* a loop onto this very block */
 			x_patch(b, x_jmp(b), t->body);
 		} else {
@@ -179,8 +208,12 @@ static void emit_goto(struct tctx *t, int64_t off, unsigned count)
 			x_b(b, 0xe0); /* jmp rax */
 			x_patch(b, none, b->p);
 		}
-		x_patch(b, low, b->p);
+	} else {
+		x_mov(b, X_RAX, X_R12);
+		x_addc(b, X_RAX, off, X_RCX);
+		emit_jc_lookup(t);
 	}
+	x_patch(b, low, b->p);
 	set_pc(t, off);
 	emit_return(t, 0, 0);
 }
@@ -657,7 +690,13 @@ static int emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsi
 			store_x(t, in->rd, X_RCX);
 		}
 		x_store64(b, X_RAX, X_RBX, CPU_OFF(pc));
-		emit_return(t, count + 1, 0);
+		x_alui(b, 1, ALU_ADD, X_R14, (int32_t)count + 1);
+		x_alui(b, 1, ALU_SUB, X_R13, (int32_t)count + 1);
+		x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
+		uint8_t *low = x_jcc(b, CC_L);
+		emit_jc_lookup(t); /* returns and indirect calls chain through the jump cache */
+		x_patch(b, low, b->p);
+		emit_return(t, 0, 0);
 		return 0;
 	default: /* system instructions, AMOs, illegal: the interpreter's */
 		return -1;
