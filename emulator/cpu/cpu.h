@@ -191,6 +191,7 @@ struct rv_cpu {
 	struct rv_jit *jit;     /* NULL: interpret only (jit.h) */
 	uint32_t ext;           /* RV_EXT_* enabled; set before the first rv_run() */
 	unsigned jit_threshold; /* arrivals at a jump target before it is compiled */
+	uint32_t jit_mxcsr; /* scratch for generated F/D code (stmxcsr) */
 	uint32_t jc_key;	/* tlb_gen | jc_epoch << 12 */
 	uint32_t jc_epoch;
 	uint8_t *jc_base; /* the JIT's code buffer */
