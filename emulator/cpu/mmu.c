@@ -98,10 +98,11 @@ void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
 	if (cpu->fetch_page == tag)
 		cpu->fetch_page = ~0ULL;
 	unsigned j = (va >> 12) & (RV_ITLB_SIZE - 1);
-	if ((cpu->itlb[j].tag & ~0xfffULL) == tag) {
+	if ((cpu->itlb[j].tag & ~0xfffULL) == tag)
 		cpu->itlb[j].tag = 0;
-		rv_jc_bump(cpu); /* jump-cache entries may hold the page's old translation */
-	}
+	/* jump-cache entries may hold the page's old translation, even when the instruction
+	 * TLB no longer has it (its slot was reused): they cannot be told apart per page */
+	rv_jc_bump(cpu);
 }
 
 void rv_jc_bump(struct rv_cpu *cpu)
