@@ -338,10 +338,11 @@ static void emit_fp_helper(struct tctx *t, const struct rv_insn *in, int32_t off
 
 /* F/D add, sub, mul, div, sqrt and the fused multiply-adds in SSE (FMA3), where the
  * host's result equals RISC-V's: round to nearest even (static, or dynamic with frm = RNE),
- * FS on, single-precision inputs NaN-boxed, no exception other than inexact (or inexact
- * already in fflags) and a result that is not a NaN (the host would not give the canonical
- * NaN). Anything else clears the host's flags and goes through rv_exec_fp, which computes
- * the result and fflags from scratch. Returns false for the instructions not handled. */
+ * FS on, single-precision inputs NaN-boxed, no exception (none at all while fflags.NX is
+ * clear, read from MXCSR; with NX set, none but inexact, read from the result's exponent)
+ * and a result that is not a NaN (the host would not give the canonical NaN). Anything else
+ * clears the host's flags and goes through rv_exec_fp, which computes the result and
+ * fflags from scratch. Returns false for the instructions not handled. */
 static bool emit_fp_inline(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
 {
 	static const uint8_t fma_op[4] = { 0xa9, 0xab, 0xad, 0xaf }; /* vf(n)madd/msub213 */
@@ -369,7 +370,7 @@ static bool emit_fp_inline(struct tctx *t, const struct rv_insn *in, int32_t off
 	/* the host must round to nearest without flush-to-zero or denormals-are-zero */
 	if ((in->rm != RV_RM_RNE && in->rm != RV_RM_DYN) || (_mm_getcsr() & 0xe040) != 0)
 		return false;
-	uint8_t pfx = dbl ? 0xf2 : 0xf3, *slow[8];
+	uint8_t pfx = dbl ? 0xf2 : 0xf3, *slow[12];
 	unsigned ns = 0;
 	x_rm(b, 0, 0xf7, 0, X_RBX, CPU_OFF(mstatus)); /* test dword [mstatus], FS */
 	x_b4(b, (uint32_t)RV_MS_FS);
@@ -404,21 +405,32 @@ static bool emit_fp_inline(struct tctx *t, const struct rv_insn *in, int32_t off
 		x_b(b, pfx);
 		x_rm(b, 0, 0x0f00 | sse, 0, X_RBX, FREG(in->rs2));
 	}
-	x_rm(b, 0, 0x0fae, 3, X_RBX, CPU_OFF(jit_mxcsr)); /* stmxcsr */
-	x_rm(b, 0, 0xf7, 0, X_RBX, CPU_OFF(jit_mxcsr));	  /* invalid, div-by-zero, overflow, underflow */
-	x_b4(b, 0x1d);
-	slow[ns++] = x_jcc(b, CC_NE);
-	x_rm(b, 0, 0xf7, 0, X_RBX, CPU_OFF(jit_mxcsr)); /* inexact (sticky): fine if fflags has NX */
-	x_b4(b, 0x20);
-	uint8_t *exact = x_jcc(b, CC_E);
+	/* With NX already in fflags only the other flags matter, and for these operations
+	 * each shows in the result: invalid gives a NaN, divide-by-zero and overflow an
+	 * infinity, underflow a result below 2^(emin+1) (tininess is detected after rounding,
+	 * so the smallest normal can underflow too). Classifying the exponent avoids stmxcsr,
+	 * which waits for the operation to complete. */
 	x_rm(b, 0, 0xf7, 0, X_RBX, CPU_OFF(fflags));
 	x_b4(b, 1);
-	slow[ns++] = x_jcc(b, CC_E);
-	x_patch(b, exact, b->p);
+	uint8_t *precise = x_jcc(b, CC_E);
+	x_b(b, 0x66);
+	x_rr(b, dbl, 0x0f7e, 0, X_RAX); /* movq rax, xmm0 (movd eax) */
+	x_shi(b, dbl, SH_SHL, X_RAX, 1);
+	x_shi(b, dbl, SH_SHR, X_RAX, dbl ? 53 : 24); /* the biased exponent */
+	x_alui(b, 0, ALU_SUB, X_RAX, 2);
+	x_alui(b, 0, ALU_CMP, X_RAX, (dbl ? 0x7ff : 0xff) - 2);
+	slow[ns++] = x_jcc(b, CC_AE); /* exponent 0, 1 or all ones */
+	uint8_t *classified = x_jmp(b);
+	x_patch(b, precise, b->p);
+	x_rm(b, 0, 0x0fae, 3, X_RBX, CPU_OFF(jit_mxcsr)); /* stmxcsr */
+	x_rm(b, 0, 0xf7, 0, X_RBX, CPU_OFF(jit_mxcsr)); /* any flag but denormal-operand */
+	x_b4(b, 0x3d);
+	slow[ns++] = x_jcc(b, CC_NE);
 	if (dbl)
 		x_b(b, 0x66);
 	x_rr(b, 0, 0x0f2e, 0, 0); /* ucomis xmm0, xmm0: parity set for a NaN */
 	slow[ns++] = x_jcc(b, 0xa);
+	x_patch(b, classified, b->p);
 	if (dbl) {
 		x_b(b, 0xf2);
 		x_rm(b, 0, 0x0f11, 0, X_RBX, FREG(in->rd)); /* movsd [f rd], xmm0 */

@@ -110,6 +110,12 @@ int main(void)
 	CASE("fnmadd.d", "fnmadd.d ft2, ft0, ft1, ft3", D0_1, D3_0, D1_0, 1, 0);
 	CASE("fnmadd.s", "fnmadd.s ft2, ft0, ft1, ft3", S0_1, S3_0, S1_0, 1, 0);
 	CASE("fmadd.d overflow", "fmadd.d ft2, ft0, ft1, ft3", DHUGE, DHUGE, D1_0, 1, 0);
+	/* 2^-1022 * (1 - 3 * 2^-55): the smallest normal after rounding, yet tiny (underflow) */
+	CASE("fmadd.d tiny to min normal", "fmadd.d ft2, ft0, ft1, ft3", 0xbc48000000000000ULL,
+	     0x0060000000000000ULL, DTINY, 1, 0);
+	CASE("fmadd.d tiny to min normal nx clear", "fmadd.d ft2, ft0, ft1, ft3", 0xbc48000000000000ULL,
+	     0x0060000000000000ULL, DTINY, 0, 0);
+	CASE("fmul.d min normal exact", "fmul.d ft2, ft0, ft1", DTINY, D1_0, 0, 1, 0);
 	/* rounding modes other than RNE, dynamic (frm) and static, take the helper */
 	for (unsigned frm = 0; frm < 5; frm++) {
 		CASE("fadd.d dyn", "fadd.d ft2, ft0, ft1", D1_0, D0_1, 0, 1, frm);
