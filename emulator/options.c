@@ -136,10 +136,12 @@ static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 
 static int opt_accel(struct vm_options *o, const char *opt, const char *arg)
 {
-	/* thread=single (the default): several harts take turns on one thread, deterministically */
+	/* thread=single (the default): several harts take turns on one thread, deterministically;
+	 * thread=multi: a host thread per hart (emulator/machine/mttcg.c) */
 	if (strstr(arg, "thread=multi"))
-		return fail(o, opt, arg, "thread=multi is not supported yet: harts take turns on one host thread "
-					 "(thread=single)");
+		o->cfg.mttcg = true;
+	else if (strstr(arg, "thread=single"))
+		o->cfg.mttcg = false;
 	if (!strcmp(arg, "tcg") || !strncmp(arg, "tcg,", 4))
 		return 0;
 	char msg[160];

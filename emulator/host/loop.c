@@ -40,6 +40,8 @@ struct vm_loop {
 	/* the pollfd table of one poll: kick, registered fds, then hook fds */
 	struct pollfd pfd[1 + LOOP_MAX_FDS + LOOP_MAX_HOOK_FDS];
 	int npfd, hook_base;
+	void (*wait_unlock)(void *), (*wait_lock)(void *); /* around ppoll (vm_loop_set_wait_hooks) */
+	void *wait_opaque;
 };
 
 uint64_t vm_loop_now_ns(void)
@@ -160,6 +162,13 @@ short vm_loop_hook_revents(struct vm_loop *l, int idx)
 	return l->pfd[l->hook_base + idx].revents;
 }
 
+void vm_loop_set_wait_hooks(struct vm_loop *l, void (*unlock)(void *), void (*lock)(void *), void *opaque)
+{
+	l->wait_unlock = unlock;
+	l->wait_lock = lock;
+	l->wait_opaque = opaque;
+}
+
 void vm_loop_kick(struct vm_loop *l)
 {
 	uint64_t one = 1;
@@ -204,7 +213,11 @@ int vm_loop_poll(struct vm_loop *l, uint64_t timeout_ns)
 	for (int i = 0; i < l->nhooks; i++)
 		l->hooks[i].fill(l->hooks[i].opaque, &timeout_ns);
 	struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
+	if (l->wait_unlock)
+		l->wait_unlock(l->wait_opaque);
 	int n = ppoll(l->pfd, (nfds_t)l->npfd, timeout_ns == UINT64_MAX ? NULL : &ts, NULL);
+	if (l->wait_lock)
+		l->wait_lock(l->wait_opaque);
 	if (n < 0 && errno != EINTR) /* EINTR: a signal; the caller looks at its flags */
 		return ran;
 	bool err = n < 0;
