@@ -82,6 +82,16 @@ static struct fd_entry *find_fd(struct vm_loop *l, int fd)
 	return NULL;
 }
 
+/* Set on the thread that polls. A change made on another thread (a hart thread's device
+ * access, thread=multi) wakes the poll, whose fd set or timeout it changes. */
+static _Thread_local bool t_polls;
+
+static void changed(struct vm_loop *l)
+{
+	if (!t_polls)
+		vm_loop_kick(l);
+}
+
 int vm_loop_add_fd(struct vm_loop *l, int fd, unsigned events, vm_fd_cb cb, void *opaque)
 {
 	if (fd < 0 || find_fd(l, fd))
@@ -89,14 +99,17 @@ int vm_loop_add_fd(struct vm_loop *l, int fd, unsigned events, vm_fd_cb cb, void
 	if (l->nfds == LOOP_MAX_FDS)
 		return -ENOSPC;
 	l->fds[l->nfds++] = (struct fd_entry){ fd, events, cb, opaque };
+	changed(l);
 	return 0;
 }
 
 void vm_loop_set_events(struct vm_loop *l, int fd, unsigned events)
 {
 	struct fd_entry *e = find_fd(l, fd);
-	if (e)
+	if (e && e->events != events) {
 		e->events = events;
+		changed(l);
+	}
 }
 
 void vm_loop_remove_fd(struct vm_loop *l, int fd)
@@ -120,6 +133,7 @@ void vm_timer_arm(struct vm_timer *t, uint64_t deadline_ns)
 {
 	t->deadline = deadline_ns;
 	t->armed = true;
+	changed(t->loop);
 }
 
 void vm_timer_disarm(struct vm_timer *t)
@@ -199,6 +213,7 @@ again:
 
 int vm_loop_poll(struct vm_loop *l, uint64_t timeout_ns)
 {
+	t_polls = true;
 	int ran = run_timers(l, &timeout_ns);
 	if (ran)
 		timeout_ns = 0;
