@@ -16,67 +16,17 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+import vmtest  # noqa: E402
+from vmtest import Sock, reap, tap  # noqa: E402
+
 VM, G, TMP, TIMEOUT, KILLS = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
 BLOCK = 65536
 DATA_MIB = 32  # the root disk has 64 MiB: the guest finds the data disk by its size
-n = 0
-failed = 0
-
-
-def tap(cond, name, diag=''):
-    global n, failed
-    n += 1
-    failed += not cond
-    print('%s %d - %s' % ('ok' if cond else 'not ok', n, name))
-    if not cond and diag:
-        for line in str(diag)[-1500:].splitlines():
-            print('#   ' + line)
-    sys.stdout.flush()
-    return cond
-
-
-class Sock:
-    """A client of one of strata-vm's unix socket servers, read up to a pattern."""
-
-    def __init__(self, path, deadline):
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.buf = b''
-
-    def until(self, pattern, seconds):
-        end = time.time() + seconds
-        rx = re.compile(pattern.encode())
-        while not rx.search(self.buf):
-            left = end - time.time()
-            if left <= 0:
-                return None
-            self.s.settimeout(left)
-            try:
-                data = self.s.recv(65536)
-            except (socket.timeout, OSError):
-                return None
-            if not data:
-                return None
-            self.buf += data
-        m = rx.search(self.buf)
-        text, self.buf = self.buf[:m.end()], self.buf[m.end():]
-        return text.decode('latin-1')
-
-    def send(self, text):
-        self.s.sendall(text.encode())
 
 
 def start(tag, extra):
@@ -213,9 +163,7 @@ def main():
             return
         kills += kill_run(1, p, s, rng, stats)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        reap(p)
     for r in range(2, KILLS + 1):
         t1 = time.time()
         p, s, m = start('run%d' % r, ['-loadvm', 's0'])
@@ -226,14 +174,12 @@ def main():
                 continue
             kills += kill_run(r, p, s, rng, stats)
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+            reap(p)
     print('# %d kills of strata-vm with Linux writing, %d synced blocks checked, %d checks with '
           'leaked clusters, %.0f s' % (kills, stats['synced'], stats['leaky'], time.time() - t0))
 
 
 if __name__ == '__main__':
     main()
-    print('1..%d' % n)
-    sys.exit(1 if failed else 0)
+    vmtest.plan()
+    sys.exit(1 if vmtest.failed else 0)

@@ -21,7 +21,7 @@ RV_ELFS := $(foreach s,$(RV_PROG_SRCS),$(BUILD)/riscv/$(patsubst tests/riscv/%,%
 define RV_PROG_RULE
 $(BUILD)/riscv/$(patsubst tests/riscv/%,%,$(basename $(1))).elf: $(1) \
     $(filter-out $(RV_PROG_SRCS),$(filter $(dir $(1))%,$(RV_ALL_SRCS))) \
-    $(RV_COMMON) $(RV_CRT0) tests/riscv/common/rvtest.h tests/riscv/common/link.ld
+    $(RV_COMMON) $(RV_CRT0) tests/riscv/common/rvtest.h tests/riscv/common/vdisk.h tests/riscv/common/link.ld
 	@mkdir -p $$(@D)
 	$(RV_CC) $(RV_CFLAGS) $(shell sed -n 's|^/\* cflags: \(.*\) \*/|\1|p' $(1)) -I$(dir $(1)) -o $$@ $(if $(filter $(1),$(RV_START_SRCS)),,$(RV_CRT0)) \
 	    $(1) $(filter-out $(RV_PROG_SRCS),$(filter $(dir $(1))%,$(RV_ALL_SRCS))) $(RV_COMMON) $(RV_LDFLAGS)

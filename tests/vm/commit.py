@@ -87,6 +87,9 @@ def qemu_img_check(path, fmt):
     return r.returncode == 0
 
 
+PROCS = []  # every emulator started: killed at the end, so a failed wait leaves none running
+
+
 def start(binary, img, fmt, tag, serial_mux=False, snapshot=True):
     ser = os.path.join(TMP, '%s-%s.ser' % (os.path.basename(binary), tag))
     mon = os.path.join(TMP, '%s-%s.mon' % (os.path.basename(binary), tag))
@@ -104,6 +107,7 @@ def start(binary, img, fmt, tag, serial_mux=False, snapshot=True):
     else:
         args += ['-serial', 'unix:%s,server=on,wait=on' % ser, '-monitor', 'unix:%s,server,nowait' % mon]
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    PROCS.append(proc)
     s = Chan(ser)
     m = None
     if not serial_mux:
@@ -248,5 +252,11 @@ def main():
             and qemu_img_check(img, 'qcow2') and rc == 0, '%s: Ctrl-A s commits, the guest runs on' % label, out)
 
 
-main()
+try:
+    main()
+finally:
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 print('1..%d' % n)

@@ -4,7 +4,7 @@
  * OpenSBI keeps one) and the S-mode Sstc timer (stimecmp) both re-armed on every tick, while
  * an S-mode loop counts in RAM and writes a sector to the virtio-blk disk every 1024 counts.
  * The mailbox at MBOX lets the host-side test read the progress and ask for a longer run. */
-#include "rvtest.h"
+#include "vdisk.h"
 
 #define MBOX ((volatile uint64_t *)0x80800000UL)
 enum { MB_MAGIC, MB_COUNT, MB_MTICKS, MB_STICKS, MB_WRITES, MB_ITERS = 7 };
@@ -14,75 +14,7 @@ enum { MB_MAGIC, MB_COUNT, MB_MTICKS, MB_STICKS, MB_WRITES, MB_ITERS = 7 };
 #define PERIOD_S 2000
 #define ITERS 200000
 
-#define MMIO_BASE 0x10001000UL
-#define R_MAGIC 0x000
-#define R_DEVICE 0x008
-#define R_PAGESIZE 0x028
-#define R_QSEL 0x030
-#define R_QNUM 0x038
-#define R_QALIGN 0x03c
-#define R_QPFN 0x040
-#define R_QNOTIFY 0x050
-#define R_IACK 0x064
-#define R_STATUS 0x070
-#define QSIZE 8
-
-struct desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
-static uint8_t ring[8192] __attribute__((aligned(4096)));
 static uint8_t sector[512] __attribute__((aligned(512)));
-static struct { uint32_t type, reserved; uint64_t sector; } hdr;
-static volatile uint8_t status;
-static uintptr_t base;
-static uint16_t avail_idx;
-
-static void wr(unsigned off, uint32_t v) { *(volatile uint32_t *)(base + off) = v; }
-
-static int blk_setup(void)
-{
-	for (int i = 7; i >= 0 && !base; i--) {
-		uintptr_t b = MMIO_BASE + 0x1000UL * (unsigned)i;
-		if (*(volatile uint32_t *)(b + R_MAGIC) == 0x74726976 && *(volatile uint32_t *)(b + R_DEVICE) == 2)
-			base = b;
-	}
-	if (!base)
-		return -1;
-	wr(R_STATUS, 0);
-	wr(R_STATUS, 1 | 2);
-	wr(R_PAGESIZE, 4096);
-	wr(R_QSEL, 0);
-	wr(R_QNUM, QSIZE);
-	wr(R_QALIGN, 4096);
-	wr(R_QPFN, (uint32_t)((uintptr_t)ring >> 12));
-	wr(R_STATUS, 1 | 2 | 4);
-	return 0;
-}
-
-/* Writes `sector` to disk sector n and waits for the used ring (bounded). */
-static int blk_write(uint64_t n)
-{
-	struct desc *d = (struct desc *)ring;
-	volatile uint16_t *avail = (volatile uint16_t *)(ring + QSIZE * 16);
-	volatile uint16_t *used = (volatile uint16_t *)(ring + 4096);
-	hdr.type = 1, hdr.reserved = 0, hdr.sector = n;
-	status = 0xff;
-	d[0] = (struct desc){ (uintptr_t)&hdr, 16, 1, 1 };
-	d[1] = (struct desc){ (uintptr_t)sector, 512, 1, 2 };
-	d[2] = (struct desc){ (uintptr_t)&status, 1, 2, 0 };
-	avail[2 + avail_idx % QSIZE] = 0;
-	__sync_synchronize();
-	avail[1] = ++avail_idx;
-	__sync_synchronize();
-	wr(R_QNOTIFY, 0);
-	for (long spin = 0; used[1] != avail_idx; spin++)
-		if (spin > 100000000)
-			return -1;
-	wr(R_IACK, 1);
-	return status;
-}
 
 static void m_trap(struct rv_frame *f)
 {
@@ -123,7 +55,7 @@ static uint64_t s_loop(uint64_t iters)
 		if (i % 1024 == 0) {
 			for (int k = 0; k < 512; k += 8)
 				*(uint64_t *)(sector + k) = i * 0x9e3779b97f4a7c15ULL + (uint64_t)k;
-			bad |= blk_write((i / 1024) % 128) != 0;
+			bad |= vdisk_req(VDISK_T_OUT, (i / 1024) % 128, sector, 512) != 0;
 			MBOX[MB_WRITES]++;
 		}
 	}
@@ -138,7 +70,7 @@ int main(void)
 	uint64_t iters = MBOX[MB_ITERS] ? MBOX[MB_ITERS] : ITERS;
 	MBOX[MB_MAGIC] = 0x5341564556; /* "SAVEV" */
 	rv_pmp_allow_all();
-	if (blk_setup()) {
+	if (vdisk_setup()) {
 		rv_puts("no virtio-blk disk\n");
 		return 1;
 	}

@@ -1,5 +1,5 @@
 /* killwrite.c - the guest of tests/vm/crash-kill-vm.sh: writes to the first virtio-blk disk
- * (legacy transport, polled) without end, for the host to SIGKILL strata-vm at any moment and
+ * (polled, vdisk.h) without end, for the host to SIGKILL strata-vm at any moment and
  * then check the image. It first reads one line from the UART: "RUN HOT FLUSH GROW STRIDE"
  * (decimal numbers).
  *   - Operation SEQ (1, 2, ...) of run RUN is a pure function of (RUN, SEQ), which the host
@@ -13,92 +13,15 @@
  *   - FLUSH > 0: a VIRTIO_BLK_T_FLUSH after every FLUSH operations, then "F SEQ" once it has
  *     completed. FLUSH = 0 (for cache=writethrough): "A SEQ" after each operation completes.
  * Prints "R RUN" when the device is ready, "E SEQ STATUS" (and stops) if a request fails. */
-#include "rvtest.h"
+#include "vdisk.h"
 
 #define UART ((volatile uint8_t *)0x10000000UL)
-#define MMIO_BASE 0x10001000UL
-#define R_MAGIC 0x000
-#define R_DEVICE 0x008
-#define R_PAGESIZE 0x028
-#define R_QSEL 0x030
-#define R_QNUM 0x038
-#define R_QALIGN 0x03c
-#define R_QPFN 0x040
-#define R_QNOTIFY 0x050
-#define R_ISR 0x060
-#define R_IACK 0x064
-#define R_STATUS 0x070
-#define R_CONFIG 0x100
-#define QSIZE 8
 #define MAX_SECTORS 128
 
-#define T_OUT 1
-#define T_FLUSH 4
-#define T_WZ 13
 #define MAGIC 0x4c494b53u /* "SKIL" */
 
-struct desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
-static uint8_t ring[8192] __attribute__((aligned(4096)));
 static uint8_t buf[MAX_SECTORS * 512] __attribute__((aligned(4096)));
-static struct { uint32_t type, reserved; uint64_t sector; } hdr;
 static struct { uint64_t sector; uint32_t num, flags; } seg;
-static volatile uint8_t status;
-static uintptr_t base;
-static uint16_t avail_idx;
-
-static uint32_t rd(unsigned off) { return *(volatile uint32_t *)(base + off); }
-static void wr(unsigned off, uint32_t v) { *(volatile uint32_t *)(base + off) = v; }
-
-static int blk_setup(void)
-{
-	for (int i = 7; i >= 0 && !base; i--) {
-		uintptr_t b = MMIO_BASE + 0x1000UL * (unsigned)i;
-		if (*(volatile uint32_t *)(b + R_MAGIC) == 0x74726976 && *(volatile uint32_t *)(b + R_DEVICE) == 2)
-			base = b;
-	}
-	if (!base)
-		return -1;
-	wr(R_STATUS, 0);
-	wr(R_STATUS, 1 | 2);
-	wr(R_PAGESIZE, 4096);
-	wr(R_QSEL, 0);
-	wr(R_QNUM, QSIZE);
-	wr(R_QALIGN, 4096);
-	wr(R_QPFN, (uint32_t)((uintptr_t)ring >> 12));
-	wr(R_STATUS, 1 | 2 | 4);
-	return 0;
-}
-
-/* One request: header, an optional readable buffer, the status byte. Returns the status. */
-static int blk_req(uint32_t type, uint64_t sector, void *data, uint32_t len)
-{
-	struct desc *d = (struct desc *)ring;
-	volatile uint16_t *avail = (volatile uint16_t *)(ring + QSIZE * 16);
-	volatile uint16_t *used = (volatile uint16_t *)(ring + 4096);
-	hdr.type = type, hdr.reserved = 0, hdr.sector = sector;
-	status = 0xff;
-	if (len) {
-		d[0] = (struct desc){ (uintptr_t)&hdr, 16, 1, 1 };
-		d[1] = (struct desc){ (uintptr_t)data, len, 1, 2 };
-	} else {
-		d[0] = (struct desc){ (uintptr_t)&hdr, 16, 1, 2 };
-	}
-	d[2] = (struct desc){ (uintptr_t)&status, 1, 2, 0 };
-	avail[2 + avail_idx % QSIZE] = 0;
-	__sync_synchronize();
-	avail[1] = ++avail_idx;
-	__sync_synchronize();
-	wr(R_QNOTIFY, 0);
-	while (used[1] != avail_idx)
-		;
-	__sync_synchronize();
-	wr(R_IACK, rd(R_ISR));
-	return status;
-}
 
 static uint64_t mix(uint64_t x)
 {
@@ -178,11 +101,11 @@ static void report(char tag, uint32_t a, int b)
 
 int main(void)
 {
-	if (blk_setup()) {
+	if (vdisk_setup()) {
 		rv_puts("no disk\n");
 		return 1;
 	}
-	uint64_t cap = rd(R_CONFIG) | (uint64_t)rd(R_CONFIG + 4) << 32;
+	uint64_t cap = vdisk_capacity();
 	uint32_t run = (uint32_t)read_num();
 	uint64_t hot = read_num();
 	uint32_t flush = (uint32_t)read_num();
@@ -195,13 +118,13 @@ int main(void)
 		int st;
 		if (o.zero) {
 			seg.sector = o.sector, seg.num = o.n, seg.flags = 0;
-			st = blk_req(T_WZ, 0, &seg, sizeof(seg));
+			st = vdisk_req(VDISK_T_WRITE_ZEROES, 0, &seg, sizeof(seg));
 		} else {
 			fill(run, seq, o.sector, o.n);
-			st = blk_req(T_OUT, o.sector, buf, o.n * 512);
+			st = vdisk_req(VDISK_T_OUT, o.sector, buf, o.n * 512);
 		}
 		if (!st && flush && seq % flush == 0)
-			st = blk_req(T_FLUSH, 0, 0, 0);
+			st = vdisk_req(VDISK_T_FLUSH, 0, 0, 0);
 		if (st) {
 			report('E', seq, st);
 			for (;;)
