@@ -260,6 +260,8 @@ void vm_virt_stop_as(struct vm_virt *vm, enum vm_runstate s)
 		return;
 	vm_virt_set_state(vm, s);
 	vm->stop_requested = true; /* vm_virt_run returns at the next batch */
+	if (vm->mt && vm->loop) /* thread=multi: a device on a hart thread may stop the VM */
+		vm_loop_kick(vm->loop);
 	vm_virt_emit(vm, "STOP", NULL);
 }
 

@@ -8,8 +8,8 @@
 #include "smp.h"
 
 #define HARTS 2
-#define ITER 200000
-#define ROUNDS 5000
+#define ITER 100000
+#define ROUNDS 2000
 
 /* one cache line, shared by everything; a page away from the code (a store into a page
  * holding code drops its decoded form in every hart, which is correct but no stress test) */
