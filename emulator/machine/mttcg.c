@@ -14,8 +14,15 @@
 
 #define MT_BATCH 8192 /* instructions between a hart's safe points */
 
+struct vm_mt;
+struct hart_arg {
+	struct vm_mt *mt;
+	unsigned h;
+};
+
 struct vm_mt {
 	struct vm_virt *vm;
+	struct hart_arg args[VM_MAX_HARTS]; /* each hart thread's argument */
 	pthread_mutex_t m; /* the big lock */
 	pthread_cond_t parked_cv, resume_cv;
 	pthread_cond_t wake_cv[VM_MAX_HARTS];
@@ -182,11 +189,6 @@ static void hart_sleep(struct vm_mt *mt, unsigned h, uint64_t ns)
 	mt->nparked--;
 }
 
-struct hart_arg {
-	struct vm_mt *mt;
-	unsigned h;
-};
-static struct hart_arg hart_args[VM_MAX_HARTS];
 
 static void *hart_main(void *arg)
 {
@@ -273,8 +275,8 @@ int vm_mt_create(struct vm_virt *vm)
 	if (vm->loop)
 		vm_loop_set_wait_hooks(vm->loop, wait_unlock, wait_lock, mt);
 	for (unsigned h = 0; h < vm->nharts; h++) {
-		hart_args[h] = (struct hart_arg){ mt, h };
-		int rc = pthread_create(&mt->thr[h], NULL, hart_main, &hart_args[h]);
+		mt->args[h] = (struct hart_arg){ mt, h };
+		int rc = pthread_create(&mt->thr[h], NULL, hart_main, &mt->args[h]);
 		if (rc) {
 			vm_mt_destroy(vm);
 			return -rc;
