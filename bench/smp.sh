@@ -6,14 +6,14 @@
 # better; its harts take turns on one host thread, so about 1.0 is expected) and strata-vm's
 # -smp 2 wall time relative to QEMU's (QEMU runs a thread per hart: lower is better). Noisy on
 # a shared machine: one run each. Not in make check.
-#   usage: bench/smp.sh   STRATA_VM, QEMU, TOTAL (rounds, default 200000000)
+#   usage: bench/smp.sh   STRATA_VM, QEMU, TOTAL (rounds, default 4000000000)
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/rel}
 [ -n "${STRATA_VM:-}" ] || make -s "$BUILD/strata-vm" >/dev/null
 VM=${STRATA_VM:-$BUILD/strata-vm}
 QEMU=${QEMU:-qemu-system-riscv64}
-TOTAL=${TOTAL:-200000000}
+TOTAL=${TOTAL:-4000000000}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT INT TERM
 
