@@ -4,7 +4,7 @@
 
 CC       ?= cc
 PREFIX   ?= /usr/local
-PKGS     := zlib libzstd libcrypto liburing
+PKGS     := zlib libzstd libcrypto liburing libisal
 SANITIZE ?=
 
 ifeq ($(SANITIZE),1)
@@ -22,6 +22,16 @@ CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP -I. -Iblockcore
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# librbd (Ceph RBD, blockcore/file-rbd.c) where installed (deps/ceph.txt). Debian's librbd-dev
+# ships no librbd.pc, so its header stands in for pkg-config there. Without it rbd: names
+# fail with a clear message.
+ifeq ($(shell pkg-config --exists librbd && echo y),y)
+BC_RBD_FLAGS := -DBC_HAVE_RBD $(shell pkg-config --cflags librbd)
+PKG_LIBS     += $(shell pkg-config --libs librbd)
+else ifneq ($(wildcard /usr/include/rbd/librbd.h),)
+BC_RBD_FLAGS := -DBC_HAVE_RBD
+PKG_LIBS     += -lrbd -lrados
+endif
 LDFLAGS  ?=
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
@@ -42,7 +52,7 @@ BC_SRCS := $(wildcard blockcore/*.c) $(foreach f,$(FORMATS),$(wildcard formats/$
 BC_OBJS := $(BC_SRCS:%.c=$(BUILD)/%.o)
 LIBBC   := $(BUILD)/libblockcore.a
 
-$(BUILD)/blockcore/%.o $(BUILD)/formats/%.o: ALL_CFLAGS += $(PKG_CFLAGS)
+$(BUILD)/blockcore/%.o $(BUILD)/formats/%.o: ALL_CFLAGS += $(PKG_CFLAGS) $(BC_RBD_FLAGS)
 
 $(LIBBC): $(BC_OBJS)
 	@mkdir -p $(@D)

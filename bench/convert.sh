@@ -4,9 +4,11 @@
 # Also convert -c to qcow2 (zlib, zstd) of that image and of a 1 GiB compressible one (text-like
 # data, about 2:1 with zlib): both tools with their default threads (ours: one codec worker per
 # core), and ours with -m 1; the output sizes side by side.
-# Prints seconds (best of 3) and the ratio strata/qemu (below 1.00: Strata is faster); for the
-# compressible image also the CPU seconds (user+sys) of those best runs and their ratio, which
-# a loaded host disturbs much less than the wall time.
+# Runs alternate (ours, qemu-img, ours -m 1, ...; BENCH_RUNS of each, default 5) so that a
+# change of load hits both tools alike; prints the median seconds and the ratio strata/qemu
+# (below 1.00: Strata is faster), and for the compressible image the median CPU seconds
+# (user+sys), which a loaded host disturbs much less than the wall time, the median output
+# sizes and each run's wall time. The load average is printed before and after.
 # Usage: bench/convert.sh [workdir]   (not part of make check; run after `make`)
 #        BENCH_ONLY=text bench/convert.sh   runs only the compressible-image part
 set -e
@@ -25,32 +27,39 @@ done
 [ "$BENCH_ONLY" = text ] || eval qemu-io $cmds src.qcow2
 
 now() { date +%s.%N; }
-# best CMD...: the best wall time of 3 runs; the CPU seconds of that run go to file best.cpu
-best() {
-	b=999999
-	for i in 1 2 3; do
-		rm -f out.img
-		t0=$(now); /usr/bin/time -f '%U %S' -o run.cpu "$@" >/dev/null; t1=$(now)
-		d=$(echo "$t0 $t1" | awk '{print $2 - $1}')
-		if [ "$(echo "$d $b" | awk '{print ($1 < $2)}')" = 1 ]; then
-			b=$d
-			awk '{print $1 + $2}' run.cpu >best.cpu
-		fi
-	done
-	echo "$b"
+RUNS=${BENCH_RUNS:-5}
+# timed NAME CMD...: one run; its wall seconds are appended to NAME.t, its CPU seconds
+# (user+sys) to NAME.c, the output's size to NAME.s
+timed() {
+	n=$1
+	shift
+	rm -f out.img
+	t0=$(now); /usr/bin/time -f '%U %S' -o run.cpu "$@" >/dev/null; t1=$(now)
+	echo "$t0 $t1" | awk '{print $2 - $1}' >>"$n.t"
+	awk '{print $1 + $2}' run.cpu >>"$n.c"
+	stat -c %s out.img >>"$n.s"
 }
+# med FILE: the median of the numbers in FILE
+med() { sort -n "$1" | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+ratio() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
+echo "load before: $(uptime | sed 's/.*load average: //')  (medians of $RUNS alternating runs)"
 printf '%-28s %9s %9s %7s\n' "workload" "strata s" "qemu s" "ratio"
-[ "$BENCH_ONLY" = text ] || for fmt in raw qcow2 vmdk vdi; do
-	s=$(best "$S" convert -O $fmt src.qcow2 out.img)
-	q=$(best qemu-img convert -O $fmt src.qcow2 out.img)
-	printf '%-28s %9.3f %9.3f %7.2f\n' "qcow2 -> $fmt (1G, 50% data)" "$s" "$q" \
-		"$(echo "$s $q" | awk '{print $1 / $2}')"
-done
-[ "$BENCH_ONLY" = text ] || for ct in zlib zstd; do
-	s=$(best "$S" convert -c -O qcow2 -o compression_type=$ct src.qcow2 out.img)
-	q=$(best qemu-img convert -c -O qcow2 -o compression_type=$ct src.qcow2 out.img)
-	printf '%-28s %9.3f %9.3f %7.2f\n' "qcow2 -> qcow2 -c $ct" "$s" "$q" \
-		"$(echo "$s $q" | awk '{print $1 / $2}')"
+[ "$BENCH_ONLY" = text ] || for fmt in raw qcow2 vmdk vdi "qcow2 -c zlib" "qcow2 -c zstd"; do
+	rm -f s.t s.c s.s q.t q.c q.s
+	case $fmt in
+	*zlib | *zstd) args="-c -O qcow2 -o compression_type=${fmt##* }" ;;
+	*) args="-O $fmt" ;;
+	esac
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		# shellcheck disable=SC2086
+		timed s "$S" convert $args src.qcow2 out.img
+		# shellcheck disable=SC2086
+		timed q qemu-img convert $args src.qcow2 out.img
+		i=$((i + 1))
+	done
+	s=$(med s.t) q=$(med q.t)
+	printf '%-28s %9.3f %9.3f %7s\n' "qcow2 -> $fmt" "$s" "$q" "$(ratio "$s" "$q")"
 done
 rm -f src.qcow2 out.img
 
@@ -70,18 +79,23 @@ with open('text.raw', 'wb') as f:
     for _ in range(64):
         f.write(blk)
 PY
-size() { stat -c %s out.img; }
 for ct in zlib zstd; do
-	s=$(best "$S" convert -c -O qcow2 -o compression_type=$ct text.raw out.img); ss=$(size)
-	sc=$(cat best.cpu)
-	s1=$(best "$S" convert -m 1 -c -O qcow2 -o compression_type=$ct text.raw out.img)
-	q=$(best qemu-img convert -c -O qcow2 -o compression_type=$ct text.raw out.img); qs=$(size)
-	qc=$(cat best.cpu)
-	printf '%-28s %9.3f %9.3f %7.2f  (-m 1: %.3f s %.2f; size %s vs %s, %.3f)\n' \
-		"text 1G -> qcow2 -c $ct" "$s" "$q" "$(echo "$s $q" | awk '{print $1 / $2}')" \
-		"$s1" "$(echo "$s1 $q" | awk '{print $1 / $2}')" "$ss" "$qs" \
-		"$(echo "$ss $qs" | awk '{print $1 / $2}')"
-	printf '%-28s %9.3f %9.3f %7.2f  (CPU seconds, user+sys)\n' "  cpu" "$sc" "$qc" \
-		"$(echo "$sc $qc" | awk '{print $1 / $2}')"
+	rm -f s.t s.c s.s s1.t s1.c s1.s q.t q.c q.s
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		timed s "$S" convert -c -O qcow2 -o compression_type=$ct text.raw out.img
+		timed q qemu-img convert -c -O qcow2 -o compression_type=$ct text.raw out.img
+		timed s1 "$S" convert -m 1 -c -O qcow2 -o compression_type=$ct text.raw out.img
+		i=$((i + 1))
+	done
+	s=$(med s.t) q=$(med q.t) s1=$(med s1.t) ss=$(med s.s) qs=$(med q.s)
+	printf '%-28s %9.3f %9.3f %7s  (-m 1: %.3f s %s; size %s vs %s, %s)\n' \
+		"text 1G -> qcow2 -c $ct" "$s" "$q" "$(ratio "$s" "$q")" "$s1" "$(ratio "$s1" "$q")" \
+		"$ss" "$qs" "$(echo "$ss $qs" | awk '{printf "%.3f", $1 / $2}')"
+	sc=$(med s.c) qc=$(med q.c)
+	printf '%-28s %9.3f %9.3f %7s  (CPU seconds, user+sys)\n' "  cpu" "$sc" "$qc" "$(ratio "$sc" "$qc")"
+	echo "  wall s ours: $(tr '\n' ' ' <s.t)"
+	echo "  wall s qemu: $(tr '\n' ' ' <q.t)"
 done
-rm -f text.raw out.img run.cpu best.cpu
+echo "load after: $(uptime | sed 's/.*load average: //')"
+rm -f text.raw out.img run.cpu ./*.t ./*.c ./*.s

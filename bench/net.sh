@@ -44,6 +44,10 @@ report() { # back end: the figures of $OUT/q (QEMU) and $OUT/s (strata-vm)
 	done
 	q=$(sed -n "s/^rtt //p" "$OUT/q") s=$(sed -n "s/^rtt //p" "$OUT/s")
 	echo "$1 TCP round trip (1,000 x 64 bytes): QEMU ${q} us  strata-vm ${s} us  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (s > 0 ? q / s : 0) }')"
+	for d in irqrx irqtx; do
+		q=$(sed -n "s/^$d //p" "$OUT/q") s=$(sed -n "s/^$d //p" "$OUT/s")
+		echo "$1 guest virtio interrupts per MiB, $([ $d = irqrx ] && echo 'host->guest' || echo 'guest->host (dd | nc)'): QEMU ${q}  strata-vm ${s}"
+	done
 }
 bench qemu-system-riscv64 >"$OUT/q"
 bench "$VM" >"$OUT/s"

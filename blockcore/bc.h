@@ -186,6 +186,12 @@ bool bc_is_writable(const struct bc_image *img);
 /* True when the format was probed and guessed raw: the front end prints qemu's warning and the
  * engine refuses writes to the first 512 bytes that would make the image probe as another format. */
 bool bc_probed_raw(const struct bc_image *img);
+/* The name qemu gives the node holding the bytes (its probe warning names it): an rbd image's
+ * json: options, else `given` (the name the user gave). */
+const char *bc_protocol_name(const struct bc_image *img, const char *given);
+/* True when snapshots go to the storage (raw over RBD): qemu reopens the format around an
+ * apply, which repeats its probe warning. */
+bool bc_snapshots_by_protocol(const struct bc_image *img);
 
 /* Data path. */
 int bc_read(struct bc_image *img, uint64_t off, void *buf, size_t len);

@@ -26,6 +26,7 @@ struct bc_image {
 	struct bc_file *file;          /* the host file holding the image */
 	char *filename;                /* as given by the user (the host file of a json: name) */
 	char *display_name;            /* qemu's json: name when strong options were given */
+	char *file_display;            /* qemu's name of the protocol node (rbd), or NULL */
 	unsigned flags;                /* BC_OPEN_* */
 	uint64_t size;                 /* virtual size */
 	uint32_t align;                /* request alignment the driver needs */

@@ -59,6 +59,15 @@ struct bc_file_ops {
 	int (*poll)(struct bc_file *f, int min);
 	void (*close)(struct bc_file *f);
 	void (*event)(struct bc_file *f, enum bc_event ev);   /* NULL: events are ignored */
+	/* Snapshots the storage keeps itself (RBD): the engine's fallback for a format without
+	 * its own, as qemu's raw hands them to its protocol. NULL: the storage has none. */
+	int (*snap_list)(struct bc_file *f, struct bc_snapshot **list, int *n, struct bc_err *err);
+	int (*snap_create)(struct bc_file *f, const char *name, struct bc_err *err);
+	int (*snap_apply)(struct bc_file *f, const char *name, struct bc_err *err);
+	int (*snap_delete)(struct bc_file *f, const char *id, const char *name, struct bc_err *err);
+	/* The storage's allocation unit (RBD's object size), which qemu's raw reports as its
+	 * cluster_size; NULL: none. */
+	uint32_t (*cluster_size)(struct bc_file *f);
 };
 
 struct bc_file {

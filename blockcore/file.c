@@ -2,6 +2,7 @@
 #include "file-impl.h"
 #include "lock.h"
 #include "nbd-client.h"
+#include "rbd-client.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +65,8 @@ int bc_file_open(struct bc_file **out, const char *path, unsigned flags, enum bc
 
 	if (bc_nbd_is_name(path))   /* a protocol prefix: the bytes live on an NBD server */
 		return bc_nbd_file_open(out, path, flags, err);
+	if (bc_rbd_is_name(path))   /* ... or in a Ceph RBD image */
+		return bc_rbd_file_open(out, path, flags, err);
 	f = calloc(1, sizeof(*f));
 	if (!f || !(f->path = strdup(path)) || !(f->priv = calloc(1, sizeof(struct bc_file_common)))) {
 		if (f) {

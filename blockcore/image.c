@@ -4,6 +4,7 @@
 #include "nbd-client.h"
 #include "lock.h"
 #include "open-dict.h"
+#include "rbd-client.h"
 #include "workers.h"
 
 #include <errno.h>
@@ -72,7 +73,8 @@ char *bc_resolve_relative(const char *overlay, const char *name)
 {
 	const char *slash = strrchr(overlay, '/');
 
-	if (name[0] == '/' || !slash || !strncmp(name, "json:", 5) || bc_nbd_is_name(name))
+	if (name[0] == '/' || !slash || !strncmp(name, "json:", 5) || bc_nbd_is_name(name) ||
+	    bc_rbd_is_name(name))
 		return strdup(name);
 	size_t dirlen = (size_t)(slash - overlay) + 1;
 	char *p = malloc(dirlen + strlen(name) + 1);
@@ -93,6 +95,7 @@ static void image_free(struct bc_image *img)
 	bc_file_close(img->file);
 	free(img->filename);
 	free(img->display_name);
+	free(img->file_display);
 	free(img->backing_name);
 	free(img->backing_fmt);
 	free(img->backing_path);
@@ -142,6 +145,8 @@ static int open_named(struct bc_image **out, const char *name, const struct bc_o
 	ret = bc_dict_parse(name, flags & BC_OPEN_IMAGE_OPTS, dict, err);
 	if (ret == 0)
 		ret = bc_nbd_dict_rewrite(&dict, err);
+	if (ret == 0)
+		ret = bc_rbd_dict_rewrite(&dict, err);
 	if (ret == 0)
 		ret = open_dict_layer(out, dict, o, flags & ~BC_OPEN_IMAGE_OPTS, NULL, NULL, seen,
 				      err);
@@ -329,6 +334,17 @@ static int open_layer(struct bc_image **out, const char *filename, struct bc_fil
 		req->display = NULL;
 		img->top_driver = req->top_driver;
 	}
+	if (bc_rbd_is_name(img->filename) && !img->display_name) {
+		/* qemu shows an rbd image by its options, as a json: name */
+		bool top = img->top_driver && !strcmp(img->top_driver, "rbd");
+		ret = rbd_display_name(img->filename, img->fmt->name, top, &img->display_name);
+		if (ret == 0)
+			ret = rbd_display_name(img->filename, "rbd", true, &img->file_display);
+		if (ret < 0) {
+			bc_err_set(err, ret, "Out of memory");
+			goto fail;
+		}
+	}
 	if (img->align == 0)
 		img->align = 1;
 	const struct bc_opts *bdict = req ? req->backing : NULL;
@@ -430,3 +446,11 @@ const char *bc_format_name(const struct bc_image *img) { return img->fmt->name; 
 struct bc_image *bc_backing(const struct bc_image *img) { return img->backing; }
 bool bc_is_writable(const struct bc_image *img) { return img->flags & BC_OPEN_RDWR; }
 bool bc_probed_raw(const struct bc_image *img) { return img->probed_raw; }
+const char *bc_protocol_name(const struct bc_image *img, const char *given)
+{
+	return img->file_display ? img->file_display : given;
+}
+bool bc_snapshots_by_protocol(const struct bc_image *img)
+{
+	return !img->fmt->snapshot_list && img->file && img->file->ops->snap_list;
+}

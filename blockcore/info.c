@@ -111,8 +111,16 @@ int bc_get_info(struct bc_image *img, struct bc_info *info, struct bc_err *err)
 			return ret;
 		}
 	}
-	if (img->fmt->snapshot_list) {
-		ret = img->fmt->snapshot_list(img, &info->snapshots, &info->nsnapshots, err);
+	if (img->fmt == &bc_format_raw && img->file && img->file->ops->cluster_size) {
+		info->cluster_size = img->file->ops->cluster_size(img->file);
+		info->has_cluster_size = info->cluster_size != 0;
+	}
+	/* qemu's rbd node has format specific information, with nothing in it unencrypted */
+	if (img->top_driver && !strcmp(img->top_driver, "rbd") && !info->specific &&
+	    !(info->specific = bc_node_new(BC_NODE_OBJECT, "rbd")))
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	if (img->fmt->snapshot_list || (img->file && img->file->ops->snap_list)) {
+		ret = bc_snapshot_list(img, &info->snapshots, &info->nsnapshots, err);
 		if (ret < 0) {
 			bc_info_free(info);
 			return ret;

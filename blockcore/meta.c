@@ -58,17 +58,27 @@ static int no_snapshots(struct bc_image *img, struct bc_err *err)
 			  img->fmt->name);
 }
 
+/* A format without snapshots of its own passes them to its storage when that keeps them (raw
+ * over RBD), as qemu's block layer falls back to the file child. */
+static const struct bc_file_ops *file_snaps(struct bc_image *img)
+{
+	return img->file && img->file->ops->snap_list ? img->file->ops : NULL;
+}
+
 int bc_snapshot_list(struct bc_image *img, struct bc_snapshot **list, int *n, struct bc_err *err)
 {
 	*list = NULL;
 	*n = 0;
 	if (!img->fmt->snapshot_list)
-		return 0;
+		return file_snaps(img) ? file_snaps(img)->snap_list(img->file, list, n, err) : 0;
 	return img->fmt->snapshot_list(img, list, n, err);
 }
 
 int bc_snapshot_create(struct bc_image *img, const struct bc_snapshot *sn, struct bc_err *err)
 {
+	if (!img->fmt->snapshot_create && file_snaps(img))
+		return need_rw(img, err) < 0 ? -EACCES
+					     : file_snaps(img)->snap_create(img->file, sn->name, err);
 	if (!img->fmt->snapshot_create)
 		return no_snapshots(img, err);
 	return need_rw(img, err) < 0 ? -EACCES : img->fmt->snapshot_create(img, sn, err);
@@ -76,6 +86,9 @@ int bc_snapshot_create(struct bc_image *img, const struct bc_snapshot *sn, struc
 
 int bc_snapshot_apply(struct bc_image *img, const char *id_or_name, struct bc_err *err)
 {
+	if (!img->fmt->snapshot_apply && file_snaps(img))
+		return need_rw(img, err) < 0 ? -EACCES
+					     : file_snaps(img)->snap_apply(img->file, id_or_name, err);
 	if (!img->fmt->snapshot_apply)
 		return no_snapshots(img, err);
 	return need_rw(img, err) < 0 ? -EACCES : img->fmt->snapshot_apply(img, id_or_name, err);
@@ -83,6 +96,9 @@ int bc_snapshot_apply(struct bc_image *img, const char *id_or_name, struct bc_er
 
 int bc_snapshot_delete(struct bc_image *img, const char *id, const char *name, struct bc_err *err)
 {
+	if (!img->fmt->snapshot_delete && file_snaps(img))
+		return need_rw(img, err) < 0 ? -EACCES
+					     : file_snaps(img)->snap_delete(img->file, id, name, err);
 	if (!img->fmt->snapshot_delete)
 		return no_snapshots(img, err);
 	return need_rw(img, err) < 0 ? -EACCES : img->fmt->snapshot_delete(img, id, name, err);

@@ -67,11 +67,13 @@ static bool is_protocol(const char *drv)
 	       !strcmp(drv, "null-co");
 }
 
-/* A protocol named as the top driver (nbd's keys were made a filename by bc_nbd_dict_rewrite):
+/* A protocol named as the top driver (nbd's and rbd's keys were made a filename by
+ * bc_nbd_dict_rewrite and bc_rbd_dict_rewrite):
  * its name as qemu reports the node's format, or NULL. */
 static const char *top_protocol(const char *drv)
 {
-	static const char *const names[] = { "file", "host_device", "host_cdrom", "null-co", "nbd" };
+	static const char *const names[] = { "file", "host_device", "host_cdrom", "null-co", "nbd",
+					     "rbd" };
 
 	for (size_t i = 0; drv && i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(drv, names[i]))

@@ -52,3 +52,6 @@ $(BUILD)/tests/vm/test_savevm: $(BUILD)/tests/vm/test_savevm.o $(VM_TEST_OBJS) $
 TEST_DEPS += $(BUILD)/tests/vm/test_savevm $(BUILD)/riscv/savevm/counter.elf
 # receive coalescing (emulator/net/offload.c) on its own
 $(BUILD)/tests/unit/test_net_merge: $(BUILD)/emulator/net/offload.o
+# EVENT_IDX of the split virtqueues (emulator/devices/virtqueue.c) on its own
+$(BUILD)/tests/unit/test_virtq_event: $(BUILD)/emulator/devices/virtqueue.o $(BUILD)/emulator/devices/virtio_mmio.o \
+	$(BUILD)/emulator/bus/bus.o $(BUILD)/emulator/host/hugemem.o

@@ -154,7 +154,7 @@ static int do_net(struct setup *s, struct vm_net_opts *o)
 }
 
 /* -device virtio-net-device[,netdev=ID][,mac=][,mrg_rxbuf=on|off][,csum=on|off]
- * [,guest_csum=on|off][,guest_tso4=on|off][,id=] */
+ * [,guest_csum=on|off][,guest_tso4=on|off][,host_tso4=on|off][,host_tso6=on|off][,event_idx=on|off][,id=] */
 static int do_device(struct setup *s, struct vm_net_opts *o)
 {
 	char err[512];
@@ -165,9 +165,11 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 	const char *nd_id = vm_net_opts_get(o, "netdev"), *mac = vm_net_opts_get(o, "mac");
 	const char *mrg = vm_net_opts_get(o, "mrg_rxbuf"), *csum = vm_net_opts_get(o, "csum");
 	const char *gcsum = vm_net_opts_get(o, "guest_csum"), *gtso = vm_net_opts_get(o, "guest_tso4");
+	const char *htso = vm_net_opts_get(o, "host_tso4"), *evidx = vm_net_opts_get(o, "event_idx");
+	const char *htso6 = vm_net_opts_get(o, "host_tso6");
 	const struct vm_net_opt *bad = vm_net_opts_unused(o);
 	uint8_t m[6];
-	bool mrg_on = true, csum_on = true, gcsum_on = true, gtso_on = true;
+	bool mrg_on = true, csum_on = true, gcsum_on = true, gtso_on = true, htso_on = true, evidx_on = true, htso6_on = true;
 	struct vm_netdev *nd = NULL;
 	if (bad)
 		snprintf(err, sizeof(err), "Property 'virtio-net-device.%s' not found", bad->key);
@@ -185,6 +187,12 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 		snprintf(err, sizeof(err), "Parameter 'guest_csum' expects 'on' or 'off'");
 	else if (gtso && vm_net_opts_bool(gtso, &gtso_on))
 		snprintf(err, sizeof(err), "Parameter 'guest_tso4' expects 'on' or 'off'");
+	else if (htso && vm_net_opts_bool(htso, &htso_on))
+		snprintf(err, sizeof(err), "Parameter 'host_tso4' expects 'on' or 'off'");
+	else if (htso6 && vm_net_opts_bool(htso6, &htso6_on))
+		snprintf(err, sizeof(err), "Parameter 'host_tso6' expects 'on' or 'off'");
+	else if (evidx && vm_net_opts_bool(evidx, &evidx_on))
+		snprintf(err, sizeof(err), "Parameter 'event_idx' expects 'on' or 'off'");
 	else if (cfg->ndisks + cfg->nnics >= VM_VIRT_VIRTIO_SLOTS)
 		snprintf(err, sizeof(err), "No 'virtio-bus' bus found for device 'virtio-net-device'");
 	else
@@ -195,7 +203,10 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 	*n = (struct vm_virt_nic){ .netdev = nd, .mrg_rxbuf = mrg_on, .no_offloads = !csum_on, .after_disks = s->cur->after_disks };
 	/* QEMU's properties: without GUEST_CSUM no GUEST_TSO4 either (virtio 1.1 5.1.3.1) */
 	n->drop_features = (gcsum_on ? 0 : 1ull << VM_VIRTIO_NET_F_GUEST_CSUM | 1ull << VM_VIRTIO_NET_F_GUEST_TSO4) |
-			   (gtso_on ? 0 : 1ull << VM_VIRTIO_NET_F_GUEST_TSO4);
+			   (gtso_on ? 0 : 1ull << VM_VIRTIO_NET_F_GUEST_TSO4) |
+			   (htso_on ? 0 : 1ull << VM_VIRTIO_NET_F_HOST_TSO4) |
+			   (htso6_on ? 0 : 1ull << VM_VIRTIO_NET_F_HOST_TSO6) |
+			   (evidx_on ? 0 : 1ull << VM_VIRTIO_RING_F_EVENT_IDX);
 	if (mac)
 		memcpy(n->mac, m, 6);
 	if (id)

@@ -141,7 +141,7 @@ static int amend_image(const struct amend_args *a, struct amend_bar *bar)
 		return 1;
 	}
 	if (bc_probed_raw(img))
-		tool_warn_probed_raw(a->filename);
+		tool_warn_probed_raw(bc_protocol_name(img, a->filename));
 	if (amend_help_requested(a->options)) {
 		ret = amend_print_help(bc_format_name(img));
 		goto out;

@@ -210,7 +210,7 @@ int img_bitmap(int argc, char **argv)
 		return 1;
 	}
 	if (bc_probed_raw(img))
-		tool_warn_probed_raw(a.filename);
+		tool_warn_probed_raw(bc_protocol_name(img, a.filename));
 	ret = bm_run(&a, img);
 	if (bc_close(img) < 0 && ret == 0) {
 		tool_error("Could not close '%s'", a.filename);

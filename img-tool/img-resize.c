@@ -66,7 +66,7 @@ int img_resize(int argc, char **argv)
 		return 1;
 	}
 	if (bc_probed_raw(img))
-		tool_warn_probed_raw(file);
+		tool_warn_probed_raw(bc_protocol_name(img, file));
 	uint64_t cur = bc_length(img), size = n;
 	int ret = 1;
 	if (rel < 0 && n >= cur) {

@@ -137,11 +137,15 @@ int img_snapshot(int argc, char **argv)
 		return 1;
 	}
 	if (bc_probed_raw(img) && bc_is_writable(img))
-		tool_warn_probed_raw(a.filename);
+		tool_warn_probed_raw(bc_protocol_name(img, a.filename));
 	switch (a.action) {
 	case SNAP_LIST: ret = snap_list(img); break;
 	case SNAP_CREATE: ret = snap_create(img, a.name); break;
-	case SNAP_APPLY: ret = snap_apply(img, a.name); break;
+	case SNAP_APPLY:
+		if (bc_probed_raw(img) && bc_snapshots_by_protocol(img))
+			tool_warn_probed_raw(bc_protocol_name(img, a.filename));
+		ret = snap_apply(img, a.name);
+		break;
 	case SNAP_DELETE: ret = snap_delete(img, a.name); break;
 	case SNAP_NONE: ret = 0; break;
 	}

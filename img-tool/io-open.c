@@ -268,7 +268,7 @@ int io_open_image(struct io_state *st, const char *file, const struct io_open_ar
 			"         Automatically detecting the format is dangerous for raw images, "
 			"write operations on block 0 will be restricted.\n"
 			"         Specify the 'raw' format explicitly to remove the restrictions.\n",
-			file);
+			bc_protocol_name(st->img, file));
 	return 0;
 }
 

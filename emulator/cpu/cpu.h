@@ -140,6 +140,18 @@ struct rv_dpage {
 
 struct rv_jit;
 
+/* Jump cache: guest pc -> compiled block, direct-mapped on pc, consulted at every jump
+ * target (by the interpreter and by generated code at jalr and cross-page jumps) before the
+ * decoded page. An entry holds while its key equals cpu->jc_key: the TLB generation (which
+ * every code-page drop, satp/privilege/SUM/MXR change and sfence.vma changes) and an epoch
+ * bumped where a translation or block dies without a new generation (rv_jc_bump). */
+#define RV_JC_SIZE 2048
+struct rv_jc_entry {
+	uint64_t pc;
+	uint32_t key; /* 0: empty (keys are >= 1) */
+	uint32_t off; /* the block's start in the code buffer (cpu->jc_base) */
+};
+
 struct rv_itlb_entry {
 	uint64_t tag;
 	uintptr_t addend;
@@ -179,6 +191,11 @@ struct rv_cpu {
 	struct rv_jit *jit;     /* NULL: interpret only (jit.h) */
 	uint32_t ext;           /* RV_EXT_* enabled; set before the first rv_run() */
 	unsigned jit_threshold; /* arrivals at a jump target before it is compiled */
+	uint32_t jit_mxcsr; /* scratch for generated F/D code (stmxcsr) */
+	uint32_t jc_key;	/* tlb_gen | jc_epoch << 12 */
+	uint32_t jc_epoch;
+	uint8_t *jc_base; /* the JIT's code buffer */
+	struct rv_jc_entry jc[RV_JC_SIZE];
 
 	uint64_t f[32];
 	uint32_t fflags, frm;
@@ -285,6 +302,8 @@ void rv_tlb_flush(struct rv_cpu *cpu);
  * entries); a change of MPRV (or of MPP under it) flushes. */
 void rv_tlb_switch(struct rv_cpu *cpu);
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va);
+/* Invalidates every jump-cache entry (a new epoch; a real clear when the epochs run out). */
+void rv_jc_bump(struct rv_cpu *cpu);
 int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val);
 int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val);
 /* Fetches the instruction at pc and picks its decode slot; refills the fetch cache. */

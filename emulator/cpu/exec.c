@@ -510,10 +510,20 @@ top:
 jumped:
 	/* At a jump target (or after a trap): run the compiled block there, or count the
 	 * arrival and compile it once it is hot. */
-	if (jit_on && cpu->budget != 0 && ((pc & ~0xfffULL) == cpu->fetch_page || rv_fetch_enter(cpu, pc))) {
-		struct rv_dpage *dp = cpu->fetch_dp;
+	if (jit_on && cpu->budget != 0) {
+		/* the jump cache first: the decoded page's slot is usually a cache miss */
+		struct rv_jc_entry *e = &cpu->jc[(pc >> 1) & (RV_JC_SIZE - 1)];
+		rv_block_fn fn = NULL;
+		struct rv_dpage *dp = NULL;
 		unsigned s = (unsigned)(pc & 0xfff) >> 1;
-		rv_block_fn fn = (rv_block_fn)dp->jit[s];
+		if (e->pc == pc && e->key == cpu->jc_key) {
+			fn = (rv_block_fn)(void *)(cpu->jc_base + e->off);
+		} else if ((pc & ~0xfffULL) == cpu->fetch_page || rv_fetch_enter(cpu, pc)) {
+			dp = cpu->fetch_dp;
+			fn = (rv_block_fn)dp->jit[s];
+			if (fn)
+				*e = (struct rv_jc_entry){ pc, cpu->jc_key, (uint32_t)((uint8_t *)(void *)fn - cpu->jc_base) };
+		}
 		if (fn) {
 			if (left >= RV_JIT_MAX_INSNS) {
 				cpu->pc = pc;
@@ -524,7 +534,7 @@ jumped:
 				if (!(r & 1))
 					goto jumped;
 			}
-		} else if (dp->heat[s] < 255 && ++dp->heat[s] >= cpu->jit_threshold) {
+		} else if (dp && dp->heat[s] < 255 && ++dp->heat[s] >= cpu->jit_threshold) {
 			dp->heat[s] = 255; /* compiled or refused: never counted again */
 			cpu->pc = pc;
 			if (rv_jit_compile(cpu, pc))

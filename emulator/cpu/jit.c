@@ -9,6 +9,7 @@
  */
 #include "emulator/cpu/jit.h"
 #include "emulator/cpu/bitmanip.h"
+#include "emulator/cpu/fpu.h"
 #include "emulator/cpu/muldiv.h"
 #include "emulator/cpu/ops.h"
 #include "emulator/host/hugemem.h"
@@ -23,6 +24,7 @@
 #include "emulator/cpu/x86emit.h"
 
 #include <sys/mman.h>
+#include <xmmintrin.h>
 
 #define JIT_BUF_SIZE (32u << 20)
 #define JIT_BLOCK_ROOM (64u << 10) /* more than any block can take */
@@ -73,6 +75,7 @@ int rv_jit_init(struct rv_cpu *cpu, unsigned threshold)
 		return -err;
 	}
 	cpu->jit = j;
+	cpu->jc_base = j->buf;
 	cpu->jit_threshold = threshold < 1 ? 1 : threshold > 254 ? 254 : threshold;
 	return 0;
 }
@@ -104,6 +107,7 @@ static void jit_flush(struct rv_cpu *cpu)
 	}
 	cpu->jit->used = 0;
 	cpu->jit->flushes++;
+	rv_jc_bump(cpu); /* the jump cache points into the buffer */
 }
 
 /* ---- emission ---- */
@@ -154,18 +158,45 @@ static void emit_return(struct tctx *t, unsigned count, int side)
 	x_b(&t->b, 0xc3);
 }
 
+/* With the guest target pc in rax: enters the compiled block there when the jump cache
+ * has it for the current context (r12 becomes the target), else falls through with rax
+ * kept. rcx and rdx are clobbered. */
+static void emit_jc_lookup(struct tctx *t)
+{
+	struct xbuf *b = &t->b;
+	int32_t jc = CPU_OFF(jc);
+	x_mov(b, X_RCX, X_RAX);
+	x_shi(b, 1, SH_SHR, X_RCX, 1);
+	x_alui(b, 0, ALU_AND, X_RCX, RV_JC_SIZE - 1);
+	x_shi(b, 0, SH_SHL, X_RCX, 4); /* sizeof(struct rv_jc_entry) */
+	x_alu(b, 1, ALU_ADD, X_RCX, X_RBX);
+	x_rm(b, 1, 0x3b, X_RAX, X_RCX, jc); /* cmp rax, [entry.pc] */
+	uint8_t *miss1 = x_jcc(b, CC_NE);
+	x_rm(b, 0, 0x8b, X_RDX, X_RCX, jc + 8);		 /* mov edx, [entry.key] */
+	x_rm(b, 0, 0x3b, X_RDX, X_RBX, CPU_OFF(jc_key)); /* cmp edx, [jc_key] */
+	uint8_t *miss2 = x_jcc(b, CC_NE);
+	x_rm(b, 0, 0x8b, X_RDX, X_RCX, jc + 12); /* mov edx, [entry.off] */
+	x_movi(b, X_RCX, (int64_t)(uintptr_t)(t->jit->buf + t->jit->body));
+	x_alu(b, 1, ALU_ADD, X_RDX, X_RCX);
+	x_mov(b, X_R12, X_RAX);
+	x_b(b, 0xff);
+	x_b(b, 0xe2); /* jmp rdx */
+	x_patch(b, miss1, b->p);
+	x_patch(b, miss2, b->p);
+}
+
 /* Leaves the block towards entry + off after `count` instructions: straight into the
- * compiled block there when it is in this page and the budget allows, else back to the
- * interpreter with cpu->pc set. */
+ * compiled block there while the budget allows (in this page through the decoded page,
+ * in another through the jump cache), else back to the interpreter with cpu->pc set. */
 static void emit_goto(struct tctx *t, int64_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
 	int64_t pgoff = (int64_t)t->entry_slot * 2 + off;
 	x_alui(b, 1, ALU_ADD, X_R14, (int32_t)count);
 	x_alui(b, 1, ALU_SUB, X_R13, (int32_t)count);
+	x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
+	uint8_t *low = x_jcc(b, CC_L);
 	if (pgoff >= 0 && pgoff < 4096) {
-		x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
-		uint8_t *low = x_jcc(b, CC_L);
 		if (off == 0) { /* a loop onto this very block */
 			x_patch(b, x_jmp(b), t->body);
 		} else {
@@ -179,8 +210,12 @@ static void emit_goto(struct tctx *t, int64_t off, unsigned count)
 			x_b(b, 0xe0); /* jmp rax */
 			x_patch(b, none, b->p);
 		}
-		x_patch(b, low, b->p);
+	} else {
+		x_mov(b, X_RAX, X_R12);
+		x_addc(b, X_RAX, off, X_RCX);
+		emit_jc_lookup(t);
 	}
+	x_patch(b, low, b->p);
 	set_pc(t, off);
 	emit_return(t, 0, 0);
 }
@@ -299,6 +334,125 @@ static void emit_fp_helper(struct tctx *t, const struct rv_insn *in, int32_t off
 	 * exit, so a trap loop still uses up the budget) */
 	emit_return(t, count, 1);
 	x_patch(b, ok, b->p);
+}
+
+/* F/D add, sub, mul, div, sqrt and the fused multiply-adds in SSE (FMA3), where the
+ * host's result equals RISC-V's: round to nearest even (static, or dynamic with frm = RNE),
+ * FS on, single-precision inputs NaN-boxed, no exception (none at all while fflags.NX is
+ * clear, read from MXCSR; with NX set, none but inexact, read from the result's exponent)
+ * and a result that is not a NaN (the host would not give the canonical NaN). Anything else
+ * clears the host's flags and goes through rv_exec_fp, which computes the result and
+ * fflags from scratch. Returns false for the instructions not handled. */
+static bool emit_fp_inline(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+{
+	static const uint8_t fma_op[4] = { 0xa9, 0xab, 0xad, 0xaf }; /* vf(n)madd/msub213 */
+	struct xbuf *b = &t->b;
+	uint32_t r = (uint32_t)in->imm;
+	unsigned opc = r & 0x7f, f7 = r >> 25, sse = 0, dbl;
+	bool fma = opc == 0x43 || opc == 0x47 || opc == 0x4b || opc == 0x4f;
+	if (fma) {
+		dbl = f7 & 3;
+		if (dbl > 1 || !__builtin_cpu_supports("avx") || !__builtin_cpu_supports("fma"))
+			return false;
+	} else if (opc == 0x53) {
+		dbl = f7 & 1;
+		switch (f7 & ~1u) {
+		case 0x00: sse = 0x58; break; /* add */
+		case 0x04: sse = 0x5c; break; /* sub */
+		case 0x08: sse = 0x59; break; /* mul */
+		case 0x0c: sse = 0x5e; break; /* div */
+		case 0x2c: sse = 0x51; if (in->rs2) return false; break; /* sqrt */
+		default: return false;
+		}
+	} else {
+		return false;
+	}
+	/* the host must round to nearest without flush-to-zero or denormals-are-zero */
+	if ((in->rm != RV_RM_RNE && in->rm != RV_RM_DYN) || (_mm_getcsr() & 0xe040) != 0)
+		return false;
+	uint8_t pfx = dbl ? 0xf2 : 0xf3, *slow[12];
+	unsigned ns = 0;
+	x_rm(b, 0, 0xf7, 0, X_RBX, CPU_OFF(mstatus)); /* test dword [mstatus], FS */
+	x_b4(b, (uint32_t)RV_MS_FS);
+	slow[ns++] = x_jcc(b, CC_E);
+	if (in->rm == RV_RM_DYN) {
+		x_rm(b, 0, 0x83, 7, X_RBX, CPU_OFF(frm)); /* cmp dword [frm], 0 */
+		x_b(b, 0);
+		slow[ns++] = x_jcc(b, CC_NE);
+	}
+	if (!dbl) { /* NaN-boxing: the upper half all ones */
+		unsigned src[3] = { in->rs1, in->rs2, in->rs3 }, nsrc = fma ? 3 : sse == 0x51 ? 1 : 2;
+		for (unsigned i = 0; i < nsrc; i++) {
+			x_rm(b, 0, 0x83, 7, X_RBX, FREG(src[i]) + 4); /* cmp dword [f + 4], -1 */
+			x_b(b, 0xff);
+			slow[ns++] = x_jcc(b, CC_NE);
+		}
+	}
+	x_b(b, pfx);
+	x_rm(b, 0, 0x0f10, 0, X_RBX, FREG(in->rs1)); /* movsd/movss xmm0, [f rs1] */
+	if (fma) {
+		x_b(b, pfx);
+		x_rm(b, 0, 0x0f10, 1, X_RBX, FREG(in->rs2)); /* xmm1 = f rs2 */
+		x_b(b, 0xc4);				     /* VEX: 0F38, vvvv = xmm1, 66 */
+		x_b(b, 0xe2);
+		x_b(b, dbl ? 0xf1 : 0x71);
+		x_b(b, fma_op[(opc - 0x43) >> 2]);
+		x_modrm_mem(b, 0, X_RBX, FREG(in->rs3)); /* xmm0 = ±(xmm0 * xmm1) ± [f rs3] */
+	} else if (sse == 0x51) {
+		x_b(b, pfx);
+		x_rr(b, 0, 0x0f51, 0, 0); /* sqrt xmm0, xmm0 */
+	} else {
+		x_b(b, pfx);
+		x_rm(b, 0, 0x0f00 | sse, 0, X_RBX, FREG(in->rs2));
+	}
+	/* With NX already in fflags only the other flags matter, and for these operations
+	 * each shows in the result: invalid gives a NaN, divide-by-zero and overflow an
+	 * infinity, underflow a result below 2^(emin+1) (tininess is detected after rounding,
+	 * so the smallest normal can underflow too). Classifying the exponent avoids stmxcsr,
+	 * which waits for the operation to complete. */
+	x_rm(b, 0, 0xf7, 0, X_RBX, CPU_OFF(fflags));
+	x_b4(b, 1);
+	uint8_t *precise = x_jcc(b, CC_E);
+	x_b(b, 0x66);
+	x_rr(b, dbl, 0x0f7e, 0, X_RAX); /* movq rax, xmm0 (movd eax) */
+	x_shi(b, dbl, SH_SHL, X_RAX, 1);
+	x_shi(b, dbl, SH_SHR, X_RAX, dbl ? 53 : 24); /* the biased exponent */
+	x_alui(b, 0, ALU_SUB, X_RAX, 2);
+	x_alui(b, 0, ALU_CMP, X_RAX, (dbl ? 0x7ff : 0xff) - 2);
+	slow[ns++] = x_jcc(b, CC_AE); /* exponent 0, 1 or all ones */
+	uint8_t *classified = x_jmp(b);
+	x_patch(b, precise, b->p);
+	x_rm(b, 0, 0x0fae, 3, X_RBX, CPU_OFF(jit_mxcsr)); /* stmxcsr */
+	x_rm(b, 0, 0xf7, 0, X_RBX, CPU_OFF(jit_mxcsr)); /* any flag but denormal-operand */
+	x_b4(b, 0x3d);
+	slow[ns++] = x_jcc(b, CC_NE);
+	if (dbl)
+		x_b(b, 0x66);
+	x_rr(b, 0, 0x0f2e, 0, 0); /* ucomis xmm0, xmm0: parity set for a NaN */
+	slow[ns++] = x_jcc(b, 0xa);
+	x_patch(b, classified, b->p);
+	if (dbl) {
+		x_b(b, 0xf2);
+		x_rm(b, 0, 0x0f11, 0, X_RBX, FREG(in->rd)); /* movsd [f rd], xmm0 */
+	} else {
+		x_b(b, 0x66);
+		x_rr(b, 0, 0x0f7e, 0, X_RAX); /* movd eax, xmm0 */
+		x_movi(b, X_RCX, (int64_t)0xffffffff00000000ULL);
+		x_alu(b, 1, ALU_OR, X_RAX, X_RCX);
+		x_store64(b, X_RAX, X_RBX, FREG(in->rd));
+	}
+	x_movi(b, X_RCX, (int64_t)(RV_MS_FS | RV_MS_SD)); /* FS = Dirty */
+	x_rm(b, 1, 0x09, X_RCX, X_RBX, CPU_OFF(mstatus));
+	uint8_t *done = x_jmp(b);
+	for (unsigned i = 0; i < ns; i++)
+		x_patch(b, slow[i], b->p);
+	x_rm(b, 0, 0x0fae, 3, X_RBX, CPU_OFF(jit_mxcsr)); /* clear the host's flags */
+	x_rm(b, 0, 0x83, 4, X_RBX, CPU_OFF(jit_mxcsr));
+	x_b(b, 0xc0);
+	x_rm(b, 0, 0x0fae, 2, X_RBX, CPU_OFF(jit_mxcsr)); /* ldmxcsr */
+	emit_fp_helper(t, in, off, count);
+	x_patch(b, done, b->p);
+	return true;
 }
 
 /* Integer register-register and register-immediate operations. Returns false for an op
@@ -632,7 +786,8 @@ static int emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsi
 		emit_fp_mem(t, in, off, count);
 		return 1;
 	case OP_FP:
-		emit_fp_helper(t, in, off, count);
+		if (!emit_fp_inline(t, in, off, count))
+			emit_fp_helper(t, in, off, count);
 		return 1;
 	case OP_FENCE: case OP_FENCE_I: /* decoded code is dropped on every write already */
 		return in->op == OP_FENCE && rv_fence_needs_host(in) ? -1 : 1; /* the interpreter's mfence */
@@ -657,7 +812,13 @@ static int emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsi
 			store_x(t, in->rd, X_RCX);
 		}
 		x_store64(b, X_RAX, X_RBX, CPU_OFF(pc));
-		emit_return(t, count + 1, 0);
+		x_alui(b, 1, ALU_ADD, X_R14, (int32_t)count + 1);
+		x_alui(b, 1, ALU_SUB, X_R13, (int32_t)count + 1);
+		x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
+		uint8_t *low = x_jcc(b, CC_L);
+		emit_jc_lookup(t); /* returns and indirect calls chain through the jump cache */
+		x_patch(b, low, b->p);
+		emit_return(t, 0, 0);
 		return 0;
 	default: /* system instructions, AMOs, illegal: the interpreter's */
 		return -1;

@@ -44,6 +44,7 @@ static uint16_t tlb_new_gen(struct rv_cpu *cpu)
 		memset(cpu->tlb_w, 0, sizeof(cpu->tlb_w));
 		memset(cpu->itlb, 0, sizeof(cpu->itlb));
 		memset(cpu->ctx_gen, 0, sizeof(cpu->ctx_gen));
+		memset(cpu->jc, 0, sizeof(cpu->jc)); /* its keys name generations about to be reused */
 		cpu->gen_next = 1;
 	}
 	return cpu->gen_next++;
@@ -57,6 +58,7 @@ void rv_tlb_flush(struct rv_cpu *cpu)
 	uint16_t g = tlb_new_gen(cpu);
 	cpu->ctx_gen[tlb_ctx(cpu)] = g;
 	cpu->tlb_gen = g;
+	cpu->jc_key = g | cpu->jc_epoch << 12;
 	cpu->tlb_view = tlb_view(cpu);
 	cpu->fetch_page = ~0ULL;
 	cpu->tlb_super = false;
@@ -74,6 +76,7 @@ void rv_tlb_switch(struct rv_cpu *cpu)
 		cpu->ctx_gen[c] = g;
 	}
 	cpu->tlb_gen = cpu->ctx_gen[c];
+	cpu->jc_key = (uint32_t)cpu->tlb_gen | cpu->jc_epoch << 12;
 	cpu->fetch_page = ~0ULL;
 }
 
@@ -97,6 +100,18 @@ void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
 	unsigned j = (va >> 12) & (RV_ITLB_SIZE - 1);
 	if ((cpu->itlb[j].tag & ~0xfffULL) == tag)
 		cpu->itlb[j].tag = 0;
+	/* jump-cache entries may hold the page's old translation, even when the instruction
+	 * TLB no longer has it (its slot was reused): they cannot be told apart per page */
+	rv_jc_bump(cpu);
+}
+
+void rv_jc_bump(struct rv_cpu *cpu)
+{
+	if (++cpu->jc_epoch >= (1u << 20)) {
+		memset(cpu->jc, 0, sizeof(cpu->jc));
+		cpu->jc_epoch = 0;
+	}
+	cpu->jc_key = (uint32_t)cpu->tlb_gen | cpu->jc_epoch << 12;
 }
 
 /* ---- PMP ---- */

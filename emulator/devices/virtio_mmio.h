@@ -22,6 +22,7 @@ struct vm_bus;
 #define VM_VIRTIO_MAX_QUEUES 8   /* virtqueues per device */
 
 #define VM_VIRTIO_F_INDIRECT_DESC 28
+#define VM_VIRTIO_RING_F_EVENT_IDX 29 /* used_event/avail_event (virtqueue.c); per device */
 #define VM_VIRTIO_F_VERSION_1 32
 
 #define VM_VIRTIO_STATUS_ACK 1

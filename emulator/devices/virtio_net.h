@@ -22,6 +22,7 @@ struct vm_netdev;
 #define VM_VIRTIO_NET_F_MAC 5
 #define VM_VIRTIO_NET_F_GUEST_TSO4 7 /* the guest takes IPv4 TCP packets of up to 64 KiB */
 #define VM_VIRTIO_NET_F_HOST_TSO4 11 /* the guest may transmit IPv4 TCP packets of up to 64 KiB */
+#define VM_VIRTIO_NET_F_HOST_TSO6 12 /* the same for IPv6 (tap with vnet_hdr only) */
 #define VM_VIRTIO_NET_F_MRG_RXBUF 15
 #define VM_VIRTIO_NET_F_STATUS 16
 #define VM_VIRTIO_NET_F_CTRL_VQ 17       /* a control queue (queue 2) */
@@ -38,6 +39,7 @@ struct vm_virtio_net {
 	bool link_up;
 	uint8_t *txbuf;
 	uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
+	uint64_t tx_gso; /* of tx_frames, TSO packets (not saved: a statistic) */
 };
 
 /* name: id= or QEMU's virtio-net-device.N; mrg_rxbuf: offer VIRTIO_NET_F_MRG_RXBUF (QEMU's mrg_rxbuf=on, the default); offloads: offer

@@ -14,6 +14,11 @@
 #define VRING_DESC_F_INDIRECT 4
 #define VRING_AVAIL_F_NO_INTERRUPT 1
 
+static bool event_idx(const struct vm_virtio_mmio *t)
+{
+	return t->driver_features >> VM_VIRTIO_RING_F_EVENT_IDX & 1;
+}
+
 static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t ld32(const uint8_t *p) { return (uint32_t)ld16(p) | (uint32_t)ld16(p + 2) << 16; }
 static uint64_t ld64(const uint8_t *p) { return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32; }
@@ -165,11 +170,35 @@ static void publish(struct vm_virtio_mmio *t, struct ring *r, const struct vm_vi
 	st16(r->used + 2, (uint16_t)(used_idx + 1));
 }
 
-/* Used buffer notification, unless the driver asked for none. */
-static void interrupt(struct vm_virtio_mmio *t, const struct ring *r)
+/* Used buffer notification for the used elements [old, new), unless the driver asked for
+ * none: with EVENT_IDX only when they pass its used_event (virtio 1.1 section 2.6.7.2),
+ * which stands after the avail ring; otherwise unless it set NO_INTERRUPT. */
+static void interrupt(struct vm_virtio_mmio *t, const struct ring *r, uint16_t old)
 {
-	if (!(ld16(r->avail) & VRING_AVAIL_F_NO_INTERRUPT))
-		t->isr |= 1;
+	uint16_t now = ld16(r->used + 2);
+	if (event_idx(t)) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* used idx out before used_event is read */
+		uint16_t ue = ld16(r->avail + 4 + 2 * r->q->num);
+		if ((uint16_t)(now - ue - 1) >= (uint16_t)(now - old))
+			return;
+	} else if (ld16(r->avail) & VRING_AVAIL_F_NO_INTERRUPT) {
+		return;
+	}
+	t->isr |= 1;
+}
+
+/* EVENT_IDX: asks for a notification when the driver makes chain `idx` available, by
+ * writing avail_event after the used ring (section 2.6.7.1). Then true when chains arrived
+ * meanwhile (the driver may have read the old avail_event and not notified). */
+static bool want_kick(struct vm_virtio_mmio *t, const struct ring *r, uint16_t idx)
+{
+	uint32_t off = 4 + 8 * r->q->num;
+	if (ld16(r->used + off) != idx) {
+		dma_written(t, r->q->used + off, 2);
+		st16(r->used + off, idx);
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return ld16(r->avail + 2) != idx;
 }
 
 void vm_virtq_process(struct vm_virtio_mmio *t, unsigned qi)
@@ -181,22 +210,23 @@ void vm_virtq_process(struct vm_virtio_mmio *t, unsigned qi)
 			vm_virtio_mmio_fail(t);
 		return;
 	}
-	bool served = false;
+	uint16_t old = ld16(r.used + 2);
 	struct vm_virtq_chain *c = &t->chain;
-	while ((rc = take(t, &r, c)) > 0) {
-		if (t->dev->request(t->dev->opaque, t, qi, c)) {
-			rc = -EINVAL;
-			break;
+	do {
+		while ((rc = take(t, &r, c)) > 0) {
+			if (t->dev->request(t->dev->opaque, t, qi, c)) {
+				rc = -EINVAL;
+				break;
+			}
+			publish(t, &r, c);
 		}
-		publish(t, &r, c);
-		served = true;
-	}
-	if (rc < 0) {
-		vm_virtio_mmio_fail(t);
-		return;
-	}
-	if (served)
-		interrupt(t, &r);
+		if (rc < 0) {
+			vm_virtio_mmio_fail(t);
+			return;
+		}
+	} while (event_idx(t) && want_kick(t, &r, r.q->last_avail));
+	if (ld16(r.used + 2) != old)
+		interrupt(t, &r, old);
 }
 
 struct vm_virtq_chain *vm_virtq_pop(struct vm_virtio_mmio *t, unsigned qi)
@@ -205,7 +235,9 @@ struct vm_virtq_chain *vm_virtq_pop(struct vm_virtio_mmio *t, unsigned qi)
 	if (t->broken || !t->dev || qi >= t->dev->nqueues || !(t->status & VM_VIRTIO_STATUS_DRIVER_OK))
 		return NULL; /* no buffers are used before DRIVER_OK (virtio 1.1 section 3.1.2) */
 	int rc = ring_map(t, qi, &r);
-	if (rc > 0 && (rc = take(t, &r, &t->chain)) > 0)
+	if (rc > 0 && (rc = take(t, &r, &t->chain)) == 0 && event_idx(t) && want_kick(t, &r, r.q->last_avail))
+		rc = take(t, &r, &t->chain); /* buffers came as we asked to hear of them */
+	if (rc > 0)
 		return &t->chain;
 	if (rc < 0)
 		vm_virtio_mmio_fail(t);
@@ -221,8 +253,9 @@ void vm_virtq_push(struct vm_virtio_mmio *t, unsigned qi, struct vm_virtq_chain 
 		vm_virtio_mmio_fail(t);
 		return;
 	}
+	uint16_t old = ld16(r.used + 2);
 	publish(t, &r, c);
-	interrupt(t, &r);
+	interrupt(t, &r, old);
 }
 
 bool vm_virtq_has_room(struct vm_virtio_mmio *t, unsigned qi, uint64_t bytes)
@@ -235,8 +268,13 @@ bool vm_virtq_has_room(struct vm_virtio_mmio *t, unsigned qi, uint64_t bytes)
 	/* takes chains as vm_virtq_pop would, then gives them all back */
 	uint16_t saved = r.q->last_avail;
 	uint64_t room = 0;
-	while (room < bytes && take(t, &r, &t->chain) > 0)
-		room += t->chain.wr_len;
+	for (int pass = 0; pass < 2; pass++) {
+		while (room < bytes && take(t, &r, &t->chain) > 0)
+			room += t->chain.wr_len;
+		/* short with EVENT_IDX: the next buffer the driver posts must notify us */
+		if (room >= bytes || !event_idx(t) || !want_kick(t, &r, ld16(r.avail + 2)))
+			break;
+	}
 	r.q->last_avail = saved;
 	return room >= bytes;
 }

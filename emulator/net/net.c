@@ -237,6 +237,15 @@ int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len)
 	return rc;
 }
 
+int vm_netdev_send_vnet(struct vm_netdev *d, const uint8_t *hdr, const uint8_t *frame, size_t len)
+{
+	vm_net_dump_frame(&d->dump, frame, len);
+	d->sending = true;
+	int rc = d->ops->send_vnet(d->be, hdr, frame, len);
+	d->sending = false;
+	return rc;
+}
+
 static bool takes_gso(const struct vm_netdev *d)
 {
 	return d->nic.takes_gso && d->nic.takes_gso(d->nic.opaque);

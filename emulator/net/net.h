@@ -51,6 +51,9 @@ struct vm_netdev_ops {
 	 * without a vnet header (the kernel finished every checksum) */
 	bool guest_csum;
 	int (*send)(void *be, const uint8_t *frame, size_t len); /* from the NIC; 0 or -errno */
+	/* optional: a frame with the guest's 10-byte virtio_net_hdr (GSO, NEEDS_CSUM) left for
+	 * the host to act on (tap with IFF_VNET_HDR); with it the NIC does no offload work */
+	int (*send_vnet)(void *be, const uint8_t *hdr, const uint8_t *frame, size_t len);
 	void (*free)(void *be);
 	/* `info network`'s description ("net=10.0.2.0,restrict=off") */
 	void (*describe)(void *be, char *buf, size_t len);
@@ -99,6 +102,8 @@ void vm_netdev_attach(struct vm_netdev *d, const struct vm_net_nic *nic);
 int vm_netdev_dump(struct vm_netdev *d, const char *file, uint32_t maxlen, char *err, size_t errlen);
 /* NIC to host. 0 or -errno (the frame is dropped, as a wire would). */
 int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len);
+/* The same with the guest's virtio_net_hdr (ops->send_vnet must exist). */
+int vm_netdev_send_vnet(struct vm_netdev *d, const uint8_t *hdr, const uint8_t *frame, size_t len);
 /* Back end to NIC: delivered now, queued while the NIC has no room, dropped when the queue is full. */
 void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len);
 /* A back end's burst of frames (one poll's worth from slirp or tap): between begin and end,

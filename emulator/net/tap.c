@@ -3,7 +3,11 @@
  * interface, fd= takes one the caller opened; script= and downscript= (QEMU's defaults
  * /etc/qemu-ifup and /etc/qemu-ifdown, "no" for none) run with the interface's name. Options,
  * checks and messages follow QEMU's; the tap fd joins the host event loop as a poll hook so
- * reading stops while the NIC is behind (the kernel's queue holds the frames, or drops). */
+ * reading stops while the NIC is behind (the kernel's queue holds the frames, or drops).
+ * vnet_hdr (QEMU's default where the kernel has it; vnet_hdr=off, or an fd= without
+ * IFF_VNET_HDR, goes without): every frame carries a 10-byte virtio_net_hdr, so the guest's
+ * checksum and TSO requests reach the kernel as they are (one write per 64 KiB TCP packet);
+ * the kernel's offloads towards us stay off (TUNSETOFFLOAD 0): it sends finished frames. */
 #include "emulator/host/loop.h"
 #include "emulator/net/net.h"
 #include "emulator/net/tap.h"
@@ -17,12 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define DEFAULT_SCRIPT "/etc/qemu-ifup"
 #define DEFAULT_DOWNSCRIPT "/etc/qemu-ifdown"
 #define READ_BURST 64 /* frames per poll: other sources get their turn */
+#define VNET_HLEN 10  /* struct virtio_net_hdr, the kernel's default size */
 
 struct tap {
 	struct vm_netdev *nd;
@@ -30,9 +36,10 @@ struct tap {
 	int fd;
 	int pollidx;
 	bool from_fd; /* fd=: the caller's descriptor, no scripts */
+	bool vnet;    /* IFF_VNET_HDR: frames carry a virtio_net_hdr both ways */
 	char ifname[IFNAMSIZ];
 	char script[256], downscript[256];
-	uint8_t buf[VM_NET_FRAME_MAX];
+	uint8_t buf[VNET_HLEN + VM_NET_FRAME_MAX];
 };
 
 /* QEMU's launch_script: SCRIPT IFNAME with only stdio open; 0 or the wait status. */
@@ -76,7 +83,9 @@ static void hook_dispatch(void *opaque, bool error)
 		ssize_t r = read(t->fd, t->buf, sizeof(t->buf));
 		if (r <= 0)
 			break; /* EAGAIN: drained */
-		vm_netdev_deliver(t->nd, t->buf, (size_t)r);
+		size_t h = t->vnet ? VNET_HLEN : 0; /* no offloads asked: nothing in it to act on */
+		if ((size_t)r > h)
+			vm_netdev_deliver(t->nd, t->buf + h, (size_t)r - h);
 	}
 	vm_netdev_batch_end(t->nd);
 }
@@ -90,6 +99,24 @@ static int tap_send(void *be, const uint8_t *frame, size_t len)
 		w = write(t->fd, frame, len);
 	while (w < 0 && errno == EINTR);
 	return w < 0 ? -errno : 0; /* EAGAIN: the kernel's queue is full, the frame is lost */
+}
+
+static int tap_send_vnet(void *be, const uint8_t *hdr, const uint8_t *frame, size_t len)
+{
+	struct tap *t = be;
+	uint8_t none[VNET_HLEN] = { 0 };
+	struct iovec iov[2] = { { (void *)(hdr ? hdr : none), VNET_HLEN }, { (void *)frame, len } };
+	ssize_t w;
+	do
+		w = writev(t->fd, iov, 2);
+	while (w < 0 && errno == EINTR);
+	return w < 0 ? -errno : 0;
+}
+
+static int tap_send_plain(void *be, const uint8_t *frame, size_t len)
+{
+	struct tap *t = be;
+	return t->vnet ? tap_send_vnet(be, NULL, frame, len) : tap_send(be, frame, len);
 }
 
 static void tap_free(void *be)
@@ -120,8 +147,19 @@ static const struct vm_netdev_ops tap_ops = {
 	.describe = tap_describe,
 };
 
+/* with a vnet header: the NIC hands the guest's header over (TSO, checksum requests) */
+static const struct vm_netdev_ops tap_vnet_ops = {
+	.type = "tap",
+	.takes_tso4 = true,
+	.guest_csum = true,
+	.send = tap_send_plain,
+	.send_vnet = tap_send_vnet,
+	.free = tap_free,
+	.describe = tap_describe,
+};
+
 /* ---- opening ---- */
-static int open_ifname(struct tap *t, const char *ifname, char *err, size_t errlen)
+static int open_ifname(struct tap *t, const char *ifname, bool vnet, char *err, size_t errlen)
 {
 	struct ifreq ifr = { 0 };
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -130,7 +168,7 @@ static int open_ifname(struct tap *t, const char *ifname, char *err, size_t errl
 		snprintf(err, errlen, "could not open /dev/net/tun: %s", strerror(e));
 		return -e;
 	}
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname && *ifname ? ifname : "tap%d");
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
@@ -138,8 +176,16 @@ static int open_ifname(struct tap *t, const char *ifname, char *err, size_t errl
 		close(fd);
 		return -e;
 	}
+	/* the header size belongs to the interface, not to our descriptor: a persistent tap
+	 * another program used (QEMU sets 12) keeps its size until set again */
+	int hl = VNET_HLEN;
+	if (vnet && ioctl(fd, TUNSETVNETHDRSZ, &hl) < 0) {
+		close(fd);
+		return open_ifname(t, ifname, false, err, errlen);
+	}
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
 	t->fd = fd;
+	t->vnet = vnet;
 	return 0;
 }
 
@@ -164,6 +210,10 @@ static int take_fd(struct tap *t, const char *id, const char *s, char *err, size
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
 	t->fd = (int)fd;
 	t->from_fd = true;
+	t->vnet = ifr.ifr_flags & IFF_VNET_HDR; /* QEMU probes the fd the same way */
+	int hl = VNET_HLEN;
+	if (t->vnet && ioctl(t->fd, TUNSETVNETHDRSZ, &hl) < 0)
+		t->vnet = false; /* cannot use it: frames would be misparsed, so none of it */
 	return 0;
 }
 
@@ -174,7 +224,7 @@ static int tap_open(struct tap *t, const char *id, struct vm_net_opts *o, char *
 	const char *script = vm_net_opts_get(o, "script"), *down = vm_net_opts_get(o, "downscript");
 	const char *vnet = vm_net_opts_get(o, "vnet_hdr");
 	const struct vm_net_opt *bad = vm_net_opts_unused(o);
-	bool vnet_on = false;
+	bool vnet_on = true; /* QEMU's default: on where the kernel has it */
 	if (bad) {
 		snprintf(err, errlen, "Invalid parameter '%s'", bad->key);
 		return -EINVAL;
@@ -191,13 +241,11 @@ static int tap_open(struct tap *t, const char *id, struct vm_net_opts *o, char *
 		}
 		return take_fd(t, id, fd, err, errlen);
 	}
-	if (vnet_on) {
-		snprintf(err, errlen, "vnet_hdr=on is not supported by strata-vm's tap back end");
-		return -ENOTSUP;
-	}
 	snprintf(t->script, sizeof(t->script), "%s", script ? script : DEFAULT_SCRIPT);
 	snprintf(t->downscript, sizeof(t->downscript), "%s", down ? down : DEFAULT_DOWNSCRIPT);
-	int rc = open_ifname(t, ifname, err, errlen);
+	int rc = open_ifname(t, ifname, vnet_on, err, errlen);
+	if (rc == -EINVAL && vnet_on && !vnet) /* a kernel without IFF_VNET_HDR: QEMU goes on without */
+		rc = open_ifname(t, ifname, false, err, errlen);
 	if (rc)
 		return rc;
 	if (strcmp(t->script, "no") && t->script[0]) {
@@ -227,13 +275,15 @@ int vm_net_tap_new(struct vm_net *n, const char *id, struct vm_net_opts *o, char
 		return rc;
 	}
 	fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) | O_NONBLOCK);
+	if (t->vnet)
+		ioctl(t->fd, TUNSETOFFLOAD, 0ul); /* finished frames towards the guest */
 	struct vm_loop_hook h = { hook_fill, hook_dispatch, t };
 	if ((rc = vm_loop_add_hook(t->loop, &h))) {
 		snprintf(err, errlen, "too many network back ends");
 		tap_free(t);
 		return rc;
 	}
-	t->nd = vm_netdev_new(n, id, &tap_ops, t);
+	t->nd = vm_netdev_new(n, id, t->vnet ? &tap_vnet_ops : &tap_ops, t);
 	if (!t->nd) {
 		snprintf(err, errlen, "out of memory"); /* the hook stays: the process is about to exit */
 		return -ENOMEM;

@@ -2,6 +2,13 @@
  * Compressed clusters, the writing side (zlib raw deflate with a 4 KiB window, or zstd when
  * the header's compression_type says so); reading them is inflate.c's, below the mapping.
  *
+ * Raw deflate comes from zlib (qemu's level 6) or from ISA-L's igzip (several times faster),
+ * chosen per epoch of EPOCH clusters by sampling: every SAMPLE-th cluster is deflated by both
+ * (and stored as zlib made it), and an epoch uses igzip only when, on the samples of the epoch
+ * two before it, igzip's output was at most 1% larger than zlib's (docs/qcow2.md, "Deflate
+ * codecs"). The choice depends only on the data and the order of the clusters, never on
+ * the threads, so the file is the same for any number of workers.
+ *
  * A compressed write stores one whole guest cluster as the compressed bytes at a byte offset
  * of the host file; consecutive compressed clusters are packed one after the other
  * (qcow2_alloc_bytes), so a host cluster may hold the tails and heads of several and has one
@@ -16,9 +23,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <isa-l/igzip_lib.h>
 #include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
+
+#define EPOCH 256u             /* clusters that share one deflate codec choice */
+#define SAMPLE 16u             /* every SAMPLE-th cluster is deflated by both codecs */
+#define ISAL_LEVEL 3u          /* igzip's best: closest to zlib's level 6 in size */
+#define ISAL_LEVEL_BUF ISAL_DEF_LVL3_DEFAULT
+
+/* How a cluster is deflated (compression_type 0): zlib, igzip, or both (a sample). */
+enum { DEFL_ZLIB, DEFL_ISAL, DEFL_BOTH };
 
 /* A compression context: setting up a deflate stream or a zstd context for every cluster
  * would cost more than compressing small clusters, so they are kept for the life of the image
@@ -26,6 +42,9 @@
 struct codec {
 	z_stream z;
 	bool z_ready;
+	struct isal_zstream iz;
+	uint8_t *ilvl;               /* igzip's working memory for ISAL_LEVEL */
+	uint8_t *alt;                /* a sample's second result */
 	ZSTD_CCtx *zstd;
 	uint8_t *pad;                /* a short last cluster padded with zeros */
 	struct codec *next_idle, *next_all;
@@ -38,7 +57,10 @@ struct comp_slot {
 	const uint8_t *in;
 	size_t n;                    /* < cs only for the image's last cluster */
 	uint8_t *out;                /* cs - 1 bytes */
+	uint64_t seq;                /* the cluster's number in the compressor's order */
+	uint8_t how;                 /* DEFL_* */
 	long clen;                   /* result: compress_cluster's */
+	uint64_t zlen, ilen;         /* result of a sample: each codec's size (cs: no fit) */
 };
 
 struct qcow2_compressor {
@@ -49,12 +71,17 @@ struct qcow2_compressor {
 	uint8_t *out;                /* the submitting thread's, for single clusters */
 	struct comp_slot *slots;     /* clusters in flight on the workers */
 	int nslots;
+	uint64_t seq;                /* clusters handed to a codec so far */
+	uint8_t how;                 /* the current epoch's deflate codec */
+	uint64_t samp_z[4], samp_i[4];  /* sampled sizes by epoch, a ring */
 };
 
 static void codec_free(struct codec *c)
 {
 	if (c->z_ready)
 		deflateEnd(&c->z);
+	free(c->ilvl);
+	free(c->alt);
 	ZSTD_freeCCtx(c->zstd);
 	free(c->pad);
 	free(c);
@@ -113,6 +140,8 @@ static struct codec *codec_new(uint8_t type, size_t cs)
 				 Z_DEFAULT_STRATEGY) != Z_OK)
 			goto fail;
 		c->z_ready = true;
+		if (!(c->ilvl = malloc(ISAL_LEVEL_BUF)) || !(c->alt = malloc(cs)))
+			goto fail;
 	} else if (!(c->zstd = ZSTD_createCCtx()) || zstd_setup(c->zstd) < 0) {
 		goto fail;
 	}
@@ -170,47 +199,131 @@ static int compressor_get(struct qcow2 *s, struct qcow2_compressor **out)
 	return 0;
 }
 
-/* Compresses in (len bytes, padded to cs with zeros) into out, at most cs - 1 bytes.
- * Returns the length, 0 when the result would not fit (the cluster is then stored
- * uncompressed), or -errno. Touches nothing but k and out: it runs on the workers. */
-static long compress_cluster(struct codec *k, uint8_t type, const uint8_t *in, size_t len,
-			     size_t cs, uint8_t *out)
+/* zlib raw deflate of one cluster into out (cs - 1 bytes): the length, 0 when it does not
+ * fit, or -EIO. */
+static long deflate_zlib(struct codec *k, const uint8_t *in, size_t cs, uint8_t *out)
 {
-	size_t cap = cs - 1;
-
-	if (len < cs) {
-		/* compressed clusters always decompress to a whole cluster: pad with zeros */
-		memcpy(k->pad, in, len);
-		memset(k->pad + len, 0, cs - len);
-		in = k->pad;
-	}
-	if (type == 1) {
-		size_t r = ZSTD_compress2(k->zstd, out, cap, in, cs);
-		if (ZSTD_isError(r))
-			return ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall ? 0 : -EIO;
-		return (long)r;
-	}
 	if (deflateReset(&k->z) != Z_OK)
 		return -EIO;
 	k->z.next_in = (Bytef *)in;
 	k->z.avail_in = (uInt)cs;
 	k->z.next_out = out;
-	k->z.avail_out = (uInt)cap;
+	k->z.avail_out = (uInt)(cs - 1);
 	int ret = deflate(&k->z, Z_FINISH);
 	if (ret == Z_STREAM_END)
-		return (long)(cap - k->z.avail_out);
+		return (long)(cs - 1 - k->z.avail_out);
 	return ret == Z_OK || ret == Z_BUF_ERROR ? 0 : -EIO;
 }
 
+/* The same with igzip. hist_bits 12: qemu inflates with a 4 KiB window, so no match may
+ * reach further back than 4096 bytes (igzip's default is 32 KiB). */
+static long deflate_isal(struct codec *k, const uint8_t *in, size_t cs, uint8_t *out)
+{
+	struct isal_zstream *z = &k->iz;
+
+	isal_deflate_stateless_init(z);
+	z->level = ISAL_LEVEL;
+	z->level_buf = k->ilvl;
+	z->level_buf_size = ISAL_LEVEL_BUF;
+	z->hist_bits = 12;
+	z->end_of_stream = 1;
+	z->flush = NO_FLUSH;
+	z->gzip_flag = IGZIP_DEFLATE;
+	z->next_in = (uint8_t *)in;
+	z->avail_in = (uint32_t)cs;
+	z->next_out = out;
+	z->avail_out = (uint32_t)(cs - 1);
+	int ret = isal_deflate_stateless(z);
+	qcow2_isal_done();
+	if (ret == COMP_OK)
+		return (long)z->total_out;
+	return ret == STATELESS_OVERFLOW ? 0 : -EIO;
+}
+
+/* A sample: both codecs, each one's size in sl (cs: no fit), zlib's stream in out (so that
+ * where zlib is chosen the file is byte for byte qemu-img's). */
+static long deflate_both(struct codec *k, const uint8_t *in, size_t cs, uint8_t *out,
+			 struct comp_slot *sl)
+{
+	long zl = deflate_zlib(k, in, cs, out), il = deflate_isal(k, in, cs, k->alt);
+
+	if (zl < 0 || il < 0)
+		return -EIO;
+	sl->zlen = zl ? (uint64_t)zl : cs;
+	sl->ilen = il ? (uint64_t)il : cs;
+	return zl;
+}
+
+/* Compresses sl's input (n bytes, padded to cs with zeros) into sl->out, at most cs - 1
+ * bytes. Returns the length, 0 when the result would not fit (the cluster is then stored
+ * uncompressed), or -errno. Touches nothing but k and sl: it runs on the workers. */
+static long compress_cluster(struct codec *k, uint8_t type, struct comp_slot *sl, size_t cs)
+{
+	const uint8_t *in = sl->in;
+	uint8_t *out = sl->out;
+
+	if (sl->n < cs) {
+		/* compressed clusters always decompress to a whole cluster: pad with zeros */
+		memcpy(k->pad, in, sl->n);
+		memset(k->pad + sl->n, 0, cs - sl->n);
+		in = k->pad;
+	}
+	if (type == 1) {
+		size_t r = ZSTD_compress2(k->zstd, out, cs - 1, in, cs);
+		if (ZSTD_isError(r))
+			return ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall ? 0 : -EIO;
+		return (long)r;
+	}
+	if (sl->how == DEFL_BOTH)
+		return deflate_both(k, in, cs, out, sl);
+	return sl->how == DEFL_ISAL ? deflate_isal(k, in, cs, out) : deflate_zlib(k, in, cs, out);
+}
+
+/* The deflate codec of epoch e: igzip when on the samples of epoch e - 2 (all stored by
+ * now: at most EPOCH clusters are in flight) its output was at most 1% larger than zlib's. */
+static uint8_t epoch_codec(const struct qcow2_compressor *c, uint64_t e)
+{
+	if (e < 2)
+		return DEFL_ZLIB;
+	uint64_t z = c->samp_z[(e - 2) % 4], i = c->samp_i[(e - 2) % 4];
+	return z && i * 100 <= z * 101 ? DEFL_ISAL : DEFL_ZLIB;
+}
+
+/* Numbers the next cluster handed to a codec and says how it is deflated. */
+static void slot_plan(struct qcow2_compressor *c, struct comp_slot *sl)
+{
+	uint64_t j = c->seq++;
+
+	sl->seq = j;
+	if (j % EPOCH == 0)
+		c->how = epoch_codec(c, j / EPOCH);
+	sl->how = j % SAMPLE == 0 ? DEFL_BOTH : c->how;
+}
+
+/* A compressed cluster's sample sizes into its epoch's sums; called in cluster order. */
+static void slot_note(struct qcow2_compressor *c, const struct comp_slot *sl)
+{
+	uint64_t r = sl->seq / EPOCH % 4;
+
+	if (sl->seq % EPOCH == 0)
+		c->samp_z[r] = c->samp_i[r] = 0;
+	/* clusters that fit neither codec say nothing about which is smaller */
+	if (sl->how == DEFL_BOTH && sl->clen >= 0 && c->type == 0 &&
+	    sl->zlen + sl->ilen < 2 * c->cs) {
+		c->samp_z[r] += sl->zlen;
+		c->samp_i[r] += sl->ilen;
+	}
+}
+
 /* One cluster with a codec from the idle list, on whatever thread calls it. */
-static long compress_with(struct qcow2_compressor *c, const uint8_t *in, size_t n, uint8_t *out)
+static long compress_with(struct qcow2_compressor *c, struct comp_slot *sl)
 {
 	struct codec *k = codec_take(c);
 	long clen;
 
 	if (!k)
 		return -ENOMEM;
-	clen = compress_cluster(k, c->type, in, n, c->cs, out);
+	clen = compress_cluster(k, c->type, sl, c->cs);
 	codec_give(c, k);
 	return clen;
 }
@@ -269,19 +382,22 @@ static int write_one(struct qcow2 *s, uint64_t off, const uint8_t *data, size_t 
 
 	if (ret < 0)
 		return ret;
-	long clen = compress_with(c, data, n, c->out);
-	return store_one(s, off, data, n, c->out, clen);
+	struct comp_slot sl = { .c = c, .in = data, .n = n, .out = c->out };
+	slot_plan(c, &sl);
+	sl.clen = compress_with(c, &sl);
+	slot_note(c, &sl);
+	return store_one(s, off, data, n, c->out, sl.clen);
 }
 
 static void slot_run(struct bc_job *job)
 {
 	struct comp_slot *sl = (struct comp_slot *)job;
 
-	sl->clen = compress_with(sl->c, sl->in, sl->n, sl->out);
+	sl->clen = compress_with(sl->c, sl);
 }
 
 /* Clusters in flight: 32 per worker (at most 16 MiB of output buffers, at least two per
- * worker), so that on a loaded host a worker or this thread waiting long for a CPU does not
+ * worker, at most EPOCH: epoch_codec reads sums that must be complete), so that on a loaded host a worker or this thread waiting long for a CPU does not
  * leave the others without work. The slots hold only input pointers and output buffers; the
  * codecs are per running thread. */
 static int slots_get(struct qcow2_compressor *c, int workers)
@@ -293,6 +409,8 @@ static int slots_get(struct qcow2_compressor *c, int workers)
 		want = cap;
 	if (want < 2 * (size_t)workers)
 		want = 2 * (size_t)workers;
+	if (want > EPOCH)
+		want = EPOCH;
 	c->slots = calloc(want, sizeof(*c->slots));
 	if (!c->slots)
 		return -ENOMEM;
@@ -317,6 +435,7 @@ static void slot_submit(struct bc_workers *w, struct comp_slot *sl, const uint8_
 {
 	sl->in = p + i * cs;
 	sl->n = len - i * cs < cs ? (size_t)(len - i * cs) : (size_t)cs;
+	slot_plan(sl->c, sl);
 	bc_workers_submit(w, &sl->job);
 }
 
@@ -341,6 +460,7 @@ static int write_parallel(struct qcow2 *s, struct bc_workers *w, uint64_t off, c
 	for (uint64_t i = 0; i < n_cl; i++) {
 		struct comp_slot *sl = &c->slots[i % (uint64_t)nslots];
 		bc_workers_wait(w, &sl->job);
+		slot_note(c, sl);
 		if (ret == 0)
 			ret = store_one(s, off + i * cs, sl->in, sl->n, sl->out, sl->clen);
 		if (ret == 0 && next < n_cl)   /* the slot is free again: the next cluster */

@@ -65,6 +65,7 @@ static void free_state(struct qcow2 *s)
 	free(s->reftable);
 	free(s->buf);
 	free(s->cbuf);
+	free(s->istate);
 	free(s->cow);
 	qcow2_compress_free(s);
 	qcow2_crypt_close(s);

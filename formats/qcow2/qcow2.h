@@ -8,7 +8,7 @@
  *   header.c     the header and its extensions: parse, serialize (pure, over buffers)
  *   meta.c       header write-back, the dirty bit, the sticky corrupt mark
  *   dataio.c     guest data in the data file, through the cipher when encrypted
- *   inflate.c    compressed clusters: descriptor, zlib/zstd inflate (the read side)
+ *   inflate.c    compressed clusters: descriptor, igzip/zlib/zstd inflate (the read side)
  *   overlap.c    metadata overlap checks before writes (overlap-check options)
  *   cache.c      write-back cache of L2 tables and refcount blocks
  *   cacheopts.c  the cache options checked as qemu checks them
@@ -228,6 +228,7 @@ struct qcow2 {
 	uint8_t *buf;              /* one cluster of scratch space */
 	uint8_t *cbuf;             /* last decompressed cluster */
 	uint64_t cbuf_entry;       /* its L2 entry, 0: none */
+	struct inflate_state *istate; /* ISA-L's inflate state (87 KiB), made on first use */
 	uint64_t snapshots_end;
 	bool meta_prealloc_checked; /* block status: does the image look metadata-preallocated */
 	bool meta_prealloc;
@@ -330,6 +331,8 @@ int qcow2_data_pwrite(struct qcow2 *s, const void *buf, size_t len, uint64_t hos
 		      uint64_t guest);
 
 /* ---- inflate.c: reading compressed clusters ---- */
+/* After each ISA-L call: clears the vector state its AVX-512 code leaves dirty. */
+void qcow2_isal_done(void);
 int qcow2_read_compressed(struct qcow2 *s, uint64_t entry, uint64_t in_cluster, uint8_t *buf,
 			  size_t len);
 void qcow2_compressed_range(const struct qcow2 *s, uint64_t e, uint64_t *host, uint64_t *len);

@@ -52,6 +52,8 @@ static int raw_preallocate(struct bc_file *f, uint64_t from, uint64_t to, enum b
  * alignment and `disk size` see what they see on a qemu-made image. */
 static int raw_allocate_first_block(struct bc_file *f, uint64_t size)
 {
+	if (f->fd < 0)
+		return 0;       /* a host file system's habit: not on network storage (rbd) */
 	return bc_file_pwrite(f, bc_zero_chunk(), size < 4096 ? (size_t)size : 4096, 0);
 }
 
@@ -187,7 +189,7 @@ static int raw_block_status(struct bc_image *img, uint64_t off, uint64_t len, st
 	ext->len = n;
 	ext->flags = BC_EXT_ALLOCATED | BC_EXT_OFFSET | (data ? BC_EXT_DATA : BC_EXT_ZERO);
 	ext->host_off = host;
-	ext->host_file = img->filename;
+	ext->host_file = img->file_display ? img->file_display : img->filename;
 	return 0;
 }
 

@@ -3,7 +3,8 @@
 # output is byte-identical to qemu-img's, `qemu-img check` clean and reads back as the source;
 # with 4 KiB clusters qemu-img places some metadata elsewhere (as before the workers), and zstd
 # uses a faster matcher than qemu's level 3 (compress.c), so there the output must equal the
-# one-worker output instead (zstd: its size within 2% of qemu-img's); the source mixes
+# one-worker output instead (its size no more than 2% above qemu-img's; with zlib, igzip's
+# epochs make it smaller: docs/qcow2.md, "Deflate codecs"); the source mixes
 # compressible text, incompressible clusters (stored as normal clusters), zero clusters and a
 # partial last cluster.
 . "$SRC_DIR/tests/lib/tap.sh"
@@ -32,8 +33,10 @@ for ct in zlib zstd; do
 			"$IMG" convert -m 1 -c -O qcow2 -o compression_type=$ct,cluster_size=$cs src.raw ref.qcow2
 		fi
 		rs=$(stat -c %s ref.qcow2) qs=$(stat -c %s q.qcow2)
-		[ $((rs * 100)) -le $((qs * 102)) ] && [ $((rs * 100)) -ge $((qs * 98)) ]
-		tap_result $? "$ct, cluster $cs: size $rs within 2% of qemu-img's $qs"
+		# no more than 2% larger; smaller is fine (zlib, 4 KiB clusters: 24 epochs of 256, so
+		# igzip deflates most of this text, about 3% smaller than qemu-img's zlib)
+		[ $((rs * 100)) -le $((qs * 102)) ]
+		tap_result $? "$ct, cluster $cs: size $rs no more than 2% above qemu-img's $qs"
 		for m in default 1 2 16; do
 			marg=""
 			[ $m = default ] || marg="-m $m"

@@ -7,7 +7,10 @@ Boots the guest with -netdev tap,ifname=TAP,script=no,downscript=no; serves a ra
 192.168.76.2:8080 and uploads another random file to the guest's nc on 2323. Prints the guest's
 STRATA lines and what the host saw (md5s, seconds).
 
-usage: net_tap.py EMULATOR KERNEL INITRD ROOTDISK TAP BYTES TIMEOUT"""
+NETDEV_OPTS and DEVICE_OPTS (optional) are appended to the -netdev and -device arguments
+(",vnet_hdr=off"); PCAP (optional) adds -object filter-dump writing there.
+
+usage: net_tap.py EMULATOR KERNEL INITRD ROOTDISK TAP BYTES TIMEOUT [NETDEV_OPTS DEVICE_OPTS [PCAP]]"""
 import hashlib
 import os
 import socket
@@ -26,6 +29,8 @@ HOST, GUEST = "192.168.76.1", "192.168.76.2"
 def main():
     emu, kernel, initrd, disk, tap, nbytes, limit = sys.argv[1:8]
     nbytes, limit = int(nbytes), int(limit)
+    nd_opts, dev_opts = (sys.argv[8], sys.argv[9]) if len(sys.argv) > 9 else ("", "")
+    pcap = sys.argv[10] if len(sys.argv) > 10 else None
     www = os.path.join(os.path.dirname(disk), "www")
     os.makedirs(www, exist_ok=True)
     blob = os.urandom(nbytes)
@@ -39,8 +44,10 @@ def main():
            "-initrd", initrd, "-append",
            "root=/dev/vda console=ttyS0 quiet strata.test=tap strata.port=%d" % srv.server_address[1],
            "-drive", "file=%s,format=raw,if=none,id=hd0" % disk, "-device", "virtio-blk-device,drive=hd0",
-           "-netdev", "tap,id=t0,ifname=%s,script=no,downscript=no" % tap,
-           "-device", "virtio-net-device,netdev=t0"]
+           "-netdev", "tap,id=t0,ifname=%s,script=no,downscript=no%s" % (tap, nd_opts),
+           "-device", "virtio-net-device,netdev=t0%s" % dev_opts]
+    if pcap:
+        cmd += ["-object", "filter-dump,id=f0,netdev=t0,file=%s" % pcap]
     t0 = time.time()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     killer = threading.Timer(limit, p.kill)

@@ -1,7 +1,8 @@
 /* Cases a translating CPU can get wrong, each run often enough to be compiled (strata-vm's
  * JIT compiles a jump target after a few arrivals; make check also runs every program with
  * --jit=eager): code patched by the loop that runs it, one code page mapped at two virtual
- * addresses (pc-relative results must follow the address), x0 as a destination, jalr with
+ * addresses (pc-relative results must follow the address), a called page remapped under a
+ * hot call site, x0 as a destination, jalr with
  * rd == rs1, misaligned and page-crossing accesses, MMIO inside a hot loop, a timer
  * interrupt ending a spin loop, and F/D instructions trapping once FS is switched off. */
 #include "rvtest.h"
@@ -11,6 +12,7 @@
 #define UART_LSR ((volatile uint8_t *)0x10000005UL)
 
 static uint32_t code[1024] __attribute__((aligned(4096)));
+static uint32_t code2[1024] __attribute__((aligned(4096)));
 static uint64_t l2[512] __attribute__((aligned(4096)));
 static uint64_t l1[512] __attribute__((aligned(4096)));
 static uint64_t l0[512] __attribute__((aligned(4096)));
@@ -102,6 +104,42 @@ static void test_alias(void)
 	RV_CSR_WRITE(satp, 0);
 	__asm__ volatile("sfence.vma" ::: "memory");
 	rv_check("auipc follows the virtual address of an aliased page", ok == 1);
+}
+
+/* ---- a called page remapped under a hot call site (sfence.vma by address) ---- */
+#define VA3 0x1000005000ULL
+
+static uint64_t remap_run(uint64_t iters)
+{
+	uint64_t sum = 0;
+	for (uint64_t i = 0; i < iters; i++) {
+		if (i == iters / 2) { /* VA3 now maps code2: the compiled call must follow */
+			l0[5] = ((uint64_t)code2 >> 12) << 10 | 0xcb;
+			__asm__ volatile("sfence.vma %0, zero" ::"r"(VA3) : "memory");
+		}
+		sum += ((fn0)(VA3 + 0x200))();
+	}
+	return sum;
+}
+
+static void test_remap(void)
+{
+	code[0x80] = ADDI(10, 0, 1); /* li a0, 1 */
+	code[0x81] = RET;
+	code2[0x80] = ADDI(10, 0, 2); /* li a0, 2 */
+	code2[0x81] = RET;
+	sync_code();
+	l0[5] = ((uint64_t)code >> 12) << 10 | 0xcb;
+	RV_CSR_WRITE(satp, 8ULL << 60 | (uint64_t)l2 >> 12);
+	__asm__ volatile("sfence.vma" ::: "memory");
+	rv_set_mtrap(fatal);
+	uint64_t sum = rv_run_in_mode(RV_MODE_S, remap_run, 400);
+	rv_set_mtrap(0);
+	RV_CSR_WRITE(satp, 0);
+	__asm__ volatile("sfence.vma" ::: "memory");
+	rv_check("a call follows its target page remapped by sfence.vma", sum == 200 * 1 + 200 * 2);
+	rv_putdec((int64_t)sum);
+	rv_putc('\n');
 }
 
 /* ---- x0, jalr rd == rs1 ---- */
@@ -240,5 +278,6 @@ int main(void)
 	test_timer();
 	test_fs();
 	test_alias();
+	test_remap();
 	return rv_failures() ? 1 : 0;
 }
