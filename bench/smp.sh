@@ -6,14 +6,14 @@
 # better; its harts take turns on one host thread, so about 1.0 is expected) and strata-vm's
 # -smp 2 wall time relative to QEMU's (QEMU runs a thread per hart: lower is better). Noisy on
 # a shared machine: one run each. Not in make check.
-#   usage: bench/smp.sh   STRATA_VM, QEMU, TOTAL (rounds, default 200000000)
+#   usage: bench/smp.sh   STRATA_VM, QEMU, TOTAL (rounds, default 4000000000)
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/rel}
 [ -n "${STRATA_VM:-}" ] || make -s "$BUILD/strata-vm" >/dev/null
 VM=${STRATA_VM:-$BUILD/strata-vm}
 QEMU=${QEMU:-qemu-system-riscv64}
-TOTAL=${TOTAL:-200000000}
+TOTAL=${TOTAL:-4000000000}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT INT TERM
 
@@ -45,15 +45,18 @@ get() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 echo "smp benchmark, $(nproc) host cores, load $(cut -d ' ' -f 1-3 /proc/loadavg), $TOTAL rounds (~$((TOTAL * 9 / 1000000)) M guest instructions)"
-s1=$(run "$VM" 1)
-s2=$(run "$VM" 2)
+s1=$(run "$VM" 1 -accel tcg,thread=single)
+s2=$(run "$VM" 2 -accel tcg,thread=single)
+m2=$(run "$VM" 2 -accel tcg,thread=multi)
 q1=$(run "$QEMU" 1)
 q2=$(run "$QEMU" 2)
-printf '  %-22s wall %7s s  CPU %7s s\n' "strata-vm -smp 1" "$(get wall "$s1")" "$(get cpu "$s1")" \
-	"strata-vm -smp 2" "$(get wall "$s2")" "$(get cpu "$s2")" "qemu -smp 1" "$(get wall "$q1")" "$(get cpu "$q1")" \
-	"qemu -smp 2" "$(get wall "$q2")" "$(get cpu "$q2")"
-echo "  strata-vm -smp 2 throughput / -smp 1: $(ratio "$(get wall "$s1")" "$(get wall "$s2")")x (target >= 1.7)"
-echo "  qemu      -smp 2 throughput / -smp 1: $(ratio "$(get wall "$q1")" "$(get wall "$q2")")x"
-echo "  strata-vm -smp 2 wall / qemu -smp 2:  $(ratio "$(get wall "$s2")" "$(get wall "$q2")") (target <= 1.0)"
-echo "  strata-vm -smp 2 CPU / qemu -smp 2:   $(ratio "$(get cpu "$s2")" "$(get cpu "$q2")")"
+printf '  %-30s wall %7s s  CPU %7s s\n' "strata-vm -smp 1" "$(get wall "$s1")" "$(get cpu "$s1")" \
+	"strata-vm -smp 2 thread=single" "$(get wall "$s2")" "$(get cpu "$s2")" \
+	"strata-vm -smp 2 thread=multi" "$(get wall "$m2")" "$(get cpu "$m2")" \
+	"qemu -smp 1" "$(get wall "$q1")" "$(get cpu "$q1")" "qemu -smp 2" "$(get wall "$q2")" "$(get cpu "$q2")"
+echo "  strata-vm -smp 2 thread=multi throughput / -smp 1:  $(ratio "$(get wall "$s1")" "$(get wall "$m2")")x (target >= 1.7)"
+echo "  strata-vm -smp 2 thread=single throughput / -smp 1: $(ratio "$(get wall "$s1")" "$(get wall "$s2")")x"
+echo "  qemu      -smp 2 throughput / -smp 1:               $(ratio "$(get wall "$q1")" "$(get wall "$q2")")x"
+echo "  strata-vm -smp 2 thread=multi wall / qemu -smp 2:   $(ratio "$(get wall "$m2")" "$(get wall "$q2")") (target <= 1.0)"
+echo "  strata-vm -smp 2 thread=multi CPU / qemu -smp 2:    $(ratio "$(get cpu "$m2")" "$(get cpu "$q2")")"
 echo "  (wall times count waiting for the host's cores: under load they say little)"

@@ -54,7 +54,8 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-h or -help        display this help and exit\n"
 	       "-version           display version information and exit\n"
 	       "-machine virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off]  (-M) the QEMU-compatible virt board\n"
-	       "-accel tcg         software emulation (the only accelerator)\n"
+	       "-accel tcg[,thread=single|multi]  software emulation (the only accelerator); several harts\n"
+	       "                   take turns on one host thread (single, the default) or run on one each\n"
 	       "-cpu rv64|max[,EXT=on|off...]  the hart: RV64GC, QEMU 7.2's rv64 (zba, zbb, zbc, zbs on;\n"
 	       "                   Zfh, Zfhmin, zbkb, zbkc, zbkx, svinval, zicond, zicbom, zicboz off) or max\n"
 	       "-smp [cpus=]N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]  N harts (1..8)\n"
@@ -136,16 +137,31 @@ static int opt_machine(struct vm_options *o, const char *opt, const char *arg)
 
 static int opt_accel(struct vm_options *o, const char *opt, const char *arg)
 {
-	/* thread=single (the default): several harts take turns on one thread, deterministically */
-	if (strstr(arg, "thread=multi"))
-		return fail(o, opt, arg, "thread=multi is not supported yet: harts take turns on one host thread "
-					 "(thread=single)");
-	if (!strcmp(arg, "tcg") || !strncmp(arg, "tcg,", 4))
-		return 0;
-	char msg[160];
-	snprintf(msg, sizeof(msg), "invalid accelerator %.*s (not supported: strata-vm emulates in software, use -accel tcg)",
-		 (int)strcspn(arg, ","), arg);
-	return fail(o, opt, arg, msg);
+	if (strcmp(arg, "tcg") && strncmp(arg, "tcg,", 4)) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+			 "invalid accelerator %.*s (not supported: strata-vm emulates in software, use -accel tcg)",
+			 (int)strcspn(arg, ","), arg);
+		return fail(o, opt, arg, msg);
+	}
+	/* thread=single (the default): several harts take turns on one thread, deterministically;
+	 * thread=multi: a host thread per hart (emulator/machine/mttcg.c) */
+	for (const char *p = strchr(arg, ','); p; p = strchr(p + 1, ',')) {
+		if (strncmp(p + 1, "thread=", 7))
+			continue;
+		const char *v = p + 8;
+		size_t n = strcspn(v, ",");
+		if (n == 5 && !strncmp(v, "multi", 5)) {
+			o->cfg.mttcg = true;
+		} else if (n == 6 && !strncmp(v, "single", 6)) {
+			o->cfg.mttcg = false;
+		} else {
+			char msg[96];
+			snprintf(msg, sizeof(msg), "Invalid 'thread' setting %.*s", (int)n, v);
+			return fail(o, opt, arg, msg);
+		}
+	}
+	return 0;
 }
 
 static int opt_enable_kvm(struct vm_options *o, const char *opt, const char *arg)

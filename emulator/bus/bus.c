@@ -71,7 +71,12 @@ int vm_bus_read(struct vm_bus *bus, uint64_t pa, unsigned size, uint64_t *val)
 	struct vm_region *r = find_region(bus, pa, size);
 	if (!r || !r->ops->read)
 		return -EFAULT;
-	return r->ops->read(r->opaque, pa - r->base, size, val);
+	if (!bus->lock)
+		return r->ops->read(r->opaque, pa - r->base, size, val);
+	bus->lock(bus->lock_opaque);
+	int rc = r->ops->read(r->opaque, pa - r->base, size, val);
+	bus->unlock(bus->lock_opaque);
+	return rc;
 }
 
 int vm_bus_write(struct vm_bus *bus, uint64_t pa, unsigned size, uint64_t val)
@@ -79,12 +84,22 @@ int vm_bus_write(struct vm_bus *bus, uint64_t pa, unsigned size, uint64_t val)
 	uint8_t *p = vm_bus_ram(bus, pa, size);
 	if (p) {
 		memcpy(p, &val, size);
-		if (bus->watch && pa <= bus->watch_pa + 7 && pa + size > bus->watch_pa)
+		if (bus->watch && pa <= bus->watch_pa + 7 && pa + size > bus->watch_pa) {
+			if (bus->lock)
+				bus->lock(bus->lock_opaque);
 			bus->watch(bus->watch_opaque, bus->watch_pa);
+			if (bus->lock)
+				bus->unlock(bus->lock_opaque);
+		}
 		return 0;
 	}
 	struct vm_region *r = find_region(bus, pa, size);
 	if (!r || !r->ops->write)
 		return -EFAULT;
-	return r->ops->write(r->opaque, pa - r->base, size, val);
+	if (!bus->lock)
+		return r->ops->write(r->opaque, pa - r->base, size, val);
+	bus->lock(bus->lock_opaque);
+	int rc = r->ops->write(r->opaque, pa - r->base, size, val);
+	bus->unlock(bus->lock_opaque);
+	return rc;
 }

@@ -32,6 +32,11 @@ struct vm_bus {
 	uint64_t watch_pa;
 	void (*watch)(void *opaque, uint64_t pa);
 	void *watch_opaque;
+	/* thread=multi: the big lock around every device access (MMIO and the watch); NULL: one
+	 * thread. RAM is reached without it. */
+	void (*lock)(void *opaque);
+	void (*unlock)(void *opaque);
+	void *lock_opaque;
 };
 
 int vm_bus_init(struct vm_bus *bus, uint64_t ram_base, uint64_t ram_size);

@@ -217,6 +217,15 @@ struct rv_cpu {
 	struct rv_trig trig; /* Sdtrig triggers and debugger watchpoints (trigger.h) */
 
 	uint64_t resv_addr; /* LR reservation; ~0 = none */
+	uint64_t resv_val;  /* the value LR read: SC is a compare-and-swap from it (exec.c) */
+
+	/* thread=multi (machine/mttcg.c): the harts run on threads of their own. Work on another
+	 * hart's decoded pages or TLBs (a store into its code page, a page becoming code while
+	 * others may hold write-TLB entries into it) runs between excl_begin and excl_end, with
+	 * every other hart stopped between batches. NULL: one thread, nothing to wait for. */
+	void (*excl_begin)(void *opaque);
+	void (*excl_end)(void *opaque);
+	void *excl_opaque;
 
 	struct vm_bus *bus;
 	uint64_t (*read_time)(void *opaque); /* mtime, 10 MHz */
@@ -275,6 +284,16 @@ int rv_csr_access(struct rv_cpu *cpu, unsigned csr, uint64_t *rd_val, uint64_t w
 		  bool do_read);
 void rv_mark_fs_dirty(struct rv_cpu *cpu);
 uint64_t rv_read_time(const struct rv_cpu *cpu);
+
+/* The hart this thread runs (thread=multi; NULL on the main thread and with one thread). */
+extern _Thread_local struct rv_cpu *rv_this_hart;
+
+/* An RVWMO fence that orders an earlier store before a later load (pred has W or O, succ R or
+ * I, not fence.tso): the one order an x86 host does not keep by itself. */
+static inline bool rv_fence_needs_host(const struct rv_insn *in)
+{
+	return (in->raw >> 28) != 8 && ((in->raw >> 24) & 0x5) && ((in->raw >> 20) & 0xa);
+}
 
 /* mmu.c */
 void rv_tlb_flush(struct rv_cpu *cpu);

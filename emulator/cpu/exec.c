@@ -97,6 +97,73 @@ static void illegal(struct rv_cpu *cpu, const struct rv_insn *in)
 	rv_raise(cpu, RV_EXC_ILLEGAL, in->raw);
 }
 
+/* The new value of an AMO (funct5 f5) from the old one and rs2. */
+static uint64_t amo_op(unsigned f5, unsigned size, uint64_t old, uint64_t src)
+{
+	switch (f5) {
+	case 0x01: return src;
+	case 0x00: return old + src;
+	case 0x04: return old ^ src;
+	case 0x0c: return old & src;
+	case 0x08: return old | src;
+	case 0x10: /* min */
+		return size == 4 ? ((int32_t)old < (int32_t)src ? old : src) : ((int64_t)old < (int64_t)src ? old : src);
+	case 0x14: /* max */
+		return size == 4 ? ((int32_t)old > (int32_t)src ? old : src) : ((int64_t)old > (int64_t)src ? old : src);
+	case 0x18: /* minu */
+		return size == 4 ? ((uint32_t)old < (uint32_t)src ? old : src) : (old < src ? old : src);
+	default: /* maxu */
+		return size == 4 ? ((uint32_t)old > (uint32_t)src ? old : src) : (old > src ? old : src);
+	}
+}
+
+/* Host compare-and-swap of a RAM word (size 4 or 8): true when *host held *old and now holds
+ * nv; else *old is what it held. Sequentially consistent, so .aq/.rl need nothing more. */
+static bool ram_cas(void *host, unsigned size, uint64_t *old, uint64_t nv)
+{
+	if (size == 8)
+		return __atomic_compare_exchange_n((uint64_t *)host, old, nv, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	uint32_t o = (uint32_t)*old;
+	bool ok = __atomic_compare_exchange_n((uint32_t *)host, &o, (uint32_t)nv, false, __ATOMIC_SEQ_CST,
+					      __ATOMIC_SEQ_CST);
+	*old = o;
+	return ok;
+}
+
+static uint64_t ram_load(const void *host, unsigned size)
+{
+	if (size == 8)
+		return __atomic_load_n((const uint64_t *)host, __ATOMIC_SEQ_CST);
+	return __atomic_load_n((const uint32_t *)host, __ATOMIC_SEQ_CST);
+}
+
+/* An AMO or LR/SC on RAM with host atomics, so it is atomic against harts on other threads
+ * (thread=multi). SC is a compare-and-swap of the value LR read: it fails when another hart
+ * changed the word meanwhile, but succeeds after a write that put the same value back (the
+ * ABA case; QEMU's MTTCG does the same, and LR/SC loops that build compare-and-swap or
+ * counters cannot tell). */
+static int amo_ram(struct rv_cpu *cpu, void *host, unsigned size, unsigned f5, unsigned rd, uint64_t va,
+		   uint64_t src)
+{
+	uint64_t old;
+	if (f5 == 0x02) { /* lr */
+		old = ram_load(host, size);
+		cpu->resv_addr = va;
+		cpu->resv_val = old;
+	} else if (f5 == 0x03) { /* sc */
+		uint64_t expect = cpu->resv_val;
+		cpu->resv_addr = ~0ULL;
+		cpu->x[rd] = ram_cas(host, size, &expect, src) ? 0 : 1;
+		return 0;
+	} else {
+		old = ram_load(host, size);
+		while (!ram_cas(host, size, &old, amo_op(f5, size, old, src)))
+			;
+	}
+	cpu->x[rd] = size == 4 ? (uint64_t)(int64_t)(int32_t)old : old;
+	return 0;
+}
+
 /* AMOs and LR/SC. Returns 0, or -1 if it trapped. */
 static int exec_amo(struct rv_cpu *cpu, const struct rv_insn *in)
 {
@@ -120,15 +187,9 @@ static int exec_amo(struct rv_cpu *cpu, const struct rv_insn *in)
 	}
 	if (rv_amo_translate(cpu, va, size, f5 == 0x02, &host, &pa))
 		return -1;
-	if (host) {
-		if (size == 4) {
-			uint32_t w;
-			memcpy(&w, host, 4);
-			old = (uint64_t)(int64_t)(int32_t)w;
-		} else {
-			memcpy(&old, host, 8);
-		}
-	} else if (f5 == 0x03) {
+	if (host)
+		return amo_ram(cpu, host, size, f5, rd, va, src);
+	if (f5 == 0x03) {
 		old = 0;
 	} else if (vm_bus_read(cpu->bus, pa, size, &old)) {
 		rv_raise(cpu, f5 == 0x02 ? RV_EXC_LOAD_ACCESS : RV_EXC_STORE_ACCESS, va);
@@ -136,35 +197,14 @@ static int exec_amo(struct rv_cpu *cpu, const struct rv_insn *in)
 	} else if (size == 4) {
 		old = (uint64_t)(int64_t)(int32_t)old;
 	}
-	switch (f5) {
-	case 0x02: /* lr */
+	if (f5 == 0x02) { /* lr */
 		cpu->resv_addr = va;
+		cpu->resv_val = old;
 		cpu->x[rd] = old;
 		return 0;
-	case 0x03: /* sc */
-		nv = src;
-		break;
-	case 0x01: nv = src; break;
-	case 0x00: nv = old + src; break;
-	case 0x04: nv = old ^ src; break;
-	case 0x0c: nv = old & src; break;
-	case 0x08: nv = old | src; break;
-	case 0x10: /* min */
-		nv = size == 4 ? ((int32_t)old < (int32_t)src ? old : src) : ((int64_t)old < (int64_t)src ? old : src);
-		break;
-	case 0x14: /* max */
-		nv = size == 4 ? ((int32_t)old > (int32_t)src ? old : src) : ((int64_t)old > (int64_t)src ? old : src);
-		break;
-	case 0x18: /* minu */
-		nv = size == 4 ? ((uint32_t)old < (uint32_t)src ? old : src) : (old < src ? old : src);
-		break;
-	default: /* maxu */
-		nv = size == 4 ? ((uint32_t)old > (uint32_t)src ? old : src) : (old > src ? old : src);
-		break;
 	}
-	if (host) {
-		memcpy(host, &nv, size);
-	} else if (vm_bus_write(cpu->bus, pa, size, nv)) {
+	nv = f5 == 0x03 ? src : amo_op(f5, size, old, src);
+	if (vm_bus_write(cpu->bus, pa, size, nv)) {
 		rv_raise(cpu, RV_EXC_STORE_ACCESS, va);
 		return -1;
 	}
@@ -727,6 +767,8 @@ jumped:
 		x[in->rd] = rv_remuw(a, b);
 		RETIRE_NEXT();
 	L_OP_FENCE:
+		if (rv_fence_needs_host(in))
+			__atomic_thread_fence(__ATOMIC_SEQ_CST); /* RVWMO store->load order: x86 reorders it */
 		RETIRE_NEXT();
 	L_OP_FENCE_I:
 		RETIRE_NEXT(); /* the decode cache is keyed by raw bits: nothing to drop */

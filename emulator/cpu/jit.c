@@ -790,7 +790,7 @@ static int emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsi
 			emit_fp_helper(t, in, off, count);
 		return 1;
 	case OP_FENCE: case OP_FENCE_I: /* decoded code is dropped on every write already */
-		return 1;
+		return in->op == OP_FENCE && rv_fence_needs_host(in) ? -1 : 1; /* the interpreter's mfence */
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
 		emit_branch(t, in, off, count);
 		return 1;

@@ -396,6 +396,35 @@ static uint8_t *code_flag(struct rv_cpu *cpu, uint64_t pa)
 	return &cpu->code_map[off >> 12];
 }
 
+/* The page of `flag` becomes this hart's code page. Write-TLB entries may point into it:
+ * this hart's are dropped, and every hart's when the page was no hart's code page (with
+ * threads, while the others stand between batches; a page that already was someone's code
+ * page has no write-TLB entry anywhere, so the bit is added at once). */
+static void mark_code(struct rv_cpu *cpu, uint8_t *flag)
+{
+	rv_tlb_flush(cpu);
+	if (!cpu->excl_begin) {
+		bool was_code = *flag != 0;
+		*flag |= cpu->hart_bit;
+		for (unsigned i = 0; !was_code && i < cpu->nharts; i++)
+			if (cpu->harts[i] != cpu)
+				rv_tlb_flush(cpu->harts[i]);
+		return;
+	}
+	uint8_t bits = __atomic_load_n(flag, __ATOMIC_SEQ_CST);
+	while (bits && !__atomic_compare_exchange_n(flag, &bits, bits | cpu->hart_bit, false, __ATOMIC_SEQ_CST,
+						    __ATOMIC_SEQ_CST))
+		;
+	if (bits)
+		return;
+	cpu->excl_begin(cpu->excl_opaque);
+	if (!__atomic_fetch_or(flag, cpu->hart_bit, __ATOMIC_SEQ_CST))
+		for (unsigned i = 0; i < cpu->nharts; i++)
+			if (cpu->harts[i] != cpu)
+				rv_tlb_flush(cpu->harts[i]);
+	cpu->excl_end(cpu->excl_opaque);
+}
+
 /* The decoded page for a RAM page: the way of its set holding it, else a free way or the
  * one used less recently, claimed (and emptied). Called from the fetch slow path before the
  * fetch cache is set up again. */
@@ -416,19 +445,12 @@ static struct rv_dpage *dpage_for(struct rv_cpu *cpu, uint64_t pa_page)
 	struct rv_dpage *dp = &ways[w];
 	uint8_t *old = dp->tag ? code_flag(cpu, dp->tag & ~1ULL) : NULL;
 	if (old)
-		*old &= (uint8_t)~cpu->hart_bit;
+		__atomic_fetch_and(old, (uint8_t)~cpu->hart_bit, __ATOMIC_SEQ_CST);
 	memset(dp->insn, 0, sizeof(dp->insn));
 	memset(dp->jit, 0, sizeof(dp->jit)); /* compiled blocks die with the decoded page */
 	memset(dp->heat, 0, sizeof(dp->heat));
+	mark_code(cpu, flag); /* may wait for another hart's exclusive work: tag the page after */
 	dp->tag = pa_page | 1;
-	bool was_code = *flag != 0;
-	*flag |= cpu->hart_bit;
-	/* write-TLB entries may point into the page: drop them all (every hart's when the
-	 * page was no hart's code page) */
-	rv_tlb_flush(cpu);
-	for (unsigned i = 0; !was_code && i < cpu->nharts; i++)
-		if (cpu->harts[i] != cpu)
-			rv_tlb_flush(cpu->harts[i]);
 	return dp;
 }
 
@@ -442,21 +464,43 @@ static void drop_code(struct rv_cpu *cpu, uint64_t page)
 	rv_tlb_flush(cpu); /* the fetch cache and instruction TLB may point at dp */
 }
 
+_Thread_local struct rv_cpu *rv_this_hart;
+
+/* Drops the decoded pages of every hart in `bits`. */
+static void drop_code_bits(struct rv_cpu *cpu, uint64_t page, uint8_t bits)
+{
+	if (!cpu->harts) {
+		drop_code(cpu, page);
+		return;
+	}
+	for (unsigned i = 0; i < cpu->nharts; i++)
+		if (bits & cpu->harts[i]->hart_bit)
+			drop_code(cpu->harts[i], page);
+}
+
 void rv_code_write(struct rv_cpu *cpu, uint64_t pa, uint64_t len)
 {
 	for (uint64_t page = pa & ~0xfffULL; page < pa + len; page += 4096) {
 		uint8_t *flag = code_flag(cpu, page);
 		if (!flag || !*flag)
 			continue;
-		uint8_t bits = *flag;
-		*flag = 0;
-		if (!cpu->harts) {
+		if (!cpu->excl_begin) {
+			uint8_t bits = *flag;
+			*flag = 0;
+			drop_code_bits(cpu, page, bits);
+			continue;
+		}
+		/* threads: a page only this hart's thread has decoded is dropped at once; any
+		 * other hart's decoded page goes while every other hart stands between batches */
+		uint8_t own = cpu->hart_bit;
+		if (rv_this_hart == cpu && __atomic_compare_exchange_n(flag, &own, 0, false, __ATOMIC_SEQ_CST,
+								       __ATOMIC_SEQ_CST)) {
 			drop_code(cpu, page);
 			continue;
 		}
-		for (unsigned i = 0; i < cpu->nharts; i++)
-			if (bits & cpu->harts[i]->hart_bit)
-				drop_code(cpu->harts[i], page);
+		cpu->excl_begin(cpu->excl_opaque);
+		drop_code_bits(cpu, page, __atomic_exchange_n(flag, 0, __ATOMIC_SEQ_CST));
+		cpu->excl_end(cpu->excl_opaque);
 	}
 }
 

@@ -40,6 +40,8 @@ struct vm_loop {
 	/* the pollfd table of one poll: kick, registered fds, then hook fds */
 	struct pollfd pfd[1 + LOOP_MAX_FDS + LOOP_MAX_HOOK_FDS];
 	int npfd, hook_base;
+	void (*wait_unlock)(void *), (*wait_lock)(void *); /* around ppoll (vm_loop_set_wait_hooks) */
+	void *wait_opaque;
 };
 
 uint64_t vm_loop_now_ns(void)
@@ -80,6 +82,16 @@ static struct fd_entry *find_fd(struct vm_loop *l, int fd)
 	return NULL;
 }
 
+/* Set on the thread that polls. A change made on another thread (a hart thread's device
+ * access, thread=multi) wakes the poll, whose fd set or timeout it changes. */
+static _Thread_local bool t_polls;
+
+static void changed(struct vm_loop *l)
+{
+	if (!t_polls)
+		vm_loop_kick(l);
+}
+
 int vm_loop_add_fd(struct vm_loop *l, int fd, unsigned events, vm_fd_cb cb, void *opaque)
 {
 	if (fd < 0 || find_fd(l, fd))
@@ -87,14 +99,17 @@ int vm_loop_add_fd(struct vm_loop *l, int fd, unsigned events, vm_fd_cb cb, void
 	if (l->nfds == LOOP_MAX_FDS)
 		return -ENOSPC;
 	l->fds[l->nfds++] = (struct fd_entry){ fd, events, cb, opaque };
+	changed(l);
 	return 0;
 }
 
 void vm_loop_set_events(struct vm_loop *l, int fd, unsigned events)
 {
 	struct fd_entry *e = find_fd(l, fd);
-	if (e)
+	if (e && e->events != events) {
 		e->events = events;
+		changed(l);
+	}
 }
 
 void vm_loop_remove_fd(struct vm_loop *l, int fd)
@@ -118,6 +133,7 @@ void vm_timer_arm(struct vm_timer *t, uint64_t deadline_ns)
 {
 	t->deadline = deadline_ns;
 	t->armed = true;
+	changed(t->loop);
 }
 
 void vm_timer_disarm(struct vm_timer *t)
@@ -160,6 +176,13 @@ short vm_loop_hook_revents(struct vm_loop *l, int idx)
 	return l->pfd[l->hook_base + idx].revents;
 }
 
+void vm_loop_set_wait_hooks(struct vm_loop *l, void (*unlock)(void *), void (*lock)(void *), void *opaque)
+{
+	l->wait_unlock = unlock;
+	l->wait_lock = lock;
+	l->wait_opaque = opaque;
+}
+
 void vm_loop_kick(struct vm_loop *l)
 {
 	uint64_t one = 1;
@@ -190,6 +213,7 @@ again:
 
 int vm_loop_poll(struct vm_loop *l, uint64_t timeout_ns)
 {
+	t_polls = true;
 	int ran = run_timers(l, &timeout_ns);
 	if (ran)
 		timeout_ns = 0;
@@ -204,7 +228,11 @@ int vm_loop_poll(struct vm_loop *l, uint64_t timeout_ns)
 	for (int i = 0; i < l->nhooks; i++)
 		l->hooks[i].fill(l->hooks[i].opaque, &timeout_ns);
 	struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
+	if (l->wait_unlock)
+		l->wait_unlock(l->wait_opaque);
 	int n = ppoll(l->pfd, (nfds_t)l->npfd, timeout_ns == UINT64_MAX ? NULL : &ts, NULL);
+	if (l->wait_lock)
+		l->wait_lock(l->wait_opaque);
 	if (n < 0 && errno != EINTR) /* EINTR: a signal; the caller looks at its flags */
 		return ran;
 	bool err = n < 0;

@@ -51,6 +51,9 @@ short vm_loop_hook_revents(struct vm_loop *l, int idx);
 /* Waits up to timeout_ns (0: just look; UINT64_MAX: until something happens) for fds,
  * timers or a kick, and runs the callbacks that are due. Returns the number of callbacks run. */
 int vm_loop_poll(struct vm_loop *l, uint64_t timeout_ns);
+/* Calls unlock(opaque) before the loop blocks in poll and lock(opaque) after (thread=multi:
+ * the main thread lets the harts run while it waits). */
+void vm_loop_set_wait_hooks(struct vm_loop *l, void (*unlock)(void *), void (*lock)(void *), void *opaque);
 /* Async-signal-safe and thread-safe: makes the current or next vm_loop_poll return at once. */
 void vm_loop_kick(struct vm_loop *l);
 

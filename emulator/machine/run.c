@@ -7,6 +7,7 @@
  * interrupt skips its turn; all waiting: the loop sleeps), so a run is repeatable apart from
  * where timer and host events fall. */
 #include "emulator/host/loop.h"
+#include "emulator/machine/mttcg.h"
 #include "emulator/machine/virt.h"
 
 #include <poll.h>
@@ -29,21 +30,42 @@ const char *vm_runstate_name(enum vm_runstate s)
 	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";
 }
 
-static void update_irqs(struct vm_virt *vm, uint64_t now)
+void vm_virt_device_lines(struct vm_virt *vm)
 {
 	for (int i = 0; i < vm->ndevs; i++) {
 		const struct vm_device *d = &vm->devs[i];
 		if (d->irq_level)
 			vm_plic_set(&vm->plic, d->irq, d->irq_level(d->opaque));
 	}
-	for (unsigned h = 0; h < vm->nharts; h++) {
-		struct rv_cpu *c = vm->harts[h];
-		rv_set_irq(c, RV_IRQ_MTI, now >= vm->clint.mtimecmp[h]);
-		rv_set_irq(c, RV_IRQ_MSI, vm->clint.msip[h] & 1);
-		rv_update_sstc(c);
-		rv_set_irq(c, RV_IRQ_MEI, vm_plic_line(&vm->plic, 2 * h));
-		rv_set_irq(c, RV_IRQ_SEI, vm_plic_line(&vm->plic, 2 * h + 1));
+}
+
+void vm_virt_hart_lines(struct vm_virt *vm, unsigned h, uint64_t now)
+{
+	struct rv_cpu *c = vm->harts[h];
+	rv_set_irq(c, RV_IRQ_MTI, now >= vm->clint.mtimecmp[h]);
+	rv_set_irq(c, RV_IRQ_MSI, vm->clint.msip[h] & 1);
+	rv_update_sstc(c);
+	rv_set_irq(c, RV_IRQ_MEI, vm_plic_line(&vm->plic, 2 * h));
+	rv_set_irq(c, RV_IRQ_SEI, vm_plic_line(&vm->plic, 2 * h + 1));
+}
+
+static void update_irqs(struct vm_virt *vm, uint64_t now)
+{
+	vm_virt_device_lines(vm);
+	for (unsigned h = 0; h < vm->nharts; h++)
+		vm_virt_hart_lines(vm, h, now);
+}
+
+uint64_t vm_virt_hart_timer_ns(struct vm_virt *vm, unsigned h)
+{
+	const struct rv_cpu *c = vm->harts[h];
+	uint64_t ns = vm->clint.mtimecmp[h] == ~0ULL ? UINT64_MAX : vm_clock_ns_until(&vm->clock, vm->clint.mtimecmp[h]);
+	if (c->menvcfg >> 63) {
+		uint64_t s = vm_clock_ns_until(&vm->clock, c->stimecmp);
+		if (s < ns)
+			ns = s;
 	}
+	return ns;
 }
 
 /* Host nanoseconds until some waiting hart's next timer interrupt (UINT64_MAX: none armed). */
@@ -51,15 +73,9 @@ static uint64_t timer_wait_ns(struct vm_virt *vm)
 {
 	uint64_t ns = UINT64_MAX;
 	for (unsigned h = 0; h < vm->nharts; h++) {
-		const struct rv_cpu *c = vm->harts[h];
-		uint64_t m = vm->clint.mtimecmp[h] == ~0ULL ? UINT64_MAX : vm_clock_ns_until(&vm->clock, vm->clint.mtimecmp[h]);
+		uint64_t m = vm_virt_hart_timer_ns(vm, h);
 		if (m < ns)
 			ns = m;
-		if (c->menvcfg >> 63) {
-			uint64_t s = vm_clock_ns_until(&vm->clock, c->stimecmp);
-			if (s < ns)
-				ns = s;
-		}
 	}
 	return ns;
 }
@@ -92,7 +108,7 @@ static void wfi_sleep(struct vm_virt *vm)
 /* The power button (if the board has one) tells the guest; the POWERDOWN event went out with
  * the request. Taken at a batch boundary whether the VM runs or not (as QEMU: the event comes
  * at once, the guest acts when it runs). */
-static void take_powerdown(struct vm_virt *vm)
+void vm_virt_take_powerdown(struct vm_virt *vm)
 {
 	vm->powerdown_req = false;
 	if (vm->powerdown_hook)
@@ -130,7 +146,7 @@ static int run_harts(struct vm_virt *vm, uint64_t max_insns)
 	uint64_t start = vm->cpu.instret;
 	while (!vm->exit.requested && !vm->stop_requested) {
 		if (vm->powerdown_req)
-			take_powerdown(vm);
+			vm_virt_take_powerdown(vm);
 		if (max_insns && vm->cpu.instret - start >= max_insns)
 			return 0;
 		bool ran = false;
@@ -152,12 +168,14 @@ static int run_harts(struct vm_virt *vm, uint64_t max_insns)
 
 int vm_virt_run(struct vm_virt *vm, uint64_t max_insns)
 {
+	if (vm->mt && !max_insns) /* thread=multi; counted runs (the GDB stub) take turns here */
+		return vm_mt_run(vm);
 	if (vm->nharts > 1)
 		return run_harts(vm, max_insns);
 	uint64_t start = vm->cpu.instret;
 	while (!vm->exit.requested && !vm->stop_requested) {
 		if (vm->powerdown_req)
-			take_powerdown(vm);
+			vm_virt_take_powerdown(vm);
 		update_irqs(vm, vm_clock_mtime(&vm->clock));
 		rv_check_interrupts(&vm->cpu);
 		if (vm->cpu.wfi) {
@@ -222,6 +240,8 @@ bool vm_virt_running(const struct vm_virt *vm)
 void vm_virt_set_state(struct vm_virt *vm, enum vm_runstate s)
 {
 	bool was = vm->state == VM_RUN_RUNNING;
+	if (was && s != VM_RUN_RUNNING)
+		vm_mt_quiesce(vm); /* thread=multi: every hart between instructions */
 	vm->state = s;
 	if (was && s != VM_RUN_RUNNING)
 		vm_clock_pause(&vm->clock);
@@ -240,6 +260,8 @@ void vm_virt_stop_as(struct vm_virt *vm, enum vm_runstate s)
 		return;
 	vm_virt_set_state(vm, s);
 	vm->stop_requested = true; /* vm_virt_run returns at the next batch */
+	if (vm->mt && vm->loop) /* thread=multi: a device on a hart thread may stop the VM */
+		vm_loop_kick(vm->loop);
 	vm_virt_emit(vm, "STOP", NULL);
 }
 
@@ -330,7 +352,7 @@ int vm_virt_main(struct vm_virt *vm)
 				vm_virt_set_state(vm, VM_RUN_PAUSED);
 		}
 		if (vm->powerdown_req)
-			take_powerdown(vm);
+			vm_virt_take_powerdown(vm);
 		if (vm->state != VM_RUN_RUNNING) {
 			service(vm, UINT64_MAX); /* stopped: only the monitor and host events run */
 			continue;

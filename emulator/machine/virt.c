@@ -6,6 +6,7 @@
 #include "emulator/machine/elf.h"
 #include "emulator/machine/fdt.h"
 #include "emulator/machine/loader.h"
+#include "emulator/machine/mttcg.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -539,6 +540,10 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, struct 
 	rc = load_images(vm, cfg, err, errlen);
 	if (rc)
 		goto out_cpu;
+	if (cfg->mttcg && !cfg->dumpdtb && (rc = vm_mt_create(vm))) {
+		snprintf(err, errlen, "cannot start the hart threads: %s", strerror(-rc));
+		goto out_cpu;
+	}
 	return 0;
 
 out_cpu:
@@ -554,6 +559,7 @@ out_bus:
 
 void vm_virt_destroy(struct vm_virt *vm)
 {
+	vm_mt_destroy(vm);
 	destroy_harts(vm);
 	for (int i = 0; i < VM_VIRT_VIRTIO_SLOTS; i++) {
 		vm_virtio_blk_destroy(&vm->blk[i]);
@@ -564,6 +570,7 @@ void vm_virt_destroy(struct vm_virt *vm)
 
 int vm_virt_reset_now(struct vm_virt *vm, char *err, size_t errlen)
 {
+	vm_mt_quiesce(vm);
 	for (int i = 0; i < vm->ndevs; i++)
 		if (vm->devs[i].reset)
 			vm->devs[i].reset(vm->devs[i].opaque);

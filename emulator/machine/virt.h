@@ -82,6 +82,7 @@ struct vm_virt_config {
 	bool no_power_button; /* -M virt,powerbutton=off: no virtio-input power button */
 	uint32_t cpu_ext_on, cpu_ext_off; /* -cpu: RV_EXT_* changed from the defaults (cpu/isa.h) */
 	unsigned harts; /* -smp: 1..VM_MAX_HARTS (0 counts as 1) */
+	bool mttcg;     /* -accel tcg,thread=multi: a host thread per hart (mttcg.h) */
 	/* savevm/loadvm: every -drive in command-line order, attached or not (if=none drives
 	 * count, as in QEMU). ndrives 0: the virtio disks above, named virtio0, virtio1, ... */
 	const struct vm_virt_drive *drives;
@@ -137,6 +138,7 @@ struct vm_virt {
 
 	struct vm_virt_config cfg; /* what the board was built from (reset reloads the images) */
 	struct vm_loop *loop;      /* host events; owned by the caller */
+	struct vm_mt *mt;          /* thread=multi (mttcg.h); NULL: the harts take turns here */
 	enum vm_runstate state;
 	uint64_t last_poll_ns;
 	/* requests taken by the main loop at the next batch boundary */

@@ -58,8 +58,8 @@ def busy(stat):
     return out
 
 
-def guest_checks(emu, name, harts, savevm):
-    p, s, m = start(emu, '%s%d' % (name, harts), harts, [])
+def guest_checks(emu, name, harts, savevm, extra=()):
+    p, s, m = start(emu, '%s%d' % (name, harts), harts, list(extra))
     try:
         if not tap(s.until(PROMPT, TIMEOUT) is not None, '%s -smp %d: Linux boots to the shell' % (name, harts)):
             return None
@@ -99,11 +99,22 @@ def guest_checks(emu, name, harts, savevm):
         reap(p)
 
 
-vm2 = guest_checks(VM, 'strata-vm', 2, True)
-guest_checks(VM, 'strata-vm', 4, False)
+ONLY = os.environ.get('SMP_ONLY', '')  # 'multi': only the thread=multi runs (debugging)
+MULTI = ['-accel', 'tcg,thread=multi']
+vm2 = guest_checks(VM, 'strata-vm', 2, True, ['-accel', 'tcg,thread=single']) if ONLY != 'multi' else None
+if ONLY != 'multi':
+    guest_checks(VM, 'strata-vm', 4, False, ['-accel', 'tcg,thread=single'])
+# a host thread per hart: the same checks, savevm/loadvm included
+mt2 = guest_checks(VM, 'strata-vm-multi', 2, True, MULTI)
+guest_checks(VM, 'strata-vm-multi', 4, False, MULTI)
+if ONLY == 'multi':
+    vmtest.plan()
+    sys.exit(0)
 q2 = guest_checks(QEMU, 'qemu', 2, False)
 tap(vm2 is not None and vm2 == q2, 'strata-vm and qemu-system-riscv64 -smp 2 print the same cpuinfo and job results',
     '%r\n%r' % (vm2, q2))
+tap(mt2 is not None and mt2 == q2, 'strata-vm thread=multi and qemu-system-riscv64 -smp 2 print the same cpuinfo and job results',
+    '%r\n%r' % (mt2, q2))
 
 # the two-hart snapshot on a one-hart machine: refused with a clear message
 disk = os.path.join(TMP, 'strata-vm2.qcow2')

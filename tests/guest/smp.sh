@@ -3,7 +3,9 @@
 # -smp 4 boot to the shell, /proc/cpuinfo lists every hart, every hart is online, parallel
 # md5sum jobs give the host's result and every hart's busy time grows; at -smp 2 savevm and
 # loadvm bring back every hart (the jobs run again after loadvm), and the same checks on
-# qemu-system-riscv64 -smp 2 print the same. A two-hart snapshot on -smp 1 is refused with a
+# qemu-system-riscv64 -smp 2 print the same. strata-vm runs all that twice: -accel
+# tcg,thread=single (harts taking turns on one thread) and thread=multi (a host thread per
+# hart; SMP_ONLY=multi runs only these). A two-hart snapshot on -smp 1 is refused with a
 # clear message. TAP output.
 #   usage: smp.sh [GUEST_DIR]   STRATA_VM, STRATA_IMG, QEMU, BOOT_TIMEOUT (s, default 300)
 here=$(cd "$(dirname "$0")" && pwd)

@@ -72,8 +72,13 @@ for src in $progs; do
 	timeout $LIMIT $QEMU -M virt -bios none ${cpu:+-cpu $cpu} ${smp:+-smp $smp} -kernel "$elf" -nographic $(drive "$out.qemu.img") \
 		</dev/null >"$out.qemu" 2>"$out.qemu.err" &
 	qpid=$!
-	for mode in off on eager; do
-		timeout $LIMIT "$VM" --jit=$mode -M virt,powerbutton=off -bios none ${vmcpu:+-cpu $vmcpu} ${smp:+-smp $smp} -kernel "$elf" -nographic $(drive "$out.vm.$mode.img") \
+	# several harts: also on a host thread each (thread=multi), with each JIT mode
+	modes="off on eager"
+	[ -n "$smp" ] && modes="$modes mt-off mt-on mt-eager"
+	for mode in $modes; do
+		accel=tcg,thread=single
+		case $mode in mt-*) accel=tcg,thread=multi ;; esac
+		timeout $LIMIT "$VM" --jit=${mode#mt-} -accel $accel -M virt,powerbutton=off -bios none ${vmcpu:+-cpu $vmcpu} ${smp:+-smp $smp} -kernel "$elf" -nographic $(drive "$out.vm.$mode.img") \
 			</dev/null >"$out.vm.$mode" 2>"$out.vm.$mode.err"
 		echo $? >"$out.vm.$mode.rc"
 	done
@@ -95,7 +100,7 @@ for src in $progs; do
 		done
 		rm -f "$out".*img
 	fi
-	for mode in off on eager; do
+	for mode in $modes; do
 		vrc=$(cat "$out.vm.$mode.rc")
 		if [ "$vrc" -ne $qrc ] || ! cmp -s "$out.qemu" "$out.vm.$mode"; then
 			bad="$bad $mode"

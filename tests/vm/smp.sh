@@ -1,7 +1,8 @@
 #!/bin/sh
 # -smp against qemu-system-riscv64 7.2: the option's errors word for word (program name swapped)
 # and exit status 1, its deprecation warning, strata-vm's own hart limit (8, QEMU's virt has
-# 512) in QEMU's words, -accel tcg,thread=multi refused; and the device tree of -smp 1, 2, 4, 8
+# 512) in QEMU's words, -accel tcg,thread= (QEMU's error for a bad value; multi and single
+# start and quit); and the device tree of -smp 1, 2, 4, 8
 # (-M virt,dumpdtb): the cpus node with cpu-map, the CLINT's and PLIC's interrupts-extended and
 # the phandles equal QEMU's (riscv,isa and mmu-type, which differ by design, left out). TAP output.
 BUILD_DIR=${BUILD_DIR:-build/rel}
@@ -55,13 +56,29 @@ else
 	sed 's/^/#   /' "$TMP/s.err" "$TMP/q.err"
 fi
 
-"$VM" -accel tcg,thread=multi -smp 2 -M virt -bios none -nographic </dev/null >/dev/null 2>"$TMP/s.err"
-rc=$?
-if [ $rc -eq 1 ] && grep -q "thread=multi is not supported yet" "$TMP/s.err"; then
-	ok "-accel tcg,thread=multi refused: $(cat "$TMP/s.err")"
+# -accel tcg,thread=: QEMU's error for a bad value; multi and single start and quit
+timeout 30 "$VM" -accel tcg,thread=foo -smp 2 -M virt -bios none -nographic </dev/null >/dev/null 2>"$TMP/s.err"
+src=$?
+timeout 30 $QEMU -accel tcg,thread=foo -smp 2 -M virt -bios none -display none </dev/null >/dev/null 2>"$TMP/q.err"
+qrc=$?
+sed -i 's/^qemu-system-riscv64:/strata-vm:/' "$TMP/q.err"
+if [ $src -eq 1 ] && [ $qrc -eq 1 ] && cmp -s "$TMP/s.err" "$TMP/q.err"; then
+	ok "-accel tcg,thread=foo: $(cat "$TMP/s.err")"
 else
-	notok "-accel tcg,thread=multi refused (exit $rc)"
+	notok "-accel tcg,thread=foo (exit $src, qemu $qrc)"
+	sed 's/^/#   /' "$TMP/s.err" "$TMP/q.err"
 fi
+for t in multi single; do
+	echo quit | timeout 30 "$VM" -accel tcg,thread=$t -smp 4 -M virt -bios none -S -display none -serial none \
+		-monitor stdio >"$TMP/s.out" 2>"$TMP/s.err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ ! -s "$TMP/s.err" ]; then
+		ok "-accel tcg,thread=$t -smp 4 -S: starts and quits (exit 0)"
+	else
+		notok "-accel tcg,thread=$t -smp 4 -S (exit $rc)"
+		sed 's/^/#   /' "$TMP/s.err"
+	fi
+done
 
 # --- device tree ---
 # cpus and cpu-map, CLINT and PLIC interrupts, every phandle and interrupt-parent
