@@ -76,7 +76,7 @@ run_twin() {
 	normalize r.err >r.e
 	for d in ours ref; do
 		(cd $d && for f in top.qcow2 base.qcow2 flat.raw $(ls out.* 2>/dev/null); do
-			qemu-img info -U "$f" | grep -v '^disk size' | sed 's/ [0-9-]* [0-9:]* / DATE /'
+			qemu-img info -U "$f" | grep -v '^disk size' | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}/DATE/g'
 			qemu-img snapshot -U -l "$f" | awk '{print $2}'
 			qemu-img check -U "$f" 2>&1 | grep -v 'Image end offset'
 			qemu-img convert -U -O raw "$f" "$f.cmp.raw" && md5sum "$f.cmp.raw"
