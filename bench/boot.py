@@ -1,10 +1,16 @@
 """Driver of bench/boot.sh: one boot of one emulator, measured; prints one line of key=value.
 usage: boot.py test EMULATOR GUEST_DIR TMP      the test guest: power-on to poweroff (strata.test=boot)
-       boot.py debian EMULATOR DEBIAN_DIR TMP   Debian: power-on to login:, root login,
-                                                `systemctl poweroff` to the process's exit
+       boot.py debian EMULATOR DEBIAN_DIR TMP   Debian: power-on to login:, root login, disk
+                                                throughput on a second (qcow2) disk, `systemctl
+                                                poweroff` to the process's exit
 Fields: wall (s, power-on to exit), cpu (user+sys s of the emulator), rss (peak KiB), and for the
 test guest uptime (the guest's own kernel-start-to-poweroff seconds), for Debian login_wall,
-login_cpu (at the first login:) and off_wall (systemctl poweroff to exit)."""
+login_cpu (at the first login:), off_wall (systemctl poweroff to exit) and the guest's disk
+figures on an empty 1 GiB qcow2 data disk: seq_write and seq_read (MB/s, dd of 256 MiB in 1 MiB
+blocks with O_DIRECT) and rand_read (4 KiB reads per second: 4096 reads at random 4 KiB offsets
+of the written 256 MiB through the block device with readahead off and the page cache dropped,
+one at a time as fio's psync engine at depth 1; Debian's image has no fio). Timed on the host
+from the command sent to its end marker on the serial console."""
 import os, re, resource, socket, subprocess, sys, time
 
 KIND, EMU, G, TMP = sys.argv[1:5]
@@ -19,8 +25,9 @@ def cpu_of(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def finish(p, t0):
-    """Waits for the emulator; (wall, cpu, peak rss KiB), or None on a timeout."""
+def finish(p, t0, drain=None):
+    """Waits for the emulator (calling drain, if given, while it runs); (wall, cpu, peak rss KiB,
+    exit status), or None on a timeout."""
     end = time.time() + TIMEOUT
     while True:
         pid, status, ru = os.wait4(p.pid, os.WNOHANG)
@@ -29,6 +36,8 @@ def finish(p, t0):
         if time.time() > end:
             p.kill()
             return None
+        if drain:
+            drain()
         time.sleep(0.02)
 
 
@@ -59,7 +68,12 @@ def debian():
     subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', os.path.join(G, 'root.qcow2'), '-F', 'qcow2',
                     disk], check=True)
     ser = os.path.join(TMP, 'debian-ser.sock')
+    data = os.path.join(TMP, 'debian-data.qcow2')
+    if os.path.exists(data):
+        os.unlink(data)
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', data, '1G'], check=True)
     cmd = common(os.path.join(G, 'vmlinux'), os.path.join(G, 'initrd.img'), 'root=/dev/vda rw console=ttyS0', disk)
+    cmd += ['-drive', 'file=%s,format=qcow2,if=none,id=hd1' % data, '-device', 'virtio-blk-device,drive=hd1']
     cmd += ['-m', '1G', '-display', 'none', '-monitor', 'none', '-serial', 'unix:%s,server,nowait' % ser]
     t0 = time.time()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -73,6 +87,7 @@ def debian():
                 sys.exit('no serial socket')
             time.sleep(0.02)
     buf = b''
+    log = open(os.path.join(TMP, 'debian-%s.console' % os.path.basename(EMU)), 'wb')
 
     def until(pattern):
         nonlocal buf
@@ -85,6 +100,8 @@ def debian():
                 p.kill()
                 sys.exit('Debian: no %r; last output: %r' % (pattern, buf[-300:]))
             buf += data
+            log.write(data)
+            log.flush()
         buf = buf[rx.search(buf).end():]
 
     until(rb'login: $')
@@ -93,13 +110,47 @@ def debian():
     until(rb'Password: $')
     s.sendall(b'strata\n')
     until(rb'# $')
+    disk_figures = disk_bench(s, until)
     t_off = time.time()
     s.sendall(b'systemctl poweroff\n')
-    r = finish(p, t0)
+    s.setblocking(False)
+
+    def drain():  # the console up to the end, for the log
+        try:
+            log.write(s.recv(65536))
+            log.flush()
+        except OSError:
+            pass
+    r = finish(p, t0, drain)
     if r is None or r[3] != 0:
-        sys.exit('Debian did not power off (%r)' % (r,))
-    print('wall=%.2f cpu=%.2f rss=%d login_wall=%.2f login_cpu=%.2f off_wall=%.2f' %
-          (r[0], r[1], r[2], login_wall, login_cpu, time.time() - t_off))
+        sys.exit('Debian did not power off (%r); the guest\'s disk figures: %s' % (r, disk_figures))
+    print('wall=%.2f cpu=%.2f rss=%d login_wall=%.2f login_cpu=%.2f off_wall=%.2f %s' %
+          (r[0], r[1], r[2], login_wall, login_cpu, time.time() - t_off, disk_figures))
+
+
+# The data disk is the vd* of 1 GiB (2097152 sectors); the shell's $D names it.
+FIND_DATA = 'for d in /sys/block/vd*; do [ "$(cat $d/size)" = 2097152 ] && D=/dev/${d##*/}; done; echo "DATA=$D"\n'
+RAND_READS = 4096
+RAND_PERL = ('perl -e \'sysopen(F, $ARGV[0], 0) or die; srand(7); for (1..%d) { sysseek(F, int(rand(65536)) * 4096, 0); '
+             'sysread(F, $b, 4096) == 4096 or die "short read" }\' $D' % RAND_READS)
+
+
+def disk_bench(s, until):
+    """Runs the three disk figures in the logged-in root shell; 'seq_write=.. seq_read=.. rand_read=..'."""
+    def timed(cmd, tag):
+        s.sendall(('%s; echo "END-%s $?"\n' % (cmd, tag)).encode())
+        t = time.time()
+        until(rb'END-' + tag.encode() + rb' 0\r?\n')
+        return time.time() - t
+    s.sendall(FIND_DATA.encode())
+    until(rb'DATA=/dev/vd[a-z]+\r?\n')
+    mib = 256
+    w = timed('dd if=/dev/zero of=$D bs=1M count=%d oflag=direct 2>/dev/null' % mib, 'w')
+    r = timed('dd if=$D of=/dev/null bs=1M count=%d iflag=direct 2>/dev/null' % mib, 'r')
+    timed('blockdev --setra 0 $D && sync && echo 3 >/proc/sys/vm/drop_caches', 'prep')
+    q = timed(RAND_PERL, 'q')
+    until(rb'# $')
+    return 'seq_write=%.1f seq_read=%.1f rand_read=%.0f' % (mib * 1.048576 / w, mib * 1.048576 / r, RAND_READS / q)
 
 
 test_guest() if KIND == 'test' else debian()

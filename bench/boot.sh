@@ -4,7 +4,8 @@
 #   - the test guest (tests/guest/build.sh): power-on to `poweroff -f`, and the guest's own
 #     kernel-start-to-poweroff time (its uptime at poweroff)
 #   - the Debian image (make debian-image) when it is built or DEBIAN_DIR names it: power-on to
-#     `login:` on the serial console, then a root login and `systemctl poweroff` to the exit
+#     `login:` on the serial console, then a root login, the guest's disk throughput on a second
+#     qcow2 disk (dd with O_DIRECT, 4 KiB random reads) and `systemctl poweroff` to the exit
 # Prints wall and CPU seconds and peak RSS of each emulator and the ratios strata-vm / QEMU
 # (lower is better). Noisy on a shared machine: the numbers are one run each. Not in make check.
 #   usage: bench/boot.sh [DEBIAN_DIR]   STRATA_VM, RUNS (boots of the test guest per emulator,
@@ -60,6 +61,10 @@ if [ -n "$D" ] && [ -s "$D/root.qcow2" ]; then
 	row "power-on to exit, wall" wall s "$s" "$q"
 	row "power-on to exit, CPU" cpu s "$s" "$q"
 	row "peak RSS" rss KiB "$s" "$q"
+	echo "Debian guest disk, empty 1 GiB qcow2 data disk (ratio: higher is better):"
+	row "dd 256 MiB write, O_DIRECT" seq_write MB/s "$s" "$q"
+	row "dd 256 MiB read, O_DIRECT" seq_read MB/s "$s" "$q"
+	row "4 KiB random reads, depth 1" rand_read IOPS "$s" "$q"
 else
 	echo "Debian: no image (make debian-image, or bench/boot.sh DEBIAN_DIR)"
 fi
