@@ -66,18 +66,12 @@ void rv_tlb_flush(struct rv_cpu *cpu)
 
 void rv_tlb_switch(struct rv_cpu *cpu)
 {
-	if (tlb_view(cpu) != cpu->tlb_view) {
-		rv_tlb_flush(cpu);
-		return;
-	}
-	unsigned c = tlb_ctx(cpu);
-	if (!cpu->ctx_gen[c]) {
-		uint16_t g = tlb_new_gen(cpu); /* may clear every context's: set ours after */
-		cpu->ctx_gen[c] = g;
-	}
-	cpu->tlb_gen = cpu->ctx_gen[c];
-	cpu->jc_key = (uint32_t)cpu->tlb_gen | cpu->jc_epoch << 12;
-	cpu->fetch_page = ~0ULL;
+	/* Keeping each context's entries across privilege and SUM/MXR changes (a generation per
+	 * context, rv_tlb_flush) hung Debian's systemd boot: journald and udev workers stalled
+	 * until their watchdogs fired (the test guest and the riscv tests never showed it; an
+	 * experiment that flushed only around M-mode got past journald, so firmware traps are
+	 * involved). Until the cause is found every change flushes, as before 2026-12-07. */
+	rv_tlb_flush(cpu);
 }
 
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
