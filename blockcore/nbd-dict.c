@@ -76,34 +76,5 @@ static bool nbd_key(const char *key, const char *pfx)
 
 int bc_nbd_dict_rewrite(struct bc_opts **dictp, struct bc_err *err)
 {
-	struct bc_opts *d = *dictp, *out;
-	const char *drv = bc_opts_get(d, "driver"), *fdrv = bc_opts_get(d, "file.driver");
-	const char *pfx = drv && !strcmp(drv, "nbd") ? "" : "file.";
-	const char *k, *v;
-	char uri[NBD_MAX_STRING + 256];
-	int ret;
-
-	if (!(drv && !strcmp(drv, "nbd")) && !(fdrv && !strcmp(fdrv, "nbd")))
-		return 0;
-	ret = build_uri(d, pfx, uri, sizeof(uri), err);
-	if (ret < 0)
-		return ret;
-	out = bc_opts_new();
-	if (!out)
-		return bc_err_set(err, -ENOMEM, "Out of memory");
-	for (int i = 0; ret == 0 && bc_opts_entry(d, i, &k, &v); i++)
-		if (!nbd_key(k, pfx))
-			ret = bc_opts_set(out, k, v);
-	/* the nbd node itself stays the top driver (raw bytes; qemu's format "nbd") */
-	if (ret == 0 && !*pfx)
-		ret = bc_opts_set(out, "driver", "nbd");
-	if (ret == 0)
-		ret = bc_opts_set(out, *pfx ? "file.filename" : "filename", uri);
-	if (ret < 0) {
-		bc_opts_free(out);
-		return bc_err_set(err, -ENOMEM, "Out of memory");
-	}
-	bc_opts_free(d);
-	*dictp = out;
-	return 0;
+	return bc_dict_protocol_to_name(dictp, "nbd", build_uri, nbd_key, err);
 }

@@ -437,3 +437,38 @@ int bc_dict_check_format(struct bc_layer_req *req, const char *fmt, struct bc_er
 		return bc_err_set(err, -ENOMEM, "Out of memory");
 	return 0;
 }
+
+int bc_dict_protocol_to_name(struct bc_opts **dictp, const char *proto, bc_dict_name_fn build,
+			     bc_dict_key_fn own, struct bc_err *err)
+{
+	struct bc_opts *d = *dictp, *out;
+	const char *drv = bc_opts_get(d, "driver"), *fdrv = bc_opts_get(d, "file.driver");
+	const char *pfx = drv && !strcmp(drv, proto) ? "" : "file.";
+	const char *k, *v;
+	char name[8192]; /* more than an NBD URI (a 4096-byte export name) or an rbd name takes */
+	int ret;
+
+	if (*pfx && !(fdrv && !strcmp(fdrv, proto)))
+		return 0;
+	ret = build(d, pfx, name, sizeof(name), err);
+	if (ret < 0)
+		return ret;
+	out = bc_opts_new();
+	if (!out)
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	for (int i = 0; ret == 0 && bc_opts_entry(d, i, &k, &v); i++)
+		if (!own(k, pfx))
+			ret = bc_opts_set(out, k, v);
+	/* the protocol's node itself stays the top driver (raw bytes; qemu's format "nbd"/"rbd") */
+	if (ret == 0 && !*pfx)
+		ret = bc_opts_set(out, "driver", proto);
+	if (ret == 0)
+		ret = bc_opts_set(out, *pfx ? "file.filename" : "filename", name);
+	if (ret < 0) {
+		bc_opts_free(out);
+		return bc_err_set(err, -ENOMEM, "Out of memory");
+	}
+	bc_opts_free(d);
+	*dictp = out;
+	return 0;
+}

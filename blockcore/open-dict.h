@@ -29,4 +29,14 @@ int bc_dict_to_request(const struct bc_opts *dict, const struct bc_open_opts *ba
 int bc_dict_check_format(struct bc_layer_req *req, const char *fmt, struct bc_err *err);
 void bc_layer_req_free(struct bc_layer_req *req);
 
+/* A network protocol's keys made into one filename (nbd's URI, rbd's name), as the rest of the
+ * engine opens a protocol by name: when driver= or file.driver= is proto, the keys own() claims
+ * are replaced by filename (file.filename) = what build() makes of them; the protocol named as
+ * the top driver stays the driver. Nothing changes for other drivers. */
+typedef int (*bc_dict_name_fn)(const struct bc_opts *d, const char *pfx, char *name, size_t cap,
+			       struct bc_err *err);
+typedef bool (*bc_dict_key_fn)(const char *key, const char *pfx);
+int bc_dict_protocol_to_name(struct bc_opts **dictp, const char *proto, bc_dict_name_fn build,
+			     bc_dict_key_fn own, struct bc_err *err);
+
 #endif

@@ -120,34 +120,5 @@ static bool rbd_key(const char *key, const char *pfx)
 
 int bc_rbd_dict_rewrite(struct bc_opts **dictp, struct bc_err *err)
 {
-	struct bc_opts *d = *dictp, *out;
-	const char *drv = bc_opts_get(d, "driver"), *fdrv = bc_opts_get(d, "file.driver");
-	const char *pfx = drv && !strcmp(drv, "rbd") ? "" : "file.";
-	const char *k, *v;
-	char name[4096];
-	int ret;
-
-	if (!(drv && !strcmp(drv, "rbd")) && !(fdrv && !strcmp(fdrv, "rbd")))
-		return 0;
-	ret = build_name(d, pfx, name, sizeof(name), err);
-	if (ret < 0)
-		return ret;
-	out = bc_opts_new();
-	if (!out)
-		return bc_err_set(err, -ENOMEM, "Out of memory");
-	for (int i = 0; ret == 0 && bc_opts_entry(d, i, &k, &v); i++)
-		if (!rbd_key(k, pfx))
-			ret = bc_opts_set(out, k, v);
-	/* the rbd node itself stays the top driver (raw bytes; qemu's format "rbd") */
-	if (ret == 0 && !*pfx)
-		ret = bc_opts_set(out, "driver", "rbd");
-	if (ret == 0)
-		ret = bc_opts_set(out, *pfx ? "file.filename" : "filename", name);
-	if (ret < 0) {
-		bc_opts_free(out);
-		return bc_err_set(err, -ENOMEM, "Out of memory");
-	}
-	bc_opts_free(d);
-	*dictp = out;
-	return 0;
+	return bc_dict_protocol_to_name(dictp, "rbd", build_name, rbd_key, err);
 }
