@@ -205,6 +205,8 @@ static int opt_mem(struct vm_options *o, const char *opt, const char *arg)
 		return fail(o, opt, arg, "Parameter 'size' expects a non-negative number below 2^64\n"
 					 "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
 					 "and exabytes, respectively.");
+	if (v == 0)
+		v = 128ULL << 20; /* QEMU: 0 means the machine's default */
 	if (v < (16ULL << 20) || v > (64ULL << 30) || (v & 0xfff))
 		return fail(o, opt, arg, "RAM size must be a multiple of 4 KiB between 16 MiB and 64 GiB");
 	o->cfg.ram_size = v;
@@ -308,9 +310,18 @@ static int opt_device(struct vm_options *o, const char *opt, const char *arg)
 	static const char prefix[] = "virtio-blk-device,";
 	if (!strncmp(arg, "virtio-net-device", 17) && (arg[17] == ',' || !arg[17]))
 		return opt_nic(o, opt, arg);
-	const char *d = strncmp(arg, prefix, sizeof(prefix) - 1) ? NULL : strstr(arg, "drive=");
-	if (!d || o->ndevs == VM_MAX_DRIVES)
-		return fail(o, opt, arg, "only virtio-blk-device,drive=ID and virtio-net-device are supported");
+	size_t model = strcspn(arg, ",");
+	if (model != sizeof(prefix) - 2 || strncmp(arg, prefix, model)) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "'%.*s' is not a valid device model name", (int)model, arg);
+		return fail(o, opt, arg, msg); /* QEMU's words; virtio-blk and virtio-net are ours */
+	}
+	const char *d = strstr(arg, ",drive=");
+	if (!d)
+		return fail(o, opt, arg, "drive property not set");
+	if (o->ndevs == VM_MAX_DRIVES)
+		return fail(o, opt, arg, "too many virtio-blk-device options");
+	d++;
 	o->blk_devs[o->ndevs++] = d + 6;
 	o->order[o->norder++] = -o->ndevs;
 	return 0;
@@ -455,5 +466,10 @@ int vm_options_parse(struct vm_options *o, int argc, char **argv)
 		if (rc)
 			return rc;
 	}
+	/* checked after parsing, as QEMU does, so the order of options does not matter */
+	if (!o->cfg.kernel && o->cfg.append)
+		return fail(o, NULL, NULL, "-append only allowed with -kernel option");
+	if (!o->cfg.kernel && o->cfg.initrd)
+		return fail(o, NULL, NULL, "-initrd only allowed with -kernel option");
 	return 0;
 }

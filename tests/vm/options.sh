@@ -38,6 +38,16 @@ same_error "-kernel without its argument" -kernel
 same_error "bad memory size" -m foo
 same_error "unknown machine" -M foo
 same_error "missing firmware file" -M virt -bios "$TMP/nonexistent.bin"
+same_error "-append without -kernel" -M virt -append "console=ttyS0"
+same_error "-initrd without -kernel" -M virt -initrd "$ALU"
+same_error "unknown device model" -M virt -device nosuchdev,x=1
+same_error "a device model name with a known prefix" -M virt -device virtio-blk-devicex,drive=d
+same_error "virtio-blk-device without drive=" -M virt -device virtio-blk-device,serial=s
+same_error "virtio-blk-device with an unknown drive" -M virt -device virtio-blk-device,drive=nope
+memnode() { dtc -I dtb -O dts "$1" 2>/dev/null | grep -A2 "memory@" | grep "reg ="; }
+"$VM" -M virt,dumpdtb="$TMP/m0s.dtb" -m 0 >/dev/null 2>&1
+$QEMU -M virt,dumpdtb="$TMP/m0q.dtb" -m 0 -display none >/dev/null 2>&1
+check "-m 0 means the default RAM size, as QEMU" '[ -n "$(memnode "$TMP/m0s.dtb")" ] && [ "$(memnode "$TMP/m0s.dtb")" = "$(memnode "$TMP/m0q.dtb")" ]'
 
 "$VM" -enable-kvm >/dev/null 2>"$TMP/err"
 check "-enable-kvm: not supported, exit 1" '[ $? -eq 1 ] && grep -q "KVM is not supported" "$TMP/err"'
