@@ -1,8 +1,9 @@
 /* state.c - the hart's architectural state as a byte string for savevm: every register and
- * CSR, FP state, privilege, wfi, the LR reservation, instret/cycle and PMP. Little-endian,
- * fields in a fixed order (version 1). Caches (TLBs, decoded and compiled code) are not
- * state: loading drops them. */
+ * CSR, FP state, privilege, wfi, the LR reservation, instret/cycle and PMP, and since
+ * version 2 mhpmcounter/mhpmevent3..31 and the Sdtrig triggers. Little-endian, fields in a
+ * fixed order. Caches (TLBs, decoded and compiled code) are not state: loading drops them. */
 #include "emulator/cpu/cpu.h"
+#include "emulator/cpu/trigger.h"
 
 #include <errno.h>
 #include <string.h>
@@ -38,6 +39,7 @@ static uint64_t r64(struct rd *r)
 }
 
 /* The CSRs in stream order (pointers into one hart, for both directions). */
+#define HPM_FIRST 3 /* mhpmcounter3/mhpmevent3: the first that keep a value */
 #define NCSR 28
 static void csr_ptrs(struct rv_cpu *c, uint64_t *p[NCSR])
 {
@@ -72,6 +74,15 @@ size_t rv_cpu_save(const struct rv_cpu *cpu, uint8_t *buf, size_t cap)
 		w64(&w, cpu->pmpcfg[i]);
 	for (int i = 0; i < RV_PMP_COUNT; i++)
 		w64(&w, cpu->pmpaddr[i]);
+	for (int i = HPM_FIRST; i < 32; i++) /* version 2 */
+		w64(&w, cpu->hpmcounter[i]);
+	for (int i = HPM_FIRST; i < 32; i++)
+		w64(&w, cpu->hpmevent[i]);
+	w64(&w, cpu->trig.sel);
+	for (int i = 0; i < RV_NTRIG; i++) {
+		w64(&w, cpu->trig.tdata1[i]);
+		w64(&w, cpu->trig.tdata2[i]);
+	}
 	return w.n;
 }
 
@@ -79,8 +90,9 @@ int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned ver
 {
 	struct rd r = { buf, len, 0, false };
 	uint64_t x[32], f[32], csr[NCSR], fflags, frm, priv, wfi, seip, pmpcfg[RV_PMP_COUNT], pmpaddr[RV_PMP_COUNT];
+	uint64_t hpmc[32] = { 0 }, hpme[32] = { 0 }, tsel = 0, td1[RV_NTRIG], td2[RV_NTRIG] = { 0 };
 	uint64_t *p[NCSR];
-	if (version != 1)
+	if (version != 1 && version != 2)
 		return -EINVAL;
 	csr_ptrs(cpu, p);
 	for (int i = 0; i < 32; i++)
@@ -94,6 +106,17 @@ int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned ver
 		pmpcfg[i] = r64(&r);
 	for (int i = 0; i < RV_PMP_COUNT; i++)
 		pmpaddr[i] = r64(&r);
+	for (int i = 0; i < RV_NTRIG; i++)
+		td1[i] = 2ULL << 60; /* a version 1 stream: triggers as after reset */
+	if (version >= 2) {
+		for (int i = HPM_FIRST; i < 32; i++)
+			hpmc[i] = r64(&r);
+		for (int i = HPM_FIRST; i < 32; i++)
+			hpme[i] = r64(&r);
+		tsel = r64(&r);
+		for (int i = 0; i < RV_NTRIG; i++)
+			td1[i] = r64(&r), td2[i] = r64(&r);
+	}
 	/* everything checked before the hart changes */
 	if (r.bad || r.pos != len || x[0] || fflags > 31 || frm > 7 || wfi > 1 || seip > 1 ||
 	    (priv != RV_PRIV_U && priv != RV_PRIV_S && priv != RV_PRIV_M))
@@ -101,6 +124,8 @@ int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned ver
 	for (int i = 0; i < RV_PMP_COUNT; i++)
 		if (pmpcfg[i] > 0xff)
 			return -EINVAL;
+	if (!rv_trig_valid(tsel, td1))
+		return -EINVAL;
 	memcpy(cpu->x, x, sizeof(x));
 	memcpy(cpu->f, f, sizeof(f));
 	for (int i = 0; i < NCSR; i++)
@@ -117,6 +142,9 @@ int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned ver
 		if (pmpcfg[i] & 0x18)
 			cpu->pmp_active = true;
 	}
+	memcpy(cpu->hpmcounter, hpmc, sizeof(hpmc));
+	memcpy(cpu->hpmevent, hpme, sizeof(hpme));
+	rv_trig_restore(cpu, tsel, td1, td2);
 	cpu->budget = 0;
 	rv_tlb_flush(cpu); /* translations and the fetch cache belong to the old state */
 	return 0;

@@ -83,6 +83,30 @@ int rv_trig_csr_write(struct rv_cpu *cpu, unsigned csr, uint64_t v)
 	}
 }
 
+bool rv_trig_valid(uint64_t sel, const uint64_t tdata1[RV_NTRIG])
+{
+	if (sel >= RV_NTRIG)
+		return false;
+	for (int i = 0; i < RV_NTRIG; i++) {
+		uint64_t d = tdata1[i], keep = TD_TYPE(d) == 2 ? TD_KEEP2 : TD_KEEP6;
+		if ((TD_TYPE(d) != 2 && TD_TYPE(d) != 6) || (d & ~(0xfULL << 60) & ~keep))
+			return false;
+	}
+	return true;
+}
+
+void rv_trig_restore(struct rv_cpu *cpu, uint64_t sel, const uint64_t tdata1[RV_NTRIG],
+		     const uint64_t tdata2[RV_NTRIG])
+{
+	struct rv_trig *t = &cpu->trig;
+	t->sel = (unsigned)sel;
+	for (int i = 0; i < RV_NTRIG; i++) {
+		t->tdata1[i] = tdata1[i];
+		t->tdata2[i] = tdata2[i];
+	}
+	rearm(cpu);
+}
+
 static bool mode_on(const struct rv_cpu *cpu, uint64_t d)
 {
 	return cpu->priv == RV_PRIV_M ? (d & TD_M) : cpu->priv == RV_PRIV_S ? (d & TD_S) : (d & TD_U);

@@ -38,6 +38,11 @@ void rv_trig_reset(struct rv_cpu *cpu);
 /* tselect..tinfo (0x7a0..0x7a4); -1 when the CSR does not exist */
 int rv_trig_csr_read(struct rv_cpu *cpu, unsigned csr, uint64_t *v);
 int rv_trig_csr_write(struct rv_cpu *cpu, unsigned csr, uint64_t v);
+/* savevm: whether tselect and tdata1[] are values the CSR writes could have left, and
+ * loading them (the debugger's watchpoints stay). */
+bool rv_trig_valid(uint64_t sel, const uint64_t tdata1[RV_NTRIG]);
+void rv_trig_restore(struct rv_cpu *cpu, uint64_t sel, const uint64_t tdata1[RV_NTRIG],
+		     const uint64_t tdata2[RV_NTRIG]);
 /* Called before an instruction fetch at pc / a data access: true after raising a
  * breakpoint exception for a trigger that fired, or (data) when a watchpoint stops the
  * instruction (nothing raised; cpu->pc is still the instruction's). */

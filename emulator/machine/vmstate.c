@@ -202,7 +202,7 @@ static int check_fingerprint(const struct vm_virt *vm, struct vm_state *s, char 
 #define SEC_RAM 2
 #define SEC_HART 3
 #define SEC_DEV (SEC_HART + VM_MAX_HARTS - 1) /* + device index */
-#define CPU_VERSION 1
+#define CPU_VERSION 2 /* 2: hpm counters and events, triggers */
 #define CLOCK_VERSION 1
 #define RAM_VERSION 1
 

@@ -228,6 +228,11 @@ static int run_all(struct bc_image *img, const char *elf, const char *info_out)
 	check(mbox(&vm)[MB_COUNT] > 0 && mbox(&vm)[MB_WRITES] > 0, "guest counts and writes the disk", NULL);
 
 	vm_virt_stop(&vm);
+	/* state the counter guest never touches: kept by savevm, put back by loadvm */
+	vm.cpu.hpmcounter[3] = 0x1234567890ULL, vm.cpu.hpmevent[31] = 0x77;
+	rv_trig_csr_write(&vm.cpu, 0x7a0, 1);
+	rv_trig_csr_write(&vm.cpu, 0x7a1, 6ULL << 60 | 1); /* mcontrol6, load, no mode: not armed */
+	rv_trig_csr_write(&vm.cpu, 0x7a2, 0x80001000);
 	capture(&vm, img, &a);
 	int rc = vm_savevm(&vm, "s1", err, sizeof(err));
 	check(rc == 0, "savevm s1", err);
@@ -242,8 +247,14 @@ static int run_all(struct bc_image *img, const char *elf, const char *info_out)
 	check(mbox(&vm)[MB_COUNT] > count && memcmp(a.disk, b.disk, DISK_BYTES), "guest goes on: RAM and disk change", NULL);
 
 	vm_virt_stop(&vm);
+	vm.cpu.hpmcounter[3] = 1, vm.cpu.hpmevent[31] = 2;
+	rv_trig_csr_write(&vm.cpu, 0x7a2, 3);
+	rv_trig_csr_write(&vm.cpu, 0x7a0, 0);
 	rc = vm_loadvm(&vm, "s1", err, sizeof(err));
 	check(rc == 0, "loadvm s1", err);
+	check(vm.cpu.hpmcounter[3] == 0x1234567890ULL && vm.cpu.hpmevent[31] == 0x77 && vm.cpu.trig.sel == 1 &&
+		      vm.cpu.trig.tdata1[1] == (6ULL << 60 | 1) && vm.cpu.trig.tdata2[1] == 0x80001000,
+	      "loadvm: mhpmcounter3, mhpmevent31, tselect and tdata1/2 as saved", NULL);
 	capture(&vm, img, &b);
 	check(same(&a, &b), "loadvm: RAM, registers, CSRs, devices, mtime and disk exactly as saved", NULL);
 	check(mbox(&vm)[MB_COUNT] == count && vm.cpu.pc == pc, "loadvm: counter and pc back", NULL);
