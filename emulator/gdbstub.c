@@ -1,4 +1,4 @@
-/* gdbstub.c - GDB remote serial protocol for the single hart, as a character-device front
+/* gdbstub.c - GDB remote serial protocol, one thread per hart, as a character-device front
  * end on the host event loop (QEMU's design): packets are parsed as bytes arrive, so the guest
  * runs and the monitor answers while no debugger is attached. A debugger connecting stops the
  * VM (paused); continue resumes it through the main loop; a breakpoint hit or a finished step
@@ -7,7 +7,10 @@
  * read, Z4 access: the hart's trigger matching, cpu/trigger.h, stops before the accessing
  * instruction, as QEMU does for RISC-V; gdb then steps over it); while any is set the main loop
  * runs the guest one instruction at a time through vm->debug_run. Ctrl-C, detach and kill.
- * Register numbers follow GDB's riscv target: x0-x31, pc (32), f0-f31 (33-64). */
+ * Register numbers follow GDB's riscv target: x0-x31, pc (32), f0-f31 (33-64). Harts are
+ * threads 1..N as QEMU numbers them (qfThreadInfo, Hg for registers and memory, Hc and vCont
+ * for steps, T, qThreadExtraInfo); breakpoints and watchpoints apply to every hart, a stop
+ * names the hart that caused it, and a step runs only the chosen hart. */
 #include "emulator/gdbstub.h"
 #include "emulator/chardev/chardev.h"
 #include "emulator/host/loop.h"
@@ -31,6 +34,8 @@ struct gdb {
 	bool running;  /* a continue or step is under way: the debugger waits for a stop reply */
 	bool stepping; /* the next debug_run executes one instruction */
 	bool event_registered;
+	int gcpu, ccpu;		/* the hart of registers/memory (Hg) and of steps (Hc), 0-based */
+	unsigned next_thread;	/* qsThreadInfo's position */
 	uint64_t bp[MAX_BP];
 	int nbp;
 	enum parse_state ps;
@@ -69,6 +74,11 @@ static uint64_t unhex64le(const char *p)
 		v |= (uint64_t)strtoul(b, NULL, 16) << (8 * i);
 	}
 	return v;
+}
+
+static struct rv_cpu *hart(int i)
+{
+	return g.vm->harts[i];
 }
 
 static bool reg_get(struct rv_cpu *cpu, unsigned n, uint64_t *v)
@@ -116,10 +126,10 @@ static void handle_mem(bool write)
 			char b[3] = { h[2 * i], h[2 * i + 1], 0 };
 			buf[i] = (uint8_t)strtoul(b, NULL, 16);
 		}
-		put_packet(rv_debug_access(&g.vm->cpu, addr, buf, len, true) ? "E14" : "OK");
+		put_packet(rv_debug_access(hart(g.gcpu), addr, buf, len, true) ? "E14" : "OK");
 		return;
 	}
-	if (rv_debug_access(&g.vm->cpu, addr, buf, len, false)) {
+	if (rv_debug_access(hart(g.gcpu), addr, buf, len, false)) {
 		put_packet("E14");
 		return;
 	}
@@ -129,12 +139,17 @@ static void handle_mem(bool write)
 	put_packet(g.out);
 }
 
-static bool at_breakpoint(void)
+/* The first hart at a breakpoint or stopped by a watchpoint, or -1. */
+static int stopped_hart(void)
 {
-	for (int i = 0; i < g.nbp; i++)
-		if (g.bp[i] == g.vm->cpu.pc)
-			return true;
-	return false;
+	for (unsigned h = 0; h < g.vm->nharts; h++) {
+		if (hart((int)h)->trig.watch_hit)
+			return (int)h;
+		for (int i = 0; i < g.nbp; i++)
+			if (g.bp[i] == hart((int)h)->pc)
+				return (int)h;
+	}
+	return -1;
 }
 
 static int debug_run(struct vm_virt *vm, void *opaque);
@@ -142,36 +157,40 @@ static int debug_run(struct vm_virt *vm, void *opaque);
 /* Steps are needed while a step is pending or breakpoints are set. */
 static void update_hook(void)
 {
-	bool need = g.connected && (g.stepping || g.nbp || g.vm->cpu.trig.nwatch);
+	bool need = g.connected && (g.stepping || g.nbp || g.vm->cpu.trig.nwatch); /* every hart has them */
 	g.vm->debug_run = need ? debug_run : NULL;
 	g.vm->debug_opaque = NULL;
 }
 
 /* A stop the stub caused (breakpoint, step, watchpoint): run state "debug", then the reply
  * (QEMU's: the watchpoint's kind and address for a watchpoint). */
-static void debug_stop(void)
+static void debug_stop(int h)
 {
-	struct rv_trig *t = &g.vm->cpu.trig;
+	struct rv_trig *t = &hart(h)->trig;
+	char buf[80];
 	g.running = false;
+	g.gcpu = g.ccpu = h; /* as QEMU: the hart that stopped is the current one */
 	vm_virt_stop_as(g.vm, VM_RUN_DEBUG);
 	if (t->watch_hit) {
-		char buf[64];
 		t->watch_hit = false;
-		snprintf(buf, sizeof(buf), "T05thread:01;%swatch:%llx;",
+		snprintf(buf, sizeof(buf), "T05thread:%02x;%swatch:%llx;", h + 1,
 			 t->watch_hit_kind == RV_WATCH_READ ? "r" : t->watch_hit_kind == RV_WATCH_ACCESS ? "a" : "",
 			 (unsigned long long)t->watch_hit_addr);
 		put_packet(buf);
 		return;
 	}
-	put_packet("T05thread:01;");
+	snprintf(buf, sizeof(buf), "T05thread:%02x;", h + 1);
+	put_packet(buf);
 }
 
 static void clear_watchpoints(void)
 {
-	struct rv_trig *t = &g.vm->cpu.trig;
-	while (t->nwatch)
-		rv_watch_remove(&g.vm->cpu, t->watch[0].addr, t->watch[0].len, t->watch[0].kind);
-	t->watch_hit = false;
+	for (unsigned h = 0; g.vm && h < g.vm->nharts; h++) {
+		struct rv_trig *t = &hart((int)h)->trig;
+		while (t->nwatch)
+			rv_watch_remove(hart((int)h), t->watch[0].addr, t->watch[0].len, t->watch[0].kind);
+		t->watch_hit = false;
+	}
 }
 
 /* The main loop's guest execution while steps are needed. */
@@ -181,16 +200,17 @@ static int debug_run(struct vm_virt *vm, void *opaque)
 	if (g.stepping) {
 		g.stepping = false;
 		update_hook();
-		if (vm_virt_step(vm))
+		if (vm_virt_step(vm, g.ccpu))
 			return 1;
-		debug_stop();
+		debug_stop(g.ccpu);
 		return 0;
 	}
 	for (int n = 0; n < STEPS_PER_POLL; n++) {
-		if (vm_virt_step(vm))
+		if (vm_virt_step(vm, -1))
 			return 1;
-		if (at_breakpoint() || vm->cpu.trig.watch_hit) {
-			debug_stop();
+		int h = stopped_hart();
+		if (h >= 0) {
+			debug_stop(h);
 			return 0;
 		}
 		if (vm->stop_requested)
@@ -207,8 +227,10 @@ static void on_vm_event(void *opaque, const char *name, const char *data)
 {
 	(void)opaque, (void)data;
 	if (!strcmp(name, "STOP") && g.running) {
+		char buf[32];
 		g.running = false;
-		put_packet("T02thread:01;");
+		snprintf(buf, sizeof(buf), "T02thread:%02x;", g.ccpu + 1);
+		put_packet(buf);
 	}
 }
 
@@ -227,7 +249,10 @@ static void handle_bp(bool insert)
 	if (g.in[1] >= '2' && g.in[1] <= '4') {
 		uint64_t len = *end == ',' ? strtoull(end + 1, NULL, 16) : 1;
 		int kind = g.in[1] == '2' ? RV_WATCH_WRITE : g.in[1] == '3' ? RV_WATCH_READ : RV_WATCH_ACCESS;
-		int rc = insert ? rv_watch_insert(&g.vm->cpu, addr, len, kind) : rv_watch_remove(&g.vm->cpu, addr, len, kind);
+		int rc = 0;
+		for (unsigned h = 0; h < g.vm->nharts; h++) /* as QEMU: on every hart */
+			rc |= insert ? rv_watch_insert(hart((int)h), addr, len, kind)
+				     : rv_watch_remove(hart((int)h), addr, len, kind);
 		put_packet(rc && insert ? "E01" : "OK");
 		update_hook();
 		return;
@@ -255,6 +280,53 @@ static void handle_bp(bool insert)
 	update_hook();
 }
 
+/* A thread id of the packet as a hart: 1..N is a hart, 0 ("any") and -1 ("all") the first
+ * one; -1 when no hart has that id. */
+static int thread_hart(const char *id)
+{
+	if (!strcmp(id, "-1"))
+		return 0;
+	char *end;
+	unsigned long t = strtoul(id, &end, 16);
+	if (end == id || (*end && *end != ';' && *end != ':'))
+		return -1;
+	if (t == 0)
+		return 0;
+	return t <= g.vm->nharts ? (int)t - 1 : -1;
+}
+
+/* Hg / Hc: the hart of registers and memory, or of steps; T: is the thread alive. */
+static void handle_thread(const char *p)
+{
+	int h = thread_hart(p[0] == 'T' ? p + 1 : p + 2);
+	if (h >= 0 && p[0] == 'H' && p[1] == 'g')
+		g.gcpu = h;
+	else if (h >= 0 && p[0] == 'H' && p[1] == 'c')
+		g.ccpu = h;
+	put_packet(h < 0 ? "E22" : "OK");
+}
+
+/* vCont;ACTION[:THREAD]...: a step of one thread steps that hart; c/C continue all. */
+static void handle_vcont(const char *p)
+{
+	for (const char *a = p + 5; a && *a == ';'; a = strchr(a + 1, ';')) {
+		if (a[1] != 's' && a[1] != 'S')
+			continue;
+		const char *colon = strchr(a, ':'), *next = strchr(a + 1, ';');
+		if (colon && (!next || colon < next)) {
+			int h = thread_hart(colon + 1);
+			if (h < 0) {
+				put_packet("E22");
+				return;
+			}
+			g.ccpu = h;
+		}
+		resume(true);
+		return;
+	}
+	resume(false);
+}
+
 static void handle_query(const char *p)
 {
 	if (!strncmp(p, "qSupported", 10))
@@ -262,18 +334,31 @@ static void handle_query(const char *p)
 	else if (!strcmp(p, "qAttached"))
 		put_packet("1");
 	else if (!strcmp(p, "qC"))
-		put_packet("QC1");
-	else if (!strcmp(p, "qfThreadInfo"))
-		put_packet("m1");
-	else if (!strcmp(p, "qsThreadInfo"))
-		put_packet("l");
-	else
+		put_packet("QC01"); /* QEMU 7.2: the first hart, whichever is current */
+	else if (!strcmp(p, "qfThreadInfo") || !strcmp(p, "qsThreadInfo")) {
+		char buf[16] = "l"; /* as QEMU: one thread per reply */
+		g.next_thread = p[1] == 'f' ? 0 : g.next_thread;
+		if (g.next_thread < g.vm->nharts)
+			snprintf(buf, sizeof(buf), "m%02x", ++g.next_thread);
+		put_packet(buf);
+	} else if (!strncmp(p, "qThreadExtraInfo,", 17)) {
+		int h = thread_hart(p + 17);
+		char text[40];
+		if (h < 0) {
+			put_packet("E22");
+			return;
+		}
+		snprintf(text, sizeof(text), "CPU#%d [%s]", h, hart(h)->wfi ? "halted" : "running");
+		for (size_t i = 0; text[i]; i++)
+			snprintf(g.out + 2 * i, 3, "%02x", (unsigned char)text[i]);
+		put_packet(g.out);
+	} else
 		put_packet("");
 }
 
 static void handle_regs(char op)
 {
-	struct rv_cpu *cpu = &g.vm->cpu;
+	struct rv_cpu *cpu = hart(g.gcpu);
 	const char *p = g.in;
 	uint64_t v;
 	switch (op) {
@@ -312,9 +397,12 @@ static void handle_packet(void)
 {
 	char *p = g.in;
 	switch (p[0]) {
-	case '?':
-		put_packet("T05thread:01;");
+	case '?': {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "T05thread:%02x;", g.ccpu + 1);
+		put_packet(buf);
 		break;
+	}
 	case 'g':
 	case 'G':
 	case 'p':
@@ -336,14 +424,14 @@ static void handle_packet(void)
 	case 'c':
 	case 's':
 		if (p[1])
-			g.vm->cpu.pc = strtoull(p + 1, NULL, 16);
+			hart(g.ccpu)->pc = strtoull(p + 1, NULL, 16);
 		resume(p[0] == 's');
 		break;
 	case 'v':
 		if (!strncmp(p, "vCont?", 6))
 			put_packet("vCont;c;C;s;S");
 		else if (!strncmp(p, "vCont;", 6))
-			resume(p[6] == 's' || p[6] == 'S');
+			handle_vcont(p);
 		else
 			put_packet("");
 		break;
@@ -352,7 +440,7 @@ static void handle_packet(void)
 		break;
 	case 'H':
 	case 'T':
-		put_packet("OK");
+		handle_thread(p);
 		break;
 	case 'D': /* detach: breakpoints go, the guest runs on */
 		put_packet("OK");
@@ -426,6 +514,7 @@ static void fe_event(void *opaque, enum vm_chr_event ev)
 	(void)opaque;
 	if (ev == VM_CHR_OPENED) {
 		g.connected = true;
+		g.gcpu = g.ccpu = 0;
 		g.nbp = 0;
 		clear_watchpoints();
 		g.ps = P_IDLE;

@@ -201,17 +201,27 @@ int vm_virt_run(struct vm_virt *vm, uint64_t max_insns)
 	return vm->exit.requested ? 1 : 0;
 }
 
-int vm_virt_step(struct vm_virt *vm)
+/* One instruction (or trap) on hart c; false when it waits in WFI with nothing to wake it. */
+static bool step_hart(struct rv_cpu *c)
 {
-	update_irqs(vm, vm_clock_mtime(&vm->clock));
-	if (!rv_check_interrupts(&vm->cpu)) {
-		if (vm->cpu.wfi && !rv_irq_wake(&vm->cpu)) {
-			wfi_sleep(vm);
-			return vm->exit.requested;
-		}
-		vm->cpu.wfi = false;
-		rv_run(&vm->cpu, 1);
+	if (!rv_check_interrupts(c)) {
+		if (c->wfi && !rv_irq_wake(c))
+			return false;
+		c->wfi = false;
+		rv_run(c, 1);
 	}
+	return true;
+}
+
+int vm_virt_step(struct vm_virt *vm, int hart)
+{
+	bool ran = false;
+	update_irqs(vm, vm_clock_mtime(&vm->clock));
+	for (unsigned h = 0; h < vm->nharts && !vm->exit.requested; h++)
+		if (hart < 0 || (unsigned)hart == h)
+			ran |= step_hart(vm->harts[h]);
+	if (!ran && !vm->exit.requested)
+		wfi_sleep(vm);
 	return vm->exit.requested;
 }
 

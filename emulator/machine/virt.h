@@ -170,8 +170,10 @@ int vm_virt_main(struct vm_virt *vm);
 /* Runs until the guest exits (returns 1, exit code in vm->exit.code) or a stop is requested
  * (returns 0) or `max_insns` instructions ran (0 = unlimited; returns 0). For the GDB stub. */
 int vm_virt_run(struct vm_virt *vm, uint64_t max_insns);
-/* Executes one instruction (or takes one trap/interrupt); returns 1 if the guest exited. */
-int vm_virt_step(struct vm_virt *vm);
+/* Executes one instruction (or takes one trap/interrupt) on hart `hart`, or on every hart
+ * when it is negative; sleeps until an event when those all wait in WFI. Returns 1 if the
+ * guest exited. For the GDB stub. */
+int vm_virt_step(struct vm_virt *vm, int hart);
 
 /* ---- control (the monitor's verbs); events go to every listener ---- */
 int vm_virt_on_event(struct vm_virt *vm, vm_event_cb cb, void *opaque);

@@ -272,5 +272,64 @@ def main():
     tap(qerr == err, '-gdb error line equals QEMU\'s', qerr)
 
 
+def smp_session(binary):
+    """Two harts as two threads: the thread queries' transcript, and facts that hold on both
+    emulators whatever the harts' interleaving."""
+    port = free_port()
+    emu = Emu(binary, 'smp', ['-smp', '2', '-S', '-serial', 'null', '-gdb', 'tcp:127.0.0.1:%d' % port])
+    t, facts = [], {}
+    try:
+        r = Rsp(('127.0.0.1', port))
+
+        def q(c):
+            reply = r.cmd(c)
+            t.append('%s %s' % (c, reply))
+            return reply
+
+        def pc_of(thread):
+            q('Hg%d' % thread)
+            regs = r.cmd('g')
+            return int.from_bytes(bytes.fromhex(regs[32 * 16:33 * 16]), 'little')
+
+        for c in ('qfThreadInfo', 'qsThreadInfo', 'qsThreadInfo', 'qC', 'qThreadExtraInfo,1',
+                  'qThreadExtraInfo,2', 'T1', 'T2', 'T3', 'Hg3', 'Hc3', 'Hg0', 'Hg-1', 'Hc2'):
+            q(c)
+        before = pc_of(2)
+        q('s')
+        facts['a step of thread 2 (Hc2) stops in thread 2 one instruction on'] = (
+            t[-1] == 's T05thread:02;' and pc_of(2) == before + 4)
+        q('Hc1')
+        before1 = pc_of(1)
+        q('vCont;s:1')
+        facts['vCont;s:1 steps thread 1'] = t[-1] == 'vCont;s:1 T05thread:01;' and pc_of(1) == before1 + 4
+        bp = 0x80000010  # the console loop both harts pass through
+        q('Z0,%x,4' % bp)
+        stop = q('c')
+        m = re.match(r'T05thread:(\d+);$', stop)
+        hit = int(m.group(1), 16) if m else 0
+        facts['a breakpoint stops the VM in the hart that reached it'] = hit in (1, 2) and pc_of(hit) == bp
+        q('z0,%x,4' % bp)
+        r.s.close()
+    except (TimeoutError, EOFError, OSError) as e:
+        facts['session completes'] = False
+        t.append('error: %r' % e)
+    finally:
+        emu.close()
+    # the part that does not depend on timing: the queries before the first step
+    return '\n'.join(t[:14]), facts
+
+
+def smp_main():
+    text, facts = smp_session(VM)
+    for name, ok in facts.items():
+        tap(ok, 'strata-vm -smp 2: ' + name)
+    if QEMU:
+        qtext, qfacts = smp_session(QEMU)
+        for name, ok in qfacts.items():
+            tap(ok, 'QEMU -smp 2: ' + name)
+        tap(text == qtext, '-smp 2: thread queries equal QEMU 7.2\'s', '--- strata-vm\n%s\n--- QEMU\n%s' % (text, qtext))
+
+
 main()
+smp_main()
 print('1..%d' % n)
