@@ -4,7 +4,7 @@
 # Usage: run-fuzz.sh NAME REPLAY_BINARY [LIBFUZZER_BINARY]
 name=$1 replay=$2 fuzzer=$3
 corpus=$SRC_DIR/fuzz/corpus/$name
-seconds=${FUZZ_SECONDS:-20}
+seconds=${FUZZ_SECONDS:-12}
 mkdir -p "$corpus"
 work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/fuzz.XXXXXX")
 mkdir -p "$work/new"
