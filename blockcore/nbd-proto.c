@@ -6,24 +6,38 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int fd_recv(void *opaque, void *buf, size_t len)
+/* One recv of up to len bytes (len > 0): how many arrived, -ECONNRESET at the end of the
+ * stream, or -errno (EINTR is retried). */
+static ssize_t recv_once(int fd, void *buf, size_t len)
 {
-	int fd = *(int *)opaque;
+	for (;;) {
+		ssize_t n = recv(fd, buf, len, 0);
+		if (n > 0)
+			return n;
+		if (n == 0)
+			return -ECONNRESET;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int fd_recv_all(int fd, void *buf, size_t len)
+{
 	uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = recv(fd, p, len, 0);
-		if (n == 0)
-			return -ECONNRESET;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
+		ssize_t n = recv_once(fd, p, len);
+		if (n < 0)
+			return (int)n;
 		p += n;
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+static int fd_recv(void *opaque, void *buf, size_t len)
+{
+	return fd_recv_all(*(int *)opaque, buf, len);
 }
 
 static int fd_send(void *opaque, const void *buf, size_t len)
@@ -114,15 +128,10 @@ static int sock_recv(void *opaque, void *buf, size_t len)
 		if ((ret = bc_nbd_sock_flush(s)) < 0)
 			return ret;
 		if (len >= sizeof(s->buf) / 2)
-			return fd_recv(&s->fd, p, len);    /* a payload: no copy through the buffer */
-		ssize_t n = recv(s->fd, s->buf, sizeof(s->buf), 0);
-		if (n == 0)
-			return -ECONNRESET;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
+			return fd_recv_all(s->fd, p, len);    /* a payload: no copy through the buffer */
+		ssize_t n = recv_once(s->fd, s->buf, sizeof(s->buf));
+		if (n < 0)
+			return (int)n;
 		s->pos = 0;
 		s->end = (size_t)n;
 	}
