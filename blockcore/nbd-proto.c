@@ -6,9 +6,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* A non-blocking socket would block: its owner waits (0: try again) or says why not. */
+static int would_block(const struct bc_nbd_sock *s, bool out)
+{
+	return s && s->wait ? s->wait(s->wait_arg, out) : -EAGAIN;
+}
+
 /* One recv of up to len bytes (len > 0): how many arrived, -ECONNRESET at the end of the
- * stream, or -errno (EINTR is retried). */
-static ssize_t recv_once(int fd, void *buf, size_t len)
+ * stream, or -errno (EINTR is retried; EAGAIN waits through s when it can). */
+static ssize_t recv_once(int fd, void *buf, size_t len, const struct bc_nbd_sock *s)
 {
 	for (;;) {
 		ssize_t n = recv(fd, buf, len, 0);
@@ -16,17 +22,23 @@ static ssize_t recv_once(int fd, void *buf, size_t len)
 			return n;
 		if (n == 0)
 			return -ECONNRESET;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			int ret = would_block(s, false);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
 		if (errno != EINTR)
 			return -errno;
 	}
 }
 
-static int fd_recv_all(int fd, void *buf, size_t len)
+static int fd_recv_all(int fd, void *buf, size_t len, const struct bc_nbd_sock *s)
 {
 	uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = recv_once(fd, p, len);
+		ssize_t n = recv_once(fd, p, len, s);
 		if (n < 0)
 			return (int)n;
 		p += n;
@@ -37,21 +49,22 @@ static int fd_recv_all(int fd, void *buf, size_t len)
 
 static int fd_recv(void *opaque, void *buf, size_t len)
 {
-	return fd_recv_all(*(int *)opaque, buf, len);
+	return fd_recv_all(*(int *)opaque, buf, len, NULL);
 }
 
-static int fd_send(void *opaque, const void *buf, size_t len)
+static int send_all(int fd, const void *buf, size_t len, const struct bc_nbd_sock *s)
 {
-	int fd = *(int *)opaque;
 	const uint8_t *p = buf;
 
 	while (len) {
 		/* MSG_NOSIGNAL: a client that went away is an error here, not a SIGPIPE */
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			int ret = errno == EINTR ? 0 : errno == EAGAIN || errno == EWOULDBLOCK
+							       ? would_block(s, true) : -errno;
+			if (ret < 0)
+				return ret;
+			continue;
 		}
 		p += n;
 		len -= (size_t)n;
@@ -59,8 +72,13 @@ static int fd_send(void *opaque, const void *buf, size_t len)
 	return 0;
 }
 
+static int fd_send(void *opaque, const void *buf, size_t len)
+{
+	return send_all(*(int *)opaque, buf, len, NULL);
+}
+
 /* sendmsg until every buffer went out (iov is copied: partial sends move through it). */
-static int fd_sendv_fd(int fd, const struct iovec *iov, int n)
+static int fd_sendv_fd(int fd, const struct iovec *iov, int n, const struct bc_nbd_sock *s)
 {
 	struct iovec v[16];
 	struct msghdr m = { .msg_iov = v };
@@ -72,9 +90,11 @@ static int fd_sendv_fd(int fd, const struct iovec *iov, int n)
 	while (m.msg_iovlen) {
 		ssize_t r = sendmsg(fd, &m, MSG_NOSIGNAL);
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			int ret = errno == EINTR ? 0 : errno == EAGAIN || errno == EWOULDBLOCK
+							       ? would_block(s, true) : -errno;
+			if (ret < 0)
+				return ret;
+			continue;
 		}
 		while (m.msg_iovlen && (size_t)r >= m.msg_iov->iov_len) {
 			r -= (ssize_t)m.msg_iov->iov_len;
@@ -91,7 +111,7 @@ static int fd_sendv_fd(int fd, const struct iovec *iov, int n)
 
 static int fd_sendv(void *opaque, const struct iovec *iov, int n)
 {
-	return fd_sendv_fd(*(int *)opaque, iov, n);
+	return fd_sendv_fd(*(int *)opaque, iov, n, NULL);
 }
 
 void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd)
@@ -104,7 +124,7 @@ void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd)
 
 int bc_nbd_sock_flush(struct bc_nbd_sock *s)
 {
-	int ret = s->out_len ? fd_send(&s->fd, s->out, s->out_len) : 0;
+	int ret = s->out_len ? send_all(s->fd, s->out, s->out_len, s) : 0;
 
 	s->out_len = 0;
 	return ret;
@@ -128,8 +148,8 @@ static int sock_recv(void *opaque, void *buf, size_t len)
 		if ((ret = bc_nbd_sock_flush(s)) < 0)
 			return ret;
 		if (len >= sizeof(s->buf) / 2)
-			return fd_recv_all(s->fd, p, len);    /* a payload: no copy through the buffer */
-		ssize_t n = recv_once(s->fd, s->buf, sizeof(s->buf));
+			return fd_recv_all(s->fd, p, len, s);   /* a payload: no copy through the buffer */
+		ssize_t n = recv_once(s->fd, s->buf, sizeof(s->buf), s);
 		if (n < 0)
 			return (int)n;
 		s->pos = 0;
@@ -160,9 +180,9 @@ static int sock_sendv(void *opaque, const struct iovec *iov, int n)
 			return -EINVAL;
 		memcpy(v + 1, iov, sizeof(*v) * (size_t)n);
 		s->out_len = 0;
-		return fd_sendv_fd(s->fd, v, n + 1);
+		return fd_sendv_fd(s->fd, v, n + 1, s);
 	}
-	ret = fd_sendv_fd(s->fd, iov, n);
+	ret = fd_sendv_fd(s->fd, iov, n, s);
 	return ret;
 }
 
@@ -178,6 +198,8 @@ void bc_nbd_io_sock(struct bc_nbd_io *io, struct bc_nbd_sock *s, int fd)
 	s->fd = fd;
 	s->pos = s->end = s->out_len = 0;
 	s->cork = false;
+	s->wait = NULL;
+	s->wait_arg = NULL;
 	io->recv = sock_recv;
 	io->send = sock_send;
 	io->sendv = sock_sendv;

@@ -99,6 +99,10 @@ void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd);
 struct bc_nbd_sock {
 	int fd;
 	bool cork;
+	/* A non-blocking socket's owner: called when it would block (out: for sending), returns
+	 * 0 once it may be ready or -errno to give up. NULL: EAGAIN is an error. */
+	int (*wait)(void *arg, bool out);
+	void *wait_arg;
 	size_t pos, end, out_len;
 	uint8_t buf[64 * 1024];
 	uint8_t out[256 * 1024];

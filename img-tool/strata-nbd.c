@@ -1,8 +1,8 @@
 /*
  * strata-nbd: exports one image over NBD, a drop-in for qemu-nbd 7.2's export side (options,
  * messages, exit codes). The protocol lives in the engine (bc_nbd.h); this file parses the
- * command line, opens the image, listens, and runs one thread per client, all sharing one
- * mutex around the engine.
+ * command line, opens the image, listens, and serves every client on one event loop
+ * (bc_nbd_serve_loop).
  */
 #include "bc_nbd.h"
 #include "tool.h"
@@ -11,8 +11,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +29,6 @@ struct nbd_args {
 	enum bc_nbd_dzero dzero;
 };
 
-static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
-static int nclients;           /* sessions running */
-static bool served;            /* a client has come (and so the last one's leaving ends us) */
 static volatile sig_atomic_t stop;
 static struct bc_nbd_bitmap bitmaps[BC_NBD_MAX_BITMAPS];    /* -B, as loaded */
 
@@ -395,79 +389,10 @@ static int listen_tcp(const char *host, const char *port)
 	return fd;
 }
 
-struct client {
-	int fd;
-	struct bc_nbd_export *exp;
-	struct bc_nbd_sock sock;
-};
-
-static void *client_thread(void *arg)
-{
-	struct client *c = arg;
-	struct bc_nbd_io io;
-	int one = 1;
-
-	setsockopt(c->fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
-	bc_nbd_io_sock(&io, &c->sock, c->fd);
-	c->sock.cork = true;     /* replies to requests that came together go out together */
-	bc_nbd_serve(c->exp, &io);
-	bc_nbd_sock_flush(&c->sock);
-	close(c->fd);
-	free(c);
-	pthread_mutex_lock(&count_lock);
-	nclients--;
-	pthread_mutex_unlock(&count_lock);
-	return NULL;
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-/* Accepts clients (at most `shared` at once, 0: no limit) until the last one leaves (unless
- * persistent) or a signal asks us to stop. */
-static void serve(int lfd, struct bc_nbd_export *exp, const struct nbd_args *a)
-{
-	while (!stop) {
-		pthread_mutex_lock(&count_lock);
-		int n = nclients;
-		bool done = served && n == 0 && !a->persistent;
-		pthread_mutex_unlock(&count_lock);
-		if (done)
-			break;
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
-		if ((a->shared && n >= a->shared) || poll(&p, 1, 100) <= 0) {
-			if (a->shared && n >= a->shared)
-				usleep(20000);
-			continue;
-		}
-		int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (cfd < 0)
-			continue;
-		struct client *c = malloc(sizeof(*c));
-		pthread_t t;
-		if (!c) {
-			close(cfd);
-			continue;
-		}
-		c->fd = cfd;
-		c->exp = exp;
-		pthread_mutex_lock(&count_lock);
-		nclients++;
-		served = true;
-		pthread_mutex_unlock(&count_lock);
-		if (pthread_create(&t, NULL, client_thread, c) != 0) {
-			close(cfd);
-			free(c);
-			pthread_mutex_lock(&count_lock);
-			nclients--;
-			pthread_mutex_unlock(&count_lock);
-			continue;
-		}
-		pthread_detach(t);
-	}
 }
 
 /* --fork: the parent exits 0 once the child listens, or 1 when the child failed. */
@@ -541,7 +466,7 @@ int main(int argc, char **argv)
 	exp.nbitmaps = a.nbitmaps;
 	exp.discard = a.discard;
 	exp.detect_zeroes = a.dzero;
-	exp.lock = &engine_lock;
+	exp.lock = NULL;       /* one thread: every session runs on bc_nbd_serve_loop's */
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
@@ -559,11 +484,12 @@ int main(int argc, char **argv)
 			close(nul);
 		}
 	}
-	serve(lfd, &exp, &a);
+	ret = bc_nbd_serve_loop(&exp, lfd, a.shared, a.persistent, &stop);
+	if (ret < 0)
+		tool_error("Failed to serve: %s", strerror(-ret));
 	close(lfd);
-	/* sessions still running stop touching the image once we hold the lock */
-	pthread_mutex_lock(&engine_lock);
-	ret = bc_close(img);
+	int cret = bc_close(img);
+	ret = ret < 0 ? ret : cret;
 	if (a.sockpath)
 		unlink(a.sockpath);
 	if (a.pidfile)
