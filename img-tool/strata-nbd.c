@@ -275,22 +275,42 @@ out:
 	return ret;
 }
 
-/* -B: the named persistent bitmaps, read once; enabled ones then follow the export's writes. */
+/* The layer of the backing chain (top first) that holds bitmap `name`, as qemu-nbd looks for it;
+ * *b points into *list (to be freed by the caller). NULL when no layer has it. */
+static struct bc_image *find_bitmap(struct bc_image *img, const char *name, struct bc_bitmap_req *list,
+				    const struct bc_bitmap **b)
+{
+	struct bc_err err = { 0 };
+
+	for (; img; img = bc_backing(img)) {
+		*list = (struct bc_bitmap_req){ .op = BC_BITMAP_LIST };
+		if (bc_bitmap(img, list, &err) < 0)
+			list->n = 0;
+		for (int j = 0; j < list->n; j++) {
+			if (!strcmp(list->list[j].name, name)) {
+				*b = &list->list[j];
+				return img;
+			}
+		}
+		bc_bitmap_list_free(list->list, list->n);
+	}
+	*list = (struct bc_bitmap_req){ .op = BC_BITMAP_LIST };
+	return NULL;
+}
+
+/* -B: the named persistent bitmaps, read once; enabled ones in the top image then follow the
+ * export's writes (a bitmap found further down the backing chain never sees them). */
 static int load_bitmaps(const struct nbd_args *a, struct bc_image *img)
 {
-	struct bc_bitmap_req list = { .op = BC_BITMAP_LIST };
 	struct bc_err err = { 0 };
 	int ret = 0;
 
-	if (a->nbitmaps && bc_bitmap(img, &list, &err) < 0)
-		list.n = 0;
 	for (int i = 0; i < a->nbitmaps && ret == 0; i++) {
 		const struct bc_bitmap *b = NULL;
-		for (int j = 0; j < list.n; j++)
-			if (!strcmp(list.list[j].name, a->bitmaps[i]))
-				b = &list.list[j];
+		struct bc_bitmap_req list;
+		struct bc_image *layer = find_bitmap(img, a->bitmaps[i], &list, &b);
 		struct bc_bitmap_req rd = { .op = BC_BITMAP_READ, .name = a->bitmaps[i] };
-		if (!b) {
+		if (!layer) {
 			tool_error("Bitmap '%s' is not found", a->bitmaps[i]);
 			ret = -ENOENT;
 		} else if (b->in_use) {
@@ -298,16 +318,17 @@ static int load_bitmaps(const struct nbd_args *a, struct bc_image *img)
 				   "Try block-dirty-bitmap-remove to delete this bitmap from disk",
 				   a->bitmaps[i]);
 			ret = -EINVAL;
-		} else if ((ret = bc_bitmap(img, &rd, &err)) < 0) {
+		} else if ((ret = bc_bitmap(layer, &rd, &err)) < 0) {
 			tool_error("Bitmap '%s': %s", a->bitmaps[i], err.msg);
 		} else {
 			bitmaps[i] = (struct bc_nbd_bitmap){ .name = a->bitmaps[i], .bits = rd.bits,
 							     .nbits = rd.nbits,
 							     .granularity = rd.granularity,
-							     .enabled = b->enabled && !a->readonly };
+							     .enabled = b->enabled && !a->readonly &&
+									layer == img };
 		}
+		bc_bitmap_list_free(list.list, list.n);
 	}
-	bc_bitmap_list_free(list.list, list.n);
 	return ret;
 }
 
