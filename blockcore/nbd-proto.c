@@ -17,7 +17,14 @@ static int would_block(const struct bc_nbd_sock *s, bool out)
 static ssize_t recv_once(int fd, void *buf, size_t len, const struct bc_nbd_sock *s)
 {
 	for (;;) {
-		ssize_t n = recv(fd, buf, len, 0);
+		ssize_t n;
+		if (s && s->recv) {            /* the owner's recv: -errno on errors */
+			n = s->recv(s->wait_arg, buf, len);
+			errno = n < 0 ? (int)-n : 0;
+			n = n < 0 ? -1 : n;
+		} else {
+			n = recv(fd, buf, len, 0);
+		}
 		if (n > 0)
 			return n;
 		if (n == 0)
@@ -199,6 +206,7 @@ void bc_nbd_io_sock(struct bc_nbd_io *io, struct bc_nbd_sock *s, int fd)
 	s->pos = s->end = s->out_len = 0;
 	s->cork = false;
 	s->wait = NULL;
+	s->recv = NULL;
 	s->wait_arg = NULL;
 	io->recv = sock_recv;
 	io->send = sock_send;

@@ -488,6 +488,8 @@ int main(int argc, char **argv)
 	exp.discard = a.discard;
 	exp.detect_zeroes = a.dzero;
 	exp.lock = NULL;       /* one thread: every session runs on bc_nbd_serve_loop's */
+	/* the tests run the poll(2) fallback too (kernels or sandboxes without io_uring) */
+	exp.no_uring = getenv("STRATA_NBD_POLL") && !strcmp(getenv("STRATA_NBD_POLL"), "1");
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
