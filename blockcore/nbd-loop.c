@@ -10,6 +10,7 @@
 #include "bc_nbd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -279,6 +280,10 @@ int bc_nbd_serve_loop(const struct bc_nbd_export *exp, int lfd, long shared, boo
 	bool served = false;
 	int ret = 0;
 
+	/* a client that left between the poll and the accept must not block the loop */
+	int fl = fcntl(lfd, F_GETFL);
+	if (fl < 0 || fcntl(lfd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
 	/* io_uring where the kernel lets us, else poll(2) */
 	l.uring = !exp->no_uring && io_uring_queue_init(256, &l.ring, 0) == 0;
 	while (ret == 0 && !*stop && !(served && l.nclients == 0 && !persistent)) {
