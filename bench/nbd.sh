@@ -12,10 +12,12 @@
 # swing with the machine's load; the CPU columns do not: the user+sys seconds of the side being
 # compared (the server process for the server rows, the client for the client rows), medians,
 # and cpu ratio = cpu(qemu)/cpu(strata) (1.00 or more: Strata spends no more CPU per run). The
-# load average is printed before and after, and beside each row. Not part of make check. Usage: bench/nbd.sh [workdir]
+# load average is printed before and after, and beside each row. Not part of make check.
+# Usage: bench/nbd.sh [workdir]
 # BENCH_SIZE (default 1G) sets the image size, BENCH_TRANSPORTS (default "unix tcp") the
 # transports (qemu-nbd's 4k runs over TCP take minutes here), BENCH_WORKLOADS (an extended
-# regular expression, default all) the rows by name, e.g. "read-4k". Figures on a loaded shared machine are noisy.
+# regular expression, default all) the rows by name, e.g. "read-4k". Figures on a loaded
+# shared machine are noisy.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 S=$top/build/rel/strata-img
@@ -48,11 +50,14 @@ start() { # SERVER TRANSPORT
 	spid=$(cat /proc/$pid/task/$pid/children 2>/dev/null | cut -d' ' -f1)
 }
 # The server's user+sys seconds so far (all its threads, ended ones included).
-server_cpu() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' /proc/$spid/stat 2>/dev/null || echo 0; }
+server_cpu() {
+	awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' /proc/$spid/stat 2>/dev/null || echo 0
+}
 stop() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""; }
 # run CMD...: "WALL CPU", the run time the tool reports and its user+sys seconds.
 run() {
-	/usr/bin/time -f "cpu %U %S" "$@" 2>&1 | awk '/^Run completed in/ {w = $4} /^cpu / {c = $2 + $3} END {print w, c}'
+	/usr/bin/time -f "cpu %U %S" "$@" 2>&1 |
+		awk '/^Run completed in/ {w = $4} /^cpu / {c = $2 + $3} END {print w, c}'
 }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 seq64=$((bytes / 65536))
@@ -71,9 +76,13 @@ row() {
 	printf '%-30s %8.3f %8.3f %9.1f %9.1f %6.2f %7.2f %7.2f %6.2f  %s\n' "$1" "$3" "$4" \
 		"$(echo "$2 $3" | awk '{print $1 / $2 / 1048576}')" \
 		"$(echo "$2 $4" | awk '{print $1 / $2 / 1048576}')" "$(echo "$3 $4" | awk '{print $2 / $1}')" \
-		"$5" "$6" "$(echo "$5 $6" | awk '{print ($1 > 0 ? $2 / $1 : 0)}')" "$(cut -d' ' -f1-3 /proc/loadavg)"
+		"$5" "$6" "$(echo "$5 $6" | awk '{print ($1 > 0 ? $2 / $1 : 0)}')" \
+		"$(cut -d' ' -f1-3 /proc/loadavg)"
 }
-header() { printf '\n%-30s %8s %8s %9s %9s %6s %7s %7s %6s  %s\n' "$1" "strata s" "qemu s" "strata/s" "qemu/s" "ratio" "s cpu" "q cpu" "cpu r" "load"; }
+header() {
+	printf '\n%-30s %8s %8s %9s %9s %6s %7s %7s %6s  %s\n' "$1" "strata s" "qemu s" \
+		"strata/s" "qemu/s" "ratio" "s cpu" "q cpu" "cpu r" "load"
+}
 
 echo "load before: $(cat /proc/loadavg)"
 header "servers (client qemu-img bench)"
@@ -100,8 +109,11 @@ for transport in ${BENCH_TRANSPORTS:-unix tcp}; do
 		for i in $(seq "$runs"); do
 			start qemu-nbd $transport
 			for side in $([ $((i % 2)) = 1 ] && echo "s q" || echo "q s"); do
-				if [ $side = s ]; then r=$(run "$S" bench $args -f raw "$url"); ts="$ts ${r% *}" cs="$cs ${r#* }"
-				else r=$(run qemu-img bench $args -f raw "$url"); tq="$tq ${r% *}" cq="$cq ${r#* }"; fi
+				if [ $side = s ]; then
+					r=$(run "$S" bench $args -f raw "$url"); ts="$ts ${r% *}" cs="$cs ${r#* }"
+				else
+					r=$(run qemu-img bench $args -f raw "$url"); tq="$tq ${r% *}" cq="$cq ${r#* }"
+				fi
 			done
 			stop
 		done

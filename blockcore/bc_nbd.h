@@ -46,10 +46,10 @@ struct bc_nbd_export {
 int bc_nbd_serve(const struct bc_nbd_export *exp, const struct bc_nbd_io *io);
 
 /* Serves the clients that connect to the listening socket lfd, all on the calling thread: an
- * io_uring (else poll) loop with one coroutine per session (exp->lock is not needed). At most `shared`
- * sessions at once (0: any number; others wait in the backlog). Returns when *stop is set
- * (a signal handler's flag, seen within 100 ms) or, unless persistent, when the last client
- * left; 0, or -errno when the loop itself failed. */
+ * io_uring (else poll) loop with one coroutine per session (exp->lock is not needed). At most
+ * `shared` sessions at once (0: any number; others wait in the backlog). Returns when *stop
+ * is set (a signal handler's flag, seen within 100 ms) or, unless persistent, when the last
+ * client left; 0, or -errno when the loop itself failed. */
 int bc_nbd_serve_loop(const struct bc_nbd_export *exp, int lfd, long shared, bool persistent,
 		      volatile sig_atomic_t *stop);
 

@@ -277,8 +277,8 @@ out:
 
 /* The layer of the backing chain (top first) that holds bitmap `name`, as qemu-nbd looks for it;
  * *b points into *list (to be freed by the caller). NULL when no layer has it. */
-static struct bc_image *find_bitmap(struct bc_image *img, const char *name, struct bc_bitmap_req *list,
-				    const struct bc_bitmap **b)
+static struct bc_image *find_bitmap(struct bc_image *img, const char *name,
+				    struct bc_bitmap_req *list, const struct bc_bitmap **b)
 {
 	struct bc_err err = { 0 };
 
