@@ -8,10 +8,16 @@
 #     the unix socket and TCP.
 # Each pair runs BENCH_RUNS times (default 5), alternating which side goes first; the median
 # run time of each side gives its throughput (MiB/s) and the ratio
-# throughput(strata)/throughput(qemu): 1.00 or more means Strata is at least as fast. The load
-# average is printed before and after. Not part of make check. Usage: bench/nbd.sh [workdir]
+# throughput(strata)/throughput(qemu): 1.00 or more means Strata is at least as fast. Wall times
+# swing with the machine's load; the CPU columns do not: the user+sys seconds of the side being
+# compared (the server process for the server rows, the client for the client rows), medians,
+# and cpu ratio = cpu(qemu)/cpu(strata) (1.00 or more: Strata spends no more CPU per run). The
+# load average is printed before and after, and beside each row. Not part of make check.
+# Usage: bench/nbd.sh [workdir]
 # BENCH_SIZE (default 1G) sets the image size, BENCH_TRANSPORTS (default "unix tcp") the
-# transports (qemu-nbd's 4k runs over TCP take minutes here). Figures on a loaded shared machine are noisy.
+# transports (qemu-nbd's 4k runs over TCP take minutes here), BENCH_WORKLOADS (an extended
+# regular expression, default all) the rows by name, e.g. "read-4k". Figures on a loaded
+# shared machine are noisy.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 S=$top/build/rel/strata-img
@@ -33,6 +39,7 @@ start() { # SERVER TRANSPORT
 	if [ "$2" = unix ]; then addr="-k $sock"; else port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"); addr="-b 127.0.0.1 -p $port"; fi
 	timeout 3600 "$1" -f qcow2 -t -e 0 --cache=writeback $addr "$img" >/dev/null 2>&1 &
 	pid=$!
+	spid=""
 	i=0
 	while [ $i -lt 100 ]; do
 		if [ "$2" = unix ]; then [ -S "$sock" ] && break
@@ -40,13 +47,22 @@ start() { # SERVER TRANSPORT
 		sleep 0.1; i=$((i + 1))
 	done
 	if [ "$2" = unix ]; then url="nbd+unix:///?socket=$sock"; else url="nbd://127.0.0.1:$port"; fi
+	spid=$(cat /proc/$pid/task/$pid/children 2>/dev/null | cut -d' ' -f1)
+}
+# The server's user+sys seconds so far (all its threads, ended ones included).
+server_cpu() {
+	awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' /proc/$spid/stat 2>/dev/null || echo 0
 }
 stop() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""; }
-run() { "$@" 2>&1 | sed -n 's/^Run completed in \([0-9.]*\) seconds./\1/p'; }
+# run CMD...: "WALL CPU", the run time the tool reports and its user+sys seconds.
+run() {
+	/usr/bin/time -f "cpu %U %S" "$@" 2>&1 |
+		awk '/^Run completed in/ {w = $4} /^cpu / {c = $2 + $3} END {print w, c}'
+}
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 seq64=$((bytes / 65536))
 workloads() {
-	cat <<EOT
+	cat <<EOT | grep -E "${BENCH_WORKLOADS:-.}"
 read-64k-seq-qd16 $((seq64 * 65536)) -c $seq64 -d 16 -s 64k
 read-4k-stride-qd16 $((50000 * 4096)) -c 50000 -d 16 -s 4k -S 1052672
 write-64k-seq-qd16 $((seq64 / 4 * 65536)) -w -c $((seq64 / 4)) -d 16 -s 64k
@@ -54,42 +70,55 @@ write-4k-stride-qd16 $((20000 * 4096)) -w -c 20000 -d 16 -s 4k -S 1052672
 EOT
 }
 runs=${BENCH_RUNS:-5}
-# row LABEL BYTES STRATA_SECONDS QEMU_SECONDS: both times, both throughputs and the ratio.
+# row LABEL BYTES STRATA_SECONDS QEMU_SECONDS STRATA_CPU QEMU_CPU: both times, both
+# throughputs, the ratio, both CPU times, their ratio, and the load average now.
 row() {
-	printf '%-30s %8.3f %8.3f %9.1f %9.1f %6.2f\n' "$1" "$3" "$4" \
+	printf '%-30s %8.3f %8.3f %9.1f %9.1f %6.2f %7.2f %7.2f %6.2f  %s\n' "$1" "$3" "$4" \
 		"$(echo "$2 $3" | awk '{print $1 / $2 / 1048576}')" \
-		"$(echo "$2 $4" | awk '{print $1 / $2 / 1048576}')" "$(echo "$3 $4" | awk '{print $2 / $1}')"
+		"$(echo "$2 $4" | awk '{print $1 / $2 / 1048576}')" "$(echo "$3 $4" | awk '{print $2 / $1}')" \
+		"$5" "$6" "$(echo "$5 $6" | awk '{print ($1 > 0 ? $2 / $1 : 0)}')" \
+		"$(cut -d' ' -f1-3 /proc/loadavg)"
 }
-header() { printf '\n%-30s %8s %8s %9s %9s %6s\n' "$1" "strata s" "qemu s" "strata/s" "qemu/s" "ratio"; }
+header() {
+	printf '\n%-30s %8s %8s %9s %9s %6s %7s %7s %6s  %s\n' "$1" "strata s" "qemu s" \
+		"strata/s" "qemu/s" "ratio" "s cpu" "q cpu" "cpu r" "load"
+}
 
 echo "load before: $(cat /proc/loadavg)"
 header "servers (client qemu-img bench)"
 for transport in ${BENCH_TRANSPORTS:-unix tcp}; do
 	workloads | while read -r name nbytes args; do
-		ts="" tq=""
+		ts="" tq="" cs="" cq=""
 		for i in $(seq "$runs"); do
 			for side in $([ $((i % 2)) = 1 ] && echo "s q" || echo "q s"); do
 				if [ $side = s ]; then start "$N" $transport; else start qemu-nbd $transport; fi
-				t=$(run qemu-img bench $args -f raw "$url"); stop
-				if [ $side = s ]; then ts="$ts $t"; else tq="$tq $t"; fi
+				c0=$(server_cpu)
+				t=$(run qemu-img bench $args -f raw "$url" | cut -d' ' -f1)
+				c=$(echo "$(server_cpu) $c0" | awk '{print $1 - $2}'); stop
+				if [ $side = s ]; then ts="$ts $t" cs="$cs $c"; else tq="$tq $t" cq="$cq $c"; fi
 			done
 		done
-		row "$transport $name" "$nbytes" "$(echo $ts | median)" "$(echo $tq | median)"
+		row "$transport $name" "$nbytes" "$(echo $ts | median)" "$(echo $tq | median)" \
+			"$(echo $cs | median)" "$(echo $cq | median)"
 	done
 done
 header "clients (server qemu-nbd)"
 for transport in ${BENCH_TRANSPORTS:-unix tcp}; do
 	workloads | while read -r name nbytes args; do
-		ts="" tq=""
+		ts="" tq="" cs="" cq=""
 		for i in $(seq "$runs"); do
 			start qemu-nbd $transport
 			for side in $([ $((i % 2)) = 1 ] && echo "s q" || echo "q s"); do
-				if [ $side = s ]; then ts="$ts $(run "$S" bench $args -f raw "$url")"
-				else tq="$tq $(run qemu-img bench $args -f raw "$url")"; fi
+				if [ $side = s ]; then
+					r=$(run "$S" bench $args -f raw "$url"); ts="$ts ${r% *}" cs="$cs ${r#* }"
+				else
+					r=$(run qemu-img bench $args -f raw "$url"); tq="$tq ${r% *}" cq="$cq ${r#* }"
+				fi
 			done
 			stop
 		done
-		row "$transport $name" "$nbytes" "$(echo $ts | median)" "$(echo $tq | median)"
+		row "$transport $name" "$nbytes" "$(echo $ts | median)" "$(echo $tq | median)" \
+			"$(echo $cs | median)" "$(echo $cq | median)"
 	done
 done
 echo "load after: $(cat /proc/loadavg)"

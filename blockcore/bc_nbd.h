@@ -10,6 +10,7 @@
 #include "nbd-proto.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 enum bc_nbd_discard { BC_NBD_DISCARD_IGNORE = 0, BC_NBD_DISCARD_UNMAP };
 enum bc_nbd_dzero { BC_NBD_DZ_OFF = 0, BC_NBD_DZ_ON, BC_NBD_DZ_UNMAP };
@@ -36,11 +37,20 @@ struct bc_nbd_export {
 	enum bc_nbd_discard discard;
 	enum bc_nbd_dzero detect_zeroes;
 	pthread_mutex_t *lock;       /* held around every engine call; NULL: single session */
+	bool no_uring;               /* bc_nbd_serve_loop: wait with poll(2) even where io_uring works */
 };
 
 /* Runs one session on io. Returns 0 when the client ended it (NBD_OPT_ABORT, NBD_CMD_DISC,
  * or a close between requests), -errno when the stream broke or could not be trusted. The
  * image is only touched by well-formed, in-range requests. */
 int bc_nbd_serve(const struct bc_nbd_export *exp, const struct bc_nbd_io *io);
+
+/* Serves the clients that connect to the listening socket lfd, all on the calling thread: an
+ * io_uring (else poll) loop with one coroutine per session (exp->lock is not needed). At most
+ * `shared` sessions at once (0: any number; others wait in the backlog). Returns when *stop
+ * is set (a signal handler's flag, seen within 100 ms) or, unless persistent, when the last
+ * client left; 0, or -errno when the loop itself failed. */
+int bc_nbd_serve_loop(const struct bc_nbd_export *exp, int lfd, long shared, bool persistent,
+		      volatile sig_atomic_t *stop);
 
 #endif

@@ -6,19 +6,72 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int fd_recv(void *opaque, void *buf, size_t len)
+/* A non-blocking socket would block: its owner waits (0: try again) or says why not. */
+static int would_block(const struct bc_nbd_sock *s, bool out)
 {
-	int fd = *(int *)opaque;
+	return s && s->wait ? s->wait(s->wait_arg, out) : -EAGAIN;
+}
+
+/* One recv of up to len bytes (len > 0): how many arrived, -ECONNRESET at the end of the
+ * stream, or -errno (EINTR is retried; EAGAIN waits through s when it can). */
+static ssize_t recv_once(int fd, void *buf, size_t len, const struct bc_nbd_sock *s)
+{
+	for (;;) {
+		ssize_t n;
+		if (s && s->recv) {            /* the owner's recv: -errno on errors */
+			n = s->recv(s->wait_arg, buf, len);
+			errno = n < 0 ? (int)-n : 0;
+			n = n < 0 ? -1 : n;
+		} else {
+			n = recv(fd, buf, len, 0);
+		}
+		if (n > 0)
+			return n;
+		if (n == 0)
+			return -ECONNRESET;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			int ret = would_block(s, false);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int fd_recv_all(int fd, void *buf, size_t len, const struct bc_nbd_sock *s)
+{
 	uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = recv(fd, p, len, 0);
-		if (n == 0)
-			return -ECONNRESET;
+		ssize_t n = recv_once(fd, p, len, s);
+		if (n < 0)
+			return (int)n;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fd_recv(void *opaque, void *buf, size_t len)
+{
+	return fd_recv_all(*(int *)opaque, buf, len, NULL);
+}
+
+static int send_all(int fd, const void *buf, size_t len, const struct bc_nbd_sock *s)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		/* MSG_NOSIGNAL: a client that went away is an error here, not a SIGPIPE */
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			int ret = errno == EINTR ? 0 : errno == EAGAIN || errno == EWOULDBLOCK
+							       ? would_block(s, true) : -errno;
+			if (ret < 0)
+				return ret;
+			continue;
 		}
 		p += n;
 		len -= (size_t)n;
@@ -28,25 +81,11 @@ static int fd_recv(void *opaque, void *buf, size_t len)
 
 static int fd_send(void *opaque, const void *buf, size_t len)
 {
-	int fd = *(int *)opaque;
-	const uint8_t *p = buf;
-
-	while (len) {
-		/* MSG_NOSIGNAL: a client that went away is an error here, not a SIGPIPE */
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return send_all(*(int *)opaque, buf, len, NULL);
 }
 
 /* sendmsg until every buffer went out (iov is copied: partial sends move through it). */
-static int fd_sendv_fd(int fd, const struct iovec *iov, int n)
+static int fd_sendv_fd(int fd, const struct iovec *iov, int n, const struct bc_nbd_sock *s)
 {
 	struct iovec v[16];
 	struct msghdr m = { .msg_iov = v };
@@ -58,9 +97,11 @@ static int fd_sendv_fd(int fd, const struct iovec *iov, int n)
 	while (m.msg_iovlen) {
 		ssize_t r = sendmsg(fd, &m, MSG_NOSIGNAL);
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			int ret = errno == EINTR ? 0 : errno == EAGAIN || errno == EWOULDBLOCK
+							       ? would_block(s, true) : -errno;
+			if (ret < 0)
+				return ret;
+			continue;
 		}
 		while (m.msg_iovlen && (size_t)r >= m.msg_iov->iov_len) {
 			r -= (ssize_t)m.msg_iov->iov_len;
@@ -77,7 +118,7 @@ static int fd_sendv_fd(int fd, const struct iovec *iov, int n)
 
 static int fd_sendv(void *opaque, const struct iovec *iov, int n)
 {
-	return fd_sendv_fd(*(int *)opaque, iov, n);
+	return fd_sendv_fd(*(int *)opaque, iov, n, NULL);
 }
 
 void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd)
@@ -90,7 +131,7 @@ void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd)
 
 int bc_nbd_sock_flush(struct bc_nbd_sock *s)
 {
-	int ret = s->out_len ? fd_send(&s->fd, s->out, s->out_len) : 0;
+	int ret = s->out_len ? send_all(s->fd, s->out, s->out_len, s) : 0;
 
 	s->out_len = 0;
 	return ret;
@@ -114,15 +155,10 @@ static int sock_recv(void *opaque, void *buf, size_t len)
 		if ((ret = bc_nbd_sock_flush(s)) < 0)
 			return ret;
 		if (len >= sizeof(s->buf) / 2)
-			return fd_recv(&s->fd, p, len);    /* a payload: no copy through the buffer */
-		ssize_t n = recv(s->fd, s->buf, sizeof(s->buf), 0);
-		if (n == 0)
-			return -ECONNRESET;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
+			return fd_recv_all(s->fd, p, len, s);   /* a payload: no copy through the buffer */
+		ssize_t n = recv_once(s->fd, s->buf, sizeof(s->buf), s);
+		if (n < 0)
+			return (int)n;
 		s->pos = 0;
 		s->end = (size_t)n;
 	}
@@ -151,9 +187,9 @@ static int sock_sendv(void *opaque, const struct iovec *iov, int n)
 			return -EINVAL;
 		memcpy(v + 1, iov, sizeof(*v) * (size_t)n);
 		s->out_len = 0;
-		return fd_sendv_fd(s->fd, v, n + 1);
+		return fd_sendv_fd(s->fd, v, n + 1, s);
 	}
-	ret = fd_sendv_fd(s->fd, iov, n);
+	ret = fd_sendv_fd(s->fd, iov, n, s);
 	return ret;
 }
 
@@ -169,6 +205,9 @@ void bc_nbd_io_sock(struct bc_nbd_io *io, struct bc_nbd_sock *s, int fd)
 	s->fd = fd;
 	s->pos = s->end = s->out_len = 0;
 	s->cork = false;
+	s->wait = NULL;
+	s->recv = NULL;
+	s->wait_arg = NULL;
 	io->recv = sock_recv;
 	io->send = sock_send;
 	io->sendv = sock_sendv;

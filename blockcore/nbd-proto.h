@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #define NBD_DEFAULT_PORT 10809
@@ -99,6 +100,13 @@ void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd);
 struct bc_nbd_sock {
 	int fd;
 	bool cork;
+	/* A non-blocking socket's owner: called when it would block (out: for sending), returns
+	 * 0 once it may be ready or -errno to give up. NULL: EAGAIN is an error. */
+	int (*wait)(void *arg, bool out);
+	/* Optional, with wait: receives in its stead (an io_uring recv): the bytes that came
+	 * (at least one), 0 at the end of the stream, or -errno. */
+	ssize_t (*recv)(void *arg, void *buf, size_t len);
+	void *wait_arg;
 	size_t pos, end, out_len;
 	uint8_t buf[64 * 1024];
 	uint8_t out[256 * 1024];

@@ -1,8 +1,8 @@
 /*
  * strata-nbd: exports one image over NBD, a drop-in for qemu-nbd 7.2's export side (options,
  * messages, exit codes). The protocol lives in the engine (bc_nbd.h); this file parses the
- * command line, opens the image, listens, and runs one thread per client, all sharing one
- * mutex around the engine.
+ * command line, opens the image, listens, and serves every client on one event loop
+ * (bc_nbd_serve_loop).
  */
 #include "bc_nbd.h"
 #include "tool.h"
@@ -11,8 +11,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +29,6 @@ struct nbd_args {
 	enum bc_nbd_dzero dzero;
 };
 
-static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
-static int nclients;           /* sessions running */
-static bool served;            /* a client has come (and so the last one's leaving ends us) */
 static volatile sig_atomic_t stop;
 static struct bc_nbd_bitmap bitmaps[BC_NBD_MAX_BITMAPS];    /* -B, as loaded */
 
@@ -281,22 +275,42 @@ out:
 	return ret;
 }
 
-/* -B: the named persistent bitmaps, read once; enabled ones then follow the export's writes. */
+/* The layer of the backing chain (top first) that holds bitmap `name`, as qemu-nbd looks for it;
+ * *b points into *list (to be freed by the caller). NULL when no layer has it. */
+static struct bc_image *find_bitmap(struct bc_image *img, const char *name,
+				    struct bc_bitmap_req *list, const struct bc_bitmap **b)
+{
+	struct bc_err err = { 0 };
+
+	for (; img; img = bc_backing(img)) {
+		*list = (struct bc_bitmap_req){ .op = BC_BITMAP_LIST };
+		if (bc_bitmap(img, list, &err) < 0)
+			list->n = 0;
+		for (int j = 0; j < list->n; j++) {
+			if (!strcmp(list->list[j].name, name)) {
+				*b = &list->list[j];
+				return img;
+			}
+		}
+		bc_bitmap_list_free(list->list, list->n);
+	}
+	*list = (struct bc_bitmap_req){ .op = BC_BITMAP_LIST };
+	return NULL;
+}
+
+/* -B: the named persistent bitmaps, read once; enabled ones in the top image then follow the
+ * export's writes (a bitmap found further down the backing chain never sees them). */
 static int load_bitmaps(const struct nbd_args *a, struct bc_image *img)
 {
-	struct bc_bitmap_req list = { .op = BC_BITMAP_LIST };
 	struct bc_err err = { 0 };
 	int ret = 0;
 
-	if (a->nbitmaps && bc_bitmap(img, &list, &err) < 0)
-		list.n = 0;
 	for (int i = 0; i < a->nbitmaps && ret == 0; i++) {
 		const struct bc_bitmap *b = NULL;
-		for (int j = 0; j < list.n; j++)
-			if (!strcmp(list.list[j].name, a->bitmaps[i]))
-				b = &list.list[j];
+		struct bc_bitmap_req list;
+		struct bc_image *layer = find_bitmap(img, a->bitmaps[i], &list, &b);
 		struct bc_bitmap_req rd = { .op = BC_BITMAP_READ, .name = a->bitmaps[i] };
-		if (!b) {
+		if (!layer) {
 			tool_error("Bitmap '%s' is not found", a->bitmaps[i]);
 			ret = -ENOENT;
 		} else if (b->in_use) {
@@ -304,16 +318,17 @@ static int load_bitmaps(const struct nbd_args *a, struct bc_image *img)
 				   "Try block-dirty-bitmap-remove to delete this bitmap from disk",
 				   a->bitmaps[i]);
 			ret = -EINVAL;
-		} else if ((ret = bc_bitmap(img, &rd, &err)) < 0) {
+		} else if ((ret = bc_bitmap(layer, &rd, &err)) < 0) {
 			tool_error("Bitmap '%s': %s", a->bitmaps[i], err.msg);
 		} else {
 			bitmaps[i] = (struct bc_nbd_bitmap){ .name = a->bitmaps[i], .bits = rd.bits,
 							     .nbits = rd.nbits,
 							     .granularity = rd.granularity,
-							     .enabled = b->enabled && !a->readonly };
+							     .enabled = b->enabled && !a->readonly &&
+									layer == img };
 		}
+		bc_bitmap_list_free(list.list, list.n);
 	}
-	bc_bitmap_list_free(list.list, list.n);
 	return ret;
 }
 
@@ -395,79 +410,10 @@ static int listen_tcp(const char *host, const char *port)
 	return fd;
 }
 
-struct client {
-	int fd;
-	struct bc_nbd_export *exp;
-	struct bc_nbd_sock sock;
-};
-
-static void *client_thread(void *arg)
-{
-	struct client *c = arg;
-	struct bc_nbd_io io;
-	int one = 1;
-
-	setsockopt(c->fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
-	bc_nbd_io_sock(&io, &c->sock, c->fd);
-	c->sock.cork = true;     /* replies to requests that came together go out together */
-	bc_nbd_serve(c->exp, &io);
-	bc_nbd_sock_flush(&c->sock);
-	close(c->fd);
-	free(c);
-	pthread_mutex_lock(&count_lock);
-	nclients--;
-	pthread_mutex_unlock(&count_lock);
-	return NULL;
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-/* Accepts clients (at most `shared` at once, 0: no limit) until the last one leaves (unless
- * persistent) or a signal asks us to stop. */
-static void serve(int lfd, struct bc_nbd_export *exp, const struct nbd_args *a)
-{
-	while (!stop) {
-		pthread_mutex_lock(&count_lock);
-		int n = nclients;
-		bool done = served && n == 0 && !a->persistent;
-		pthread_mutex_unlock(&count_lock);
-		if (done)
-			break;
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
-		if ((a->shared && n >= a->shared) || poll(&p, 1, 100) <= 0) {
-			if (a->shared && n >= a->shared)
-				usleep(20000);
-			continue;
-		}
-		int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (cfd < 0)
-			continue;
-		struct client *c = malloc(sizeof(*c));
-		pthread_t t;
-		if (!c) {
-			close(cfd);
-			continue;
-		}
-		c->fd = cfd;
-		c->exp = exp;
-		pthread_mutex_lock(&count_lock);
-		nclients++;
-		served = true;
-		pthread_mutex_unlock(&count_lock);
-		if (pthread_create(&t, NULL, client_thread, c) != 0) {
-			close(cfd);
-			free(c);
-			pthread_mutex_lock(&count_lock);
-			nclients--;
-			pthread_mutex_unlock(&count_lock);
-			continue;
-		}
-		pthread_detach(t);
-	}
 }
 
 /* --fork: the parent exits 0 once the child listens, or 1 when the child failed. */
@@ -541,7 +487,9 @@ int main(int argc, char **argv)
 	exp.nbitmaps = a.nbitmaps;
 	exp.discard = a.discard;
 	exp.detect_zeroes = a.dzero;
-	exp.lock = &engine_lock;
+	exp.lock = NULL;       /* one thread: every session runs on bc_nbd_serve_loop's */
+	/* the tests run the poll(2) fallback too (kernels or sandboxes without io_uring) */
+	exp.no_uring = getenv("STRATA_NBD_POLL") && !strcmp(getenv("STRATA_NBD_POLL"), "1");
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
@@ -559,11 +507,12 @@ int main(int argc, char **argv)
 			close(nul);
 		}
 	}
-	serve(lfd, &exp, &a);
+	ret = bc_nbd_serve_loop(&exp, lfd, a.shared, a.persistent, &stop);
+	if (ret < 0)
+		tool_error("Failed to serve: %s", strerror(-ret));
 	close(lfd);
-	/* sessions still running stop touching the image once we hold the lock */
-	pthread_mutex_lock(&engine_lock);
-	ret = bc_close(img);
+	int cret = bc_close(img);
+	ret = ret < 0 ? ret : cret;
 	if (a.sockpath)
 		unlink(a.sockpath);
 	if (a.pidfile)

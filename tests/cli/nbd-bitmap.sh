@@ -92,7 +92,31 @@ else
 	tap_result 0 "nbdinfo # SKIP libnbd-bin not installed"
 fi
 
-# 4. Errors: the same text and exit code as qemu-nbd.
+# 4. -B names a bitmap of a backing file: found down the chain as qemu-nbd finds it; writes
+# through a writable export go to the top image and leave that bitmap alone.
+qemu-img create -q -f qcow2 bb.qcow2 16M
+qemu-img bitmap --add bb.qcow2 bk
+qemu-io -f qcow2 -c "write -P 0x11 1M 64k" bb.qcow2 >/dev/null
+for who in qemu strata; do
+	for ro in -r ""; do
+		qemu-img create -q -f qcow2 -b bb.qcow2 -F qcow2 bo.$who.qcow2
+		serve $who -t $ro -f qcow2 -B bk bo.$who.qcow2 || echo "server did not start"
+		[ -z "$ro" ] && qemu-io -f raw -c "write -P 0x22 3M 64k" "nbd+unix:///?socket=$sock" |
+			sed -n 1p
+		map_of bk
+		nbd_stop
+	done >bk.$who 2>&1
+	qemu-img info bb.qcow2 | grep -A6 bitmaps >>bk.$who
+done
+cmp -s bk.qemu bk.strata
+tap_result $? "a backing file's bitmap: maps as qemu-nbd's, read-only and writable" ||
+	diff bk.qemu bk.strata | sed 's/^/# /'
+grep -q '"start": 1048576, "length": 65536, "depth": 0, "present": false' bk.strata &&
+	grep -q "^wrote" bk.strata
+tap_result $? "the backing bitmap's dirty range shows, the write went through" ||
+	sed 's/^/# /' bk.strata
+
+# 5. Errors: the same text and exit code as qemu-nbd.
 cmp_nbd() {
 	name=$1
 	shift

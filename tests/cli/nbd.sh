@@ -2,8 +2,9 @@
 # NBD interop both ways against QEMU 7.2 (unix sockets and 127.0.0.1 only):
 #  - qemu-img/qemu-io against strata-nbd: data byte-exact, info/map (base:allocation) and
 #    qemu-nbd -L (flags, block sizes, contexts) the same as against qemu-nbd, write/zero/trim
-#    leave the same bytes and a check-clean image, TCP, -x/-D, -r, -s, -e 2 with two writers,
-#    the exit after the last client, --fork/--pid-file;
+#    leave the same bytes and a check-clean image, TCP, -x/-D, -r, -s, -e 3 with two writers
+#    and a reader (the io_uring and the poll loop), the exit after the last client,
+#    --fork/--pid-file;
 #  - strata-img/strata-io against qemu-nbd (and strata-nbd): info, map, compare, convert,
 #    write/zero/discard, every NBD spelling (nbd://, nbd+unix://, nbd:unix:, json:, --image-opts);
 #  - strata-nbd's and the client's error texts and exit codes against qemu-nbd's/qemu-img's.
@@ -98,23 +99,35 @@ sed -i "s/qemu-img/strata-img/g" r.txt
 same_file "TCP: strata-img info nbd:HOST:PORT as qemu-img" o.txt r.txt
 nbd_stop
 
-# 5. -e 2: two writers at once on one export; then -s keeps the file untouched.
-cp disk.qcow2 two.qcow2
-# -t: without it the server would end when the first writer left, if it left before the
-# second connected (seen under load)
-serve ours -f qcow2 -e 2 -t two.qcow2
-qemu-io -f raw -c "write -P 0xa1 0 4M" "$U" >/dev/null 2>&1 &
-w1=$!
-qemu-io -f raw -c "write -P 0xb2 4M 4M" "$U" >/dev/null 2>&1
-r2=$?
-wait $w1
-r1=$?
-nbd_stop
-[ $r1 -eq 0 ] && [ $r2 -eq 0 ]
-tap_result $? "-e 2: two clients write at once"
-qemu-io -f qcow2 -c "read -P 0xa1 0 4M" -c "read -P 0xb2 4M 4M" two.qcow2 >/dev/null 2>&1 &&
-	qemu-img check -q two.qcow2
-tap_result $? "-e 2: both clients' data landed, check clean"
+# 5. -e 2: two writers and a reader at once on one export, with the server's io_uring loop and
+# with its poll(2) fallback (STRATA_NBD_POLL=1); then -s keeps the file untouched.
+for mode in uring poll; do
+	cp disk.qcow2 two.qcow2
+	if [ $mode = poll ]; then export STRATA_NBD_POLL=1; fi
+	# -t: without it the server would end when the first writer left, if it left before the
+	# second connected (seen under load)
+	serve ours -f qcow2 -e 3 -t two.qcow2
+	unset STRATA_NBD_POLL
+	qemu-io -f raw -c "write -P 0xa1 0 4M" "$U" >/dev/null 2>&1 &
+	w1=$!
+	qemu-io -f raw -c "read -P 0 9M 3M" "$U" >/dev/null 2>&1 &
+	w3=$!
+	qemu-io -f raw -c "write -P 0xb2 4M 4M" "$U" >/dev/null 2>&1
+	r2=$?
+	wait $w1
+	r1=$?
+	"$IO" -f raw -c "aio_read -P 0xa1 0 64k" -c "aio_read -P 0xb2 4M 64k" -c aio_flush "$U" \
+		>/dev/null 2>&1
+	r4=$?
+	wait $w3
+	r3=$?
+	nbd_stop
+	[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ $r3 -eq 0 ] && [ $r4 -eq 0 ]
+	tap_result $? "-e 3 ($mode loop): two clients write and one reads at once"
+	qemu-io -f qcow2 -c "read -P 0xa1 0 4M" -c "read -P 0xb2 4M 4M" two.qcow2 >/dev/null 2>&1 &&
+		qemu-img check -q two.qcow2
+	tap_result $? "-e 3 ($mode loop): both clients' data landed, check clean"
+done
 
 cp disk.qcow2 snap.qcow2
 serve ours -f qcow2 -s snap.qcow2
