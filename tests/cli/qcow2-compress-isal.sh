@@ -10,7 +10,10 @@
 #   random clusters stored uncompressed exactly where qemu-img stores them, no more than 2%
 #   larger than qemu-img's output, the same bytes with -m 1, -m 3, -m 16 and again; ours and
 #   qemu-img's images read back by strata-img and strata-io (the read side inflates with igzip);
-# - 48 MiB of executables (/usr/bin): no more than 2% larger than qemu-img's output.
+# - 48 MiB of executables (/usr/bin; three epochs, the last deflated by zlib with the shorter
+#   search): check clean, compare identical, every 7th cluster inflated by the checker, no more
+#   than 2% larger than qemu-img's output;
+# - zstd of the executables and of the text: check clean, compare identical, within 2%.
 . "$SRC_DIR/tests/lib/tap.sh"
 command -v qemu-img >/dev/null || { echo "1..0 # SKIP no qemu-img"; exit 77; }
 CHECK="python3 $SRC_DIR/tests/tools/qcow2-deflate-check.py"
@@ -119,8 +122,31 @@ tap_result $? "executables: convert -c" || sed 's/^/# /' err.txt
 qemu-img convert -c -O qcow2 bin.raw q.qcow2
 qemu-img compare bin.raw a.qcow2 >err.txt 2>&1
 tap_result $? "executables: qemu-img compare: identical" || sed 's/^/# /' err.txt
+qemu-img check a.qcow2 >err.txt 2>&1
+tap_result $? "executables: qemu-img check clean" || sed 's/^/# /' err.txt
+$CHECK a.qcow2 bin.raw 7 >out.txt 2>&1
+tap_result $? "executables: every 7th cluster inflates to the source, no distance over 4096" ||
+	sed 's/^/# /' out.txt
+sed 's/^/# /' out.txt
 as=$(stat -c %s a.qcow2) qs=$(stat -c %s q.qcow2)
 echo "# executables: size ours $as, qemu-img $qs"
 [ $((as * 100)) -le $((qs * 102)) ]
 tap_result $? "executables: no more than 2% larger than qemu-img's"
+
+# zstd ("fast" matcher, compress.c): the same executables and the text, each read back by
+# qemu-img (check clean, compare identical) and no more than 2% larger than qemu-img's output
+for d in bin text; do
+	rm -f a.qcow2 q.qcow2
+	"$IMG" convert -c -O qcow2 -o compression_type=zstd $d.raw a.qcow2 >err.txt 2>&1
+	tap_result $? "zstd $d: convert -c" || sed 's/^/# /' err.txt
+	qemu-img convert -c -O qcow2 -o compression_type=zstd $d.raw q.qcow2
+	qemu-img check a.qcow2 >err.txt 2>&1
+	tap_result $? "zstd $d: qemu-img check clean" || sed 's/^/# /' err.txt
+	qemu-img compare $d.raw a.qcow2 >err.txt 2>&1
+	tap_result $? "zstd $d: qemu-img compare: identical" || sed 's/^/# /' err.txt
+	as=$(stat -c %s a.qcow2) qs=$(stat -c %s q.qcow2)
+	echo "# zstd $d: size ours $as, qemu-img $qs"
+	[ $((as * 100)) -le $((qs * 102)) ]
+	tap_result $? "zstd $d: no more than 2% larger than qemu-img's"
+done
 tap_end
