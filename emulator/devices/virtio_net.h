@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 struct vm_netdev;
+struct vm_timer;
 
 #define VM_VIRTIO_NET_F_CSUM 0       /* the device completes checksums of transmitted frames */
 #define VM_VIRTIO_NET_F_GUEST_CSUM 1 /* received frames' checksums are known good */
@@ -38,6 +39,12 @@ struct vm_virtio_net {
 	uint8_t config[8];        /* mac, status */
 	bool link_up;
 	uint8_t *txbuf;
+	/* the transmit queue's deferred interrupt (virtio_net.c; tx_bh NULL: at once) */
+	struct vm_timer *tx_bh;
+	bool tx_irq_pending, tx_irq_force;
+	bool tx_data;            /* this notify sent TCP data: the back end's answers wait too */
+	uint16_t tx_irq_since;   /* the used index when the first unsignalled chain was done */
+	unsigned tx_unsignalled; /* chains done since */
 	uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
 	uint64_t tx_gso; /* of tx_frames, TSO packets (not saved: a statistic) */
 };
