@@ -5,7 +5,9 @@
  * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h), GUEST_CSUM and GUEST_TSO4 on back
  * ends whose frames need no check (slirp, tap: consecutive TCP segments reach the guest merged
  * into one packet), CTRL_VQ basics (queue 2: RX mode and MAC commands; every frame
- * is delivered whatever the filters say, as a promiscuous card would). */
+ * is delivered whatever the filters say, as a promiscuous card would). Transmit happens inside
+ * the guest's notify; its interrupt, and slirp's answers to sent TCP data, wait on a loop timer
+ * until the guest idles (virtio_net.c: TX_IRQ_DELAY_NS), so one interrupt covers a run. */
 #ifndef STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 #define STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 
