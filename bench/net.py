@@ -4,7 +4,9 @@ the request to the guest's "rx done" line) and a TCP sink (guest->host, timed fr
 EOF), both on 127.0.0.1; then N small request/replies (64 bytes each way, one at a time) with the
 guest's echo server through hostfwd tcp. Prints "rx MBPS", "tx MBPS" (dd | nc), "tx2 MBPS"
 (the echo program's own 64 KiB writes) (MiB/s) and "rtt USEC"
-(mean microseconds per round trip).
+(mean microseconds per round trip); then the same per emulator CPU time ("cpurx", "cputx",
+"cputx2": MiB per CPU second of the emulator process, all threads; "cpurtt": CPU microseconds
+per round trip), which a loaded machine does not distort as it does wall time.
 usage: net.py EMULATOR KERNEL INITRD ROOTDISK MB [ROUNDTRIPS]
 NET_DEVICE_OPTS=",csum=off" adds properties to the -device (comparisons by hand).
 NET_TAP=IFNAME: the guest is on that tap interface instead (run inside bench/net.sh's network
@@ -96,6 +98,7 @@ def round_trips():
         else:
             return
         msg = b"r" * 64
+        c0 = cpu()
         t0 = time.time()
         for _ in range(trips):
             c.sendall(msg)
@@ -106,6 +109,7 @@ def round_trips():
                     return
                 got += d
         marks["rtt"] = (time.time() - t0) / trips
+        marks["cpurtt"] = (cpu() - c0) / trips
         c.close()
     except OSError:
         pass
@@ -121,7 +125,20 @@ p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stde
 # a bound, not a figure: under a loaded machine 256 MiB three times can take many minutes
 killer = threading.Timer(int(os.environ.get("NET_BENCH_TIMEOUT", "3600")), p.kill)
 killer.start()
+def cpu():
+    """the emulator's user+system CPU seconds so far (every thread; load does not inflate it)"""
+    try:
+        with open("/proc/%d/stat" % p.pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 for raw in p.stdout:
+    m = re.search(rb"STRATA bench: (rx|tx|tx2) (start|done)", raw)
+    if m:
+        marks["cpu " + m.group(1).decode() + " " + m.group(2).decode()] = cpu()
     if b"STRATA bench: rx done" in raw and "rx0" in marks:
         marks["rx"] = time.time() - marks["rx0"]
     m = re.search(rb"STRATA bench: irq(\d) (\d+)", raw)
@@ -136,5 +153,10 @@ for key in ("tx", "tx2"):
     ok = key in marks and marks[key][0] == mb << 20
     print("%s %.2f" % (key, marks[key][0] / 1048576 / marks[key][1]) if ok else key + " 0")
 print("rtt %.1f" % (marks["rtt"] * 1e6) if "rtt" in marks else "rtt 0")
+# the emulator's CPU time per phase: MiB per CPU second, CPU microseconds per round trip
+for key in ("rx", "tx", "tx2"):
+    a, b = marks.get("cpu %s start" % key), marks.get("cpu %s done" % key)
+    print("cpu%s %.2f" % (key, mb / (b - a)) if a is not None and b is not None and b > a else "cpu%s 0" % key)
+print("cpurtt %.1f" % (marks["cpurtt"] * 1e6) if "cpurtt" in marks else "cpurtt 0")
 for key, a, b in (("irqrx", "irq0", "irq1"), ("irqtx", "irq1", "irq2")):
     print("%s %.0f" % (key, (marks[b] - marks[a]) / mb) if a in marks and b in marks else key + " 0")

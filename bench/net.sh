@@ -8,7 +8,10 @@
 # and an echo server in the guest (tests/guest/net/echo.c) through hostfwd tcp, and the ratio
 # QEMU / strata-vm (higher is better). Then the same over -netdev tap: a network namespace with
 # a tap interface (192.168.76.1/24 on the host end) made here and removed on exit; skipped
-# with the reason where there is no /dev/net/tun or no ip netns. Not part of `make check`.
+# with the reason where there is no /dev/net/tun or no ip netns. Each figure is also given per
+# CPU second of the emulator process (all its threads), which shared-machine load does not
+# distort as it does wall time. The load average is printed before and after. Not part of
+# `make check`.
 # usage: bench/net.sh [MB]   (default 256)
 set -eu
 cd "$(dirname "$0")/.."
@@ -44,14 +47,22 @@ report() { # back end: the figures of $OUT/q (QEMU) and $OUT/s (strata-vm)
 	done
 	q=$(sed -n "s/^rtt //p" "$OUT/q") s=$(sed -n "s/^rtt //p" "$OUT/s")
 	echo "$1 TCP round trip (1,000 x 64 bytes): QEMU ${q} us  strata-vm ${s} us  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (s > 0 ? q / s : 0) }')"
+	for d in rx tx tx2; do # per CPU second of the emulator: survives a loaded machine
+		q=$(sed -n "s/^cpu$d //p" "$OUT/q") s=$(sed -n "s/^cpu$d //p" "$OUT/s")
+		echo "$1 TCP $d per emulator CPU second: QEMU ${q} MiB  strata-vm ${s} MiB  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (q > 0 ? s / q : 0) }')"
+	done
+	q=$(sed -n "s/^cpurtt //p" "$OUT/q") s=$(sed -n "s/^cpurtt //p" "$OUT/s")
+	echo "$1 TCP round trip emulator CPU: QEMU ${q} us  strata-vm ${s} us  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (s > 0 ? q / s : 0) }')"
 	for d in irqrx irqtx; do
 		q=$(sed -n "s/^$d //p" "$OUT/q") s=$(sed -n "s/^$d //p" "$OUT/s")
 		echo "$1 guest virtio interrupts per MiB, $([ $d = irqrx ] && echo 'host->guest' || echo 'guest->host (dd | nc)'): QEMU ${q}  strata-vm ${s}"
 	done
 }
+echo "load before: $(cat /proc/loadavg)"
 bench qemu-system-riscv64 >"$OUT/q"
 bench "$VM" >"$OUT/s"
 report slirp
+echo "load: $(cat /proc/loadavg)"
 if [ ! -c /dev/net/tun ]; then
 	echo "tap: skipped (no /dev/net/tun)"
 elif ! ip netns add "$NSN" 2>/dev/null; then
@@ -67,4 +78,5 @@ else
 	bench qemu-system-riscv64 >"$OUT/q"
 	bench "$VM" >"$OUT/s"
 	report tap
+	echo "load: $(cat /proc/loadavg)"
 fi

@@ -110,6 +110,15 @@ bool vm_virtio_mmio_live(const struct vm_virtio_mmio *t);
 /* Driver-initiated: serves every available chain of queue q through dev->request, publishes
  * the used elements, then interrupts once (unless the driver suppressed it). */
 void vm_virtq_process(struct vm_virtio_mmio *t, unsigned q);
+/* The same without the used buffer notification, which the device gives later with
+ * vm_virtq_interrupt (virtio-net's transmit: one interrupt for a run of packets). The number
+ * of chains served, or -1 when the device broke. */
+int vm_virtq_process_quiet(struct vm_virtio_mmio *t, unsigned q);
+/* The used index of queue q as published (-1: the queue is not ready). */
+int vm_virtq_used_idx(struct vm_virtio_mmio *t, unsigned q);
+/* Used buffer notification for the elements published since the used index was `since`,
+ * unless the driver suppressed it (NO_INTERRUPT, or EVENT_IDX's used_event not passed). */
+void vm_virtq_interrupt(struct vm_virtio_mmio *t, unsigned q, uint16_t since);
 /* Device-initiated: takes the next available chain of queue q, validated as for
  * vm_virtq_process, into the transport's scratch chain. NULL when the queue is not ready or
  * empty, or the device is broken; a malformed ring or chain breaks the device (NULL too).

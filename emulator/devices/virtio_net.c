@@ -4,6 +4,7 @@
  * legacy transport without it. Offloads: see virtio_net.h; received headers carry only
  * DATA_VALID (with GUEST_CSUM) and num_buffers. */
 #include "emulator/devices/virtio_net.h"
+#include "emulator/host/loop.h"
 #include "emulator/net/blob.h"
 #include "emulator/net/net.h"
 #include "emulator/net/offload.h"
@@ -30,6 +31,14 @@
 #define GSO_TCPV4 1
 #define GSO_TCPV6 4
 #define GSO_ECN 0x80
+/* Transmitted frames go to the back end inside the guest's notify (no added latency), but
+ * the used buffer notification waits, and with it the frames the back end answered TCP data
+ * with (slirp ACKs every segment at once): until the guest idles, TX_IRQ_DELAY_NS pass, or
+ * TX_IRQ_BURST chains are done. One interrupt then covers a run of packets, and while its
+ * data is not acknowledged the guest's TCP merges small writes (Nagle, autocorking) instead
+ * of sending a packet per write. */
+#define TX_IRQ_DELAY_NS 500000u
+#define TX_IRQ_BURST 64u
 
 static bool negotiated(const struct vm_virtio_mmio *t, unsigned bit)
 {
@@ -174,6 +183,19 @@ static int ctrl_request(struct vm_virtio_net *n, struct vm_virtio_mmio *t, struc
 	return 0;
 }
 
+/* Whether a frame is an IPv4 TCP segment carrying data (a receiver's bare ACKs are not:
+ * what slirp answers them with, more data, goes to the guest at once). */
+static bool tcp4_data(const uint8_t *f, size_t len)
+{
+	if (len < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4 || f[14 + 9] != 6)
+		return false;
+	size_t ihl = (size_t)(f[14] & 15) * 4, tot = (size_t)(f[16] << 8 | f[17]);
+	if (len < 14 + ihl + 20)
+		return false;
+	size_t doff = (size_t)(f[14 + ihl + 12] >> 4) * 4;
+	return (tot ? tot : len - 14) > ihl + doff;
+}
+
 /* Transmit: header, then the frame, in the readable part of one chain. A checksum the guest
  * left to us (CSUM) is filled in; a TSO4 packet goes on whole (emulator/net/offload.h). */
 static int tx_request(void *opaque, struct vm_virtio_mmio *t, unsigned q, struct vm_virtq_chain *c)
@@ -193,6 +215,7 @@ static int tx_request(void *opaque, struct vm_virtio_mmio *t, unsigned q, struct
 		return -EINVAL;
 	unsigned gso = h[1] & ~GSO_ECN;
 	int bad = 0;
+	n->tx_data |= gso != GSO_NONE || tcp4_data(n->txbuf, len);
 	if (n->nd && vm_netdev_ops(n->nd)->send_vnet) {
 		/* the host's stack does the work the header asks for (tap with vnet_hdr) */
 		if ((gso == GSO_TCPV4 && !negotiated(t, VM_VIRTIO_NET_F_HOST_TSO4)) ||
@@ -225,11 +248,51 @@ static int tx_request(void *opaque, struct vm_virtio_mmio *t, unsigned q, struct
 	return 0;
 }
 
+/* The deferred used buffer notification of the transmit queue (n->tx_bh). */
+static void tx_signal(void *opaque)
+{
+	struct vm_virtio_net *n = opaque;
+	if (!n->tx_irq_pending)
+		return;
+	n->tx_irq_pending = false;
+	vm_timer_disarm(n->tx_bh);
+	if (n->tx_irq_force) /* after loadvm: the saved guest may wait for one */
+		n->t->isr |= vm_virtio_mmio_live(n->t) ? 1 : 0;
+	else
+		vm_virtq_interrupt(n->t, TXQ, n->tx_irq_since);
+	n->tx_irq_force = false;
+	/* the back end's answers to what was sent (TCP ACKs from slirp) come with it */
+	vm_netdev_rx_ready(n->nd);
+}
+
+static void tx_process(struct vm_virtio_net *n, struct vm_virtio_mmio *t)
+{
+	int since = vm_virtq_used_idx(t, TXQ);
+	int done = vm_virtq_process_quiet(t, TXQ);
+	if (done <= 0 || since < 0)
+		return;
+	if (!n->tx_irq_pending) {
+		n->tx_irq_pending = true;
+		n->tx_irq_since = (uint16_t)since;
+		n->tx_unsignalled = 0;
+		vm_timer_arm_soon(n->tx_bh, vm_loop_now_ns() + TX_IRQ_DELAY_NS);
+	}
+	n->tx_unsignalled += (unsigned)done;
+	if (n->tx_unsignalled >= TX_IRQ_BURST)
+		tx_signal(n);
+}
+
 static void notify(void *opaque, struct vm_virtio_mmio *t, unsigned q)
 {
 	struct vm_virtio_net *n = opaque;
-	if (q != RXQ)
+	if (q == TXQ && n->tx_bh) {
+		n->tx_data = false;
+		tx_process(n, t);
+		if (n->tx_irq_pending && n->tx_data)
+			return; /* the answers (ACKs) to sent data wait for the interrupt: TX_IRQ_DELAY_NS */
+	} else if (q != RXQ) {
 		vm_virtq_process(t, q);
+	}
 	/* new receive buffers, or answers the back end gave while we transmitted */
 	if (n->nd)
 		vm_netdev_rx_ready(n->nd);
@@ -237,7 +300,11 @@ static void notify(void *opaque, struct vm_virtio_mmio *t, unsigned q)
 
 static void dev_reset(void *opaque)
 {
-	(void)opaque; /* frames queued in the netdev wait for the next driver */
+	struct vm_virtio_net *n = opaque;
+	/* frames queued in the netdev wait for the next driver; a pending interrupt is off */
+	if (n->tx_bh)
+		vm_timer_disarm(n->tx_bh);
+	n->tx_irq_pending = n->tx_irq_force = false;
 }
 
 int vm_virtio_net_init(struct vm_virtio_net *n, const char *name, const uint8_t mac[6], bool mrg_rxbuf,
@@ -253,6 +320,13 @@ int vm_virtio_net_init(struct vm_virtio_net *n, const char *name, const uint8_t 
 	n->link_up = true;
 	set_status_field(n);
 	n->nd = nd;
+	if (nd && vm_netdev_loop(nd)) {
+		n->tx_bh = vm_timer_new(vm_netdev_loop(nd), tx_signal, n);
+		if (!n->tx_bh) {
+			free(n->txbuf);
+			return -ENOMEM;
+		}
+	}
 	n->dev = (struct vm_virtio_dev){
 		.device_id = 1,
 		.features = 1ull << VM_VIRTIO_NET_F_MAC | 1ull << VM_VIRTIO_NET_F_STATUS |
@@ -303,6 +377,8 @@ void vm_virtio_net_destroy(struct vm_virtio_net *n)
 {
 	free(n->txbuf);
 	n->txbuf = NULL;
+	vm_timer_free(n->tx_bh);
+	n->tx_bh = NULL;
 }
 
 #define NET_STATE_MAGIC 0x4e455431u /* "NET1" */
@@ -343,5 +419,11 @@ int vm_virtio_net_state_load(struct vm_virtio_net *n, const uint8_t *buf, size_t
 	n->link_up = link;
 	set_status_field(n);
 	n->rx_frames = c[0], n->tx_frames = c[1], n->rx_dropped = c[2], n->tx_dropped = c[3];
+	/* the saved guest may have sent packets whose interrupt had not come yet (it is not in
+	 * the state): one interrupt, spurious at worst, lets it reclaim them */
+	if (n->tx_bh) {
+		n->tx_irq_pending = n->tx_irq_force = true;
+		vm_timer_arm_soon(n->tx_bh, vm_loop_now_ns() + TX_IRQ_DELAY_NS);
+	}
 	return 0;
 }

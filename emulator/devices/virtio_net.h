@@ -5,7 +5,9 @@
  * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h), GUEST_CSUM and GUEST_TSO4 on back
  * ends whose frames need no check (slirp, tap: consecutive TCP segments reach the guest merged
  * into one packet), CTRL_VQ basics (queue 2: RX mode and MAC commands; every frame
- * is delivered whatever the filters say, as a promiscuous card would). */
+ * is delivered whatever the filters say, as a promiscuous card would). Transmit happens inside
+ * the guest's notify; its interrupt, and slirp's answers to sent TCP data, wait on a loop timer
+ * until the guest idles (virtio_net.c: TX_IRQ_DELAY_NS), so one interrupt covers a run. */
 #ifndef STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 #define STRATA_EMULATOR_DEVICES_VIRTIO_NET_H
 
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 struct vm_netdev;
+struct vm_timer;
 
 #define VM_VIRTIO_NET_F_CSUM 0       /* the device completes checksums of transmitted frames */
 #define VM_VIRTIO_NET_F_GUEST_CSUM 1 /* received frames' checksums are known good */
@@ -38,6 +41,12 @@ struct vm_virtio_net {
 	uint8_t config[8];        /* mac, status */
 	bool link_up;
 	uint8_t *txbuf;
+	/* the transmit queue's deferred interrupt (virtio_net.c; tx_bh NULL: at once) */
+	struct vm_timer *tx_bh;
+	bool tx_irq_pending, tx_irq_force;
+	bool tx_data;            /* this notify sent TCP data: the back end's answers wait too */
+	uint16_t tx_irq_since;   /* the used index when the first unsignalled chain was done */
+	unsigned tx_unsignalled; /* chains done since */
 	uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
 	uint64_t tx_gso; /* of tx_frames, TSO packets (not saved: a statistic) */
 };

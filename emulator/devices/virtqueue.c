@@ -201,32 +201,62 @@ static bool want_kick(struct vm_virtio_mmio *t, const struct ring *r, uint16_t i
 	return ld16(r->avail + 2) != idx;
 }
 
-void vm_virtq_process(struct vm_virtio_mmio *t, unsigned qi)
+/* Serves the available chains through dev->request and publishes them. The number served,
+ * or -1 when the ring or a request broke the device. */
+static int serve(struct vm_virtio_mmio *t, struct ring *r, unsigned qi)
+{
+	struct vm_virtq_chain *c = &t->chain;
+	int rc, n = 0;
+	while ((rc = take(t, r, c)) > 0) {
+		if (t->dev->request(t->dev->opaque, t, qi, c)) {
+			rc = -EINVAL;
+			break;
+		}
+		publish(t, r, c);
+		n++;
+	}
+	if (rc < 0) {
+		vm_virtio_mmio_fail(t);
+		return -1;
+	}
+	return n;
+}
+
+int vm_virtq_process_quiet(struct vm_virtio_mmio *t, unsigned qi)
 {
 	struct ring r;
-	int rc = ring_map(t, qi, &r);
+	int rc = ring_map(t, qi, &r), n = 0, m;
 	if (rc <= 0) {
 		if (rc)
 			vm_virtio_mmio_fail(t);
-		return;
+		return rc ? -1 : 0;
 	}
-	uint16_t old = ld16(r.used + 2);
-	struct vm_virtq_chain *c = &t->chain;
 	do {
-		while ((rc = take(t, &r, c)) > 0) {
-			if (t->dev->request(t->dev->opaque, t, qi, c)) {
-				rc = -EINVAL;
-				break;
-			}
-			publish(t, &r, c);
-		}
-		if (rc < 0) {
-			vm_virtio_mmio_fail(t);
-			return;
-		}
+		if ((m = serve(t, &r, qi)) < 0)
+			return -1;
+		n += m;
 	} while (event_idx(t) && want_kick(t, &r, r.q->last_avail));
-	if (ld16(r.used + 2) != old)
-		interrupt(t, &r, old);
+	return n;
+}
+
+void vm_virtq_process(struct vm_virtio_mmio *t, unsigned qi)
+{
+	int old = vm_virtq_used_idx(t, qi);
+	if (vm_virtq_process_quiet(t, qi) > 0)
+		vm_virtq_interrupt(t, qi, (uint16_t)old);
+}
+
+int vm_virtq_used_idx(struct vm_virtio_mmio *t, unsigned qi)
+{
+	struct ring r;
+	return ring_map(t, qi, &r) > 0 ? ld16(r.used + 2) : -1;
+}
+
+void vm_virtq_interrupt(struct vm_virtio_mmio *t, unsigned qi, uint16_t since)
+{
+	struct ring r;
+	if (!t->broken && ring_map(t, qi, &r) > 0 && ld16(r.used + 2) != since)
+		interrupt(t, &r, since);
 }
 
 struct vm_virtq_chain *vm_virtq_pop(struct vm_virtio_mmio *t, unsigned qi)

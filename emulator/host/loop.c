@@ -28,12 +28,14 @@ struct vm_timer {
 	void *opaque;
 	uint64_t deadline;
 	bool armed;
+	bool soon; /* vm_timer_arm_soon: may fire early when the loop waits */
 };
 
 struct vm_loop {
 	struct fd_entry fds[LOOP_MAX_FDS];
 	int nfds;
 	struct vm_timer *timers;
+	uint64_t next_deadline; /* of the armed timers, or earlier (vm_loop_deadline_ns) */
 	struct vm_loop_hook hooks[LOOP_MAX_HOOKS];
 	int nhooks;
 	int kick_fd;
@@ -56,6 +58,7 @@ struct vm_loop *vm_loop_new(void)
 	struct vm_loop *l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
+	l->next_deadline = UINT64_MAX;
 	l->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (l->kick_fd < 0) {
 		free(l);
@@ -133,7 +136,21 @@ void vm_timer_arm(struct vm_timer *t, uint64_t deadline_ns)
 {
 	t->deadline = deadline_ns;
 	t->armed = true;
+	t->soon = false;
+	if (deadline_ns < t->loop->next_deadline)
+		t->loop->next_deadline = deadline_ns;
 	changed(t->loop);
+}
+
+void vm_timer_arm_soon(struct vm_timer *t, uint64_t deadline_ns)
+{
+	vm_timer_arm(t, deadline_ns);
+	t->soon = true;
+}
+
+uint64_t vm_loop_deadline_ns(const struct vm_loop *l)
+{
+	return __atomic_load_n(&l->next_deadline, __ATOMIC_RELAXED);
 }
 
 void vm_timer_disarm(struct vm_timer *t)
@@ -190,31 +207,36 @@ void vm_loop_kick(struct vm_loop *l)
 	(void)n; /* a full counter already means "kicked" */
 }
 
-/* Runs the timers due now; returns how many ran and lowers *timeout to the next deadline. */
-static int run_timers(struct vm_loop *l, uint64_t *timeout)
+/* Runs the timers due now (`idle`: the soon ones too); returns how many ran and lowers
+ * *timeout to the next deadline. */
+static int run_timers(struct vm_loop *l, uint64_t *timeout, bool idle)
 {
 	int ran = 0;
-	uint64_t now = vm_loop_now_ns();
+	uint64_t now = vm_loop_now_ns(), next;
 again:
+	next = UINT64_MAX;
 	for (struct vm_timer *t = l->timers; t; t = t->next) {
 		if (!t->armed)
 			continue;
-		if (t->deadline <= now) {
+		if (t->deadline <= now || (idle && t->soon)) {
 			t->armed = false;
 			t->cb(t->opaque); /* may free or arm timers: rescan */
 			ran++;
 			goto again;
 		}
+		if (t->deadline < next)
+			next = t->deadline;
 		if (t->deadline - now < *timeout)
 			*timeout = t->deadline - now;
 	}
+	l->next_deadline = next;
 	return ran;
 }
 
 int vm_loop_poll(struct vm_loop *l, uint64_t timeout_ns)
 {
 	t_polls = true;
-	int ran = run_timers(l, &timeout_ns);
+	int ran = run_timers(l, &timeout_ns, timeout_ns > 0);
 	if (ran)
 		timeout_ns = 0;
 	l->npfd = 0;
@@ -255,6 +277,6 @@ int vm_loop_poll(struct vm_loop *l, uint64_t timeout_ns)
 	for (int i = 0; i < l->nhooks; i++)
 		l->hooks[i].dispatch(l->hooks[i].opaque, err);
 	uint64_t none = UINT64_MAX;
-	ran += run_timers(l, &none);
+	ran += run_timers(l, &none, false);
 	return ran;
 }

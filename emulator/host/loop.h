@@ -39,9 +39,16 @@ void vm_loop_remove_fd(struct vm_loop *l, int fd);
 /* Timers on CLOCK_MONOTONIC nanoseconds (vm_loop_now_ns). A timer fires once per arm. */
 struct vm_timer *vm_timer_new(struct vm_loop *l, vm_timer_cb cb, void *opaque);
 void vm_timer_arm(struct vm_timer *t, uint64_t deadline_ns);
+/* Deferred work (virtio-net's transmit, taken out of the guest's notify so packets batch):
+ * fires at deadline_ns or earlier, at the first poll allowed to wait (the CPU went idle, so
+ * nothing more will come to batch with; with thread=multi that is the loop thread's next poll). */
+void vm_timer_arm_soon(struct vm_timer *t, uint64_t deadline_ns);
 void vm_timer_disarm(struct vm_timer *t);
 void vm_timer_free(struct vm_timer *t);
 uint64_t vm_loop_now_ns(void);
+/* The earliest deadline of an armed timer (UINT64_MAX: none; may be early after a disarm): a
+ * busy CPU thread polls at once when it has passed instead of at its usual interval. */
+uint64_t vm_loop_deadline_ns(const struct vm_loop *l);
 
 int vm_loop_add_hook(struct vm_loop *l, const struct vm_loop_hook *h);
 /* For a hook's fill: index of the pollfd added, or -1 when the table is full. */

@@ -30,6 +30,7 @@ struct frame {
 
 struct vm_netdev {
 	struct vm_netdev *next;
+	struct vm_net *net;
 	char id[64];
 	const struct vm_netdev_ops *ops;
 	void *be;
@@ -125,6 +126,7 @@ struct vm_netdev *vm_netdev_new(struct vm_net *n, const char *id, const struct v
 		return NULL;
 	snprintf(d->id, sizeof(d->id), "%s", id);
 	d->dump.fd = -1;
+	d->net = n;
 	d->ops = ops;
 	d->be = be;
 	if (n->last)
@@ -214,6 +216,11 @@ void *vm_netdev_backend(const struct vm_netdev *d)
 bool vm_netdev_attached(const struct vm_netdev *d)
 {
 	return d->attached;
+}
+
+struct vm_loop *vm_netdev_loop(const struct vm_netdev *d)
+{
+	return d->net->loop;
 }
 
 void vm_netdev_attach(struct vm_netdev *d, const struct vm_net_nic *nic)

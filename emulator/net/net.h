@@ -95,6 +95,8 @@ const char *vm_netdev_type(const struct vm_netdev *d);
 const struct vm_netdev_ops *vm_netdev_ops(const struct vm_netdev *d);
 void *vm_netdev_backend(const struct vm_netdev *d);
 bool vm_netdev_attached(const struct vm_netdev *d);
+/* The host event loop the netdev's back end runs on (a NIC defers work to it). */
+struct vm_loop *vm_netdev_loop(const struct vm_netdev *d);
 /* A NIC takes the netdev (a NIC with null callbacks only claims it: frames wait in the queue). */
 void vm_netdev_attach(struct vm_netdev *d, const struct vm_net_nic *nic);
 /* Writes every frame sent or received from now on into a pcap file (filter-dump). 0 or
