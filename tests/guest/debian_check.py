@@ -241,9 +241,12 @@ def smp2_run(mode):
             '%s: systemctl is-system-running: %s%s' % (label, state, ' (failed: %s)' % ' '.join(
                 re.findall(r'^(\S+)', failed, re.M)) if failed else ''), out)
         # work on both harts at once: two shells hashing in parallel, and the shell still answers
-        rc, out = g.run('for i in 1 2; do (head -c 8M /dev/zero | sha256sum) & done; wait; uname -m', 600)
-        tap(rc == 0 and (out or '').split()[-1:] == ['riscv64'] and out.count('-') == 2,
-            '%s: two processes in parallel, then a command' % label, out)
+        # (in a subshell: no job-control lines in the output)
+        rc, out = g.run('(for i in 1 2; do (head -c 8M /dev/zero | sha256sum) & done; wait); uname -m', 600)
+        sums = re.findall(r'^([0-9a-f]{64})  -$', out or '', re.M)
+        tap(rc == 0 and (out or '').split()[-1:] == ['riscv64'] and
+            sums == [hashlib.sha256(bytes(8 << 20)).hexdigest()] * 2,
+            '%s: two sha256sum processes in parallel give the host\'s digest, then a command' % label, out)
         g.ser.buf = b''
         t_off = time.time()
         g.ser.send('systemctl poweroff\n')
