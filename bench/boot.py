@@ -10,12 +10,15 @@ figures on an empty 1 GiB qcow2 data disk: seq_write and seq_read (MB/s, dd of 2
 blocks with O_DIRECT) and rand_read (4 KiB reads per second: 4096 reads at random 4 KiB offsets
 of the written 256 MiB through the block device with readahead off and the page cache dropped,
 one at a time as fio's psync engine at depth 1; Debian's image has no fio). Timed on the host
-from the command sent to its end marker on the serial console."""
+from the command sent to its end marker on the serial console.
+env: BOOT_TIMEOUT (s), BOOT_SMP (-smp, default 1), BOOT_DISK=0 (Debian without the disk figures)"""
 import os, re, resource, socket, subprocess, sys, time
 
 KIND, EMU, G, TMP = sys.argv[1:5]
 FW = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin'
 TIMEOUT = float(os.environ.get('BOOT_TIMEOUT', '900'))
+SMP = os.environ.get('BOOT_SMP', '1')  # -smp; both emulators' defaults then (a thread per hart)
+DISK = os.environ.get('BOOT_DISK', '1') != '0'  # 0: Debian without the disk figures
 
 
 def cpu_of(pid):
@@ -42,7 +45,7 @@ def finish(p, t0, drain=None):
 
 
 def common(kernel, initrd, append, disk):
-    return [EMU, '-M', 'virt', '-smp', '1', '-bios', FW, '-kernel', kernel, '-initrd', initrd, '-append', append,
+    return [EMU, '-M', 'virt', '-smp', SMP, '-bios', FW, '-kernel', kernel, '-initrd', initrd, '-append', append,
             '-drive', 'file=%s,format=qcow2,if=none,id=hd0' % disk, '-device', 'virtio-blk-device,drive=hd0']
 
 
@@ -110,7 +113,7 @@ def debian():
     until(rb'Password: $')
     s.sendall(b'strata\n')
     until(rb'# $')
-    disk_figures = disk_bench(s, until)
+    disk_figures = disk_bench(s, until) if DISK else ''
     t_off = time.time()
     s.sendall(b'systemctl poweroff\n')
     s.setblocking(False)

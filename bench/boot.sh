@@ -5,11 +5,13 @@
 #     kernel-start-to-poweroff time (its uptime at poweroff)
 #   - the Debian image (make debian-image) when it is built or DEBIAN_DIR names it: power-on to
 #     `login:` on the serial console, then a root login, the guest's disk throughput on a second
-#     qcow2 disk (dd with O_DIRECT, 4 KiB random reads) and `systemctl poweroff` to the exit
+#     qcow2 disk (dd with O_DIRECT, 4 KiB random reads) and `systemctl poweroff` to the exit;
+#     then the same at -smp 2 (without the disk figures), SMP_PAIRS interleaved boots of each
+#     (default 3; 0: none), medians printed
 # Prints wall and CPU seconds and peak RSS of each emulator and the ratios strata-vm / QEMU
 # (lower is better). Noisy on a shared machine: the numbers are one run each. Not in make check.
 #   usage: bench/boot.sh [DEBIAN_DIR]   STRATA_VM, RUNS (boots of the test guest per emulator,
-#   default 3; the best is printed)
+#   default 3; the best is printed), SMP_PAIRS, SMP_ONLY=1 (only the Debian -smp 2 part)
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/rel}
@@ -42,29 +44,61 @@ best() { # EMULATOR: the test guest booted RUNS times, the run with the least CP
 	done | awk '{ split($2, c, "="); print c[2], $0 }' | sort -n | head -n 1 | cut -d ' ' -f 2-
 }
 
-echo "boot benchmark, $(nproc) host cores, load $(cut -d ' ' -f 1-3 /proc/loadavg), -smp 1"
-s=$(best "$VM")
-q=$(best "$QEMU")
-echo "test guest ($(head -n 1 "$G/versions.txt" | cut -d ' ' -f 1-2), -m 256M, best CPU of $RUNS):"
-row "kernel start to poweroff (guest)" uptime s "$s" "$q"
-row "power-on to exit, wall" wall s "$s" "$q"
-row "power-on to exit, CPU" cpu s "$s" "$q"
-row "peak RSS" rss KiB "$s" "$q"
+median() { # FILE of key=value lines: one line of each field's median
+	awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1], NR] = kv[2]; k[kv[1]] = 1 } }
+		END { for (f in k) { n = 0; for (r = 1; r <= NR; r++) a[++n] = v[f, r] + 0
+			for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+			printf "%s=%s ", f, (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) } print "" }' "$1"
+}
 
-if [ -n "$D" ] && [ -s "$D/root.qcow2" ]; then
-	s=$(python3 bench/boot.py debian "$VM" "$D" "$OUT")
-	q=$(python3 bench/boot.py debian "$QEMU" "$D" "$OUT")
-	echo "Debian 13 ($(basename "$D"), -m 1G, one boot each):"
-	row "power-on to login:, wall" login_wall s "$s" "$q"
-	row "power-on to login:, CPU" login_cpu s "$s" "$q"
-	row "systemctl poweroff to exit, wall" off_wall s "$s" "$q"
+echo "boot benchmark, $(nproc) host cores, load $(cut -d ' ' -f 1-3 /proc/loadavg), -smp 1"
+if [ "${SMP_ONLY:-0}" != 1 ]; then
+	s=$(best "$VM")
+	q=$(best "$QEMU")
+	echo "test guest ($(head -n 1 "$G/versions.txt" | cut -d ' ' -f 1-2), -m 256M, best CPU of $RUNS):"
+	row "kernel start to poweroff (guest)" uptime s "$s" "$q"
 	row "power-on to exit, wall" wall s "$s" "$q"
 	row "power-on to exit, CPU" cpu s "$s" "$q"
 	row "peak RSS" rss KiB "$s" "$q"
-	echo "Debian guest disk, empty 1 GiB qcow2 data disk (ratio: higher is better):"
-	row "dd 256 MiB write, O_DIRECT" seq_write MB/s "$s" "$q"
-	row "dd 256 MiB read, O_DIRECT" seq_read MB/s "$s" "$q"
-	row "4 KiB random reads, depth 1" rand_read IOPS "$s" "$q"
+fi
+
+if [ -n "$D" ] && [ -s "$D/root.qcow2" ]; then
+	if [ "${SMP_ONLY:-0}" != 1 ]; then
+		s=$(python3 bench/boot.py debian "$VM" "$D" "$OUT")
+		q=$(python3 bench/boot.py debian "$QEMU" "$D" "$OUT")
+		echo "Debian 13 ($(basename "$D"), -m 1G, one boot each):"
+		row "power-on to login:, wall" login_wall s "$s" "$q"
+		row "power-on to login:, CPU" login_cpu s "$s" "$q"
+		row "systemctl poweroff to exit, wall" off_wall s "$s" "$q"
+		row "power-on to exit, wall" wall s "$s" "$q"
+		row "power-on to exit, CPU" cpu s "$s" "$q"
+		row "peak RSS" rss KiB "$s" "$q"
+		echo "Debian guest disk, empty 1 GiB qcow2 data disk (ratio: higher is better):"
+		row "dd 256 MiB write, O_DIRECT" seq_write MB/s "$s" "$q"
+		row "dd 256 MiB read, O_DIRECT" seq_read MB/s "$s" "$q"
+		row "4 KiB random reads, depth 1" rand_read IOPS "$s" "$q"
+	fi
+	# -smp 2: both emulators' default, a host thread per hart (strata-vm thread=multi, QEMU's
+	# MTTCG); SMP_PAIRS boots each, interleaved (strata-vm, QEMU, strata-vm, ...), medians
+	if [ "${SMP_PAIRS:-3}" -gt 0 ]; then
+		: >"$OUT/smp-s"
+		: >"$OUT/smp-q"
+		i=0
+		while [ $i -lt "${SMP_PAIRS:-3}" ]; do
+			BOOT_SMP=2 BOOT_DISK=0 python3 bench/boot.py debian "$VM" "$D" "$OUT" >>"$OUT/smp-s"
+			BOOT_SMP=2 BOOT_DISK=0 python3 bench/boot.py debian "$QEMU" "$D" "$OUT" >>"$OUT/smp-q"
+			i=$((i + 1))
+		done
+		echo "Debian 13 -smp 2 (a host thread per hart on both; median of ${SMP_PAIRS:-3} interleaved pairs," \
+			"load now $(cut -d ' ' -f 1-3 /proc/loadavg)):"
+		s=$(median "$OUT/smp-s")
+		q=$(median "$OUT/smp-q")
+		row "power-on to login:, wall" login_wall s "$s" "$q"
+		row "power-on to login:, CPU" login_cpu s "$s" "$q"
+		row "systemctl poweroff to exit, wall" off_wall s "$s" "$q"
+		row "power-on to exit, wall" wall s "$s" "$q"
+		row "power-on to exit, CPU" cpu s "$s" "$q"
+	fi
 else
 	echo "Debian: no image (make debian-image, or bench/boot.sh DEBIAN_DIR)"
 fi

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Multi-hart benchmark: a parallel bare-metal guest (bench/smp/work.c: the same TOTAL rounds of
-# integer work split evenly between the harts) on strata-vm with -smp 1 and -smp 2 and on
-# qemu-system-riscv64 7.2 with -smp 1 and -smp 2, one after the other in one run. Prints wall
-# and CPU seconds of each run, strata-vm's -smp 2 throughput relative to its -smp 1 (higher is
-# better; its harts take turns on one host thread, so about 1.0 is expected) and strata-vm's
-# -smp 2 wall time relative to QEMU's (QEMU runs a thread per hart: lower is better). Noisy on
-# a shared machine: one run each. Not in make check.
-#   usage: bench/smp.sh   STRATA_VM, QEMU, TOTAL (rounds, default 4000000000)
+# integer work split evenly between the harts) on strata-vm with -smp 1 and -smp 2 (its
+# default with several harts: a host thread per hart; also thread=single) and on
+# qemu-system-riscv64 7.2 with -smp 1 and -smp 2 (MTTCG), PAIRS interleaved rounds. Prints the
+# median wall and CPU seconds of each, strata-vm's -smp 2 throughput relative to its -smp 1
+# (higher is better; target 1.7) and its -smp 2 wall time relative to QEMU's (lower is better),
+# and the load average. Noisy on a shared machine. Not in make check.
+#   usage: bench/smp.sh   STRATA_VM, QEMU, TOTAL (rounds, default 4000000000), PAIRS (default
+#   3), SINGLE=0 (no thread=single runs)
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/rel}
@@ -14,6 +15,7 @@ BUILD=${BUILD:-build/rel}
 VM=${STRATA_VM:-$BUILD/strata-vm}
 QEMU=${QEMU:-qemu-system-riscv64}
 TOTAL=${TOTAL:-4000000000}
+PAIRS=${PAIRS:-3}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT INT TERM
 
@@ -45,18 +47,31 @@ get() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 echo "smp benchmark, $(nproc) host cores, load $(cut -d ' ' -f 1-3 /proc/loadavg), $TOTAL rounds (~$((TOTAL * 9 / 1000000)) M guest instructions)"
-s1=$(run "$VM" 1 -accel tcg,thread=single)
-s2=$(run "$VM" 2 -accel tcg,thread=single)
-m2=$(run "$VM" 2 -accel tcg,thread=multi)
-q1=$(run "$QEMU" 1)
-q2=$(run "$QEMU" 2)
-printf '  %-30s wall %7s s  CPU %7s s\n' "strata-vm -smp 1" "$(get wall "$s1")" "$(get cpu "$s1")" \
-	"strata-vm -smp 2 thread=single" "$(get wall "$s2")" "$(get cpu "$s2")" \
-	"strata-vm -smp 2 thread=multi" "$(get wall "$m2")" "$(get cpu "$m2")" \
-	"qemu -smp 1" "$(get wall "$q1")" "$(get cpu "$q1")" "qemu -smp 2" "$(get wall "$q2")" "$(get cpu "$q2")"
-echo "  strata-vm -smp 2 thread=multi throughput / -smp 1:  $(ratio "$(get wall "$s1")" "$(get wall "$m2")")x (target >= 1.7)"
-echo "  strata-vm -smp 2 thread=single throughput / -smp 1: $(ratio "$(get wall "$s1")" "$(get wall "$s2")")x"
-echo "  qemu      -smp 2 throughput / -smp 1:               $(ratio "$(get wall "$q1")" "$(get wall "$q2")")x"
-echo "  strata-vm -smp 2 thread=multi wall / qemu -smp 2:   $(ratio "$(get wall "$m2")" "$(get wall "$q2")") (target <= 1.0)"
-echo "  strata-vm -smp 2 thread=multi CPU / qemu -smp 2:    $(ratio "$(get cpu "$m2")" "$(get cpu "$q2")")"
-echo "  (wall times count waiting for the host's cores: under load they say little)"
+# PAIRS rounds of every run, interleaved (strata-vm and QEMU alternate), medians printed
+: >"$OUT/s1"; : >"$OUT/s2"; : >"$OUT/m2"; : >"$OUT/q1"; : >"$OUT/q2"
+i=0
+while [ $i -lt "$PAIRS" ]; do
+	run "$VM" 1 >>"$OUT/s1"
+	run "$QEMU" 1 >>"$OUT/q1"
+	run "$VM" 2 >>"$OUT/m2"
+	run "$QEMU" 2 >>"$OUT/q2"
+	[ "${SINGLE:-1}" = 0 ] || run "$VM" 2 -accel tcg,thread=single >>"$OUT/s2"
+	i=$((i + 1))
+done
+med() { # FIELD FILE: the median of that field over the file's lines
+	sed -n "s/.*$1=\([0-9.]*\).*/\1/p" "$2" | sort -n |
+		awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+echo "medians of $PAIRS interleaved rounds, load now $(cut -d ' ' -f 1-3 /proc/loadavg):"
+for r in "s1 strata-vm -smp 1" "m2 strata-vm -smp 2 (thread=multi, the default)" \
+	"s2 strata-vm -smp 2 thread=single" "q1 qemu -smp 1" "q2 qemu -smp 2 (MTTCG, the default)"; do
+	f=${r%% *}
+	[ -s "$OUT/$f" ] && printf '  %-44s wall %7s s  CPU %7s s\n' "${r#* }" "$(med wall "$OUT/$f")" "$(med cpu "$OUT/$f")"
+done
+echo "  strata-vm -smp 2 throughput / -smp 1:           $(ratio "$(med wall "$OUT/s1")" "$(med wall "$OUT/m2")")x (target >= 1.7)"
+[ -s "$OUT/s2" ] && echo "  strata-vm -smp 2 thread=single throughput / -smp 1: $(ratio "$(med wall "$OUT/s1")" "$(med wall "$OUT/s2")")x"
+echo "  qemu      -smp 2 throughput / -smp 1:           $(ratio "$(med wall "$OUT/q1")" "$(med wall "$OUT/q2")")x"
+echo "  strata-vm -smp 2 wall / qemu -smp 2:            $(ratio "$(med wall "$OUT/m2")" "$(med wall "$OUT/q2")") (target <= 1.0)"
+echo "  strata-vm -smp 2 CPU / qemu -smp 2:             $(ratio "$(med cpu "$OUT/m2")" "$(med cpu "$OUT/q2")")"
+echo "  strata-vm / qemu CPU at -smp 1:                 $(ratio "$(med cpu "$OUT/s1")" "$(med cpu "$OUT/q1")")"
+echo "  (wall times count waiting for the host's cores: under load they say little; CPU ratios hold)"

@@ -55,7 +55,8 @@ static int opt_help(struct vm_options *o, const char *opt, const char *arg)
 	       "-version           display version information and exit\n"
 	       "-machine virt[,dumpdtb=FILE][,accel=tcg][,powerbutton=on|off]  (-M) the QEMU-compatible virt board\n"
 	       "-accel tcg[,thread=single|multi]  software emulation (the only accelerator); several harts\n"
-	       "                   take turns on one host thread (single, the default) or run on one each\n"
+	       "                   run on a host thread each (multi, the default) or take turns on one\n"
+	       "                   host thread, deterministically (single)\n"
 	       "-cpu rv64|max[,EXT=on|off...]  the hart: RV64GC, QEMU 7.2's rv64 (zba, zbb, zbc, zbs on;\n"
 	       "                   Zfh, Zfhmin, zbkb, zbkc, zbkx, svinval, zicond, zicbom, zicboz off) or max\n"
 	       "-smp [cpus=]N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]  N harts (1..8)\n"
@@ -144,17 +145,17 @@ static int opt_accel(struct vm_options *o, const char *opt, const char *arg)
 			 (int)strcspn(arg, ","), arg);
 		return fail(o, opt, arg, msg);
 	}
-	/* thread=single (the default): several harts take turns on one thread, deterministically;
-	 * thread=multi: a host thread per hart (emulator/machine/mttcg.c) */
+	/* thread=single: several harts take turns on one thread, deterministically; thread=multi
+	 * (the default with several harts, as QEMU's): a host thread per hart (machine/mttcg.c) */
 	for (const char *p = strchr(arg, ','); p; p = strchr(p + 1, ',')) {
 		if (strncmp(p + 1, "thread=", 7))
 			continue;
 		const char *v = p + 8;
 		size_t n = strcspn(v, ",");
 		if (n == 5 && !strncmp(v, "multi", 5)) {
-			o->cfg.mttcg = true;
+			o->cfg.accel_thread = VM_THREAD_MULTI;
 		} else if (n == 6 && !strncmp(v, "single", 6)) {
-			o->cfg.mttcg = false;
+			o->cfg.accel_thread = VM_THREAD_SINGLE;
 		} else {
 			char msg[96];
 			snprintf(msg, sizeof(msg), "Invalid 'thread' setting %.*s", (int)n, v);

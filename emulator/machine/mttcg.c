@@ -9,8 +9,11 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MT_BATCH 8192 /* instructions between a hart's safe points */
 
@@ -28,6 +31,7 @@ struct vm_mt {
 	pthread_cond_t wake_cv[VM_MAX_HARTS];
 	bool sleeping[VM_MAX_HARTS];
 	pthread_t thr[VM_MAX_HARTS];
+	long tid[VM_MAX_HARTS]; /* each hart thread's host thread id (0 until it starts) */
 	unsigned nthreads, nparked;
 	unsigned nidle; /* harts stopped between instructions (top of their loop or asleep) */
 	bool halt;      /* harts stay between instructions (VM not running, savevm, reset) */
@@ -198,6 +202,7 @@ static void *hart_main(void *arg)
 	struct rv_cpu *c = vm->harts[h];
 	t_hart = true;
 	rv_this_hart = c;
+	__atomic_store_n(&mt->tid[h], (long)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	lock_m(mt);
 	for (;;) {
 		while ((__atomic_load_n(&mt->pending, __ATOMIC_SEQ_CST) || mt->halt) && !mt->quit)
@@ -344,4 +349,16 @@ int vm_mt_run(struct vm_virt *vm)
 	mt->running = false;
 	vm_mt_quiesce(vm);
 	return vm->exit.requested ? 1 : 0;
+}
+
+long vm_mt_hart_tid(const struct vm_virt *vm, unsigned h)
+{
+	const struct vm_mt *mt = vm->mt;
+	if (!mt || h >= mt->nthreads)
+		return 0;
+	long tid;
+	/* a thread just created stores its id before anything else: wait for that store */
+	while (!(tid = __atomic_load_n(&mt->tid[h], __ATOMIC_ACQUIRE)))
+		sched_yield();
+	return tid;
 }

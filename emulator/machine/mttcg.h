@@ -27,6 +27,10 @@ int vm_mt_run(struct vm_virt *vm);
  * vm_mt_run goes on. Before a hart's state is saved, replaced or reset. */
 void vm_mt_quiesce(struct vm_virt *vm);
 
+/* The host thread id (gettid) of hart h's thread; 0 when the harts take turns on the
+ * calling thread (thread=single). `info cpus`. */
+long vm_mt_hart_tid(const struct vm_virt *vm, unsigned h);
+
 /* run.c, shared with the hart threads (called under the big lock) */
 void vm_virt_device_lines(struct vm_virt *vm);
 void vm_virt_hart_lines(struct vm_virt *vm, unsigned h, uint64_t now);

@@ -540,7 +540,9 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, struct 
 	rc = load_images(vm, cfg, err, errlen);
 	if (rc)
 		goto out_cpu;
-	if (cfg->mttcg && !cfg->dumpdtb && (rc = vm_mt_create(vm))) {
+	bool mt = cfg->accel_thread == VM_THREAD_MULTI ||
+		  (cfg->accel_thread == VM_THREAD_DEFAULT && vm->nharts > 1);
+	if (mt && !cfg->dumpdtb && (rc = vm_mt_create(vm))) {
 		snprintf(err, errlen, "cannot start the hart threads: %s", strerror(-rc));
 		goto out_cpu;
 	}

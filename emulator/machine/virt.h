@@ -82,7 +82,9 @@ struct vm_virt_config {
 	bool no_power_button; /* -M virt,powerbutton=off: no virtio-input power button */
 	uint32_t cpu_ext_on, cpu_ext_off; /* -cpu: RV_EXT_* changed from the defaults (cpu/isa.h) */
 	unsigned harts; /* -smp: 1..VM_MAX_HARTS (0 counts as 1) */
-	bool mttcg;     /* -accel tcg,thread=multi: a host thread per hart (mttcg.h) */
+	/* -accel tcg,thread=: a host thread per hart (multi, mttcg.h) or all harts taking turns
+	 * on one (single); not given: multi with several harts, as QEMU 7.2's MTTCG default */
+	enum { VM_THREAD_DEFAULT, VM_THREAD_SINGLE, VM_THREAD_MULTI } accel_thread;
 	/* savevm/loadvm: every -drive in command-line order, attached or not (if=none drives
 	 * count, as in QEMU). ndrives 0: the virtio disks above, named virtio0, virtio1, ... */
 	const struct vm_virt_drive *drives;

@@ -2,6 +2,7 @@
 #include "bc.h"
 #include "emulator/chardev/chardev.h"
 #include "emulator/machine/drive.h"
+#include "emulator/machine/mttcg.h"
 #include "emulator/machine/virt.h"
 #include "emulator/monitor/mon_int.h"
 
@@ -154,9 +155,13 @@ static void info_registers(const char *arg, struct vm_mon_text *out)
 static void info_cpus(const char *arg, struct vm_mon_text *out)
 {
 	(void)arg;
-	/* every hart runs on this thread (thread=single); hart 0 is the monitor's current CPU */
-	for (unsigned h = 0; h < vm_mon_ctx.vm->nharts; h++)
-		vm_mon_printf(out, "%c CPU #%u: thread_id=%ld\n", h ? ' ' : '*', h, (long)syscall(SYS_gettid));
+	/* as QEMU 7.2: each hart's host thread (this one for all under thread=single); hart 0 is
+	 * the monitor's current CPU */
+	for (unsigned h = 0; h < vm_mon_ctx.vm->nharts; h++) {
+		long tid = vm_mt_hart_tid(vm_mon_ctx.vm, h);
+		vm_mon_printf(out, "%c CPU #%u: thread_id=%ld\n", h ? ' ' : '*', h,
+			      tid ? tid : (long)syscall(SYS_gettid));
+	}
 }
 
 static void info_snapshots(const char *arg, struct vm_mon_text *out)

@@ -4,10 +4,13 @@
 # console and the HMP monitor (debian_check.py): login: on ttyS0, savevm/loadvm at the login
 # prompt, a root login, systemctl is-system-running, apt-get --version, ssh through hostfwd, a
 # file across `systemctl reboot`, `systemctl poweroff` = exit 0, strata-img and qemu-img check on
-# both images; then the same image on qemu-system-riscv64. TAP output.
+# both images; then -smp 2 boots (a host thread per hart, the default, and thread=single):
+# login:, both harts online, systemd running, two processes in parallel, poweroff = exit 0,
+# the overlay checks clean; then the same image on qemu-system-riscv64. TAP output.
 #   usage: debian-check.sh [DEBIAN_DIR]   STRATA_VM, STRATA_IMG, QEMU, QEMU_IMG, BOOT_TIMEOUT,
 #   SSH_PORT (default 2222, the next free one if taken), DEBIAN_QEMU=0 (no QEMU boot),
-#   DEBIAN_STRATA=0 (only the QEMU boot)
+#   DEBIAN_STRATA=0 (only the QEMU boot), DEBIAN_SMP=0 (no -smp 2 boots; only: just those),
+#   DEBIAN_SMP_MODES (default "multi single")
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 STRATA_VM=${STRATA_VM:-$top/build/rel/strata-vm}

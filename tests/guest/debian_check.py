@@ -2,7 +2,8 @@
 user does it, serial console and HMP monitor on unix sockets, ssh through user networking.
 usage: debian_check.py DEBIAN_DIR TMP
 env: STRATA_VM, STRATA_IMG, QEMU, QEMU_IMG, FW, BOOT_TIMEOUT (s), SSH_PORT, DEBIAN_QEMU=0 (no
-qemu-system-riscv64 boot), DEBIAN_STRATA=0 (only that one)"""
+qemu-system-riscv64 boot), DEBIAN_STRATA=0 (only that one), DEBIAN_SMP=0 (no -smp 2 boots; =only: only those),
+DEBIAN_SMP_MODES (default "multi single": the -smp 2 boots, by -accel tcg,thread=)"""
 import hashlib, os, re, shutil, socket, subprocess, sys, time
 
 D, TMP = sys.argv[1], sys.argv[2]
@@ -32,9 +33,9 @@ def Sock(path, deadline, log):
 
 
 class Guest:
-    def __init__(self, tag, emu, disk, extra):
+    def __init__(self, tag, emu, disk, extra, smp=1):
         ser, mon = os.path.join(TMP, tag + '-ser.sock'), os.path.join(TMP, tag + '-mon.sock')
-        cmd = [emu, '-M', 'virt', '-m', '1G', '-smp', '1', '-display', 'none', '-bios', FW,
+        cmd = [emu, '-M', 'virt', '-m', '1G', '-smp', str(smp), '-display', 'none', '-bios', FW,
                '-serial', 'unix:%s,server,nowait' % ser, '-monitor', 'unix:%s,server,nowait' % mon,
                '-kernel', os.path.join(D, 'vmlinux'), '-initrd', os.path.join(D, 'initrd.img'),
                '-append', 'root=/dev/vda rw console=ttyS0',
@@ -215,6 +216,48 @@ def strata_run():
         r.stdout + r.stderr)
 
 
+def smp2_run(mode):
+    """-smp 2 with a host thread per hart (mode 'multi', the default, as QEMU's MTTCG) or both
+    harts taking turns on one thread (mode 'single'): login:, both harts online, systemd
+    running, a command, poweroff with exit 0, the overlay checks clean."""
+    label = 'strata-vm -smp 2 thread=%s' % mode
+    top = overlay('smp2-%s.qcow2' % mode)
+    g = Guest('smp2-' + mode, VM, top, [] if mode == 'multi' else ['-accel', 'tcg,thread=' + mode], smp=2)
+    try:
+        text = g.ser.until(LOGIN, TIMEOUT)
+        if not tap(text is not None, '%s: Debian boots to login: (%.0f s)' % (label, time.time() - g.t0),
+                   g.ser.buf.decode('utf-8', 'replace')):
+            return
+        tap(g.login(), '%s: root logs in' % label, g.ser.buf)
+        rc, out = g.run('nproc; grep -c ^processor /proc/cpuinfo')
+        tap(rc == 0 and (out or '').split() == ['2', '2'], '%s: both harts online (nproc, cpuinfo)' % label, out)
+        rc, out = g.run('systemctl is-system-running --wait', 600)
+        state = ((out or '').strip().splitlines()[-1:] or ['?'])[0]
+        failed = ''
+        if state != 'running':
+            failed = g.run('systemctl --failed --no-legend --plain --no-pager')[1] or ''
+            note('%s: failed units:\n%s' % (label, failed or '(none)'))
+        tap(state == 'running' or (state == 'degraded' and failed.strip() != ''),
+            '%s: systemctl is-system-running: %s%s' % (label, state, ' (failed: %s)' % ' '.join(
+                re.findall(r'^(\S+)', failed, re.M)) if failed else ''), out)
+        # work on both harts at once: two shells hashing in parallel, and the shell still answers
+        # (in a subshell: no job-control lines in the output)
+        rc, out = g.run('(for i in 1 2; do (head -c 8M /dev/zero | sha256sum) & done; wait); uname -m', 600)
+        sums = re.findall(r'^([0-9a-f]{64})  -$', out or '', re.M)
+        tap(rc == 0 and (out or '').split()[-1:] == ['riscv64'] and
+            sums == [hashlib.sha256(bytes(8 << 20)).hexdigest()] * 2,
+            '%s: two sha256sum processes in parallel give the host\'s digest, then a command' % label, out)
+        g.ser.buf = b''
+        t_off = time.time()
+        g.ser.send('systemctl poweroff\n')
+        rc = g.wait(300)
+        tap(rc == 0, '%s: systemctl poweroff ends strata-vm with exit status 0 (got %r, %.0f s)' %
+            (label, rc, time.time() - t_off), g.ser.buf)
+    finally:
+        g.kill()
+    checks(label, top)
+
+
 def qemu_run():
     top = overlay('qemu-top.qcow2')
     g = Guest('qemu', QEMU, top, [])
@@ -235,9 +278,13 @@ def qemu_run():
     checks('qemu-system-riscv64', top)
 
 
-if os.environ.get('DEBIAN_STRATA', '1') != '0':
+SMP = os.environ.get('DEBIAN_SMP', '1')
+if os.environ.get('DEBIAN_STRATA', '1') != '0' and SMP != 'only':
     strata_run()
-if os.environ.get('DEBIAN_QEMU', '1') != '0':
+if os.environ.get('DEBIAN_STRATA', '1') != '0' and SMP != '0':
+    for mode in os.environ.get('DEBIAN_SMP_MODES', 'multi single').split():
+        smp2_run(mode)
+if os.environ.get('DEBIAN_QEMU', '1') != '0' and SMP != 'only':
     qemu_run()
 vmtest.plan()
 sys.exit(1 if vmtest.failed else 0)

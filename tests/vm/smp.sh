@@ -2,7 +2,7 @@
 # -smp against qemu-system-riscv64 7.2: the option's errors word for word (program name swapped)
 # and exit status 1, its deprecation warning, strata-vm's own hart limit (8, QEMU's virt has
 # 512) in QEMU's words, -accel tcg,thread= (QEMU's error for a bad value; multi and single
-# start and quit); and the device tree of -smp 1, 2, 4, 8
+# start and quit, `info cpus` as QEMU's); and the device tree of -smp 1, 2, 4, 8
 # (-M virt,dumpdtb): the cpus node with cpu-map, the CLINT's and PLIC's interrupts-extended and
 # the phandles equal QEMU's (riscv,isa and mmu-type, which differ by design, left out). TAP output.
 BUILD_DIR=${BUILD_DIR:-build/rel}
@@ -68,8 +68,19 @@ else
 	notok "-accel tcg,thread=foo (exit $src, qemu $qrc)"
 	sed 's/^/#   /' "$TMP/s.err" "$TMP/q.err"
 fi
-for t in multi single; do
-	echo quit | timeout 30 "$VM" -accel tcg,thread=$t -smp 4 -M virt -bios none -S -display none -serial none \
+# `info cpus` lists every hart as QEMU's: "* CPU #0: thread_id=N" (no pc on riscv in 7.2), a
+# thread per hart under thread=multi and under the default with several harts (QEMU 7.2 runs
+# riscv64 on x86 with MTTCG by default), one thread for all under thread=single
+cpus() { # EMULATOR ACCEL-OPTION: the info cpus lines, thread ids replaced by how many differ
+	printf 'info cpus\nquit\n' | timeout 30 "$1" $2 -smp 4 -M virt -bios none -S -display none -serial none \
+		-monitor stdio 2>"$TMP/c.err" | tr -d '\r' | grep -a -o '[* ] CPU #[0-9]*: thread_id=[0-9]*' >"$TMP/c.out"
+	echo "$(sed 's/thread_id=[0-9]*/thread_id=N/' "$TMP/c.out" | tr '\n' ';') \
+$(sed 's/.*thread_id=//' "$TMP/c.out" | sort -u | wc -l) thread(s)"
+}
+for t in multi single default; do
+	a="-accel tcg,thread=$t"
+	[ $t = default ] && a=
+	echo quit | timeout 30 "$VM" $a -smp 4 -M virt -bios none -S -display none -serial none \
 		-monitor stdio >"$TMP/s.out" 2>"$TMP/s.err"
 	rc=$?
 	if [ $rc -eq 0 ] && [ ! -s "$TMP/s.err" ]; then
@@ -77,6 +88,17 @@ for t in multi single; do
 	else
 		notok "-accel tcg,thread=$t -smp 4 -S (exit $rc)"
 		sed 's/^/#   /' "$TMP/s.err"
+	fi
+	s=$(cpus "$VM" "$a")
+	q=$(cpus "$QEMU" "$a")
+	want=4
+	[ $t = single ] && want=1
+	if [ "$s" = "$q" ] && [ "${s##* CPU #3: thread_id=N; }" = "$want thread(s)" ]; then
+		ok "thread=$t -smp 4: info cpus as QEMU's ($s)"
+	else
+		notok "thread=$t -smp 4: info cpus as QEMU's"
+		echo "#   strata-vm: $s"
+		echo "#   qemu:      $q"
 	fi
 done
 
