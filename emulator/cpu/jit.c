@@ -62,13 +62,20 @@ struct rcache {
 };
 
 /* An out-of-line exit emitted after the block body. */
-enum { STUB_SIDE, STUB_BRANCH };
+enum { STUB_SIDE, STUB_BRANCH, STUB_SKIP };
 struct stub {
 	uint8_t *fixup; /* jump displacement to point at the stub */
 	int kind;
 	int32_t off;	/* side: offset of the instruction to interpret; branch: target offset */
 	unsigned count; /* instructions retired in the block at this exit */
 	uint8_t nwb, wb_guest[JIT_NCACHE], wb_host[JIT_NCACHE]; /* registers to write back */
+	uint8_t *land;	/* skip: a forward branch inside the block lands there */
+	unsigned skip;	/* skip: the instructions it jumps over */
+};
+
+/* A forward branch to an instruction later in the block, until emission reaches it. */
+struct fwd {
+	unsigned stub, target; /* its stub; the target's instruction index in the block */
 };
 
 struct tctx {
@@ -84,6 +91,8 @@ struct tctx {
 	const struct rv_insn *ahead[RV_JIT_MAX_INSNS]; /* the block's instructions, for eviction */
 	unsigned nahead, cur;
 	uint32_t pin; /* cache slots used since this clock value belong to the current instruction */
+	struct fwd fwd[RV_JIT_MAX_INSNS];
+	unsigned nfwd;
 };
 
 /* ---- code buffer ---- */
@@ -387,10 +396,14 @@ static void emit_goto(struct tctx *t, int64_t off, unsigned count)
 		if (off == 0) { /* a loop onto this very block */
 			x_patch(b, x_jmp(b), t->body);
 		} else {
-			x_movi(b, X_RAX, (int64_t)(uintptr_t)&t->dp->jit[pgoff >> 1]);
-			x_load64(b, X_RAX, X_RAX, 0);
-			x_rr(b, 1, 0x85, X_RAX, X_RAX); /* test rax, rax */
-			uint8_t *none = x_jcc(b, CC_E);
+			const uint8_t *known = t->dp->jit[pgoff >> 1];
+			uint8_t *none = NULL;
+			if (!known) { /* not compiled yet: look again at run time */
+				x_movi(b, X_RAX, (int64_t)(uintptr_t)&t->dp->jit[pgoff >> 1]);
+				x_load64(b, X_RAX, X_RAX, 0);
+				x_rr(b, 1, 0x85, X_RAX, X_RAX); /* test rax, rax */
+				none = x_jcc(b, CC_E);
+			}
 			if (off >= INT32_MIN && off <= INT32_MAX) { /* add qword [rsp + ENTRY_PC], off */
 				x_rm(b, 1, 0x81, 0, X_RSP, ENTRY_PC);
 				x_b4(b, (uint32_t)off);
@@ -398,10 +411,14 @@ static void emit_goto(struct tctx *t, int64_t off, unsigned count)
 				x_movi(b, X_RCX, off);
 				x_rm(b, 1, 0x01, X_RCX, X_RSP, ENTRY_PC);
 			}
-			x_alui(b, 1, ALU_ADD, X_RAX, (int32_t)t->jit->body);
-			x_b(b, 0xff);
-			x_b(b, 0xe0); /* jmp rax */
-			x_patch(b, none, b->p);
+			if (known) { /* same page: both blocks die with the decoded page, so jump there */
+				x_patch(b, x_jmp(b), known + t->jit->body);
+			} else {
+				x_alui(b, 1, ALU_ADD, X_RAX, (int32_t)t->jit->body);
+				x_b(b, 0xff);
+				x_b(b, 0xe0); /* jmp rax */
+				x_patch(b, none, b->p);
+			}
 		}
 	} else {
 		x_load64(b, X_RAX, X_RSP, ENTRY_PC);
@@ -797,6 +814,39 @@ static void emit_mul(struct tctx *t, const struct rv_insn *in)
 	store_x(t, in->rd, X_RAX);
 }
 
+/* The index in the block of the instruction `imm` bytes after the current one, if it is
+ * ahead in the block; else -1. */
+static int fwd_target(const struct tctx *t, int32_t imm)
+{
+	int32_t o = 0;
+	for (unsigned i = t->cur; i < t->nahead && o <= imm; i++) {
+		if (o == imm && i > t->cur)
+			return (int)i;
+		o += t->ahead[i]->len;
+	}
+	return -1;
+}
+
+/* At instruction n: forward branches to it land here (stubs turned into skips). */
+static void bind_forward(struct tctx *t, unsigned n)
+{
+	bool any = false;
+	for (unsigned i = 0; i < t->nfwd; i++) {
+		struct fwd *f = &t->fwd[i];
+		if (f->target != n)
+			continue;
+		if (!any) { /* the fall-through path's state: written back, nothing cached */
+			rc_emit_writeback(t);
+			rc_reset(&t->rc);
+			any = true;
+		}
+		struct stub *s = &t->stubs[f->stub];
+		s->kind = STUB_SKIP;
+		s->land = t->b.p;
+		s->skip = n - (s->count); /* s->count = branch index + 1 */
+	}
+}
+
 static void emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
@@ -809,12 +859,21 @@ static void emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, u
 	case OP_BLTU: cc = CC_B; break;
 	default: cc = CC_AE; break;
 	}
+	/* A forward target later in the block becomes a jump inside it: both paths reach the
+	 * target with every register written back and nothing cached. */
+	int target = fwd_target(t, in->imm);
+	if (target >= 0) {
+		rc_emit_writeback(t);
+		t->rc.dirty = 0;
+	}
 	int h1 = src_x(t, in->rs1, X_RAX);
 	if (in->rs2 == 0)
 		x_rr(b, 1, 0x85, h1, h1); /* test: the flags of cmp h1, 0 for these conditions */
 	else
 		x_alu(b, 1, ALU_CMP, h1, src_x(t, in->rs2, X_RCX));
 	add_stub(t, x_jcc(b, cc), STUB_BRANCH, off + in->imm, count + 1);
+	if (target >= 0 && !t->b.full)
+		t->fwd[t->nfwd++] = (struct fwd){ t->nstubs - 1, (unsigned)target };
 }
 
 /* The decoded slot of the instruction at page offset pgoff, decoding it from guest memory
@@ -1085,7 +1144,12 @@ static void emit_stubs(struct tctx *t)
 		x_patch(&t->b, s->fixup, t->b.p);
 		for (unsigned k = 0; k < s->nwb; k++)
 			x_store64(&t->b, s->wb_host[k], X_RBX, XREG(s->wb_guest[k]));
-		if (s->kind == STUB_SIDE) {
+		if (s->kind == STUB_SKIP) {
+			/* the skipped instructions are counted by every later exit: give them back */
+			if (s->skip)
+				x_alui(&t->b, 1, ALU_ADD, X_R13, (int32_t)s->skip);
+			x_patch(&t->b, x_jmp(&t->b), s->land);
+		} else if (s->kind == STUB_SIDE) {
 			set_pc(t, s->off);
 			emit_return(t, s->count, 1);
 		} else {
@@ -1125,6 +1189,7 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 		if (!in)
 			break;
 		t.cur = n;
+		bind_forward(&t, n);
 		t.pin = t.rc.clock + 1;
 		more = emit_insn(&t, in, off, n);
 		if (more < 0)
