@@ -8,7 +8,8 @@
 # last column is the interpreter alone (--jit=off) over QEMU, to show what the JIT buys. Not
 # part of `make check`.
 # usage: bench/cpu.sh [SCALE]   (default 100; the kernels' work grows linearly with it)
-# KERNELS="bitmanip bitmanip-base" bench/cpu.sh runs only those kernels.
+# KERNELS="bitmanip bitmanip-base" bench/cpu.sh runs only those kernels; INTERP=0 leaves out
+# the interpreter column (quicker).
 set -eu
 cd "$(dirname "$0")/.."
 SCALE=${1:-100}
@@ -66,9 +67,12 @@ for k in ${KERNELS:-intloop ptrchase sha256 fpkernel bitmanip bitmanip-base cold
 		cmp -s "$OUT/last.qemu" "$OUT/last.vm" || same=" (OUTPUT DIFFERS)"
 		mips=$(sed -n 's/.*mips=\([0-9.]*\).*/\1/p' "$OUT/last.stats")
 		ratio=$(awk -v a="$s" -v b="$q" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }')
-		i=$(run vm "$OUT/$k-$mode.elf" --jit=off)
-		cmp -s "$OUT/last.qemu" "$OUT/last.vm" || same=" (OUTPUT DIFFERS)"
-		iratio=$(awk -v a="$i" -v b="$q" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }')
+		iratio=-
+		if [ "${INTERP:-1}" != 0 ]; then
+			i=$(run vm "$OUT/$k-$mode.elf" --jit=off)
+			cmp -s "$OUT/last.qemu" "$OUT/last.vm" || same=" (OUTPUT DIFFERS)"
+			iratio=$(awk -v a="$i" -v b="$q" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "?" }')
+		fi
 		printf '%-18s %11s %13s %7s %10s %13s%s\n' "$k/$mode" "$q" "$s" "$ratio" "${mips:-?}" "$iratio" "$same"
 	done
 done

@@ -1,11 +1,15 @@
 /* jit.c - block translation to x86-64 (see jit.h for the model).
  *
- * Generated code keeps the CPU pointer in rbx, the block's entry pc in r12, the budget
- * left in r13 and the instructions retired before the current block in r14; rax, rcx, rdx,
- * rsi and rdi are scratch. Every block starts with the same prologue, so a jump from one
- * block to another enters at JIT_BODY bytes past its start with r12..r14 already set.
- * Guest state lives in memory at all times, which is what lets side exits and helper calls
- * hand over to C code without any register write-back.
+ * Generated code keeps the CPU pointer in rbx and the budget left in r13; a frame below the
+ * saved registers holds the batch's budget at the first block ([rsp]; retired = [rsp] - r13)
+ * and the current block's entry pc ([rsp + 8]). rax, rcx and rdx are scratch. Every block
+ * starts with the same prologue, so a jump from one block to another enters at JIT_BODY bytes
+ * past its start with r13 and the frame set (the entry pc updated).
+ * Within a block, guest registers are cached in ten host registers (rsi, rdi, r8-r12, rbp,
+ * r14, r15): loaded at first use, evicted by furthest next use, written back when evicted
+ * and at every exit (each side exit and branch stub writes back the registers dirty at its
+ * branch point), so between blocks, and wherever C code runs, the guest state is in
+ * struct rv_cpu.
  */
 #include "emulator/cpu/jit.h"
 #include "emulator/cpu/bitmanip.h"
@@ -16,6 +20,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,19 +40,42 @@ struct rv_jit {
 	size_t used;
 	size_t body; /* prologue length: where a chained jump enters a block */
 	uint64_t blocks, flushes;
+	FILE *dump; /* STRATA_JIT_DUMP: the perf map of the blocks, and their code */
 };
 
 #define CPU_OFF(field) ((int32_t)offsetof(struct rv_cpu, field))
 #define XREG(r) (CPU_OFF(x) + 8 * (int32_t)(r))
 #define FREG(r) (CPU_OFF(f) + 8 * (int32_t)(r))
 
+/* The guest-register cache: which host register holds which guest register, compile-time
+ * state that follows the straight-line block. */
+#define JIT_NCACHE 10
+static const uint8_t cache_hreg[JIT_NCACHE] = { X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11, X_RBP, X_R12, X_R14, X_R15 };
+#define FRAME 24   /* the block frame below the saved registers: */
+#define ENTRY_PC 8 /* [rsp] the budget at the first block, [rsp + 8] the current block's entry pc */
+struct rcache {
+	int8_t slot_of[32];	     /* guest register -> cache slot, or -1 */
+	uint8_t guest[JIT_NCACHE];   /* cache slot -> guest register, 0 when free */
+	uint32_t used[JIT_NCACHE];   /* last use, for LRU eviction */
+	uint32_t dirty;		     /* guest registers newer than struct rv_cpu */
+	uint32_t clock;
+};
+
 /* An out-of-line exit emitted after the block body. */
-enum { STUB_SIDE, STUB_BRANCH };
+enum { STUB_SIDE, STUB_BRANCH, STUB_SKIP };
 struct stub {
 	uint8_t *fixup; /* jump displacement to point at the stub */
 	int kind;
 	int32_t off;	/* side: offset of the instruction to interpret; branch: target offset */
 	unsigned count; /* instructions retired in the block at this exit */
+	uint8_t nwb, wb_guest[JIT_NCACHE], wb_host[JIT_NCACHE]; /* registers to write back */
+	uint8_t *land;	/* skip: a forward branch inside the block lands there */
+	unsigned skip;	/* skip: the instructions it jumps over */
+};
+
+/* A forward branch to an instruction later in the block, until emission reaches it. */
+struct fwd {
+	unsigned stub, target; /* its stub; the target's instruction index in the block */
 };
 
 struct tctx {
@@ -59,6 +87,12 @@ struct tctx {
 	unsigned entry_slot; /* page offset of the entry pc / 2 */
 	struct stub stubs[JIT_MAX_STUBS];
 	unsigned nstubs;
+	struct rcache rc;
+	const struct rv_insn *ahead[RV_JIT_MAX_INSNS]; /* the block's instructions, for eviction */
+	unsigned nahead, cur;
+	uint32_t pin; /* cache slots used since this clock value belong to the current instruction */
+	struct fwd fwd[RV_JIT_MAX_INSNS];
+	unsigned nfwd;
 };
 
 /* ---- code buffer ---- */
@@ -74,6 +108,9 @@ int rv_jit_init(struct rv_cpu *cpu, unsigned threshold)
 		free(j);
 		return -err;
 	}
+	const char *dump = getenv("STRATA_JIT_DUMP");
+	if (dump && *dump)
+		j->dump = fopen(dump, "w");
 	cpu->jit = j;
 	cpu->jc_base = j->buf;
 	cpu->jit_threshold = threshold < 1 ? 1 : threshold > 254 ? 254 : threshold;
@@ -84,6 +121,8 @@ void rv_jit_destroy(struct rv_cpu *cpu)
 {
 	if (!cpu->jit)
 		return;
+	if (cpu->jit->dump)
+		fclose(cpu->jit->dump);
 	vm_huge_unmap(cpu->jit->buf, JIT_BUF_SIZE);
 	free(cpu->jit);
 	cpu->jit = NULL;
@@ -110,20 +149,165 @@ static void jit_flush(struct rv_cpu *cpu)
 	rv_jc_bump(cpu); /* the jump cache points into the buffer */
 }
 
-/* ---- emission ---- */
-
-static void load_x(struct tctx *t, int hreg, unsigned r)
+/* A debugging aid: one perf-map line per block ("host-address size rv:pc", the format of
+ * perf's /tmp/perf-PID.map) followed by the block's code in hex. */
+static void jit_dump(struct rv_jit *j, uint64_t pc, const uint8_t *code, size_t len)
 {
-	if (r == 0)
-		x_rr(&t->b, 0, 0x33, hreg, hreg); /* xor r32, r32 */
-	else
-		x_load64(&t->b, hreg, X_RBX, XREG(r));
+	fprintf(j->dump, "%lx %zx rv:%llx\n", (unsigned long)(uintptr_t)code, len, (unsigned long long)pc);
+	for (size_t i = 0; i < len; i++)
+		fprintf(j->dump, "%02x%s", code[i], i + 1 == len || i % 32 == 31 ? "\n" : "");
 }
 
+/* ---- emission ---- */
+
+static void rc_reset(struct rcache *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	memset(rc->slot_of, -1, sizeof(rc->slot_of));
+}
+
+static void rc_unmap(struct rcache *rc, int slot)
+{
+	unsigned g = rc->guest[slot];
+	if (g) {
+		rc->slot_of[g] = -1;
+		rc->dirty &= ~(1u << g);
+		rc->guest[slot] = 0;
+	}
+}
+
+/* How far ahead in the block guest register g is read next (from the current instruction
+ * on), or RV_JIT_MAX_INSNS when it is written first or not used again. The rs fields of
+ * instructions that do not read x registers only make this a worse guess. */
+static unsigned next_read(const struct tctx *t, unsigned g)
+{
+	for (unsigned i = t->cur; i < t->nahead; i++) {
+		const struct rv_insn *in = t->ahead[i];
+		if (in->rs1 == g || in->rs2 == g)
+			return i - t->cur;
+		if (in->rd == g)
+			break;
+	}
+	return RV_JIT_MAX_INSNS;
+}
+
+/* A cache slot for guest register r (not cached yet): a free one, else the one read again
+ * the furthest ahead (a clean one on a tie: no write-back), never one the current
+ * instruction uses. A dirty victim is written back first. */
+static int rc_alloc(struct tctx *t, unsigned r)
+{
+	struct rcache *rc = &t->rc;
+	int best = -1;
+	unsigned best_score = 0;
+	for (int i = 0; i < JIT_NCACHE; i++) {
+		if (!rc->guest[i]) {
+			best = i;
+			break;
+		}
+		if (rc->used[i] >= t->pin)
+			continue;
+		unsigned g = rc->guest[i];
+		unsigned score = 2 * next_read(t, g) + !(rc->dirty & (1u << g));
+		if (best < 0 || score > best_score) {
+			best = i;
+			best_score = score;
+		}
+	}
+	if (best < 0) /* cannot happen: an instruction uses at most three slots */
+		best = 0;
+	unsigned g = rc->guest[best];
+	if (g && (rc->dirty & (1u << g)))
+		x_store64(&t->b, cache_hreg[best], X_RBX, XREG(g));
+	rc_unmap(rc, best);
+	rc->guest[best] = (uint8_t)r;
+	rc->slot_of[r] = (int8_t)best;
+	return best;
+}
+
+/* The host register holding guest register r (r != 0), loaded if not cached. */
+static int rc_get(struct tctx *t, unsigned r)
+{
+	struct rcache *rc = &t->rc;
+	int s = rc->slot_of[r];
+	if (s < 0) {
+		s = rc_alloc(t, r);
+		x_load64(&t->b, cache_hreg[s], X_RBX, XREG(r));
+	}
+	rc->used[s] = ++rc->clock;
+	return cache_hreg[s];
+}
+
+/* The host register to write guest register r (r != 0) into; it becomes dirty. */
+static int rc_def(struct tctx *t, unsigned r)
+{
+	struct rcache *rc = &t->rc;
+	int s = rc->slot_of[r];
+	if (s < 0)
+		s = rc_alloc(t, r);
+	rc->used[s] = ++rc->clock;
+	rc->dirty |= 1u << r;
+	return cache_hreg[s];
+}
+
+/* The host register holding x[r]: the cached one, or `scratch` zeroed for x0. */
+static int src_x(struct tctx *t, unsigned r, int scratch)
+{
+	if (r == 0) {
+		x_rr(&t->b, 0, 0x33, scratch, scratch); /* xor r32, r32 */
+		return scratch;
+	}
+	return rc_get(t, r);
+}
+
+/* Stores every dirty register (the cache state is unchanged: callers decide). */
+static void rc_emit_writeback(struct tctx *t)
+{
+	const struct rcache *rc = &t->rc;
+	for (int i = 0; i < JIT_NCACHE; i++)
+		if (rc->guest[i] && (rc->dirty & (1u << rc->guest[i])))
+			x_store64(&t->b, cache_hreg[i], X_RBX, XREG(rc->guest[i]));
+}
+
+/* hreg = x[r] */
+static void load_x(struct tctx *t, int hreg, unsigned r)
+{
+	int h = src_x(t, r, hreg);
+	if (h != hreg)
+		x_mov(&t->b, hreg, h);
+}
+
+/* x[r] = hreg */
 static void store_x(struct tctx *t, unsigned r, int hreg)
 {
 	if (r != 0)
-		x_store64(&t->b, hreg, X_RBX, XREG(r));
+		x_mov(&t->b, rc_def(t, r), hreg);
+}
+
+/* Pushes the cache registers C calls clobber (those holding a guest register); returns
+ * what pop_callers needs. Keeps rsp 16-byte aligned. */
+static unsigned push_callers(struct tctx *t)
+{
+	unsigned mask = 0, n = 0;
+	for (int i = 0; i < JIT_NCACHE; i++) {
+		int h = cache_hreg[i];
+		if (t->rc.guest[i] && h != X_RBP && h != X_R12 && h != X_R14 && h != X_R15) {
+			mask |= 1u << i;
+			x_push(&t->b, h);
+			n++;
+		}
+	}
+	if (n & 1)
+		x_alui(&t->b, 1, ALU_SUB, X_RSP, 8);
+	return mask | (n & 1) << 31;
+}
+
+static void pop_callers(struct tctx *t, unsigned saved)
+{
+	if (saved >> 31)
+		x_alui(&t->b, 1, ALU_ADD, X_RSP, 8);
+	for (int i = JIT_NCACHE - 1; i >= 0; i--)
+		if (saved & (1u << i))
+			x_pop(&t->b, cache_hreg[i]);
 }
 
 static void add_stub(struct tctx *t, uint8_t *fixup, int kind, int32_t off, unsigned count)
@@ -132,24 +316,37 @@ static void add_stub(struct tctx *t, uint8_t *fixup, int kind, int32_t off, unsi
 		t->b.full = true; /* cannot happen with the limits above; refuse the block */
 		return;
 	}
-	t->stubs[t->nstubs++] = (struct stub){ fixup, kind, off, count };
+	struct stub *st = &t->stubs[t->nstubs++];
+	*st = (struct stub){ .fixup = fixup, .kind = kind, .off = off, .count = count };
+	for (int i = 0; i < JIT_NCACHE; i++) { /* the registers dirty at the branch point */
+		unsigned g = t->rc.guest[i];
+		if (g && (t->rc.dirty & (1u << g))) {
+			st->wb_guest[st->nwb] = (uint8_t)g;
+			st->wb_host[st->nwb++] = cache_hreg[i];
+		}
+	}
 }
 
 /* cpu->pc = entry pc + off */
 static void set_pc(struct tctx *t, int64_t off)
 {
-	x_mov(&t->b, X_RAX, X_R12);
+	x_load64(&t->b, X_RAX, X_RSP, ENTRY_PC);
 	x_addc(&t->b, X_RAX, off, X_RCX);
 	x_store64(&t->b, X_RAX, X_RBX, CPU_OFF(pc));
 }
 
-/* return ((r14 + count) << 1) | side through the epilogue */
+/* return (([rsp] - r13 + count) << 1) | side through the epilogue */
 static void emit_return(struct tctx *t, unsigned count, int side)
 {
-	x_lea(&t->b, X_RAX, X_R14, (int32_t)count);
+	x_load64(&t->b, X_RAX, X_RSP, 0);
+	x_alu(&t->b, 1, ALU_SUB, X_RAX, X_R13);
+	if (count)
+		x_alui(&t->b, 1, ALU_ADD, X_RAX, (int32_t)count);
 	x_alu(&t->b, 1, ALU_ADD, X_RAX, X_RAX);
 	if (side)
 		x_alui(&t->b, 1, ALU_OR, X_RAX, 1);
+	x_alui(&t->b, 1, ALU_ADD, X_RSP, FRAME);
+	x_pop(&t->b, X_RBP);
 	x_pop(&t->b, X_R15);
 	x_pop(&t->b, X_R14);
 	x_pop(&t->b, X_R13);
@@ -159,7 +356,7 @@ static void emit_return(struct tctx *t, unsigned count, int side)
 }
 
 /* With the guest target pc in rax: enters the compiled block there when the jump cache
- * has it for the current context (r12 becomes the target), else falls through with rax
+ * has it for the current context (the frame's entry pc becomes the target), else falls through with rax
  * kept. rcx and rdx are clobbered. */
 static void emit_jc_lookup(struct tctx *t)
 {
@@ -178,7 +375,7 @@ static void emit_jc_lookup(struct tctx *t)
 	x_rm(b, 0, 0x8b, X_RDX, X_RCX, jc + 12); /* mov edx, [entry.off] */
 	x_movi(b, X_RCX, (int64_t)(uintptr_t)(t->jit->buf + t->jit->body));
 	x_alu(b, 1, ALU_ADD, X_RDX, X_RCX);
-	x_mov(b, X_R12, X_RAX);
+	x_store64(b, X_RAX, X_RSP, ENTRY_PC);
 	x_b(b, 0xff);
 	x_b(b, 0xe2); /* jmp rdx */
 	x_patch(b, miss1, b->p);
@@ -192,7 +389,6 @@ static void emit_goto(struct tctx *t, int64_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
 	int64_t pgoff = (int64_t)t->entry_slot * 2 + off;
-	x_alui(b, 1, ALU_ADD, X_R14, (int32_t)count);
 	x_alui(b, 1, ALU_SUB, X_R13, (int32_t)count);
 	x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
 	uint8_t *low = x_jcc(b, CC_L);
@@ -200,18 +396,32 @@ static void emit_goto(struct tctx *t, int64_t off, unsigned count)
 		if (off == 0) { /* a loop onto this very block */
 			x_patch(b, x_jmp(b), t->body);
 		} else {
-			x_movi(b, X_RAX, (int64_t)(uintptr_t)&t->dp->jit[pgoff >> 1]);
-			x_load64(b, X_RAX, X_RAX, 0);
-			x_rr(b, 1, 0x85, X_RAX, X_RAX); /* test rax, rax */
-			uint8_t *none = x_jcc(b, CC_E);
-			x_addc(b, X_R12, off, X_RCX);
-			x_alui(b, 1, ALU_ADD, X_RAX, (int32_t)t->jit->body);
-			x_b(b, 0xff);
-			x_b(b, 0xe0); /* jmp rax */
-			x_patch(b, none, b->p);
+			const uint8_t *known = t->dp->jit[pgoff >> 1];
+			uint8_t *none = NULL;
+			if (!known) { /* not compiled yet: look again at run time */
+				x_movi(b, X_RAX, (int64_t)(uintptr_t)&t->dp->jit[pgoff >> 1]);
+				x_load64(b, X_RAX, X_RAX, 0);
+				x_rr(b, 1, 0x85, X_RAX, X_RAX); /* test rax, rax */
+				none = x_jcc(b, CC_E);
+			}
+			if (off >= INT32_MIN && off <= INT32_MAX) { /* add qword [rsp + ENTRY_PC], off */
+				x_rm(b, 1, 0x81, 0, X_RSP, ENTRY_PC);
+				x_b4(b, (uint32_t)off);
+			} else {
+				x_movi(b, X_RCX, off);
+				x_rm(b, 1, 0x01, X_RCX, X_RSP, ENTRY_PC);
+			}
+			if (known) { /* same page: both blocks die with the decoded page, so jump there */
+				x_patch(b, x_jmp(b), known + t->jit->body);
+			} else {
+				x_alui(b, 1, ALU_ADD, X_RAX, (int32_t)t->jit->body);
+				x_b(b, 0xff);
+				x_b(b, 0xe0); /* jmp rax */
+				x_patch(b, none, b->p);
+			}
 		}
 	} else {
-		x_mov(b, X_RAX, X_R12);
+		x_load64(b, X_RAX, X_RSP, ENTRY_PC);
 		x_addc(b, X_RAX, off, X_RCX);
 		emit_jc_lookup(t);
 	}
@@ -226,8 +436,7 @@ static void emit_tlb(struct tctx *t, const struct rv_insn *in, int32_t off, unsi
 		     int32_t tlb_off)
 {
 	struct xbuf *b = &t->b;
-	load_x(t, X_RAX, in->rs1);
-	x_addc(b, X_RAX, in->imm, X_RCX);
+	x_lea(b, X_RAX, src_x(t, in->rs1, X_RAX), in->imm); /* imm: 12 bits */
 	x_mov(b, X_RCX, X_RAX);
 	x_shi(b, 1, SH_SHR, X_RCX, 12);
 	x_alui(b, 0, ALU_AND, X_RCX, RV_TLB_SIZE - 1);
@@ -256,16 +465,16 @@ static void emit_load(struct tctx *t, const struct rv_insn *in, int32_t off, uns
 	static const unsigned size[] = { [OP_LB] = 1, [OP_LH] = 2, [OP_LW] = 4, [OP_LD] = 8,
 					 [OP_LBU] = 1, [OP_LHU] = 2, [OP_LWU] = 4 };
 	emit_tlb(t, in, off, count, size[in->op], CPU_OFF(tlb_r));
+	int d = in->rd ? rc_def(t, in->rd) : X_RAX; /* a load into x0 still accesses memory */
 	switch (in->op) {
-	case OP_LB: x_rm(b, 1, 0x0fbe, X_RAX, X_RAX, 0); break;  /* movsx rax, byte [rax] */
-	case OP_LBU: x_rm(b, 0, 0x0fb6, X_RAX, X_RAX, 0); break; /* movzx eax, byte [rax] */
-	case OP_LH: x_rm(b, 1, 0x0fbf, X_RAX, X_RAX, 0); break;
-	case OP_LHU: x_rm(b, 0, 0x0fb7, X_RAX, X_RAX, 0); break;
-	case OP_LW: x_rm(b, 1, 0x63, X_RAX, X_RAX, 0); break;	 /* movsxd rax, [rax] */
-	case OP_LWU: x_rm(b, 0, 0x8b, X_RAX, X_RAX, 0); break;	 /* mov eax, [rax] */
-	default: x_load64(b, X_RAX, X_RAX, 0); break;
+	case OP_LB: x_rm(b, 1, 0x0fbe, d, X_RAX, 0); break;  /* movsx d, byte [rax] */
+	case OP_LBU: x_rm(b, 0, 0x0fb6, d, X_RAX, 0); break; /* movzx d32, byte [rax] */
+	case OP_LH: x_rm(b, 1, 0x0fbf, d, X_RAX, 0); break;
+	case OP_LHU: x_rm(b, 0, 0x0fb7, d, X_RAX, 0); break;
+	case OP_LW: x_rm(b, 1, 0x63, d, X_RAX, 0); break;	 /* movsxd d, [rax] */
+	case OP_LWU: x_rm(b, 0, 0x8b, d, X_RAX, 0); break;	 /* mov d32, [rax] */
+	default: x_load64(b, d, X_RAX, 0); break;
 	}
-	store_x(t, in->rd, X_RAX);
 }
 
 static void emit_store(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
@@ -273,14 +482,16 @@ static void emit_store(struct tctx *t, const struct rv_insn *in, int32_t off, un
 	struct xbuf *b = &t->b;
 	unsigned size = in->op == OP_SB ? 1 : in->op == OP_SH ? 2 : in->op == OP_SW ? 4 : 8;
 	emit_tlb(t, in, off, count, size, CPU_OFF(tlb_w));
-	load_x(t, X_RDX, in->rs2);
-	if (size == 1)
+	int h = src_x(t, in->rs2, X_RDX);
+	if (size == 1) { /* through dl: sil, dil and bpl would need a REX prefix */
+		if (h != X_RDX)
+			x_mov(b, X_RDX, h);
 		x_rm(b, 0, 0x88, X_RDX, X_RAX, 0); /* mov [rax], dl */
-	else if (size == 2) {
+	} else if (size == 2) {
 		x_b(b, 0x66);
-		x_rm(b, 0, 0x89, X_RDX, X_RAX, 0);
+		x_rm(b, 0, 0x89, h, X_RAX, 0);
 	} else
-		x_rm(b, size == 8, 0x89, X_RDX, X_RAX, 0);
+		x_rm(b, size == 8, 0x89, h, X_RAX, 0);
 }
 
 static void emit_fp_mem(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
@@ -307,12 +518,16 @@ static void emit_fp_mem(struct tctx *t, const struct rv_insn *in, int32_t off, u
 	}
 }
 
-/* rd = fn(x[rs1], x[rs2]) through a C helper */
+/* rd = fn(x[rs1], x[rs2]) through a C helper (pure: reads no guest state) */
 static void emit_call2(struct tctx *t, const struct rv_insn *in, uint64_t (*fn)(uint64_t, uint64_t))
 {
-	load_x(t, X_RDI, in->rs1);
-	load_x(t, X_RSI, in->rs2);
+	load_x(t, X_RDX, in->rs1);
+	load_x(t, X_RCX, in->rs2);
+	unsigned saved = push_callers(t);
+	x_mov(&t->b, X_RDI, X_RDX);
+	x_mov(&t->b, X_RSI, X_RCX);
 	x_call_abs(&t->b, (const void *)fn);
+	pop_callers(t, saved);
 	store_x(t, in->rd, X_RAX);
 }
 
@@ -321,12 +536,18 @@ static void emit_fp_helper(struct tctx *t, const struct rv_insn *in, int32_t off
 {
 	struct xbuf *b = &t->b;
 	set_pc(t, off); /* the epc if it traps */
+	rc_emit_writeback(t); /* it may read any x register, and a trap leaves the block */
+	t->rc.dirty = 0;
+	unsigned saved = push_callers(t);
 	x_mov(b, X_RDI, X_RBX);
 	x_movi(b, X_RSI, (int64_t)(uintptr_t)in);
 	x_call_abs(b, (const void *)rv_exec_fp);
+	pop_callers(t, saved);
 	if (in->rd == 0) { /* an integer result written to x0 (feq x0, ...) must not stick */
 		x_rm(b, 1, 0xc7, 0, X_RBX, XREG(0));
 		x_b4(b, 0);
+	} else if (t->rc.slot_of[in->rd] >= 0) { /* x[rd] may have been written */
+		rc_unmap(&t->rc, t->rc.slot_of[in->rd]);
 	}
 	x_rr(b, 0, 0x85, X_RAX, X_RAX);
 	uint8_t *ok = x_jcc(b, CC_E);
@@ -450,7 +671,9 @@ static bool emit_fp_inline(struct tctx *t, const struct rv_insn *in, int32_t off
 	x_rm(b, 0, 0x83, 4, X_RBX, CPU_OFF(jit_mxcsr));
 	x_b(b, 0xc0);
 	x_rm(b, 0, 0x0fae, 2, X_RBX, CPU_OFF(jit_mxcsr)); /* ldmxcsr */
+	struct rcache fast = t->rc; /* the helper writes back: redundant for the fast path */
 	emit_fp_helper(t, in, off, count);
+	t->rc = fast; /* f rd only: x registers are untouched on both paths */
 	x_patch(b, done, b->p);
 	return true;
 }
@@ -494,25 +717,61 @@ static bool emit_alu(struct tctx *t, const struct rv_insn *in)
 	if (in->rd == 0)
 		return true; /* a hint or nop: no effect */
 	if (alu >= 0 && use_imm && in->rs1 == 0) { /* li: 0 op imm */
-		x_movi(b, X_RAX, alu == ALU_AND ? 0 : imm);
-	} else {
-		load_x(t, X_RAX, in->rs1);
-		if (alu >= 0 && use_imm) {
-			if (imm != 0 || !w || alu == ALU_AND) /* x + 0, x | 0, x ^ 0 are x */
-				x_alui(b, w, alu, X_RAX, imm);
-		} else if (alu >= 0) {
-			load_x(t, X_RCX, in->rs2);
-			x_alu(b, w, alu, X_RAX, X_RCX);
-		} else if (shift_imm) {
-			x_shi(b, w, sh, X_RAX, imm);
-		} else {
-			load_x(t, X_RCX, in->rs2);
-			x_shcl(b, w, sh, X_RAX); /* the host masks the count as RISC-V does */
+		x_movi(b, rc_def(t, in->rd), alu == ALU_AND ? 0 : imm);
+		return true;
+	}
+	if (alu == ALU_ADD && use_imm && w) { /* addi, mv: one lea or mov */
+		int h1 = rc_get(t, in->rs1), hd = rc_def(t, in->rd);
+		if (imm != 0)
+			x_lea(b, hd, h1, imm);
+		else if (hd != h1)
+			x_mov(b, hd, h1);
+		return true;
+	}
+	if (alu == ALU_ADD && use_imm && imm == 0) { /* sext.w */
+		int h1 = rc_get(t, in->rs1);
+		x_movsxd(b, rc_def(t, in->rd), h1);
+		return true;
+	}
+	if (!use_imm && !shift_imm && w && (alu == ALU_ADD || alu == ALU_OR || alu == ALU_XOR) &&
+	    (in->rs1 == 0 || in->rs2 == 0)) { /* mv (c.mv is add rd, x0, rs2) */
+		int h = src_x(t, in->rs1 ? in->rs1 : in->rs2, X_RAX), hd = rc_def(t, in->rd);
+		x_mov(b, hd, h);
+		return true;
+	}
+	/* hd = h1 op h2 (or imm): in place when rd is rs1 or a register neither source is in,
+	 * else through rax */
+	int h1 = src_x(t, in->rs1, X_RAX), h2 = -1;
+	if (!use_imm && !shift_imm)
+		h2 = src_x(t, in->rs2, X_RCX);
+	int hd = rc_def(t, in->rd), r = hd;
+	if (hd == h2 && hd != h1) {
+		if (alu >= 0 && alu != ALU_SUB) { /* commutative: hd op= h1 */
+			x_alu(b, w, alu, hd, h1);
+			if (sext)
+				x_movsxd(b, hd, hd);
+			return true;
 		}
+		r = X_RAX;
+	}
+	if (r != h1)
+		x_mov(b, r, h1);
+	if (alu >= 0 && use_imm) {
+		if (imm != 0 || !w || alu == ALU_AND) /* x + 0, x | 0, x ^ 0 are x */
+			x_alui(b, w, alu, r, imm);
+	} else if (alu >= 0) {
+		x_alu(b, w, alu, r, h2);
+	} else if (shift_imm) {
+		x_shi(b, w, sh, r, imm);
+	} else {
+		if (h2 != X_RCX)
+			x_mov(b, X_RCX, h2);
+		x_shcl(b, w, sh, r); /* the host masks the count as RISC-V does */
 	}
 	if (sext)
-		x_movsxd(b, X_RAX, X_RAX);
-	store_x(t, in->rd, X_RAX);
+		x_movsxd(b, hd, r);
+	else if (r != hd)
+		x_mov(b, hd, r);
 	return true;
 }
 
@@ -555,6 +814,39 @@ static void emit_mul(struct tctx *t, const struct rv_insn *in)
 	store_x(t, in->rd, X_RAX);
 }
 
+/* The index in the block of the instruction `imm` bytes after the current one, if it is
+ * ahead in the block; else -1. */
+static int fwd_target(const struct tctx *t, int32_t imm)
+{
+	int32_t o = 0;
+	for (unsigned i = t->cur; i < t->nahead && o <= imm; i++) {
+		if (o == imm && i > t->cur)
+			return (int)i;
+		o += t->ahead[i]->len;
+	}
+	return -1;
+}
+
+/* At instruction n: forward branches to it land here (stubs turned into skips). */
+static void bind_forward(struct tctx *t, unsigned n)
+{
+	bool any = false;
+	for (unsigned i = 0; i < t->nfwd; i++) {
+		struct fwd *f = &t->fwd[i];
+		if (f->target != n)
+			continue;
+		if (!any) { /* the fall-through path's state: written back, nothing cached */
+			rc_emit_writeback(t);
+			rc_reset(&t->rc);
+			any = true;
+		}
+		struct stub *s = &t->stubs[f->stub];
+		s->kind = STUB_SKIP;
+		s->land = t->b.p;
+		s->skip = n - (s->count); /* s->count = branch index + 1 */
+	}
+}
+
 static void emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
@@ -567,14 +859,21 @@ static void emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, u
 	case OP_BLTU: cc = CC_B; break;
 	default: cc = CC_AE; break;
 	}
-	load_x(t, X_RAX, in->rs1);
-	if (in->rs2 == 0) {
-		x_alui(b, 1, ALU_CMP, X_RAX, 0);
-	} else {
-		load_x(t, X_RCX, in->rs2);
-		x_alu(b, 1, ALU_CMP, X_RAX, X_RCX);
+	/* A forward target later in the block becomes a jump inside it: both paths reach the
+	 * target with every register written back and nothing cached. */
+	int target = fwd_target(t, in->imm);
+	if (target >= 0) {
+		rc_emit_writeback(t);
+		t->rc.dirty = 0;
 	}
+	int h1 = src_x(t, in->rs1, X_RAX);
+	if (in->rs2 == 0)
+		x_rr(b, 1, 0x85, h1, h1); /* test: the flags of cmp h1, 0 for these conditions */
+	else
+		x_alu(b, 1, ALU_CMP, h1, src_x(t, in->rs2, X_RCX));
 	add_stub(t, x_jcc(b, cc), STUB_BRANCH, off + in->imm, count + 1);
+	if (target >= 0 && !t->b.full)
+		t->fwd[t->nfwd++] = (struct fwd){ t->nstubs - 1, (unsigned)target };
 }
 
 /* The decoded slot of the instruction at page offset pgoff, decoding it from guest memory
@@ -748,16 +1047,14 @@ static int emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsi
 	}
 	switch (in->op) {
 	case OP_LUI:
-		if (in->rd) {
-			x_movi(b, X_RAX, in->imm);
-			store_x(t, in->rd, X_RAX);
-		}
+		if (in->rd)
+			x_movi(b, rc_def(t, in->rd), in->imm);
 		return 1;
 	case OP_AUIPC:
 		if (in->rd) {
-			x_mov(b, X_RAX, X_R12);
-			x_addc(b, X_RAX, (int64_t)off + in->imm, X_RCX);
-			store_x(t, in->rd, X_RAX);
+			int hd = rc_def(t, in->rd);
+			x_load64(b, hd, X_RSP, ENTRY_PC);
+			x_addc(b, hd, (int64_t)off + in->imm, X_RCX);
 		}
 		return 1;
 	case OP_SLT: case OP_SLTU: case OP_SLTI: case OP_SLTIU:
@@ -796,23 +1093,23 @@ static int emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsi
 		return 1;
 	case OP_JAL:
 		if (in->rd) {
-			x_mov(b, X_RAX, X_R12);
-			x_addc(b, X_RAX, (int64_t)off + in->len, X_RCX);
-			store_x(t, in->rd, X_RAX);
+			int hd = rc_def(t, in->rd);
+			x_load64(b, hd, X_RSP, ENTRY_PC);
+			x_alui(b, 1, ALU_ADD, hd, off + (int32_t)in->len);
 		}
+		rc_emit_writeback(t);
 		emit_goto(t, (int64_t)off + in->imm, count + 1);
 		return 0;
 	case OP_JALR:
-		load_x(t, X_RAX, in->rs1);
-		x_addc(b, X_RAX, in->imm, X_RCX);
+		x_lea(b, X_RAX, src_x(t, in->rs1, X_RAX), in->imm);
 		x_alui(b, 1, ALU_AND, X_RAX, -2);
 		if (in->rd) { /* after reading rs1: rd may be the same register */
-			x_mov(b, X_RCX, X_R12);
-			x_addc(b, X_RCX, (int64_t)off + in->len, X_RDX);
-			store_x(t, in->rd, X_RCX);
+			int hd = rc_def(t, in->rd);
+			x_load64(b, hd, X_RSP, ENTRY_PC);
+			x_alui(b, 1, ALU_ADD, hd, off + (int32_t)in->len);
 		}
+		rc_emit_writeback(t);
 		x_store64(b, X_RAX, X_RBX, CPU_OFF(pc));
-		x_alui(b, 1, ALU_ADD, X_R14, (int32_t)count + 1);
 		x_alui(b, 1, ALU_SUB, X_R13, (int32_t)count + 1);
 		x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
 		uint8_t *low = x_jcc(b, CC_L);
@@ -831,11 +1128,13 @@ static void emit_prologue(struct xbuf *b)
 	x_push(b, X_R12);
 	x_push(b, X_R13);
 	x_push(b, X_R14);
-	x_push(b, X_R15); /* five pushes keep rsp 16-byte aligned for helper calls */
+	x_push(b, X_R15);
+	x_push(b, X_RBP);
+	x_alui(b, 1, ALU_SUB, X_RSP, FRAME); /* 6 pushes + FRAME keep rsp 16-byte aligned */
+	x_store64(b, X_RDX, X_RSP, 0);	    /* the budget at entry */
+	x_store64(b, X_RSI, X_RSP, ENTRY_PC);
 	x_mov(b, X_RBX, X_RDI);
-	x_mov(b, X_R12, X_RSI);
 	x_mov(b, X_R13, X_RDX);
-	x_rr(b, 0, 0x33, X_R14, X_R14); /* xor r14d, r14d */
 }
 
 static void emit_stubs(struct tctx *t)
@@ -843,7 +1142,14 @@ static void emit_stubs(struct tctx *t)
 	for (unsigned i = 0; i < t->nstubs; i++) {
 		const struct stub *s = &t->stubs[i];
 		x_patch(&t->b, s->fixup, t->b.p);
-		if (s->kind == STUB_SIDE) {
+		for (unsigned k = 0; k < s->nwb; k++)
+			x_store64(&t->b, s->wb_host[k], X_RBX, XREG(s->wb_guest[k]));
+		if (s->kind == STUB_SKIP) {
+			/* the skipped instructions are counted by every later exit: give them back */
+			if (s->skip)
+				x_alui(&t->b, 1, ALU_ADD, X_R13, (int32_t)s->skip);
+			x_patch(&t->b, x_jmp(&t->b), s->land);
+		} else if (s->kind == STUB_SIDE) {
 			set_pc(t, s->off);
 			emit_return(t, s->count, 1);
 		} else {
@@ -859,6 +1165,16 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 		jit_flush(cpu);
 
 	struct tctx t = { .cpu = cpu, .jit = j, .dp = cpu->fetch_dp, .entry_slot = (unsigned)(pc & 0xfff) >> 1 };
+	rc_reset(&t.rc);
+	for (unsigned pg = (unsigned)(pc & 0xfff); t.nahead < RV_JIT_MAX_INSNS && pg < 4096;) {
+		struct rv_insn *in = slot_at(&t, pg);
+		if (!in)
+			break;
+		t.ahead[t.nahead++] = in;
+		if (in->op == OP_JAL || in->op == OP_JALR)
+			break;
+		pg += in->len;
+	}
 	t.start = j->buf + j->used;
 	t.b = (struct xbuf){ t.start, j->buf + JIT_BUF_SIZE, false };
 	emit_prologue(&t.b);
@@ -872,6 +1188,9 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 		struct rv_insn *in = slot_at(&t, pgoff);
 		if (!in)
 			break;
+		t.cur = n;
+		bind_forward(&t, n);
+		t.pin = t.rc.clock + 1;
 		more = emit_insn(&t, in, off, n);
 		if (more < 0)
 			break;
@@ -883,11 +1202,15 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 	}
 	if (n == 0 || t.b.full)
 		return NULL;
-	if (more) /* ran into the length limit, the page end or an instruction left to C */
+	if (more) { /* ran into the length limit, the page end or an instruction left to C */
+		rc_emit_writeback(&t);
 		emit_goto(&t, off, n);
+	}
 	emit_stubs(&t);
 	if (t.b.full)
 		return NULL;
+	if (j->dump)
+		jit_dump(j, pc, t.start, (size_t)(t.b.p - t.start));
 	j->used = (size_t)(t.b.p - j->buf + 15) & ~(size_t)15;
 	j->blocks++;
 	t.dp->jit[t.entry_slot] = t.start;

@@ -8,7 +8,9 @@
  * only offsets from their entry pc, never the virtual address they were compiled at, so a
  * page mapped at two addresses shares them.
  *
- * Guest registers stay in struct rv_cpu; loads and stores inline the host-TLB hit path.
+ * Guest registers are cached in host registers within a block and written back at every
+ * exit, so struct rv_cpu holds them between blocks; loads and stores inline the host-TLB
+ * hit path.
  * Anything the block cannot finish itself (a TLB miss, MMIO, FS off) is a side exit: the
  * block stops before that instruction and the interpreter executes it. Taken branches and
  * jumps to a compiled block in the same page go there directly while the budget allows.
