@@ -171,11 +171,7 @@ struct rv_cpu {
 	uintptr_t fetch_addend;
 	struct rv_dpage *fetch_dp;
 	struct rv_itlb_entry itlb[RV_ITLB_SIZE];
-	uint64_t tlb_gen; /* 1..4094: the generation of the current context's entries */
-	uint16_t ctx_gen[16]; /* generation of each context (privilege | SUM << 2 | MXR << 3)
-			       * since the last flush; 0: none yet */
-	uint16_t gen_next;    /* next unused generation; past 4094 the tables are cleared */
-	uint64_t tlb_view;    /* mstatus MPRV/MPP the cached translations were made under */
+	uint64_t tlb_gen; /* 1..4094: the generation of the live entries (rv_tlb_flush) */
 	struct rv_tlb_entry tlb_r[RV_TLB_SIZE];
 	struct rv_tlb_entry tlb_w[RV_TLB_SIZE];
 	bool tlb_super; /* some cached entry came from a superpage */
@@ -296,11 +292,9 @@ static inline bool rv_fence_needs_host(const struct rv_insn *in)
 }
 
 /* mmu.c */
+/* Drops every cached translation (TLBs, fetch page, jump cache): after any change of
+ * privilege, satp, mstatus SUM/MXR/MPRV/MPP, PMP, menvcfg, triggers or a code page. */
 void rv_tlb_flush(struct rv_cpu *cpu);
-/* After a change of privilege or of mstatus.SUM/MXR: the cached translations of the new
- * context become current (a trap and its return, or uaccess toggling SUM, keep both sides'
- * entries); a change of MPRV (or of MPP under it) flushes. */
-void rv_tlb_switch(struct rv_cpu *cpu);
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va);
 /* Invalidates every jump-cache entry (a new epoch; a real clear when the epochs run out). */
 void rv_jc_bump(struct rv_cpu *cpu);

@@ -20,79 +20,45 @@
 #define PTE_PBMT (3ULL << 61)
 #define PTE_N (1ULL << 63)
 
-/* What a cached translation was made for: the privilege and the SUM and MXR bits; entries
- * of other contexts stay cached under their own generations. MPRV (with MPP) is not part of
- * it: changing that flushes (M-mode firmware only). */
-static unsigned tlb_ctx(const struct rv_cpu *cpu)
+/* Entries carry the generation they were made in: a flush takes the next one, so every
+ * cached entry goes stale at once; when the generations run out the tables are cleared for
+ * real (tag 0 never matches a generation >= 1). A flush follows every change of privilege,
+ * satp or the mstatus view (SUM, MXR, MPRV/MPP): keeping each privilege's and SUM/MXR
+ * setting's entries under generations of their own (845dae7, e0c0869) hung Debian 13's
+ * systemd boot and was withdrawn (docs/emulator.md, "Withdrawn"). */
+void rv_tlb_flush(struct rv_cpu *cpu)
 {
-	uint64_t s = cpu->mstatus;
-	return ((unsigned)cpu->priv & 3) | ((s & RV_MS_SUM) ? 4u : 0) | ((s & RV_MS_MXR) ? 8u : 0);
-}
-
-static uint64_t tlb_view(const struct rv_cpu *cpu)
-{
-	uint64_t s = cpu->mstatus;
-	return (s & RV_MS_MPRV) ? s & (RV_MS_MPRV | RV_MS_MPP) : 0;
-}
-
-/* A generation no cached entry carries; when they run out, the tables are cleared for real
- * (tag 0 never matches a generation >= 1) and every context starts again. */
-static uint16_t tlb_new_gen(struct rv_cpu *cpu)
-{
-	if (cpu->gen_next == 0 || cpu->gen_next >= 4095) {
+	if (++cpu->tlb_gen >= 4095) {
 		memset(cpu->tlb_r, 0, sizeof(cpu->tlb_r));
 		memset(cpu->tlb_w, 0, sizeof(cpu->tlb_w));
 		memset(cpu->itlb, 0, sizeof(cpu->itlb));
-		memset(cpu->ctx_gen, 0, sizeof(cpu->ctx_gen));
 		memset(cpu->jc, 0, sizeof(cpu->jc)); /* its keys name generations about to be reused */
-		cpu->gen_next = 1;
+		cpu->tlb_gen = 1;
 	}
-	return cpu->gen_next++;
-}
-
-/* Entries carry the generation of the context that made them: a flush hands the current
- * context a new one and leaves the others to take one when next entered. */
-void rv_tlb_flush(struct rv_cpu *cpu)
-{
-	memset(cpu->ctx_gen, 0, sizeof(cpu->ctx_gen));
-	uint16_t g = tlb_new_gen(cpu);
-	cpu->ctx_gen[tlb_ctx(cpu)] = g;
-	cpu->tlb_gen = g;
-	cpu->jc_key = g | cpu->jc_epoch << 12;
-	cpu->tlb_view = tlb_view(cpu);
+	cpu->jc_key = (uint32_t)cpu->tlb_gen | cpu->jc_epoch << 12;
 	cpu->fetch_page = ~0ULL;
 	cpu->tlb_super = false;
 }
 
-void rv_tlb_switch(struct rv_cpu *cpu)
-{
-	/* Keeping each context's entries across privilege and SUM/MXR changes (a generation per
-	 * context, rv_tlb_flush) hung Debian's systemd boot: journald and udev workers stalled
-	 * until their watchdogs fired (the test guest and the riscv tests never showed it; an
-	 * experiment that flushed only around M-mode got past journald, so firmware traps are
-	 * involved). Until the cause is found every change flushes, as before 2026-12-07. */
-	rv_tlb_flush(cpu);
-}
-
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
 {
-	/* Entries are cached per 4 KiB page, so va's page lives in exactly one slot per table,
-	 * whichever context made it. A superpage leaf also covers pages cached in other slots:
-	 * if any superpage is cached, flush all. */
+	/* Entries are cached per 4 KiB page, so va's page lives in exactly one slot per table.
+	 * A superpage leaf also covers pages cached in other slots: if any superpage is cached,
+	 * flush all. */
 	if (cpu->tlb_super) {
 		rv_tlb_flush(cpu);
 		return;
 	}
 	unsigned i = (va >> 12) & (RV_TLB_SIZE - 1);
 	uint64_t tag = va & ~0xfffULL;
-	if ((cpu->tlb_r[i].tag & ~0xfffULL) == tag)
+	if (cpu->tlb_r[i].tag == (tag | cpu->tlb_gen))
 		cpu->tlb_r[i].tag = 0;
-	if ((cpu->tlb_w[i].tag & ~0xfffULL) == tag)
+	if (cpu->tlb_w[i].tag == (tag | cpu->tlb_gen))
 		cpu->tlb_w[i].tag = 0;
 	if (cpu->fetch_page == tag)
 		cpu->fetch_page = ~0ULL;
 	unsigned j = (va >> 12) & (RV_ITLB_SIZE - 1);
-	if ((cpu->itlb[j].tag & ~0xfffULL) == tag)
+	if (cpu->itlb[j].tag == (tag | cpu->tlb_gen))
 		cpu->itlb[j].tag = 0;
 	/* jump-cache entries may hold the page's old translation, even when the instruction
 	 * TLB no longer has it (its slot was reused): they cannot be told apart per page */
