@@ -81,6 +81,23 @@ static struct rv_cpu *hart(int i)
 	return g.vm->harts[i];
 }
 
+/* A reply of n bytes in the protocol's hex. */
+static void put_hex_packet(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(g.out + 2 * i, 3, "%02x", p[i]);
+	g.out[2 * n] = 0;
+	put_packet(g.out);
+}
+
+/* A stop reply naming hart h's thread, as QEMU's: T<signal>thread:<id>;<extra> */
+static void put_stop(unsigned sig, int h, const char *extra)
+{
+	char buf[96];
+	snprintf(buf, sizeof(buf), "T%02xthread:%02x;%s", sig, h + 1, extra);
+	put_packet(buf);
+}
+
 static bool reg_get(struct rv_cpu *cpu, unsigned n, uint64_t *v)
 {
 	if (n < 32)
@@ -133,10 +150,7 @@ static void handle_mem(bool write)
 		put_packet("E14");
 		return;
 	}
-	for (size_t i = 0; i < len; i++)
-		snprintf(g.out + 2 * i, 3, "%02x", buf[i]);
-	g.out[2 * len] = 0;
-	put_packet(g.out);
+	put_hex_packet(buf, len);
 }
 
 /* The first hart at a breakpoint or stopped by a watchpoint, or -1. */
@@ -167,20 +181,17 @@ static void update_hook(void)
 static void debug_stop(int h)
 {
 	struct rv_trig *t = &hart(h)->trig;
-	char buf[80];
+	char watch[48] = "";
 	g.running = false;
 	g.gcpu = g.ccpu = h; /* as QEMU: the hart that stopped is the current one */
 	vm_virt_stop_as(g.vm, VM_RUN_DEBUG);
 	if (t->watch_hit) {
 		t->watch_hit = false;
-		snprintf(buf, sizeof(buf), "T05thread:%02x;%swatch:%llx;", h + 1,
+		snprintf(watch, sizeof(watch), "%swatch:%llx;",
 			 t->watch_hit_kind == RV_WATCH_READ ? "r" : t->watch_hit_kind == RV_WATCH_ACCESS ? "a" : "",
 			 (unsigned long long)t->watch_hit_addr);
-		put_packet(buf);
-		return;
 	}
-	snprintf(buf, sizeof(buf), "T05thread:%02x;", h + 1);
-	put_packet(buf);
+	put_stop(5, h, watch);
 }
 
 static void clear_watchpoints(void)
@@ -227,10 +238,8 @@ static void on_vm_event(void *opaque, const char *name, const char *data)
 {
 	(void)opaque, (void)data;
 	if (!strcmp(name, "STOP") && g.running) {
-		char buf[32];
 		g.running = false;
-		snprintf(buf, sizeof(buf), "T02thread:%02x;", g.ccpu + 1);
-		put_packet(buf);
+		put_stop(2, g.ccpu, "");
 	}
 }
 
@@ -348,10 +357,8 @@ static void handle_query(const char *p)
 			put_packet("E22");
 			return;
 		}
-		snprintf(text, sizeof(text), "CPU#%d [%s]", h, hart(h)->wfi ? "halted" : "running");
-		for (size_t i = 0; text[i]; i++)
-			snprintf(g.out + 2 * i, 3, "%02x", (unsigned char)text[i]);
-		put_packet(g.out);
+		int n = snprintf(text, sizeof(text), "CPU#%d [%s]", h, hart(h)->wfi ? "halted" : "running");
+		put_hex_packet((const uint8_t *)text, (size_t)n);
 	} else
 		put_packet("");
 }
@@ -397,12 +404,9 @@ static void handle_packet(void)
 {
 	char *p = g.in;
 	switch (p[0]) {
-	case '?': {
-		char buf[32];
-		snprintf(buf, sizeof(buf), "T05thread:%02x;", g.ccpu + 1);
-		put_packet(buf);
+	case '?':
+		put_stop(5, g.ccpu, "");
 		break;
-	}
 	case 'g':
 	case 'G':
 	case 'p':

@@ -90,7 +90,7 @@ int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned ver
 {
 	struct rd r = { buf, len, 0, false };
 	uint64_t x[32], f[32], csr[NCSR], fflags, frm, priv, wfi, seip, pmpcfg[RV_PMP_COUNT], pmpaddr[RV_PMP_COUNT];
-	uint64_t hpmc[32] = { 0 }, hpme[32] = { 0 }, tsel = 0, td1[RV_NTRIG], td2[RV_NTRIG] = { 0 };
+	uint64_t hpmc[32] = { 0 }, hpme[32] = { 0 }, tsel = 0, td1[RV_NTRIG] = { 0 }, td2[RV_NTRIG] = { 0 };
 	uint64_t *p[NCSR];
 	if (version != 1 && version != 2)
 		return -EINVAL;
@@ -106,8 +106,6 @@ int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned ver
 		pmpcfg[i] = r64(&r);
 	for (int i = 0; i < RV_PMP_COUNT; i++)
 		pmpaddr[i] = r64(&r);
-	for (int i = 0; i < RV_NTRIG; i++)
-		td1[i] = 2ULL << 60; /* a version 1 stream: triggers as after reset */
 	if (version >= 2) {
 		for (int i = HPM_FIRST; i < 32; i++)
 			hpmc[i] = r64(&r);
@@ -124,7 +122,7 @@ int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned ver
 	for (int i = 0; i < RV_PMP_COUNT; i++)
 		if (pmpcfg[i] > 0xff)
 			return -EINVAL;
-	if (!rv_trig_valid(tsel, td1))
+	if (version >= 2 && !rv_trig_valid(tsel, td1))
 		return -EINVAL;
 	memcpy(cpu->x, x, sizeof(x));
 	memcpy(cpu->f, f, sizeof(f));
@@ -144,7 +142,10 @@ int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned ver
 	}
 	memcpy(cpu->hpmcounter, hpmc, sizeof(hpmc));
 	memcpy(cpu->hpmevent, hpme, sizeof(hpme));
-	rv_trig_restore(cpu, tsel, td1, td2);
+	if (version >= 2)
+		rv_trig_restore(cpu, tsel, td1, td2);
+	else
+		rv_trig_reset(cpu); /* a version 1 stream has no triggers: as after reset */
 	cpu->budget = 0;
 	rv_tlb_flush(cpu); /* translations and the fetch cache belong to the old state */
 	return 0;
