@@ -245,7 +245,7 @@ static int set_key(struct rule *r, const char *key, const char *v, struct bc_err
 		r->error = (int)n;
 	} else if (r->action == ACT_INJECT && !strcmp(key, "sector")) {
 		ret = parse_int(key, v, &n, err);
-		r->offset = n < 0 ? -1 : n * 512;
+		r->offset = n < 0 ? -1 : n > INT64_MAX / 512 ? INT64_MAX : n * 512; /* INT64_MAX: past any image */
 	} else if (r->action == ACT_INJECT && !strcmp(key, "once")) {
 		ret = parse_bool(key, v, &r->once, err);
 	} else if (r->action == ACT_INJECT && !strcmp(key, "immediately")) {
