@@ -40,7 +40,7 @@ static void check_json(const struct bc_check *r, const char *file, const char *f
 		bc_node_add_uint(root, "image-end-offset", r->image_end_offset);
 	if (r->has_stats && r->compressed_clusters)
 		bc_node_add_uint(root, "compressed-clusters", r->compressed_clusters);
-	if (r->has_stats)
+	if (r->has_stats && r->total_clusters)
 		bc_node_add_uint(root, "total-clusters", r->total_clusters);
 	if (r->corruptions)
 		bc_node_add_int(root, "corruptions", r->corruptions);
@@ -51,7 +51,7 @@ static void check_json(const struct bc_check *r, const char *file, const char *f
 		bc_node_add_int(root, "leaks", r->leaks);
 	if (r->leaks_fixed)
 		bc_node_add_int(root, "leaks-fixed", r->leaks_fixed);
-	if (r->has_stats)
+	if (r->has_stats && r->allocated_clusters)
 		bc_node_add_uint(root, "allocated-clusters", r->allocated_clusters);
 	bc_node_add_str(root, "filename", file);
 	bc_node_add_str(root, "format", fmt);

@@ -187,7 +187,7 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 		size_t want = (uint64_t)flen < (1u << QCOW2_MAX_CLUSTER_BITS) ? (size_t)flen
 									   : (1u << QCOW2_MAX_CLUSTER_BITS);
 		uint8_t first[24];
-		uint32_t cb;
+		uint32_t cb = 0;
 		if (want >= 24) {
 			ret = bc_file_pread(img->file, first, 24, 0);
 			if (ret < 0)
@@ -197,12 +197,17 @@ static int qcow2_open(struct bc_image *img, struct bc_err *err)
 			    want > (1u << cb))
 				want = 1u << cb;
 		}
+		/* A file cut inside its header cluster reads as zeros past its end, as qemu's
+		 * host layer reads it: the parser sees the whole cluster. */
+		size_t have = want;
+		if (want >= 24 && cb >= QCOW2_MIN_CLUSTER_BITS && cb <= QCOW2_MAX_CLUSTER_BITS)
+			want = 1u << cb;
 		hbuf = calloc(1, want > QCOW2_HEADER_LEN_CT ? want : QCOW2_HEADER_LEN_CT);
 		if (!hbuf) {
 			ret = bc_err_set(err, -ENOMEM, "Out of memory");
 			goto fail;
 		}
-		ret = bc_file_pread(img->file, hbuf, want, 0);
+		ret = bc_file_pread(img->file, hbuf, have, 0);
 		if (ret < 0)
 			goto fail_io;
 		ret = qcow2_header_parse(&s->h, hbuf, want, (uint64_t)flen,

@@ -276,15 +276,16 @@ int qcow2_header_parse(struct qcow2_header *h, const uint8_t *buf, size_t len, u
 				 "Reference count entry width too large; may not exceed 64 bits");
 		goto fail;
 	}
-	if (h->compression_type > 1 ||
-	    (h->compression_type != 0 && !(h->incompatible_features & QCOW2_INCOMPAT_COMPRESSION))) {
-		ret = bc_err_set(err, -EINVAL, "Unknown compression type %u", h->compression_type);
+	/* qemu 7.2's checks and words, in its order */
+	if (h->compression_type > 1) {
+		ret = bc_err_set(err, -ENOTSUP, "qcow2: unknown compression type: %u",
+				 h->compression_type);
 		goto fail;
 	}
-	if (h->compression_type == 0 && (h->incompatible_features & QCOW2_INCOMPAT_COMPRESSION)) {
+	if ((h->compression_type == 0) != !(h->incompatible_features & QCOW2_INCOMPAT_COMPRESSION)) {
 		ret = bc_err_set(err, -EINVAL,
-				 "Compression type incompatible feature bit must not be set when "
-				 "compression type is zlib");
+				 "qcow2: Compression type incompatible feature bit must %sbe set",
+				 h->compression_type ? "" : "not ");
 		goto fail;
 	}
 	if ((h->incompatible_features & QCOW2_INCOMPAT_EXTL2) && h->cluster_bits < 14) {
