@@ -4,7 +4,7 @@
 # one boot, savevm at the prompt, then several runs (-loadvm) each killed after a few synced
 # blocks. After every kill both images pass qemu-img check (leaks allowed) and every block
 # whose fsync returned in the guest is on the data disk. TAP output.
-#   usage: crash-kill.sh [GUEST_DIR]   STRATA_VM, STRATA_IMG, BOOT_TIMEOUT (s, default 300),
+#   usage: crash-kill.sh [GUEST_DIR]   STRATA_VM, STRATA_IMG, BOOT_TIMEOUT (s, default 600),
 #   CRASH_LINUX_KILLS (default 5), CRASH_SEED
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -9,9 +9,9 @@ IMG=${STRATA_IMG:-$top/build/rel/strata-img}
 NBD=${STRATA_NBD:-$top/build/rel/strata-nbd}
 QEMU=${QEMU:-qemu-system-riscv64}
 QEMU_IMG=${QEMU_IMG:-qemu-img}
-# bounds, not expectations: a loaded 2-core machine needs minutes, ASan+UBSan (SANITIZE=1)
-# builds several times more
-if [ "${SANITIZE:-}" = 1 ]; then TIMEOUT=${BOOT_TIMEOUT:-600}; else TIMEOUT=${BOOT_TIMEOUT:-300}; fi
+# bounds, not expectations: a loaded 2-core machine (tests run two at a time, tests/harness.sh)
+# needs minutes, ASan+UBSan (SANITIZE=1) builds several times more
+if [ "${SANITIZE:-}" = 1 ]; then TIMEOUT=${BOOT_TIMEOUT:-1200}; else TIMEOUT=${BOOT_TIMEOUT:-600}; fi
 FW=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 TMP=${TEST_TMPDIR:-$(mktemp -d)}
 [ -n "${TEST_TMPDIR:-}" ] || trap 'rm -rf "$TMP"' EXIT

@@ -10,7 +10,7 @@
 #   - kill -9 during guest writes leaves both images consistent for qemu-img check (0 or 3)
 #   - the same qcow2 images boot on qemu-system-riscv64 7.2 with the same results
 # TAP output. Skips only when the Debian archive cannot be reached and nothing is cached.
-#   STRATA_VM, STRATA_IMG (default build/rel/...), QEMU, QEMU_IMG, BOOT_TIMEOUT (s, default 300;
+#   STRATA_VM, STRATA_IMG (default build/rel/...), QEMU, QEMU_IMG, BOOT_TIMEOUT (s, default 600;
 #   600 with SANITIZE=1: bounds, not expectations; a loaded 2-core machine needs minutes)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

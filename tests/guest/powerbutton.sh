@@ -6,14 +6,14 @@
 # POWERDOWN event, and that -M virt,powerbutton=off leaves Linux without the device.
 # QEMU 7.2's virt has no power button: there is nothing to compare with.
 #   usage: powerbutton.sh [GUEST_DIR]   (default: the directory build.sh prints)
-#   STRATA_VM, STRATA_IMG (default build/rel/...), BOOT_TIMEOUT (s, default 300),
+#   STRATA_VM, STRATA_IMG (default build/rel/...), BOOT_TIMEOUT (s, default 600),
 #   PRESS: a command that presses the button instead of QMP (gets the QMP socket path as $1)
 # Skips only when the archive cannot be reached and nothing is cached.
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 VM=${STRATA_VM:-$top/build/rel/strata-vm}
 IMG=${STRATA_IMG:-$top/build/rel/strata-img}
-TIMEOUT=${BOOT_TIMEOUT:-300}
+TIMEOUT=${BOOT_TIMEOUT:-600}
 FW=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 TMP=${TEST_TMPDIR:-$(mktemp -d)}
 [ -n "${TEST_TMPDIR:-}" ] || trap 'rm -rf "$TMP"' EXIT

@@ -7,7 +7,7 @@
 # a fresh `strata-vm -loadvm s1`. The images pass qemu-img check and `qemu-img snapshot -l`
 # lists s1 with its VM state. QEMU 7.2 hangs such a guest's timer after loadvm (issue 10), so
 # nothing is compared with it. TAP output.
-#   usage: savevm.sh [GUEST_DIR]   STRATA_VM, STRATA_IMG, BOOT_TIMEOUT (s, default 300)
+#   usage: savevm.sh [GUEST_DIR]   STRATA_VM, STRATA_IMG, BOOT_TIMEOUT (s, default 600)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 

@@ -7,7 +7,7 @@
 # tcg,thread=single (harts taking turns on one thread) and thread=multi (a host thread per
 # hart; SMP_ONLY=multi runs only these). A two-hart snapshot on -smp 1 is refused with a
 # clear message. TAP output.
-#   usage: smp.sh [GUEST_DIR]   STRATA_VM, STRATA_IMG, QEMU, BOOT_TIMEOUT (s, default 300)
+#   usage: smp.sh [GUEST_DIR]   STRATA_VM, STRATA_IMG, QEMU, BOOT_TIMEOUT (s, default 600)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
