@@ -11,7 +11,7 @@
 #   - the same qcow2 images boot on qemu-system-riscv64 7.2 with the same results
 # TAP output. Skips only when the Debian archive cannot be reached and nothing is cached.
 #   STRATA_VM, STRATA_IMG (default build/rel/...), QEMU, QEMU_IMG, BOOT_TIMEOUT (s, default 600;
-#   600 with SANITIZE=1: bounds, not expectations; a loaded 2-core machine needs minutes)
+#   1200 with SANITIZE=1: bounds, not expectations; a loaded 2-core machine needs minutes)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
