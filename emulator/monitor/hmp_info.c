@@ -25,8 +25,8 @@ static void info_status(const char *arg, struct vm_mon_text *out)
 	vm_mon_printf(out, "\n");
 }
 
-/* QEMU's rom list layout, sorted by address. strata-vm has no MROM: the hart starts at the
- * entry point directly and OpenSBI's fw_dynamic_info sits in RAM below the device tree. */
+/* QEMU's rom list layout, sorted by address: the mask ROM's reset vector and fw_dynamic_info
+ * (mem=rom), then what was loaded into RAM. */
 static void info_roms(const char *arg, struct vm_mon_text *out)
 {
 	(void)arg;
@@ -42,8 +42,8 @@ static void info_roms(const char *arg, struct vm_mon_text *out)
 		order[j] = &vm->roms[i];
 	}
 	for (int i = 0; i < n; i++)
-		vm_mon_printf(out, "addr=%016llx size=0x%06llx mem=ram name=\"%s\"\n", (unsigned long long)order[i]->addr,
-			      (unsigned long long)order[i]->size, order[i]->name);
+		vm_mon_printf(out, "addr=%016llx size=0x%06llx mem=%s name=\"%s\"\n", (unsigned long long)order[i]->addr,
+			      (unsigned long long)order[i]->size, order[i]->in_rom ? "rom" : "ram", order[i]->name);
 }
 
 static void info_version(const char *arg, struct vm_mon_text *out)
@@ -267,6 +267,9 @@ static void info_mtree(const char *arg, struct vm_mon_text *out)
 			sorted[n++] = &vm->devs[i];
 	qsort(sorted, (size_t)n, sizeof(sorted[0]), cmp_dev);
 	vm_mon_printf(out, "address-space: memory\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n");
+	for (int i = 0; i < vm->bus.nroms; i++) /* below every device on this board */
+		vm_mon_printf(out, "    %016llx-%016llx (prio 0, rom): %s\n", (unsigned long long)vm->bus.roms[i].base,
+			      (unsigned long long)(vm->bus.roms[i].base + vm->bus.roms[i].size - 1), vm->bus.roms[i].name);
 	bool ram_done = false;
 	for (int i = 0; i <= n; i++) {
 		if (!ram_done && (i == n || sorted[i]->base > VM_VIRT_RAM_BASE)) {
