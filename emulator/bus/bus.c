@@ -3,6 +3,7 @@
 #include "emulator/host/hugemem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +28,9 @@ void vm_bus_destroy(struct vm_bus *bus)
 	if (bus->ram)
 		vm_huge_unmap(bus->ram, bus->ram_size + 4096);
 	bus->ram = NULL;
+	for (int i = 0; i < bus->nroms; i++)
+		free(bus->roms[i].data);
+	bus->nroms = 0;
 }
 
 void vm_bus_clear_ram(struct vm_bus *bus)
@@ -42,6 +46,27 @@ int vm_bus_add(struct vm_bus *bus, uint64_t base, uint64_t size, const struct vm
 		return -ENOSPC;
 	bus->regions[bus->nregions++] = (struct vm_region){ base, size, ops, opaque };
 	return 0;
+}
+
+int vm_bus_add_rom(struct vm_bus *bus, const char *name, uint64_t base, uint64_t size)
+{
+	if (bus->nroms == VM_BUS_MAX_ROMS)
+		return -ENOSPC;
+	uint8_t *data = calloc(1, (size_t)size);
+	if (!data)
+		return -ENOMEM;
+	struct vm_rom_block *r = &bus->roms[bus->nroms++];
+	*r = (struct vm_rom_block){ .base = base, .size = size, .data = data };
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	return 0;
+}
+
+uint8_t *vm_bus_rom_data(struct vm_bus *bus, uint64_t base)
+{
+	for (int i = 0; i < bus->nroms; i++)
+		if (bus->roms[i].base == base)
+			return bus->roms[i].data;
+	return NULL;
 }
 
 static struct vm_region *find_region(struct vm_bus *bus, uint64_t pa, unsigned size)
@@ -66,6 +91,11 @@ int vm_bus_read(struct vm_bus *bus, uint64_t pa, unsigned size, uint64_t *val)
 	uint8_t *p = vm_bus_ram(bus, pa, size);
 	if (p) {
 		*val = ram_get(p, size);
+		return 0;
+	}
+	const uint8_t *rom = vm_bus_rom(bus, pa, size);
+	if (rom) {
+		*val = ram_get(rom, size);
 		return 0;
 	}
 	struct vm_region *r = find_region(bus, pa, size);
@@ -93,6 +123,8 @@ int vm_bus_write(struct vm_bus *bus, uint64_t pa, unsigned size, uint64_t val)
 		}
 		return 0;
 	}
+	if (vm_bus_rom(bus, pa, size))
+		return 0; /* discarded, as QEMU's TCG discards a store to a ROM region */
 	struct vm_region *r = find_region(bus, pa, size);
 	if (!r || !r->ops->write)
 		return -EFAULT;

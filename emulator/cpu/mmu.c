@@ -280,7 +280,7 @@ int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
 			rv_raise(cpu, (uint64_t)exc, va);
 			return -1;
 		}
-		uint8_t *host = vm_bus_ram(cpu->bus, pa, size);
+		const uint8_t *host = vm_bus_readable(cpu->bus, pa, size);
 		if (!host) {
 			rv_raise(cpu, RV_EXC_LOAD_ACCESS, va);
 			return -1;
@@ -475,12 +475,13 @@ static int fetch16(struct rv_cpu *cpu, uint64_t va, uint32_t *half, bool fill, s
 		return -1;
 	}
 	uint8_t *host = vm_bus_ram(cpu->bus, pa & ~0xfffULL, 4096);
-	if (!host) {
+	const uint8_t *code = host ? host : vm_bus_rom(cpu->bus, pa & ~0xfffULL, 4096);
+	if (!code) {
 		rv_raise(cpu, RV_EXC_INSN_ACCESS, va);
 		return -1;
 	}
 	*dp = NULL;
-	if (page_ok && fill) {
+	if (host && page_ok && fill) { /* ROM code is decoded every time: it runs once a boot */
 		uint64_t tag = va & ~0xfffULL;
 		struct rv_dpage *d = dpage_for(cpu, pa & ~0xfffULL); /* may flush the TLBs: first */
 		struct rv_itlb_entry *e = &cpu->itlb[(va >> 12) & (RV_ITLB_SIZE - 1)];
@@ -493,7 +494,7 @@ static int fetch16(struct rv_cpu *cpu, uint64_t va, uint32_t *half, bool fill, s
 		*dp = e->dp;
 	}
 	uint16_t h;
-	memcpy(&h, host + (pa & 0xfff), 2);
+	memcpy(&h, code + (pa & 0xfff), 2);
 	*half = h;
 	return 0;
 }
@@ -525,8 +526,9 @@ int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw, struct rv_insn
 		return 0;
 	}
 	if ((pc & 0xfff) != 0xffe) {
-		memcpy(raw, (const void *)(cpu->fetch_addend + (uintptr_t)pc), 4);
-		if (!dp) { /* uncacheable page: read the second half through the bus */
+		if (dp) {
+			memcpy(raw, (const void *)(cpu->fetch_addend + (uintptr_t)pc), 4);
+		} else { /* uncacheable page (fetch_addend is another page's): the second half alone */
 			if (fetch16(cpu, pc + 2, &hi, false, &dp2))
 				return -1;
 			*raw = lo | hi << 16;
@@ -580,14 +582,15 @@ int rv_debug_access(struct rv_cpu *cpu, uint64_t va, void *buf, size_t len, bool
 				return -1;
 		}
 		uint8_t *h = vm_bus_ram(cpu->bus, pa, 1);
-		if (!h)
+		const uint8_t *rom = h || write ? NULL : vm_bus_rom(cpu->bus, pa, 1); /* ROM: reads only */
+		if (!h && !rom)
 			return -1;
 		if (write) {
 			rv_code_write(cpu, pa, 1);
 			*h = p[i];
 		}
 		else
-			p[i] = *h;
+			p[i] = h ? *h : *rom;
 	}
 	return 0;
 }

@@ -2,6 +2,7 @@
  * and the control verbs are in run.c. */
 #include "emulator/machine/virt.h"
 #include "emulator/cpu/isa.h"
+#include "emulator/devices/mrom.h"
 #include "emulator/machine/devstate.h"
 #include "emulator/machine/elf.h"
 #include "emulator/machine/fdt.h"
@@ -13,7 +14,8 @@
 #include <string.h>
 
 #define KERNEL_ALIGN 0x200000ULL /* the kernel starts at the next 2 MiB boundary after firmware, as on QEMU */
-#define FW_DYNAMIC_MAGIC 0x4942534fULL /* "OSBI": OpenSBI's fw_dynamic_info */
+#define FDT_QEMU_SIZE 0x100000ULL /* QEMU places a 1 MiB tree buffer: its address follows from that */
+#define FDT_LIMIT 0xc0000000ULL   /* QEMU keeps the tree below 3 GiB (32-bit kernels reach it) */
 
 static uint64_t read_mtime(void *opaque)
 {
@@ -155,7 +157,7 @@ static int load_image(struct vm_virt *vm, const char *path, uint64_t raw_addr, s
 }
 
 /* `info roms`: what a reset put where, named as QEMU names its ROM blobs. */
-static void add_rom(struct vm_virt *vm, const char *name, uint64_t addr, uint64_t size)
+static void add_rom_as(struct vm_virt *vm, const char *name, uint64_t addr, uint64_t size, bool in_rom)
 {
 	if (vm->nroms == VM_VIRT_MAX_ROMS)
 		return;
@@ -163,6 +165,12 @@ static void add_rom(struct vm_virt *vm, const char *name, uint64_t addr, uint64_
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->addr = addr;
 	r->size = size;
+	r->in_rom = in_rom;
+}
+
+static void add_rom(struct vm_virt *vm, const char *name, uint64_t addr, uint64_t size)
+{
+	add_rom_as(vm, name, addr, size, false);
 }
 
 static void add_image_roms(struct vm_virt *vm, const char *path, const struct vm_kernel_info *k)
@@ -178,12 +186,33 @@ static void add_image_roms(struct vm_virt *vm, const char *path, const struct vm
 	}
 }
 
-/* Firmware, kernel, device tree and the boot registers, as QEMU's reset code sets them:
- * a0 = hart id, a1 = device tree, a2 = fw_dynamic_info (for OpenSBI's fw_dynamic). */
+/* The device tree's address as QEMU 7.2 computes it: the last 2 MiB-aligned place for its
+ * 1 MiB buffer below the end of RAM or 3 GiB, whichever is lower. */
+static uint64_t fdt_address(const struct vm_bus *bus, size_t dtb_len)
+{
+	uint64_t end = bus->ram_base + bus->ram_size;
+	uint64_t size = dtb_len > FDT_QEMU_SIZE ? dtb_len : FDT_QEMU_SIZE;
+	if (bus->ram_base < FDT_LIMIT && end > FDT_LIMIT)
+		end = FDT_LIMIT;
+	return end < size ? 0 : (end - size) & ~0x1fffffULL;
+}
+
+/* The mask ROM: every hart starts at its reset vector with zeroed registers and is sent to
+ * RAM start, where the firmware (or, with -bios none, the kernel or nothing) was loaded. */
+static void setup_mrom(struct vm_virt *vm, uint64_t fdt_addr, uint64_t kernel_entry)
+{
+	struct vm_mrom_boot boot = { .start = VM_VIRT_RAM_BASE, .fdt = fdt_addr, .next_addr = kernel_entry };
+	vm_mrom_fill(vm_bus_rom_data(&vm->bus, VM_MROM_BASE), VM_MROM_SIZE, &boot);
+	add_rom_as(vm, "mrom.reset", VM_MROM_BASE, VM_MROM_RESET_LEN, true);
+	add_rom_as(vm, "mrom.finfo", VM_MROM_BASE + VM_MROM_RESET_LEN, VM_MROM_FINFO_LEN, true);
+	for (unsigned i = 0; i < vm->nharts; i++)
+		rv_cpu_reset(vm->harts[i], VM_MROM_BASE);
+}
+
+/* Firmware, kernel, device tree and the mask ROM, as QEMU 7.2's virt lays them out. */
 static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, char *err, size_t errlen)
 {
-	uint64_t entry = VM_VIRT_RAM_BASE, kernel_start = VM_VIRT_RAM_BASE;
-	uint64_t kernel_entry = VM_VIRT_RAM_BASE + KERNEL_ALIGN, initrd_start = 0, initrd_end = 0;
+	uint64_t kernel_start = VM_VIRT_RAM_BASE, kernel_entry = 0, initrd_start = 0, initrd_end = 0;
 	struct vm_kernel_info fw, k = { 0 };
 	int rc;
 	vm->nroms = 0;
@@ -192,7 +221,6 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 			snprintf(err, errlen, "Unable to load the RISC-V firmware \"%s\"", cfg->bios); /* QEMU's words */
 			return rc;
 		}
-		entry = fw.entry;
 		add_image_roms(vm, cfg->bios, &fw);
 		kernel_start = (fw.end + KERNEL_ALIGN - 1) & ~(KERNEL_ALIGN - 1);
 	}
@@ -200,10 +228,8 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 		if ((rc = load_image(vm, cfg->kernel, kernel_start, &k, err, errlen)))
 			return rc;
 		/* QEMU hands firmware the lowest address of an ELF, not its entry point */
-		kernel_entry = cfg->bios ? k.low : k.entry;
+		kernel_entry = k.low;
 		add_image_roms(vm, cfg->kernel, &k);
-		if (!cfg->bios)
-			entry = k.entry;
 	}
 	if (cfg->initrd) {
 		if (!cfg->kernel) {
@@ -235,10 +261,7 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 			 cfg->dumpdtb);
 		return ok ? -ECANCELED : -EIO;
 	}
-	/* device tree in the last 2 MiB-aligned block that holds it, boot info just below */
-	uint64_t ram_end = vm->bus.ram_base + vm->bus.ram_size;
-	uint64_t fdt_addr = (ram_end - dtb_len) & ~0x1fffffULL;
-	uint64_t info_addr = fdt_addr - 64;
+	uint64_t fdt_addr = fdt_address(&vm->bus, dtb_len);
 	uint8_t *p = vm_bus_ram(&vm->bus, fdt_addr, dtb_len);
 	if (!p || fdt_addr < VM_VIRT_RAM_BASE + 0x400000) {
 		free(dtb);
@@ -253,17 +276,8 @@ static int load_images(struct vm_virt *vm, const struct vm_virt_config *cfg, cha
 	}
 	memcpy(p, dtb, dtb_len);
 	free(dtb);
-	uint64_t info[6] = { FW_DYNAMIC_MAGIC, 2, kernel_entry, 1 /* S-mode */, 0, 0 /* boot hart */ };
-	memcpy(vm_bus_ram(&vm->bus, info_addr, sizeof(info)), info, sizeof(info));
 	add_rom(vm, "fdt", fdt_addr, dtb_len);
-	add_rom(vm, "fw_dynamic_info", info_addr, sizeof(info));
-	for (unsigned i = 0; i < vm->nharts; i++) { /* every hart starts there; a0 tells them apart */
-		struct rv_cpu *c = vm->harts[i];
-		rv_cpu_reset(c, entry);
-		c->x[10] = i;
-		c->x[11] = fdt_addr;
-		c->x[12] = info_addr;
-	}
+	setup_mrom(vm, fdt_addr, kernel_entry);
 	return 0;
 }
 
@@ -525,6 +539,11 @@ int vm_virt_create(struct vm_virt *vm, const struct vm_virt_config *cfg, struct 
 		snprintf(err, errlen, "cannot allocate %llu bytes of guest RAM: %s", (unsigned long long)cfg->ram_size,
 			 strerror(-rc));
 		return rc;
+	}
+	rc = vm_bus_add_rom(&vm->bus, "riscv_virt_board.mrom", VM_MROM_BASE, VM_MROM_SIZE);
+	if (rc) {
+		snprintf(err, errlen, "cannot allocate the mask ROM: %s", strerror(-rc));
+		goto out_bus;
 	}
 	vm->nharts = cfg->harts ? cfg->harts : 1;
 	vm->harts[0] = &vm->cpu;

@@ -1,4 +1,5 @@
-/* virt.h - the QEMU-compatible "virt" board: RAM at 0x80000000, sifive_test at 0x100000,
+/* virt.h - the QEMU-compatible "virt" board: mask ROM at 0x1000 (the reset vector, mrom.h),
+ * RAM at 0x80000000, sifive_test at 0x100000,
  * CLINT at 0x2000000, PLIC at 0xc000000, 16550 UART at 0x10000000 (PLIC source 10), eight
  * virtio-mmio slots from 0x10001000; HTIF when the program defines tohost. Beyond QEMU: a
  * virtio-input power button in the lowest slot no disk takes (slot 0 unless there are eight
@@ -96,6 +97,7 @@ struct vm_virt_config {
 struct vm_virt_rom {
 	char name[320];
 	uint64_t addr, size;
+	bool in_rom; /* in the mask ROM (mem=rom), else in RAM */
 };
 
 /* QEMU's run states, as `info status` and query-status name them */

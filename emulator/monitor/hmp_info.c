@@ -25,8 +25,8 @@ static void info_status(const char *arg, struct vm_mon_text *out)
 	vm_mon_printf(out, "\n");
 }
 
-/* QEMU's rom list layout, sorted by address. strata-vm has no MROM: the hart starts at the
- * entry point directly and OpenSBI's fw_dynamic_info sits in RAM below the device tree. */
+/* QEMU's rom list layout, sorted by address: the mask ROM's reset vector and fw_dynamic_info
+ * (mem=rom), then what was loaded into RAM. */
 static void info_roms(const char *arg, struct vm_mon_text *out)
 {
 	(void)arg;
@@ -42,8 +42,8 @@ static void info_roms(const char *arg, struct vm_mon_text *out)
 		order[j] = &vm->roms[i];
 	}
 	for (int i = 0; i < n; i++)
-		vm_mon_printf(out, "addr=%016llx size=0x%06llx mem=ram name=\"%s\"\n", (unsigned long long)order[i]->addr,
-			      (unsigned long long)order[i]->size, order[i]->name);
+		vm_mon_printf(out, "addr=%016llx size=0x%06llx mem=%s name=\"%s\"\n", (unsigned long long)order[i]->addr,
+			      (unsigned long long)order[i]->size, order[i]->in_rom ? "rom" : "ram", order[i]->name);
 }
 
 static void info_version(const char *arg, struct vm_mon_text *out)
@@ -118,10 +118,8 @@ static void info_blockstats(const char *arg, struct vm_mon_text *out)
 	}
 }
 
-static void info_registers(const char *arg, struct vm_mon_text *out)
+static void hart_registers(const struct rv_cpu *c, unsigned hart, struct vm_mon_text *out)
 {
-	(void)arg;
-	const struct rv_cpu *c = &vm_mon_ctx.vm->cpu;
 	static const char *const xn[32] = { "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0",
 					    "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5",
 					    "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6" };
@@ -138,7 +136,7 @@ static void info_registers(const char *arg, struct vm_mon_text *out)
 		{ "stval", c->stval },	   { "htval", 0 },	      { "mtval2", 0 },		 { "mscratch", c->mscratch },
 		{ "sscratch", c->sscratch }, { "satp", c->satp },
 	};
-	vm_mon_printf(out, "\nCPU#0\n V      =   0\n pc       %016llx\n", (unsigned long long)c->pc);
+	vm_mon_printf(out, "\nCPU#%u\n V      =   0\n pc       %016llx\n", hart, (unsigned long long)c->pc);
 	for (size_t i = 0; i < sizeof(csr) / sizeof(csr[0]); i++)
 		vm_mon_printf(out, " %-8s %016llx\n", csr[i].n, (unsigned long long)csr[i].v);
 	for (int pass = 0; pass < 2; pass++) {
@@ -150,6 +148,17 @@ static void info_registers(const char *arg, struct vm_mon_text *out)
 				vm_mon_printf(out, "\n");
 		}
 	}
+}
+
+/* No argument: hart 0 (the monitor's CPU); -a: every hart; N: hart N (checked by vm_hmp_info). */
+static void info_registers(const char *arg, struct vm_mon_text *out)
+{
+	const struct vm_virt *vm = vm_mon_ctx.vm;
+	bool all = !strcmp(arg, "-a");
+	unsigned one = all || !*arg ? 0 : (unsigned)strtoul(arg, NULL, 10);
+	for (unsigned h = 0; h < vm->nharts; h++)
+		if (all || h == one)
+			hart_registers(vm->harts[h], h, out);
 }
 
 static void info_cpus(const char *arg, struct vm_mon_text *out)
@@ -267,6 +276,9 @@ static void info_mtree(const char *arg, struct vm_mon_text *out)
 			sorted[n++] = &vm->devs[i];
 	qsort(sorted, (size_t)n, sizeof(sorted[0]), cmp_dev);
 	vm_mon_printf(out, "address-space: memory\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n");
+	for (int i = 0; i < vm->bus.nroms; i++) /* below every device on this board */
+		vm_mon_printf(out, "    %016llx-%016llx (prio 0, rom): %s\n", (unsigned long long)vm->bus.roms[i].base,
+			      (unsigned long long)(vm->bus.roms[i].base + vm->bus.roms[i].size - 1), vm->bus.roms[i].name);
 	bool ram_done = false;
 	for (int i = 0; i <= n; i++) {
 		if (!ram_done && (i == n || sorted[i]->base > VM_VIRT_RAM_BASE)) {
@@ -326,6 +338,21 @@ void vm_hmp_info_help(struct vm_mon_text *out)
 		vm_mon_printf(out, "info %s %s -- %s\n", infos[i].name, infos[i].params, infos[i].help);
 }
 
+/* `info registers N`: QEMU's messages for a hart that is not there and for what is no number */
+static bool registers_arg_ok(const char *arg, struct vm_mon_text *out)
+{
+	if (!isdigit((unsigned char)*arg)) {
+		vm_mon_printf(out, "invalid char '%c' in expression\nTry \"help info registers\" for more information\n", *arg);
+		return false;
+	}
+	unsigned long n = strtoul(arg, NULL, 10);
+	if (n >= vm_mon_ctx.vm->nharts) {
+		vm_mon_printf(out, "CPU#%lu not available\n", n);
+		return false;
+	}
+	return true;
+}
+
 void vm_hmp_info(const char *args, struct vm_mon_text *out, const char *typed)
 {
 	char word[64] = "";
@@ -348,13 +375,8 @@ void vm_hmp_info(const char *args, struct vm_mon_text *out, const char *typed)
 					   "Try \"help info %s\" for more information\n", word, word);
 			return;
 		}
-		if (*rest && infos[i].fn == info_registers && strcmp(rest, "-a") && strcmp(rest, "0")) {
-			if (isdigit((unsigned char)*rest))
-				vm_mon_printf(out, "invalid vcpu\n");
-			else
-				vm_mon_printf(out, "invalid char '%c' in expression\nTry \"help info registers\" for more information\n", *rest);
+		if (*rest && infos[i].fn == info_registers && strcmp(rest, "-a") && !registers_arg_ok(rest, out))
 			return;
-		}
 		infos[i].fn(rest, out);
 		return;
 	}

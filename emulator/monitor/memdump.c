@@ -274,7 +274,7 @@ static int read_mem(uint64_t addr, void *buf, size_t len, bool physical)
 	struct vm_virt *vm = vm_mon_ctx.vm;
 	if (!physical)
 		return rv_debug_access(&vm->cpu, addr, buf, len, false);
-	uint8_t *ram = vm_bus_ram(&vm->bus, addr, len);
+	const uint8_t *ram = vm_bus_readable(&vm->bus, addr, len);
 	if (ram) {
 		memcpy(buf, ram, len);
 		return 0;
