@@ -25,6 +25,12 @@ struct bc_nbd_bitmap {
 };
 #define BC_NBD_MAX_BITMAPS 16
 
+/* What the server counts (for tests and benches; updated on the serving thread). */
+struct bc_nbd_stats {
+	long max_inflight;           /* most requests one session had taken and not yet answered */
+	long out_of_order;           /* replies sent before the reply of an earlier request */
+};
+
 struct bc_nbd_export {
 	const char *name;            /* "" by default */
 	const char *description;     /* NULL: none */
@@ -38,6 +44,7 @@ struct bc_nbd_export {
 	enum bc_nbd_dzero detect_zeroes;
 	pthread_mutex_t *lock;       /* held around every engine call; NULL: single session */
 	bool no_uring;               /* bc_nbd_serve_loop: wait with poll(2) even where io_uring works */
+	struct bc_nbd_stats *stats;  /* NULL: not counted */
 };
 
 /* Runs one session on io. Returns 0 when the client ended it (NBD_OPT_ABORT, NBD_CMD_DISC,
