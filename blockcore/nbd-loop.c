@@ -241,7 +241,9 @@ static void run_ready(struct nbd_loop *l)
 			co->sleeping = false;
 			co_resume(l, co);
 		}
-		bc_aio_wait(l->exp->img, 0);
+		/* without a completion descriptor nothing would wake the loop for what the engine
+		 * still has queued (NBD, RBD back ends): it completes here */
+		bc_aio_wait(l->exp->img, l->efd >= 0 ? 0 : -1);
 		if (!l->run_head)
 			break;
 	}
