@@ -584,6 +584,8 @@ static void replier(void *arg)
 		/* what gathered in the output buffer leaves before the task sleeps */
 		if (!s->send_failed && t->flush(t->arg) < 0)
 			s->send_failed = true;
+		if (s->done_head)
+			continue;     /* completed while the flush waited for the socket */
 		if (s->reading_done && s->nbusy == 0)
 			break;
 		s->sleeping[1] = true;
