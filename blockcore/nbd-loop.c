@@ -384,6 +384,8 @@ static int loop_once(struct nbd_loop *l, int lfd, bool room, bool *served)
 			co_resume(l, cos[i]);
 	if (p[n].revents)
 		*served |= accept_one(l, lfd);
+	if (p[n + 1].revents & (POLLERR | POLLNVAL))
+		l->efd = -1;       /* see uring_once */
 	run_ready(l);
 out:
 	if (p != small)
@@ -424,6 +426,8 @@ static int uring_once(struct nbd_loop *l, int lfd, bool room, bool *served)
 		struct nbd_co *co = done[i].who;
 		if (done[i].who == &l->efd) {
 			l->efd_armed = false;      /* run_ready delivers what completed */
+			if (done[i].res < 0 || (done[i].res & (POLLERR | POLLNVAL)))
+				l->efd = -1;       /* gone (a broken NBD back end): complete in rounds */
 		} else if (co) {
 			co->res = done[i].res;
 			co_resume(l, co);

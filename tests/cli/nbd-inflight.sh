@@ -4,7 +4,8 @@
 # first), the server's counters (STRATA_NBD_STATS=1) show requests overlapping, and a seeded
 # mix of reads, writes (some FUA), write-zeroes and flushes at queue depth 16 leaves the image
 # byte for byte as qemu-nbd leaves a copy after the same mix, check-clean: raw (the engine's
-# io_uring queue), raw with cache=none (O_DIRECT), qcow2, and the poll(2) loop.
+# io_uring queue), raw with cache=none (O_DIRECT), qcow2, and the poll(2) loop. Over a slow
+# disk, a stalled read holds neither its session nor another.
 . "$SRC_DIR/tests/lib/tap.sh"
 . "$SRC_DIR/tests/lib/nbd.sh"
 
@@ -73,5 +74,27 @@ if qemu-io -f raw -t none -c "read -q 0 4k" base.raw >/dev/null 2>&1; then
 else
 	echo "# skipped cache=none: O_DIRECT not supported where the test runs"
 fi
+# A slow disk: raw over NBD from tests/cli/nbd-slow-server.py, which answers reads over 1 MiB
+# 5 s late. The engine queues reads on that connection and the loop waits on its socket, so
+# the other read of the same session and a read of another session are answered meanwhile.
+rm -f slow.sock
+timeout 120 python3 "$SRC_DIR/tests/cli/nbd-slow-server.py" "$TEST_TMPDIR/slow.sock" 4194304 \
+	1048576 5 &
+slow_pid=$!
+nbd_pids="$nbd_pids $slow_pid"
+n=0
+while [ ! -S slow.sock ] && [ $n -lt 200 ]; do sleep 0.1; n=$((n + 1)); done
+for loop in io_uring poll; do
+	poll=0
+	[ $loop = poll ] && poll=1
+	nbd_start "$sock" env STRATA_NBD_POLL=$poll "$NBD" -f raw -t -e 0 -k "$sock" \
+		"nbd+unix:///?socket=$TEST_TMPDIR/slow.sock" || sed 's/^/# /' server.log
+	mix stall 1048576 >stall.out 2>&1
+	sed 's/^/# /' stall.out
+	grep -Eq '^reply order (a2 b3|b3 a2) a1$' stall.out
+	tap_result $? "slow disk ($loop loop): a stalled read holds neither its session nor another"
+	nbd_stop
+done
+kill $slow_pid 2>/dev/null
 echo "1..$tap_n"
 [ $tap_failed -eq 0 ]

@@ -5,6 +5,11 @@ Usage: nbd-mix.py SOCKET order REF
   Sends two 1 MiB reads and one out-of-range read in one write, prints the handles in the
   order their replies came (strata-nbd answers the bad one first: replies go out as requests
   complete) and checks the data read against the raw file REF.
+Usage: nbd-mix.py SOCKET stall SLOW_OFFSET
+  Against strata-nbd over tests/cli/nbd-slow-server.py: on one connection a 64 KiB read over
+  SLOW_OFFSET (answered late by the slow server) and one elsewhere; then a read on a second
+  connection. Prints the order the replies arrived in, e.g. "a2 b3 a1": the other read and
+  the other session were answered while the slow one stalled. Checks the data (byte i is i % 251).
 Usage: nbd-mix.py SOCKET mix SEED OPS OUT
   Keeps 16 requests in flight: a seeded random mix of reads, writes (some FUA), write-zeroes
   and flushes, never two overlapping ones in flight (as a real client). Every read is checked
@@ -12,6 +17,7 @@ Usage: nbd-mix.py SOCKET mix SEED OPS OUT
   interleaved M": M chunks came while another request's reply was unfinished.
 """
 import random
+import select
 import socket
 import struct
 import sys
@@ -124,6 +130,28 @@ def order(path, ref):
     print("reply order " + " ".join(seen))
 
 
+def stall(path, slow):
+    a, size = connect(path)
+    b, _ = connect(path)
+    k = 65536
+    want = {1: slow - slow % k, 2: 0, 3: k}
+    a.sendall(request(READ, 1, want[1], k) + request(READ, 2, want[2], k))
+    b.sendall(request(READ, 3, want[3], k))
+    seen, left = [], {a: 2, b: 1}
+    while any(left.values()):
+        ready, _, _ = select.select([x for x in left if left[x]], [], [], 60)
+        assert ready, "no reply within 60 s"
+        for sock in ready:
+            h, e, pieces = reply(sock, want)
+            expect = bytes((want[h] + i) % 251 for i in range(k))
+            assert e == 0 and assemble(want[h], k, pieces) == expect, h
+            seen.append("%s%d" % ("a" if sock is a else "b", h))
+            left[sock] -= 1
+    for sock in (a, b):
+        sock.sendall(request(2, 9, 0, 0))
+    print("reply order " + " ".join(seen))
+
+
 def pick(rng, size):
     length = rng.choice([512, 4096, 4096, 65536, 131072, rng.randrange(1, 70000)])
     off = rng.randrange(0, size - length)
@@ -185,5 +213,7 @@ def mix(path, seed, nops, out):
 if __name__ == "__main__":
     if sys.argv[2] == "order":
         order(sys.argv[1], sys.argv[3])
+    elif sys.argv[2] == "stall":
+        stall(sys.argv[1], int(sys.argv[3]))
     else:
         mix(sys.argv[1], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
