@@ -1,11 +1,13 @@
 /*
- * strata-nbd's event loop: every client's session runs on one thread, each as a coroutine on
- * its own stack over a non-blocking socket (started with makecontext, then switched with
- * _setjmp/_longjmp: swapcontext would cost two sigprocmask calls per switch). A session runs
- * until it must wait for its socket, then yields to the loop: an io_uring where the kernel
- * allows one (its receives are ring requests, so one io_uring_enter submits and waits for
- * every session), else poll(2). The engine is only ever called from this thread, so no lock
- * is needed around it.
+ * strata-nbd's event loop: every client's session runs on one thread as two tasks, each a
+ * coroutine on its own stack over the session's non-blocking socket (started with
+ * makecontext, then switched with _setjmp/_longjmp: swapcontext would cost two sigprocmask
+ * calls per switch): one reads and starts requests, one sends replies (nbd-server-cmd.c). A
+ * task runs until it must wait for its socket or for work, then yields to the loop: an
+ * io_uring where the kernel allows one (its receives are ring requests, so one io_uring_enter
+ * submits and waits for every session), else poll(2). The loop also waits on the engine's
+ * completion descriptor (bc_aio_fd) and delivers what completed. The engine is only ever
+ * called from this thread, so no lock is needed around it.
  */
 #include "nbd-server.h"
 
