@@ -13,11 +13,16 @@
 # compared (the server process for the server rows, the client for the client rows), medians,
 # and cpu ratio = cpu(qemu)/cpu(strata) (1.00 or more: Strata spends no more CPU per run). The
 # load average is printed before and after, and beside each row. Not part of make check.
+#  3. servers on a raw copy with --cache=none (O_DIRECT, the engine's io_uring queue), unix.
 # Usage: bench/nbd.sh [workdir]
 # BENCH_SIZE (default 1G) sets the image size, BENCH_TRANSPORTS (default "unix tcp") the
-# transports (qemu-nbd's 4k runs over TCP take minutes here), BENCH_WORKLOADS (an extended
-# regular expression, default all) the rows by name, e.g. "read-4k". Figures on a loaded
-# shared machine are noisy.
+# transports, BENCH_WORKLOADS (an extended regular expression, default all) the rows by name,
+# e.g. "read-4k", BENCH_DIRECT=0 leaves out part 3. Over TCP the 4k rows send 25 times fewer
+# requests (BENCH_TCP_DIV): qemu-nbd 7.2 does not set TCP_NODELAY on the connections it
+# accepts (strace: no setsockopt on them; qemu-img's client does set it), so with several
+# small replies in flight each waits in Nagle's algorithm for the client's (delayed) ACK of
+# the one before: about 3 ms per 4k request instead of 0.1, minutes per run at full count.
+# Figures on a loaded shared machine are noisy.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 S=$top/build/rel/strata-img
@@ -34,10 +39,10 @@ bytes=$(qemu-img info --output=json "$img" | sed -n 's/.*"virtual-size": \([0-9]
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null' EXIT
 
-start() { # SERVER TRANSPORT
+start() { # SERVER TRANSPORT [FORMAT IMAGE CACHE]
 	rm -f "$sock"
 	if [ "$2" = unix ]; then addr="-k $sock"; else port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"); addr="-b 127.0.0.1 -p $port"; fi
-	timeout 3600 "$1" -f qcow2 -t -e 0 --cache=writeback $addr "$img" >/dev/null 2>&1 &
+	timeout 3600 "$1" -f "${3:-qcow2}" -t -e 0 --cache="${5:-writeback}" $addr "${4:-$img}" >/dev/null 2>&1 &
 	pid=$!
 	spid=""
 	i=0
@@ -61,12 +66,14 @@ run() {
 }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 seq64=$((bytes / 65536))
-workloads() {
+workloads() { # TRANSPORT
+	r4=50000 w4=20000
+	[ "$1" = tcp ] && r4=$((r4 / ${BENCH_TCP_DIV:-25})) w4=$((w4 / ${BENCH_TCP_DIV:-25}))
 	cat <<EOT | grep -E "${BENCH_WORKLOADS:-.}"
 read-64k-seq-qd16 $((seq64 * 65536)) -c $seq64 -d 16 -s 64k
-read-4k-stride-qd16 $((50000 * 4096)) -c 50000 -d 16 -s 4k -S 1052672
+read-4k-stride-qd16 $((r4 * 4096)) -c $r4 -d 16 -s 4k -S 1052672
 write-64k-seq-qd16 $((seq64 / 4 * 65536)) -w -c $((seq64 / 4)) -d 16 -s 64k
-write-4k-stride-qd16 $((20000 * 4096)) -w -c 20000 -d 16 -s 4k -S 1052672
+write-4k-stride-qd16 $((w4 * 4096)) -w -c $w4 -d 16 -s 4k -S 1052672
 EOT
 }
 runs=${BENCH_RUNS:-5}
@@ -85,26 +92,32 @@ header() {
 }
 
 echo "load before: $(cat /proc/loadavg)"
-header "servers (client qemu-img bench)"
-for transport in ${BENCH_TRANSPORTS:-unix tcp}; do
-	workloads | while read -r name nbytes args; do
-		ts="" tq="" cs="" cq=""
-		for i in $(seq "$runs"); do
-			for side in $([ $((i % 2)) = 1 ] && echo "s q" || echo "q s"); do
-				if [ $side = s ]; then start "$N" $transport; else start qemu-nbd $transport; fi
-				c0=$(server_cpu)
-				t=$(run qemu-img bench $args -f raw "$url" | cut -d' ' -f1)
-				c=$(echo "$(server_cpu) $c0" | awk '{print $1 - $2}'); stop
-				if [ $side = s ]; then ts="$ts $t" cs="$cs $c"; else tq="$tq $t" cq="$cq $c"; fi
+# servers TITLE FORMAT IMAGE CACHE TRANSPORTS: the server rows.
+servers() {
+	header "$1"
+	fmt=$2 image=$3 cache=$4
+	for transport in $5; do
+		workloads $transport | while read -r name nbytes args; do
+			ts="" tq="" cs="" cq=""
+			for i in $(seq "$runs"); do
+				for side in $([ $((i % 2)) = 1 ] && echo "s q" || echo "q s"); do
+					if [ $side = s ]; then start "$N" $transport $fmt "$image" $cache
+					else start qemu-nbd $transport $fmt "$image" $cache; fi
+					c0=$(server_cpu)
+					t=$(run qemu-img bench $args -f raw "$url" | cut -d' ' -f1)
+					c=$(echo "$(server_cpu) $c0" | awk '{print $1 - $2}'); stop
+					if [ $side = s ]; then ts="$ts $t" cs="$cs $c"; else tq="$tq $t" cq="$cq $c"; fi
+				done
 			done
+			row "$transport $name" "$nbytes" "$(echo $ts | median)" "$(echo $tq | median)" \
+				"$(echo $cs | median)" "$(echo $cq | median)"
 		done
-		row "$transport $name" "$nbytes" "$(echo $ts | median)" "$(echo $tq | median)" \
-			"$(echo $cs | median)" "$(echo $cq | median)"
 	done
-done
+}
+servers "servers (client qemu-img bench)" qcow2 "$img" writeback "${BENCH_TRANSPORTS:-unix tcp}"
 header "clients (server qemu-nbd)"
 for transport in ${BENCH_TRANSPORTS:-unix tcp}; do
-	workloads | while read -r name nbytes args; do
+	workloads $transport | while read -r name nbytes args; do
 		ts="" tq="" cs="" cq=""
 		for i in $(seq "$runs"); do
 			start qemu-nbd $transport
@@ -121,5 +134,10 @@ for transport in ${BENCH_TRANSPORTS:-unix tcp}; do
 			"$(echo $cs | median)" "$(echo $cq | median)"
 	done
 done
+if [ "${BENCH_DIRECT:-1}" = 1 ]; then
+	qemu-img convert -f qcow2 -O raw "$img" "$dir/nbd-bench.raw"
+	servers "servers, raw --cache=none (client qemu-img bench)" raw "$dir/nbd-bench.raw" none unix
+	rm -f "$dir/nbd-bench.raw"
+fi
 echo "load after: $(cat /proc/loadavg)"
 rm -f "$img"

@@ -251,6 +251,10 @@ struct bc_aio {
 int bc_aio_submit(struct bc_image *img, struct bc_aio *req);
 /* Completes at least min outstanding requests (all when min < 0); returns how many completed. */
 int bc_aio_wait(struct bc_image *img, int min);
+/* For event loops: a descriptor that polls readable when queued requests of img have
+ * completed in the background (then bc_aio_wait(img, 0) delivers them), or -1 when the image
+ * has none (every request then completes in bc_aio_wait(img, 0), called after submitting). */
+int bc_aio_fd(struct bc_image *img);
 
 /* Memory aligned for O_DIRECT (4096 bytes); free with free(). NULL on failure. */
 void *bc_alloc_aligned(size_t len);

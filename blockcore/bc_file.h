@@ -68,6 +68,9 @@ struct bc_file_ops {
 	/* The storage's allocation unit (RBD's object size), which qemu's raw reports as its
 	 * cluster_size; NULL: none. */
 	uint32_t (*cluster_size)(struct bc_file *f);
+	/* A descriptor that polls readable once queued requests have completed (an event loop
+	 * then calls poll with min 0); NULL or -1: none, queued requests complete in poll. */
+	int (*event_fd)(struct bc_file *f);
 };
 
 struct bc_file {

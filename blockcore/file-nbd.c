@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,14 @@ static int nbd_submit(struct bc_file *f, struct bc_aio *req)
 	return ret;
 }
 
+/* Whether a reply has begun to arrive (taking it may still wait for the rest of it). */
+static bool reply_ready(struct nbd_file *n)
+{
+	struct pollfd p = { .fd = n->c.fd, .events = POLLIN };
+
+	return n->c.fd >= 0 && (bc_nbd_sock_pending(&n->sock) || poll(&p, 1, 0) > 0);
+}
+
 static int nbd_poll(struct bc_file *f, int min)
 {
 	struct nbd_file *n = nf(f);
@@ -268,6 +277,9 @@ static int nbd_poll(struct bc_file *f, int min)
 	if (push(n) < 0)
 		broken(f, n);
 	reap(f, n, min < 0 ? NBD_QUEUE : done >= min ? 0 : (unsigned)(min - done));
+	/* an event loop's poll (min 0, after the socket polled readable): the replies there */
+	while (min == 0 && n->inflight && reply_ready(n))
+		reap(f, n, 1);
 	pthread_mutex_unlock(&n->lock);
 	return done + bc_file_aio_poll_done(f, 0);
 }
@@ -293,6 +305,12 @@ static void nbd_close(struct bc_file *f)
 	pthread_mutex_destroy(&n->lock);
 }
 
+/* Replies arriving make the socket readable: the event loop's cue to poll. */
+static int nbd_event_fd(struct bc_file *f)
+{
+	return nf(f)->c.fd;
+}
+
 static const struct bc_file_ops nbd_ops = {
 	.name = "nbd",
 	.pread = nbd_pread,
@@ -306,6 +324,7 @@ static const struct bc_file_ops nbd_ops = {
 	.submit = nbd_submit,
 	.poll = nbd_poll,
 	.close = nbd_close,
+	.event_fd = nbd_event_fd,
 };
 
 static int connect_target(const struct nbd_target *t, struct bc_err *err)

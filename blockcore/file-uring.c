@@ -73,9 +73,13 @@ static int uring_poll(struct bc_file *f, int min)
 
 	if (u->inflight)
 		io_uring_submit(&u->ring);
-	while (u->inflight && (min < 0 || n < min)) {
+	while (u->inflight) {
 		struct io_uring_cqe *cqe;
-		int ret = io_uring_wait_cqe(&u->ring, &cqe);
+		/* past min, only what has completed already (an event loop's non-blocking poll) */
+		bool wait = min < 0 || n < min;
+		int ret = wait ? io_uring_wait_cqe(&u->ring, &cqe) : io_uring_peek_cqe(&u->ring, &cqe);
+		if (!wait && ret == -EAGAIN)
+			break;
 		if (ret == -EINTR)
 			continue;
 		if (ret < 0)
@@ -109,6 +113,11 @@ static int uring_submit(struct bc_file *f, struct bc_aio *req)
 	return uring_queue(u, f, req);
 }
 
+static int uring_event_fd(struct bc_file *f)
+{
+	return ((struct uring_file *)f->priv)->ring.ring_fd;
+}
+
 static void uring_close(struct bc_file *f)
 {
 	struct uring_file *u = f->priv;
@@ -132,6 +141,7 @@ static const struct bc_file_ops uring_ops = {
 	.submit = uring_submit,
 	.poll = uring_poll,
 	.close = uring_close,
+	.event_fd = uring_event_fd,
 };
 
 int bc_uring_attach(struct bc_file *f)

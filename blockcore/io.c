@@ -355,6 +355,13 @@ done_now:
 	return 0;
 }
 
+int bc_aio_fd(struct bc_image *img)
+{
+	if (!img->fmt->aio_submit || img->no_file_aio || !img->file || !img->file->ops->event_fd)
+		return -1;
+	return img->file->ops->event_fd(img->file);
+}
+
 int bc_aio_wait(struct bc_image *img, int min)
 {
 	int n = 0;

@@ -2,6 +2,9 @@
  * The NBD server's transmission phase. A request is checked completely (magic, flags, range,
  * size, permission) before the image is touched; errors get the protocol's error reply and
  * the session goes on. Only a wrong magic or a write payload too large to read ends it.
+ * On the event loop a session keeps up to NBD_SERVER_QD requests in flight: one task reads
+ * and starts them (reads and writes on the engine's queue), another sends the replies in the
+ * order the requests complete.
  */
 #include "nbd-server.h"
 
@@ -28,11 +31,11 @@ static int send_parts(struct nbd_session *s, const struct iovec *v, int n)
 {
 	int ret = 0;
 
-	if (s->io->sendv)
-		return s->io->sendv(s->io->opaque, v, n);
+	if (s->rio->sendv)
+		return s->rio->sendv(s->rio->opaque, v, n);
 	for (int i = 0; i < n && ret == 0; i++)
 		if (v[i].iov_len)
-			ret = s->io->send(s->io->opaque, v[i].iov_base, v[i].iov_len);
+			ret = s->rio->send(s->rio->opaque, v[i].iov_base, v[i].iov_len);
 	return ret;
 }
 
@@ -119,23 +122,6 @@ static int check_request(const struct nbd_session *s, const struct nbd_request *
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
-}
-
-static int do_write(struct nbd_session *s, const struct nbd_request *r, const uint8_t *buf)
-{
-	const struct bc_nbd_export *e = s->exp;
-	int ret;
-
-	if (e->detect_zeroes != BC_NBD_DZ_OFF && r->len && all_zero(buf, r->len)) {
-		unsigned zf = e->detect_zeroes == BC_NBD_DZ_UNMAP && e->discard == BC_NBD_DISCARD_UNMAP
-				      ? BC_ZERO_MAY_UNMAP : 0;
-		ret = bc_write_zeroes(e->img, r->off, r->len, zf);
-	} else {
-		ret = bc_write(e->img, r->off, buf, r->len);
-	}
-	if (ret == 0 && (r->flags & NBD_CMD_FLAG_FUA))
-		ret = bc_flush(e->img);
-	return ret;
 }
 
 static int do_zero_trim(struct nbd_session *s, const struct nbd_request *r)
@@ -257,161 +243,456 @@ static void mark_dirty(struct nbd_session *s, uint64_t off, uint64_t len)
 	}
 }
 
-struct piece {
-	uint64_t off;
-	uint32_t len;
-	bool zero;
-};
+/* ---- request slots ------------------------------------------------------------------------ */
 
-/* Structured reads without DF: zero runs go out as hole chunks, the rest as data chunks.
- * Everything is read under the lock first, so an error still gets a single error reply and
- * a slow client never holds the engine while it drains the socket. */
-static int read_sparse(struct nbd_session *s, const struct nbd_request *r, uint8_t *buf)
+static struct nbd_slot *slot_take(struct nbd_session *s)
 {
+	for (int i = 0; i < NBD_SERVER_QD; i++) {
+		struct nbd_slot *sl = &s->slots[i];
+		if (sl->busy)
+			continue;
+		sl->s = s;
+		sl->busy = true;
+		sl->err = 0;
+		sl->pending = 1;     /* held while the request starts */
+		sl->sparse = false;
+		sl->np = 0;
+		sl->next = NULL;
+		s->nbusy++;
+		return sl;
+	}
+	return NULL;
+}
+
+static void slot_release(struct nbd_session *s, struct nbd_slot *sl)
+{
+	sl->busy = false;
+	s->nbusy--;
+	s->busy_bytes -= sl->bytes;
+	sl->bytes = 0;
+	if (sl->cap > (1u << 20)) {     /* large buffers are not kept for every slot */
+		free(sl->buf);
+		sl->buf = NULL;
+		sl->cap = 0;
+	}
+	if (s->tasks && s->sleeping[0])
+		s->tasks->wake(s->tasks->arg, 0);
+}
+
+/* A payload buffer of len bytes, aligned so that O_DIRECT images take it as it is. */
+static int slot_buf(struct nbd_slot *sl, size_t len)
+{
+	if (sl->buf && sl->cap >= len)
+		return 0;
+	free(sl->buf);
+	sl->cap = len > 4096 ? len : 4096;
+	if (!(sl->buf = bc_alloc_aligned(sl->cap))) {
+		sl->cap = 0;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* One engine request (or the start) of sl ended: the last one queues its reply. */
+static void slot_put(struct nbd_slot *sl)
+{
+	struct nbd_session *s = sl->s;
+
+	if (--sl->pending)
+		return;
+	if (s->done_tail)
+		s->done_tail->next = sl;
+	else
+		s->done_head = sl;
+	s->done_tail = sl;
+	if (s->tasks && s->sleeping[1])
+		s->tasks->wake(s->tasks->arg, 1);
+}
+
+static void slot_aio_done(struct bc_aio *a)
+{
+	struct nbd_slot *sl = a->opaque;
+
+	if (a->ret < 0 && !sl->err)
+		sl->err = -a->ret;
+	slot_put(sl);
+}
+
+/* Queues sl's engine request i (sl->aio holds enough of them). */
+static void slot_submit(struct nbd_slot *sl, size_t i, enum bc_aio_op op, uint64_t off,
+			uint8_t *buf, uint32_t len)
+{
+	struct bc_aio *a = &sl->aio[i];
+
+	*a = (struct bc_aio){ .op = op, .off = off, .buf = buf, .len = len, .cb = slot_aio_done,
+			      .opaque = sl };
+	sl->pending++;
+	int ret = bc_aio_submit(sl->s->exp->img, a);
+	if (ret < 0) {
+		if (!sl->err)
+			sl->err = -ret;
+		sl->pending--;
+	}
+}
+
+static int slot_aio_room(struct nbd_slot *sl, size_t n)
+{
+	if (n <= sl->aiocap)
+		return 0;
+	struct bc_aio *a = realloc(sl->aio, n * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	sl->aio = a;
+	sl->aiocap = n;
+	return 0;
+}
+
+static int piece_add(struct nbd_slot *sl, uint64_t off, uint64_t len, bool zero)
+{
+	if (sl->np && sl->p[sl->np - 1].zero == zero) {
+		sl->p[sl->np - 1].len += (uint32_t)len;
+		return 0;
+	}
+	if (sl->np == sl->pcap) {
+		size_t cap = sl->pcap ? 2 * sl->pcap : 16;
+		struct piece *q = realloc(sl->p, cap * sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		sl->p = q;
+		sl->pcap = cap;
+	}
+	sl->p[sl->np++] = (struct piece){ off, (uint32_t)len, zero };
+	return 0;
+}
+
+/* ---- starting requests (the reading task) -------------------------------------------------- */
+
+/* Structured reads without DF: zero runs go out as hole chunks, the rest is read as data
+ * runs, each queued on the engine. An error anywhere still gets a single error reply. */
+static int start_sparse(struct nbd_session *s, struct nbd_slot *sl)
+{
+	const struct nbd_request *r = &sl->r;
 	uint64_t off = r->off, end = r->off + r->len;
-	struct piece *p = NULL;
-	size_t n = 0, cap = 0;
+	size_t ndata = 0, k = 0;
 	int ret = 0;
 
-	lock(s);
-	while (off < end) {
+	sl->sparse = true;
+	while (off < end && ret == 0) {
 		struct bc_extent ext;
 		ret = bc_block_status(s->exp->img, off, end - off, &ext);
 		if (ret == 0 && (ext.len == 0 || ext.len > end - off))
 			ret = -EIO;
-		bool zero = ext.flags & BC_EXT_ZERO;
-		if (ret == 0 && !zero)
-			ret = bc_read(s->exp->img, off, buf + (off - r->off), ext.len);
-		if (ret < 0)
-			break;
-		if (n && p[n - 1].zero == zero) {
-			p[n - 1].len += (uint32_t)ext.len;
-		} else {
-			if (n == cap) {
-				cap = cap ? 2 * cap : 16;
-				struct piece *q = realloc(p, cap * sizeof(*p));
-				if (!q) {
-					ret = -ENOMEM;
-					break;
-				}
-				p = q;
-			}
-			p[n++] = (struct piece){ off, (uint32_t)ext.len, zero };
-		}
-		off += ext.len;
+		if (ret == 0)
+			ret = piece_add(sl, off, ext.len, ext.flags & BC_EXT_ZERO);
+		off += ret == 0 ? ext.len : 0;
 	}
-	unlock(s);
-	if (ret < 0) {
-		free(p);
-		return reply(s, r, -ret, NULL, 0);
-	}
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		uint16_t fl = i + 1 == n ? NBD_REPLY_FLAG_DONE : 0;
-		uint8_t h[12];
-		nbd_put64(h, p[i].off);
-		if (p[i].zero) {
-			nbd_put32(h + 8, p[i].len);
-			ret = send_chunk(s, r->handle, fl, NBD_REPLY_TYPE_OFFSET_HOLE, h, 12, NULL, 0);
-		} else {
-			ret = send_chunk(s, r->handle, fl, NBD_REPLY_TYPE_OFFSET_DATA, h, 8,
-					 buf + (p[i].off - r->off), p[i].len);
-		}
-	}
-	free(p);
+	for (size_t i = 0; i < sl->np; i++)
+		ndata += !sl->p[i].zero;
+	if (ret == 0)
+		ret = slot_aio_room(sl, ndata);
+	for (size_t i = 0; i < sl->np && ret == 0; i++)
+		if (!sl->p[i].zero)
+			slot_submit(sl, k++, BC_AIO_READ, sl->p[i].off, sl->buf + (sl->p[i].off - r->off),
+				    sl->p[i].len);
 	return ret;
 }
 
-/* Runs one checked request and sends its reply; <0 only when the stream failed. */
-static int run_request(struct nbd_session *s, const struct nbd_request *r, uint8_t *buf)
+/* Reads and writes go to the engine's queue (the kernel's, for images that have one); the
+ * other commands run when their reply is due. */
+static void start_request(struct nbd_session *s, struct nbd_slot *sl)
+{
+	const struct bc_nbd_export *e = s->exp;
+	const struct nbd_request *r = &sl->r;
+	int ret = 0;
+
+	if (sl->err || !r->len || (r->type != NBD_CMD_READ && r->type != NBD_CMD_WRITE)) {
+		slot_put(sl);
+		return;
+	}
+	lock(s);
+	if (r->type == NBD_CMD_READ && s->structured && !(r->flags & NBD_CMD_FLAG_DF)) {
+		ret = start_sparse(s, sl);
+	} else if (r->type == NBD_CMD_WRITE && e->detect_zeroes != BC_NBD_DZ_OFF &&
+		   all_zero(sl->buf, r->len)) {
+		unsigned zf = e->detect_zeroes == BC_NBD_DZ_UNMAP && e->discard == BC_NBD_DISCARD_UNMAP
+				      ? BC_ZERO_MAY_UNMAP : 0;
+		ret = bc_write_zeroes(e->img, r->off, r->len, zf);
+	} else if ((ret = slot_aio_room(sl, 1)) == 0) {
+		slot_submit(sl, 0, r->type == NBD_CMD_READ ? BC_AIO_READ : BC_AIO_WRITE, r->off,
+			    sl->buf, r->len);
+	}
+	if (ret < 0 && !sl->err)
+		sl->err = -ret;
+	unlock(s);
+	slot_put(sl);
+}
+
+/* Reads the next request into sl: 0, 1 when the session ends after sl's reply, or <0 (no
+ * reply: the client left, asked to, or cannot be trusted any more; -ECONNRESET and the
+ * disconnect command give 0 at the end). */
+static int take_request(struct nbd_session *s, struct nbd_slot *sl)
+{
+	const struct bc_nbd_io *io = s->io;
+	struct nbd_request *r = &sl->r;
+	uint8_t h[NBD_REQUEST_SIZE];
+	int ret;
+
+	if ((ret = io->recv(io->opaque, h, sizeof(h))) < 0)
+		return ret;
+	if (nbd_decode_request(h, r) < 0)
+		return -EINVAL;
+	if (r->type == NBD_CMD_DISC)
+		return -ECONNRESET;
+	int bad = check_request(s, r);
+	if (r->type == NBD_CMD_WRITE && r->len > NBD_MAX_BUFFER) {
+		sl->err = EINVAL;     /* its payload cannot be skipped safely: the session ends */
+		r->len = 0;
+		return 1;
+	}
+	if (r->type == NBD_CMD_READ && bad)
+		r->len = 0;           /* no payload for the error reply */
+	if ((r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE) && slot_buf(sl, r->len) < 0)
+		return -ENOMEM;
+	sl->bytes = r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE ? r->len : 0;
+	s->busy_bytes += sl->bytes;
+	if (r->type == NBD_CMD_WRITE && (ret = io->recv(io->opaque, sl->buf, r->len)) < 0)
+		return ret;
+	sl->err = bad;
+	if (s->exp->stats && s->nbusy > s->exp->stats->max_inflight)
+		s->exp->stats->max_inflight = s->nbusy;
+	return 0;
+}
+
+/* ---- finishing requests (the replying task) ------------------------------------------------ */
+
+static int send_sparse(struct nbd_session *s, const struct nbd_slot *sl)
 {
 	int ret = 0;
 
+	for (size_t i = 0; i < sl->np && ret == 0; i++) {
+		const struct piece *p = &sl->p[i];
+		uint16_t fl = i + 1 == sl->np ? NBD_REPLY_FLAG_DONE : 0;
+		uint8_t h[12];
+		nbd_put64(h, p->off);
+		if (p->zero) {
+			nbd_put32(h + 8, p->len);
+			ret = send_chunk(s, sl->r.handle, fl, NBD_REPLY_TYPE_OFFSET_HOLE, h, 12, NULL, 0);
+		} else {
+			ret = send_chunk(s, sl->r.handle, fl, NBD_REPLY_TYPE_OFFSET_DATA, h, 8,
+					 sl->buf + (p->off - sl->r.off), p->len);
+		}
+	}
+	return ret;
+}
+
+static int send_block_status(struct nbd_session *s, const struct nbd_request *r)
+{
+	int ret = 0;
+
+	if (s->ctx_base && (ret = block_status(s, r, NBD_CTX_BASE)) < 0)
+		return reply(s, r, -ret, NULL, 0);
+	if (s->ctx_depth && (ret = block_status(s, r, NBD_CTX_DEPTH)) < 0)
+		return reply(s, r, -ret, NULL, 0);
+	for (int i = 0; i < s->exp->nbitmaps; i++)
+		if ((s->ctx_bitmaps & (1u << i)) && (ret = bitmap_status(s, r, i)) < 0)
+			return reply(s, r, -ret, NULL, 0);
+	return reply(s, r, 0, NULL, 0);
+}
+
+/* Finishes a completed request (what runs at reply time: FUA, flush, trim, zeroes, block
+ * status) and sends its reply, every chunk of it together; <0 only when the stream failed. */
+static int finish_request(struct nbd_session *s, struct nbd_slot *sl)
+{
+	const struct nbd_request *r = &sl->r;
+	int ret = 0;
+
+	if (sl->err)
+		return reply(s, r, sl->err, NULL, 0);
+	lock(s);
 	switch (r->type) {
-	case NBD_CMD_READ:
-		if (s->structured && !(r->flags & NBD_CMD_FLAG_DF) && r->len)
-			return read_sparse(s, r, buf);
-		lock(s);
-		ret = r->len ? bc_read(s->exp->img, r->off, buf, r->len) : 0;
-		unlock(s);
-		return reply(s, r, -ret, buf, ret ? 0 : r->len);
 	case NBD_CMD_WRITE:
-		lock(s);
-		ret = do_write(s, r, buf);
+		if (r->flags & NBD_CMD_FLAG_FUA)
+			ret = bc_flush(s->exp->img);
 		if (ret == 0)
 			mark_dirty(s, r->off, r->len);
-		unlock(s);
 		break;
 	case NBD_CMD_FLUSH:
-		lock(s);
 		ret = bc_flush(s->exp->img);
-		unlock(s);
 		break;
 	case NBD_CMD_TRIM:
 	case NBD_CMD_WRITE_ZEROES:
-		lock(s);
 		ret = do_zero_trim(s, r);
 		if (ret == 0 && (r->type == NBD_CMD_WRITE_ZEROES || s->exp->discard == BC_NBD_DISCARD_UNMAP))
 			mark_dirty(s, r->off, r->len);
-		unlock(s);
 		break;
+	case NBD_CMD_READ:
 	case NBD_CMD_CACHE:
-		break;
 	case NBD_CMD_BLOCK_STATUS:
-		if (s->ctx_base && (ret = block_status(s, r, NBD_CTX_BASE)) < 0)
-			return reply(s, r, -ret, NULL, 0);
-		if (s->ctx_depth && (ret = block_status(s, r, NBD_CTX_DEPTH)) < 0)
-			return reply(s, r, -ret, NULL, 0);
-		for (int i = 0; i < s->exp->nbitmaps; i++)
-			if ((s->ctx_bitmaps & (1u << i)) && (ret = bitmap_status(s, r, i)) < 0)
-				return reply(s, r, -ret, NULL, 0);
 		break;
 	default:
 		ret = -EINVAL;
 	}
-	return reply(s, r, -ret, NULL, 0);
+	unlock(s);
+	if (ret < 0)
+		return reply(s, r, -ret, NULL, 0);
+	if (r->type == NBD_CMD_READ)
+		return sl->sparse ? send_sparse(s, sl) : reply(s, r, 0, sl->buf, r->len);
+	if (r->type == NBD_CMD_BLOCK_STATUS)
+		return send_block_status(s, r);
+	return reply(s, r, 0, NULL, 0);
+}
+
+/* Counts a reply that overtakes an earlier request's. */
+static void count_order(struct nbd_session *s, const struct nbd_slot *sl)
+{
+	for (int i = 0; i < NBD_SERVER_QD; i++) {
+		if (s->slots[i].busy && s->slots[i].seq < sl->seq) {
+			s->exp->stats->out_of_order++;
+			return;
+		}
+	}
+}
+
+/* Sends the reply of the oldest completed request; false when none has completed. */
+static bool reply_next(struct nbd_session *s)
+{
+	struct nbd_slot *sl = s->done_head;
+
+	if (!sl)
+		return false;
+	if (!(s->done_head = sl->next))
+		s->done_tail = NULL;
+	if (s->exp->stats)
+		count_order(s, sl);
+	/* a client that is gone gets nothing more; its requests still end */
+	if (!s->send_failed && finish_request(s, sl) < 0)
+		s->send_failed = true;
+	slot_release(s, sl);
+	return true;
+}
+
+/* The replying task: sends replies as requests complete, until the reading task has ended
+ * and every request is answered. */
+static void replier(void *arg)
+{
+	struct nbd_session *s = arg;
+	const struct nbd_tasks *t = s->tasks;
+
+	for (;;) {
+		if (reply_next(s))
+			continue;
+		/* what gathered in the output buffer leaves before the task sleeps */
+		if (!s->send_failed && t->flush(t->arg) < 0)
+			s->send_failed = true;
+		if (s->done_head)
+			continue;     /* completed while the flush waited for the socket */
+		if (s->reading_done && s->nbusy == 0)
+			break;
+		s->sleeping[1] = true;
+		int ret = t->sleep(t->arg, 1);
+		s->sleeping[1] = false;
+		if (ret < 0)
+			return;      /* the loop is stopping: the reading task cleans up */
+	}
+	s->replier_done = true;
+	if (s->sleeping[0])
+		t->wake(t->arg, 0);
+}
+
+/* ---- the session ---------------------------------------------------------------------------- */
+
+/* Waits for every engine request the session still has queued (the loop is going away). */
+static void drain_engine(struct nbd_session *s)
+{
+	for (int i = 0; i < NBD_SERVER_QD; i++)
+		while (s->slots[i].busy && s->slots[i].pending > 0)
+			if (bc_aio_wait(s->exp->img, -1) <= 0)
+				break;
+}
+
+/* One request at a time: read, run, reply (no loop to wait on: the fuzzers, threads). */
+static int serve_serial(struct nbd_session *s)
+{
+	int ret;
+
+	for (;;) {
+		struct nbd_slot *sl = slot_take(s);
+		ret = take_request(s, sl);
+		if (ret < 0) {
+			slot_release(s, sl);
+			return ret;
+		}
+		start_request(s, sl);
+		lock(s);
+		drain_engine(s);
+		unlock(s);
+		if (!reply_next(s))
+			return -EIO;      /* the engine lost the request: the stream cannot go on */
+		if (s->send_failed)
+			return -EPIPE;
+		if (ret == 1)
+			return -EINVAL;
+	}
+}
+
+/* The reading task: takes requests while fewer than NBD_SERVER_QD are unanswered (and their
+ * payloads are below NBD_SERVER_INFLIGHT_BYTES) and starts each; replies go out from the
+ * second task as requests complete, in any order (NBD allows it). */
+static int serve_tasks(struct nbd_session *s)
+{
+	const struct nbd_tasks *t = s->tasks;
+	int ret = t->spawn(t->arg, replier, s);
+
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		while (s->nbusy == NBD_SERVER_QD ||
+		       (s->nbusy && s->busy_bytes >= NBD_SERVER_INFLIGHT_BYTES)) {
+			s->sleeping[0] = true;
+			ret = t->sleep(t->arg, 0);
+			s->sleeping[0] = false;
+			if (ret < 0)
+				goto stopping;
+		}
+		struct nbd_slot *sl = slot_take(s);
+		sl->seq = s->next_seq++;
+		ret = take_request(s, sl);
+		if (ret < 0) {
+			slot_release(s, sl);
+			break;
+		}
+		start_request(s, sl);
+		if (ret == 1) {
+			ret = -EINVAL;
+			break;
+		}
+	}
+	/* every request taken is answered before the session ends */
+	s->reading_done = true;
+	if (s->sleeping[1])
+		t->wake(t->arg, 1);
+	while (!s->replier_done) {
+		s->sleeping[0] = true;
+		int w = t->sleep(t->arg, 0);
+		s->sleeping[0] = false;
+		if (w < 0)
+			goto stopping;
+	}
+	return ret;
+stopping:
+	s->reading_done = true;
+	drain_engine(s);
+	return -ESHUTDOWN;
 }
 
 int nbd_server_transmission(struct nbd_session *s)
 {
-	const struct bc_nbd_io *io = s->io;
-	uint8_t h[NBD_REQUEST_SIZE], *buf = NULL;
-	size_t cap = 0;
-	struct nbd_request r;
-	int ret;
+	int ret = s->tasks ? serve_tasks(s) : serve_serial(s);
 
-	for (;;) {
-		ret = io->recv(io->opaque, h, sizeof(h));
-		if (ret < 0)
-			break;
-		if (nbd_decode_request(h, &r) < 0) {
-			ret = -EINVAL;
-			break;
-		}
-		if (r.type == NBD_CMD_DISC) {
-			ret = 0;
-			break;
-		}
-		int bad = check_request(s, &r);
-		if (r.type == NBD_CMD_WRITE && r.len > NBD_MAX_BUFFER) {
-			reply(s, &r, EINVAL, NULL, 0);   /* its payload cannot be skipped safely */
-			ret = -EINVAL;
-			break;
-		}
-		if (((r.type == NBD_CMD_READ && !bad) || r.type == NBD_CMD_WRITE) && (r.len > cap || !buf)) {
-			/* kept for the next requests: large buffers are not mapped anew each time */
-			free(buf);
-			cap = r.len ? r.len : 1;
-			if (!(buf = malloc(cap))) {
-				ret = -ENOMEM;
-				break;
-			}
-		}
-		if (r.type == NBD_CMD_WRITE && (ret = io->recv(io->opaque, buf, r.len)) < 0)
-			break;
-		ret = bad ? reply(s, &r, bad, NULL, 0) : run_request(s, &r, buf);
-		if (ret < 0)
-			break;
+	for (int i = 0; i < NBD_SERVER_QD; i++) {
+		free(s->slots[i].buf);
+		free(s->slots[i].p);
+		free(s->slots[i].aio);
 	}
-	free(buf);
 	return ret == -ECONNRESET ? 0 : ret;
 }

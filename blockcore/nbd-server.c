@@ -326,16 +326,32 @@ static int negotiate(struct nbd_session *s)
 	}
 }
 
-int bc_nbd_serve(const struct bc_nbd_export *exp, const struct bc_nbd_io *io)
+int nbd_serve_tasks(const struct bc_nbd_export *exp, const struct bc_nbd_io *io,
+		    const struct nbd_tasks *tasks)
 {
-	struct nbd_session s = { .exp = exp, .io = io };
+	/* large (the request slots): on the heap, not on a session's stack */
+	struct nbd_session *s = calloc(1, sizeof(*s));
 	int ret;
 
-	s.tflags = transmission_flags(exp);
-	ret = negotiate(&s);
+	if (!s)
+		return -ENOMEM;
+	s->exp = exp;
+	s->io = io;
+	s->rio = tasks ? tasks->reply_io : io;
+	s->tasks = tasks;
+	s->tflags = transmission_flags(exp);
+	ret = negotiate(s);
 	if (ret == 2)
-		return 0;
-	if (ret < 0)
-		return ret == -ECONNRESET ? 0 : ret;
-	return nbd_server_transmission(&s);
+		ret = 0;
+	else if (ret < 0)
+		ret = ret == -ECONNRESET ? 0 : ret;
+	else
+		ret = nbd_server_transmission(s);
+	free(s);
+	return ret;
+}
+
+int bc_nbd_serve(const struct bc_nbd_export *exp, const struct bc_nbd_io *io)
+{
+	return nbd_serve_tasks(exp, io, NULL);
 }

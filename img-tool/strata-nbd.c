@@ -507,9 +507,15 @@ int main(int argc, char **argv)
 			close(nul);
 		}
 	}
+	struct bc_nbd_stats stats = { 0 };
+	exp.stats = &stats;
 	ret = bc_nbd_serve_loop(&exp, lfd, a.shared, a.persistent, &stop);
 	if (ret < 0)
 		tool_error("Failed to serve: %s", strerror(-ret));
+	/* for the tests: how far sessions overlapped their requests */
+	if (getenv("STRATA_NBD_STATS") && !strcmp(getenv("STRATA_NBD_STATS"), "1"))
+		fprintf(stderr, "strata-nbd: stats: max-in-flight %ld out-of-order %ld\n",
+			stats.max_inflight, stats.out_of_order);
 	close(lfd);
 	int cret = bc_close(img);
 	ret = ret < 0 ? ret : cret;
