@@ -86,6 +86,26 @@ static void put_num_buffers(struct vm_virtio_mmio *t, const struct vm_virtq_seg 
 	}
 }
 
+static unsigned rx_offloads(void *opaque)
+{
+	struct vm_virtio_net *n = opaque;
+	if (!n->t || !negotiated(n->t, VM_VIRTIO_NET_F_GUEST_CSUM))
+		return 0;
+	return VM_NET_RX_CSUM | (negotiated(n->t, VM_VIRTIO_NET_F_GUEST_TSO4) ? VM_NET_RX_TSO4 : 0) |
+	       (negotiated(n->t, VM_VIRTIO_NET_F_GUEST_TSO6) ? VM_NET_RX_TSO6 : 0);
+}
+
+/* Whether a back end's header asks only for what the guest takes (a driver that reset since
+ * the frame came may take less). */
+static bool vnet_fits(struct vm_virtio_net *n, const struct vm_net_gso *g)
+{
+	unsigned have = rx_offloads(n), gt = g->hdr[1];
+	if ((g->hdr[0] & HDR_F_NEEDS_CSUM) && !(have & VM_NET_RX_CSUM))
+		return false;
+	return gt == GSO_NONE || (gt == GSO_TCPV4 && (have & VM_NET_RX_TSO4)) ||
+	       (gt == GSO_TCPV6 && (have & VM_NET_RX_TSO6));
+}
+
 static bool takes_gso(void *opaque)
 {
 	struct vm_virtio_net *n = opaque;
@@ -97,7 +117,10 @@ static bool takes_gso(void *opaque)
  * host's GRO hands a guest too); single frames are marked valid with GUEST_CSUM. */
 static void rx_header(struct vm_virtio_net *n, uint8_t *hdr, const uint8_t *frame, const struct vm_net_gso *gso)
 {
-	if (gso) {
+	if (gso && gso->vnet) {
+		memcpy(hdr, gso->hdr, 10); /* the host kernel's, for what the guest said it takes */
+		hdr[0] &= HDR_F_NEEDS_CSUM | HDR_F_DATA_VALID;
+	} else if (gso) {
 		unsigned l4 = 14 + 20, hl = l4 + (unsigned)(frame[l4 + 12] >> 4) * 4;
 		hdr[0] = HDR_F_NEEDS_CSUM;
 		hdr[1] = GSO_TCPV4;
@@ -123,7 +146,7 @@ static void receive(void *opaque, const uint8_t *frame, size_t len, const struct
 	uint16_t nbuf = 0;
 	size_t done = 0;
 	struct vm_virtq_chain *c;
-	if (!n->link_up || (gso && !takes_gso(n))) {
+	if (!n->link_up || (gso && (gso->vnet ? !vnet_fits(n, gso) : !takes_gso(n)))) {
 		n->rx_dropped++; /* merged for a driver that has gone since (reset) */
 		return;
 	}
@@ -340,7 +363,9 @@ int vm_virtio_net_init(struct vm_virtio_net *n, const char *name, const uint8_t 
 				     : 0) |
 			    (offloads ? 1ull << VM_VIRTIO_NET_F_CSUM : 0) |
 			    (offloads && (!nd || vm_netdev_ops(nd)->takes_tso4) ? 1ull << VM_VIRTIO_NET_F_HOST_TSO4 : 0) |
-			    (offloads && nd && vm_netdev_ops(nd)->send_vnet ? 1ull << VM_VIRTIO_NET_F_HOST_TSO6 : 0),
+			    (offloads && nd && vm_netdev_ops(nd)->send_vnet ? 1ull << VM_VIRTIO_NET_F_HOST_TSO6 : 0) |
+			    /* a tap with a vnet header hands the kernel's GSO frames over as they are */
+			    (offloads && nd && vm_netdev_ops(nd)->rx_vnet ? 1ull << VM_VIRTIO_NET_F_GUEST_TSO6 : 0),
 		.config = n->config,
 		.config_len = sizeof(n->config),
 		.nqueues = 3,
@@ -356,7 +381,7 @@ void vm_virtio_net_plug(struct vm_virtio_net *n, struct vm_virtio_mmio *t)
 {
 	n->t = t;
 	if (n->nd) {
-		struct vm_net_nic nic = { can_receive, receive, n, takes_gso };
+		struct vm_net_nic nic = { can_receive, receive, n, takes_gso, rx_offloads };
 		vm_netdev_attach(n->nd, &nic);
 	}
 }

@@ -4,7 +4,8 @@
  * STATUS (link up/down), MRG_RXBUF (a frame may span several receive buffers), indirect
  * descriptors, CSUM and HOST_TSO4 (emulator/net/offload.h), GUEST_CSUM and GUEST_TSO4 on back
  * ends whose frames need no check (slirp, tap: consecutive TCP segments reach the guest merged
- * into one packet), CTRL_VQ basics (queue 2: RX mode and MAC commands; every frame
+ * into one packet; a tap with a vnet header hands the kernel's GSO frames over with their
+ * header, and offers GUEST_TSO6 too), CTRL_VQ basics (queue 2: RX mode and MAC commands; every frame
  * is delivered whatever the filters say, as a promiscuous card would). Transmit happens inside
  * the guest's notify; its interrupt, and slirp's answers to sent TCP data, wait on a loop timer
  * until the guest idles (virtio_net.c: TX_IRQ_DELAY_NS), so one interrupt covers a run. */
@@ -24,6 +25,7 @@ struct vm_timer;
 #define VM_VIRTIO_NET_F_GUEST_CSUM 1 /* received frames' checksums are known good */
 #define VM_VIRTIO_NET_F_MAC 5
 #define VM_VIRTIO_NET_F_GUEST_TSO4 7 /* the guest takes IPv4 TCP packets of up to 64 KiB */
+#define VM_VIRTIO_NET_F_GUEST_TSO6 8 /* the same for IPv6 (tap with vnet_hdr only) */
 #define VM_VIRTIO_NET_F_HOST_TSO4 11 /* the guest may transmit IPv4 TCP packets of up to 64 KiB */
 #define VM_VIRTIO_NET_F_HOST_TSO6 12 /* the same for IPv6 (tap with vnet_hdr only) */
 #define VM_VIRTIO_NET_F_MRG_RXBUF 15

@@ -19,7 +19,10 @@
  * host while many frames wait: VM_NET_QUEUE_HIGH) */
 #define QUEUE_MAX_FRAMES 10000
 #define QUEUE_MAX_BYTES (32u << 20)
-#define GSO_MARK 0x80000000u /* savevm: a frame of merged TCP segments */
+#define GSO_MARK 0x80000000u  /* savevm: a frame of merged TCP segments */
+#define VNET_MARK 0x40000000u /* savevm: a frame with a back end's virtio_net_hdr */
+#define VNET_HLEN 10
+#define VNET_F_NEEDS_CSUM 1
 
 struct frame {
 	struct frame *next;
@@ -339,6 +342,30 @@ void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len)
 	enqueue(d, frame, len);
 }
 
+void vm_netdev_deliver_vnet(struct vm_netdev *d, const uint8_t *hdr, const uint8_t *frame, size_t len)
+{
+	if (!(hdr[0] & VNET_F_NEEDS_CSUM) && hdr[1] == 0) {
+		vm_netdev_deliver(d, frame, len); /* finished (or DATA_VALID): as any frame */
+		return;
+	}
+	vm_net_dump_frame(&d->dump, frame, len);
+	if (!d->attached)
+		return;
+	struct vm_net_gso g = { .vnet = true };
+	memcpy(g.hdr, hdr, VNET_HLEN);
+	/* nothing merges into it, so a batch need not hold it back */
+	if (!d->head && !d->sending && d->nic.can_receive && d->nic.can_receive(d->nic.opaque, len)) {
+		d->nic.receive(d->nic.opaque, frame, len, &g);
+		return;
+	}
+	enqueue_gso(d, frame, len, &g);
+}
+
+unsigned vm_netdev_rx_offloads(const struct vm_netdev *d)
+{
+	return d->attached && d->nic.rx_offloads ? d->nic.rx_offloads(d->nic.opaque) : 0;
+}
+
 void vm_netdev_batch_begin(struct vm_netdev *d)
 {
 	d->batch = true;
@@ -363,7 +390,7 @@ void vm_netdev_rx_ready(struct vm_netdev *d)
 			d->tail = NULL;
 		d->nframes--;
 		d->nbytes -= f->len;
-		d->nic.receive(d->nic.opaque, f->data, f->len, f->gso.nseg > 1 ? &f->gso : NULL);
+		d->nic.receive(d->nic.opaque, f->data, f->len, f->gso.nseg > 1 || f->gso.vnet ? &f->gso : NULL);
 		free(f);
 	}
 	d->draining = false;
@@ -381,11 +408,14 @@ void vm_netdev_state_save(const struct vm_netdev *d, struct vm_net_blob *b)
 	vm_net_blob_put(b, d->ops->type, tl);
 	vm_net_blob_u32(b, d->nframes);
 	for (const struct frame *f = d->head; f; f = f->next) {
-		/* a merged frame: its length with the top bit set, then the segment size and count */
+		/* a merged frame: its length with the top bit set, then the segment size and count;
+		 * one with a back end's header: the next bit, then the header */
 		bool m = f->gso.nseg > 1;
-		vm_net_blob_u32(b, (uint32_t)f->len | (m ? GSO_MARK : 0));
+		vm_net_blob_u32(b, (uint32_t)f->len | (m ? GSO_MARK : 0) | (f->gso.vnet ? VNET_MARK : 0));
 		if (m)
 			vm_net_blob_u32(b, (uint32_t)f->gso.size | (uint32_t)f->gso.nseg << 16);
+		if (f->gso.vnet)
+			vm_net_blob_put(b, f->gso.hdr, VNET_HLEN);
 		vm_net_blob_put(b, f->data, f->len);
 	}
 	struct vm_net_blob be = { 0 };
@@ -409,9 +439,13 @@ int vm_netdev_state_load(struct vm_netdev *d, struct vm_net_reader *r)
 	size_t first = r->pos;
 	for (uint32_t i = 0; i < nf; i++) {
 		uint32_t len = vm_net_read_u32(r), g = 0;
+		if ((len & GSO_MARK) && (len & VNET_MARK))
+			return -EINVAL;
 		if (len & GSO_MARK)
 			g = vm_net_read_u32(r);
-		len &= ~GSO_MARK;
+		if ((len & VNET_MARK) && !vm_net_read(r, VNET_HLEN))
+			return -EINVAL;
+		len &= ~(GSO_MARK | VNET_MARK);
 		if (len > VM_NET_FRAME_MAX || !vm_net_read(r, len) || (g && ((g & 0xffff) == 0 || g >> 16 < 2)))
 			return -EINVAL;
 	}
@@ -429,9 +463,13 @@ int vm_netdev_state_load(struct vm_netdev *d, struct vm_net_reader *r)
 		struct vm_net_gso g = { 0 };
 		if (len & GSO_MARK) {
 			uint32_t v = vm_net_read_u32(&fr);
-			g = (struct vm_net_gso){ (uint16_t)v, (uint16_t)(v >> 16), false };
+			g = (struct vm_net_gso){ .size = (uint16_t)v, .nseg = (uint16_t)(v >> 16) };
 		}
-		len &= ~GSO_MARK;
+		if (len & VNET_MARK) {
+			g.vnet = true;
+			memcpy(g.hdr, vm_net_read(&fr, VNET_HLEN), VNET_HLEN);
+		}
+		len &= ~(GSO_MARK | VNET_MARK);
 		enqueue_gso(d, vm_net_read(&fr, len), len, &g);
 	}
 	return 0;

@@ -24,9 +24,16 @@ struct vm_net_blob;
 struct vm_net_reader;
 struct vm_net_gso;
 
-/* largest frame either side moves: an Ethernet header and a 64 KiB IPv4 packet (a TSO4 send;
- * a plain Ethernet frame is <= 1514) */
-#define VM_NET_FRAME_MAX (14 + 65535)
+/* largest frame either side moves: an Ethernet header and a 64 KiB IP packet (a TSO send,
+ * or a GSO frame a tap hands over; IPv6's payload length leaves out its 40-byte header; a
+ * plain Ethernet frame is <= 1514) */
+#define VM_NET_FRAME_MAX (14 + 40 + 65535)
+
+/* Offloads a NIC's guest takes on received frames (vm_net_nic.rx_offloads): a tap with a
+ * vnet header asks the kernel for exactly these (TUNSETOFFLOAD) */
+#define VM_NET_RX_CSUM 1u /* frames may come with NEEDS_CSUM (a partial checksum) */
+#define VM_NET_RX_TSO4 2u /* IPv4 TCP packets of up to 64 KiB (GSO) */
+#define VM_NET_RX_TSO6 4u /* the same for IPv6 */
 
 /* The NIC side of a netdev. */
 struct vm_net_nic {
@@ -38,6 +45,9 @@ struct vm_net_nic {
 	void *opaque;
 	/* optional: whether the guest takes merged TCP segments now (virtio-net: GUEST_TSO4) */
 	bool (*takes_gso)(void *opaque);
+	/* optional: VM_NET_RX_* the guest takes now (frames with a back end's vnet header,
+	 * vm_netdev_deliver_vnet) */
+	unsigned (*rx_offloads)(void *opaque);
 };
 
 /* A back end's operations (emulator/net/user.c: libslirp). The monitor's ones may be NULL. */
@@ -50,6 +60,9 @@ struct vm_netdev_ops {
 	 * (VIRTIO_NET_F_GUEST_CSUM, and with it GUEST_TSO4: merged TCP segments): slirp, tap
 	 * without a vnet header (the kernel finished every checksum) */
 	bool guest_csum;
+	/* its frames may carry the host's virtio_net_hdr (vm_netdev_deliver_vnet: NEEDS_CSUM,
+	 * TCPv4/v6 GSO) when the NIC's rx_offloads take them (tap with a vnet header) */
+	bool rx_vnet;
 	int (*send)(void *be, const uint8_t *frame, size_t len); /* from the NIC; 0 or -errno */
 	/* optional: a frame with the guest's 10-byte virtio_net_hdr (GSO, NEEDS_CSUM) left for
 	 * the host to act on (tap with IFF_VNET_HDR); with it the NIC does no offload work */
@@ -108,6 +121,12 @@ int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len);
 int vm_netdev_send_vnet(struct vm_netdev *d, const uint8_t *hdr, const uint8_t *frame, size_t len);
 /* Back end to NIC: delivered now, queued while the NIC has no room, dropped when the queue is full. */
 void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len);
+/* The same with a 10-byte virtio_net_hdr the back end got from the host (tap with a vnet
+ * header and offloads on): NEEDS_CSUM and GSO frames reach the NIC with it as it is, the
+ * others go as vm_netdev_deliver's. */
+void vm_netdev_deliver_vnet(struct vm_netdev *d, const uint8_t *hdr, const uint8_t *frame, size_t len);
+/* The NIC's VM_NET_RX_* now (0 without a NIC or the callback). */
+unsigned vm_netdev_rx_offloads(const struct vm_netdev *d);
 /* A back end's burst of frames (one poll's worth from slirp or tap): between begin and end,
  * frames for a NIC that takes merged TCP segments wait in the queue, where consecutive
  * segments of one connection merge (emulator/net/offload.h); end hands them over. */

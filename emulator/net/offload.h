@@ -25,6 +25,8 @@ struct vm_net_gso {
 	uint16_t size;  /* payload bytes of each merged segment (the MSS); 0: one segment */
 	uint16_t nseg;  /* segments merged */
 	bool open;      /* the last segment was full-sized, ACK only: more may follow */
+	bool vnet;      /* hdr: a back end's virtio_net_hdr for the frame, passed on as it is */
+	uint8_t hdr[10];
 };
 /* Whether `frame` can start a merge (an IPv4 TCP data segment with no IP options, ACK only or
  * ACK|PSH); fills g for a one-segment frame. */

@@ -7,7 +7,9 @@
  * vnet_hdr (QEMU's default where the kernel has it; vnet_hdr=off, or an fd= without
  * IFF_VNET_HDR, goes without): every frame carries a 10-byte virtio_net_hdr, so the guest's
  * checksum and TSO requests reach the kernel as they are (one write per 64 KiB TCP packet);
- * the kernel's offloads towards us stay off (TUNSETOFFLOAD 0): it sends finished frames. */
+ * towards the guest the kernel's offloads follow what its driver took (TUNSETOFFLOAD with
+ * GUEST_CSUM/TSO4/TSO6, as QEMU's tap): a host's 64 KiB TCP send reaches the guest as one
+ * frame with its header (one read, no merging), else the kernel sends finished frames. */
 #include "emulator/host/loop.h"
 #include "emulator/net/net.h"
 #include "emulator/net/tap.h"
@@ -37,6 +39,7 @@ struct tap {
 	int pollidx;
 	bool from_fd; /* fd=: the caller's descriptor, no scripts */
 	bool vnet;    /* IFF_VNET_HDR: frames carry a virtio_net_hdr both ways */
+	unsigned offloads; /* VM_NET_RX_* last set with TUNSETOFFLOAD */
 	char ifname[IFNAMSIZ];
 	char script[256], downscript[256];
 	uint8_t buf[VNET_HLEN + VM_NET_FRAME_MAX];
@@ -62,12 +65,27 @@ static int run_script(const char *script, const char *ifname)
 	return st;
 }
 
+/* The kernel hands over partial checksums and GSO frames only as the guest takes them. */
+static void set_offloads(struct tap *t, unsigned want)
+{
+	if (want == t->offloads)
+		return;
+	unsigned long f = (want & VM_NET_RX_CSUM ? TUN_F_CSUM : 0) |
+			  (want & VM_NET_RX_CSUM && want & VM_NET_RX_TSO4 ? TUN_F_TSO4 : 0) |
+			  (want & VM_NET_RX_CSUM && want & VM_NET_RX_TSO6 ? TUN_F_TSO6 : 0);
+	if (ioctl(t->fd, TUNSETOFFLOAD, f) < 0)
+		ioctl(t->fd, TUNSETOFFLOAD, 0ul); /* refused (an old kernel): finished frames */
+	t->offloads = want; /* not asked again until the guest's features change */
+}
+
 /* ---- the poll hook ---- */
 static void hook_fill(void *opaque, uint64_t *timeout_ns)
 {
 	struct tap *t = opaque;
 	(void)timeout_ns;
 	t->pollidx = -1;
+	if (t->vnet && t->nd)
+		set_offloads(t, vm_netdev_rx_offloads(t->nd));
 	if (t->nd && vm_netdev_queued(t->nd) >= VM_NET_QUEUE_HIGH)
 		return; /* frames wait in the kernel's queue */
 	t->pollidx = vm_loop_hook_add_pollfd(t->loop, t->fd, POLLIN);
@@ -83,8 +101,12 @@ static void hook_dispatch(void *opaque, bool error)
 		ssize_t r = read(t->fd, t->buf, sizeof(t->buf));
 		if (r <= 0)
 			break; /* EAGAIN: drained */
-		size_t h = t->vnet ? VNET_HLEN : 0; /* no offloads asked: nothing in it to act on */
-		if ((size_t)r > h)
+		size_t h = t->vnet ? VNET_HLEN : 0;
+		if ((size_t)r <= h)
+			continue;
+		if (t->offloads) /* else nothing in the header to act on */
+			vm_netdev_deliver_vnet(t->nd, t->buf, t->buf + h, (size_t)r - h);
+		else
 			vm_netdev_deliver(t->nd, t->buf + h, (size_t)r - h);
 	}
 	vm_netdev_batch_end(t->nd);
@@ -152,6 +174,7 @@ static const struct vm_netdev_ops tap_vnet_ops = {
 	.type = "tap",
 	.takes_tso4 = true,
 	.guest_csum = true,
+	.rx_vnet = true,
 	.send = tap_send_plain,
 	.send_vnet = tap_send_vnet,
 	.free = tap_free,

@@ -166,16 +166,20 @@ verify() {
 		"[ -n \"\$(guest $t received)\" ] && [ \"\$(guest $t received)\" = \"\$(md5of $t 'host: uploads')\" ]"
 	check "$t: the guest powers off (exit 0)" "grep -q '^exit: 0 ' '$TMP/$t.out'"
 }
-# the largest frame of a pcap, as its original length
+# the largest frame of a pcap, as its original length (FROM: only IPv4 frames from that address)
 bigframe() {
 	python3 -c '
-import struct, sys
+import socket, struct, sys
 d = open(sys.argv[1], "rb").read()
+src = socket.inet_aton(sys.argv[2]) if len(sys.argv) > 2 else None
 off, big, n = 24, 0, 0
 while off + 16 <= len(d):
     caplen, orig = struct.unpack_from("<II", d, off + 8)
-    big, n, off = max(big, orig), n + 1, off + 16 + caplen
-print(big if n else 0)' "$1" 2>/dev/null || echo 0
+    f = d[off + 16:off + 16 + caplen]
+    if src is None or (f[12:14] == b"\x08\x00" and f[26:30] == src):
+        big, n = max(big, orig), n + 1
+    off += 16 + caplen
+print(big if n else 0)' "$@" 2>/dev/null || echo 0
 }
 # QEMU first: it leaves its 12-byte vnet header size on the interface, which strata-vm must reset
 if [ $have_qemu = 1 ]; then
@@ -188,8 +192,17 @@ run strata "$(realpath "$VM")" "" "" "$TMP/tso.pcap"
 verify strata
 big=$(bigframe "$TMP/tso.pcap")
 check "strata: vnet_hdr on: the guest's TSO packets pass whole (largest frame $big bytes > 1514)" "[ $big -gt 1514 ]"
+big=$(bigframe "$TMP/tso.pcap" 192.168.76.1)
+check "strata: vnet_hdr on: the kernel's GSO frames reach the guest whole (TUNSETOFFLOAD; largest from the host $big bytes > 1514)" \
+	"[ $big -gt 1514 ]"
 run strata-plain "$(realpath "$VM")" ",vnet_hdr=off" ",event_idx=off" "$TMP/plain.pcap"
 verify strata-plain
 big=$(bigframe "$TMP/plain.pcap")
 check "strata-plain: vnet_hdr=off: no frame over 1514 bytes (largest $big)" "[ $big -gt 0 ] && [ $big -le 1514 ]"
+# a guest that takes no checksum offload (csum=off: no GUEST_CSUM): the kernel must finish
+# every frame it sends (no TUNSETOFFLOAD), and the guest's own TSO is off too
+run strata-nocsum "$(realpath "$VM")" "" ",csum=off" "$TMP/nocsum.pcap"
+verify strata-nocsum
+big=$(bigframe "$TMP/nocsum.pcap")
+check "strata-nocsum: vnet_hdr on, csum=off: no frame over 1514 bytes (largest $big)" "[ $big -gt 0 ] && [ $big -le 1514 ]"
 exit 0
