@@ -201,8 +201,9 @@ static int do_device(struct setup *s, struct vm_net_opts *o)
 		return say(s, err);
 	struct vm_virt_nic *n = &cfg->nics[cfg->nnics];
 	*n = (struct vm_virt_nic){ .netdev = nd, .mrg_rxbuf = mrg_on, .no_offloads = !csum_on, .after_disks = s->cur->after_disks };
-	/* QEMU's properties: without GUEST_CSUM no GUEST_TSO4 either (virtio 1.1 5.1.3.1) */
-	n->drop_features = (gcsum_on ? 0 : 1ull << VM_VIRTIO_NET_F_GUEST_CSUM | 1ull << VM_VIRTIO_NET_F_GUEST_TSO4) |
+	/* QEMU's properties: without GUEST_CSUM no GUEST_TSO4/6 either (virtio 1.1 5.1.3.1) */
+	n->drop_features = (gcsum_on ? 0 : 1ull << VM_VIRTIO_NET_F_GUEST_CSUM | 1ull << VM_VIRTIO_NET_F_GUEST_TSO4 |
+					   1ull << VM_VIRTIO_NET_F_GUEST_TSO6) |
 			   (gtso_on ? 0 : 1ull << VM_VIRTIO_NET_F_GUEST_TSO4) |
 			   (htso_on ? 0 : 1ull << VM_VIRTIO_NET_F_HOST_TSO4) |
 			   (htso6_on ? 0 : 1ull << VM_VIRTIO_NET_F_HOST_TSO6) |
