@@ -10,19 +10,22 @@ static void emit_tlb(struct tctx *t, const struct rv_insn *in, int32_t off, unsi
 		     int32_t tlb_off)
 {
 	struct xbuf *b = &t->b;
-	x_lea(b, X_RAX, jit_src_x(t, in->rs1, X_RAX), in->imm); /* imm: 12 bits */
+	int base = jit_src_x(t, in->rs1, X_RAX);
+	if (in->imm) /* imm: 12 bits */
+		x_lea(b, X_RAX, base, in->imm);
+	else if (base != X_RAX)
+		x_mov(b, X_RAX, base);
+	/* rcx = the entry's offset in its TLB, ((va >> 12) % RV_TLB_SIZE) * 16, in two steps */
 	x_mov(b, X_RCX, X_RAX);
-	x_shi(b, 1, SH_SHR, X_RCX, 12);
-	x_alui(b, 0, ALU_AND, X_RCX, RV_TLB_SIZE - 1);
-	x_shi(b, 0, SH_SHL, X_RCX, 4); /* sizeof(struct rv_tlb_entry) */
-	x_alu(b, 1, ALU_ADD, X_RCX, X_RBX);
+	x_shi(b, 1, SH_SHR, X_RCX, 12 - 4);
+	x_alui(b, 0, ALU_AND, X_RCX, (RV_TLB_SIZE - 1) << 4); /* sizeof(struct rv_tlb_entry) */
 	/* The tag of the last byte: a page-crossing access cannot match the first byte's entry */
 	x_lea(b, X_RDX, X_RAX, (int32_t)size - 1);
 	x_alui(b, 1, ALU_AND, X_RDX, -4096);
-	x_rm(b, 1, 0x0b, X_RDX, X_RBX, CPU_OFF(tlb_gen)); /* or rdx, [tlb_gen] */
-	x_rm(b, 1, 0x3b, X_RDX, X_RCX, tlb_off);	   /* cmp rdx, [entry.tag] */
+	x_rm(b, 1, 0x0b, X_RDX, X_RBX, CPU_OFF(tlb_gen));	/* or rdx, [tlb_gen] */
+	x_rm_bi(b, 1, 0x3b, X_RDX, X_RBX, X_RCX, tlb_off); /* cmp rdx, [entry.tag] */
 	jit_add_stub(t, x_jcc(b, CC_NE), STUB_SIDE, off, count);
-	x_rm(b, 1, 0x03, X_RAX, X_RCX, tlb_off + 8); /* add rax, [entry.addend] */
+	x_rm_bi(b, 1, 0x03, X_RAX, X_RBX, X_RCX, tlb_off + 8); /* add rax, [entry.addend] */
 }
 
 /* F/D loads and stores need FS != Off; otherwise the interpreter raises illegal-instruction. */

@@ -24,6 +24,7 @@
 
 #define JIT_BUF_SIZE (32u << 20)
 #define JIT_BLOCK_ROOM (64u << 10) /* more than any block can take */
+#define JIT_HEADER 16 /* bytes before each block: its length in instructions (jit.h) */
 #define JIT_MAX_STUBS (2 * RV_JIT_MAX_INSNS + 2)
 
 struct rv_jit {
@@ -33,6 +34,18 @@ struct rv_jit {
 	uint64_t blocks, flushes;
 	FILE *dump; /* STRATA_JIT_DUMP: the perf map of the blocks, and their code */
 };
+
+/* op reg, [base + index + disp32] (index unscaled, not rsp) */
+static inline void x_rm_bi(struct xbuf *b, int w, unsigned op, int reg, int base, int index, int32_t disp)
+{
+	uint8_t rex = (uint8_t)(0x40 | w << 3 | (reg >> 3) << 2 | (index >> 3) << 1 | (base >> 3));
+	if (rex != 0x40)
+		x_b(b, rex);
+	x_op(b, op);
+	x_b(b, (uint8_t)(0x84 | (reg & 7) << 3)); /* mod 10 (disp32), rm 100: a SIB follows */
+	x_b(b, (uint8_t)((index & 7) << 3 | (base & 7)));
+	x_b4(b, (uint32_t)disp);
+}
 
 #define CPU_OFF(field) ((int32_t)offsetof(struct rv_cpu, field))
 #define XREG(r) (CPU_OFF(x) + 8 * (int32_t)(r))

@@ -96,7 +96,7 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 			break;
 		pg += in->len;
 	}
-	t.start = j->buf + j->used;
+	t.start = j->buf + j->used + JIT_HEADER; /* the header: the block's length (jit.h) */
 	t.b = (struct xbuf){ t.start, j->buf + JIT_BUF_SIZE, false };
 	jit_emit_prologue(&t.b);
 	j->body = (size_t)(t.b.p - t.start);
@@ -132,6 +132,8 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 		return NULL;
 	if (j->dump)
 		jit_dump(j, pc, t.start, (size_t)(t.b.p - t.start));
+	uint32_t len = n;
+	memcpy(t.start - 4, &len, 4);
 	j->used = (size_t)(t.b.p - j->buf + 15) & ~(size_t)15;
 	j->blocks++;
 	t.dp->jit[t.entry_slot] = t.start;
