@@ -29,13 +29,21 @@ void jit_set_pc(struct tctx *t, int64_t off)
 	x_store64(&t->b, X_RAX, X_RBX, CPU_OFF(pc));
 }
 
-/* return (([rsp] - r13 + count) << 1) | side through the epilogue */
+/* Takes count instructions from the budget; returns the jump to patch, taken when fewer
+ * than RV_JIT_MAX_INSNS are left (the frame keeps the budget left minus that). */
+uint8_t *jit_emit_take(struct tctx *t, unsigned count)
+{
+	x_rm(&t->b, 1, 0x81, ALU_SUB, X_RSP, LEFT); /* sub qword [rsp + LEFT], count */
+	x_b4(&t->b, count);
+	return x_jcc(&t->b, CC_L);
+}
+
+/* return (([rsp] - left + count) << 1) | side through the epilogue */
 void jit_emit_return(struct tctx *t, unsigned count, int side)
 {
 	x_load64(&t->b, X_RAX, X_RSP, 0);
-	x_alu(&t->b, 1, ALU_SUB, X_RAX, X_R13);
-	if (count)
-		x_alui(&t->b, 1, ALU_ADD, X_RAX, (int32_t)count);
+	x_rm(&t->b, 1, 0x2b, X_RAX, X_RSP, LEFT); /* sub rax, [rsp + LEFT] */
+	x_alui(&t->b, 1, ALU_ADD, X_RAX, (int32_t)count - RV_JIT_MAX_INSNS);
 	x_alu(&t->b, 1, ALU_ADD, X_RAX, X_RAX);
 	if (side)
 		x_alui(&t->b, 1, ALU_OR, X_RAX, 1);
@@ -83,9 +91,7 @@ void jit_emit_goto(struct tctx *t, int64_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
 	int64_t pgoff = (int64_t)t->entry_slot * 2 + off;
-	x_alui(b, 1, ALU_SUB, X_R13, (int32_t)count);
-	x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
-	uint8_t *low = x_jcc(b, CC_L);
+	uint8_t *low = jit_emit_take(t, count);
 	if (pgoff >= 0 && pgoff < 4096) {
 		if (off == 0) { /* a loop onto this very block */
 			x_patch(b, x_jmp(b), t->body);
@@ -135,8 +141,9 @@ void jit_emit_prologue(struct xbuf *b)
 	x_alui(b, 1, ALU_SUB, X_RSP, FRAME); /* 6 pushes + FRAME keep rsp 16-byte aligned */
 	x_store64(b, X_RDX, X_RSP, 0);	    /* the budget at entry */
 	x_store64(b, X_RSI, X_RSP, ENTRY_PC);
+	x_lea(b, X_RAX, X_RDX, -RV_JIT_MAX_INSNS);
+	x_store64(b, X_RAX, X_RSP, LEFT);
 	x_mov(b, X_RBX, X_RDI);
-	x_mov(b, X_R13, X_RDX);
 }
 
 void jit_emit_stubs(struct tctx *t)
@@ -148,8 +155,10 @@ void jit_emit_stubs(struct tctx *t)
 			x_store64(&t->b, s->wb_host[k], X_RBX, XREG(s->wb_guest[k]));
 		if (s->kind == STUB_SKIP) {
 			/* the skipped instructions are counted by every later exit: give them back */
-			if (s->skip)
-				x_alui(&t->b, 1, ALU_ADD, X_R13, (int32_t)s->skip);
+			if (s->skip) {
+				x_rm(&t->b, 1, 0x81, ALU_ADD, X_RSP, LEFT); /* add qword [rsp + LEFT], skip */
+				x_b4(&t->b, s->skip);
+			}
 			x_patch(&t->b, x_jmp(&t->b), s->land);
 		} else if (s->kind == STUB_SIDE) {
 			jit_set_pc(t, s->off);

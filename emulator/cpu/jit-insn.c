@@ -168,9 +168,7 @@ int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigne
 		}
 		jit_rc_emit_writeback(t);
 		x_store64(b, X_RAX, X_RBX, CPU_OFF(pc));
-		x_alui(b, 1, ALU_SUB, X_R13, (int32_t)count + 1);
-		x_alui(b, 1, ALU_CMP, X_R13, RV_JIT_MAX_INSNS);
-		uint8_t *low = x_jcc(b, CC_L);
+		uint8_t *low = jit_emit_take(t, count + 1);
 		jit_emit_jc_lookup(t); /* returns and indirect calls chain through the jump cache */
 		x_patch(b, low, b->p);
 		jit_emit_return(t, 0, 0);

@@ -7,11 +7,11 @@
  *   jit-mem.c   loads and stores through the inline TLB hit path
  *   jit-fp.c    F/D arithmetic (inline SSE/FMA) and the rv_exec_fp helper call
  *
- * Generated code keeps the CPU pointer in rbx and the budget left in r13; a frame below the
- * saved registers holds the batch's budget at the first block ([rsp]; retired = [rsp] - r13)
- * and the current block's entry pc ([rsp + 8]). rax, rcx and rdx are scratch. Every block
+ * Generated code keeps the CPU pointer in rbx; a frame below the saved registers holds the
+ * batch's budget at the first block ([rsp]), the current block's entry pc ([rsp + 8]) and the
+ * budget left ([rsp + 16], less RV_JIT_MAX_INSNS; retired = [rsp] - left). rax, rcx and rdx are scratch. Every block
  * starts with the same prologue, so a jump from one block to another enters at jit->body
- * bytes past its start with r13 and the frame set (the entry pc updated).
+ * bytes past its start with the frame set (the entry pc updated).
  */
 #ifndef STRATA_EMULATOR_CPU_JIT_PRIV_H
 #define STRATA_EMULATOR_CPU_JIT_PRIV_H
@@ -52,14 +52,15 @@ static inline void x_rm_bi(struct xbuf *b, int w, unsigned op, int reg, int base
 #define FREG(r) (CPU_OFF(f) + 8 * (int32_t)(r))
 
 /* The guest-register cache: which host register holds which guest register, compile-time
- * state that follows the straight-line block. Ten host registers (jit_cache_hreg): loaded
+ * state that follows the straight-line block. Eleven host registers (jit_cache_hreg): loaded
  * at first use, evicted by furthest next use, written back when evicted and at every exit
  * (each side exit and branch stub writes back the registers dirty at its branch point), so
  * between blocks, and wherever C code runs, the guest state is in struct rv_cpu. */
-#define JIT_NCACHE 10
+#define JIT_NCACHE 11
 extern const uint8_t jit_cache_hreg[JIT_NCACHE];
 #define FRAME 24   /* the block frame below the saved registers: */
-#define ENTRY_PC 8 /* [rsp] the budget at the first block, [rsp + 8] the current block's entry pc */
+#define ENTRY_PC 8 /* [rsp] the budget at the first block, [rsp + 8] the current block's entry pc, */
+#define LEFT 16	   /* [rsp + 16] the budget left - RV_JIT_MAX_INSNS (below 0: no chaining) */
 struct rcache {
 	int8_t slot_of[32];	     /* guest register -> cache slot, or -1 */
 	uint8_t guest[JIT_NCACHE];   /* cache slot -> guest register, 0 when free */
@@ -118,6 +119,7 @@ void jit_pop_callers(struct tctx *t, unsigned saved);
 /* jit-exit.c */
 void jit_add_stub(struct tctx *t, uint8_t *fixup, int kind, int32_t off, unsigned count);
 void jit_set_pc(struct tctx *t, int64_t off);
+uint8_t *jit_emit_take(struct tctx *t, unsigned count);
 void jit_emit_return(struct tctx *t, unsigned count, int side);
 void jit_emit_jc_lookup(struct tctx *t);
 void jit_emit_goto(struct tctx *t, int64_t off, unsigned count);

@@ -5,7 +5,7 @@
 
 #if defined(__x86_64__)
 
-const uint8_t jit_cache_hreg[JIT_NCACHE] = { X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11, X_RBP, X_R12, X_R14, X_R15 };
+const uint8_t jit_cache_hreg[JIT_NCACHE] = { X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11, X_RBP, X_R12, X_R13, X_R14, X_R15 };
 
 void jit_rc_reset(struct rcache *rc)
 {
@@ -137,7 +137,7 @@ unsigned jit_push_callers(struct tctx *t)
 	unsigned mask = 0, n = 0;
 	for (int i = 0; i < JIT_NCACHE; i++) {
 		int h = jit_cache_hreg[i];
-		if (t->rc.guest[i] && h != X_RBP && h != X_R12 && h != X_R14 && h != X_R15) {
+		if (t->rc.guest[i] && h != X_RBP && h != X_R12 && h != X_R13 && h != X_R14 && h != X_R15) {
 			mask |= 1u << i;
 			x_push(&t->b, h);
 			n++;
