@@ -9,7 +9,8 @@
 # part of `make check`.
 # usage: bench/cpu.sh [SCALE]   (default 100; the kernels' work grows linearly with it)
 # KERNELS="bitmanip bitmanip-base" bench/cpu.sh runs only those kernels; INTERP=0 leaves out
-# the interpreter column (quicker).
+# the interpreter column (quicker); RUNS=N (default 1) runs each side N times, alternating
+# QEMU and strata-vm, and prints the medians (the load average is printed at the start and end).
 set -eu
 cd "$(dirname "$0")/.."
 SCALE=${1:-100}
@@ -44,6 +45,9 @@ run() { # emulator elf [strata-vm flag] -> prints CPU milliseconds; output in $O
 	tail -n 1 "$OUT/time" | awk '{ printf "%d", ($1 + $2) * 1000 }'
 }
 
+med() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%d", v[int((NR + 1) / 2)] }'; }
+
+echo "load average: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 printf '%-18s %11s %13s %7s %10s %13s\n' program "qemu cpu ms" "strata cpu ms" ratio "guest MIPS" "interp ratio"
 for k in ${KERNELS:-intloop ptrchase sha256 fpkernel bitmanip bitmanip-base cold}; do
 	for mode in bare sv39; do
@@ -61,8 +65,18 @@ for k in ${KERNELS:-intloop ptrchase sha256 fpkernel bitmanip bitmanip-base cold
 		bitmanip-base) src=tests/riscv/bench/bitmanip.c ;;
 		esac
 		build "$k-$mode" "$src" "$flags" "$crt"
-		q=$(run qemu "$OUT/$k-$mode.elf")
-		s=$(run vm "$OUT/$k-$mode.elf")
+		if [ "${RUNS:-1}" -gt 1 ]; then # alternate the sides, so a change of load hits both
+			: >"$OUT/q" && : >"$OUT/s"
+			for i in $(seq "$RUNS"); do
+				echo "$(run qemu "$OUT/$k-$mode.elf")" >>"$OUT/q"
+				echo "$(run vm "$OUT/$k-$mode.elf")" >>"$OUT/s"
+			done
+			q=$(med "$OUT/q")
+			s=$(med "$OUT/s")
+		else
+			q=$(run qemu "$OUT/$k-$mode.elf")
+			s=$(run vm "$OUT/$k-$mode.elf")
+		fi
 		same=""
 		cmp -s "$OUT/last.qemu" "$OUT/last.vm" || same=" (OUTPUT DIFFERS)"
 		mips=$(sed -n 's/.*mips=\([0-9.]*\).*/\1/p' "$OUT/last.stats")
@@ -76,3 +90,4 @@ for k in ${KERNELS:-intloop ptrchase sha256 fpkernel bitmanip bitmanip-base cold
 		printf '%-18s %11s %13s %7s %10s %13s%s\n' "$k/$mode" "$q" "$s" "$ratio" "${mips:-?}" "$iratio" "$same"
 	done
 done
+echo "load average: $(cut -d ' ' -f 1-3 /proc/loadavg)"

@@ -355,6 +355,7 @@ void rv_run(struct rv_cpu *cpu, int64_t budget)
 	struct rv_insn *in;
 	int64_t imm;
 	int64_t left = budget;
+	int64_t resume = -1; /* while stepping one instruction: the budget left after it */
 	uint64_t retired = 0;
 	void (*const trace)(struct rv_cpu *, uint64_t, uint32_t, int) = cpu->trace;
 	const bool jit_on = cpu->jit && !trace; /* tracing needs every instruction */
@@ -522,8 +523,9 @@ jumped:
 			if (fn)
 				*e = (struct rv_jc_entry){ pc, cpu->jc_key, (uint32_t)((uint8_t *)(void *)fn - cpu->jc_base) };
 		}
+		bool step = false; /* interpret one instruction, then look for a block again */
 		if (fn) {
-			if (left >= RV_JIT_MAX_INSNS) {
+			if (left >= (int64_t)rv_jit_block_insns(fn)) {
 				cpu->pc = pc;
 				uint64_t r = fn(cpu, pc, left);
 				retired += r >> 1;
@@ -531,12 +533,22 @@ jumped:
 				pc = cpu->pc;
 				if (!(r & 1))
 					goto jumped;
+				step = true; /* a side exit: the code after its instruction may be compiled */
 			}
-		} else if (dp && dp->heat[s] < 255 && ++dp->heat[s] >= cpu->jit_threshold) {
-			dp->heat[s] = 255; /* compiled or refused: never counted again */
-			cpu->pc = pc;
-			if (rv_jit_compile(cpu, pc))
-				goto jumped;
+		} else if (dp && dp->heat[s] < 255) {
+			if (++dp->heat[s] >= cpu->jit_threshold) {
+				dp->heat[s] = 255; /* compiled or refused: never counted again */
+				cpu->pc = pc;
+				if (rv_jit_compile(cpu, pc))
+					goto jumped;
+				step = true;
+			}
+		} else if (dp) {
+			step = true; /* a refused block (its first instruction is the interpreter's) */
+		}
+		if (step && resume < 0 && left > 1) { /* see label out */
+			resume = left - 1;
+			left = 1;
 		}
 	}
 	FETCH_DISPATCH();
@@ -971,6 +983,12 @@ jumped:
 			illegal(cpu, in);
 			goto top;
 out:
+	if (resume >= 0) { /* one instruction stepped: back to the blocks with the batch's budget */
+		left += resume + 1; /* left is -1 after the stepped instruction, 0 if it never ran */
+		resume = -1;
+		if (left > 0 && cpu->budget != 0)
+			goto jumped;
+	}
 	cpu->pc = pc;
 	cpu->instret += retired;
 	cpu->budget = 0;

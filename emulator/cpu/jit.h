@@ -20,14 +20,26 @@
 
 #include "emulator/cpu/cpu.h"
 
+#include <string.h>
+
 #define RV_JIT_MAX_INSNS 64
 
 /* A compiled block: runs from pc (cpu->fetch_page holds pc's page) for at most `budget`
- * instructions (budget >= RV_JIT_MAX_INSNS), sets cpu->pc and returns
+ * instructions (budget >= rv_jit_block_insns(fn): it chains on to other blocks only while
+ * at least RV_JIT_MAX_INSNS are left), sets cpu->pc and returns
  * (retired << 1) | side_exit. On a side exit cpu->pc is an instruction the interpreter must
  * execute next; otherwise it is a jump target (or a trap vector: a trap raised by a helper
  * has already been taken). */
 typedef uint64_t (*rv_block_fn)(struct rv_cpu *cpu, uint64_t pc, int64_t budget);
+
+/* The most instructions block fn retires by itself (its length), kept in the 4 bytes before
+ * its code: a batch's last few instructions run compiled when the block fits in them. */
+static inline unsigned rv_jit_block_insns(rv_block_fn fn)
+{
+	uint32_t n;
+	memcpy(&n, (const uint8_t *)(const void *)fn - 4, 4);
+	return n;
+}
 
 /* Sets up the code buffer; threshold = arrivals at a jump target before it is compiled
  * (1..254). Returns 0, -ENOSYS on hosts without a code generator, or another negative errno

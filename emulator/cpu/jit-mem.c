@@ -1,0 +1,97 @@
+/* jit-mem.c - loads and stores through the inline host-TLB hit path (jit-priv.h). */
+#include "emulator/cpu/jit-priv.h"
+#include "emulator/cpu/ops.h"
+
+#if defined(__x86_64__)
+
+/* rax = the host address of a `size`-byte access at x[rs1] + imm through TLB `tlb_off`;
+ * jumps to a side exit for this instruction on a miss or a page-crossing access. */
+static void emit_tlb(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count, unsigned size,
+		     int32_t tlb_off)
+{
+	struct xbuf *b = &t->b;
+	int base = jit_src_x(t, in->rs1, X_RAX);
+	if (in->imm) /* imm: 12 bits */
+		x_lea(b, X_RAX, base, in->imm);
+	else if (base != X_RAX)
+		x_mov(b, X_RAX, base);
+	/* rcx = the entry's offset in its TLB, ((va >> 12) % RV_TLB_SIZE) * 16, in two steps */
+	x_mov(b, X_RCX, X_RAX);
+	x_shi(b, 1, SH_SHR, X_RCX, 12 - 4);
+	x_alui(b, 0, ALU_AND, X_RCX, (RV_TLB_SIZE - 1) << 4); /* sizeof(struct rv_tlb_entry) */
+	/* The tag of the last byte: a page-crossing access cannot match the first byte's entry */
+	x_lea(b, X_RDX, X_RAX, (int32_t)size - 1);
+	x_alui(b, 1, ALU_AND, X_RDX, -4096);
+	x_rm(b, 1, 0x0b, X_RDX, X_RBX, CPU_OFF(tlb_gen));	/* or rdx, [tlb_gen] */
+	x_rm_bi(b, 1, 0x3b, X_RDX, X_RBX, X_RCX, tlb_off); /* cmp rdx, [entry.tag] */
+	jit_add_stub(t, x_jcc(b, CC_NE), STUB_SIDE, off, count);
+	x_rm_bi(b, 1, 0x03, X_RAX, X_RBX, X_RCX, tlb_off + 8); /* add rax, [entry.addend] */
+}
+
+/* F/D loads and stores need FS != Off; otherwise the interpreter raises illegal-instruction. */
+static void emit_fs_check(struct tctx *t, int32_t off, unsigned count)
+{
+	x_rm(&t->b, 0, 0xf7, 0, X_RBX, CPU_OFF(mstatus)); /* test dword [mstatus], FS */
+	x_b4(&t->b, (uint32_t)RV_MS_FS);
+	jit_add_stub(t, x_jcc(&t->b, CC_E), STUB_SIDE, off, count);
+}
+
+void jit_emit_load(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	static const unsigned size[] = { [OP_LB] = 1, [OP_LH] = 2, [OP_LW] = 4, [OP_LD] = 8,
+					 [OP_LBU] = 1, [OP_LHU] = 2, [OP_LWU] = 4 };
+	emit_tlb(t, in, off, count, size[in->op], CPU_OFF(tlb_r));
+	int d = in->rd ? jit_rc_def(t, in->rd) : X_RAX; /* a load into x0 still accesses memory */
+	switch (in->op) {
+	case OP_LB: x_rm(b, 1, 0x0fbe, d, X_RAX, 0); break;  /* movsx d, byte [rax] */
+	case OP_LBU: x_rm(b, 0, 0x0fb6, d, X_RAX, 0); break; /* movzx d32, byte [rax] */
+	case OP_LH: x_rm(b, 1, 0x0fbf, d, X_RAX, 0); break;
+	case OP_LHU: x_rm(b, 0, 0x0fb7, d, X_RAX, 0); break;
+	case OP_LW: x_rm(b, 1, 0x63, d, X_RAX, 0); break;	 /* movsxd d, [rax] */
+	case OP_LWU: x_rm(b, 0, 0x8b, d, X_RAX, 0); break;	 /* mov d32, [rax] */
+	default: x_load64(b, d, X_RAX, 0); break;
+	}
+}
+
+void jit_emit_store(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	unsigned size = in->op == OP_SB ? 1 : in->op == OP_SH ? 2 : in->op == OP_SW ? 4 : 8;
+	emit_tlb(t, in, off, count, size, CPU_OFF(tlb_w));
+	int h = jit_src_x(t, in->rs2, X_RDX);
+	if (size == 1) { /* through dl: sil, dil and bpl would need a REX prefix */
+		if (h != X_RDX)
+			x_mov(b, X_RDX, h);
+		x_rm(b, 0, 0x88, X_RDX, X_RAX, 0); /* mov [rax], dl */
+	} else if (size == 2) {
+		x_b(b, 0x66);
+		x_rm(b, 0, 0x89, h, X_RAX, 0);
+	} else
+		x_rm(b, size == 8, 0x89, h, X_RAX, 0);
+}
+
+void jit_emit_fp_mem(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	bool is_load = in->op == OP_FLW || in->op == OP_FLD;
+	unsigned size = in->op == OP_FLW || in->op == OP_FSW ? 4 : 8;
+	emit_fs_check(t, off, count);
+	emit_tlb(t, in, off, count, size, is_load ? CPU_OFF(tlb_r) : CPU_OFF(tlb_w));
+	if (is_load) {
+		if (size == 4) {
+			x_rm(b, 0, 0x8b, X_RAX, X_RAX, 0);
+			x_movi(b, X_RCX, (int64_t)0xffffffff00000000ULL); /* NaN-boxing */
+			x_alu(b, 1, ALU_OR, X_RAX, X_RCX);
+		} else {
+			x_load64(b, X_RAX, X_RAX, 0);
+		}
+		x_store64(b, X_RAX, X_RBX, FREG(in->rd));
+		x_movi(b, X_RCX, (int64_t)(RV_MS_FS | RV_MS_SD)); /* FS = Dirty */
+		x_rm(b, 1, 0x09, X_RCX, X_RBX, CPU_OFF(mstatus));  /* or [mstatus], rcx */
+	} else {
+		x_load64(b, X_RDX, X_RBX, FREG(in->rs2));
+		x_rm(b, size == 8, 0x89, X_RDX, X_RAX, 0);
+	}
+}
+#endif

@@ -1,0 +1,159 @@
+/* jit-regs.c - the guest-register cache of a block under translation (jit-priv.h). */
+#include "emulator/cpu/jit-priv.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+
+const uint8_t jit_cache_hreg[JIT_NCACHE] = { X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11, X_RBP, X_R12, X_R13, X_R14, X_R15 };
+
+void jit_rc_reset(struct rcache *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	memset(rc->slot_of, -1, sizeof(rc->slot_of));
+}
+
+void jit_rc_unmap(struct rcache *rc, int slot)
+{
+	unsigned g = rc->guest[slot];
+	if (g) {
+		rc->slot_of[g] = -1;
+		rc->dirty &= ~(1u << g);
+		rc->guest[slot] = 0;
+	}
+}
+
+/* How far ahead in the block guest register g is read next (from the current instruction
+ * on), or RV_JIT_MAX_INSNS when it is written first or not used again. The rs fields of
+ * instructions that do not read x registers only make this a worse guess. */
+static unsigned next_read(const struct tctx *t, unsigned g)
+{
+	for (unsigned i = t->cur; i < t->nahead; i++) {
+		const struct rv_insn *in = t->ahead[i];
+		if (in->rs1 == g || in->rs2 == g)
+			return i - t->cur;
+		if (in->rd == g)
+			break;
+	}
+	return RV_JIT_MAX_INSNS;
+}
+
+/* A cache slot for guest register r (not cached yet): a free one, else the one read again
+ * the furthest ahead (a clean one on a tie: no write-back), never one the current
+ * instruction uses. A dirty victim is written back first. */
+static int rc_alloc(struct tctx *t, unsigned r)
+{
+	struct rcache *rc = &t->rc;
+	int best = -1;
+	unsigned best_score = 0;
+	for (int i = 0; i < JIT_NCACHE; i++) {
+		if (!rc->guest[i]) {
+			best = i;
+			break;
+		}
+		if (rc->used[i] >= t->pin)
+			continue;
+		unsigned g = rc->guest[i];
+		unsigned score = 2 * next_read(t, g) + !(rc->dirty & (1u << g));
+		if (best < 0 || score > best_score) {
+			best = i;
+			best_score = score;
+		}
+	}
+	if (best < 0) /* cannot happen: an instruction uses at most three slots */
+		best = 0;
+	unsigned g = rc->guest[best];
+	if (g && (rc->dirty & (1u << g)))
+		x_store64(&t->b, jit_cache_hreg[best], X_RBX, XREG(g));
+	jit_rc_unmap(rc, best);
+	rc->guest[best] = (uint8_t)r;
+	rc->slot_of[r] = (int8_t)best;
+	return best;
+}
+
+/* The host register holding guest register r (r != 0), loaded if not cached. */
+int jit_rc_get(struct tctx *t, unsigned r)
+{
+	struct rcache *rc = &t->rc;
+	int s = rc->slot_of[r];
+	if (s < 0) {
+		s = rc_alloc(t, r);
+		x_load64(&t->b, jit_cache_hreg[s], X_RBX, XREG(r));
+	}
+	rc->used[s] = ++rc->clock;
+	return jit_cache_hreg[s];
+}
+
+/* The host register to write guest register r (r != 0) into; it becomes dirty. */
+int jit_rc_def(struct tctx *t, unsigned r)
+{
+	struct rcache *rc = &t->rc;
+	int s = rc->slot_of[r];
+	if (s < 0)
+		s = rc_alloc(t, r);
+	rc->used[s] = ++rc->clock;
+	rc->dirty |= 1u << r;
+	return jit_cache_hreg[s];
+}
+
+/* The host register holding x[r]: the cached one, or `scratch` zeroed for x0. */
+int jit_src_x(struct tctx *t, unsigned r, int scratch)
+{
+	if (r == 0) {
+		x_rr(&t->b, 0, 0x33, scratch, scratch); /* xor r32, r32 */
+		return scratch;
+	}
+	return jit_rc_get(t, r);
+}
+
+/* Stores every dirty register (the cache state is unchanged: callers decide). */
+void jit_rc_emit_writeback(struct tctx *t)
+{
+	const struct rcache *rc = &t->rc;
+	for (int i = 0; i < JIT_NCACHE; i++)
+		if (rc->guest[i] && (rc->dirty & (1u << rc->guest[i])))
+			x_store64(&t->b, jit_cache_hreg[i], X_RBX, XREG(rc->guest[i]));
+}
+
+/* hreg = x[r] */
+void jit_load_x(struct tctx *t, int hreg, unsigned r)
+{
+	int h = jit_src_x(t, r, hreg);
+	if (h != hreg)
+		x_mov(&t->b, hreg, h);
+}
+
+/* x[r] = hreg */
+void jit_store_x(struct tctx *t, unsigned r, int hreg)
+{
+	if (r != 0)
+		x_mov(&t->b, jit_rc_def(t, r), hreg);
+}
+
+/* Pushes the cache registers C calls clobber (those holding a guest register); returns
+ * what jit_pop_callers needs. Keeps rsp 16-byte aligned. */
+unsigned jit_push_callers(struct tctx *t)
+{
+	unsigned mask = 0, n = 0;
+	for (int i = 0; i < JIT_NCACHE; i++) {
+		int h = jit_cache_hreg[i];
+		if (t->rc.guest[i] && h != X_RBP && h != X_R12 && h != X_R13 && h != X_R14 && h != X_R15) {
+			mask |= 1u << i;
+			x_push(&t->b, h);
+			n++;
+		}
+	}
+	if (n & 1)
+		x_alui(&t->b, 1, ALU_SUB, X_RSP, 8);
+	return mask | (n & 1) << 31;
+}
+
+void jit_pop_callers(struct tctx *t, unsigned saved)
+{
+	if (saved >> 31)
+		x_alui(&t->b, 1, ALU_ADD, X_RSP, 8);
+	for (int i = JIT_NCACHE - 1; i >= 0; i--)
+		if (saved & (1u << i))
+			x_pop(&t->b, jit_cache_hreg[i]);
+}
+#endif
