@@ -174,7 +174,9 @@ struct rv_cpu {
 	uint64_t tlb_gen; /* 1..4094: the generation of the live entries (rv_tlb_flush) */
 	struct rv_tlb_entry tlb_r[RV_TLB_SIZE];
 	struct rv_tlb_entry tlb_w[RV_TLB_SIZE];
-	bool tlb_super; /* some cached entry came from a superpage */
+	bool tlb_super; /* some cached entry came from a superpage, which lies in the region
+			 * va & super_mask == super_base */
+	uint64_t super_base, super_mask;
 	struct rv_dpage *dpages; /* RV_DSETS sets of RV_DWAYS */
 	uint8_t dpage_mru[RV_DSETS]; /* the way of each set used last */
 	uint8_t *code_map; /* one byte per RAM page, shared by the harts: bit `hart_bit` set = this

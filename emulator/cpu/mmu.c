@@ -43,9 +43,9 @@ void rv_tlb_flush(struct rv_cpu *cpu)
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
 {
 	/* Entries are cached per 4 KiB page, so va's page lives in exactly one slot per table.
-	 * A superpage leaf also covers pages cached in other slots: if any superpage is cached,
-	 * flush all. */
-	if (cpu->tlb_super) {
+	 * A superpage leaf also covers pages cached in other slots: flush all when va lies in
+	 * the region covering every cached superpage (note_fill). */
+	if (cpu->tlb_super && (va & cpu->super_mask) == cpu->super_base) {
 		rv_tlb_flush(cpu);
 		return;
 	}
@@ -160,12 +160,16 @@ static bool pte_attrs_ok(const struct rv_cpu *cpu, uint64_t pte)
 }
 
 /* Translates va for one access; 0 on success (with *pa), else the exception cause.
- * *page_ok says whether the whole 4 KiB page may be cached for this access type. */
-static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, uint64_t *pa, bool *page_ok)
+ * *page_ok says whether the whole 4 KiB page may be cached for this access type: PAGE_OK,
+ * with log2 of the leaf's size from bit PAGE_SHIFT up (note_fill). */
+#define PAGE_OK 1u
+#define PAGE_SHIFT 8
+static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, uint64_t *pa, unsigned *page_ok)
 {
 	int priv = effective_priv(cpu, acc);
 	unsigned mode = (unsigned)(cpu->satp >> 60);
 	uint64_t addr = va;
+	unsigned leaf = 12;
 
 	if (priv != RV_PRIV_M && mode != 0) {
 		int levels = mode == 8 ? 3 : mode == 9 ? 4 : 5;
@@ -218,8 +222,7 @@ static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, ui
 				off_mask = 0xffff;
 			}
 			addr = (ppn << 12 & ~off_mask) | (va & off_mask);
-			if (lvl > 0 || (pte & PTE_N))
-				cpu->tlb_super = true; /* conservatively, whether or not it gets cached */
+			leaf = (unsigned)__builtin_ctzll(off_mask + 1);
 			break;
 		}
 	} else {
@@ -229,14 +232,35 @@ static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, ui
 		return access_fault(acc);
 	*pa = addr;
 	*page_ok = pmp_ok(cpu, addr & ~0xfffULL, 4096, acc, priv) &&
-		   !(acc == RV_ACC_EXEC ? cpu->trig.exec_on : cpu->trig.mem_on); /* trigger.h */
+			   !(acc == RV_ACC_EXEC ? cpu->trig.exec_on : cpu->trig.mem_on) /* trigger.h */
+		   ? PAGE_OK | leaf << PAGE_SHIFT : 0;
 	return 0;
+}
+
+/* A page of va's leaf is about to be cached. A superpage leaf widens the region (aligned,
+ * a power of two) that covers every cached superpage, where sfence.vma by address flushes
+ * everything (rv_tlb_flush_va). Done at the fill, after any flush the slow path did on the
+ * way (a store dropping code, a page becoming code): those clear tlb_super. */
+static void note_fill(struct rv_cpu *cpu, uint64_t va, unsigned page_ok)
+{
+	unsigned shift = page_ok >> PAGE_SHIFT;
+	if (shift <= 12)
+		return;
+	uint64_t mask = ~0ULL << shift;
+	if (!cpu->tlb_super) {
+		cpu->tlb_super = true;
+		cpu->super_mask = mask;
+	}
+	cpu->super_mask &= mask;
+	while ((va & cpu->super_mask) != (cpu->super_base & cpu->super_mask))
+		cpu->super_mask <<= 1;
+	cpu->super_base = va & cpu->super_mask;
 }
 
 static int load_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
 {
 	uint64_t pa;
-	bool page_ok;
+	unsigned page_ok;
 	int exc = translate(cpu, va, size, RV_ACC_READ, &pa, &page_ok);
 	if (exc) {
 		rv_raise(cpu, (uint64_t)exc, va);
@@ -244,6 +268,7 @@ static int load_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *va
 	}
 	uint8_t *host = vm_bus_ram(cpu->bus, pa & ~0xfffULL, 4096);
 	if (host && page_ok) {
+		note_fill(cpu, va, page_ok);
 		struct rv_tlb_entry *e = &cpu->tlb_r[(va >> 12) & (RV_TLB_SIZE - 1)];
 		e->tag = (va & ~0xfffULL) | cpu->tlb_gen;
 		e->addend = (uintptr_t)host - (uintptr_t)(va & ~0xfffULL);
@@ -274,7 +299,7 @@ int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
 	if (va & (size - 1)) {
 		/* misaligned within a page: MMIO regions only take naturally aligned accesses */
 		uint64_t pa;
-		bool page_ok;
+		unsigned page_ok;
 		int exc = translate(cpu, va, size, RV_ACC_READ, &pa, &page_ok);
 		if (exc) {
 			rv_raise(cpu, (uint64_t)exc, va);
@@ -296,7 +321,7 @@ int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
 static int store_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val)
 {
 	uint64_t pa;
-	bool page_ok;
+	unsigned page_ok;
 	int exc = translate(cpu, va, size, RV_ACC_WRITE, &pa, &page_ok);
 	if (exc) {
 		rv_raise(cpu, (uint64_t)exc, va);
@@ -307,6 +332,7 @@ static int store_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t va
 	if (host)
 		rv_code_write(cpu, pa, size);
 	if (host && page_ok && (cpu->bus->watch_pa & ~0xfffULL) != page) {
+		note_fill(cpu, va, page_ok); /* after rv_code_write, whose flush clears tlb_super */
 		struct rv_tlb_entry *e = &cpu->tlb_w[(va >> 12) & (RV_TLB_SIZE - 1)];
 		e->tag = (va & ~0xfffULL) | cpu->tlb_gen;
 		e->addend = (uintptr_t)host - (uintptr_t)(va & ~0xfffULL);
@@ -328,7 +354,7 @@ int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val)
 		/* Misaligned: check every byte's translation first so a fault leaves memory untouched. */
 		uint64_t pa[8];
 		for (unsigned i = 0; i < size; i++) {
-			bool page_ok;
+			unsigned page_ok;
 			int exc = translate(cpu, va + i, 1, RV_ACC_WRITE, &pa[i], &page_ok);
 			if (exc) {
 				rv_raise(cpu, (uint64_t)exc, va);
@@ -468,7 +494,7 @@ void rv_code_write(struct rv_cpu *cpu, uint64_t pa, uint64_t len)
 static int fetch16(struct rv_cpu *cpu, uint64_t va, uint32_t *half, bool fill, struct rv_dpage **dp)
 {
 	uint64_t pa;
-	bool page_ok;
+	unsigned page_ok;
 	int exc = translate(cpu, va, 2, RV_ACC_EXEC, &pa, &page_ok);
 	if (exc) {
 		rv_raise(cpu, (uint64_t)exc, va);
@@ -483,6 +509,7 @@ static int fetch16(struct rv_cpu *cpu, uint64_t va, uint32_t *half, bool fill, s
 	if (page_ok && fill) {
 		uint64_t tag = va & ~0xfffULL;
 		struct rv_dpage *d = dpage_for(cpu, pa & ~0xfffULL); /* may flush the TLBs: first */
+		note_fill(cpu, va, page_ok);
 		struct rv_itlb_entry *e = &cpu->itlb[(va >> 12) & (RV_ITLB_SIZE - 1)];
 		e->tag = tag | cpu->tlb_gen;
 		e->addend = (uintptr_t)host - (uintptr_t)tag;
@@ -551,7 +578,7 @@ int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr,
 	}
 	if (cpu->trig.mem_on && rv_trig_mem(cpu, va, size, !is_lr))
 		return -1;
-	bool page_ok;
+	unsigned page_ok;
 	int exc = translate(cpu, va, size, is_lr ? RV_ACC_READ : RV_ACC_WRITE, pa, &page_ok);
 	if (exc) {
 		rv_raise(cpu, (uint64_t)exc, va);
@@ -575,7 +602,7 @@ int rv_debug_access(struct rv_cpu *cpu, uint64_t va, void *buf, size_t len, bool
 		unsigned mode = (unsigned)(cpu->satp >> 60);
 		if (cpu->priv != RV_PRIV_M && mode != 0) {
 			/* a read walk may set A bits, as the guest's own read would; tolerable */
-			bool ok;
+			unsigned ok;
 			if (translate(cpu, a, 1, RV_ACC_READ, &pa, &ok))
 				return -1;
 		}
@@ -591,3 +618,4 @@ int rv_debug_access(struct rv_cpu *cpu, uint64_t va, void *buf, size_t len, bool
 	}
 	return 0;
 }
+
