@@ -171,10 +171,18 @@ struct rv_cpu {
 	uintptr_t fetch_addend;
 	struct rv_dpage *fetch_dp;
 	struct rv_itlb_entry itlb[RV_ITLB_SIZE];
-	uint64_t tlb_gen; /* 1..4094: the generation of the live entries (rv_tlb_flush) */
+	uint64_t tlb_gen; /* 1..4094: the generation of the current context's entries */
+	uint16_t ctx_gen[16]; /* each context's generation since the last flush (0: none yet);
+			       * a context is the privilege | SUM << 2 | MXR << 3 (mmu.c) */
+	uint16_t gen_next;    /* the next unused generation; past 4094 the tables are cleared */
+	uint64_t tlb_view;    /* mstatus MPRV/MPP the cached translations were made under */
+	uint16_t wfill[64];   /* write-TLB slots filled since the last context switch (mmu.c) */
+	unsigned nwfill;      /* how many; past 64 the switch clears the whole write TLB */
 	struct rv_tlb_entry tlb_r[RV_TLB_SIZE];
 	struct rv_tlb_entry tlb_w[RV_TLB_SIZE];
-	bool tlb_super; /* some cached entry came from a superpage */
+	bool tlb_super; /* some cached entry came from a superpage, which lies in the region
+			 * va & super_mask == super_base */
+	uint64_t super_base, super_mask;
 	struct rv_dpage *dpages; /* RV_DSETS sets of RV_DWAYS */
 	uint8_t dpage_mru[RV_DSETS]; /* the way of each set used last */
 	uint8_t *code_map; /* one byte per RAM page, shared by the harts: bit `hart_bit` set = this
@@ -292,9 +300,13 @@ static inline bool rv_fence_needs_host(const struct rv_insn *in)
 }
 
 /* mmu.c */
-/* Drops every cached translation (TLBs, fetch page, jump cache): after any change of
- * privilege, satp, mstatus SUM/MXR/MPRV/MPP, PMP, menvcfg, triggers or a code page. */
+/* Drops every cached translation of every context (TLBs, fetch page, jump cache): after a
+ * change of satp, MPRV/MPP (under MPRV), PMP, menvcfg, triggers or a code page. */
 void rv_tlb_flush(struct rv_cpu *cpu);
+/* After a change of privilege or of mstatus SUM/MXR/MPRV/MPP: the entries of the new context
+ * become current, the other contexts' read and fetch entries stay cached (a trap and its
+ * return, or uaccess toggling SUM, keep both sides' translations); write entries are dropped. */
+void rv_tlb_switch(struct rv_cpu *cpu);
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va);
 /* Invalidates every jump-cache entry (a new epoch; a real clear when the epochs run out). */
 void rv_jc_bump(struct rv_cpu *cpu);

@@ -37,7 +37,7 @@ static void set_mstatus(struct rv_cpu *cpu, uint64_t val)
 		s |= RV_MS_SD;
 	cpu->mstatus = s;
 	if ((old ^ s) & (RV_MS_MPRV | RV_MS_MPP | RV_MS_SUM | RV_MS_MXR))
-		rv_tlb_flush(cpu);
+		rv_tlb_switch(cpu);
 }
 
 static bool pmp_locked(const struct rv_cpu *cpu, int i)

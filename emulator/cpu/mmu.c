@@ -1,9 +1,11 @@
 /* mmu.c - address translation (Bare, Sv39, Sv48, Sv57), PMP, and the slow paths of the
  * host-address TLB. Translation results are cached per 4 KiB virtual page in cpu->tlb_r
  * (reads) and cpu->tlb_w (writes; filled only by a write so that D is already set), and the
- * page holding pc in cpu->fetch_page. The caches hold entries for the current privilege,
- * satp and mstatus only: every change of those flushes them (see csr.c and trap.c), which is
- * also why sfence.vma with an ASID simply flushes (only the current ASID is ever cached). */
+ * page holding pc in cpu->fetch_page. Entries are tagged with the generation of the context
+ * (privilege, SUM, MXR) that made them, so traps, xRET and uaccess windows switch contexts
+ * without a flush (write entries excepted: tlb_ctx); a change of satp, of MPRV/MPP under
+ * MPRV, of PMP or of menvcfg flushes every context, which is also why sfence.vma with an
+ * ASID simply flushes (only the current satp is ever cached). */
 #include "emulator/cpu/cpu.h"
 #include "emulator/cpu/mem.h"
 #include "emulator/bus/bus.h"
@@ -20,45 +22,108 @@
 #define PTE_PBMT (3ULL << 61)
 #define PTE_N (1ULL << 63)
 
-/* Entries carry the generation they were made in: a flush takes the next one, so every
- * cached entry goes stale at once; when the generations run out the tables are cleared for
- * real (tag 0 never matches a generation >= 1). A flush follows every change of privilege,
- * satp or the mstatus view (SUM, MXR, MPRV/MPP): keeping each privilege's and SUM/MXR
- * setting's entries under generations of their own (845dae7, e0c0869) hung Debian 13's
- * systemd boot and was withdrawn (docs/emulator.md, "Withdrawn"). */
-void rv_tlb_flush(struct rv_cpu *cpu)
+/* What a cached translation was made for: the privilege and, where they matter, SUM (S only)
+ * and MXR (S and U); each context keeps its read and fetch entries under a generation of its
+ * own, so a trap, its return or a uaccess window switches tables instead of emptying them.
+ * Write entries are still dropped at every switch (drop_writes): keeping them hung Debian 13's
+ * systemd (journald) for reasons not found yet, keeping the others did not. MPRV (with MPP)
+ * is not part of the context: changing that flushes (M-mode firmware only). */
+static unsigned tlb_ctx(const struct rv_cpu *cpu)
 {
-	if (++cpu->tlb_gen >= 4095) {
+	uint64_t s = cpu->mstatus;
+	unsigned p = (unsigned)cpu->priv & 3;
+	if (p == RV_PRIV_M && !(s & RV_MS_MPRV))
+		return p; /* physical: neither bit is looked at */
+	unsigned c = p | ((s & RV_MS_MXR) ? 8u : 0);
+	return p == RV_PRIV_U ? c : c | ((s & RV_MS_SUM) ? 4u : 0);
+}
+
+static uint64_t tlb_view(const struct rv_cpu *cpu)
+{
+	uint64_t s = cpu->mstatus;
+	return (s & RV_MS_MPRV) ? s & (RV_MS_MPRV | RV_MS_MPP) : 0;
+}
+
+/* A generation no cached entry carries; when they run out the tables are cleared for real
+ * (tag 0 never matches a generation >= 1) and every context starts again. */
+static uint16_t tlb_new_gen(struct rv_cpu *cpu)
+{
+	if (cpu->gen_next == 0 || cpu->gen_next >= 4095) {
 		memset(cpu->tlb_r, 0, sizeof(cpu->tlb_r));
 		memset(cpu->tlb_w, 0, sizeof(cpu->tlb_w));
 		memset(cpu->itlb, 0, sizeof(cpu->itlb));
+		memset(cpu->ctx_gen, 0, sizeof(cpu->ctx_gen));
 		memset(cpu->jc, 0, sizeof(cpu->jc)); /* its keys name generations about to be reused */
-		cpu->tlb_gen = 1;
+		cpu->gen_next = 1;
 	}
-	cpu->jc_key = (uint32_t)cpu->tlb_gen | cpu->jc_epoch << 12;
+	return cpu->gen_next++;
+}
+
+static void tlb_enter(struct rv_cpu *cpu, uint16_t g)
+{
+	cpu->tlb_gen = g;
+	cpu->jc_key = (uint32_t)g | cpu->jc_epoch << 12;
 	cpu->fetch_page = ~0ULL;
+}
+
+/* Every context's entries go stale: the current context takes a new generation, the others
+ * take one when next entered. */
+void rv_tlb_flush(struct rv_cpu *cpu)
+{
+	memset(cpu->ctx_gen, 0, sizeof(cpu->ctx_gen));
+	uint16_t g = tlb_new_gen(cpu);
+	cpu->ctx_gen[tlb_ctx(cpu)] = g;
+	cpu->tlb_view = tlb_view(cpu);
 	cpu->tlb_super = false;
+	tlb_enter(cpu, g);
+}
+
+/* Empties the write-TLB slots filled since the last switch: all of them belong to the
+ * context being left, as no write entry survives a switch. */
+static void drop_writes(struct rv_cpu *cpu)
+{
+	if (cpu->nwfill > sizeof(cpu->wfill) / sizeof(cpu->wfill[0]))
+		memset(cpu->tlb_w, 0, sizeof(cpu->tlb_w));
+	else
+		for (unsigned i = 0; i < cpu->nwfill; i++)
+			cpu->tlb_w[cpu->wfill[i]].tag = 0;
+	cpu->nwfill = 0;
+}
+
+void rv_tlb_switch(struct rv_cpu *cpu)
+{
+	drop_writes(cpu);
+	if (tlb_view(cpu) != cpu->tlb_view) {
+		rv_tlb_flush(cpu);
+		return;
+	}
+	unsigned c = tlb_ctx(cpu);
+	if (!cpu->ctx_gen[c]) {
+		uint16_t g = tlb_new_gen(cpu); /* may clear every context's: set ours after */
+		cpu->ctx_gen[c] = g;
+	}
+	tlb_enter(cpu, cpu->ctx_gen[c]);
 }
 
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va)
 {
-	/* Entries are cached per 4 KiB page, so va's page lives in exactly one slot per table.
-	 * A superpage leaf also covers pages cached in other slots: if any superpage is cached,
-	 * flush all. */
-	if (cpu->tlb_super) {
+	/* Entries are cached per 4 KiB page, so va's page lives in exactly one slot per table,
+	 * whichever context made it. A superpage leaf also covers pages cached in other slots:
+	 * flush all when va lies in the region covering every cached superpage (note_fill). */
+	if (cpu->tlb_super && (va & cpu->super_mask) == cpu->super_base) {
 		rv_tlb_flush(cpu);
 		return;
 	}
 	unsigned i = (va >> 12) & (RV_TLB_SIZE - 1);
 	uint64_t tag = va & ~0xfffULL;
-	if (cpu->tlb_r[i].tag == (tag | cpu->tlb_gen))
+	if ((cpu->tlb_r[i].tag & ~0xfffULL) == tag)
 		cpu->tlb_r[i].tag = 0;
-	if (cpu->tlb_w[i].tag == (tag | cpu->tlb_gen))
+	if ((cpu->tlb_w[i].tag & ~0xfffULL) == tag)
 		cpu->tlb_w[i].tag = 0;
 	if (cpu->fetch_page == tag)
 		cpu->fetch_page = ~0ULL;
 	unsigned j = (va >> 12) & (RV_ITLB_SIZE - 1);
-	if (cpu->itlb[j].tag == (tag | cpu->tlb_gen))
+	if ((cpu->itlb[j].tag & ~0xfffULL) == tag)
 		cpu->itlb[j].tag = 0;
 	/* jump-cache entries may hold the page's old translation, even when the instruction
 	 * TLB no longer has it (its slot was reused): they cannot be told apart per page */
@@ -160,12 +225,16 @@ static bool pte_attrs_ok(const struct rv_cpu *cpu, uint64_t pte)
 }
 
 /* Translates va for one access; 0 on success (with *pa), else the exception cause.
- * *page_ok says whether the whole 4 KiB page may be cached for this access type. */
-static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, uint64_t *pa, bool *page_ok)
+ * *page_ok says whether the whole 4 KiB page may be cached for this access type: PAGE_OK,
+ * with log2 of the leaf's size from bit PAGE_SHIFT up (note_fill). */
+#define PAGE_OK 1u
+#define PAGE_SHIFT 8
+static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, uint64_t *pa, unsigned *page_ok)
 {
 	int priv = effective_priv(cpu, acc);
 	unsigned mode = (unsigned)(cpu->satp >> 60);
 	uint64_t addr = va;
+	unsigned leaf = 12;
 
 	if (priv != RV_PRIV_M && mode != 0) {
 		int levels = mode == 8 ? 3 : mode == 9 ? 4 : 5;
@@ -218,8 +287,7 @@ static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, ui
 				off_mask = 0xffff;
 			}
 			addr = (ppn << 12 & ~off_mask) | (va & off_mask);
-			if (lvl > 0 || (pte & PTE_N))
-				cpu->tlb_super = true; /* conservatively, whether or not it gets cached */
+			leaf = (unsigned)__builtin_ctzll(off_mask + 1);
 			break;
 		}
 	} else {
@@ -229,14 +297,35 @@ static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, ui
 		return access_fault(acc);
 	*pa = addr;
 	*page_ok = pmp_ok(cpu, addr & ~0xfffULL, 4096, acc, priv) &&
-		   !(acc == RV_ACC_EXEC ? cpu->trig.exec_on : cpu->trig.mem_on); /* trigger.h */
+			   !(acc == RV_ACC_EXEC ? cpu->trig.exec_on : cpu->trig.mem_on) /* trigger.h */
+		   ? PAGE_OK | leaf << PAGE_SHIFT : 0;
 	return 0;
+}
+
+/* A page of va's leaf is about to be cached. A superpage leaf widens the region (aligned,
+ * a power of two) that covers every cached superpage, where sfence.vma by address flushes
+ * everything (rv_tlb_flush_va). Done at the fill, after any flush the slow path did on the
+ * way (a store dropping code, a page becoming code): those clear tlb_super. */
+static void note_fill(struct rv_cpu *cpu, uint64_t va, unsigned page_ok)
+{
+	unsigned shift = page_ok >> PAGE_SHIFT;
+	if (shift <= 12)
+		return;
+	uint64_t mask = ~0ULL << shift;
+	if (!cpu->tlb_super) {
+		cpu->tlb_super = true;
+		cpu->super_mask = mask;
+	}
+	cpu->super_mask &= mask;
+	while ((va & cpu->super_mask) != (cpu->super_base & cpu->super_mask))
+		cpu->super_mask <<= 1;
+	cpu->super_base = va & cpu->super_mask;
 }
 
 static int load_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
 {
 	uint64_t pa;
-	bool page_ok;
+	unsigned page_ok;
 	int exc = translate(cpu, va, size, RV_ACC_READ, &pa, &page_ok);
 	if (exc) {
 		rv_raise(cpu, (uint64_t)exc, va);
@@ -244,6 +333,7 @@ static int load_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *va
 	}
 	uint8_t *host = vm_bus_ram(cpu->bus, pa & ~0xfffULL, 4096);
 	if (host && page_ok) {
+		note_fill(cpu, va, page_ok);
 		struct rv_tlb_entry *e = &cpu->tlb_r[(va >> 12) & (RV_TLB_SIZE - 1)];
 		e->tag = (va & ~0xfffULL) | cpu->tlb_gen;
 		e->addend = (uintptr_t)host - (uintptr_t)(va & ~0xfffULL);
@@ -274,7 +364,7 @@ int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
 	if (va & (size - 1)) {
 		/* misaligned within a page: MMIO regions only take naturally aligned accesses */
 		uint64_t pa;
-		bool page_ok;
+		unsigned page_ok;
 		int exc = translate(cpu, va, size, RV_ACC_READ, &pa, &page_ok);
 		if (exc) {
 			rv_raise(cpu, (uint64_t)exc, va);
@@ -296,7 +386,7 @@ int rv_load_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t *val)
 static int store_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val)
 {
 	uint64_t pa;
-	bool page_ok;
+	unsigned page_ok;
 	int exc = translate(cpu, va, size, RV_ACC_WRITE, &pa, &page_ok);
 	if (exc) {
 		rv_raise(cpu, (uint64_t)exc, va);
@@ -307,7 +397,12 @@ static int store_one(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t va
 	if (host)
 		rv_code_write(cpu, pa, size);
 	if (host && page_ok && (cpu->bus->watch_pa & ~0xfffULL) != page) {
-		struct rv_tlb_entry *e = &cpu->tlb_w[(va >> 12) & (RV_TLB_SIZE - 1)];
+		note_fill(cpu, va, page_ok); /* after rv_code_write, whose flush clears tlb_super */
+		unsigned slot = (unsigned)(va >> 12) & (RV_TLB_SIZE - 1);
+		if (cpu->nwfill < sizeof(cpu->wfill) / sizeof(cpu->wfill[0]))
+			cpu->wfill[cpu->nwfill] = (uint16_t)slot;
+		cpu->nwfill += cpu->nwfill <= sizeof(cpu->wfill) / sizeof(cpu->wfill[0]);
+		struct rv_tlb_entry *e = &cpu->tlb_w[slot];
 		e->tag = (va & ~0xfffULL) | cpu->tlb_gen;
 		e->addend = (uintptr_t)host - (uintptr_t)(va & ~0xfffULL);
 	}
@@ -328,7 +423,7 @@ int rv_store_slow(struct rv_cpu *cpu, uint64_t va, unsigned size, uint64_t val)
 		/* Misaligned: check every byte's translation first so a fault leaves memory untouched. */
 		uint64_t pa[8];
 		for (unsigned i = 0; i < size; i++) {
-			bool page_ok;
+			unsigned page_ok;
 			int exc = translate(cpu, va + i, 1, RV_ACC_WRITE, &pa[i], &page_ok);
 			if (exc) {
 				rv_raise(cpu, (uint64_t)exc, va);
@@ -468,7 +563,7 @@ void rv_code_write(struct rv_cpu *cpu, uint64_t pa, uint64_t len)
 static int fetch16(struct rv_cpu *cpu, uint64_t va, uint32_t *half, bool fill, struct rv_dpage **dp)
 {
 	uint64_t pa;
-	bool page_ok;
+	unsigned page_ok;
 	int exc = translate(cpu, va, 2, RV_ACC_EXEC, &pa, &page_ok);
 	if (exc) {
 		rv_raise(cpu, (uint64_t)exc, va);
@@ -484,6 +579,7 @@ static int fetch16(struct rv_cpu *cpu, uint64_t va, uint32_t *half, bool fill, s
 	if (host && page_ok && fill) { /* ROM code is decoded every time: it runs once a boot */
 		uint64_t tag = va & ~0xfffULL;
 		struct rv_dpage *d = dpage_for(cpu, pa & ~0xfffULL); /* may flush the TLBs: first */
+		note_fill(cpu, va, page_ok);
 		struct rv_itlb_entry *e = &cpu->itlb[(va >> 12) & (RV_ITLB_SIZE - 1)];
 		e->tag = tag | cpu->tlb_gen;
 		e->addend = (uintptr_t)host - (uintptr_t)tag;
@@ -553,7 +649,7 @@ int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr,
 	}
 	if (cpu->trig.mem_on && rv_trig_mem(cpu, va, size, !is_lr))
 		return -1;
-	bool page_ok;
+	unsigned page_ok;
 	int exc = translate(cpu, va, size, is_lr ? RV_ACC_READ : RV_ACC_WRITE, pa, &page_ok);
 	if (exc) {
 		rv_raise(cpu, (uint64_t)exc, va);
@@ -577,7 +673,7 @@ int rv_debug_access(struct rv_cpu *cpu, uint64_t va, void *buf, size_t len, bool
 		unsigned mode = (unsigned)(cpu->satp >> 60);
 		if (cpu->priv != RV_PRIV_M && mode != 0) {
 			/* a read walk may set A bits, as the guest's own read would; tolerable */
-			bool ok;
+			unsigned ok;
 			if (translate(cpu, a, 1, RV_ACC_READ, &pa, &ok))
 				return -1;
 		}
@@ -594,3 +690,4 @@ int rv_debug_access(struct rv_cpu *cpu, uint64_t va, void *buf, size_t len, bool
 	}
 	return 0;
 }
+

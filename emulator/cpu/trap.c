@@ -4,7 +4,7 @@
 void rv_set_priv(struct rv_cpu *cpu, int priv)
 {
 	cpu->priv = priv;
-	rv_tlb_flush(cpu); /* cached translations hold for one privilege only (mmu.c) */
+	rv_tlb_switch(cpu); /* entries are kept per privilege (mmu.c) */
 }
 
 void rv_take_trap(struct rv_cpu *cpu, uint64_t cause, bool irq, uint64_t tval)
