@@ -22,7 +22,9 @@ trap 'exit 130' INT TERM
 # equals); a test without a recorded time counts as slow when it boots a guest.
 order() {
 	for t in "$@"; do
-		secs=$(awk -v t="$t" '$2 == t { s = $1 } END { print s + 0 }' "$log_dir/times" 2>/dev/null)
+		secs=0
+		[ -f "$log_dir/times" ] &&
+			secs=$(awk -v t="$t" '$2 == t { s = $1 } END { print s + 0 }' "$log_dir/times")
 		[ "$secs" = 0 ] && case $t in */guest/*) secs=100000 ;; esac
 		[ "$jobs" -le 1 ] && secs=0
 		echo "$secs $t"
