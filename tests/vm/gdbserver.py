@@ -272,6 +272,16 @@ def main():
     tap(qerr == err, '-gdb error line equals QEMU\'s', qerr)
 
 
+def stepped_to(r, pc, after):
+    """One instruction executed at pc: after is the next one, or anything when that instruction
+    can jump (QEMU lets the other hart run during the step above, so thread 1 may have left the
+    straight-line reset code for a loop by now)."""
+    insn = int.from_bytes(bytes.fromhex(r.cmd('m%x,4' % pc)), 'little')
+    if insn & 3 != 3:
+        return after == pc + 2 or (insn & 0xe003) in (0xa001, 0xc001, 0xe001, 0x8002, 0x9002)
+    return after == pc + 4 or (insn & 0x7f) in (0x63, 0x6f, 0x67)
+
+
 def smp_session(binary):
     """Two harts as two threads: the thread queries' transcript, and facts that hold on both
     emulators whatever the harts' interleaving."""
@@ -301,7 +311,8 @@ def smp_session(binary):
         q('Hc1')
         before1 = pc_of(1)
         q('vCont;s:1')
-        facts['vCont;s:1 steps thread 1'] = t[-1] == 'vCont;s:1 T05thread:01;' and pc_of(1) == before1 + 4
+        facts['vCont;s:1 steps thread 1'] = (t[-1] == 'vCont;s:1 T05thread:01;' and
+                                             stepped_to(r, before1, pc_of(1)))
         bp = 0x80000010  # the console loop both harts pass through
         q('Z0,%x,4' % bp)
         stop = q('c')
