@@ -1,12 +1,14 @@
 """vmtest.py - what the Python drivers of the guest and strata-vm tests share: TAP lines, a unix
 socket read up to a regex (serial console, HMP), HMP over a plain socket, a free TCP port, an
-HTTP server of a directory, and ending an emulator process.
+HTTP server of a directory, ending an emulator process, an emulator driven through its HMP monitor
+on a unix socket (MonitorEmu) and a minimal GDB remote protocol client (Rsp).
 
 Imported from a script's directory as:
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
     import vmtest"""
 import functools
 import http.server
+import os
 import re
 import socket
 import subprocess
@@ -121,6 +123,110 @@ def free_port(kind=socket.SOCK_STREAM):
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def connect(addr, family=socket.AF_INET, tries=400):
+    """A socket connected to addr, retried while the listener is not up yet (10 s)."""
+    for _ in range(tries):
+        s = socket.socket(family)
+        try:
+            s.connect(addr)
+            return s
+        except (FileNotFoundError, ConnectionRefusedError):
+            s.close()
+            time.sleep(0.025)
+    raise TimeoutError('cannot connect to %r' % (addr,))
+
+
+class MonitorEmu:
+    """An emulator process (argv) with `-monitor unix:MON,server,nowait` added, its output in
+    the file out; hmp() runs one command and returns its output lines."""
+
+    def __init__(self, argv, mon, out, timeout=15.0):
+        self.mon, self.timeout = mon, timeout
+        if os.path.exists(mon):
+            os.unlink(mon)
+        self.out = open(out, 'wb+')
+        self.proc = subprocess.Popen(list(argv) + ['-monitor', 'unix:%s,server,nowait' % mon],
+                                     stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
+        self.sock = connect(mon, socket.AF_UNIX)
+        self.buf = b''
+        self.recv_until(lambda b: b.endswith(b'(qemu) '))
+        self.buf = b''
+
+    def recv_until(self, pred, timeout=None):
+        end = time.time() + (timeout or self.timeout)
+        while not pred(self.buf):
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError(repr(self.buf[-300:]))
+            self.sock.settimeout(left)
+            d = self.sock.recv(65536)
+            if not d:
+                raise EOFError(repr(self.buf[-300:]))
+            self.buf += d
+
+    def hmp(self, line):
+        self.sock.sendall(line.encode() + b'\n')
+        self.recv_until(lambda b: b.endswith(b'(qemu) '))
+        raw, self.buf = self.buf, b''
+        body = raw.split(b'\r\n', 1)[1] if b'\r\n' in raw else b''
+        return body[:-len(b'(qemu) ')].replace(b'\r\n', b'\n').decode('latin1')
+
+    def close(self):
+        """Ends the process (terminate, then kill after 10 s); its exit status."""
+        self.sock.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.out.close()
+        return rc
+
+
+class Rsp:
+    """A minimal GDB remote protocol client."""
+
+    def __init__(self, addr, family=socket.AF_INET):
+        self.s = connect(addr, family)
+        self.buf = b''
+
+    def read_packet(self, timeout=15.0):
+        end = time.time() + timeout
+        while True:
+            m = re.search(rb'\$([^#]*)#[0-9a-f]{2}', self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m.group(1).decode()
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError(repr(self.buf))
+            self.s.settimeout(left)
+            d = self.s.recv(4096)
+            if not d:
+                raise EOFError(repr(self.buf))
+            self.buf += d
+
+    def send(self, data):
+        self.s.sendall(('$%s#%02x' % (data, sum(data.encode()) & 0xff)).encode())
+
+    def cmd(self, data):
+        self.send(data)
+        return self.read_packet()
+
+    def eof(self, timeout=5.0):
+        """True when the stub closes the connection."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                d = self.s.recv(4096)
+                if not d:
+                    return True
+        except (socket.timeout, OSError):
+            return False
 
 
 def hmp_read(m):

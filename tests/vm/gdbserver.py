@@ -5,6 +5,9 @@ compared (register and counter values masked). TAP on stdout.
 Usage: gdbserver.py STRATA_VM COUNTER_ELF TMPDIR"""
 import os, re, shutil, socket, subprocess, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from vmtest import MonitorEmu, Rsp, free_port  # noqa: E402
+
 VM, ELF, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 QEMU = shutil.which('qemu-system-riscv64')
 COUNTER = 0x80100000  # counter.S counts in this word
@@ -21,114 +24,16 @@ def tap(ok, name, detail=None):
     sys.stdout.flush()
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def connect(addr, family=socket.AF_INET, tries=400):
-    for _ in range(tries):
-        s = socket.socket(family)
-        try:
-            s.connect(addr)
-            return s
-        except (FileNotFoundError, ConnectionRefusedError):
-            s.close()
-            time.sleep(0.025)
-    raise TimeoutError('cannot connect to %r' % (addr,))
-
-
-class Emu:
+class Emu(MonitorEmu):
     def __init__(self, binary, tag, extra=()):
-        self.mon = os.path.join(TMP, 'gdb-%s-%s.mon' % (os.path.basename(binary), tag))
-        if os.path.exists(self.mon):
-            os.unlink(self.mon)
-        self.out = open(os.path.join(TMP, 'gdb-serial-%s-%s' % (os.path.basename(binary), tag)), 'wb+')
-        self.proc = subprocess.Popen([binary, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-nographic',
-                                      '-monitor', 'unix:%s,server,nowait' % self.mon] + list(extra),
-                                     stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
-        self.sock = connect(self.mon, socket.AF_UNIX)
-        self.buf = b''
-        self.recv_until(lambda b: b.endswith(b'(qemu) '))
-        self.buf = b''
-
-    def recv_until(self, pred, timeout=15.0):
-        end = time.time() + timeout
-        while not pred(self.buf):
-            left = end - time.time()
-            if left <= 0:
-                raise TimeoutError(repr(self.buf[-300:]))
-            self.sock.settimeout(left)
-            d = self.sock.recv(65536)
-            if not d:
-                raise EOFError(repr(self.buf[-300:]))
-            self.buf += d
-
-    def hmp(self, line):
-        self.sock.sendall(line.encode() + b'\n')
-        self.recv_until(lambda b: b.endswith(b'(qemu) '))
-        raw, self.buf = self.buf, b''
-        body = raw.split(b'\r\n', 1)[1] if b'\r\n' in raw else b''
-        return body[:-len(b'(qemu) ')].replace(b'\r\n', b'\n').decode('latin1')
+        b = os.path.basename(binary)
+        super().__init__([binary, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-nographic'] + list(extra),
+                         os.path.join(TMP, 'gdb-%s-%s.mon' % (b, tag)),
+                         os.path.join(TMP, 'gdb-serial-%s-%s' % (b, tag)))
 
     def counter(self):
         m = re.search(r': (0x[0-9a-f]+)', self.hmp('xp /1g 0x%x' % COUNTER))
         return int(m.group(1), 16) if m else None
-
-    def close(self):
-        self.sock.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-
-class Rsp:
-    """A minimal GDB remote protocol client."""
-
-    def __init__(self, addr, family=socket.AF_INET):
-        self.s = connect(addr, family)
-        self.buf = b''
-
-    def read_packet(self, timeout=15.0):
-        end = time.time() + timeout
-        while True:
-            m = re.search(rb'\$([^#]*)#[0-9a-f]{2}', self.buf)
-            if m:
-                self.buf = self.buf[m.end():]
-                return m.group(1).decode()
-            left = end - time.time()
-            if left <= 0:
-                raise TimeoutError(repr(self.buf))
-            self.s.settimeout(left)
-            d = self.s.recv(4096)
-            if not d:
-                raise EOFError(repr(self.buf))
-            self.buf += d
-
-    def send(self, data):
-        self.s.sendall(('$%s#%02x' % (data, sum(data.encode()) & 0xff)).encode())
-
-    def cmd(self, data):
-        self.send(data)
-        return self.read_packet()
-
-    def eof(self, timeout=5.0):
-        """True when the stub closes the connection."""
-        self.s.settimeout(timeout)
-        try:
-            while True:
-                d = self.s.recv(4096)
-                if not d:
-                    return True
-        except (socket.timeout, OSError):
-            return False
 
 
 def wait_for(pred, timeout=10.0):

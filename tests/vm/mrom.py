@@ -5,7 +5,10 @@ register zero, each hart), `xp` of the reset vector and fw_dynamic_info, the sam
 system_reset, the GDB stub reading the ROM and stepping through it into RAM, savevm at -S with
 -loadvm in a new process, and a guest reading, writing and re-entering the ROM (mrom.elf).
 TAP on stdout. Usage: mrom.py STRATA_VM STRATA_IMG COUNTER_ELF MROM_ELF TMPDIR"""
-import os, re, shutil, socket, subprocess, sys, time
+import os, re, shutil, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from vmtest import MonitorEmu, Rsp, free_port  # noqa: E402
 
 VM, IMG, COUNTER, GUEST, TMP = sys.argv[1:6]
 QEMU = shutil.which('qemu-system-riscv64')
@@ -28,71 +31,14 @@ def skip(name, why):
     print('ok %d - %s # SKIP %s' % (n, name, why))
 
 
-def connect(addr, family=socket.AF_INET, tries=400):
-    for _ in range(tries):
-        s = socket.socket(family)
-        try:
-            s.connect(addr)
-            return s
-        except (FileNotFoundError, ConnectionRefusedError):
-            s.close()
-            time.sleep(0.025)
-    raise TimeoutError('cannot connect to %r' % (addr,))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Emu:
+class Emu(MonitorEmu):
     """An emulator started with -S and its HMP monitor on a unix socket."""
 
     def __init__(self, binary, tag, args, serial='null'):
-        self.mon = os.path.join(TMP, 'mrom-%s-%s.mon' % (os.path.basename(binary), tag))
-        if os.path.exists(self.mon):
-            os.unlink(self.mon)
-        self.out = open(os.path.join(TMP, 'mrom-serial-%s-%s' % (os.path.basename(binary), tag)), 'wb+')
-        self.proc = subprocess.Popen([binary, '-M', 'virt', '-display', 'none', '-serial', serial, '-S',
-                                      '-monitor', 'unix:%s,server,nowait' % self.mon] + args,
-                                     stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
-        self.sock = connect(self.mon, socket.AF_UNIX)
-        self.buf = b''
-        self.recv_until(lambda b: b.endswith(b'(qemu) '))
-        self.buf = b''
-
-    def recv_until(self, pred, timeout=20.0):
-        end = time.time() + timeout
-        while not pred(self.buf):
-            left = end - time.time()
-            if left <= 0:
-                raise TimeoutError(repr(self.buf[-300:]))
-            self.sock.settimeout(left)
-            d = self.sock.recv(65536)
-            if not d:
-                raise EOFError(repr(self.buf[-300:]))
-            self.buf += d
-
-    def hmp(self, line):
-        self.sock.sendall(line.encode() + b'\n')
-        self.recv_until(lambda b: b.endswith(b'(qemu) '))
-        raw, self.buf = self.buf, b''
-        body = raw.split(b'\r\n', 1)[1] if b'\r\n' in raw else b''
-        return body[:-len(b'(qemu) ')].replace(b'\r\n', b'\n').decode('latin1')
-
-    def close(self):
-        self.sock.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.out.close()
+        b = os.path.basename(binary)
+        super().__init__([binary, '-M', 'virt', '-display', 'none', '-serial', serial, '-S'] + args,
+                         os.path.join(TMP, 'mrom-%s-%s.mon' % (b, tag)),
+                         os.path.join(TMP, 'mrom-serial-%s-%s' % (b, tag)), timeout=20.0)
 
 
 def regs(text):
@@ -176,31 +122,11 @@ compare('xp /24wx 0x1000 after system_reset', x, q and q[2])
 
 
 # ---- the GDB stub: the ROM read, and six steps through it into RAM ----
-class Rsp:
-    def __init__(self, port):
-        self.s = connect(('127.0.0.1', port))
-        self.buf = b''
-
-    def cmd(self, data, timeout=15.0):
-        self.s.sendall(('$%s#%02x' % (data, sum(data.encode()) & 0xff)).encode())
-        end = time.time() + timeout
-        while True:
-            m = re.search(rb'\$([^#]*)#[0-9a-f]{2}', self.buf)
-            if m:
-                self.buf = self.buf[m.end():]
-                return m.group(1).decode()
-            self.s.settimeout(max(end - time.time(), 0.01))
-            d = self.s.recv(4096)
-            if not d:
-                raise EOFError(repr(self.buf))
-            self.buf += d
-
-
 def gdb_session(binary):
     port = free_port()
     e = Emu(binary, 'gdb', ['-bios', 'none', '-kernel', COUNTER, '-gdb', 'tcp:127.0.0.1:%d' % port])
     try:
-        g = Rsp(port)
+        g = Rsp(("127.0.0.1", port))
 
         def reg(all_regs, i):  # 'g': x0..x31 then pc, 16 hex digits each, target byte order
             return all_regs[16 * i:16 * i + 16]
