@@ -37,7 +37,7 @@ side() {
 	done
 	eval "\"$IMG\" $sargs" >o.out 2>o.err; echo "rc=$?" >>o.out
 	eval "qemu-img $qargs" >r.out 2>r.err; echo "rc=$?" >>r.out
-	sed -i "s|Q\([a-z0-9]\)|S\1|g" r.out r.err
+	sed -i "s|\bQ\([a-z0-9]\)|S\1|g" r.out r.err
 	compare_runs "$name" || true
 }
 

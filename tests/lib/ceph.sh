@@ -77,7 +77,10 @@ ceph_start() {
 			return 1
 		fi
 	done
-	CEPH_DIR=$(mktemp -d /tmp/strata-ceph.XXXXXX)
+	# digits only: tests/cli/rbd.sh maps image names S*/Q* in outputs, which a random
+	# letter suffix here once matched (CEPH_DIR is in every conf= path it compares)
+	CEPH_DIR=/tmp/strata-ceph.$$.$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+	mkdir -m 700 "$CEPH_DIR" || return 1
 	CEPH_CONF=$CEPH_DIR/ceph.conf
 	mkdir -p "$CEPH_DIR/run" "$CEPH_DIR/log" "$CEPH_DIR/mon.a" "$CEPH_DIR/osd.0"
 	ceph_fsid=$(python3 -c 'import uuid; print(uuid.uuid4())')
