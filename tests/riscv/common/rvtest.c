@@ -145,6 +145,43 @@ int rv_insn_len(uint64_t addr)
 	return (*(volatile uint16_t *)addr & 3) == 3 ? 4 : 2;
 }
 
+uint64_t *rv_pt_alloc(struct rv_ptpool *p)
+{
+	if (p->used == p->n) {
+		rv_puts("page-table pool used up\n");
+		rv_exit(1);
+	}
+	uint64_t *t = p->t[p->used++];
+	memset(t, 0, 4096);
+	return t;
+}
+
+uint64_t *rv_pt_slot(struct rv_ptpool *p, uint64_t *root, int levels, uint64_t va, int level)
+{
+	uint64_t *t = root;
+	for (int l = levels - 1; l > level; l--) {
+		unsigned idx = (va >> (12 + 9 * l)) & 511;
+		if (!(t[idx] & 1)) /* not valid: a new next-level table */
+			t[idx] = ((uint64_t)rv_pt_alloc(p) >> 12) << 10 | 1;
+		t = (uint64_t *)((t[idx] >> 10) << 12);
+	}
+	return &t[(va >> (12 + 9 * level)) & 511];
+}
+
+void rv_report_fault(struct rv_frame *f)
+{
+	rv_puts("  fault cause=");
+	rv_putdec((int64_t)f->cause);
+	rv_puts(" tval=");
+	rv_puthex64(f->tval);
+	rv_putc('\n');
+	if (f->cause == 12 || f->cause == 1)
+		f->epc = f->x[1];
+	else
+		f->epc += (uint64_t)rv_insn_len(f->epc);
+	f->x[10] = 0xdead;
+}
+
 /* Returns 1 when a lower mode asked to go back to M-mode (rv_run_in_mode's ecall). */
 int rv_mtrap_dispatch(struct rv_frame *f)
 {

@@ -34,8 +34,23 @@ void rv_set_strap(rv_trap_fn fn);
 uint64_t rv_run_in_mode(int mode, uint64_t (*fn)(uint64_t), uint64_t arg);
 /* Length (2 or 4) of the instruction at addr, for handlers that skip it. */
 int rv_insn_len(uint64_t addr);
+/* The MMU tests' fault report: prints "  fault cause=N tval=0x..." and resumes after the
+ * faulting instruction, or at ra after an instruction fault (cause 1/12: a call's target
+ * faulted); a0 = 0xdead, which a faulting load helper then returns. */
+void rv_report_fault(struct rv_frame *f);
 #define RV_MODE_U 0
 #define RV_MODE_S 1
+
+/* ---- page tables (Sv39/48/57) made of 4 KiB tables from the program's own pool ---- */
+struct rv_ptpool {
+	uint64_t (*t)[512]; /* 4096-aligned */
+	int n, used;
+};
+/* A zeroed table; exits with a message when the pool is used up. */
+uint64_t *rv_pt_alloc(struct rv_ptpool *p);
+/* The PTE slot of va at `level` (0: a 4 KiB leaf) in a `levels`-level table under root,
+ * making missing intermediate tables. */
+uint64_t *rv_pt_slot(struct rv_ptpool *p, uint64_t *root, int levels, uint64_t va, int level);
 
 void *memcpy(void *d, const void *s, size_t n);
 void *memset(void *d, int c, size_t n);

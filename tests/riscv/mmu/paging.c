@@ -14,7 +14,7 @@
 
 static int levels;
 static uint64_t pool[48][512] __attribute__((aligned(4096)));
-static int pool_used;
+static struct rv_ptpool pt = {pool, 48, 0};
 static uint8_t pages[8][4096] __attribute__((aligned(4096)));
 static uint64_t *root_s, *root_u;
 
@@ -32,45 +32,10 @@ static uint64_t *root_s, *root_u;
 #define VA_GIGA 0x1040000000ULL
 #define PA_MEGA 0x81000000ULL
 
-static uint64_t *new_table(void)
-{
-	uint64_t *t = pool[pool_used++];
-	memset(t, 0, 4096);
-	return t;
-}
-
-static uint64_t *pte_ptr(uint64_t *root, uint64_t va, int level)
-{
-	uint64_t *t = root;
-	for (int l = levels - 1; l > level; l--) {
-		unsigned idx = (va >> (12 + 9 * l)) & 511;
-		if (!(t[idx] & V)) {
-			uint64_t *n = new_table();
-			t[idx] = ((uint64_t)n >> 12) << 10 | V;
-		}
-		t = (uint64_t *)((t[idx] >> 10) << 12);
-	}
-	return &t[(va >> (12 + 9 * level)) & 511];
-}
-
 static void map(uint64_t va, uint64_t pa, int level, uint64_t flags)
 {
-	*pte_ptr(root_s, va, level) = (pa >> 12) << 10 | flags | V;
-	*pte_ptr(root_u, va, level) = (pa >> 12) << 10 | flags | V;
-}
-
-static void mhandler(struct rv_frame *f)
-{
-	rv_puts("  fault cause=");
-	rv_putdec((int64_t)f->cause);
-	rv_puts(" tval=");
-	rv_puthex64(f->tval);
-	rv_putc('\n');
-	if (f->cause == 12 || f->cause == 1)
-		f->epc = f->x[1];
-	else
-		f->epc += (uint64_t)rv_insn_len(f->epc);
-	f->x[10] = 0xdead; /* a faulting load helper returns this */
+	*rv_pt_slot(&pt, root_s, levels, va, level) = (pa >> 12) << 10 | flags | V;
+	*rv_pt_slot(&pt, root_u, levels, va, level) = (pa >> 12) << 10 | flags | V;
 }
 
 static uint64_t rd(uint64_t va)
@@ -100,7 +65,7 @@ static void show(const char *what, uint64_t v)
 
 static uint64_t ad_bits(uint64_t va)
 {
-	return *pte_ptr(root_s, va, 0) & (A | D);
+	return *rv_pt_slot(&pt, root_s, levels, va, 0) & (A | D);
 }
 
 static uint64_t s_tests(uint64_t arg)
@@ -154,7 +119,7 @@ static uint64_t s_tests(uint64_t arg)
 	}
 	/* sfence.vma: retarget VA_SWAP, then fence by address, then by ASID */
 	show("S: swap before", rd(VA_SWAP));
-	uint64_t *pte = pte_ptr(root_s, VA_SWAP, 0);
+	uint64_t *pte = rv_pt_slot(&pt, root_s, levels, VA_SWAP, 0);
 	*pte = ((uint64_t)pages[5] >> 12) << 10 | R | W | A | D | V;
 	__asm__ volatile("sfence.vma %0, zero" ::"r"(VA_SWAP) : "memory");
 	show("S: swap after sfence.vma addr", rd(VA_SWAP));
@@ -182,19 +147,19 @@ int paging_main(int lv)
 	levels = lv;
 	uint64_t mode = lv == 3 ? 8 : lv == 4 ? 9 : 10;
 	rv_pmp_allow_all();
-	rv_set_mtrap(mhandler);
-	root_s = new_table();
-	root_u = new_table();
+	rv_set_mtrap(rv_report_fault);
+	root_s = rv_pt_alloc(&pt);
+	root_u = rv_pt_alloc(&pt);
 	for (int i = 0; i < 8; i++)
 		for (int j = 0; j < 512; j++)
 			((uint64_t *)pages[i])[j] = (uint64_t)i << 32 | (uint64_t)j;
 	/* identity: RAM gigapage (S only in root_s, U in root_u), UART and test device */
-	*pte_ptr(root_s, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | R | W | X | A | D | V;
-	*pte_ptr(root_u, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | R | W | X | U | A | D | V;
-	*pte_ptr(root_s, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | R | W | A | D | V;
-	*pte_ptr(root_u, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | R | W | U | A | D | V;
-	*pte_ptr(root_s, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | R | W | A | D | V;
-	*pte_ptr(root_u, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | R | W | U | A | D | V;
+	*rv_pt_slot(&pt, root_s, levels, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | R | W | X | A | D | V;
+	*rv_pt_slot(&pt, root_u, levels, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | R | W | X | U | A | D | V;
+	*rv_pt_slot(&pt, root_s, levels, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | R | W | A | D | V;
+	*rv_pt_slot(&pt, root_u, levels, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | R | W | U | A | D | V;
+	*rv_pt_slot(&pt, root_s, levels, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | R | W | A | D | V;
+	*rv_pt_slot(&pt, root_u, levels, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | R | W | U | A | D | V;
 
 	map(VA_RW, (uint64_t)pages[0], 0, R | W);
 	map(VA_RO, (uint64_t)pages[1], 0, R | A);

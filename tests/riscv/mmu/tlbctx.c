@@ -15,7 +15,7 @@
 #define D 128u
 
 static uint64_t pool[32][512] __attribute__((aligned(4096)));
-static int pool_used;
+static struct rv_ptpool pt = {pool, 32, 0};
 static uint8_t pages[6][4096] __attribute__((aligned(4096)));
 static uint64_t *root_s, *root_u;
 
@@ -28,36 +28,17 @@ static uint64_t *root_s, *root_u;
 
 enum { SVC_REMAP_X = 1, SVC_RO_X, SVC_REMAP_UP };
 
-static uint64_t *new_table(void)
-{
-	uint64_t *t = pool[pool_used++];
-	memset(t, 0, 4096);
-	return t;
-}
-
-static uint64_t *pte_ptr(uint64_t *root, uint64_t va, int level)
-{
-	uint64_t *t = root;
-	for (int l = 2; l > level; l--) {
-		unsigned idx = (va >> (12 + 9 * l)) & 511;
-		if (!(t[idx] & V))
-			t[idx] = ((uint64_t)new_table() >> 12) << 10 | V;
-		t = (uint64_t *)((t[idx] >> 10) << 12);
-	}
-	return &t[(va >> (12 + 9 * level)) & 511];
-}
-
 static void map(uint64_t va, uint64_t pa, int level, uint64_t flags)
 {
-	*pte_ptr(root_s, va, level) = (pa >> 12) << 10 | flags | A | D | V;
-	*pte_ptr(root_u, va, level) = (pa >> 12) << 10 | flags | A | D | V;
+	*rv_pt_slot(&pt, root_s, 3, va, level) = (pa >> 12) << 10 | flags | A | D | V;
+	*rv_pt_slot(&pt, root_u, 3, va, level) = (pa >> 12) << 10 | flags | A | D | V;
 }
 
 /* identity, 4 KiB pages: S's root without U, U's with it */
 static void map_ident(uint64_t pa, uint64_t flags)
 {
-	*pte_ptr(root_s, pa, 0) = (pa >> 12) << 10 | flags | A | D | V;
-	*pte_ptr(root_u, pa, 0) = (pa >> 12) << 10 | flags | U | A | D | V;
+	*rv_pt_slot(&pt, root_s, 3, pa, 0) = (pa >> 12) << 10 | flags | A | D | V;
+	*rv_pt_slot(&pt, root_u, 3, pa, 0) = (pa >> 12) << 10 | flags | U | A | D | V;
 }
 
 static void mhandler(struct rv_frame *f)
@@ -73,16 +54,7 @@ static void mhandler(struct rv_frame *f)
 		f->epc += (uint64_t)rv_insn_len(f->epc);
 		return;
 	}
-	rv_puts("  fault cause=");
-	rv_putdec((int64_t)f->cause);
-	rv_puts(" tval=");
-	rv_puthex64(f->tval);
-	rv_putc('\n');
-	if (f->cause == 12 || f->cause == 1)
-		f->epc = f->x[1];
-	else
-		f->epc += (uint64_t)rv_insn_len(f->epc);
-	f->x[10] = 0xdead; /* a faulting load helper returns this */
+	rv_report_fault(f);
 }
 
 static void svc(uint64_t req)
@@ -194,8 +166,8 @@ int main(void)
 {
 	rv_pmp_allow_all();
 	rv_set_mtrap(mhandler);
-	root_s = new_table();
-	root_u = new_table();
+	root_s = rv_pt_alloc(&pt);
+	root_u = rv_pt_alloc(&pt);
 	/* the program's first 4 MiB, UART and test device with 4 KiB pages */
 	for (uint64_t pa = 0x80000000ULL; pa < 0x80400000ULL; pa += 4096)
 		map_ident(pa, R | W | X);

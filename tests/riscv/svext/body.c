@@ -13,7 +13,7 @@
 #define N (1ULL << 63)
 
 static uint64_t pool[16][512] __attribute__((aligned(4096)));
-static int pool_used;
+static struct rv_ptpool pt = {pool, 16, 0};
 static uint64_t big[8192] __attribute__((aligned(65536))); /* 64 KiB, NAPOT target */
 static uint64_t *root;
 
@@ -28,21 +28,6 @@ static uint64_t *root;
 #define VA_NONLEAF (VA + 0x400000)
 #define VA_MEGA_N (VA + 0x600000)
 
-static uint64_t *pte_ptr(uint64_t va, int level)
-{
-	uint64_t *t = root;
-	for (int l = 2; l > level; l--) {
-		unsigned idx = (va >> (12 + 9 * l)) & 511;
-		if (!(t[idx] & V)) {
-			uint64_t *n = pool[pool_used++];
-			memset(n, 0, 4096);
-			t[idx] = ((uint64_t)n >> 12) << 10 | V;
-		}
-		t = (uint64_t *)((t[idx] >> 10) << 12);
-	}
-	return &t[(va >> (12 + 9 * level)) & 511];
-}
-
 static volatile int quiet;
 
 static void mhandler(struct rv_frame *f)
@@ -52,13 +37,7 @@ static void mhandler(struct rv_frame *f)
 		f->x[10] = 0xdead;
 		return;
 	}
-	rv_puts("  fault cause=");
-	rv_putdec((int64_t)f->cause);
-	rv_puts(" tval=");
-	rv_puthex64(f->tval);
-	rv_putc('\n');
-	f->epc += (uint64_t)rv_insn_len(f->epc);
-	f->x[10] = 0xdead;
+	rv_report_fault(f); /* no instruction faults here: it resumes after the access */
 }
 
 static uint64_t rd(uint64_t va)
@@ -106,27 +85,26 @@ int svext_main(int on)
 {
 	rv_pmp_allow_all();
 	rv_set_mtrap(mhandler);
-	pool_used = 0;
-	root = pool[pool_used++];
-	memset(root, 0, 4096);
+	pt.used = 0;
+	root = rv_pt_alloc(&pt);
 	for (unsigned i = 0; i < 8192; i++)
 		big[i] = 0x5a00000000000000ULL | i * 8;
-	*pte_ptr(0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | R | W | 8 | A | D | V;
-	*pte_ptr(0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | R | W | A | D | V;
-	*pte_ptr(0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | R | W | A | D | V;
+	*rv_pt_slot(&pt, root, 3, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | R | W | 8 | A | D | V;
+	*rv_pt_slot(&pt, root, 3, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | R | W | A | D | V;
+	*rv_pt_slot(&pt, root, 3, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | R | W | A | D | V;
 	uint64_t leaf = ((uint64_t)big >> 12) << 10 | R | W | A | D | V;
-	*pte_ptr(VA_P0, 0) = leaf;
-	*pte_ptr(VA_P1, 0) = leaf | PBMT(1);
-	*pte_ptr(VA_P2, 0) = leaf | PBMT(2);
-	*pte_ptr(VA_P3, 0) = leaf | PBMT(3);
-	*pte_ptr(VA_RSV, 0) = leaf | 1ULL << 54;
+	*rv_pt_slot(&pt, root, 3, VA_P0, 0) = leaf;
+	*rv_pt_slot(&pt, root, 3, VA_P1, 0) = leaf | PBMT(1);
+	*rv_pt_slot(&pt, root, 3, VA_P2, 0) = leaf | PBMT(2);
+	*rv_pt_slot(&pt, root, 3, VA_P3, 0) = leaf | PBMT(3);
+	*rv_pt_slot(&pt, root, 3, VA_RSV, 0) = leaf | 1ULL << 54;
 	for (int i = 0; i < 16; i++) {
-		*pte_ptr(VA_NAPOT + i * 0x1000ULL, 0) = (((uint64_t)big >> 12) | 8) << 10 | N | R | W | A | D | V;
-		*pte_ptr(VA_NAPOT_BAD + i * 0x1000ULL, 0) = (((uint64_t)big >> 12) | 4) << 10 | N | R | W | A | D | V;
+		*rv_pt_slot(&pt, root, 3, VA_NAPOT + i * 0x1000ULL, 0) = (((uint64_t)big >> 12) | 8) << 10 | N | R | W | A | D | V;
+		*rv_pt_slot(&pt, root, 3, VA_NAPOT_BAD + i * 0x1000ULL, 0) = (((uint64_t)big >> 12) | 4) << 10 | N | R | W | A | D | V;
 	}
-	*pte_ptr(VA_NONLEAF + 0x1000, 0) = leaf; /* creates the level-1 pointer */
-	*pte_ptr(VA_NONLEAF, 1) |= PBMT(1);
-	*pte_ptr(VA_MEGA_N, 1) = (0x80000000ULL >> 12 | 8) << 10 | N | R | W | A | D | V;
+	*rv_pt_slot(&pt, root, 3, VA_NONLEAF + 0x1000, 0) = leaf; /* creates the level-1 pointer */
+	*rv_pt_slot(&pt, root, 3, VA_NONLEAF, 1) |= PBMT(1);
+	*rv_pt_slot(&pt, root, 3, VA_MEGA_N, 1) = (0x80000000ULL >> 12 | 8) << 10 | N | R | W | A | D | V;
 
 	RV_CSR_WRITE(menvcfg, 1ULL << 62);
 	rv_puts("menvcfg.PBMTE after writing 1: ");
