@@ -33,6 +33,14 @@ def tap(cond, name, diag='', keep=1500):
     return cond
 
 
+def skip(name, why):
+    """A TAP line for a check this machine cannot make (counted as passed, marked SKIP)."""
+    global count
+    count += 1
+    print('ok %d - %s # SKIP %s' % (count, name, why))
+    sys.stdout.flush()
+
+
 def note(text):
     for line in str(text).splitlines():
         print('# ' + line)
@@ -139,20 +147,22 @@ def connect(addr, family=socket.AF_INET, tries=400):
 
 
 class MonitorEmu:
-    """An emulator process (argv) with `-monitor unix:MON,server,nowait` added, its output in
-    the file out; hmp() runs one command and returns its output lines."""
+    """An emulator process (argv) with `OPT unix:MON,server,nowait` added (OPT -monitor, or
+    -qmp for a subclass that speaks QMP), its output in the file out; hmp() runs one command
+    and returns its output lines. greet=False leaves the banner in buf for the caller."""
 
-    def __init__(self, argv, mon, out, timeout=15.0):
+    def __init__(self, argv, mon, out, timeout=15.0, opt='-monitor', greet=True):
         self.mon, self.timeout = mon, timeout
         if os.path.exists(mon):
             os.unlink(mon)
         self.out = open(out, 'wb+')
-        self.proc = subprocess.Popen(list(argv) + ['-monitor', 'unix:%s,server,nowait' % mon],
+        self.proc = subprocess.Popen(list(argv) + [opt, 'unix:%s,server,nowait' % mon],
                                      stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
         self.sock = connect(mon, socket.AF_UNIX)
         self.buf = b''
-        self.recv_until(lambda b: b.endswith(b'(qemu) '))
-        self.buf = b''
+        if greet:
+            self.recv_until(lambda b: b.endswith(b'(qemu) '))
+            self.buf = b''
 
     def recv_until(self, pred, timeout=None):
         end = time.time() + (timeout or self.timeout)
@@ -174,17 +184,25 @@ class MonitorEmu:
         return body[:-len(b'(qemu) ')].replace(b'\r\n', b'\n').decode('latin1')
 
     def close(self):
-        """Ends the process (terminate, then kill after 10 s); its exit status."""
-        self.sock.close()
+        """Ends the process (terminate, then kill after 10 s); its exit status. The output
+        file stays readable (serial())."""
+        try:
+            self.sock.close()
+        except OSError:
+            pass
         if self.proc.poll() is None:
             self.proc.terminate()
         try:
-            rc = self.proc.wait(timeout=10)
+            return self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            rc = self.proc.wait()
-        self.out.close()
-        return rc
+            return self.proc.wait()
+
+    def serial(self):
+        """Everything the process wrote to its output so far."""
+        self.out.flush()
+        self.out.seek(0)
+        return self.out.read()
 
 
 class Rsp:

@@ -4,38 +4,18 @@ tests/vm/guest/diskwrite.c (writes pattern A, waits for a byte, checks A and wri
 TAP on stdout. Usage: commit.py STRATA_VM DISKWRITE_ELF TMPDIR"""
 import os, shutil, socket, subprocess, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from vmtest import connect, tap, plan  # noqa: E402
+
 VM, ELF, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 QEMU = shutil.which('qemu-system-riscv64')
-n = 0
-
-
-def tap(ok, name, detail=None):
-    global n
-    n += 1
-    print(('ok' if ok else 'not ok') + ' %d - %s' % (n, name))
-    if not ok and detail:
-        for line in str(detail).splitlines()[:30]:
-            print('#   ' + line)
-    sys.stdout.flush()
-
-
-def connect(path):
-    for _ in range(400):
-        s = socket.socket(socket.AF_UNIX)
-        try:
-            s.connect(path)
-            return s
-        except (FileNotFoundError, ConnectionRefusedError):
-            s.close()
-            time.sleep(0.025)
-    raise TimeoutError('no socket at ' + path)
 
 
 class Chan:
     """A unix-socket peer with a receive buffer."""
 
     def __init__(self, path):
-        self.s = connect(path)
+        self.s = connect(path, socket.AF_UNIX)
         self.buf = b''
 
     def until(self, pat, timeout=30.0):
@@ -259,4 +239,4 @@ finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-print('1..%d' % n)
+plan()

@@ -23,28 +23,14 @@ import sys
 import termios
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from vmtest import tap, skip, plan  # noqa: E402
+
 VM, ELF, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 GUEST = sys.argv[4] if len(sys.argv) > 4 else ""
 QEMU = "qemu-system-riscv64"
 HAVE_QEMU = any(os.access(os.path.join(d, QEMU), os.X_OK) for d in os.environ.get("PATH", "").split(":"))
 BASE = ["-M", "virt", "-bios", "none", "-kernel", ELF]
-n = 0
-
-
-def tap(ok, name, diag=""):
-    global n
-    n += 1
-    print(("ok" if ok else "not ok") + " %d - %s" % (n, name))
-    if not ok and diag:
-        for line in str(diag).splitlines()[:20]:
-            print("# " + line)
-    sys.stdout.flush()
-
-
-def skip(name, why):
-    global n
-    n += 1
-    print("ok %d - %s # SKIP %s" % (n, name, why))
 
 
 class Term:
@@ -574,4 +560,4 @@ else:
     tap(t.restored(), names[3])
     t.close()
 
-print("1..%d" % n)
+plan()

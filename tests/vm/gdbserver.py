@@ -6,22 +6,11 @@ Usage: gdbserver.py STRATA_VM COUNTER_ELF TMPDIR"""
 import os, re, shutil, socket, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
-from vmtest import MonitorEmu, Rsp, free_port  # noqa: E402
+from vmtest import MonitorEmu, Rsp, free_port, tap, plan  # noqa: E402
 
 VM, ELF, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 QEMU = shutil.which('qemu-system-riscv64')
 COUNTER = 0x80100000  # counter.S counts in this word
-n = 0
-
-
-def tap(ok, name, detail=None):
-    global n
-    n += 1
-    print(('ok' if ok else 'not ok') + ' %d - %s' % (n, name))
-    if not ok and detail:
-        for line in str(detail).splitlines()[:120]:
-            print('#   ' + line)
-    sys.stdout.flush()
 
 
 class Emu(MonitorEmu):
@@ -248,4 +237,4 @@ def smp_main():
 
 main()
 smp_main()
-print('1..%d' % n)
+plan()

@@ -4,63 +4,25 @@ running the same bare-metal guest (tests/vm/asm/counter.S) where QEMU has the co
 TAP on stdout. Usage: monitor.py STRATA_VM COUNTER_ELF TMPDIR"""
 import json, os, re, shutil, socket, subprocess, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from vmtest import MonitorEmu, tap, skip, plan  # noqa: E402
+
 VM, ELF, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 QEMU = shutil.which('qemu-system-riscv64')
-n = 0
 
 
-def tap(ok, name, detail=None):
-    global n
-    n += 1
-    print(('ok' if ok else 'not ok') + ' %d - %s' % (n, name))
-    if not ok and detail:
-        for line in str(detail).splitlines()[:30]:
-            print('#   ' + line)
-    sys.stdout.flush()
-
-
-def skip(name, why):
-    global n
-    n += 1
-    print('ok %d - %s # SKIP %s' % (n, name, why))
-
-
-class Emu:
-    """One emulator with a monitor on a unix socket (mode 'hmp' or 'qmp')."""
+class Emu(MonitorEmu):
+    """One emulator with a monitor on a unix socket (mode 'hmp' or 'qmp'); the banner or QMP
+    greeting is left in buf."""
     count = 0
 
     def __init__(self, binary, mode, extra=(), pretty=False):
         Emu.count += 1
-        self.path = os.path.join(TMP, '%s-%s%d.sock' % (os.path.basename(binary), mode, Emu.count))
-        if os.path.exists(self.path):
-            os.unlink(self.path)
+        b = os.path.basename(binary)
         opt = '-monitor' if mode == 'hmp' else ('-qmp-pretty' if pretty else '-qmp')
-        self.out = open(os.path.join(TMP, 'serial-%s-%s' % (os.path.basename(binary), mode)), 'wb+')
-        self.proc = subprocess.Popen([binary, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-nographic',
-                                      opt, 'unix:%s,server,nowait' % self.path] + list(extra),
-                                     stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
-        self.sock = socket.socket(socket.AF_UNIX)
-        for _ in range(400):  # until the emulator listens
-            try:
-                self.sock.connect(self.path)
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                time.sleep(0.025)
-        else:
-            raise TimeoutError('no monitor socket at ' + self.path)
-        self.buf = b''
-
-    def recv_until(self, pred, timeout=10.0):
-        end = time.time() + timeout
-        while not pred(self.buf):
-            left = end - time.time()
-            if left <= 0:
-                raise TimeoutError(repr(self.buf[-300:]))
-            self.sock.settimeout(left)
-            d = self.sock.recv(65536)
-            if not d:
-                raise EOFError(repr(self.buf[-300:]))
-            self.buf += d
+        super().__init__([binary, '-M', 'virt', '-bios', 'none', '-kernel', ELF, '-nographic'] + list(extra),
+                         os.path.join(TMP, '%s-%s%d.sock' % (b, mode, Emu.count)),
+                         os.path.join(TMP, 'serial-%s-%s' % (b, mode)), timeout=10.0, opt=opt, greet=False)
 
     # HMP: everything up to and including the next prompt
     def hmp_raw(self, line):
@@ -68,12 +30,6 @@ class Emu:
         self.recv_until(lambda b: b.endswith(b'(qemu) '))
         out, self.buf = self.buf, b''
         return out
-
-    def hmp(self, line):
-        """The command's output, without the echo and the prompt, with \\n line ends."""
-        raw = self.hmp_raw(line)
-        body = raw.split(b'\r\n', 1)[1] if b'\r\n' in raw else b''
-        return body[:-len(b'(qemu) ')].replace(b'\r\n', b'\n').decode('latin1')
 
     # QMP: one JSON text per line (or a pretty text ending in "}\n" at column 0)
     def qmp_read(self):
@@ -96,24 +52,6 @@ class Emu:
                 events.append(msg)
             else:
                 return events, msg
-
-    def close(self, wait=True):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-    def serial(self):
-        self.out.flush()
-        self.out.seek(0)
-        return self.out.read()
 
 
 def mask_regs(text):
@@ -209,7 +147,7 @@ try:
     tap(qt.startswith('bus: main-system-bus\n  type System\n') and 'dev: virtio-mmio, id ""' in qt, 'hmp: info qtree')
     # QEMU's lines for the same back ends (QEMU also has a parallel0 on null)
     ch = s.hmp('info chardev')
-    tap(sorted(ch.splitlines()) == ['compat_monitor0: filename=unix:%s,server=on' % s.path, 'serial0: filename=stdio'],
+    tap(sorted(ch.splitlines()) == ['compat_monitor0: filename=unix:%s,server=on' % s.mon, 'serial0: filename=stdio'],
         'hmp: info chardev', ch)
     # system_reset restarts the program: "start" twice on the console
     s.hmp('system_reset')
@@ -481,4 +419,4 @@ else:
 bad = [f for f in os.listdir(TMP) if f.startswith('serial-strata-vm') and
        re.search(rb'ERROR: (Address|Leak)Sanitizer|runtime error', open(os.path.join(TMP, f), 'rb').read())]
 tap(not bad, 'no sanitizer reports from strata-vm', bad)
-print('1..%d' % n)
+plan()

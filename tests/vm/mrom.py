@@ -8,27 +8,10 @@ TAP on stdout. Usage: mrom.py STRATA_VM STRATA_IMG COUNTER_ELF MROM_ELF TMPDIR""
 import os, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
-from vmtest import MonitorEmu, Rsp, free_port  # noqa: E402
+from vmtest import MonitorEmu, Rsp, free_port, tap, skip, plan  # noqa: E402
 
 VM, IMG, COUNTER, GUEST, TMP = sys.argv[1:6]
 QEMU = shutil.which('qemu-system-riscv64')
-n = 0
-
-
-def tap(ok, name, detail=None):
-    global n
-    n += 1
-    print(('ok' if ok else 'not ok') + ' %d - %s' % (n, name))
-    if not ok and detail:
-        for line in str(detail).splitlines()[:60]:
-            print('#   ' + line)
-    sys.stdout.flush()
-
-
-def skip(name, why):
-    global n
-    n += 1
-    print('ok %d - %s # SKIP %s' % (n, name, why))
 
 
 class Emu(MonitorEmu):
@@ -188,4 +171,4 @@ tap(rc == 0 and 'sw 0x1000, then lw 0x0000000000000297\n' in out and
     out.endswith('mrom: booted again through 0x1000\n'),
     'mrom.elf: stores to the ROM are discarded without a trap, a jump to 0x1000 boots again', out)
 compare('mrom.elf output and exit status', (rc, out), q)
-print('1..%d' % n)
+plan()
