@@ -271,7 +271,8 @@ static int nbd_poll(struct bc_file *f, int min)
 			broken(f, n);
 		if (min < 0)
 			reap(f, n, NBD_QUEUE);
-		else if (done < min || (n->inflight && reply_ready(n)))
+		else if (done < min || (n->inflight && (min == 0 ? reply_ready(n) :
+							bc_nbd_sock_pending(&n->sock))))
 			reap(f, n, 1);
 		/* an event loop's poll (min 0, after the socket polled readable): all replies there */
 		more = min >= 0 && n->inflight && (done < min || bc_nbd_sock_pending(&n->sock) ||
