@@ -28,7 +28,9 @@ struct nbd_file {
 	struct bc_aio *pend_req[NBD_QUEUE];
 	unsigned inflight;
 	bool inflight_writes;             /* what is in flight: all reads or all writes */
-	struct bc_nbd_sock sock;          /* corked: read requests go out before the next recv */
+	uint8_t out[NBD_QUEUE * NBD_REQUEST_SIZE];   /* read requests not sent yet */
+	size_t out_len;
+	struct bc_nbd_sock sock;
 };
 
 static struct nbd_file *nf(struct bc_file *f) { return f->priv; }
@@ -39,7 +41,7 @@ static void broken(struct bc_file *f, struct nbd_file *n)
 {
 	close(n->c.fd);
 	n->c.fd = -1;
-	n->sock.out_len = 0;
+	n->out_len = 0;
 	for (unsigned i = 0; i < NBD_QUEUE; i++) {
 		if (!n->pend[i].used)
 			continue;
@@ -50,10 +52,15 @@ static void broken(struct bc_file *f, struct nbd_file *n)
 	n->inflight = 0;
 }
 
-/* Sends the queued read requests in one go (the socket buffer also does before each recv). */
+/* Sends the queued read requests in one go. */
 static int push(struct nbd_file *n)
 {
-	return n->c.fd >= 0 ? bc_nbd_sock_flush(&n->sock) : 0;
+	int ret = 0;
+
+	if (n->out_len && n->c.fd >= 0)
+		ret = n->c.io.send(n->c.io.opaque, n->out, n->out_len);
+	n->out_len = 0;
+	return ret;
 }
 
 /* Reads replies until `want` more queued requests completed (all: want >= inflight). Completed
@@ -62,7 +69,13 @@ static int reap(struct bc_file *f, struct nbd_file *n, unsigned want)
 {
 	unsigned got = 0;
 
-	while (n->inflight && got < want) {
+	if (want && push(n) < 0) {
+		broken(f, n);
+		return -EIO;
+	}
+	/* past `want`, replies already received are taken too: their requests can then be
+	 * resubmitted together */
+	while (n->inflight && (got < want || (want && bc_nbd_sock_pending(&n->sock)))) {
 		struct nbd_pending *p;
 		int ret = nbd_client_recv_one(&n->c, n->pend, NBD_QUEUE, &p);
 		if (ret < 0) {
@@ -223,15 +236,14 @@ static int nbd_submit(struct bc_file *f, struct bc_aio *req)
 		while (n->pend[i].used)
 			i++;
 		n->pend_req[i] = req;
-		n->sock.cork = !wr;       /* a write's payload is not copied: it goes out now */
 		if (wr) {
 			ret = nbd_client_send(&n->c, &n->pend[i], NBD_CMD_WRITE, 0, req->off,
 					      (uint32_t)req->len, req->buf);
 		} else {
-			/* read requests gather in the corked socket buffer and go out together
-			 * before the next recv */
-			ret = nbd_client_send(&n->c, &n->pend[i], NBD_CMD_READ, 0, req->off,
-					      (uint32_t)req->len, req->buf);
+			/* read requests gather and go out together when replies are awaited */
+			nbd_client_prepare(&n->c, &n->pend[i], NBD_CMD_READ, 0, req->off,
+					   (uint32_t)req->len, req->buf, n->out + n->out_len);
+			n->out_len += NBD_REQUEST_SIZE;
 		}
 		n->inflight++;
 		n->inflight_writes = wr;
@@ -256,31 +268,20 @@ static bool reply_ready(struct nbd_file *n)
 	return n->c.fd >= 0 && (bc_nbd_sock_pending(&n->sock) || poll(&p, 1, 0) > 0);
 }
 
-/* Replies are taken one at a time and their callbacks run in between, so the requests those
- * resubmit go out (before the socket's next recv) while the other replies are read: the
- * server keeps the whole queue depth. Replies already received are taken in the same call. */
 static int nbd_poll(struct bc_file *f, int min)
 {
 	struct nbd_file *n = nf(f);
 	int done = bc_file_aio_poll_done(f, 0);
-	bool more;
 
-	do {
-		pthread_mutex_lock(&n->lock);
-		if (push(n) < 0)
-			broken(f, n);
-		if (min < 0)
-			reap(f, n, NBD_QUEUE);
-		else if (done < min || (n->inflight && (min == 0 ? reply_ready(n) :
-							bc_nbd_sock_pending(&n->sock))))
-			reap(f, n, 1);
-		/* an event loop's poll (min 0, after the socket polled readable): all replies there */
-		more = min >= 0 && n->inflight && (done < min || bc_nbd_sock_pending(&n->sock) ||
-						   (min == 0 && reply_ready(n)));
-		pthread_mutex_unlock(&n->lock);
-		done += bc_file_aio_poll_done(f, 0);
-	} while (more);
-	return done;
+	pthread_mutex_lock(&n->lock);
+	if (push(n) < 0)
+		broken(f, n);
+	reap(f, n, min < 0 ? NBD_QUEUE : done >= min ? 0 : (unsigned)(min - done));
+	/* an event loop's poll (min 0, after the socket polled readable): the replies there */
+	while (min == 0 && n->inflight && reply_ready(n))
+		reap(f, n, 1);
+	pthread_mutex_unlock(&n->lock);
+	return done + bc_file_aio_poll_done(f, 0);
 }
 
 static int nbd_truncate(struct bc_file *f, uint64_t size)
@@ -298,7 +299,6 @@ static void nbd_close(struct bc_file *f)
 		uint8_t h[NBD_REQUEST_SIZE];
 		struct nbd_request r = { .type = NBD_CMD_DISC, .handle = n->c.next_handle };
 		nbd_encode_request(h, &r);
-		n->sock.cork = false;     /* read requests never sent go out with it */
 		n->c.io.send(n->c.io.opaque, h, sizeof(h));
 		close(n->c.fd);
 	}
