@@ -1,9 +1,9 @@
 #!/bin/sh
 # NBD throughput in one run, same client and parameters for both sides:
 #  1. servers: strata-nbd vs qemu-nbd serving the same qcow2, client qemu-img bench over a unix
-#     socket and loopback TCP (sequential 64k reads over the whole image and writes at depth 16,
-#     4k reads/writes at depth 16 with a 1 MiB + 4 KiB stride: scattered offsets, as qemu-img
-#     bench has no random mode);
+#     socket and loopback TCP (sequential 64k reads over the whole image BENCH_PASSES times,
+#     default 4, and writes at depth 16, 4k reads/writes at depth 16 with a 1 MiB + 4 KiB
+#     stride: scattered offsets, as qemu-img bench has no random mode);
 #  2. clients: strata-img bench vs qemu-img bench against qemu-nbd (the same workloads), over
 #     the unix socket and TCP.
 # Each pair runs BENCH_RUNS times (default 5), alternating which side goes first; the median
@@ -17,11 +17,12 @@
 # Usage: bench/nbd.sh [workdir]
 # BENCH_SIZE (default 1G) sets the image size, BENCH_TRANSPORTS (default "unix tcp") the
 # transports, BENCH_WORKLOADS (an extended regular expression, default all) the rows by name,
-# e.g. "read-4k", BENCH_DIRECT=0 leaves out part 3. Over TCP the 4k rows send 25 times fewer
-# requests (BENCH_TCP_DIV): qemu-nbd 7.2 does not set TCP_NODELAY on the connections it
-# accepts (strace: no setsockopt on them; qemu-img's client does set it), so with several
-# small replies in flight each waits in Nagle's algorithm for the client's (delayed) ACK of
-# the one before: about 3 ms per 4k request instead of 0.1, minutes per run at full count.
+# e.g. "read-4k", BENCH_DIRECT=0 leaves out part 3. Over TCP the 4k rows send 75 (reads) and
+# 25 (writes) times fewer requests (BENCH_TCP_DIV sets both): qemu-nbd 7.2 does not set
+# TCP_NODELAY on the connections it accepts (strace: no setsockopt on them; qemu-img's client
+# does set it), so with several small replies in flight each waits in Nagle's algorithm for
+# the client's (delayed) ACK of the one before: about 3 ms per 4k request instead of 0.1,
+# minutes per run at full count.
 # Figures on a loaded shared machine are noisy.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,11 +67,14 @@ run() {
 }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 seq64=$((bytes / 65536))
+# The read rows run several seconds a side (BENCH_PASSES passes over the image, 150000 4k
+# requests): runs of about one second gave ratios from 0.85 to 2.47 for the same binaries.
+passes=${BENCH_PASSES:-4}
 workloads() { # TRANSPORT
-	r4=50000 w4=20000
-	[ "$1" = tcp ] && r4=$((r4 / ${BENCH_TCP_DIV:-25})) w4=$((w4 / ${BENCH_TCP_DIV:-25}))
+	r4=150000 w4=20000
+	[ "$1" = tcp ] && r4=$((r4 / ${BENCH_TCP_DIV:-75})) w4=$((w4 / ${BENCH_TCP_DIV:-25}))
 	cat <<EOT | grep -E "${BENCH_WORKLOADS:-.}"
-read-64k-seq-qd16 $((seq64 * 65536)) -c $seq64 -d 16 -s 64k
+read-64k-seq-qd16 $((seq64 * passes * 65536)) -c $((seq64 * passes)) -d 16 -s 64k
 read-4k-stride-qd16 $((r4 * 4096)) -c $r4 -d 16 -s 4k -S 1052672
 write-64k-seq-qd16 $((seq64 / 4 * 65536)) -w -c $((seq64 / 4)) -d 16 -s 64k
 write-4k-stride-qd16 $((w4 * 4096)) -w -c $w4 -d 16 -s 4k -S 1052672

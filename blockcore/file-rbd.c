@@ -4,15 +4,20 @@
  * image zero-fills, a write past it grows the image first (as qemu's rbd driver does, so qcow2
  * runs on rbd). Snapshots are
  * RBD's own: qemu-img snapshot on a raw image over rbd lists, creates, rolls back and removes
- * them. Built only where pkg-config finds librbd (BC_HAVE_RBD); elsewhere rbd: names fail.
+ * them. Queued requests are librbd's own asynchronous ones: their completions are announced on
+ * an eventfd (rbd_set_image_notification), the event loop's completion descriptor. Built only
+ * where pkg-config finds librbd (BC_HAVE_RBD); elsewhere rbd: names fail.
  */
 #include "file-impl.h"
 #include "rbd-client.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #ifndef BC_HAVE_RBD
 int bc_rbd_file_open(struct bc_file **out, const char *name, unsigned flags, struct bc_err *err)
@@ -32,9 +37,12 @@ struct rbd_file {
 	rados_ioctx_t io;
 	rbd_image_t image;
 	bool read_only;                   /* a snapshot (@SNAP) is never written */
+	int efd;                          /* librbd announces completions here; -1: none */
+	unsigned inflight;                /* queued requests librbd has not completed */
 };
 
 static struct rbd_file *rf(struct bc_file *f) { return f->priv; }
+static int rbd_drain(struct bc_file *f);
 
 static int64_t rbd_length(struct bc_file *f)
 {
@@ -100,7 +108,9 @@ static int rbd_pwrite_(struct bc_file *f, const void *buf, size_t len, uint64_t 
 
 static int rbd_flush_(struct bc_file *f)
 {
-	return rbd_flush(rf(f)->image);
+	int ret = rbd_drain(f);
+
+	return ret < 0 ? ret : rbd_flush(rf(f)->image);
 }
 
 /* Both deallocate: a discarded RBD extent reads back as zeros. */
@@ -215,7 +225,10 @@ static void rbd_close_(struct bc_file *f)
 {
 	struct rbd_file *r = rf(f);
 
+	rbd_drain(f);       /* requests never waited for: their completions are dropped */
 	rbd_close(r->image);
+	if (r->efd >= 0)
+		close(r->efd);
 	rados_ioctx_destroy(r->io);
 	rados_shutdown(r->cluster);
 }
@@ -299,6 +312,119 @@ static uint32_t rbd_object_size(struct bc_file *f)
 	return rbd_stat(rf(f)->image, &st, sizeof(st)) < 0 ? 0 : (uint32_t)st.obj_size;
 }
 
+/* Takes what librbd completed; with `block`, first waits until something did. */
+static int rbd_reap(struct bc_file *f, bool block)
+{
+	struct rbd_file *r = rf(f);
+	rbd_completion_t comps[32];
+	uint64_t v;
+	int n, got = 0;
+
+	for (;;) {
+		/* cleared before looking: a completion after the look sets it again */
+		if (read(r->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			return -errno;
+		while ((n = rbd_poll_io_events(r->image, comps, 32)) > 0) {
+			for (int i = 0; i < n; i++) {
+				struct bc_aio *req = rbd_aio_get_arg(comps[i]);
+				ssize_t ret = rbd_aio_get_return_value(comps[i]);
+				rbd_aio_release(comps[i]);
+				req->ret = ret < 0 ? (int)ret : 0;   /* reads: the count */
+				if (req->op == BC_AIO_READ && ret >= 0 && (size_t)ret < req->len)
+					memset((uint8_t *)req->buf + ret, 0, req->len - (size_t)ret);
+				r->inflight--;
+				got++;
+				bc_file_aio_complete(f, req);
+			}
+		}
+		if (n < 0)
+			return n;
+		if (got || !block || !r->inflight)
+			return got;
+		struct pollfd p = { .fd = r->efd, .events = POLLIN };
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Every queued request completed (their callbacks still to run): before a synchronous one. */
+static int rbd_drain(struct bc_file *f)
+{
+	int ret = 0;
+
+	while (rf(f)->inflight && ret >= 0)
+		ret = rbd_reap(f, true);
+	return ret < 0 ? ret : 0;
+}
+
+static int rbd_aio_start(struct rbd_file *r, struct bc_aio *req, rbd_completion_t c)
+{
+	switch (req->op) {
+	case BC_AIO_READ:
+		return rbd_aio_read(r->image, req->off, req->len, req->buf, c);
+	case BC_AIO_WRITE:
+		return rbd_aio_write(r->image, req->off, req->len, req->buf, c);
+	default:
+		return rbd_aio_flush(r->image, c);
+	}
+}
+
+/* Reads and writes inside the image and flushes go to librbd asynchronously; the rest (past
+ * the end: zero fill or growth) runs synchronously once the queue drained. */
+static int rbd_submit_(struct bc_file *f, struct bc_aio *req)
+{
+	struct rbd_file *r = rf(f);
+	int64_t size = r->efd >= 0 ? rbd_length(f) : -1;
+	rbd_completion_t c;
+	int ret;
+
+	if (size < 0 || (req->op != BC_AIO_FLUSH && (req->len == 0 || req->len > RBD_CHUNK ||
+	    req->off > (uint64_t)size || req->len > (uint64_t)size - req->off)) ||
+	    (req->op == BC_AIO_WRITE && r->read_only)) {
+		if ((ret = rbd_drain(f)) < 0) {
+			req->ret = ret;
+			bc_file_aio_complete(f, req);
+			return 0;
+		}
+		return bc_file_aio_submit_sync(f, req);
+	}
+	ret = rbd_aio_create_completion(req, NULL, &c);
+	if (ret == 0 && (ret = rbd_aio_start(r, req, c)) < 0)
+		rbd_aio_release(c);
+	if (ret < 0) {
+		req->ret = ret;
+		bc_file_aio_complete(f, req);
+		return 0;
+	}
+	r->inflight++;
+	return 0;
+}
+
+static int rbd_poll_(struct bc_file *f, int min)
+{
+	struct rbd_file *r = rf(f);
+	int done = bc_file_aio_poll_done(f, 0);
+
+	if (r->efd < 0 || !r->inflight)
+		return done;
+	if (min == 0) {          /* the event loop's poll: what completed, without waiting */
+		int ret = rbd_reap(f, false);
+		return ret < 0 ? ret : done + bc_file_aio_poll_done(f, 0);
+	}
+	while (r->inflight && (min < 0 || done < min)) {
+		int ret = rbd_reap(f, true);
+		if (ret < 0)
+			return ret;
+		done += bc_file_aio_poll_done(f, 0);
+	}
+	return done;
+}
+
+static int rbd_event_fd(struct bc_file *f)
+{
+	return rf(f)->efd;
+}
+
 static const struct bc_file_ops rbd_ops = {
 	.name = "rbd",
 	.pread = rbd_pread_,
@@ -309,8 +435,9 @@ static const struct bc_file_ops rbd_ops = {
 	.truncate = rbd_truncate_,
 	.length = rbd_length,
 	.status = rbd_status_,
-	.submit = bc_file_aio_submit_sync,
-	.poll = bc_file_aio_poll_done,
+	.submit = rbd_submit_,
+	.poll = rbd_poll_,
+	.event_fd = rbd_event_fd,
 	.close = rbd_close_,
 	.snap_list = rbd_snap_list_,
 	.snap_create = rbd_snap_create_,
@@ -392,6 +519,12 @@ int bc_rbd_file_open(struct bc_file **out, const char *name, unsigned flags, str
 		rbd_close(r->image);
 		ret = bc_err_set(err, -EROFS, "rbd snapshots are read-only");
 		goto out_disconnect;
+	}
+	/* without the eventfd, queued requests run synchronously */
+	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->efd >= 0 && rbd_set_image_notification(r->image, r->efd, EVENT_TYPE_EVENTFD) < 0) {
+		close(r->efd);
+		r->efd = -1;
 	}
 	f->ops = &rbd_ops;
 	f->fd = -1;

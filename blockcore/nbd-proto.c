@@ -137,12 +137,46 @@ int bc_nbd_sock_flush(struct bc_nbd_sock *s)
 	return ret;
 }
 
+/* A payload's rest straight into its buffer, with what follows it (the next header and a
+ * little more) into the socket buffer in the same recvmsg: one syscall a reply, and no copy
+ * of the payload through the buffer. The buffer is empty here. */
+static int recv_payload(struct bc_nbd_sock *s, uint8_t *p, size_t len)
+{
+	while (len) {
+		struct iovec v[2] = { { p, len }, { s->buf, NBD_SOCK_TAIL } };
+		struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+		ssize_t n = recvmsg(s->fd, &m, 0);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0) {
+			int ret = errno == EINTR ? 0 : errno == EAGAIN || errno == EWOULDBLOCK
+							       ? would_block(s, false) : -errno;
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		if ((size_t)n > len) {
+			s->pos = 0;
+			s->end = (size_t)n - len;
+			return 0;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int sock_recv(void *opaque, void *buf, size_t len)
 {
 	struct bc_nbd_sock *s = opaque;
+	bool payload = len >= sizeof(s->buf) / 2;
 	uint8_t *p = buf;
 	int ret;
 
+	/* after a payload, the next one likely follows its header: a buffered recv takes no
+	 * more than a little past that header (small replies keep the whole buffer) */
+	if (len >= 64)
+		s->big = payload;
 	while (len) {
 		if (s->pos < s->end) {
 			size_t n = s->end - s->pos < len ? s->end - s->pos : len;
@@ -154,9 +188,12 @@ static int sock_recv(void *opaque, void *buf, size_t len)
 		}
 		if ((ret = bc_nbd_sock_flush(s)) < 0)
 			return ret;
-		if (len >= sizeof(s->buf) / 2)
+		if (payload && !s->recv)
+			return recv_payload(s, p, len);
+		if (payload)
 			return fd_recv_all(s->fd, p, len, s);   /* a payload: no copy through the buffer */
-		ssize_t n = recv_once(s->fd, s->buf, sizeof(s->buf), s);
+		ssize_t n = recv_once(s->fd, s->buf, s->big && !s->recv ? NBD_SOCK_TAIL : sizeof(s->buf),
+				      s);
 		if (n < 0)
 			return (int)n;
 		s->pos = 0;
@@ -205,6 +242,7 @@ void bc_nbd_io_sock(struct bc_nbd_io *io, struct bc_nbd_sock *s, int fd)
 	s->fd = fd;
 	s->pos = s->end = s->out_len = 0;
 	s->cork = false;
+	s->big = false;
 	s->wait = NULL;
 	s->recv = NULL;
 	s->wait_arg = NULL;

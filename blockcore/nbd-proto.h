@@ -97,9 +97,11 @@ void bc_nbd_io_fd(struct bc_nbd_io *io, int *fd);
  * together are taken with one recv; large payloads still go straight into their buffers.
  * With `cork`, small sends gather too and go out together before the next recv would block
  * (the peer cannot be waiting for them then) or by bc_nbd_sock_flush. */
+#define NBD_SOCK_TAIL 4096    /* what a large payload's recv takes past it (see sock_recv) */
 struct bc_nbd_sock {
 	int fd;
 	bool cork;
+	bool big;                     /* the last payload read was large */
 	/* A non-blocking socket's owner: called when it would block (out: for sending), returns
 	 * 0 once it may be ready or -errno to give up. NULL: EAGAIN is an error. */
 	int (*wait)(void *arg, bool out);

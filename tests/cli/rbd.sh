@@ -6,7 +6,8 @@
 #    image, a bad option and a missing conf file;
 #  - data checked with the rbd tool (rbd export md5, rbd info size, rbd snap ls): convert
 #    qcow2 -> rbd -> qcow2 byte-exact, interop both ways with qemu-img/qemu-io, strata-io
-#    write/read -P, discard and write -z, qcow2 on rbd (qemu-img check clean), a local qcow2
+#    write/read -P, discard and write -z, queued reads/writes (strata-io aio_*, bench, strata-nbd
+#    serving rbd), qcow2 on rbd (qemu-img check clean), a local qcow2
 #    overlay over an rbd backing image, map (object-map holes) the same as qemu's;
 #  - json: and --image-opts driver=rbd (pool, image, conf, user, server.N.*);
 #  - strata-vm with an rbd drive: the bare-metal guest tests/vm/guest/diskwrite.c writes and
@@ -129,6 +130,40 @@ check "qcow2 overlay on a local disk over an rbd backing image" "$IMG" create -q
 same_file "overlay info = qemu-img's" o.out r.out
 "$IMG" convert -O raw ov.qcow2 ov.raw && ceph_rbd export Sc Sc.raw >/dev/null 2>&1
 same_file "overlay reads the rbd backing image" ov.raw Sc.raw
+
+# queued requests: librbd's asynchronous calls, their completions announced on its eventfd;
+# model.raw gets the same writes through qemu-io
+ceph_rbd export Sc model.raw >/dev/null 2>&1
+"$IO" -f raw -c "aio_write -P 0x61 3M 64k" -c "aio_write -P 0x62 3211264 4k" \
+	-c "aio_write -P 0x63 12M 1M" -c aio_flush -c "aio_read -P 0x61 3M 64k" \
+	-c "aio_read -P 0x62 3211264 4k" -c "aio_read -P 0x63 12M 1M" -c "aio_read -P 0xab 0 1M" \
+	-c aio_flush "$(rn Sc)" >o.io 2>&1 && [ "$(grep -c '^read ' o.io)" -eq 4 ] &&
+	! grep -q -i "fail\|error" o.io
+tap_result $? "strata-io queued writes and reads on rbd" || sed 's/^/# /' o.io
+qemu-io -f raw -c "write -P 0x61 3M 64k" -c "write -P 0x62 3211264 4k" -c "write -P 0x63 12M 1M" \
+	model.raw >/dev/null
+"$IMG" bench -w --pattern=0x64 -c 256 -d 16 -s 4k -S 12288 -o 14M -f raw "$(rn Sc)" >o.io 2>&1
+tap_result $? "strata-img bench -w depth 16 on rbd" || sed 's/^/# /' o.io
+qemu-img bench -w --pattern=0x64 -c 256 -d 16 -s 4k -S 12288 -o 14M -f raw model.raw >/dev/null 2>&1
+check "queued writes: the rbd export holds what qemu's tools write to a copy" \
+	test "$(md5_rbd Sc)" = "$(md5_file model.raw)"
+check "strata-img bench depth 16 reads on rbd" "$IMG" bench -c 384 -d 16 -s 64k -f raw "$(rn Sc)"
+# strata-nbd serving rbd: its event loop waits on librbd's eventfd for the completions
+rm -f nbd.sock
+timeout 120 "${STRATA_NBD:-$SRC_DIR/build/rel/strata-nbd}" -f raw -t -k "$TEST_TMPDIR/nbd.sock" \
+	"$(rn Sc)" >nbd.log 2>&1 &
+nbd_pid=$!
+n=0; while [ ! -S nbd.sock ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+U="nbd+unix:///?socket=$TEST_TMPDIR/nbd.sock"
+{ qemu-img bench -c 384 -d 16 -s 64k -f raw "$U" && qemu-img compare -f raw -F raw "$U" model.raw &&
+	qemu-io -f raw -c "aio_write -P 0x65 17M 64k" -c "aio_write -P 0x66 18M 4k" -c aio_flush "$U"
+} >o.io 2>&1
+tap_result $? "strata-nbd serving rbd: qemu-img bench and compare, qemu-io queued writes" ||
+	sed 's/^/# /' o.io nbd.log
+kill "$nbd_pid" 2>/dev/null; wait "$nbd_pid" 2>/dev/null
+qemu-io -f raw -c "write -P 0x65 17M 64k" -c "write -P 0x66 18M 4k" model.raw >/dev/null
+check "writes through strata-nbd reached the rbd image" \
+	test "$(md5_rbd Sc)" = "$(md5_file model.raw)"
 
 # map: whole objects from RBD's object map, as qemu reports them
 for who in S Q; do
