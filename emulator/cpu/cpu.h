@@ -217,7 +217,16 @@ struct rv_cpu {
 			* the software-writable bit kept in mip */
 	uint8_t pmpcfg[RV_PMP_COUNT];
 	uint64_t pmpaddr[RV_PMP_COUNT];
-	bool pmp_active; /* any entry with A != OFF */
+	/* The active entries in priority order with their byte ranges [lo, hi), per privilege
+	 * (bit p) whether every access is allowed anywhere below 2^63, and a range [wlo, whi)
+	 * inside which every access of privilege p is allowed (rv_pmp_update): the page walk
+	 * checks PMP several times per miss, and OpenSBI leaves S and U one big window. */
+	uint8_t pmp_n, pmp_all;
+	uint64_t pmp_wlo[4], pmp_whi[4];
+	struct rv_pmp_rule {
+		uint64_t lo, hi;
+		uint8_t cfg;
+	} pmp_rule[RV_PMP_COUNT];
 	struct rv_trig trig; /* Sdtrig triggers and debugger watchpoints (trigger.h) */
 
 	uint64_t resv_addr; /* LR reservation; ~0 = none */
@@ -307,6 +316,9 @@ void rv_tlb_flush(struct rv_cpu *cpu);
  * become current, the other contexts' read and fetch entries stay cached (a trap and its
  * return, or uaccess toggling SUM, keep both sides' translations); write entries are dropped. */
 void rv_tlb_switch(struct rv_cpu *cpu);
+/* After a change of pmpcfg/pmpaddr (or of all of them: reset, loadvm): recomputes the
+ * decoded PMP rules and flushes the TLBs. */
+void rv_pmp_update(struct rv_cpu *cpu);
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va);
 /* Invalidates every jump-cache entry (a new epoch; a real clear when the epochs run out). */
 void rv_jc_bump(struct rv_cpu *cpu);
