@@ -145,7 +145,7 @@ struct rv_jit;
  * decoded page. An entry holds while its key equals cpu->jc_key: the TLB generation (which
  * every code-page drop, satp/privilege/SUM/MXR change and sfence.vma changes) and an epoch
  * bumped where a translation or block dies without a new generation (rv_jc_bump). */
-#define RV_JC_SIZE 2048
+#define RV_JC_SIZE 16384
 struct rv_jc_entry {
 	uint64_t pc;
 	uint32_t key; /* 0: empty (keys are >= 1) */
@@ -185,6 +185,9 @@ struct rv_cpu {
 	uint64_t super_base, super_mask;
 	struct rv_dpage *dpages; /* RV_DSETS sets of RV_DWAYS */
 	uint8_t dpage_mru[RV_DSETS]; /* the way of each set used last */
+	/* dpages[i].tag again, side by side: each decoded page starts on a host page of its
+	 * own, so reading the tags there missed the cache at every instruction-TLB fill */
+	uint64_t dpage_tag[RV_DPAGES];
 	uint8_t *code_map; /* one byte per RAM page, shared by the harts: bit `hart_bit` set = this
 			    * hart has a decoded page for it (no hart's write TLB points into it) */
 	struct rv_cpu *const *harts; /* every hart sharing code_map (rv_cpu_share_code); NULL: alone */
@@ -284,6 +287,8 @@ static inline uint64_t rv_mip(const struct rv_cpu *cpu)
 void rv_set_irq(struct rv_cpu *cpu, int irq, bool level);
 /* Recomputes STIP from stimecmp when Sstc is enabled; called between batches. */
 void rv_update_sstc(struct rv_cpu *cpu);
+/* The same with the time already read (`now`, mtime): the main loop reads it once a batch. */
+void rv_update_sstc_at(struct rv_cpu *cpu, uint64_t now);
 
 /* trap.c */
 void rv_raise(struct rv_cpu *cpu, uint64_t cause, uint64_t tval);

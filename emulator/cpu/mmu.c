@@ -553,34 +553,35 @@ static struct rv_dpage *dpage_for(struct rv_cpu *cpu, uint64_t pa_page)
 	_Static_assert(RV_DWAYS == 2, "victim choice below assumes two ways");
 	unsigned set = (unsigned)(pa_page >> 12) & (RV_DSETS - 1);
 	struct rv_dpage *ways = &cpu->dpages[set * RV_DWAYS];
+	uint64_t *tags = &cpu->dpage_tag[set * RV_DWAYS];
 	uint8_t *flag = code_flag(cpu, pa_page);
-	unsigned w = ways[0].tag == (pa_page | 1) ? 0 : ways[1].tag == (pa_page | 1) ? 1 : RV_DWAYS;
+	unsigned w = tags[0] == (pa_page | 1) ? 0 : tags[1] == (pa_page | 1) ? 1 : RV_DWAYS;
 	if (w < RV_DWAYS && (*flag & cpu->hart_bit)) {
 		cpu->dpage_mru[set] = (uint8_t)w;
 		return &ways[w];
 	}
 	if (w == RV_DWAYS)
-		w = !ways[0].tag ? 0 : !ways[1].tag ? 1 : (cpu->dpage_mru[set] & 1u) ^ 1u;
+		w = !tags[0] ? 0 : !tags[1] ? 1 : (cpu->dpage_mru[set] & 1u) ^ 1u;
 	cpu->dpage_mru[set] = (uint8_t)w;
 	struct rv_dpage *dp = &ways[w];
-	uint8_t *old = dp->tag ? code_flag(cpu, dp->tag & ~1ULL) : NULL;
+	uint8_t *old = tags[w] ? code_flag(cpu, tags[w] & ~1ULL) : NULL;
 	if (old)
 		__atomic_fetch_and(old, (uint8_t)~cpu->hart_bit, __ATOMIC_SEQ_CST);
 	memset(dp->insn, 0, sizeof(dp->insn));
 	memset(dp->jit, 0, sizeof(dp->jit)); /* compiled blocks die with the decoded page */
 	memset(dp->heat, 0, sizeof(dp->heat));
 	mark_code(cpu, flag); /* may wait for another hart's exclusive work: tag the page after */
-	dp->tag = pa_page | 1;
+	dp->tag = tags[w] = pa_page | 1;
 	return dp;
 }
 
 /* Drops the decoded page of `page` in one hart. */
 static void drop_code(struct rv_cpu *cpu, uint64_t page)
 {
-	struct rv_dpage *ways = &cpu->dpages[((page >> 12) & (RV_DSETS - 1)) * RV_DWAYS];
-	for (unsigned w = 0; w < RV_DWAYS; w++)
-		if (ways[w].tag == (page | 1))
-			ways[w].tag = 0;
+	unsigned first = ((unsigned)(page >> 12) & (RV_DSETS - 1)) * RV_DWAYS;
+	for (unsigned w = first; w < first + RV_DWAYS; w++)
+		if (cpu->dpage_tag[w] == (page | 1))
+			cpu->dpages[w].tag = cpu->dpage_tag[w] = 0;
 	rv_tlb_flush(cpu); /* the fetch cache and instruction TLB may point at dp */
 }
 
