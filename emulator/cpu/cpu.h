@@ -145,7 +145,7 @@ struct rv_jit;
  * decoded page. An entry holds while its key equals cpu->jc_key: the TLB generation (which
  * every code-page drop, satp/privilege/SUM/MXR change and sfence.vma changes) and an epoch
  * bumped where a translation or block dies without a new generation (rv_jc_bump). */
-#define RV_JC_SIZE 2048
+#define RV_JC_SIZE 16384
 struct rv_jc_entry {
 	uint64_t pc;
 	uint32_t key; /* 0: empty (keys are >= 1) */
@@ -185,6 +185,9 @@ struct rv_cpu {
 	uint64_t super_base, super_mask;
 	struct rv_dpage *dpages; /* RV_DSETS sets of RV_DWAYS */
 	uint8_t dpage_mru[RV_DSETS]; /* the way of each set used last */
+	/* dpages[i].tag again, side by side: each decoded page starts on a host page of its
+	 * own, so reading the tags there missed the cache at every instruction-TLB fill */
+	uint64_t dpage_tag[RV_DPAGES];
 	uint8_t *code_map; /* one byte per RAM page, shared by the harts: bit `hart_bit` set = this
 			    * hart has a decoded page for it (no hart's write TLB points into it) */
 	struct rv_cpu *const *harts; /* every hart sharing code_map (rv_cpu_share_code); NULL: alone */
@@ -217,7 +220,16 @@ struct rv_cpu {
 			* the software-writable bit kept in mip */
 	uint8_t pmpcfg[RV_PMP_COUNT];
 	uint64_t pmpaddr[RV_PMP_COUNT];
-	bool pmp_active; /* any entry with A != OFF */
+	/* The active entries in priority order with their byte ranges [lo, hi), per privilege
+	 * (bit p) whether every access is allowed anywhere below 2^63, and a range [wlo, whi)
+	 * inside which every access of privilege p is allowed (rv_pmp_update): the page walk
+	 * checks PMP several times per miss, and OpenSBI leaves S and U one big window. */
+	uint8_t pmp_n, pmp_all;
+	uint64_t pmp_wlo[4], pmp_whi[4];
+	struct rv_pmp_rule {
+		uint64_t lo, hi;
+		uint8_t cfg;
+	} pmp_rule[RV_PMP_COUNT];
 	struct rv_trig trig; /* Sdtrig triggers and debugger watchpoints (trigger.h) */
 
 	uint64_t resv_addr; /* LR reservation; ~0 = none */
@@ -275,6 +287,8 @@ static inline uint64_t rv_mip(const struct rv_cpu *cpu)
 void rv_set_irq(struct rv_cpu *cpu, int irq, bool level);
 /* Recomputes STIP from stimecmp when Sstc is enabled; called between batches. */
 void rv_update_sstc(struct rv_cpu *cpu);
+/* The same with the time already read (`now`, mtime): the main loop reads it once a batch. */
+void rv_update_sstc_at(struct rv_cpu *cpu, uint64_t now);
 
 /* trap.c */
 void rv_raise(struct rv_cpu *cpu, uint64_t cause, uint64_t tval);
@@ -307,6 +321,9 @@ void rv_tlb_flush(struct rv_cpu *cpu);
  * become current, the other contexts' read and fetch entries stay cached (a trap and its
  * return, or uaccess toggling SUM, keep both sides' translations); write entries are dropped. */
 void rv_tlb_switch(struct rv_cpu *cpu);
+/* After a change of pmpcfg/pmpaddr (or of all of them: reset, loadvm): recomputes the
+ * decoded PMP rules and flushes the TLBs. */
+void rv_pmp_update(struct rv_cpu *cpu);
 void rv_tlb_flush_va(struct rv_cpu *cpu, uint64_t va);
 /* Invalidates every jump-cache entry (a new epoch; a real clear when the epochs run out). */
 void rv_jc_bump(struct rv_cpu *cpu);

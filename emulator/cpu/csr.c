@@ -45,15 +45,6 @@ static bool pmp_locked(const struct rv_cpu *cpu, int i)
 	return cpu->pmpcfg[i] & 0x80;
 }
 
-static void pmp_changed(struct rv_cpu *cpu)
-{
-	cpu->pmp_active = false;
-	for (int i = 0; i < RV_PMP_COUNT; i++)
-		if (cpu->pmpcfg[i] & 0x18)
-			cpu->pmp_active = true;
-	rv_tlb_flush(cpu);
-}
-
 static bool counter_allowed(const struct rv_cpu *cpu, unsigned idx)
 {
 	if (cpu->priv < RV_PRIV_M && !((cpu->mcounteren >> idx) & 1))
@@ -163,7 +154,7 @@ static int csr_write(struct rv_cpu *cpu, unsigned csr, uint64_t v)
 				       ((cpu->pmpcfg[i + 1] >> 3) & 3) == 1;
 		if (!pmp_locked(cpu, i) && !next_tor_locked) {
 			cpu->pmpaddr[i] = v & ((1ULL << 54) - 1);
-			pmp_changed(cpu);
+			rv_pmp_update(cpu);
 		}
 		return 0;
 	}
@@ -230,7 +221,7 @@ static int csr_write(struct rv_cpu *cpu, unsigned csr, uint64_t v)
 				continue;
 			cpu->pmpcfg[base + i] = b & 0x9f;
 		}
-		pmp_changed(cpu);
+		rv_pmp_update(cpu);
 		return 0;
 	}
 	/* The writing instruction's own increment is replaced by the write (Zicsr): the

@@ -60,10 +60,9 @@ void rv_cpu_reset(struct rv_cpu *cpu, uint64_t pc)
 	memset(cpu->pmpcfg, 0, sizeof(cpu->pmpcfg));
 	memset(cpu->pmpaddr, 0, sizeof(cpu->pmpaddr));
 	rv_trig_reset(cpu);
-	cpu->pmp_active = false;
 	cpu->resv_addr = ~0ULL;
 	cpu->wfi = false;
-	rv_tlb_flush(cpu);
+	rv_pmp_update(cpu); /* flushes */
 }
 
 void rv_cpu_flush_code(struct rv_cpu *cpu)

@@ -167,26 +167,90 @@ static void pmp_range(const struct rv_cpu *cpu, int i, uint64_t *lo, uint64_t *h
 	}
 }
 
+/* Whether every access of privilege p is allowed at any address below 2^63: each active
+ * entry before the first that covers everything grants R, W and X to p (then whatever
+ * entry matches first grants), and an address no entry matches is allowed only in M. */
+static bool pmp_allows_all(const struct rv_cpu *cpu, int p)
+{
+	for (unsigned i = 0; i < cpu->pmp_n; i++) {
+		const struct rv_pmp_rule *r = &cpu->pmp_rule[i];
+		if (r->lo >= r->hi)
+			continue; /* matches nothing */
+		bool grants = (p == RV_PRIV_M && !(r->cfg & 0x80)) || (r->cfg & 7) == 7;
+		if (!grants)
+			return false;
+		if (r->lo == 0 && r->hi >= 1ULL << 63)
+			return true;
+	}
+	return p == RV_PRIV_M;
+}
+
+/* A range where every access of privilege p is allowed: the range of the first entry that
+ * grants p R, W and X, less the ranges of the entries before it (which match first), keeping
+ * the larger side of each cut. Empty (lo = hi = 0) when no entry grants. */
+static void pmp_window(struct rv_cpu *cpu, int p)
+{
+	uint64_t lo = 0, hi = 0;
+	for (unsigned i = 0; i < cpu->pmp_n; i++) {
+		const struct rv_pmp_rule *r = &cpu->pmp_rule[i];
+		bool grants = (p == RV_PRIV_M && !(r->cfg & 0x80)) || (r->cfg & 7) == 7;
+		if (r->lo >= r->hi || !grants)
+			continue;
+		lo = r->lo;
+		hi = r->hi;
+		for (unsigned j = 0; j < i && lo < hi; j++) {
+			const struct rv_pmp_rule *e = &cpu->pmp_rule[j];
+			if (e->lo >= e->hi || e->hi <= lo || e->lo >= hi)
+				continue;
+			uint64_t left = e->lo > lo ? e->lo - lo : 0, right = e->hi < hi ? hi - e->hi : 0;
+			if (left >= right)
+				hi = lo + left;
+			else
+				lo = e->hi;
+		}
+		break;
+	}
+	cpu->pmp_wlo[p] = lo;
+	cpu->pmp_whi[p] = hi;
+}
+
+void rv_pmp_update(struct rv_cpu *cpu)
+{
+	cpu->pmp_n = 0;
+	for (int i = 0; i < RV_PMP_COUNT; i++) {
+		if (!(cpu->pmpcfg[i] & 0x18))
+			continue;
+		struct rv_pmp_rule *r = &cpu->pmp_rule[cpu->pmp_n++];
+		pmp_range(cpu, i, &r->lo, &r->hi);
+		r->cfg = cpu->pmpcfg[i];
+	}
+	cpu->pmp_all = 0;
+	for (int p = 0; p < 4; p++)
+		if (p != 2 && pmp_allows_all(cpu, p))
+			cpu->pmp_all |= (uint8_t)(1u << p);
+	for (int p = 0; p < 4; p++)
+		pmp_window(cpu, p);
+	rv_tlb_flush(cpu);
+}
+
 /* The lowest-numbered entry matching any byte decides, and must match all bytes. */
 static bool pmp_ok(const struct rv_cpu *cpu, uint64_t pa, uint64_t size, int acc, int priv)
 {
-	if (!cpu->pmp_active)
-		return priv == RV_PRIV_M;
-	for (int i = 0; i < RV_PMP_COUNT; i++) {
-		uint8_t cfg = cpu->pmpcfg[i];
-		if (!(cfg & 0x18))
+	uint64_t last = pa + size - 1;
+	if (((cpu->pmp_all >> priv) & 1) && last < 1ULL << 63 && last >= pa)
+		return true;
+	if (pa >= cpu->pmp_wlo[priv] && last < cpu->pmp_whi[priv] && last >= pa)
+		return true;
+	for (unsigned i = 0; i < cpu->pmp_n; i++) {
+		const struct rv_pmp_rule *r = &cpu->pmp_rule[i];
+		if (last < r->lo || pa >= r->hi || r->lo >= r->hi)
 			continue;
-		uint64_t lo, hi;
-		pmp_range(cpu, i, &lo, &hi);
-		uint64_t last = pa + size - 1;
-		if (last < lo || pa >= hi || lo >= hi)
-			continue;
-		if (pa < lo || last >= hi)
+		if (pa < r->lo || last >= r->hi)
 			return false;
-		if (priv == RV_PRIV_M && !(cfg & 0x80))
+		if (priv == RV_PRIV_M && !(r->cfg & 0x80))
 			return true;
 		static const uint8_t need[3] = { 1, 2, 4 };
-		return (cfg & need[acc]) != 0;
+		return (r->cfg & need[acc]) != 0;
 	}
 	return priv == RV_PRIV_M;
 }
@@ -293,11 +357,12 @@ static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, ui
 	} else {
 		/* Bare / M-mode: the 64-bit physical address is the virtual one */
 	}
-	if (!pmp_ok(cpu, addr, size, acc, priv))
+	/* the page allowed implies every access inside it is (callers never cross a page) */
+	bool page = pmp_ok(cpu, addr & ~0xfffULL, 4096, acc, priv) && (addr & 0xfff) + size <= 4096;
+	if (!page && !pmp_ok(cpu, addr, size, acc, priv))
 		return access_fault(acc);
 	*pa = addr;
-	*page_ok = pmp_ok(cpu, addr & ~0xfffULL, 4096, acc, priv) &&
-			   !(acc == RV_ACC_EXEC ? cpu->trig.exec_on : cpu->trig.mem_on) /* trigger.h */
+	*page_ok = page && !(acc == RV_ACC_EXEC ? cpu->trig.exec_on : cpu->trig.mem_on) /* trigger.h */
 		   ? PAGE_OK | leaf << PAGE_SHIFT : 0;
 	return 0;
 }
@@ -488,34 +553,35 @@ static struct rv_dpage *dpage_for(struct rv_cpu *cpu, uint64_t pa_page)
 	_Static_assert(RV_DWAYS == 2, "victim choice below assumes two ways");
 	unsigned set = (unsigned)(pa_page >> 12) & (RV_DSETS - 1);
 	struct rv_dpage *ways = &cpu->dpages[set * RV_DWAYS];
+	uint64_t *tags = &cpu->dpage_tag[set * RV_DWAYS];
 	uint8_t *flag = code_flag(cpu, pa_page);
-	unsigned w = ways[0].tag == (pa_page | 1) ? 0 : ways[1].tag == (pa_page | 1) ? 1 : RV_DWAYS;
+	unsigned w = tags[0] == (pa_page | 1) ? 0 : tags[1] == (pa_page | 1) ? 1 : RV_DWAYS;
 	if (w < RV_DWAYS && (*flag & cpu->hart_bit)) {
 		cpu->dpage_mru[set] = (uint8_t)w;
 		return &ways[w];
 	}
 	if (w == RV_DWAYS)
-		w = !ways[0].tag ? 0 : !ways[1].tag ? 1 : (cpu->dpage_mru[set] & 1u) ^ 1u;
+		w = !tags[0] ? 0 : !tags[1] ? 1 : (cpu->dpage_mru[set] & 1u) ^ 1u;
 	cpu->dpage_mru[set] = (uint8_t)w;
 	struct rv_dpage *dp = &ways[w];
-	uint8_t *old = dp->tag ? code_flag(cpu, dp->tag & ~1ULL) : NULL;
+	uint8_t *old = tags[w] ? code_flag(cpu, tags[w] & ~1ULL) : NULL;
 	if (old)
 		__atomic_fetch_and(old, (uint8_t)~cpu->hart_bit, __ATOMIC_SEQ_CST);
 	memset(dp->insn, 0, sizeof(dp->insn));
 	memset(dp->jit, 0, sizeof(dp->jit)); /* compiled blocks die with the decoded page */
 	memset(dp->heat, 0, sizeof(dp->heat));
 	mark_code(cpu, flag); /* may wait for another hart's exclusive work: tag the page after */
-	dp->tag = pa_page | 1;
+	dp->tag = tags[w] = pa_page | 1;
 	return dp;
 }
 
 /* Drops the decoded page of `page` in one hart. */
 static void drop_code(struct rv_cpu *cpu, uint64_t page)
 {
-	struct rv_dpage *ways = &cpu->dpages[((page >> 12) & (RV_DSETS - 1)) * RV_DWAYS];
-	for (unsigned w = 0; w < RV_DWAYS; w++)
-		if (ways[w].tag == (page | 1))
-			ways[w].tag = 0;
+	unsigned first = ((unsigned)(page >> 12) & (RV_DSETS - 1)) * RV_DWAYS;
+	for (unsigned w = first; w < first + RV_DWAYS; w++)
+		if (cpu->dpage_tag[w] == (page | 1))
+			cpu->dpages[w].tag = cpu->dpage_tag[w] = 0;
 	rv_tlb_flush(cpu); /* the fetch cache and instruction TLB may point at dp */
 }
 

@@ -133,12 +133,9 @@ int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned ver
 	cpu->priv = (int)priv;
 	cpu->wfi = wfi;
 	cpu->seip_ext = seip;
-	cpu->pmp_active = false;
 	for (int i = 0; i < RV_PMP_COUNT; i++) {
 		cpu->pmpcfg[i] = (uint8_t)pmpcfg[i];
 		cpu->pmpaddr[i] = pmpaddr[i];
-		if (pmpcfg[i] & 0x18)
-			cpu->pmp_active = true;
 	}
 	memcpy(cpu->hpmcounter, hpmc, sizeof(hpmc));
 	memcpy(cpu->hpmevent, hpme, sizeof(hpme));
@@ -147,6 +144,6 @@ int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned ver
 	else
 		rv_trig_reset(cpu); /* a version 1 stream has no triggers: as after reset */
 	cpu->budget = 0;
-	rv_tlb_flush(cpu); /* translations and the fetch cache belong to the old state */
+	rv_pmp_update(cpu); /* and flushes: translations and the fetch cache belong to the old state */
 	return 0;
 }

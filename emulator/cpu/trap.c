@@ -115,8 +115,14 @@ void rv_set_irq(struct rv_cpu *cpu, int irq, bool level)
 		cpu->mip &= ~(1ULL << irq);
 }
 
+void rv_update_sstc_at(struct rv_cpu *cpu, uint64_t now)
+{
+	if (cpu->menvcfg >> 63)
+		rv_set_irq(cpu, RV_IRQ_STI, now >= cpu->stimecmp);
+}
+
 void rv_update_sstc(struct rv_cpu *cpu)
 {
 	if (cpu->menvcfg >> 63)
-		rv_set_irq(cpu, RV_IRQ_STI, rv_read_time(cpu) >= cpu->stimecmp);
+		rv_update_sstc_at(cpu, rv_read_time(cpu));
 }

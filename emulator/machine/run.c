@@ -44,7 +44,7 @@ void vm_virt_hart_lines(struct vm_virt *vm, unsigned h, uint64_t now)
 	struct rv_cpu *c = vm->harts[h];
 	rv_set_irq(c, RV_IRQ_MTI, now >= vm->clint.mtimecmp[h]);
 	rv_set_irq(c, RV_IRQ_MSI, vm->clint.msip[h] & 1);
-	rv_update_sstc(c);
+	rv_update_sstc_at(c, now);
 	rv_set_irq(c, RV_IRQ_MEI, vm_plic_line(&vm->plic, 2 * h));
 	rv_set_irq(c, RV_IRQ_SEI, vm_plic_line(&vm->plic, 2 * h + 1));
 }
