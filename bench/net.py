@@ -12,7 +12,7 @@ NET_DEVICE_OPTS=",csum=off" adds properties to the -device (comparisons by hand)
 NET_TAP=IFNAME: the guest is on that tap interface instead (run inside bench/net.sh's network
 namespace, where it has 192.168.76.1/24; the guest is 192.168.76.2, reached directly).
 NET_PHASES=rx,tx,tx2,rtt (the default): the phases to run, for A/B runs of one of them.
-Also "irqrx", "irqtx" (guest virtio interrupts per MiB) and "irqrtt" (per round trip)."""
+Also "irqrx", "irqtx", "irqtx2" (guest virtio interrupts per MiB) and "irqrtt" (per round trip)."""
 import http.server
 import os
 import re
@@ -164,5 +164,6 @@ for key in ("rx", "tx", "tx2"):
     a, b = marks.get("cpu %s start" % key), marks.get("cpu %s done" % key)
     print("cpu%s %.2f" % (key, mb / (b - a)) if a is not None and b is not None and b > a else "cpu%s 0" % key)
 print("cpurtt %.1f" % (marks["cpurtt"] * 1e6) if "cpurtt" in marks else "cpurtt 0")
-for key, a, b, per in (("irqrx", "irq0", "irq1", mb), ("irqtx", "irq1", "irq2", mb), ("irqrtt", "irq3", "irq4", trips)):
+for key, a, b, per in (("irqrx", "irq0", "irq1", mb), ("irqtx", "irq1", "irq2", mb), ("irqtx2", "irq2", "irq3", mb),
+                       ("irqrtt", "irq3", "irq4", trips)):
     print("%s %.1f" % (key, (marks[b] - marks[a]) / per) if a in marks and b in marks else key + " 0")

@@ -54,11 +54,12 @@ report() { # back end: the figures of $OUT/q (QEMU) and $OUT/s (strata-vm)
 	done
 	q=$(sed -n "s/^cpurtt //p" "$OUT/q") s=$(sed -n "s/^cpurtt //p" "$OUT/s")
 	echo "$1 TCP round trip emulator CPU: QEMU ${q} us  strata-vm ${s} us  ratio $(awk -v s="$s" -v q="$q" 'BEGIN { printf "%.2f", (s > 0 ? q / s : 0) }')"
-	for d in irqrx irqtx irqrtt; do
+	for d in irqrx irqtx irqtx2 irqrtt; do
 		q=$(sed -n "s/^$d //p" "$OUT/q") s=$(sed -n "s/^$d //p" "$OUT/s")
 		case $d in
 		irqrx) what="per MiB, host->guest" ;;
 		irqtx) what="per MiB, guest->host (dd | relay)" ;;
+		irqtx2) what="per MiB, guest->host (64 KiB writes)" ;;
 		*) what="per round trip" ;;
 		esac
 		echo "$1 guest virtio interrupts $what: QEMU ${q}  strata-vm ${s}"
