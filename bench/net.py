@@ -2,7 +2,7 @@
 """net.py - bench/net.sh's host side: an HTTP server streaming MB MiB (host->guest, timed from
 the request to the guest's "rx done" line) and a TCP sink (guest->host, timed from accept to
 EOF), both on 127.0.0.1; then N small request/replies (64 bytes each way, one at a time) with the
-guest's echo server through hostfwd tcp. Prints "rx MBPS", "tx MBPS" (dd | nc), "tx2 MBPS"
+guest's echo server through hostfwd tcp. Prints "rx MBPS", "tx MBPS" (dd | relay), "tx2 MBPS"
 (the echo program's own 64 KiB writes) (MiB/s) and "rtt USEC"
 (mean microseconds per round trip); then the same per emulator CPU time ("cpurx", "cputx",
 "cputx2": MiB per CPU second of the emulator process, all threads; "cpurtt": CPU microseconds
@@ -10,7 +10,9 @@ per round trip), which a loaded machine does not distort as it does wall time.
 usage: net.py EMULATOR KERNEL INITRD ROOTDISK MB [ROUNDTRIPS]
 NET_DEVICE_OPTS=",csum=off" adds properties to the -device (comparisons by hand).
 NET_TAP=IFNAME: the guest is on that tap interface instead (run inside bench/net.sh's network
-namespace, where it has 192.168.76.1/24; the guest is 192.168.76.2, reached directly)."""
+namespace, where it has 192.168.76.1/24; the guest is 192.168.76.2, reached directly).
+NET_PHASES=rx,tx,tx2,rtt (the default): the phases to run, for A/B runs of one of them.
+Also "irqrx", "irqtx", "irqtx2" (guest virtio interrupts per MiB) and "irqrtt" (per round trip)."""
 import http.server
 import os
 import re
@@ -44,25 +46,28 @@ class Stream(http.server.BaseHTTPRequestHandler):
 
 srv = http.server.ThreadingHTTPServer((host, 0), Stream)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
-sink = socket.socket()
-sink.bind((host, 0))
-sink.listen(2)
+phases = os.environ.get("NET_PHASES", "rx,tx,tx2,rtt")
+sinks = {}
 
 
-def drain():
-    for key in ("tx", "tx2"):
-        c, _ = sink.accept()
-        t0, n = time.time(), 0
-        while True:
-            d = c.recv(1 << 16)
-            if not d:
-                break
-            n += len(d)
-        marks[key] = (n, time.time() - t0)
-        c.close()
+def drain(key):
+    """one stream per sink: "tx" (dd | relay), "tx2" (the echo program's own writes)"""
+    c, _ = sinks[key].accept()
+    t0, n = time.time(), 0
+    while True:
+        d = c.recv(1 << 16)
+        if not d:
+            break
+        n += len(d)
+    marks[key] = (n, time.time() - t0)
+    c.close()
 
 
-threading.Thread(target=drain, daemon=True).start()
+for key in ("tx", "tx2"):
+    sinks[key] = socket.socket()
+    sinks[key].bind((host, 0))
+    sinks[key].listen(1)
+    threading.Thread(target=drain, args=(key,), daemon=True).start()
 probe = socket.socket()
 probe.bind(("127.0.0.1", 0))
 echo_port = probe.getsockname()[1]
@@ -116,8 +121,9 @@ def round_trips():
 
 fw = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
 cmd = [emu, "-M", "virt", "-m", "256M", "-nographic", "-no-reboot", "-bios", fw, "-kernel", kernel, "-initrd", initrd,
-       "-append", "root=/dev/vda console=ttyS0 quiet strata.test=netbench strata.http=%d strata.sink=%d strata.mb=%d%s"
-       % (srv.server_address[1], sink.getsockname()[1], mb, " strata.tap=1" if tap else ""),
+       "-append", "root=/dev/vda console=ttyS0 quiet strata.test=netbench strata.http=%d strata.sink=%d strata.sink2=%d "
+       "strata.mb=%d strata.phases=%s%s" % (srv.server_address[1], sinks["tx"].getsockname()[1],
+                                            sinks["tx2"].getsockname()[1], mb, phases, " strata.tap=1" if tap else ""),
        "-drive", "file=%s,format=raw,if=none,id=hd0" % disk, "-device", "virtio-blk-device,drive=hd0",
        "-netdev", ("tap,id=n0,ifname=%s,script=no,downscript=no" % tap) if tap else
        "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:7777" % echo_port, "-device", "virtio-net-device,netdev=n0" + os.environ.get("NET_DEVICE_OPTS", "")]
@@ -158,5 +164,6 @@ for key in ("rx", "tx", "tx2"):
     a, b = marks.get("cpu %s start" % key), marks.get("cpu %s done" % key)
     print("cpu%s %.2f" % (key, mb / (b - a)) if a is not None and b is not None and b > a else "cpu%s 0" % key)
 print("cpurtt %.1f" % (marks["cpurtt"] * 1e6) if "cpurtt" in marks else "cpurtt 0")
-for key, a, b in (("irqrx", "irq0", "irq1"), ("irqtx", "irq1", "irq2")):
-    print("%s %.0f" % (key, (marks[b] - marks[a]) / mb) if a in marks and b in marks else key + " 0")
+for key, a, b, per in (("irqrx", "irq0", "irq1", mb), ("irqtx", "irq1", "irq2", mb), ("irqtx2", "irq2", "irq3", mb),
+                       ("irqrtt", "irq3", "irq4", trips)):
+    print("%s %.1f" % (key, (marks[b] - marks[a]) / per) if a in marks and b in marks else key + " 0")

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #define RXQ 0
 #define TXQ 1
@@ -219,13 +220,59 @@ static bool tcp4_data(const uint8_t *f, size_t len)
 	return (tot ? tot : len - 14) > ihl + doff;
 }
 
+/* The readable part of chain c from byte `off` on as iovecs (the guest's memory, in place):
+ * their number, or -1 when there are more than VM_NET_TX_IOV_MAX. */
+static int chain_iov(const struct vm_virtq_chain *c, uint64_t off, struct iovec *iov)
+{
+	int n = 0;
+	for (unsigned i = 0; i < c->nrd; i++) {
+		const struct vm_virtq_seg *s = &c->seg[i];
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		if (n == VM_NET_TX_IOV_MAX)
+			return -1;
+		iov[n++] = (struct iovec){ s->host + off, s->len - off };
+		off = 0;
+	}
+	return n;
+}
+
+/* To a back end taking the guest's header (tap with vnet_hdr): the host's stack does the
+ * work the header asks for. The frame goes from the guest's buffers where the back end can
+ * (no copy of a 64 KiB TSO packet), else through txbuf. */
+static int tx_vnet(struct vm_virtio_net *n, struct vm_virtio_mmio *t, struct vm_virtq_chain *c, uint8_t *h,
+		   uint64_t len)
+{
+	unsigned gso = h[1] & ~GSO_ECN, hl = hdr_len(t);
+	struct iovec iov[VM_NET_TX_IOV_MAX];
+	if ((gso == GSO_TCPV4 && !negotiated(t, VM_VIRTIO_NET_F_HOST_TSO4)) ||
+	    (gso == GSO_TCPV6 && !negotiated(t, VM_VIRTIO_NET_F_HOST_TSO6)) ||
+	    (gso != GSO_NONE && gso != GSO_TCPV4 && gso != GSO_TCPV6) ||
+	    (h[0] & HDR_F_NEEDS_CSUM && !negotiated(t, VM_VIRTIO_NET_F_CSUM))) {
+		n->tx_dropped++;
+		return 0;
+	}
+	n->tx_frames++;
+	n->tx_gso += gso != GSO_NONE;
+	h[0] &= HDR_F_NEEDS_CSUM;
+	int niov = chain_iov(c, hl, iov);
+	if (niov > 0 && vm_netdev_send_vnet_iov(n->nd, h, iov, niov) != -ENOTSUP)
+		return 0;
+	if (vm_virtq_read(c, hl, n->txbuf, len))
+		return -EINVAL;
+	vm_netdev_send_vnet(n->nd, h, n->txbuf, len);
+	return 0;
+}
+
 /* Transmit: header, then the frame, in the readable part of one chain. A checksum the guest
  * left to us (CSUM) is filled in; a TSO4 packet goes on whole (emulator/net/offload.h). */
 static int tx_request(void *opaque, struct vm_virtio_mmio *t, unsigned q, struct vm_virtq_chain *c)
 {
 	struct vm_virtio_net *n = opaque;
 	unsigned hl = hdr_len(t);
-	uint8_t h[HDR_MAX];
+	uint8_t h[HDR_MAX], peek[128];
 	if (q == CTRLQ)
 		return ctrl_request(n, t, c);
 	c->written = 0;
@@ -234,26 +281,18 @@ static int tx_request(void *opaque, struct vm_virtio_mmio *t, unsigned q, struct
 	uint64_t len = c->rd_len - hl;
 	if (len == 0 || len > VM_NET_FRAME_MAX || !n->link_up)
 		return 0; /* nothing, too big for any wire, or the cable is out: dropped */
-	if (vm_virtq_read(c, hl, n->txbuf, len))
-		return -EINVAL;
 	unsigned gso = h[1] & ~GSO_ECN;
 	int bad = 0;
-	n->tx_data |= gso != GSO_NONE || tcp4_data(n->txbuf, len);
 	if (n->nd && vm_netdev_ops(n->nd)->send_vnet) {
-		/* the host's stack does the work the header asks for (tap with vnet_hdr) */
-		if ((gso == GSO_TCPV4 && !negotiated(t, VM_VIRTIO_NET_F_HOST_TSO4)) ||
-		    (gso == GSO_TCPV6 && !negotiated(t, VM_VIRTIO_NET_F_HOST_TSO6)) ||
-		    (gso != GSO_NONE && gso != GSO_TCPV4 && gso != GSO_TCPV6) ||
-		    (h[0] & HDR_F_NEEDS_CSUM && !negotiated(t, VM_VIRTIO_NET_F_CSUM))) {
-			n->tx_dropped++;
-			return 0;
-		}
-		n->tx_frames++;
-		n->tx_gso += gso != GSO_NONE;
-		h[0] &= HDR_F_NEEDS_CSUM;
-		vm_netdev_send_vnet(n->nd, h, n->txbuf, len);
-		return 0;
+		/* enough of the frame for tcp4_data: its Ethernet and IP headers, TCP's offset */
+		if (vm_virtq_read(c, hl, peek, len < sizeof(peek) ? len : sizeof(peek)))
+			return -EINVAL;
+		n->tx_data |= gso != GSO_NONE || tcp4_data(peek, len);
+		return tx_vnet(n, t, c, h, len);
 	}
+	if (vm_virtq_read(c, hl, n->txbuf, len))
+		return -EINVAL;
+	n->tx_data |= gso != GSO_NONE || tcp4_data(n->txbuf, len);
 	if (gso == GSO_TCPV4 && negotiated(t, VM_VIRTIO_NET_F_HOST_TSO4))
 		bad = vm_net_tso4_fixup(n->txbuf, len);
 	else if (gso != GSO_NONE)

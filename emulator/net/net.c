@@ -256,6 +256,16 @@ int vm_netdev_send_vnet(struct vm_netdev *d, const uint8_t *hdr, const uint8_t *
 	return rc;
 }
 
+int vm_netdev_send_vnet_iov(struct vm_netdev *d, const uint8_t *hdr, const struct iovec *iov, int iovcnt)
+{
+	if (!d->ops->send_vnet_iov || d->dump.fd >= 0)
+		return -ENOTSUP; /* the pcap record wants the frame in one piece */
+	d->sending = true;
+	int rc = d->ops->send_vnet_iov(d->be, hdr, iov, iovcnt);
+	d->sending = false;
+	return rc;
+}
+
 static bool takes_gso(const struct vm_netdev *d)
 {
 	return d->nic.takes_gso && d->nic.takes_gso(d->nic.opaque);

@@ -23,11 +23,14 @@ struct vm_netdev;
 struct vm_net_blob;
 struct vm_net_reader;
 struct vm_net_gso;
+struct iovec;
 
 /* largest frame either side moves: an Ethernet header and a 64 KiB IP packet (a TSO send,
  * or a GSO frame a tap hands over; IPv6's payload length leaves out its 40-byte header; a
  * plain Ethernet frame is <= 1514) */
 #define VM_NET_FRAME_MAX (14 + 40 + 65535)
+/* pieces of a frame vm_netdev_send_vnet_iov takes (a Linux skb has at most 17 fragments) */
+#define VM_NET_TX_IOV_MAX 64
 
 /* Offloads a NIC's guest takes on received frames (vm_net_nic.rx_offloads): a tap with a
  * vnet header asks the kernel for exactly these (TUNSETOFFLOAD) */
@@ -67,6 +70,8 @@ struct vm_netdev_ops {
 	/* optional: a frame with the guest's 10-byte virtio_net_hdr (GSO, NEEDS_CSUM) left for
 	 * the host to act on (tap with IFF_VNET_HDR); with it the NIC does no offload work */
 	int (*send_vnet)(void *be, const uint8_t *hdr, const uint8_t *frame, size_t len);
+	/* optional: the same with the frame in pieces (the guest's buffers, not copied first) */
+	int (*send_vnet_iov)(void *be, const uint8_t *hdr, const struct iovec *iov, int iovcnt);
 	void (*free)(void *be);
 	/* `info network`'s description ("net=10.0.2.0,restrict=off") */
 	void (*describe)(void *be, char *buf, size_t len);
@@ -119,6 +124,9 @@ int vm_netdev_dump(struct vm_netdev *d, const char *file, uint32_t maxlen, char 
 int vm_netdev_send(struct vm_netdev *d, const uint8_t *frame, size_t len);
 /* The same with the guest's virtio_net_hdr (ops->send_vnet must exist). */
 int vm_netdev_send_vnet(struct vm_netdev *d, const uint8_t *hdr, const uint8_t *frame, size_t len);
+/* The same with the frame in `iovcnt` pieces of `len` bytes in all: -ENOTSUP when the back
+ * end has no send_vnet_iov or the frame is being dumped (the caller sends it whole instead). */
+int vm_netdev_send_vnet_iov(struct vm_netdev *d, const uint8_t *hdr, const struct iovec *iov, int iovcnt);
 /* Back end to NIC: delivered now, queued while the NIC has no room, dropped when the queue is full. */
 void vm_netdev_deliver(struct vm_netdev *d, const uint8_t *frame, size_t len);
 /* The same with a 10-byte virtio_net_hdr the back end got from the host (tap with a vnet

@@ -9,8 +9,10 @@
 # equal on both ends; the same with qemu-system-riscv64. strata-vm runs twice: with QEMU's
 # defaults (vnet_hdr on: the guest's TSO packets go to the kernel whole, so the filter-dump pcap
 # holds frames larger than 1514 bytes; EVENT_IDX negotiated) and with vnet_hdr=off,event_idx=off
-# (the guest segments itself: no frame over 1514; notifications unsuppressed). Namespaces and interfaces are removed
-# on exit (trap). Skips (counted, with the reason) only where there is no /dev/net/tun, no
+# (the guest segments itself: no frame over 1514; notifications unsuppressed), and once more with
+# the defaults and no filter-dump, where the guest's frames go to the tap from its own buffers
+# (writev, no copy; a dump takes the copying path). Namespaces and interfaces are removed on exit
+# (trap). Skips (counted, with the reason) only where there is no /dev/net/tun, no
 # privileges for namespaces, or no test guest.
 BUILD_DIR=${BUILD_DIR:-build/rel}
 SRC_DIR=${SRC_DIR:-.}
@@ -195,6 +197,9 @@ check "strata: vnet_hdr on: the guest's TSO packets pass whole (largest frame $b
 big=$(bigframe "$TMP/tso.pcap" 192.168.76.1)
 check "strata: vnet_hdr on: the kernel's GSO frames reach the guest whole (TUNSETOFFLOAD; largest from the host $big bytes > 1514)" \
 	"[ $big -gt 1514 ]"
+# no dump: frames go from the guest's buffers to the tap as they lie (vm_netdev_send_vnet_iov)
+run strata-direct "$(realpath "$VM")" "" "" ""
+verify strata-direct
 run strata-plain "$(realpath "$VM")" ",vnet_hdr=off" ",event_idx=off" "$TMP/plain.pcap"
 verify strata-plain
 big=$(bigframe "$TMP/plain.pcap")

@@ -4,6 +4,9 @@
  *   echo t PORT   TCP: one connection, everything read is written back until EOF, then exit
  *   echo s A.B.C.D PORT MIB   TCP: connects and sends MIB MiB of zeros in 64 KiB writes
  *                 (bench/net.sh's guest->host stream without dd and a pipe in front)
+ *   echo p A.B.C.D PORT   TCP: connects and relays stdin to it in 64 KiB reads until EOF
+ *                 (bench/net.sh's "dd | relay": busybox nc copies 1 KiB per select, so a
+ *                 dd | nc stream measures that loop at ~1 MiB/s, not the network)
  * Freestanding (riscv64-unknown-elf-gcc -nostdlib -static): raw system calls, no libc. */
 typedef unsigned long ulong;
 
@@ -89,7 +92,7 @@ static unsigned num(const char **p)
 	return v;
 }
 
-static int stream(const char *ip, const char *port_s, const char *mib_s)
+static long dial(const char *ip, const char *port_s)
 {
 	unsigned char a[4];
 	for (int i = 0; i < 4; i++) {
@@ -97,26 +100,60 @@ static int stream(const char *ip, const char *port_s, const char *mib_s)
 		if (*ip == '.')
 			ip++;
 	}
-	unsigned port = num(&port_s), mib = num(&mib_s);
+	unsigned port = num(&port_s);
 	struct sin sa = { 2, (unsigned short)(port >> 8 | (port & 0xff) << 8), 0, { 0 } };
 	sa.addr = (unsigned)a[0] | (unsigned)a[1] << 8 | (unsigned)a[2] << 16 | (unsigned)a[3] << 24;
 	long s = sys(SYS_socket, 2, 1, 0, 0, 0, 0);
 	if (s < 0 || sys(SYS_connect, s, (long)&sa, sizeof(sa), 0, 0, 0) < 0)
+		return -1;
+	return s;
+}
+
+static int put(long s, unsigned long n)
+{
+	for (unsigned long off = 0; off < n;) {
+		long w = sys(SYS_write, s, (long)buf + (long)off, (long)(n - off), 0, 0, 0);
+		if (w <= 0)
+			return -1;
+		off += (unsigned long)w;
+	}
+	return 0;
+}
+
+static int stream(const char *ip, const char *port_s, const char *mib_s)
+{
+	unsigned mib = num(&mib_s);
+	long s = dial(ip, port_s);
+	if (s < 0)
 		return 7;
 	for (unsigned long left = (unsigned long)mib << 20; left;) {
-		long w = sys(SYS_write, s, (long)buf, (long)(left < sizeof(buf) ? left : sizeof(buf)), 0, 0, 0);
-		if (w <= 0)
+		unsigned long n = left < sizeof(buf) ? left : sizeof(buf);
+		if (put(s, n) < 0)
 			return 8;
-		left -= (unsigned long)w;
+		left -= n;
 	}
 	sys(SYS_close, s, 0, 0, 0, 0, 0);
 	return 0;
+}
+
+static int relay(const char *ip, const char *port_s)
+{
+	long s = dial(ip, port_s), n;
+	if (s < 0)
+		return 7;
+	while ((n = sys(SYS_read, 0, (long)buf, sizeof(buf), 0, 0, 0)) > 0)
+		if (put(s, (unsigned long)n) < 0)
+			return 8;
+	sys(SYS_close, s, 0, 0, 0, 0, 0);
+	return n < 0 ? 9 : 0;
 }
 
 static int main2(int argc, char **argv)
 {
 	if (argc == 5 && argv[1][0] == 's')
 		return stream(argv[2], argv[3], argv[4]);
+	if (argc == 4 && argv[1][0] == 'p')
+		return relay(argv[2], argv[3]);
 	if (argc != 3 || (argv[1][0] != 'u' && argv[1][0] != 't'))
 		return 1;
 	const char *p = argv[2];
