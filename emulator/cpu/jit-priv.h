@@ -61,6 +61,7 @@ extern const uint8_t jit_cache_hreg[JIT_NCACHE];
 #define FRAME 24   /* the block frame below the saved registers: */
 #define ENTRY_PC 8 /* [rsp] the budget at the first block, [rsp + 8] the current block's entry pc, */
 #define LEFT 16	   /* [rsp + 16] the budget left - RV_JIT_MAX_INSNS (below 0: no chaining) */
+#define BREG X_R15 /* the last cache register (jit_cache_hreg) */
 struct rcache {
 	int8_t slot_of[32];	     /* guest register -> cache slot, or -1 */
 	uint8_t guest[JIT_NCACHE];   /* cache slot -> guest register, 0 when free */
@@ -76,7 +77,8 @@ struct stub {
 	int kind;
 	int32_t off;	/* side: offset of the instruction to interpret; branch: target offset */
 	unsigned count; /* instructions retired in the block at this exit */
-	uint8_t nwb, wb_guest[JIT_NCACHE], wb_host[JIT_NCACHE]; /* registers to write back */
+	struct rcache rc; /* the register cache at the branch point */
+	unsigned join;	  /* skip: the cache state at the landing point (tctx.joins) */
 	uint8_t *land;	/* skip: a forward branch inside the block lands there */
 	unsigned skip;	/* skip: the instructions it jumps over */
 };
@@ -102,6 +104,15 @@ struct tctx {
 	uint32_t pin; /* cache slots used since this clock value belong to the current instruction */
 	struct fwd fwd[RV_JIT_MAX_INSNS];
 	unsigned nfwd;
+	struct rcache joins[RV_JIT_MAX_INSNS]; /* the cache state where forward branches land */
+	unsigned njoins;
+	/* A block that branches back to its own entry (a loop) loads its first registers
+	 * after the prologue: the back edge brings the cache into that state (head) and jumps
+	 * to loop_head, so the loop's registers stay in host registers. */
+	bool loop;
+	bool breg; /* a loop with few registers: the budget left lives in BREG, not the frame */
+	struct rcache head;
+	uint8_t *loop_head;
 };
 
 /* jit-regs.c */
@@ -111,6 +122,9 @@ int jit_rc_get(struct tctx *t, unsigned r);
 int jit_rc_def(struct tctx *t, unsigned r);
 int jit_src_x(struct tctx *t, unsigned r, int scratch);
 void jit_rc_emit_writeback(struct tctx *t);
+void jit_rc_writeback_of(struct tctx *t, const struct rcache *rc);
+void jit_rc_conform(struct tctx *t, const struct rcache *from, const struct rcache *to);
+void jit_rc_enter_loop(struct tctx *t);
 void jit_load_x(struct tctx *t, int hreg, unsigned r);
 void jit_store_x(struct tctx *t, unsigned r, int hreg);
 unsigned jit_push_callers(struct tctx *t);
@@ -123,12 +137,13 @@ uint8_t *jit_emit_take(struct tctx *t, unsigned count);
 void jit_emit_return(struct tctx *t, unsigned count, int side);
 void jit_emit_jc_lookup(struct tctx *t);
 void jit_emit_goto(struct tctx *t, int64_t off, unsigned count);
+void jit_emit_goto_from(struct tctx *t, const struct rcache *from, int64_t off, unsigned count);
 void jit_emit_prologue(struct xbuf *b);
 void jit_emit_stubs(struct tctx *t);
 
 /* jit-insn.c */
 void jit_bind_forward(struct tctx *t, unsigned n);
-void jit_emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
+int jit_emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
 struct rv_insn *jit_slot_at(struct tctx *t, unsigned pgoff);
 int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
 

@@ -1,5 +1,6 @@
 /* jit-regs.c - the guest-register cache of a block under translation (jit-priv.h). */
 #include "emulator/cpu/jit-priv.h"
+#include "emulator/cpu/ops.h"
 
 #include <string.h>
 
@@ -46,7 +47,7 @@ static int rc_alloc(struct tctx *t, unsigned r)
 	struct rcache *rc = &t->rc;
 	int best = -1;
 	unsigned best_score = 0;
-	for (int i = 0; i < JIT_NCACHE; i++) {
+	for (int i = 0; i < JIT_NCACHE - t->breg; i++) {
 		if (!rc->guest[i]) {
 			best = i;
 			break;
@@ -106,13 +107,115 @@ int jit_src_x(struct tctx *t, unsigned r, int scratch)
 	return jit_rc_get(t, r);
 }
 
-/* Stores every dirty register (the cache state is unchanged: callers decide). */
-void jit_rc_emit_writeback(struct tctx *t)
+/* Stores every register dirty in cache state rc (which is unchanged: callers decide). */
+void jit_rc_writeback_of(struct tctx *t, const struct rcache *rc)
 {
-	const struct rcache *rc = &t->rc;
 	for (int i = 0; i < JIT_NCACHE; i++)
 		if (rc->guest[i] && (rc->dirty & (1u << rc->guest[i])))
 			x_store64(&t->b, jit_cache_hreg[i], X_RBX, XREG(rc->guest[i]));
+}
+
+void jit_rc_emit_writeback(struct tctx *t)
+{
+	jit_rc_writeback_of(t, &t->rc);
+}
+
+/* Emits the code that turns cache state `from` into `to` (rax is clobbered): a register
+ * dirty in `from` is stored unless `to` holds it dirty, then every register `to` holds is
+ * moved into its slot (a parallel move, cycles broken through rax) or loaded. */
+void jit_rc_conform(struct tctx *t, const struct rcache *from, const struct rcache *to)
+{
+	enum { NONE = -2, LOAD = -1, IN_RAX = JIT_NCACHE };
+	int src[JIT_NCACHE];
+	for (int i = 0; i < JIT_NCACHE; i++) {
+		unsigned g = from->guest[i];
+		if (g && (from->dirty >> g & 1) && (to->slot_of[g] < 0 || !(to->dirty >> g & 1)))
+			x_store64(&t->b, jit_cache_hreg[i], X_RBX, XREG(g));
+	}
+	for (int j = 0; j < JIT_NCACHE; j++) {
+		unsigned g = to->guest[j];
+		src[j] = !g ? NONE : from->slot_of[g] < 0 ? LOAD : from->slot_of[g] == j ? NONE : from->slot_of[g];
+	}
+	for (bool pending = true; pending;) {
+		pending = false;
+		bool progress = false;
+		for (int j = 0; j < JIT_NCACHE; j++) {
+			if (src[j] < 0)
+				continue;
+			bool read = false; /* is slot j still the source of another move? */
+			for (int k = 0; k < JIT_NCACHE; k++)
+				read |= src[k] == j;
+			if (read) {
+				pending = true;
+				continue;
+			}
+			x_mov(&t->b, jit_cache_hreg[j], src[j] == IN_RAX ? X_RAX : jit_cache_hreg[src[j]]);
+			src[j] = NONE;
+			progress = true;
+		}
+		if (pending && !progress) { /* only cycles left: park one source in rax */
+			int j = 0;
+			while (src[j] < 0 || src[j] == IN_RAX)
+				j++;
+			int k = 0;
+			while (src[k] != j)
+				k++;
+			x_mov(&t->b, X_RAX, jit_cache_hreg[j]);
+			src[k] = IN_RAX;
+		}
+	}
+	for (int j = 0; j < JIT_NCACHE; j++)
+		if (src[j] == LOAD)
+			x_load64(&t->b, jit_cache_hreg[j], X_RBX, XREG(to->guest[j]));
+}
+
+/* x registers an instruction reads (rs) and may write (rd), from its fields: stores and
+ * branches have none in rd; other ops' unused fields only cost a load or a store. */
+static void insn_regs(const struct rv_insn *in, uint32_t *rs, uint32_t *rd)
+{
+	bool no_rd = (in->op >= OP_BEQ && in->op <= OP_BGEU) || in->op == OP_SB || in->op == OP_SH ||
+		     in->op == OP_SW || in->op == OP_SD || in->op == OP_FSW || in->op == OP_FSD;
+	*rs = (1u << in->rs1 | 1u << in->rs2) & ~1u;
+	*rd = no_rd ? 0 : 1u << in->rd & ~1u;
+}
+
+/* At the start of a loop block: loads the registers the block uses first into the cache,
+ * in their order of first use, and makes that the loop head's state; the ones the block
+ * writes are taken as dirty there, so the back edge need not store them. */
+void jit_rc_enter_loop(struct tctx *t)
+{
+	struct rcache *h = &t->head;
+	jit_rc_reset(h);
+	uint32_t written = 0, all = 0;
+	for (unsigned i = 0; i < t->nahead; i++) {
+		uint32_t rs, rd;
+		insn_regs(t->ahead[i], &rs, &rd);
+		all |= rs | rd;
+	}
+	t->breg = __builtin_popcount(all) < JIT_NCACHE;
+	int n = 0;
+	for (unsigned i = 0; i < t->nahead; i++) {
+		uint32_t rs, rd;
+		insn_regs(t->ahead[i], &rs, &rd);
+		written |= rd;
+		uint8_t order[3] = { t->ahead[i]->rs1, t->ahead[i]->rs2, t->ahead[i]->rd };
+		for (int k = 0; k < 3; k++) {
+			unsigned g = order[k];
+			if (g && ((rs | rd) >> g & 1) && h->slot_of[g] < 0 && n < JIT_NCACHE - t->breg) {
+				h->guest[n] = (uint8_t)g;
+				h->slot_of[g] = (int8_t)n;
+				x_load64(&t->b, jit_cache_hreg[n], X_RBX, XREG(g));
+				n++;
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (written >> h->guest[i] & 1)
+			h->dirty |= 1u << h->guest[i];
+	if (t->breg)
+		x_load64(&t->b, BREG, X_RSP, LEFT);
+	t->rc = *h;
+	t->loop_head = t->b.p;
 }
 
 /* hreg = x[r] */
