@@ -35,6 +35,10 @@ void jit_bind_forward(struct tctx *t, unsigned n)
 	}
 	if (!any)
 		return;
+	jit_rc_materialize(t); /* the landing state has no lazy register */
+	for (unsigned i = 0; i < t->nfwd; i++)
+		if (t->fwd[i].target == n)
+			t->rc.sx &= t->stubs[t->fwd[i].stub].rc.sx;
 	uint32_t cached = 0;
 	for (int i = 0; i < JIT_NCACHE; i++)
 		cached |= t->rc.guest[i] ? 1u << t->rc.guest[i] : 0;
@@ -92,7 +96,12 @@ static void emit_branch_over(struct tctx *t, const struct rv_insn *in, int cc)
 	t->pin = t->rc.clock + 1;
 	jit_emit_insn(t, next, 0, 0);
 	emit_cmp(t, in); /* rd stays pinned: its slot is not reused here */
-	x_rr(b, 1, 0x0f40u | (unsigned)cc, jit_rc_def(t, next->rd), X_RDX); /* cmovcc */
+	int hd = jit_rc_get_low(t, next->rd); /* cached and pinned: no code */
+	x_rr(b, 1, 0x0f40u | (unsigned)cc, hd, X_RDX); /* cmovcc */
+	if (t->rc.lazy >> next->rd & 1) /* the old value is full width, the new one may not be */
+		x_movsxd(b, hd, hd);
+	t->rc.lazy &= ~(1u << next->rd);
+	t->rc.sx &= ~(1u << next->rd); /* either value */
 	x_setcc(b, cc, X_RCX);
 	if (t->breg)
 		x_alu(b, 1, ALU_ADD, BREG, X_RCX);
@@ -165,8 +174,10 @@ int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigne
 	}
 	switch (in->op) {
 	case OP_LUI:
-		if (in->rd)
+		if (in->rd) {
 			x_movi(b, jit_rc_def(t, in->rd), in->imm);
+			t->rc.sx |= 1u << in->rd;
+		}
 		return 1;
 	case OP_AUIPC:
 		if (in->rd) {

@@ -67,6 +67,11 @@ struct rcache {
 	uint8_t guest[JIT_NCACHE];   /* cache slot -> guest register, 0 when free */
 	uint32_t used[JIT_NCACHE];   /* last use, for LRU eviction */
 	uint32_t dirty;		     /* guest registers newer than struct rv_cpu */
+	/* sx: cached registers whose value is a 32-bit value sign-extended (results of W ops,
+	 * lw, lui, bitwise ops on such values); lazy: of those, the ones whose host register
+	 * holds only the low 32 bits right (a W op's sign extension is left out until a 64-bit
+	 * reader, a store to struct rv_cpu or a merge of paths needs it) */
+	uint32_t sx, lazy;
 	uint32_t clock;
 };
 
@@ -121,6 +126,10 @@ void jit_rc_unmap(struct rcache *rc, int slot);
 int jit_rc_get(struct tctx *t, unsigned r);
 int jit_rc_def(struct tctx *t, unsigned r);
 int jit_src_x(struct tctx *t, unsigned r, int scratch);
+int jit_rc_get_low(struct tctx *t, unsigned r);
+bool jit_rc_mem_ok(const struct tctx *t, unsigned r);
+int jit_src_x_low(struct tctx *t, unsigned r, int scratch);
+void jit_rc_materialize(struct tctx *t);
 void jit_rc_emit_writeback(struct tctx *t);
 void jit_rc_writeback_of(struct tctx *t, const struct rcache *rc);
 void jit_rc_conform(struct tctx *t, const struct rcache *from, const struct rcache *to);

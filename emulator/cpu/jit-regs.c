@@ -20,6 +20,8 @@ void jit_rc_unmap(struct rcache *rc, int slot)
 	if (g) {
 		rc->slot_of[g] = -1;
 		rc->dirty &= ~(1u << g);
+		rc->sx &= ~(1u << g);
+		rc->lazy &= ~(1u << g);
 		rc->guest[slot] = 0;
 	}
 }
@@ -37,6 +39,36 @@ static unsigned next_read(const struct tctx *t, unsigned g)
 			break;
 	}
 	return RV_JIT_MAX_INSNS;
+}
+
+/* Is guest register r (not x0) better read from struct rv_cpu by the current instruction
+ * than cached? When it is not cached, no slot is free and every cached register is read
+ * again sooner than r (caching r would evict one of them). */
+bool jit_rc_mem_ok(const struct tctx *t, unsigned r)
+{
+	const struct rcache *rc = &t->rc;
+	if (rc->slot_of[r] >= 0)
+		return false;
+	unsigned far = 0;
+	for (int i = 0; i < JIT_NCACHE - t->breg; i++) {
+		if (!rc->guest[i])
+			return false;
+		if (rc->used[i] < t->pin) {
+			unsigned d = next_read(t, rc->guest[i]);
+			far = d > far ? d : far;
+		}
+	}
+	unsigned mine = RV_JIT_MAX_INSNS;
+	for (unsigned i = t->cur + 1; i < t->nahead; i++) {
+		const struct rv_insn *in = t->ahead[i];
+		if (in->rs1 == r || in->rs2 == r) {
+			mine = i - t->cur;
+			break;
+		}
+		if (in->rd == r)
+			break;
+	}
+	return mine >= far;
 }
 
 /* A cache slot for guest register r (not cached yet): a free one, else the one read again
@@ -64,16 +96,20 @@ static int rc_alloc(struct tctx *t, unsigned r)
 	if (best < 0) /* cannot happen: an instruction uses at most three slots */
 		best = 0;
 	unsigned g = rc->guest[best];
-	if (g && (rc->dirty & (1u << g)))
+	if (g && (rc->dirty & (1u << g))) {
+		if (rc->lazy >> g & 1)
+			x_movsxd(&t->b, jit_cache_hreg[best], jit_cache_hreg[best]);
 		x_store64(&t->b, jit_cache_hreg[best], X_RBX, XREG(g));
+	}
 	jit_rc_unmap(rc, best);
 	rc->guest[best] = (uint8_t)r;
 	rc->slot_of[r] = (int8_t)best;
 	return best;
 }
 
-/* The host register holding guest register r (r != 0), loaded if not cached. */
-int jit_rc_get(struct tctx *t, unsigned r)
+/* The host register holding guest register r (r != 0), loaded if not cached; only its
+ * low 32 bits are right if r is lazy. */
+int jit_rc_get_low(struct tctx *t, unsigned r)
 {
 	struct rcache *rc = &t->rc;
 	int s = rc->slot_of[r];
@@ -85,7 +121,19 @@ int jit_rc_get(struct tctx *t, unsigned r)
 	return jit_cache_hreg[s];
 }
 
-/* The host register to write guest register r (r != 0) into; it becomes dirty. */
+/* The host register holding guest register r (r != 0), loaded if not cached. */
+int jit_rc_get(struct tctx *t, unsigned r)
+{
+	int h = jit_rc_get_low(t, r);
+	if (t->rc.lazy >> r & 1) {
+		x_movsxd(&t->b, h, h);
+		t->rc.lazy &= ~(1u << r);
+	}
+	return h;
+}
+
+/* The host register to write guest register r (r != 0) into; it becomes dirty, and
+ * neither sx nor lazy until the caller says so. */
 int jit_rc_def(struct tctx *t, unsigned r)
 {
 	struct rcache *rc = &t->rc;
@@ -94,6 +142,8 @@ int jit_rc_def(struct tctx *t, unsigned r)
 		s = rc_alloc(t, r);
 	rc->used[s] = ++rc->clock;
 	rc->dirty |= 1u << r;
+	rc->sx &= ~(1u << r);
+	rc->lazy &= ~(1u << r);
 	return jit_cache_hreg[s];
 }
 
@@ -107,9 +157,34 @@ int jit_src_x(struct tctx *t, unsigned r, int scratch)
 	return jit_rc_get(t, r);
 }
 
+/* jit_src_x for readers of the low 32 bits only */
+int jit_src_x_low(struct tctx *t, unsigned r, int scratch)
+{
+	if (r == 0) {
+		x_rr(&t->b, 0, 0x33, scratch, scratch);
+		return scratch;
+	}
+	return jit_rc_get_low(t, r);
+}
+
+/* Sign-extends every lazy register in place (same value, full width). */
+static void materialize_of(struct tctx *t, const struct rcache *rc)
+{
+	for (int i = 0; i < JIT_NCACHE; i++)
+		if (rc->guest[i] && (rc->lazy >> rc->guest[i] & 1))
+			x_movsxd(&t->b, jit_cache_hreg[i], jit_cache_hreg[i]);
+}
+
+void jit_rc_materialize(struct tctx *t)
+{
+	materialize_of(t, &t->rc);
+	t->rc.lazy = 0;
+}
+
 /* Stores every register dirty in cache state rc (which is unchanged: callers decide). */
 void jit_rc_writeback_of(struct tctx *t, const struct rcache *rc)
 {
+	materialize_of(t, rc);
 	for (int i = 0; i < JIT_NCACHE; i++)
 		if (rc->guest[i] && (rc->dirty & (1u << rc->guest[i])))
 			x_store64(&t->b, jit_cache_hreg[i], X_RBX, XREG(rc->guest[i]));
@@ -118,6 +193,7 @@ void jit_rc_writeback_of(struct tctx *t, const struct rcache *rc)
 void jit_rc_emit_writeback(struct tctx *t)
 {
 	jit_rc_writeback_of(t, &t->rc);
+	t->rc.lazy = 0;
 }
 
 /* Emits the code that turns cache state `from` into `to` (rax is clobbered): a register
@@ -127,6 +203,7 @@ void jit_rc_conform(struct tctx *t, const struct rcache *from, const struct rcac
 {
 	enum { NONE = -2, LOAD = -1, IN_RAX = JIT_NCACHE };
 	int src[JIT_NCACHE];
+	materialize_of(t, from); /* `to` has no lazy register */
 	for (int i = 0; i < JIT_NCACHE; i++) {
 		unsigned g = from->guest[i];
 		if (g && (from->dirty >> g & 1) && (to->slot_of[g] < 0 || !(to->dirty >> g & 1)))
