@@ -105,6 +105,7 @@ struct tctx {
 	unsigned nstubs;
 	struct rcache rc;
 	const struct rv_insn *ahead[RV_JIT_MAX_INSNS]; /* the block's instructions, for eviction */
+	uint32_t rs[RV_JIT_MAX_INSNS], rd[RV_JIT_MAX_INSNS]; /* the x registers each reads, writes */
 	unsigned nahead, cur;
 	uint32_t pin; /* cache slots used since this clock value belong to the current instruction */
 	struct fwd fwd[RV_JIT_MAX_INSNS];
@@ -115,12 +116,14 @@ struct tctx {
 	 * after the prologue: the back edge brings the cache into that state (head) and jumps
 	 * to loop_head, so the loop's registers stay in host registers. */
 	bool loop;
+	unsigned loop_end;
 	bool breg; /* a loop with few registers: the budget left lives in BREG, not the frame */
 	struct rcache head;
 	uint8_t *loop_head;
 };
 
 /* jit-regs.c */
+void jit_insn_regs(const struct rv_insn *in, uint32_t *rs, uint32_t *rd);
 void jit_rc_reset(struct rcache *rc);
 void jit_rc_unmap(struct rcache *rc, int slot);
 int jit_rc_get(struct tctx *t, unsigned r);

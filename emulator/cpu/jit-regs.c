@@ -26,19 +26,77 @@ void jit_rc_unmap(struct rcache *rc, int slot)
 	}
 }
 
+/* x registers an instruction reads (rs) and may write (rd), from its op: immediate forms
+ * carry immediate bits in rs2 (and lui/auipc/jal in rs1), stores and branches in rd.
+ * Ops left to the interpreter or a helper count as reading both fields. */
+void jit_insn_regs(const struct rv_insn *in, uint32_t *rs, uint32_t *rd)
+{
+	unsigned op = in->op;
+	bool no_rd = (op >= OP_BEQ && op <= OP_BGEU) || (op >= OP_SB && op <= OP_SD) || op == OP_FSW ||
+		     op == OP_FSD;
+	bool rs1_only = (op >= OP_LB && op <= OP_LWU) || (op >= OP_ADDI && op <= OP_SRAI) ||
+			(op >= OP_ADDIW && op <= OP_SRAIW) || op == OP_JALR || (op >= OP_FLW && op <= OP_FSD);
+	switch (op) {
+	case OP_SLLI_UW: case OP_CLZ: case OP_CLZW: case OP_CTZ: case OP_CTZW: case OP_CPOP:
+	case OP_CPOPW: case OP_SEXT_B: case OP_SEXT_H: case OP_ZEXT_H: case OP_RORI: case OP_RORIW:
+	case OP_ORC_B: case OP_REV8: case OP_BCLRI: case OP_BEXTI: case OP_BINVI: case OP_BSETI:
+	case OP_BREV8:
+		rs1_only = true;
+		break;
+	default:
+		break;
+	}
+	if (op == OP_LUI || op == OP_AUIPC || op == OP_JAL)
+		*rs = 0;
+	else if (rs1_only)
+		*rs = 1u << in->rs1 & ~1u;
+	else
+		*rs = (1u << in->rs1 | 1u << in->rs2) & ~1u;
+	*rd = no_rd ? 0 : 1u << in->rd & ~1u;
+}
+
 /* How far ahead in the block guest register g is read next (from the current instruction
  * on), or RV_JIT_MAX_INSNS when it is written first or not used again. The rs fields of
  * instructions that do not read x registers only make this a worse guess. */
 static unsigned next_read(const struct tctx *t, unsigned g)
 {
 	for (unsigned i = t->cur; i < t->nahead; i++) {
-		const struct rv_insn *in = t->ahead[i];
-		if (in->rs1 == g || in->rs2 == g)
+		if (t->rs[i] >> g & 1)
 			return i - t->cur;
-		if (in->rd == g)
+		if (t->rd[i] >> g & 1)
 			break;
 	}
 	return RV_JIT_MAX_INSNS;
+}
+
+/* Ops that never leave the block nor let C code read guest registers, and write rd. */
+static bool stays_in_block(const struct rv_insn *in)
+{
+	switch (in->op) {
+	case OP_ADDI: case OP_XORI: case OP_ORI: case OP_ANDI: case OP_ADD: case OP_SUB:
+	case OP_XOR: case OP_OR: case OP_AND: case OP_ADDIW: case OP_ADDW: case OP_SUBW:
+	case OP_SLLI: case OP_SRLI: case OP_SRAI: case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+	case OP_SLL: case OP_SRL: case OP_SRA: case OP_SLLW: case OP_SRLW: case OP_SRAW:
+	case OP_LUI: case OP_AUIPC: case OP_SLT: case OP_SLTU: case OP_SLTI: case OP_SLTIU:
+	case OP_MUL: case OP_MULW:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Is the value of guest register g dead: overwritten, from the current instruction on,
+ * before it is read and before any way out of the block (so struct rv_cpu never needs it)? */
+static bool dead_value(const struct tctx *t, unsigned g)
+{
+	for (unsigned i = t->cur; i < t->nahead; i++) {
+		const struct rv_insn *in = t->ahead[i];
+		if ((t->rs[i] >> g & 1) || !stays_in_block(in))
+			return false;
+		if (in->rd == g)
+			return true;
+	}
+	return false;
 }
 
 /* Is guest register r (not x0) better read from struct rv_cpu by the current instruction
@@ -60,12 +118,11 @@ bool jit_rc_mem_ok(const struct tctx *t, unsigned r)
 	}
 	unsigned mine = RV_JIT_MAX_INSNS;
 	for (unsigned i = t->cur + 1; i < t->nahead; i++) {
-		const struct rv_insn *in = t->ahead[i];
-		if (in->rs1 == r || in->rs2 == r) {
+		if (t->rs[i] >> r & 1) {
 			mine = i - t->cur;
 			break;
 		}
-		if (in->rd == r)
+		if (t->rd[i] >> r & 1)
 			break;
 	}
 	return mine >= far;
@@ -87,7 +144,7 @@ static int rc_alloc(struct tctx *t, unsigned r)
 		if (rc->used[i] >= t->pin)
 			continue;
 		unsigned g = rc->guest[i];
-		unsigned score = 2 * next_read(t, g) + !(rc->dirty & (1u << g));
+		unsigned score = 2 * next_read(t, g) + (!(rc->dirty & (1u << g)) || dead_value(t, g));
 		if (best < 0 || score > best_score) {
 			best = i;
 			best_score = score;
@@ -96,7 +153,7 @@ static int rc_alloc(struct tctx *t, unsigned r)
 	if (best < 0) /* cannot happen: an instruction uses at most three slots */
 		best = 0;
 	unsigned g = rc->guest[best];
-	if (g && (rc->dirty & (1u << g))) {
+	if (g && (rc->dirty & (1u << g)) && !dead_value(t, g)) {
 		if (rc->lazy >> g & 1)
 			x_movsxd(&t->b, jit_cache_hreg[best], jit_cache_hreg[best]);
 		x_store64(&t->b, jit_cache_hreg[best], X_RBX, XREG(g));
@@ -246,16 +303,6 @@ void jit_rc_conform(struct tctx *t, const struct rcache *from, const struct rcac
 			x_load64(&t->b, jit_cache_hreg[j], X_RBX, XREG(to->guest[j]));
 }
 
-/* x registers an instruction reads (rs) and may write (rd), from its fields: stores and
- * branches have none in rd; other ops' unused fields only cost a load or a store. */
-static void insn_regs(const struct rv_insn *in, uint32_t *rs, uint32_t *rd)
-{
-	bool no_rd = (in->op >= OP_BEQ && in->op <= OP_BGEU) || in->op == OP_SB || in->op == OP_SH ||
-		     in->op == OP_SW || in->op == OP_SD || in->op == OP_FSW || in->op == OP_FSD;
-	*rs = (1u << in->rs1 | 1u << in->rs2) & ~1u;
-	*rd = no_rd ? 0 : 1u << in->rd & ~1u;
-}
-
 /* At the start of a loop block: loads the registers the block uses first into the cache,
  * in their order of first use, and makes that the loop head's state; the ones the block
  * writes are taken as dirty there, so the back edge need not store them. */
@@ -264,16 +311,12 @@ void jit_rc_enter_loop(struct tctx *t)
 	struct rcache *h = &t->head;
 	jit_rc_reset(h);
 	uint32_t written = 0, all = 0;
-	for (unsigned i = 0; i < t->nahead; i++) {
-		uint32_t rs, rd;
-		insn_regs(t->ahead[i], &rs, &rd);
-		all |= rs | rd;
-	}
+	for (unsigned i = 0; i < t->loop_end; i++)
+		all |= t->rs[i] | t->rd[i];
 	t->breg = __builtin_popcount(all) < JIT_NCACHE;
 	int n = 0;
-	for (unsigned i = 0; i < t->nahead; i++) {
-		uint32_t rs, rd;
-		insn_regs(t->ahead[i], &rs, &rd);
+	for (unsigned i = 0; i < t->loop_end; i++) {
+		uint32_t rs = t->rs[i], rd = t->rd[i];
 		written |= rd;
 		uint8_t order[3] = { t->ahead[i]->rs1, t->ahead[i]->rs2, t->ahead[i]->rd };
 		for (int k = 0; k < 3; k++) {

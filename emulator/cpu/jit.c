@@ -91,10 +91,13 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 		struct rv_insn *in = jit_slot_at(&t, pg);
 		if (!in)
 			break;
+		jit_insn_regs(in, &t.rs[t.nahead], &t.rd[t.nahead]);
 		t.ahead[t.nahead++] = in;
 		bool branch = (in->op >= OP_BEQ && in->op <= OP_BGEU) || in->op == OP_JAL;
-		if (branch && (int64_t)pg + in->imm == (int64_t)(pc & 0xfff))
+		if (branch && (int64_t)pg + in->imm == (int64_t)(pc & 0xfff)) {
 			t.loop = true; /* a jump back to the entry */
+			t.loop_end = t.nahead; /* the loop body: ahead[0 .. loop_end) */
+		}
 		if (in->op == OP_JAL || in->op == OP_JALR)
 			break;
 		pg += in->len;
