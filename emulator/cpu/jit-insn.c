@@ -95,12 +95,9 @@ static void emit_branch_over(struct tctx *t, const struct rv_insn *in, int cc)
 	t->cur++;
 	t->pin = t->rc.clock + 1;
 	jit_emit_insn(t, next, 0, 0);
+	int hd = jit_rc_get(t, next->rd); /* full width before the merge with the old value */
 	emit_cmp(t, in); /* rd stays pinned: its slot is not reused here */
-	int hd = jit_rc_get_low(t, next->rd); /* cached and pinned: no code */
 	x_rr(b, 1, 0x0f40u | (unsigned)cc, hd, X_RDX); /* cmovcc */
-	if (t->rc.lazy >> next->rd & 1) /* the old value is full width, the new one may not be */
-		x_movsxd(b, hd, hd);
-	t->rc.lazy &= ~(1u << next->rd);
 	t->rc.sx &= ~(1u << next->rd); /* either value */
 	x_setcc(b, cc, X_RCX);
 	if (t->breg)
