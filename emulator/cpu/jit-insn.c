@@ -120,8 +120,8 @@ int jit_emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsig
 	case OP_BLTU: cc = CC_B; break;
 	default: cc = CC_AE; break;
 	}
-	/* A forward target later in the block becomes a jump inside it: both paths reach the
-	 * target with every register written back and nothing cached. */
+	/* A forward target later in the block becomes a jump inside it: the taken path's
+	 * registers are moved into the fall-through path's cache state there (bind_forward). */
 	int target = fwd_target(t, in->imm);
 	if (target == (int)t->cur + 2 && skippable(in, t->ahead[t->cur + 1])) {
 		emit_branch_over(t, in, cc);

@@ -52,10 +52,12 @@ static inline void x_rm_bi(struct xbuf *b, int w, unsigned op, int reg, int base
 #define FREG(r) (CPU_OFF(f) + 8 * (int32_t)(r))
 
 /* The guest-register cache: which host register holds which guest register, compile-time
- * state that follows the straight-line block. Eleven host registers (jit_cache_hreg): loaded
- * at first use, evicted by furthest next use, written back when evicted and at every exit
- * (each side exit and branch stub writes back the registers dirty at its branch point), so
- * between blocks, and wherever C code runs, the guest state is in struct rv_cpu. */
+ * state that follows the block. Eleven host registers (jit_cache_hreg): loaded at first use,
+ * evicted by furthest next use, written back when evicted (unless the value is dead) and at
+ * every exit (each stub keeps the cache state of its branch point; forward branches inside
+ * the block and a loop's back edge move registers into the state where they land instead,
+ * jit_rc_conform), so between blocks, and wherever C code runs, the guest state is in
+ * struct rv_cpu. */
 #define JIT_NCACHE 11
 extern const uint8_t jit_cache_hreg[JIT_NCACHE];
 #define FRAME 24   /* the block frame below the saved registers: */
