@@ -91,9 +91,15 @@ static void emit_branch_over(struct tctx *t, const struct rv_insn *in, int cc)
 {
 	struct xbuf *b = &t->b;
 	const struct rv_insn *next = t->ahead[t->cur + 1];
+	/* The compare is emitted after the skipped instruction: its sources are cached (so
+	 * pinned: the pin is the branch's) first, else loading the skipped instruction's
+	 * source could evict one, or drop it unstored when it is dead after the branch. */
+	if (in->rs1)
+		jit_rc_get(t, in->rs1);
+	if (in->rs2)
+		jit_rc_get(t, in->rs2);
 	x_mov(b, X_RDX, jit_rc_get(t, next->rd)); /* the ALU ops use rax and rcx only */
 	t->cur++;
-	t->pin = t->rc.clock + 1;
 	jit_emit_insn(t, next, 0, 0);
 	int hd = jit_rc_get(t, next->rd); /* full width before the merge with the old value */
 	emit_cmp(t, in); /* rd stays pinned: its slot is not reused here */
