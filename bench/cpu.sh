@@ -2,7 +2,7 @@
 # CPU benchmark: the same bare-metal guest programs (tests/riscv/bench/) on strata-vm and on
 # qemu-system-riscv64 (TCG), the CPU time (user+sys, so that other load on the machine does
 # not skew it; both include process start-up) of each, and the ratio strata-vm / QEMU (lower
-# is better; the target is <= 4 on hot loops and <= 1.5 on cold code). Each hot kernel runs bare
+# is better; issue 13 asks <= 0.6 for every kernel). Each hot kernel runs bare
 # (M-mode) and under Sv39 (S-mode, identity gigapages). Guest MIPS comes from strata-vm's
 # --stats. bitmanip is built with Zba/Zbb/Zbs, bitmanip-base is the same C without them. The
 # last column is the interpreter alone (--jit=off) over QEMU, to show what the JIT buys. Not

@@ -11,14 +11,7 @@ void jit_add_stub(struct tctx *t, uint8_t *fixup, int kind, int32_t off, unsigne
 		return;
 	}
 	struct stub *st = &t->stubs[t->nstubs++];
-	*st = (struct stub){ .fixup = fixup, .kind = kind, .off = off, .count = count };
-	for (int i = 0; i < JIT_NCACHE; i++) { /* the registers dirty at the branch point */
-		unsigned g = t->rc.guest[i];
-		if (g && (t->rc.dirty & (1u << g))) {
-			st->wb_guest[st->nwb] = (uint8_t)g;
-			st->wb_host[st->nwb++] = jit_cache_hreg[i];
-		}
-	}
+	*st = (struct stub){ .fixup = fixup, .kind = kind, .off = off, .count = count, .rc = t->rc };
 }
 
 /* cpu->pc = entry pc + off */
@@ -33,6 +26,11 @@ void jit_set_pc(struct tctx *t, int64_t off)
  * than RV_JIT_MAX_INSNS are left (the frame keeps the budget left minus that). */
 uint8_t *jit_emit_take(struct tctx *t, unsigned count)
 {
+	if (t->breg) { /* the other blocks find it in the frame */
+		x_alui(&t->b, 1, ALU_SUB, BREG, (int32_t)count);
+		x_store64(&t->b, BREG, X_RSP, LEFT);
+		return x_jcc(&t->b, CC_L);
+	}
 	x_rm(&t->b, 1, 0x81, ALU_SUB, X_RSP, LEFT); /* sub qword [rsp + LEFT], count */
 	x_b4(&t->b, count);
 	return x_jcc(&t->b, CC_L);
@@ -41,6 +39,8 @@ uint8_t *jit_emit_take(struct tctx *t, unsigned count)
 /* return (([rsp] - left + count) << 1) | side through the epilogue */
 void jit_emit_return(struct tctx *t, unsigned count, int side)
 {
+	if (t->breg)
+		x_store64(&t->b, BREG, X_RSP, LEFT);
 	x_load64(&t->b, X_RAX, X_RSP, 0);
 	x_rm(&t->b, 1, 0x2b, X_RAX, X_RSP, LEFT); /* sub rax, [rsp + LEFT] */
 	x_alui(&t->b, 1, ALU_ADD, X_RAX, (int32_t)count - RV_JIT_MAX_INSNS);
@@ -130,6 +130,30 @@ void jit_emit_goto(struct tctx *t, int64_t off, unsigned count)
 	jit_emit_return(t, 0, 0);
 }
 
+/* jit_emit_goto from cache state `from` (written back here): a loop's back edge instead
+ * brings the registers into the loop head's state and jumps there while the budget lasts. */
+void jit_emit_goto_from(struct tctx *t, const struct rcache *from, int64_t off, unsigned count)
+{
+	if (off != 0 || !t->loop) {
+		jit_rc_writeback_of(t, from);
+		jit_emit_goto(t, off, count);
+		return;
+	}
+	uint8_t *low;
+	if (t->breg) { /* within the loop the frame's copy is not kept up to date */
+		x_alui(&t->b, 1, ALU_SUB, BREG, (int32_t)count);
+		low = x_jcc(&t->b, CC_L);
+	} else {
+		low = jit_emit_take(t, count);
+	}
+	jit_rc_conform(t, from, &t->head);
+	x_patch(&t->b, x_jmp(&t->b), t->loop_head);
+	x_patch(&t->b, low, t->b.p);
+	jit_rc_writeback_of(t, from);
+	jit_set_pc(t, 0);
+	jit_emit_return(t, 0, 0);
+}
+
 void jit_emit_prologue(struct xbuf *b)
 {
 	x_push(b, X_RBX);
@@ -151,20 +175,22 @@ void jit_emit_stubs(struct tctx *t)
 	for (unsigned i = 0; i < t->nstubs; i++) {
 		const struct stub *s = &t->stubs[i];
 		x_patch(&t->b, s->fixup, t->b.p);
-		for (unsigned k = 0; k < s->nwb; k++)
-			x_store64(&t->b, s->wb_host[k], X_RBX, XREG(s->wb_guest[k]));
 		if (s->kind == STUB_SKIP) {
+			jit_rc_conform(t, &s->rc, &t->joins[s->join]);
 			/* the skipped instructions are counted by every later exit: give them back */
-			if (s->skip) {
+			if (s->skip && t->breg) {
+				x_alui(&t->b, 1, ALU_ADD, BREG, (int32_t)s->skip);
+			} else if (s->skip) {
 				x_rm(&t->b, 1, 0x81, ALU_ADD, X_RSP, LEFT); /* add qword [rsp + LEFT], skip */
 				x_b4(&t->b, s->skip);
 			}
 			x_patch(&t->b, x_jmp(&t->b), s->land);
 		} else if (s->kind == STUB_SIDE) {
+			jit_rc_writeback_of(t, &s->rc);
 			jit_set_pc(t, s->off);
 			jit_emit_return(t, s->count, 1);
 		} else {
-			jit_emit_goto(t, s->off, s->count);
+			jit_emit_goto_from(t, &s->rc, s->off, s->count);
 		}
 	}
 }

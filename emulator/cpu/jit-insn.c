@@ -28,19 +28,93 @@ void jit_bind_forward(struct tctx *t, unsigned n)
 		struct fwd *f = &t->fwd[i];
 		if (f->target != n)
 			continue;
-		if (!any) { /* the fall-through path's state: written back, nothing cached */
-			jit_rc_emit_writeback(t);
-			jit_rc_reset(&t->rc);
-			any = true;
-		}
+		struct stub *s = &t->stubs[f->stub];
+		/* the fall-through path's cache state, dirty where any path has it dirty */
+		t->rc.dirty |= s->rc.dirty;
+		any = true;
+	}
+	if (!any)
+		return;
+	jit_rc_materialize(t); /* the landing state has no lazy register */
+	for (unsigned i = 0; i < t->nfwd; i++)
+		if (t->fwd[i].target == n)
+			t->rc.sx &= t->stubs[t->fwd[i].stub].rc.sx;
+	uint32_t cached = 0;
+	for (int i = 0; i < JIT_NCACHE; i++)
+		cached |= t->rc.guest[i] ? 1u << t->rc.guest[i] : 0;
+	t->rc.dirty &= cached;
+	t->joins[t->njoins] = t->rc;
+	for (unsigned i = 0; i < t->nfwd; i++) {
+		struct fwd *f = &t->fwd[i];
+		if (f->target != n)
+			continue;
 		struct stub *s = &t->stubs[f->stub];
 		s->kind = STUB_SKIP;
+		s->join = t->njoins;
 		s->land = t->b.p;
 		s->skip = n - (s->count); /* s->count = branch index + 1 */
 	}
+	t->njoins++;
 }
 
-void jit_emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
+/* flags = x[rs1] compared with x[rs2] */
+static void emit_cmp(struct tctx *t, const struct rv_insn *in)
+{
+	int h1 = jit_src_x(t, in->rs1, X_RAX);
+	if (in->rs2 == 0)
+		x_rr(&t->b, 1, 0x85, h1, h1); /* test: the flags of cmp h1, 0 for these conditions */
+	else
+		x_alu(&t->b, 1, ALU_CMP, h1, jit_src_x(t, in->rs2, X_RCX));
+}
+
+/* Can the instruction a branch skips be made conditional (a cmov)? A register-only
+ * integer op whose rd is not one of the branch's sources. */
+static bool skippable(const struct rv_insn *br, const struct rv_insn *in)
+{
+	if (in->rd == 0 || in->rd == br->rs1 || in->rd == br->rs2)
+		return false;
+	switch (in->op) {
+	case OP_ADDI: case OP_XORI: case OP_ORI: case OP_ANDI: case OP_ADD: case OP_SUB:
+	case OP_XOR: case OP_OR: case OP_AND: case OP_ADDIW: case OP_ADDW: case OP_SUBW:
+	case OP_SLLI: case OP_SRLI: case OP_SRAI: case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+	case OP_LUI:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A branch over one instruction: the instruction runs, and rd gets its old value back
+ * (cmov) when the branch is taken, which also gives the skipped instruction back to the
+ * budget; the host branch, mispredicted on data-dependent conditions, is gone. */
+static void emit_branch_over(struct tctx *t, const struct rv_insn *in, int cc)
+{
+	struct xbuf *b = &t->b;
+	const struct rv_insn *next = t->ahead[t->cur + 1];
+	/* The compare is emitted after the skipped instruction: its sources are cached (so
+	 * pinned: the pin is the branch's) first, else loading the skipped instruction's
+	 * source could evict one, or drop it unstored when it is dead after the branch. */
+	if (in->rs1)
+		jit_rc_get(t, in->rs1);
+	if (in->rs2)
+		jit_rc_get(t, in->rs2);
+	x_mov(b, X_RDX, jit_rc_get(t, next->rd)); /* the ALU ops use rax and rcx only */
+	t->cur++;
+	jit_emit_insn(t, next, 0, 0);
+	int hd = jit_rc_get(t, next->rd); /* full width before the merge with the old value */
+	emit_cmp(t, in); /* rd stays pinned: its slot is not reused here */
+	x_rr(b, 1, 0x0f40u | (unsigned)cc, hd, X_RDX); /* cmovcc */
+	t->rc.sx &= ~(1u << next->rd); /* either value */
+	x_setcc(b, cc, X_RCX);
+	if (t->breg)
+		x_alu(b, 1, ALU_ADD, BREG, X_RCX);
+	else
+		x_rm(b, 1, 0x01, X_RCX, X_RSP, LEFT); /* add [rsp + LEFT], rcx */
+	t->cur--;
+}
+
+/* Returns 2 when the branch took the next instruction in (emit_branch_over), else 1. */
+int jit_emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
 	int cc;
@@ -52,21 +126,18 @@ void jit_emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsi
 	case OP_BLTU: cc = CC_B; break;
 	default: cc = CC_AE; break;
 	}
-	/* A forward target later in the block becomes a jump inside it: both paths reach the
-	 * target with every register written back and nothing cached. */
+	/* A forward target later in the block becomes a jump inside it: the taken path's
+	 * registers are moved into the fall-through path's cache state there (bind_forward). */
 	int target = fwd_target(t, in->imm);
-	if (target >= 0) {
-		jit_rc_emit_writeback(t);
-		t->rc.dirty = 0;
+	if (target == (int)t->cur + 2 && skippable(in, t->ahead[t->cur + 1])) {
+		emit_branch_over(t, in, cc);
+		return 2;
 	}
-	int h1 = jit_src_x(t, in->rs1, X_RAX);
-	if (in->rs2 == 0)
-		x_rr(b, 1, 0x85, h1, h1); /* test: the flags of cmp h1, 0 for these conditions */
-	else
-		x_alu(b, 1, ALU_CMP, h1, jit_src_x(t, in->rs2, X_RCX));
+	emit_cmp(t, in);
 	jit_add_stub(t, x_jcc(b, cc), STUB_BRANCH, off + in->imm, count + 1);
 	if (target >= 0 && !t->b.full)
 		t->fwd[t->nfwd++] = (struct fwd){ t->nstubs - 1, (unsigned)target };
+	return 1;
 }
 
 /* The decoded slot of the instruction at page offset pgoff, decoding it from guest memory
@@ -90,8 +161,9 @@ struct rv_insn *jit_slot_at(struct tctx *t, unsigned pgoff)
 	return in;
 }
 
-/* Emits one instruction. Returns 1 if the block goes on after it, 0 if it ended the block,
- * -1 if the instruction cannot be compiled (the block ends before it). */
+/* Emits one instruction. Returns 1 if the block goes on after it, 2 if it goes on after
+ * the next one too (taken in), 0 if it ended the block, -1 if the instruction cannot be
+ * compiled (the block ends before it). */
 int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
@@ -105,8 +177,10 @@ int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigne
 	}
 	switch (in->op) {
 	case OP_LUI:
-		if (in->rd)
+		if (in->rd) {
 			x_movi(b, jit_rc_def(t, in->rd), in->imm);
+			t->rc.sx |= 1u << in->rd;
+		}
 		return 1;
 	case OP_AUIPC:
 		if (in->rd) {
@@ -147,16 +221,14 @@ int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigne
 	case OP_FENCE: case OP_FENCE_I: /* decoded code is dropped on every write already */
 		return in->op == OP_FENCE && rv_fence_needs_host(in) ? -1 : 1; /* the interpreter's mfence */
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
-		jit_emit_branch(t, in, off, count);
-		return 1;
+		return jit_emit_branch(t, in, off, count);
 	case OP_JAL:
 		if (in->rd) {
 			int hd = jit_rc_def(t, in->rd);
 			x_load64(b, hd, X_RSP, ENTRY_PC);
 			x_alui(b, 1, ALU_ADD, hd, off + (int32_t)in->len);
 		}
-		jit_rc_emit_writeback(t);
-		jit_emit_goto(t, (int64_t)off + in->imm, count + 1);
+		jit_emit_goto_from(t, &t->rc, (int64_t)off + in->imm, count + 1);
 		return 0;
 	case OP_JALR:
 		x_lea(b, X_RAX, jit_src_x(t, in->rs1, X_RAX), in->imm);

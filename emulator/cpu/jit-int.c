@@ -56,21 +56,31 @@ bool jit_emit_alu(struct tctx *t, const struct rv_insn *in)
 	}
 	if (in->rd == 0)
 		return true; /* a hint or nop: no effect */
+	struct rcache *rc = &t->rc;
+	uint32_t bit = 1u << in->rd;
 	if (alu >= 0 && use_imm && in->rs1 == 0) { /* li: 0 op imm */
 		x_movi(b, jit_rc_def(t, in->rd), alu == ALU_AND ? 0 : imm);
+		rc->sx |= bit;
 		return true;
 	}
 	if (alu == ALU_ADD && use_imm && w) { /* addi, mv: one lea or mov */
+		if (imm == 0) { /* a copy keeps what is known of the value */
+			uint32_t sx = rc->sx >> in->rs1 & 1, lazy = rc->lazy >> in->rs1 & 1;
+			int h1 = jit_rc_get_low(t, in->rs1), hd = jit_rc_def(t, in->rd);
+			if (hd != h1)
+				x_mov(b, hd, h1);
+			rc->sx |= sx ? bit : 0;
+			rc->lazy |= lazy ? bit : 0;
+			return true;
+		}
 		int h1 = jit_rc_get(t, in->rs1), hd = jit_rc_def(t, in->rd);
-		if (imm != 0)
-			x_lea(b, hd, h1, imm);
-		else if (hd != h1)
-			x_mov(b, hd, h1);
+		x_lea(b, hd, h1, imm);
 		return true;
 	}
 	if (alu == ALU_ADD && use_imm && imm == 0) { /* sext.w */
-		int h1 = jit_rc_get(t, in->rs1);
+		int h1 = jit_rc_get_low(t, in->rs1);
 		x_movsxd(b, jit_rc_def(t, in->rd), h1);
+		rc->sx |= bit;
 		return true;
 	}
 	if (!use_imm && !shift_imm && w && (alu == ALU_ADD || alu == ALU_OR || alu == ALU_XOR) &&
@@ -79,26 +89,47 @@ bool jit_emit_alu(struct tctx *t, const struct rv_insn *in)
 		x_mov(b, hd, h);
 		return true;
 	}
+	/* W ops read the low 32 bits of their sources and leave their result lazy; bitwise
+	 * ops on sign-extended values give a sign-extended value, lazy if a source is */
+	bool bitwise = alu == ALU_AND || alu == ALU_OR || alu == ALU_XOR;
+	bool sx1 = in->rs1 == 0 || (rc->sx >> in->rs1 & 1);
+	bool sx2 = use_imm || in->rs2 == 0 || (rc->sx >> in->rs2 & 1);
+	bool low = sext || (bitwise && sx1 && sx2);
+	bool lazy_in = (rc->lazy >> in->rs1 & 1) || (!use_imm && (rc->lazy >> in->rs2 & 1));
+	/* A source read again later than every cached register is read from memory (m1, m2)
+	 * instead of taking a slot. */
+	bool reg2 = !use_imm && !shift_imm;
+	bool m2 = reg2 && alu >= 0 && in->rs2 != 0 && in->rs2 != in->rs1 && jit_rc_mem_ok(t, in->rs2);
+	bool m1 = in->rs1 != 0 && in->rs1 != in->rd && !(reg2 && (in->rs2 == in->rd || in->rs2 == in->rs1)) &&
+		  jit_rc_mem_ok(t, in->rs1);
 	/* hd = h1 op h2 (or imm): in place when rd is rs1 or a register neither source is in,
 	 * else through rax */
-	int h1 = jit_src_x(t, in->rs1, X_RAX), h2 = -1;
-	if (!use_imm && !shift_imm)
-		h2 = jit_src_x(t, in->rs2, X_RCX);
+	int h1 = -1, h2 = -1;
+	if (!m1)
+		h1 = low ? jit_src_x_low(t, in->rs1, X_RAX) : jit_src_x(t, in->rs1, X_RAX);
+	if (reg2 && !m2)
+		h2 = low ? jit_src_x_low(t, in->rs2, X_RCX) : jit_src_x(t, in->rs2, X_RCX);
 	int hd = jit_rc_def(t, in->rd), r = hd;
-	if (hd == h2 && hd != h1) {
+	if (sext)
+		rc->sx |= bit, rc->lazy |= bit;
+	else if (low)
+		rc->sx |= bit, rc->lazy |= lazy_in ? bit : 0;
+	if (m1)
+		x_load64(b, r, X_RBX, XREG(in->rs1));
+	else if (hd == h2 && hd != h1) {
 		if (alu >= 0 && alu != ALU_SUB) { /* commutative: hd op= h1 */
 			x_alu(b, w, alu, hd, h1);
-			if (sext)
-				x_movsxd(b, hd, hd);
 			return true;
 		}
 		r = X_RAX;
 	}
-	if (r != h1)
+	if (!m1 && r != h1)
 		x_mov(b, r, h1);
 	if (alu >= 0 && use_imm) {
 		if (imm != 0 || !w || alu == ALU_AND) /* x + 0, x | 0, x ^ 0 are x */
 			x_alui(b, w, alu, r, imm);
+	} else if (alu >= 0 && m2) {
+		x_rm(b, w, (unsigned)(alu * 8 + 3), r, X_RBX, XREG(in->rs2)); /* op r, [x[rs2]] */
 	} else if (alu >= 0) {
 		x_alu(b, w, alu, r, h2);
 	} else if (shift_imm) {
@@ -108,9 +139,7 @@ bool jit_emit_alu(struct tctx *t, const struct rv_insn *in)
 			x_mov(b, X_RCX, h2);
 		x_shcl(b, w, sh, r); /* the host masks the count as RISC-V does */
 	}
-	if (sext)
-		x_movsxd(b, hd, r);
-	else if (r != hd)
+	if (r != hd)
 		x_mov(b, hd, r);
 	return true;
 }

@@ -43,6 +43,8 @@ void jit_emit_load(struct tctx *t, const struct rv_insn *in, int32_t off, unsign
 					 [OP_LBU] = 1, [OP_LHU] = 2, [OP_LWU] = 4 };
 	emit_tlb(t, in, off, count, size[in->op], CPU_OFF(tlb_r));
 	int d = in->rd ? jit_rc_def(t, in->rd) : X_RAX; /* a load into x0 still accesses memory */
+	if (in->rd && in->op != OP_LD && in->op != OP_LWU) /* sign- or zero-extended below 2^31 */
+		t->rc.sx |= 1u << in->rd;
 	switch (in->op) {
 	case OP_LB: x_rm(b, 1, 0x0fbe, d, X_RAX, 0); break;  /* movsx d, byte [rax] */
 	case OP_LBU: x_rm(b, 0, 0x0fb6, d, X_RAX, 0); break; /* movzx d32, byte [rax] */
@@ -59,7 +61,7 @@ void jit_emit_store(struct tctx *t, const struct rv_insn *in, int32_t off, unsig
 	struct xbuf *b = &t->b;
 	unsigned size = in->op == OP_SB ? 1 : in->op == OP_SH ? 2 : in->op == OP_SW ? 4 : 8;
 	emit_tlb(t, in, off, count, size, CPU_OFF(tlb_w));
-	int h = jit_src_x(t, in->rs2, X_RDX);
+	int h = size < 8 ? jit_src_x_low(t, in->rs2, X_RDX) : jit_src_x(t, in->rs2, X_RDX);
 	if (size == 1) { /* through dl: sil, dil and bpl would need a REX prefix */
 		if (h != X_RDX)
 			x_mov(b, X_RDX, h);

@@ -52,20 +52,28 @@ static inline void x_rm_bi(struct xbuf *b, int w, unsigned op, int reg, int base
 #define FREG(r) (CPU_OFF(f) + 8 * (int32_t)(r))
 
 /* The guest-register cache: which host register holds which guest register, compile-time
- * state that follows the straight-line block. Eleven host registers (jit_cache_hreg): loaded
- * at first use, evicted by furthest next use, written back when evicted and at every exit
- * (each side exit and branch stub writes back the registers dirty at its branch point), so
- * between blocks, and wherever C code runs, the guest state is in struct rv_cpu. */
+ * state that follows the block. Eleven host registers (jit_cache_hreg): loaded at first use,
+ * evicted by furthest next use, written back when evicted (unless the value is dead) and at
+ * every exit (each stub keeps the cache state of its branch point; forward branches inside
+ * the block and a loop's back edge move registers into the state where they land instead,
+ * jit_rc_conform), so between blocks, and wherever C code runs, the guest state is in
+ * struct rv_cpu. */
 #define JIT_NCACHE 11
 extern const uint8_t jit_cache_hreg[JIT_NCACHE];
 #define FRAME 24   /* the block frame below the saved registers: */
 #define ENTRY_PC 8 /* [rsp] the budget at the first block, [rsp + 8] the current block's entry pc, */
 #define LEFT 16	   /* [rsp + 16] the budget left - RV_JIT_MAX_INSNS (below 0: no chaining) */
+#define BREG X_R15 /* the last cache register (jit_cache_hreg) */
 struct rcache {
 	int8_t slot_of[32];	     /* guest register -> cache slot, or -1 */
 	uint8_t guest[JIT_NCACHE];   /* cache slot -> guest register, 0 when free */
 	uint32_t used[JIT_NCACHE];   /* last use, for LRU eviction */
 	uint32_t dirty;		     /* guest registers newer than struct rv_cpu */
+	/* sx: cached registers whose value is a 32-bit value sign-extended (results of W ops,
+	 * lw, lui, bitwise ops on such values); lazy: of those, the ones whose host register
+	 * holds only the low 32 bits right (a W op's sign extension is left out until a 64-bit
+	 * reader, a store to struct rv_cpu or a merge of paths needs it) */
+	uint32_t sx, lazy;
 	uint32_t clock;
 };
 
@@ -76,7 +84,8 @@ struct stub {
 	int kind;
 	int32_t off;	/* side: offset of the instruction to interpret; branch: target offset */
 	unsigned count; /* instructions retired in the block at this exit */
-	uint8_t nwb, wb_guest[JIT_NCACHE], wb_host[JIT_NCACHE]; /* registers to write back */
+	struct rcache rc; /* the register cache at the branch point */
+	unsigned join;	  /* skip: the cache state at the landing point (tctx.joins) */
 	uint8_t *land;	/* skip: a forward branch inside the block lands there */
 	unsigned skip;	/* skip: the instructions it jumps over */
 };
@@ -98,19 +107,38 @@ struct tctx {
 	unsigned nstubs;
 	struct rcache rc;
 	const struct rv_insn *ahead[RV_JIT_MAX_INSNS]; /* the block's instructions, for eviction */
+	uint32_t rs[RV_JIT_MAX_INSNS], rd[RV_JIT_MAX_INSNS]; /* the x registers each reads, writes */
 	unsigned nahead, cur;
 	uint32_t pin; /* cache slots used since this clock value belong to the current instruction */
 	struct fwd fwd[RV_JIT_MAX_INSNS];
 	unsigned nfwd;
+	struct rcache joins[RV_JIT_MAX_INSNS]; /* the cache state where forward branches land */
+	unsigned njoins;
+	/* A block that branches back to its own entry (a loop) loads its first registers
+	 * after the prologue: the back edge brings the cache into that state (head) and jumps
+	 * to loop_head, so the loop's registers stay in host registers. */
+	bool loop;
+	unsigned loop_end;
+	bool breg; /* a loop with few registers: the budget left lives in BREG, not the frame */
+	struct rcache head;
+	uint8_t *loop_head;
 };
 
 /* jit-regs.c */
+void jit_insn_regs(const struct rv_insn *in, uint32_t *rs, uint32_t *rd);
 void jit_rc_reset(struct rcache *rc);
 void jit_rc_unmap(struct rcache *rc, int slot);
 int jit_rc_get(struct tctx *t, unsigned r);
 int jit_rc_def(struct tctx *t, unsigned r);
 int jit_src_x(struct tctx *t, unsigned r, int scratch);
+int jit_rc_get_low(struct tctx *t, unsigned r);
+bool jit_rc_mem_ok(const struct tctx *t, unsigned r);
+int jit_src_x_low(struct tctx *t, unsigned r, int scratch);
+void jit_rc_materialize(struct tctx *t);
 void jit_rc_emit_writeback(struct tctx *t);
+void jit_rc_writeback_of(struct tctx *t, const struct rcache *rc);
+void jit_rc_conform(struct tctx *t, const struct rcache *from, const struct rcache *to);
+void jit_rc_enter_loop(struct tctx *t);
 void jit_load_x(struct tctx *t, int hreg, unsigned r);
 void jit_store_x(struct tctx *t, unsigned r, int hreg);
 unsigned jit_push_callers(struct tctx *t);
@@ -123,12 +151,13 @@ uint8_t *jit_emit_take(struct tctx *t, unsigned count);
 void jit_emit_return(struct tctx *t, unsigned count, int side);
 void jit_emit_jc_lookup(struct tctx *t);
 void jit_emit_goto(struct tctx *t, int64_t off, unsigned count);
+void jit_emit_goto_from(struct tctx *t, const struct rcache *from, int64_t off, unsigned count);
 void jit_emit_prologue(struct xbuf *b);
 void jit_emit_stubs(struct tctx *t);
 
 /* jit-insn.c */
 void jit_bind_forward(struct tctx *t, unsigned n);
-void jit_emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
+int jit_emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
 struct rv_insn *jit_slot_at(struct tctx *t, unsigned pgoff);
 int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
 

@@ -91,7 +91,13 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 		struct rv_insn *in = jit_slot_at(&t, pg);
 		if (!in)
 			break;
+		jit_insn_regs(in, &t.rs[t.nahead], &t.rd[t.nahead]);
 		t.ahead[t.nahead++] = in;
+		bool branch = (in->op >= OP_BEQ && in->op <= OP_BGEU) || in->op == OP_JAL;
+		if (branch && (int64_t)pg + in->imm == (int64_t)(pc & 0xfff)) {
+			t.loop = true; /* a jump back to the entry */
+			t.loop_end = t.nahead; /* the loop body: ahead[0 .. loop_end) */
+		}
 		if (in->op == OP_JAL || in->op == OP_JALR)
 			break;
 		pg += in->len;
@@ -101,6 +107,8 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 	jit_emit_prologue(&t.b);
 	j->body = (size_t)(t.b.p - t.start);
 	t.body = t.b.p;
+	if (t.loop)
+		jit_rc_enter_loop(&t);
 
 	unsigned pgoff = (unsigned)(pc & 0xfff), n = 0;
 	int32_t off = 0;
@@ -115,18 +123,19 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 		more = jit_emit_insn(&t, in, off, n);
 		if (more < 0)
 			break;
+		unsigned len = in->len;
+		if (more == 2) /* a branch over the next instruction took it in */
+			len += t.ahead[++n]->len;
 		n++;
-		off += in->len;
-		pgoff += in->len;
+		off += (int32_t)len;
+		pgoff += len;
 		if (!more)
 			break;
 	}
 	if (n == 0 || t.b.full)
 		return NULL;
-	if (more) { /* ran into the length limit, the page end or an instruction left to C */
-		jit_rc_emit_writeback(&t);
-		jit_emit_goto(&t, off, n);
-	}
+	if (more) /* ran into the length limit, the page end or an instruction left to C */
+		jit_emit_goto_from(&t, &t.rc, off, n);
 	jit_emit_stubs(&t);
 	if (t.b.full)
 		return NULL;

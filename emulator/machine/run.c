@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#define BATCH 8192
+#define BATCH 65536 /* instructions between looks at interrupts and host events (a timer is late by at most one batch: ~20-200 us) */
 #define POLL_INTERVAL_NS 1000000ULL /* host input is looked at least this often while running */
 #define QUANTUM 8192u /* instructions of one hart's turn when several take turns */
 #define MAX_TURN_BATCHES 64 /* a turn of batches that complete nothing (trap loops) ends too */
