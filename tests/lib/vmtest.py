@@ -146,23 +146,11 @@ def connect(addr, family=socket.AF_INET, tries=400):
     raise TimeoutError('cannot connect to %r' % (addr,))
 
 
-class MonitorEmu:
-    """An emulator process (argv) with `OPT unix:MON,server,nowait` added (OPT -monitor, or
-    -qmp for a subclass that speaks QMP), its output in the file out; hmp() runs one command
-    and returns its output lines. greet=False leaves the banner in buf for the caller."""
+class Peer:
+    """A connected stream socket with a receive buffer (a monitor, a serial port)."""
 
-    def __init__(self, argv, mon, out, timeout=15.0, opt='-monitor', greet=True):
-        self.mon, self.timeout = mon, timeout
-        if os.path.exists(mon):
-            os.unlink(mon)
-        self.out = open(out, 'wb+')
-        self.proc = subprocess.Popen(list(argv) + [opt, 'unix:%s,server,nowait' % mon],
-                                     stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
-        self.sock = connect(mon, socket.AF_UNIX)
-        self.buf = b''
-        if greet:
-            self.recv_until(lambda b: b.endswith(b'(qemu) '))
-            self.buf = b''
+    def __init__(self, sock, timeout=30.0):
+        self.sock, self.buf, self.timeout = sock, b'', timeout
 
     def recv_until(self, pred, timeout=None):
         end = time.time() + (timeout or self.timeout)
@@ -176,12 +164,38 @@ class MonitorEmu:
                 raise EOFError(repr(self.buf[-300:]))
             self.buf += d
 
+    def until(self, pat, timeout=None):
+        """Reads until the bytes pat arrive; returns what came up to their end (kept out of buf)."""
+        self.recv_until(lambda b: pat in b, timeout)
+        i = self.buf.index(pat) + len(pat)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
     def hmp(self, line):
+        """Runs one HMP command; its output lines (the echoed command and prompt left out)."""
         self.sock.sendall(line.encode() + b'\n')
         self.recv_until(lambda b: b.endswith(b'(qemu) '))
         raw, self.buf = self.buf, b''
         body = raw.split(b'\r\n', 1)[1] if b'\r\n' in raw else b''
         return body[:-len(b'(qemu) ')].replace(b'\r\n', b'\n').decode('latin1')
+
+
+class MonitorEmu(Peer):
+    """An emulator process (argv) with `OPT unix:MON,server,nowait` added (OPT -monitor, or
+    -qmp for a subclass that speaks QMP), its output in the file out; hmp() runs one command
+    and returns its output lines. greet=False leaves the banner in buf for the caller."""
+
+    def __init__(self, argv, mon, out, timeout=15.0, opt='-monitor', greet=True):
+        self.mon = mon
+        if os.path.exists(mon):
+            os.unlink(mon)
+        self.out = open(out, 'wb+')
+        self.proc = subprocess.Popen(list(argv) + [opt, 'unix:%s,server,nowait' % mon],
+                                     stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT)
+        Peer.__init__(self, connect(mon, socket.AF_UNIX), timeout)
+        if greet:
+            self.recv_until(lambda b: b.endswith(b'(qemu) '))
+            self.buf = b''
 
     def close(self):
         """Ends the process (terminate, then kill after 10 s); its exit status. The output

@@ -5,40 +5,10 @@ TAP on stdout. Usage: commit.py STRATA_VM DISKWRITE_ELF TMPDIR"""
 import os, shutil, socket, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
-from vmtest import connect, tap, plan  # noqa: E402
+from vmtest import Peer, connect, tap, plan  # noqa: E402
 
 VM, ELF, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 QEMU = shutil.which('qemu-system-riscv64')
-
-
-class Chan:
-    """A unix-socket peer with a receive buffer."""
-
-    def __init__(self, path):
-        self.s = connect(path, socket.AF_UNIX)
-        self.buf = b''
-
-    def until(self, pat, timeout=30.0):
-        end = time.time() + timeout
-        while pat not in self.buf:
-            left = end - time.time()
-            if left <= 0:
-                raise TimeoutError(repr(self.buf[-300:]))
-            self.s.settimeout(left)
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError(repr(self.buf[-300:]))
-            self.buf += d
-        i = self.buf.index(pat) + len(pat)
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
-
-
-def hmp(mon, line):
-    mon.s.sendall(line.encode() + b'\n')
-    raw = mon.until(b'(qemu) ')
-    body = raw.split(b'\r\n', 1)[1] if b'\r\n' in raw else b''
-    return body[:-len(b'(qemu) ')].replace(b'\r\n', b'\n').decode('latin1')
 
 
 def new_image(name, fmt):
@@ -88,10 +58,10 @@ def start(binary, img, fmt, tag, serial_mux=False, snapshot=True):
         args += ['-serial', 'unix:%s,server=on,wait=on' % ser, '-monitor', 'unix:%s,server,nowait' % mon]
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     PROCS.append(proc)
-    s = Chan(ser)
+    s = Peer(connect(ser, socket.AF_UNIX))
     m = None
     if not serial_mux:
-        m = Chan(mon)
+        m = Peer(connect(mon, socket.AF_UNIX))
         m.until(b'(qemu) ')
     return proc, s, m
 
@@ -111,12 +81,12 @@ def run_commit(binary, fmt, cmd):
     img = new_image('%s-%s-%s.img' % (os.path.basename(binary), fmt, cmd or 'none'), fmt)
     proc, s, m = start(binary, img, fmt, 'c')
     out = s.until(b'A written\n').decode()
-    mon = hmp(m, cmd) if cmd else ''
-    s.s.sendall(b'x')
+    mon = m.hmp(cmd) if cmd else ''
+    s.sock.sendall(b'x')
     out += s.until(b'A ok\n' if b'BAD' not in s.buf else b'BAD').decode()
     out += s.until(b'\n').decode()
-    mon += hmp(m, 'info status')
-    m.s.sendall(b'quit\n')
+    mon += m.hmp('info status')
+    m.sock.sendall(b'quit\n')
     rc, _ = finish(proc)
     return out, mon, sectors(img, fmt), qemu_img_check(img, fmt), rc
 
@@ -130,11 +100,11 @@ def run_overlay_commit(label, binary, cmd):
                    check=True)
     proc, s, m = start(binary, top, 'qcow2', 'o', snapshot=False)
     out = s.until(b'A written\n').decode()
-    mon = hmp(m, cmd)
-    s.s.sendall(b'x')
+    mon = m.hmp(cmd)
+    s.sock.sendall(b'x')
     out += s.until(b'A ok\n' if b'BAD' not in s.buf else b'BAD').decode()
     out += s.until(b'\n').decode()
-    m.s.sendall(b'quit\n')
+    m.sock.sendall(b'quit\n')
     rc, _ = finish(proc)
     name = '%s overlay drive, %s' % (label, cmd)
     tap(out == 'A written\nA ok\nB written, A ok\n' and mon == '', name + ': the guest runs on',
@@ -193,10 +163,10 @@ def main():
         img = new_image('%s-snapcommit.qcow2' % label, 'qcow2')
         proc, s, m = start(binary, img, 'qcow2', 'sc')
         s.until(b'A written\n')
-        got = hmp(m, 'savevm s1') + hmp(m, 'commit virtio0')
-        info = hmp(m, 'info snapshots')
-        got += hmp(m, 'loadvm s1') + hmp(m, 'info status')
-        m.s.sendall(b'quit\n')
+        got = m.hmp('savevm s1') + m.hmp('commit virtio0')
+        info = m.hmp('info snapshots')
+        got += m.hmp('loadvm s1') + m.hmp('info status')
+        m.sock.sendall(b'quit\n')
         rc, _ = finish(proc)
         names = [ln.split()[1] for ln in info.splitlines()[2:] if len(ln.split()) > 1]
         tap(got == 'VM status: running\n' and names == ['s1'] and rc == 0,
@@ -211,8 +181,8 @@ def main():
     img = new_image('err.qcow2', 'qcow2')
     proc, s, m = start(VM, img, 'qcow2', 'e')
     s.until(b'A written\n')
-    got = hmp(m, 'commit nope') + hmp(m, 'commit')
-    m.s.sendall(b'quit\n')
+    got = m.hmp('commit nope') + m.hmp('commit')
+    m.sock.sendall(b'quit\n')
     finish(proc)
     tap(got == "Device 'nope' not found\ncommit: block device name expected\n"
         'Try "help commit" for more information\n', 'commit errors as QEMU\'s', got)
@@ -221,11 +191,11 @@ def main():
         img = new_image('%s-ctrla.qcow2' % label, 'qcow2')
         proc, s, _ = start(binary, img, 'qcow2', 'a', serial_mux=True)
         s.until(b'A written\n')
-        s.s.sendall(b'\x01s')
+        s.sock.sendall(b'\x01s')
         time.sleep(0.5)
-        s.s.sendall(b'x')
+        s.sock.sendall(b'x')
         out = s.until(b'B written, A ok\n').decode()
-        s.s.sendall(b'\x01x')
+        s.sock.sendall(b'\x01x')
         rc, _ = finish(proc)
         sec = sectors(img, 'qcow2')
         tap(sec(0) == pattern('A', 0) and sec(4096) == pattern('A', 4096) and sec(100) == bytes(512)
