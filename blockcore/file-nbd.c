@@ -17,7 +17,7 @@
 
 #define NBD_CONNS_MAX 8        /* connections of one multi-conn export at most */
 #define NBD_EXTRA_TIMEOUT_MS 1000   /* an extra connection's handshake, at most */
-#define NBD_CONNS_DEFAULT 4     /* with multi-conn and no multi-conn=N in the name */
+#define NBD_CONNS_DEFAULT 2     /* with multi-conn and no multi-conn=N in the name */
 #define ALL (~0u)                /* reap: every request in flight */
 
 struct nbd_file {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Our NBD client's extra connections (multi-conn): against a server that advertises
-# NBD_FLAG_CAN_MULTI_CONN (qemu-nbd and strata-nbd with -e 0) queued reads spread over 4
+# NBD_FLAG_CAN_MULTI_CONN (qemu-nbd and strata-nbd with -e 0) queued reads spread over 2
 # connections by default, over N with multi-conn=N in the name or the json:/--image-opts
 # options; a server without the flag gets one connection whatever was asked. A relay in front
 # of the server (nbd-count-proxy.py) counts the connections. Every case checks the data: 48
@@ -85,8 +85,8 @@ for server in qemu-nbd "$NBD"; do
 	s=$(basename "$server")
 	nbd_start "$sock" "$server" -f qcow2 -t -e 0 -k "$sock" q.qcow2 || echo "# $s did not start"
 	proxy_start "unix:$psock" "unix:$sock"
-	check_reads "$s -e 0, default" 4 "\"$IO\" -f raw \"$U\""
-	check_reads "$s -e 0, multi-conn=2" 2 "\"$IO\" -f raw \"$U&multi-conn=2\""
+	check_reads "$s -e 0, default" 2 "\"$IO\" -f raw \"$U\""
+	check_reads "$s -e 0, multi-conn=4" 4 "\"$IO\" -f raw \"$U&multi-conn=4\""
 	check_reads "$s -e 0, multi-conn=1" 1 "\"$IO\" -f raw \"$U&multi-conn=1\""
 	check_bench "$s -e 0" "$U"
 	proxy_stop
@@ -142,10 +142,10 @@ nbd_stop
 for server in qemu-nbd "$NBD"; do
 	s=$(basename "$server")
 	nbd_start "$sock" "$server" -f qcow2 -t -e 2 -k "$sock" q.qcow2 || echo "# $s did not start"
-	eval "\"$IO\" -f raw $reads -c aio_flush \"nbd+unix:///?socket=$sock\"" >o.io 2>&1 &&
+	eval "\"$IO\" -f raw $reads -c aio_flush \"nbd+unix:///?socket=$sock&multi-conn=4\"" >o.io 2>&1 &&
 		[ "$(grep -c '^read ' o.io)" -eq 48 ] && ! grep -q -i "fail\|error" o.io
 	tap_result $? "$s -e 2: 48 queued reads over the connections it takes" || sed 's/^/# /' o.io
-	check_bench "$s -e 2" "nbd+unix:///?socket=$sock"
+	check_bench "$s -e 2" "nbd+unix:///?socket=$sock&multi-conn=3"
 	nbd_stop
 done
 # queued writes last (the reads above expect the image as made)
@@ -155,7 +155,7 @@ proxy_start "unix:$psock" "unix:$sock"
 "$IO" -f raw -c "aio_write -P 0xa5 64k 64k" -c "aio_write -P 0xa6 4M 4k" -c "aio_write -P 0xa7 7M 1M" \
 	-c aio_flush -c "aio_read -P 0xa5 64k 64k" -c "aio_read -P 0xa6 4M 4k" \
 	-c "aio_read -P 0xa7 7M 64k" -c "aio_read -P 0xa7 7232k 64k" -c "aio_read -P 0xa7 8128k 64k" \
-	-c aio_flush "$U" >o.io 2>&1 && [ "$(grep -c '^read ' o.io)" -eq 5 ] && ! grep -q -i "fail\|error" o.io
+	-c aio_flush "$U&multi-conn=4" >o.io 2>&1 && [ "$(grep -c '^read ' o.io)" -eq 5 ] && ! grep -q -i "fail\|error" o.io
 tap_result $? "queued writes read back over 4 connections" || sed 's/^/# /' o.io
 proxy_stop
 nbd_stop
