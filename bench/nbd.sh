@@ -19,12 +19,12 @@
 # transports, BENCH_WORKLOADS (an extended regular expression, default all) the rows by name,
 # e.g. "read-4k", BENCH_DIRECT=0 leaves out part 3, BENCH_PARTS (default "servers clients")
 # which of parts 1 and 2 run. Our client runs with its defaults: against qemu-nbd -e 0, which
-# advertises multi-conn, its queued reads go over 2 connections (docs/nbd.md). Over TCP the 4k rows send 75 (reads) and
-# 25 (writes) times fewer requests (BENCH_TCP_DIV sets both): qemu-nbd 7.2 does not set
-# TCP_NODELAY on the connections it accepts (strace: no setsockopt on them; qemu-img's client
-# does set it), so with several small replies in flight each waits in Nagle's algorithm for
-# the client's (delayed) ACK of the one before: about 3 ms per 4k request instead of 0.1,
-# minutes per run at full count.
+# advertises multi-conn, its queued reads go over 2 connections (docs/nbd.md).
+# Over TCP the 4k rows send 75 (reads) and 25 (writes) times fewer requests (BENCH_TCP_DIV
+# sets both): qemu-nbd 7.2 does not set TCP_NODELAY on the connections it accepts (strace: no
+# setsockopt on them; qemu-img's client does set it), so with several small replies in flight
+# each waits in Nagle's algorithm for the client's (delayed) ACK of the one before: about 3 ms
+# per 4k request instead of 0.1, minutes per run at full count.
 # Figures on a loaded shared machine are noisy.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
