@@ -11,42 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int build_target(const struct bc_opts *d, const char *pfx, char *uri, size_t cap,
-			struct bc_err *err);
-
 static const char *get(const struct bc_opts *d, const char *pfx, const char *key)
 {
 	char k[64];
 
 	snprintf(k, sizeof(k), "%s%s", pfx, key);
 	return bc_opts_get(d, k);
-}
-
-/* Ours, not qemu's: multi-conn=N goes into the name's query (see nbd_parse_name). */
-static int add_conns(const struct bc_opts *d, const char *pfx, char *uri, size_t cap,
-		     struct bc_err *err)
-{
-	const char *m = get(d, pfx, "multi-conn");
-	size_t len = strlen(uri);
-
-	if (!m)
-		return 0;
-	if (!strstr(uri, "://"))
-		return bc_err_set(err, -EINVAL, "multi-conn needs an nbd:// or nbd+unix:// name");
-	if (strspn(m, "0123456789") != strlen(m) || !*m || atoi(m) < 1 || atoi(m) > 8)
-		return bc_err_set(err, -EINVAL, "Parameter 'multi-conn' expects a number from 1 to 8");
-	if (snprintf(uri + len, cap - len, "%cmulti-conn=%s", strchr(uri, '?') ? '&' : '?', m) >=
-	    (int)(cap - len))
-		return bc_err_set(err, -ENAMETOOLONG, "NBD name too long");
-	return 0;
-}
-
-static int build_uri(const struct bc_opts *d, const char *pfx, char *uri, size_t cap,
-		     struct bc_err *err)
-{
-	int ret = build_target(d, pfx, uri, cap, err);
-
-	return ret < 0 ? ret : add_conns(d, pfx, uri, cap, err);
 }
 
 static int build_target(const struct bc_opts *d, const char *pfx, char *uri, size_t cap,
@@ -90,6 +60,33 @@ static int build_target(const struct bc_opts *d, const char *pfx, char *uri, siz
 	if (nbd_target_uri(&t, uri, cap) < 0)
 		return bc_err_set(err, -ENAMETOOLONG, "NBD name too long");
 	return 0;
+}
+
+/* Ours, not qemu's: multi-conn=N goes into the name's query (see nbd_parse_name). */
+static int add_conns(const struct bc_opts *d, const char *pfx, char *uri, size_t cap,
+		     struct bc_err *err)
+{
+	const char *m = get(d, pfx, "multi-conn");
+	size_t len = strlen(uri);
+
+	if (!m)
+		return 0;
+	if (!strstr(uri, "://"))
+		return bc_err_set(err, -EINVAL, "multi-conn needs an nbd:// or nbd+unix:// name");
+	if (strspn(m, "0123456789") != strlen(m) || !*m || atoi(m) < 1 || atoi(m) > 8)
+		return bc_err_set(err, -EINVAL, "Parameter 'multi-conn' expects a number from 1 to 8");
+	if (snprintf(uri + len, cap - len, "%cmulti-conn=%s", strchr(uri, '?') ? '&' : '?', m) >=
+	    (int)(cap - len))
+		return bc_err_set(err, -ENAMETOOLONG, "NBD name too long");
+	return 0;
+}
+
+static int build_uri(const struct bc_opts *d, const char *pfx, char *uri, size_t cap,
+		     struct bc_err *err)
+{
+	int ret = build_target(d, pfx, uri, cap, err);
+
+	return ret < 0 ? ret : add_conns(d, pfx, uri, cap, err);
 }
 
 static bool nbd_key(const char *key, const char *pfx)

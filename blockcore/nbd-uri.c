@@ -48,7 +48,7 @@ static int take_conns(const char *name, struct nbd_target *t, char *cut, size_t 
 	    strchr(m, '&'))
 		return copy(cut, cap, name, strlen(name));
 	unsigned long v = strtoul(m + 11, &end, 10);
-	if (*end || end == m + 11 || v < 1 || v > 8)
+	if (*end || m[11] < '1' || m[11] > '9' || v > 8)
 		return -EINVAL;
 	t->conns = (unsigned)v;
 	return copy(cut, cap, name, (size_t)(m - 1 - name) + (m[-1] == '?'));
