@@ -148,6 +148,29 @@ for server in qemu-nbd "$NBD"; do
 	check_bench "$s -e 2" "nbd+unix:///?socket=$sock&multi-conn=3"
 	nbd_stop
 done
+# strata-nbd in front of qemu-nbd: its event loop waits on the client's epoll descriptor
+# over both connections; qemu-img reads through it
+nbd_start "$sock" qemu-nbd -f qcow2 -t -e 0 -k "$sock" q.qcow2 || echo "# qemu-nbd did not start"
+proxy_start "unix:$psock" "unix:$sock"
+fsock=$TEST_TMPDIR/f
+rm -f "$fsock"
+timeout 300 "$NBD" -f raw -r -t -e 0 -k "$fsock" "$U" >>server.log 2>&1 &
+front=$!
+nbd_pids="$nbd_pids $front"
+n=0
+while [ ! -S "$fsock" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+qemu-img bench -c 512 -d 16 -s 64k -f raw "nbd+unix:///?socket=$fsock" >o.io 2>&1 &&
+	qemu-img compare -q -f raw -F raw "nbd+unix:///?socket=$fsock" ref.raw
+tap_result $? "strata-nbd over a multi-conn export: qemu-img bench, then the same bytes" ||
+	sed 's/^/# /' o.io
+got=$(grep -c '^conn' conns.log)
+[ "$got" -eq 2 ]
+tap_result $? "strata-nbd over a multi-conn export: 2 connections upstream" || echo "# saw $got"
+kill "$front" 2>/dev/null
+wait "$front" 2>/dev/null
+proxy_stop
+nbd_stop
+
 # queued writes last (the reads above expect the image as made)
 nbd_start "$sock" qemu-nbd -f qcow2 -t -e 0 -k "$sock" q.qcow2 || echo "# qemu-nbd did not start"
 proxy_start "unix:$psock" "unix:$sock"
