@@ -14,12 +14,14 @@ struct nbd_target {
 	char host[256], port[16];
 	char path[108];
 	char name[NBD_MAX_STRING + 1];
+	unsigned conns;              /* multi-conn=N (ours, not qemu's); 0: the default */
 };
 
 /* Whether name is one of the NBD spellings (nbd://, nbd+tcp://, nbd+unix://, nbd:). */
 bool bc_nbd_is_name(const char *name);
 /* Parses nbd://HOST[:PORT][/NAME], nbd+unix:///NAME?socket=PATH, nbd:unix:PATH[:exportname=N],
- * nbd:HOST:PORT[:exportname=N]. -EINVAL with qemu's words when malformed. */
+ * nbd:HOST:PORT[:exportname=N]. -EINVAL with qemu's words when malformed. Ours: a URI may end
+ * in multi-conn=N (1-8; "?multi-conn=N", or "&multi-conn=N" after socket=PATH). */
 int nbd_parse_name(const char *name, struct nbd_target *t, struct bc_err *err);
 /* The canonical URI for a target (what json:/--image-opts server.* keys turn into). */
 int nbd_target_uri(const struct nbd_target *t, char *buf, size_t len);
@@ -72,5 +74,24 @@ int nbd_client_recv_one(struct nbd_client *c, struct nbd_pending *tab, unsigned 
  * first extent. Every reply field is checked against the request. */
 int nbd_client_request(struct nbd_client *c, uint16_t type, uint16_t flags, uint64_t off,
 		       uint32_t len, void *buf, uint32_t *pnum, uint32_t *state);
+
+/* One connection of the back end: its session, the queued requests in flight on it and the
+ * read requests gathered but not sent yet. */
+#define NBD_QUEUE 32      /* queued requests in flight on one connection at most */
+struct bc_aio;
+struct nbd_conn {
+	struct nbd_client c;
+	struct nbd_pending pend[NBD_QUEUE];
+	struct bc_aio *pend_req[NBD_QUEUE];
+	unsigned inflight;
+	uint8_t out[NBD_QUEUE * NBD_REQUEST_SIZE];
+	size_t out_len;
+	struct bc_nbd_sock sock;
+};
+/* A socket to t (TCP_NODELAY over TCP), or -errno with qemu's words. */
+int nbd_connect_target(const struct nbd_target *t, struct bc_err *err);
+/* Connects and shakes hands; timeout_ms (0: none) bounds each receive and send of it. */
+int nbd_conn_open(struct nbd_conn **out, const struct nbd_target *t, int timeout_ms,
+		  struct bc_err *err);
 
 #endif

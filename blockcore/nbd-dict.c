@@ -19,8 +19,8 @@ static const char *get(const struct bc_opts *d, const char *pfx, const char *key
 	return bc_opts_get(d, k);
 }
 
-static int build_uri(const struct bc_opts *d, const char *pfx, char *uri, size_t cap,
-		     struct bc_err *err)
+static int build_target(const struct bc_opts *d, const char *pfx, char *uri, size_t cap,
+			struct bc_err *err)
 {
 	const char *fname = get(d, pfx, "filename"), *type = get(d, pfx, "server.type");
 	const char *exp = get(d, pfx, "export");
@@ -62,6 +62,33 @@ static int build_uri(const struct bc_opts *d, const char *pfx, char *uri, size_t
 	return 0;
 }
 
+/* Ours, not qemu's: multi-conn=N goes into the name's query (see nbd_parse_name). */
+static int add_conns(const struct bc_opts *d, const char *pfx, char *uri, size_t cap,
+		     struct bc_err *err)
+{
+	const char *m = get(d, pfx, "multi-conn");
+	size_t len = strlen(uri);
+
+	if (!m)
+		return 0;
+	if (!strstr(uri, "://"))
+		return bc_err_set(err, -EINVAL, "multi-conn needs an nbd:// or nbd+unix:// name");
+	if (strspn(m, "0123456789") != strlen(m) || !*m || atoi(m) < 1 || atoi(m) > 8)
+		return bc_err_set(err, -EINVAL, "Parameter 'multi-conn' expects a number from 1 to 8");
+	if (snprintf(uri + len, cap - len, "%cmulti-conn=%s", strchr(uri, '?') ? '&' : '?', m) >=
+	    (int)(cap - len))
+		return bc_err_set(err, -ENAMETOOLONG, "NBD name too long");
+	return 0;
+}
+
+static int build_uri(const struct bc_opts *d, const char *pfx, char *uri, size_t cap,
+		     struct bc_err *err)
+{
+	int ret = build_target(d, pfx, uri, cap, err);
+
+	return ret < 0 ? ret : add_conns(d, pfx, uri, cap, err);
+}
+
 static bool nbd_key(const char *key, const char *pfx)
 {
 	size_t n = strlen(pfx);
@@ -71,7 +98,7 @@ static bool nbd_key(const char *key, const char *pfx)
 	key += n;
 	return !strncmp(key, "server.", 7) || !strcmp(key, "export") || !strcmp(key, "driver") ||
 	       !strcmp(key, "filename") || !strcmp(key, "reconnect-delay") ||
-	       !strcmp(key, "open-timeout");
+	       !strcmp(key, "open-timeout") || !strcmp(key, "multi-conn");
 }
 
 int bc_nbd_dict_rewrite(struct bc_opts **dictp, struct bc_err *err)

@@ -38,10 +38,32 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
-static int parse_uri(const char *name, struct nbd_target *t, struct bc_err *err)
+/* Our "multi-conn=N" at the end of a URI's query: cut off (into *cut) and parsed. */
+static int take_conns(const char *name, struct nbd_target *t, char *cut, size_t cap)
 {
+	const char *m = strstr(name, "multi-conn=");
+	char *end;
+
+	if (!m || (m[-1] != '?' && (m[-1] != '&' || !memchr(name, '?', (size_t)(m - name)))) ||
+	    strchr(m, '&'))
+		return copy(cut, cap, name, strlen(name));
+	unsigned long v = strtoul(m + 11, &end, 10);
+	if (*end || m[11] < '1' || m[11] > '9' || v > 8)
+		return -EINVAL;
+	t->conns = (unsigned)v;
+	return copy(cut, cap, name, (size_t)(m - 1 - name) + (m[-1] == '?'));
+}
+
+static int parse_uri(const char *full, struct nbd_target *t, struct bc_err *err)
+{
+	char name[NBD_MAX_STRING + 512];
+
+	if (take_conns(full, t, name, sizeof(name)) < 0)
+		return bc_err_set(err, -EINVAL, "No valid URL specified");
 	bool is_unix = !strncmp(name, "nbd+unix://", 11);
-	const char *p = strstr(name, "://") + 3, *slash = strchr(p, '/'), *q = strchr(p, '?');
+	char *p = strstr(name, "://") + 3, *slash = strchr(p, '/'), *q = strchr(p, '?');
+	if (q && !q[1])
+		*q = '\0', q = NULL;     /* "?multi-conn=N" was the whole query */
 
 	if (slash && q && slash > q)
 		slash = NULL;   /* a '/' of the query (the socket path), not the export's */
