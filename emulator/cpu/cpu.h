@@ -334,6 +334,8 @@ int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw, struct rv_insn
 /* Must be called before any write to guest RAM at pa by the CPU's slow paths or a
  * debugger: drops decoded code of that page. */
 void rv_code_write(struct rv_cpu *cpu, uint64_t pa, uint64_t len);
+/* Drops every compiled block of this hart's decoded pages (and their arrival counts). */
+void rv_dpages_drop_blocks(struct rv_cpu *cpu);
 /* Atomic memory operands: translate for a read-modify-write, return a host pointer or NULL
  * for MMIO (then *pa is set); raises and returns -1 on a fault. */
 int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr, void **host, uint64_t *pa);

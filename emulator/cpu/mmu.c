@@ -545,6 +545,17 @@ static void mark_code(struct rv_cpu *cpu, uint8_t *flag)
 	cpu->excl_end(cpu->excl_opaque);
 }
 
+void rv_dpages_drop_blocks(struct rv_cpu *cpu)
+{
+	for (unsigned i = 0; i < RV_DPAGES; i++) {
+		if (!cpu->dpage_tag[i])
+			continue;
+		struct rv_dpage *dp = &cpu->dpages[i];
+		memset(dp->jit, 0, sizeof(dp->jit));
+		memset(dp->heat, 0, sizeof(dp->heat));
+	}
+}
+
 /* The decoded page for a RAM page: the way of its set holding it, else a free way or the
  * one used less recently, claimed (and emptied). Called from the fetch slow path before the
  * fetch cache is set up again. */
