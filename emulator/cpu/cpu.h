@@ -101,7 +101,10 @@ enum { RV_ACC_READ = 0, RV_ACC_WRITE = 1, RV_ACC_EXEC = 2 };
 /* One decoded instruction: 16 bytes, so a cache line holds four. */
 struct rv_insn {
 	uint32_t raw;
-	uint16_t op;
+	uint8_t op;   /* enum in ops.h */
+	uint8_t heat; /* arrivals here by a jump, counted up to the JIT's threshold (exec.c); kept
+		       * by the decoder, and here rather than in a side array as its host page is
+		       * one the decoded instruction commits anyway */
 	uint8_t rd, rs1, rs2, rs3;
 	uint8_t len; /* 2 or 4 */
 	uint8_t rm;  /* funct3 (rounding mode / width) */
@@ -111,7 +114,7 @@ struct rv_insn {
 #define RV_TLB_BITS 11
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
 #define RV_ITLB_SIZE 1024
-/* decoded-page cache: RV_DSETS sets of RV_DWAYS pages (about 50 KiB each, committed lazily).
+/* decoded-page cache: RV_DSETS sets of RV_DWAYS pages (48 KiB each, committed lazily).
  * 4096 sets hold the code Linux runs (512 thrashed: a Debian kernel boot recompiled 95 k
  * blocks); two ways, as kernel text and a module page 16 MiB apart ran in turn when idle,
  * each turn dropping and recompiling the other's page */
@@ -130,13 +133,17 @@ struct rv_tlb_entry {
 /* Decoded instructions of one physical page, one slot per 2-byte offset; len == 0 marks a
  * slot not decoded yet. A RAM page with a decoded page is a "code page" (cpu->code_map):
  * no write-TLB entry may point into it, so every store to it takes the slow path, which
- * drops the decoded page first (rv_code_write). fence.i therefore has nothing to do. */
+ * drops the decoded page first (rv_code_write). fence.i therefore has nothing to do.
+ * Host memory: 48 KiB on host pages of its own, zero until written; a slot's host pages are
+ * given back when its page is dropped or evicted (mmu.c), so only the 4 KiB pieces code ran
+ * in (512 bytes of guest code each; block entries: 1 KiB) count in the RSS. Which physical
+ * page a slot holds: cpu->dpage_tag. */
 struct rv_dpage {
-	uint64_t tag; /* physical page | 1 while it holds one; 0: free (fresh calloc memory) */
-	struct rv_insn insn[2048];
-	void *jit[2048];    /* compiled block starting at this slot (jit.h), or NULL */
-	uint8_t heat[2048]; /* arrivals by a jump, counted up to the compile threshold */
+	_Alignas(4096) struct rv_insn insn[2048];
+	void *jit[2048]; /* compiled block starting at this slot (jit.h), or NULL */
 };
+
+#define RV_DPAGES_BYTES ((size_t)RV_DPAGES * sizeof(struct rv_dpage))
 
 struct rv_jit;
 
@@ -185,8 +192,8 @@ struct rv_cpu {
 	uint64_t super_base, super_mask;
 	struct rv_dpage *dpages; /* RV_DSETS sets of RV_DWAYS */
 	uint8_t dpage_mru[RV_DSETS]; /* the way of each set used last */
-	/* dpages[i].tag again, side by side: each decoded page starts on a host page of its
-	 * own, so reading the tags there missed the cache at every instruction-TLB fill */
+	/* the physical page | 1 each slot of dpages holds, 0: free (and zero); side by side, as
+	 * tags in the slots' own host pages missed the cache at every instruction-TLB fill */
 	uint64_t dpage_tag[RV_DPAGES];
 	uint8_t *code_map; /* one byte per RAM page, shared by the harts: bit `hart_bit` set = this
 			    * hart has a decoded page for it (no hart's write TLB points into it) */
@@ -334,6 +341,8 @@ int rv_fetch_slow(struct rv_cpu *cpu, uint64_t pc, uint32_t *raw, struct rv_insn
 /* Must be called before any write to guest RAM at pa by the CPU's slow paths or a
  * debugger: drops decoded code of that page. */
 void rv_code_write(struct rv_cpu *cpu, uint64_t pa, uint64_t len);
+/* Drops every compiled block of this hart's decoded pages (and their arrival counts). */
+void rv_dpages_drop_blocks(struct rv_cpu *cpu);
 /* Atomic memory operands: translate for a read-modify-write, return a host pointer or NULL
  * for MMIO (then *pa is set); raises and returns -1 on a fault. */
 int rv_amo_translate(struct rv_cpu *cpu, uint64_t va, unsigned size, bool is_lr, void **host, uint64_t *pa);

@@ -396,6 +396,8 @@ static void decode32(uint32_t r, struct rv_insn *in)
 	}
 }
 
+_Static_assert(OP_COUNT <= 256, "struct rv_insn keeps the op in a byte");
+
 void rv_decode(uint32_t raw, struct rv_insn *in)
 {
 	if ((raw & 3) != 3) {

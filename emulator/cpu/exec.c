@@ -13,19 +13,24 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 int rv_cpu_init(struct rv_cpu *cpu, struct vm_bus *bus)
 {
 	memset(cpu, 0, sizeof(*cpu));
-	/* calloc of this size is fresh zeroed memory: slots cost nothing until used */
-	cpu->dpages = calloc(RV_DPAGES, sizeof(struct rv_dpage));
-	if (!cpu->dpages)
+	/* fresh zeroed memory, page-aligned (struct rv_dpage): slots cost nothing until used */
+	void *dp = mmap(NULL, RV_DPAGES_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (dp == MAP_FAILED)
 		return -ENOMEM;
+#ifdef MADV_NOHUGEPAGE
+	(void)madvise(dp, RV_DPAGES_BYTES, MADV_NOHUGEPAGE); /* a huge page would commit 2 MiB a touch */
+#endif
 	cpu->code_map = calloc((size_t)(bus->ram_size >> 12) + 1, 1);
 	if (!cpu->code_map) {
-		free(cpu->dpages);
+		munmap(dp, RV_DPAGES_BYTES);
 		return -ENOMEM;
 	}
+	cpu->dpages = dp;
 	cpu->fetch_dp = cpu->dpages; /* never dereferenced until fetch_page matches */
 	cpu->hart_bit = 1;
 	cpu->bus = bus;
@@ -37,7 +42,8 @@ int rv_cpu_init(struct rv_cpu *cpu, struct vm_bus *bus)
 void rv_cpu_destroy(struct rv_cpu *cpu)
 {
 	rv_jit_destroy(cpu);
-	free(cpu->dpages);
+	if (cpu->dpages)
+		munmap(cpu->dpages, RV_DPAGES_BYTES);
 	if (!cpu->code_map_borrowed)
 		free(cpu->code_map);
 	cpu->dpages = NULL;
@@ -534,9 +540,9 @@ jumped:
 					goto jumped;
 				step = true; /* a side exit: the code after its instruction may be compiled */
 			}
-		} else if (dp && dp->heat[s] < 255) {
-			if (++dp->heat[s] >= cpu->jit_threshold) {
-				dp->heat[s] = 255; /* compiled or refused: never counted again */
+		} else if (dp && dp->insn[s].heat < 255) {
+			if (++dp->insn[s].heat >= cpu->jit_threshold) {
+				dp->insn[s].heat = 255; /* compiled or refused: never counted again */
 				cpu->pc = pc;
 				if (rv_jit_compile(cpu, pc))
 					goto jumped;

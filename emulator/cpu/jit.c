@@ -58,13 +58,7 @@ void rv_jit_stats(const struct rv_cpu *cpu, uint64_t *blocks, uint64_t *flushes)
 /* Drops every block (the buffer is full). Only called between blocks. */
 static void jit_flush(struct rv_cpu *cpu)
 {
-	for (int i = 0; i < RV_DPAGES; i++) {
-		struct rv_dpage *dp = &cpu->dpages[i];
-		if (dp->tag) {
-			memset(dp->jit, 0, sizeof(dp->jit));
-			memset(dp->heat, 0, sizeof(dp->heat));
-		}
-	}
+	rv_dpages_drop_blocks(cpu);
 	cpu->jit->used = 0;
 	cpu->jit->flushes++;
 	rv_jc_bump(cpu); /* the jump cache points into the buffer */

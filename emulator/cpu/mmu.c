@@ -11,6 +11,7 @@
 #include "emulator/bus/bus.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #define PTE_V 1u
 #define PTE_R 2u
@@ -545,8 +546,30 @@ static void mark_code(struct rv_cpu *cpu, uint8_t *flag)
 	cpu->excl_end(cpu->excl_opaque);
 }
 
-/* The decoded page for a RAM page: the way of its set holding it, else a free way or the
- * one used less recently, claimed (and emptied). Called from the fetch slow path before the
+/* Empties a slot by giving its host memory back (it reads as zero again): dropped pages
+ * would otherwise keep their RSS, and a page claiming the slot touches only part of it. */
+static void dpage_release(struct rv_dpage *dp)
+{
+	if (madvise(dp, sizeof(*dp), MADV_DONTNEED))
+		memset(dp, 0, sizeof(*dp));
+}
+
+void rv_dpages_drop_blocks(struct rv_cpu *cpu)
+{
+	for (unsigned i = 0; i < RV_DPAGES; i++) {
+		if (!cpu->dpage_tag[i])
+			continue; /* a free slot is zero */
+		struct rv_dpage *dp = &cpu->dpages[i];
+		for (unsigned s = 0; s < 2048; s++)
+			if (dp->insn[s].heat) /* only read elsewhere: a piece not in use stays so */
+				dp->insn[s].heat = 0;
+		if (madvise(dp->jit, sizeof(dp->jit), MADV_DONTNEED))
+			memset(dp->jit, 0, sizeof(dp->jit));
+	}
+}
+
+/* The decoded page for a RAM page: the way of its set holding it, else a free way (zero) or
+ * the one used less recently, emptied and claimed. Called from the fetch slow path before the
  * fetch cache is set up again. */
 static struct rv_dpage *dpage_for(struct rv_cpu *cpu, uint64_t pa_page)
 {
@@ -565,13 +588,13 @@ static struct rv_dpage *dpage_for(struct rv_cpu *cpu, uint64_t pa_page)
 	cpu->dpage_mru[set] = (uint8_t)w;
 	struct rv_dpage *dp = &ways[w];
 	uint8_t *old = tags[w] ? code_flag(cpu, tags[w] & ~1ULL) : NULL;
-	if (old)
+	if (old) {
 		__atomic_fetch_and(old, (uint8_t)~cpu->hart_bit, __ATOMIC_SEQ_CST);
-	memset(dp->insn, 0, sizeof(dp->insn));
-	memset(dp->jit, 0, sizeof(dp->jit)); /* compiled blocks die with the decoded page */
-	memset(dp->heat, 0, sizeof(dp->heat));
+		tags[w] = 0;
+		dpage_release(dp); /* compiled blocks die with the decoded page */
+	}
 	mark_code(cpu, flag); /* may wait for another hart's exclusive work: tag the page after */
-	dp->tag = tags[w] = pa_page | 1;
+	tags[w] = pa_page | 1;
 	return dp;
 }
 
@@ -580,8 +603,10 @@ static void drop_code(struct rv_cpu *cpu, uint64_t page)
 {
 	unsigned first = ((unsigned)(page >> 12) & (RV_DSETS - 1)) * RV_DWAYS;
 	for (unsigned w = first; w < first + RV_DWAYS; w++)
-		if (cpu->dpage_tag[w] == (page | 1))
-			cpu->dpages[w].tag = cpu->dpage_tag[w] = 0;
+		if (cpu->dpage_tag[w] == (page | 1)) {
+			cpu->dpage_tag[w] = 0;
+			dpage_release(&cpu->dpages[w]);
+		}
 	rv_tlb_flush(cpu); /* the fetch cache and instruction TLB may point at dp */
 }
 
