@@ -10,32 +10,7 @@
 IO=$SRC_DIR/build/rel/strata-io
 IMG=$SRC_DIR/build/rel/strata-img
 sock=$TEST_TMPDIR/s
-qemu-img create -q -f qcow2 q.qcow2 8M
-# chunk i (64k) holds pattern i+1; every fifth chunk stays a hole
-w=""
-i=0
-while [ $i -lt 128 ]; do
-	[ $((i % 5)) -ne 4 ] && w="$w -c \"write -q -P $((i + 1)) $((i * 65536)) 64k\""
-	i=$((i + 1))
-done
-eval qemu-io -f qcow2 $w q.qcow2 >/dev/null
-qemu-img convert -f qcow2 -O raw q.qcow2 ref.raw
-
-pat() { [ $(($1 % 5)) -eq 4 ] && echo 0 || echo $(($1 + 1)); }
-# reads: LEN and chunk numbers visited in a scattered order (i * 37 mod 128)
-reads=""
-i=0
-while [ $i -lt 48 ]; do
-	c=$(((i * 37) % 128))
-	case $((i % 4)) in
-	0) r="aio_read -P $(pat $c) $((c * 65536)) 64k" ;;
-	1) r="aio_read -P $(pat $c) $((c * 65536 + 8192)) 4k" ;;
-	2) r="aio_read -P $(pat $c) $((c * 65536 + 4096)) 40k" ;;
-	3) r="aio_read -P $(pat $c) $((c * 65536 + 512)) 65024" ;;
-	esac
-	reads="$reads -c \"$r\""
-	i=$((i + 1))
-done
+nbd_chunks
 
 check_url() { # NAME URL
 	eval "\"$IO\" -f raw $reads -c aio_flush \"$2\"" >o.io 2>&1 &&

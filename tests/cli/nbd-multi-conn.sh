@@ -16,31 +16,7 @@ IMG=$SRC_DIR/build/rel/strata-img
 PROXY=$SRC_DIR/tests/cli/nbd-count-proxy.py
 sock=$TEST_TMPDIR/s
 psock=$TEST_TMPDIR/p
-qemu-img create -q -f qcow2 q.qcow2 8M
-# chunk i (64k) holds pattern i+1; every fifth chunk stays a hole
-w=""
-i=0
-while [ $i -lt 128 ]; do
-	[ $((i % 5)) -ne 4 ] && w="$w -c \"write -q -P $((i + 1)) $((i * 65536)) 64k\""
-	i=$((i + 1))
-done
-eval qemu-io -f qcow2 $w q.qcow2 >/dev/null
-qemu-img convert -f qcow2 -O raw q.qcow2 ref.raw
-
-pat() { [ $(($1 % 5)) -eq 4 ] && echo 0 || echo $(($1 + 1)); }
-reads=""
-i=0
-while [ $i -lt 48 ]; do
-	c=$(((i * 37) % 128))
-	case $((i % 4)) in
-	0) r="aio_read -P $(pat $c) $((c * 65536)) 64k" ;;
-	1) r="aio_read -P $(pat $c) $((c * 65536 + 8192)) 4k" ;;
-	2) r="aio_read -P $(pat $c) $((c * 65536 + 4096)) 40k" ;;
-	3) r="aio_read -P $(pat $c) $((c * 65536 + 512)) 65024" ;;
-	esac
-	reads="$reads -c \"$r\""
-	i=$((i + 1))
-done
+nbd_chunks
 
 proxy_pid=""
 # proxy_start LISTEN TARGET: the counting relay (unix:PATH or tcp:PORT each side).

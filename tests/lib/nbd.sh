@@ -46,3 +46,32 @@ nbd_stop() {
 nbd_free_port() {
 	python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"
 }
+
+# nbd_chunks: q.qcow2 (8M) whose 64k chunk i holds pattern i+1, every fifth chunk a hole, its
+# raw copy ref.raw, and in $reads 48 strata-io/qemu-io -c aio_read commands checking pieces of
+# it in a scattered order (chunk i * 37 mod 128): whole chunks, 4k, 40k and unaligned 65024.
+nbd_pat() { [ $(($1 % 5)) -eq 4 ] && echo 0 || echo $(($1 + 1)); }
+nbd_chunks() {
+	qemu-img create -q -f qcow2 q.qcow2 8M
+	w=""
+	i=0
+	while [ $i -lt 128 ]; do
+		[ $((i % 5)) -ne 4 ] && w="$w -c \"write -q -P $((i + 1)) $((i * 65536)) 64k\""
+		i=$((i + 1))
+	done
+	eval qemu-io -f qcow2 $w q.qcow2 >/dev/null
+	qemu-img convert -f qcow2 -O raw q.qcow2 ref.raw
+	reads=""
+	i=0
+	while [ $i -lt 48 ]; do
+		c=$(((i * 37) % 128))
+		case $((i % 4)) in
+		0) r="aio_read -P $(nbd_pat $c) $((c * 65536)) 64k" ;;
+		1) r="aio_read -P $(nbd_pat $c) $((c * 65536 + 8192)) 4k" ;;
+		2) r="aio_read -P $(nbd_pat $c) $((c * 65536 + 4096)) 40k" ;;
+		3) r="aio_read -P $(nbd_pat $c) $((c * 65536 + 512)) 65024" ;;
+		esac
+		reads="$reads -c \"$r\""
+		i=$((i + 1))
+	done
+}
