@@ -75,3 +75,11 @@ nbd_chunks() {
 		i=$((i + 1))
 	done
 }
+
+# nbd_written_ok: q.qcow2 is check-clean and holds the three queued writes the tests send
+# (0xa5 at 64k, 0xa6 at 4M, 0xa7 over 7M-8M), applied here to ref.raw by qemu-io
+nbd_written_ok() {
+	qemu-io -f raw -c "write -q -P 0xa5 64k 64k" -c "write -q -P 0xa6 4M 4k" -c "write -q -P 0xa7 7M 1M" \
+		ref.raw >/dev/null
+	qemu-img check -q q.qcow2 && qemu-img compare -q -f qcow2 -F raw q.qcow2 ref.raw
+}
