@@ -1,7 +1,10 @@
 /* mttcg.c - see mttcg.h. A hart thread loops: stop while an exclusive section is pending,
  * bring its interrupt lines up to date under the big lock, sleep on its condition variable
  * while in WFI without a deliverable interrupt (until its timer, an MMIO write that raises
- * one of its lines, or the main thread's next host event), else run a batch unlocked. */
+ * one of its lines, or the main thread's next host event), else run a batch unlocked.
+ * Between batches with nothing new for the hart (no device access or exclusive section
+ * since its last look: the `gen` count) it updates its timer lines and goes on without the
+ * lock, so harts do not take turns on it thousands of times a second (quick_turn). */
 #include "emulator/machine/mttcg.h"
 
 #include "emulator/host/loop.h"
@@ -36,6 +39,7 @@ struct vm_mt {
 	unsigned nidle; /* harts stopped between instructions (top of their loop or asleep) */
 	bool halt;      /* harts stay between instructions (VM not running, savevm, reset) */
 	int pending;    /* an exclusive section is wanted or held (read by harts without the lock) */
+	unsigned gen;   /* counts device accesses and exclusive sections (changed under the lock) */
 	unsigned depth; /* the owner's nesting */
 	bool running;   /* the main thread is in vm_mt_run */
 	bool quit;
@@ -102,6 +106,7 @@ static void excl_end(void *opaque)
 		return;
 	if (!t_hart) /* host events may have raised lines or restarted harts: let sleepers look */
 		wake_all(mt);
+	__atomic_add_fetch(&mt->gen, 1, __ATOMIC_RELEASE);
 	t_owner = false;
 	__atomic_store_n(&mt->pending, 0, __ATOMIC_SEQ_CST);
 	pthread_cond_broadcast(&mt->resume_cv);
@@ -151,8 +156,10 @@ static void bql_lock(void *opaque)
 static void bql_unlock(void *opaque)
 {
 	struct vm_mt *mt = opaque;
-	if (t_hart && t_locks == 1)
+	if (t_hart && t_locks == 1) {
 		after_access(mt);
+		__atomic_add_fetch(&mt->gen, 1, __ATOMIC_RELEASE);
+	}
 	unlock_m(mt);
 }
 
@@ -193,6 +200,23 @@ static void hart_sleep(struct vm_mt *mt, unsigned h, uint64_t ns)
 	mt->nparked--;
 }
 
+/* After a batch, without the lock: when the device lines, its CLINT registers and the VM's
+ * state are as the hart last saw them under the lock (gen unchanged, nothing pending), only
+ * its timer lines can change, and those are its own. True: run the next batch at once. */
+static bool quick_turn(struct vm_mt *mt, unsigned h, unsigned seen)
+{
+	struct vm_virt *vm = mt->vm;
+	struct rv_cpu *c = vm->harts[h];
+	if (__atomic_load_n(&mt->pending, __ATOMIC_ACQUIRE) || __atomic_load_n(&mt->halt, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&mt->quit, __ATOMIC_ACQUIRE) || __atomic_load_n(&vm->exit.requested, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&mt->gen, __ATOMIC_ACQUIRE) != seen || c->wfi)
+		return false;
+	uint64_t now = vm_clock_mtime(&vm->clock);
+	rv_set_irq(c, RV_IRQ_MTI, now >= __atomic_load_n(&vm->clint.mtimecmp[h], __ATOMIC_RELAXED));
+	rv_update_sstc_at(c, now);
+	rv_check_interrupts(c);
+	return true;
+}
 
 static void *hart_main(void *arg)
 {
@@ -223,8 +247,11 @@ static void *hart_main(void *arg)
 			}
 			c->wfi = false;
 		}
+		unsigned seen = mt->gen;
 		unlock_m(mt);
-		rv_run(c, MT_BATCH);
+		do
+			rv_run(c, MT_BATCH);
+		while (quick_turn(mt, h, seen));
 		lock_m(mt);
 	}
 	unlock_m(mt);
