@@ -289,6 +289,21 @@ static bool pte_attrs_ok(const struct rv_cpu *cpu, uint64_t pte)
 	return true;
 }
 
+/* The hardware A/D update of the PTE at pte_pa read as `pte`: a compare-and-swap, as the
+ * privileged spec asks, since another hart may change the PTE between the walk's read and
+ * this write (a plain write would bring back a mapping its kernel had just removed).
+ * 0 done, 1 the PTE changed (walk again), -1 access fault. */
+static int set_ad(struct rv_cpu *cpu, uint64_t pte_pa, uint64_t pte, uint64_t want)
+{
+	if (!pmp_ok(cpu, pte_pa, 8, RV_ACC_WRITE, RV_PRIV_S))
+		return -1;
+	rv_code_write(cpu, pte_pa, 8);
+	uint64_t *p = (uint64_t *)(void *)vm_bus_ram(cpu->bus, pte_pa, 8); /* PTEs are 8-byte aligned */
+	if (!p)
+		return vm_bus_write(cpu->bus, pte_pa, 8, pte | want) ? -1 : 0;
+	return __atomic_compare_exchange_n(p, &pte, pte | want, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) ? 0 : 1;
+}
+
 /* Translates va for one access; 0 on success (with *pa), else the exception cause.
  * *page_ok says whether the whole 4 KiB page may be cached for this access type: PAGE_OK,
  * with log2 of the leaf's size from bit PAGE_SHIFT up (note_fill). */
@@ -339,11 +354,11 @@ static int translate(struct rv_cpu *cpu, uint64_t va, uint64_t size, int acc, ui
 				return page_fault(acc); /* misaligned superpage */
 			uint64_t want = PTE_A | (acc == RV_ACC_WRITE ? PTE_D : 0);
 			if ((pte & want) != want) {
-				/* hardware A/D update; a single hart needs no compare-and-swap */
-				rv_code_write(cpu, pte_pa, 8);
-				if (!pmp_ok(cpu, pte_pa, 8, RV_ACC_WRITE, RV_PRIV_S) ||
-				    vm_bus_write(cpu->bus, pte_pa, 8, pte | want))
+				int rc = set_ad(cpu, pte_pa, pte, want);
+				if (rc < 0)
 					return access_fault(acc);
+				if (rc > 0) /* the PTE changed under us: walk again from the root */
+					return translate(cpu, va, size, acc, pa, page_ok);
 			}
 			uint64_t off_mask = (1ULL << (12 + 9 * lvl)) - 1;
 			if (pte & PTE_N) { /* Svnapot: a 64 KiB page, ppn[3:0] = 1000 */
