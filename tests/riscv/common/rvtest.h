@@ -42,6 +42,14 @@ void rv_report_fault(struct rv_frame *f);
 #define RV_MODE_S 1
 
 /* ---- page tables (Sv39/48/57) made of 4 KiB tables from the program's own pool ---- */
+#define RV_PTE_V 1u
+#define RV_PTE_R 2u
+#define RV_PTE_W 4u
+#define RV_PTE_X 8u
+#define RV_PTE_U 16u
+#define RV_PTE_G 32u
+#define RV_PTE_A 64u
+#define RV_PTE_D 128u
 struct rv_ptpool {
 	uint64_t (*t)[512]; /* 4096-aligned */
 	int n, used;

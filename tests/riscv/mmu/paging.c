@@ -3,15 +3,6 @@
 #include "paging.h"
 #include "rvtest.h"
 
-#define V 1u
-#define R 2u
-#define W 4u
-#define X 8u
-#define U 16u
-#define G 32u
-#define A 64u
-#define D 128u
-
 static int levels;
 static uint64_t pool[48][512] __attribute__((aligned(4096)));
 static struct rv_ptpool pt = {pool, 48, 0};
@@ -34,8 +25,8 @@ static uint64_t *root_s, *root_u;
 
 static void map(uint64_t va, uint64_t pa, int level, uint64_t flags)
 {
-	*rv_pt_slot(&pt, root_s, levels, va, level) = (pa >> 12) << 10 | flags | V;
-	*rv_pt_slot(&pt, root_u, levels, va, level) = (pa >> 12) << 10 | flags | V;
+	*rv_pt_slot(&pt, root_s, levels, va, level) = (pa >> 12) << 10 | flags | RV_PTE_V;
+	*rv_pt_slot(&pt, root_u, levels, va, level) = (pa >> 12) << 10 | flags | RV_PTE_V;
 }
 
 static uint64_t rd(uint64_t va)
@@ -65,7 +56,7 @@ static void show(const char *what, uint64_t v)
 
 static uint64_t ad_bits(uint64_t va)
 {
-	return *rv_pt_slot(&pt, root_s, levels, va, 0) & (A | D);
+	return *rv_pt_slot(&pt, root_s, levels, va, 0) & (RV_PTE_A | RV_PTE_D);
 }
 
 static uint64_t s_tests(uint64_t arg)
@@ -120,13 +111,13 @@ static uint64_t s_tests(uint64_t arg)
 	/* sfence.vma: retarget VA_SWAP, then fence by address, then by ASID */
 	show("S: swap before", rd(VA_SWAP));
 	uint64_t *pte = rv_pt_slot(&pt, root_s, levels, VA_SWAP, 0);
-	*pte = ((uint64_t)pages[5] >> 12) << 10 | R | W | A | D | V;
+	*pte = ((uint64_t)pages[5] >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
 	__asm__ volatile("sfence.vma %0, zero" ::"r"(VA_SWAP) : "memory");
 	show("S: swap after sfence.vma addr", rd(VA_SWAP));
-	*pte = ((uint64_t)pages[4] >> 12) << 10 | R | W | A | D | V;
+	*pte = ((uint64_t)pages[4] >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
 	__asm__ volatile("sfence.vma zero, %0" ::"r"(5UL) : "memory");
 	show("S: swap after sfence.vma asid", rd(VA_SWAP));
-	*pte = ((uint64_t)pages[5] >> 12) << 10 | R | W | A | D | V;
+	*pte = ((uint64_t)pages[5] >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
 	__asm__ volatile("sfence.vma" ::: "memory");
 	show("S: swap after sfence.vma", rd(VA_SWAP));
 	return arg + 1;
@@ -154,31 +145,31 @@ int paging_main(int lv)
 		for (int j = 0; j < 512; j++)
 			((uint64_t *)pages[i])[j] = (uint64_t)i << 32 | (uint64_t)j;
 	/* identity: RAM gigapage (S only in root_s, U in root_u), UART and test device */
-	*rv_pt_slot(&pt, root_s, levels, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | R | W | X | A | D | V;
-	*rv_pt_slot(&pt, root_u, levels, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | R | W | X | U | A | D | V;
-	*rv_pt_slot(&pt, root_s, levels, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | R | W | A | D | V;
-	*rv_pt_slot(&pt, root_u, levels, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | R | W | U | A | D | V;
-	*rv_pt_slot(&pt, root_s, levels, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | R | W | A | D | V;
-	*rv_pt_slot(&pt, root_u, levels, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | R | W | U | A | D | V;
+	*rv_pt_slot(&pt, root_s, levels, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_X | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+	*rv_pt_slot(&pt, root_u, levels, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_X | RV_PTE_U | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+	*rv_pt_slot(&pt, root_s, levels, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+	*rv_pt_slot(&pt, root_u, levels, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_U | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+	*rv_pt_slot(&pt, root_s, levels, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+	*rv_pt_slot(&pt, root_u, levels, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_U | RV_PTE_A | RV_PTE_D | RV_PTE_V;
 
-	map(VA_RW, (uint64_t)pages[0], 0, R | W);
-	map(VA_RO, (uint64_t)pages[1], 0, R | A);
+	map(VA_RW, (uint64_t)pages[0], 0, RV_PTE_R | RV_PTE_W);
+	map(VA_RO, (uint64_t)pages[1], 0, RV_PTE_R | RV_PTE_A);
 	/* execute-only page holding a `ret` */
 	((uint32_t *)pages[2])[0] = 0x00008067;
 	__asm__ volatile("fence.i");
-	map(VA_XO, (uint64_t)pages[2], 0, X | A);
+	map(VA_XO, (uint64_t)pages[2], 0, RV_PTE_X | RV_PTE_A);
 	((uint32_t *)pages[3])[0] = 0x00008067;
-	map(VA_UP, (uint64_t)pages[3], 0, R | W | X | U | A | D);
-	map(VA_WO, (uint64_t)pages[1], 0, W | A | D);
-	map(VA_SWAP, (uint64_t)pages[4], 0, R | W | A | D);
+	map(VA_UP, (uint64_t)pages[3], 0, RV_PTE_R | RV_PTE_W | RV_PTE_X | RV_PTE_U | RV_PTE_A | RV_PTE_D);
+	map(VA_WO, (uint64_t)pages[1], 0, RV_PTE_W | RV_PTE_A | RV_PTE_D);
+	map(VA_SWAP, (uint64_t)pages[4], 0, RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D);
 	/* a level-0 entry that is a pointer (no R/W/X) is invalid */
 	map(VA_BADLEAF, (uint64_t)pages[1], 0, 0);
-	map(-(1ULL << (11 + 9 * levels)), (uint64_t)pages[6], 0, R | W | A | D);
-	map(VA_MEGA, PA_MEGA, 1, R | W | A | D);
-	map(VA_MEGA_BAD, PA_MEGA + 0x1000, 1, R | W | A | D);
-	map(VA_GIGA, 0x80000000ULL, 2, R | A);
+	map(-(1ULL << (11 + 9 * levels)), (uint64_t)pages[6], 0, RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D);
+	map(VA_MEGA, PA_MEGA, 1, RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D);
+	map(VA_MEGA_BAD, PA_MEGA + 0x1000, 1, RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D);
+	map(VA_GIGA, 0x80000000ULL, 2, RV_PTE_R | RV_PTE_A);
 	if (levels >= 4)
-		map(1ULL << (12 + 9 * (levels - 1)), 0, levels - 1, R | A);
+		map(1ULL << (12 + 9 * (levels - 1)), 0, levels - 1, RV_PTE_R | RV_PTE_A);
 
 	rv_puts("satp write with an unsupported mode is ignored: ");
 	RV_CSR_WRITE(satp, 0);

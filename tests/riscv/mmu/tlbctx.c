@@ -6,14 +6,6 @@
  * only superpage. M-mode services (ebreak with a0 = request) stand in for a kernel. */
 #include "rvtest.h"
 
-#define V 1u
-#define R 2u
-#define W 4u
-#define X 8u
-#define U 16u
-#define A 64u
-#define D 128u
-
 static uint64_t pool[32][512] __attribute__((aligned(4096)));
 static struct rv_ptpool pt = {pool, 32, 0};
 static uint8_t pages[6][4096] __attribute__((aligned(4096)));
@@ -30,26 +22,26 @@ enum { SVC_REMAP_X = 1, SVC_RO_X, SVC_REMAP_UP };
 
 static void map(uint64_t va, uint64_t pa, int level, uint64_t flags)
 {
-	*rv_pt_slot(&pt, root_s, 3, va, level) = (pa >> 12) << 10 | flags | A | D | V;
-	*rv_pt_slot(&pt, root_u, 3, va, level) = (pa >> 12) << 10 | flags | A | D | V;
+	*rv_pt_slot(&pt, root_s, 3, va, level) = (pa >> 12) << 10 | flags | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+	*rv_pt_slot(&pt, root_u, 3, va, level) = (pa >> 12) << 10 | flags | RV_PTE_A | RV_PTE_D | RV_PTE_V;
 }
 
 /* identity, 4 KiB pages: S's root without U, U's with it */
 static void map_ident(uint64_t pa, uint64_t flags)
 {
-	*rv_pt_slot(&pt, root_s, 3, pa, 0) = (pa >> 12) << 10 | flags | A | D | V;
-	*rv_pt_slot(&pt, root_u, 3, pa, 0) = (pa >> 12) << 10 | flags | U | A | D | V;
+	*rv_pt_slot(&pt, root_s, 3, pa, 0) = (pa >> 12) << 10 | flags | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+	*rv_pt_slot(&pt, root_u, 3, pa, 0) = (pa >> 12) << 10 | flags | RV_PTE_U | RV_PTE_A | RV_PTE_D | RV_PTE_V;
 }
 
 static void mhandler(struct rv_frame *f)
 {
 	if (f->cause == 3) { /* ebreak: a service request in a0 */
 		if (f->x[10] == SVC_REMAP_X)
-			map(VA_X, (uint64_t)pages[1], 0, R | W);
+			map(VA_X, (uint64_t)pages[1], 0, RV_PTE_R | RV_PTE_W);
 		else if (f->x[10] == SVC_RO_X)
-			map(VA_X, (uint64_t)pages[1], 0, R);
+			map(VA_X, (uint64_t)pages[1], 0, RV_PTE_R);
 		else if (f->x[10] == SVC_REMAP_UP)
-			map(VA_UP, (uint64_t)pages[3], 0, R | W | U);
+			map(VA_UP, (uint64_t)pages[3], 0, RV_PTE_R | RV_PTE_W | RV_PTE_U);
 		__asm__ volatile("sfence.vma" ::: "memory");
 		f->epc += (uint64_t)rv_insn_len(f->epc);
 		return;
@@ -128,22 +120,22 @@ static uint64_t s_tests(uint64_t arg)
 	/* a megapage page fetched (its code decoded), then the megapage retargeted and fenced
 	 * by another address inside it */
 	show("S: megapage code", call(VA_MEGA + 0x3000));
-	map(VA_MEGA, PA_M2, 1, R | W | X);
+	map(VA_MEGA, PA_M2, 1, RV_PTE_R | RV_PTE_W | RV_PTE_X);
 	__asm__ volatile("sfence.vma %0, zero" ::"r"(VA_MEGA + 0x5000) : "memory");
 	show("S: megapage code after remap", call(VA_MEGA + 0x3000));
 	/* likewise after a store into a decoded page through the megapage */
-	map(VA_MEGA, PA_M1, 1, R | W | X);
+	map(VA_MEGA, PA_M1, 1, RV_PTE_R | RV_PTE_W | RV_PTE_X);
 	__asm__ volatile("sfence.vma" ::: "memory");
 	show("S: code at 0x6000", call(VA_MEGA + 0x6000));
 	wr(VA_MEGA + 0x6100, 0x7171);
-	map(VA_MEGA, PA_M2, 1, R | W | X);
+	map(VA_MEGA, PA_M2, 1, RV_PTE_R | RV_PTE_W | RV_PTE_X);
 	__asm__ volatile("sfence.vma %0, zero" ::"r"(VA_MEGA) : "memory");
 	wr(VA_MEGA + 0x6100, 0x7272);
 	show("S: megapage data after remap", rd(VA_MEGA + 0x6100));
 	/* a 4 KiB page outside the megapage: fenced by its own address while the megapage's
 	 * pages stay cached */
 	show("S: 4 KiB page", rd(VA_X + 16));
-	map(VA_X, (uint64_t)pages[0], 0, R | W);
+	map(VA_X, (uint64_t)pages[0], 0, RV_PTE_R | RV_PTE_W);
 	__asm__ volatile("sfence.vma %0, zero" ::"r"(VA_X) : "memory");
 	show("S: 4 KiB page after remap", rd(VA_X + 16));
 	show("S: megapage data", rd(VA_MEGA + 0x6100));
@@ -170,16 +162,16 @@ int main(void)
 	root_u = rv_pt_alloc(&pt);
 	/* the program's first 4 MiB, UART and test device with 4 KiB pages */
 	for (uint64_t pa = 0x80000000ULL; pa < 0x80400000ULL; pa += 4096)
-		map_ident(pa, R | W | X);
-	map_ident(0x10000000ULL, R | W);
-	map_ident(0x100000ULL, R | W);
+		map_ident(pa, RV_PTE_R | RV_PTE_W | RV_PTE_X);
+	map_ident(0x10000000ULL, RV_PTE_R | RV_PTE_W);
+	map_ident(0x100000ULL, RV_PTE_R | RV_PTE_W);
 	for (int i = 0; i < 6; i++)
 		for (int j = 0; j < 512; j++)
 			((uint64_t *)pages[i])[j] = (uint64_t)(i + 1) << 32 | (uint64_t)j;
-	map(VA_X, (uint64_t)pages[0], 0, R | W);
-	map(VA_UP, (uint64_t)pages[2], 0, R | W | U);
-	map(VA_XO, (uint64_t)pages[4], 0, X);
-	map(VA_MEGA, PA_M1, 1, R | W | X);
+	map(VA_X, (uint64_t)pages[0], 0, RV_PTE_R | RV_PTE_W);
+	map(VA_UP, (uint64_t)pages[2], 0, RV_PTE_R | RV_PTE_W | RV_PTE_U);
+	map(VA_XO, (uint64_t)pages[4], 0, RV_PTE_X);
+	map(VA_MEGA, PA_M1, 1, RV_PTE_R | RV_PTE_W | RV_PTE_X);
 	put_code(PA_M1 + 0x3000, 1);
 	put_code(PA_M2 + 0x3000, 2);
 	put_code(PA_M1 + 0x6000, 3);

@@ -11,13 +11,6 @@
 
 #define ROUNDS 10000
 #define VA 0x1000000000ULL /* level-2 index 64: away from the identity gigapage */
-#define PTE_V 1u
-#define PTE_R 2u
-#define PTE_W 4u
-#define PTE_X 8u
-#define PTE_G 32u
-#define PTE_A 64u
-#define PTE_D 128u
 
 static uint64_t pool[4][512] __attribute__((aligned(4096)));
 static struct rv_ptpool pt = { pool, 4, 0 };
@@ -63,9 +56,9 @@ int hart_main(uint64_t h)
 	if (h)
 		return 0;
 	root = rv_pt_alloc(&pt);
-	root[2] = (0x80000000ULL >> 12) << 10 | PTE_V | PTE_R | PTE_W | PTE_X | PTE_G | PTE_A | PTE_D;
+	root[2] = (0x80000000ULL >> 12) << 10 | RV_PTE_V | RV_PTE_R | RV_PTE_W | RV_PTE_X | RV_PTE_G | RV_PTE_A | RV_PTE_D;
 	leaf = rv_pt_slot(&pt, root, 3, VA, 0);
-	uint64_t mapped = ((uint64_t)page >> 12) << 10 | PTE_V | PTE_R | PTE_W | PTE_D; /* A clear */
+	uint64_t mapped = ((uint64_t)page >> 12) << 10 | RV_PTE_V | RV_PTE_R | RV_PTE_W | RV_PTE_D; /* A clear */
 	__asm__ volatile("fence rw, rw" ::: "memory");
 	ready = 1;
 	uint64_t lost = 0, seed = 1;

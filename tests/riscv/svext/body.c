@@ -4,11 +4,6 @@
 #include "body.h"
 #include "rvtest.h"
 
-#define V 1u
-#define R 2u
-#define W 4u
-#define A 64u
-#define D 128u
 #define PBMT(n) ((uint64_t)(n) << 61)
 #define N (1ULL << 63)
 
@@ -89,22 +84,22 @@ int svext_main(int on)
 	root = rv_pt_alloc(&pt);
 	for (unsigned i = 0; i < 8192; i++)
 		big[i] = 0x5a00000000000000ULL | i * 8;
-	*rv_pt_slot(&pt, root, 3, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | R | W | 8 | A | D | V;
-	*rv_pt_slot(&pt, root, 3, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | R | W | A | D | V;
-	*rv_pt_slot(&pt, root, 3, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | R | W | A | D | V;
-	uint64_t leaf = ((uint64_t)big >> 12) << 10 | R | W | A | D | V;
+	*rv_pt_slot(&pt, root, 3, 0x80000000ULL, 2) = (0x80000000ULL >> 12) << 10 | RV_PTE_R | RV_PTE_W | 8 | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+	*rv_pt_slot(&pt, root, 3, 0x10000000ULL, 0) = (0x10000000ULL >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+	*rv_pt_slot(&pt, root, 3, 0x100000ULL, 0) = (0x100000ULL >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+	uint64_t leaf = ((uint64_t)big >> 12) << 10 | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
 	*rv_pt_slot(&pt, root, 3, VA_P0, 0) = leaf;
 	*rv_pt_slot(&pt, root, 3, VA_P1, 0) = leaf | PBMT(1);
 	*rv_pt_slot(&pt, root, 3, VA_P2, 0) = leaf | PBMT(2);
 	*rv_pt_slot(&pt, root, 3, VA_P3, 0) = leaf | PBMT(3);
 	*rv_pt_slot(&pt, root, 3, VA_RSV, 0) = leaf | 1ULL << 54;
 	for (int i = 0; i < 16; i++) {
-		*rv_pt_slot(&pt, root, 3, VA_NAPOT + i * 0x1000ULL, 0) = (((uint64_t)big >> 12) | 8) << 10 | N | R | W | A | D | V;
-		*rv_pt_slot(&pt, root, 3, VA_NAPOT_BAD + i * 0x1000ULL, 0) = (((uint64_t)big >> 12) | 4) << 10 | N | R | W | A | D | V;
+		*rv_pt_slot(&pt, root, 3, VA_NAPOT + i * 0x1000ULL, 0) = (((uint64_t)big >> 12) | 8) << 10 | N | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
+		*rv_pt_slot(&pt, root, 3, VA_NAPOT_BAD + i * 0x1000ULL, 0) = (((uint64_t)big >> 12) | 4) << 10 | N | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
 	}
 	*rv_pt_slot(&pt, root, 3, VA_NONLEAF + 0x1000, 0) = leaf; /* creates the level-1 pointer */
 	*rv_pt_slot(&pt, root, 3, VA_NONLEAF, 1) |= PBMT(1);
-	*rv_pt_slot(&pt, root, 3, VA_MEGA_N, 1) = (0x80000000ULL >> 12 | 8) << 10 | N | R | W | A | D | V;
+	*rv_pt_slot(&pt, root, 3, VA_MEGA_N, 1) = (0x80000000ULL >> 12 | 8) << 10 | N | RV_PTE_R | RV_PTE_W | RV_PTE_A | RV_PTE_D | RV_PTE_V;
 
 	RV_CSR_WRITE(menvcfg, 1ULL << 62);
 	rv_puts("menvcfg.PBMTE after writing 1: ");
