@@ -279,8 +279,13 @@ void rv_cpu_share_code(struct rv_cpu *const *harts, unsigned n);
 size_t rv_cpu_save(const struct rv_cpu *cpu, uint8_t *buf, size_t cap);
 int rv_cpu_load(struct rv_cpu *cpu, const uint8_t *buf, size_t len, unsigned version);
 
+/* How rv_run treats its budget: exactly (single steps, an instruction limit), or as a
+ * batch's length that a compiled block may overrun by less than RV_JIT_MAX_INSNS, so a
+ * batch does not end with its last loop iterations one block call (or one interpreted
+ * instruction) at a time. instret counts what ran either way. */
+enum rv_run_mode { RV_RUN_EXACT, RV_RUN_BATCH };
 /* Executes up to `budget` instructions (fewer if the batch is ended early). */
-void rv_run(struct rv_cpu *cpu, int64_t budget);
+void rv_run(struct rv_cpu *cpu, int64_t budget, enum rv_run_mode mode);
 /* Takes the highest-priority pending and enabled interrupt, if any; returns true if taken. */
 bool rv_check_interrupts(struct rv_cpu *cpu);
 /* True when some interrupt is pending and enabled in mie (what wakes WFI). */

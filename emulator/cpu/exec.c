@@ -352,7 +352,7 @@ static int exec_system(struct rv_cpu *cpu, const struct rv_insn *in)
 		goto jumped;       \
 	} while (0)
 
-void rv_run(struct rv_cpu *cpu, int64_t budget)
+void rv_run(struct rv_cpu *cpu, int64_t budget, enum rv_run_mode mode)
 {
 	uint64_t *const x = cpu->x;
 	uint64_t pc, next, a, b, v;
@@ -530,9 +530,10 @@ jumped:
 		}
 		bool step = false; /* interpret one instruction, then look for a block again */
 		if (fn) {
-			if (left >= (int64_t)rv_jit_block_insns(fn)) {
+			bool batch = mode == RV_RUN_BATCH && left > 0; /* may overrun by < one block */
+			if (left >= (int64_t)rv_jit_block_insns(fn) || batch) {
 				cpu->pc = pc;
-				uint64_t r = fn(cpu, pc, left);
+				uint64_t r = fn(cpu, pc, batch ? left + RV_JIT_MAX_INSNS : left);
 				retired += r >> 1;
 				left -= (int64_t)(r >> 1);
 				pc = cpu->pc;

@@ -250,7 +250,7 @@ static void *hart_main(void *arg)
 		unsigned seen = mt->gen;
 		unlock_m(mt);
 		do
-			rv_run(c, MT_BATCH);
+			rv_run(c, MT_BATCH, RV_RUN_BATCH);
 		while (quick_turn(mt, h, seen));
 		lock_m(mt);
 	}

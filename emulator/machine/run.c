@@ -144,7 +144,7 @@ static void run_turn(struct vm_virt *vm, struct rv_cpu *c)
 				break;
 			c->wfi = false;
 		}
-		rv_run(c, (int64_t)(QUANTUM - done));
+		rv_run(c, (int64_t)(QUANTUM - done), RV_RUN_BATCH);
 	}
 	c->resv_addr = ~0ULL;
 }
@@ -204,7 +204,7 @@ int vm_virt_run(struct vm_virt *vm, uint64_t max_insns)
 			if (max_insns - done < (uint64_t)batch)
 				batch = (int64_t)(max_insns - done);
 		}
-		rv_run(&vm->cpu, batch);
+		rv_run(&vm->cpu, batch, max_insns ? RV_RUN_EXACT : RV_RUN_BATCH);
 		if (poll_due(vm))
 			service(vm, 0);
 	}
@@ -218,7 +218,7 @@ static bool step_hart(struct rv_cpu *c)
 		if (c->wfi && !rv_irq_wake(c))
 			return false;
 		c->wfi = false;
-		rv_run(c, 1);
+		rv_run(c, 1, RV_RUN_EXACT);
 	}
 	return true;
 }
