@@ -9,16 +9,17 @@
 #     then the same at -smp 2 (without the disk figures), SMP_PAIRS interleaved boots of each
 #     (default 3; 0: none), medians printed
 # Prints wall and CPU seconds and peak RSS of each emulator and the ratios strata-vm / QEMU
-# (lower is better). Noisy on a shared machine: the numbers are one run each. Not in make check.
+# (lower is better). Noisy on a shared machine: the test guest and -smp 2 rows are medians of
+# interleaved boots, the Debian -smp 1 rows one boot each. Not in make check.
 #   usage: bench/boot.sh [DEBIAN_DIR]   STRATA_VM, RUNS (boots of the test guest per emulator,
-#   default 3; the best is printed), SMP_PAIRS, SMP_ONLY=1 (only the Debian -smp 2 part)
+#   interleaved, default 5; the medians are printed), SMP_PAIRS, SMP_ONLY=1 (only the Debian -smp 2 part)
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/rel}
 [ -n "${STRATA_VM:-}" ] || make -s "$BUILD/strata-vm" "$BUILD/strata-img" >/dev/null
 VM=${STRATA_VM:-$BUILD/strata-vm}
 QEMU=${QEMU:-qemu-system-riscv64}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT INT TERM
 
@@ -36,14 +37,6 @@ row() { # LABEL FIELD UNIT strata-line qemu-line
 	rs=$(get "$2" "$4") rq=$(get "$2" "$5")
 	printf '  %-34s strata-vm %9s %-3s QEMU %9s %-3s ratio %s\n' "$1" "$rs" "$3" "$rq" "$3" "$(ratio "$rs" "$rq")"
 }
-best() { # EMULATOR: the test guest booted RUNS times, the run with the least CPU
-	i=0
-	while [ $i -lt "$RUNS" ]; do
-		python3 bench/boot.py test "$1" "$G" "$OUT"
-		i=$((i + 1))
-	done | awk '{ split($2, c, "="); print c[2], $0 }' | sort -n | head -n 1 | cut -d ' ' -f 2-
-}
-
 median() { # FILE of key=value lines: one line of each field's median
 	awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1], NR] = kv[2]; k[kv[1]] = 1 } }
 		END { for (f in k) { n = 0; for (r = 1; r <= NR; r++) a[++n] = v[f, r] + 0
@@ -53,9 +46,19 @@ median() { # FILE of key=value lines: one line of each field's median
 
 echo "boot benchmark, $(nproc) host cores, load $(cut -d ' ' -f 1-3 /proc/loadavg), -smp 1"
 if [ "${SMP_ONLY:-0}" != 1 ]; then
-	s=$(best "$VM")
-	q=$(best "$QEMU")
-	echo "test guest ($(head -n 1 "$G/versions.txt" | cut -d ' ' -f 1-2), -m 256M, best CPU of $RUNS):"
+	# RUNS boots each, interleaved (strata-vm, QEMU, ...), medians: single boots vary by
+	# 1.5x on either side, so one best-of-N caught a lucky boot on one side only
+	: >"$OUT/test-s"
+	: >"$OUT/test-q"
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		python3 bench/boot.py test "$VM" "$G" "$OUT" >>"$OUT/test-s"
+		python3 bench/boot.py test "$QEMU" "$G" "$OUT" >>"$OUT/test-q"
+		i=$((i + 1))
+	done
+	s=$(median "$OUT/test-s")
+	q=$(median "$OUT/test-q")
+	echo "test guest ($(head -n 1 "$G/versions.txt" | cut -d ' ' -f 1-2), -m 256M, median of $RUNS interleaved boots each):"
 	row "kernel start to poweroff (guest)" uptime s "$s" "$q"
 	row "power-on to exit, wall" wall s "$s" "$q"
 	row "power-on to exit, CPU" cpu s "$s" "$q"
