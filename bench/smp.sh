@@ -5,7 +5,8 @@
 # qemu-system-riscv64 7.2 with -smp 1 and -smp 2 (MTTCG), PAIRS interleaved rounds. Prints the
 # median wall and CPU seconds of each, strata-vm's -smp 2 throughput relative to its -smp 1
 # (higher is better; target 1.7) and its -smp 2 wall time relative to QEMU's (lower is better),
-# and the load average. Noisy on a shared machine. Not in make check.
+# and the load average; then the delay of an IPI to a running hart (bench/smp/ipilat.c) on
+# both. Noisy on a shared machine. Not in make check.
 #   usage: bench/smp.sh   STRATA_VM, QEMU, TOTAL (rounds, default 4000000000), PAIRS (default
 #   3), SINGLE=0 (no thread=single runs)
 set -eu
@@ -19,6 +20,10 @@ PAIRS=${PAIRS:-3}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT INT TERM
 
+riscv64-unknown-elf-gcc -march=rv64imafdc_zicsr_zifencei -mabi=lp64d -mcmodel=medany -O2 -ffreestanding -fno-builtin \
+	-nostdlib -Wall -Wextra -Werror -Wno-unused-parameter -Itests/riscv/common -Itests/riscv/smp -o "$OUT/ipilat.elf" \
+	bench/smp/ipilat.c tests/riscv/common/rvtest.c tests/riscv/common/trap.S -T tests/riscv/common/link.ld \
+	-Wl,--no-warn-rwx-segments -lgcc
 for h in 1 2; do
 	riscv64-unknown-elf-gcc -march=rv64imafdc_zicsr_zifencei -mabi=lp64d -mcmodel=medany -O2 -ffreestanding \
 		-fno-builtin -nostdlib -Wall -Wextra -Werror -Wno-unused-parameter -Itests/riscv/common -Itests/riscv/smp \
@@ -74,4 +79,18 @@ echo "  qemu      -smp 2 throughput / -smp 1:           $(ratio "$(med wall "$OU
 echo "  strata-vm -smp 2 wall / qemu -smp 2:            $(ratio "$(med wall "$OUT/m2")" "$(med wall "$OUT/q2")") (target <= 1.0)"
 echo "  strata-vm -smp 2 CPU / qemu -smp 2:             $(ratio "$(med cpu "$OUT/m2")" "$(med cpu "$OUT/q2")")"
 echo "  strata-vm / qemu CPU at -smp 1:                 $(ratio "$(med cpu "$OUT/s1")" "$(med cpu "$OUT/q1")")"
+# IPI latency to a running hart (bench/smp/ipilat.c), PAIRS runs each, alternating
+: >"$OUT/ipi-s"; : >"$OUT/ipi-q"
+i=0
+while [ $i -lt "$PAIRS" ]; do
+	for e in "$VM s" "$QEMU q"; do
+		timeout 120 ${e% *} -M virt -bios none -smp 2 -kernel "$OUT/ipilat.elf" -nographic </dev/null 2>&1 |
+			sed -n 's/.*mean_ticks \([0-9]*\) max_ticks \([0-9]*\).*/mean=\1 max=\2/p' >>"$OUT/ipi-${e##* }"
+	done
+	i=$((i + 1))
+done
+us() { awk -v t="$1" 'BEGIN { printf "%.1f", t / 10 }'; } # mtime ticks (10 MHz) -> us
+echo "  IPI to a running hart (msip write to handler), median of the runs' means: strata-vm" \
+	"$(us "$(med mean "$OUT/ipi-s")") us, qemu $(us "$(med mean "$OUT/ipi-q")") us (largest: $(us "$(med max "$OUT/ipi-s")")" \
+	"and $(us "$(med max "$OUT/ipi-q")") us)"
 echo "  (wall times count waiting for the host's cores: under load they say little; CPU ratios hold)"
