@@ -20,15 +20,18 @@ PAIRS=${PAIRS:-3}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT INT TERM
 
-riscv64-unknown-elf-gcc -march=rv64imafdc_zicsr_zifencei -mabi=lp64d -mcmodel=medany -O2 -ffreestanding -fno-builtin \
-	-nostdlib -Wall -Wextra -Werror -Wno-unused-parameter -Itests/riscv/common -Itests/riscv/smp -o "$OUT/ipilat.elf" \
-	bench/smp/ipilat.c tests/riscv/common/rvtest.c tests/riscv/common/trap.S -T tests/riscv/common/link.ld \
-	-Wl,--no-warn-rwx-segments -lgcc
-for h in 1 2; do
+# guest OUT SOURCE [cflags]: a bare-metal program with tests/riscv/smp/smp.h's start-up
+guest() {
+	out=$1 src=$2
+	shift 2
 	riscv64-unknown-elf-gcc -march=rv64imafdc_zicsr_zifencei -mabi=lp64d -mcmodel=medany -O2 -ffreestanding \
 		-fno-builtin -nostdlib -Wall -Wextra -Werror -Wno-unused-parameter -Itests/riscv/common -Itests/riscv/smp \
-		-DHARTS=$h -DTOTAL=${TOTAL}ULL -o "$OUT/work$h.elf" bench/smp/work.c tests/riscv/common/rvtest.c \
-		tests/riscv/common/trap.S -T tests/riscv/common/link.ld -Wl,--no-warn-rwx-segments -lgcc
+		"$@" -o "$out" "$src" tests/riscv/common/rvtest.c tests/riscv/common/trap.S \
+		-T tests/riscv/common/link.ld -Wl,--no-warn-rwx-segments -lgcc
+}
+guest "$OUT/ipilat.elf" bench/smp/ipilat.c
+for h in 1 2; do
+	guest "$OUT/work$h.elf" bench/smp/work.c -DHARTS=$h -DTOTAL=${TOTAL}ULL
 done
 
 # run EMULATOR HARTS [options]: "wall=S cpu=S" (CPU = user + system of the emulator process)
