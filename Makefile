@@ -24,13 +24,12 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # librbd (Ceph RBD, blockcore/file-rbd.c) where installed (deps/ceph.txt). Debian's librbd-dev
 # ships no librbd.pc, so its header stands in for pkg-config there. Without it rbd: names
-# fail with a clear message.
+# fail with a clear message. It is built against the headers but not linked: rbd-lib.c loads
+# it when the first rbd: image opens.
 ifeq ($(shell pkg-config --exists librbd && echo y),y)
 BC_RBD_FLAGS := -DBC_HAVE_RBD $(shell pkg-config --cflags librbd)
-PKG_LIBS     += $(shell pkg-config --libs librbd)
 else ifneq ($(wildcard /usr/include/rbd/librbd.h),)
 BC_RBD_FLAGS := -DBC_HAVE_RBD
-PKG_LIBS     += -lrbd -lrados
 endif
 LDFLAGS  ?=
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)

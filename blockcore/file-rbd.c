@@ -449,7 +449,10 @@ static const struct bc_file_ops rbd_ops = {
 /* Cluster handle and pool context for a target, as qemu's rbd driver makes them. */
 static int rbd_connect(struct rbd_file *r, const struct rbd_target *t, struct bc_err *err)
 {
-	int ret = rados_create(&r->cluster, t->user[0] ? t->user : NULL);
+	int ret = bc_rbd_lib_load(err);
+	if (ret < 0)
+		return ret;
+	ret = rados_create(&r->cluster, t->user[0] ? t->user : NULL);
 
 	if (ret < 0)
 		return bc_err_set(err, ret, "error initializing: %s", strerror(-ret));

@@ -36,6 +36,9 @@ struct bc_opts;
  * conf, user, server.N.host/port become an rbd: filename; *dict may be replaced. */
 int bc_rbd_dict_rewrite(struct bc_opts **dict, struct bc_err *err);
 
+/* Loads librbd (rbd-lib.c) once; -ENOTSUP with the loader's message where it cannot. */
+int bc_rbd_lib_load(struct bc_err *err);
+
 /* Opens (BC_FILE_CREATE: creates, size 0, then opens) an RBD image. */
 int bc_rbd_file_open(struct bc_file **out, const char *name, unsigned flags, struct bc_err *err);
 
