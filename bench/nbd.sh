@@ -20,8 +20,9 @@
 # e.g. "read-4k", BENCH_DIRECT=0 leaves out part 3, BENCH_PARTS (default "servers clients")
 # which of parts 1 and 2 run. Our client runs with its defaults: against qemu-nbd -e 0, which
 # advertises multi-conn, its queued reads go over 2 connections (docs/nbd.md).
-# Client rows: every timed run gets a qemu-nbd of its own, started the same way, the sides in
-# alternating order, so both clients always meet a server in the same state. That server runs
+# Client rows: every timed run gets a qemu-nbd of its own, started the same way and warmed up
+# by both clients (BENCH_WARM reads each, untimed), the sides in alternating order, so both
+# clients always meet a server in the same state. That server runs
 # with glibc's heap trim threshold raised (BENCH_NBD_TRIM bytes, default 64 MiB; empty: glibc's
 # default 128 KiB): with the default, its main heap shrinks and grows again (brk) around the
 # 64 KiB request buffers up to thousands of times a pass, each regrowth zero-filling fresh
@@ -130,6 +131,16 @@ servers() {
 		done
 	done
 }
+# warm SIDE: untimed sequential 64k reads on the fresh server, BENCH_WARM of them (default
+# 4096, 256 MiB) from each client, the other side's first, so every timed run meets a server
+# that has served both clients (its thread and coroutine pools grown) and not a cold one.
+warm() {
+	w=${BENCH_WARM:-4096}
+	[ "$w" -gt 0 ] || return 0
+	for c in $([ "$1" = s ] && echo "qemu-img $S" || echo "$S qemu-img"); do
+		"$c" bench -c "$w" -d 16 -s 64k -f raw "$url" >/dev/null
+	done
+}
 part() { case " ${BENCH_PARTS:-servers clients} " in *" $1 "*) return 0 ;; esac; return 1; }
 part servers &&
 	servers "servers (client qemu-img bench)" qcow2 "$img" writeback "${BENCH_TRANSPORTS:-unix tcp}"
@@ -142,6 +153,7 @@ for transport in $(part clients && echo "${BENCH_TRANSPORTS:-unix tcp}"); do
 				senv=${trim:+GLIBC_TUNABLES=glibc.malloc.trim_threshold=$trim}
 				start qemu-nbd $transport
 				senv=""
+				warm $side
 				if [ $side = s ]; then
 					r=$(run "$S" bench $args -f raw "$url"); ts="$ts ${r% *}" cs="$cs ${r#* }"
 				else
