@@ -5,7 +5,7 @@
 #     default 4, and writes at depth 16, 4k reads/writes at depth 16 with a 1 MiB + 4 KiB
 #     stride: scattered offsets, as qemu-img bench has no random mode);
 #  2. clients: strata-img bench vs qemu-img bench against qemu-nbd (the same workloads), over
-#     the unix socket and TCP.
+#     the unix socket and TCP, a fresh qemu-nbd per run (see "Client rows" below).
 # Each pair runs BENCH_RUNS times (default 5), alternating which side goes first; the median
 # run time of each side gives its throughput (MiB/s) and the ratio
 # throughput(strata)/throughput(qemu): 1.00 or more means Strata is at least as fast. Wall times
@@ -20,6 +20,16 @@
 # e.g. "read-4k", BENCH_DIRECT=0 leaves out part 3, BENCH_PARTS (default "servers clients")
 # which of parts 1 and 2 run. Our client runs with its defaults: against qemu-nbd -e 0, which
 # advertises multi-conn, its queued reads go over 2 connections (docs/nbd.md).
+# Client rows: every timed run gets a qemu-nbd of its own, started the same way and warmed up
+# by both clients (BENCH_WARM reads each, untimed), the sides in alternating order, so both
+# clients always meet a server in the same state. That server runs
+# with glibc's heap trim threshold raised (BENCH_NBD_TRIM bytes, default 64 MiB; empty: glibc's
+# default 128 KiB): with the default, its main heap shrinks and grows again (brk) around the
+# 64 KiB request buffers up to thousands of times a pass, each regrowth zero-filling fresh
+# pages (30k-180k page faults per 4 GiB), how often depending on where longer-lived
+# allocations happened to land; a fresh server churns most, a long-lived one may stop. It
+# cost qemu-img's client more than ours, and which side met a churning server depended on run
+# order (docs/nbd.md, "Server state"). The server rows leave qemu-nbd as it comes.
 # Over TCP the 4k rows send 75 (reads) and 25 (writes) times fewer requests (BENCH_TCP_DIV
 # sets both): qemu-nbd 7.2 does not set TCP_NODELAY on the connections it accepts (strace: no
 # setsockopt on them; qemu-img's client does set it), so with several small replies in flight
@@ -42,10 +52,11 @@ bytes=$(qemu-img info --output=json "$img" | sed -n 's/.*"virtual-size": \([0-9]
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null' EXIT
 
-start() { # SERVER TRANSPORT [FORMAT IMAGE CACHE]
+trim=${BENCH_NBD_TRIM-67108864}
+start() { # SERVER TRANSPORT [FORMAT IMAGE CACHE]; $senv: the server's environment
 	rm -f "$sock"
 	if [ "$2" = unix ]; then addr="-k $sock"; else port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"); addr="-b 127.0.0.1 -p $port"; fi
-	timeout 3600 "$1" -f "${3:-qcow2}" -t -e 0 --cache="${5:-writeback}" $addr "${4:-$img}" >/dev/null 2>&1 &
+	env ${senv:+"$senv"} timeout 3600 "$1" -f "${3:-qcow2}" -t -e 0 --cache="${5:-writeback}" $addr "${4:-$img}" >/dev/null 2>&1 &
 	pid=$!
 	spid=""
 	i=0
@@ -120,6 +131,16 @@ servers() {
 		done
 	done
 }
+# warm SIDE: untimed sequential 64k reads on the fresh server, BENCH_WARM of them (default
+# 4096, 256 MiB) from each client, the other side's first, so every timed run meets a server
+# that has served both clients (its thread and coroutine pools grown) and not a cold one.
+warm() {
+	w=${BENCH_WARM:-4096}
+	[ "$w" -gt 0 ] || return 0
+	for c in $([ "$1" = s ] && echo "qemu-img $S" || echo "$S qemu-img"); do
+		"$c" bench -c "$w" -d 16 -s 64k -f raw "$url" >/dev/null
+	done
+}
 part() { case " ${BENCH_PARTS:-servers clients} " in *" $1 "*) return 0 ;; esac; return 1; }
 part servers &&
 	servers "servers (client qemu-img bench)" qcow2 "$img" writeback "${BENCH_TRANSPORTS:-unix tcp}"
@@ -128,15 +149,18 @@ for transport in $(part clients && echo "${BENCH_TRANSPORTS:-unix tcp}"); do
 	workloads $transport | while read -r name nbytes args; do
 		ts="" tq="" cs="" cq=""
 		for i in $(seq "$runs"); do
-			start qemu-nbd $transport
 			for side in $([ $((i % 2)) = 1 ] && echo "s q" || echo "q s"); do
+				senv=${trim:+GLIBC_TUNABLES=glibc.malloc.trim_threshold=$trim}
+				start qemu-nbd $transport
+				senv=""
+				warm $side
 				if [ $side = s ]; then
 					r=$(run "$S" bench $args -f raw "$url"); ts="$ts ${r% *}" cs="$cs ${r#* }"
 				else
 					r=$(run qemu-img bench $args -f raw "$url"); tq="$tq ${r% *}" cq="$cq ${r#* }"
 				fi
+				stop
 			done
-			stop
 		done
 		row "$transport $name" "$nbytes" "$(echo $ts | median)" "$(echo $tq | median)" \
 			"$(echo $cs | median)" "$(echo $cq | median)"

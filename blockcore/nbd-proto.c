@@ -6,9 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A non-blocking socket would block: its owner waits (0: try again) or says why not. */
-static int would_block(const struct bc_nbd_sock *s, bool out)
+/* A socket call failed with errno: 0 to try again (EINTR, or it would block and its owner
+ * waited until it may be ready), or -errno (EAGAIN when nobody waits). */
+static int sock_retry(const struct bc_nbd_sock *s, bool out)
 {
+	if (errno == EINTR)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
 	return s && s->wait ? s->wait(s->wait_arg, out) : -EAGAIN;
 }
 
@@ -29,14 +34,9 @@ static ssize_t recv_once(int fd, void *buf, size_t len, const struct bc_nbd_sock
 			return n;
 		if (n == 0)
 			return -ECONNRESET;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int ret = would_block(s, false);
-			if (ret < 0)
-				return ret;
-			continue;
-		}
-		if (errno != EINTR)
-			return -errno;
+		int ret = sock_retry(s, false);
+		if (ret < 0)
+			return ret;
 	}
 }
 
@@ -67,8 +67,7 @@ static int send_all(int fd, const void *buf, size_t len, const struct bc_nbd_soc
 		/* MSG_NOSIGNAL: a client that went away is an error here, not a SIGPIPE */
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n < 0) {
-			int ret = errno == EINTR ? 0 : errno == EAGAIN || errno == EWOULDBLOCK
-							       ? would_block(s, true) : -errno;
+			int ret = sock_retry(s, true);
 			if (ret < 0)
 				return ret;
 			continue;
@@ -97,8 +96,7 @@ static int fd_sendv_fd(int fd, const struct iovec *iov, int n, const struct bc_n
 	while (m.msg_iovlen) {
 		ssize_t r = sendmsg(fd, &m, MSG_NOSIGNAL);
 		if (r < 0) {
-			int ret = errno == EINTR ? 0 : errno == EAGAIN || errno == EWOULDBLOCK
-							       ? would_block(s, true) : -errno;
+			int ret = sock_retry(s, true);
 			if (ret < 0)
 				return ret;
 			continue;
@@ -149,8 +147,7 @@ static int recv_payload(struct bc_nbd_sock *s, uint8_t *p, size_t len)
 		if (n == 0)
 			return -ECONNRESET;
 		if (n < 0) {
-			int ret = errno == EINTR ? 0 : errno == EAGAIN || errno == EWOULDBLOCK
-							       ? would_block(s, false) : -errno;
+			int ret = sock_retry(s, false);
 			if (ret < 0)
 				return ret;
 			continue;
