@@ -134,6 +134,13 @@ int jit_emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsig
 		return 2;
 	}
 	emit_cmp(t, in);
+	if (t->loop && off + in->imm == 0) { /* a back edge: inline, over the fall-through */
+		uint8_t *fall = x_jcc(b, cc ^ 1);
+		struct rcache from = t->rc;
+		jit_emit_back_edge(t, &from, count + 1);
+		x_patch(b, fall, b->p);
+		return 1;
+	}
 	jit_add_stub(t, x_jcc(b, cc), STUB_BRANCH, off + in->imm, count + 1);
 	if (target >= 0 && !t->b.full)
 		t->fwd[t->nfwd++] = (struct fwd){ t->nstubs - 1, (unsigned)target };

@@ -151,6 +151,7 @@ uint8_t *jit_emit_take(struct tctx *t, unsigned count);
 void jit_emit_return(struct tctx *t, unsigned count, int side);
 void jit_emit_jc_lookup(struct tctx *t);
 void jit_emit_goto(struct tctx *t, int64_t off, unsigned count);
+void jit_emit_back_edge(struct tctx *t, const struct rcache *from, unsigned count);
 void jit_emit_goto_from(struct tctx *t, const struct rcache *from, int64_t off, unsigned count);
 void jit_emit_prologue(struct xbuf *b);
 void jit_emit_stubs(struct tctx *t);
