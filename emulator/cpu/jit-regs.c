@@ -70,7 +70,7 @@ static unsigned next_read(const struct tctx *t, unsigned g)
 }
 
 /* Ops that never leave the block nor let C code read guest registers, and write rd. */
-static bool stays_in_block(const struct rv_insn *in)
+bool jit_stays_in_block(const struct rv_insn *in)
 {
 	switch (in->op) {
 	case OP_ADDI: case OP_XORI: case OP_ORI: case OP_ANDI: case OP_ADD: case OP_SUB:
@@ -91,9 +91,9 @@ static bool dead_value(const struct tctx *t, unsigned g)
 {
 	for (unsigned i = t->cur; i < t->nahead; i++) {
 		const struct rv_insn *in = t->ahead[i];
-		if ((t->rs[i] >> g & 1) || !stays_in_block(in))
+		if ((t->rs[i] >> g & 1) || !jit_stays_in_block(in))
 			return false;
-		if (in->rd == g)
+		if (t->rd[i] >> g & 1) /* not in->rd: a shift fusion leaves out writes nothing */
 			return true;
 	}
 	return false;
