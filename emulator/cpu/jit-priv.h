@@ -129,6 +129,7 @@ struct tctx {
 enum { FUSE_NONE, FUSE_ELIDE, FUSE_ROR, FUSE_RORW };
 
 /* jit-regs.c */
+bool jit_op_rs2_unused(unsigned op);
 void jit_insn_regs(const struct rv_insn *in, uint32_t *rs, uint32_t *rd);
 bool jit_stays_in_block(const struct rv_insn *in);
 void jit_rc_reset(struct rcache *rc);
