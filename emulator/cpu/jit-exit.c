@@ -130,8 +130,36 @@ void jit_emit_goto(struct tctx *t, int64_t off, unsigned count)
 	jit_emit_return(t, 0, 0);
 }
 
-/* jit_emit_goto from cache state `from` (written back here): a loop's back edge instead
- * brings the registers into the loop head's state and jumps there while the budget lasts. */
+/* A loop's back edge from cache state `from` after `count` instructions: brings the
+ * registers into the loop head's state and jumps there while the budget lasts, else writes
+ * back and returns with pc = entry. When the states agree the taken path is one backward
+ * jump (sub; jge head), so a loop iteration takes a single taken branch. */
+void jit_emit_back_edge(struct tctx *t, const struct rcache *from, unsigned count)
+{
+	struct xbuf *b = &t->b;
+	uint8_t *low;
+	if (t->breg) { /* within the loop the frame's copy is not kept up to date */
+		x_alui(b, 1, ALU_SUB, BREG, (int32_t)count);
+		low = x_jcc(b, CC_L);
+	} else {
+		low = jit_emit_take(t, count);
+	}
+	uint8_t *moves = b->p;
+	jit_rc_conform(t, from, &t->head);
+	if (b->p == moves && !b->full) { /* nothing to move: turn the jl into jge head */
+		b->p = low - 2;
+		x_patch(b, x_jcc(b, CC_GE), t->loop_head);
+	} else {
+		x_patch(b, x_jmp(b), t->loop_head);
+		x_patch(b, low, b->p);
+	}
+	jit_rc_writeback_of(t, from);
+	jit_set_pc(t, 0);
+	jit_emit_return(t, 0, 0);
+}
+
+/* jit_emit_goto from cache state `from` (written back here); a loop's back edge keeps the
+ * registers in host registers (jit_emit_back_edge). */
 void jit_emit_goto_from(struct tctx *t, const struct rcache *from, int64_t off, unsigned count)
 {
 	if (off != 0 || !t->loop) {
@@ -139,19 +167,7 @@ void jit_emit_goto_from(struct tctx *t, const struct rcache *from, int64_t off, 
 		jit_emit_goto(t, off, count);
 		return;
 	}
-	uint8_t *low;
-	if (t->breg) { /* within the loop the frame's copy is not kept up to date */
-		x_alui(&t->b, 1, ALU_SUB, BREG, (int32_t)count);
-		low = x_jcc(&t->b, CC_L);
-	} else {
-		low = jit_emit_take(t, count);
-	}
-	jit_rc_conform(t, from, &t->head);
-	x_patch(&t->b, x_jmp(&t->b), t->loop_head);
-	x_patch(&t->b, low, t->b.p);
-	jit_rc_writeback_of(t, from);
-	jit_set_pc(t, 0);
-	jit_emit_return(t, 0, 0);
+	jit_emit_back_edge(t, from, count);
 }
 
 void jit_emit_prologue(struct xbuf *b)

@@ -134,6 +134,13 @@ int jit_emit_branch(struct tctx *t, const struct rv_insn *in, int32_t off, unsig
 		return 2;
 	}
 	emit_cmp(t, in);
+	if (t->loop && off + in->imm == 0) { /* a back edge: inline, over the fall-through */
+		uint8_t *fall = x_jcc(b, cc ^ 1);
+		struct rcache from = t->rc;
+		jit_emit_back_edge(t, &from, count + 1);
+		x_patch(b, fall, b->p);
+		return 1;
+	}
 	jit_add_stub(t, x_jcc(b, cc), STUB_BRANCH, off + in->imm, count + 1);
 	if (target >= 0 && !t->b.full)
 		t->fwd[t->nfwd++] = (struct fwd){ t->nstubs - 1, (unsigned)target };
@@ -167,7 +174,7 @@ struct rv_insn *jit_slot_at(struct tctx *t, unsigned pgoff)
 int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
-	if (jit_emit_alu(t, in) || jit_emit_bitmanip_inline(t, in))
+	if (jit_emit_fused(t) || jit_emit_alu(t, in) || jit_emit_bitmanip_inline(t, in))
 		return 1;
 	uint64_t (*helper)(uint64_t, uint64_t) = jit_bitmanip_helper(in->op);
 	if (helper) {

@@ -225,7 +225,8 @@ bool jit_emit_bitmanip_inline(struct tctx *t, const struct rv_insn *in)
 	if (in->rd == 0)
 		return true;
 	jit_load_x(t, X_RAX, in->rs1);
-	jit_load_x(t, X_RCX, in->rs2); /* unused by the unary and immediate forms */
+	if (!jit_op_rs2_unused(op)) /* its rs2 field may name a register the block needs */
+		jit_load_x(t, X_RCX, in->rs2);
 	switch (op) {
 	case OP_ADD_UW: case OP_SH1ADD_UW: case OP_SH2ADD_UW: case OP_SH3ADD_UW: case OP_SLLI_UW:
 		x_rr(b, 0, 0x8b, X_RAX, X_RAX); /* mov eax, eax: zero-extends */

@@ -6,6 +6,7 @@
  *   jit-int.c   integer ALU, multiply/divide and bit-manipulation instructions
  *   jit-mem.c   loads and stores through the inline TLB hit path
  *   jit-fp.c    F/D arithmetic (inline SSE/FMA) and the rv_exec_fp helper call
+ *   jit-fuse.c  idiom fusion decided before emission (shift pairs into rotates)
  *
  * Generated code keeps the CPU pointer in rbx; a frame below the saved registers holds the
  * batch's budget at the first block ([rsp]), the current block's entry pc ([rsp + 8]) and the
@@ -122,10 +123,15 @@ struct tctx {
 	bool breg; /* a loop with few registers: the budget left lives in BREG, not the frame */
 	struct rcache head;
 	uint8_t *loop_head;
+	/* idiom fusion (jit-fuse.c): per instruction FUSE_*, and a rotate's source and count */
+	uint8_t fuse[RV_JIT_MAX_INSNS], fuse_src[RV_JIT_MAX_INSNS], fuse_n[RV_JIT_MAX_INSNS];
 };
+enum { FUSE_NONE, FUSE_ELIDE, FUSE_ROR, FUSE_RORW };
 
 /* jit-regs.c */
+bool jit_op_rs2_unused(unsigned op);
 void jit_insn_regs(const struct rv_insn *in, uint32_t *rs, uint32_t *rd);
+bool jit_stays_in_block(const struct rv_insn *in);
 void jit_rc_reset(struct rcache *rc);
 void jit_rc_unmap(struct rcache *rc, int slot);
 int jit_rc_get(struct tctx *t, unsigned r);
@@ -151,6 +157,7 @@ uint8_t *jit_emit_take(struct tctx *t, unsigned count);
 void jit_emit_return(struct tctx *t, unsigned count, int side);
 void jit_emit_jc_lookup(struct tctx *t);
 void jit_emit_goto(struct tctx *t, int64_t off, unsigned count);
+void jit_emit_back_edge(struct tctx *t, const struct rcache *from, unsigned count);
 void jit_emit_goto_from(struct tctx *t, const struct rcache *from, int64_t off, unsigned count);
 void jit_emit_prologue(struct xbuf *b);
 void jit_emit_stubs(struct tctx *t);
@@ -173,6 +180,10 @@ uint64_t (*jit_bitmanip_helper(unsigned op))(uint64_t, uint64_t);
 void jit_emit_load(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
 void jit_emit_store(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
 void jit_emit_fp_mem(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
+
+/* jit-fuse.c */
+void jit_fuse_block(struct tctx *t);
+bool jit_emit_fused(struct tctx *t);
 
 /* jit-fp.c */
 void jit_emit_fp_helper(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);

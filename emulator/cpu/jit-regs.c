@@ -29,23 +29,28 @@ void jit_rc_unmap(struct rcache *rc, int slot)
 /* x registers an instruction reads (rs) and may write (rd), from its op: immediate forms
  * carry immediate bits in rs2 (and lui/auipc/jal in rs1), stores and branches in rd.
  * Ops left to the interpreter or a helper count as reading both fields. */
+/* The Zb* ops whose rs2 field is not a register (unary ops, immediate forms). */
+bool jit_op_rs2_unused(unsigned op)
+{
+	switch (op) {
+	case OP_SLLI_UW: case OP_CLZ: case OP_CLZW: case OP_CTZ: case OP_CTZW: case OP_CPOP:
+	case OP_CPOPW: case OP_SEXT_B: case OP_SEXT_H: case OP_ZEXT_H: case OP_RORI: case OP_RORIW:
+	case OP_ORC_B: case OP_REV8: case OP_BCLRI: case OP_BEXTI: case OP_BINVI: case OP_BSETI:
+	case OP_BREV8:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void jit_insn_regs(const struct rv_insn *in, uint32_t *rs, uint32_t *rd)
 {
 	unsigned op = in->op;
 	bool no_rd = (op >= OP_BEQ && op <= OP_BGEU) || (op >= OP_SB && op <= OP_SD) || op == OP_FSW ||
 		     op == OP_FSD;
 	bool rs1_only = (op >= OP_LB && op <= OP_LWU) || (op >= OP_ADDI && op <= OP_SRAI) ||
-			(op >= OP_ADDIW && op <= OP_SRAIW) || op == OP_JALR || (op >= OP_FLW && op <= OP_FSD);
-	switch (op) {
-	case OP_SLLI_UW: case OP_CLZ: case OP_CLZW: case OP_CTZ: case OP_CTZW: case OP_CPOP:
-	case OP_CPOPW: case OP_SEXT_B: case OP_SEXT_H: case OP_ZEXT_H: case OP_RORI: case OP_RORIW:
-	case OP_ORC_B: case OP_REV8: case OP_BCLRI: case OP_BEXTI: case OP_BINVI: case OP_BSETI:
-	case OP_BREV8:
-		rs1_only = true;
-		break;
-	default:
-		break;
-	}
+			(op >= OP_ADDIW && op <= OP_SRAIW) || op == OP_JALR || (op >= OP_FLW && op <= OP_FSD) ||
+			jit_op_rs2_unused(op);
 	if (op == OP_LUI || op == OP_AUIPC || op == OP_JAL)
 		*rs = 0;
 	else if (rs1_only)
@@ -70,7 +75,7 @@ static unsigned next_read(const struct tctx *t, unsigned g)
 }
 
 /* Ops that never leave the block nor let C code read guest registers, and write rd. */
-static bool stays_in_block(const struct rv_insn *in)
+bool jit_stays_in_block(const struct rv_insn *in)
 {
 	switch (in->op) {
 	case OP_ADDI: case OP_XORI: case OP_ORI: case OP_ANDI: case OP_ADD: case OP_SUB:
@@ -91,9 +96,9 @@ static bool dead_value(const struct tctx *t, unsigned g)
 {
 	for (unsigned i = t->cur; i < t->nahead; i++) {
 		const struct rv_insn *in = t->ahead[i];
-		if ((t->rs[i] >> g & 1) || !stays_in_block(in))
+		if ((t->rs[i] >> g & 1) || !jit_stays_in_block(in))
 			return false;
-		if (in->rd == g)
+		if (t->rd[i] >> g & 1) /* not in->rd: a shift fusion leaves out writes nothing */
 			return true;
 	}
 	return false;

@@ -96,6 +96,7 @@ rv_block_fn rv_jit_compile(struct rv_cpu *cpu, uint64_t pc)
 			break;
 		pg += in->len;
 	}
+	jit_fuse_block(&t);
 	t.start = j->buf + j->used + JIT_HEADER; /* the header: the block's length (jit.h) */
 	t.b = (struct xbuf){ t.start, j->buf + JIT_BUF_SIZE, false };
 	jit_emit_prologue(&t.b);

@@ -15,7 +15,7 @@ enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_L = 0xc, CC_GE = 0xd };
 
 /* ALU group: the /digit of opcode 81/83 and the op of the r, r/m forms (8 * digit + 3) */
 enum { ALU_ADD = 0, ALU_OR = 1, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6, ALU_CMP = 7 };
-enum { SH_SHL = 4, SH_SHR = 5, SH_SAR = 7 };
+enum { SH_ROR = 1, SH_SHL = 4, SH_SHR = 5, SH_SAR = 7 };
 
 struct xbuf {
 	uint8_t *p, *end;

@@ -29,5 +29,5 @@ static uint64_t kernel(uint64_t n)
 
 int main(void)
 {
-	return bench_run("bitmanip", kernel, 20000 * BENCH_SCALE);
+	return bench_run("bitmanip", kernel, 100000 * (uint64_t)BENCH_SCALE);
 }
