@@ -48,6 +48,14 @@ void rv_putdec(int64_t v)
 		rv_putc(buf[--n]);
 }
 
+void rv_show(const char *name, uint64_t v)
+{
+	rv_puts(name);
+	rv_puts(" ");
+	rv_puthex64(v);
+	rv_puts("\n");
+}
+
 void rv_exit(int code)
 {
 	volatile uint32_t *dev = (volatile uint32_t *)TEST_DEV;

@@ -10,6 +10,8 @@ void rv_puts(const char *s);
 void rv_puthex32(uint32_t v);
 void rv_puthex64(uint64_t v);
 void rv_putdec(int64_t v);
+/* "name value": the name, a space, v as rv_puthex64 prints it, a newline. */
+void rv_show(const char *name, uint64_t v);
 void rv_exit(int code) __attribute__((noreturn));
 /* Prints "name: ok" or "name: FAIL" and remembers failures; rv_failures() counts them. */
 void rv_check(const char *name, int cond);

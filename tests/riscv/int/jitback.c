@@ -69,23 +69,15 @@ static uint64_t crowded(uint64_t n)
 	return a ^ b ^ c ^ d ^ e ^ f ^ g ^ h ^ p ^ q ^ r ^ s ^ u;
 }
 
-static void show(const char *name, uint64_t v)
-{
-	rv_puts(name);
-	rv_puts(" ");
-	rv_puthex64(v);
-	rv_puts("\n");
-}
-
 int main(void)
 {
-	show("beq", back_beq(-3, 1, -2) ^ back_beq(5, 0, 6));
-	show("bne", back_bne(-50000, 1, 50000) ^ back_bne(3, -1, -4));
-	show("blt", back_blt(-100000, 3, 7) ^ back_blt(0x7fffffffffffff00, 1, 0x7fffffffffffffff));
-	show("bge", back_bge(100000, -3, -7) ^ back_bge(5, -1, 5) ^ back_bge(-5, -1, -9));
-	show("bltu", back_bltu(0, 1, 70000) ^ back_bltu(-10, 1, -1) ^ back_bltu(-1000, 1, 5));
-	show("bgeu", back_bgeu(-1, -3, -90000) ^ back_bgeu(-1, -(1LL << 44), INT64_MIN) ^ back_bgeu(3, -1, -5));
-	show("twice", twice(100000));
-	show("crowded", crowded(100000));
+	rv_show("beq", back_beq(-3, 1, -2) ^ back_beq(5, 0, 6));
+	rv_show("bne", back_bne(-50000, 1, 50000) ^ back_bne(3, -1, -4));
+	rv_show("blt", back_blt(-100000, 3, 7) ^ back_blt(0x7fffffffffffff00, 1, 0x7fffffffffffffff));
+	rv_show("bge", back_bge(100000, -3, -7) ^ back_bge(5, -1, 5) ^ back_bge(-5, -1, -9));
+	rv_show("bltu", back_bltu(0, 1, 70000) ^ back_bltu(-10, 1, -1) ^ back_bltu(-1000, 1, 5));
+	rv_show("bgeu", back_bgeu(-1, -3, -90000) ^ back_bgeu(-1, -(1LL << 44), INT64_MIN) ^ back_bgeu(3, -1, -5));
+	rv_show("twice", twice(100000));
+	rv_show("crowded", crowded(100000));
 	return 0;
 }

@@ -112,27 +112,19 @@ static uint64_t merge(uint64_t n)
 	return a ^ b ^ c ^ d;
 }
 
-static void show(const char *name, uint64_t v)
-{
-	rv_puts(name);
-	rv_puts(" ");
-	rv_puthex64(v);
-	rv_puts("\n");
-}
-
 int main(void)
 {
 	for (unsigned i = 0; i < sizeof(words) / 4; i++)
 		words[i] = i * 2654435761u;
-	show("beq", over_beq(5000, 3));
-	show("bne", over_bne(5000, 3));
-	show("blt", over_blt(5000, 3));
-	show("bge", over_bge(5000, 3));
-	show("bltu", over_bltu(5000, 3));
-	show("bgeu", over_bgeu(5000, 3));
-	show("shift", over_shift(5000));
-	show("many", many(20000));
-	show("pages", pages(40));
-	show("merge", merge(20000));
+	rv_show("beq", over_beq(5000, 3));
+	rv_show("bne", over_bne(5000, 3));
+	rv_show("blt", over_blt(5000, 3));
+	rv_show("bge", over_bge(5000, 3));
+	rv_show("bltu", over_bltu(5000, 3));
+	rv_show("bgeu", over_bgeu(5000, 3));
+	rv_show("shift", over_shift(5000));
+	rv_show("many", many(20000));
+	rv_show("pages", pages(40));
+	rv_show("merge", merge(20000));
 	return 0;
 }

@@ -210,24 +210,16 @@ static uint64_t pressure(uint64_t n)
 	return s ^ a ^ (uint64_t)b << 8 ^ c ^ d ^ e ^ f ^ g ^ h ^ p ^ q ^ r ^ u;
 }
 
-static void show(const char *name, uint64_t v)
-{
-	rv_puts(name);
-	rv_puts(" ");
-	rv_puthex64(v);
-	rv_puts("\n");
-}
-
 int main(void)
 {
 	for (unsigned i = 0; i < sizeof(words) / 4; i++)
 		words[i] = i * 2654435761u;
-	show("rot_w", rot_w(5000));
-	show("rot_64", rot_64(5000));
-	show("rot_seen", rot_seen(5000));
-	show("rot_exit", rot_exit(5000));
-	show("not_rot", not_rot(5000));
-	show("sigma", sigma(5000));
-	show("pressure", pressure(5000));
+	rv_show("rot_w", rot_w(5000));
+	rv_show("rot_64", rot_64(5000));
+	rv_show("rot_seen", rot_seen(5000));
+	rv_show("rot_exit", rot_exit(5000));
+	rv_show("not_rot", not_rot(5000));
+	rv_show("sigma", sigma(5000));
+	rv_show("pressure", pressure(5000));
 	return 0;
 }
