@@ -211,9 +211,7 @@ static bool quick_turn(struct vm_mt *mt, unsigned h, unsigned seen)
 	    __atomic_load_n(&mt->quit, __ATOMIC_ACQUIRE) || __atomic_load_n(&vm->exit.requested, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&mt->gen, __ATOMIC_ACQUIRE) != seen || c->wfi)
 		return false;
-	uint64_t now = vm_clock_mtime(&vm->clock);
-	rv_set_irq(c, RV_IRQ_MTI, now >= __atomic_load_n(&vm->clint.mtimecmp[h], __ATOMIC_RELAXED));
-	rv_update_sstc_at(c, now);
+	vm_virt_hart_timer_lines(vm, h, vm_clock_mtime(&vm->clock));
 	rv_check_interrupts(c);
 	return true;
 }

@@ -34,6 +34,9 @@ long vm_mt_hart_tid(const struct vm_virt *vm, unsigned h);
 /* run.c, shared with the hart threads (called under the big lock) */
 void vm_virt_device_lines(struct vm_virt *vm);
 void vm_virt_hart_lines(struct vm_virt *vm, unsigned h, uint64_t now);
+/* Its timer lines only (MTIP from mtimecmp, STIP from stimecmp with Sstc): hart h's own thread,
+ * also without the lock. */
+void vm_virt_hart_timer_lines(struct vm_virt *vm, unsigned h, uint64_t now);
 uint64_t vm_virt_hart_timer_ns(struct vm_virt *vm, unsigned h);
 void vm_virt_take_powerdown(struct vm_virt *vm);
 

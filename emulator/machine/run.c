@@ -39,12 +39,19 @@ void vm_virt_device_lines(struct vm_virt *vm)
 	}
 }
 
+void vm_virt_hart_timer_lines(struct vm_virt *vm, unsigned h, uint64_t now)
+{
+	struct rv_cpu *c = vm->harts[h];
+	/* atomic: a hart thread reads its mtimecmp without the lock (mttcg.c quick_turn) */
+	rv_set_irq(c, RV_IRQ_MTI, now >= __atomic_load_n(&vm->clint.mtimecmp[h], __ATOMIC_RELAXED));
+	rv_update_sstc_at(c, now);
+}
+
 void vm_virt_hart_lines(struct vm_virt *vm, unsigned h, uint64_t now)
 {
 	struct rv_cpu *c = vm->harts[h];
-	rv_set_irq(c, RV_IRQ_MTI, now >= vm->clint.mtimecmp[h]);
+	vm_virt_hart_timer_lines(vm, h, now);
 	rv_set_irq(c, RV_IRQ_MSI, vm->clint.msip[h] & 1);
-	rv_update_sstc_at(c, now);
 	rv_set_irq(c, RV_IRQ_MEI, vm_plic_line(&vm->plic, 2 * h));
 	rv_set_irq(c, RV_IRQ_SEI, vm_plic_line(&vm->plic, 2 * h + 1));
 }
