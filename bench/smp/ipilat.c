@@ -6,8 +6,6 @@
 #include "smp.h"
 
 #define ROUNDS 2000
-#define MTIME ((volatile uint64_t *)0x200bff8UL)
-
 /* page-aligned, away from the code: a store into a page holding code drops its decoded form
  * (strata-vm: in every hart, inside an exclusive section), which would measure that instead */
 static volatile struct {
@@ -18,7 +16,7 @@ static void on_msi(struct rv_frame *f)
 {
 	if (f->cause != (1ULL << 63 | 3))
 		rv_unexpected_trap(f->cause, f->epc, f->tval);
-	s.at = *MTIME;
+	s.at = *RV_CLINT_MTIME;
 	*CLINT_MSIP(1) = 0;
 	s.taken++;
 }
@@ -39,10 +37,10 @@ int hart_main(uint64_t h)
 		return 0;
 	uint64_t sum = 0, max = 0;
 	for (uint64_t r = 0; r < ROUNDS; r++) {
-		uint64_t t0 = *MTIME;
-		while (*MTIME - t0 < 50) /* 5 us apart */
+		uint64_t t0 = *RV_CLINT_MTIME;
+		while (*RV_CLINT_MTIME - t0 < 50) /* 5 us apart */
 			;
-		t0 = *MTIME;
+		t0 = *RV_CLINT_MTIME;
 		*CLINT_MSIP(1) = 1;
 		while (s.taken == r)
 			;

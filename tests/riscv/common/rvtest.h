@@ -21,6 +21,10 @@ int rv_failures(void);
 void rv_pmp_allow_all(void);
 void rv_unexpected_trap(uint64_t cause, uint64_t epc, uint64_t tval) __attribute__((noreturn));
 
+/* The CLINT of QEMU's virt board (strata-vm's too): the timer and hart h's compare register. */
+#define RV_CLINT_MTIME ((volatile uint64_t *)0x200bff8UL)
+#define RV_CLINT_MTIMECMP(h) ((volatile uint64_t *)(0x2004000UL + 8 * (h)))
+
 /* ---- traps and privilege modes (trap.S) ---- */
 struct rv_frame {
 	uint64_t x[32]; /* x[2] is the interrupted sp */

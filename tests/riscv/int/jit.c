@@ -7,8 +7,6 @@
  * interrupt ending a spin loop, and F/D instructions trapping once FS is switched off. */
 #include "rvtest.h"
 
-#define CLINT_MTIME ((volatile uint64_t *)0x200bff8UL)
-#define CLINT_MTIMECMP ((volatile uint64_t *)0x2004000UL)
 #define UART_LSR ((volatile uint8_t *)0x10000005UL)
 
 static uint32_t code[1024] __attribute__((aligned(4096)));
@@ -215,14 +213,14 @@ static volatile int ticked;
 static void on_timer(struct rv_frame *f)
 {
 	(void)f;
-	*CLINT_MTIMECMP = ~0ULL;
+	*RV_CLINT_MTIMECMP(0) = ~0ULL;
 	ticked = 1;
 }
 
 static void test_timer(void)
 {
 	rv_set_mtrap(on_timer);
-	*CLINT_MTIMECMP = ~0ULL;
+	*RV_CLINT_MTIMECMP(0) = ~0ULL;
 	RV_CSR_SET(mie, 1u << 7);
 	RV_CSR_SET(mstatus, 1u << 3);
 	/* armed from inside the loop: a host that deschedules the emulator for longer than the
@@ -230,7 +228,7 @@ static void test_timer(void)
 	uint64_t spins = 0;
 	while (!ticked)
 		if (++spins == 1000)
-			*CLINT_MTIMECMP = *CLINT_MTIME + 20000; /* 2 ms */
+			*RV_CLINT_MTIMECMP(0) = *RV_CLINT_MTIME + 20000; /* 2 ms */
 	RV_CSR_CLEAR(mstatus, 1u << 3);
 	RV_CSR_CLEAR(mie, 1u << 7);
 	rv_set_mtrap(0);

@@ -3,8 +3,6 @@
 #include "rvtest.h"
 
 #define CLINT_MSIP ((volatile uint32_t *)0x2000000UL)
-#define CLINT_MTIMECMP ((volatile uint64_t *)0x2004000UL)
-#define CLINT_MTIME ((volatile uint64_t *)0x200bff8UL)
 #define MIE_MSIE (1u << 3)
 #define MIE_MTIE (1u << 7)
 #define MIE_SSIE (1u << 1)
@@ -30,7 +28,7 @@ static void mhandler(struct rv_frame *f)
 	if (c == 3)
 		*CLINT_MSIP = 0;
 	if (c == 7)
-		*CLINT_MTIMECMP = ~0ULL;
+		*RV_CLINT_MTIMECMP(0) = ~0ULL;
 }
 
 static void shandler(struct rv_frame *f)
@@ -98,7 +96,7 @@ int main(void)
 	rv_putc('\n');
 
 	rv_puts("-- timer interrupt through wfi\n");
-	*CLINT_MTIMECMP = *CLINT_MTIME + 1000;
+	*RV_CLINT_MTIMECMP(0) = *RV_CLINT_MTIME + 1000;
 	RV_CSR_SET(mie, MIE_MTIE);
 	while (!got[7]) { /* wfi with MIE clear, then take it: no lost wake-up (see s_sstc) */
 		__asm__ volatile("wfi");
@@ -114,7 +112,7 @@ int main(void)
 	RV_CSR_WRITE(mtvec, (uint64_t)rv_vector_table | 1);
 	norder = 0;
 	*CLINT_MSIP = 1;
-	*CLINT_MTIMECMP = 0;
+	*RV_CLINT_MTIMECMP(0) = 0;
 	RV_CSR_SET(mstatus, 8);
 	__asm__ volatile("nop");
 	RV_CSR_CLEAR(mstatus, 8);
@@ -129,15 +127,15 @@ int main(void)
 	rv_set_mtrap(mhandler);
 
 	rv_puts("-- wfi wakes on a pending interrupt even with MIE clear\n");
-	*CLINT_MTIMECMP = *CLINT_MTIME + 500;
+	*RV_CLINT_MTIMECMP(0) = *RV_CLINT_MTIME + 500;
 	while (!(RV_CSR_READ(mip) & MIE_MTIE))
 		__asm__ volatile("wfi");
 	rv_puts("woke with MTIP pending: yes\n");
-	*CLINT_MTIMECMP = ~0ULL;
+	*RV_CLINT_MTIMECMP(0) = ~0ULL;
 
 	rv_puts("-- M timer interrupt preempts U even with MIE clear\n");
 	got[7] = 0;
-	*CLINT_MTIMECMP = *CLINT_MTIME + 1000;
+	*RV_CLINT_MTIMECMP(0) = *RV_CLINT_MTIME + 1000;
 	rv_run_in_mode(RV_MODE_U, u_spin, 0);
 	rv_puts("mti taken from U: ");
 	rv_putdec(got[7]);

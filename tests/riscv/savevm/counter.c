@@ -8,8 +8,6 @@
 
 #define MBOX ((volatile uint64_t *)0x80800000UL)
 enum { MB_MAGIC, MB_COUNT, MB_MTICKS, MB_STICKS, MB_WRITES, MB_ITERS = 7 };
-#define CLINT_MTIMECMP ((volatile uint64_t *)0x2004000UL)
-#define CLINT_MTIME ((volatile uint64_t *)0x200bff8UL)
 #define PERIOD_M 3000 /* mtime ticks (10 MHz): 0.3 ms */
 #define PERIOD_S 2000
 #define ITERS 200000
@@ -20,7 +18,7 @@ static void m_trap(struct rv_frame *f)
 {
 	if (f->cause == (1ULL << 63 | 7)) { /* machine timer */
 		MBOX[MB_MTICKS]++;
-		*CLINT_MTIMECMP = *CLINT_MTIME + PERIOD_M;
+		*RV_CLINT_MTIMECMP(0) = *RV_CLINT_MTIME + PERIOD_M;
 		return;
 	}
 	rv_unexpected_trap(f->cause, f->epc, f->tval);
@@ -79,7 +77,7 @@ int main(void)
 	__asm__ volatile("csrs 0x30a, %0" ::"r"(1UL << 63)); /* menvcfg.STCE: Sstc */
 	__asm__ volatile("csrs mcounteren, %0" ::"r"(2UL));   /* S may read time */
 	__asm__ volatile("csrs mideleg, %0" ::"r"(1UL << 5));  /* STI to S mode */
-	*CLINT_MTIMECMP = *CLINT_MTIME + PERIOD_M;
+	*RV_CLINT_MTIMECMP(0) = *RV_CLINT_MTIME + PERIOD_M;
 	__asm__ volatile("csrs mie, %0" ::"r"((1UL << 7) | (1UL << 5)));
 	uint64_t bad = rv_run_in_mode(RV_MODE_S, s_loop, iters);
 	__asm__ volatile("csrc mie, %0" ::"r"((1UL << 7) | (1UL << 5)));

@@ -7,9 +7,6 @@
  * so a lost interrupt prints "missed" instead of hanging. */
 #include "smp.h"
 
-#define MTIME ((volatile uint64_t *)0x200bff8UL)
-#define MTIMECMP(h) ((volatile uint64_t *)(0x2004000UL + 8 * (h)))
-
 /* page-aligned, away from the code (stores into a code page drop its decoded form) */
 static volatile struct {
 	uint64_t fired[SMP_MAX], spins[SMP_MAX], done;
@@ -24,7 +21,7 @@ static void on_timer(struct rv_frame *f)
 	uint64_t h = RV_CSR_READ(mhartid);
 	if (f->cause != (1ULL << 63 | 7))
 		rv_unexpected_trap(f->cause, f->epc, f->tval);
-	*MTIMECMP(h) = ~0ULL; /* lowers MTIP */
+	*RV_CLINT_MTIMECMP(h) = ~0ULL; /* lowers MTIP */
 	s.fired[h] = 1;
 }
 
@@ -32,7 +29,7 @@ static void wait_for_timer(uint64_t h)
 {
 	rv_set_mtrap(on_timer);
 	RV_CSR_WRITE(mscratch, (uint64_t)(trap_stack[h] + sizeof(trap_stack[h])));
-	*MTIMECMP(h) = *MTIME + 10000; /* 1 ms at 10 MHz */
+	*RV_CLINT_MTIMECMP(h) = *RV_CLINT_MTIME + 10000; /* 1 ms at 10 MHz */
 	__asm__ volatile("csrw mie, %0\n csrs mstatus, 8" ::"r"(1 << 7));
 	uint64_t n = 0;
 	while (!s.fired[h] && n < 2000000000ULL) /* seconds: far beyond 1 ms */
