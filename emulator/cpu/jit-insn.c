@@ -174,7 +174,8 @@ struct rv_insn *jit_slot_at(struct tctx *t, unsigned pgoff)
 int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
-	if (jit_emit_fused(t) || jit_emit_alu(t, in) || jit_emit_bitmanip_inline(t, in))
+	if (jit_emit_fused(t) || jit_emit_alu(t, in) || jit_emit_zb(t, in) ||
+	    jit_emit_bitmanip_inline(t, in))
 		return 1;
 	uint64_t (*helper)(uint64_t, uint64_t) = jit_bitmanip_helper(in->op);
 	if (helper) {

@@ -6,6 +6,7 @@
  *   jit-int.c   integer ALU, multiply/divide and bit-manipulation instructions
  *   jit-mem.c   loads and stores through the inline TLB hit path
  *   jit-fp.c    F/D arithmetic (inline SSE/FMA) and the rv_exec_fp helper call
+ *   jit-zb.c    Zb/Zicond ops and mul/mulw computed in the cached registers
  *   jit-fuse.c  idiom fusion decided before emission (shift pairs into rotates)
  *
  * Generated code keeps the CPU pointer in rbx; a frame below the saved registers holds the
@@ -61,9 +62,10 @@ static inline void x_rm_bi(struct xbuf *b, int w, unsigned op, int reg, int base
  * struct rv_cpu. */
 #define JIT_NCACHE 11
 extern const uint8_t jit_cache_hreg[JIT_NCACHE];
-#define FRAME 24   /* the block frame below the saved registers: */
+#define FRAME 40   /* the block frame below the saved registers: */
 #define ENTRY_PC 8 /* [rsp] the budget at the first block, [rsp + 8] the current block's entry pc, */
-#define LEFT 16	   /* [rsp + 16] the budget left - RV_JIT_MAX_INSNS (below 0: no chaining) */
+#define LEFT 16	   /* [rsp + 16] the budget left - RV_JIT_MAX_INSNS (below 0: no chaining), */
+#define WADD 24	   /* [rsp + 24] the write-TLB addend a load checked for a later store (jit-mem.c) */
 #define BREG X_R15 /* the last cache register (jit_cache_hreg) */
 struct rcache {
 	int8_t slot_of[32];	     /* guest register -> cache slot, or -1 */
@@ -125,6 +127,7 @@ struct tctx {
 	uint8_t *loop_head;
 	/* idiom fusion (jit-fuse.c): per instruction FUSE_*, and a rotate's source and count */
 	uint8_t fuse[RV_JIT_MAX_INSNS], fuse_src[RV_JIT_MAX_INSNS], fuse_n[RV_JIT_MAX_INSNS];
+	unsigned pair_store; /* 1 + the index of the store whose write-TLB check a load made, or 0 */
 };
 enum { FUSE_NONE, FUSE_ELIDE, FUSE_ROR, FUSE_RORW };
 
@@ -180,6 +183,10 @@ uint64_t (*jit_bitmanip_helper(unsigned op))(uint64_t, uint64_t);
 void jit_emit_load(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
 void jit_emit_store(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
 void jit_emit_fp_mem(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count);
+
+/* jit-zb.c */
+bool jit_zb_in_block(unsigned op);
+bool jit_emit_zb(struct tctx *t, const struct rv_insn *in);
 
 /* jit-fuse.c */
 void jit_fuse_block(struct tctx *t);

@@ -86,7 +86,7 @@ bool jit_stays_in_block(const struct rv_insn *in)
 	case OP_MUL: case OP_MULW:
 		return true;
 	default:
-		return false;
+		return jit_zb_in_block(in->op);
 	}
 }
 
