@@ -166,6 +166,8 @@ static int request(struct bc_file *f, uint16_t type, uint16_t flags, uint64_t of
 	pthread_mutex_lock(&n->lock);
 	if (n->inflight)
 		ret = reap(f, n, ALL);    /* one request at a time from here */
+	if (type == NBD_CMD_READ)
+		flags |= nbd_client_read_flags(c, len);
 	if (ret == 0)
 		ret = c->fd < 0 ? -ESHUTDOWN : nbd_client_request(c, type, flags, off, len, buf,
 								   pnum, state);
@@ -325,7 +327,8 @@ static void queue_one(struct bc_file *f, struct nbd_file *n, struct nbd_conn *k,
 				      (uint32_t)req->len, req->buf);
 	} else {
 		/* read requests gather and go out together when replies are awaited */
-		nbd_client_prepare(&k->c, &k->pend[i], NBD_CMD_READ, 0, req->off,
+		nbd_client_prepare(&k->c, &k->pend[i], NBD_CMD_READ,
+				   nbd_client_read_flags(&k->c, (uint32_t)req->len), req->off,
 				   (uint32_t)req->len, req->buf, k->out + k->out_len);
 		k->out_len += NBD_REQUEST_SIZE;
 	}

@@ -144,6 +144,7 @@ int nbd_client_handshake(struct nbd_client *c, const char *name, struct bc_err *
 
 	c->max_block = NBD_MAX_BUFFER;
 	c->next_handle = 1;
+	c->dense = c->df_left = 0;
 	if ((ret = c->io.recv(c->io.opaque, g, sizeof(g))) < 0)
 		return bc_err_set(err, ret, "Failed to read initial magic: %s", strerror(-ret));
 	if (nbd_get64(g) != NBD_MAGIC_INIT)
@@ -197,6 +198,7 @@ static int recv_data_chunk(struct nbd_client *c, struct nbd_pending *p, uint16_t
 		return -EPROTO;
 	if (ct == NBD_REPLY_TYPE_OFFSET_HOLE) {
 		memset(p->buf + (coff - p->off), 0, n);
+		p->hole = true;
 		return 0;
 	}
 	return c->io.recv(c->io.opaque, p->buf + (coff - p->off), n);
@@ -271,6 +273,8 @@ static int recv_chunk(struct nbd_client *c, struct nbd_pending *tab, unsigned n,
 	if (flags & NBD_REPLY_FLAG_DONE) {
 		if (p->type == NBD_CMD_BLOCK_STATUS && !p->got_status && !p->err)
 			return -EPROTO;
+		if (p->type == NBD_CMD_READ && !p->df && !p->err)
+			c->dense = p->hole ? 0 : c->dense + (c->dense < NBD_DENSE_MIN);
 		*done = p;
 	}
 	return 0;
@@ -309,6 +313,20 @@ int nbd_client_recv_one(struct nbd_client *c, struct nbd_pending *tab, unsigned 
 	return 0;
 }
 
+uint16_t nbd_client_read_flags(struct nbd_client *c, uint32_t len)
+{
+	/* the spec lets a server refuse DF (EOVERFLOW) above 64 KiB */
+	if (!c->structured || !(c->tflags & NBD_FLAG_SEND_DF) || len > 65536 ||
+	    c->dense < NBD_DENSE_MIN)
+		return 0;
+	if (c->df_left == 0) {
+		c->df_left = NBD_DF_RUN;
+		return 0;
+	}
+	c->df_left--;
+	return NBD_CMD_FLAG_DF;
+}
+
 void nbd_client_prepare(struct nbd_client *c, struct nbd_pending *p, uint16_t type,
 			uint16_t flags, uint64_t off, uint32_t len, void *buf,
 			uint8_t h[NBD_REQUEST_SIZE])
@@ -317,7 +335,7 @@ void nbd_client_prepare(struct nbd_client *c, struct nbd_pending *p, uint16_t ty
 				 .off = off, .len = len };
 
 	*p = (struct nbd_pending){ .used = true, .handle = r.handle, .type = type, .off = off,
-				   .len = len, .buf = buf };
+				   .len = len, .buf = buf, .df = flags & NBD_CMD_FLAG_DF };
 	nbd_encode_request(h, &r);
 }
 

@@ -44,6 +44,9 @@ struct nbd_client {
 	bool has_base;               /* the server agreed to base:allocation */
 	uint32_t max_block;
 	uint64_t next_handle;
+	/* reads: probes (without DF) in a row that found no hole, and DF reads left before the
+	 * next probe (nbd_client_read_flags) */
+	unsigned dense, df_left;
 };
 /* Handshake: fixed newstyle, structured replies, base:allocation, then GO (or EXPORT_NAME). */
 int nbd_client_handshake(struct nbd_client *c, const char *export_name, struct bc_err *err);
@@ -55,9 +58,17 @@ struct nbd_pending {
 	uint64_t handle, off;
 	uint32_t len;
 	uint8_t *buf;
+	bool df;                     /* a read sent with NBD_CMD_FLAG_DF */
+	bool hole;                   /* a read answered with a hole chunk */
 	int err;                     /* the first error a reply carried (positive errno) */
 	uint32_t pnum, state;        /* block status: the first extent */
 };
+#define NBD_DENSE_MIN 4   /* probes in a row without a hole before reads use DF */
+#define NBD_DF_RUN 63     /* DF reads between two probes */
+/* The flags for a read of len bytes: NBD_CMD_FLAG_DF (one data chunk, no hole detection,
+ * which costs the server a block-status lookup per read) while this connection's reads keep
+ * finding no holes, with a read without it (a probe) every NBD_DF_RUN + 1; 0 otherwise. */
+uint16_t nbd_client_read_flags(struct nbd_client *c, uint32_t len);
 /* Fills *p for a request and encodes its header into h (to be sent by the caller). */
 void nbd_client_prepare(struct nbd_client *c, struct nbd_pending *p, uint16_t type,
 			uint16_t flags, uint64_t off, uint32_t len, void *buf,
