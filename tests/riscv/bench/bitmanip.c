@@ -24,6 +24,10 @@ static uint64_t kernel(uint64_t n)
 		acc = (acc > t ? acc : t) ^ (x & ~acc);
 		acc |= 1ULL << (i & 63);
 	}
+	/* acc ends all ones after 64 rounds: the table carries the result (a checksum that a
+	 * wrong popcount, clz or rotate changes) */
+	for (unsigned k = 0; k < 1024; k++)
+		acc = acc * 31 + table[k];
 	return acc;
 }
 
