@@ -5,25 +5,12 @@
 /* vm-cpu: rv64,zicond=true */
 #include "rvtest.h"
 
-static void handler(struct rv_frame *f)
-{
-	uint32_t insn = *(const uint32_t *)f->epc;
-	unsigned rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
-	if (f->cause != 2 || (insn & 0xfe00407f) != 0x0e004033) /* czero.eqz / czero.nez */
-		rv_unexpected_trap(f->cause, f->epc, f->tval);
-	uint64_t a = f->x[rs1], b = f->x[rs2];
-	uint64_t r = ((insn >> 13) & 1) ? (b ? 0 : a) : (b ? a : 0);
-	if (rd)
-		f->x[rd] = r;
-	f->epc += 4;
-}
-
 static const uint64_t vals[] = { 0, 1, 0x8000000000000000ULL, 0xffffffffffffffffULL, 0x100000000ULL, 42 };
 #define NV (sizeof(vals) / sizeof(vals[0]))
 
 int main(void)
 {
-	rv_set_mtrap(handler);
+	rv_set_mtrap(rv_czero_trap);
 	for (unsigned i = 0; i < NV; i++) {
 		for (unsigned j = 0; j < NV; j++) {
 			uint64_t e, n, a = vals[i], b = vals[j];

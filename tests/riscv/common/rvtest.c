@@ -176,6 +176,19 @@ uint64_t *rv_pt_slot(struct rv_ptpool *p, uint64_t *root, int levels, uint64_t v
 	return &t[(va >> (12 + 9 * level)) & 511];
 }
 
+void rv_czero_trap(struct rv_frame *f)
+{
+	uint32_t insn = *(const uint32_t *)f->epc;
+	unsigned rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
+	if (f->cause != 2 || (insn & 0xfe00407f) != 0x0e004033) /* czero.eqz / czero.nez */
+		rv_unexpected_trap(f->cause, f->epc, f->tval);
+	uint64_t a = f->x[rs1], b = f->x[rs2];
+	uint64_t r = ((insn >> 13) & 1) ? (b ? 0 : a) : (b ? a : 0);
+	if (rd)
+		f->x[rd] = r;
+	f->epc += 4;
+}
+
 void rv_report_fault(struct rv_frame *f)
 {
 	rv_puts("  fault cause=");

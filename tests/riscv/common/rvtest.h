@@ -44,6 +44,10 @@ int rv_insn_len(uint64_t addr);
  * faulting instruction, or at ra after an instruction fault (cause 1/12: a call's target
  * faulted); a0 = 0xdead, which a faulting load helper then returns. */
 void rv_report_fault(struct rv_frame *f);
+/* A trap handler for programs using Zicond, which QEMU 7.2 lacks: computes czero.eqz /
+ * czero.nez on an illegal-instruction trap there and resumes after it (strata-vm runs them
+ * natively); any other trap is unexpected. */
+void rv_czero_trap(struct rv_frame *f);
 #define RV_MODE_U 0
 #define RV_MODE_S 1
 
