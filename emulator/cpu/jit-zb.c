@@ -5,9 +5,33 @@
 
 #if defined(__x86_64__)
 
-/* The host features the forms below need: lzcnt (ABM) and andn/tzcnt (BMI1). */
-static bool have_lzcnt(void) { return __builtin_cpu_supports("lzcnt"); }
-static bool have_bmi1(void) { return __builtin_cpu_supports("bmi"); }
+#include <cpuid.h>
+#include <stdatomic.h>
+
+/* The host features the forms below need, from cpuid once (clang's __builtin_cpu_supports
+ * knows no "lzcnt"; cpuid itself traps to the hypervisor in a VM): lzcnt (ABM: leaf
+ * 0x80000001 ecx bit 5), andn/tzcnt (BMI1: leaf 7 ebx bit 3), popcnt (leaf 1 ecx bit 23). */
+enum { HAVE_LZCNT = 1, HAVE_BMI1 = 2, HAVE_POPCNT = 4 };
+static unsigned host_features(void)
+{
+	static _Atomic int cached = -1; /* harts compile in parallel: all compute the same */
+	int f = atomic_load_explicit(&cached, memory_order_relaxed);
+	if (f < 0) {
+		unsigned a, b, c, d;
+		f = 0;
+		if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c >> 5 & 1))
+			f |= HAVE_LZCNT;
+		if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 3 & 1))
+			f |= HAVE_BMI1;
+		if (__get_cpuid(1, &a, &b, &c, &d) && (c >> 23 & 1))
+			f |= HAVE_POPCNT;
+		atomic_store_explicit(&cached, f, memory_order_relaxed);
+	}
+	return (unsigned)f;
+}
+static bool have_lzcnt(void) { return host_features() & HAVE_LZCNT; }
+static bool have_bmi1(void) { return host_features() & HAVE_BMI1; }
+static bool have_popcnt(void) { return host_features() & HAVE_POPCNT; }
 
 /* lea dst, [base + index * scale] */
 static void x_lea_sib(struct xbuf *b, int dst, int base, int index, int scale)
@@ -56,7 +80,7 @@ static bool zb_direct(unsigned op)
 	case OP_CTZ: case OP_CTZW:
 		return have_bmi1();
 	case OP_CPOP: case OP_CPOPW:
-		return __builtin_cpu_supports("popcnt");
+		return have_popcnt();
 	default:
 		return false;
 	}
