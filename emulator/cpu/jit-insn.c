@@ -174,8 +174,7 @@ struct rv_insn *jit_slot_at(struct tctx *t, unsigned pgoff)
 int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigned count)
 {
 	struct xbuf *b = &t->b;
-	if (jit_emit_fused(t) || jit_emit_alu(t, in) || jit_emit_zb(t, in) ||
-	    jit_emit_bitmanip_inline(t, in))
+	if (jit_emit_fused(t) || jit_emit_alu(t, in) || jit_emit_zb(t, in))
 		return 1;
 	uint64_t (*helper)(uint64_t, uint64_t) = jit_bitmanip_helper(in->op);
 	if (helper) {
@@ -200,7 +199,7 @@ int jit_emit_insn(struct tctx *t, const struct rv_insn *in, int32_t off, unsigne
 	case OP_SLT: case OP_SLTU: case OP_SLTI: case OP_SLTIU:
 		jit_emit_compare(t, in);
 		return 1;
-	case OP_MUL: case OP_MULW: case OP_MULH: case OP_MULHU:
+	case OP_MULH: case OP_MULHU: /* mul and mulw: jit-zb.c */
 		if (in->rd)
 			jit_emit_mul(t, in);
 		return 1;

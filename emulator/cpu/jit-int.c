@@ -166,11 +166,6 @@ void jit_emit_mul(struct tctx *t, const struct rv_insn *in)
 	jit_load_x(t, X_RAX, in->rs1);
 	jit_load_x(t, X_RCX, in->rs2);
 	switch (in->op) {
-	case OP_MUL: x_rr(b, 1, 0x0faf, X_RAX, X_RCX); break; /* imul rax, rcx */
-	case OP_MULW:
-		x_rr(b, 0, 0x0faf, X_RAX, X_RCX);
-		x_movsxd(b, X_RAX, X_RAX);
-		break;
 	case OP_MULH: /* imul rcx: rdx:rax = rax * rcx (signed) */
 		x_rr(b, 1, 0xf7, 5, X_RCX);
 		x_mov(b, X_RAX, X_RDX);
@@ -181,123 +176,6 @@ void jit_emit_mul(struct tctx *t, const struct rv_insn *in)
 		break;
 	}
 	jit_store_x(t, in->rd, X_RAX);
-}
-
-/* cmov / bit-test opcodes used below */
-enum { X_CMOVB = 0x0f42, X_CMOVE = 0x0f44, X_CMOVA = 0x0f47, X_CMOVL = 0x0f4c, X_CMOVG = 0x0f4f };
-
-/* rcx = bit scan of rax (bsr or bsf, 64- or 32-bit), or `none` when rax is zero */
-static void emit_bitscan(struct xbuf *b, int w, unsigned op, int32_t none)
-{
-	x_movi(b, X_RDX, none);
-	x_rr(b, w, op, X_RCX, X_RAX);
-	x_rr(b, 1, X_CMOVE, X_RCX, X_RDX);
-}
-
-/* rax = rax op rcx or op imm for the bit-manipulation ops emitted inline (Zba, Zbb, Zbs,
- * Zicond); false for the rest, which go through a helper. */
-bool jit_emit_bitmanip_inline(struct tctx *t, const struct rv_insn *in)
-{
-	struct xbuf *b = &t->b;
-	int32_t imm = in->imm;
-	unsigned op = in->op;
-	static const uint8_t bt_reg[] = { [OP_BSET] = 0xab, [OP_BCLR] = 0xb3, [OP_BINV] = 0xbb };
-	static const uint8_t bt_imm[] = { [OP_BSETI] = 5, [OP_BCLRI] = 6, [OP_BINVI] = 7 };
-
-	switch (op) {
-	case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD:
-	case OP_ADD_UW: case OP_SH1ADD_UW: case OP_SH2ADD_UW: case OP_SH3ADD_UW:
-	case OP_SLLI_UW: case OP_ANDN: case OP_ORN: case OP_XNOR: case OP_MIN: case OP_MAX:
-	case OP_MINU: case OP_MAXU: case OP_SEXT_B: case OP_SEXT_H: case OP_ZEXT_H:
-	case OP_ROL: case OP_ROR: case OP_ROLW: case OP_RORW: case OP_RORI: case OP_RORIW:
-	case OP_CLZ: case OP_CLZW: case OP_CTZ: case OP_CTZW: case OP_REV8:
-	case OP_BSET: case OP_BCLR: case OP_BINV: case OP_BEXT:
-	case OP_BSETI: case OP_BCLRI: case OP_BINVI: case OP_BEXTI:
-	case OP_CZERO_EQZ: case OP_CZERO_NEZ:
-		break;
-	case OP_CPOP: case OP_CPOPW:
-		if (!__builtin_cpu_supports("popcnt"))
-			return false;
-		break;
-	default:
-		return false;
-	}
-	if (in->rd == 0)
-		return true;
-	jit_load_x(t, X_RAX, in->rs1);
-	if (!jit_op_rs2_unused(op)) /* its rs2 field may name a register the block needs */
-		jit_load_x(t, X_RCX, in->rs2);
-	switch (op) {
-	case OP_ADD_UW: case OP_SH1ADD_UW: case OP_SH2ADD_UW: case OP_SH3ADD_UW: case OP_SLLI_UW:
-		x_rr(b, 0, 0x8b, X_RAX, X_RAX); /* mov eax, eax: zero-extends */
-		break;
-	default:
-		break;
-	}
-	switch (op) {
-	case OP_SH1ADD: case OP_SH1ADD_UW: x_shi(b, 1, SH_SHL, X_RAX, 1); x_alu(b, 1, ALU_ADD, X_RAX, X_RCX); break;
-	case OP_SH2ADD: case OP_SH2ADD_UW: x_shi(b, 1, SH_SHL, X_RAX, 2); x_alu(b, 1, ALU_ADD, X_RAX, X_RCX); break;
-	case OP_SH3ADD: case OP_SH3ADD_UW: x_shi(b, 1, SH_SHL, X_RAX, 3); x_alu(b, 1, ALU_ADD, X_RAX, X_RCX); break;
-	case OP_ADD_UW: x_alu(b, 1, ALU_ADD, X_RAX, X_RCX); break;
-	case OP_SLLI_UW: if (imm) x_shi(b, 1, SH_SHL, X_RAX, imm); break;
-	case OP_ANDN: x_rr(b, 1, 0xf7, 2, X_RCX); x_alu(b, 1, ALU_AND, X_RAX, X_RCX); break; /* not rcx */
-	case OP_ORN: x_rr(b, 1, 0xf7, 2, X_RCX); x_alu(b, 1, ALU_OR, X_RAX, X_RCX); break;
-	case OP_XNOR: x_alu(b, 1, ALU_XOR, X_RAX, X_RCX); x_rr(b, 1, 0xf7, 2, X_RAX); break;
-	case OP_MIN: x_alu(b, 1, ALU_CMP, X_RAX, X_RCX); x_rr(b, 1, X_CMOVG, X_RAX, X_RCX); break;
-	case OP_MAX: x_alu(b, 1, ALU_CMP, X_RAX, X_RCX); x_rr(b, 1, X_CMOVL, X_RAX, X_RCX); break;
-	case OP_MINU: x_alu(b, 1, ALU_CMP, X_RAX, X_RCX); x_rr(b, 1, X_CMOVA, X_RAX, X_RCX); break;
-	case OP_MAXU: x_alu(b, 1, ALU_CMP, X_RAX, X_RCX); x_rr(b, 1, X_CMOVB, X_RAX, X_RCX); break;
-	case OP_SEXT_B: x_rr(b, 1, 0x0fbe, X_RAX, X_RAX); break; /* movsx rax, al */
-	case OP_SEXT_H: x_rr(b, 1, 0x0fbf, X_RAX, X_RAX); break;
-	case OP_ZEXT_H: x_rr(b, 0, 0x0fb7, X_RAX, X_RAX); break; /* movzx eax, ax */
-	case OP_ROL: x_shcl(b, 1, 0, X_RAX); break; /* rol rax, cl (count masked to 6 bits) */
-	case OP_ROR: x_shcl(b, 1, 1, X_RAX); break;
-	case OP_ROLW: x_shcl(b, 0, 0, X_RAX); x_movsxd(b, X_RAX, X_RAX); break;
-	case OP_RORW: x_shcl(b, 0, 1, X_RAX); x_movsxd(b, X_RAX, X_RAX); break;
-	case OP_RORI: x_shi(b, 1, 1, X_RAX, imm); break;
-	case OP_RORIW: x_shi(b, 0, 1, X_RAX, imm); x_movsxd(b, X_RAX, X_RAX); break;
-	case OP_CLZ: case OP_CLZW: { /* (width - 1) - bsr, and bsr of 0 taken as -1 */
-		int w = op == OP_CLZ;
-		emit_bitscan(b, w, 0x0fbd, -1);
-		x_movi(b, X_RAX, w ? 63 : 31);
-		x_alu(b, 1, ALU_SUB, X_RAX, X_RCX);
-		break;
-	}
-	case OP_CTZ: case OP_CTZW:
-		emit_bitscan(b, op == OP_CTZ, 0x0fbc, op == OP_CTZ ? 64 : 32);
-		x_mov(b, X_RAX, X_RCX);
-		break;
-	case OP_CPOP: case OP_CPOPW:
-		if (op == OP_CPOPW)
-			x_rr(b, 0, 0x8b, X_RAX, X_RAX);
-		x_b(b, 0xf3);
-		x_rr(b, 1, 0x0fb8, X_RAX, X_RAX); /* popcnt rax, rax */
-		break;
-	case OP_REV8: x_b(b, 0x48); x_b(b, 0x0f); x_b(b, 0xc8); break; /* bswap rax */
-	case OP_BSET: case OP_BCLR: case OP_BINV: /* bts/btr/btc rax, rcx: the count taken mod 64 */
-		x_rr(b, 1, 0x0f00u | bt_reg[op], X_RCX, X_RAX);
-		break;
-	case OP_BEXT:
-		x_rr(b, 1, 0x0fa3, X_RCX, X_RAX); /* bt rax, rcx */
-		x_setcc(b, CC_B, X_RAX);
-		break;
-	case OP_BSETI: case OP_BCLRI: case OP_BINVI:
-		x_rr(b, 1, 0x0fba, bt_imm[op], X_RAX);
-		x_b(b, (uint8_t)imm);
-		break;
-	case OP_BEXTI:
-		if (imm)
-			x_shi(b, 1, SH_SHR, X_RAX, imm);
-		x_alui(b, 0, ALU_AND, X_RAX, 1);
-		break;
-	default: /* czero.eqz / czero.nez: rax = 0 when rcx is (not) zero */
-		x_rr(b, 0, 0x33, X_RDX, X_RDX);
-		x_rr(b, 1, 0x85, X_RCX, X_RCX);
-		x_rr(b, 1, op == OP_CZERO_EQZ ? X_CMOVE : 0x0f45, X_RAX, X_RDX);
-		break;
-	}
-	jit_store_x(t, in->rd, X_RAX);
-	return true;
 }
 
 uint64_t (*jit_bitmanip_helper(unsigned op))(uint64_t, uint64_t)

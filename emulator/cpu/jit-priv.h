@@ -3,7 +3,7 @@
  *   jit-regs.c  the guest-register cache in host registers
  *   jit-exit.c  block entry and exits: prologue, stubs, chaining and the jump cache
  *   jit-insn.c  one guest instruction: dispatch by opcode, branches, decoded slots
- *   jit-int.c   integer ALU, multiply/divide and bit-manipulation instructions
+ *   jit-int.c   integer ALU, mulh/mulhu, and the C helpers of the other bit-manipulation ops
  *   jit-mem.c   loads and stores through the inline TLB hit path
  *   jit-fp.c    F/D arithmetic (inline SSE/FMA) and the rv_exec_fp helper call
  *   jit-zb.c    Zb/Zicond ops and mul/mulw computed in the cached registers
@@ -176,7 +176,6 @@ void jit_emit_call2(struct tctx *t, const struct rv_insn *in, uint64_t (*fn)(uin
 bool jit_emit_alu(struct tctx *t, const struct rv_insn *in);
 void jit_emit_compare(struct tctx *t, const struct rv_insn *in);
 void jit_emit_mul(struct tctx *t, const struct rv_insn *in);
-bool jit_emit_bitmanip_inline(struct tctx *t, const struct rv_insn *in);
 uint64_t (*jit_bitmanip_helper(unsigned op))(uint64_t, uint64_t);
 
 /* jit-mem.c */

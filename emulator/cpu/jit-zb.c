@@ -75,10 +75,8 @@ static bool zb_direct(unsigned op)
 	case OP_BEXT: case OP_BSETI: case OP_BCLRI: case OP_BINVI: case OP_BEXTI:
 	case OP_CZERO_EQZ: case OP_CZERO_NEZ: case OP_MUL: case OP_MULW:
 		return true;
-	case OP_CLZ: case OP_CLZW:
-		return have_lzcnt();
-	case OP_CTZ: case OP_CTZW:
-		return have_bmi1();
+	case OP_CLZ: case OP_CLZW: case OP_CTZ: case OP_CTZW: /* lzcnt/tzcnt, else bsr/bsf */
+		return true;
 	case OP_CPOP: case OP_CPOPW:
 		return have_popcnt();
 	default:
@@ -89,10 +87,33 @@ static bool zb_direct(unsigned op)
 enum { X_CMOVB = 0x0f42, X_CMOVE = 0x0f44, X_CMOVNE = 0x0f45, X_CMOVA = 0x0f47, X_CMOVL = 0x0f4c,
        X_CMOVG = 0x0f4f };
 
+/* Without lzcnt/tzcnt: hd = clz or ctz of h1 through bsr/bsf, which leave a zero source's
+ * result undefined (rcx = the scan, or `none` for zero; rdx and rax scratch). */
+static void emit_bitscan(struct xbuf *b, unsigned op, int hd, int h1)
+{
+	int w = op == OP_CLZ || op == OP_CTZ;
+	bool clz = op == OP_CLZ || op == OP_CLZW;
+	x_movi(b, X_RDX, clz ? -1 : w ? 64 : 32);
+	x_rr(b, w, clz ? 0x0fbd : 0x0fbc, X_RCX, h1);
+	x_rr(b, 1, X_CMOVE, X_RCX, X_RDX);
+	if (clz) { /* (width - 1) - bsr, bsr of 0 taken as -1 */
+		x_movi(b, X_RAX, w ? 63 : 31);
+		x_alu(b, 1, ALU_SUB, X_RAX, X_RCX);
+		x_mov(b, hd, X_RAX);
+	} else {
+		x_mov(b, hd, X_RCX);
+	}
+}
+
 /* hd = op(h1, imm), one source (h1 may be hd) */
 static void emit_unary(struct xbuf *b, unsigned op, int hd, int h1, int32_t imm)
 {
 	static const uint8_t bt_imm[] = { [OP_BSETI] = 5, [OP_BCLRI] = 6, [OP_BINVI] = 7 };
+	if (((op == OP_CLZ || op == OP_CLZW) && !have_lzcnt()) ||
+	    ((op == OP_CTZ || op == OP_CTZW) && !have_bmi1())) {
+		emit_bitscan(b, op, hd, h1);
+		return;
+	}
 	switch (op) {
 	case OP_SEXT_B: x_rr(b, 1, 0x0fbe, hd, h1); return; /* movsx hd, h1b (REX: sil, dil) */
 	case OP_SEXT_H: x_rr(b, 1, 0x0fbf, hd, h1); return;
